@@ -1,0 +1,304 @@
+/*
+ * ac-hook — the ingest responder: TradingView alerts, and the health checks.
+ *
+ *	POST /hook/tv/<token>	an alert for the strategy holding token
+ *	POST /hook/tv		an alert whose body carries the token as "secret"
+ *	GET  /health/live	the process answers
+ *	GET  /health/ready	the database answers and its migrations are current
+ *
+ * A prefork of these runs under spawn-fcgi; each is single-threaded and
+ * keeps one database connection. When the database cannot take an alert,
+ * the request goes to the local spool and is replayed after a later
+ * request finds the database back (and by `acctl replay-spool`).
+ */
+#include <fcgiapp.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "config.h"
+#include "db.h"
+#include "ingest.h"
+#include "log.h"
+#include "migrate.h"
+#include "redis.h"
+#include "request.h"
+#include "response.h"
+#include "spool.h"
+#include "util.h"
+
+#define TOKEN_MAX 128
+
+static struct {
+	struct ac_config cfg;
+	struct ac_db	*db;
+	size_t		 body_max;
+	int		 db_seen_up;	/* the last database call of this process worked */
+} hook;
+
+static volatile sig_atomic_t stopping;
+
+typedef void (*handler_fn)(struct ac_req *r, const char *rest);
+
+static void	tv_alert(struct ac_req *r, const char *token);
+static void	health_live(struct ac_req *r, const char *rest);
+static void	health_ready(struct ac_req *r, const char *rest);
+
+enum route { ROUTE_TV, ROUTE_TV_TOKEN, ROUTE_LIVE, ROUTE_READY, ROUTE__MAX };
+
+static const struct {
+	const char	*path;		/* exact, or a prefix when it ends in '/' */
+	const char	*method;	/* "POST", or "GET" (which allows HEAD too) */
+	handler_fn	 fn;
+} routes[ROUTE__MAX] = {
+	[ROUTE_TV]	 = { "/hook/tv", "POST", tv_alert },
+	[ROUTE_TV_TOKEN] = { "/hook/tv/", "POST", tv_alert },
+	[ROUTE_LIVE]	 = { "/health/live", "GET", health_live },
+	[ROUTE_READY]	 = { "/health/ready", "GET", health_ready },
+};
+
+/* The answer to an accepted or refused alert. */
+static void
+tv_answer(struct ac_req *r, const struct ac_ingest_out *out, int spooled)
+{
+	if (spooled) {
+		ac_reply_json(r, 202, json_pack("{s:n, s:s}", "id", "status", "spooled"));
+		return;
+	}
+	switch (out->result) {
+	case AC_INGEST_QUEUED:
+		ac_reply_json(r, 202, json_pack("{s:I, s:s}", "id", (json_int_t)out->signal_id,
+		    "status", "queued"));
+		break;
+	case AC_INGEST_DUPLICATE:
+		ac_reply_json(r, 200, json_pack("{s:I, s:s}", "id", (json_int_t)out->signal_id,
+		    "status", "duplicate"));
+		break;
+	case AC_INGEST_REJECTED:
+		ac_reply_error(r, out->err.status, out->err.code, out->err.message, out->err.field);
+		break;
+	case AC_INGEST_DB_DOWN:
+		ac_reply_error(r, 503, "unavailable", "the alert could not be stored; retry", NULL);
+		break;
+	case AC_INGEST_ERROR:
+		ac_reply_error(r, 500, "internal", "the alert could not be stored; retry", NULL);
+		break;
+	}
+}
+
+/* 1 if t may be a webhook token: base64url characters, bounded length. */
+static int
+token_shape(const char *t)
+{
+	size_t n = strlen(t);
+
+	return n <= TOKEN_MAX && strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") == n;
+}
+
+static void
+tv_alert(struct ac_req *r, const char *token)
+{
+	struct ac_ingest_in in = {
+		.token = token, .body = r->body, .len = r->body_len,
+		.content_type = r->content_type, .remote_addr = r->remote_addr,
+		.request_id = r->request_id, .received_ms = r->received_ms,
+	};
+	struct ac_ingest_out out;
+
+	if (*token != '\0' && !token_shape(token)) {
+		ac_warn("security: malformed webhook token from %s", r->remote_addr);
+		ac_reply_error(r, 401, "unauthorized", "missing or unknown webhook token", NULL);
+		return;
+	}
+	ac_ingest(hook.db, &in, &out);
+	hook.db_seen_up = out.result != AC_INGEST_DB_DOWN;
+	if (out.result == AC_INGEST_DB_DOWN) {
+		struct ac_spool_entry e = {
+			.token = token, .content_type = r->content_type,
+			.remote_addr = r->remote_addr, .request_id = r->request_id,
+			.body = r->body, .len = r->body_len, .received_ms = r->received_ms,
+		};
+
+		if (ac_spool_append(hook.cfg.state_dir, &e) == 0) {
+			ac_warn("database away (%s): alert spooled", ac_db_error(hook.db));
+			tv_answer(r, &out, 1);
+			return;
+		}
+		ac_error("database away and spool failed: %m");
+	} else if (out.result == AC_INGEST_REJECTED) {
+		ac_info("alert refused %d %s: %s", out.err.status, out.err.code, out.err.message);
+	}
+	tv_answer(r, &out, 0);
+}
+
+static void
+health_live(struct ac_req *r, const char *rest)
+{
+	ac_reply_json(r, 200, json_pack("{s:s}", "status", "live"));
+}
+
+static void
+health_ready(struct ac_req *r, const char *rest)
+{
+	static const struct ac_stmt st_ping = { "health_ping", "SELECT 1", 0 };
+	char err[512] = "";
+	PGresult *res = ac_db_exec(hook.db, &st_ping, NULL, NULL, NULL);
+	int db_up = ac_db_ok(hook.db, res, PGRES_TUPLES_OK);
+	int mig = db_up ? ac_migrate_check(hook.db, hook.cfg.sql_dir, err, sizeof(err)) : -1;
+	json_t *checks;
+
+	PQclear(db_up ? res : NULL);
+	if (!db_up)
+		snprintf(err, sizeof(err), "database: %s", ac_db_error(hook.db));
+	hook.db_seen_up = db_up;
+	checks = json_pack("{s:s, s:s, s:s, s:s}",
+	    "database", db_up ? "ok" : "down",
+	    "migrations", mig == 0 ? "current" : mig == 1 ? "pending" : "unknown",
+	    "redis", ac_redis_ping(hook.cfg.redis_url, 200) ? "ok" : "down",
+	    "spool", ac_spool_pending(hook.cfg.state_dir) ? "pending" : "empty");
+	if (mig == 0) {
+		ac_reply_json(r, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
+		return;
+	}
+	ac_reply_json(r, 503, json_pack("{s:s, s:o, s:{s:s, s:s, s:n}}", "status", "not_ready",
+	    "checks", checks, "error", "code", "not_ready", "message", err, "field"));
+}
+
+static void
+route(struct ac_req *r)
+{
+	for (int i = 0; i < ROUTE__MAX; i++) {
+		size_t n = strlen(routes[i].path);
+		int prefix = routes[i].path[n - 1] == '/';
+
+		if (prefix ? strncmp(r->path, routes[i].path, n) != 0 : strcmp(r->path, routes[i].path) != 0)
+			continue;
+		if (strcmp(r->method, routes[i].method) != 0 &&
+		    !(strcmp(routes[i].method, "GET") == 0 && strcmp(r->method, "HEAD") == 0)) {
+			char *allow = ac_arena_printf(r->arena, "Allow: %s\r\n",
+			    strcmp(routes[i].method, "GET") == 0 ? "GET, HEAD" : routes[i].method);
+			static const char body[] = "{\"error\":{\"code\":\"method_not_allowed\","
+			    "\"message\":\"method not allowed\",\"field\":null}}";
+
+			ac_reply(r, 405, "application/json", allow, body, sizeof(body) - 1);
+			return;
+		}
+		routes[i].fn(r, prefix ? r->path + n : "");
+		return;
+	}
+	ac_reply_error(r, 404, "not_found", "no such route", NULL);
+}
+
+/* After the client has its answer: drain the spool if the database is back. */
+static enum ac_spool_verdict
+replay_one(const struct ac_spool_entry *e, void *arg)
+{
+	struct ac_ingest_in in = {
+		.token = e->token, .body = e->body, .len = e->len,
+		.content_type = e->content_type, .remote_addr = e->remote_addr,
+		.request_id = e->request_id, .received_ms = e->received_ms, .spooled = 1,
+	};
+	struct ac_ingest_out out;
+
+	ac_ingest(hook.db, &in, &out);
+	if (out.result == AC_INGEST_DB_DOWN || out.result == AC_INGEST_ERROR)
+		return AC_SPOOL_STOP;
+	ac_info("replayed spooled alert %s: %s %lld", e->request_id,
+	    out.result == AC_INGEST_QUEUED ? "queued" : out.result == AC_INGEST_DUPLICATE ?
+	    "duplicate" : out.err.code, out.signal_id);
+	return AC_SPOOL_DONE;
+}
+
+static void
+maybe_replay(void)
+{
+	struct ac_spool_stats st;
+
+	if (!hook.db_seen_up || !ac_spool_pending(hook.cfg.state_dir))
+		return;
+	if (ac_spool_replay(hook.cfg.state_dir, replay_one, NULL, &st) == -1)
+		ac_error("spool replay: %m");
+	else if (!st.busy)
+		ac_info("spool replay: %u stored, %u kept, %u unreadable", st.done, st.kept, st.corrupt);
+}
+
+static void
+on_term(int sig)
+{
+	stopping = 1;
+	FCGX_ShutdownPending();
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *config = NULL;
+	char err[512];
+	FCGX_Request fr;
+	struct ac_arena *arena;
+	struct sigaction sa;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c != 'c') {
+			fprintf(stderr, "usage: ac-hook [--config FILE]\n");
+			return 2;
+		}
+		config = optarg;
+	}
+	if (ac_config_load(&hook.cfg, config, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ac-hook: %s\n", err);
+		return 1;
+	}
+	ac_log_init("ac-hook", hook.cfg.log_level);
+	hook.body_max = (size_t)ac_config_int(&hook.cfg, "AC_HOOK_BODY_MAX", 1024, 1 << 24, 65536);
+	hook.db = ac_db_new(hook.cfg.database_url, "ac-hook",
+	    (int)ac_config_int(&hook.cfg, "AC_DB_CONNECT_TIMEOUT", 1, 60, 2),
+	    (int)ac_config_int(&hook.cfg, "AC_HOOK_STATEMENT_TIMEOUT_MS", 100, 60000, 1500));
+	hook.db_seen_up = 1;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+		ac_error("cannot set up FastCGI on fd 0");
+		return 1;
+	}
+	arena = ac_arena_new(64 * 1024);
+	ac_info("ready: body limit %zu bytes, state in %s", hook.body_max, hook.cfg.state_dir);
+	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		struct ac_req r = { .arena = arena };
+		struct ac_req_io io;
+		enum ac_req_status st;
+
+		ac_req_io_fcgx(&io, &fr);
+		st = ac_req_read(&r, &io, hook.body_max);
+		ac_log_request(r.request_id);
+		if (st == AC_REQ_TOO_LARGE)
+			ac_reply_error(&r, 413, "payload_too_large", ac_req_strerror(st), NULL);
+		else if (st != AC_REQ_OK)
+			ac_reply_error(&r, 400, "bad_request", ac_req_strerror(st), NULL);
+		else
+			route(&r);
+		FCGX_Finish_r(&fr);
+		maybe_replay();
+		ac_log_request(NULL);
+		ac_arena_reset(arena);
+	}
+	ac_info("stopping");
+	ac_arena_free(arena);
+	ac_db_free(hook.db);
+	ac_config_free(&hook.cfg);
+	return 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * db.h — PostgreSQL access: one connection per process, reconnected after
+ * a failure, prepared statements re-prepared on each new connection.
+ *
+ * Statements live next to the code that runs them as
+ *	static const struct ac_stmt st_x = { "x", "SELECT ... $1", 1 };
+ * and are prepared on first use. Every value is a parameter.
+ */
+#ifndef AC_DB_H
+#define AC_DB_H
+
+#include <libpq-fe.h>
+
+struct ac_stmt {
+	const char	*name;
+	const char	*sql;
+	int		 nparams;
+};
+
+struct ac_db;
+
+/*
+ * A handle for conninfo (not yet connected). statement_timeout_ms > 0 is
+ * set on each connection; connect_timeout_s bounds each connect attempt.
+ * application_name names the program in pg_stat_activity.
+ */
+struct ac_db	*ac_db_new(const char *conninfo, const char *application_name,
+		    int connect_timeout_s, int statement_timeout_ms);
+void		 ac_db_free(struct ac_db *db);
+
+/* The live connection, connecting or reconnecting if needed; NULL when the
+ * server cannot be reached (ac_db_error() says why). */
+PGconn		*ac_db_conn(struct ac_db *db);
+
+/*
+ * Runs a prepared statement with text parameters (NULL entries are SQL
+ * NULL); lens/formats may be NULL (all text). Returns the result, which
+ * the caller PQclear()s, or NULL if there was no connection. Outside a
+ * transaction a broken connection is re-established and the statement
+ * retried once.
+ */
+PGresult	*ac_db_exec(struct ac_db *db, const struct ac_stmt *st,
+		    const char *const *vals, const int *lens, const int *formats);
+
+/* Same, for SQL run once (migrations, operator commands). */
+PGresult	*ac_db_query(struct ac_db *db, const char *sql, int n,
+		    const char *const *vals);
+
+/* 1 if res is the wanted status; otherwise records the error, clears res
+ * and returns 0. res may be NULL. */
+int		 ac_db_ok(struct ac_db *db, PGresult *res, ExecStatusType want);
+
+/* BEGIN / COMMIT / ROLLBACK. 0, or -1 (error recorded). */
+int		 ac_db_begin(struct ac_db *db);
+int		 ac_db_commit(struct ac_db *db);
+void		 ac_db_rollback(struct ac_db *db);
+
+/* The last error's text, and whether it meant the server is unreachable
+ * or unusable right now (connection lost, shutting down, too many
+ * connections, statement timeout) rather than a fault in the request. */
+const char	*ac_db_error(const struct ac_db *db);
+int		 ac_db_unavailable(const struct ac_db *db);
+
+/* The SQLSTATE of the last error ("" if none), e.g. "23505". */
+const char	*ac_db_sqlstate(const struct ac_db *db);
+
+#endif

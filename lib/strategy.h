@@ -1,0 +1,62 @@
+/*
+ * strategy.h — strategies (alert configurations): finding one by its
+ * webhook token, creating one, and showing one as JSON.
+ */
+#ifndef AC_STRATEGY_H
+#define AC_STRATEGY_H
+
+#include <jansson.h>
+
+#include "db.h"
+#include "signal.h"
+
+struct ac_strategy {
+	long long	id;
+	char		status[16];	/* active | inactive | testing */
+	struct ac_rules	rules;
+};
+
+enum ac_lookup {
+	AC_LOOKUP_FOUND = 0,
+	AC_LOOKUP_UNKNOWN,	/* no strategy has this token */
+	AC_LOOKUP_DB_DOWN	/* the database could not answer */
+};
+
+/*
+ * Finds the strategy whose webhook token is token. The lookup goes by the
+ * token's SHA-256 and the match is confirmed in constant time, so neither
+ * the answer nor its timing tells how close a wrong token was.
+ */
+enum ac_lookup	ac_strategy_by_token(struct ac_db *db, const char *token, struct ac_strategy *out);
+
+/* What `acctl strategy add` (and later the admin panel) creates. */
+struct ac_strategy_new {
+	const char	*name;		/* NULL: "<strategy> <symbol> <timeframe>" */
+	const char	*description;
+	const char	*symbol;	/* normalized by the call */
+	const char	*timeframe;	/* normalized; must be in the vocabulary */
+	const char	*strategy;
+	const char	*key_value;	/* UT Bot: numeric text, NULL for defaults */
+	const char	*atr_period;
+	const char	*ema_period;
+	int		 heikin_ashi;
+	const char	*max_open_trades;
+	const char	*actions;	/* "BUY,SELL,TP_HIT,SL_HIT" or NULL */
+	const char	*required;	/* "symbol,timeframe,action,price,time" or NULL */
+	const char	*status;	/* NULL: active */
+	int		 allow_opposite;	/* -1: default */
+	int		 replace_same;		/* -1: default */
+};
+
+/*
+ * Creates a strategy with a new random webhook token. Returns its JSON
+ * (see ac_strategy_json), or NULL with a message in err: invalid input,
+ * a duplicate (symbol, timeframe, strategy), or a database error.
+ */
+json_t		*ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
+		    const char *base_url, char *err, size_t errsz);
+
+/* Every strategy as a JSON array (id order), or NULL on a database error. */
+json_t		*ac_strategy_list(struct ac_db *db, const char *base_url);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * util.h — small pure helpers shared by every program: time, bounded
+ * number parsing, UTF-8 repair.
+ */
+#ifndef AC_UTIL_H
+#define AC_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Wall-clock milliseconds since the epoch. */
+int64_t	ac_now_ms(void);
+
+/* Monotonic milliseconds, for durations and deadlines. */
+int64_t	ac_mono_ms(void);
+
+/*
+ * strtonum-style: the whole of s is a base-10 integer in [min, max].
+ * Returns it, with *errstr NULL; or 0 with *errstr "invalid", "too small"
+ * or "too large".
+ */
+long long ac_strtonum(const char *s, long long min, long long max, const char **errstr);
+
+/*
+ * Copies at most n bytes of src into dst (dstsz bytes, NUL-terminated),
+ * replacing invalid UTF-8 and control bytes other than \t \n \r with '?'.
+ * Never splits a character. Returns the bytes written, without the NUL.
+ */
+size_t	ac_utf8_clean(char *dst, size_t dstsz, const char *src, size_t n);
+
+/* "2026-11-21T21:24:30.123Z" for ms since the epoch; out holds 32 bytes. */
+void	ac_iso8601_ms(int64_t ms, char out[32]);
+
+#endif
