@@ -129,7 +129,7 @@ ac_spool_append(const char *state_dir, const struct ac_spool_entry *e)
 	}
 	for (;;) {	/* open the file the path names now, not one renamed away */
 		created = access(path, F_OK) == -1;
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		if (fd == -1 || flock(fd, LOCK_EX) == -1)
 			goto fail;
 		if (fstat(fd, &fst) == 0 && stat(path, &pst) == 0 &&

@@ -1,4 +1,5 @@
 /* util.c — see util.h. */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -32,7 +33,8 @@ ac_strtonum(const char *s, long long min, long long max, const char **errstr)
 	long long v;
 
 	*errstr = "invalid";
-	if (s == NULL || *s == '\0' || min > max)
+	if (s == NULL || min > max || !(isdigit((unsigned char)*s) ||
+	    (*s == '-' && isdigit((unsigned char)s[1]))))
 		return 0;
 	errno = 0;
 	v = strtoll(s, &end, 10);

@@ -15,7 +15,8 @@ int64_t	ac_now_ms(void);
 int64_t	ac_mono_ms(void);
 
 /*
- * strtonum-style: the whole of s is a base-10 integer in [min, max].
+ * strtonum-style: the whole of s is a base-10 integer in [min, max], with
+ * no leading space or '+'.
  * Returns it, with *errstr NULL; or 0 with *errstr "invalid", "too small"
  * or "too large".
  */

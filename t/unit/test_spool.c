@@ -1,0 +1,250 @@
+/* test_spool.c — the spool keeps every appended request until a replay
+ * took it, in order, across stops, torn lines and concurrent appenders. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+struct seen {
+	int		 n;
+	int		 stop_after;	/* answer STOP once n reaches this (0: never) */
+	char		 bodies[2000][64];
+	size_t		 lens[2000];
+	int64_t		 ms[2000];
+	char		 tokens[2000][64];
+};
+
+static enum ac_spool_verdict
+collect(const struct ac_spool_entry *e, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->stop_after && s->n >= s->stop_after)
+		return AC_SPOOL_STOP;
+	assert_true(e->len < sizeof(s->bodies[0]));
+	memcpy(s->bodies[s->n], e->body, e->len);
+	s->lens[s->n] = e->len;
+	s->ms[s->n] = e->received_ms;
+	snprintf(s->tokens[s->n], sizeof(s->tokens[0]), "%s", e->token);
+	s->n++;
+	return AC_SPOOL_DONE;
+}
+
+static int
+setup(void **state)
+{
+	char *dir = strdup("/tmp/ac-spool-XXXXXX");
+
+	assert_non_null(mkdtemp(dir));
+	*state = dir;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (char *)*state);
+	assert_int_equal(system(cmd), 0);
+	free(*state);
+	return 0;
+}
+
+static void
+append_n(const char *dir, int from, int n)
+{
+	for (int i = from; i < from + n; i++) {
+		char body[64], tok[32];
+		struct ac_spool_entry e = { .token = tok, .content_type = "application/json",
+			.remote_addr = "127.0.0.1", .request_id = "r", .body = body, .received_ms = 1000 + i };
+
+		snprintf(tok, sizeof(tok), "tok%d", i);
+		e.len = (size_t)snprintf(body, sizeof(body), "{\"n\":%d}", i);
+		assert_int_equal(ac_spool_append(dir, &e), 0);
+	}
+}
+
+static int
+exists(const char *dir, const char *name)
+{
+	char p[512];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/spool/%s", dir, name);
+	return stat(p, &st) == 0;
+}
+
+static void
+test_roundtrip_in_order(void **state)
+{
+	const char *dir = *state;
+	struct seen *s = calloc(1, sizeof(*s));
+	struct ac_spool_stats st;
+
+	assert_false(ac_spool_pending(dir));
+	append_n(dir, 0, 50);
+	assert_true(ac_spool_pending(dir));
+	assert_int_equal(ac_spool_replay(dir, collect, s, &st), 0);
+	assert_int_equal(st.done, 50);
+	assert_int_equal(st.kept, 0);
+	assert_int_equal(st.corrupt, 0);
+	assert_int_equal(s->n, 50);
+	for (int i = 0; i < 50; i++) {
+		char want[64], tok[32];
+
+		snprintf(want, sizeof(want), "{\"n\":%d}", i);
+		snprintf(tok, sizeof(tok), "tok%d", i);
+		assert_int_equal(s->lens[i], strlen(want));
+		assert_memory_equal(s->bodies[i], want, s->lens[i]);
+		assert_int_equal(s->ms[i], 1000 + i);
+		assert_string_equal(s->tokens[i], tok);
+	}
+	assert_false(ac_spool_pending(dir));
+	assert_false(exists(dir, "hook.spool.replaying"));
+	assert_false(exists(dir, "hook.spool.offset"));
+	free(s);
+}
+
+static void
+test_binary_body(void **state)
+{
+	const char *dir = *state;
+	struct seen *s = calloc(1, sizeof(*s));
+	struct ac_spool_stats st;
+	const char body[] = { 'a', 0, '\n', (char)0xff, (char)0xc3, '"', '\\', 'z' };
+	struct ac_spool_entry e = { .token = "", .content_type = "", .remote_addr = "",
+		.request_id = "", .body = body, .len = sizeof(body), .received_ms = 7 };
+	struct ac_spool_entry empty = e;
+
+	empty.len = 0;
+	empty.body = "";
+	assert_int_equal(ac_spool_append(dir, &e), 0);
+	assert_int_equal(ac_spool_append(dir, &empty), 0);
+	assert_int_equal(ac_spool_replay(dir, collect, s, &st), 0);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->lens[0], sizeof(body));
+	assert_memory_equal(s->bodies[0], body, sizeof(body));
+	assert_int_equal(s->lens[1], 0);
+	free(s);
+}
+
+static void
+test_stop_keeps_the_rest(void **state)
+{
+	const char *dir = *state;
+	struct seen *s = calloc(1, sizeof(*s));
+	struct ac_spool_stats st;
+
+	append_n(dir, 0, 10);
+	s->stop_after = 4;	/* the database goes away after four */
+	assert_int_equal(ac_spool_replay(dir, collect, s, &st), 0);
+	assert_int_equal(st.done, 4);
+	assert_int_equal(st.kept, 6);
+	assert_true(ac_spool_pending(dir));
+	append_n(dir, 10, 3);	/* new alerts arrive meanwhile */
+	s->stop_after = 0;
+	assert_int_equal(ac_spool_replay(dir, collect, s, &st), 0);
+	assert_int_equal(st.done, 9);
+	assert_int_equal(s->n, 13);
+	for (int i = 0; i < 13; i++)	/* each exactly once, in arrival order */
+		assert_int_equal(s->ms[i], 1000 + i);
+	assert_false(ac_spool_pending(dir));
+	free(s);
+}
+
+static void
+test_torn_line_is_skipped(void **state)
+{
+	const char *dir = *state;
+	struct seen *s = calloc(1, sizeof(*s));
+	struct ac_spool_stats st;
+	char p[512];
+	int fd;
+
+	append_n(dir, 0, 2);
+	snprintf(p, sizeof(p), "%s/spool/hook.spool", dir);
+	fd = open(p, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{\"v\":1,\"tok", 11), 11);	/* a crash mid-write */
+	close(fd);
+	append_n(dir, 2, 2);	/* must start on a line of its own */
+	assert_int_equal(ac_spool_replay(dir, collect, s, &st), 0);
+	assert_int_equal(st.corrupt, 1);
+	assert_int_equal(st.done, 4);
+	assert_int_equal(s->ms[2], 1002);
+	assert_int_equal(s->ms[3], 1003);
+	free(s);
+}
+
+static void
+test_concurrent_appenders(void **state)
+{
+	const char *dir = *state;
+	struct seen *s = calloc(1, sizeof(*s));
+	struct ac_spool_stats st;
+	int seen[800] = { 0 };
+	pid_t pids[4];
+
+	for (int k = 0; k < 4; k++) {
+		pids[k] = fork();
+		assert_true(pids[k] >= 0);
+		if (pids[k] == 0) {
+			append_n(dir, k * 200, 200);
+			_exit(0);
+		}
+	}
+	/* a replayer racing the appenders takes whatever has arrived */
+	assert_int_equal(ac_spool_replay(dir, collect, s, &st), 0);
+	for (int k = 0; k < 4; k++) {
+		int wst;
+
+		assert_int_equal(waitpid(pids[k], &wst, 0), pids[k]);
+		assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+	}
+	assert_int_equal(ac_spool_replay(dir, collect, s, &st), 0);
+	assert_int_equal(s->n, 800);
+	for (int i = 0; i < 800; i++) {
+		int64_t n = s->ms[i] - 1000;
+
+		assert_true(n >= 0 && n < 800);
+		seen[n]++;
+	}
+	for (int i = 0; i < 800; i++)
+		assert_int_equal(seen[i], 1);
+	free(s);
+}
+
+static void
+test_unwritable_state_dir(void **state)
+{
+	struct ac_spool_entry e = { .token = "", .content_type = "", .remote_addr = "",
+		.request_id = "", .body = "x", .len = 1 };
+
+	assert_int_equal(ac_spool_append("/proc/no/such/dir", &e), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_roundtrip_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_binary_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_keeps_the_rest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_line_is_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_appenders, setup, teardown),
+		cmocka_unit_test(test_unwritable_state_dir),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
