@@ -148,23 +148,69 @@ dberr:
 	ac_error("signal not stored: %s", ac_db_error(db));
 }
 
+/* A copy of body with every occurrence of secret replaced, so a token sent
+ * in the body is never stored or shown; malloc'd, NUL-terminated. */
+static char *
+redact(const char *body, size_t len, const char *secret, size_t *outlen)
+{
+	static const char mark[] = "[redacted]";
+	size_t n = strlen(secret), o = 0;
+	char *out = malloc(len / (n ? n : 1) * sizeof(mark) + len + 1);
+
+	if (out == NULL)
+		abort();
+	for (size_t i = 0; i < len;) {
+		if (n > 0 && i + n <= len && memcmp(body + i, secret, n) == 0) {
+			memcpy(out + o, mark, sizeof(mark) - 1);
+			o += sizeof(mark) - 1;
+			i += n;
+		} else {
+			out[o++] = body[i++];
+		}
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
+static void	ingest(struct ac_db *, const struct ac_ingest_in *, struct ac_ingest_out *,
+		    const struct ac_alert *, const struct ac_alert_error *);
+
 void
 ac_ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *out)
 {
 	struct ac_alert a;
 	struct ac_alert_error perr;
-	struct ac_strategy s;
-	const char *token;
+	struct ac_ingest_in hidden;
+	char *copy;
 
 	memset(out, 0, sizeof(*out));
 	out->parsed = ac_alert_parse(in->body, in->len, in->content_type, &a, &perr) == 0;
-	token = in->token && *in->token ? in->token : out->parsed ? a.secret : "";
+	if (!out->parsed || a.secret[0] == '\0') {
+		ingest(db, in, out, &a, &perr);
+		return;
+	}
+	hidden = *in;
+	hidden.body = copy = redact(in->body, in->len, a.secret, &hidden.len);
+	if (in->token == NULL || *in->token == '\0')
+		hidden.token = a.secret;
+	ingest(db, &hidden, out, &a, &perr);
+	free(copy);
+}
+
+/* The path after parsing: authenticate, check, store or record the refusal. */
+static void
+ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *out,
+    const struct ac_alert *alert, const struct ac_alert_error *parse_err)
+{
+	struct ac_strategy s;
+	const char *token = in->token ? in->token : "";
 
 	if (*token == '\0') {
 		if (out->parsed)
 			reject(out, 401, "unauthorized", NULL, "missing or unknown webhook token");
 		else
-			out->err = perr, out->result = AC_INGEST_REJECTED;
+			out->err = *parse_err, out->result = AC_INGEST_REJECTED;
 		record_reject(db, in, out);
 		return;
 	}
@@ -173,9 +219,9 @@ ac_ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out 
 		if (out->parsed) {
 			out->result = ac_db_unavailable(db) ? AC_INGEST_DB_DOWN : AC_INGEST_ERROR;
 		} else {
-			out->err = perr;
+			out->err = *parse_err;
 			out->result = AC_INGEST_REJECTED;
-			ac_info("refused while the database is away: %s", perr.message);
+			ac_info("refused while the database is away: %s", parse_err->message);
 		}
 		return;
 	case AC_LOOKUP_UNKNOWN:
@@ -188,14 +234,14 @@ ac_ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out 
 	}
 	out->strategy_id = s.id;
 	if (!out->parsed) {
-		out->err = perr;
+		out->err = *parse_err;
 		out->result = AC_INGEST_REJECTED;
 	} else if (strcmp(s.status, "inactive") == 0) {
 		reject(out, 422, "strategy_inactive", NULL, "strategy %lld is inactive", s.id);
-	} else if (ac_alert_check(&a, &s.rules, in->received_ms, &out->err) == -1) {
+	} else if (ac_alert_check(alert, &s.rules, in->received_ms, &out->err) == -1) {
 		out->result = AC_INGEST_REJECTED;
 	} else {
-		store(db, in, &a, out);
+		store(db, in, alert, out);
 		return;
 	}
 	record_reject(db, in, out);

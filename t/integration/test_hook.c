@@ -1,0 +1,973 @@
+/*
+ * test_hook.c — ac-hook through the real nginx, responders and PostgreSQL:
+ * what a TradingView alert gets back, and what the database then holds.
+ *
+ * Each test makes its own strategy on a unique symbol, so tests do not see
+ * each other's rows. Run by t/integration/run (see itest.h).
+ */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "itest.h"
+
+#define CT_JSON		"application/json"
+#define CT_TEXT		"text/plain; charset=utf-8"
+#define MINUTE_MS	60000
+
+/* ---- expectations shared by the tests ------------------------------------ */
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* The request id nginx gave r (and sent back as X-Request-Id). */
+static const char *
+request_id(const struct it_resp *r)
+{
+	size_t n;
+	const char *rid = it_header(r, "X-Request-Id", &n);
+
+	if (rid == NULL || n != 1 || strlen(rid) != 32 || strspn(rid, "0123456789abcdef") != 32)
+		fail_msg("X-Request-Id: expected one 32-hex-digit header, got %zu (%s)", n,
+		    rid ? rid : "none");
+	return rid;
+}
+
+/* r is a JSON answer (Content-Type application/json). */
+static void
+check_json(const char *what, const struct it_resp *r)
+{
+	const char *ct = it_header(r, "Content-Type", NULL);
+
+	if (ct == NULL || strncmp(ct, CT_JSON, strlen(CT_JSON)) != 0)
+		fail_msg("%s: Content-Type %s, want %s", what, ct ? ct : "(none)", CT_JSON);
+	if (!json_is_object(r->json))
+		fail_msg("%s: the body is not a JSON object: %s", what, r->body);
+}
+
+/* r is {"error":{"code":code,"message":...,"field":field or null}} with
+ * the status wanted. */
+static void
+check_error(const char *what, const struct it_resp *r, long status, const char *code,
+    const char *field)
+{
+	json_t *f;
+	const char *msg;
+
+	if (r->status != status)
+		fail_msg("%s: status %ld, want %ld; body %s", what, r->status, status, r->body);
+	check_json(what, r);
+	if (it_json_str(r, "error.code") == NULL || strcmp(it_json_str(r, "error.code"), code) != 0)
+		fail_msg("%s: error.code %s, want %s; body %s", what,
+		    it_json_str(r, "error.code") ? it_json_str(r, "error.code") : "(none)", code, r->body);
+	f = it_json_get(r, "error.field");
+	if (field == NULL ? !json_is_null(f) :
+	    !json_is_string(f) || strcmp(json_string_value(f), field) != 0)
+		fail_msg("%s: error.field wrong, want %s; body %s", what, field ? field : "null",
+		    r->body);
+	msg = it_json_str(r, "error.message");
+	if (msg == NULL || *msg == '\0')
+		fail_msg("%s: error.message missing; body %s", what, r->body);
+}
+
+/* The webhook_rejects row of request rid holds what the answer said, the
+ * body that was sent (if not NULL) and no token (if not NULL) in its message. */
+static void
+check_reject(const char *what, const char *rid, long status, const char *code,
+    const char *field, long long strategy_id, int security, const char *body,
+    const char *token)
+{
+	PGresult *res = it_q("SELECT http_status, code, coalesce(field, '-'),"
+	    " coalesce(strategy_id, 0), security_event, message, body_bytes, body_excerpt,"
+	    " remote_addr FROM webhook_rejects WHERE request_id = $1", rid, (char *)NULL);
+
+	if (PQntuples(res) != 1)
+		fail_msg("%s: %d webhook_rejects rows for request %s, want 1", what,
+		    PQntuples(res), rid);
+	assert_int_equal(strtol(PQgetvalue(res, 0, 0), NULL, 10), status);
+	assert_string_equal(PQgetvalue(res, 0, 1), code);
+	assert_string_equal(PQgetvalue(res, 0, 2), field ? field : "-");
+	assert_int_equal(strtoll(PQgetvalue(res, 0, 3), NULL, 10), strategy_id);
+	assert_string_equal(PQgetvalue(res, 0, 4), security ? "t" : "f");
+	assert_true(*PQgetvalue(res, 0, 5) != '\0');
+	if (token != NULL)
+		assert_null(strstr(PQgetvalue(res, 0, 5), token));
+	if (body != NULL) {
+		assert_int_equal(strtoll(PQgetvalue(res, 0, 6), NULL, 10), strlen(body));
+		assert_string_equal(PQgetvalue(res, 0, 7), body);
+	}
+	assert_string_equal(PQgetvalue(res, 0, 8), "127.0.0.1");
+	PQclear(res);
+}
+
+static long long
+signals_of(const struct it_strategy *s)
+{
+	char id[24];
+
+	snprintf(id, sizeof(id), "%lld", s->id);
+	return it_q_ll("SELECT count(*) FROM signals WHERE strategy_id = $1", id, (char *)NULL);
+}
+
+static long long
+signals_with_request(const char *rid)
+{
+	return it_q_ll("SELECT count(*) FROM signals WHERE request_id = $1", rid, (char *)NULL);
+}
+
+static long long
+fanout_jobs(long long signal_id, const char *state)
+{
+	char id[24];
+
+	snprintf(id, sizeof(id), "%lld", signal_id);
+	return it_q_ll("SELECT count(*) FROM jobs WHERE kind = 'fanout'"
+	    " AND payload = jsonb_build_object('signal_id', $1::bigint)"
+	    " AND ($2 = '' OR state = $2)", id, state, (char *)NULL);
+}
+
+/* The id of a 202 {"id":N,"status":"queued"} answer (exactly those keys). */
+static long long
+queued_id(const char *what, const struct it_resp *r)
+{
+	json_t *id = it_json_get(r, "id");
+
+	if (r->status != 202)
+		fail_msg("%s: status %ld, want 202; body %s", what, r->status, r->body);
+	check_json(what, r);
+	if (!json_is_integer(id) || json_integer_value(id) <= 0 ||
+	    it_json_str(r, "status") == NULL || strcmp(it_json_str(r, "status"), "queued") != 0 ||
+	    json_object_size(r->json) != 2)
+		fail_msg("%s: want {\"id\":N,\"status\":\"queued\"}, got %s", what, r->body);
+	return json_integer_value(id);
+}
+
+/* ---- 1. a valid alert ---------------------------------------------------- */
+
+static void
+valid_alert(const char *content_type)
+{
+	struct it_strategy s;
+	struct it_resp r;
+	char p[32], tp[32], sl[32], t[24], id[24];
+	double price = it_price(20000);
+	int64_t when = it_now_ms() - 1500;
+	char *body;
+	const char *rid;
+	long long sid;
+	PGconn *listener;
+	PGresult *res;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	body = it_alert(&s, "BUY", price, price + 100, price - 100, when);
+	listener = it_listen("ac_jobs");
+	it_post(&r, s.path, content_type, body);
+
+	sid = queued_id(content_type, &r);
+	rid = request_id(&r);
+	snprintf(id, sizeof(id), "%lld", sid);
+	snprintf(t, sizeof(t), "%" PRId64, when);
+	res = it_q("SELECT strategy_id, symbol, timeframe, action,"
+	    " price = $2::numeric, take_profit = $3::numeric, stop_loss = $4::numeric,"
+	    " round(extract(epoch FROM alert_time) * 1000)::bigint = $5::bigint,"
+	    " raw_body, content_type, remote_addr, request_id, spooled, status"
+	    " FROM signals WHERE id = $1", id, it_num(price, p, sizeof(p)),
+	    it_num(price + 100, tp, sizeof(tp)), it_num(price - 100, sl, sizeof(sl)), t,
+	    (char *)NULL);
+	assert_int_equal(PQntuples(res), 1);
+	assert_int_equal(strtoll(PQgetvalue(res, 0, 0), NULL, 10), s.id);
+	assert_string_equal(PQgetvalue(res, 0, 1), s.symbol);
+	assert_string_equal(PQgetvalue(res, 0, 2), "1h");
+	assert_string_equal(PQgetvalue(res, 0, 3), "BUY");
+	assert_string_equal(PQgetvalue(res, 0, 4), "t");
+	assert_string_equal(PQgetvalue(res, 0, 5), "t");
+	assert_string_equal(PQgetvalue(res, 0, 6), "t");
+	assert_string_equal(PQgetvalue(res, 0, 7), "t");
+	assert_string_equal(PQgetvalue(res, 0, 8), body);
+	assert_string_equal(PQgetvalue(res, 0, 9), content_type);
+	assert_string_equal(PQgetvalue(res, 0, 10), "127.0.0.1");
+	assert_string_equal(PQgetvalue(res, 0, 11), rid);
+	assert_string_equal(PQgetvalue(res, 0, 12), "f");
+	assert_string_equal(PQgetvalue(res, 0, 13), "received");
+	PQclear(res);
+	assert_int_equal(signals_of(&s), 1);
+	assert_int_equal(fanout_jobs(sid, "pending"), 1);
+	assert_int_equal(fanout_jobs(sid, ""), 1);
+	if (!it_notified(listener, "ac_jobs", "fanout", 2000))
+		fail_msg("no NOTIFY ac_jobs 'fanout' within 2 s of the 202");
+	PQfinish(listener);
+	it_resp_free(&r);
+	free(body);
+}
+
+static void
+test_valid_json(void **state)
+{
+	valid_alert(CT_JSON);
+}
+
+static void
+test_valid_text_plain(void **state)
+{
+	valid_alert(CT_TEXT);
+}
+
+/* ---- 2. alerts as TradingView templates really produce them -------------- */
+
+static void
+test_real_world_payloads(void **state)
+{
+	static const struct {
+		const char	*tf;		/* the strategy's */
+		const char	*interval;	/* what {{interval}} gives */
+		const char	*ticker;	/* "%s" is the symbol */
+		const char	*action;
+		const char	*price_key;
+		int		 zone_min;	/* offset of the ISO time sent */
+		int		 micros;	/* six fraction digits instead of three */
+	} cases[] = {
+		{ "1h", "60", "BINANCE:", "buy", "close", 120, 1 },
+		{ "4h", "240", "binance:", "sell", "price", -300, 0 },
+		{ "1d", "D", "BYBIT:", "long", "close", 0, 1 },
+		{ "1d", "1D", "", "short", "price", 330, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct it_strategy s;
+		struct it_resp r;
+		char ticker[64], iso[48], when[64], p[32], tp[32], t[24], id[24], sym[32];
+		double price = it_price(42000);
+		int64_t ms = it_now_ms() - 2000;
+		int buy = cases[i].action[0] == 'b' || cases[i].action[0] == 'l';
+		json_t *o;
+		char *body;
+		PGresult *res;
+
+		it_strategy_new(&s, cases[i].tf, (char *)NULL);
+		snprintf(sym, sizeof(sym), "%s", s.symbol);
+		if (cases[i].ticker[0] == 'b')		/* a lower-case {{ticker}} */
+			for (char *c = sym; *c; c++)
+				*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+		snprintf(ticker, sizeof(ticker), "%s%s", cases[i].ticker, sym);
+		it_iso(ms, cases[i].zone_min, iso, sizeof(iso));
+		if (cases[i].micros)	/* "...SS.mmm456+02:00" */
+			snprintf(when, sizeof(when), "%.23s456%s", iso, iso + 23);
+		else
+			snprintf(when, sizeof(when), "%s", iso);
+		it_num(price, p, sizeof(p));
+		it_num(buy ? price + 250 : price - 250, tp, sizeof(tp));
+		/* numbers as quoted strings, as "{{close}}" is usually written */
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+		    "secret", s.token, "ticker", ticker, "interval", cases[i].interval,
+		    "strategy", "it_hook", "action", cases[i].action, cases[i].price_key, p,
+		    "tp", tp, "timenow", when);
+		assert_non_null(o);
+		body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(o);
+		it_post(&r, "/hook/tv", i % 2 ? CT_TEXT : CT_JSON, body);
+
+		snprintf(id, sizeof(id), "%lld", queued_id(body, &r));
+		snprintf(t, sizeof(t), "%" PRId64, ms);
+		res = it_q("SELECT strategy_id, symbol, timeframe, action, price = $2::numeric,"
+		    " take_profit = $3::numeric, stop_loss IS NULL,"
+		    " round(extract(epoch FROM alert_time) * 1000)::bigint = $4::bigint, raw_body"
+		    " FROM signals WHERE id = $1", id, p, tp, t, (char *)NULL);
+		assert_int_equal(PQntuples(res), 1);
+		assert_int_equal(strtoll(PQgetvalue(res, 0, 0), NULL, 10), s.id);
+		assert_string_equal(PQgetvalue(res, 0, 1), s.symbol);
+		assert_string_equal(PQgetvalue(res, 0, 2), cases[i].tf);
+		assert_string_equal(PQgetvalue(res, 0, 3), buy ? "BUY" : "SELL");
+		for (int c = 4; c <= 7; c++)
+			if (strcmp(PQgetvalue(res, 0, c), "t") != 0)
+				fail_msg("%s: column %d of the stored signal is wrong", body, c);
+		{	/* stored as sent, but with the token sent in the body hidden */
+			char *want = strdup(body), *at = strstr(want, s.token);
+
+			assert_non_null(at);
+			memmove(at + 10, at + strlen(s.token), strlen(at + strlen(s.token)) + 1);
+			memcpy(at, "[redacted]", 10);
+			assert_string_equal(PQgetvalue(res, 0, 8), want);
+			assert_null(strstr(PQgetvalue(res, 0, 8), s.token));
+			free(want);
+		}
+		PQclear(res);
+		assert_int_equal(signals_of(&s), 1);
+		it_resp_free(&r);
+		free(body);
+	}
+}
+
+/* ---- 3. repeats are stored once ---------------------------------------------- */
+
+static void
+test_duplicate(void **state)
+{
+	struct it_strategy s;
+	struct it_resp r1, r2;
+	char *body;
+	long long id;
+
+	it_strategy_new(&s, "15m", (char *)NULL);
+	body = it_alert(&s, "SELL", it_price(300), 0, 0, it_now_ms());
+	it_post(&r1, s.path, CT_JSON, body);
+	id = queued_id("first", &r1);
+	it_post(&r2, s.path, CT_JSON, body);
+	assert_int_equal(r2.status, 200);
+	check_json("repeat", &r2);
+	assert_true(json_is_integer(it_json_get(&r2, "id")));
+	assert_int_equal(json_integer_value(it_json_get(&r2, "id")), id);
+	assert_string_equal(it_json_str(&r2, "status"), "duplicate");
+	assert_int_equal(signals_of(&s), 1);
+	assert_int_equal(fanout_jobs(id, ""), 1);
+	it_resp_free(&r1);
+	it_resp_free(&r2);
+	free(body);
+}
+
+#define CONCURRENT 50
+
+static void
+test_duplicate_concurrent(void **state)
+{
+	struct it_strategy s;
+	struct it_req reqs[CONCURRENT];
+	struct it_resp resps[CONCURRENT];
+	long long id = 0;
+	int accepted = 0;
+	char *body;
+
+	it_strategy_new(&s, "5m", (char *)NULL);
+	body = it_alert(&s, "BUY", it_price(500), 0, 0, it_now_ms());
+	for (size_t i = 0; i < CONCURRENT; i++)
+		reqs[i] = (struct it_req){ "POST", s.path, CT_JSON, body, strlen(body) };
+	it_http_multi(reqs, resps, CONCURRENT);
+	for (size_t i = 0; i < CONCURRENT; i++) {
+		json_t *v = it_json_get(&resps[i], "id");
+
+		if (resps[i].status != 200 && resps[i].status != 202)
+			fail_msg("request %zu: status %ld (curl %d), body %s", i, resps[i].status,
+			    resps[i].curl_error, resps[i].body);
+		assert_true(json_is_integer(v));
+		if (id == 0)
+			id = json_integer_value(v);
+		assert_int_equal(json_integer_value(v), id);
+		assert_string_equal(it_json_str(&resps[i], "status"),
+		    resps[i].status == 202 ? "queued" : "duplicate");
+		accepted += resps[i].status == 202;
+		it_resp_free(&resps[i]);
+	}
+	assert_int_equal(accepted, 1);
+	assert_int_equal(signals_of(&s), 1);
+	assert_int_equal(fanout_jobs(id, ""), 1);
+	free(body);
+}
+
+/* ---- 4. bad tokens -------------------------------------------------------------- */
+
+/* A 401 that gives nothing away, logged as a security event, storing nothing. */
+static void
+check_unauthorized(const char *what, const struct it_resp *r, const char *token)
+{
+	const char *rid = request_id(r);
+
+	check_error(what, r, 401, "unauthorized", NULL);
+	if (strstr(r->body, token) != NULL)
+		fail_msg("%s: the answer repeats the token: %s", what, r->body);
+	check_reject(what, rid, 401, "unauthorized", NULL, 0, 1, NULL, token);
+	assert_int_equal(signals_with_request(rid), 0);
+}
+
+static void
+test_unknown_token_path(void **state)
+{
+	struct it_strategy s;
+	struct it_resp r;
+	char token[44], path[96], *body;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	it_rand_hex(token, 43);
+	snprintf(path, sizeof(path), "/hook/tv/%s", token);
+	body = it_alert(&s, "BUY", it_price(100), 0, 0, it_now_ms());
+	it_post(&r, path, CT_JSON, body);
+	check_unauthorized("unknown path token", &r, token);
+	assert_int_equal(signals_of(&s), 0);
+	it_resp_free(&r);
+	free(body);
+}
+
+static void
+test_unknown_token_body(void **state)
+{
+	struct it_strategy s;
+	struct it_resp r;
+	char token[44], when[48], *body;
+	json_t *o;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	it_rand_hex(token, 43);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:s}", "secret", token, "symbol", s.symbol,
+	    "timeframe", "1h", "action", "buy", "price", it_price(100),
+	    "time", it_iso(it_now_ms(), 0, when, sizeof(when)));
+	body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	it_post(&r, "/hook/tv", CT_JSON, body);
+	check_unauthorized("unknown body secret", &r, token);
+	assert_int_equal(signals_of(&s), 0);
+	it_resp_free(&r);
+	free(body);
+}
+
+static void
+test_missing_token(void **state)
+{
+	struct it_strategy s;
+	struct it_resp r;
+	char *body;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	body = it_alert(&s, "BUY", it_price(100), 0, 0, it_now_ms());
+	it_post(&r, "/hook/tv", CT_JSON, body);
+	check_unauthorized("no token at all", &r, s.token);
+	assert_int_equal(signals_of(&s), 0);
+	it_resp_free(&r);
+	free(body);
+}
+
+static void
+test_malformed_token(void **state)
+{
+	struct it_strategy s;
+	struct it_resp r;
+	char *body;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	body = it_alert(&s, "BUY", it_price(100), 0, 0, it_now_ms());
+	/* nginx decodes it to  bad!tok'en<x>;--  */
+	it_post(&r, "/hook/tv/bad%21tok%27en%3Cx%3E%3B--", CT_JSON, body);
+	check_unauthorized("malformed token", &r, "tok'en");
+	assert_int_equal(signals_of(&s), 0);
+	it_resp_free(&r);
+	free(body);
+}
+
+/* ---- 5. malformed alerts: 400 ----------------------------------------------------- */
+
+enum bad_body { BB_EMPTY, BB_NOT_JSON, BB_PH_QUOTED, BB_PH_BARE, BB_NO_ACTION, BB_BAD_NUMBER,
+	BB__MAX };
+
+/* The body of case b for s: malloc'd. */
+static char *
+bad_body(enum bad_body b, const struct it_strategy *s)
+{
+	char when[48], *text, *out;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "symbol", s->symbol,
+	    "timeframe", s->timeframe, "action", "buy",
+	    "time", it_iso(it_now_ms(), 0, when, sizeof(when)));
+
+	switch (b) {
+	case BB_EMPTY:
+		json_decref(o);
+		return strdup("");
+	case BB_NOT_JSON:
+		json_decref(o);
+		return strdup("BUY BTCUSDT at 42000 (alert message is not JSON)");
+	case BB_PH_QUOTED:
+		json_object_set_new(o, "price", json_string("{{close}}"));
+		break;
+	case BB_NO_ACTION:
+		json_object_del(o, "action");
+		json_object_set_new(o, "price", json_real(it_price(100)));
+		break;
+	case BB_BAD_NUMBER:
+		json_object_set_new(o, "price", json_string("42,000.5 USDT"));
+		break;
+	case BB_PH_BARE:
+	case BB__MAX:
+		break;
+	}
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	assert_non_null(text);
+	if (b != BB_PH_BARE)
+		return text;
+	/* "price": {{close}} — what a template gives when the quotes were left off */
+	out = malloc(strlen(text) + 32);
+	assert_non_null(out);
+	snprintf(out, strlen(text) + 32, "%.*s,\"price\": {{close}}}", (int)strlen(text) - 1, text);
+	free(text);
+	return out;
+}
+
+static void
+test_bad_request(void **state)
+{
+	static const struct {
+		const char	*what;
+		const char	*code;
+		const char	*field;
+	} cases[BB__MAX] = {
+		[BB_EMPTY] = { "empty body", "empty_body", NULL },
+		[BB_NOT_JSON] = { "not JSON", "malformed_json", NULL },
+		[BB_PH_QUOTED] = { "quoted placeholder", "unfilled_placeholder", "price" },
+		[BB_PH_BARE] = { "bare placeholder", "unfilled_placeholder", "price" },
+		[BB_NO_ACTION] = { "missing action", "missing_field", "action" },
+		[BB_BAD_NUMBER] = { "bad number", "invalid_value", "price" },
+	};
+	struct it_strategy s;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	for (int b = 0; b < BB__MAX; b++) {
+		struct it_resp r;
+		char *body = bad_body((enum bad_body)b, &s);
+		const char *msg;
+
+		it_post(&r, s.path, b == BB_NOT_JSON ? CT_TEXT : CT_JSON, body);
+		check_error(cases[b].what, &r, 400, cases[b].code, cases[b].field);
+		msg = it_json_str(&r, "error.message");
+		if (cases[b].field != NULL && strstr(msg, cases[b].field) == NULL)
+			fail_msg("%s: the message does not name the field %s: %s", cases[b].what,
+			    cases[b].field, msg);
+		if (b == BB_PH_QUOTED || b == BB_PH_BARE)
+			assert_non_null(strstr(msg, "{{close}}"));
+		check_reject(cases[b].what, request_id(&r), 400, cases[b].code, cases[b].field,
+		    s.id, 0, body, NULL);
+		assert_int_equal(signals_with_request(request_id(&r)), 0);
+		it_resp_free(&r);
+		free(body);
+	}
+	assert_int_equal(signals_of(&s), 0);
+}
+
+/* ---- 6. alerts that do not fit the strategy: 422 ------------------------------------ */
+
+static void
+test_unprocessable(void **state)
+{
+	struct it_strategy s, entries;
+	struct {
+		const char	*what;
+		const struct it_strategy *s;
+		const char	*symbol, *timeframe, *action;
+		double		 price, tp, sl;
+		int64_t		 skew_ms;
+		const char	*code, *field;
+	} cases[] = {
+		{ "symbol mismatch", &s, "ETHUSDT", NULL, "buy", 100, 0, 0, 0,
+		  "symbol_mismatch", "symbol" },
+		{ "timeframe mismatch", &s, NULL, "240", "buy", 100, 0, 0, 0,
+		  "timeframe_mismatch", "timeframe" },
+		{ "action disabled", &entries, NULL, NULL, "tp_hit", 100, 0, 0, 0,
+		  "action_disabled", "action" },
+		{ "price zero", &s, NULL, NULL, "buy", 0, 0, 0, 0, "invalid_price", "price" },
+		{ "price negative", &s, NULL, NULL, "sell", -5, 0, 0, 0, "invalid_price", "price" },
+		{ "BUY take profit below", &s, NULL, NULL, "buy", 100, 99.5, 0, 0,
+		  "tp_wrong_side", "take_profit" },
+		{ "SELL stop loss below", &s, NULL, NULL, "sell", 100, 0, 99.5, 0,
+		  "sl_wrong_side", "stop_loss" },
+		{ "6 minutes old", &s, NULL, NULL, "buy", 100, 0, 0, -6 * MINUTE_MS,
+		  "stale_alert", "time" },
+		{ "6 minutes ahead", &s, NULL, NULL, "buy", 100, 0, 0, 6 * MINUTE_MS,
+		  "future_alert", "time" },
+	};
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	it_strategy_new(&entries, "1h", "--actions", "BUY,SELL", (char *)NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct it_resp r;
+		char when[48], *body;
+		json_t *o;
+
+		o = json_pack("{s:s, s:s, s:s, s:f, s:s}",
+		    "symbol", cases[i].symbol ? cases[i].symbol : cases[i].s->symbol,
+		    "timeframe", cases[i].timeframe ? cases[i].timeframe : cases[i].s->timeframe,
+		    "action", cases[i].action, "price", cases[i].price,
+		    "time", it_iso(it_now_ms() + cases[i].skew_ms, 0, when, sizeof(when)));
+		assert_non_null(o);
+		if (cases[i].tp > 0)
+			json_object_set_new(o, "take_profit", json_real(cases[i].tp));
+		if (cases[i].sl > 0)
+			json_object_set_new(o, "stop_loss", json_real(cases[i].sl));
+		body = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		it_post(&r, cases[i].s->path, CT_JSON, body);
+		check_error(cases[i].what, &r, 422, cases[i].code, cases[i].field);
+		check_reject(cases[i].what, request_id(&r), 422, cases[i].code, cases[i].field,
+		    cases[i].s->id, 0, body, NULL);
+		assert_int_equal(signals_with_request(request_id(&r)), 0);
+		it_resp_free(&r);
+		free(body);
+	}
+	assert_int_equal(signals_of(&s), 0);
+	assert_int_equal(signals_of(&entries), 0);
+}
+
+/* ---- 7. methods, paths and sizes nginx and the route table refuse -------------------- */
+
+static void
+test_method_not_allowed(void **state)
+{
+	static const char *const methods[] = { "GET", "PUT" };
+	struct it_strategy s;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		struct it_resp r;
+		const char *allow;
+		size_t n;
+
+		it_http(&r, methods[i], s.path, i ? CT_JSON : NULL, i ? "{}" : NULL, i ? 2 : 0);
+		check_error(methods[i], &r, 405, "method_not_allowed", NULL);
+		allow = it_header(&r, "Allow", &n);
+		if (allow == NULL || n != 1 || strcmp(allow, "POST") != 0)
+			fail_msg("%s: Allow header %s, want POST", methods[i], allow ? allow : "(none)");
+		it_resp_free(&r);
+	}
+	assert_int_equal(signals_of(&s), 0);
+}
+
+static void
+test_not_found(void **state)
+{
+	struct it_resp r;
+
+	it_http(&r, "GET", "/hook/nothing-here", NULL, NULL, 0);
+	check_error("GET /hook/nothing-here", &r, 404, "not_found", NULL);
+	it_resp_free(&r);
+	it_post(&r, "/hook/tvx/abc", CT_JSON, "{}");
+	check_error("POST /hook/tvx/abc", &r, 404, "not_found", NULL);
+	it_resp_free(&r);
+}
+
+static void
+test_too_large(void **state)
+{
+	struct it_strategy s;
+	struct it_resp r;
+	size_t len = 64 * 1024 + 512;
+	char *body = malloc(len + 1);
+
+	assert_non_null(body);
+	it_strategy_new(&s, "1h", (char *)NULL);
+	/* a JSON alert with a long padding string */
+	memset(body, 'x', len);
+	memcpy(body, "{\"action\":\"buy\",\"price\":1,\"note\":\"",
+	    strlen("{\"action\":\"buy\",\"price\":1,\"note\":\""));
+	memcpy(body + len - 2, "\"}", 2);
+	body[len] = '\0';
+	it_http(&r, "POST", s.path, CT_JSON, body, len);
+	check_error("65 KiB body", &r, 413, "payload_too_large", NULL);
+	assert_int_equal(signals_of(&s), 0);
+	it_resp_free(&r);
+	free(body);
+}
+
+/* ---- 8. health ------------------------------------------------------------------------ */
+
+static void
+test_health(void **state)
+{
+	struct it_resp r;
+
+	it_http(&r, "GET", "/health/live", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	check_json("live", &r);
+	assert_string_equal(it_json_str(&r, "status"), "live");
+	it_resp_free(&r);
+
+	it_http(&r, "GET", "/health/ready", NULL, NULL, 0);
+	if (r.status != 200)
+		fail_msg("ready: status %ld, body %s", r.status, r.body);
+	check_json("ready", &r);
+	assert_string_equal(it_json_str(&r, "status"), "ready");
+	assert_non_null(it_json_str(&r, "checks.database"));
+	assert_string_equal(it_json_str(&r, "checks.database"), "ok");
+	assert_non_null(it_json_str(&r, "checks.migrations"));
+	assert_string_equal(it_json_str(&r, "checks.migrations"), "current");
+	it_resp_free(&r);
+}
+
+/* ---- 9. headers --------------------------------------------------------------------------- */
+
+static void
+test_security_headers(void **state)
+{
+	struct it_strategy s;
+	struct it_resp ok, refused;
+	char *body;
+	size_t n;
+	const char *v;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	body = it_alert(&s, "BUY", it_price(100), 0, 0, it_now_ms());
+	it_post(&ok, s.path, CT_JSON, body);
+	queued_id("valid alert", &ok);
+	it_post(&refused, "/hook/tv/unknown-token", CT_JSON, body);
+	assert_int_equal(refused.status, 401);
+	for (int i = 0; i < 2; i++) {
+		const struct it_resp *r = i ? &refused : &ok;
+
+		v = it_header(r, "X-Content-Type-Options", &n);
+		if (v == NULL || n != 1 || strcmp(v, "nosniff") != 0)
+			fail_msg("answer %ld: %zu X-Content-Type-Options headers (%s), want one nosniff",
+			    r->status, n, v ? v : "none");
+		request_id(r);
+		v = it_header(r, "Cache-Control", NULL);
+		assert_non_null(v);
+		assert_non_null(strstr(v, "no-store"));
+	}
+	assert_string_not_equal(request_id(&ok), request_id(&refused));
+	it_resp_free(&ok);
+	it_resp_free(&refused);
+	free(body);
+}
+
+/* ---- 10. the spool keeps alerts while PostgreSQL is down ------------------------------------- */
+
+#define WRITERS		4	/* alerts in flight at once */
+#define WRITE_GAP_MS	10	/* between two alerts: 100 a second, far above TradingView's */
+#define OUTAGE_MS	2000
+
+struct sent {
+	double		 price;
+	long		 status;		/* 0: no answer */
+	char		 state[16];		/* "queued", "spooled", ... */
+	long long	 id;			/* 0 if not a number */
+	int		 id_null;		/* "id": null */
+	char		 rid[40];		/* X-Request-Id */
+};
+
+struct writer {
+	const struct it_strategy *s;
+	struct it_multi	*m;
+	struct sent	*sent;
+	size_t		 n, cap;
+	int		 inflight;
+	int64_t		 next_ms;	/* when the next alert may go */
+};
+
+static void
+writer_done(void *tag, const struct it_resp *r, void *arg)
+{
+	struct writer *w = arg;
+	struct sent *x = &w->sent[(size_t)(uintptr_t)tag];
+	json_t *id = it_json_get(r, "id");
+
+	w->inflight--;
+	x->status = r->status;
+	snprintf(x->state, sizeof(x->state), "%s",
+	    it_json_str(r, "status") ? it_json_str(r, "status") : "");
+	x->id = json_is_integer(id) ? json_integer_value(id) : 0;
+	x->id_null = json_is_null(id);
+	snprintf(x->rid, sizeof(x->rid), "%s",
+	    it_header(r, "X-Request-Id", NULL) ? it_header(r, "X-Request-Id", NULL) : "");
+}
+
+/* Keeps WRITERS distinct alerts in flight until `until` (ms) or, when pid
+ * is not 0, until that command ends (then returns its exit status). */
+static int
+writer_run(struct writer *w, int64_t until, pid_t pid)
+{
+	int64_t deadline = it_now_ms() + 30000;
+	int status = 0;
+
+	for (;;) {
+		while (w->inflight < WRITERS && it_now_ms() >= w->next_ms) {
+			struct it_req req = { "POST", w->s->path, CT_JSON, NULL, 0 };
+			char *body;
+
+			if (w->n == w->cap) {
+				w->cap = w->cap ? 2 * w->cap : 256;
+				w->sent = realloc(w->sent, w->cap * sizeof(*w->sent));
+				assert_non_null(w->sent);
+			}
+			memset(&w->sent[w->n], 0, sizeof(w->sent[w->n]));
+			w->sent[w->n].price = it_price(30000);
+			body = it_alert(w->s, "BUY", w->sent[w->n].price, 0, 0, it_now_ms());
+			req.body = body;
+			req.len = strlen(body);
+			it_multi_add(w->m, &req, (void *)(uintptr_t)w->n);
+			w->n++;
+			w->inflight++;
+			w->next_ms = it_now_ms() + WRITE_GAP_MS;
+			free(body);
+		}
+		it_multi_step(w->m, 5);
+		if (pid != 0 ? it_sh_poll(pid, &status) : it_now_ms() >= until)
+			return status;
+		if (it_now_ms() > deadline)
+			fail_msg("the PostgreSQL command did not end within 30 s");
+	}
+}
+
+static int
+pg_start_again(void **state)
+{
+	int st = it_sh("AC_TEST_PG_START");
+
+	if (st != 0)
+		fprintf(stderr, "test_hook: AC_TEST_PG_START exited %d\n", st);
+	return st == 0 ? 0 : -1;
+}
+
+static void
+test_spool(void **state)
+{
+	struct it_strategy s;
+	struct writer w = { .s = &s };
+	struct it_resp r;
+	size_t spooled = 0, queued = 0, refused = 0;
+	int st;
+	int64_t deadline;
+	char id[24], *body;
+	json_t *o;
+	PGresult *res;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	w.m = it_multi_new(writer_done, &w);
+
+	writer_run(&w, it_now_ms() + 300, 0);
+	st = writer_run(&w, 0, it_sh_start("AC_TEST_PG_STOP"));
+	assert_int_equal(st, 0);
+	writer_run(&w, it_now_ms() + OUTAGE_MS, 0);
+	/* what a load balancer sees meanwhile */
+	it_http(&r, "GET", "/health/ready", NULL, NULL, 0);
+	if (r.status != 503 || it_json_str(&r, "checks.database") == NULL ||
+	    strcmp(it_json_str(&r, "checks.database"), "down") != 0 ||
+	    it_json_str(&r, "checks.spool") == NULL ||
+	    strcmp(it_json_str(&r, "checks.spool"), "pending") != 0)
+		fail_msg("ready during the outage: %ld %s, want 503 with database down and"
+		    " spool pending", r.status, r.body);
+	it_resp_free(&r);
+	st = writer_run(&w, 0, it_sh_start("AC_TEST_PG_START"));
+	assert_int_equal(st, 0);
+	writer_run(&w, it_now_ms() + 500, 0);
+	while (it_multi_step(w.m, 100) > 0)
+		continue;
+	it_multi_free(w.m);
+
+	/* the database is back: this request's process replays the spool
+	 * after answering, and so does acctl */
+	body = it_alert(&s, "SELL", it_price(30000), 0, 0, it_now_ms());
+	it_post(&r, s.path, CT_JSON, body);
+	queued_id("after the outage", &r);
+	it_resp_free(&r);
+	free(body);
+	o = it_acctl(&st, "replay-spool", (char *)NULL);
+	if (st != 0 || !json_is_object(o))
+		fail_msg("acctl replay-spool: exit %d", st);
+	json_decref(o);
+	for (deadline = it_now_ms() + 10000; !it_spool_empty(); nap_ms(50))
+		if (it_now_ms() > deadline)
+			fail_msg("the spool in %s/spool is not empty 10 s after the database"
+			    " came back", it_env("AC_STATE_DIR"));
+
+	snprintf(id, sizeof(id), "%lld", s.id);
+	res = it_q("SELECT price::text, count(*), bool_and(spooled), min(id), min(request_id)"
+	    " FROM signals WHERE strategy_id = $1 GROUP BY price", id, (char *)NULL);
+	for (int i = 0; i < PQntuples(res); i++)
+		if (strcmp(PQgetvalue(res, i, 1), "1") != 0)
+			fail_msg("price %s is stored %s times", PQgetvalue(res, i, 0),
+			    PQgetvalue(res, i, 1));
+	for (size_t k = 0; k < w.n; k++) {
+		struct sent *x = &w.sent[k];
+		char p[32];
+		int row = -1;
+
+		it_num(x->price, p, sizeof(p));
+		for (int i = 0; i < PQntuples(res) && row < 0; i++)
+			if (strcmp(PQgetvalue(res, i, 0), p) == 0)
+				row = i;
+		if (x->status < 200 || x->status > 299) {
+			refused++;	/* may be missing: the client retries */
+			continue;
+		}
+		if (row < 0)
+			fail_msg("alert %zu (price %s) was answered %ld %s but is not stored", k, p,
+			    x->status, x->state);
+		if (strcmp(PQgetvalue(res, row, 4), x->rid) != 0)
+			fail_msg("alert %zu (price %s) answered with request id %s is stored with"
+			    " request id %s", k, p, x->rid, PQgetvalue(res, row, 4));
+		if (strcmp(x->state, "spooled") == 0) {
+			spooled++;
+			if (x->status != 202 || !x->id_null)
+				fail_msg("alert %zu: a spooled answer is 202 {\"id\":null,"
+				    "\"status\":\"spooled\"}, got %ld with id %lld", k, x->status, x->id);
+			/* (also fails if the insert committed but its answer was lost to
+			 * the crash: then the replay found a duplicate) */
+			if (strcmp(PQgetvalue(res, row, 2), "t") != 0)
+				fail_msg("alert %zu (price %s) was spooled but stored with"
+				    " spooled = false", k, p);
+		} else {
+			assert_string_equal(x->state, "queued");
+			assert_int_equal(strtoll(PQgetvalue(res, row, 3), NULL, 10), x->id);
+			queued++;
+		}
+	}
+	PQclear(res);
+	fprintf(stderr, "test_spool: %zu alerts: %zu queued, %zu spooled, %zu not 2xx\n", w.n,
+	    queued, spooled, refused);
+	if (spooled == 0)
+		fail_msg("no alert was answered \"spooled\" during the %d ms outage", OUTAGE_MS);
+	assert_true(queued > 0);
+	/* every stored alert has its fanout job */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM signals s WHERE strategy_id = $1"
+	    " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = 'fanout'"
+	    " AND j.payload = jsonb_build_object('signal_id', s.id))", id, (char *)NULL), 0);
+
+	it_http(&r, "GET", "/health/ready", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(it_json_str(&r, "checks.spool"));
+	assert_string_equal(it_json_str(&r, "checks.spool"), "empty");
+	it_resp_free(&r);
+	free(w.sent);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_health),
+		cmocka_unit_test(test_valid_json),
+		cmocka_unit_test(test_valid_text_plain),
+		cmocka_unit_test(test_real_world_payloads),
+		cmocka_unit_test(test_duplicate),
+		cmocka_unit_test(test_duplicate_concurrent),
+		cmocka_unit_test(test_unknown_token_path),
+		cmocka_unit_test(test_unknown_token_body),
+		cmocka_unit_test(test_missing_token),
+		cmocka_unit_test(test_malformed_token),
+		cmocka_unit_test(test_bad_request),
+		cmocka_unit_test(test_unprocessable),
+		cmocka_unit_test(test_method_not_allowed),
+		cmocka_unit_test(test_not_found),
+		cmocka_unit_test(test_too_large),
+		cmocka_unit_test(test_security_headers),
+		/* last: it restarts PostgreSQL */
+		cmocka_unit_test_teardown(test_spool, pg_start_again),
+	};
+	int rc;
+
+	if (it_init() == -1)
+		return 1;
+	/* patterns of test names ('*' and '?'), for a quick rerun */
+	if (getenv("IT_ONLY") != NULL)
+		cmocka_set_test_filter(getenv("IT_ONLY"));
+	if (getenv("IT_SKIP") != NULL)
+		cmocka_set_skip_filter(getenv("IT_SKIP"));
+	rc = cmocka_run_group_tests_name("ac-hook", tests, NULL, NULL);
+	it_done();
+	return rc;
+}
