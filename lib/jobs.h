@@ -13,6 +13,8 @@
 #define AC_JOBS_H
 
 #include <jansson.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -50,5 +52,100 @@ struct ac_job_kind {
  */
 int	ac_job_enqueue(struct ac_db *db, const char *kind, json_t *payload,
 	    const char *unique_key, int64_t run_at_ms, int priority, int max_attempts);
+
+/*
+ * Queues count jobs of kind with payload (JSON text, NULL: {}) due in
+ * run_in_ms, in one statement. With a unique_key, count 1 uses the key
+ * as is and count > 1 uses "<key>:1" ... "<key>:<count>". Returns how
+ * many were queued (duplicates are skipped), or -1 on a database error.
+ */
+long long ac_job_enqueue_n(struct ac_db *db, const char *kind, const char *payload,
+	    const char *unique_key, int count, int64_t run_in_ms);
+
+/* Counts by kind and state, with the age of the oldest due pending job:
+ * {"kinds": {K: {state: n, ...}}, "total": {...}, "oldest_pending_s": x|null}.
+ * NULL on a database error. The caller owns the result. */
+json_t	*ac_jobs_summary(struct ac_db *db);
+
+/* A dead or failed job back to pending, due now, with attempts reset.
+ * Returns the job as JSON (caller owns it), or NULL with the reason in
+ * err: no such job, not dead or failed, or a database error. */
+json_t	*ac_job_retry(struct ac_db *db, long long id, char *err, size_t errsz);
+
+/*
+ * The test and benchmark kind. Does nothing unless its payload says:
+ *	"sleep_ms": N		sleep N ms first (a job in progress, for crash tests)
+ *	"retry_until": N	RETRY while the attempt is below N
+ *	"retry_in_ms": N	... asking for this delay instead of the backoff
+ *	"fail": "why"		FAIL (dead at once) with that error
+ *	"count": true		add 1 to payload.runs in the job's own row, so a
+ *				committed double execution would show as runs > 1
+ */
+enum ac_job_outcome ac_noop_job(struct ac_db *db, struct ac_job *job);
+
+/* ---- the runner: what ac-worker drives ---------------------------------- */
+
+/*
+ * One worker's claim-run-complete loop over a table of kinds. Jobs are
+ * claimed in a committed batch (lease lease_s seconds, attempts + 1), then
+ * run in groups: one transaction holds several consecutive jobs (each
+ * after a SAVEPOINT, so a RETRY or FAIL rolls back only its own work) and
+ * is committed with one completion statement for all the group's DONE jobs
+ * once it has run AC_JOB_GROUP_MS or the batch ends. A job's work and its
+ * completion therefore always commit together, and only while this worker
+ * still holds its lease; if a lease was lost, the group is rolled back and
+ * its jobs run again one per transaction. A handler must therefore leave
+ * the transaction open (never COMMIT or ROLLBACK itself); after a failed
+ * statement it returns RETRY or FAIL, and only its own work is undone.
+ */
+struct ac_runner;
+
+#define AC_JOB_GROUP_MS		50
+#define AC_JOB_BACKOFF_CAP_MS	(3600 * 1000)
+
+struct ac_runner_stats {
+	long long	claimed;	/* jobs claimed */
+	long long	done;		/* committed as done */
+	long long	retried;	/* rescheduled after RETRY */
+	long long	dead;		/* dead after FAIL or the last attempt */
+	long long	lost;		/* lease lost: another worker owns the job */
+	long long	released;	/* put back unstarted (stop) or after a database failure */
+};
+
+/*
+ * A runner on db for the nkinds kinds (names as the jobs table allows:
+ * [a-z_]), claiming at most batch jobs at a time. worker_id (at most 63
+ * bytes, as application_name) goes into locked_by; db should carry the
+ * same application_name, which lets ac_jobs_rescue() free a vanished
+ * worker's jobs at once. kinds must outlive the runner. NULL on bad input.
+ */
+struct ac_runner *ac_runner_new(struct ac_db *db, const char *worker_id,
+	    const struct ac_job_kind *kinds, size_t nkinds, int batch, int lease_s);
+void	ac_runner_free(struct ac_runner *r);
+
+/*
+ * Claims a batch of due jobs and runs it. *stop (may be NULL) is read
+ * between jobs: once set, the job in hand is finished and the unstarted
+ * rest released (attempt not counted). Returns the number of jobs
+ * claimed (0: none due), or -1 on a database failure, after which the
+ * batch's unfinished jobs are released as soon as the database answers
+ * again (or rescued when their lease expires).
+ */
+int	ac_runner_batch(struct ac_runner *r, const volatile sig_atomic_t *stop);
+
+/* The counters since ac_runner_new(). */
+const struct ac_runner_stats *ac_runner_stats(const struct ac_runner *r);
+
+/*
+ * The rescuer: running jobs whose lease expired, or whose worker (locked_by)
+ * has no session open under that application_name, go back to pending, due
+ * now — or dead when their attempts are used up — with last_error saying
+ * why. Returns the number rescued, or -1 on a database error.
+ */
+long long ac_jobs_rescue(struct ac_db *db);
+
+/* The runner's delay after attempt n failed: min(2^n s, 1 h), +-20 %
+ * jitter from rnd (any 32 random bits). Pure. */
+int64_t	ac_job_backoff_ms(int attempts, uint32_t rnd);
 
 #endif

@@ -571,13 +571,14 @@ _stack_stop() {
 _stack_env() {
 	_stack_init "${1:-}"
 	local name value q="'"
-	for name in AC_DATABASE_URL AC_REDIS_URL AC_BASE_URL AC_STATE_DIR AC_SQL_DIR; do
+	for name in AC_DATABASE_URL AC_REDIS_URL AC_BASE_URL AC_STATE_DIR AC_SQL_DIR AC_TEMPLATE_DIR; do
 		case $name in
 		AC_DATABASE_URL) value=$_stack_db_url ;;
 		AC_REDIS_URL) value=$_stack_redis_url ;;
 		AC_BASE_URL) value=$_stack_base_url ;;
 		AC_STATE_DIR) value=$_stack_state ;;
 		AC_SQL_DIR) value=$_stack_sql ;;
+		AC_TEMPLATE_DIR) value=$_stack_src/templates ;;
 		esac
 		printf "export %s='%s'\n" "$name" "${value//$q/$q\\$q$q}"
 	done

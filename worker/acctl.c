@@ -7,19 +7,34 @@
  *	acctl strategy list
  *	acctl replay-spool
  *	acctl seed-demo
+ *	acctl user add --email E --password P [options]
+ *	acctl plan add --name N --price-cents N --currency C --months M --credits N
+ *	    --strategies ID[,ID...] [options]
+ *	acctl subscribe --email E --plan NAME
+ *	acctl alarm add --email E --strategy ID --channels LIST [options]
+ *	acctl credits grant --email E --amount N --reason R [--key K]
+ *	acctl credits show --email E
+ *	acctl deliveries --signal ID
+ *	acctl jobs [retry ID | enqueue --kind K [options]]
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "config.h"
+#include "crypto.h"
 #include "db.h"
+#include "fanout.h"
 #include "ingest.h"
+#include "jobs.h"
+#include "ledger.h"
 #include "log.h"
 #include "migrate.h"
 #include "spool.h"
 #include "strategy.h"
+#include "util.h"
 
 static struct ac_config cfg;
 static struct ac_db *db;
@@ -38,7 +53,23 @@ usage(void)
 	    "               [--no-opposite] [--no-replace]\n"
 	    "  strategy list                every strategy with its webhook URL\n"
 	    "  replay-spool                 store alerts spooled while the database was away\n"
-	    "  seed-demo                    load the demo data (idempotent)\n");
+	    "  seed-demo                    load the demo data (idempotent)\n"
+	    "  jobs                         job counts by kind and state, oldest due age\n"
+	    "  jobs retry ID                a dead or failed job back to pending\n"
+	    "  jobs enqueue --kind K [--payload JSON] [--unique-key K] [--count N]\n"
+	    "               [--run-in SECONDS]   queue N jobs (tests, benchmarks)\n"
+	    "  user add --email E --password P [--name N] [--phone P]\n"
+	    "               [--telegram-chat-id ID] [--timezone TZ]\n"
+	    "  plan add --name N --price-cents N --currency C --months M --credits N\n"
+	    "               --strategies ID[,ID...] [--days D] [--max-open-trades N]\n"
+	    "               [--credit-cost N]\n"
+	    "  subscribe --email E --plan NAME   activate a plan now, grant its credits\n"
+	    "  alarm add --email E --strategy ID --channels email,telegram,sms,push\n"
+	    "               [--no-entry] [--no-exit] [--no-replacement]\n"
+	    "               [--min-price X] [--max-price Y]\n"
+	    "  credits grant --email E --amount N --reason R [--key K]\n"
+	    "  credits show --email E       balance and ledger\n"
+	    "  deliveries --signal ID       each delivery of a signal\n");
 	return 2;
 }
 
@@ -202,7 +233,114 @@ cmd_replay(int argc, char *argv[])
 	return st.kept > 0 ? 1 : 0;
 }
 
-/* The demo: a UT Bot strategy on BTCUSDT 1h and on ETHUSDT 4h. */
+/* 1 if sql with vals finds a row, 0 if not, -1 on a database error. */
+static int
+exists(const char *sql, int n, const char *const *vals)
+{
+	PGresult *res = ac_db_query(db, sql, n, vals);
+	int found;
+
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return -1;
+	found = PQntuples(res) > 0;
+	PQclear(res);
+	return found;
+}
+
+/*
+ * The demo's subscribers, in one transaction, each part only if missing:
+ * plans "Demo Pro" (100 credits) and "Demo Trial" (none) covering the demo
+ * strategies (ids, "1,2"), and three users with alarms on all of them —
+ * alice (telegram, email), bob (email, sms), carol (Trial: no credits, so
+ * her deliveries are skipped/no_credits). Returns the users as JSON, or
+ * NULL with err.
+ */
+static json_t *
+seed_subscribers(const char *ids, char *err, size_t errsz)
+{
+	static const struct {
+		const char *email, *name, *phone, *chat, *plan, *channels;
+	} users[] = {
+		{ "demo.alice@example.com", "Alice (demo)", NULL, "100000001", "Demo Pro",
+		  "telegram,email" },
+		{ "demo.bob@example.com", "Bob (demo)", "+15550000002", NULL, "Demo Pro",
+		  "email,sms" },
+		{ "demo.carol@example.com", "Carol (demo)", NULL, NULL, "Demo Trial",
+		  "telegram,email" },
+	};
+	struct ac_plan_new plans[] = {
+		{ .name = "Demo Pro", .price_minor = "249900", .currency = "INR", .months = "3",
+		  .credits = "100", .strategies = ids },
+		{ .name = "Demo Trial", .price_minor = "0", .currency = "INR", .months = "1",
+		  .credits = "0", .strategies = ids },
+	};
+	char ids_buf[256], uid[24], *tok, *save = NULL;
+	json_t *out = json_array(), *o;
+	size_t i;
+	int found;
+
+	for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
+		const char *v[1] = { plans[i].name };
+
+		if ((found = exists("SELECT 1 FROM plans WHERE name = $1", 1, v)) == -1)
+			goto dberr;
+		if (!found && (o = ac_plan_create(db, &plans[i], err, errsz)) == NULL)
+			goto fail;
+		if (!found)
+			json_decref(o);
+	}
+	for (i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		struct ac_user_new un = { .email = users[i].email, .password = "demo-password",
+		    .name = users[i].name, .phone = users[i].phone,
+		    .telegram_chat_id = users[i].chat };
+		const char *v[2] = { uid, users[i].plan };
+		long long id;
+
+		if ((id = ac_user_id(db, users[i].email, err, errsz)) == -1)
+			goto fail;
+		if (id == 0) {
+			if ((o = ac_user_create(db, &un, err, errsz)) == NULL)
+				goto fail;
+			id = (long long)json_integer_value(json_object_get(o, "id"));
+			json_decref(o);
+		}
+		snprintf(uid, sizeof(uid), "%lld", id);
+		if ((found = exists("SELECT 1 FROM subscriptions s JOIN plans p ON p.id = s.plan_id"
+		    " WHERE s.user_id = $1 AND p.name = $2 AND s.status = 'active'"
+		    " AND s.period_end > now()", 2, v)) == -1)
+			goto dberr;
+		if (!found && (o = ac_subscribe_manual(db, id, users[i].plan, err, errsz)) == NULL)
+			goto fail;
+		if (!found)
+			json_decref(o);
+		snprintf(ids_buf, sizeof(ids_buf), "%s", ids);
+		for (tok = strtok_r(ids_buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			struct ac_alarm_new an = { .user_id = id, .strategy_id = tok,
+			    .channels = users[i].channels };
+			const char *va[2] = { uid, tok };
+
+			if ((found = exists("SELECT 1 FROM alarms WHERE user_id = $1"
+			    " AND strategy_id = $2", 2, va)) == -1)
+				goto dberr;
+			if (!found && (o = ac_alarm_create(db, &an, err, errsz)) == NULL)
+				goto fail;
+			if (!found)
+				json_decref(o);
+		}
+		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}", "email", users[i].email,
+		    "password", "demo-password", "plan", users[i].plan, "channels",
+		    users[i].channels));
+	}
+	return out;
+dberr:
+	snprintf(err, errsz, "%s", ac_db_error(db));
+fail:
+	json_decref(out);
+	return NULL;
+}
+
+/* The demo: a UT Bot strategy on BTCUSDT 1h and on ETHUSDT 4h, and the
+ * subscribers of seed_subscribers(). */
 static int
 cmd_seed_demo(int argc, char *argv[])
 {
@@ -215,8 +353,8 @@ cmd_seed_demo(int argc, char *argv[])
 		  .key_value = "2", .atr_period = "10", .heikin_ashi = 1,
 		  .allow_opposite = -1, .replace_same = -1 },
 	};
-	json_t *all, *out = json_array(), *s;
-	char err[1024];
+	json_t *all, *out = json_array(), *s, *users = NULL;
+	char err[1024], ids[256] = "";
 	size_t i, k;
 
 	if (argc != 1)
@@ -243,7 +381,391 @@ cmd_seed_demo(int argc, char *argv[])
 		json_array_append_new(out, s);
 	}
 	json_decref(all);
-	return print(json_pack("{s:o}", "strategies", out));
+	json_array_foreach(out, k, s) {
+		size_t len = strlen(ids);
+
+		snprintf(ids + len, sizeof(ids) - len, "%s%lld", len ? "," : "",
+		    (long long)json_integer_value(json_object_get(s, "id")));
+	}
+	if (ac_db_begin(db) == -1) {
+		json_decref(out);
+		return fail("seed-demo", ac_db_error(db));
+	}
+	if ((users = seed_subscribers(ids, err, sizeof(err))) == NULL || ac_db_commit(db) == -1) {
+		if (users != NULL)
+			snprintf(err, sizeof(err), "%s", ac_db_error(db));
+		ac_db_rollback(db);
+		json_decref(users);
+		json_decref(out);
+		return fail("seed-demo", err);
+	}
+	return print(json_pack("{s:o, s:o}", "strategies", out, "users", users));
+}
+
+/* acctl jobs enqueue: N jobs in one statement. */
+static int
+jobs_enqueue(int argc, char *argv[])
+{
+	enum { O_KIND = 1, O_PAYLOAD, O_KEY, O_COUNT, O_RUNIN };
+	static const struct option opts[] = {
+		{ "kind", required_argument, NULL, O_KIND },
+		{ "payload", required_argument, NULL, O_PAYLOAD },
+		{ "unique-key", required_argument, NULL, O_KEY },
+		{ "count", required_argument, NULL, O_COUNT },
+		{ "run-in", required_argument, NULL, O_RUNIN },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *kind = NULL, *payload = NULL, *key = NULL, *errstr = NULL;
+	long long count = 1, run_in = 0, queued;
+	json_error_t jerr;
+	json_t *p;
+	char msg[512];
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_KIND: kind = optarg; break;
+		case O_PAYLOAD: payload = optarg; break;
+		case O_KEY: key = optarg; break;
+		case O_COUNT: count = ac_strtonum(optarg, 1, 10000000, &errstr); break;
+		case O_RUNIN: run_in = ac_strtonum(optarg, 0, 31536000, &errstr); break;
+		default: return usage();
+		}
+		if (errstr != NULL) {
+			snprintf(msg, sizeof(msg), "--%s %s: %s", opts[c - 1].name, optarg, errstr);
+			return fail("jobs enqueue", msg);
+		}
+	}
+	if (optind != argc || kind == NULL)
+		return usage();
+	if (payload != NULL) {
+		if ((p = json_loads(payload, 0, &jerr)) == NULL || !json_is_object(p)) {
+			snprintf(msg, sizeof(msg), "--payload must be a JSON object%s%s",
+			    p == NULL ? ": " : "", p == NULL ? jerr.text : "");
+			json_decref(p);
+			return fail("jobs enqueue", msg);
+		}
+		json_decref(p);
+	}
+	if ((queued = ac_job_enqueue_n(db, kind, payload, key, (int)count, run_in * 1000)) == -1)
+		return fail("jobs enqueue", ac_db_error(db));
+	return print(json_pack("{s:s, s:I, s:I}", "kind", kind, "requested", (json_int_t)count,
+	    "queued", (json_int_t)queued));
+}
+
+/* acctl jobs [retry ID | enqueue ...] */
+static int
+cmd_jobs(int argc, char *argv[])
+{
+	const char *errstr;
+	char err[512];
+	long long id;
+	json_t *o;
+
+	if (argc == 1) {
+		if ((o = ac_jobs_summary(db)) == NULL)
+			return fail("jobs", ac_db_error(db));
+		return print(o);
+	}
+	if (argc >= 2 && strcmp(argv[1], "enqueue") == 0)
+		return jobs_enqueue(argc - 1, argv + 1);
+	if (argc == 3 && strcmp(argv[1], "retry") == 0) {
+		id = ac_strtonum(argv[2], 1, INT64_MAX, &errstr);
+		if (errstr != NULL) {
+			snprintf(err, sizeof(err), "job id %s: %s", argv[2], errstr);
+			return fail("jobs retry", err);
+		}
+		if ((o = ac_job_retry(db, id, err, sizeof(err))) == NULL)
+			return fail("jobs retry", err);
+		return print(o);
+	}
+	return usage();
+}
+
+/* Commits the transaction the command opened and prints o (stolen); or,
+ * when o is NULL, rolls back and fails with err. */
+static int
+finish_tx(const char *what, json_t *o, const char *err)
+{
+	if (o == NULL) {
+		ac_db_rollback(db);
+		return fail(what, err);
+	}
+	if (ac_db_commit(db) == -1) {
+		json_decref(o);
+		return fail(what, ac_db_error(db));
+	}
+	return print(o);
+}
+
+/* acctl user add --email E --password P [--name N] [--phone P]
+ * [--telegram-chat-id ID] [--timezone TZ] */
+static int
+cmd_user(int argc, char *argv[])
+{
+	enum { O_EMAIL = 1, O_PASSWORD, O_NAME, O_PHONE, O_CHAT, O_TZ };
+	static const struct option opts[] = {
+		{ "email", required_argument, NULL, O_EMAIL },
+		{ "password", required_argument, NULL, O_PASSWORD },
+		{ "name", required_argument, NULL, O_NAME },
+		{ "phone", required_argument, NULL, O_PHONE },
+		{ "telegram-chat-id", required_argument, NULL, O_CHAT },
+		{ "timezone", required_argument, NULL, O_TZ },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ac_user_new in = { 0 };
+	char err[1024];
+	json_t *o;
+	int c;
+
+	if (argc < 2 || strcmp(argv[1], "add") != 0)
+		return usage();
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_EMAIL: in.email = optarg; break;
+		case O_PASSWORD: in.password = optarg; break;
+		case O_NAME: in.name = optarg; break;
+		case O_PHONE: in.phone = optarg; break;
+		case O_CHAT: in.telegram_chat_id = optarg; break;
+		case O_TZ: in.timezone = optarg; break;
+		default: return usage();
+		}
+	}
+	if (optind != argc - 1)
+		return usage();
+	if (ac_db_begin(db) == -1)
+		return fail("user add", ac_db_error(db));
+	o = ac_user_create(db, &in, err, sizeof(err));
+	return finish_tx("user add", o, err);
+}
+
+/* acctl plan add --name N --price-cents N --currency C --months M --credits N
+ * --strategies ID[,ID...] [--days D] [--max-open-trades N] [--credit-cost N] */
+static int
+cmd_plan(int argc, char *argv[])
+{
+	enum { O_NAME = 1, O_PRICE, O_CURRENCY, O_MONTHS, O_DAYS, O_CREDITS, O_STRATEGIES,
+	    O_MAXOPEN, O_COST };
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, O_NAME },
+		{ "price-cents", required_argument, NULL, O_PRICE },
+		{ "currency", required_argument, NULL, O_CURRENCY },
+		{ "months", required_argument, NULL, O_MONTHS },
+		{ "days", required_argument, NULL, O_DAYS },
+		{ "credits", required_argument, NULL, O_CREDITS },
+		{ "strategies", required_argument, NULL, O_STRATEGIES },
+		{ "max-open-trades", required_argument, NULL, O_MAXOPEN },
+		{ "credit-cost", required_argument, NULL, O_COST },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ac_plan_new in = { 0 };
+	char err[1024];
+	json_t *o;
+	int c;
+
+	if (argc < 2 || strcmp(argv[1], "add") != 0)
+		return usage();
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_NAME: in.name = optarg; break;
+		case O_PRICE: in.price_minor = optarg; break;
+		case O_CURRENCY: in.currency = optarg; break;
+		case O_MONTHS: in.months = optarg; break;
+		case O_DAYS: in.days = optarg; break;
+		case O_CREDITS: in.credits = optarg; break;
+		case O_STRATEGIES: in.strategies = optarg; break;
+		case O_MAXOPEN: in.max_open_trades = optarg; break;
+		case O_COST: in.credit_cost = optarg; break;
+		default: return usage();
+		}
+	}
+	if (optind != argc - 1)
+		return usage();
+	if (ac_db_begin(db) == -1)
+		return fail("plan add", ac_db_error(db));
+	o = ac_plan_create(db, &in, err, sizeof(err));
+	return finish_tx("plan add", o, err);
+}
+
+/* acctl subscribe --email E --plan NAME */
+static int
+cmd_subscribe(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "email", required_argument, NULL, 'e' },
+		{ "plan", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *email = NULL, *plan = NULL;
+	char err[1024];
+	long long uid;
+	json_t *o = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': email = optarg; break;
+		case 'p': plan = optarg; break;
+		default: return usage();
+		}
+	}
+	if (optind != argc || email == NULL || plan == NULL)
+		return usage();
+	if (ac_db_begin(db) == -1)
+		return fail("subscribe", ac_db_error(db));
+	if ((uid = ac_user_id(db, email, err, sizeof(err))) > 0)
+		o = ac_subscribe_manual(db, uid, plan, err, sizeof(err));
+	return finish_tx("subscribe", o, err);
+}
+
+/* acctl alarm add --email E --strategy ID --channels LIST [--no-entry]
+ * [--no-exit] [--no-replacement] [--min-price X] [--max-price Y] */
+static int
+cmd_alarm(int argc, char *argv[])
+{
+	enum { O_EMAIL = 1, O_STRATEGY, O_CHANNELS, O_NOENTRY, O_NOEXIT, O_NOREPL, O_MIN, O_MAX };
+	static const struct option opts[] = {
+		{ "email", required_argument, NULL, O_EMAIL },
+		{ "strategy", required_argument, NULL, O_STRATEGY },
+		{ "channels", required_argument, NULL, O_CHANNELS },
+		{ "no-entry", no_argument, NULL, O_NOENTRY },
+		{ "no-exit", no_argument, NULL, O_NOEXIT },
+		{ "no-replacement", no_argument, NULL, O_NOREPL },
+		{ "min-price", required_argument, NULL, O_MIN },
+		{ "max-price", required_argument, NULL, O_MAX },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ac_alarm_new in = { 0 };
+	const char *email = NULL;
+	char err[1024];
+	json_t *o = NULL;
+	int c;
+
+	if (argc < 2 || strcmp(argv[1], "add") != 0)
+		return usage();
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_EMAIL: email = optarg; break;
+		case O_STRATEGY: in.strategy_id = optarg; break;
+		case O_CHANNELS: in.channels = optarg; break;
+		case O_NOENTRY: in.no_entry = 1; break;
+		case O_NOEXIT: in.no_exit = 1; break;
+		case O_NOREPL: in.no_replacement = 1; break;
+		case O_MIN: in.min_price = optarg; break;
+		case O_MAX: in.max_price = optarg; break;
+		default: return usage();
+		}
+	}
+	if (optind != argc - 1 || email == NULL)
+		return usage();
+	if (ac_db_begin(db) == -1)
+		return fail("alarm add", ac_db_error(db));
+	if ((in.user_id = ac_user_id(db, email, err, sizeof(err))) > 0)
+		o = ac_alarm_create(db, &in, err, sizeof(err));
+	return finish_tx("alarm add", o, err);
+}
+
+/* acctl credits grant --email E --amount N --reason R [--key K]
+ * acctl credits show --email E */
+static int
+cmd_credits(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "email", required_argument, NULL, 'e' },
+		{ "amount", required_argument, NULL, 'a' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "key", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *email = NULL, *amount = NULL, *reason = NULL, *key = NULL, *errstr = NULL;
+	char err[1024], token[AC_TOKEN_LEN + 1], genkey[64];
+	struct ac_ledger_entry e = { .kind = "grant" };
+	enum ac_ledger_result lr;
+	long long balance = 0;
+	json_t *o = NULL;
+	int c, show;
+
+	if (argc < 2 || (strcmp(argv[1], "grant") != 0 && strcmp(argv[1], "show") != 0))
+		return usage();
+	show = strcmp(argv[1], "show") == 0;
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': email = optarg; break;
+		case 'a': amount = optarg; break;
+		case 'r': reason = optarg; break;
+		case 'k': key = optarg; break;
+		default: return usage();
+		}
+	}
+	if (optind != argc - 1 || email == NULL ||
+	    (!show && (amount == NULL || reason == NULL)) || (show && (amount || reason || key)))
+		return usage();
+	if (!show) {
+		e.amount = ac_strtonum(amount, 1, 100000000, &errstr);
+		if (errstr != NULL) {
+			snprintf(err, sizeof(err), "--amount %s: %s (1 to 100000000)", amount, errstr);
+			return fail("credits grant", err);
+		}
+		if (key == NULL) {
+			if (ac_token_new(token) == -1)
+				return fail("credits grant", "no randomness for a key");
+			snprintf(genkey, sizeof(genkey), "grant:%s", token);
+			key = genkey;
+		}
+		e.key = key;
+		e.reference = reason;
+	}
+	if (ac_db_begin(db) == -1)
+		return fail(show ? "credits show" : "credits grant", ac_db_error(db));
+	if ((e.user_id = ac_user_id(db, email, err, sizeof(err))) <= 0)
+		return finish_tx(show ? "credits show" : "credits grant", NULL, err);
+	if (show) {
+		o = ac_ledger_show(db, e.user_id, 100, &c);
+		snprintf(err, sizeof(err), "%s", ac_db_error(db));
+		return finish_tx("credits show", o, err);
+	}
+	lr = ac_ledger_post(db, &e, &balance);
+	if (lr == AC_LEDGER_DONE)
+		o = json_pack("{s:s, s:I, s:I, s:s, s:s}", "email", email,
+		    "amount", (json_int_t)e.amount, "balance", (json_int_t)balance,
+		    "reason", reason, "key", key);
+	else
+		snprintf(err, sizeof(err), "%s%s%s", lr == AC_LEDGER_ALREADY ?
+		    "a ledger row with this --key exists" : ac_ledger_result_name(lr),
+		    lr == AC_LEDGER_ERROR ? ": " : "", lr == AC_LEDGER_ERROR ? ac_db_error(db) : "");
+	return finish_tx("credits grant", o, err);
+}
+
+/* acctl deliveries --signal ID */
+static int
+cmd_deliveries(int argc, char *argv[])
+{
+	const char *errstr = NULL;
+	char err[256];
+	long long id;
+	json_t *o;
+	int found;
+
+	if (argc != 3 || strcmp(argv[1], "--signal") != 0)
+		return usage();
+	id = ac_strtonum(argv[2], 1, INT64_MAX, &errstr);
+	if (errstr != NULL) {
+		snprintf(err, sizeof(err), "--signal %s: %s", argv[2], errstr);
+		return fail("deliveries", err);
+	}
+	if ((o = ac_fanout_deliveries(db, id, &found)) == NULL) {
+		if (found)
+			return fail("deliveries", ac_db_error(db));
+		snprintf(err, sizeof(err), "no signal %lld", id);
+		return fail("deliveries", err);
+	}
+	return print(o);
 }
 
 int
@@ -257,6 +779,13 @@ main(int argc, char *argv[])
 		{ "strategy", cmd_strategy },
 		{ "replay-spool", cmd_replay },
 		{ "seed-demo", cmd_seed_demo },
+		{ "jobs", cmd_jobs },
+		{ "user", cmd_user },
+		{ "plan", cmd_plan },
+		{ "subscribe", cmd_subscribe },
+		{ "alarm", cmd_alarm },
+		{ "credits", cmd_credits },
+		{ "deliveries", cmd_deliveries },
 	};
 	const char *config = NULL;
 	char err[512];

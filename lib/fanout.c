@@ -1,0 +1,830 @@
+/* fanout.c — see fanout.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fanout.h"
+#include "ledger.h"
+#include "log.h"
+#include "message.h"
+#include "pgarray.h"
+#include "util.h"
+
+/* ---- the pure parts ------------------------------------------------------- */
+
+int
+ac_alarm_accepts(const struct ac_alarm_filter *f, enum ac_signal_kind kind, double price)
+{
+	int toggle = kind == AC_KIND_ENTRY ? f->on_entry :
+	    kind == AC_KIND_EXIT ? f->on_exit : f->on_replacement;
+
+	if (!toggle)
+		return 0;
+	if (f->has_min && price < f->min_price)
+		return 0;
+	if (f->has_max && price > f->max_price)
+		return 0;
+	return 1;
+}
+
+enum ac_skip
+ac_fanout_gate(int served_today, int max_daily, long long balance, long long cost)
+{
+	if (served_today >= max_daily)
+		return AC_SKIP_DAILY_CAP;
+	if (cost > balance)
+		return AC_SKIP_NO_CREDITS;
+	return AC_SKIP_NONE;
+}
+
+enum ac_skip
+ac_channel_skip(enum ac_channel ch, const struct ac_reach *r)
+{
+	if (!(r->allowed & (1u << ch)))
+		return AC_SKIP_PREFERENCE;
+	if (!(r->addressed & (1u << ch)))
+		return AC_SKIP_NO_ADDRESS;
+	return AC_SKIP_NONE;
+}
+
+static const char *const channel_names[AC_CH__MAX] = {
+	[AC_CH_EMAIL] = "email", [AC_CH_TELEGRAM] = "telegram",
+	[AC_CH_SMS] = "sms", [AC_CH_PUSH] = "push",
+};
+
+const char *
+ac_channel_name(enum ac_channel ch)
+{
+	return (unsigned)ch < AC_CH__MAX ? channel_names[ch] : "email";
+}
+
+int
+ac_channel_parse(const char *s)
+{
+	for (int i = 0; i < AC_CH__MAX; i++)
+		if (strcmp(s, channel_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+ac_skip_name(enum ac_skip s)
+{
+	static const char *const names[] = {
+		[AC_SKIP_NONE] = NULL, [AC_SKIP_NO_CREDITS] = "no_credits",
+		[AC_SKIP_DAILY_CAP] = "daily_cap", [AC_SKIP_PREFERENCE] = "preference",
+		[AC_SKIP_NO_ADDRESS] = "no_address",
+	};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : NULL;
+}
+
+/* ---- fan-out -------------------------------------------------------------- */
+
+/* The signal and its strategy, both locked: one fan-out per strategy at a
+ * time (NO KEY UPDATE does not block ingest's foreign-key checks). */
+static const struct ac_stmt st_load = { "fanout_load",
+	"SELECT s.status, s.action, s.price::text, coalesce(s.take_profit::text, ''),"
+	" coalesce(s.stop_loss::text, ''), st.id, st.max_open_trades,"
+	" st.allow_opposite_signals, st.replace_on_same_signal, st.auto_close_on_tp_sl,"
+	" st.credit_cost, st.symbol, st.timeframe"
+	" FROM signals s JOIN strategies st ON st.id = s.strategy_id"
+	" WHERE s.id = $1 FOR NO KEY UPDATE OF s, st", 1 };
+
+/* Every alarm holder's user row, in id order: concurrent fan-outs over
+ * overlapping users queue up instead of deadlocking, and balances, open
+ * trades and subscriptions stay put until the commit. */
+static const struct ac_stmt st_lock_users = { "fanout_lock_users",
+	"SELECT count(*) FROM (SELECT u.id FROM alarms a JOIN users u ON u.id = a.user_id"
+	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
+	" ORDER BY u.id FOR NO KEY UPDATE OF u) l", 1 };
+
+/* Matched candidates and what the rules need about each. $1 strategy,
+ * $2 the strategy's credit cost, $3 the signal. The subscription is the
+ * cheapest covering one (then the longest running). */
+static const struct ac_stmt st_candidates = { "fanout_candidates",
+	"SELECT a.id, u.id, sub.id, sub.cost, sub.max_open_trades,"
+	" array_to_string(a.channels, ','), a.on_entry, a.on_exit, a.on_replacement,"
+	" coalesce(a.min_price::text, ''), coalesce(a.max_price::text, ''),"
+	" u.notify_email, u.notify_telegram, u.notify_sms, u.notify_push,"
+	" u.telegram_chat_id IS NOT NULL, u.phone IS NOT NULL, u.push_player_id IS NOT NULL,"
+	" u.credit_balance, u.max_daily_alerts,"
+	" (SELECT count(DISTINCT d.signal_id) FROM deliveries d WHERE d.user_id = u.id"
+	"  AND d.created_at >= date_trunc('day', now() AT TIME ZONE u.timezone) AT TIME ZONE u.timezone"
+	"  AND (d.skip_reason IS NULL OR d.skip_reason IN ('preference', 'no_address'))),"
+	" coalesce((SELECT string_agg(t.id || ' ' || t.side || ' ' || t.entry_price || ' '"
+	"  || coalesce(t.take_profit, 0) || ' ' || coalesce(t.stop_loss, 0), ','"
+	"  ORDER BY t.opened_at, t.id) FROM (SELECT * FROM trades t WHERE t.strategy_id = $1"
+	"  AND t.user_id = u.id AND t.status = 'open' ORDER BY t.opened_at, t.id LIMIT 8) t), ''),"
+	" coalesce((SELECT max(trade_number) FROM trades t WHERE t.user_id = u.id"
+	"  AND t.strategy_id = $1), 0)"
+	" FROM alarms a JOIN users u ON u.id = a.user_id"
+	" CROSS JOIN LATERAL (SELECT s.id, coalesce(p.credit_cost, $2::integer) AS cost,"
+	"  p.max_open_trades FROM subscriptions s"
+	"  JOIN plan_strategies ps ON ps.plan_id = s.plan_id AND ps.strategy_id = $1"
+	"  JOIN plans p ON p.id = s.plan_id"
+	"  WHERE s.user_id = u.id AND s.status = 'active' AND s.period_start <= now()"
+	"  AND s.period_end > now() ORDER BY 2, s.period_end DESC, s.id LIMIT 1) sub"
+	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
+	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = $3 AND d.user_id = u.id)"
+	" ORDER BY u.id", 3 };
+
+/* The served users' trade changes: new trades (all alike but for user,
+ * subscription and number), then the closes and replacements, whose
+ * replaced_by is the same user's new trade. Exits are at the signal price. */
+static const struct ac_stmt st_trades = { "fanout_trades",
+	"WITH o AS (SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::int[])"
+	"  AS o(user_id, subscription_id, trade_number)),"
+	" ins AS (INSERT INTO trades (trade_number, user_id, strategy_id, subscription_id, symbol,"
+	"  timeframe, side, entry_price, take_profit, stop_loss, entry_signal_id)"
+	"  SELECT o.trade_number, o.user_id, $5, o.subscription_id, $6, $7, $8, $9::numeric,"
+	"  $10::numeric, $11::numeric, $1 FROM o"
+	"  ON CONFLICT (entry_signal_id, user_id) DO NOTHING RETURNING id, user_id),"
+	" c AS (SELECT * FROM unnest($12::bigint[], $13::bigint[], $14::text[], $15::numeric[],"
+	"  $16::numeric[]) AS c(id, user_id, reason, pnl, pct)),"
+	" upd AS (UPDATE trades t SET"
+	"  status = CASE WHEN c.reason = 'REPLACED' THEN 'replaced' ELSE 'closed' END,"
+	"  exit_reason = c.reason, exit_price = $9::numeric, pnl_amount = c.pnl,"
+	"  pnl_percent = c.pct, exit_signal_id = $1, updated_at = now(),"
+	"  closed_at = CASE WHEN c.reason <> 'REPLACED' THEN now() END,"
+	"  replaced_at = CASE WHEN c.reason = 'REPLACED' THEN now() END,"
+	"  replaced_by = CASE WHEN c.reason = 'REPLACED' THEN ins.id END"
+	"  FROM c LEFT JOIN ins ON ins.user_id = c.user_id"
+	"  WHERE t.id = c.id AND t.status = 'open' RETURNING t.id)"
+	" SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)", 16 };
+
+/* Deliveries for every matched user, a deliver job per queued one, and one
+ * wake-up for the workers. */
+static const struct ac_stmt st_deliveries = { "fanout_deliveries",
+	"WITH d AS (INSERT INTO deliveries (signal_id, user_id, alarm_id, channel, kind, status,"
+	"  skip_reason)"
+	"  SELECT $1, x.user_id, x.alarm_id, x.channel, x.kind,"
+	"  CASE WHEN x.skip IS NULL THEN 'queued' ELSE 'skipped' END, x.skip"
+	"  FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])"
+	"  AS x(user_id, alarm_id, channel, kind, skip)"
+	"  ON CONFLICT (signal_id, user_id, channel) DO NOTHING RETURNING id, status),"
+	" j AS (INSERT INTO jobs (kind, payload, unique_key)"
+	"  SELECT 'deliver', jsonb_build_object('delivery_id', id), 'deliver:' || id"
+	"  FROM d WHERE status = 'queued' ON CONFLICT (unique_key) DO NOTHING RETURNING 1)"
+	" SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM j),"
+	" CASE WHEN EXISTS (SELECT 1 FROM j) THEN pg_notify('ac_jobs', 'deliver') END", 6 };
+
+/* The signal done, and the statistics of the strategy, the served users'
+ * alarms and their subscriptions. */
+static const struct ac_stmt st_finish = { "fanout_finish",
+	"WITH s AS (UPDATE signals SET status = 'processed', matched_users = $2,"
+	"  processed_at = now(), processing_ms = $3 WHERE id = $1 RETURNING strategy_id),"
+	" st AS (UPDATE strategies SET total_alerts = total_alerts + 1,"
+	"  total_trades = total_trades + $4, last_alert_at = now(), updated_at = now()"
+	"  WHERE id = (SELECT strategy_id FROM s)),"
+	" x AS (SELECT * FROM unnest($5::bigint[], $6::bigint[], $7::int[])"
+	"  AS x(alarm_id, subscription_id, opened)),"
+	" a AS (UPDATE alarms SET alerts_received = alerts_received + 1,"
+	"  trades_opened = trades_opened + x.opened, last_alert_at = now()"
+	"  FROM x WHERE alarms.id = x.alarm_id),"
+	" b AS (UPDATE subscriptions SET alerts_received = alerts_received + 1,"
+	"  trades_opened = trades_opened + x.opened, last_activity_at = now()"
+	"  FROM x WHERE subscriptions.id = x.subscription_id)"
+	" SELECT count(*) FROM s", 7 };
+
+/* The signal as the fan-out sees it. */
+struct fan {
+	char			 sid[24], stid[24];
+	char			 price[40], tp[40], sl[40];	/* numeric text; "" when absent */
+	char			 symbol[32], timeframe[8], cost[16];
+	struct ac_trade_signal	 sig;
+	struct ac_trade_settings set;
+};
+
+/* One matched alarm holder. */
+struct cand {
+	long long		 alarm_id, user_id, sub_id, cost, balance;
+	int			 plan_max, max_daily, served_today, last_number;
+	unsigned		 channels;
+	struct ac_alarm_filter	 filter;
+	struct ac_reach		 reach;
+	int			 nopen;
+	struct ac_open_trade	 open[AC_TRADE_OPEN_MAX];
+	struct ac_trade_plan	 plan;
+	int			 matched;	/* toggles and price filter accept */
+	enum ac_skip		 gate;		/* NONE: served */
+};
+
+static enum ac_job_outcome
+job_error(struct ac_job *job, enum ac_job_outcome rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records why job did not finish and returns rc. */
+static enum ac_job_outcome
+job_error(struct ac_job *job, enum ac_job_outcome rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(job->error, sizeof(job->error), fmt, ap);
+	va_end(ap);
+	ac_warn("job %lld (%s): %s", job->id, job->kind, job->error);
+	return rc;
+}
+
+static int
+is_true(const PGresult *res, int row, int col)
+{
+	return PQgetvalue(res, row, col)[0] == 't';
+}
+
+/* The payload's id field, or 0. */
+static long long
+payload_id(const struct ac_job *job, const char *field)
+{
+	json_t *v = json_object_get(job->payload, field);
+
+	return json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : 0;
+}
+
+/* Parses "id side entry tp sl,..." into c->open. */
+static void
+parse_open(struct cand *c, const char *s)
+{
+	char side[8];
+	int used;
+
+	c->nopen = 0;
+	while (*s && c->nopen < AC_TRADE_OPEN_MAX) {
+		struct ac_open_trade *t = &c->open[c->nopen];
+
+		if (sscanf(s, "%lld %7s %lf %lf %lf%n", &t->id, side, &t->entry, &t->tp, &t->sl,
+		    &used) != 5)
+			break;
+		t->side = ac_side_parse(side) == AC_SIDE_SELL ? AC_SIDE_SELL : AC_SIDE_BUY;
+		c->nopen++;
+		s += used;
+		if (*s == ',')
+			s++;
+	}
+}
+
+/* One candidate row into *c. */
+static void
+parse_cand(const PGresult *res, int i, struct cand *c)
+{
+	char chans[64], *tok, *save = NULL;
+	const char *v;
+	int ch;
+
+	memset(c, 0, sizeof(*c));
+	c->alarm_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	c->user_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+	c->sub_id = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+	c->cost = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+	c->plan_max = (int)strtol(PQgetvalue(res, i, 4), NULL, 10);
+	snprintf(chans, sizeof(chans), "%s", PQgetvalue(res, i, 5));
+	for (tok = strtok_r(chans, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if ((ch = ac_channel_parse(tok)) >= 0)
+			c->channels |= 1u << ch;
+	c->filter.on_entry = is_true(res, i, 6);
+	c->filter.on_exit = is_true(res, i, 7);
+	c->filter.on_replacement = is_true(res, i, 8);
+	if (*(v = PQgetvalue(res, i, 9)) != '\0') {
+		c->filter.has_min = 1;
+		c->filter.min_price = strtod(v, NULL);
+	}
+	if (*(v = PQgetvalue(res, i, 10)) != '\0') {
+		c->filter.has_max = 1;
+		c->filter.max_price = strtod(v, NULL);
+	}
+	for (ch = 0; ch < AC_CH__MAX; ch++)
+		if (is_true(res, i, 11 + ch))
+			c->reach.allowed |= 1u << ch;
+	c->reach.addressed = 1u << AC_CH_EMAIL;
+	if (is_true(res, i, 15))
+		c->reach.addressed |= 1u << AC_CH_TELEGRAM;
+	if (is_true(res, i, 16))
+		c->reach.addressed |= 1u << AC_CH_SMS;
+	if (is_true(res, i, 17))
+		c->reach.addressed |= 1u << AC_CH_PUSH;
+	c->balance = strtoll(PQgetvalue(res, i, 18), NULL, 10);
+	c->max_daily = (int)strtol(PQgetvalue(res, i, 19), NULL, 10);
+	c->served_today = (int)strtol(PQgetvalue(res, i, 20), NULL, 10);
+	parse_open(c, PQgetvalue(res, i, 21));
+	c->last_number = (int)strtol(PQgetvalue(res, i, 22), NULL, 10);
+}
+
+/* Loads and locks the signal; 1 to go on, 0 when there is nothing to do
+ * (*rc set), -1 on a database error. */
+static int
+load(struct ac_db *db, long long signal_id, struct fan *f, struct ac_job *job,
+    enum ac_job_outcome *rc)
+{
+	const char *vals[1] = { f->sid };
+	PGresult *res;
+
+	snprintf(f->sid, sizeof(f->sid), "%lld", signal_id);
+	res = ac_db_exec(db, &st_load, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		*rc = job_error(job, AC_JOB_FAIL, "signal %lld does not exist", signal_id);
+		return 0;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "received") != 0) {
+		ac_info("signal %lld is %s already: nothing to do", signal_id, PQgetvalue(res, 0, 0));
+		PQclear(res);
+		*rc = AC_JOB_DONE;
+		return 0;
+	}
+	f->sig.action = ac_action_parse(PQgetvalue(res, 0, 1));
+	snprintf(f->price, sizeof(f->price), "%s", PQgetvalue(res, 0, 2));
+	snprintf(f->tp, sizeof(f->tp), "%s", PQgetvalue(res, 0, 3));
+	snprintf(f->sl, sizeof(f->sl), "%s", PQgetvalue(res, 0, 4));
+	f->sig.price = strtod(f->price, NULL);
+	f->sig.tp = *f->tp ? strtod(f->tp, NULL) : 0;
+	f->sig.sl = *f->sl ? strtod(f->sl, NULL) : 0;
+	snprintf(f->stid, sizeof(f->stid), "%s", PQgetvalue(res, 0, 5));
+	f->set.max_open = (int)strtol(PQgetvalue(res, 0, 6), NULL, 10);
+	f->set.allow_opposite = is_true(res, 0, 7);
+	f->set.replace_same = is_true(res, 0, 8);
+	f->set.auto_close = is_true(res, 0, 9);
+	snprintf(f->cost, sizeof(f->cost), "%s", PQgetvalue(res, 0, 10));
+	snprintf(f->symbol, sizeof(f->symbol), "%s", PQgetvalue(res, 0, 11));
+	snprintf(f->timeframe, sizeof(f->timeframe), "%s", PQgetvalue(res, 0, 12));
+	PQclear(res);
+	return 1;
+}
+
+/* Runs the candidates query; *out (caller frees) gets *n rows. 0 or -1. */
+static int
+candidates(struct ac_db *db, const struct fan *f, struct cand **out, int *n)
+{
+	const char *vals[3] = { f->stid, f->cost, f->sid };
+	PGresult *res;
+	int i;
+
+	res = ac_db_exec(db, &st_lock_users, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return -1;
+	PQclear(res);
+	res = ac_db_exec(db, &st_candidates, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return -1;
+	*n = PQntuples(res);
+	if ((*out = calloc((size_t)*n + 1, sizeof(**out))) == NULL)
+		abort();
+	for (i = 0; i < *n; i++)
+		parse_cand(res, i, &(*out)[i]);
+	PQclear(res);
+	return 0;
+}
+
+/* Plans each candidate's trades and applies the toggles, price filter and
+ * daily cap; charges the rest in one batch. 0, or -1 on a database error. */
+static int
+decide(struct ac_db *db, const struct fan *f, struct cand *c, int n)
+{
+	long long *uids, *costs;
+	char **keys, ref[40];
+	unsigned char *charged;
+	int i, k = 0, *idx, rc = 0;
+
+	uids = calloc((size_t)n + 1, sizeof(*uids));
+	costs = calloc((size_t)n + 1, sizeof(*costs));
+	keys = calloc((size_t)n + 1, sizeof(*keys));
+	idx = calloc((size_t)n + 1, sizeof(*idx));
+	charged = calloc((size_t)n + 1, 1);
+	if (!uids || !costs || !keys || !idx || !charged)
+		abort();
+	for (i = 0; i < n; i++) {
+		struct ac_trade_settings set = f->set;
+
+		set.plan_max_open = c[i].plan_max;
+		ac_trade_plan(&set, c[i].open, c[i].nopen, &f->sig, &c[i].plan);
+		c[i].matched = ac_alarm_accepts(&c[i].filter, c[i].plan.kind, f->sig.price);
+		if (!c[i].matched)
+			continue;
+		c[i].gate = ac_fanout_gate(c[i].served_today, c[i].max_daily, c[i].balance,
+		    c[i].cost);
+		if (c[i].gate != AC_SKIP_NONE || c[i].cost == 0)
+			continue;
+		uids[k] = c[i].user_id;
+		costs[k] = c[i].cost;
+		if (asprintf(&keys[k], "signal:%s:user:%lld", f->sid, c[i].user_id) == -1)
+			abort();
+		idx[k++] = i;
+	}
+	snprintf(ref, sizeof(ref), "signal:%s", f->sid);
+	if (ac_ledger_charge_batch(db, k, uids, costs, (const char *const *)keys, ref,
+	    charged) == -1)
+		rc = -1;
+	for (i = 0; i < k; i++) {
+		if (!charged[i])
+			c[idx[i]].gate = AC_SKIP_NO_CREDITS;
+		free(keys[i]);
+	}
+	free(uids);
+	free(costs);
+	free(keys);
+	free(idx);
+	free(charged);
+	return rc;
+}
+
+/* Writes the served users' trade changes; *opened gets the trades opened.
+ * 0, -1 on a database error, -2 when the rows were not as read. */
+static int
+write_trades(struct ac_db *db, const struct fan *f, struct cand *c, int n, long long *opened)
+{
+	struct ac_pgarray ou, os, on, cid, cu, cr, cp, cq;
+	long long nopen = 0, nclose = 0, got_open, got_close;
+	const char *vals[16];
+	PGresult *res;
+	int i, j;
+
+	ac_pgarray_init(&ou);
+	ac_pgarray_init(&os);
+	ac_pgarray_init(&on);
+	ac_pgarray_init(&cid);
+	ac_pgarray_init(&cu);
+	ac_pgarray_init(&cr);
+	ac_pgarray_init(&cp);
+	ac_pgarray_init(&cq);
+	for (i = 0; i < n; i++) {
+		const struct ac_trade_plan *p = &c[i].plan;
+
+		if (!c[i].matched || c[i].gate != AC_SKIP_NONE)
+			continue;
+		for (j = 0; j < p->nchanges; j++) {
+			const struct ac_trade_change *ch = &p->changes[j];
+
+			if (ch->op == AC_OP_OPEN) {
+				ac_pgarray_ll(&ou, c[i].user_id);
+				ac_pgarray_ll(&os, c[i].sub_id);
+				ac_pgarray_ll(&on, c[i].last_number + 1);
+				nopen++;
+				continue;
+			}
+			ac_pgarray_ll(&cid, c[i].open[ch->index].id);
+			ac_pgarray_ll(&cu, c[i].user_id);
+			ac_pgarray_str(&cr, ac_exit_reason_name(ch->reason));
+			ac_pgarray_num(&cp, ch->pnl);
+			ac_pgarray_num(&cq, ch->pnl_percent);
+			nclose++;
+		}
+	}
+	*opened = nopen;
+	if (nopen == 0 && nclose == 0)
+		goto out;
+	vals[0] = f->sid;
+	vals[1] = ac_pgarray_text(&ou);
+	vals[2] = ac_pgarray_text(&os);
+	vals[3] = ac_pgarray_text(&on);
+	vals[4] = f->stid;
+	vals[5] = f->symbol;
+	vals[6] = f->timeframe;
+	vals[7] = f->sig.action == AC_ACTION_SELL ? "SELL" : "BUY";
+	vals[8] = f->price;
+	vals[9] = *f->tp ? f->tp : NULL;
+	vals[10] = *f->sl ? f->sl : NULL;
+	vals[11] = ac_pgarray_text(&cid);
+	vals[12] = ac_pgarray_text(&cu);
+	vals[13] = ac_pgarray_text(&cr);
+	vals[14] = ac_pgarray_text(&cp);
+	vals[15] = ac_pgarray_text(&cq);
+	res = ac_db_exec(db, &st_trades, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		nopen = -1;
+		goto out;
+	}
+	got_open = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	got_close = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	if (got_open != nopen || got_close != nclose) {
+		ac_warn("signal %s: %lld of %lld trades opened, %lld of %lld closed",
+		    f->sid, got_open, nopen, got_close, nclose);
+		nopen = -2;
+	}
+out:
+	ac_pgarray_free(&ou);
+	ac_pgarray_free(&os);
+	ac_pgarray_free(&on);
+	ac_pgarray_free(&cid);
+	ac_pgarray_free(&cu);
+	ac_pgarray_free(&cr);
+	ac_pgarray_free(&cp);
+	ac_pgarray_free(&cq);
+	return nopen < 0 ? (int)nopen : 0;
+}
+
+/* Writes a delivery per channel for every matched user and the deliver
+ * jobs. *matched gets the users, *queued the queued deliveries. 0 or -1. */
+static int
+write_deliveries(struct ac_db *db, const struct fan *f, const struct cand *c, int n,
+    long long *matched, long long *queued)
+{
+	struct ac_pgarray du, da, dc, dk, ds;
+	const char *vals[6];
+	PGresult *res;
+	int i, ch, rc = 0;
+
+	*matched = *queued = 0;
+	ac_pgarray_init(&du);
+	ac_pgarray_init(&da);
+	ac_pgarray_init(&dc);
+	ac_pgarray_init(&dk);
+	ac_pgarray_init(&ds);
+	for (i = 0; i < n; i++) {
+		if (!c[i].matched)
+			continue;
+		(*matched)++;
+		for (ch = 0; ch < AC_CH__MAX; ch++) {
+			enum ac_skip skip = c[i].gate;
+
+			if (!(c[i].channels & (1u << ch)))
+				continue;
+			if (skip == AC_SKIP_NONE)
+				skip = ac_channel_skip((enum ac_channel)ch, &c[i].reach);
+			ac_pgarray_ll(&du, c[i].user_id);
+			ac_pgarray_ll(&da, c[i].alarm_id);
+			ac_pgarray_str(&dc, ac_channel_name((enum ac_channel)ch));
+			ac_pgarray_str(&dk, ac_signal_kind_name(c[i].plan.kind));
+			ac_pgarray_str(&ds, ac_skip_name(skip));
+		}
+	}
+	if (*matched == 0)
+		goto out;
+	vals[0] = f->sid;
+	vals[1] = ac_pgarray_text(&du);
+	vals[2] = ac_pgarray_text(&da);
+	vals[3] = ac_pgarray_text(&dc);
+	vals[4] = ac_pgarray_text(&dk);
+	vals[5] = ac_pgarray_text(&ds);
+	res = ac_db_exec(db, &st_deliveries, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		rc = -1;
+		goto out;
+	}
+	*queued = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+out:
+	ac_pgarray_free(&du);
+	ac_pgarray_free(&da);
+	ac_pgarray_free(&dc);
+	ac_pgarray_free(&dk);
+	ac_pgarray_free(&ds);
+	return rc;
+}
+
+/* The signal processed and the statistics. 0 or -1. */
+static int
+finish(struct ac_db *db, const struct fan *f, const struct cand *c, int n,
+    long long matched, long long opened, int64_t started)
+{
+	struct ac_pgarray xa, xs, xo;
+	char m[24], ms[24], op[24];
+	const char *vals[7] = { f->sid, m, ms, op };
+	PGresult *res;
+	int i, j, rc = 0;
+
+	ac_pgarray_init(&xa);
+	ac_pgarray_init(&xs);
+	ac_pgarray_init(&xo);
+	for (i = 0; i < n; i++) {
+		int o = 0;
+
+		if (!c[i].matched || c[i].gate != AC_SKIP_NONE)
+			continue;
+		for (j = 0; j < c[i].plan.nchanges; j++)
+			o += c[i].plan.changes[j].op == AC_OP_OPEN;
+		ac_pgarray_ll(&xa, c[i].alarm_id);
+		ac_pgarray_ll(&xs, c[i].sub_id);
+		ac_pgarray_ll(&xo, o);
+	}
+	snprintf(m, sizeof(m), "%lld", matched);
+	snprintf(ms, sizeof(ms), "%lld", (long long)(ac_mono_ms() - started));
+	snprintf(op, sizeof(op), "%lld", opened);
+	vals[4] = ac_pgarray_text(&xa);
+	vals[5] = ac_pgarray_text(&xs);
+	vals[6] = ac_pgarray_text(&xo);
+	res = ac_db_exec(db, &st_finish, vals, NULL, NULL);
+	if (ac_db_ok(db, res, PGRES_TUPLES_OK))
+		PQclear(res);
+	else
+		rc = -1;
+	ac_pgarray_free(&xa);
+	ac_pgarray_free(&xs);
+	ac_pgarray_free(&xo);
+	return rc;
+}
+
+enum ac_job_outcome
+ac_fanout_job(struct ac_db *db, struct ac_job *job)
+{
+	int64_t started = ac_mono_ms();
+	long long signal_id = payload_id(job, "signal_id"), matched = 0, queued = 0, opened = 0;
+	enum ac_job_outcome rc = AC_JOB_DONE;
+	struct cand *c = NULL;
+	struct fan f;
+	int n = 0, r;
+
+	memset(&f, 0, sizeof(f));
+	if (signal_id == 0)
+		return job_error(job, AC_JOB_FAIL, "payload has no signal_id");
+	if ((r = load(db, signal_id, &f, job, &rc)) <= 0)
+		return r == 0 ? rc : job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id,
+		    ac_db_error(db));
+	if (candidates(db, &f, &c, &n) == -1 || decide(db, &f, c, n) == -1)
+		goto dberr;
+	if ((r = write_trades(db, &f, c, n, &opened)) == -2) {
+		free(c);
+		return job_error(job, AC_JOB_RETRY, "signal %lld: open trades changed underneath",
+		    signal_id);
+	}
+	if (r == -1 || write_deliveries(db, &f, c, n, &matched, &queued) == -1 ||
+	    finish(db, &f, c, n, matched, opened, started) == -1)
+		goto dberr;
+	free(c);
+	ac_info("signal %lld: %d candidates, %lld matched, %lld deliveries queued, "
+	    "%lld trades opened, %lld ms", signal_id, n, matched, queued, opened,
+	    (long long)(ac_mono_ms() - started));
+	return AC_JOB_DONE;
+dberr:
+	free(c);
+	return job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id, ac_db_error(db));
+}
+
+static const struct ac_stmt st_list = { "fanout_deliveries_list",
+	"SELECT json_build_object('signal_id', s.id, 'status', s.status,"
+	" 'matched_users', s.matched_users, 'processing_ms', s.processing_ms,"
+	" 'deliveries', coalesce((SELECT json_agg(json_build_object('id', d.id,"
+	"  'user_id', d.user_id, 'email', u.email, 'channel', d.channel, 'kind', d.kind,"
+	"  'status', d.status, 'skip_reason', d.skip_reason, 'provider', d.provider,"
+	"  'attempts', d.attempts, 'sent_at', d.sent_at, 'error', d.error)"
+	"  ORDER BY d.user_id, d.channel) FROM deliveries d JOIN users u ON u.id = d.user_id"
+	"  WHERE d.signal_id = s.id), '[]'))"
+	" FROM signals s WHERE s.id = $1", 1 };
+
+json_t *
+ac_fanout_deliveries(struct ac_db *db, long long signal_id, int *found)
+{
+	char sid[24];
+	const char *vals[1] = { sid };
+	PGresult *res;
+	json_t *o;
+
+	*found = 1;
+	snprintf(sid, sizeof(sid), "%lld", signal_id);
+	res = ac_db_exec(db, &st_list, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return NULL;
+	if (PQntuples(res) == 0) {
+		*found = 0;
+		PQclear(res);
+		return NULL;
+	}
+	o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	return o;
+}
+
+/* ---- deliver (the outbox provider) ---------------------------------------- */
+
+/* The delivery, locked, with what its message shows. */
+static const struct ac_stmt st_delivery = { "deliver_load",
+	"SELECT d.status, d.kind, d.channel, st.name, s.symbol, s.timeframe, s.action,"
+	" s.price::text, coalesce(s.take_profit::text, '-'), coalesce(s.stop_loss::text, '-'),"
+	" to_char(coalesce(s.alert_time, s.received_at) AT TIME ZONE u.timezone,"
+	"  'YYYY-MM-DD HH24:MI') || ' ' || u.timezone, u.display_name,"
+	" (SELECT trade_number FROM trades t WHERE t.entry_signal_id = s.id"
+	"  AND t.user_id = d.user_id),"
+	" (SELECT json_agg(json_build_object('number', t.trade_number, 'side', t.side,"
+	"  'entry', t.entry_price::text, 'exit', t.exit_price::text, 'reason', t.exit_reason,"
+	"  'pnl', CASE WHEN t.pnl_amount > 0 THEN '+' ELSE '' END || t.pnl_amount::text,"
+	"  'pnl_percent', CASE WHEN t.pnl_percent > 0 THEN '+' ELSE '' END"
+	"   || round(t.pnl_percent, 2)::text) ORDER BY t.trade_number)"
+	"  FROM trades t WHERE t.exit_signal_id = s.id AND t.user_id = d.user_id)"
+	" FROM deliveries d JOIN signals s ON s.id = d.signal_id"
+	" JOIN strategies st ON st.id = s.strategy_id JOIN users u ON u.id = d.user_id"
+	" WHERE d.id = $1 FOR UPDATE OF d", 1 };
+
+static const struct ac_stmt st_sent = { "deliver_sent",
+	"WITH d AS (UPDATE deliveries SET status = 'sent', provider = 'outbox', message = $2,"
+	"  attempts = attempts + 1, sent_at = now(), updated_at = now()"
+	"  WHERE id = $1 AND status = 'queued' RETURNING signal_id)"
+	" UPDATE signals SET delivered_count = delivered_count + 1"
+	" WHERE id = (SELECT signal_id FROM d)", 2 };
+
+/* The lines for the trades the signal closed or replaced ("" if none);
+ * NULL with err on a template error. The caller frees the result. */
+static char *
+closed_lines(const char *json, char *err, size_t errsz)
+{
+	json_t *arr = *json ? json_loads(json, 0, NULL) : NULL, *t;
+	char *all = strdup(""), *line, *grown;
+	size_t i;
+
+	if (all == NULL)
+		abort();
+	json_array_foreach(arr, i, t) {
+		char num[16];
+		struct ac_var v[] = {
+			{ "number", num },
+			{ "side", json_string_value(json_object_get(t, "side")) },
+			{ "entry", json_string_value(json_object_get(t, "entry")) },
+			{ "exit", json_string_value(json_object_get(t, "exit")) },
+			{ "reason", json_string_value(json_object_get(t, "reason")) },
+			{ "pnl", json_string_value(json_object_get(t, "pnl")) },
+			{ "pnl_percent", json_string_value(json_object_get(t, "pnl_percent")) },
+		};
+
+		snprintf(num, sizeof(num), "%lld",
+		    (long long)json_integer_value(json_object_get(t, "number")));
+		if ((line = ac_message_render("trade_closed", v, sizeof(v) / sizeof(v[0]), err,
+		    errsz)) == NULL) {
+			free(all);
+			all = NULL;
+			break;
+		}
+		if (asprintf(&grown, "%s%s", all, line) == -1)
+			abort();
+		free(all);
+		free(line);
+		all = grown;
+	}
+	json_decref(arr);
+	return all;
+}
+
+/* The message of the loaded delivery row; NULL with err. */
+static char *
+render(const PGresult *res, char *err, size_t errsz)
+{
+	const char *number = PQgetvalue(res, 0, 12);
+	char *closed, *trade, *msg;
+	struct ac_var tv[] = { { "number", number } };
+
+	if ((closed = closed_lines(PQgetvalue(res, 0, 13), err, errsz)) == NULL)
+		return NULL;
+	trade = ac_message_render(*number ? "trade_opened" : "trade_none", tv, 1, err, errsz);
+	if (trade == NULL) {
+		free(closed);
+		return NULL;
+	}
+	{
+		struct ac_var v[] = {
+			{ "channel", PQgetvalue(res, 0, 2) },
+			{ "strategy", PQgetvalue(res, 0, 3) },
+			{ "symbol", PQgetvalue(res, 0, 4) },
+			{ "timeframe", PQgetvalue(res, 0, 5) },
+			{ "action", PQgetvalue(res, 0, 6) },
+			{ "price", PQgetvalue(res, 0, 7) },
+			{ "take_profit", PQgetvalue(res, 0, 8) },
+			{ "stop_loss", PQgetvalue(res, 0, 9) },
+			{ "time", PQgetvalue(res, 0, 10) },
+			{ "name", PQgetvalue(res, 0, 11) },
+			{ "trade", trade },
+			{ "closed", closed },
+		};
+
+		msg = ac_message_render(PQgetvalue(res, 0, 1), v, sizeof(v) / sizeof(v[0]), err,
+		    errsz);
+	}
+	free(trade);
+	free(closed);
+	return msg;
+}
+
+enum ac_job_outcome
+ac_deliver_job(struct ac_db *db, struct ac_job *job)
+{
+	long long id = payload_id(job, "delivery_id");
+	char sid[24], err[512], *msg;
+	const char *vals[2] = { sid, NULL };
+	PGresult *res;
+
+	if (id == 0)
+		return job_error(job, AC_JOB_FAIL, "payload has no delivery_id");
+	snprintf(sid, sizeof(sid), "%lld", id);
+	res = ac_db_exec(db, &st_delivery, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, ac_db_error(db));
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return job_error(job, AC_JOB_FAIL, "delivery %lld does not exist", id);
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "queued") != 0) {
+		PQclear(res);
+		return AC_JOB_DONE;
+	}
+	msg = render(res, err, sizeof(err));
+	PQclear(res);
+	if (msg == NULL)
+		return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, err);
+	vals[1] = msg;
+	res = ac_db_exec(db, &st_sent, vals, NULL, NULL);
+	free(msg);
+	if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
+		return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, ac_db_error(db));
+	PQclear(res);
+	return AC_JOB_DONE;
+}

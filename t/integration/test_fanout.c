@@ -1,0 +1,512 @@
+/*
+ * test_fanout.c — the fan-out against the real stack: acctl's scenario
+ * commands, an alert through nginx and ac-hook, ac-worker draining the
+ * fanout and deliver jobs, and the results read back by SQL.
+ *
+ *  - every skip reason, each alarm filter, the acctl refusals;
+ *  - re-running a done fan-out (in-process, and re-queued) changes nothing;
+ *  - one signal to 1,000 users with mixed balances charges exactly those
+ *    whose balance covers the plan's cost;
+ *  - 20 rounds of kill -9 on an ac-worker in the middle of fan-outs (many
+ *    signals, many users), then a normal drain: balances equal their
+ *    ledgers and are >= 0, nobody is charged twice for a signal, every
+ *    eligible user has one delivery per channel, no job is lost.
+ *
+ * Environment (t/integration/run): AC_DATABASE_URL, AC_TEST_ACCTL,
+ * AC_TEST_BASE_URL, SRC (for templates/); AC_TEST_WORKER or ac-worker
+ * beside acctl; AC_TEST_OUT for the workers' logs.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "db.h"
+#include "fanout.h"
+#include "itest.h"
+
+static char worker[1024];
+static char logdir[1024];
+
+/* Runs ac-worker with args (NULL-terminated) in the background, output
+ * to AC_TEST_OUT/test_fanout-worker.log; its pid. */
+static pid_t
+worker_start(const char *arg, ...)
+{
+	char *argv[8], log[1200];
+	va_list ap;
+	pid_t pid;
+	int n = 0, fd;
+
+	argv[n++] = worker;
+	va_start(ap, arg);
+	for (; arg != NULL && n < 7; arg = va_arg(ap, const char *))
+		argv[n++] = (char *)arg;
+	va_end(ap);
+	argv[n] = NULL;
+	snprintf(log, sizeof(log), "%s/test_fanout-worker.log", logdir);
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644)) >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(worker, argv);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	return pid;
+}
+
+/* Waits for pid; its exit status (128 + signal when killed). */
+static int
+reap(pid_t pid)
+{
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ac-worker --once until no job is pending and due. */
+static void
+drain(void)
+{
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(reap(worker_start("--once", NULL)), 0);
+		if (it_q_ll("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')"
+		    " AND run_at <= now()", NULL) == 0)
+			return;
+	}
+	fail_msg("jobs still pending after 50 drains");
+}
+
+/* Runs acctl (NULL-terminated args) and asserts it exits with want. */
+static json_t *
+acctl(int want, ...)
+{
+	const char *a[24];
+	va_list ap;
+	json_t *o;
+	int n = 0, st;
+
+	va_start(ap, want);
+	while (n < 23 && (a[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	a[n] = NULL;
+	o = it_acctl(&st, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+	    a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], NULL);
+	if (st != want)
+		fail_msg("acctl %s %s: exit %d, wanted %d", a[0], a[1] ? a[1] : "", st, want);
+	return o;
+}
+
+/* A unique email for tag. */
+static const char *
+email(const char *tag, char *buf, size_t sz)
+{
+	char hex[9];
+
+	it_rand_hex(hex, 8);
+	snprintf(buf, sz, "%s.%s@example.com", tag, hex);
+	return buf;
+}
+
+/* A signal for strategy st with its fanout job (at priority), stored as
+ * ac-hook does; tp and sl "" when absent. */
+static long long
+signal_new(long long st, const char *action, const char *price, const char *tp,
+    const char *sl, const char *priority)
+{
+	char sid[24], key[17];
+
+	snprintf(sid, sizeof(sid), "%lld", st);
+	it_rand_hex(key, 16);
+	return it_q_ll("WITH s AS (INSERT INTO signals (strategy_id, idempotency_key, raw_body,"
+	    " received_at, symbol, timeframe, action, price, take_profit, stop_loss)"
+	    " SELECT id, $2, '{}', now(), symbol, timeframe, $3, $4, nullif($5, '')::numeric,"
+	    " nullif($6, '')::numeric FROM strategies"
+	    " WHERE id = $1 RETURNING id),"
+	    " j AS (INSERT INTO jobs (kind, payload, unique_key, priority) SELECT 'fanout',"
+	    " jsonb_build_object('signal_id', id), 'fanout:' || id, $7 FROM s)"
+	    " SELECT id FROM s", sid, key, action, price, tp, sl, priority, NULL);
+}
+
+/* n users named <tag>.<i>@example.com subscribed to plan with alarms on
+ * strategy for channels, and credits[i % ncredits] credits each, all by SQL. */
+static void
+users_bulk(const char *tag, int n, long long plan, long long strategy, const char *channels,
+    const char *credits)
+{
+	char sn[16], sp[24], ss[24];
+
+	snprintf(sn, sizeof(sn), "%d", n);
+	snprintf(sp, sizeof(sp), "%lld", plan);
+	snprintf(ss, sizeof(ss), "%lld", strategy);
+	PQclear(it_q("WITH u AS (INSERT INTO users (email, password_hash, telegram_chat_id, phone)"
+	    " SELECT $1 || '.' || i || '@example.com', 'x', (abs(hashtext($1)) * 100000::bigint + i)::text,"
+	    " '+1555' || lpad(i::text, 7, '0')"
+	    " FROM generate_series(1, $2::int) i RETURNING id, email),"
+	    " s AS (INSERT INTO subscriptions (user_id, plan_id, status, period_start, period_end)"
+	    " SELECT id, $3, 'active', now() - interval '1 day', now() + interval '30 days' FROM u"
+	    " RETURNING id, user_id)"
+	    " INSERT INTO alarms (user_id, strategy_id, subscription_id, channels)"
+	    " SELECT user_id, $4, id, $5::text[] FROM s", tag, sn, sp, ss, channels, NULL));
+	PQclear(it_q("INSERT INTO credit_ledger (user_id, amount, kind, reference, idempotency_key)"
+	    " SELECT u.id, c.amount, 'grant', 'test', 'test:' || u.id FROM users u,"
+	    " LATERAL (SELECT ($2::int[])[1 + (split_part(split_part(u.email, '@', 1), '.', 2)::int"
+	    " % cardinality($2::int[]))] AS amount) c"
+	    " WHERE u.email LIKE $1 || '.%' AND c.amount > 0", tag, credits, NULL));
+}
+
+/* A plan covering strategy, by SQL; credit_cost "": the strategy's. */
+static long long
+plan_new(long long strategy, const char *credit_cost)
+{
+	char ss[24], name[24];
+
+	snprintf(ss, sizeof(ss), "%lld", strategy);
+	it_rand_hex(name, 12);
+	return it_q_ll("WITH p AS (INSERT INTO plans (name, price_minor, credits_per_period,"
+	    " credit_cost) VALUES ($1, 100, 0, nullif($3, '')::int) RETURNING id),"
+	    " s AS (INSERT INTO plan_strategies SELECT id, $2 FROM p)"
+	    " SELECT id FROM p", name, ss, credit_cost, NULL);
+}
+
+/* The invariants that hold whatever happened. */
+static void
+check_ledger(void)
+{
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users u WHERE credit_balance < 0"
+	    " OR credit_balance <> (SELECT coalesce(sum(amount), 0) FROM credit_ledger l"
+	    " WHERE l.user_id = u.id)", NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM (SELECT 1 FROM credit_ledger"
+	    " WHERE kind = 'usage' GROUP BY reference, user_id HAVING count(*) > 1) x", NULL), 0);
+}
+
+/* Every alarm holder of the signals' strategies that was matched has one
+ * delivery per channel; charged exactly when served. */
+static void
+check_deliveries(const char *signal_ids)
+{
+	assert_int_equal(it_q_ll("SELECT count(*) FROM signals s JOIN alarms a"
+	    " ON a.strategy_id = s.strategy_id WHERE s.id = ANY ($1::bigint[])"
+	    " AND (SELECT count(*) FROM deliveries d WHERE d.signal_id = s.id"
+	    " AND d.user_id = a.user_id) NOT IN (0, cardinality(a.channels))", signal_ids, NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d WHERE d.signal_id ="
+	    " ANY ($1::bigint[]) AND (d.skip_reason IS DISTINCT FROM 'no_credits'"
+	    " AND d.skip_reason IS DISTINCT FROM 'daily_cap') <> EXISTS (SELECT 1 FROM"
+	    " credit_ledger l WHERE l.idempotency_key = 'signal:' || d.signal_id || ':user:'"
+	    " || d.user_id)", signal_ids, NULL), 0);
+}
+
+/* ---- skip reasons, filters, commands ------------------------------------- */
+
+static void
+test_skip_reasons(void **state)
+{
+	struct it_strategy s;
+	char e_ok[96], e_pref[96], e_poor[96], e_cap[96], e_toggle[96], e_price[96], e_gone[96],
+	    e_susp[96], e_none[96], sid[24], path[64], *body;
+	json_t *o, *d;
+	struct it_resp r;
+	long long signal;
+	size_t i;
+	const char *who[][3] = {	/* email, plan, extra alarm option */
+		{ email("ok", e_ok, 96), "Paid", NULL }, { email("pref", e_pref, 96), "Paid", NULL },
+		{ email("poor", e_poor, 96), "Free", NULL }, { email("cap", e_cap, 96), "Paid", NULL },
+		{ email("toggle", e_toggle, 96), "Paid", "--no-entry" },
+		{ email("price", e_price, 96), "Paid", "--min-price=50000" },
+		{ email("gone", e_gone, 96), "Paid", NULL },
+		{ email("susp", e_susp, 96), "Paid", NULL },
+	};
+	char paid[40], free_[40];
+
+	it_strategy_new(&s, "1h", NULL);
+	snprintf(sid, sizeof(sid), "%lld", s.id);
+	it_rand_hex(paid, 10);
+	it_rand_hex(free_, 10);
+	strcat(paid, "-paid");
+	strcat(free_, "-free");
+	json_decref(acctl(0, "plan", "add", "--name", paid, "--price-cents", "99900", "--currency",
+	    "inr", "--months", "1", "--credits", "5", "--strategies", sid, NULL));
+	json_decref(acctl(0, "plan", "add", "--name", free_, "--price-cents", "0", "--currency",
+	    "INR", "--months", "1", "--credits", "0", "--strategies", sid, NULL));
+	json_decref(acctl(1, "plan", "add", "--name", paid, "--price-cents", "1", "--currency",
+	    "INR", "--months", "1", "--credits", "0", "--strategies", sid, NULL));
+	json_decref(acctl(1, "plan", "add", "--name", "bad", "--price-cents", "-1", "--currency",
+	    "INR", "--months", "1", "--credits", "0", "--strategies", sid, NULL));
+	for (i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
+		json_decref(acctl(0, "user", "add", "--email", who[i][0], "--password", "secret-pw",
+		    "--telegram-chat-id", i == 0 ? "4242001" : i == 1 ? "4242002" : "4242003",
+		    "--phone", "+15551230000", NULL));
+		if (i == 2)	/* one chat id a user */
+			break;
+	}
+	for (i = 3; i < sizeof(who) / sizeof(who[0]); i++)
+		json_decref(acctl(0, "user", "add", "--email", who[i][0], "--password", "secret-pw",
+		    NULL));
+	json_decref(acctl(1, "user", "add", "--email", e_ok, "--password", "secret-pw", NULL));
+	json_decref(acctl(1, "user", "add", "--email", email("tz", e_none, 96), "--password",
+	    "secret-pw", "--timezone", "Mars/Olympus", NULL));
+	json_decref(acctl(1, "user", "add", "--email", e_none, "--password", "short", NULL));
+	/* not covered by any plan: refused */
+	json_decref(acctl(0, "user", "add", "--email", email("none", e_none, 96), "--password",
+	    "secret-pw", NULL));
+	json_decref(acctl(1, "alarm", "add", "--email", e_none, "--strategy", sid, "--channels",
+	    "email", NULL));
+	for (i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
+		json_decref(acctl(0, "subscribe", "--email", who[i][0], "--plan",
+		    strcmp(who[i][1], "Paid") == 0 ? paid : free_, NULL));
+		json_decref(acctl(0, "alarm", "add", "--email", who[i][0], "--strategy", sid,
+		    "--channels", "email,telegram,sms,push", who[i][2], NULL));
+	}
+	json_decref(acctl(1, "alarm", "add", "--email", e_ok, "--strategy", sid, "--channels",
+	    "email,fax", NULL));
+	json_decref(acctl(1, "subscribe", "--email", e_ok, "--plan", "no such plan", NULL));
+	/* credits: the plan's 5 plus a grant; the ledger explains the balance */
+	o = acctl(0, "credits", "grant", "--email", e_ok, "--amount", "3", "--reason", "goodwill",
+	    NULL);
+	assert_int_equal(json_integer_value(json_object_get(o, "balance")), 8);
+	json_decref(o);
+	json_decref(acctl(1, "credits", "grant", "--email", e_ok, "--amount", "0", "--reason", "x",
+	    NULL));
+	PQclear(it_q("UPDATE users SET notify_sms = false WHERE email = $1", e_pref, NULL));
+	PQclear(it_q("UPDATE users SET max_daily_alerts = 0 WHERE email = $1", e_cap, NULL));
+	PQclear(it_q("UPDATE subscriptions SET status = 'expired' WHERE user_id ="
+	    " (SELECT id FROM users WHERE email = $1)", e_gone, NULL));
+	PQclear(it_q("UPDATE users SET status = 'suspended' WHERE email = $1", e_susp, NULL));
+
+	/* the alert through nginx and ac-hook, then the worker */
+	body = it_alert(&s, "buy", 42000, 42840, 41160, it_now_ms());
+	it_post(&r, s.path, "application/json", body);
+	free(body);
+	assert_int_equal(r.status, 202);
+	signal = (long long)json_integer_value(it_json_get(&r, "id"));
+	it_resp_free(&r);
+	assert_true(signal > 0);
+	drain();
+
+	snprintf(path, sizeof(path), "%lld", signal);
+	o = acctl(0, "deliveries", "--signal", path, NULL);
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "processed");
+	assert_int_equal(json_integer_value(json_object_get(o, "matched_users")), 4);
+	d = json_object_get(o, "deliveries");
+	assert_int_equal(json_array_size(d), 16);
+	json_decref(o);
+	/* the served user: sent on every reachable channel, push has no id */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
+	    " WHERE d.signal_id = $1 AND u.email = $2 AND d.status = 'sent' AND d.provider = 'outbox'"
+	    " AND d.message LIKE '%' || $3 || '%42000%' AND d.channel IN ('email', 'telegram', 'sms')",
+	    path, e_ok, s.symbol, NULL), 3);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
+	    " WHERE d.signal_id = $1 AND u.email = $2 AND d.channel = 'push'"
+	    " AND d.skip_reason = 'no_address'", path, e_ok, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
+	    " WHERE d.signal_id = $1 AND u.email = $2 AND d.channel = 'sms'"
+	    " AND d.skip_reason = 'preference'", path, e_pref, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
+	    " WHERE d.signal_id = $1 AND u.email = $2 AND d.skip_reason = 'no_credits'"
+	    " AND d.message IS NULL", path, e_poor, NULL), 4);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
+	    " WHERE d.signal_id = $1 AND u.email = $2 AND d.skip_reason = 'daily_cap'",
+	    path, e_cap, NULL), 4);
+	/* charged: ok and pref (1 each, the strategy's cost); not poor, not cap */
+	o = acctl(0, "credits", "show", "--email", e_ok, NULL);
+	assert_int_equal(json_integer_value(json_object_get(o, "balance")), 7);
+	assert_int_equal(json_integer_value(json_object_get(o, "ledger_sum")), 7);
+	json_decref(o);
+	assert_int_equal(it_q_ll("SELECT credit_balance FROM users WHERE email = $1", e_cap, NULL), 5);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger l JOIN users u ON u.id = l.user_id"
+	    " WHERE l.idempotency_key = 'signal:' || $1 || ':user:' || u.id", path, NULL), 2);
+	/* trades: one each for the served users */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE entry_signal_id = $1"
+	    " AND status = 'open' AND side = 'BUY' AND take_profit = 42840", path, NULL), 2);
+	assert_int_equal(it_q_ll("SELECT total_alerts * 10 + total_trades FROM strategies"
+	    " WHERE id = $1", sid, NULL), 12);
+	json_decref(acctl(1, "deliveries", "--signal", "999999999", NULL));
+	json_decref(acctl(1, "credits", "show", "--email", "nobody@example.com", NULL));
+	check_ledger();
+
+	/* re-running changes nothing: in-process, and re-queued for the worker */
+	{
+		const char *snap = "SELECT (SELECT count(*) FROM credit_ledger) * 1000000"
+		    " + (SELECT count(*) FROM deliveries) * 1000 + (SELECT count(*) FROM trades)"
+		    " + (SELECT sum(credit_balance) FROM users) * 100000000"
+		    " + (SELECT count(*) FROM jobs) * 10000000000";
+		long long before = it_q_ll(snap, NULL);
+		struct ac_db *db = ac_db_new(it_env("AC_DATABASE_URL"), "test_fanout", 5, 0);
+		struct ac_job job = { .id = 0, .kind = "fanout" };
+
+		job.payload = json_pack("{s:I}", "signal_id", (json_int_t)signal);
+		assert_int_equal(ac_db_begin(db), 0);
+		assert_int_equal(ac_fanout_job(db, &job), AC_JOB_DONE);
+		assert_int_equal(ac_db_commit(db), 0);
+		json_decref(job.payload);
+		ac_db_free(db);
+		PQclear(it_q("UPDATE jobs SET state = 'pending', run_at = now(), attempts = 0"
+		    " WHERE unique_key = 'fanout:' || $1 OR unique_key IN (SELECT 'deliver:' || id"
+		    " FROM deliveries WHERE signal_id = $1::bigint)", path, NULL));
+		drain();
+		assert_int_equal(it_q_ll(snap, NULL), before);
+		assert_int_equal(it_q_ll("SELECT total_alerts FROM strategies WHERE id = $1", sid,
+		    NULL), 1);
+	}
+}
+
+/* ---- 1,000 users, mixed balances ------------------------------------------ */
+
+static void
+test_thousand_users(void **state)
+{
+	struct it_strategy s;
+	char tag[24], sid[24], ids[32];
+	long long plan, signal;
+
+	it_strategy_new(&s, "4h", NULL);
+	plan = plan_new(s.id, "2");
+	it_rand_hex(tag, 10);
+	/* balances cycle 0, 1, 2, 5, 3: the plan's cost is 2 */
+	users_bulk(tag, 1000, plan, s.id, "{email,telegram}", "{0,1,2,5,3}");
+	signal = signal_new(s.id, "SELL", "2500", "2400", "2600", "0");
+	snprintf(sid, sizeof(sid), "%lld", signal);
+	drain();
+	assert_int_equal(it_q_ll("SELECT matched_users FROM signals WHERE id = $1", sid, NULL), 1000);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger WHERE reference = 'signal:' || $1"
+	    " AND amount = -2", sid, NULL), 600);
+	/* exactly those with 2 or more, each down by 2 */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users u WHERE u.email LIKE $1 || '.%'"
+	    " AND (credit_balance = (SELECT sum(amount) FROM credit_ledger l WHERE l.user_id = u.id"
+	    " AND kind = 'grant') - 2) <> EXISTS (SELECT 1 FROM credit_ledger l WHERE"
+	    " l.idempotency_key = 'signal:' || $2 || ':user:' || u.id)", tag, sid, NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1"
+	    " AND skip_reason = 'no_credits'", sid, NULL), 800);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1"
+	    " AND status = 'sent'", sid, NULL), 1200);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE entry_signal_id = $1"
+	    " AND side = 'SELL'", sid, NULL), 600);
+	snprintf(ids, sizeof(ids), "{%lld}", signal);
+	check_deliveries(ids);
+	check_ledger();
+}
+
+/* ---- kill -9 in the middle of fan-outs ------------------------------------ */
+
+static void
+test_crash(void **state)
+{
+	static const char *actions[] = { "BUY", "BUY", "SELL", "TP_HIT", "BUY", "SL_HIT" };
+	static const char *prices[][3] = {
+		{ "100", "110", "90" }, { "101", "110", "90" }, { "102", "95", "110" },
+		{ "96", "", "" }, { "97", "105", "90" }, { "92", "", "" },
+	};
+	struct it_strategy s[3];
+	char tag[24], ids[2048] = "{";
+	long long plan;
+	int i, k, kills = 0;
+	pid_t pid;
+
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	for (i = 0; i < 3; i++)
+		it_strategy_new(&s[i], "15m", NULL);
+	plan = plan_new(s[0].id, "");
+	for (i = 1; i < 3; i++) {
+		char sp[24], ss[24];
+
+		snprintf(sp, sizeof(sp), "%lld", plan);
+		snprintf(ss, sizeof(ss), "%lld", s[i].id);
+		PQclear(it_q("INSERT INTO plan_strategies VALUES ($1, $2)", sp, ss, NULL));
+	}
+	it_rand_hex(tag, 10);
+	/* 1,000 users on strategy 0 with few credits (they run out), and the
+	 * same users on strategies 1 and 2 through more alarms */
+	users_bulk(tag, 1000, plan, s[0].id, "{email,telegram,sms}", "{0,3,7,40}");
+	for (i = 1; i < 3; i++) {
+		char ss[24];
+
+		snprintf(ss, sizeof(ss), "%lld", s[i].id);
+		PQclear(it_q("INSERT INTO alarms (user_id, strategy_id, channels) SELECT id, $2,"
+		    " '{telegram,push}' FROM users WHERE email LIKE $1 || '.%'", tag, ss, NULL));
+	}
+	/* 20 rounds: a new signal (its fan-out ahead of the deliveries already
+	 * queued), a worker, and kill -9 at a random moment of its work */
+	for (k = 0; k < 20; k++) {
+		struct timespec ts = { 0, (long)(5 + rand() % 600) * 1000000L };
+		long long id = signal_new(s[k % 3].id, actions[(k / 3) % 6], prices[(k / 3) % 6][0],
+		    prices[(k / 3) % 6][1], prices[(k / 3) % 6][2], "10");
+
+		snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids), "%s%lld", ids[1] ? "," : "", id);
+		pid = worker_start("--for", "30", "--batch", "10", NULL);
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		kills += reap(pid) == 128 + SIGKILL;
+	}
+	strcat(ids, "}");
+	assert_int_equal(kills, 20);
+	printf("crash: after 20 kills, %lld of 20 fan-outs unfinished, %lld jobs left running\n",
+	    it_q_ll("SELECT count(*) FROM signals WHERE id = ANY ($1::bigint[])"
+	    " AND status = 'received'", ids, NULL),
+	    it_q_ll("SELECT count(*) FROM jobs WHERE state = 'running'", NULL));
+	drain();
+	/* no job lost: done, or dead with its reason */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE NOT (state = 'done'"
+	    " OR state = 'dead' AND last_error IS NOT NULL)", NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM signals WHERE id = ANY ($1::bigint[])"
+	    " AND status <> 'processed'", ids, NULL), 0);
+	check_ledger();
+	check_deliveries(ids);
+	/* queued deliveries all went out; trades never over the limit */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = ANY"
+	    " ($1::bigint[]) AND status = 'queued'", ids, NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM (SELECT 1 FROM trades WHERE status = 'open'"
+	    " GROUP BY user_id, strategy_id HAVING count(*) > 3) x", NULL), 0);
+	assert_true(it_q_ll("SELECT count(*) FROM credit_ledger WHERE kind = 'usage'"
+	    " AND reference = ANY (SELECT 'signal:' || x FROM unnest($1::bigint[]) x)", ids, NULL)
+	    > 1000);
+}
+
+int
+main(void)
+{
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_skip_reasons),
+		cmocka_unit_test(test_thousand_users),
+		cmocka_unit_test(test_crash),
+	};
+	const char *w = getenv("AC_TEST_WORKER"), *src = getenv("SRC"), *out = getenv("AC_TEST_OUT");
+	char tdir[1024];
+	int rc;
+
+	if (it_init() == -1)
+		return 1;
+	if (w != NULL) {
+		snprintf(worker, sizeof(worker), "%s", w);
+	} else {
+		const char *acctl_path = it_env("AC_TEST_ACCTL"), *slash = strrchr(acctl_path, '/');
+
+		snprintf(worker, sizeof(worker), "%.*s/ac-worker",
+		    slash ? (int)(slash - acctl_path) : 1, slash ? acctl_path : ".");
+	}
+	if (access(worker, X_OK) != 0) {
+		fprintf(stderr, "test_fanout: no ac-worker at %s (set AC_TEST_WORKER)\n", worker);
+		return 1;
+	}
+	snprintf(logdir, sizeof(logdir), "%s", out ? out : "/tmp");
+	if (getenv("AC_TEMPLATE_DIR") == NULL && src != NULL) {
+		snprintf(tdir, sizeof(tdir), "%s/templates", src);
+		setenv("AC_TEMPLATE_DIR", tdir, 1);
+	}
+	rc = cmocka_run_group_tests_name("fanout", tests, NULL, NULL);
+	it_done();
+	return rc;
+}

@@ -1,0 +1,265 @@
+/*
+ * ac-worker — runs queued jobs. cron starts one every minute:
+ *
+ *	ac-worker [--config FILE] (--for SECONDS | --once) [--batch N] [--id NAME]
+ *	    [--lease SECONDS]
+ *
+ * It rescues jobs of vanished workers, drains the due jobs, then waits on
+ * LISTEN ac_jobs (at most 1 s at a time, so jobs coming due by run_at are
+ * seen without a notification) and keeps draining until SECONDS have
+ * passed; --once drains and exits. Any number of workers may run at once:
+ * claims are FOR UPDATE SKIP LOCKED with leases (lib/jobs.h). SIGTERM and
+ * SIGINT finish the job in hand, put the rest of the batch back and exit 0.
+ * If PostgreSQL goes away the worker backs off (0.5 s doubling to 15 s)
+ * and carries on when it returns. Exit 1 when the database was still
+ * unreachable at the end, 2 on bad usage.
+ */
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "fanout.h"
+#include "jobs.h"
+#include "log.h"
+#include "message.h"
+#include "util.h"
+
+#define WAIT_MAX_MS	1000	/* longest wait for a notification */
+#define RESCUE_MS	5000	/* how often the rescuer runs */
+#define PAUSE_MAX_MS	15000	/* longest back-off while the database is away */
+
+/*
+ * The job kinds this worker runs: one line per kind, with its header
+ * included above.
+ */
+static const struct ac_job_kind kinds[] = {
+	{ "noop", ac_noop_job },
+	{ "fanout", ac_fanout_job },
+	{ "deliver", ac_deliver_job },
+};
+
+static volatile sig_atomic_t stop;
+
+/* SIGTERM, SIGINT: finish the job in hand, put the batch's rest back, exit. */
+static void
+on_signal(int sig)
+{
+	stop = 1;
+}
+
+/* Prints the synopsis; the exit status for bad usage. */
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: ac-worker [--config FILE] (--for SECONDS | --once) [--batch N]"
+	    " [--id NAME] [--lease SECONDS]\n");
+	return 2;
+}
+
+/* Sleeps ms, or less if a signal arrives. */
+static void
+nap(int64_t ms)
+{
+	if (ms > 0)
+		poll(NULL, 0, (int)ms);
+}
+
+/* LISTENs on the current connection unless that one already does (a
+ * reconnect loses it). 0, or -1 when the database is away. */
+static int
+listen_jobs(struct ac_db *db, PGconn **listening, int *pid)
+{
+	PGconn *c = ac_db_conn(db);
+	PGresult *res;
+
+	if (c == NULL)
+		return -1;
+	if (c == *listening && PQbackendPID(c) == *pid)
+		return 0;
+	if (!ac_db_ok(db, res = ac_db_query(db, "LISTEN ac_jobs", 0, NULL), PGRES_COMMAND_OK))
+		return -1;
+	PQclear(res);
+	*listening = c;
+	*pid = PQbackendPID(c);
+	return 0;
+}
+
+/* Frees the queued notifications; 1 if there were any. */
+static int
+drain_notifies(PGconn *c)
+{
+	PGnotify *nf;
+	int got = 0;
+
+	while ((nf = PQnotifies(c)) != NULL) {
+		got = 1;
+		PQfreemem(nf);
+	}
+	return got;
+}
+
+/* Returns when a notification came (or one was already queued), after
+ * timeout_ms, on a signal, or when the connection broke. */
+static void
+wait_jobs(struct ac_db *db, int64_t timeout_ms)
+{
+	PGconn *c = ac_db_conn(db);
+	struct pollfd pfd;
+
+	if (c == NULL || !PQconsumeInput(c) || drain_notifies(c))
+		return;
+	pfd.fd = PQsocket(c);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, (int)timeout_ms) > 0 && PQconsumeInput(c))
+		drain_notifies(c);
+}
+
+/* The loop: drain, wait, until the deadline (or one drain with once).
+ * Returns the exit status. */
+static int
+work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
+{
+	int64_t next_rescue = 0;
+	PGconn *listening = NULL;
+	int pid = 0, failures = 0;
+
+	while (!stop) {
+		int64_t now = ac_mono_ms(), pause;
+		int n;
+
+		if (!once && now >= deadline)
+			return 0;
+		if (listen_jobs(db, &listening, &pid) == -1)
+			goto dbfail;
+		if (now >= next_rescue) {
+			if (ac_jobs_rescue(db) == -1)
+				goto dbfail;
+			next_rescue = now + RESCUE_MS;
+		}
+		if ((n = ac_runner_batch(r, &stop)) == -1)
+			goto dbfail;
+		if (failures > 0)
+			ac_info("database back after %d failed attempts", failures);
+		failures = 0;
+		if (n > 0)
+			continue;
+		if (once)
+			return 0;
+		now = ac_mono_ms();
+		wait_jobs(db, deadline - now < WAIT_MAX_MS ? deadline - now : WAIT_MAX_MS);
+		continue;
+dbfail:
+		failures++;
+		listening = NULL;
+		pause = (int64_t)500 << (failures < 6 ? failures - 1 : 5);
+		if (pause > PAUSE_MAX_MS)
+			pause = PAUSE_MAX_MS;
+		now = ac_mono_ms();
+		if (once || now + pause >= deadline) {
+			ac_error("database unavailable: %s", ac_db_error(db));
+			if (!once)
+				nap(deadline - now);
+			return stop ? 0 : 1;
+		}
+		ac_warn("database unavailable (%s); retrying in %lld ms", ac_db_error(db),
+		    (long long)pause);
+		nap(pause);
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { O_CONFIG = 1, O_FOR, O_ONCE, O_BATCH, O_ID, O_LEASE };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "for", required_argument, NULL, O_FOR },
+		{ "once", no_argument, NULL, O_ONCE },
+		{ "batch", required_argument, NULL, O_BATCH },
+		{ "id", required_argument, NULL, O_ID },
+		{ "lease", required_argument, NULL, O_LEASE },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *config = NULL, *errstr = NULL;
+	long long for_s = 0, batch = 100, lease = 120;
+	int once = 0, c, rc, timeout_ms;
+	char id[64], err[512], host[256];
+	const struct ac_runner_stats *st;
+	struct sigaction sa;
+	struct ac_config cfg;
+	struct ac_runner *r;
+	struct ac_db *db;
+	int64_t start;
+
+	id[0] = '\0';
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_CONFIG: config = optarg; break;
+		case O_FOR: for_s = ac_strtonum(optarg, 1, 86400, &errstr); break;
+		case O_ONCE: once = 1; break;
+		case O_BATCH: batch = ac_strtonum(optarg, 1, 10000, &errstr); break;
+		case O_LEASE: lease = ac_strtonum(optarg, 1, 86400, &errstr); break;
+		case O_ID:
+			if (strlen(optarg) == 0 || strlen(optarg) > 63)
+				errstr = "invalid (1 to 63 bytes)";
+			snprintf(id, sizeof(id), "%s", optarg);
+			break;
+		default: return usage();
+		}
+		if (errstr != NULL) {
+			fprintf(stderr, "ac-worker: --%s %s: %s\n", opts[c - 1].name, optarg, errstr);
+			return 2;
+		}
+	}
+	if (optind != argc || once == (for_s > 0))
+		return usage();
+	if (ac_config_load(&cfg, config, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ac-worker: config: %s\n", err);
+		return 1;
+	}
+	ac_log_init("ac-worker", cfg.log_level);
+	ac_message_set_dir(ac_config_str(&cfg, "AC_TEMPLATE_DIR", NULL));
+	if (id[0] == '\0') {
+		char pid[16];
+
+		if (gethostname(host, sizeof(host)) == -1)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(pid, sizeof(pid), ":%d", (int)getpid());
+		snprintf(id, sizeof(id), "%.*s%s", (int)(sizeof(id) - 1 - strlen(pid)), host, pid);
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: a wait ends at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	timeout_ms = (int)ac_config_int(&cfg, "AC_WORKER_STATEMENT_TIMEOUT_MS", 0, 3600000, 300000);
+	db = ac_db_new(cfg.database_url, id, 5, timeout_ms);
+	if ((r = ac_runner_new(db, id, kinds, sizeof(kinds) / sizeof(kinds[0]), (int)batch,
+	    (int)lease)) == NULL)
+		abort();
+	ac_info("worker %s: %s, batch %lld, lease %lld s", id, once ? "once" : "listening",
+	    batch, lease);
+	start = ac_mono_ms();
+	rc = work(db, r, start + for_s * 1000, once);
+	st = ac_runner_stats(r);
+	ac_info("worker %s: exit %d after %.1f s%s: claimed %lld, done %lld, retried %lld,"
+	    " dead %lld, lost %lld, released %lld", id, rc, (ac_mono_ms() - start) / 1000.0,
+	    stop ? " (signal)" : "", st->claimed, st->done, st->retried, st->dead, st->lost,
+	    st->released);
+	ac_runner_free(r);
+	ac_db_free(db);
+	ac_config_free(&cfg);
+	return rc;
+}
