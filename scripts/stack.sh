@@ -51,6 +51,7 @@ stack_pg_stop()   { bash "$STACK_SELF" pg-stop "$@"; }
 stack_pg_start()  { bash "$STACK_SELF" pg-start "$@"; }
 stack_env()       { bash "$STACK_SELF" env "$@"; }
 stack_free_port() { bash "$STACK_SELF" free-port "$@"; }
+stack_cron_start() { bash "$STACK_SELF" cron-start "$@"; }
 
 # ---- helpers -----------------------------------------------------------------
 
@@ -559,9 +560,28 @@ _stack_start() {
 	_stack_say "ready: $_stack_base_url (folder $_stack_dir)"
 }
 
+# _stack_cron_start DIR: what the shipped crontab does (ops/alertcast.cron),
+# for the dev stack: start `ac-worker --for 55` at every minute, in the
+# background, logging to ac-worker.log. Tests start their own workers.
+_stack_cron_start() {
+	_stack_init "${1:-}"
+	local worker=$_stack_build/worker/ac-worker
+	[[ -x $worker ]] || _stack_die "no $worker: build first"
+	if [[ -n $(_stack_pids_alive "$_stack_run/cron.pid" alertcast-cron) ]]; then
+		return 0
+	fi
+	eval "$(_stack_env "$_stack_dir")"
+	nohup bash -c 'exec -a alertcast-cron bash -c '\''while :; do "$0" --for 55 & sleep $((60 - $(date +%s) % 60)); done'\'' "$0"' \
+		"$worker" >>"$_stack_log/ac-worker.log" 2>&1 </dev/null &
+	printf '%s\n' "$!" >"$_stack_run/cron.pid"
+	_stack_say "cron: ac-worker --for 55 every minute (log $_stack_log/ac-worker.log)"
+}
+
 _stack_stop() {
 	[[ -d ${1:-} ]] || return 0
 	_stack_init "$1"
+	_stack_kill "$_stack_run/cron.pid" alertcast-cron "the worker's cron"
+	pkill -TERM -f "^$_stack_build/worker/ac-worker --for 55" 2>/dev/null || true
 	_stack_kill "$_stack_run/nginx.pid" nginx nginx
 	_stack_responders_down
 	_stack_kill "$_stack_run/redis.pid" redis-server Redis
@@ -601,9 +621,9 @@ _stack_free_port() {
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	set -euo pipefail
 	case ${1:-} in
-	start | stop | pg-start | pg-stop | env | free-port) cmd=${1//-/_}; shift; "_stack_$cmd" "$@" ;;
+	start | stop | pg-start | pg-stop | env | free-port | cron-start) cmd=${1//-/_}; shift; "_stack_$cmd" "$@" ;;
 	*)
-		echo "usage: ${0##*/} start|stop|pg-start|pg-stop|env DIR | free-port [TAKEN...]" >&2
+		echo "usage: ${0##*/} start|stop|pg-start|pg-stop|env|cron-start DIR | free-port [TAKEN...]" >&2
 		exit 2
 		;;
 	esac
