@@ -703,9 +703,18 @@ static int
 parse_symbol(const json_t *v, int slot, struct ac_alert *out,
     struct ac_alert_error *err)
 {
-	if (!json_is_string(v))
+	char num[24];
+	const char *text = num;
+
+	/* {{ticker}} written without quotes gives a number for tickers such
+	 * as HKEX:1810's "1810" */
+	if (json_is_integer(v) && json_integer_value(v) >= 0)
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_string(v))
+		text = json_string_value(v);
+	else
 		return invalid(v, slot, "must be a string", err);
-	if (ac_symbol_normalize(json_string_value(v), out->symbol,
+	if (ac_symbol_normalize(text, out->symbol,
 	    sizeof(out->symbol), out->exchange, sizeof(out->exchange)) == -1)
 		return invalid(v, slot, "must be a ticker like BINANCE:BTCUSDT "
 		    "(A-Z 0-9 . _ - !, under " STR(AC_SYMBOL_MAX) " bytes each)",

@@ -73,6 +73,10 @@ static const struct parse_ok parse_ok_rows[] = {
 	{ "order_action short, entry_price",
 	  "{\"order_action\":\"short\",\"entry_price\":\"0.5\"}", JSON,
 	  "", "", "", "", "", AC_ACTION_SELL, "0.5", "", "", 0, MIN_BITS },
+	{ "unquoted numeric {{ticker}} (HKEX 1810)",
+	  "{\"ticker\":1810,\"exchange\":\"HKEX\",\"action\":\"buy\",\"price\":1}", JSON,
+	  "1810", "HKEX", "", "", "", AC_ACTION_BUY, "1", "", "", 0,
+	  MIN_BITS | B(SYMBOL) },
 	{ "exchange key used when the ticker has no prefix",
 	  "{\"ticker\":\"BTCUSDT\",\"exchange\":\"bybit\",\"action\":\"buy\","
 	  "\"price\":1}", JSON,
@@ -332,8 +336,10 @@ static const struct parse_bad parse_bad_rows[] = {
 	  "\"price\":1}", JSON, "invalid_value", "symbol", "received \"BTC/USDT\"" },
 	{ "symbol too long", "{\"symbol\":\"" LONG41 "\",\"action\":\"buy\","
 	  "\"price\":1}", JSON, "invalid_value", "symbol", "..." },
-	{ "symbol as a number", "{\"symbol\":1810,\"action\":\"buy\",\"price\":1}",
-	  JSON, "invalid_value", "symbol", "must be a string; received 1810" },
+	{ "symbol as a negative number", "{\"symbol\":-1810,\"action\":\"buy\",\"price\":1}",
+	  JSON, "invalid_value", "symbol", "must be a string; received -1810" },
+	{ "symbol as a fraction", "{\"symbol\":18.5,\"action\":\"buy\",\"price\":1}",
+	  JSON, "invalid_value", "symbol", "must be a string" },
 	{ "exchange prefix only", "{\"symbol\":\"BINANCE:\",\"action\":\"buy\","
 	  "\"price\":1}", JSON, "invalid_value", "symbol", "\"BINANCE:\"" },
 	{ "control byte shown as ?", "{\"symbol\":\"BTC\\nUSD\",\"action\":\"buy\","
