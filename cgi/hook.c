@@ -247,6 +247,8 @@ main(int argc, char *argv[])
 	    (int)ac_config_int(&hook.cfg, "AC_DB_CONNECT_TIMEOUT", 1, 60, 2),
 	    (int)ac_config_int(&hook.cfg, "AC_HOOK_STATEMENT_TIMEOUT_MS", 100, 60000, 1500));
 	hook.db_seen_up = 1;
+	ac_ingest_init(hook.cfg.state_dir,
+	    (int)ac_config_int(&hook.cfg, "AC_NOTIFY_COALESCE_MS", 0, 1000, 20));
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;

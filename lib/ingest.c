@@ -5,12 +5,80 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "ingest.h"
 #include "log.h"
 #include "strategy.h"
 #include "util.h"
 
 #define EXCERPT_MAX 4096
+
+/* The host's last-NOTIFY stamp (ms since the epoch), shared by mapping;
+ * NULL: notify every time. */
+static int64_t	*notify_stamp;
+static int	 notify_coalesce_ms;
+
+int
+ac_ingest_init(const char *state_dir, int coalesce_ms)
+{
+	char path[4096];
+	int fd;
+	void *p;
+
+	if (coalesce_ms <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/notify.stamp", state_dir);
+	if (mkdir(state_dir, 0750) == -1 && errno != EEXIST)
+		ac_warn("%s: %s", state_dir, strerror(errno));
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1 ||
+	    ftruncate(fd, sizeof(int64_t)) == -1) {
+		ac_warn("%s: %s; every signal will notify the workers", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	p = mmap(NULL, sizeof(int64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		ac_warn("%s: mmap: %s; every signal will notify the workers", path, strerror(errno));
+		return -1;
+	}
+	notify_stamp = p;
+	notify_coalesce_ms = coalesce_ms;
+	return 0;
+}
+
+/* 1 if this signal should wake the workers: no NOTIFY on this host within
+ * the coalescing window (the stamp is taken atomically, so concurrent
+ * processes agree on who sends it). */
+static int
+notify_due(int64_t now)
+{
+	int64_t last;
+
+	if (notify_stamp == NULL)
+		return 1;
+	last = __atomic_load_n(notify_stamp, __ATOMIC_ACQUIRE);
+	if (now - last >= 0 && now - last < notify_coalesce_ms)
+		return 0;
+	return __atomic_compare_exchange_n(notify_stamp, &last, now, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/* The NOTIFY that was due did not happen (no row stored): let the next
+ * signal send one. */
+static void
+notify_undo(int64_t stamp)
+{
+	if (notify_stamp != NULL)
+		__atomic_compare_exchange_n(notify_stamp, &stamp, 0, 0,
+		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
 
 /* The signal, its fanout job and the wake-up of the workers: one
  * statement, so one round trip and one implicit transaction. */
@@ -23,7 +91,7 @@ static const struct ac_stmt st_insert = { "signal_insert",
 	" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id),"
 	" j AS (INSERT INTO jobs (kind, payload, unique_key)"
 	" SELECT 'fanout', jsonb_build_object('signal_id', id), 'fanout:' || id FROM s)"
-	" SELECT id, pg_notify('ac_jobs', 'fanout') FROM s", 15 };
+	" SELECT id, CASE WHEN $16::boolean THEN pg_notify('ac_jobs', 'fanout') END FROM s", 16 };
 
 static const struct ac_stmt st_existing = { "signal_by_key",
 	"SELECT id FROM signals WHERE idempotency_key = $1", 1 };
@@ -97,7 +165,9 @@ store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
     struct ac_ingest_out *out)
 {
 	char key[65], sid[24], rms[24], tms[24];
-	const char *vals[15];
+	const char *vals[16];
+	int64_t now = ac_now_ms();
+	int notify = notify_due(now);
 	PGresult *res;
 
 	ac_alert_key(a, out->strategy_id, in->received_ms, key);
@@ -119,8 +189,11 @@ store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
 	vals[12] = a->tp_text[0] ? a->tp_text : NULL;
 	vals[13] = a->sl_text[0] ? a->sl_text : NULL;
 	vals[14] = a->present & (1u << AC_F_TIME) ? tms : NULL;
+	vals[15] = notify ? "true" : "false";
 
 	res = ac_db_exec(db, &st_insert, vals, NULL, NULL);
+	if (notify && (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0))
+		notify_undo(now);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
 		goto dberr;
 	if (PQntuples(res) == 1) {

@@ -39,6 +39,17 @@ struct ac_ingest_out {
 };
 
 /*
+ * Shares one "workers were woken at" stamp among the processes that ingest
+ * on this host (a file under state_dir): a signal stored within
+ * coalesce_ms of the last NOTIFY sends none, as every NOTIFY serializes
+ * the commits of all notifying transactions in PostgreSQL. Workers poll
+ * quickly for a while after each wake-up, so no signal waits for the next
+ * one. Without this call (or when the file cannot be used) every signal
+ * notifies. Returns 0, or -1 (logged) when the stamp file is unusable.
+ */
+int	ac_ingest_init(const char *state_dir, int coalesce_ms);
+
+/*
  * Runs one alert through the path. When the database is down the result
  * is AC_INGEST_DB_DOWN unless the body alone proves the request bad (a
  * 400, logged but not recorded). A rejection is recorded in

@@ -31,6 +31,9 @@
 #include "util.h"
 
 #define WAIT_MAX_MS	1000	/* longest wait for a notification */
+#define FAST_WINDOW_MS	2000	/* after activity (far longer than ingest's NOTIFY
+				 * coalescing window) poll quickly this long... */
+#define FAST_POLL_MS	10	/* ...this often */
 #define RESCUE_MS	5000	/* how often the rescuer runs */
 #define PAUSE_MAX_MS	15000	/* longest back-off while the database is away */
 
@@ -104,21 +107,22 @@ drain_notifies(PGconn *c)
 	return got;
 }
 
-/* Returns when a notification came (or one was already queued), after
- * timeout_ms, on a signal, or when the connection broke. */
-static void
+/* Returns 1 when a notification came (or one was already queued), 0
+ * after timeout_ms, on a signal, or when the connection broke. */
+static int
 wait_jobs(struct ac_db *db, int64_t timeout_ms)
 {
 	PGconn *c = ac_db_conn(db);
 	struct pollfd pfd;
 
-	if (c == NULL || !PQconsumeInput(c) || drain_notifies(c))
-		return;
+	if (c == NULL || !PQconsumeInput(c))
+		return 0;
+	if (drain_notifies(c))
+		return 1;
 	pfd.fd = PQsocket(c);
 	pfd.events = POLLIN;
 	pfd.revents = 0;
-	if (poll(&pfd, 1, (int)timeout_ms) > 0 && PQconsumeInput(c))
-		drain_notifies(c);
+	return poll(&pfd, 1, (int)timeout_ms) > 0 && PQconsumeInput(c) && drain_notifies(c);
 }
 
 /* The loop: drain, wait, until the deadline (or one drain with once).
@@ -126,7 +130,7 @@ wait_jobs(struct ac_db *db, int64_t timeout_ms)
 static int
 work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 {
-	int64_t next_rescue = 0;
+	int64_t next_rescue = 0, active = ac_mono_ms();
 	PGconn *listening = NULL;
 	int pid = 0, failures = 0;
 
@@ -148,12 +152,18 @@ work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 		if (failures > 0)
 			ac_info("database back after %d failed attempts", failures);
 		failures = 0;
-		if (n > 0)
+		if (n > 0) {
+			active = ac_mono_ms();
 			continue;
+		}
 		if (once)
 			return 0;
+		/* ingest sends one NOTIFY per coalescing window (lib/ingest.h):
+		 * for a while after activity, look again soon without one */
 		now = ac_mono_ms();
-		wait_jobs(db, deadline - now < WAIT_MAX_MS ? deadline - now : WAIT_MAX_MS);
+		pause = now - active < FAST_WINDOW_MS ? FAST_POLL_MS : WAIT_MAX_MS;
+		if (wait_jobs(db, deadline - now < pause ? deadline - now : pause))
+			active = ac_mono_ms();
 		continue;
 dbfail:
 		failures++;

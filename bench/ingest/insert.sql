@@ -1,6 +1,9 @@
 -- insert.sql — pgbench baseline for bench/ingest/run: the single statement
 -- ac-hook runs to store one alert (lib/ingest.c, st_insert), with a unique
--- idempotency key per transaction. Run with -D sid=<strategy id>.
+-- idempotency key per transaction. Run with -D sid=<strategy id>. Under load
+-- ac-hook sends at most one NOTIFY per 20 ms for the whole host
+-- (AC_NOTIFY_COALESCE_MS), so the statement is measured as it runs then,
+-- without the NOTIFY.
 \set p random(4000000000, 4999999999)
 WITH s AS (INSERT INTO signals (strategy_id, idempotency_key, raw_body,
 	content_type, remote_addr, request_id, received_at, spooled, symbol,
@@ -14,4 +17,4 @@ WITH s AS (INSERT INTO signals (strategy_id, idempotency_key, raw_body,
 	ON CONFLICT (idempotency_key) DO NOTHING RETURNING id),
 j AS (INSERT INTO jobs (kind, payload, unique_key)
 	SELECT 'fanout', jsonb_build_object('signal_id', id), 'fanout:' || id FROM s)
-SELECT id, pg_notify('ac_jobs', 'fanout') FROM s;
+SELECT id, CASE WHEN false THEN pg_notify('ac_jobs', 'fanout') END FROM s;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -174,6 +175,9 @@ valid_alert(const char *content_type)
 	it_strategy_new(&s, "1h", (char *)NULL);
 	body = it_alert(&s, "BUY", price, price + 100, price - 100, when);
 	listener = it_listen("ac_jobs");
+	/* past the host's NOTIFY coalescing window (AC_NOTIFY_COALESCE_MS,
+	 * 20 ms): this alert is the one that wakes the workers */
+	usleep(50 * 1000);
 	it_post(&r, s.path, content_type, body);
 
 	sid = queued_id(content_type, &r);
