@@ -28,6 +28,7 @@
 #include "request.h"
 #include "response.h"
 #include "spool.h"
+#include "strategy.h"
 #include "util.h"
 
 static struct {
@@ -247,6 +248,7 @@ main(int argc, char *argv[])
 	    (int)ac_config_int(&hook.cfg, "AC_DB_CONNECT_TIMEOUT", 1, 60, 2),
 	    (int)ac_config_int(&hook.cfg, "AC_HOOK_STATEMENT_TIMEOUT_MS", 100, 60000, 1500));
 	hook.db_seen_up = 1;
+	ac_strategy_cache((int)ac_config_int(&hook.cfg, "AC_STRATEGY_CACHE_MS", 0, 60000, 1000));
 	ac_ingest_init(hook.cfg.state_dir,
 	    (int)ac_config_int(&hook.cfg, "AC_NOTIFY_COALESCE_MS", 0, 1000, 20));
 

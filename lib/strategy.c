@@ -6,6 +6,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "strategy.h"
+#include "util.h"
 
 /* Sets the bits of a comma-separated list of names found in table. */
 static int
@@ -47,17 +48,66 @@ static const struct ac_stmt st_by_token = { "strategy_by_token",
 	" webhook_token_hash"
 	" FROM strategies WHERE webhook_token_hash = $1", 1 };
 
+/* Strategies recently found, by token hash (see ac_strategy_cache()). */
+#define CACHE_SLOTS 16
+static struct {
+	unsigned char		hash[32];
+	int64_t			until;		/* monotonic ms; 0: empty */
+	struct ac_strategy	s;
+} cache[CACHE_SLOTS];
+static int	cache_ttl_ms;
+static unsigned	cache_next;
+
+void
+ac_strategy_cache(int ttl_ms)
+{
+	cache_ttl_ms = ttl_ms > 0 ? ttl_ms : 0;
+	memset(cache, 0, sizeof(cache));
+}
+
+/* The cached strategy for hash, or NULL. Every slot is compared, in
+ * constant time, whatever matches. */
+static const struct ac_strategy *
+cache_get(const unsigned char hash[32], int64_t now)
+{
+	const struct ac_strategy *hit = NULL;
+
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		if (ac_ct_equal(cache[i].hash, hash, 32) && cache[i].until > now)
+			hit = &cache[i].s;
+	return hit;
+}
+
+static void
+cache_put(const unsigned char hash[32], const struct ac_strategy *s, int64_t now)
+{
+	unsigned slot = cache_next++ % CACHE_SLOTS;
+
+	for (unsigned i = 0; i < CACHE_SLOTS; i++)	/* refresh in place */
+		if (memcmp(cache[i].hash, hash, 32) == 0)
+			slot = i;
+	memcpy(cache[slot].hash, hash, 32);
+	cache[slot].s = *s;
+	cache[slot].until = now + cache_ttl_ms;
+}
+
 enum ac_lookup
 ac_strategy_by_token(struct ac_db *db, const char *token, struct ac_strategy *out)
 {
 	unsigned char hash[32];
 	const char *vals[1] = { (const char *)hash };
 	int lens[1] = { 32 }, fmts[1] = { 1 };
+	const struct ac_strategy *hit;
+	int64_t now = cache_ttl_ms ? ac_mono_ms() : 0;
 	PGresult *res;
 	enum ac_lookup rc = AC_LOOKUP_UNKNOWN;
 
 	memset(out, 0, sizeof(*out));
 	ac_sha256(token, strlen(token), hash);
+	if (cache_ttl_ms && (hit = cache_get(hash, now)) != NULL) {
+		*out = *hit;
+		return AC_LOOKUP_FOUND;
+	}
 	res = ac_db_exec(db, &st_by_token, vals, lens, fmts);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
 		return AC_LOOKUP_DB_DOWN;
@@ -81,6 +131,8 @@ ac_strategy_by_token(struct ac_db *db, const char *token, struct ac_strategy *ou
 				ac_error("strategy %lld has unknown actions or fields", out->id);
 			out->rules.max_skew_ms = AC_MAX_SKEW_MS_DEFAULT;
 			rc = AC_LOOKUP_FOUND;
+			if (cache_ttl_ms)
+				cache_put(hash, out, now);
 		}
 	}
 	PQclear(res);

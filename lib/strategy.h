@@ -29,6 +29,11 @@ enum ac_lookup {
  */
 enum ac_lookup	ac_strategy_by_token(struct ac_db *db, const char *token, struct ac_strategy *out);
 
+/* Lets ac_strategy_by_token() answer from this process's memory for up to
+ * ttl_ms after it found a strategy in the database (0, the default: always
+ * ask). A change to a strategy then takes up to ttl_ms to be seen. */
+void		ac_strategy_cache(int ttl_ms);
+
 /* What `acctl strategy add` (and later the admin panel) creates. */
 struct ac_strategy_new {
 	const char	*name;		/* NULL: "<strategy> <symbol> <timeframe>" */
