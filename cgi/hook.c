@@ -3,6 +3,8 @@
  *
  *	POST /hook/tv/<token>	an alert for the strategy holding token
  *	POST /hook/tv		an alert whose body carries the token as "secret"
+ *	POST /hook/telegram	an update from Telegram: /start <code> links a
+ *				chat, /stop unlinks it (lib/telegram.h)
  *	GET  /health/live	the process answers
  *	GET  /health/ready	the database answers and its migrations are current
  *
@@ -20,15 +22,18 @@
 
 #include "arena.h"
 #include "config.h"
+#include "crypto.h"
 #include "db.h"
 #include "ingest.h"
 #include "log.h"
+#include "message.h"
 #include "migrate.h"
 #include "redis.h"
 #include "request.h"
 #include "response.h"
 #include "spool.h"
 #include "strategy.h"
+#include "telegram.h"
 #include "util.h"
 
 static struct {
@@ -43,10 +48,11 @@ static volatile sig_atomic_t stopping;
 typedef void (*handler_fn)(struct ac_req *r, const char *rest);
 
 static void	tv_alert(struct ac_req *r, const char *token);
+static void	tg_update(struct ac_req *r, const char *rest);
 static void	health_live(struct ac_req *r, const char *rest);
 static void	health_ready(struct ac_req *r, const char *rest);
 
-enum route { ROUTE_TV, ROUTE_TV_TOKEN, ROUTE_LIVE, ROUTE_READY, ROUTE__MAX };
+enum route { ROUTE_TV, ROUTE_TV_TOKEN, ROUTE_TELEGRAM, ROUTE_LIVE, ROUTE_READY, ROUTE__MAX };
 
 static const struct {
 	const char	*path;		/* exact, or a prefix when it ends in '/' */
@@ -55,6 +61,7 @@ static const struct {
 } routes[ROUTE__MAX] = {
 	[ROUTE_TV]	 = { "/hook/tv", "POST", tv_alert },
 	[ROUTE_TV_TOKEN] = { "/hook/tv/", "POST", tv_alert },
+	[ROUTE_TELEGRAM] = { "/hook/telegram", "POST", tg_update },
 	[ROUTE_LIVE]	 = { "/health/live", "GET", health_live },
 	[ROUTE_READY]	 = { "/health/ready", "GET", health_ready },
 };
@@ -117,6 +124,113 @@ tv_alert(struct ac_req *r, const char *token)
 		ac_info("alert refused %d %s: %s", out.err.status, out.err.code, out.err.message);
 	}
 	tv_answer(r, &out, 0);
+}
+
+/* 1 if the request carries the webhook secret (compared in constant time
+ * over SHA-256 digests, so neither content nor length leaks). */
+static int
+tg_secret_ok(const struct ac_req *r, const char *secret)
+{
+	const char *given = ac_req_header(r, "X-Telegram-Bot-Api-Secret-Token");
+	unsigned char want[32], got[32];
+
+	ac_sha256(secret, strlen(secret), want);
+	ac_sha256(given ? given : "", given ? strlen(given) : 0, got);
+	return ac_ct_equal(want, got, sizeof(want)) && given != NULL;
+}
+
+/* 200 to Telegram with, when template renders, a sendMessage to chat as
+ * the answer's method (Telegram runs it: no call leaves from here). */
+static void
+tg_answer(struct ac_req *r, const char *result, json_int_t chat, const char *template)
+{
+	char err[256], *text = template ? ac_message_render(template, NULL, 0, err,
+	    sizeof(err)) : NULL;
+
+	if (template != NULL && text == NULL)
+		ac_warn("telegram reply %s: %s", template, err);
+	if (text == NULL) {
+		ac_reply_json(r, 200, json_pack("{s:b, s:s}", "ok", 1, "result", result));
+		return;
+	}
+	ac_reply_json(r, 200, json_pack("{s:s, s:I, s:s, s:s}", "method", "sendMessage",
+	    "chat_id", chat, "text", text, "result", result));
+	free(text);
+}
+
+/* POST /hook/telegram: an Update checked by its secret token. /start CODE
+ * links the private chat to the code's user, /stop unlinks it; anything
+ * else is acknowledged and ignored (Telegram resends non-2xx answers). A
+ * database failure answers 503 so that Telegram tries again. */
+static void
+tg_update(struct ac_req *r, const char *rest)
+{
+	const char *secret = ac_config_str(&hook.cfg, "AC_TELEGRAM_WEBHOOK_SECRET", NULL);
+	json_t *u, *msg, *chat, *from;
+	char code[80], cid[24], uname[80] = "";
+	const char *type, *un;
+	enum ac_tg_cmd cmd;
+	json_int_t id;
+	long long user;
+
+	if (secret == NULL || *secret == '\0') {
+		ac_reply_error(r, 404, "not_found", "the Telegram webhook is not configured", NULL);
+		return;
+	}
+	if (!tg_secret_ok(r, secret)) {
+		ac_info("telegram update refused: secret token missing or wrong");
+		ac_reply_error(r, 401, "unauthorized", "missing or wrong secret token",
+		    "X-Telegram-Bot-Api-Secret-Token");
+		return;
+	}
+	if ((u = json_loadb(r->body, r->body_len, 0, NULL)) == NULL || !json_is_object(u)) {
+		json_decref(u);
+		ac_reply_error(r, 400, "bad_request", "the body is not a Telegram update", NULL);
+		return;
+	}
+	msg = json_object_get(u, "message");
+	chat = json_object_get(msg, "chat");
+	from = json_object_get(msg, "from");
+	type = json_string_value(json_object_get(chat, "type"));
+	cmd = ac_telegram_command(json_string_value(json_object_get(msg, "text")), code,
+	    sizeof(code));
+	if (!json_is_integer(json_object_get(chat, "id")) || type == NULL ||
+	    strcmp(type, "private") != 0 || cmd == AC_TG_NONE) {
+		json_decref(u);
+		tg_answer(r, "ignored", 0, NULL);
+		return;
+	}
+	id = json_integer_value(json_object_get(chat, "id"));
+	snprintf(cid, sizeof(cid), "%" JSON_INTEGER_FORMAT, id);
+	if ((un = json_string_value(json_object_get(from, "username"))) != NULL &&
+	    strlen(un) < sizeof(uname) && strspn(un, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(un))
+		snprintf(uname, sizeof(uname), "%s", un);
+	json_decref(u);
+	if (cmd == AC_TG_STOP) {
+		int n = ac_telegram_unlink(hook.db, cid);
+
+		if (n == -1)
+			goto db_down;
+		ac_info("telegram chat %s unlinked (%d user)", cid, n);
+		tg_answer(r, n ? "unlinked" : "not_linked", id, "telegram_unlinked");
+		return;
+	}
+	switch (ac_telegram_link(hook.db, code, cid, uname[0] ? uname : NULL, &user)) {
+	case AC_TG_LINKED:
+		ac_info("telegram chat %s linked to user %lld", cid, user);
+		tg_answer(r, "linked", id, "telegram_linked");
+		return;
+	case AC_TG_BAD_CODE:
+		ac_info("telegram /start with an unknown, used or expired code");
+		tg_answer(r, "bad_code", id, "telegram_link_invalid");
+		return;
+	case AC_TG_DB_ERROR:
+		break;
+	}
+db_down:
+	ac_warn("telegram update not stored: %s", ac_db_error(hook.db));
+	ac_reply_error(r, 503, "unavailable", "the update could not be stored; retry", NULL);
 }
 
 static void

@@ -13,6 +13,7 @@ struct ac_db {
 	char		*appname;
 	int		 connect_timeout_s;
 	int		 statement_timeout_ms;
+	int		 generic_plans;	/* plan_cache_mode=force_generic_plan */
 	PGconn		*conn;
 	const struct ac_stmt *prepared[MAX_PREPARED];	/* on this connection */
 	int		 nprepared;
@@ -34,6 +35,12 @@ ac_db_new(const char *conninfo, const char *application_name,
 	db->connect_timeout_s = connect_timeout_s;
 	db->statement_timeout_ms = statement_timeout_ms;
 	return db;
+}
+
+void
+ac_db_generic_plans(struct ac_db *db)
+{
+	db->generic_plans = 1;
 }
 
 void
@@ -77,7 +84,7 @@ PGconn *
 ac_db_conn(struct ac_db *db)
 {
 	const char *keys[] = { "dbname", "application_name", "connect_timeout", "options", NULL };
-	char timeout[16], options[64];
+	char timeout[16], options[128];
 	const char *vals[5];
 
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
@@ -89,7 +96,8 @@ ac_db_conn(struct ac_db *db)
 	}
 	db->nprepared = 0;
 	snprintf(timeout, sizeof(timeout), "%d", db->connect_timeout_s);
-	snprintf(options, sizeof(options), "-c statement_timeout=%d", db->statement_timeout_ms);
+	snprintf(options, sizeof(options), "-c statement_timeout=%d%s", db->statement_timeout_ms,
+	    db->generic_plans ? " -c plan_cache_mode=force_generic_plan" : "");
 	/* dbname with expand_dbname carries the whole conninfo or URI; the
 	 * later keys add to it */
 	vals[0] = db->conninfo;

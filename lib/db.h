@@ -28,6 +28,12 @@ struct ac_db	*ac_db_new(const char *conninfo, const char *application_name,
 		    int connect_timeout_s, int statement_timeout_ms);
 void		 ac_db_free(struct ac_db *db);
 
+/* Makes the handle's connections plan prepared statements once, generically
+ * (plan_cache_mode=force_generic_plan), from the next connect on: for
+ * responders whose statements have optional filters ("$2 IS NULL OR ..."),
+ * which PostgreSQL would otherwise re-plan at every execution. */
+void		 ac_db_generic_plans(struct ac_db *db);
+
 /* The live connection, connecting or reconnecting if needed; NULL when the
  * server cannot be reached (ac_db_error() says why). */
 PGconn		*ac_db_conn(struct ac_db *db);

@@ -1,6 +1,6 @@
 /*
  * fanout.h — from a stored signal to charged, tracked, per-user deliveries
- * (job "fanout"), and the outbox delivery of one of them (job "deliver").
+ * (job "fanout"); deliver.h sends them (job "deliver").
  *
  * ac_fanout_job, in the runner's transaction, for the signal's strategy:
  * locks the strategy and the signal (one fan-out per strategy at a time)
@@ -87,10 +87,5 @@ enum ac_job_outcome ac_fanout_job(struct ac_db *db, struct ac_job *job);
  * provider, attempts, sent_at, error}]}; NULL with *found 0 when there is
  * no such signal, NULL with *found 1 on a database error. */
 json_t		*ac_fanout_deliveries(struct ac_db *db, long long signal_id, int *found);
-
-/* Job "deliver", payload {"delivery_id": N}: the outbox provider. Renders
- * the delivery's message from the templates (message.h) and stores it as
- * sent by provider "outbox". A delivery no longer queued is left alone. */
-enum ac_job_outcome ac_deliver_job(struct ac_db *db, struct ac_job *job);
 
 #endif

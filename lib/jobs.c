@@ -523,13 +523,6 @@ run_one(struct ac_runner *r, struct slot *s, PGconn *conn, int pid)
 	return out;
 }
 
-/* A plain command in the open transaction; 0 or -1. */
-static int
-tx_command(struct ac_runner *r, const char *sql)
-{
-	return command_ok(r->db, ac_db_query(r->db, sql, 0, NULL)) ? 0 : -1;
-}
-
 /*
  * Runs jobs from..n-1 of the batch in one transaction until the group has
  * taken AC_JOB_GROUP_MS (just one job when single, or once *stop is set),
@@ -553,11 +546,9 @@ run_group(struct ac_runner *r, struct slot *s, int from, int n,
 		int out;
 
 		if (j > from && (single || ac_mono_ms() - t0 >= AC_JOB_GROUP_MS ||
-		    (stop != NULL && *stop)))
+		    (stop != NULL && *stop && !s[j].job.started)))
 			break;
 		s[j].result = R_OPEN;
-		if (j > from && tx_command(r, "SAVEPOINT job") == -1)
-			goto fail;
 		if ((out = run_one(r, &s[j], conn, pid)) == -1)
 			goto fail;
 		if (out == AC_JOB_DONE) {
@@ -565,8 +556,17 @@ run_group(struct ac_runner *r, struct slot *s, int from, int n,
 			r->scratch[ndone++] = s[j].job.id;
 			continue;
 		}
-		if (j > from ? tx_command(r, "ROLLBACK TO SAVEPOINT job") == -1 :
-		    (ac_db_rollback(r->db), ac_db_begin(r->db) == -1))
+		if (j > from) {
+			/* no savepoints (a round trip each): a failure in a
+			 * group undoes the group, whose jobs then run alone */
+			ac_db_rollback(r->db);
+			for (int k = from; k <= j; k++)
+				if (run_group(r, s, k, n, stop, 1) == -1)
+					return -1;
+			return j + 1;
+		}
+		ac_db_rollback(r->db);
+		if (ac_db_begin(r->db) == -1)
 			goto fail;
 		if (record_failure(r, &s[j], (enum ac_job_outcome)out) == -1)
 			goto fail;
@@ -633,6 +633,44 @@ fail:
 	return -1;
 }
 
+/* Gives each kind with a batch handler its jobs of the batch (no
+ * transaction is open), then moves the started ones to the front,
+ * keeping the order, so a stop puts back only unstarted jobs. */
+static void
+prepare(struct ac_runner *r, struct slot *s, int n, const volatile sig_atomic_t *stop)
+{
+	struct ac_job **jobs = NULL;
+	struct slot *sorted;
+	int k = 0, any = 0;
+
+	for (size_t kd = 0; kd < r->nkinds; kd++) {
+		size_t m = 0;
+
+		if (r->kinds[kd].batch_fn == NULL)
+			continue;
+		if (jobs == NULL && (jobs = calloc((size_t)n, sizeof(*jobs))) == NULL)
+			abort();
+		for (int i = 0; i < n; i++)
+			if (strcmp(s[i].job.kind, r->kinds[kd].kind) == 0)
+				jobs[m++] = &s[i].job;
+		if (m > 0) {
+			r->kinds[kd].batch_fn(r->db, jobs, m, stop);
+			any = 1;
+		}
+	}
+	free(jobs);
+	if (!any)
+		return;
+	if ((sorted = calloc((size_t)n, sizeof(*sorted))) == NULL)
+		abort();
+	for (int pass = 1; pass >= 0; pass--)
+		for (int i = 0; i < n; i++)
+			if ((s[i].job.started != 0) == pass)
+				sorted[k++] = s[i];
+	memcpy(s, sorted, (size_t)n * sizeof(*s));
+	free(sorted);
+}
+
 int
 ac_runner_batch(struct ac_runner *r, const volatile sig_atomic_t *stop)
 {
@@ -647,11 +685,12 @@ ac_runner_batch(struct ac_runner *r, const volatile sig_atomic_t *stop)
 	}
 	if ((n = claim(r, &s)) <= 0)
 		return n;
+	prepare(r, s, n, stop);
 	leased_at = ac_mono_ms();
 	for (i = 0, rc = n; i < n; ) {
 		int next;
 
-		if (stop != NULL && *stop) {
+		if (stop != NULL && *stop && !s[i].job.started) {
 			size_t k = 0;
 
 			for (int j = i; j < n; j++)

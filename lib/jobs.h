@@ -34,15 +34,31 @@ struct ac_job {
 	int		 max_attempts;
 	char		 error[512];	/* the handler's reason for RETRY or FAIL */
 	int64_t		 retry_in_ms;	/* RETRY: wait this long (0: the runner's backoff) */
+	int		 started;	/* set by a batch handler on the jobs whose
+					 * outside work it began: these run even
+					 * after a stop, never put back unstarted */
 };
 
 /* Runs job inside the runner's transaction on db. */
 typedef enum ac_job_outcome (*ac_job_handler)(struct ac_db *db, struct ac_job *job);
 
-/* A job kind and its handler: workers take a table of these. */
+/*
+ * Runs once per claimed batch over its n jobs of one kind, before any of
+ * them runs and outside any transaction: the place for slow outside work
+ * done for all of them at once (concurrent sends). It leaves each job's
+ * result in its payload, where the kind's fn, run next in the runner's
+ * transaction as usual, finds it and writes the database effect. *stop
+ * (may be NULL) asks it to wind up early.
+ */
+typedef void (*ac_job_batch_handler)(struct ac_db *db, struct ac_job *const *jobs, size_t n,
+    const volatile sig_atomic_t *stop);
+
+/* A job kind and its handler (and, optionally, its batch handler):
+ * workers take a table of these. */
 struct ac_job_kind {
-	const char	*kind;
-	ac_job_handler	 fn;
+	const char		*kind;
+	ac_job_handler		 fn;
+	ac_job_batch_handler	 batch_fn;	/* NULL: none */
 };
 
 /*
@@ -88,15 +104,16 @@ enum ac_job_outcome ac_noop_job(struct ac_db *db, struct ac_job *job);
 /*
  * One worker's claim-run-complete loop over a table of kinds. Jobs are
  * claimed in a committed batch (lease lease_s seconds, attempts + 1), then
- * run in groups: one transaction holds several consecutive jobs (each
- * after a SAVEPOINT, so a RETRY or FAIL rolls back only its own work) and
- * is committed with one completion statement for all the group's DONE jobs
- * once it has run AC_JOB_GROUP_MS or the batch ends. A job's work and its
- * completion therefore always commit together, and only while this worker
- * still holds its lease; if a lease was lost, the group is rolled back and
- * its jobs run again one per transaction. A handler must therefore leave
- * the transaction open (never COMMIT or ROLLBACK itself); after a failed
- * statement it returns RETRY or FAIL, and only its own work is undone.
+ * run in groups: one transaction holds several consecutive jobs and is
+ * committed with one completion statement for all of them once it has run
+ * AC_JOB_GROUP_MS or the batch ends. A job's work and its completion
+ * therefore always commit together, and only while this worker still
+ * holds its lease. When a job of a group answers RETRY or FAIL, or a lease
+ * was lost, the group is rolled back and its jobs run again one per
+ * transaction, where a failure undoes only that job's work (so a handler
+ * may run more than once, its database work committing once). A handler
+ * must leave the transaction open (never COMMIT or ROLLBACK itself); after
+ * a failed statement it returns RETRY or FAIL.
  */
 struct ac_runner;
 

@@ -23,7 +23,8 @@
 #
 # Layout of DIR: pg/ (cluster), run/ (sockets, pid files), log/, state/
 # (AC_STATE_DIR), redis/, nginx/ (nginx.conf, site.conf, temp files), www/
-# is the source tree's www/ (served under /static/).
+# (served under /static/: links to the source tree's www/ entries and to
+# Debian's Bootstrap 5).
 
 STACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STACK_PG_BIN=${AC_PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -399,7 +400,8 @@ _stack_fcgi_up() {
 	rm -f "$sock"
 	if ! env AC_DATABASE_URL="$_stack_db_url" AC_REDIS_URL="$_stack_redis_url" \
 		AC_STATE_DIR="$_stack_state" AC_SQL_DIR="$_stack_sql" AC_BASE_URL="$_stack_base_url" \
-		AC_LOG_LEVEL="${AC_LOG_LEVEL:-info}" \
+		AC_LOG_LEVEL="${AC_LOG_LEVEL:-info}" AC_PORTAL_TEMPLATE_DIR="$_stack_src/cgi/templates" \
+		AC_TEMPLATE_DIR="$_stack_src/templates" \
 		spawn-fcgi -s "$sock" -M 0666 -F "$count" -b 4096 -P "$pidfile" -- \
 		/bin/sh -c "$STACK_STDERR_TO" sh "$log" "$bin" \
 		</dev/null >>"$_stack_log/spawn-fcgi.log" 2>&1; then
@@ -432,6 +434,17 @@ _stack_responders_down() {
 
 # ---- nginx -------------------------------------------------------------------------
 
+# _stack_www: the folder nginx serves under /static/: links to the source
+# tree's www/ entries and to Debian's Bootstrap 5 (libjs-bootstrap5).
+_stack_www() {
+	local f
+	mkdir -p "$_stack_dir/www"
+	for f in "$_stack_src"/www/* /usr/share/javascript/bootstrap5; do
+		[[ -e $f ]] && ln -sfn "$f" "$_stack_dir/www/"
+	done
+	return 0
+}
+
 _stack_sed_escape() { printf '%s' "$1" | sed -e 's/[|&\\]/\\&/g'; }
 
 # _stack_nginx_render OUT: the site template for this stack (loopback listener,
@@ -442,7 +455,7 @@ _stack_nginx_render() {
 	sed -e "s|@LISTEN@|127.0.0.1:$_stack_port backlog=4096|g" \
 		-e 's|@SERVER_NAME@|localhost|g' \
 		-e "s|@SOCKDIR@|$(_stack_sed_escape "$_stack_run")|g" \
-		-e "s|@WWWDIR@|$(_stack_sed_escape "$_stack_src/www")|g" \
+		-e "s|@WWWDIR@|$(_stack_sed_escape "$_stack_dir/www")|g" \
 		-e "s|@SNIPPETS@|$(_stack_sed_escape "$_stack_src/nginx")|g" \
 		-e '/^[[:space:]]*include[[:space:]].*alertcast-tradingview-only\.conf;/d' \
 		"$template" >"$1"
@@ -503,6 +516,7 @@ _stack_nginx_up() {
 	local n=$_stack_dir/nginx changed=0 pid
 	command -v nginx >/dev/null || _stack_die "nginx not found: install nginx"
 	mkdir -p "$n/tmp"
+	_stack_www
 	_stack_nginx_render "$n/site.conf.new"
 	_stack_nginx_main >"$n/nginx.conf.new"
 	cmp -s "$n/site.conf.new" "$n/site.conf" || changed=1

@@ -16,6 +16,8 @@
  *	acctl credits show --email E
  *	acctl deliveries --signal ID
  *	acctl jobs [retry ID | enqueue --kind K [options]]
+ *	acctl telegram set-webhook
+ *	acctl telegram link-code --email E
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -34,6 +36,7 @@
 #include "migrate.h"
 #include "spool.h"
 #include "strategy.h"
+#include "telegram.h"
 #include "util.h"
 
 static struct ac_config cfg;
@@ -69,7 +72,9 @@ usage(void)
 	    "               [--min-price X] [--max-price Y]\n"
 	    "  credits grant --email E --amount N --reason R [--key K]\n"
 	    "  credits show --email E       balance and ledger\n"
-	    "  deliveries --signal ID       each delivery of a signal\n");
+	    "  deliveries --signal ID       each delivery of a signal\n"
+	    "  telegram set-webhook         register $AC_BASE_URL/hook/telegram with Telegram\n"
+	    "  telegram link-code --email E a one-time deep link that links a Telegram chat\n");
 	return 2;
 }
 
@@ -768,6 +773,43 @@ cmd_deliveries(int argc, char *argv[])
 	return print(o);
 }
 
+/* acctl telegram set-webhook | link-code --email E */
+static int
+cmd_telegram(int argc, char *argv[])
+{
+	static const struct ac_stmt st_expiry = { "acctl_tg_expiry",
+		"SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+		" FROM telegram_link_codes WHERE code = $1", 1 };
+	const char *bot = ac_config_str(&cfg, "AC_TELEGRAM_BOT_USERNAME", NULL);
+	char err[1024], code[AC_TELEGRAM_CODE_LEN + 1], link[256];
+	const char *vals[1] = { code };
+	long long user;
+	PGresult *res;
+	json_t *o;
+
+	if (argc == 2 && strcmp(argv[1], "set-webhook") == 0) {
+		if ((o = ac_telegram_set_webhook(&cfg, err, sizeof(err))) == NULL)
+			return fail("telegram set-webhook", err);
+		return print(o);
+	}
+	if (argc != 4 || strcmp(argv[1], "link-code") != 0 || strcmp(argv[2], "--email") != 0)
+		return usage();
+	if (bot == NULL || *bot == '\0')
+		return fail("telegram link-code", "AC_TELEGRAM_BOT_USERNAME is not set");
+	if ((user = ac_user_id(db, argv[3], err, sizeof(err))) <= 0)
+		return fail("telegram link-code", err);
+	if (ac_telegram_link_code(db, user, code, sizeof(code)) == -1)
+		return fail("telegram link-code", ac_db_error(db));
+	res = ac_db_exec(db, &st_expiry, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return fail("telegram link-code", ac_db_error(db));
+	snprintf(link, sizeof(link), "https://t.me/%s?start=%s", bot, code);
+	o = json_pack("{s:s, s:s, s:s}", "code", code, "deep_link", link, "expires_at",
+	    PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return print(o);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -786,6 +828,7 @@ main(int argc, char *argv[])
 		{ "alarm", cmd_alarm },
 		{ "credits", cmd_credits },
 		{ "deliveries", cmd_deliveries },
+		{ "telegram", cmd_telegram },
 	};
 	const char *config = NULL;
 	char err[512];

@@ -24,9 +24,11 @@
 
 #include "config.h"
 #include "db.h"
+#include "deliver.h"
 #include "fanout.h"
 #include "jobs.h"
 #include "log.h"
+#include "mail.h"
 #include "message.h"
 #include "util.h"
 
@@ -42,9 +44,11 @@
  * included above.
  */
 static const struct ac_job_kind kinds[] = {
-	{ "noop", ac_noop_job },
-	{ "fanout", ac_fanout_job },
-	{ "deliver", ac_deliver_job },
+	{ .kind = "noop", .fn = ac_noop_job },
+	{ .kind = "fanout", .fn = ac_fanout_job },
+	{ .kind = "deliver", .fn = ac_deliver_job, .batch_fn = ac_deliver_batch },
+	{ .kind = "notice", .fn = ac_notice_job, .batch_fn = ac_notice_batch },
+	{ .kind = "email", .fn = ac_mail_job },
 };
 
 static volatile sig_atomic_t stop;
@@ -237,6 +241,7 @@ main(int argc, char *argv[])
 	}
 	ac_log_init("ac-worker", cfg.log_level);
 	ac_message_set_dir(ac_config_str(&cfg, "AC_TEMPLATE_DIR", NULL));
+	ac_deliver_init(&cfg);
 	if (id[0] == '\0') {
 		char pid[16];
 
@@ -269,6 +274,7 @@ main(int argc, char *argv[])
 	    stop ? " (signal)" : "", st->claimed, st->done, st->retried, st->dead, st->lost,
 	    st->released);
 	ac_runner_free(r);
+	ac_deliver_done();
 	ac_db_free(db);
 	ac_config_free(&cfg);
 	return rc;

@@ -148,9 +148,11 @@ on_header(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Sets up x for req, answering into r (zeroed here). */
+/* Sets up x for req with the extra header lines (NULL-terminated, or
+ * NULL), answering into r (zeroed here). */
 static void
-xfer_setup(struct xfer *x, const struct it_req *req, struct it_resp *r)
+xfer_setup(struct xfer *x, const struct it_req *req, const char *const *headers,
+    struct it_resp *r)
 {
 	char ct[256];
 
@@ -185,6 +187,8 @@ xfer_setup(struct xfer *x, const struct it_req *req, struct it_resp *r)
 	    req->content_type ? req->content_type : "");
 	x->hdrs = curl_slist_append(x->hdrs, ct);
 	x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+	for (const char *const *h = headers; h != NULL && *h != NULL; h++)
+		x->hdrs = curl_slist_append(x->hdrs, *h);
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
 }
 
@@ -215,7 +219,18 @@ it_http(struct it_resp *r, const char *method, const char *path,
 	struct it_req req = { method, path, content_type, body, len };
 	struct xfer x;
 
-	xfer_setup(&x, &req, r);
+	xfer_setup(&x, &req, NULL, r);
+	xfer_finish(&x, curl_easy_perform(x.easy));
+}
+
+void
+it_http_h(struct it_resp *r, const char *method, const char *path, const char *const *headers,
+    const char *content_type, const char *body, size_t len)
+{
+	struct it_req req = { method, path, content_type, body, len };
+	struct xfer x;
+
+	xfer_setup(&x, &req, headers, r);
 	xfer_finish(&x, curl_easy_perform(x.easy));
 }
 
@@ -305,7 +320,7 @@ it_multi_add(struct it_multi *m, const struct it_req *req, void *tag)
 
 	assert_non_null(x);
 	assert_non_null(r);
-	xfer_setup(x, req, r);
+	xfer_setup(x, req, NULL, r);
 	x->tag = tag;
 	assert_int_equal(curl_multi_add_handle(m->multi, x->easy), CURLM_OK);
 	m->running++;

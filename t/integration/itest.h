@@ -58,6 +58,12 @@ struct it_req {
 void		 it_http(struct it_resp *r, const char *method, const char *path,
 		    const char *content_type, const char *body, size_t len);
 
+/* The same with extra request headers: NULL-terminated "Name: value"
+ * lines (a Cookie, an Authorization, an Origin), or NULL. */
+void		 it_http_h(struct it_resp *r, const char *method, const char *path,
+		    const char *const *headers, const char *content_type, const char *body,
+		    size_t len);
+
 /* POST of a NUL-terminated body. */
 void		 it_post(struct it_resp *r, const char *path, const char *content_type,
 		    const char *body);

@@ -1,0 +1,826 @@
+/*
+ * ac-api — the JSON API under /api/v1 (docs/openapi.yaml describes it).
+ *
+ * POST /auth/token trades an email and password for a short-lived HS256
+ * access token (lib/jwt.h); personal API tokens made in the portal
+ * ("act_...") work as well, both as "Authorization: Bearer". Every other
+ * route needs one, and counts against the user's 100 requests a minute
+ * (Redis; 429 with Retry-After; open when Redis is away). Errors are
+ * {"error":{"code","message","field"}}. Rows of another user are 404.
+ *
+ * `ac-api --routes` prints the route table ("METHOD /path" a line, '#'
+ * for an id), so a test can hold it against the OpenAPI file.
+ */
+#include <fcgiapp.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account.h"
+#include "alarm.h"
+#include "arena.h"
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "jwt.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "request.h"
+#include "response.h"
+#include "util.h"
+
+#define AUDIENCE	"alertcast-api"
+#define PREFIX		"/api/v1"
+
+static struct {
+	struct ac_config cfg;
+	struct ac_db	*db;
+	struct ac_auth_cfg auth;
+	unsigned char	 key[AC_JWT_KEY_LEN];
+	int		 token_ttl_s;	/* AC_API_TOKEN_SECONDS (900) */
+	int		 per_minute;	/* AC_API_PER_MINUTE (100) */
+} api;
+
+static volatile sig_atomic_t stopping;
+
+typedef void (*api_fn)(struct ac_req *r, long long user_id, long long id);
+
+static void	auth_token(struct ac_req *, long long, long long);
+static void	auth_user(struct ac_req *, long long, long long);
+static void	alarms_list(struct ac_req *, long long, long long);
+static void	alarms_create(struct ac_req *, long long, long long);
+static void	alarm_get(struct ac_req *, long long, long long);
+static void	alarm_put(struct ac_req *, long long, long long);
+static void	alarm_delete(struct ac_req *, long long, long long);
+static void	profile(struct ac_req *, long long, long long);
+static void	credits(struct ac_req *, long long, long long);
+static void	history(struct ac_req *, long long, long long);
+static void	plans(struct ac_req *, long long, long long);
+static void	sub_status(struct ac_req *, long long, long long);
+static void	signals(struct ac_req *, long long, long long);
+static void	trades(struct ac_req *, long long, long long);
+
+enum route {
+	R_TOKEN, R_USER, R_ALARMS, R_ALARMS_POST, R_ALARM, R_ALARM_PUT, R_ALARM_DELETE,
+	R_PROFILE, R_CREDITS, R_HISTORY, R_PLANS, R_STATUS, R_SIGNALS, R_TRADES, R__MAX
+};
+
+/* Paths under /api/v1; '#' is one segment holding a positive id. */
+static const struct {
+	const char	*method;
+	const char	*path;
+	api_fn		 fn;
+	int		 open;		/* needs no token */
+} routes[R__MAX] = {
+	[R_TOKEN]	 = { "POST", "/auth/token", auth_token, 1 },
+	[R_USER]	 = { "GET", "/auth/user", auth_user, 0 },
+	[R_ALARMS]	 = { "GET", "/alarms", alarms_list, 0 },
+	[R_ALARMS_POST]	 = { "POST", "/alarms", alarms_create, 0 },
+	[R_ALARM]	 = { "GET", "/alarms/#", alarm_get, 0 },
+	[R_ALARM_PUT]	 = { "PUT", "/alarms/#", alarm_put, 0 },
+	[R_ALARM_DELETE] = { "DELETE", "/alarms/#", alarm_delete, 0 },
+	[R_PROFILE]	 = { "GET", "/account/profile", profile, 0 },
+	[R_CREDITS]	 = { "GET", "/account/credits", credits, 0 },
+	[R_HISTORY]	 = { "GET", "/account/history", history, 0 },
+	[R_PLANS]	 = { "GET", "/subscriptions/plans", plans, 0 },
+	[R_STATUS]	 = { "GET", "/subscriptions/status", sub_status, 0 },
+	[R_SIGNALS]	 = { "GET", "/signals", signals, 0 },
+	[R_TRADES]	 = { "GET", "/trades", trades, 0 },
+};
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+/* The 503 answer when the database failed (already logged). */
+static void
+db_failed(struct ac_req *r)
+{
+	ac_reply_error(r, 503, "unavailable", "the database could not be reached; retry", NULL);
+}
+
+/* The request body as a JSON object; NULL after answering 400/415. */
+static json_t *
+body_json(struct ac_req *r)
+{
+	json_error_t e;
+	json_t *o;
+
+	if (strncmp(r->content_type, "application/json", 16) != 0) {
+		ac_reply_error(r, 415, "unsupported_media_type",
+		    "send the body as application/json", NULL);
+		return NULL;
+	}
+	o = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		ac_reply_error(r, 400, "bad_json", "the body must be a JSON object", NULL);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * Runs st with the user's id as $1 and up to four more values; answers the
+ * one JSON cell it returns with status 200 (or 404 when no row). Errors
+ * are answered too.
+ */
+static void
+reply_query(struct ac_req *r, const struct ac_stmt *st, long long user_id, const char *v2,
+    const char *v3, const char *v4, const char *v5)
+{
+	char uid[24];
+	const char *vals[5] = { uid, v2, v3, v4, v5 };
+	PGresult *res;
+
+	snprintf(uid, sizeof(uid), "%lld", user_id);
+	res = ac_db_exec(api.db, st, vals, NULL, NULL);
+	if (!ac_db_ok(api.db, res, PGRES_TUPLES_OK)) {
+		ac_error("%s: %s", st->name, ac_db_error(api.db));
+		db_failed(r);
+		return;
+	}
+	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		ac_reply_error(r, 404, "not_found", "no such resource", NULL);
+		return;
+	}
+	ac_reply(r, 200, "application/json", NULL, PQgetvalue(res, 0, 0),
+	    (size_t)PQgetlength(res, 0, 0));
+	PQclear(res);
+}
+
+/* A 429 error with Retry-After: seconds. */
+static void
+too_many(struct ac_req *r, int seconds, const char *code, const char *message)
+{
+	json_t *o = json_pack("{s:{s:s, s:s, s:n}}", "error", "code", code, "message", message,
+	    "field");
+	char *body = json_dumps(o, JSON_COMPACT);
+
+	json_decref(o);
+	ac_reply(r, 429, "application/json", ac_arena_printf(r->arena, "Retry-After: %d\r\n",
+	    seconds), body ? body : "", body ? strlen(body) : 0);
+	free(body);
+}
+
+/* A query argument as an integer in [min, max], def when absent; -1 after
+ * answering 400 when present but not such a number. */
+static long long
+arg_int(struct ac_req *r, const char *name, long long min, long long max, long long def)
+{
+	const char *v = ac_req_arg(r, name), *errstr = NULL;
+	long long n;
+
+	if (v == NULL)
+		return def;
+	n = ac_strtonum(v, min, max, &errstr);
+	if (errstr != NULL) {
+		ac_reply_error(r, 400, "bad_parameter", ac_arena_printf(r->arena,
+		    "%s must be a whole number from %lld to %lld", name, min, max), name);
+		return -1;
+	}
+	return n;
+}
+
+/* A query argument that must be one of values (NULL when absent); sets
+ * *bad after answering 400 otherwise. */
+static const char *
+arg_enum(struct ac_req *r, const char *name, const char *const *values, int *bad)
+{
+	const char *v = ac_req_arg(r, name);
+
+	if (v == NULL)
+		return NULL;
+	for (const char *const *p = values; *p; p++)
+		if (strcmp(v, *p) == 0)
+			return v;
+	*bad = 1;
+	ac_reply_error(r, 400, "bad_parameter", ac_arena_printf(r->arena,
+	    "%s must be one of the documented values", name), name);
+	return NULL;
+}
+
+/* ---- auth ------------------------------------------------------------------------ */
+
+/* POST /auth/token: email and password to an access token; 401 for every failure, 429 when throttled. */
+static void
+auth_token(struct ac_req *r, long long unused, long long id)
+{
+	json_t *b = body_json(r);
+	const char *email, *password;
+	char token[AC_JWT_MAX];
+	long long uid;
+
+	if (b == NULL)
+		return;
+	email = json_string_value(json_object_get(b, "email"));
+	password = json_string_value(json_object_get(b, "password"));
+	if (email == NULL || password == NULL) {
+		json_decref(b);
+		ac_reply_error(r, 422, "invalid", "email and password (strings) are required",
+		    email == NULL ? "email" : "password");
+		return;
+	}
+	switch (ac_auth_login(api.db, &api.auth, email, password, r->remote_addr, &uid)) {
+	case AC_AUTH_OK:
+		if (ac_jwt_sign(api.key, uid, AUDIENCE, ac_now_ms() / 1000, api.token_ttl_s,
+		    token) == -1) {
+			ac_reply_error(r, 500, "internal", "no token could be made", NULL);
+			break;
+		}
+		ac_reply_json(r, 200, json_pack("{s:s, s:s, s:i}", "access_token", token,
+		    "token_type", "Bearer", "expires_in", api.token_ttl_s));
+		break;
+	case AC_AUTH_THROTTLED:
+		too_many(r, 60, "too_many_attempts",
+		    "too many failed logins; wait before trying again");
+		break;
+	case AC_AUTH_ERROR:
+		db_failed(r);
+		break;
+	default:
+		ac_reply_error(r, 401, "invalid_credentials",
+		    "the email or password is not right, or the account is locked for a while",
+		    NULL);
+	}
+	json_decref(b);
+}
+
+/* The user the Bearer token names: > 0; 0 after answering 401; -1 after 503. */
+static long long
+bearer_user(struct ac_req *r)
+{
+	const char *h = ac_req_header(r, "Authorization"), *why = NULL;
+	long long uid;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
+		ac_reply_error(r, 401, "unauthorized", "send Authorization: Bearer <token>", NULL);
+		return 0;
+	}
+	h += 7;
+	if (strncmp(h, AC_API_TOKEN_PREFIX, strlen(AC_API_TOKEN_PREFIX)) == 0) {
+		uid = ac_api_token_user(api.db, h);
+		why = "unknown or revoked";
+	} else {
+		uid = ac_jwt_verify(api.key, h, AUDIENCE, ac_now_ms() / 1000, &why);
+	}
+	if (uid == -1) {
+		db_failed(r);
+		return -1;
+	}
+	if (uid == 0) {
+		ac_info("bearer token refused: %s", why);
+		ac_reply_error(r, 401, "unauthorized", "the token is not valid (or has expired)",
+		    NULL);
+	}
+	return uid;
+}
+
+/* GET /auth/user: the token's user. */
+static void
+auth_user(struct ac_req *r, long long uid, long long id)
+{
+	static const struct ac_stmt st = { "api_user",
+		"SELECT json_build_object('id', id, 'email', email, 'name', display_name,"
+		" 'status', status, 'credit_balance', credit_balance,"
+		" 'created_at', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+		" FROM users WHERE id = $1", 1 };
+
+	reply_query(r, &st, uid, NULL, NULL, NULL, NULL);
+}
+
+/* ---- alarms ----------------------------------------------------------------------- */
+
+/* GET /alarms: the user's alarms. */
+static void
+alarms_list(struct ac_req *r, long long uid, long long id)
+{
+	json_t *a = ac_alarm_list(api.db, uid);
+
+	if (a == NULL)
+		db_failed(r);
+	else
+		ac_reply_json(r, 200, json_pack("{s:o}", "alarms", a));
+}
+
+/* A price member: a positive number or numeric string into buf; "" when
+ * null or absent; NULL when it is something else. */
+static const char *
+price_text(const json_t *v, char *buf, size_t n)
+{
+	if (v == NULL || json_is_null(v))
+		return "";
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_number(v)) {
+		snprintf(buf, n, "%.15g", json_number_value(v));
+		return buf;
+	}
+	return NULL;
+}
+
+/* The alarm fields of body over base (NULL: the defaults for a new alarm)
+ * into *in, with strings from r's arena. NULL, or what is wrong (*field). */
+static const char *
+alarm_fields(struct ac_req *r, const json_t *body, const json_t *base, struct ac_alarm_in *in,
+    const char **field)
+{
+	static const char *const flags[] = { "on_entry", "on_exit", "on_replacement", "enabled" };
+	int *dst[] = { &in->on_entry, &in->on_exit, &in->on_replacement, &in->enabled };
+	const json_t *ch = json_object_get(body, "channels"), *v;
+	char *list = "", buf[2][64];
+	const char *mn, *mx;
+	size_t i;
+
+	if (ch == NULL)
+		ch = base ? json_object_get(base, "channels") : NULL;
+	if (ch == NULL) {
+		list = "telegram";
+	} else if (!json_is_array(ch)) {
+		*field = "channels";
+		return "channels must be an array of channel names";
+	}
+	json_array_foreach(ch, i, v) {
+		if (!json_is_string(v)) {
+			*field = "channels";
+			return "channels must be an array of channel names";
+		}
+		list = ac_arena_printf(r->arena, "%s%s%s", list, *list ? "," : "",
+		    json_string_value(v));
+	}
+	for (i = 0; i < 4; i++) {
+		v = json_object_get(body, flags[i]);
+		if (v == NULL)
+			v = base ? json_object_get(base, flags[i]) : json_true();
+		if (!json_is_boolean(v)) {
+			*field = flags[i];
+			return ac_arena_printf(r->arena, "%s must be true or false", flags[i]);
+		}
+		*dst[i] = json_is_true(v);
+	}
+	v = json_object_get(body, "min_price");
+	mn = price_text(v ? v : base ? json_object_get(base, "min_price") : NULL, buf[0], 64);
+	v = json_object_get(body, "max_price");
+	mx = price_text(v ? v : base ? json_object_get(base, "max_price") : NULL, buf[1], 64);
+	if (mn == NULL || mx == NULL) {
+		*field = mn == NULL ? "min_price" : "max_price";
+		return "prices must be positive numbers or null";
+	}
+	in->channels = list;
+	in->min_price = ac_arena_strdup(r->arena, mn);
+	in->max_price = ac_arena_strdup(r->arena, mx);
+	return ac_alarm_check(in, field);
+}
+
+/* Answers the user's alarm id with status, or 404. */
+static void
+reply_alarm(struct ac_req *r, long long uid, long long id, int status)
+{
+	int found;
+	json_t *a = ac_alarm_get(api.db, uid, id, &found);
+
+	if (a != NULL)
+		ac_reply_json(r, status, a);
+	else if (found)
+		db_failed(r);
+	else
+		ac_reply_error(r, 404, "not_found", "no such alarm", NULL);
+}
+
+/* POST /alarms: 201 with the alarm; 403 when no plan covers the strategy, 409 if one exists, 422. */
+static void
+alarms_create(struct ac_req *r, long long uid, long long id)
+{
+	json_t *b = body_json(r), *sid, *a;
+	struct ac_alarm_in in = { 0 };
+	const char *why, *field = NULL;
+	char err[512], strategy[24];
+
+	if (b == NULL)
+		return;
+	sid = json_object_get(b, "strategy_id");
+	if (!json_is_integer(sid) || json_integer_value(sid) < 1) {
+		json_decref(b);
+		ac_reply_error(r, 422, "invalid", "strategy_id (a positive integer) is required",
+		    "strategy_id");
+		return;
+	}
+	snprintf(strategy, sizeof(strategy), "%lld", (long long)json_integer_value(sid));
+	if ((why = alarm_fields(r, b, NULL, &in, &field)) != NULL) {
+		json_decref(b);
+		ac_reply_error(r, 422, "invalid", why, field);
+		return;
+	}
+	json_decref(b);
+	{
+		struct ac_alarm_new an = {
+			.user_id = uid, .strategy_id = strategy, .channels = in.channels,
+			.no_entry = !in.on_entry, .no_exit = !in.on_exit,
+			.no_replacement = !in.on_replacement,
+			.min_price = in.min_price, .max_price = in.max_price,
+		};
+
+		a = ac_alarm_create(api.db, &an, err, sizeof(err));
+	}
+	if (a == NULL) {
+		if (strncmp(err, "already exists", 14) == 0)
+			ac_reply_error(r, 409, "conflict",
+			    "you already have an alarm for this strategy", "strategy_id");
+		else if (strncmp(err, "no active subscription", 22) == 0 ||
+		    strncmp(err, "refers to", 9) == 0)
+			ac_reply_error(r, 403, "not_covered",
+			    "none of your active subscriptions covers this strategy", "strategy_id");
+		else
+			db_failed(r);
+		return;
+	}
+	id = (long long)json_integer_value(json_object_get(a, "id"));
+	json_decref(a);
+	if (!in.enabled)
+		ac_alarm_enable(api.db, uid, id, 0);
+	reply_alarm(r, uid, id, 201);
+}
+
+/* GET /alarms/N: the user's alarm N, or 404. */
+static void
+alarm_get(struct ac_req *r, long long uid, long long id)
+{
+	reply_alarm(r, uid, id, 200);
+}
+
+/* PUT /alarms/N: changes the given members of the user's alarm N, or 404/422. */
+static void
+alarm_put(struct ac_req *r, long long uid, long long id)
+{
+	struct ac_alarm_in in = { 0 };
+	const char *why, *field = NULL;
+	json_t *b, *cur;
+	int found, n;
+
+	if ((b = body_json(r)) == NULL)
+		return;
+	if ((cur = ac_alarm_get(api.db, uid, id, &found)) == NULL) {
+		json_decref(b);
+		if (found)
+			db_failed(r);
+		else
+			ac_reply_error(r, 404, "not_found", "no such alarm", NULL);
+		return;
+	}
+	why = alarm_fields(r, b, cur, &in, &field);
+	json_decref(b);
+	json_decref(cur);
+	if (why != NULL) {
+		ac_reply_error(r, 422, "invalid", why, field);
+		return;
+	}
+	if ((n = ac_alarm_update(api.db, uid, id, &in)) == 1)
+		reply_alarm(r, uid, id, 200);
+	else if (n == 0)
+		ac_reply_error(r, 404, "not_found", "no such alarm", NULL);
+	else
+		db_failed(r);
+}
+
+/* DELETE /alarms/N: 204, or 404. */
+static void
+alarm_delete(struct ac_req *r, long long uid, long long id)
+{
+	int n = ac_alarm_delete(api.db, uid, id);
+
+	if (n == 1)
+		ac_reply(r, 204, "application/json", NULL, "", 0);
+	else if (n == 0)
+		ac_reply_error(r, 404, "not_found", "no such alarm", NULL);
+	else
+		db_failed(r);
+}
+
+/* ---- account, subscriptions, signals, trades ----------------------------------------- */
+
+#define ISO(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* GET /account/profile: profile, preferences and balance. */
+static void
+profile(struct ac_req *r, long long uid, long long id)
+{
+	static const struct ac_stmt st = { "api_profile",
+		"SELECT json_build_object('id', id, 'email', email, 'name', display_name,"
+		" 'phone', phone, 'timezone', timezone, 'status', status,"
+		" 'max_daily_alerts', max_daily_alerts, 'risk_level', risk_level,"
+		" 'notifications', json_build_object('email', notify_email, 'telegram', notify_telegram,"
+		"  'sms', notify_sms, 'push', notify_push, 'renewal_reminders', renewal_reminders),"
+		" 'telegram_connected', telegram_chat_id IS NOT NULL, 'credit_balance', credit_balance,"
+		" 'created_at', " ISO("created_at") ") FROM users WHERE id = $1", 1 };
+
+	reply_query(r, &st, uid, NULL, NULL, NULL, NULL);
+}
+
+/* GET /account/credits?limit=: the balance and the newest ledger rows. */
+static void
+credits(struct ac_req *r, long long uid, long long id)
+{
+	static const struct ac_stmt st = { "api_credits",
+		"SELECT json_build_object('balance', u.credit_balance, 'entries',"
+		" (SELECT coalesce(json_agg(e ORDER BY e.id DESC), '[]') FROM (SELECT l.id, l.amount,"
+		"  l.kind, l.reference, " ISO("l.created_at") " AS created_at FROM credit_ledger l"
+		"  WHERE l.user_id = u.id ORDER BY l.id DESC LIMIT $2) e))"
+		" FROM users u WHERE u.id = $1", 2 };
+	long long limit = arg_int(r, "limit", 1, 500, 100);
+	char lim[24];
+
+	if (limit == -1)
+		return;
+	snprintf(lim, sizeof(lim), "%lld", limit);
+	reply_query(r, &st, uid, lim, NULL, NULL, NULL);
+}
+
+/* GET /account/history?channel=&status=&before=&limit=: deliveries, newest first. */
+static void
+history(struct ac_req *r, long long uid, long long id)
+{
+	static const struct ac_stmt st = { "api_history",
+		"SELECT json_build_object('items', coalesce(json_agg(n ORDER BY n.id DESC), '[]'))"
+		" FROM (SELECT d.id, d.signal_id, s.strategy_id, st.name AS strategy, s.symbol,"
+		"  s.timeframe, s.action, s.price::text AS price, d.channel, d.kind, d.status,"
+		"  d.skip_reason, " ISO("d.created_at") " AS created_at, " ISO("d.sent_at") " AS sent_at"
+		"  FROM deliveries d JOIN signals s ON s.id = d.signal_id"
+		"  JOIN strategies st ON st.id = s.strategy_id"
+		"  WHERE d.user_id = $1 AND ($2::text IS NULL OR d.channel = $2)"
+		"  AND ($3::text IS NULL OR d.status = $3) AND d.id < coalesce($4::bigint, 9223372036854775807)"
+		"  ORDER BY d.id DESC LIMIT $5) n", 5 };
+	static const char *const channels[] = { "email", "telegram", "sms", "push", NULL };
+	static const char *const statuses[] = { "queued", "sent", "failed", "skipped", NULL };
+	int bad = 0;
+	const char *channel = arg_enum(r, "channel", channels, &bad);
+	const char *status = bad ? NULL : arg_enum(r, "status", statuses, &bad);
+	long long before = bad ? -1 : arg_int(r, "before", 1, INT64_MAX, 0);
+	long long limit = before == -1 ? -1 : arg_int(r, "limit", 1, 200, 50);
+	char b[24], l[24];
+
+	if (limit == -1)
+		return;
+	snprintf(b, sizeof(b), "%lld", before);
+	snprintf(l, sizeof(l), "%lld", limit);
+	reply_query(r, &st, uid, channel, status, before ? b : NULL, l);
+}
+
+/* GET /subscriptions/plans: the plans on offer. */
+static void
+plans(struct ac_req *r, long long uid, long long id)
+{
+	static const struct ac_stmt st = { "api_plans",
+		"SELECT json_build_object('plans', coalesce(json_agg(json_build_object('id', p.id,"
+		" 'name', p.name, 'description', p.description, 'price_minor', p.price_minor,"
+		" 'currency', p.currency, 'duration_months', p.duration_months,"
+		" 'duration_days', p.duration_days, 'credits_per_period', p.credits_per_period,"
+		" 'max_strategies', p.max_strategies, 'max_open_trades', p.max_open_trades,"
+		" 'priority_support', p.priority_support, 'advanced_analytics', p.advanced_analytics,"
+		" 'popular', p.popular, 'strategy_ids', (SELECT coalesce(json_agg(ps.strategy_id"
+		"  ORDER BY ps.strategy_id), '[]') FROM plan_strategies ps WHERE ps.plan_id = p.id))"
+		" ORDER BY p.display_order, p.id), '[]')) FROM plans p"
+		" WHERE p.status = 'active' AND $1::bigint > 0", 1 };
+
+	reply_query(r, &st, uid, NULL, NULL, NULL, NULL);
+}
+
+/* GET /subscriptions/status: current subscriptions and the balance. */
+static void
+sub_status(struct ac_req *r, long long uid, long long id)
+{
+	static const struct ac_stmt st = { "api_sub_status",
+		"SELECT json_build_object('credit_balance', u.credit_balance, 'subscriptions',"
+		" (SELECT coalesce(json_agg(json_build_object('id', s.id, 'plan_id', s.plan_id,"
+		"  'plan', p.name, 'status', s.status, 'period_start', " ISO("s.period_start") ","
+		"  'period_end', " ISO("s.period_end") ", 'auto_renew', s.auto_renew)"
+		"  ORDER BY s.period_end DESC), '[]') FROM subscriptions s JOIN plans p"
+		"  ON p.id = s.plan_id WHERE s.user_id = u.id AND s.status IN ('active', 'past_due')"
+		"  AND s.period_end > now())) FROM users u WHERE u.id = $1", 1 };
+
+	reply_query(r, &st, uid, NULL, NULL, NULL, NULL);
+}
+
+/* GET /signals?limit=: recent processed signals of the strategies the user has alarms on. */
+static void
+signals(struct ac_req *r, long long uid, long long id)
+{
+	static const struct ac_stmt st = { "api_signals",
+		"SELECT json_build_object('signals', coalesce(json_agg(x ORDER BY x.id DESC), '[]'))"
+		" FROM (SELECT s.id, s.strategy_id, st.name AS strategy, s.symbol, s.timeframe,"
+		"  s.action, s.price::text AS price, s.take_profit::text AS take_profit,"
+		"  s.stop_loss::text AS stop_loss, " ISO("s.received_at") " AS received_at"
+		"  FROM signals s JOIN strategies st ON st.id = s.strategy_id"
+		"  WHERE s.strategy_id IN (SELECT strategy_id FROM alarms WHERE user_id = $1)"
+		"  AND s.status = 'processed' ORDER BY s.id DESC LIMIT $2) x", 2 };
+	long long limit = arg_int(r, "limit", 1, 200, 50);
+	char l[24];
+
+	if (limit == -1)
+		return;
+	snprintf(l, sizeof(l), "%lld", limit);
+	reply_query(r, &st, uid, l, NULL, NULL, NULL);
+}
+
+/* GET /trades?status=&limit=: the user's virtual trades. */
+static void
+trades(struct ac_req *r, long long uid, long long id)
+{
+	static const struct ac_stmt st = { "api_trades",
+		"SELECT json_build_object('trades', coalesce(json_agg(t ORDER BY t.id DESC), '[]'))"
+		" FROM (SELECT tr.id, tr.trade_number, tr.strategy_id, st.name AS strategy, tr.symbol,"
+		"  tr.timeframe, tr.side, tr.status, tr.entry_price::text AS entry_price,"
+		"  tr.take_profit::text AS take_profit, tr.stop_loss::text AS stop_loss,"
+		"  tr.exit_price::text AS exit_price, tr.exit_reason, tr.pnl_amount::text AS pnl_amount,"
+		"  tr.pnl_percent::text AS pnl_percent, " ISO("tr.opened_at") " AS opened_at,"
+		"  " ISO("tr.closed_at") " AS closed_at FROM trades tr"
+		"  JOIN strategies st ON st.id = tr.strategy_id"
+		"  WHERE tr.user_id = $1 AND ($2::text IS NULL OR tr.status = $2)"
+		"  ORDER BY tr.id DESC LIMIT $3) t", 3 };
+	static const char *const statuses[] = { "open", "closed", "replaced", NULL };
+	int bad = 0;
+	const char *status = arg_enum(r, "status", statuses, &bad);
+	long long limit = bad ? -1 : arg_int(r, "limit", 1, 500, 100);
+	char l[24];
+
+	if (limit == -1)
+		return;
+	snprintf(l, sizeof(l), "%lld", limit);
+	reply_query(r, &st, uid, status, l, NULL, NULL);
+}
+
+/* ---- routing ------------------------------------------------------------------------ */
+
+/* 1 if path matches pattern ('#' = a positive id, put in *id). */
+static int
+match(const char *pattern, const char *path, long long *id)
+{
+	while (*pattern && *path) {
+		if (*pattern == '#') {
+			size_t n = strspn(path, "0123456789");
+			char num[24];
+			const char *errstr = NULL;
+
+			if (n == 0 || n >= sizeof(num))
+				return 0;
+			memcpy(num, path, n);
+			num[n] = '\0';
+			*id = ac_strtonum(num, 1, INT64_MAX, &errstr);
+			if (errstr != NULL)
+				return 0;
+			pattern++;
+			path += n;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return 0;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+/* Counts the request against the user's minute: 0, or -1 after 429. */
+static int
+rate_limited(struct ac_req *r, long long uid)
+{
+	char key[48];
+	int ttl = 60;
+	long long n;
+
+	snprintf(key, sizeof(key), "ac:api:%lld", uid);
+	n = ac_rate_hit(key, 60, &ttl);
+	if (n <= api.per_minute)
+		return 0;
+	too_many(r, ttl, "rate_limited",
+	    "more than the allowed requests a minute; retry after Retry-After seconds");
+	return -1;
+}
+
+/* Finds the route, authenticates the Bearer token and counts the request before the handler runs; 404 or 405 otherwise. */
+static void
+route(struct ac_req *r)
+{
+	const char *path = r->path, *allow = NULL;
+	int is_head = strcmp(r->method, "HEAD") == 0;
+	long long id = 0, uid = 0;
+
+	if (strncmp(path, PREFIX "/", strlen(PREFIX) + 1) != 0) {
+		ac_reply_error(r, 404, "not_found", "no such route", NULL);
+		return;
+	}
+	path += strlen(PREFIX);
+	for (int i = 0; i < R__MAX; i++) {
+		if (!match(routes[i].path, path, &id))
+			continue;
+		allow = allow ? ac_arena_printf(r->arena, "%s, %s", allow, routes[i].method) :
+		    routes[i].method;
+		if (strcmp(r->method, routes[i].method) != 0 &&
+		    !(is_head && strcmp(routes[i].method, "GET") == 0))
+			continue;
+		if (!routes[i].open && ((uid = bearer_user(r)) <= 0 || rate_limited(r, uid) == -1))
+			return;
+		routes[i].fn(r, uid, id);
+		return;
+	}
+	if (allow != NULL) {
+		static const char body[] = "{\"error\":{\"code\":\"method_not_allowed\","
+		    "\"message\":\"method not allowed\",\"field\":null}}";
+
+		ac_reply(r, 405, "application/json", ac_arena_printf(r->arena, "Allow: %s\r\n",
+		    allow), body, sizeof(body) - 1);
+		return;
+	}
+	ac_reply_error(r, 404, "not_found", "no such route", NULL);
+}
+
+/* SIGTERM, SIGINT: finish the request in hand, then stop. */
+static void
+on_term(int sig)
+{
+	stopping = 1;
+	FCGX_ShutdownPending();
+}
+
+/* Sets up from the configuration and serves FastCGI requests on fd 0 until told to stop; --routes prints the route table. */
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "routes", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *config = NULL;
+	char err[512];
+	FCGX_Request fr;
+	struct ac_arena *arena;
+	struct sigaction sa;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c == 'r') {
+			for (int i = 0; i < R__MAX; i++)
+				printf("%s %s%s\n", routes[i].method, PREFIX, routes[i].path);
+			return 0;
+		}
+		if (c != 'c') {
+			fprintf(stderr, "usage: ac-api [--config FILE] | --routes\n");
+			return 2;
+		}
+		config = optarg;
+	}
+	if (ac_config_load(&api.cfg, config, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ac-api: %s\n", err);
+		return 1;
+	}
+	ac_log_init("ac-api", api.cfg.log_level);
+	ac_auth_init(&api.auth, &api.cfg);
+	if (ac_jwt_key(ac_config_str(&api.cfg, "AC_JWT_SECRET", NULL), api.cfg.state_dir, api.key,
+	    err, sizeof(err)) == -1) {
+		ac_error("signing key: %s", err);
+		return 1;
+	}
+	api.token_ttl_s = (int)ac_config_int(&api.cfg, "AC_API_TOKEN_SECONDS", 60, 86400, 900);
+	api.per_minute = (int)ac_config_int(&api.cfg, "AC_API_PER_MINUTE", 1, 1000000, 100);
+	api.db = ac_db_new(api.cfg.database_url, "ac-api",
+	    (int)ac_config_int(&api.cfg, "AC_DB_CONNECT_TIMEOUT", 1, 60, 2),
+	    (int)ac_config_int(&api.cfg, "AC_API_STATEMENT_TIMEOUT_MS", 100, 60000, 5000));
+	ac_db_generic_plans(api.db);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+		ac_error("cannot set up FastCGI on fd 0");
+		return 1;
+	}
+	arena = ac_arena_new(64 * 1024);
+	ac_info("ready: %d requests a minute a user, tokens live %d s", api.per_minute,
+	    api.token_ttl_s);
+	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		struct ac_req r = { .arena = arena };
+		struct ac_req_io io;
+		enum ac_req_status st;
+
+		ac_req_io_fcgx(&io, &fr);
+		st = ac_req_read(&r, &io, 64 * 1024);
+		ac_log_request(r.request_id);
+		if (st == AC_REQ_TOO_LARGE)
+			ac_reply_error(&r, 413, "payload_too_large", ac_req_strerror(st), NULL);
+		else if (st != AC_REQ_OK)
+			ac_reply_error(&r, 400, "bad_request", ac_req_strerror(st), NULL);
+		else
+			route(&r);
+		FCGX_Finish_r(&fr);
+		ac_log_request(NULL);
+		ac_arena_reset(arena);
+	}
+	ac_info("stopping");
+	ac_arena_free(arena);
+	ac_db_free(api.db);
+	ac_config_free(&api.cfg);
+	return 0;
+}

@@ -1,0 +1,1347 @@
+/*
+ * ac-portal — the subscriber portal: server-rendered HTML from the
+ * templates in cgi/templates (lib/html.h), working without JavaScript.
+ *
+ *	GET  /			dashboard (or to /login)
+ *	GET|POST /signup /login	account and session; POST /logout
+ *	GET|POST /password/forgot /password/reset	reset by an emailed link
+ *	GET|POST /alarms, GET|POST /alarms/N, POST /alarms/N/(enable|disable|delete)
+ *	GET  /history /credits /trades /plans
+ *	GET  /account, POST /account/(profile|password|email|telegram)
+ *	GET|POST /tokens, POST /tokens/N/revoke
+ *
+ * Every POST is checked before anything changes: the Origin (or Referer)
+ * must be this site, and the form's csrf field must match the session's
+ * CSRF secret (logged in) or the pre-session cookie (the guest forms).
+ * Rows of another user are answered 404, as if they did not exist.
+ */
+#include <fcgiapp.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account.h"
+#include "alarm.h"
+#include "arena.h"
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "html.h"
+#include "log.h"
+#include "request.h"
+#include "response.h"
+#include "telegram.h"
+#include "util.h"
+
+#define PRE_COOKIE	"ac_pre"	/* the guest forms' CSRF cookie */
+#define HISTORY_PAGE	50
+
+static struct {
+	struct ac_config cfg;
+	struct ac_db	*db;
+	struct ac_html	*html;
+	struct ac_auth_cfg auth;
+	char		 origin[256];	/* scheme://host[:port] of AC_BASE_URL */
+	int		 https;		/* the base URL is https: cookies get Secure */
+	const char	*telegram_bot;	/* AC_TELEGRAM_BOT_USERNAME, or NULL */
+} portal;
+
+static volatile sig_atomic_t stopping;
+
+/* One request as the handlers see it. */
+struct pctx {
+	struct ac_req	*r;
+	struct ac_session s;
+	int		 user;		/* s is loaded */
+	const char	*cookie;	/* the session cookie, or NULL */
+	const char	*csrf;		/* the token forms of this page carry */
+	char		*headers;	/* extra header lines (Set-Cookie) */
+	struct ac_kv	*form;
+	size_t		 nform;
+};
+
+typedef void (*page_fn)(struct pctx *c, long long id);
+
+enum { GUEST = 1, USER = 2 };	/* a route's audience (0: anyone) */
+
+static void	home(struct pctx *, long long);
+static void	signup_form(struct pctx *, long long);
+static void	signup_post(struct pctx *, long long);
+static void	login_form(struct pctx *, long long);
+static void	login_post(struct pctx *, long long);
+static void	logout_post(struct pctx *, long long);
+static void	forgot_form(struct pctx *, long long);
+static void	forgot_post(struct pctx *, long long);
+static void	reset_form(struct pctx *, long long);
+static void	reset_post(struct pctx *, long long);
+static void	alarms_page(struct pctx *, long long);
+static void	alarm_add(struct pctx *, long long);
+static void	alarm_form(struct pctx *, long long);
+static void	alarm_save(struct pctx *, long long);
+static void	alarm_on(struct pctx *, long long);
+static void	alarm_off(struct pctx *, long long);
+static void	alarm_delete(struct pctx *, long long);
+static void	history_page(struct pctx *, long long);
+static void	credits_page(struct pctx *, long long);
+static void	trades_page(struct pctx *, long long);
+static void	plans_page(struct pctx *, long long);
+static void	account_page(struct pctx *, long long);
+static void	profile_post(struct pctx *, long long);
+static void	password_post(struct pctx *, long long);
+static void	email_post(struct pctx *, long long);
+static void	telegram_post(struct pctx *, long long);
+static void	tokens_page(struct pctx *, long long);
+static void	token_create(struct pctx *, long long);
+static void	token_revoke(struct pctx *, long long);
+
+enum page {
+	PAGE_HOME, PAGE_SIGNUP, PAGE_SIGNUP_POST, PAGE_LOGIN, PAGE_LOGIN_POST, PAGE_LOGOUT,
+	PAGE_FORGOT, PAGE_FORGOT_POST, PAGE_RESET, PAGE_RESET_POST,
+	PAGE_ALARMS, PAGE_ALARM_ADD, PAGE_ALARM, PAGE_ALARM_SAVE, PAGE_ALARM_ON,
+	PAGE_ALARM_OFF, PAGE_ALARM_DELETE, PAGE_HISTORY, PAGE_CREDITS, PAGE_TRADES,
+	PAGE_PLANS, PAGE_ACCOUNT, PAGE_PROFILE, PAGE_PASSWORD, PAGE_EMAIL, PAGE_TELEGRAM,
+	PAGE_TOKENS, PAGE_TOKEN_CREATE, PAGE_TOKEN_REVOKE, PAGE__MAX
+};
+
+/* Paths: '#' stands for one segment holding a positive id. */
+static const struct {
+	const char	*method;	/* "GET" (and HEAD) or "POST" */
+	const char	*path;
+	page_fn		 fn;
+	int		 who;
+} pages[PAGE__MAX] = {
+	[PAGE_HOME]		= { "GET", "/", home, 0 },
+	[PAGE_SIGNUP]		= { "GET", "/signup", signup_form, GUEST },
+	[PAGE_SIGNUP_POST]	= { "POST", "/signup", signup_post, GUEST },
+	[PAGE_LOGIN]		= { "GET", "/login", login_form, GUEST },
+	[PAGE_LOGIN_POST]	= { "POST", "/login", login_post, GUEST },
+	[PAGE_LOGOUT]		= { "POST", "/logout", logout_post, USER },
+	[PAGE_FORGOT]		= { "GET", "/password/forgot", forgot_form, GUEST },
+	[PAGE_FORGOT_POST]	= { "POST", "/password/forgot", forgot_post, GUEST },
+	[PAGE_RESET]		= { "GET", "/password/reset", reset_form, GUEST },
+	[PAGE_RESET_POST]	= { "POST", "/password/reset", reset_post, GUEST },
+	[PAGE_ALARMS]		= { "GET", "/alarms", alarms_page, USER },
+	[PAGE_ALARM_ADD]	= { "POST", "/alarms", alarm_add, USER },
+	[PAGE_ALARM]		= { "GET", "/alarms/#", alarm_form, USER },
+	[PAGE_ALARM_SAVE]	= { "POST", "/alarms/#", alarm_save, USER },
+	[PAGE_ALARM_ON]		= { "POST", "/alarms/#/enable", alarm_on, USER },
+	[PAGE_ALARM_OFF]	= { "POST", "/alarms/#/disable", alarm_off, USER },
+	[PAGE_ALARM_DELETE]	= { "POST", "/alarms/#/delete", alarm_delete, USER },
+	[PAGE_HISTORY]		= { "GET", "/history", history_page, USER },
+	[PAGE_CREDITS]		= { "GET", "/credits", credits_page, USER },
+	[PAGE_TRADES]		= { "GET", "/trades", trades_page, USER },
+	[PAGE_PLANS]		= { "GET", "/plans", plans_page, 0 },
+	[PAGE_ACCOUNT]		= { "GET", "/account", account_page, USER },
+	[PAGE_PROFILE]		= { "POST", "/account/profile", profile_post, USER },
+	[PAGE_PASSWORD]		= { "POST", "/account/password", password_post, USER },
+	[PAGE_EMAIL]		= { "POST", "/account/email", email_post, USER },
+	[PAGE_TELEGRAM]		= { "POST", "/account/telegram", telegram_post, USER },
+	[PAGE_TOKENS]		= { "GET", "/tokens", tokens_page, USER },
+	[PAGE_TOKEN_CREATE]	= { "POST", "/tokens", token_create, USER },
+	[PAGE_TOKEN_REVOKE]	= { "POST", "/tokens/#/revoke", token_revoke, USER },
+};
+
+/* The messages a redirect may ask for (?done=code): fixed texts only. */
+static const struct {
+	const char	*code;
+	const char	*text;
+} flashes[] = {
+	{ "signed_up", "Welcome to alertcast: your account is ready." },
+	{ "logged_out", "You are logged out." },
+	{ "reset", "Your new password is set: log in with it." },
+	{ "alarm_added", "Alarm added." },
+	{ "alarm_saved", "Alarm saved." },
+	{ "alarm_enabled", "Alarm enabled." },
+	{ "alarm_disabled", "Alarm disabled." },
+	{ "alarm_deleted", "Alarm deleted." },
+	{ "profile_saved", "Profile saved." },
+	{ "password_changed", "Password changed. Other sessions were logged out." },
+	{ "email_changed", "Email address changed." },
+	{ "token_revoked", "Token revoked." },
+};
+
+/* ---- answering -------------------------------------------------------------- */
+
+/* Adds the header line "name: value" to the answer. */
+static void
+add_header(struct pctx *c, const char *name, const char *value)
+{
+	c->headers = ac_arena_printf(c->r->arena, "%s%s: %s\r\n", c->headers ? c->headers : "",
+	    name, value);
+}
+
+/* Answers 303 to location, with the headers gathered so far. */
+static void
+redirect(struct pctx *c, const char *location)
+{
+	add_header(c, "Location", location);
+	ac_reply(c->r, 303, "text/plain; charset=utf-8", c->headers, "", 0);
+}
+
+/* The flash text for ?done=, or NULL. */
+static const char *
+flash(const struct pctx *c)
+{
+	const char *code = ac_req_arg(c->r, "done");
+
+	for (size_t i = 0; code && i < sizeof(flashes) / sizeof(flashes[0]); i++)
+		if (strcmp(code, flashes[i].code) == 0)
+			return flashes[i].text;
+	return NULL;
+}
+
+/*
+ * Renders template tmpl inside the layout with data (stolen; NULL: {}),
+ * adding what every page shows: the user, the CSRF token, the active menu
+ * entry, the flash message, and error (may be NULL).
+ */
+static void
+page(struct pctx *c, int status, const char *tmpl, const char *title, json_t *data,
+    const char *error)
+{
+	char err[512], nav[64];
+	size_t len;
+	char *html;
+
+	if (data == NULL)
+		data = json_object();
+	json_object_set_new(data, "page", json_string(tmpl));
+	json_object_set_new(data, "title", json_string(title));
+	json_object_set_new(data, "csrf", json_string(c->csrf ? c->csrf : ""));
+	if (c->user)
+		json_object_set_new(data, "user", json_pack("{s:s, s:s}", "name", c->s.name,
+		    "email", c->s.email));
+	snprintf(nav, sizeof(nav), "nav_%s", tmpl);
+	json_object_set_new(data, nav, json_true());
+	if (flash(c) != NULL && status < 300)
+		json_object_set_new(data, "flash", json_string(flash(c)));
+	if (error != NULL)
+		json_object_set_new(data, "error", json_string(error));
+	html = ac_html_render(portal.html, "layout", data, &len, err, sizeof(err));
+	json_decref(data);
+	if (html == NULL) {
+		static const char oops[] = "<!doctype html><title>Error</title><p>Something went"
+		    " wrong on our side. Please try again.</p>";
+
+		ac_error("template %s: %s", tmpl, err);
+		ac_reply(c->r, 500, "text/html; charset=utf-8", NULL, oops, sizeof(oops) - 1);
+		return;
+	}
+	ac_reply(c->r, status, "text/html; charset=utf-8", c->headers, html, len);
+	free(html);
+}
+
+/* An error page: 403, 404, 405, 500... */
+static void
+error_page(struct pctx *c, int status, const char *heading, const char *message)
+{
+	page(c, status, "error", heading, json_pack("{s:s, s:s}", "heading", heading,
+	    "message", message), NULL);
+}
+
+/* The 404 page: also the answer for another user's rows. */
+static void
+not_found(struct pctx *c)
+{
+	error_page(c, 404, "Not found", "There is nothing here. It may have been deleted.");
+}
+
+/* The 500 page when the database failed (already logged). */
+static void
+db_failed(struct pctx *c)
+{
+	error_page(c, 500, "Something went wrong",
+	    "We could not reach our database. Please try again in a moment.");
+}
+
+/* ---- input ------------------------------------------------------------------- */
+
+/* The first value of a form field, or NULL. */
+static const char *
+field(const struct pctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->nform; i++)
+		if (strcmp(c->form[i].key, name) == 0)
+			return c->form[i].value;
+	return NULL;
+}
+
+/* A ticked checkbox. */
+static int
+ticked(const struct pctx *c, const char *name)
+{
+	const char *v = field(c, name);
+
+	return v != NULL && *v != '\0';
+}
+
+/* The values of a repeated field joined by commas ("" if none). */
+static const char *
+joined(const struct pctx *c, const char *name)
+{
+	char *out = "";
+
+	for (size_t i = 0; i < c->nform; i++)
+		if (strcmp(c->form[i].key, name) == 0)
+			out = ac_arena_printf(c->r->arena, "%s%s%s", out, *out ? "," : "",
+			    c->form[i].value);
+	return out;
+}
+
+/* The session cookie's Set-Cookie line; an empty token deletes it. */
+static void
+session_cookie(struct pctx *c, const char *token)
+{
+	char *v = ac_arena_printf(c->r->arena, "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s",
+	    AC_SESSION_COOKIE, token, *token ? portal.auth.session_max_s : 0,
+	    portal.https ? "; Secure" : "");
+
+	add_header(c, "Set-Cookie", v);
+}
+
+/* 1 if the request's Origin (or, without one, its Referer) is this site;
+ * a request with neither passes (the CSRF token still has to match). */
+static int
+same_origin(const struct pctx *c)
+{
+	const char *o = ac_req_header(c->r, "Origin"), *ref;
+	size_t n = strlen(portal.origin);
+
+	if (o != NULL)
+		return strcmp(o, portal.origin) == 0;
+	ref = ac_req_header(c->r, "Referer");
+	return ref == NULL || (strncmp(ref, portal.origin, n) == 0 && ref[n] == '/');
+}
+
+/* ---- guest pages ----------------------------------------------------------------- */
+
+/* GET /: the dashboard, or to /login for a guest. */
+static void
+home(struct pctx *c, long long id)
+{
+	static const struct ac_stmt st = { "portal_dashboard",
+		"SELECT json_build_object('balance', u.credit_balance,"
+		" 'alarms', (SELECT count(*) FROM alarms a WHERE a.user_id = u.id),"
+		" 'subscription', (SELECT json_build_object('plan', p.name, 'ends',"
+		"  to_char(s.period_end AT TIME ZONE u.timezone, 'YYYY-MM-DD'))"
+		"  FROM subscriptions s JOIN plans p ON p.id = s.plan_id WHERE s.user_id = u.id"
+		"  AND s.status = 'active' AND s.period_end > now() ORDER BY s.period_end DESC LIMIT 1),"
+		" 'open_trades', (SELECT json_build_object('rows', json_agg(t ORDER BY t.id DESC)) FROM"
+		"  (SELECT tr.id, tr.trade_number, st.name AS strategy, tr.symbol, tr.timeframe, tr.side,"
+		"  tr.entry_price::text AS entry, tr.take_profit::text AS tp, tr.stop_loss::text AS sl,"
+		"  to_char(tr.opened_at AT TIME ZONE u.timezone, 'YYYY-MM-DD HH24:MI') AS opened"
+		"  FROM trades tr JOIN strategies st ON st.id = tr.strategy_id"
+		"  WHERE tr.user_id = u.id AND tr.status = 'open' ORDER BY tr.id DESC LIMIT 10) t"
+		"  HAVING count(*) > 0),"
+		" 'notifications', (SELECT json_build_object('rows', json_agg(n ORDER BY n.id DESC)) FROM"
+		"  (SELECT d.id, to_char(d.created_at AT TIME ZONE u.timezone, 'YYYY-MM-DD HH24:MI') AS at,"
+		"  st.name AS strategy, s.symbol, s.timeframe, s.action, s.price::text AS price,"
+		"  d.channel, d.status, d.skip_reason, CASE d.status WHEN 'sent' THEN 'success'"
+		"  WHEN 'failed' THEN 'danger' WHEN 'skipped' THEN 'warning' ELSE 'secondary' END AS badge"
+		"  FROM deliveries d JOIN signals s ON s.id = d.signal_id"
+		"  JOIN strategies st ON st.id = s.strategy_id"
+		"  WHERE d.user_id = u.id ORDER BY d.id DESC LIMIT 10) n HAVING count(*) > 0))"
+		" FROM users u WHERE u.id = $1", 1 };
+	char uid[24];
+	const char *vals[1] = { uid };
+	PGresult *res;
+	json_t *d;
+
+	if (!c->user) {
+		redirect(c, "/login");
+		return;
+	}
+	snprintf(uid, sizeof(uid), "%lld", c->s.user_id);
+	res = ac_db_exec(portal.db, &st, vals, NULL, NULL);
+	if (!ac_db_ok(portal.db, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
+		PQclear(res);
+		db_failed(c);
+		return;
+	}
+	d = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	page(c, 200, "dashboard", "Dashboard", json_pack("{s:o}", "d", d), NULL);
+}
+
+/* GET /signup: the sign-up form. */
+static void
+signup_form(struct pctx *c, long long id)
+{
+	page(c, 200, "signup", "Sign up", NULL, NULL);
+}
+
+/* Logs user_id in on this browser: a new session, its cookie. 0, or -1. */
+static int
+start_session(struct pctx *c, long long user_id)
+{
+	char token[AC_TOKEN_LEN + 1];
+
+	if (ac_session_create(portal.db, &portal.auth, user_id, c->cookie, c->r->remote_addr,
+	    ac_req_header(c->r, "User-Agent"), token) == -1)
+		return -1;
+	session_cookie(c, token);
+	return 0;
+}
+
+/* POST /signup: a new account, logged in (303 to /), or the form again (422). */
+static void
+signup_post(struct pctx *c, long long id)
+{
+	const char *email = field(c, "email"), *name = field(c, "name");
+	char err[256];
+	long long uid;
+
+	switch (ac_auth_signup(portal.db, email, field(c, "password"), name ? name : "", &uid,
+	    err, sizeof(err))) {
+	case AC_AUTH_OK:
+		if (start_session(c, uid) == -1)
+			break;
+		redirect(c, "/?done=signed_up");
+		return;
+	case AC_AUTH_INVALID:
+	case AC_AUTH_CONFLICT:
+		page(c, 422, "signup", "Sign up", json_pack("{s:s?, s:s?}", "email", email, "name",
+		    name), err);
+		return;
+	default:
+		break;
+	}
+	db_failed(c);
+}
+
+/* GET /login: the login form. */
+static void
+login_form(struct pctx *c, long long id)
+{
+	page(c, 200, "login", "Log in", NULL, NULL);
+}
+
+/* POST /login: a new session (303 to /); 401 with one message for every failure, 429 when throttled. */
+static void
+login_post(struct pctx *c, long long id)
+{
+	const char *email = field(c, "email");
+	long long uid;
+
+	switch (ac_auth_login(portal.db, &portal.auth, email, field(c, "password"),
+	    c->r->remote_addr, &uid)) {
+	case AC_AUTH_OK:
+		if (start_session(c, uid) == -1)
+			break;
+		redirect(c, "/");
+		return;
+	case AC_AUTH_THROTTLED:
+		add_header(c, "Retry-After", "60");
+		page(c, 429, "login", "Log in", json_pack("{s:s?}", "email", email),
+		    "Too many failed attempts. Wait a while before trying again.");
+		return;
+	case AC_AUTH_ERROR:
+		break;
+	default:
+		page(c, 401, "login", "Log in", json_pack("{s:s?}", "email", email),
+		    "The email or password is not right, or the account is locked for a while.");
+		return;
+	}
+	db_failed(c);
+}
+
+/* POST /logout: ends the session on the server and in the browser. */
+static void
+logout_post(struct pctx *c, long long id)
+{
+	ac_session_end(portal.db, c->cookie);
+	session_cookie(c, "");
+	redirect(c, "/login?done=logged_out");
+}
+
+/* GET /password/forgot: asks for the email. */
+static void
+forgot_form(struct pctx *c, long long id)
+{
+	page(c, 200, "forgot", "Reset your password", NULL, NULL);
+}
+
+/* POST /password/forgot: queues a reset link if the account exists; the same page either way. */
+static void
+forgot_post(struct pctx *c, long long id)
+{
+	const char *email = field(c, "email");
+
+	if (email == NULL || ac_auth_check_email(email) != NULL) {
+		page(c, 422, "forgot", "Reset your password", NULL,
+		    "Enter an email address like name@example.com.");
+		return;
+	}
+	if (ac_reset_request(portal.db, &portal.auth, email, portal.cfg.base_url) == -1) {
+		db_failed(c);
+		return;
+	}
+	page(c, 200, "forgot", "Reset your password", json_pack("{s:b}", "sent", 1), NULL);
+}
+
+/* GET /password/reset?token=: the new-password form, or 404 for a bad link. */
+static void
+reset_form(struct pctx *c, long long id)
+{
+	const char *token = ac_req_arg(c->r, "token");
+	int valid = ac_reset_valid(portal.db, token);
+
+	if (valid == -1) {
+		db_failed(c);
+		return;
+	}
+	page(c, valid ? 200 : 404, "reset", "Choose a new password",
+	    json_pack("{s:b, s:s?}", "valid", valid, "token", valid ? token : NULL), NULL);
+}
+
+/* POST /password/reset: uses the link once (303 to /login), 422 for a bad password, 404 for a bad link. */
+static void
+reset_post(struct pctx *c, long long id)
+{
+	const char *token = field(c, "token");
+	char err[256];
+
+	switch (ac_reset_complete(portal.db, token, field(c, "password"), err, sizeof(err))) {
+	case AC_AUTH_OK:
+		redirect(c, "/login?done=reset");
+		return;
+	case AC_AUTH_INVALID:
+		page(c, 422, "reset", "Choose a new password", json_pack("{s:b, s:s}", "valid", 1,
+		    "token", token), err);
+		return;
+	case AC_AUTH_FAILED:
+		page(c, 404, "reset", "Choose a new password", json_pack("{s:b}", "valid", 0), NULL);
+		return;
+	default:
+		db_failed(c);
+	}
+}
+
+/* ---- pages of a logged-in user ------------------------------------------------- */
+
+/* The one JSON cell of st run with the user's id (and more values). NULL
+ * after answering 500. */
+static json_t *
+user_json(struct pctx *c, const struct ac_stmt *st, const char *v2, const char *v3,
+    const char *v4, const char *v5)
+{
+	char uid[24];
+	const char *vals[5] = { uid, v2, v3, v4, v5 };
+	PGresult *res;
+	json_t *o = NULL;
+
+	snprintf(uid, sizeof(uid), "%lld", c->s.user_id);
+	res = ac_db_exec(portal.db, st, vals, NULL, NULL);
+	if (ac_db_ok(portal.db, res, PGRES_TUPLES_OK)) {
+		if (PQntuples(res) == 1)
+			o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+		PQclear(res);
+	} else {
+		ac_error("%s: %s", st->name, ac_db_error(portal.db));
+	}
+	if (o == NULL)
+		db_failed(c);
+	return o;
+}
+
+/* {"rows": arr} for a non-empty array (stolen), else JSON null: templates
+ * show a table around the rows only when there are some. */
+static json_t *
+rows_or_null(json_t *arr)
+{
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		return json_null();
+	}
+	return json_pack("{s:o}", "rows", arr);
+}
+
+/* The alarm form's state: from the posted form, or from alarm (NULL: the
+ * defaults for a new one). */
+static json_t *
+alarm_form_state(const struct pctx *c, const json_t *alarm)
+{
+	static const char *const chans[] = { "telegram", "email", "sms", "push" };
+	json_t *f = json_object();
+	char key[16];
+	size_t i;
+	json_t *v;
+
+	if (c->nform > 0) {
+		const char *list = joined(c, "channel");
+
+		for (i = 0; i < 4; i++) {
+			snprintf(key, sizeof(key), "ch_%s", chans[i]);
+			json_object_set_new(f, key, json_boolean(strstr(list, chans[i]) != NULL));
+		}
+		json_object_set_new(f, "on_entry", json_boolean(ticked(c, "on_entry")));
+		json_object_set_new(f, "on_exit", json_boolean(ticked(c, "on_exit")));
+		json_object_set_new(f, "on_replacement", json_boolean(ticked(c, "on_replacement")));
+		json_object_set_new(f, "enabled", json_boolean(ticked(c, "enabled")));
+		json_object_set_new(f, "min_price", json_string(field(c, "min_price") ?
+		    field(c, "min_price") : ""));
+		json_object_set_new(f, "max_price", json_string(field(c, "max_price") ?
+		    field(c, "max_price") : ""));
+		return f;
+	}
+	if (alarm == NULL) {
+		json_object_set_new(f, "ch_telegram", json_true());
+		json_object_set_new(f, "on_entry", json_true());
+		json_object_set_new(f, "on_exit", json_true());
+		json_object_set_new(f, "on_replacement", json_true());
+		return f;
+	}
+	json_array_foreach(json_object_get(alarm, "channels"), i, v) {
+		snprintf(key, sizeof(key), "ch_%s", json_string_value(v));
+		json_object_set_new(f, key, json_true());
+	}
+	json_object_set(f, "on_entry", json_object_get(alarm, "on_entry"));
+	json_object_set(f, "on_exit", json_object_get(alarm, "on_exit"));
+	json_object_set(f, "on_replacement", json_object_get(alarm, "on_replacement"));
+	json_object_set(f, "enabled", json_object_get(alarm, "enabled"));
+	json_object_set(f, "min_price", json_object_get(alarm, "min_price"));
+	json_object_set(f, "max_price", json_object_get(alarm, "max_price"));
+	return f;
+}
+
+/* The alarms page, with error and status after a refused form. */
+static void
+alarms_show(struct pctx *c, int status, const char *error)
+{
+	json_t *list = ac_alarm_list(portal.db, c->s.user_id);
+	json_t *strategies = list ? ac_alarm_strategies(portal.db, c->s.user_id) : NULL;
+
+	if (strategies == NULL) {
+		json_decref(list);
+		db_failed(c);
+		return;
+	}
+	page(c, status, "alarms", "Alarms", json_pack("{s:o, s:o, s:o}", "alarms",
+	    rows_or_null(list), "strategies", strategies, "form", alarm_form_state(c, NULL)),
+	    error);
+}
+
+/* GET /alarms: the user's alarms and the add form. */
+static void
+alarms_page(struct pctx *c, long long id)
+{
+	alarms_show(c, 200, NULL);
+}
+
+/* The alarm fields of the posted form. */
+static struct ac_alarm_in
+alarm_input(const struct pctx *c)
+{
+	struct ac_alarm_in in = {
+		.channels = joined(c, "channel"),
+		.min_price = field(c, "min_price"), .max_price = field(c, "max_price"),
+		.on_entry = ticked(c, "on_entry"), .on_exit = ticked(c, "on_exit"),
+		.on_replacement = ticked(c, "on_replacement"), .enabled = ticked(c, "enabled"),
+	};
+
+	return in;
+}
+
+/* POST /alarms: an alarm on a covered strategy (303), or 422/409 with the page again. */
+static void
+alarm_add(struct pctx *c, long long id)
+{
+	struct ac_alarm_in in = alarm_input(c);
+	const char *why, *fld, *strategy = field(c, "strategy_id"), *errstr = NULL;
+	char err[512];
+	json_t *a;
+
+	if ((why = ac_alarm_check(&in, &fld)) != NULL) {
+		alarms_show(c, 422, why);
+		return;
+	}
+	if (strategy != NULL)
+		ac_strtonum(strategy, 1, INT64_MAX, &errstr);
+	if (strategy == NULL || errstr != NULL) {
+		alarms_show(c, 422, "choose a strategy");
+		return;
+	}
+	{
+		struct ac_alarm_new an = {
+			.user_id = c->s.user_id, .strategy_id = strategy, .channels = in.channels,
+			.no_entry = !in.on_entry, .no_exit = !in.on_exit,
+			.no_replacement = !in.on_replacement,
+			.min_price = in.min_price, .max_price = in.max_price,
+		};
+
+		a = ac_alarm_create(portal.db, &an, err, sizeof(err));
+	}
+	if (a == NULL) {
+		if (strncmp(err, "already exists", 14) == 0)
+			alarms_show(c, 409, "You already have an alarm for this strategy: edit it instead.");
+		else if (strncmp(err, "no active subscription", 22) == 0 ||
+		    strncmp(err, "refers to", 9) == 0)
+			alarms_show(c, 422, "Your plan does not cover this strategy.");
+		else
+			db_failed(c);
+		return;
+	}
+	json_decref(a);
+	redirect(c, "/alarms?done=alarm_added");
+}
+
+/* The edit form, with error and status after a refused form. */
+static void
+alarm_show(struct pctx *c, long long id, int status, const char *error)
+{
+	int found;
+	json_t *a = ac_alarm_get(portal.db, c->s.user_id, id, &found);
+
+	if (a == NULL) {
+		if (found)
+			db_failed(c);
+		else
+			not_found(c);
+		return;
+	}
+	page(c, status, "alarm_edit", "Edit alarm", json_pack("{s:o, s:o}", "form",
+	    alarm_form_state(c, a), "alarm", a), error);
+}
+
+/* GET /alarms/N: the edit form of the user's alarm N, or 404. */
+static void
+alarm_form(struct pctx *c, long long id)
+{
+	alarm_show(c, id, 200, NULL);
+}
+
+/* POST /alarms/N: saves the form to the user's alarm N (303), 422, or 404. */
+static void
+alarm_save(struct pctx *c, long long id)
+{
+	struct ac_alarm_in in = alarm_input(c);
+	const char *why, *fld;
+	int n;
+
+	if ((why = ac_alarm_check(&in, &fld)) != NULL) {
+		alarm_show(c, id, 422, why);
+		return;
+	}
+	if ((n = ac_alarm_update(portal.db, c->s.user_id, id, &in)) == 1)
+		redirect(c, "/alarms?done=alarm_saved");
+	else if (n == 0)
+		not_found(c);
+	else
+		db_failed(c);
+}
+
+/* Answers a change to one alarm: n from the call, flash code on success. */
+static void
+alarm_changed(struct pctx *c, int n, const char *done)
+{
+	if (n == 1)
+		redirect(c, ac_arena_printf(c->r->arena, "/alarms?done=%s", done));
+	else if (n == 0)
+		not_found(c);
+	else
+		db_failed(c);
+}
+
+/* POST /alarms/N/enable: switches the user's alarm N on, or 404. */
+static void
+alarm_on(struct pctx *c, long long id)
+{
+	alarm_changed(c, ac_alarm_enable(portal.db, c->s.user_id, id, 1), "alarm_enabled");
+}
+
+/* POST /alarms/N/disable: switches the user's alarm N off, or 404. */
+static void
+alarm_off(struct pctx *c, long long id)
+{
+	alarm_changed(c, ac_alarm_enable(portal.db, c->s.user_id, id, 0), "alarm_disabled");
+}
+
+/* POST /alarms/N/delete: deletes the user's alarm N, or 404. */
+static void
+alarm_delete(struct pctx *c, long long id)
+{
+	alarm_changed(c, ac_alarm_delete(portal.db, c->s.user_id, id), "alarm_deleted");
+}
+
+/* <option>s for a filter: "" (all) then values, the one equal to current selected. */
+static json_t *
+options(const char *all, const char *const *values, const char *current)
+{
+	json_t *a = json_array();
+
+	json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "value", "", "label", all,
+	    "selected", current == NULL));
+	for (; *values; values++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "value", *values, "label",
+		    *values, "selected", current && strcmp(current, *values) == 0));
+	return a;
+}
+
+/* v if it is one of values, else NULL. */
+static const char *
+one_of(const char *v, const char *const *values)
+{
+	for (; v && *values; values++)
+		if (strcmp(v, *values) == 0)
+			return v;
+	return NULL;
+}
+
+/* GET /history: the user's notifications, newest first, filtered, a page (?before=id) at a time. */
+static void
+history_page(struct pctx *c, long long id)
+{
+	static const struct ac_stmt st = { "portal_history",
+		"SELECT json_build_object('rows', (SELECT coalesce(json_agg(n ORDER BY n.id DESC), '[]')"
+		" FROM (SELECT d.id, to_char(d.created_at AT TIME ZONE u.timezone, 'YYYY-MM-DD HH24:MI')"
+		"  AS at, st.name AS strategy, s.symbol, s.timeframe, s.action, s.price::text AS price,"
+		"  d.channel, d.status, d.skip_reason, CASE d.status WHEN 'sent' THEN 'success'"
+		"  WHEN 'failed' THEN 'danger' WHEN 'skipped' THEN 'warning' ELSE 'secondary' END AS badge"
+		"  FROM deliveries d JOIN signals s ON s.id = d.signal_id"
+		"  JOIN strategies st ON st.id = s.strategy_id JOIN users u ON u.id = d.user_id"
+		"  WHERE d.user_id = $1 AND ($2::text IS NULL OR d.channel = $2)"
+		"  AND ($3::text IS NULL OR d.status = $3) AND ($4::bigint IS NULL OR s.strategy_id = $4)"
+		"  AND d.id < coalesce($5::bigint, 9223372036854775807) ORDER BY d.id DESC LIMIT 51) n),"
+		" 'strategies', (SELECT coalesce(json_agg(json_build_object('id', st.id::text, 'name',"
+		"  st.name || ' · ' || st.symbol || ' ' || st.timeframe) ORDER BY st.name, st.id), '[]')"
+		"  FROM strategies st WHERE st.id IN (SELECT strategy_id FROM alarms WHERE user_id = $1)))",
+		5 };
+	static const char *const channels[] = { "email", "telegram", "sms", "push", NULL };
+	static const char *const statuses[] = { "queued", "sent", "failed", "skipped", NULL };
+	const char *channel = one_of(ac_req_arg(c->r, "channel"), channels);
+	const char *status = one_of(ac_req_arg(c->r, "status"), statuses);
+	const char *strategy = ac_req_arg(c->r, "strategy"), *before = ac_req_arg(c->r, "before");
+	const char *errstr = NULL;
+	char *base;
+	json_t *h, *rows, *opts, *s;
+	size_t i;
+
+	if (strategy != NULL)
+		ac_strtonum(strategy, 1, INT64_MAX, &errstr);
+	if (strategy == NULL || errstr != NULL)
+		strategy = NULL;
+	errstr = NULL;
+	if (before != NULL)
+		ac_strtonum(before, 1, INT64_MAX, &errstr);
+	if (before == NULL || errstr != NULL)
+		before = NULL;
+	if ((h = user_json(c, &st, channel, status, strategy, before)) == NULL)
+		return;
+	rows = json_incref(json_object_get(h, "rows"));
+	opts = json_array();
+	json_array_append_new(opts, json_pack("{s:s, s:s, s:b}", "value", "", "label",
+	    "All strategies", "selected", strategy == NULL));
+	json_array_foreach(json_object_get(h, "strategies"), i, s) {
+		const char *sid = json_string_value(json_object_get(s, "id"));
+
+		json_array_append_new(opts, json_pack("{s:s, s:O, s:b}", "value", sid, "label",
+		    json_object_get(s, "name"), "selected", strategy && strcmp(sid, strategy) == 0));
+	}
+	json_decref(h);
+	base = ac_arena_printf(c->r->arena, "/history?channel=%s&status=%s&strategy=%s",
+	    channel ? channel : "", status ? status : "", strategy ? strategy : "");
+	h = json_pack("{s:o, s:o, s:o}", "channels", options("All channels", channels,
+	    channel), "statuses", options("All statuses", statuses, status), "strategies", opts);
+	if (json_array_size(rows) > HISTORY_PAGE) {
+		json_array_remove(rows, HISTORY_PAGE);
+		json_object_set_new(h, "next", json_string(ac_arena_printf(c->r->arena, "%s&before=%lld",
+		    base, (long long)json_integer_value(json_object_get(json_array_get(rows,
+		    HISTORY_PAGE - 1), "id")))));
+	}
+	if (before != NULL)
+		json_object_set_new(h, "newest", json_string(base));
+	json_object_set_new(h, "h", rows_or_null(rows));
+	page(c, 200, "history", "Notification history", h, NULL);
+}
+
+/* GET /credits: the balance and the newest ledger rows. */
+static void
+credits_page(struct pctx *c, long long id)
+{
+	static const struct ac_stmt st = { "portal_credits",
+		"SELECT json_build_object('balance', u.credit_balance, 'entries',"
+		" (SELECT coalesce(json_agg(e ORDER BY e.id DESC), '[]') FROM (SELECT l.id,"
+		"  to_char(l.created_at AT TIME ZONE u.timezone, 'YYYY-MM-DD HH24:MI') AS at, l.kind,"
+		"  l.reference, CASE WHEN l.amount > 0 THEN '+' ELSE '' END || l.amount AS amount,"
+		"  l.amount < 0 AS negative FROM credit_ledger l WHERE l.user_id = u.id"
+		"  ORDER BY l.id DESC LIMIT 200) e),"
+		" 'has_entries', EXISTS (SELECT 1 FROM credit_ledger l WHERE l.user_id = u.id))"
+		" FROM users u WHERE u.id = $1", 1 };
+	json_t *d = user_json(c, &st, NULL, NULL, NULL, NULL);
+
+	if (d != NULL)
+		page(c, 200, "credits", "Credits", json_pack("{s:o}", "c", d), NULL);
+}
+
+/* GET /trades: the user's virtual trades, open and closed, with PnL. */
+static void
+trades_page(struct pctx *c, long long id)
+{
+	static const struct ac_stmt st = { "portal_trades",
+		"SELECT json_build_object('rows', coalesce(json_agg(t ORDER BY t.id DESC), '[]'),"
+		" 'has_rows', count(*) > 0) FROM (SELECT tr.id, tr.trade_number, st.name AS strategy,"
+		" tr.symbol, tr.timeframe, tr.side, tr.status, CASE tr.status WHEN 'open' THEN 'primary'"
+		" WHEN 'closed' THEN 'secondary' ELSE 'warning' END AS badge,"
+		" tr.entry_price::text AS entry, tr.exit_price::text AS exit, tr.exit_reason,"
+		" tr.pnl_amount::text AS pnl, round(tr.pnl_percent, 2)::text AS pnl_percent,"
+		" CASE WHEN tr.pnl_amount > 0 THEN 'text-success' WHEN tr.pnl_amount < 0"
+		" THEN 'text-danger' ELSE '' END AS pnl_class,"
+		" to_char(tr.opened_at AT TIME ZONE u.timezone, 'YYYY-MM-DD HH24:MI') AS opened,"
+		" to_char(coalesce(tr.closed_at, tr.replaced_at) AT TIME ZONE u.timezone,"
+		" 'YYYY-MM-DD HH24:MI') AS closed"
+		" FROM trades tr JOIN strategies st ON st.id = tr.strategy_id"
+		" JOIN users u ON u.id = tr.user_id WHERE tr.user_id = $1 ORDER BY tr.id DESC LIMIT 200) t",
+		1 };
+	json_t *d = user_json(c, &st, NULL, NULL, NULL, NULL);
+
+	if (d != NULL)
+		page(c, 200, "trades", "Trades", json_pack("{s:o}", "t", d), NULL);
+}
+
+/* GET /plans: the plans on offer (the user's own marked). */
+static void
+plans_page(struct pctx *c, long long id)
+{
+	static const struct ac_stmt st = { "portal_plans",
+		"SELECT coalesce(json_agg(json_build_object('name', p.name, 'description', p.description,"
+		" 'price', to_char(p.price_minor / 100.0, 'FM999999990.00'), 'currency', p.currency,"
+		" 'period', CASE WHEN p.duration_months = 1 THEN 'month' WHEN p.duration_months > 1"
+		"  THEN p.duration_months || ' months' ELSE p.duration_days || ' days' END,"
+		" 'credits', p.credits_per_period, 'unlimited', p.max_strategies = -1,"
+		" 'max_strategies', p.max_strategies, 'max_open_trades', p.max_open_trades,"
+		" 'priority_support', p.priority_support, 'advanced_analytics', p.advanced_analytics,"
+		" 'popular', p.popular, 'current', EXISTS (SELECT 1 FROM subscriptions s"
+		"  WHERE s.plan_id = p.id AND s.user_id = $1 AND s.status = 'active'"
+		"  AND s.period_end > now()),"
+		" 'strategies', (SELECT coalesce(json_agg(st.name || ' ' || st.symbol || ' '"
+		"  || st.timeframe ORDER BY st.name), '[]') FROM plan_strategies ps"
+		"  JOIN strategies st ON st.id = ps.strategy_id WHERE ps.plan_id = p.id))"
+		" ORDER BY p.display_order, p.id), '[]') FROM plans p WHERE p.status = 'active'", 1 };
+	json_t *d;
+
+	if (!c->user)
+		c->s.user_id = 0;
+	if ((d = user_json(c, &st, NULL, NULL, NULL, NULL)) != NULL)
+		page(c, 200, "plans", "Plans", json_pack("{s:o}", "plans", d), NULL);
+}
+
+/* The account page, with error and status after a refused form, and the
+ * Telegram deep link (NULL: none made yet). */
+static void
+account_show_link(struct pctx *c, int status, const char *error, const char *link)
+{
+	static const struct ac_stmt st = { "portal_account",
+		"SELECT json_build_object('name', display_name, 'email', email, 'phone', phone,"
+		" 'timezone', timezone, 'max_daily_alerts', max_daily_alerts,"
+		" 'notify_email', notify_email, 'notify_telegram', notify_telegram,"
+		" 'notify_sms', notify_sms, 'notify_push', notify_push,"
+		" 'renewal_reminders', renewal_reminders, 'telegram_username', telegram_username)"
+		" FROM users WHERE id = $1", 1 };
+	json_t *u = user_json(c, &st, NULL, NULL, NULL, NULL);
+
+	if (u != NULL)
+		page(c, status, "account", "Account", json_pack("{s:o, s:b, s:s?}", "u", u,
+		    "telegram_bot", portal.telegram_bot != NULL, "telegram_link", link), error);
+}
+
+/* The account page, with error and status after a refused form. */
+static void
+account_show(struct pctx *c, int status, const char *error)
+{
+	account_show_link(c, status, error, NULL);
+}
+
+/* A one-time Telegram deep link, shown on the account page. */
+static void
+telegram_post(struct pctx *c, long long id)
+{
+	char code[AC_TELEGRAM_CODE_LEN + 1];
+
+	if (portal.telegram_bot == NULL) {
+		account_show(c, 409, "Connecting Telegram is not configured on this server yet.");
+		return;
+	}
+	if (ac_telegram_link_code(portal.db, c->s.user_id, code, sizeof(code)) == -1) {
+		db_failed(c);
+		return;
+	}
+	account_show_link(c, 200, NULL, ac_arena_printf(c->r->arena, "https://t.me/%s?start=%s",
+	    portal.telegram_bot, code));
+}
+
+/* GET /account: profile, preferences, email, password, Telegram. */
+static void
+account_page(struct pctx *c, long long id)
+{
+	account_show(c, 200, NULL);
+}
+
+/* 1 if s is a phone number as users.phone takes it: +?[0-9]{6,20}. */
+static int
+phone_ok(const char *s)
+{
+	size_t n;
+
+	s += *s == '+';
+	n = strspn(s, "0123456789");
+	return s[n] == '\0' && n >= 6 && n <= 20;
+}
+
+/* POST /account/profile: saves profile and preferences (303), or 422 naming the field. */
+static void
+profile_post(struct pctx *c, long long id)
+{
+	static const struct ac_stmt st = { "portal_profile",
+		"UPDATE users SET display_name = $2, phone = nullif($3, ''), timezone = $4,"
+		" max_daily_alerts = $5, notify_email = $6, notify_telegram = $7, notify_sms = $8,"
+		" notify_push = $9, renewal_reminders = $10, updated_at = now() WHERE id = $1", 10 };
+	const char *name = field(c, "name"), *phone = field(c, "phone"), *tz = field(c, "timezone");
+	const char *max = field(c, "max_daily_alerts"), *errstr = NULL, *why;
+	char uid[24];
+	const char *vals[10];
+	PGresult *res;
+
+	if (name == NULL)
+		name = "";
+	if (phone == NULL)
+		phone = "";
+	if (max != NULL)
+		ac_strtonum(max, 0, 10000, &errstr);
+	if ((why = ac_auth_check_name(name)) != NULL) {
+		account_show(c, 422, why);
+		return;
+	}
+	if (*phone && !phone_ok(phone)) {
+		account_show(c, 422, "the phone number must be 6 to 20 digits, with an optional"
+		    " leading +, like +919876543210");
+		return;
+	}
+	if (tz == NULL || *tz == '\0' || strlen(tz) > 64) {
+		account_show(c, 422, "choose a time zone, like UTC or Asia/Kolkata");
+		return;
+	}
+	if (max == NULL || errstr != NULL) {
+		account_show(c, 422, "the most alerts a day must be a whole number from 0 to 10000");
+		return;
+	}
+	snprintf(uid, sizeof(uid), "%lld", c->s.user_id);
+	vals[0] = uid;
+	vals[1] = name;
+	vals[2] = phone;
+	vals[3] = tz;
+	vals[4] = max;
+	vals[5] = ticked(c, "notify_email") ? "true" : "false";
+	vals[6] = ticked(c, "notify_telegram") ? "true" : "false";
+	vals[7] = ticked(c, "notify_sms") ? "true" : "false";
+	vals[8] = ticked(c, "notify_push") ? "true" : "false";
+	vals[9] = ticked(c, "renewal_reminders") ? "true" : "false";
+	res = ac_db_exec(portal.db, &st, vals, NULL, NULL);
+	if (!ac_db_ok(portal.db, res, PGRES_COMMAND_OK)) {
+		if (strcmp(ac_db_sqlstate(portal.db), "22023") == 0)
+			account_show(c, 422, "unknown time zone: use a name like UTC or Asia/Kolkata");
+		else
+			db_failed(c);
+		return;
+	}
+	PQclear(res);
+	redirect(c, "/account?done=profile_saved");
+}
+
+/* POST /account/password: a new password after the current one (303), or 422. */
+static void
+password_post(struct pctx *c, long long id)
+{
+	char err[256];
+
+	switch (ac_auth_change_password(portal.db, c->s.user_id, c->s.id, field(c, "current"),
+	    field(c, "password"), err, sizeof(err))) {
+	case AC_AUTH_OK:
+		redirect(c, "/account?done=password_changed");
+		return;
+	case AC_AUTH_ERROR:
+		db_failed(c);
+		return;
+	default:
+		account_show(c, 422, err);
+	}
+}
+
+/* POST /account/email: a new email after the password (303), 409 if taken, or 422. */
+static void
+email_post(struct pctx *c, long long id)
+{
+	char err[256];
+
+	switch (ac_auth_change_email(portal.db, c->s.user_id, field(c, "password"),
+	    field(c, "email"), err, sizeof(err))) {
+	case AC_AUTH_OK:
+		redirect(c, "/account?done=email_changed");
+		return;
+	case AC_AUTH_CONFLICT:
+		account_show(c, 409, err);
+		return;
+	case AC_AUTH_ERROR:
+		db_failed(c);
+		return;
+	default:
+		account_show(c, 422, err);
+	}
+}
+
+/* The tokens page; new_token (may be NULL) is shown once. */
+static void
+tokens_show(struct pctx *c, int status, const char *new_token, const char *error)
+{
+	static const struct ac_stmt st = { "portal_tokens",
+		"SELECT coalesce(json_agg(json_build_object('id', id, 'name', name, 'prefix', prefix,"
+		" 'created', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
+		" 'last_used', coalesce(to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
+		" 'never'), 'revoked', revoked_at IS NOT NULL) ORDER BY id DESC), '[]')"
+		" FROM api_tokens WHERE user_id = $1", 1 };
+	json_t *t = user_json(c, &st, NULL, NULL, NULL, NULL);
+
+	if (t != NULL)
+		page(c, status, "tokens", "API tokens", json_pack("{s:b, s:o, s:s?}", "has_tokens",
+		    json_array_size(t) > 0, "tokens", t, "new_token", new_token), error);
+}
+
+/* GET /tokens: the user's API tokens (prefixes only). */
+static void
+tokens_page(struct pctx *c, long long id)
+{
+	tokens_show(c, 200, NULL, NULL);
+}
+
+/* POST /tokens: a new API token, shown this once (201), or 422. */
+static void
+token_create(struct pctx *c, long long id)
+{
+	char token[AC_API_TOKEN_LEN + 1], err[256];
+	long long tid;
+
+	switch (ac_api_token_create(portal.db, c->s.user_id, field(c, "name"), token, &tid, err,
+	    sizeof(err))) {
+	case AC_AUTH_OK:
+		tokens_show(c, 201, token, NULL);
+		return;
+	case AC_AUTH_INVALID:
+		tokens_show(c, 422, NULL, err);
+		return;
+	default:
+		db_failed(c);
+	}
+}
+
+/* POST /tokens/N/revoke: revokes the user's token N (303), or 404. */
+static void
+token_revoke(struct pctx *c, long long id)
+{
+	int n = ac_api_token_revoke(portal.db, c->s.user_id, id);
+
+	if (n == 1)
+		redirect(c, "/tokens?done=token_revoked");
+	else if (n == 0)
+		not_found(c);
+	else
+		db_failed(c);
+}
+
+/* ---- routing ------------------------------------------------------------------------ */
+
+/* 1 if path matches pattern ('#' = a positive id, put in *id). */
+static int
+match(const char *pattern, const char *path, long long *id)
+{
+	while (*pattern && *path) {
+		if (*pattern == '#') {
+			size_t n = strspn(path, "0123456789");
+			char num[24];
+			const char *errstr = NULL;
+
+			if (n == 0 || n >= sizeof(num))
+				return 0;
+			memcpy(num, path, n);
+			num[n] = '\0';
+			*id = ac_strtonum(num, 1, INT64_MAX, &errstr);
+			if (errstr != NULL)
+				return 0;
+			pattern++;
+			path += n;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return 0;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+/* The guest forms' CSRF token: the pre-session cookie, set when missing. */
+static const char *
+pre_token(struct pctx *c)
+{
+	const char *t = ac_req_cookie(c->r, PRE_COOKIE);
+	char *fresh;
+
+	if (t != NULL && strlen(t) == AC_TOKEN_LEN)
+		return t;
+	fresh = ac_arena_alloc(c->r->arena, AC_TOKEN_LEN + 1);
+	if (ac_token_new(fresh) == -1)
+		return "";
+	add_header(c, "Set-Cookie", ac_arena_printf(c->r->arena,
+	    PRE_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax%s", fresh,
+	    portal.https ? "; Secure" : ""));
+	return fresh;
+}
+
+/* Finds the page for the request, checks who may use it and, for a POST, the Origin and CSRF token before the handler runs. */
+static void
+route(struct pctx *c)
+{
+	struct ac_req *r = c->r;
+	int is_get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+	int is_post = strcmp(r->method, "POST") == 0, path_known = 0, loaded;
+	long long id = 0;
+
+	c->cookie = ac_req_cookie(r, AC_SESSION_COOKIE);
+	if (c->cookie != NULL) {
+		if ((loaded = ac_session_load(portal.db, &portal.auth, c->cookie, &c->s)) == -1) {
+			db_failed(c);
+			return;
+		}
+		c->user = loaded;
+	}
+	c->csrf = c->user ? c->s.csrf : NULL;
+	for (int i = 0; i < PAGE__MAX; i++) {
+		if (!match(pages[i].path, r->path, &id))
+			continue;
+		path_known = 1;
+		if (!(strcmp(pages[i].method, "GET") == 0 ? is_get : is_post))
+			continue;
+		if (pages[i].who == USER && !c->user) {
+			if (is_get)
+				redirect(c, "/login");
+			else
+				error_page(c, 403, "Please log in again",
+				    "Your session has ended. Log in and try again.");
+			return;
+		}
+		if (pages[i].who == GUEST && c->user && is_get && i != PAGE_RESET) {
+			redirect(c, "/");
+			return;
+		}
+		if (!c->user)
+			c->csrf = pre_token(c);
+		if (is_post) {
+			if (strncmp(r->content_type, "application/x-www-form-urlencoded", 33) == 0 &&
+			    ac_form_parse(r->arena, r->body, r->body_len, &c->form, &c->nform) == -1) {
+				error_page(c, 400, "Bad request", "The form could not be read.");
+				return;
+			}
+			if (!same_origin(c) || !ac_csrf_ok(c->csrf, field(c, "csrf"))) {
+				ac_info("POST %s refused: CSRF token or origin wrong", r->path);
+				error_page(c, 403, "This form has expired",
+				    "Go back, reload the page and try again.");
+				return;
+			}
+		}
+		pages[i].fn(c, id);
+		return;
+	}
+	if (path_known) {
+		add_header(c, "Allow", "GET, HEAD, POST");
+		error_page(c, 405, "Not allowed", "That does not work on this page.");
+		return;
+	}
+	not_found(c);
+}
+
+/* SIGTERM, SIGINT: finish the request in hand, then stop. */
+static void
+on_term(int sig)
+{
+	stopping = 1;
+	FCGX_ShutdownPending();
+}
+
+/* Sets up from the configuration and serves FastCGI requests on fd 0 until told to stop. */
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *config = NULL, *slash;
+	char err[512];
+	FCGX_Request fr;
+	struct ac_arena *arena;
+	struct sigaction sa;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c != 'c') {
+			fprintf(stderr, "usage: ac-portal [--config FILE]\n");
+			return 2;
+		}
+		config = optarg;
+	}
+	if (ac_config_load(&portal.cfg, config, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ac-portal: %s\n", err);
+		return 1;
+	}
+	ac_log_init("ac-portal", portal.cfg.log_level);
+	ac_auth_init(&portal.auth, &portal.cfg);
+	portal.html = ac_html_new(ac_config_str(&portal.cfg, "AC_PORTAL_TEMPLATE_DIR",
+	    AC_TEMPLATE_DIR "/portal"));
+	portal.telegram_bot = ac_config_str(&portal.cfg, "AC_TELEGRAM_BOT_USERNAME", NULL);
+	portal.https = strncmp(portal.cfg.base_url, "https://", 8) == 0;
+	slash = strchr(portal.cfg.base_url + (portal.https ? 8 : 7), '/');
+	snprintf(portal.origin, sizeof(portal.origin), "%.*s",
+	    (int)(slash ? (size_t)(slash - portal.cfg.base_url) : strlen(portal.cfg.base_url)),
+	    portal.cfg.base_url);
+	portal.db = ac_db_new(portal.cfg.database_url, "ac-portal",
+	    (int)ac_config_int(&portal.cfg, "AC_DB_CONNECT_TIMEOUT", 1, 60, 2),
+	    (int)ac_config_int(&portal.cfg, "AC_PORTAL_STATEMENT_TIMEOUT_MS", 100, 60000, 5000));
+	ac_db_generic_plans(portal.db);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+		ac_error("cannot set up FastCGI on fd 0");
+		return 1;
+	}
+	arena = ac_arena_new(64 * 1024);
+	ac_info("ready: origin %s", portal.origin);
+	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		struct ac_req r = { .arena = arena };
+		struct pctx pc = { .r = &r };
+		struct ac_req_io io;
+		enum ac_req_status st;
+
+		ac_req_io_fcgx(&io, &fr);
+		st = ac_req_read(&r, &io, 64 * 1024);
+		ac_log_request(r.request_id);
+		if (st == AC_REQ_TOO_LARGE)
+			error_page(&pc, 413, "Too large", ac_req_strerror(st));
+		else if (st != AC_REQ_OK)
+			error_page(&pc, 400, "Bad request", ac_req_strerror(st));
+		else
+			route(&pc);
+		FCGX_Finish_r(&fr);
+		ac_log_request(NULL);
+		ac_arena_reset(arena);
+	}
+	ac_info("stopping");
+	ac_arena_free(arena);
+	ac_html_free(portal.html);
+	ac_db_free(portal.db);
+	ac_config_free(&portal.cfg);
+	return 0;
+}

@@ -1,0 +1,126 @@
+/*
+ * auth.h — subscriber accounts: sign up, log in (throttled, with lockout),
+ * browser sessions with their CSRF secret, personal API tokens, password
+ * reset by email, change of password and email.
+ *
+ * Tokens (sessions, API tokens, reset links) are 256 bits from the OS
+ * CSPRNG; only their SHA-256 is stored. A failed login gets one answer
+ * whatever the reason (unknown email, wrong password, locked, suspended),
+ * and an unknown email costs the same Argon2id work as a known one.
+ */
+#ifndef AC_AUTH_H
+#define AC_AUTH_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "db.h"
+
+#define AC_SESSION_COOKIE	"ac_session"
+#define AC_API_TOKEN_PREFIX	"act_"
+#define AC_API_TOKEN_LEN	(4 + AC_TOKEN_LEN)
+
+struct ac_auth_cfg {
+	int	session_idle_s;		/* AC_SESSION_IDLE_SECONDS (1800) */
+	int	session_max_s;		/* AC_SESSION_MAX_SECONDS (12 h) */
+	int	lock_after;		/* AC_LOCK_AFTER failures in a row (5) */
+	int	lock_s;			/* AC_LOCK_SECONDS (900) */
+	int	throttle_window_s;	/* AC_LOGIN_WINDOW_SECONDS (900) */
+	int	throttle_ip_max;	/* AC_LOGIN_IP_MAX failures a window (50) */
+	int	throttle_account_max;	/* AC_LOGIN_ACCOUNT_MAX failures a window (10) */
+	int	reset_s;		/* AC_RESET_SECONDS: reset links live (3600) */
+};
+
+/* The settings above from the configuration, and the Argon2id dummy hash
+ * for unknown accounts; also sets up the Redis counters (lib/ratelimit.h). */
+void	ac_auth_init(struct ac_auth_cfg *a, const struct ac_config *c);
+
+enum ac_auth_result {
+	AC_AUTH_OK = 0,
+	AC_AUTH_FAILED,		/* anything a person may not be told apart */
+	AC_AUTH_THROTTLED,	/* too many failures from this address or for this account */
+	AC_AUTH_INVALID,	/* the input breaks a rule (err says which) */
+	AC_AUTH_CONFLICT,	/* the email is taken */
+	AC_AUTH_ERROR		/* the database failed (logged) */
+};
+
+/* Checks an email (shape, length), a password (AC_PASSWORD_MIN..MAX bytes)
+ * and a display name (<= 200 bytes, may be ""). NULL, or what is wrong. */
+const char *ac_auth_check_email(const char *email);
+const char *ac_auth_check_password(const char *pw);
+const char *ac_auth_check_name(const char *name);
+
+/* A new active account. OK with *user_id; INVALID or CONFLICT with err. */
+enum ac_auth_result ac_auth_signup(struct ac_db *db, const char *email, const char *password,
+	    const char *name, long long *user_id, char *err, size_t errsz);
+
+/* Checks email and password from address ip: the throttles, the lockout,
+ * the hash (rehashed when its parameters are old). OK with *user_id. */
+enum ac_auth_result ac_auth_login(struct ac_db *db, const struct ac_auth_cfg *a,
+	    const char *email, const char *password, const char *ip, long long *user_id);
+
+struct ac_session {
+	long long	id;
+	long long	user_id;
+	char		csrf[AC_TOKEN_LEN + 1];
+	char		email[256];
+	char		name[256];
+};
+
+/* A new session for user_id: its token (for the cookie) in token. The
+ * session of old_token (may be NULL), if any, is ended: a new token at
+ * every login. 0, or -1 (logged). */
+int	ac_session_create(struct ac_db *db, const struct ac_auth_cfg *a, long long user_id,
+	    const char *old_token, const char *ip, const char *user_agent,
+	    char token[AC_TOKEN_LEN + 1]);
+
+/* The live session of token (neither idle too long nor past its absolute
+ * end, its user active): 1 with *s, 0 if none, -1 on a database error. */
+int	ac_session_load(struct ac_db *db, const struct ac_auth_cfg *a, const char *token,
+	    struct ac_session *s);
+
+/* Ends the session of token (logout). */
+void	ac_session_end(struct ac_db *db, const char *token);
+
+/* 1 if given is the expected CSRF token (a session's secret, or the guest
+ * forms' cookie), compared in constant time; 0 if not or either is NULL. */
+int	ac_csrf_ok(const char *expected, const char *given);
+
+/* A new personal API token "act_<43 chars>" named name for user_id, shown
+ * once: in token. OK with *id, or INVALID (err) / ERROR. */
+enum ac_auth_result ac_api_token_create(struct ac_db *db, long long user_id, const char *name,
+	    char token[AC_API_TOKEN_LEN + 1], long long *id, char *err, size_t errsz);
+
+/* The owner of a live (not revoked) API token: > 0, 0 if none, -1 on error. */
+long long ac_api_token_user(struct ac_db *db, const char *token);
+
+/* Revokes token id of user_id: 1, 0 if the user has no such live token, -1. */
+int	ac_api_token_revoke(struct ac_db *db, long long user_id, long long id);
+
+/* Queues a reset link (base_url/password/reset?token=...) by email if an
+ * active account has this email; the same answer either way. 0, or -1. */
+int	ac_reset_request(struct ac_db *db, const struct ac_auth_cfg *a, const char *email,
+	    const char *base_url);
+
+/* 1 if token is an unused, unexpired reset link, 0 if not, -1 on error. */
+int	ac_reset_valid(struct ac_db *db, const char *token);
+
+/* Uses the link: sets the new password, ends every session, clears the
+ * lockout. OK; FAILED (bad, used or expired link); INVALID (err); ERROR. */
+enum ac_auth_result ac_reset_complete(struct ac_db *db, const char *token,
+	    const char *password, char *err, size_t errsz);
+
+/* Changes the password after checking the current one; ends the user's
+ * other sessions (keep_session, may be 0). OK, FAILED (wrong current
+ * password), INVALID (err), ERROR. */
+enum ac_auth_result ac_auth_change_password(struct ac_db *db, long long user_id,
+	    long long keep_session, const char *current, const char *password,
+	    char *err, size_t errsz);
+
+/* Changes the email after checking the password. OK, FAILED, INVALID,
+ * CONFLICT (taken), ERROR. */
+enum ac_auth_result ac_auth_change_email(struct ac_db *db, long long user_id,
+	    const char *password, const char *email, char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,1237 @@
+/* deliver.c — see deliver.h. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <hiredis/hiredis.h>
+
+#include "crypto.h"
+#include "deliver.h"
+#include "html.h"
+#include "log.h"
+#include "message.h"
+#include "provider.h"
+#include "redis.h"
+#include "util.h"
+
+#define HORIZON_MS	10000	/* a rate slot further away: retry the job later */
+#define STATE_TTL_MS	200	/* how long a closed breaker read from Redis is trusted */
+#define REDIS_RETRY_MS	5000	/* after Redis failed, try it again this much later */
+#define CHAT_SLOTS	4096	/* the per-process fallback's per-chat table */
+#define NOTICE_ATTEMPTS	7	/* a notice job: the email plan's 6 sends and one more */
+
+/* ---- settings and process state ------------------------------------------ */
+
+static struct {
+	int		 init;
+	unsigned	 enabled;		/* bits 1u << enum ac_prov */
+	struct ac_prov_cfg prov[AC_PROV__MAX];
+	int		 conc[AC_PROV__MAX];
+	int		 rate[AC_PROV__MAX];	/* a second; 0: none */
+	int		 total_conc, timeout_ms, chat_gap_ms;
+	int		 breaker_fails, breaker_cooldown_ms;
+	const char	*redis_url;
+	CURLM		*multi;
+	redisContext	*redis;
+	int64_t		 redis_retry_at;
+	int		 redis_down_logged;
+	/* per-process state, used when Redis is away */
+	struct ac_breaker breaker[AC_PROV__MAX];
+	int64_t		 breaker_read_at[AC_PROV__MAX];
+	int64_t		 next_slot[AC_PROV__MAX];
+	struct { long long chat; int64_t next; } chats[CHAT_SLOTS];
+} D;
+
+void
+ac_deliver_init(const struct ac_config *cfg)
+{
+	static const struct {
+		enum ac_prov	 p;
+		const char	*user, *secret, *from, *base, *base_def;
+		int		 conc, rate;
+	} defs[] = {
+		{ AC_PROV_TELEGRAM, "AC_TELEGRAM_BOT_TOKEN", NULL, NULL, "AC_TELEGRAM_API_BASE",
+		    "https://api.telegram.org", 30, 30 },
+		{ AC_PROV_RESEND, "AC_RESEND_API_KEY", NULL, "AC_EMAIL_FROM", "AC_RESEND_API_BASE",
+		    "https://api.resend.com", 10, 5 },
+		{ AC_PROV_SMTP, "AC_SMTP_URL", "AC_SMTP_PASSWORD", "AC_EMAIL_FROM", NULL, NULL, 10, 0 },
+		{ AC_PROV_NETGSM, "AC_NETGSM_USER", "AC_NETGSM_PASSWORD", "AC_NETGSM_HEADER",
+		    "AC_NETGSM_API_BASE", "https://api.netgsm.com.tr", 20, 0 },
+		{ AC_PROV_TWILIO, "AC_TWILIO_ACCOUNT_SID", "AC_TWILIO_AUTH_TOKEN", "AC_TWILIO_FROM",
+		    "AC_TWILIO_API_BASE", "https://api.twilio.com", 20, 0 },
+		{ AC_PROV_ONESIGNAL, "AC_ONESIGNAL_API_KEY", NULL, "AC_ONESIGNAL_APP_ID",
+		    "AC_ONESIGNAL_API_BASE", "https://api.onesignal.com", 100, 0 },
+	};
+
+	ac_deliver_done();
+	memset(&D, 0, sizeof(D));
+	for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
+		struct ac_prov_cfg *c = &D.prov[defs[i].p];
+		const char *key = ac_prov_key(defs[i].p);
+		char name[64];
+
+		c->user = ac_config_str(cfg, defs[i].user, NULL);
+		c->secret = defs[i].secret ? ac_config_str(cfg, defs[i].secret, NULL) : NULL;
+		c->from = defs[i].from ? ac_config_str(cfg, defs[i].from, NULL) : "";
+		c->base = defs[i].base ? ac_config_str(cfg, defs[i].base, defs[i].base_def) : c->user;
+		c->enabled = c->user && *c->user && (defs[i].from == NULL || (c->from && *c->from));
+		if (defs[i].p == AC_PROV_SMTP) {
+			/* the URL names the server; the login is separate */
+			c->user = ac_config_str(cfg, "AC_SMTP_USER", NULL);
+			c->starttls = (int)ac_config_int(cfg, "AC_SMTP_STARTTLS", 0, 1, 0);
+		} else if (defs[i].secret != NULL && (c->secret == NULL || *c->secret == '\0'))
+			c->enabled = 0;
+		if (c->user != NULL && *c->user && !c->enabled && defs[i].p != AC_PROV_SMTP)
+			ac_warn("%s: credentials incomplete (sender or secret missing): outbox",
+			    ac_prov_name(defs[i].p));
+		if (c->enabled)
+			D.enabled |= 1u << defs[i].p;
+		snprintf(name, sizeof(name), "AC_%s_CONCURRENCY", key);
+		D.conc[defs[i].p] = (int)ac_config_int(cfg, name, 1, 10000, defs[i].conc);
+		snprintf(name, sizeof(name), "AC_%s_RATE", key);
+		D.rate[defs[i].p] = (int)ac_config_int(cfg, name, 0, 100000, defs[i].rate);
+	}
+	D.total_conc = (int)ac_config_int(cfg, "AC_DELIVERY_CONCURRENCY", 1, 10000, 200);
+	D.timeout_ms = (int)ac_config_int(cfg, "AC_DELIVERY_TIMEOUT_MS", 100, 300000, 10000);
+	D.chat_gap_ms = (int)ac_config_int(cfg, "AC_TELEGRAM_CHAT_GAP_MS", 0, 60000, 1000);
+	D.breaker_fails = (int)ac_config_int(cfg, "AC_BREAKER_FAILURES", 1, 1000, 5);
+	D.breaker_cooldown_ms = (int)ac_config_int(cfg, "AC_BREAKER_COOLDOWN_MS", 100, 3600000,
+	    30000);
+	D.redis_url = cfg->redis_url;
+	D.init = 1;
+	for (int p = 0; p < AC_PROV__MAX; p++)
+		if (D.enabled & (1u << p))
+			ac_info("%s: enabled, %d in flight, %d/s", ac_prov_name((enum ac_prov)p),
+			    D.conc[p], D.rate[p]);
+}
+
+void
+ac_deliver_done(void)
+{
+	if (D.multi != NULL)
+		curl_multi_cleanup(D.multi);
+	if (D.redis != NULL)
+		redisFree(D.redis);
+	D.multi = NULL;
+	D.redis = NULL;
+	D.init = 0;
+}
+
+/* ---- Redis: shared limits and breakers, failing open ------------------------ */
+
+/* The connection, or NULL while Redis is away (then retried every
+ * REDIS_RETRY_MS; going away and coming back are logged once each). */
+static redisContext *
+redis(void)
+{
+	int64_t now = ac_mono_ms();
+
+	if (D.redis != NULL || D.redis_url == NULL || now < D.redis_retry_at)
+		return D.redis;
+	if ((D.redis = ac_redis_connect(D.redis_url, 200)) == NULL) {
+		D.redis_retry_at = now + REDIS_RETRY_MS;
+		if (!D.redis_down_logged++)
+			ac_warn("redis away: limits and breakers are per process until it returns");
+	} else if (D.redis_down_logged) {
+		D.redis_down_logged = 0;
+		ac_info("redis back: limits and breakers shared again");
+	}
+	return D.redis;
+}
+
+/* A command's reply, or NULL after dropping a failed connection. */
+static redisReply *
+rcmd(int argc, const char **argv)
+{
+	redisContext *c = redis();
+	redisReply *r;
+
+	if (c == NULL)
+		return NULL;
+	r = redisCommandArgv(c, argc, argv, NULL);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		ac_warn("redis: %s", r ? r->str : c->errstr);
+		if (r != NULL)
+			freeReplyObject(r);
+		redisFree(D.redis);
+		D.redis = NULL;
+		D.redis_retry_at = ac_mono_ms() + REDIS_RETRY_MS;
+		D.redis_down_logged++;
+		return NULL;
+	}
+	return r;
+}
+
+/* Reserves the provider's next send slot (and the chat's, chat != 0):
+ * the wall-clock time at which the send may go. */
+static const char lua_reserve[] =
+	"local now = tonumber(ARGV[1]) local at = now "
+	"local g = tonumber(redis.call('GET', KEYS[1]) or '0') if g > at then at = g end "
+	"if #KEYS > 1 then local c = tonumber(redis.call('GET', KEYS[2]) or '0') "
+	" if c > at then at = c end end "
+	"local gg, cg = tonumber(ARGV[2]), tonumber(ARGV[3]) "
+	"if gg > 0 then redis.call('SET', KEYS[1], at + gg, 'PX', at + gg - now + 60000) end "
+	"if #KEYS > 1 then redis.call('SET', KEYS[2], at + cg, 'PX', at + cg - now + 60000) end "
+	"return at";
+
+/* When a send of p (to chat, 0: none) may go, in wall-clock ms. */
+static int64_t
+reserve(enum ac_prov p, long long chat, int64_t now)
+{
+	int64_t gap = D.rate[p] > 0 ? (1000 + D.rate[p] - 1) / D.rate[p] : 0, at = now;
+	int64_t cgap = chat != 0 ? D.chat_gap_ms : 0;
+	char k1[64], k2[64], a1[24], a2[24], a3[24];
+	const char *argv[] = { "EVAL", lua_reserve, chat ? "2" : "1", k1, k2, a1, a2, a3 };
+	redisReply *r;
+	size_t slot;
+
+	if (gap == 0 && cgap == 0)
+		return now;
+	snprintf(k1, sizeof(k1), "ac:slot:%s", ac_prov_name(p));
+	snprintf(k2, sizeof(k2), "ac:slot:%s:%lld", ac_prov_name(p), chat);
+	snprintf(a1, sizeof(a1), "%" PRId64, now);
+	snprintf(a2, sizeof(a2), "%" PRId64, gap);
+	snprintf(a3, sizeof(a3), "%" PRId64, cgap);
+	if (!chat) {
+		argv[4] = a1;
+		argv[5] = a2;
+		argv[6] = a3;
+	}
+	if ((r = rcmd(chat ? 8 : 7, argv)) != NULL) {
+		at = r->type == REDIS_REPLY_INTEGER ? r->integer : now;
+		freeReplyObject(r);
+		return at;
+	}
+	/* per process: the same reservation, in memory */
+	slot = (size_t)((unsigned long long)chat % CHAT_SLOTS);
+	if (D.next_slot[p] > at)
+		at = D.next_slot[p];
+	if (chat && D.chats[slot].chat == chat && D.chats[slot].next > at)
+		at = D.chats[slot].next;
+	if (gap > 0)
+		D.next_slot[p] = at + gap;
+	if (chat) {
+		D.chats[slot].chat = chat;
+		D.chats[slot].next = at + cgap;
+	}
+	return at;
+}
+
+/* Compare-and-set of a breaker's text: 1 if it was ARGV[1] and is now
+ * ARGV[2]. A missing key reads as a closed breaker. */
+static const char lua_cas[] =
+	"local v = redis.call('GET', KEYS[1]) or '0:0:0' "
+	"if v ~= ARGV[1] then return 0 end "
+	"redis.call('SET', KEYS[1], ARGV[2], 'EX', 86400) return 1";
+
+/* p's breaker as Redis has it, into D.breaker[p] (kept as is when Redis is
+ * away). 0, or -1 without Redis. */
+static int
+breaker_read(enum ac_prov p)
+{
+	char key[64];
+	const char *argv[] = { "GET", key };
+	redisReply *r;
+
+	snprintf(key, sizeof(key), "ac:breaker:%s", ac_prov_name(p));
+	if ((r = rcmd(2, argv)) == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_STRING || ac_breaker_parse(r->str, &D.breaker[p]) == -1)
+		memset(&D.breaker[p], 0, sizeof(D.breaker[p]));
+	freeReplyObject(r);
+	D.breaker_read_at[p] = ac_mono_ms();
+	return 0;
+}
+
+/* Applies change (allow or record) to p's breaker atomically in Redis
+ * (a few compare-and-set rounds), else to the per-process copy. Returns
+ * what change returned. */
+static int
+breaker_change(enum ac_prov p, int (*change)(struct ac_breaker *, int, int64_t), int arg)
+{
+	char key[64], was[64], now_s[64];
+	const char *argv[] = { "EVAL", lua_cas, "1", key, was, now_s };
+	int64_t now = ac_now_ms();
+
+	snprintf(key, sizeof(key), "ac:breaker:%s", ac_prov_name(p));
+	for (int round = 0; round < 4; round++) {
+		struct ac_breaker b;
+		redisReply *r;
+		int rc, ok;
+
+		if (breaker_read(p) == -1)
+			break;
+		b = D.breaker[p];
+		rc = change(&b, arg, now);
+		if (memcmp(&b, &D.breaker[p], sizeof(b)) == 0)
+			return rc;
+		ac_breaker_format(&D.breaker[p], was, sizeof(was));
+		ac_breaker_format(&b, now_s, sizeof(now_s));
+		if ((r = rcmd(6, argv)) == NULL)
+			break;
+		ok = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+		freeReplyObject(r);
+		if (ok) {
+			if (ac_breaker_state(&b, now) != ac_breaker_state(&D.breaker[p], now))
+				ac_warn("%s: circuit %s", ac_prov_name(p),
+				    ac_breaker_state(&b, now) == AC_BREAKER_CLOSED ? "closed" :
+				    ac_breaker_state(&b, now) == AC_BREAKER_OPEN ? "open" : "half-open");
+			D.breaker[p] = b;
+			return rc;
+		}
+	}
+	return change(&D.breaker[p], arg, now);
+}
+
+/* ac_breaker_allow as a change. */
+static int
+change_allow(struct ac_breaker *b, int unused, int64_t now)
+{
+	(void)unused;
+	return ac_breaker_allow(b, now, D.breaker_cooldown_ms);
+}
+
+/* ac_breaker_record as a change. */
+static int
+change_record(struct ac_breaker *b, int ok, int64_t now)
+{
+	return ac_breaker_record(b, ok, now, D.breaker_fails, D.breaker_cooldown_ms);
+}
+
+/* 1 if p may be sent to now. A closed breaker read in the last
+ * STATE_TTL_MS is trusted without asking Redis again. */
+static int
+breaker_allows(enum ac_prov p)
+{
+	if (ac_mono_ms() - D.breaker_read_at[p] < STATE_TTL_MS &&
+	    ac_breaker_state(&D.breaker[p], ac_now_ms()) == AC_BREAKER_CLOSED)
+		return 1;
+	return breaker_change(p, change_allow, 0);
+}
+
+/* Records an outcome of p; a success on a clean breaker costs nothing. */
+static void
+breaker_outcome(enum ac_prov p, int ok)
+{
+	if (ok && D.breaker[p].fails == 0 && D.breaker[p].open_until == 0 &&
+	    ac_mono_ms() - D.breaker_read_at[p] < STATE_TTL_MS)
+		return;
+	breaker_change(p, change_record, ok);
+}
+
+/* ---- loading and rendering --------------------------------------------------- */
+
+static const struct ac_stmt st_load = { "deliver_load_batch",
+	"SELECT d.id, d.status, d.kind, d.channel, d.user_id, st.name, s.symbol, s.timeframe,"
+	" s.action, s.price::text, coalesce(s.take_profit::text, '-'),"
+	" coalesce(s.stop_loss::text, '-'),"
+	" to_char(coalesce(s.alert_time, s.received_at) AT TIME ZONE u.timezone,"
+	"  'YYYY-MM-DD HH24:MI') || ' ' || u.timezone, u.display_name,"
+	" (SELECT trade_number FROM trades t WHERE t.entry_signal_id = s.id"
+	"  AND t.user_id = d.user_id),"
+	" (SELECT json_agg(json_build_object('number', t.trade_number, 'side', t.side,"
+	"  'entry', t.entry_price::text, 'exit', t.exit_price::text, 'reason', t.exit_reason,"
+	"  'pnl', CASE WHEN t.pnl_amount > 0 THEN '+' ELSE '' END || t.pnl_amount::text,"
+	"  'pnl_percent', CASE WHEN t.pnl_percent > 0 THEN '+' ELSE '' END"
+	"   || round(t.pnl_percent, 2)::text) ORDER BY t.trade_number)"
+	"  FROM trades t WHERE t.exit_signal_id = s.id AND t.user_id = d.user_id),"
+	" u.email, u.telegram_chat_id, u.phone, u.telegram_unreachable_at IS NOT NULL, d.attempts"
+	" FROM deliveries d JOIN signals s ON s.id = d.signal_id"
+	" JOIN strategies st ON st.id = s.strategy_id JOIN users u ON u.id = d.user_id"
+	" WHERE d.id = ANY ($1::bigint[])", 1 };
+
+enum { C_ID, C_STATUS, C_KIND, C_CHANNEL, C_USER, C_STRATEGY, C_SYMBOL, C_TF, C_ACTION,
+	C_PRICE, C_TP, C_SL, C_TIME, C_NAME, C_TRADE, C_CLOSED, C_EMAIL, C_CHAT, C_PHONE,
+	C_UNREACHABLE, C_ATTEMPTS };
+
+/* tmpl rendered with vars, each value HTML-escaped when html. NULL with err. */
+static char *
+render_vars(const char *tmpl, const struct ac_var *vars, size_t n, int html, char *err,
+    size_t errsz)
+{
+	struct ac_var esc[16];
+	char *out;
+
+	if (!html || n > sizeof(esc) / sizeof(esc[0]))
+		return ac_message_render(tmpl, vars, n, err, errsz);
+	for (size_t i = 0; i < n; i++) {
+		esc[i].name = vars[i].name;
+		esc[i].value = ac_html_escape(vars[i].value ? vars[i].value : "");
+	}
+	out = ac_message_render(tmpl, esc, n, err, errsz);
+	for (size_t i = 0; i < n; i++)
+		free((char *)esc[i].value);
+	return out;
+}
+
+/* The lines for the trades the signal closed or replaced ("" if none);
+ * NULL with err on a template error. The caller frees the result. */
+static char *
+closed_lines(const char *json, char *err, size_t errsz)
+{
+	json_t *arr = *json ? json_loads(json, 0, NULL) : NULL, *t;
+	char *all = strdup(""), *line, *grown;
+	size_t i;
+
+	if (all == NULL)
+		abort();
+	json_array_foreach(arr, i, t) {
+		char num[16];
+		struct ac_var v[] = {
+			{ "number", num },
+			{ "side", json_string_value(json_object_get(t, "side")) },
+			{ "entry", json_string_value(json_object_get(t, "entry")) },
+			{ "exit", json_string_value(json_object_get(t, "exit")) },
+			{ "reason", json_string_value(json_object_get(t, "reason")) },
+			{ "pnl", json_string_value(json_object_get(t, "pnl")) },
+			{ "pnl_percent", json_string_value(json_object_get(t, "pnl_percent")) },
+		};
+
+		snprintf(num, sizeof(num), "%lld",
+		    (long long)json_integer_value(json_object_get(t, "number")));
+		if ((line = ac_message_render("trade_closed", v, sizeof(v) / sizeof(v[0]), err,
+		    errsz)) == NULL) {
+			free(all);
+			all = NULL;
+			break;
+		}
+		if (asprintf(&grown, "%s%s", all, line) == -1)
+			abort();
+		free(all);
+		free(line);
+		all = grown;
+	}
+	json_decref(arr);
+	return all;
+}
+
+/* The texts of one delivery, all malloc'd. */
+struct texts {
+	char	*text;		/* <kind>: SMS, push, email text part, outbox */
+	char	*html;		/* <kind>.telegram or <kind>.html, values escaped */
+	char	*subject;	/* email_subject or push_heading */
+};
+
+/* Frees t's texts. */
+static void
+texts_free(struct texts *t)
+{
+	free(t->text);
+	free(t->html);
+	free(t->subject);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Renders row i's texts for its channel. 0, or -1 with err. */
+static int
+render(const PGresult *res, int i, struct texts *t, char *err, size_t errsz)
+{
+	const char *number = PQgetvalue(res, i, C_TRADE), *kind = PQgetvalue(res, i, C_KIND);
+	const char *channel = PQgetvalue(res, i, C_CHANNEL);
+	struct ac_var tv[] = { { "number", number } };
+	char *closed, *trade, tmpl[64];
+	int rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	if ((closed = closed_lines(PQgetvalue(res, i, C_CLOSED), err, errsz)) == NULL)
+		return -1;
+	trade = ac_message_render(*number ? "trade_opened" : "trade_none", tv, 1, err, errsz);
+	if (trade != NULL) {
+		struct ac_var v[] = {
+			{ "channel", channel },
+			{ "strategy", PQgetvalue(res, i, C_STRATEGY) },
+			{ "symbol", PQgetvalue(res, i, C_SYMBOL) },
+			{ "timeframe", PQgetvalue(res, i, C_TF) },
+			{ "action", PQgetvalue(res, i, C_ACTION) },
+			{ "price", PQgetvalue(res, i, C_PRICE) },
+			{ "take_profit", PQgetvalue(res, i, C_TP) },
+			{ "stop_loss", PQgetvalue(res, i, C_SL) },
+			{ "time", PQgetvalue(res, i, C_TIME) },
+			{ "name", PQgetvalue(res, i, C_NAME) },
+			{ "kind", kind },
+			{ "trade", trade },
+			{ "closed", closed },
+		};
+		size_t n = sizeof(v) / sizeof(v[0]);
+
+		t->text = render_vars(kind, v, n, 0, err, errsz);
+		if (strcmp(channel, "telegram") == 0 || strcmp(channel, "email") == 0) {
+			snprintf(tmpl, sizeof(tmpl), "%s.%s", kind,
+			    channel[0] == 't' ? "telegram" : "html");
+			t->html = render_vars(tmpl, v, n, 1, err, errsz);
+		} else
+			t->html = strdup("");
+		if (strcmp(channel, "email") == 0 || strcmp(channel, "push") == 0)
+			t->subject = render_vars(channel[0] == 'e' ? "email_subject" : "push_heading",
+			    v, n, 0, err, errsz);
+		else
+			t->subject = strdup("");
+		if (t->text && t->html && t->subject) {
+			/* a subject is one line */
+			t->subject[strcspn(t->subject, "\r\n")] = '\0';
+			rc = 0;
+		} else
+			texts_free(t);
+	}
+	free(trade);
+	free(closed);
+	return rc;
+}
+
+/* ---- one send ------------------------------------------------------------------ */
+
+enum item_state { I_WAIT = 0, I_FLIGHT, I_DONE };
+
+struct item {
+	struct ac_job	*job;
+	enum item_state	 state;
+	const char	*key_ns;	/* "delivery" or "notice": what delivery_id numbers */
+	long long	 delivery_id, user_id;
+	char		 channel[16];
+	char		 to[256];
+	struct texts	 t;
+	struct ac_plan	 plan;
+	int		 attempts;	/* sends made before this one */
+	int		 step, nth;	/* the plan's step and the attempt on it */
+	enum ac_prov	 prov;		/* the provider of this attempt */
+	int64_t		 not_before;	/* wall clock: a reserved rate slot */
+	int		 slotted;	/* the slot is reserved */
+	int		 migrated;	/* resent once to a migrated group chat */
+	CURL		*easy;
+	struct curl_slist *headers, *rcpt;
+	struct ac_http_req req;
+	char		*mime;
+	size_t		 mime_len, mime_off;
+	char		*resp;
+	size_t		 resp_len;
+	char		 retry_after[32];
+	char		 curl_err[CURL_ERROR_SIZE];
+};
+
+/* Leaves result r (consumed) in the job's payload for ac_deliver_job(). */
+static void
+result(struct item *it, json_t *r)
+{
+	json_object_set_new(it->job->payload, "_result", r);
+	it->state = I_DONE;
+}
+
+/* A result of kind v ("sent", "failed", "retry", "outbox", "gone") with
+ * the rendered text. */
+static json_t *
+result_new(struct item *it, const char *v, const char *provider)
+{
+	return json_pack("{s:s, s:s?, s:s?, s:I}", "v", v, "provider", provider,
+	    "message", it->t.text, "user_id", (json_int_t)it->user_id);
+}
+
+/* The delivery must be tried again in ms (at least 1) with reason;
+ * sent: this attempt reached the provider (it counts). */
+static void
+result_retry(struct item *it, int64_t ms, const char *reason, int sent)
+{
+	json_t *r = result_new(it, "retry", ac_prov_name(it->prov));
+
+	json_object_set_new(r, "retry_in_ms", json_integer(ms > 0 ? ms : 1));
+	json_object_set_new(r, "sent", json_boolean(sent));
+	json_object_set_new(r, "error", json_string(reason));
+	result(it, r);
+}
+
+/* The delivery failed for good with reason. */
+static void
+result_failed(struct item *it, const char *provider, const char *reason, int blocked, int sent)
+{
+	json_t *r = result_new(it, "failed", provider);
+
+	json_object_set_new(r, "sent", json_boolean(sent));
+	json_object_set_new(r, "error", json_string(reason));
+	if (blocked) {
+		json_object_set_new(r, "blocked", json_true());
+		json_object_set_new(r, "chat", json_string(it->to));
+	}
+	result(it, r);
+}
+
+/* Collects the body. */
+static size_t
+on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct item *it = arg;
+	size_t len = size * n;
+
+	if (it->resp_len + len > 1 << 20)
+		return 0;
+	if ((it->resp = realloc(it->resp, it->resp_len + len + 1)) == NULL)
+		abort();
+	memcpy(it->resp + it->resp_len, p, len);
+	it->resp_len += len;
+	it->resp[it->resp_len] = '\0';
+	return len;
+}
+
+/* Keeps Retry-After. */
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct item *it = arg;
+	size_t len = size * n;
+
+	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+		size_t k = 12, m = 0;
+
+		while (k < len && (p[k] == ' ' || p[k] == '\t'))
+			k++;
+		while (k < len && m + 1 < sizeof(it->retry_after) && p[k] >= '0' && p[k] <= '9')
+			it->retry_after[m++] = p[k++];
+		it->retry_after[m] = '\0';
+	}
+	return len;
+}
+
+/* Feeds the SMTP message. */
+static size_t
+on_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct item *it = arg;
+	size_t len = it->mime_len - it->mime_off;
+
+	if (len > size * n)
+		len = size * n;
+	memcpy(p, it->mime + it->mime_off, len);
+	it->mime_off += len;
+	return len;
+}
+
+/* The bare address of "Name <addr>" or "addr" into out. */
+static void
+bare_address(const char *from, char *out, size_t outsz)
+{
+	const char *lt = strchr(from, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+
+	if (lt && gt)
+		snprintf(out, outsz, "<%.*s>", (int)(gt - lt - 1), lt + 1);
+	else
+		snprintf(out, outsz, "<%s>", from);
+}
+
+/* Builds it's transfer for it->prov. 0, or -1 with the reason in
+ * it->curl_err (a message the provider cannot take). */
+static int
+item_transfer(struct item *it)
+{
+	const struct ac_prov_cfg *c = &D.prov[it->prov];
+	CURL *e;
+
+	if ((e = it->easy = curl_easy_init()) == NULL)
+		abort();
+	curl_easy_setopt(e, CURLOPT_PRIVATE, it);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)D.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(D.timeout_ms < 5000 ?
+	    D.timeout_ms : 5000));
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, it->curl_err);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, it);
+	if (it->prov == AC_PROV_SMTP) {
+		char from[256], id[160], boundary[64], rnd[17];
+		unsigned char r8[8];
+		const char *at = strrchr(c->from, '@');
+
+		ac_random_bytes(r8, sizeof(r8));
+		ac_hex(r8, sizeof(r8), rnd);
+		snprintf(id, sizeof(id), "%s-%lld.%s@%.*s", it->key_ns, it->delivery_id, rnd,
+		    at ? (int)strcspn(at + 1, ">") : 9, at ? at + 1 : "alertcast");
+		snprintf(boundary, sizeof(boundary), "=_alertcast_%s", rnd);
+		it->mime = ac_mime_build(c->from, it->to, it->t.subject, it->t.text, it->t.html, id,
+		    ac_now_ms() / 1000, boundary);
+		if (it->mime == NULL) {
+			snprintf(it->curl_err, sizeof(it->curl_err), "smtp: bad address");
+			return -1;
+		}
+		it->mime_len = strlen(it->mime);
+		bare_address(c->from, from, sizeof(from));
+		it->rcpt = curl_slist_append(NULL, it->to);
+		curl_easy_setopt(e, CURLOPT_URL, c->base);
+		curl_easy_setopt(e, CURLOPT_MAIL_FROM, from);
+		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, it->rcpt);
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(e, CURLOPT_READDATA, it);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)it->mime_len);
+		curl_easy_setopt(e, CURLOPT_USE_SSL, (long)(c->starttls ? CURLUSESSL_ALL :
+		    CURLUSESSL_TRY));
+		if (c->user != NULL && *c->user) {
+			curl_easy_setopt(e, CURLOPT_USERNAME, c->user);
+			curl_easy_setopt(e, CURLOPT_PASSWORD, c->secret ? c->secret : "");
+		}
+		return 0;
+	}
+	{
+		struct ac_outmsg m = { it->key_ns, it->delivery_id, it->user_id, it->to, it->t.subject,
+		    it->t.text, it->t.html };
+
+		if (ac_prov_request(it->prov, c, &m, &it->req, it->curl_err,
+		    sizeof(it->curl_err)) == -1)
+			return -1;
+	}
+	for (int h = 0; h < it->req.nheaders; h++)
+		it->headers = curl_slist_append(it->headers, it->req.headers[h]);
+	curl_easy_setopt(e, CURLOPT_URL, it->req.url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, it->headers);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, it->req.body);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, it);
+	if (it->req.basic_user != NULL) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERNAME, it->req.basic_user);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, it->req.basic_pass ? it->req.basic_pass : "");
+	}
+	return 0;
+}
+
+/* Frees it's transfer (the texts stay). */
+static void
+item_reset(struct item *it)
+{
+	if (it->easy != NULL) {
+		curl_multi_remove_handle(D.multi, it->easy);
+		curl_easy_cleanup(it->easy);
+	}
+	curl_slist_free_all(it->headers);
+	curl_slist_free_all(it->rcpt);
+	free(it->req.body);
+	free(it->mime);
+	free(it->resp);
+	it->easy = NULL;
+	it->headers = it->rcpt = NULL;
+	it->req.body = it->mime = it->resp = NULL;
+	it->resp_len = it->mime_len = it->mime_off = 0;
+	it->retry_after[0] = it->curl_err[0] = '\0';
+}
+
+/* The address of row i on it->channel into it->to; 0, or -1 (none). */
+static int
+address(struct item *it, const PGresult *res, int i)
+{
+	int col = strcmp(it->channel, "email") == 0 ? C_EMAIL :
+	    strcmp(it->channel, "telegram") == 0 ? C_CHAT :
+	    strcmp(it->channel, "sms") == 0 ? C_PHONE : C_USER;
+
+	if (PQgetisnull(res, i, col))
+		return -1;
+	snprintf(it->to, sizeof(it->to), "%s", PQgetvalue(res, i, col));
+	return 0;
+}
+
+/* Sets up it from row i: the result at once (outbox, gone, nothing to
+ * send to) or a send waiting its turn. */
+static void
+item_setup(struct item *it, const PGresult *res, int i)
+{
+	char err[512];
+
+	it->key_ns = "delivery";
+	it->user_id = strtoll(PQgetvalue(res, i, C_USER), NULL, 10);
+	snprintf(it->channel, sizeof(it->channel), "%s", PQgetvalue(res, i, C_CHANNEL));
+	if (strcmp(PQgetvalue(res, i, C_STATUS), "queued") != 0) {
+		result(it, json_pack("{s:s}", "v", "gone"));
+		return;
+	}
+	it->attempts = atoi(PQgetvalue(res, i, C_ATTEMPTS));
+	if (render(res, i, &it->t, err, sizeof(err)) == -1) {
+		result(it, json_pack("{s:s, s:i, s:s, s:b}", "v", "retry", "retry_in_ms", 60000,
+		    "error", err, "sent", 0));
+		return;
+	}
+	ac_plan_for(it->channel, D.enabled, &it->plan);
+	if (it->plan.n == 0) {
+		result(it, result_new(it, "outbox", "outbox"));
+		return;
+	}
+	if (ac_plan_step(&it->plan, it->attempts + 1, &it->step, &it->nth) == -1) {
+		result_failed(it, ac_prov_name(it->plan.prov[it->plan.n - 1]),
+		    "attempts used up", 0, 0);
+		return;
+	}
+	it->prov = it->plan.prov[it->step];
+	if (address(it, res, i) == -1) {
+		result_failed(it, ac_prov_name(it->prov), "no address on file", 0, 0);
+		return;
+	}
+	if (it->prov == AC_PROV_TELEGRAM && *PQgetvalue(res, i, C_UNREACHABLE) == 't') {
+		result_failed(it, "telegram", "telegram unreachable: the user blocked the bot", 0, 0);
+		return;
+	}
+	it->job->started = 1;
+}
+
+/* Starts it if its provider's breaker, rate slot and concurrency allow;
+ * 1 if it went, 0 if it waits, and 1 as well when it got a result. */
+static int
+item_start(struct item *it, int *inflight, int *total)
+{
+	int64_t now = ac_now_ms();
+
+	if (!it->slotted && !breaker_allows(it->prov)) {
+		/* the backup takes this attempt while the primary's circuit is open */
+		if (it->step + 1 < it->plan.n && breaker_allows(it->plan.prov[it->step + 1])) {
+			it->prov = it->plan.prov[++it->step];
+		} else {
+			char why[96];
+
+			snprintf(why, sizeof(why), "%s: circuit open", ac_prov_name(it->prov));
+			if (it->nth >= it->plan.tries[it->step] && it->step + 1 >= it->plan.n)
+				result_failed(it, ac_prov_name(it->prov), why, 0, 0);
+			else
+				result_retry(it, D.breaker_cooldown_ms, why, 0);
+			return 1;
+		}
+	}
+	if (inflight[it->prov] >= D.conc[it->prov] || *total >= D.total_conc)
+		return 0;
+	if (!it->slotted) {
+		it->not_before = reserve(it->prov, it->prov == AC_PROV_TELEGRAM ?
+		    strtoll(it->to, NULL, 10) : 0, now);
+		it->slotted = 1;
+		if (it->not_before - now > HORIZON_MS) {
+			result_retry(it, it->not_before - now, "rate limit: later slot", 0);
+			return 1;
+		}
+	}
+	if (it->not_before > now)
+		return 0;
+	if (item_transfer(it) == -1) {
+		result_failed(it, ac_prov_name(it->prov), it->curl_err, 0, 0);
+		item_reset(it);
+		return 1;
+	}
+	curl_multi_add_handle(D.multi, it->easy);
+	it->state = I_FLIGHT;
+	inflight[it->prov]++;
+	(*total)++;
+	return 1;
+}
+
+/* A finished transfer of it: classified, the breaker told, the result
+ * left (or, for a migrated Telegram group, sent again). */
+static void
+item_finish(struct item *it, CURLcode cc)
+{
+	struct ac_answer a;
+	long status = 0;
+	int64_t wait;
+
+	curl_easy_getinfo(it->easy, CURLINFO_RESPONSE_CODE, &status);
+	ac_prov_classify(it->prov, (int)cc, it->curl_err[0] ? it->curl_err :
+	    curl_easy_strerror(cc), status, it->resp, it->retry_after[0] ? it->retry_after : NULL,
+	    &a);
+	item_reset(it);
+	breaker_outcome(it->prov, a.verdict != AC_SEND_RETRY || a.retry_after_ms > 0);
+	switch (a.verdict) {
+	case AC_SEND_OK: {
+		json_t *r = result_new(it, "sent", ac_prov_name(it->prov));
+
+		json_object_set_new(r, "id", json_string(a.id));
+		if (it->migrated)
+			json_object_set_new(r, "chat", json_string(it->to));
+		result(it, r);
+		return;
+	}
+	case AC_SEND_PERMANENT:
+		result_failed(it, ac_prov_name(it->prov), a.reason, a.blocked, 1);
+		return;
+	case AC_SEND_RETRY:
+		break;
+	}
+	if (a.migrate_chat[0] != '\0' && !it->migrated) {
+		snprintf(it->to, sizeof(it->to), "%s", a.migrate_chat);
+		it->migrated = 1;
+		it->slotted = 0;
+		it->state = I_WAIT;
+		return;
+	}
+	if (it->nth >= it->plan.tries[it->step] && it->step + 1 >= it->plan.n) {
+		result_failed(it, ac_prov_name(it->prov), a.reason, 0, 1);
+		return;
+	}
+	/* the backup's first attempt follows at once; else the backoff */
+	wait = it->nth >= it->plan.tries[it->step] ? 1 : ac_delivery_backoff_ms(it->nth);
+	if (a.retry_after_ms > wait)
+		wait = a.retry_after_ms;
+	result_retry(it, wait, a.reason, 1);
+}
+
+/* Drives the items' sends until each has a result (or, after *stop, until
+ * those in flight have ended; the rest are left unstarted). */
+static void
+run(struct item *items, size_t n, const volatile sig_atomic_t *stop)
+{
+	int inflight[AC_PROV__MAX] = { 0 }, total = 0;
+	size_t first = 0;
+
+	if (D.multi == NULL && (D.multi = curl_multi_init()) == NULL)
+		abort();
+	for (;;) {
+		int64_t now = ac_now_ms(), next = now + 100;
+		int running, left = 0;
+		CURLMsg *msg;
+
+		while (first < n && items[first].state == I_DONE)
+			first++;
+		for (size_t i = first; i < n && !(stop && *stop); i++) {
+			struct item *it = &items[i];
+
+			if (it->state != I_WAIT)
+				continue;
+			left++;
+			if (!item_start(it, inflight, &total) && it->slotted && it->not_before < next)
+				next = it->not_before;
+		}
+		if (stop && *stop) {
+			left = 0;
+			for (size_t i = first; i < n; i++)
+				if (items[i].state == I_WAIT) {
+					items[i].job->started = items[i].slotted;
+					if (items[i].slotted)
+						result_retry(&items[i], 1, "worker stopping", 0);
+				}
+		}
+		if (total == 0 && left == 0)
+			break;
+		curl_multi_perform(D.multi, &running);
+		while ((msg = curl_multi_info_read(D.multi, &running)) != NULL) {
+			struct item *it;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&it);
+			inflight[it->prov]--;
+			total--;
+			item_finish(it, msg->data.result);
+			next = now;
+		}
+		now = ac_now_ms();
+		if (next > now)
+			curl_multi_poll(D.multi, NULL, 0, (int)(next - now), NULL);
+	}
+}
+
+void
+ac_deliver_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
+    const volatile sig_atomic_t *stop)
+{
+	struct item *items = calloc(n, sizeof(*items));
+	char *ids = malloc(n * 24 + 3), *p;
+	const char *vals[1] = { ids };
+	PGresult *res;
+
+	if (items == NULL || ids == NULL)
+		abort();
+	p = ids;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		items[i].job = jobs[i];
+		items[i].delivery_id = json_integer_value(json_object_get(jobs[i]->payload,
+		    "delivery_id"));
+		p += sprintf(p, "%s%lld", i ? "," : "", items[i].delivery_id);
+	}
+	strcpy(p, "}");
+	res = ac_db_exec(db, &st_load, vals, NULL, NULL);
+	free(ids);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		/* no result: each job finds out for itself and retries */
+		free(items);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (int r = 0; r < PQntuples(res); r++)
+			if (strtoll(PQgetvalue(res, r, C_ID), NULL, 10) == items[i].delivery_id) {
+				item_setup(&items[i], res, r);
+				break;
+			}
+	}
+	PQclear(res);
+	run(items, n, stop);
+	for (size_t i = 0; i < n; i++) {
+		texts_free(&items[i].t);
+		item_reset(&items[i]);
+	}
+	free(items);
+}
+
+/* ---- notices: account emails through the same sends -------------------------------- */
+
+/* The notices there are: each names its templates <name>.txt (text),
+ * <name>.html.txt (HTML part) and <name>_subject.txt. */
+static const char *const notices[] = { "telegram_blocked" };
+
+static const struct ac_stmt st_notice_load = { "notice_load",
+	"SELECT id, email, coalesce(display_name, '') FROM users WHERE id = ANY ($1::bigint[])", 1 };
+
+/* Sets up it for job's notice to the user in row i: rendered, its email
+ * plan stepped to the job's attempt, or a result at once. */
+static void
+notice_setup(struct item *it, const PGresult *res, int i)
+{
+	const char *name = json_string_value(json_object_get(it->job->payload, "notice"));
+	struct ac_var v[] = { { "name", PQgetvalue(res, i, 2) }, { "email", PQgetvalue(res, i, 1) } };
+	char err[512], tmpl[64];
+	size_t k;
+
+	it->key_ns = "notice";
+	it->delivery_id = it->job->id;
+	it->user_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	snprintf(it->channel, sizeof(it->channel), "email");
+	snprintf(it->to, sizeof(it->to), "%s", PQgetvalue(res, i, 1));
+	for (k = 0; k < sizeof(notices) / sizeof(notices[0]); k++)
+		if (name != NULL && strcmp(name, notices[k]) == 0)
+			break;
+	if (k == sizeof(notices) / sizeof(notices[0])) {
+		result_failed(it, "none", "no such notice", 0, 0);
+		return;
+	}
+	it->t.text = render_vars(name, v, 2, 0, err, sizeof(err));
+	snprintf(tmpl, sizeof(tmpl), "%s.html", name);
+	it->t.html = it->t.text ? render_vars(tmpl, v, 2, 1, err, sizeof(err)) : NULL;
+	snprintf(tmpl, sizeof(tmpl), "%s_subject", name);
+	it->t.subject = it->t.html ? render_vars(tmpl, v, 2, 0, err, sizeof(err)) : NULL;
+	if (it->t.subject == NULL) {
+		texts_free(&it->t);
+		result_failed(it, "none", err, 0, 0);
+		return;
+	}
+	it->t.subject[strcspn(it->t.subject, "\r\n")] = '\0';
+	ac_plan_for("email", D.enabled, &it->plan);
+	if (it->plan.n == 0) {
+		result(it, result_new(it, "outbox", "outbox"));
+		return;
+	}
+	if (ac_plan_step(&it->plan, it->job->attempts, &it->step, &it->nth) == -1) {
+		result_failed(it, ac_prov_name(it->plan.prov[it->plan.n - 1]), "attempts used up",
+		    0, 0);
+		return;
+	}
+	it->prov = it->plan.prov[it->step];
+	it->job->started = 1;
+}
+
+void
+ac_notice_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
+    const volatile sig_atomic_t *stop)
+{
+	struct item *items = calloc(n, sizeof(*items));
+	char *ids = malloc(n * 24 + 3), *p;
+	const char *vals[1] = { ids };
+	PGresult *res;
+
+	if (items == NULL || ids == NULL)
+		abort();
+	p = ids;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		items[i].job = jobs[i];
+		items[i].user_id = json_integer_value(json_object_get(jobs[i]->payload, "user_id"));
+		p += sprintf(p, "%s%lld", i ? "," : "", items[i].user_id);
+	}
+	strcpy(p, "}");
+	res = ac_db_exec(db, &st_notice_load, vals, NULL, NULL);
+	free(ids);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		free(items);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int found = 0;
+
+		for (int r = 0; r < PQntuples(res) && !found; r++)
+			if (strtoll(PQgetvalue(res, r, 0), NULL, 10) == items[i].user_id) {
+				notice_setup(&items[i], res, r);
+				found = 1;
+			}
+		if (!found)
+			result(&items[i], json_pack("{s:s}", "v", "gone"));
+	}
+	PQclear(res);
+	run(items, n, stop);
+	for (size_t i = 0; i < n; i++) {
+		texts_free(&items[i].t);
+		item_reset(&items[i]);
+	}
+	free(items);
+}
+
+/* ---- writing the result ---------------------------------------------------------- */
+
+static const struct ac_stmt st_sent = { "deliver_sent",
+	"WITH d AS (UPDATE deliveries SET status = 'sent', provider = $2, message = $3,"
+	"  provider_message_id = nullif($4, ''), attempts = attempts + $5::int, error = NULL,"
+	"  sent_at = now(),"
+	"  updated_at = now() WHERE id = $1 AND status = 'queued' RETURNING signal_id, user_id),"
+	" s AS (UPDATE signals SET delivered_count = delivered_count + 1"
+	"  WHERE id = (SELECT signal_id FROM d))"
+	" UPDATE users SET telegram_chat_id = $6, updated_at = now()"
+	" WHERE $6::text IS NOT NULL AND id = (SELECT user_id FROM d)", 6 };
+
+static const struct ac_stmt st_failed = { "deliver_failed",
+	"UPDATE deliveries SET status = 'failed', provider = $2, message = $3, error = $4,"
+	" attempts = attempts + $5::int, updated_at = now() WHERE id = $1 AND status = 'queued'", 5 };
+
+/* A retry: the attempt counted (when it reached the provider) and the next
+ * deliver job, keyed by this one, due at $6 (ms since the epoch). */
+static const struct ac_stmt st_retry = { "deliver_retry",
+	"WITH d AS (UPDATE deliveries SET provider = $2, error = $3,"
+	"  attempts = attempts + $4::int, updated_at = now()"
+	"  WHERE id = $1 AND status = 'queued' RETURNING id)"
+	" INSERT INTO jobs (kind, payload, unique_key, run_at)"
+	" SELECT 'deliver', jsonb_build_object('delivery_id', id), 'deliver:' || id || ':' || $5,"
+	"  to_timestamp($6::bigint / 1000.0) FROM d ON CONFLICT (unique_key) DO NOTHING", 6 };
+
+static const struct ac_stmt st_blocked = { "deliver_blocked",
+	"UPDATE users SET telegram_unreachable_at = now(), updated_at = now()"
+	" WHERE id = $1 AND telegram_chat_id = $2 AND telegram_unreachable_at IS NULL", 2 };
+
+static const struct ac_stmt st_exists = { "deliver_exists",
+	"SELECT 1 FROM deliveries WHERE id = $1", 1 };
+
+/* RETRY or FAIL with a formatted reason in job->error. */
+static enum ac_job_outcome
+job_error(struct ac_job *job, enum ac_job_outcome out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum ac_job_outcome
+job_error(struct ac_job *job, enum ac_job_outcome out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(job->error, sizeof(job->error), fmt, ap);
+	va_end(ap);
+	return out;
+}
+
+/* A string member of o, or NULL. */
+static const char *
+str(json_t *o, const char *name)
+{
+	return json_string_value(json_object_get(o, name));
+}
+
+/* Queues notice for user (a text id) once per delivery (a text id), in
+ * the caller's transaction. 0, or -1 on a database error. */
+static int
+notice_enqueue(struct ac_db *db, const char *notice, const char *user, const char *delivery)
+{
+	char key[128];
+	json_t *payload = json_pack("{s:I, s:s}", "user_id",
+	    (json_int_t)strtoll(user, NULL, 10), "notice", notice);
+	int rc;
+
+	snprintf(key, sizeof(key), "notice:%s:%s", notice, delivery);
+	rc = ac_job_enqueue(db, "notice", payload, key, 0, 0, NOTICE_ATTEMPTS);
+	json_decref(payload);
+	return rc == -1 ? -1 : 0;
+}
+
+enum ac_job_outcome
+ac_deliver_job(struct ac_db *db, struct ac_job *job)
+{
+	long long id = json_integer_value(json_object_get(job->payload, "delivery_id"));
+	json_t *r = json_object_get(job->payload, "_result");
+	const char *v = str(r, "v");
+	char sid[24], user[24];
+	PGresult *res;
+
+	if (id <= 0)
+		return job_error(job, AC_JOB_FAIL, "payload has no delivery_id");
+	snprintf(sid, sizeof(sid), "%lld", id);
+	if (v == NULL) {
+		const char *vals[1] = { sid };
+
+		res = ac_db_exec(db, &st_exists, vals, NULL, NULL);
+		if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+			return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, ac_db_error(db));
+		if (PQntuples(res) == 0) {
+			PQclear(res);
+			return job_error(job, AC_JOB_FAIL, "delivery %lld does not exist", id);
+		}
+		PQclear(res);
+		return job_error(job, AC_JOB_RETRY, "delivery %lld: not sent (database error)", id);
+	}
+	if (strcmp(v, "gone") == 0)
+		return AC_JOB_DONE;
+	if (strcmp(v, "retry") == 0) {
+		char jid[24], at[24];
+		const char *vals[6] = { sid, str(r, "provider"), str(r, "error"),
+		    json_is_true(json_object_get(r, "sent")) ? "1" : "0", jid, at };
+
+		snprintf(jid, sizeof(jid), "%lld", job->id);
+		snprintf(at, sizeof(at), "%lld", (long long)(ac_now_ms() +
+		    json_integer_value(json_object_get(r, "retry_in_ms"))));
+		res = ac_db_exec(db, &st_retry, vals, NULL, NULL);
+		if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
+			return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, ac_db_error(db));
+		PQclear(res);
+		return AC_JOB_DONE;
+	}
+	if (strcmp(v, "sent") == 0 || strcmp(v, "outbox") == 0) {
+		const char *vals[6] = { sid, str(r, "provider"), str(r, "message"), str(r, "id"),
+		    "1", str(r, "chat") };
+
+		res = ac_db_exec(db, &st_sent, vals, NULL, NULL);
+	} else {
+		const char *vals[5] = { sid, str(r, "provider"), str(r, "message"),
+		    str(r, "error"), json_is_true(json_object_get(r, "sent")) ? "1" : "0" };
+
+		res = ac_db_exec(db, &st_failed, vals, NULL, NULL);
+		if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
+			return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, ac_db_error(db));
+		if (json_is_true(json_object_get(r, "blocked"))) {
+			const char *bv[2] = { user, str(r, "chat") };
+
+			PQclear(res);
+			snprintf(user, sizeof(user), "%lld",
+			    (long long)json_integer_value(json_object_get(r, "user_id")));
+			res = ac_db_exec(db, &st_blocked, bv, NULL, NULL);
+			if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
+				return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id,
+				    ac_db_error(db));
+			/* just marked: tell the user by email */
+			if (strcmp(PQcmdTuples(res), "1") == 0 &&
+			    notice_enqueue(db, "telegram_blocked", user, sid) == -1) {
+				PQclear(res);
+				return job_error(job, AC_JOB_RETRY, "delivery %lld: notice: %s", id,
+				    ac_db_error(db));
+			}
+		}
+	}
+	if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
+		return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, ac_db_error(db));
+	PQclear(res);
+	return AC_JOB_DONE;
+}
+
+enum ac_job_outcome
+ac_notice_job(struct ac_db *db, struct ac_job *job)
+{
+	json_t *r = json_object_get(job->payload, "_result");
+	const char *v = str(r, "v");
+
+	if (v == NULL)
+		return job_error(job, AC_JOB_RETRY, "notice not sent (database error)");
+	if (strcmp(v, "gone") == 0)
+		return job_error(job, AC_JOB_FAIL, "no such user");
+	if (strcmp(v, "sent") == 0 || strcmp(v, "outbox") == 0) {
+		ac_info("notice %s to user %lld: %s", str(job->payload, "notice"),
+		    (long long)json_integer_value(json_object_get(r, "user_id")), str(r, "provider"));
+		return AC_JOB_DONE;
+	}
+	if (strcmp(v, "retry") == 0) {
+		job->retry_in_ms = json_integer_value(json_object_get(r, "retry_in_ms"));
+		return job_error(job, AC_JOB_RETRY, "%s", str(r, "error"));
+	}
+	return job_error(job, AC_JOB_FAIL, "%s: %s", str(r, "provider"), str(r, "error"));
+}

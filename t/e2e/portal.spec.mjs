@@ -1,0 +1,174 @@
+// portal.spec.mjs — the portal in a real browser (playwright-core driving
+// Debian's chromium; no browser is ever downloaded), against the stack
+// t/e2e/run starts:
+//   1. sign up, log out, log in, add an alarm; an alert posted to
+//      /hook/tv/<token>, `ac-worker --once`; the notification is in the
+//      history and the balance went down; log out;
+//   2. password reset through the email outbox;
+//   3. a screenshot of each main page, desktop and phone, in $AC_TEST_OUT.
+// Environment: AC_TEST_BASE_URL, AC_DATABASE_URL, AC_TEST_ACCTL,
+// AC_TEST_WORKER, AC_TEST_OUT, CHROMIUM (default /usr/bin/chromium).
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+	const v = process.env[name];
+	if (!v) throw new Error(`${name} is not set: run t/e2e/run`);
+	return v;
+};
+const base = env('AC_TEST_BASE_URL');
+const out = env('AC_TEST_OUT');
+mkdirSync(out, { recursive: true });
+
+const acctl = (...args) => JSON.parse(execFileSync(env('AC_TEST_ACCTL'), args, { encoding: 'utf8' }));
+const worker = () => execFileSync(env('AC_TEST_WORKER'), ['--once'], { stdio: 'ignore' });
+// psql interpolates :'p1'... (quoted) only in a script read from stdin
+const sql = (query, ...params) => execFileSync('psql', [env('AC_DATABASE_URL'), '-XAtq',
+	'-v', 'ON_ERROR_STOP=1', ...params.flatMap((p, i) => ['-v', `p${i + 1}=${p}`])],
+	{ encoding: 'utf8', input: query + ';\n' }).trim();
+
+// What the operator set up: a strategy, a plan covering it with 50 credits.
+const hex = randomBytes(4).toString('hex').toUpperCase();
+const strategy = acctl('strategy', 'add', '--symbol', `E2E${hex}USDT`, '--timeframe', '1h',
+	'--strategy', 'UT Bot', '--name', `UT Bot E2E ${hex}`);
+const sid = strategy.id;
+const token = strategy.token;
+acctl('plan', 'add', '--name', `Pro ${hex}`, '--price-cents', '149900', '--currency', 'INR',
+	'--months', '1', '--credits', '50', '--strategies', String(sid));
+
+const email = `e2e.${hex.toLowerCase()}@example.com`;
+const password = 'a long enough passphrase';
+const browser = await chromium.launch({
+	executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+	args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+});
+const failures = [];
+const step = async (name, fn) => {
+	const t0 = Date.now();
+	try {
+		await fn();
+		console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+	} catch (e) {
+		failures.push(name);
+		console.log(`FAIL ${name}: ${e.stack || e}`);
+	}
+};
+
+const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, javaScriptEnabled: false });
+const page = await context.newPage();
+const shot = (name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
+const balance = async () => Number((await page.locator('#balance').textContent()).trim());
+
+await step('sign up', async () => {
+	await page.goto(`${base}/signup`);
+	await shot('signup');
+	await page.getByLabel('Name').fill('Eve <b>E2E</b>');
+	await page.getByLabel('Email').fill(email);
+	await page.getByLabel('Password').fill(password);
+	await page.getByRole('button', { name: 'Sign up' }).click();
+	await page.waitForURL(`${base}/?done=signed_up`);
+	assert.match(await page.locator('h1').textContent(), /Hello, Eve <b>E2E<\/b>/);
+	acctl('subscribe', '--email', email, '--plan', `Pro ${hex}`);
+});
+
+await step('log out and log in', async () => {
+	await page.getByRole('button', { name: 'Log out' }).click();
+	await page.waitForURL(/\/login/);
+	await shot('login');
+	await page.getByLabel('Email').fill(email);
+	await page.getByLabel('Password').fill(password);
+	await page.getByRole('button', { name: 'Log in' }).click();
+	await page.waitForURL(`${base}/`);
+	assert.equal(await balance(), 50);
+	await shot('dashboard-empty');
+});
+
+await step('add an alarm', async () => {
+	await page.goto(`${base}/alarms`);
+	await page.getByLabel('Strategy').selectOption(String(sid));
+	await page.getByLabel('Telegram').uncheck();
+	await page.getByLabel('Email').check();
+	await page.getByLabel('Minimum price').fill('1000');
+	await page.getByRole('button', { name: 'Add alarm' }).click();
+	await page.waitForURL(/done=alarm_added/);
+	assert.match(await page.locator('.alarm').first().textContent(), new RegExp(`E2E${hex}USDT`));
+	await shot('alarms');
+});
+
+await step('an alert becomes a notification and costs a credit', async () => {
+	const body = JSON.stringify({ symbol: `E2E${hex}USDT`, timeframe: '60', action: 'buy',
+		price: 42000, tp: 42840, sl: 41160, time: new Date().toISOString() });
+	const res = await fetch(`${base}/hook/tv/${token}`, { method: 'POST', body,
+		headers: { 'Content-Type': 'application/json' } });
+	assert.equal(res.status, 202, await res.text());
+	worker();
+	worker();
+	await page.goto(`${base}/history`);
+	const row = page.locator('#notifications tbody tr').first();
+	assert.match(await row.textContent(), new RegExp(`E2E${hex}USDT.*BUY @ 42000.*email`, 's'));
+	await shot('history');
+	await page.goto(`${base}/`);
+	assert.equal(await balance(), 49);
+	await shot('dashboard');
+	for (const name of ['trades', 'credits', 'plans', 'account', 'tokens']) {
+		await page.goto(`${base}/${name}`);
+		assert.equal(await page.locator('h1').count(), 1);
+		await shot(name);
+	}
+	await page.goto(`${base}/tokens`);
+	await page.getByLabel('Name').fill('my bot');
+	await page.getByRole('button', { name: 'Create token' }).click();
+	assert.match(await page.locator('#new-token').textContent(), /^act_/);
+	await shot('tokens-created');
+});
+
+await step('phone-sized pages', async () => {
+	const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true,
+		javaScriptEnabled: false, storageState: await context.storageState() });
+	const p = await phone.newPage();
+	for (const name of ['', 'history', 'alarms', 'account']) {
+		await p.goto(`${base}/${name}`);
+		const width = await p.evaluate(() => document.documentElement.scrollWidth);
+		await p.screenshot({ path: `${out}/phone-${name || 'dashboard'}.png`, fullPage: true });
+		assert.ok(width <= 400, `/${name} is ${width}px wide on a phone`);
+	}
+	await phone.close();
+});
+
+await step('log out', async () => {
+	await page.goto(`${base}/`);
+	await page.getByRole('button', { name: 'Log out' }).click();
+	await page.waitForURL(/\/login\?done=logged_out/);
+	await page.goto(`${base}/history`);
+	assert.match(page.url(), /\/login$/);
+});
+
+await step('password reset through the outbox', async () => {
+	await page.goto(`${base}/password/forgot`);
+	await page.getByLabel('Email').fill(email);
+	await page.getByRole('button', { name: 'Email me a link' }).click();
+	assert.match(await page.locator('main').textContent(), /on its way/);
+	worker();
+	const mail = sql("SELECT body FROM email_outbox WHERE to_addr = :'p1' AND status = 'sent'"
+		+ " AND provider = 'outbox' ORDER BY id DESC LIMIT 1", email);
+	const link = mail.match(/https?:\/\/\S+\/password\/reset\?token=[\w-]+/);
+	assert.ok(link, `no reset link in the outbox message: ${mail}`);
+	await page.goto(link[0]);
+	await shot('reset');
+	await page.getByLabel('New password').fill('another long passphrase');
+	await page.getByRole('button', { name: 'Set password' }).click();
+	await page.waitForURL(/done=reset/);
+	await page.getByLabel('Email').fill(email);
+	await page.getByLabel('Password').fill('another long passphrase');
+	await page.getByRole('button', { name: 'Log in' }).click();
+	await page.waitForURL(`${base}/`);
+	await page.goto(link[0]);
+	assert.match(await page.locator('main').textContent(), /not valid any more/);
+});
+
+await browser.close();
+console.log(`e2e: ${failures.length ? `FAILED: ${failures.join(', ')}` : 'all passed'}; screenshots in ${out}`);
+process.exit(failures.length ? 1 : 0);

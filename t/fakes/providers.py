@@ -1,0 +1,300 @@
+#!/usr/bin/python3
+"""providers.py — one local fake of the delivery providers, for tests and
+benchmarks: the Telegram Bot API, Resend, Netgsm, Twilio and OneSignal on
+one HTTP port (their real paths and bodies), and a real SMTP server
+(aiosmtpd) on another, all on one asyncio loop.
+
+    python3 t/fakes/providers.py [--port P] [--smtp-port S] [--ready FILE]
+
+Ports 0 pick free ones; FILE receives {"http": P, "smtp": S} once both
+listen. Every request is recorded with its arrival time (time.time()).
+
+Control (JSON):
+    POST /_fake/reset              forget requests, rules, seen keys, config
+    POST /_fake/config             {"latency_ms": N} for every answer
+    POST /_fake/rules              [rule, ...] appended; a rule is
+        {"provider": "telegram"|"resend"|"netgsm"|"twilio"|"onesignal"|"smtp",
+         "to": recipient (optional), "times": N (default 1, -1 forever),
+         "status": HTTP status (or for smtp "451 4.3.0 try later"),
+         "body": JSON answer, "headers": {name: value},
+         "latency_ms": N, "hang": true (never answer)}
+        the first matching rule with times left answers instead of success
+    GET  /_fake/requests[?provider=P]  the recorded requests, oldest first
+    GET  /_fake/stats              {"provider": count, ...}
+
+A repeated Idempotency-Key (Resend) or idempotency_key (OneSignal) gets
+the first answer again and is recorded with "dup": true, as the real
+services do. Python's standard library and Debian's python3-aiosmtpd only.
+"""
+import argparse
+import asyncio
+import json
+import re
+import time
+import urllib.parse
+import uuid
+
+STATE = {"requests": [], "rules": [], "seen": {}, "latency_ms": 0, "seq": 0}
+
+REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized",
+           403: "Forbidden", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity",
+           429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+           503: "Service Unavailable", 504: "Gateway Timeout"}
+
+TG_PATH = re.compile(r"^/bot([^/]+)/(sendMessage|setWebhook)$")
+TWILIO_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
+
+
+def take_rule(provider, to):
+    """The first rule for provider (and to) with uses left, used once."""
+    for r in STATE["rules"]:
+        if r.get("provider") != provider or r.get("times", 1) == 0:
+            continue
+        if r.get("to") is not None and str(r["to"]) != str(to):
+            continue
+        if r.get("times", 1) > 0:
+            r["times"] = r.get("times", 1) - 1
+        return r
+    return None
+
+
+def record(provider, path, headers, body, to, idem=None, dup=False):
+    """Appends a request to the record; returns it."""
+    STATE["seq"] += 1
+    rec = {"seq": STATE["seq"], "t": time.time(), "provider": provider, "path": path,
+           "to": to, "body": body, "idempotency_key": idem, "dup": dup,
+           "user_agent": headers.get("user-agent"),
+           "authorization": headers.get("authorization"),
+           "content_type": headers.get("content-type")}
+    STATE["requests"].append(rec)
+    return rec
+
+
+def success(provider, body, to, path):
+    """The provider's success answer: (status, JSON)."""
+    n = STATE["seq"]
+    if provider == "telegram":
+        if path.endswith("setWebhook"):
+            return 200, {"ok": True, "result": True, "description": "Webhook was set"}
+        return 200, {"ok": True, "result": {"message_id": n, "chat": {"id": to},
+                                             "date": int(time.time()),
+                                             "text": body.get("text", "")}}
+    if provider == "resend":
+        return 200, {"id": str(uuid.uuid4())}
+    if provider == "netgsm":
+        return 200, {"code": "00", "description": "queued", "jobid": "%d" % (17000000 + n)}
+    if provider == "twilio":
+        return 201, {"sid": "SM%032x" % n, "status": "queued", "to": to,
+                     "body": body.get("Body", "")}
+    return 200, {"id": str(uuid.uuid4()), "external_id": None}
+
+
+def route(method, path, headers, raw):
+    """(provider, parsed body, recipient) of a provider request, or None."""
+    ctype = headers.get("content-type", "")
+    try:
+        if "json" in ctype:
+            body = json.loads(raw or b"{}")
+        elif "x-www-form-urlencoded" in ctype:
+            body = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
+        else:
+            body = {"raw": raw.decode("utf-8", "replace")}
+    except ValueError:
+        body = {"raw": raw.decode("utf-8", "replace")}
+    if method != "POST":
+        return None
+    m = TG_PATH.match(path)
+    if m:
+        return "telegram", body, body.get("chat_id")
+    if path == "/emails":
+        to = body.get("to")
+        return "resend", body, to[0] if isinstance(to, list) and to else to
+    if path == "/sms/rest/v2/send":
+        msgs = body.get("messages") or [{}]
+        return "netgsm", body, msgs[0].get("no")
+    if TWILIO_PATH.match(path):
+        return "twilio", body, body.get("To")
+    if path == "/notifications":
+        ids = (body.get("include_aliases") or {}).get("external_id") or [None]
+        return "onesignal", body, ids[0]
+    return None
+
+
+async def answer(method, target, headers, raw):
+    """(status, extra headers, body bytes) for one request."""
+    url = urllib.parse.urlsplit(target)
+    path = url.path
+    if path.startswith("/_fake/"):
+        return control(method, path, urllib.parse.parse_qs(url.query), raw)
+    r = route(method, path, headers, raw)
+    if r is None:
+        return 404, {}, b'{"error":"no such fake endpoint"}'
+    provider, body, to = r
+    idem = headers.get("idempotency-key") if provider == "resend" else \
+        body.get("idempotency_key") if provider == "onesignal" else None
+    key = (provider, idem)
+    if idem is not None and key in STATE["seen"]:
+        record(provider, path, headers, body, to, idem, True)
+        while STATE["seen"].get(key) is None and key in STATE["seen"]:
+            await asyncio.sleep(0.01)   # the first is still being processed
+        status, out = STATE["seen"].get(key) or (409, {"error": "reset"})
+        return status, {}, json.dumps(out).encode()
+    if idem is not None:
+        STATE["seen"][key] = None
+    rec = record(provider, path, headers, body, to, idem)
+    rule = take_rule(provider, to)
+    latency = (rule or {}).get("latency_ms", STATE["latency_ms"])
+    if rule and rule.get("hang"):
+        await asyncio.sleep(3600)
+    if latency:
+        await asyncio.sleep(latency / 1000.0)
+    if rule and "status" in rule:
+        status, out = int(rule["status"]), rule.get("body", {})
+        rec["answered"] = status
+        STATE["seen"].pop(key, None)    # a failed request may be made again
+        return status, rule.get("headers", {}), json.dumps(out).encode()
+    status, out = success(provider, body, to, path)
+    rec["answered"] = status
+    if idem is not None:
+        STATE["seen"][key] = (status, out)
+    return status, {}, json.dumps(out).encode()
+
+
+def control(method, path, query, raw):
+    """The control endpoint."""
+    if path == "/_fake/reset" and method == "POST":
+        STATE.update(requests=[], rules=[], seen={}, latency_ms=0)
+        return 200, {}, b'{"ok":true}'
+    if path == "/_fake/config" and method == "POST":
+        STATE["latency_ms"] = int(json.loads(raw or b"{}").get("latency_ms", 0))
+        return 200, {}, b'{"ok":true}'
+    if path == "/_fake/rules" and method == "POST":
+        rules = json.loads(raw or b"[]")
+        STATE["rules"].extend(rules if isinstance(rules, list) else [rules])
+        return 200, {}, b'{"ok":true}'
+    if path == "/_fake/requests":
+        p = query.get("provider", [None])[0]
+        out = [r for r in STATE["requests"] if p is None or r["provider"] == p]
+        return 200, {}, json.dumps(out).encode()
+    if path == "/_fake/stats":
+        stats = {}
+        for r in STATE["requests"]:
+            stats[r["provider"]] = stats.get(r["provider"], 0) + 1
+        return 200, {}, json.dumps(stats).encode()
+    return 404, {}, b'{"error":"no such control"}'
+
+
+class HTTP(asyncio.Protocol):
+    """HTTP/1.1 with keep-alive and Content-Length bodies, as libcurl sends."""
+
+    def connection_made(self, transport):
+        self.t = transport
+        self.buf = b""
+        self.busy = False
+
+    def data_received(self, data):
+        self.buf += data
+        if not self.busy:
+            self.next()
+
+    def next(self):
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = self.buf[:end].decode("latin-1").split("\r\n")
+        method, target, _ = (head[0].split(" ") + ["", "", ""])[:3]
+        headers = {}
+        for line in head[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        n = int(headers.get("content-length", "0") or 0)
+        if headers.get("expect", "").lower() == "100-continue" and len(self.buf) < end + 4 + n:
+            if not headers.get("_continued"):
+                self.t.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self.buf = self.buf[:end] + b"\r\n_continued: 1" + self.buf[end:]
+            return
+        if len(self.buf) < end + 4 + n:
+            return
+        raw = self.buf[end + 4:end + 4 + n]
+        self.buf = self.buf[end + 4 + n:]
+        self.busy = True
+        asyncio.ensure_future(self.respond(method, target, headers, raw))
+
+    async def respond(self, method, target, headers, raw):
+        status, extra, body = await answer(method, target, headers, raw)
+        lines = ["HTTP/1.1 %d %s" % (status, REASONS.get(status, "Status")),
+                 "Content-Type: application/json", "Content-Length: %d" % len(body)]
+        lines += ["%s: %s" % kv for kv in extra.items()]
+        if not self.t.is_closing():
+            self.t.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        self.busy = False
+        self.next()
+
+
+class SMTPHandler:
+    """Records each message; rules for "smtp" answer DATA instead."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        rule = None
+        for r in STATE["rules"]:
+            if r.get("provider") == "smtp" and r.get("at") == "rcpt" and \
+                    r.get("times", 1) != 0 and r.get("to") in (None, address):
+                rule = r
+                break
+        if rule:
+            if rule.get("times", 1) > 0:
+                rule["times"] = rule.get("times", 1) - 1
+            return rule["status"]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        import email.policy
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        text = msg.get_body(("plain",))
+        html = msg.get_body(("html",))
+        to = envelope.rcpt_tos[0] if envelope.rcpt_tos else None
+        rec = record("smtp", "DATA", {"authorization": "yes" if session.authenticated else None},
+                     {"from": envelope.mail_from, "rcpt": envelope.rcpt_tos,
+                      "subject": str(msg["subject"]), "message_id": msg["message-id"],
+                      "content_type": msg.get_content_type(),
+                      "text": text.get_content() if text else None,
+                      "html": html.get_content() if html else None}, to)
+        rule = take_rule("smtp", to)
+        if rule and rule.get("latency_ms"):
+            await asyncio.sleep(rule["latency_ms"] / 1000.0)
+        if rule and rule.get("hang"):
+            await asyncio.sleep(3600)
+        if rule and "status" in rule:
+            rec["answered"] = rule["status"]
+            return rule["status"]
+        rec["answered"] = "250"
+        return "250 Message accepted for delivery"
+
+
+async def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--smtp-port", type=int, default=0)
+    ap.add_argument("--ready")
+    a = ap.parse_args()
+    loop = asyncio.get_running_loop()
+    http = await loop.create_server(HTTP, "127.0.0.1", a.port, backlog=1024)
+    from aiosmtpd.smtp import SMTP
+    smtp = await loop.create_server(
+        lambda: SMTP(SMTPHandler(), enable_SMTPUTF8=True, auth_require_tls=False,
+                     authenticator=lambda *args: __import__("aiosmtpd.smtp").smtp.AuthResult(
+                         success=True)),
+        "127.0.0.1", a.smtp_port)
+    ports = {"http": http.sockets[0].getsockname()[1], "smtp": smtp.sockets[0].getsockname()[1]}
+    if a.ready:
+        with open(a.ready + ".tmp", "w") as f:
+            json.dump(ports, f)
+        import os
+        os.rename(a.ready + ".tmp", a.ready)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

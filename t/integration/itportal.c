@@ -1,0 +1,186 @@
+/* itportal.c — see itportal.h. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "itportal.h"
+
+/* Keeps the cookies an answer sets. */
+static void
+keep_cookies(struct ib *b, const struct it_resp *r)
+{
+	for (size_t i = 0; i < r->nheaders; i++) {
+		const char *v = r->headers[i].value;
+		size_t n;
+
+		if (strcasecmp(r->headers[i].name, "Set-Cookie") != 0)
+			continue;
+		n = strcspn(v, ";");
+		if (strncmp(v, "ac_session=", 11) == 0) {
+			snprintf(b->session, sizeof(b->session), "%.*s", (int)(n - 11), v + 11);
+			snprintf(b->set_cookie, sizeof(b->set_cookie), "%s", v);
+		} else if (strncmp(v, "ac_pre=", 7) == 0) {
+			snprintf(b->pre, sizeof(b->pre), "%.*s", (int)(n - 7), v + 7);
+		}
+	}
+}
+
+/* Keeps the page's csrf field, if it has one. */
+static void
+keep_csrf(struct ib *b, const struct it_resp *r)
+{
+	const char *p = strstr(r->body, "name=\"csrf\" value=\"");
+
+	if (p != NULL) {
+		p += strlen("name=\"csrf\" value=\"");
+		snprintf(b->csrf, sizeof(b->csrf), "%.*s", (int)strcspn(p, "\""), p);
+	}
+}
+
+/* The Cookie header line for b into buf. */
+static const char *
+cookie_line(const struct ib *b, char *buf, size_t n)
+{
+	snprintf(buf, n, "Cookie: ac_session=%s; ac_pre=%s", b->session, b->pre);
+	return buf;
+}
+
+void
+ib_get(struct ib *b, struct it_resp *r, const char *path)
+{
+	char c[256];
+	const char *h[] = { cookie_line(b, c, sizeof(c)), NULL };
+
+	it_http_h(r, "GET", path, h, NULL, NULL, 0);
+	keep_cookies(b, r);
+	keep_csrf(b, r);
+}
+
+void
+ib_post_raw(struct ib *b, struct it_resp *r, const char *path, const char *form,
+    const char *origin)
+{
+	char c[256], o[256];
+	const char *h[] = { cookie_line(b, c, sizeof(c)), NULL, NULL };
+
+	if (origin != NULL) {
+		snprintf(o, sizeof(o), "Origin: %s", origin);
+		h[1] = o;
+	}
+	it_http_h(r, "POST", path, h, "application/x-www-form-urlencoded", form, strlen(form));
+	keep_cookies(b, r);
+	keep_csrf(b, r);
+}
+
+void
+ib_post(struct ib *b, struct it_resp *r, const char *path, const char *form)
+{
+	char *body;
+
+	if (asprintf(&body, "csrf=%s%s%s", b->csrf, *form ? "&" : "", form) == -1)
+		abort();
+	ib_post_raw(b, r, path, body, it_env("AC_TEST_BASE_URL"));
+	free(body);
+}
+
+char *
+ib_urlencode(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0), *out;
+
+	assert_non_null(e);
+	out = strdup(e);
+	curl_free(e);
+	return out;
+}
+
+long long
+ib_signup(struct ib *b, const char *tag, const char *name, const char *password, char *email)
+{
+	struct it_resp r;
+	char hex[9], *form, *n = ib_urlencode(name), *p = ib_urlencode(password);
+
+	it_rand_hex(hex, 8);
+	snprintf(email, 128, "%s.%s@example.com", tag, hex);
+	ib_get(b, &r, "/signup");
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+	if (asprintf(&form, "email=%s&password=%s&name=%s", email, p, n) == -1)
+		abort();
+	ib_post(b, &r, "/signup", form);
+	if (r.status != 303)
+		fail_msg("sign up: %ld %s", r.status, r.body);
+	it_resp_free(&r);
+	free(form);
+	free(n);
+	free(p);
+	ib_get(b, &r, "/");		/* the session's csrf */
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+	return it_q_ll("SELECT id FROM users WHERE email = $1", email, NULL);
+}
+
+void
+fx_plan_new(struct fx_plan *p)
+{
+	char sid[24];
+
+	it_strategy_new(&p->strategy, "1h", NULL);
+	it_rand_hex(p->plan_name, 12);
+	snprintf(sid, sizeof(sid), "%lld", p->strategy.id);
+	p->plan_id = it_q_ll("WITH p AS (INSERT INTO plans (name, price_minor, credits_per_period,"
+	    " credit_cost) VALUES ('Plan ' || $1, 49900, 100, 1) RETURNING id),"
+	    " s AS (INSERT INTO plan_strategies SELECT id, $2 FROM p) SELECT id FROM p",
+	    p->plan_name, sid, NULL);
+}
+
+void
+fx_subscribe(long long user_id, const struct fx_plan *p, int credits)
+{
+	char uid[24], pid[24], c[24], key[96];
+
+	snprintf(uid, sizeof(uid), "%lld", user_id);
+	snprintf(key, sizeof(key), "test:grant:%lld:%lld", user_id, p->plan_id);
+	snprintf(pid, sizeof(pid), "%lld", p->plan_id);
+	snprintf(c, sizeof(c), "%d", credits);
+	PQclear(it_q("INSERT INTO subscriptions (user_id, plan_id, status, period_start, period_end)"
+	    " VALUES ($1, $2, 'active', now() - interval '1 day', now() + interval '30 days')",
+	    uid, pid, NULL));
+	if (credits > 0)
+		PQclear(it_q("INSERT INTO credit_ledger (user_id, amount, kind, reference,"
+		    " idempotency_key) VALUES ($1, $2, 'grant', 'test', $3)", uid, c,
+		    key, NULL));
+}
+
+void
+fx_deliveries(long long user_id, long long strategy_id, int n)
+{
+	char uid[24], sid[24], sn[16], key[17];
+
+	snprintf(uid, sizeof(uid), "%lld", user_id);
+	snprintf(sid, sizeof(sid), "%lld", strategy_id);
+	snprintf(sn, sizeof(sn), "%d", n);
+	it_rand_hex(key, 16);
+	PQclear(it_q("WITH s AS (INSERT INTO signals (strategy_id, idempotency_key, raw_body,"
+	    " received_at, symbol, timeframe, action, price, status)"
+	    " SELECT st.id, $3 || ':' || i, '{}', now(), st.symbol, st.timeframe, 'BUY', 100 + i,"
+	    " 'processed' FROM strategies st, generate_series(1, $4::int) i WHERE st.id = $2"
+	    " RETURNING id, price)"
+	    " INSERT INTO deliveries (signal_id, user_id, channel, kind, status, skip_reason)"
+	    " SELECT id, $1, (ARRAY['email','telegram','sms','push'])[1 + (price::int % 4)], 'entry',"
+	    " CASE WHEN price::int % 2 = 0 THEN 'sent' ELSE 'skipped' END,"
+	    " CASE WHEN price::int % 2 = 0 THEN NULL ELSE 'no_credits' END FROM s",
+	    uid, sid, key, sn, NULL));
+}
+
+int
+it_has(const struct it_resp *r, const char *needle)
+{
+	return r->body != NULL && strstr(r->body, needle) != NULL;
+}

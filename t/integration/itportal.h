@@ -1,0 +1,56 @@
+/*
+ * itportal.h — helpers for the portal and API tests on top of itest.h: a
+ * browser (cookie jar and the page's CSRF token), and fixtures (a user
+ * subscribed to a plan that covers a fresh strategy, deliveries).
+ */
+#ifndef AC_ITPORTAL_H
+#define AC_ITPORTAL_H
+
+#include "itest.h"
+
+struct ib {
+	char	session[64];	/* the ac_session cookie ("" if none) */
+	char	pre[64];	/* the ac_pre cookie */
+	char	csrf[64];	/* the last page's csrf field */
+	char	set_cookie[512];	/* the last Set-Cookie of ac_session, whole */
+};
+
+/* GET path as the browser b: cookies sent, cookies and csrf kept. */
+void	ib_get(struct ib *b, struct it_resp *r, const char *path);
+
+/* POST the urlencoded form as b, with "csrf=<b->csrf>&" in front and the
+ * site's Origin; *r is the answer (redirects not followed). */
+void	ib_post(struct ib *b, struct it_resp *r, const char *path, const char *form);
+
+/* POST exactly form (no csrf added), with origin as Origin (NULL: none). */
+void	ib_post_raw(struct ib *b, struct it_resp *r, const char *path, const char *form,
+	    const char *origin);
+
+/* A new account through the portal's sign-up form, logged in as b. The
+ * email is <tag>.<hex>@example.com in email (128 bytes); the user's id. */
+long long ib_signup(struct ib *b, const char *tag, const char *name, const char *password,
+	    char *email);
+
+/* application/x-www-form-urlencoded of s (malloc'd). */
+char	*ib_urlencode(const char *s);
+
+struct fx_plan {
+	struct it_strategy strategy;	/* covered by plan */
+	long long	 plan_id;
+	char		 plan_name[32];
+};
+
+/* A strategy and an active plan covering it. */
+void	fx_plan_new(struct fx_plan *p);
+
+/* user_id subscribed (active, 30 days) to p's plan, with credits granted. */
+void	fx_subscribe(long long user_id, const struct fx_plan *p, int credits);
+
+/* n deliveries for user_id of signals of strategy, channels cycling
+ * through email/telegram/sms/push and statuses sent/skipped, by SQL. */
+void	fx_deliveries(long long user_id, long long strategy_id, int n);
+
+/* 1 if needle occurs in the answer's body. */
+int	it_has(const struct it_resp *r, const char *needle);
+
+#endif

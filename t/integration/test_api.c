@@ -1,0 +1,402 @@
+/*
+ * test_api.c — ac-api through nginx: access tokens (and what is refused),
+ * every route's success and failures, another user's alarms (404), the
+ * 100-a-minute limit (429 + Retry-After), login lockout and its expiry
+ * (t/integration/run sets AC_LOCK_SECONDS short).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itportal.h"
+
+#define PW "correct horse battery"
+
+/* A user made by acctl; its email into email (128 bytes), its id. */
+static long long
+user_new(const char *tag, char *email)
+{
+	char hex[9];
+	int st;
+	json_t *o;
+	long long id;
+
+	it_rand_hex(hex, 8);
+	snprintf(email, 128, "%s.%s@example.com", tag, hex);
+	o = it_acctl(&st, "user", "add", "--email", email, "--password", PW, "--name", tag, NULL);
+	assert_int_equal(st, 0);
+	id = (long long)json_integer_value(json_object_get(o, "id"));
+	json_decref(o);
+	return id;
+}
+
+/* POST /auth/token; the answer in *r. */
+static void
+token_req(struct it_resp *r, const char *email, const char *password)
+{
+	char body[512];
+
+	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", email, password);
+	it_post(r, "/api/v1/auth/token", "application/json", body);
+}
+
+/* An access token for email into tok (600 bytes). */
+static void
+token_get(const char *email, char *tok)
+{
+	struct it_resp r;
+
+	token_req(&r, email, PW);
+	if (r.status != 200)
+		fail_msg("token for %s: %ld %s", email, r.status, r.body);
+	assert_string_equal(it_json_str(&r, "token_type"), "Bearer");
+	snprintf(tok, 600, "%s", it_json_str(&r, "access_token"));
+	it_resp_free(&r);
+}
+
+/* A request with Authorization: Bearer tok (NULL: none). */
+static void
+call(struct it_resp *r, const char *tok, const char *method, const char *path, const char *json)
+{
+	char auth[800];
+	const char *h[] = { auth, NULL };
+
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok ? tok : "");
+	it_http_h(r, method, path, tok ? h : NULL, json ? "application/json" : NULL, json,
+	    json ? strlen(json) : 0);
+}
+
+static void
+expect_error(struct it_resp *r, long status, const char *code)
+{
+	if (r->status != status || it_json_str(r, "error.code") == NULL ||
+	    strcmp(it_json_str(r, "error.code"), code) != 0)
+		fail_msg("wanted %ld %s, got %ld %s", status, code, r->status, r->body);
+	it_resp_free(r);
+}
+
+static void
+test_tokens(void **state)
+{
+	struct it_resp r;
+	char email[128], tok[600], bad[700];
+
+	user_new("tk", email);
+	token_req(&r, email, "wrong password");
+	expect_error(&r, 401, "invalid_credentials");
+	token_req(&r, "nobody.x@example.com", "wrong password");
+	expect_error(&r, 401, "invalid_credentials");
+	it_post(&r, "/api/v1/auth/token", "application/json", "{\"email\": 1}");
+	expect_error(&r, 422, "invalid");
+	it_post(&r, "/api/v1/auth/token", "application/json", "{nope");
+	expect_error(&r, 400, "bad_json");
+	it_post(&r, "/api/v1/auth/token", "text/plain", "{}");
+	expect_error(&r, 415, "unsupported_media_type");
+	token_get(email, tok);
+	call(&r, tok, "GET", "/api/v1/auth/user", NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(it_json_str(&r, "email"), email);
+	it_resp_free(&r);
+	/* no token, a mangled one, alg none, another algorithm */
+	call(&r, NULL, "GET", "/api/v1/auth/user", NULL);
+	expect_error(&r, 401, "unauthorized");
+	snprintf(bad, sizeof(bad), "%sx", tok);
+	call(&r, bad, "GET", "/api/v1/auth/user", NULL);
+	expect_error(&r, 401, "unauthorized");
+	/* {"alg":"none"} . the same payload . empty signature */
+	snprintf(bad, sizeof(bad), "eyJhbGciOiJub25lIn0%s", strchr(tok, '.'));
+	*(strrchr(bad, '.') + 1) = '\0';
+	call(&r, bad, "GET", "/api/v1/auth/user", NULL);
+	expect_error(&r, 401, "unauthorized");
+	/* {"alg":"HS512"} with the HS256 signature */
+	snprintf(bad, sizeof(bad), "eyJhbGciOiJIUzUxMiJ9%s", strchr(tok, '.'));
+	call(&r, bad, "GET", "/api/v1/auth/user", NULL);
+	expect_error(&r, 401, "unauthorized");
+	call(&r, "act_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "GET", "/api/v1/auth/user", NULL);
+	expect_error(&r, 401, "unauthorized");
+	/* routing */
+	call(&r, tok, "GET", "/api/v1/nothing", NULL);
+	expect_error(&r, 404, "not_found");
+	call(&r, tok, "PATCH", "/api/v1/alarms", NULL);
+	assert_non_null(it_header(&r, "Allow", NULL));
+	expect_error(&r, 405, "method_not_allowed");
+}
+
+static void
+test_alarms_crud(void **state)
+{
+	struct fx_plan p, other;
+	struct it_resp r;
+	char email[128], tok[600], body[512], path[64];
+	long long uid, aid;
+
+	fx_plan_new(&p);
+	fx_plan_new(&other);
+	uid = user_new("crud", email);
+	fx_subscribe(uid, &p, 3);
+	token_get(email, tok);
+	call(&r, tok, "GET", "/api/v1/alarms", NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_array_size(it_json_get(&r, "alarms")), 0);
+	it_resp_free(&r);
+	/* refused: bad JSON, bad fields, uncovered strategy */
+	call(&r, tok, "POST", "/api/v1/alarms", "[1]");
+	expect_error(&r, 400, "bad_json");
+	call(&r, tok, "POST", "/api/v1/alarms", "{\"channels\":[\"telegram\"]}");
+	expect_error(&r, 422, "invalid");
+	snprintf(body, sizeof(body), "{\"strategy_id\":%lld,\"channels\":[\"fax\"]}", p.strategy.id);
+	call(&r, tok, "POST", "/api/v1/alarms", body);
+	assert_string_equal(it_json_str(&r, "error.field"), "channels");
+	expect_error(&r, 422, "invalid");
+	snprintf(body, sizeof(body), "{\"strategy_id\":%lld,\"min_price\":\"1'; DROP TABLE alarms;--\"}",
+	    p.strategy.id);
+	call(&r, tok, "POST", "/api/v1/alarms", body);
+	expect_error(&r, 422, "invalid");
+	snprintf(body, sizeof(body), "{\"strategy_id\":%lld,\"on_exit\":\"yes\"}", p.strategy.id);
+	call(&r, tok, "POST", "/api/v1/alarms", body);
+	expect_error(&r, 422, "invalid");
+	snprintf(body, sizeof(body), "{\"strategy_id\":%lld}", other.strategy.id);
+	call(&r, tok, "POST", "/api/v1/alarms", body);
+	expect_error(&r, 403, "not_covered");
+	/* made */
+	snprintf(body, sizeof(body), "{\"strategy_id\":%lld,\"channels\":[\"email\",\"sms\"],"
+	    "\"on_replacement\":false,\"min_price\":100,\"max_price\":\"250.5\"}", p.strategy.id);
+	call(&r, tok, "POST", "/api/v1/alarms", body);
+	assert_int_equal(r.status, 201);
+	aid = (long long)json_integer_value(it_json_get(&r, "id"));
+	assert_string_equal(it_json_str(&r, "min_price"), "100");
+	assert_string_equal(it_json_str(&r, "max_price"), "250.5");
+	assert_true(json_is_false(it_json_get(&r, "on_replacement")));
+	assert_int_equal(json_array_size(it_json_get(&r, "channels")), 2);
+	it_resp_free(&r);
+	call(&r, tok, "POST", "/api/v1/alarms", body);
+	expect_error(&r, 409, "conflict");
+	snprintf(path, sizeof(path), "/api/v1/alarms/%lld", aid);
+	call(&r, tok, "GET", path, NULL);
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+	call(&r, tok, "PUT", path, "{\"enabled\":false,\"max_price\":null}");
+	assert_int_equal(r.status, 200);
+	assert_true(json_is_false(it_json_get(&r, "enabled")));
+	assert_true(json_is_null(it_json_get(&r, "max_price")));
+	assert_string_equal(it_json_str(&r, "min_price"), "100");
+	it_resp_free(&r);
+	call(&r, tok, "PUT", path, "{\"min_price\":0}");
+	expect_error(&r, 422, "invalid");
+	call(&r, tok, "PUT", "/api/v1/alarms/999999999", "{}");
+	expect_error(&r, 404, "not_found");
+	call(&r, tok, "DELETE", path, NULL);
+	assert_int_equal(r.status, 204);
+	it_resp_free(&r);
+	call(&r, tok, "DELETE", path, NULL);
+	expect_error(&r, 404, "not_found");
+	call(&r, tok, "GET", path, NULL);
+	expect_error(&r, 404, "not_found");
+}
+
+static void
+test_cross_user(void **state)
+{
+	struct fx_plan p;
+	struct it_resp r;
+	char ea[128], eb[128], ta[600], tb[600], body[256], path[64];
+	long long a, b, aid;
+
+	fx_plan_new(&p);
+	a = user_new("xa", ea);
+	b = user_new("xb", eb);
+	fx_subscribe(a, &p, 3);
+	fx_subscribe(b, &p, 3);
+	token_get(ea, ta);
+	token_get(eb, tb);
+	snprintf(body, sizeof(body), "{\"strategy_id\":%lld}", p.strategy.id);
+	call(&r, ta, "POST", "/api/v1/alarms", body);
+	assert_int_equal(r.status, 201);
+	aid = (long long)json_integer_value(it_json_get(&r, "id"));
+	it_resp_free(&r);
+	fx_deliveries(a, p.strategy.id, 4);
+	snprintf(path, sizeof(path), "/api/v1/alarms/%lld", aid);
+	call(&r, tb, "GET", path, NULL);
+	expect_error(&r, 404, "not_found");
+	call(&r, tb, "PUT", path, "{\"enabled\":false}");
+	expect_error(&r, 404, "not_found");
+	call(&r, tb, "DELETE", path, NULL);
+	expect_error(&r, 404, "not_found");
+	call(&r, ta, "GET", path, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_is_true(it_json_get(&r, "enabled")));
+	it_resp_free(&r);
+	call(&r, tb, "GET", "/api/v1/account/history", NULL);
+	assert_int_equal(json_array_size(it_json_get(&r, "items")), 0);
+	it_resp_free(&r);
+	call(&r, tb, "GET", "/api/v1/alarms", NULL);
+	assert_int_equal(json_array_size(it_json_get(&r, "alarms")), 0);
+	it_resp_free(&r);
+	call(&r, ta, "GET", "/api/v1/account/history?limit=3", NULL);
+	assert_int_equal(json_array_size(it_json_get(&r, "items")), 3);
+	it_resp_free(&r);
+	(void)b;
+}
+
+static void
+test_reads(void **state)
+{
+	static const char *const paths[] = { "/api/v1/account/profile", "/api/v1/account/credits",
+	    "/api/v1/account/history", "/api/v1/subscriptions/plans", "/api/v1/subscriptions/status",
+	    "/api/v1/signals", "/api/v1/trades", "/api/v1/account/history?channel=sms&status=sent",
+	    "/api/v1/trades?status=open" };
+	static const char *const bad[] = { "/api/v1/account/credits?limit=0",
+	    "/api/v1/account/history?channel=fax", "/api/v1/account/history?before=x",
+	    "/api/v1/trades?status=sideways", "/api/v1/signals?limit=1000" };
+	struct fx_plan p;
+	struct it_resp r;
+	char email[128], tok[600], body[128];
+	long long uid;
+
+	fx_plan_new(&p);
+	uid = user_new("reads", email);
+	fx_subscribe(uid, &p, 7);
+	token_get(email, tok);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		call(&r, tok, "GET", paths[i], NULL);
+		if (r.status != 200 || r.json == NULL)
+			fail_msg("GET %s: %ld %s", paths[i], r.status, r.body);
+		it_resp_free(&r);
+		call(&r, NULL, "GET", paths[i], NULL);
+		expect_error(&r, 401, "unauthorized");
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		call(&r, tok, "GET", bad[i], NULL);
+		expect_error(&r, 400, "bad_parameter");
+	}
+	call(&r, tok, "GET", "/api/v1/account/credits", NULL);
+	assert_int_equal(json_integer_value(it_json_get(&r, "balance")), 7);
+	assert_int_equal(json_array_size(it_json_get(&r, "entries")), 1);
+	it_resp_free(&r);
+	call(&r, tok, "GET", "/api/v1/subscriptions/status", NULL);
+	assert_int_equal(json_array_size(it_json_get(&r, "subscriptions")), 1);
+	it_resp_free(&r);
+	snprintf(body, sizeof(body), "{\"strategy_id\":%lld}", p.strategy.id);
+	call(&r, tok, "POST", "/api/v1/alarms", body);
+	it_resp_free(&r);
+	fx_deliveries(uid, p.strategy.id, 2);
+	call(&r, tok, "GET", "/api/v1/signals", NULL);
+	assert_int_equal(json_array_size(it_json_get(&r, "signals")), 2);
+	it_resp_free(&r);
+}
+
+static void
+test_rate_limit(void **state)
+{
+	struct it_resp r;
+	char email[128], tok[600];
+	int i;
+
+	user_new("rl", email);
+	token_get(email, tok);
+	for (i = 1; i <= 100; i++) {
+		call(&r, tok, "GET", "/api/v1/auth/user", NULL);
+		if (r.status != 200)
+			fail_msg("request %d: %ld", i, r.status);
+		it_resp_free(&r);
+	}
+	call(&r, tok, "GET", "/api/v1/auth/user", NULL);
+	assert_int_equal(r.status, 429);
+	assert_non_null(it_header(&r, "Retry-After", NULL));
+	assert_true(atoi(it_header(&r, "Retry-After", NULL)) >= 1);
+	assert_true(atoi(it_header(&r, "Retry-After", NULL)) <= 60);
+	expect_error(&r, 429, "rate_limited");
+}
+
+static void
+test_lockout(void **state)
+{
+	struct it_resp r;
+	char email[128], tok[600];
+	int lock_s = atoi(getenv("AC_LOCK_SECONDS") ? getenv("AC_LOCK_SECONDS") : "0");
+
+	if (lock_s < 1 || lock_s > 10)
+		skip();		/* only with a short lockout */
+	user_new("lock", email);
+	for (int i = 0; i < 5; i++) {
+		token_req(&r, email, "wrong password");
+		expect_error(&r, 401, "invalid_credentials");
+	}
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND failed_logins = 5"
+	    " AND locked_until > now()", email, NULL), 1);
+	/* locked: even the right password fails, with the same answer */
+	token_req(&r, email, PW);
+	expect_error(&r, 401, "invalid_credentials");
+	sleep((unsigned)lock_s + 1);
+	token_get(email, tok);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND failed_logins = 0"
+	    " AND locked_until IS NULL", email, NULL), 1);
+}
+
+/* Failures beyond AC_LOGIN_ACCOUNT_MAX (10) in the window: 429, whatever
+ * the password. */
+static void
+test_throttle(void **state)
+{
+	struct it_resp r;
+	char email[128];
+
+	user_new("thr", email);
+	for (int i = 0; i < 10; i++) {
+		token_req(&r, email, "wrong password");
+		expect_error(&r, 401, "invalid_credentials");
+	}
+	token_req(&r, email, PW);
+	assert_non_null(it_header(&r, "Retry-After", NULL));
+	expect_error(&r, 429, "too_many_attempts");
+}
+
+/* A hash made with other Argon2id parameters is replaced at the next login. */
+static void
+test_rehash(void **state)
+{
+	struct it_resp r;
+	char email[128], old[crypto_pwhash_STRBYTES], tok[600];
+
+	assert_true(sodium_init() >= 0);
+	user_new("rehash", email);
+	assert_int_equal(crypto_pwhash_str(old, PW, strlen(PW), crypto_pwhash_OPSLIMIT_MIN,
+	    crypto_pwhash_MEMLIMIT_MIN), 0);
+	PQclear(it_q("UPDATE users SET password_hash = $2 WHERE email = $1", email, old, NULL));
+	token_get(email, tok);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND"
+	    " password_hash <> $2 AND password_hash LIKE '$argon2id$v=19$m=65536,t=2,p=1$%'",
+	    email, old, NULL), 1);
+	token_req(&r, email, PW);
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_alarms_crud),
+		cmocka_unit_test(test_cross_user),
+		cmocka_unit_test(test_reads),
+		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_lockout),
+		cmocka_unit_test(test_throttle),
+		cmocka_unit_test(test_rehash),
+	};
+	int rc;
+
+	if (it_init() == -1)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	it_done();
+	return rc;
+}

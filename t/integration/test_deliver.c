@@ -1,0 +1,1155 @@
+/*
+ * test_deliver.c — delivery through the providers against the real stack
+ * (PostgreSQL, Redis) and the fake providers (t/fakes/providers.py, started
+ * here with its SMTP server): ac-worker --once drains deliver jobs made by
+ * SQL, and the fake's record (with its timestamps) and the delivery rows
+ * say what happened.
+ *
+ *  - Telegram: sent with HTML escaping; 403 blocked marks the chat
+ *    unreachable and emails the user a notice; 429 retry_after honoured;
+ *    30/s overall and 1/s per chat;
+ *  - email: Resend with Idempotency-Key and User-Agent; three 503s, then
+ *    the SMTP backup with a multipart/alternative message;
+ *  - SMS: Netgsm permanent code fails at once; Netgsm down → Twilio;
+ *  - push: a 200 with errors is a failure; a hang times out, no retry;
+ *    the circuit opens after repeated failures and closes after a probe;
+ *  - a worker killed mid-batch: every push delivered, repeats absorbed by
+ *    the idempotency key;
+ *  - Telegram 502 then success after the backoff; with Redis unreachable
+ *    the per-process limits and breaker still hold (per-chat gap, the
+ *    circuit opening);
+ *  - end to end: an alert POSTed to nginx, ac-worker --for running, every
+ *    channel of every eligible user reaches the fake (email through the
+ *    SMTP server when Resend fails) with the symbol, side, price, TP/SL;
+ *  - Telegram linking through nginx: POST /hook/telegram refuses a missing
+ *    or wrong secret token; /start with a fresh code links the chat, a
+ *    used or expired one does not; /stop unlinks; `acctl telegram
+ *    set-webhook` reaches the fake with the URL and secret.
+ *
+ * Environment (t/integration/run): AC_DATABASE_URL, AC_REDIS_URL,
+ * AC_TEST_ACCTL, SRC; AC_TEST_WORKER or ac-worker beside acctl;
+ * AC_TEST_OUT for logs. IT_ONLY=<pattern> runs the matching tests only.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <hiredis/hiredis.h>
+
+#include "itest.h"
+#include "redis.h"
+
+static char worker[1024], logdir[1024], fake_base[64], smtp_url[64];
+static pid_t fake_pid;
+static long long strategy_id;
+
+/* ---- the fake ------------------------------------------------------------ */
+
+/* Collects a body. */
+static size_t
+collect(char *p, size_t size, size_t n, void *arg)
+{
+	char **buf = arg;
+	size_t len = *buf ? strlen(*buf) : 0;
+
+	if ((*buf = realloc(*buf, len + size * n + 1)) == NULL)
+		abort();
+	memcpy(*buf + len, p, size * n);
+	(*buf)[len + size * n] = '\0';
+	return size * n;
+}
+
+/* A control call to the fake; its JSON answer (caller decrefs). */
+static json_t *
+fake(const char *method, const char *path, const char *body)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	char url[256], *out = NULL;
+	json_t *o;
+
+	snprintf(url, sizeof(url), "%s%s", fake_base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	o = json_loads(out ? out : "null", JSON_DECODE_ANY, NULL);
+	free(out);
+	assert_non_null(o);
+	return o;
+}
+
+/* The fake's recorded requests of provider (not repeats when fresh). */
+static json_t *
+recorded(const char *provider)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/_fake/requests?provider=%s", provider);
+	return fake("GET", path, NULL);
+}
+
+/* How many requests of provider the fake recorded. */
+static size_t
+count(const char *provider)
+{
+	json_t *r = recorded(provider);
+	size_t n = json_array_size(r);
+
+	json_decref(r);
+	return n;
+}
+
+/* Starts the fake on free ports and points the providers at it. */
+static void
+fake_start(void)
+{
+	char ready[1100], script[1100];
+	json_t *ports = NULL;
+	const char *src = it_env("SRC");
+
+	snprintf(ready, sizeof(ready), "%s/fake-providers.ready", logdir);
+	snprintf(script, sizeof(script), "%s/t/fakes/providers.py", src);
+	unlink(ready);
+	if ((fake_pid = fork()) == 0) {
+		char log[1100];
+		int fd;
+
+		snprintf(log, sizeof(log), "%s/fake-providers.log", logdir);
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644)) >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl("/usr/bin/python3", "python3", script, "--ready", ready, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && ports == NULL; i++) {
+		usleep(50000);
+		ports = json_load_file(ready, 0, NULL);
+	}
+	if (ports == NULL) {
+		fprintf(stderr, "test_deliver: the fake did not start (see %s)\n", logdir);
+		exit(1);
+	}
+	snprintf(fake_base, sizeof(fake_base), "http://127.0.0.1:%lld",
+	    (long long)json_integer_value(json_object_get(ports, "http")));
+	snprintf(smtp_url, sizeof(smtp_url), "smtp://127.0.0.1:%lld",
+	    (long long)json_integer_value(json_object_get(ports, "smtp")));
+	json_decref(ports);
+}
+
+/* Every provider configured against the fake, with test-sized limits. */
+static void
+providers_env(void)
+{
+	static const char *const kv[][2] = {
+		{ "AC_TELEGRAM_BOT_TOKEN", "123456:TEST-token" },
+		{ "AC_RESEND_API_KEY", "re_test_key" },
+		{ "AC_EMAIL_FROM", "alertcast <alerts@example.com>" },
+		{ "AC_SMTP_USER", "mailer" },
+		{ "AC_SMTP_PASSWORD", "mailer-secret" },
+		{ "AC_NETGSM_USER", "8508000000" },
+		{ "AC_NETGSM_PASSWORD", "netgsm-secret" },
+		{ "AC_NETGSM_HEADER", "ALERTCAST" },
+		{ "AC_TWILIO_ACCOUNT_SID", "ACtest0000000000000000000000000000" },
+		{ "AC_TWILIO_AUTH_TOKEN", "twilio-secret" },
+		{ "AC_TWILIO_FROM", "+15005550006" },
+		{ "AC_ONESIGNAL_APP_ID", "5eb5a37e-b458-11e3-ac11-000c2940e62c" },
+		{ "AC_ONESIGNAL_API_KEY", "os_test_key" },
+		{ "AC_DELIVERY_TIMEOUT_MS", "1000" },
+		{ "AC_BREAKER_FAILURES", "3" },
+		{ "AC_BREAKER_COOLDOWN_MS", "1500" },
+		{ "AC_RESEND_RATE", "0" },
+	};
+	static const char *const bases[] = { "AC_TELEGRAM_API_BASE", "AC_RESEND_API_BASE",
+	    "AC_NETGSM_API_BASE", "AC_TWILIO_API_BASE", "AC_ONESIGNAL_API_BASE" };
+
+	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
+		setenv(kv[i][0], kv[i][1], 1);
+	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++)
+		setenv(bases[i], fake_base, 1);
+	setenv("AC_SMTP_URL", smtp_url, 1);
+}
+
+/* ---- workers --------------------------------------------------------------- */
+
+/* ac-worker with args (NULL-terminated) in the background; its pid. */
+static pid_t
+worker_start(const char *arg, ...)
+{
+	char *argv[8], log[1200];
+	va_list ap;
+	pid_t pid;
+	int n = 0, fd;
+
+	argv[n++] = worker;
+	va_start(ap, arg);
+	for (; arg != NULL && n < 7; arg = va_arg(ap, const char *))
+		argv[n++] = (char *)arg;
+	va_end(ap);
+	argv[n] = NULL;
+	snprintf(log, sizeof(log), "%s/test_deliver-worker.log", logdir);
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644)) >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(worker, argv);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	return pid;
+}
+
+/* Waits for pid; its exit status (128 + signal when killed). */
+static int
+reap(pid_t pid)
+{
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ac-worker --once until no deliver or notice job is pending or running, for at
+ * most max_s seconds (retries wait their backoff). */
+static void
+drain(int max_s)
+{
+	int64_t end = it_now_ms() + max_s * 1000LL;
+
+	while (it_now_ms() < end) {
+		assert_int_equal(reap(worker_start("--once", "--batch", "500", NULL)), 0);
+		if (it_q_ll("SELECT count(*) FROM jobs WHERE kind IN ('deliver', 'notice')"
+		    " AND state IN ('pending', 'running')", NULL) == 0)
+			return;
+		usleep(200000);
+	}
+	fail_msg("deliver jobs still pending after %d s", max_s);
+}
+
+/* ---- fixtures ----------------------------------------------------------------- */
+
+/* The email of user id (malloc'd). */
+static char *
+user_email(long long id)
+{
+	char su[24];
+	PGresult *r;
+	char *e;
+
+	snprintf(su, sizeof(su), "%lld", id);
+	r = it_q("SELECT email FROM users WHERE id = $1", su, NULL);
+	e = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return e;
+}
+
+/* A user with the given addresses ("" for none); its id. */
+static long long
+user_new(const char *chat, const char *phone)
+{
+	char hex[13], email[64];
+
+	it_rand_hex(hex, 12);
+	snprintf(email, sizeof(email), "d.%s@example.com", hex);
+	return it_q_ll("INSERT INTO users (email, password_hash, telegram_chat_id, phone,"
+	    " timezone, display_name) VALUES ($1, 'x', nullif($2, ''), nullif($3, ''),"
+	    " 'Europe/Istanbul', 'Test <User>') RETURNING id", email, chat, phone, NULL);
+}
+
+/* A queued delivery on channel for user (a new BUY signal) with its
+ * deliver job; the delivery id. */
+static long long
+delivery_new(long long user, const char *channel)
+{
+	char su[24], ss[24], key[17];
+
+	snprintf(su, sizeof(su), "%lld", user);
+	snprintf(ss, sizeof(ss), "%lld", strategy_id);
+	it_rand_hex(key, 16);
+	return it_q_ll("WITH s AS (INSERT INTO signals (strategy_id, idempotency_key, raw_body,"
+	    " received_at, alert_time, symbol, timeframe, action, price, take_profit, stop_loss,"
+	    " status) SELECT id, $3, '{}', now(), '2026-01-02T03:04:00Z', symbol, timeframe,"
+	    " 'BUY', 100.5, 110, 95, 'processed' FROM strategies WHERE id = $2 RETURNING id),"
+	    " d AS (INSERT INTO deliveries (signal_id, user_id, channel, kind)"
+	    " SELECT id, $1, $4, 'entry' FROM s RETURNING id),"
+	    " j AS (INSERT INTO jobs (kind, payload, unique_key) SELECT 'deliver',"
+	    " jsonb_build_object('delivery_id', id), 'deliver:' || id FROM d)"
+	    " SELECT id FROM d", su, ss, key, channel, NULL);
+}
+
+/* A column of delivery id as text (malloc'd; "" for NULL). */
+static char *
+dcol(long long id, const char *col)
+{
+	char sid[24], sql[160];
+	PGresult *r;
+	char *v;
+
+	snprintf(sid, sizeof(sid), "%lld", id);
+	snprintf(sql, sizeof(sql), "SELECT coalesce(%s::text, '') FROM deliveries WHERE id = $1",
+	    col);
+	r = it_q(sql, sid, NULL);
+	v = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+/* Asserts delivery id has status and provider, and error containing
+ * err (NULL: no check). */
+static void
+expect(long long id, const char *status, const char *provider, const char *err)
+{
+	char *s = dcol(id, "status"), *p = dcol(id, "provider"), *e = dcol(id, "error");
+
+	char got[600];
+	int ok = strcmp(s, status) == 0 && strcmp(p, provider) == 0 && (!err || strstr(e, err));
+
+	snprintf(got, sizeof(got), "%s/%s (%s)", s, p, e);
+	free(s);
+	free(p);
+	free(e);
+	if (!ok)
+		fail_msg("delivery %lld: %s, wanted %s/%s (%s)", id, got, status, provider,
+		    err ? err : "");
+}
+
+/* Sets up a test: a clean fake, every provider's breaker closed. */
+static int
+setup(void **state)
+{
+	redisContext *r = ac_redis_connect(it_env("AC_REDIS_URL"), 1000);
+	redisReply *rep;
+
+	(void)state;
+	json_decref(fake("POST", "/_fake/reset", "{}"));
+	assert_non_null(r);
+	rep = redisCommand(r, "DEL ac:breaker:telegram ac:breaker:resend ac:breaker:smtp"
+	    " ac:breaker:netgsm ac:breaker:twilio ac:breaker:onesignal");
+	assert_non_null(rep);
+	freeReplyObject(rep);
+	redisFree(r);
+	return 0;
+}
+
+/* ---- Telegram ------------------------------------------------------------------ */
+
+static void
+test_telegram_sent(void **state)
+{
+	long long u = user_new("900000001", ""), d = delivery_new(u, "telegram");
+	json_t *reqs, *body;
+	const char *text;
+
+	drain(10);
+	expect(d, "sent", "telegram", NULL);
+	reqs = recorded("telegram");
+	assert_int_equal(json_array_size(reqs), 1);
+	body = json_object_get(json_array_get(reqs, 0), "body");
+	assert_string_equal(json_string_value(json_object_get(body, "chat_id")), "900000001");
+	assert_string_equal(json_string_value(json_object_get(body, "parse_mode")), "HTML");
+	text = json_string_value(json_object_get(body, "text"));
+	/* the strategy's name is escaped, the template's markup is not */
+	assert_non_null(strstr(text, "<b>Fast &lt;b&gt; &amp; &quot;co&quot;</b>"));
+	assert_non_null(strstr(text, "BUY"));
+	/* 03:04 UTC shown in the user's zone */
+	assert_non_null(strstr(text, "2026-01-02 06:04 Europe/Istanbul"));
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(reqs, 0),
+	    "path")), "/bot123456:TEST-token/sendMessage"));
+	json_decref(reqs);
+	(void)state;
+}
+
+static void
+test_telegram_blocked(void **state)
+{
+	long long u = user_new("900000002", ""), d = delivery_new(u, "telegram"), d2;
+	json_t *reqs, *body;
+	char su[24], *email;
+
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"telegram\", \"to\": \"900000002\","
+	    " \"status\": 403, \"body\": {\"ok\": false, \"error_code\": 403,"
+	    " \"description\": \"Forbidden: bot was blocked by the user\"}}]"));
+	drain(10);
+	expect(d, "failed", "telegram", "bot was blocked by the user");
+	snprintf(su, sizeof(su), "%lld", u);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1"
+	    " AND telegram_unreachable_at IS NOT NULL", su, NULL), 1);
+	/* the user is told by email, once */
+	reqs = recorded("resend");
+	assert_int_equal(json_array_size(reqs), 1);
+	email = user_email(u);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(reqs, 0), "to")),
+	    email);
+	body = json_object_get(json_array_get(reqs, 0), "body");
+	assert_non_null(strstr(json_string_value(json_object_get(body, "subject")), "Telegram"));
+	assert_non_null(strstr(json_string_value(json_object_get(body, "text")), "blocked"));
+	/* the display name is escaped in the HTML part */
+	assert_non_null(strstr(json_string_value(json_object_get(body, "html")),
+	    "Test &lt;User&gt;"));
+	json_decref(reqs);
+	free(email);
+	/* the next one fails at once without asking Telegram, and says nothing more */
+	d2 = delivery_new(u, "telegram");
+	drain(10);
+	expect(d2, "failed", "telegram", "unreachable");
+	assert_int_equal(count("telegram"), 1);
+	assert_int_equal(count("resend"), 1);
+	(void)state;
+}
+
+static void
+test_telegram_retry_after(void **state)
+{
+	long long u = user_new("900000003", ""), d = delivery_new(u, "telegram");
+	json_t *reqs;
+	double gap;
+
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"telegram\", \"status\": 429,"
+	    " \"body\": {\"ok\": false, \"error_code\": 429, \"description\":"
+	    " \"Too Many Requests: retry after 2\", \"parameters\": {\"retry_after\": 2}}}]"));
+	drain(15);
+	expect(d, "sent", "telegram", NULL);
+	reqs = recorded("telegram");
+	assert_int_equal(json_array_size(reqs), 2);
+	gap = json_real_value(json_object_get(json_array_get(reqs, 1), "t")) -
+	    json_real_value(json_object_get(json_array_get(reqs, 0), "t"));
+	assert_true(gap >= 1.9);
+	json_decref(reqs);
+	(void)state;
+}
+
+static void
+test_telegram_rate(void **state)
+{
+	json_t *reqs, *r;
+	double first = 0, last_same = 0;
+	size_t i;
+	int same = 0, n = 0;
+	long long hot = user_new("900000010", "");
+
+	setenv("AC_TELEGRAM_RATE", "30", 1);
+	for (int k = 0; k < 4; k++) {
+		char chat[16];
+
+		delivery_new(hot, "telegram");
+		for (int j = 0; j < 15; j++) {
+			snprintf(chat, sizeof(chat), "9100%02d%03d", k, j);
+			delivery_new(user_new(chat, ""), "telegram");
+		}
+	}
+	drain(30);
+	reqs = recorded("telegram");
+	assert_int_equal(json_array_size(reqs), 64);
+	json_array_foreach(reqs, i, r) {
+		double t = json_real_value(json_object_get(r, "t"));
+
+		if (i == 0)
+			first = t;
+		/* no more than 30 in any second after the first send */
+		if (i >= 30) {
+			double t30 = json_real_value(json_object_get(json_array_get(reqs, i - 30), "t"));
+
+			if (t - t30 < 0.97)
+				fail_msg("31 sends within %.3f s", t - t30);
+		}
+		if (strcmp(json_string_value(json_object_get(r, "to")), "900000010") == 0) {
+			if (same++ > 0 && t - last_same < 0.95)
+				fail_msg("two sends to one chat %.3f s apart", t - last_same);
+			last_same = t;
+		}
+		n++;
+	}
+	assert_int_equal(same, 4);
+	assert_true(n == 64 && first > 0);
+	json_decref(reqs);
+	(void)state;
+}
+
+/* ---- email ------------------------------------------------------------------------ */
+
+static void
+test_email_resend(void **state)
+{
+	long long u = user_new("", ""), d = delivery_new(u, "email");
+	json_t *reqs, *r;
+
+	drain(10);
+	expect(d, "sent", "resend", NULL);
+	reqs = recorded("resend");
+	assert_int_equal(json_array_size(reqs), 1);
+	r = json_array_get(reqs, 0);
+	assert_non_null(json_string_value(json_object_get(r, "idempotency_key")));
+	assert_non_null(strstr(json_string_value(json_object_get(r, "user_agent")), "alertcast/"));
+	assert_string_equal(json_string_value(json_object_get(r, "authorization")),
+	    "Bearer re_test_key");
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r, "body"),
+	    "html")), "Fast &lt;b&gt;"));
+	json_decref(reqs);
+	(void)state;
+}
+
+static void
+test_email_fallback_smtp(void **state)
+{
+	long long u = user_new("", ""), d = delivery_new(u, "email");
+	json_t *reqs, *body;
+
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"resend\", \"times\": 3,"
+	    " \"status\": 503, \"body\": {\"statusCode\": 503, \"name\": \"internal_server_error\","
+	    " \"message\": \"down\"}}]"));
+	drain(20);
+	expect(d, "sent", "smtp", NULL);
+	reqs = recorded("resend");
+	assert_int_equal(json_array_size(reqs), 3);
+	/* backoff: 1 s, then 2 s */
+	assert_true(json_real_value(json_object_get(json_array_get(reqs, 2), "t")) -
+	    json_real_value(json_object_get(json_array_get(reqs, 0), "t")) >= 2.9);
+	json_decref(reqs);
+	reqs = recorded("smtp");
+	assert_int_equal(json_array_size(reqs), 1);
+	body = json_object_get(json_array_get(reqs, 0), "body");
+	assert_string_equal(json_string_value(json_object_get(body, "content_type")),
+	    "multipart/alternative");
+	assert_non_null(strstr(json_string_value(json_object_get(body, "text")), "Price: 100.5"));
+	assert_non_null(strstr(json_string_value(json_object_get(body, "html")),
+	    "Fast &lt;b&gt; &amp;"));
+	assert_non_null(strstr(json_string_value(json_object_get(body, "subject")), "BUY"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(reqs,
+	    0), "body"), "from")), "alerts@example.com");
+	json_decref(reqs);
+	(void)state;
+}
+
+/* ---- SMS ---------------------------------------------------------------------------- */
+
+static void
+test_sms_permanent(void **state)
+{
+	long long u = user_new("", "+905551112233"), d = delivery_new(u, "sms");
+
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"netgsm\", \"status\": 200,"
+	    " \"body\": {\"code\": \"30\", \"description\": \"invalid credentials\"}}]"));
+	drain(10);
+	expect(d, "failed", "netgsm", "netgsm code 30");
+	assert_int_equal(count("twilio"), 0);
+	(void)state;
+}
+
+static void
+test_sms_twilio_backup(void **state)
+{
+	long long u = user_new("", "+905551112234"), d = delivery_new(u, "sms");
+	json_t *reqs;
+
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"netgsm\", \"times\": 3,"
+	    " \"status\": 200, \"body\": {\"code\": \"100\", \"description\": \"system error\"}}]"));
+	drain(20);
+	expect(d, "sent", "twilio", NULL);
+	reqs = recorded("twilio");
+	assert_int_equal(json_array_size(reqs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(reqs, 0), "to")),
+	    "+905551112234");
+	json_decref(reqs);
+	(void)state;
+}
+
+/* ---- push ---------------------------------------------------------------------------- */
+
+static void
+test_push_errors_and_timeout(void **state)
+{
+	long long u = user_new("", ""), d1 = delivery_new(u, "push"), d2;
+	char ext[24];
+
+	snprintf(ext, sizeof(ext), "%lld", u);
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"onesignal\", \"status\": 200,"
+	    " \"body\": {\"id\": \"\", \"errors\": [\"All included players are not subscribed\"]}}]"));
+	drain(10);
+	expect(d1, "failed", "onesignal", "not subscribed");
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"onesignal\", \"hang\": true}]"));
+	d2 = delivery_new(u, "push");
+	drain(10);
+	expect(d2, "failed", "onesignal", "onesignal");
+	assert_int_equal(count("onesignal"), 2);
+	(void)state;
+}
+
+static void
+test_push_breaker(void **state)
+{
+	long long u = user_new("", ""), d[6];
+	json_t *reqs;
+
+	/* a success first: earlier failures no longer count */
+	d[0] = delivery_new(u, "push");
+	drain(10);
+	expect(d[0], "sent", "onesignal", NULL);
+	json_decref(fake("POST", "/_fake/reset", "{}"));
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"onesignal\", \"times\": 3,"
+	    " \"status\": 503, \"body\": {\"errors\": [\"service unavailable\"]}}]"));
+	for (int i = 0; i < 3; i++) {
+		d[i] = delivery_new(u, "push");
+		drain(10);
+		expect(d[i], "failed", "onesignal", "503");
+	}
+	/* open: not even tried */
+	d[3] = delivery_new(u, "push");
+	drain(10);
+	expect(d[3], "failed", "onesignal", "circuit open");
+	assert_int_equal(count("onesignal"), 3);
+	/* after the cool-down a probe goes, succeeds and closes it */
+	usleep(1600000);
+	d[4] = delivery_new(u, "push");
+	drain(10);
+	expect(d[4], "sent", "onesignal", NULL);
+	d[5] = delivery_new(u, "push");
+	drain(10);
+	expect(d[5], "sent", "onesignal", NULL);
+	reqs = recorded("onesignal");
+	assert_int_equal(json_array_size(reqs), 5);
+	json_decref(reqs);
+	(void)state;
+}
+
+static void
+test_push_killed_worker(void **state)
+{
+	long long u = user_new("", "");
+	json_t *reqs, *r;
+	size_t i, fresh = 0;
+	char su[24];
+	pid_t w;
+
+	json_decref(fake("POST", "/_fake/config", "{\"latency_ms\": 1500}"));
+	for (int k = 0; k < 20; k++)
+		delivery_new(u, "push");
+	setenv("AC_DELIVERY_TIMEOUT_MS", "5000", 1);
+	w = worker_start("--once", NULL);
+	usleep(800000);
+	kill(w, SIGKILL);
+	assert_int_equal(reap(w), 128 + SIGKILL);
+	json_decref(fake("POST", "/_fake/config", "{\"latency_ms\": 0}"));
+	drain(20);
+	setenv("AC_DELIVERY_TIMEOUT_MS", "1000", 1);
+	snprintf(su, sizeof(su), "%lld", u);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE user_id = $1"
+	    " AND status = 'sent' AND provider = 'onesignal'", su, NULL), 20);
+	reqs = recorded("onesignal");
+	json_array_foreach(reqs, i, r)
+		if (!json_is_true(json_object_get(r, "dup")))
+			fresh++;
+	/* each delivery reached the provider as one notification */
+	assert_int_equal(fresh, 20);
+	assert_true(json_array_size(reqs) >= 20);
+	json_decref(reqs);
+	(void)state;
+}
+
+/* ---- failures, Redis away, end to end ------------------------------------------ */
+
+static void
+test_telegram_5xx_then_ok(void **state)
+{
+	long long u = user_new("900000004", ""), d = delivery_new(u, "telegram");
+	json_t *reqs;
+	char *attempts;
+
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"telegram\", \"status\": 502,"
+	    " \"body\": {\"ok\": false, \"error_code\": 502, \"description\": \"Bad Gateway\"}}]"));
+	drain(15);
+	expect(d, "sent", "telegram", NULL);
+	reqs = recorded("telegram");
+	assert_int_equal(json_array_size(reqs), 2);
+	assert_true(json_real_value(json_object_get(json_array_get(reqs, 1), "t")) -
+	    json_real_value(json_object_get(json_array_get(reqs, 0), "t")) >= 0.95);
+	json_decref(reqs);
+	attempts = dcol(d, "attempts");
+	assert_string_equal(attempts, "2");
+	free(attempts);
+	(void)state;
+}
+
+static void
+test_redis_down_fallback(void **state)
+{
+	long long chat = user_new("900000005", ""), pu = user_new("", ""), d[5];
+	const char *redis = it_env("AC_REDIS_URL");
+	char *saved = strdup(redis), log[1200], line[512];
+	json_t *reqs;
+	size_t i;
+	double last = 0;
+	int away = 0;
+	FILE *f;
+
+	setenv("AC_REDIS_URL", "redis://127.0.0.1:1", 1);
+	setenv("AC_ONESIGNAL_CONCURRENCY", "1", 1);
+	/* the per-chat gap, in this process's memory */
+	for (int k = 0; k < 3; k++)
+		delivery_new(chat, "telegram");
+	/* the breaker, in this process's memory: three 503s open it */
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"onesignal\", \"times\": -1,"
+	    " \"status\": 503, \"body\": {\"errors\": [\"service unavailable\"]}}]"));
+	for (int k = 0; k < 5; k++)
+		d[k] = delivery_new(pu, "push");
+	drain(15);
+	setenv("AC_REDIS_URL", saved, 1);
+	unsetenv("AC_ONESIGNAL_CONCURRENCY");
+	free(saved);
+	reqs = recorded("telegram");
+	assert_int_equal(json_array_size(reqs), 3);
+	for (i = 0; i < 3; i++) {
+		double t = json_real_value(json_object_get(json_array_get(reqs, i), "t"));
+
+		if (i > 0 && t - last < 0.95)
+			fail_msg("two sends to one chat %.3f s apart without Redis", t - last);
+		last = t;
+	}
+	json_decref(reqs);
+	for (int k = 0; k < 3; k++)
+		expect(d[k], "failed", "onesignal", "503");
+	for (int k = 3; k < 5; k++)
+		expect(d[k], "failed", "onesignal", "circuit open");
+	assert_int_equal(count("onesignal"), 3);
+	/* the worker said it was on its own */
+	snprintf(log, sizeof(log), "%s/test_deliver-worker.log", logdir);
+	assert_non_null(f = fopen(log, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		away += strstr(line, "redis away") != NULL;
+	fclose(f);
+	assert_true(away > 0);
+	/* Redis back: the breaker there was never opened */
+	json_decref(fake("POST", "/_fake/reset", "{}"));
+	d[0] = delivery_new(pu, "push");
+	drain(10);
+	expect(d[0], "sent", "onesignal", NULL);
+	(void)state;
+}
+
+/* The first recorded request of provider to recipient, or NULL. */
+static json_t *
+request_to(json_t *reqs, const char *to)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(reqs, i, r)
+		if (json_is_string(json_object_get(r, "to")) &&
+		    strcmp(json_string_value(json_object_get(r, "to")), to) == 0)
+			return r;
+	return NULL;
+}
+
+/* Asserts text says what the alert said. */
+static void
+expect_alert_text(const char *what, const char *text, const char *symbol)
+{
+	static const char *const want[] = { "BUY", "42000", "42840", "41160" };
+
+	if (text == NULL || strstr(text, symbol) == NULL)
+		fail_msg("%s: no %s in '%s'", what, symbol, text ? text : "(none)");
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strstr(text, want[i]) == NULL)
+			fail_msg("%s: no %s in '%s'", what, want[i], text);
+}
+
+/* Waits up to ms for the fake's stats to reach want (provider: count);
+ * 1 if they did. */
+static int
+wait_stats(const char *want, int ms)
+{
+	json_t *w = json_loads(want, 0, NULL), *v;
+	int64_t end = it_now_ms() + ms;
+	const char *k;
+	int ok = 0;
+
+	assert_non_null(w);
+	while (!ok && it_now_ms() < end) {
+		json_t *st = fake("GET", "/_fake/stats", NULL);
+
+		ok = 1;
+		json_object_foreach(w, k, v)
+			if (json_integer_value(json_object_get(st, k)) < json_integer_value(v))
+				ok = 0;
+		json_decref(st);
+		if (!ok)
+			usleep(100000);
+	}
+	json_decref(w);
+	return ok;
+}
+
+static void
+test_e2e_alert(void **state)
+{
+	struct it_strategy s;
+	char sid[24], plan[40], email[3][64], chat[3][16], phone[3][16], hex[9], ext[24];
+	char skip[64], *body;
+	json_t *reqs, *r;
+	struct it_resp resp;
+	pid_t w;
+	int st, done;
+
+	it_strategy_new(&s, "1h", NULL);
+	snprintf(sid, sizeof(sid), "%lld", s.id);
+	it_rand_hex(hex, 8);
+	snprintf(plan, sizeof(plan), "e2e-%s", hex);
+	json_decref(it_acctl(&st, "plan", "add", "--name", plan, "--price-cents", "1000",
+	    "--currency", "USD", "--months", "1", "--credits", "10", "--strategies", sid, NULL));
+	assert_int_equal(st, 0);
+	for (int i = 0; i < 4; i++) {
+		const char *who = i < 3 ? email[i] : skip;
+
+		snprintf(i < 3 ? email[i] : skip, 64, "e2e.%s.%d@example.com", hex, i);
+		if (i < 3) {
+			snprintf(chat[i], sizeof(chat[i]), "77%06d%d", (int)(it_now_ms() % 1000000), i);
+			snprintf(phone[i], sizeof(phone[i]), "+90555%06d%d",
+			    (int)(it_now_ms() % 1000000), i);
+		}
+		json_decref(it_acctl(&st, "user", "add", "--email", who, "--password", "secret-pw",
+		    "--telegram-chat-id", i < 3 ? chat[i] : "7799999999", "--phone",
+		    i < 3 ? phone[i] : "+905559999999", NULL));
+		assert_int_equal(st, 0);
+		json_decref(it_acctl(&st, "subscribe", "--email", who, "--plan", plan, NULL));
+		assert_int_equal(st, 0);
+		/* the fourth does not want entries: not eligible */
+		json_decref(it_acctl(&st, "alarm", "add", "--email", who, "--strategy", sid,
+		    "--channels", "email,telegram,sms,push", i == 3 ? "--no-entry" : NULL, NULL));
+		assert_int_equal(st, 0);
+	}
+	/* push goes to users with a subscribed device */
+	PQclear(it_q("UPDATE users SET push_player_id = 'player-' || id WHERE email LIKE"
+	    " 'e2e.' || $1 || '.%'", hex, NULL));
+	/* the first user's email goes through the SMTP backup */
+	body = NULL;
+	if (asprintf(&body, "[{\"provider\": \"resend\", \"to\": \"%s\", \"times\": 3,"
+	    " \"status\": 503, \"body\": {\"name\": \"internal_server_error\"}}]", email[0]) == -1)
+		abort();
+	json_decref(fake("POST", "/_fake/rules", body));
+	free(body);
+
+	w = worker_start("--for", "30", NULL);
+	body = it_alert(&s, "buy", 42000, 42840, 41160, it_now_ms());
+	it_post(&resp, s.path, "application/json", body);
+	free(body);
+	assert_int_equal(resp.status, 202);
+	it_resp_free(&resp);
+	done = wait_stats("{\"telegram\": 3, \"netgsm\": 3, \"onesignal\": 3, \"smtp\": 1,"
+	    " \"resend\": 5}", 20000);
+	kill(w, SIGTERM);
+	assert_int_equal(reap(w), 0);
+	assert_true(done);
+	assert_int_equal(count("telegram"), 3);
+	assert_int_equal(count("netgsm"), 3);
+	assert_int_equal(count("onesignal"), 3);
+	assert_int_equal(count("smtp"), 1);
+	assert_int_equal(count("resend"), 5);
+
+	reqs = recorded("telegram");
+	for (int i = 0; i < 3; i++) {
+		assert_non_null(r = request_to(reqs, chat[i]));
+		expect_alert_text("telegram", json_string_value(json_object_get(json_object_get(r,
+		    "body"), "text")), s.symbol);
+	}
+	json_decref(reqs);
+	reqs = recorded("netgsm");
+	for (int i = 0; i < 3; i++) {
+		assert_non_null(r = request_to(reqs, phone[i] + 1));
+		expect_alert_text("sms", json_string_value(json_object_get(json_array_get(
+		    json_object_get(json_object_get(r, "body"), "messages"), 0), "msg")), s.symbol);
+	}
+	json_decref(reqs);
+	reqs = recorded("onesignal");
+	for (int i = 0; i < 3; i++) {
+		snprintf(ext, sizeof(ext), "%lld", it_q_ll("SELECT id FROM users WHERE email = $1",
+		    email[i], NULL));
+		assert_non_null(r = request_to(reqs, ext));
+		expect_alert_text("push", json_string_value(json_object_get(json_object_get(
+		    json_object_get(r, "body"), "contents"), "en")), s.symbol);
+	}
+	json_decref(reqs);
+	reqs = recorded("resend");
+	for (int i = 1; i < 3; i++) {
+		assert_non_null(r = request_to(reqs, email[i]));
+		expect_alert_text("resend", json_string_value(json_object_get(json_object_get(r,
+		    "body"), "text")), s.symbol);
+		expect_alert_text("resend html", json_string_value(json_object_get(
+		    json_object_get(r, "body"), "html")), s.symbol);
+	}
+	json_decref(reqs);
+	reqs = recorded("smtp");
+	assert_non_null(r = request_to(reqs, email[0]));
+	expect_alert_text("smtp text", json_string_value(json_object_get(json_object_get(r,
+	    "body"), "text")), s.symbol);
+	expect_alert_text("smtp html", json_string_value(json_object_get(json_object_get(r,
+	    "body"), "html")), s.symbol);
+	json_decref(reqs);
+	/* nothing reached the ineligible user */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id ="
+	    " d.user_id WHERE u.email = $1", skip, NULL), 0);
+	(void)state;
+}
+
+/* ---- Telegram linking ------------------------------------------------------- */
+
+/* A link code for user id from `acctl telegram link-code`; checks the
+ * deep link. Returns code (codesz bytes). */
+static char *
+link_code(long long id, char *code, size_t codesz)
+{
+	char *email = user_email(id), want[160];
+	json_t *o;
+	int st;
+
+	setenv("AC_TELEGRAM_BOT_USERNAME", "alertcast_it_bot", 1);
+	o = it_acctl(&st, "telegram", "link-code", "--email", email, NULL);
+	free(email);
+	assert_int_equal(st, 0);
+	assert_non_null(o);
+	snprintf(code, codesz, "%s", json_string_value(json_object_get(o, "code")));
+	assert_int_equal(strlen(code), 32);
+	snprintf(want, sizeof(want), "https://t.me/alertcast_it_bot?start=%s", code);
+	assert_string_equal(json_string_value(json_object_get(o, "deep_link")), want);
+	assert_non_null(json_string_value(json_object_get(o, "expires_at")));
+	json_decref(o);
+	return code;
+}
+
+/* POSTs an Update with text from private chat to /hook/telegram with
+ * secret (NULL: no header) into *r. */
+static void
+tg_post(struct it_resp *r, const char *secret, long long chat, const char *text)
+{
+	char hdr[256], *body;
+	const char *hs[] = { hdr, NULL };
+	json_t *u = json_pack("{s:I, s:{s:I, s:I, s:{s:I, s:s, s:s}, s:{s:I, s:b, s:s},"
+	    " s:s}}", "update_id", (json_int_t)(it_now_ms() % 1000000000), "message",
+	    "message_id", (json_int_t)1, "date", (json_int_t)(it_now_ms() / 1000),
+	    "chat", "id", (json_int_t)chat, "type", "private", "first_name", "It",
+	    "from", "id", (json_int_t)chat, "is_bot", 0, "username", "it_user",
+	    "text", text);
+
+	body = json_dumps(u, JSON_COMPACT);
+	json_decref(u);
+	snprintf(hdr, sizeof(hdr), "X-Telegram-Bot-Api-Secret-Token: %s", secret ? secret : "");
+	it_http_h(r, "POST", "/hook/telegram", secret ? hs : NULL, "application/json", body,
+	    strlen(body));
+	free(body);
+}
+
+/* user id's telegram_chat_id ("" when none; malloc'd). */
+static char *
+chat_of(long long id)
+{
+	char su[24];
+	PGresult *r;
+	char *v;
+
+	snprintf(su, sizeof(su), "%lld", id);
+	r = it_q("SELECT coalesce(telegram_chat_id, '') FROM users WHERE id = $1", su, NULL);
+	v = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+/* Asserts user id's chat is want. */
+static void
+expect_chat(long long id, const char *want)
+{
+	char *c = chat_of(id);
+
+	if (strcmp(c, want) != 0)
+		fail_msg("user %lld has chat '%s', wanted '%s'", id, c, want);
+	free(c);
+}
+
+static void
+test_tg_link_secret(void **state)
+{
+	long long u = user_new("", "");
+	struct it_resp r;
+	char code[64], start[96];
+
+	link_code(u, code, sizeof(code));
+	snprintf(start, sizeof(start), "/start %s", code);
+	tg_post(&r, NULL, 700000001, start);
+	assert_int_equal(r.status, 401);
+	assert_string_equal(it_json_str(&r, "error.code"), "unauthorized");
+	it_resp_free(&r);
+	tg_post(&r, "it-telegram-webhook-secreT", 700000001, start);
+	assert_int_equal(r.status, 401);
+	it_resp_free(&r);
+	tg_post(&r, "x", 700000001, start);
+	assert_int_equal(r.status, 401);
+	it_resp_free(&r);
+	expect_chat(u, "");
+	assert_int_equal(it_q_ll("SELECT count(*) FROM telegram_link_codes WHERE code = $1"
+	    " AND used_at IS NULL", code, NULL), 1);
+	(void)state;
+}
+
+static void
+test_tg_link_start_stop(void **state)
+{
+	const char *secret = it_env("AC_TELEGRAM_WEBHOOK_SECRET");
+	long long u = user_new("", ""), other = user_new("700000002", "");
+	struct it_resp r;
+	char code[64], start[96], su[24];
+
+	snprintf(su, sizeof(su), "%lld", u);
+	PQclear(it_q("UPDATE users SET telegram_unreachable_at = now() WHERE id = $1", su, NULL));
+	link_code(u, code, sizeof(code));
+	snprintf(start, sizeof(start), "/start %s", code);
+	tg_post(&r, secret, 700000002, start);
+	assert_int_equal(r.status, 200);
+	/* the reply rides on the answer: Telegram runs the method */
+	assert_string_equal(it_json_str(&r, "method"), "sendMessage");
+	assert_string_equal(it_json_str(&r, "result"), "linked");
+	assert_non_null(strstr(it_json_str(&r, "text"), "linked"));
+	it_resp_free(&r);
+	expect_chat(u, "700000002");
+	/* the chat moved from the user who had it */
+	expect_chat(other, "");
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND"
+	    " telegram_username = 'it_user' AND telegram_unreachable_at IS NULL", su, NULL), 1);
+	/* a used code links nothing */
+	PQclear(it_q("UPDATE users SET telegram_chat_id = NULL WHERE id = $1", su, NULL));
+	tg_post(&r, secret, 700000003, start);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(it_json_str(&r, "result"), "bad_code");
+	it_resp_free(&r);
+	expect_chat(u, "");
+	/* nor does an expired one */
+	link_code(u, code, sizeof(code));
+	PQclear(it_q("UPDATE telegram_link_codes SET created_at = now() - interval '20 min',"
+	    " expires_at = now() - interval '1 s' WHERE code = $1", code, NULL));
+	snprintf(start, sizeof(start), "/start %s", code);
+	tg_post(&r, secret, 700000003, start);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(it_json_str(&r, "result"), "bad_code");
+	it_resp_free(&r);
+	expect_chat(u, "");
+	/* a fresh one does; /stop unlinks; other texts are acknowledged */
+	link_code(u, code, sizeof(code));
+	snprintf(start, sizeof(start), "/start@alertcast_it_bot %s", code);
+	tg_post(&r, secret, 700000003, start);
+	assert_string_equal(it_json_str(&r, "result"), "linked");
+	it_resp_free(&r);
+	expect_chat(u, "700000003");
+	tg_post(&r, secret, 700000003, "hello");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(it_json_str(&r, "result"), "ignored");
+	it_resp_free(&r);
+	expect_chat(u, "700000003");
+	tg_post(&r, secret, 700000003, "/stop");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(it_json_str(&r, "result"), "unlinked");
+	it_resp_free(&r);
+	expect_chat(u, "");
+	(void)state;
+}
+
+static void
+test_tg_set_webhook(void **state)
+{
+	json_t *o, *reqs, *body;
+	char want[300];
+	int st;
+
+	o = it_acctl(&st, "telegram", "set-webhook", NULL);
+	assert_int_equal(st, 0);
+	assert_true(json_is_true(json_object_get(o, "ok")));
+	json_decref(o);
+	reqs = recorded("telegram");
+	assert_int_equal(json_array_size(reqs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(reqs, 0), "path")),
+	    "/bot123456:TEST-token/setWebhook");
+	body = json_object_get(json_array_get(reqs, 0), "body");
+	snprintf(want, sizeof(want), "%s/hook/telegram", it_env("AC_BASE_URL"));
+	assert_string_equal(json_string_value(json_object_get(body, "url")), want);
+	assert_string_equal(json_string_value(json_object_get(body, "secret_token")),
+	    it_env("AC_TELEGRAM_WEBHOOK_SECRET"));
+	json_decref(reqs);
+	(void)state;
+}
+
+int
+main(void)
+{
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_telegram_sent, setup),
+		cmocka_unit_test_setup(test_telegram_blocked, setup),
+		cmocka_unit_test_setup(test_telegram_retry_after, setup),
+		cmocka_unit_test_setup(test_telegram_rate, setup),
+		cmocka_unit_test_setup(test_email_resend, setup),
+		cmocka_unit_test_setup(test_email_fallback_smtp, setup),
+		cmocka_unit_test_setup(test_sms_permanent, setup),
+		cmocka_unit_test_setup(test_sms_twilio_backup, setup),
+		cmocka_unit_test_setup(test_push_errors_and_timeout, setup),
+		cmocka_unit_test_setup(test_push_breaker, setup),
+		cmocka_unit_test_setup(test_push_killed_worker, setup),
+		cmocka_unit_test_setup(test_telegram_5xx_then_ok, setup),
+		cmocka_unit_test_setup(test_redis_down_fallback, setup),
+		cmocka_unit_test_setup(test_e2e_alert, setup),
+		cmocka_unit_test_setup(test_tg_link_secret, setup),
+		cmocka_unit_test_setup(test_tg_link_start_stop, setup),
+		cmocka_unit_test_setup(test_tg_set_webhook, setup),
+	};
+	const char *w = getenv("AC_TEST_WORKER"), *src = getenv("SRC"), *out = getenv("AC_TEST_OUT");
+	char tdir[1024];
+	struct it_strategy st;
+	int rc;
+
+	if (it_init() == -1)
+		return 1;
+	if (w != NULL) {
+		snprintf(worker, sizeof(worker), "%s", w);
+	} else {
+		const char *acctl_path = it_env("AC_TEST_ACCTL"), *slash = strrchr(acctl_path, '/');
+
+		snprintf(worker, sizeof(worker), "%.*s/ac-worker",
+		    slash ? (int)(slash - acctl_path) : 1, slash ? acctl_path : ".");
+	}
+	snprintf(logdir, sizeof(logdir), "%s", out ? out : "/tmp");
+	if (getenv("AC_TEMPLATE_DIR") == NULL && src != NULL) {
+		snprintf(tdir, sizeof(tdir), "%s/templates", src);
+		setenv("AC_TEMPLATE_DIR", tdir, 1);
+	}
+	if (getenv("IT_ONLY") != NULL)
+		cmocka_set_test_filter(getenv("IT_ONLY"));
+	fake_start();
+	providers_env();
+	it_strategy_new(&st, "1h", NULL);
+	strategy_id = st.id;
+	{
+		char sid[24];
+
+		snprintf(sid, sizeof(sid), "%lld", strategy_id);
+		PQclear(it_q("UPDATE strategies SET name = 'Fast <b> & \"co\"' WHERE id = $1",
+		    sid, NULL));
+	}
+	rc = cmocka_run_group_tests_name("deliver", tests, NULL, NULL);
+	kill(fake_pid, SIGTERM);
+	waitpid(fake_pid, NULL, 0);
+	it_done();
+	return rc;
+}

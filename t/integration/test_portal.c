@@ -1,0 +1,796 @@
+/*
+ * test_portal.c — ac-portal through nginx: accounts and sessions, every
+ * page, alarms, CSRF and Origin, escaping, SQL metacharacters, another
+ * user's rows (404), password reset through the email outbox, API tokens.
+ *
+ * nginx allows a few POSTs a minute to /login and /password/forgot per
+ * address (burst 5), so this file makes at most five of those; the API
+ * test covers the rest of the login rules.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "itportal.h"
+
+#define PW "correct horse battery"
+#define NASTY "<script>alert('x')</script>\"&"
+#define NASTY_ESC "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&amp;"
+#define SQLISH "Robert'); DROP TABLE users;--"
+#define SQLISH_ESC "Robert&#39;); DROP TABLE users;--"
+
+static void
+expect_redirect(const struct it_resp *r, const char *to)
+{
+	const char *loc = it_header(r, "Location", NULL);
+
+	if (r->status != 303 || loc == NULL || strstr(loc, to) == NULL)
+		fail_msg("wanted 303 to %s, got %ld (%s)", to, r->status, loc ? loc : "no Location");
+}
+
+static void
+test_signup_session_logout(void **state)
+{
+	struct ib b = { 0 }, old;
+	struct it_resp r;
+	char email[128], u[24];
+	long long uid = ib_signup(&b, "su", "Sam", PW, email);
+
+	assert_true(uid > 0);
+	/* the cookie's attributes (plain HTTP here: no Secure) */
+	assert_non_null(strstr(b.set_cookie, "HttpOnly"));
+	assert_non_null(strstr(b.set_cookie, "SameSite=Lax"));
+	assert_non_null(strstr(b.set_cookie, "Path=/"));
+	assert_null(strstr(b.set_cookie, "Secure"));
+	assert_int_equal(strlen(b.session), 43);
+	/* stored hashed, never as sent */
+	snprintf(u, sizeof(u), "%lld", uid);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM sessions WHERE user_id = $1 AND"
+	    " token_hash = sha256(convert_to($2, 'UTF8'))", u, b.session, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM sessions WHERE user_id = $1 AND"
+	    " position(convert_to($2, 'UTF8') IN token_hash) > 0", u, b.session, NULL), 0);
+	ib_get(&b, &r, "/");
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "Hello, Sam"));
+	assert_true(it_has(&r, "id=\"balance\">0<"));
+	it_resp_free(&r);
+	old = b;
+	ib_post(&b, &r, "/logout", "");
+	expect_redirect(&r, "/login");
+	assert_non_null(strstr(b.set_cookie, "Max-Age=0"));
+	it_resp_free(&r);
+	/* the old cookie is dead on the server too */
+	ib_get(&old, &r, "/");
+	expect_redirect(&r, "/login");
+	it_resp_free(&r);
+	/* a fresh guest page for the form's token, then log in: a new token */
+	ib_get(&b, &r, "/signup");
+	it_resp_free(&r);
+	{
+		char form[256];
+
+		snprintf(form, sizeof(form), "email=%s&password=wrong+password", email);
+		ib_post(&b, &r, "/login", form);
+		assert_int_equal(r.status, 401);
+		assert_true(it_has(&r, "The email or password is not right"));
+		it_resp_free(&r);
+		ib_post(&b, &r, "/login", "email=nobody.at.all%40example.com&password=wrong+password");
+		assert_int_equal(r.status, 401);
+		assert_true(it_has(&r, "The email or password is not right"));
+		it_resp_free(&r);
+		snprintf(form, sizeof(form), "email=%s&password=correct+horse+battery", email);
+		ib_post(&b, &r, "/login", form);
+		expect_redirect(&r, "/");
+		it_resp_free(&r);
+	}
+	assert_int_equal(strlen(b.session), 43);
+	assert_string_not_equal(b.session, old.session);
+	ib_get(&b, &r, "/");
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+}
+
+/* A session ends when idle too long, and at its absolute end. */
+static void
+test_session_expiry(void **state)
+{
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128], u[24];
+	long long uid = ib_signup(&b, "exp", "Ed", PW, email);
+
+	snprintf(u, sizeof(u), "%lld", uid);
+	PQclear(it_q("UPDATE sessions SET last_seen_at = now() - interval '29 minutes'"
+	    " WHERE user_id = $1", u, NULL));
+	ib_get(&b, &r, "/");
+	assert_int_equal(r.status, 200);	/* idle 29 of 30 minutes: still on, and seen now */
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM sessions WHERE user_id = $1"
+	    " AND last_seen_at > now() - interval '1 minute'", u, NULL), 1);
+	PQclear(it_q("UPDATE sessions SET last_seen_at = now() - interval '31 minutes'"
+	    " WHERE user_id = $1", u, NULL));
+	ib_get(&b, &r, "/");
+	expect_redirect(&r, "/login");
+	it_resp_free(&r);
+	ib_signup(&b, "exp2", "Ed", PW, email);
+	PQclear(it_q("UPDATE sessions SET created_at = now() - interval '13 hours',"
+	    " expires_at = now() - interval '1 hour' WHERE user_id = (SELECT id FROM users"
+	    " WHERE email = $1)", email, NULL));
+	ib_get(&b, &r, "/");
+	expect_redirect(&r, "/login");
+	it_resp_free(&r);
+}
+
+static void
+test_signup_refused(void **state)
+{
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128];
+	long long before = it_q_ll("SELECT count(*) FROM users", NULL);
+
+	ib_get(&b, &r, "/signup");
+	it_resp_free(&r);
+	ib_post(&b, &r, "/signup", "email=short%40example.com&password=1234567&name=x");
+	assert_int_equal(r.status, 422);
+	assert_true(it_has(&r, "at least 8 characters"));
+	it_resp_free(&r);
+	ib_post(&b, &r, "/signup", "email=not-an-email&password=12345678&name=x");
+	assert_int_equal(r.status, 422);
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users", NULL), before);
+	/* a taken email */
+	ib_signup(&b, "dup", "Dup", PW, email);
+	{
+		struct ib c = { 0 };
+		char form[256];
+
+		ib_get(&c, &r, "/signup");
+		it_resp_free(&r);
+		snprintf(form, sizeof(form), "email=%s&password=12345678&name=y", email);
+		ib_post(&c, &r, "/signup", form);
+		assert_int_equal(r.status, 422);
+		assert_true(it_has(&r, "already exists"));
+		it_resp_free(&r);
+	}
+	/* 64 and 1024 characters are accepted */
+	{
+		char pw[1025];
+		struct ib c = { 0 }, d = { 0 };
+
+		memset(pw, 'p', 1024);
+		pw[1024] = '\0';
+		assert_true(ib_signup(&c, "long", "Long", pw, email) > 0);
+		pw[64] = '\0';
+		assert_true(ib_signup(&d, "long64", "Long", pw, email) > 0);
+	}
+}
+
+static void
+test_pages_and_routing(void **state)
+{
+	static const char *const pages[] = { "/", "/alarms", "/history", "/credits", "/trades",
+	    "/plans", "/account", "/tokens" };
+	struct ib b = { 0 }, guest = { 0 };
+	struct it_resp r;
+	char email[128];
+
+	ib_signup(&b, "pages", "Pat", PW, email);
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		ib_get(&b, &r, pages[i]);
+		if (r.status != 200)
+			fail_msg("GET %s: %ld", pages[i], r.status);
+		assert_true(it_has(&r, "/static/bootstrap5/css/bootstrap.min.css"));
+		assert_false(it_has(&r, "<script"));
+		assert_non_null(strstr(it_header(&r, "Content-Type", NULL), "text/html"));
+		assert_non_null(it_header(&r, "Content-Security-Policy", NULL));
+		it_resp_free(&r);
+		if (strcmp(pages[i], "/plans") == 0)
+			continue;
+		ib_get(&guest, &r, pages[i]);
+		expect_redirect(&r, "/login");
+		it_resp_free(&r);
+	}
+	ib_get(&guest, &r, "/plans");
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+	ib_get(&b, &r, "/no/such/page");
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	ib_get(&b, &r, "/alarms/0");
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	ib_post(&b, &r, "/history", "");
+	assert_int_equal(r.status, 405);
+	it_resp_free(&r);
+	/* every form field has a label: each id="x" of an input has for="x" */
+	ib_get(&b, &r, "/account");
+	for (const char *p = r.body; (p = strstr(p, "<input")) != NULL; p++) {
+		const char *id = strstr(p, " id=\""), *end = strchr(p, '>');
+		char want[96];
+
+		if (strstr(p, "type=\"hidden\"") != NULL && strstr(p, "type=\"hidden\"") < end)
+			continue;
+		assert_true(id != NULL && id < end);
+		snprintf(want, sizeof(want), "for=\"%.*s\"", (int)strcspn(id + 5, "\""), id + 5);
+		if (!it_has(&r, want))
+			fail_msg("no label %s on /account", want);
+	}
+	it_resp_free(&r);
+	/* no bot configured here: the Telegram link says so */
+	ib_get(&b, &r, "/account");
+	assert_true(it_has(&r, "id=\"telegram-not-configured\""));
+	it_resp_free(&r);
+	ib_post(&b, &r, "/account/telegram", "");
+	assert_int_equal(r.status, 409);
+	it_resp_free(&r);
+	/* static files come from Debian's libjs-bootstrap5 */
+	it_http(&r, "GET", "/static/bootstrap5/css/bootstrap.min.css", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+}
+
+/* The number of alarms of uid. */
+static long long
+alarms_of(long long uid)
+{
+	char u[24];
+
+	snprintf(u, sizeof(u), "%lld", uid);
+	return it_q_ll("SELECT count(*) FROM alarms WHERE user_id = $1", u, NULL);
+}
+
+static void
+test_alarms(void **state)
+{
+	struct fx_plan p, other;
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128], form[512], path[256];
+	long long uid, aid;
+
+	fx_plan_new(&p);
+	fx_plan_new(&other);
+	uid = ib_signup(&b, "alarm", "Al", PW, email);
+	ib_get(&b, &r, "/alarms");
+	assert_true(it_has(&r, "Your plan covers no strategy"));
+	it_resp_free(&r);
+	fx_subscribe(uid, &p, 10);
+	ib_get(&b, &r, "/alarms");
+	assert_true(it_has(&r, p.strategy.symbol));
+	assert_false(it_has(&r, other.strategy.symbol));
+	it_resp_free(&r);
+	/* bad input changes nothing */
+	snprintf(form, sizeof(form), "strategy_id=%lld&on_entry=1&min_price=abc", p.strategy.id);
+	ib_post(&b, &r, "/alarms", form);
+	assert_int_equal(r.status, 422);
+	assert_true(it_has(&r, "channel"));
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "strategy_id=%lld&channel=telegram&min_price=-1", p.strategy.id);
+	ib_post(&b, &r, "/alarms", form);
+	assert_int_equal(r.status, 422);
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "strategy_id=%lld&channel=telegram&min_price=10&max_price=5",
+	    p.strategy.id);
+	ib_post(&b, &r, "/alarms", form);
+	assert_int_equal(r.status, 422);
+	it_resp_free(&r);
+	/* a strategy the plan does not cover */
+	snprintf(form, sizeof(form), "strategy_id=%lld&channel=telegram", other.strategy.id);
+	ib_post(&b, &r, "/alarms", form);
+	assert_int_equal(r.status, 422);
+	assert_true(it_has(&r, "does not cover"));
+	it_resp_free(&r);
+	assert_int_equal(alarms_of(uid), 0);
+	/* added */
+	snprintf(form, sizeof(form), "strategy_id=%lld&channel=telegram&channel=email&on_entry=1"
+	    "&on_exit=1&min_price=100&max_price=200.5", p.strategy.id);
+	ib_post(&b, &r, "/alarms", form);
+	expect_redirect(&r, "/alarms?done=alarm_added");
+	it_resp_free(&r);
+	assert_int_equal(alarms_of(uid), 1);
+	snprintf(form, sizeof(form), "%lld", uid);
+	aid = it_q_ll("SELECT id FROM alarms WHERE user_id = $1", form, NULL);
+	snprintf(path, sizeof(path), "SELECT channels::text || on_replacement || min_price"
+	    " || '/' || max_price FROM alarms WHERE id = %lld", aid);
+	{
+		PGresult *res = it_q(path, NULL);
+
+		assert_string_equal(PQgetvalue(res, 0, 0), "{telegram,email}false100/200.5");
+		PQclear(res);
+	}
+	ib_get(&b, &r, "/alarms");
+	assert_true(it_has(&r, "alarm-"));
+	it_resp_free(&r);
+	/* a second one for the same strategy: 409 */
+	snprintf(form, sizeof(form), "strategy_id=%lld&channel=sms", p.strategy.id);
+	ib_post(&b, &r, "/alarms", form);
+	assert_int_equal(r.status, 409);
+	it_resp_free(&r);
+	/* edit: refused, then saved */
+	snprintf(path, sizeof(path), "/alarms/%lld", aid);
+	ib_get(&b, &r, path);
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "value=\"200.5\""));
+	it_resp_free(&r);
+	ib_post(&b, &r, path, "channel=fax");
+	assert_int_equal(r.status, 422);
+	it_resp_free(&r);
+	ib_post(&b, &r, path, "channel=sms&on_exit=1&enabled=1&max_price=");
+	expect_redirect(&r, "done=alarm_saved");
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "SELECT channels::text || on_entry || on_exit || enabled ||"
+	    " coalesce(max_price::text, '-') FROM alarms WHERE id = %lld", aid);
+	{
+		PGresult *res = it_q(form, NULL);
+
+		assert_string_equal(PQgetvalue(res, 0, 0), "{sms}falsetruetrue-");
+		PQclear(res);
+	}
+	/* disable, enable, delete */
+	snprintf(path, sizeof(path), "/alarms/%lld/disable", aid);
+	ib_post(&b, &r, path, "");
+	expect_redirect(&r, "done=alarm_disabled");
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "SELECT count(*) FROM alarms WHERE id = %lld AND NOT enabled", aid);
+	assert_int_equal(it_q_ll(form, NULL), 1);
+	snprintf(path, sizeof(path), "/alarms/%lld/enable", aid);
+	ib_post(&b, &r, path, "");
+	expect_redirect(&r, "done=alarm_enabled");
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/alarms/%lld/delete", aid);
+	ib_post(&b, &r, path, "");
+	expect_redirect(&r, "done=alarm_deleted");
+	it_resp_free(&r);
+	assert_int_equal(alarms_of(uid), 0);
+	ib_post(&b, &r, path, "");
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+}
+
+/* Requests without the right CSRF token or from another origin change nothing. */
+static void
+test_csrf(void **state)
+{
+	struct fx_plan p;
+	struct ib b = { 0 }, guest = { 0 };
+	struct it_resp r;
+	char email[128], form[256], good[64], u[24];
+	const char *base = it_env("AC_TEST_BASE_URL");
+	long long uid, users;
+
+	fx_plan_new(&p);
+	uid = ib_signup(&b, "csrf", "Carl", PW, email);
+	fx_subscribe(uid, &p, 0);
+	snprintf(u, sizeof(u), "%lld", uid);
+	snprintf(good, sizeof(good), "%s", b.csrf);
+	/* none, wrong, another session's, right token from another site */
+	snprintf(form, sizeof(form), "strategy_id=%lld&channel=telegram", p.strategy.id);
+	ib_post_raw(&b, &r, "/alarms", form, base);
+	assert_int_equal(r.status, 403);
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "csrf=%.42sX&strategy_id=%lld&channel=telegram", good,
+	    p.strategy.id);
+	ib_post_raw(&b, &r, "/alarms", form, base);
+	assert_int_equal(r.status, 403);
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "csrf=%s&strategy_id=%lld&channel=telegram", good,
+	    p.strategy.id);
+	ib_post_raw(&b, &r, "/alarms", form, "https://evil.example");
+	assert_int_equal(r.status, 403);
+	it_resp_free(&r);
+	ib_post_raw(&b, &r, "/account/profile", "csrf=&name=Hacked&timezone=UTC&max_daily_alerts=1",
+	    base);
+	assert_int_equal(r.status, 403);
+	it_resp_free(&r);
+	ib_post_raw(&b, &r, "/logout", "csrf=nope", base);
+	assert_int_equal(r.status, 403);
+	it_resp_free(&r);
+	assert_int_equal(alarms_of(uid), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND display_name = 'Carl'"
+	    " AND max_daily_alerts = 50", u, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM sessions WHERE user_id = $1", u, NULL), 1);
+	/* the right token, same site: it works */
+	snprintf(form, sizeof(form), "csrf=%s&strategy_id=%lld&channel=telegram", good,
+	    p.strategy.id);
+	ib_post_raw(&b, &r, "/alarms", form, base);
+	expect_redirect(&r, "alarm_added");
+	it_resp_free(&r);
+	/* guest forms: the pre-session cookie must match */
+	users = it_q_ll("SELECT count(*) FROM users", NULL);
+	ib_post_raw(&guest, &r, "/signup", "csrf=x&email=g%40example.com&password=12345678", base);
+	assert_int_equal(r.status, 403);
+	it_resp_free(&r);
+	ib_get(&guest, &r, "/signup");
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "csrf=%s&email=g2%%40example.com&password=12345678", good);
+	ib_post_raw(&guest, &r, "/signup", form, base);
+	assert_int_equal(r.status, 403);
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users", NULL), users);
+}
+
+/* Markup and SQL metacharacters in every text field come back escaped and literal. */
+static void
+test_escaping(void **state)
+{
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128], form[1024], u[24];
+	char *nasty = ib_urlencode(NASTY), *sqlish = ib_urlencode(SQLISH);
+	long long uid = ib_signup(&b, "esc", NASTY, PW, email);
+
+	snprintf(u, sizeof(u), "%lld", uid);
+	ib_get(&b, &r, "/");
+	assert_true(it_has(&r, NASTY_ESC));
+	assert_false(it_has(&r, "<script>alert"));
+	it_resp_free(&r);
+	/* profile fields: the name with SQL in it, a bad phone and time zone come back escaped */
+	snprintf(form, sizeof(form), "name=%s&phone=&timezone=UTC&max_daily_alerts=7&notify_email=1",
+	    sqlish);
+	ib_post(&b, &r, "/account/profile", form);
+	expect_redirect(&r, "profile_saved");
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND display_name = $2"
+	    " AND max_daily_alerts = 7 AND notify_email AND NOT notify_sms", u, SQLISH, NULL), 1);
+	ib_get(&b, &r, "/account");
+	assert_true(it_has(&r, "value=\"" SQLISH_ESC "\""));
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "name=x&phone=%s&timezone=UTC&max_daily_alerts=1", nasty);
+	ib_post(&b, &r, "/account/profile", form);
+	assert_int_equal(r.status, 422);
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "name=x&timezone=%s&max_daily_alerts=1", nasty);
+	ib_post(&b, &r, "/account/profile", form);
+	assert_int_equal(r.status, 422);
+	assert_false(it_has(&r, "<script>alert"));
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "name=x&timezone=%s&max_daily_alerts=1", sqlish);
+	ib_post(&b, &r, "/account/profile", form);
+	assert_int_equal(r.status, 422);
+	assert_true(it_has(&r, "unknown time zone"));
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND display_name = $2",
+	    u, SQLISH, NULL), 1);
+	/* a token name */
+	snprintf(form, sizeof(form), "name=%s", nasty);
+	ib_post(&b, &r, "/tokens", form);
+	assert_int_equal(r.status, 201);
+	assert_true(it_has(&r, NASTY_ESC));
+	assert_false(it_has(&r, "<script>alert"));
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "name=%s", sqlish);
+	ib_post(&b, &r, "/tokens", form);
+	assert_int_equal(r.status, 201);
+	assert_true(it_has(&r, SQLISH_ESC));
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM api_tokens WHERE user_id = $1 AND name IN"
+	    " ($2, $3)", u, NASTY, SQLISH, NULL), 2);
+	/* a login email and an alarm price echo back escaped */
+	snprintf(form, sizeof(form), "min_price=%s&channel=telegram&strategy_id=1", nasty);
+	ib_post(&b, &r, "/alarms", form);
+	assert_int_equal(r.status, 422);
+	assert_false(it_has(&r, "<script>alert"));
+	it_resp_free(&r);
+	free(nasty);
+	free(sqlish);
+}
+
+/* Another user's rows answer 404 and stay as they are. */
+static void
+test_cross_user(void **state)
+{
+	struct fx_plan p;
+	struct ib a = { 0 }, b = { 0 };
+	struct it_resp r;
+	char email[128], form[256], path[64], ua[24];
+	long long uida, uidb, aid, tid;
+
+	fx_plan_new(&p);
+	uida = ib_signup(&a, "alice", "Alice", PW, email);
+	uidb = ib_signup(&b, "bob", "Bob", PW, email);
+	fx_subscribe(uida, &p, 5);
+	fx_subscribe(uidb, &p, 5);
+	snprintf(ua, sizeof(ua), "%lld", uida);
+	snprintf(form, sizeof(form), "strategy_id=%lld&channel=telegram&on_entry=1", p.strategy.id);
+	ib_post(&a, &r, "/alarms", form);
+	expect_redirect(&r, "alarm_added");
+	it_resp_free(&r);
+	aid = it_q_ll("SELECT id FROM alarms WHERE user_id = $1", ua, NULL);
+	ib_post(&a, &r, "/tokens", "name=alice-bot");
+	assert_int_equal(r.status, 201);
+	it_resp_free(&r);
+	tid = it_q_ll("SELECT id FROM api_tokens WHERE user_id = $1", ua, NULL);
+	fx_deliveries(uida, p.strategy.id, 3);
+	snprintf(path, sizeof(path), "/alarms/%lld", aid);
+	ib_get(&b, &r, path);
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	ib_post(&b, &r, path, "channel=sms&enabled=1");
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/alarms/%lld/disable", aid);
+	ib_post(&b, &r, path, "");
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/alarms/%lld/delete", aid);
+	ib_post(&b, &r, path, "");
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/tokens/%lld/revoke", tid);
+	ib_post(&b, &r, path, "");
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "SELECT count(*) FROM alarms WHERE id = %lld AND enabled"
+	    " AND channels = '{telegram}'", aid);
+	assert_int_equal(it_q_ll(form, NULL), 1);
+	snprintf(form, sizeof(form), "SELECT count(*) FROM api_tokens WHERE id = %lld"
+	    " AND revoked_at IS NULL", tid);
+	assert_int_equal(it_q_ll(form, NULL), 1);
+	/* Bob's pages show none of Alice's rows */
+	ib_get(&b, &r, "/history");
+	assert_true(it_has(&r, "No notifications match"));
+	it_resp_free(&r);
+	ib_get(&b, &r, "/tokens");
+	assert_false(it_has(&r, "alice-bot"));
+	it_resp_free(&r);
+	ib_get(&b, &r, "/alarms");
+	assert_false(it_has(&r, "alarm-"));
+	it_resp_free(&r);
+	ib_get(&a, &r, "/history");
+	assert_true(it_has(&r, p.strategy.symbol));
+	it_resp_free(&r);
+}
+
+static void
+test_history_pages(void **state)
+{
+	struct fx_plan p;
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128], path[128];
+	long long uid;
+
+	fx_plan_new(&p);
+	uid = ib_signup(&b, "hist", "Hal", PW, email);
+	fx_subscribe(uid, &p, 0);
+	fx_deliveries(uid, p.strategy.id, 120);
+	ib_get(&b, &r, "/history");
+	for (int pg = 1; pg <= 3; pg++) {
+		const char *next = strstr(r.body, "rel=\"next\""), *href;
+		int rows = 0;
+
+		for (const char *s = r.body; (s = strstr(s, "<tr><td>")) != NULL; s++)
+			rows++;
+		assert_int_equal(rows, pg < 3 ? 50 : 20);
+		assert_int_equal(it_has(&r, "rel=\"first\""), pg > 1);
+		if (pg == 3) {
+			assert_null(next);
+			break;
+		}
+		/* <a ... href="/history?...&amp;before=N" rel="next"> */
+		assert_non_null(next);
+		for (href = next; href > r.body && strncmp(href, "href=\"", 6) != 0; href--)
+			;
+		snprintf(path, sizeof(path), "%.*s", (int)(strchr(href + 6, '"') - href - 6), href + 6);
+		for (char *amp; (amp = strstr(path, "&amp;")) != NULL; )
+			memmove(amp + 1, amp + 5, strlen(amp + 5) + 1);
+		it_resp_free(&r);
+		ib_get(&b, &r, path);
+		assert_int_equal(r.status, 200);
+	}
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/history?channel=sms&status=sent&strategy=%lld",
+	    p.strategy.id);
+	ib_get(&b, &r, path);
+	assert_int_equal(r.status, 200);
+	assert_false(it_has(&r, "<td>email</td>"));
+	assert_false(it_has(&r, "<td>telegram</td>"));
+	assert_false(it_has(&r, ">skipped</span>"));
+	assert_true(it_has(&r, "<td>sms</td>"));
+	assert_true(it_has(&r, "<option value=\"sms\" selected>"));
+	it_resp_free(&r);
+	ib_get(&b, &r, "/history?channel=%3Cscript%3E&before=-1&strategy=abc");
+	assert_int_equal(r.status, 200);
+	assert_false(it_has(&r, "<script"));
+	it_resp_free(&r);
+	ib_get(&b, &r, "/credits");
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+}
+
+/* The link of the newest reset email to addr, from the outbox. */
+static char *
+reset_link(const char *addr)
+{
+	PGresult *res = it_q("SELECT substring(body FROM '/password/reset\\?token=[A-Za-z0-9_-]+'),"
+	    " status, provider FROM email_outbox WHERE to_addr = lower($1) ORDER BY id DESC LIMIT 1",
+	    addr, NULL);
+	char *link;
+
+	assert_int_equal(PQntuples(res), 1);
+	assert_string_equal(PQgetvalue(res, 0, 1), "sent");
+	assert_string_equal(PQgetvalue(res, 0, 2), "outbox");
+	link = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return link;
+}
+
+static void
+test_password_reset(void **state)
+{
+	struct ib b = { 0 }, g = { 0 };
+	struct it_resp r;
+	char email[128], form[256], *link, *token;
+	long long outbox = it_q_ll("SELECT count(*) FROM email_outbox", NULL);
+
+	ib_signup(&b, "reset", "Rita", PW, email);
+	ib_get(&g, &r, "/password/forgot");
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+	ib_post(&g, &r, "/password/forgot", "email=nobody.here%40example.com");
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "on its way"));
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM email_outbox", NULL), outbox);
+	snprintf(form, sizeof(form), "email=%s", email);
+	ib_post(&g, &r, "/password/forgot", form);
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "on its way"));
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM email_outbox", NULL), outbox + 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE kind = 'email' AND"
+	    " state = 'pending'", NULL), 1);
+	{
+		char cmd[1024];
+
+		snprintf(cmd, sizeof(cmd), "%s --once >/dev/null 2>&1", it_env("AC_TEST_WORKER"));
+		assert_int_equal(system(cmd), 0);
+	}
+	link = reset_link(email);
+	token = strchr(link, '=') + 1;
+	ib_get(&g, &r, link);
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "Choose a new password"));
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "token=%s&password=short", token);
+	ib_post(&g, &r, "/password/reset", form);
+	assert_int_equal(r.status, 422);
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "token=%s&password=a+whole+new+password", token);
+	ib_post(&g, &r, "/password/reset", form);
+	expect_redirect(&r, "/login?done=reset");
+	it_resp_free(&r);
+	/* used: the link is dead, and the old session with it */
+	ib_post(&g, &r, "/password/reset", form);
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	ib_get(&g, &r, link);
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	ib_get(&b, &r, "/");
+	expect_redirect(&r, "/login");
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND"
+	    " password_hash LIKE '$argon2id$%'", email, NULL), 1);
+	ib_get(&g, &r, "/password/reset?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	free(link);
+}
+
+static void
+test_change_password_and_email(void **state)
+{
+	struct ib b = { 0 }, other = { 0 };
+	struct it_resp r;
+	char email[128], taken[128], form[512], u[24];
+	long long uid = ib_signup(&b, "chg", "Chad", PW, email);
+
+	ib_signup(&other, "taken", "T", PW, taken);
+	snprintf(u, sizeof(u), "%lld", uid);
+	ib_post(&b, &r, "/account/password", "current=wrong+password&password=another+password");
+	assert_int_equal(r.status, 422);
+	it_resp_free(&r);
+	ib_post(&b, &r, "/account/password", "current=correct+horse+battery&password=short");
+	assert_int_equal(r.status, 422);
+	it_resp_free(&r);
+	ib_post(&b, &r, "/account/password", "current=correct+horse+battery&password=another+password");
+	expect_redirect(&r, "password_changed");
+	it_resp_free(&r);
+	ib_get(&b, &r, "/account");	/* this session lives on */
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "email=%s&password=another+password", taken);
+	ib_post(&b, &r, "/account/email", form);
+	assert_int_equal(r.status, 409);
+	it_resp_free(&r);
+	ib_post(&b, &r, "/account/email", "email=new.one%40example.com&password=wrong+password");
+	assert_int_equal(r.status, 422);
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "email=New.%s&password=another+password", email);
+	ib_post(&b, &r, "/account/email", form);
+	expect_redirect(&r, "email_changed");
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "new.%s", email);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND email = $2", u, form,
+	    NULL), 1);
+}
+
+static void
+test_api_tokens(void **state)
+{
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128], token[64], auth[96], path[64];
+	const char *p;
+	long long tid;
+
+	ib_signup(&b, "tok", "Toni", PW, email);
+	ib_post(&b, &r, "/tokens", "name=");
+	assert_int_equal(r.status, 422);
+	it_resp_free(&r);
+	ib_post(&b, &r, "/tokens", "name=my+bot");
+	assert_int_equal(r.status, 201);
+	assert_non_null(p = strstr(r.body, "id=\"new-token\">"));
+	p += strlen("id=\"new-token\">");
+	snprintf(token, sizeof(token), "%.47s", p);
+	assert_memory_equal(token, "act_", 4);
+	it_resp_free(&r);
+	/* shown once: not on the list, nor stored */
+	ib_get(&b, &r, "/tokens");
+	assert_false(it_has(&r, token));
+	assert_true(it_has(&r, "my bot"));
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM api_tokens WHERE token_hash ="
+	    " sha256(convert_to($1, 'UTF8'))", token, NULL), 1);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	{
+		const char *h[] = { auth, NULL };
+
+		it_http_h(&r, "GET", "/api/v1/auth/user", h, NULL, NULL, 0);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(it_json_str(&r, "email"), email);
+		it_resp_free(&r);
+		tid = it_q_ll("SELECT id FROM api_tokens WHERE token_hash ="
+		    " sha256(convert_to($1, 'UTF8'))", token, NULL);
+		snprintf(path, sizeof(path), "/tokens/%lld/revoke", tid);
+		ib_post(&b, &r, path, "");
+		expect_redirect(&r, "token_revoked");
+		it_resp_free(&r);
+		it_http_h(&r, "GET", "/api/v1/auth/user", h, NULL, NULL, 0);
+		assert_int_equal(r.status, 401);
+		it_resp_free(&r);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_signup_session_logout),
+		cmocka_unit_test(test_session_expiry),
+		cmocka_unit_test(test_signup_refused),
+		cmocka_unit_test(test_pages_and_routing),
+		cmocka_unit_test(test_alarms),
+		cmocka_unit_test(test_csrf),
+		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_cross_user),
+		cmocka_unit_test(test_history_pages),
+		cmocka_unit_test(test_password_reset),
+		cmocka_unit_test(test_change_password_and_email),
+		cmocka_unit_test(test_api_tokens),
+	};
+	int rc;
+
+	if (it_init() == -1)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	it_done();
+	return rc;
+}

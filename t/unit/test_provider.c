@@ -1,0 +1,520 @@
+/*
+ * test_provider.c — the providers' pure side (lib/provider.c): answer
+ * classification per provider from the codes REFERENCE.md lists, the SMTP
+ * MIME message, Telegram's HTML text and request, idempotency keys, the
+ * circuit breaker's transitions, the backoff and the retry plans.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "html.h"
+#include "message.h"
+#include "provider.h"
+
+/* ---- classification ------------------------------------------------------ */
+
+struct cls_case {
+	enum ac_prov	 p;
+	int		 transport;	/* CURLcode; 0: an answer came */
+	long		 status;
+	const char	*body;
+	const char	*retry_after;	/* the header */
+	enum ac_verdict	 want;
+	int64_t		 retry_ms;	/* wanted retry_after_ms */
+	int		 blocked;
+	const char	*reason;	/* in a->reason (NULL: no check) */
+};
+
+#define TG(code, desc) "{\"ok\":false,\"error_code\":" #code ",\"description\":\"" desc "\"}"
+#define RS(code, name) "{\"statusCode\":" #code ",\"name\":\"" name "\",\"message\":\"m\"}"
+#define NG(code) "{\"code\":\"" code "\",\"description\":\"d\"}"
+#define TW(code) "{\"code\":" #code ",\"message\":\"m\",\"status\":400}"
+
+static const struct cls_case cases[] = {
+	/* Telegram */
+	{ AC_PROV_TELEGRAM, 0, 200, "{\"ok\":true,\"result\":{\"message_id\":42}}", NULL,
+	    AC_SEND_OK, 0, 0, NULL },
+	{ AC_PROV_TELEGRAM, 0, 429, "{\"ok\":false,\"error_code\":429,\"description\":\"Too Many"
+	    " Requests: retry after 7\",\"parameters\":{\"retry_after\":7}}", NULL,
+	    AC_SEND_RETRY, 7000, 0, "429" },
+	{ AC_PROV_TELEGRAM, 0, 500, TG(500, "Internal Server Error"), NULL, AC_SEND_RETRY, 0, 0,
+	    "500" },
+	{ AC_PROV_TELEGRAM, 0, 502, "<html>Bad Gateway</html>", NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_TELEGRAM, 0, 503, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_TELEGRAM, 0, 504, TG(504, "Gateway Timeout"), NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_TELEGRAM, 0, 403, TG(403, "Forbidden: bot was blocked by the user"), NULL,
+	    AC_SEND_PERMANENT, 0, 1, "bot was blocked" },
+	{ AC_PROV_TELEGRAM, 0, 400, TG(400, "Bad Request: chat not found"), NULL,
+	    AC_SEND_PERMANENT, 0, 0, "chat not found" },
+	{ AC_PROV_TELEGRAM, 0, 400, "{\"ok\":false,\"error_code\":400,\"description\":\"Bad"
+	    " Request: group chat was upgraded to a supergroup chat\",\"parameters\":"
+	    "{\"migrate_to_chat_id\":-1001234567890}}", NULL, AC_SEND_RETRY, 0, 0,
+	    "-1001234567890" },
+	{ AC_PROV_TELEGRAM, 7, 0, NULL, NULL, AC_SEND_RETRY, 0, 0, "refused" },
+	{ AC_PROV_TELEGRAM, 28, 0, NULL, NULL, AC_SEND_RETRY, 0, 0, "refused" },
+	/* Resend */
+	{ AC_PROV_RESEND, 0, 200, "{\"id\":\"49a3999c-0ce1-4ea6-ab68-afcd6dc2e794\"}", NULL,
+	    AC_SEND_OK, 0, 0, NULL },
+	{ AC_PROV_RESEND, 0, 200, "{}", NULL, AC_SEND_RETRY, 0, 0, "without an id" },
+	{ AC_PROV_RESEND, 0, 429, RS(429, "rate_limit_exceeded"), "2", AC_SEND_RETRY, 2000, 0,
+	    NULL },
+	{ AC_PROV_RESEND, 0, 429, RS(429, "daily_quota_exceeded"), NULL, AC_SEND_PERMANENT, 0, 0,
+	    "quota" },
+	{ AC_PROV_RESEND, 0, 429, RS(429, "monthly_quota_exceeded"), NULL, AC_SEND_PERMANENT, 0,
+	    0, "quota" },
+	{ AC_PROV_RESEND, 0, 409, RS(409, "concurrent_idempotent_requests"), NULL, AC_SEND_RETRY,
+	    0, 0, NULL },
+	{ AC_PROV_RESEND, 0, 500, RS(500, "internal_server_error"), NULL, AC_SEND_RETRY, 0, 0,
+	    NULL },
+	{ AC_PROV_RESEND, 0, 502, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_RESEND, 0, 503, NULL, "5", AC_SEND_RETRY, 5000, 0, NULL },
+	{ AC_PROV_RESEND, 0, 504, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_RESEND, 0, 422, RS(422, "validation_error"), NULL, AC_SEND_PERMANENT, 0, 0,
+	    "validation_error" },
+	{ AC_PROV_RESEND, 0, 400, RS(400, "invalid_idempotency_key"), NULL, AC_SEND_PERMANENT, 0,
+	    0, NULL },
+	{ AC_PROV_RESEND, 0, 401, RS(401, "missing_api_key"), NULL, AC_SEND_PERMANENT, 0, 0,
+	    NULL },
+	{ AC_PROV_RESEND, 0, 403, RS(403, "invalid_api_key"), NULL, AC_SEND_PERMANENT, 0, 0,
+	    NULL },
+	{ AC_PROV_RESEND, 6, 0, NULL, NULL, AC_SEND_RETRY, 0, 0, "resolve" },
+	/* Netgsm */
+	{ AC_PROV_NETGSM, 0, 200, "{\"code\":\"00\",\"description\":\"queued\",\"jobid\":"
+	    "\"17377215342605050417149344\"}", NULL, AC_SEND_OK, 0, 0, NULL },
+	{ AC_PROV_NETGSM, 0, 200, NG("80"), NULL, AC_SEND_RETRY, 0, 0, "code 80" },
+	{ AC_PROV_NETGSM, 0, 200, NG("85"), NULL, AC_SEND_RETRY, 0, 0, "code 85" },
+	{ AC_PROV_NETGSM, 0, 200, NG("100"), NULL, AC_SEND_RETRY, 0, 0, "code 100" },
+	{ AC_PROV_NETGSM, 0, 200, NG("101"), NULL, AC_SEND_RETRY, 0, 0, "code 101" },
+	{ AC_PROV_NETGSM, 0, 200, NG("20"), NULL, AC_SEND_PERMANENT, 0, 0, "code 20" },
+	{ AC_PROV_NETGSM, 0, 200, NG("30"), NULL, AC_SEND_PERMANENT, 0, 0, "code 30" },
+	{ AC_PROV_NETGSM, 0, 200, NG("40"), NULL, AC_SEND_PERMANENT, 0, 0, "code 40" },
+	{ AC_PROV_NETGSM, 0, 200, NG("50"), NULL, AC_SEND_PERMANENT, 0, 0, "code 50" },
+	{ AC_PROV_NETGSM, 0, 200, NG("51"), NULL, AC_SEND_PERMANENT, 0, 0, "code 51" },
+	{ AC_PROV_NETGSM, 0, 200, NG("70"), NULL, AC_SEND_PERMANENT, 0, 0, "code 70" },
+	{ AC_PROV_NETGSM, 0, 406, NG("30"), NULL, AC_SEND_PERMANENT, 0, 0, "code 30" },
+	{ AC_PROV_NETGSM, 0, 503, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_NETGSM, 0, 500, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_NETGSM, 0, 200, "not json", NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_NETGSM, 7, 0, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	/* Twilio */
+	{ AC_PROV_TWILIO, 0, 201, "{\"sid\":\"SM0123456789abcdef0123456789abcdef\",\"status\":"
+	    "\"queued\"}", NULL, AC_SEND_OK, 0, 0, NULL },
+	{ AC_PROV_TWILIO, 0, 429, "{\"code\":20429,\"message\":\"Too Many Requests\"}", NULL,
+	    AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_TWILIO, 0, 500, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_TWILIO, 0, 502, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_TWILIO, 0, 503, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_TWILIO, 0, 504, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_TWILIO, 0, 400, TW(21211), NULL, AC_SEND_PERMANENT, 0, 0, "21211" },
+	{ AC_PROV_TWILIO, 0, 400, TW(21606), NULL, AC_SEND_PERMANENT, 0, 0, "21606" },
+	{ AC_PROV_TWILIO, 0, 400, TW(21608), NULL, AC_SEND_PERMANENT, 0, 0, "21608" },
+	{ AC_PROV_TWILIO, 0, 400, TW(21610), NULL, AC_SEND_PERMANENT, 0, 0, "21610" },
+	{ AC_PROV_TWILIO, 0, 400, TW(21612), NULL, AC_SEND_PERMANENT, 0, 0, "21612" },
+	{ AC_PROV_TWILIO, 0, 400, TW(21614), NULL, AC_SEND_PERMANENT, 0, 0, "21614" },
+	{ AC_PROV_TWILIO, 28, 0, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	/* OneSignal */
+	{ AC_PROV_ONESIGNAL, 0, 200, "{\"id\":\"b98881cc-1e94-4366-bbd9-db8f3429292b\"}", NULL,
+	    AC_SEND_OK, 0, 0, NULL },
+	{ AC_PROV_ONESIGNAL, 0, 200, "{\"id\":\"\",\"errors\":[\"All included players are not"
+	    " subscribed\"]}", NULL, AC_SEND_PERMANENT, 0, 0, "not subscribed" },
+	{ AC_PROV_ONESIGNAL, 0, 200, "{\"id\":\"b98881cc\",\"errors\":{\"invalid_aliases\":"
+	    "{\"external_id\":[\"7\"]}}}", NULL, AC_SEND_PERMANENT, 0, 0, "invalid_aliases" },
+	{ AC_PROV_ONESIGNAL, 0, 200, "{}", NULL, AC_SEND_PERMANENT, 0, 0, "no id" },
+	{ AC_PROV_ONESIGNAL, 0, 429, "{\"errors\":[\"rate limited\"]}", "1", AC_SEND_RETRY, 1000,
+	    0, NULL },
+	{ AC_PROV_ONESIGNAL, 0, 503, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_ONESIGNAL, 0, 500, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	{ AC_PROV_ONESIGNAL, 0, 400, "{\"errors\":[\"bad\"]}", NULL, AC_SEND_PERMANENT, 0, 0,
+	    NULL },
+	{ AC_PROV_ONESIGNAL, 0, 401, NULL, NULL, AC_SEND_PERMANENT, 0, 0, NULL },
+	{ AC_PROV_ONESIGNAL, 0, 403, NULL, NULL, AC_SEND_PERMANENT, 0, 0, NULL },
+	{ AC_PROV_ONESIGNAL, 7, 0, NULL, NULL, AC_SEND_RETRY, 0, 0, NULL },
+	/* SMTP: the last reply code */
+	{ AC_PROV_SMTP, 0, 250, NULL, NULL, AC_SEND_OK, 0, 0, NULL },
+	{ AC_PROV_SMTP, 55, 451, NULL, NULL, AC_SEND_RETRY, 0, 0, "451" },
+	{ AC_PROV_SMTP, 55, 421, NULL, NULL, AC_SEND_RETRY, 0, 0, "421" },
+	{ AC_PROV_SMTP, 55, 550, NULL, NULL, AC_SEND_PERMANENT, 0, 0, "550" },
+	{ AC_PROV_SMTP, 55, 554, NULL, NULL, AC_SEND_PERMANENT, 0, 0, "554" },
+	{ AC_PROV_SMTP, 7, 0, NULL, NULL, AC_SEND_RETRY, 0, 0, "refused" },
+};
+
+static void
+test_classify(void **state)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct cls_case *c = &cases[i];
+		struct ac_answer a;
+
+		ac_prov_classify(c->p, c->transport, c->transport ? "Connection refused, resolve,"
+		    " timeout" : "reply", c->status, c->body, c->retry_after, &a);
+		if (a.verdict != c->want || a.retry_after_ms != c->retry_ms ||
+		    a.blocked != c->blocked || (c->reason && !strstr(a.reason, c->reason)))
+			fail_msg("case %zu (%s %ld %s): verdict %d retry %lld blocked %d reason '%s'",
+			    i, ac_prov_name(c->p), c->status, c->body ? c->body : "-", a.verdict,
+			    (long long)a.retry_after_ms, a.blocked, a.reason);
+		if (c->want == AC_SEND_OK && c->p != AC_PROV_SMTP && a.id[0] == '\0')
+			fail_msg("case %zu: no message id", i);
+	}
+	(void)state;
+}
+
+static void
+test_classify_details(void **state)
+{
+	struct ac_answer a;
+
+	ac_prov_classify(AC_PROV_TELEGRAM, 0, "", 200, "{\"ok\":true,\"result\":"
+	    "{\"message_id\":42}}", NULL, &a);
+	assert_string_equal(a.id, "42");
+	ac_prov_classify(AC_PROV_TELEGRAM, 0, "", 400, "{\"ok\":false,\"error_code\":400,"
+	    "\"parameters\":{\"migrate_to_chat_id\":-1001234567890}}", NULL, &a);
+	assert_string_equal(a.migrate_chat, "-1001234567890");
+	ac_prov_classify(AC_PROV_NETGSM, 0, "", 200, "{\"code\":\"00\",\"jobid\":\"1737\"}", NULL,
+	    &a);
+	assert_string_equal(a.id, "1737");
+	(void)state;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static const struct ac_prov_cfg cfg = { 1, "http://fake", "123:TOKEN", "secret",
+	"alertcast <a@example.com>", 0 };
+
+/* The JSON body of req (caller decrefs). */
+static json_t *
+body(const struct ac_http_req *req)
+{
+	json_t *o = json_loads(req->body, 0, NULL);
+
+	assert_non_null(o);
+	return o;
+}
+
+static void
+test_telegram_html(void **state)
+{
+	char *esc = ac_html_escape("Fast <b> & \"co\" 'q'"), err[128], *text;
+	struct ac_var v[] = { { "strategy", esc }, { "price", "100.5" } };
+	struct ac_outmsg m = { "delivery", 7, 1, "900000001", "", "", NULL };
+	struct ac_http_req req;
+	char big[5000];
+	json_t *o;
+
+	assert_string_equal(esc, "Fast &lt;b&gt; &amp; &quot;co&quot; &#39;q&#39;");
+	/* the template's markup stays, the values are escaped */
+	text = ac_message_fill("<b>{{strategy}}</b> <code>{{price}}</code>", v, 2, err,
+	    sizeof(err));
+	assert_string_equal(text, "<b>Fast &lt;b&gt; &amp; &quot;co&quot; &#39;q&#39;</b>"
+	    " <code>100.5</code>");
+	m.html = text;
+	assert_int_equal(ac_prov_request(AC_PROV_TELEGRAM, &cfg, &m, &req, err, sizeof(err)), 0);
+	assert_string_equal(req.url, "http://fake/bot123:TOKEN/sendMessage");
+	o = body(&req);
+	assert_string_equal(json_string_value(json_object_get(o, "text")), text);
+	assert_string_equal(json_string_value(json_object_get(o, "parse_mode")), "HTML");
+	assert_string_equal(json_string_value(json_object_get(o, "chat_id")), "900000001");
+	json_decref(o);
+	free(req.body);
+	/* Telegram takes at most 4096 characters */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	m.html = big;
+	assert_int_equal(ac_prov_request(AC_PROV_TELEGRAM, &cfg, &m, &req, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "4096"));
+	free(text);
+	free(esc);
+	(void)state;
+}
+
+/* 1 if req has header line h. */
+static int
+has_header(const struct ac_http_req *req, const char *h)
+{
+	for (int i = 0; i < req->nheaders; i++)
+		if (strcmp(req->headers[i], h) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+test_requests(void **state)
+{
+	struct ac_outmsg m = { "delivery", 7, 12, "+905551112233", "Subject", "plain & text",
+	    "<p>html</p>" };
+	struct ac_http_req req;
+	char key[64], other[64], err[128];
+	json_t *o;
+
+	ac_prov_idempotency_key("delivery", 7, key, sizeof(key));
+	ac_prov_idempotency_key("notice", 7, other, sizeof(other));
+	assert_int_equal(strlen(key), 36);
+	assert_int_equal(key[14], '4');
+	assert_string_not_equal(key, other);
+	ac_prov_idempotency_key("delivery", 7, other, sizeof(other));
+	assert_string_equal(key, other);
+
+	assert_int_equal(ac_prov_request(AC_PROV_RESEND, &cfg, &m, &req, err, sizeof(err)), 0);
+	assert_string_equal(req.url, "http://fake/emails");
+	assert_true(has_header(&req, "Authorization: Bearer 123:TOKEN"));
+	snprintf(other, sizeof(other), "Idempotency-Key: %s", key);
+	assert_true(has_header(&req, other));
+	assert_non_null(strstr(req.headers[0], "User-Agent: alertcast/"));
+	o = body(&req);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(o, "to"), 0)),
+	    "+905551112233");
+	json_decref(o);
+	free(req.body);
+
+	assert_int_equal(ac_prov_request(AC_PROV_NETGSM, &cfg, &m, &req, err, sizeof(err)), 0);
+	assert_string_equal(req.url, "http://fake/sms/rest/v2/send");
+	assert_string_equal(req.basic_user, "123:TOKEN");
+	o = body(&req);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(o,
+	    "messages"), 0), "no")), "905551112233");
+	json_decref(o);
+	free(req.body);
+
+	assert_int_equal(ac_prov_request(AC_PROV_TWILIO, &cfg, &m, &req, err, sizeof(err)), 0);
+	assert_string_equal(req.url, "http://fake/2010-04-01/Accounts/123:TOKEN/Messages.json");
+	assert_string_equal(req.body, "To=%2B905551112233&From=alertcast%20%3Ca%40example.com%3E"
+	    "&Body=plain%20%26%20text");
+	free(req.body);
+
+	assert_int_equal(ac_prov_request(AC_PROV_ONESIGNAL, &cfg, &m, &req, err, sizeof(err)), 0);
+	o = body(&req);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(o,
+	    "include_aliases"), "external_id"), 0)), "12");
+	assert_string_equal(json_string_value(json_object_get(o, "idempotency_key")), key);
+	assert_string_equal(json_string_value(json_object_get(o, "target_channel")), "push");
+	json_decref(o);
+	free(req.body);
+
+	assert_int_equal(ac_prov_request(AC_PROV_SMTP, &cfg, &m, &req, err, sizeof(err)), -1);
+	(void)state;
+}
+
+/* ---- MIME ------------------------------------------------------------------ */
+
+/* base64 of s decoded into out. */
+static void
+b64dec(const char *s, size_t n, char *out)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned v = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < n && s[i] != '='; i++) {
+		v = v << 6 | (unsigned)(strchr(tab, s[i]) - tab);
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			*out++ = (char)(v >> bits & 0xff);
+		}
+	}
+	*out = '\0';
+}
+
+static void
+test_mime(void **state)
+{
+	char long_line[200], subject[256] = "", *m, *p;
+	const char *utf = "Fiyat \xe2\x86\x91 BTCUSDT \xe2\x80\x93 \xc5\x9fimdi, \xc3\xa7ok"
+	    " g\xc3\xbczel \xc5\x9f" "ey \xc4\x9f" "i\xc5\x9f \xe2\x82\xac 100";
+
+	memset(long_line, 'a', sizeof(long_line) - 1);
+	long_line[sizeof(long_line) - 1] = '\0';
+	m = ac_mime_build("alertcast <a@example.com>", "u@example.com", "BUY BTCUSDT",
+	    "caf\xc3\xa9 = 100 \ntrail \nline2", long_line, "d-1.ab@example.com", 0, "=_b0undary");
+	assert_non_null(m);
+	assert_non_null(strstr(m, "Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"));
+	assert_non_null(strstr(m, "\r\nFrom: alertcast <a@example.com>\r\n"));
+	assert_non_null(strstr(m, "\r\nTo: u@example.com\r\n"));
+	assert_non_null(strstr(m, "\r\nSubject: BUY BTCUSDT\r\n"));
+	assert_non_null(strstr(m, "\r\nMessage-ID: <d-1.ab@example.com>\r\n"));
+	assert_non_null(strstr(m, "\r\nMIME-Version: 1.0\r\n"));
+	assert_non_null(strstr(m, "Content-Type: multipart/alternative; boundary=\"=_b0undary\""));
+	assert_non_null(strstr(m, "\r\n--=_b0undary\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"));
+	assert_non_null(strstr(m, "\r\n--=_b0undary\r\nContent-Type: text/html; charset=UTF-8\r\n"));
+	assert_non_null(strstr(m, "\r\n--=_b0undary--\r\n"));
+	/* quoted-printable: 8-bit and '=' encoded, a space before a line end too */
+	assert_non_null(strstr(m, "caf=C3=A9 =3D 100=20\r\ntrail=20\r\nline2\r\n"));
+	/* soft breaks keep lines at 76 characters; every line ends in CRLF */
+	assert_non_null(strstr(m, "=\r\naaaa"));
+	for (p = m; *p; p++) {
+		size_t len = strcspn(p, "\n");
+
+		if (p[len] == '\n')
+			assert_true(len > 0 && p[len - 1] == '\r');
+		assert_true(len <= 77);
+		p += len;
+		if (*p == '\0')
+			break;
+	}
+	free(m);
+
+	/* a UTF-8 subject: RFC 2047 encoded-words that decode back */
+	m = ac_mime_build("a@example.com", "u@example.com", utf, "t", "h", "x@y", 0, "b");
+	p = strstr(m, "Subject: ") + 9;
+	while (strncmp(p, "=?UTF-8?B?", 10) == 0) {
+		char *end = strstr(p + 10, "?=");
+		char word[128];
+
+		assert_non_null(end);
+		assert_true(end + 2 - p <= 75);
+		b64dec(p + 10, (size_t)(end - p - 10), word);
+		strcat(subject, word);
+		p = end + 2;
+		if (strncmp(p, "\r\n ", 3) == 0)
+			p += 3;
+	}
+	assert_string_equal(subject, utf);
+	assert_int_equal(strncmp(p, "\r\nMessage-ID", 12), 0);
+	free(m);
+
+	/* header injection is refused */
+	assert_null(ac_mime_build("a@example.com", "u@example.com\r\nBcc: x@y", "s", "t", "h",
+	    "x@y", 0, "b"));
+	assert_null(ac_mime_build("a@example.com\n", "u@example.com", "s", "t", "h", "x@y", 0, "b"));
+	(void)state;
+}
+
+/* ---- breaker, backoff, plans -------------------------------------------------- */
+
+static void
+test_breaker(void **state)
+{
+	struct ac_breaker b = { 0 }, c;
+	char s[64];
+
+	assert_int_equal(ac_breaker_state(&b, 1000), AC_BREAKER_CLOSED);
+	assert_true(ac_breaker_allow(&b, 1000, 500));
+	/* two failures of three: still closed; a success resets the count */
+	assert_true(ac_breaker_record(&b, 0, 1000, 3, 500));
+	assert_true(ac_breaker_record(&b, 0, 1001, 3, 500));
+	assert_int_equal(ac_breaker_state(&b, 1001), AC_BREAKER_CLOSED);
+	assert_true(ac_breaker_record(&b, 1, 1002, 3, 500));
+	assert_int_equal(b.fails, 0);
+	assert_false(ac_breaker_record(&b, 1, 1003, 3, 500));
+	/* three in a row open it for the cool-down */
+	for (int i = 0; i < 3; i++)
+		ac_breaker_record(&b, 0, 2000, 3, 500);
+	assert_int_equal(ac_breaker_state(&b, 2000), AC_BREAKER_OPEN);
+	assert_false(ac_breaker_allow(&b, 2499, 500));
+	/* then half-open: one probe, no second */
+	assert_int_equal(ac_breaker_state(&b, 2500), AC_BREAKER_HALF_OPEN);
+	assert_true(ac_breaker_allow(&b, 2500, 500));
+	assert_false(ac_breaker_allow(&b, 2600, 500));
+	/* a failed probe opens it again at once */
+	assert_true(ac_breaker_record(&b, 0, 2700, 3, 500));
+	assert_int_equal(ac_breaker_state(&b, 2700), AC_BREAKER_OPEN);
+	assert_int_equal(ac_breaker_state(&b, 3200), AC_BREAKER_HALF_OPEN);
+	/* a lost probe: another goes after its cool-down */
+	assert_true(ac_breaker_allow(&b, 3200, 500));
+	assert_false(ac_breaker_allow(&b, 3699, 500));
+	assert_true(ac_breaker_allow(&b, 3700, 500));
+	/* a good probe closes it */
+	assert_true(ac_breaker_record(&b, 1, 3750, 3, 500));
+	assert_int_equal(ac_breaker_state(&b, 3750), AC_BREAKER_CLOSED);
+	assert_true(ac_breaker_allow(&b, 3750, 500));
+	/* the text form round-trips; junk is refused */
+	b = (struct ac_breaker){ 2, 1700000000123, 1700000000456 };
+	ac_breaker_format(&b, s, sizeof(s));
+	assert_string_equal(s, "2:1700000000123:1700000000456");
+	assert_int_equal(ac_breaker_parse(s, &c), 0);
+	assert_true(c.fails == b.fails && c.open_until == b.open_until &&
+	    c.probe_until == b.probe_until);
+	assert_int_equal(ac_breaker_parse("2:1:2x", &c), -1);
+	assert_int_equal(ac_breaker_parse("-1:0:0", &c), -1);
+	assert_int_equal(ac_breaker_parse("", &c), -1);
+	(void)state;
+}
+
+static void
+test_backoff(void **state)
+{
+	static const int64_t want[] = { 1000, 2000, 4000, 8000, 10000, 10000, 10000 };
+
+	for (int n = 1; n <= 7; n++)
+		assert_int_equal(ac_delivery_backoff_ms(n), want[n - 1]);
+	(void)state;
+}
+
+/* Asserts plan p is the n (provider, tries) pairs that follow. */
+static void
+expect_plan(const struct ac_plan *p, int n, ...)
+{
+	va_list ap;
+
+	assert_int_equal(p->n, n);
+	va_start(ap, n);
+	for (int k = 0; k < n; k++) {
+		assert_int_equal(p->prov[k], va_arg(ap, int));
+		assert_int_equal(p->tries[k], va_arg(ap, int));
+	}
+	va_end(ap);
+}
+
+static void
+test_plans(void **state)
+{
+	unsigned all = (1u << AC_PROV__MAX) - 1;
+	struct ac_plan p;
+	int step, nth;
+
+	ac_plan_for("email", all, &p);
+	expect_plan(&p, 2, AC_PROV_RESEND, 3, AC_PROV_SMTP, 3);
+	for (int a = 1; a <= 6; a++) {
+		assert_int_equal(ac_plan_step(&p, a, &step, &nth), 0);
+		assert_int_equal(step, a <= 3 ? 0 : 1);
+		assert_int_equal(nth, a <= 3 ? a : a - 3);
+	}
+	assert_int_equal(ac_plan_step(&p, 7, &step, &nth), -1);
+	ac_plan_for("email", 1u << AC_PROV_SMTP, &p);
+	expect_plan(&p, 1, AC_PROV_SMTP, 3);
+	ac_plan_for("sms", all, &p);
+	expect_plan(&p, 2, AC_PROV_NETGSM, 3, AC_PROV_TWILIO, 3);
+	ac_plan_for("sms", 1u << AC_PROV_TWILIO, &p);
+	expect_plan(&p, 1, AC_PROV_TWILIO, 3);
+	ac_plan_for("telegram", all, &p);
+	expect_plan(&p, 1, AC_PROV_TELEGRAM, 3);
+	assert_int_equal(ac_plan_step(&p, 4, &step, &nth), -1);
+	ac_plan_for("push", all, &p);
+	expect_plan(&p, 1, AC_PROV_ONESIGNAL, 1);
+	assert_int_equal(ac_plan_step(&p, 1, &step, &nth), 0);
+	assert_int_equal(ac_plan_step(&p, 2, &step, &nth), -1);
+	/* nothing configured: the outbox */
+	ac_plan_for("telegram", all & ~(1u << AC_PROV_TELEGRAM), &p);
+	expect_plan(&p, 0);
+	ac_plan_for("email", 0, &p);
+	expect_plan(&p, 0);
+	assert_int_equal(ac_plan_step(&p, 1, &step, &nth), -1);
+	ac_plan_for("fax", all, &p);
+	expect_plan(&p, 0);
+	(void)state;
+}
+
+int
+main(void)
+{
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_classify_details),
+		cmocka_unit_test(test_telegram_html),
+		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_mime),
+		cmocka_unit_test(test_breaker),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_plans),
+	};
+
+	return cmocka_run_group_tests_name("provider", tests, NULL, NULL);
+}
