@@ -71,9 +71,9 @@ CREATE TABLE signals (
 	failed_count		integer NOT NULL DEFAULT 0,
 	processing_ms		integer
 );
-CREATE INDEX signals_strategy_received ON signals (strategy_id, received_at DESC);
-CREATE INDEX signals_received ON signals (received_at DESC);
-CREATE INDEX signals_status ON signals (status) WHERE status <> 'processed';
+-- Every alert writes a signal and a job: each index here is paid on the
+-- ingest path, so only what a query needs. Recent signals are read by id.
+CREATE INDEX signals_strategy ON signals (strategy_id, id DESC);
 
 CREATE TABLE webhook_rejects (
 	id			bigserial PRIMARY KEY,
@@ -116,4 +116,3 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_due ON jobs (priority DESC, run_at, id) WHERE state = 'pending';
 -- what the rescuer looks at: running jobs whose lease may have expired
 CREATE INDEX jobs_leased ON jobs (locked_until) WHERE state = 'running';
-CREATE INDEX jobs_kind_state ON jobs (kind, state);
