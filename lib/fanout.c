@@ -169,23 +169,20 @@ static const struct ac_stmt st_deliveries = { "fanout_deliveries",
 	" SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM j),"
 	" CASE WHEN EXISTS (SELECT 1 FROM j) THEN pg_notify('ac_jobs', 'deliver') END", 6 };
 
-/* The signal done, and the statistics of the strategy, the served users'
- * alarms and their subscriptions. */
+/* The signal done, and the statistics of the strategy and of the served
+ * users' alarms (a subscription's usage is counted from its deliveries and
+ * trades when shown, not kept twice). */
 static const struct ac_stmt st_finish = { "fanout_finish",
 	"WITH s AS (UPDATE signals SET status = 'processed', matched_users = $2,"
 	"  processed_at = now(), processing_ms = $3 WHERE id = $1 RETURNING strategy_id),"
 	" st AS (UPDATE strategies SET total_alerts = total_alerts + 1,"
 	"  total_trades = total_trades + $4, last_alert_at = now(), updated_at = now()"
 	"  WHERE id = (SELECT strategy_id FROM s)),"
-	" x AS (SELECT * FROM unnest($5::bigint[], $6::bigint[], $7::int[])"
-	"  AS x(alarm_id, subscription_id, opened)),"
+	" x AS (SELECT * FROM unnest($5::bigint[], $6::int[]) AS x(alarm_id, opened)),"
 	" a AS (UPDATE alarms SET alerts_received = alerts_received + 1,"
 	"  trades_opened = trades_opened + x.opened, last_alert_at = now()"
-	"  FROM x WHERE alarms.id = x.alarm_id),"
-	" b AS (UPDATE subscriptions SET alerts_received = alerts_received + 1,"
-	"  trades_opened = trades_opened + x.opened, last_activity_at = now()"
-	"  FROM x WHERE subscriptions.id = x.subscription_id)"
-	" SELECT count(*) FROM s", 7 };
+	"  FROM x WHERE alarms.id = x.alarm_id)"
+	" SELECT count(*) FROM s", 6 };
 
 /* The signal as the fan-out sees it. */
 struct fan {
@@ -579,14 +576,13 @@ static int
 finish(struct ac_db *db, const struct fan *f, const struct cand *c, int n,
     long long matched, long long opened, int64_t started)
 {
-	struct ac_pgarray xa, xs, xo;
+	struct ac_pgarray xa, xo;
 	char m[24], ms[24], op[24];
-	const char *vals[7] = { f->sid, m, ms, op };
+	const char *vals[6] = { f->sid, m, ms, op };
 	PGresult *res;
 	int i, j, rc = 0;
 
 	ac_pgarray_init(&xa);
-	ac_pgarray_init(&xs);
 	ac_pgarray_init(&xo);
 	for (i = 0; i < n; i++) {
 		int o = 0;
@@ -596,22 +592,19 @@ finish(struct ac_db *db, const struct fan *f, const struct cand *c, int n,
 		for (j = 0; j < c[i].plan.nchanges; j++)
 			o += c[i].plan.changes[j].op == AC_OP_OPEN;
 		ac_pgarray_ll(&xa, c[i].alarm_id);
-		ac_pgarray_ll(&xs, c[i].sub_id);
 		ac_pgarray_ll(&xo, o);
 	}
 	snprintf(m, sizeof(m), "%lld", matched);
 	snprintf(ms, sizeof(ms), "%lld", (long long)(ac_mono_ms() - started));
 	snprintf(op, sizeof(op), "%lld", opened);
 	vals[4] = ac_pgarray_text(&xa);
-	vals[5] = ac_pgarray_text(&xs);
-	vals[6] = ac_pgarray_text(&xo);
+	vals[5] = ac_pgarray_text(&xo);
 	res = ac_db_exec(db, &st_finish, vals, NULL, NULL);
 	if (ac_db_ok(db, res, PGRES_TUPLES_OK))
 		PQclear(res);
 	else
 		rc = -1;
 	ac_pgarray_free(&xa);
-	ac_pgarray_free(&xs);
 	ac_pgarray_free(&xo);
 	return rc;
 }

@@ -106,9 +106,6 @@ CREATE TABLE subscriptions (
 	provider		text NOT NULL DEFAULT 'manual' CHECK (provider IN ('stripe','manual')),
 	stripe_customer_id	text,
 	stripe_subscription_id	text UNIQUE,
-	alerts_received		bigint NOT NULL DEFAULT 0,
-	trades_opened		bigint NOT NULL DEFAULT 0,
-	last_activity_at	timestamptz,
 	created_at		timestamptz NOT NULL DEFAULT now(),
 	updated_at		timestamptz NOT NULL DEFAULT now(),
 	CHECK (period_end > period_start)
