@@ -1,0 +1,286 @@
+/* test_acctl.c — the operator's tool against the real database: migrations
+ * (idempotent, refusing changed or missing files), strategies, the demo,
+ * and an empty spool replay. Every command prints JSON or fails clearly. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+/* Runs "AC_SQL_DIR=dir acctl migrate" (dir NULL: the runner's); returns the
+ * exit status, stdout parsed into *out (NULL if not JSON), stderr in err. */
+static int
+migrate_in(const char *dir, json_t **out, char *err, size_t errsz)
+{
+	char cmd[8192], errfile[] = "/tmp/ac-acctl-err.XXXXXX", outfile[] = "/tmp/ac-acctl-out.XXXXXX";
+	FILE *f;
+	size_t n;
+	int st, efd = mkstemp(errfile), ofd = mkstemp(outfile);
+
+	assert_true(efd >= 0 && ofd >= 0);
+	snprintf(cmd, sizeof(cmd), "AC_SQL_DIR='%s' '%s' migrate >'%s' 2>'%s'",
+	    dir ? dir : it_env("AC_SQL_DIR"), it_env("AC_TEST_ACCTL"), outfile, errfile);
+	st = system(cmd);
+	f = fopen(errfile, "r");
+	n = f ? fread(err, 1, errsz - 1, f) : 0;
+	err[n] = '\0';
+	if (f)
+		fclose(f);
+	*out = json_load_file(outfile, 0, NULL);
+	unlink(errfile);
+	unlink(outfile);
+	close(efd);
+	close(ofd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* A private copy of the migrations folder; returns its path (static). */
+static const char *
+copy_sql(void)
+{
+	static char dir[] = "/tmp/ac-sql.XXXXXX";
+	char cmd[4096];
+
+	strcpy(dir, "/tmp/ac-sql.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "cp '%s'/*.sql '%s'/", it_env("AC_SQL_DIR"), dir);
+	assert_int_equal(system(cmd), 0);
+	return dir;
+}
+
+static void
+rm_rf(const char *dir)
+{
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static size_t
+count_sql(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += strlen(de->d_name) > 4 && strcmp(de->d_name + strlen(de->d_name) - 4, ".sql") == 0;
+	closedir(d);
+	return n;
+}
+
+static void
+test_migrate_is_idempotent(void **state)
+{
+	char err[2048];
+	json_t *o;
+
+	assert_int_equal(migrate_in(NULL, &o, err, sizeof(err)), 0);
+	assert_non_null(o);
+	assert_int_equal(json_array_size(json_object_get(o, "applied")), 0);
+	assert_int_equal(json_array_size(json_object_get(o, "current")), count_sql(it_env("AC_SQL_DIR")));
+	assert_int_equal(it_q_ll("SELECT count(*) FROM schema_migrations", (char *)NULL),
+	    (long long)count_sql(it_env("AC_SQL_DIR")));
+	json_decref(o);
+}
+
+static void
+test_migrate_refuses_a_changed_file(void **state)
+{
+	const char *dir = copy_sql();
+	char path[4096], err[2048], before[65];
+	PGresult *res;
+	json_t *o;
+	FILE *f;
+
+	res = it_q("SELECT checksum FROM schema_migrations WHERE name = '001_core.sql'", (char *)NULL);
+	snprintf(before, sizeof(before), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	snprintf(path, sizeof(path), "%s/001_core.sql", dir);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("-- edited after it was applied\n", f);
+	fclose(f);
+	assert_int_equal(migrate_in(dir, &o, err, sizeof(err)), 1);
+	assert_null(o);
+	assert_non_null(strstr(err, "001_core.sql changed after it was applied"));
+	res = it_q("SELECT checksum FROM schema_migrations WHERE name = '001_core.sql'", (char *)NULL);
+	assert_string_equal(PQgetvalue(res, 0, 0), before);
+	PQclear(res);
+	rm_rf(dir);
+}
+
+static void
+test_migrate_refuses_a_missing_file(void **state)
+{
+	const char *dir = copy_sql();
+	char path[4096], err[2048];
+	json_t *o;
+
+	snprintf(path, sizeof(path), "%s/002_accounts.sql", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(migrate_in(dir, &o, err, sizeof(err)), 1);
+	assert_null(o);
+	assert_non_null(strstr(err, "002_accounts.sql was applied but its file is missing"));
+	rm_rf(dir);
+}
+
+static void
+test_migrate_applies_a_new_file_atomically(void **state)
+{
+	const char *dir = copy_sql();
+	char path[4096], err[2048];
+	json_t *o;
+	FILE *f;
+
+	/* a failing migration changes nothing */
+	snprintf(path, sizeof(path), "%s/990_bad.sql", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("CREATE TABLE it_migrate_probe (x int);\nSELECT no_such_function();\n", f);
+	fclose(f);
+	assert_int_equal(migrate_in(dir, &o, err, sizeof(err)), 1);
+	assert_null(o);
+	assert_non_null(strstr(err, "990_bad.sql failed"));
+	assert_int_equal(it_q_ll("SELECT count(*) FROM pg_tables WHERE tablename = 'it_migrate_probe'",
+	    (char *)NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM schema_migrations WHERE name = '990_bad.sql'",
+	    (char *)NULL), 0);
+	assert_int_equal(unlink(path), 0);
+
+	/* a good one is applied once, then current */
+	snprintf(path, sizeof(path), "%s/991_probe.sql", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("CREATE TABLE it_migrate_probe (x int);\n", f);
+	fclose(f);
+	assert_int_equal(migrate_in(dir, &o, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(json_object_get(o, "applied")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(o, "applied"), 0)),
+	    "991_probe.sql");
+	json_decref(o);
+	assert_int_equal(migrate_in(dir, &o, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(json_object_get(o, "applied")), 0);
+	json_decref(o);
+	/* leave the database as the shipped files describe it */
+	PQclear(it_q("DROP TABLE it_migrate_probe", (char *)NULL));
+	PQclear(it_q("DELETE FROM schema_migrations WHERE name = '991_probe.sql'", (char *)NULL));
+	rm_rf(dir);
+}
+
+static void
+test_strategy_add(void **state)
+{
+	char sym[32], hex[9];
+	const char *token, *url;
+	json_t *o;
+	int st;
+
+	it_rand_hex(hex, 8);
+	snprintf(sym, sizeof(sym), "binance:acct%s", hex);
+	o = it_acctl(&st, "strategy", "add", "--symbol", sym, "--timeframe", "240",
+	    "--strategy", "UT Bot", "--key-value", "2.5", "--atr-period", "14", "--heikin-ashi",
+	    "--actions", "BUY,SELL", (char *)NULL);
+	assert_int_equal(st, 0);
+	assert_non_null(o);
+	token = json_string_value(json_object_get(o, "token"));
+	url = json_string_value(json_object_get(o, "webhook_url"));
+	assert_non_null(token);
+	assert_int_equal(strlen(token), 43);
+	assert_non_null(url);
+	assert_non_null(strstr(url, "/hook/tv/"));
+	assert_string_equal(url + strlen(url) - 43, token);
+	assert_string_equal(json_string_value(json_object_get(o, "timeframe")), "4h");
+	assert_non_null(strstr(json_string_value(json_object_get(o, "symbol")), "ACCT"));
+	assert_int_equal(json_array_size(json_object_get(o, "enabled_actions")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "ut_bot"), "atr_period")), 14);
+	assert_true(json_is_true(json_object_get(json_object_get(o, "ut_bot"), "heikin_ashi")));
+	json_decref(o);
+
+	/* the same (symbol, timeframe, strategy) again, and bad input: refused */
+	o = it_acctl(&st, "strategy", "add", "--symbol", sym, "--timeframe", "4h",
+	    "--strategy", "UT Bot", (char *)NULL);
+	assert_int_equal(st, 1);
+	assert_null(o);
+	o = it_acctl(&st, "strategy", "add", "--symbol", "BTC/USDT", "--timeframe", "1h",
+	    "--strategy", "x", (char *)NULL);
+	assert_int_equal(st, 1);
+	assert_null(o);
+	o = it_acctl(&st, "strategy", "add", "--symbol", "BTCUSDT", "--timeframe", "7m",
+	    "--strategy", "x", (char *)NULL);
+	assert_int_equal(st, 1);
+	assert_null(o);
+	o = it_acctl(&st, "strategy", "add", "--symbol", "BTCUSDT", "--timeframe", "1h",
+	    "--strategy", "x", "--actions", "BUY,HOLD", (char *)NULL);
+	assert_int_equal(st, 1);
+	assert_null(o);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM strategies WHERE strategy = 'x'", (char *)NULL), 0);
+}
+
+static void
+test_seed_demo_is_idempotent(void **state)
+{
+	json_t *a, *b;
+	char *sa, *sb;
+	int st;
+
+	a = it_acctl(&st, "seed-demo", (char *)NULL);
+	assert_int_equal(st, 0);
+	b = it_acctl(&st, "seed-demo", (char *)NULL);
+	assert_int_equal(st, 0);
+	assert_non_null(a);
+	assert_non_null(b);
+	sa = json_dumps(json_object_get(a, "strategies"), JSON_SORT_KEYS);
+	sb = json_dumps(json_object_get(b, "strategies"), JSON_SORT_KEYS);
+	assert_true(json_array_size(json_object_get(a, "strategies")) >= 1);
+	assert_string_equal(sa, sb);	/* same strategies, same tokens */
+	free(sa);
+	free(sb);
+	json_decref(a);
+	json_decref(b);
+}
+
+static void
+test_replay_empty_spool(void **state)
+{
+	json_t *o;
+	int st;
+
+	o = it_acctl(&st, "replay-spool", (char *)NULL);
+	assert_int_equal(st, 0);
+	assert_non_null(o);
+	assert_int_equal(json_integer_value(json_object_get(o, "queued")), 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "kept")), 0);
+	json_decref(o);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_migrate_is_idempotent),
+		cmocka_unit_test(test_migrate_refuses_a_changed_file),
+		cmocka_unit_test(test_migrate_refuses_a_missing_file),
+		cmocka_unit_test(test_migrate_applies_a_new_file_atomically),
+		cmocka_unit_test(test_strategy_add),
+		cmocka_unit_test(test_seed_demo_is_idempotent),
+		cmocka_unit_test(test_replay_empty_spool),
+	};
+	int rc;
+
+	if (it_init() == -1)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	it_done();
+	return rc;
+}
