@@ -488,7 +488,7 @@ enum item_state { I_WAIT = 0, I_FLIGHT, I_DONE };
 struct item {
 	struct ac_job	*job;
 	enum item_state	 state;
-	const char	*key_ns;	/* "delivery" or "notice": what delivery_id numbers */
+	const char	*key_ns;	/* "delivery", "notice" or "email": what delivery_id numbers */
 	long long	 delivery_id, user_id;
 	char		 channel[16];
 	char		 to[256];
@@ -727,14 +727,37 @@ address(struct item *it, const PGresult *res, int i)
 	return 0;
 }
 
-/* Sets up it from row i: the result at once (outbox, gone, nothing to
- * send to) or a send waiting its turn. */
+/* Steps it's plan for its channel to the attempt-th send (1-based): 0
+ * with it->prov set, or -1 with the result left (outbox, plan used up). */
+static int
+plan_setup(struct item *it, int attempt)
+{
+	ac_plan_for(it->channel, D.enabled, &it->plan);
+	if (it->plan.n == 0) {
+		result(it, result_new(it, "outbox", "outbox"));
+		return -1;
+	}
+	if (ac_plan_step(&it->plan, attempt, &it->step, &it->nth) == -1) {
+		result_failed(it, ac_prov_name(it->plan.prov[it->plan.n - 1]),
+		    "attempts used up", 0, 0);
+		return -1;
+	}
+	it->prov = it->plan.prov[it->step];
+	return 0;
+}
+
+/* Sets up it from delivery row i: the result at once (outbox, gone,
+ * nothing to send to) or a send waiting its turn; no row (-1): no result,
+ * ac_deliver_job() finds out why. */
 static void
 item_setup(struct item *it, const PGresult *res, int i)
 {
 	char err[512];
 
+	if (i == -1)
+		return;
 	it->key_ns = "delivery";
+	it->delivery_id = strtoll(PQgetvalue(res, i, C_ID), NULL, 10);
 	it->user_id = strtoll(PQgetvalue(res, i, C_USER), NULL, 10);
 	snprintf(it->channel, sizeof(it->channel), "%s", PQgetvalue(res, i, C_CHANNEL));
 	if (strcmp(PQgetvalue(res, i, C_STATUS), "queued") != 0) {
@@ -747,17 +770,8 @@ item_setup(struct item *it, const PGresult *res, int i)
 		    "error", err, "sent", 0));
 		return;
 	}
-	ac_plan_for(it->channel, D.enabled, &it->plan);
-	if (it->plan.n == 0) {
-		result(it, result_new(it, "outbox", "outbox"));
+	if (plan_setup(it, it->attempts + 1) == -1)
 		return;
-	}
-	if (ac_plan_step(&it->plan, it->attempts + 1, &it->step, &it->nth) == -1) {
-		result_failed(it, ac_prov_name(it->plan.prov[it->plan.n - 1]),
-		    "attempts used up", 0, 0);
-		return;
-	}
-	it->prov = it->plan.prov[it->step];
 	if (address(it, res, i) == -1) {
 		result_failed(it, ac_prov_name(it->prov), "no address on file", 0, 0);
 		return;
@@ -920,47 +934,60 @@ run(struct item *items, size_t n, const volatile sig_atomic_t *stop)
 	}
 }
 
-void
-ac_deliver_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
-    const volatile sig_atomic_t *stop)
+/* Sets up it for its job from row i of the loaded rows (-1: no row). */
+typedef void (*item_setup_fn)(struct item *it, const PGresult *res, int i);
+
+/* One batch: loads the rows with load ($1: the array of the jobs' integer
+ * payload member key, matched against the rows' first column), sets up an
+ * item per job with setup, sends them all, frees them. If the load fails,
+ * no job gets a result (each finds out for itself and retries). */
+static void
+batch(struct ac_db *db, struct ac_job *const *jobs, size_t n, const volatile sig_atomic_t *stop,
+    const struct ac_stmt *load, const char *key, item_setup_fn setup)
 {
 	struct item *items = calloc(n, sizeof(*items));
-	char *ids = malloc(n * 24 + 3), *p;
-	const char *vals[1] = { ids };
+	long long *ids = calloc(n, sizeof(*ids));
+	char *arr = malloc(n * 24 + 3), *p;
+	const char *vals[1] = { arr };
 	PGresult *res;
 
-	if (items == NULL || ids == NULL)
+	if (items == NULL || ids == NULL || arr == NULL)
 		abort();
-	p = ids;
+	p = arr;
 	*p++ = '{';
 	for (size_t i = 0; i < n; i++) {
 		items[i].job = jobs[i];
-		items[i].delivery_id = json_integer_value(json_object_get(jobs[i]->payload,
-		    "delivery_id"));
-		p += sprintf(p, "%s%lld", i ? "," : "", items[i].delivery_id);
+		ids[i] = json_integer_value(json_object_get(jobs[i]->payload, key));
+		p += sprintf(p, "%s%lld", i ? "," : "", ids[i]);
 	}
 	strcpy(p, "}");
-	res = ac_db_exec(db, &st_load, vals, NULL, NULL);
-	free(ids);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		/* no result: each job finds out for itself and retries */
-		free(items);
-		return;
+	res = ac_db_exec(db, load, vals, NULL, NULL);
+	free(arr);
+	if (ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		for (size_t i = 0; i < n; i++) {
+			int row = -1;
+
+			for (int r = 0; r < PQntuples(res) && row == -1; r++)
+				if (strtoll(PQgetvalue(res, r, 0), NULL, 10) == ids[i])
+					row = r;
+			setup(&items[i], res, row);
+		}
+		PQclear(res);
+		run(items, n, stop);
 	}
-	for (size_t i = 0; i < n; i++) {
-		for (int r = 0; r < PQntuples(res); r++)
-			if (strtoll(PQgetvalue(res, r, C_ID), NULL, 10) == items[i].delivery_id) {
-				item_setup(&items[i], res, r);
-				break;
-			}
-	}
-	PQclear(res);
-	run(items, n, stop);
 	for (size_t i = 0; i < n; i++) {
 		texts_free(&items[i].t);
 		item_reset(&items[i]);
 	}
+	free(ids);
 	free(items);
+}
+
+void
+ac_deliver_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
+    const volatile sig_atomic_t *stop)
+{
+	batch(db, jobs, n, stop, &st_load, "delivery_id", item_setup);
 }
 
 /* ---- notices: account emails through the same sends -------------------------------- */
@@ -972,16 +999,23 @@ static const char *const notices[] = { "telegram_blocked" };
 static const struct ac_stmt st_notice_load = { "notice_load",
 	"SELECT id, email, coalesce(display_name, '') FROM users WHERE id = ANY ($1::bigint[])", 1 };
 
-/* Sets up it for job's notice to the user in row i: rendered, its email
- * plan stepped to the job's attempt, or a result at once. */
+/* Sets up it for job's notice to the user in row i (-1: no such user,
+ * "gone"): rendered, its email plan stepped to the job's attempt, or a
+ * result at once. */
 static void
 notice_setup(struct item *it, const PGresult *res, int i)
 {
 	const char *name = json_string_value(json_object_get(it->job->payload, "notice"));
-	struct ac_var v[] = { { "name", PQgetvalue(res, i, 2) }, { "email", PQgetvalue(res, i, 1) } };
+	struct ac_var v[2];
 	char err[512], tmpl[64];
 	size_t k;
 
+	if (i == -1) {
+		result(it, json_pack("{s:s}", "v", "gone"));
+		return;
+	}
+	v[0] = (struct ac_var){ "name", PQgetvalue(res, i, 2) };
+	v[1] = (struct ac_var){ "email", PQgetvalue(res, i, 1) };
 	it->key_ns = "notice";
 	it->delivery_id = it->job->id;
 	it->user_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
@@ -1005,63 +1039,93 @@ notice_setup(struct item *it, const PGresult *res, int i)
 		return;
 	}
 	it->t.subject[strcspn(it->t.subject, "\r\n")] = '\0';
-	ac_plan_for("email", D.enabled, &it->plan);
-	if (it->plan.n == 0) {
-		result(it, result_new(it, "outbox", "outbox"));
-		return;
-	}
-	if (ac_plan_step(&it->plan, it->job->attempts, &it->step, &it->nth) == -1) {
-		result_failed(it, ac_prov_name(it->plan.prov[it->plan.n - 1]), "attempts used up",
-		    0, 0);
-		return;
-	}
-	it->prov = it->plan.prov[it->step];
-	it->job->started = 1;
+	if (plan_setup(it, it->job->attempts) == 0)
+		it->job->started = 1;
 }
 
 void
 ac_notice_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
     const volatile sig_atomic_t *stop)
 {
-	struct item *items = calloc(n, sizeof(*items));
-	char *ids = malloc(n * 24 + 3), *p;
-	const char *vals[1] = { ids };
-	PGresult *res;
+	batch(db, jobs, n, stop, &st_notice_load, "user_id", notice_setup);
+}
 
-	if (items == NULL || ids == NULL)
+/* ---- account emails: email_outbox rows through the same sends --------------------- */
+
+static const struct ac_stmt st_email_load = { "email_load",
+	"SELECT id, status, coalesce(user_id, 0), to_addr, subject, body, attempts"
+	" FROM email_outbox WHERE id = ANY ($1::bigint[])", 1 };
+
+enum { E_ID, E_STATUS, E_USER, E_TO, E_SUBJECT, E_BODY, E_ATTEMPTS };
+
+/* text as an HTML part (malloc'd): escaped, a blank line parts paragraphs,
+ * a line break stays one, and http(s) addresses become links. */
+static char *
+text_html(const char *text)
+{
+	char *esc = ac_html_escape(text), *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	const char *p = esc;
+
+	if (esc == NULL || f == NULL)
 		abort();
-	p = ids;
-	*p++ = '{';
-	for (size_t i = 0; i < n; i++) {
-		items[i].job = jobs[i];
-		items[i].user_id = json_integer_value(json_object_get(jobs[i]->payload, "user_id"));
-		p += sprintf(p, "%s%lld", i ? "," : "", items[i].user_id);
+	fputs("<p>", f);
+	while (*p != '\0') {
+		if (*p == '\n' || *p == '\r') {
+			int lines = 0;
+
+			for (; *p == '\n' || *p == '\r'; p++)
+				lines += *p == '\n';
+			if (*p != '\0')
+				fputs(lines > 1 ? "</p>\n<p>" : "<br>\n", f);
+		} else if (strncmp(p, "https://", 8) == 0 || strncmp(p, "http://", 7) == 0) {
+			size_t n = strcspn(p, " \t\r\n");
+
+			while (strchr(".,:!?)", p[n - 1]) != NULL)
+				n--;
+			fprintf(f, "<a href=\"%.*s\">%.*s</a>", (int)n, p, (int)n, p);
+			p += n;
+		} else
+			fputc(*p++, f);
 	}
-	strcpy(p, "}");
-	res = ac_db_exec(db, &st_notice_load, vals, NULL, NULL);
-	free(ids);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		free(items);
+	fputs("</p>\n", f);
+	if (fclose(f) != 0)
+		abort();
+	free(esc);
+	return out;
+}
+
+/* Sets up it from email_outbox row i (-1: no row, "gone"): the result at
+ * once (no longer queued, outbox, plan used up) or a send waiting its turn,
+ * the row's body as the text part and text_html() of it as the HTML part. */
+static void
+email_setup(struct item *it, const PGresult *res, int i)
+{
+	if (i == -1 || strcmp(PQgetvalue(res, i, E_STATUS), "queued") != 0) {
+		result(it, json_pack("{s:s}", "v", "gone"));
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		int found = 0;
+	it->key_ns = "email";
+	it->delivery_id = strtoll(PQgetvalue(res, i, E_ID), NULL, 10);
+	it->user_id = strtoll(PQgetvalue(res, i, E_USER), NULL, 10);
+	it->attempts = atoi(PQgetvalue(res, i, E_ATTEMPTS));
+	snprintf(it->channel, sizeof(it->channel), "email");
+	snprintf(it->to, sizeof(it->to), "%s", PQgetvalue(res, i, E_TO));
+	if ((it->t.text = strdup(PQgetvalue(res, i, E_BODY))) == NULL ||
+	    (it->t.subject = strdup(PQgetvalue(res, i, E_SUBJECT))) == NULL)
+		abort();
+	it->t.subject[strcspn(it->t.subject, "\r\n")] = '\0';
+	it->t.html = text_html(it->t.text);
+	if (plan_setup(it, it->attempts + 1) == 0)
+		it->job->started = 1;
+}
 
-		for (int r = 0; r < PQntuples(res) && !found; r++)
-			if (strtoll(PQgetvalue(res, r, 0), NULL, 10) == items[i].user_id) {
-				notice_setup(&items[i], res, r);
-				found = 1;
-			}
-		if (!found)
-			result(&items[i], json_pack("{s:s}", "v", "gone"));
-	}
-	PQclear(res);
-	run(items, n, stop);
-	for (size_t i = 0; i < n; i++) {
-		texts_free(&items[i].t);
-		item_reset(&items[i]);
-	}
-	free(items);
+void
+ac_email_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
+    const volatile sig_atomic_t *stop)
+{
+	batch(db, jobs, n, stop, &st_email_load, "email_id", email_setup);
 }
 
 /* ---- writing the result ---------------------------------------------------------- */
@@ -1234,4 +1298,64 @@ ac_notice_job(struct ac_db *db, struct ac_job *job)
 		return job_error(job, AC_JOB_RETRY, "%s", str(r, "error"));
 	}
 	return job_error(job, AC_JOB_FAIL, "%s: %s", str(r, "provider"), str(r, "error"));
+}
+
+static const struct ac_stmt st_email_sent = { "email_sent",
+	"UPDATE email_outbox SET status = 'sent', provider = $2,"
+	" provider_message_id = nullif($3, ''), attempts = attempts + $4::int, error = NULL,"
+	" sent_at = now() WHERE id = $1 AND status = 'queued'", 4 };
+
+static const struct ac_stmt st_email_failed = { "email_failed",
+	"UPDATE email_outbox SET status = 'failed', provider = $2, error = $3,"
+	" attempts = attempts + $4::int WHERE id = $1 AND status = 'queued'", 4 };
+
+/* A retry, as st_retry: the attempt counted (when it reached the provider)
+ * and the next email job, keyed by this one, due at $6 (ms since the epoch). */
+static const struct ac_stmt st_email_retry = { "email_retry",
+	"WITH m AS (UPDATE email_outbox SET provider = $2, error = $3,"
+	"  attempts = attempts + $4::int WHERE id = $1 AND status = 'queued' RETURNING id)"
+	" INSERT INTO jobs (kind, payload, unique_key, run_at)"
+	" SELECT 'email', jsonb_build_object('email_id', id), 'email:' || id || ':' || $5,"
+	"  to_timestamp($6::bigint / 1000.0) FROM m ON CONFLICT (unique_key) DO NOTHING", 6 };
+
+enum ac_job_outcome
+ac_email_job(struct ac_db *db, struct ac_job *job)
+{
+	json_t *id = json_object_get(job->payload, "email_id");
+	json_t *r = json_object_get(job->payload, "_result");
+	const char *v = str(r, "v"), *sent = json_is_true(json_object_get(r, "sent")) ? "1" : "0";
+	char sid[24], jid[24], at[24];
+	PGresult *res;
+
+	if (!json_is_integer(id))
+		return job_error(job, AC_JOB_FAIL, "payload has no integer email_id");
+	snprintf(sid, sizeof(sid), "%lld", (long long)json_integer_value(id));
+	if (v == NULL)
+		return job_error(job, AC_JOB_RETRY, "email %s: not sent (database error)", sid);
+	if (strcmp(v, "gone") == 0)
+		return AC_JOB_DONE;
+	if (strcmp(v, "retry") == 0) {
+		const char *vals[6] = { sid, str(r, "provider"), str(r, "error"), sent, jid, at };
+
+		snprintf(jid, sizeof(jid), "%lld", job->id);
+		snprintf(at, sizeof(at), "%lld", (long long)(ac_now_ms() +
+		    json_integer_value(json_object_get(r, "retry_in_ms"))));
+		res = ac_db_exec(db, &st_email_retry, vals, NULL, NULL);
+	} else if (strcmp(v, "sent") == 0 || strcmp(v, "outbox") == 0) {
+		const char *vals[4] = { sid, str(r, "provider"), str(r, "id"),
+		    strcmp(v, "sent") == 0 ? "1" : "0" };
+
+		res = ac_db_exec(db, &st_email_sent, vals, NULL, NULL);
+	} else {
+		const char *vals[4] = { sid, str(r, "provider"), str(r, "error"), sent };
+
+		ac_warn("email %s to user %lld failed: %s: %s", sid,
+		    (long long)json_integer_value(json_object_get(r, "user_id")),
+		    str(r, "provider"), str(r, "error"));
+		res = ac_db_exec(db, &st_email_failed, vals, NULL, NULL);
+	}
+	if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
+		return job_error(job, AC_JOB_RETRY, "email %s: %s", sid, ac_db_error(db));
+	PQclear(res);
+	return AC_JOB_DONE;
 }

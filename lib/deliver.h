@@ -67,4 +67,19 @@ void	ac_notice_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 	    const volatile sig_atomic_t *stop);
 enum ac_job_outcome ac_notice_job(struct ac_db *db, struct ac_job *job);
 
+/*
+ * Job "email", payload {"email_id": N}: a message of email_outbox (queued
+ * by ac_mail_queue(), mail.h) sent like a delivery: its n-th send is step n
+ * of the email plan, a retry is a new email job, and the row's status,
+ * provider, provider_message_id, error and attempts are written in the
+ * runner's transaction. The text part is the row's body; the HTML part is
+ * that text escaped, with its paragraphs, line breaks and links. Resend
+ * gets an idempotency key of namespace "email" and the row's id. With no
+ * email provider the row is sent by provider "outbox". A message no longer
+ * queued, or gone, is left alone.
+ */
+void	ac_email_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
+	    const volatile sig_atomic_t *stop);
+enum ac_job_outcome ac_email_job(struct ac_db *db, struct ac_job *job);
+
 #endif

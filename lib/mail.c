@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "jobs.h"
 #include "log.h"
 #include "mail.h"
 
@@ -36,30 +37,4 @@ ac_mail_queue(struct ac_db *db, long long user_id, const char *kind, const char 
 		return -1;
 	}
 	return id;
-}
-
-static const struct ac_stmt st_sent = { "mail_sent",
-	"UPDATE email_outbox SET status = 'sent', provider = 'outbox', sent_at = now()"
-	" WHERE id = $1 AND status = 'queued'", 1 };
-
-enum ac_job_outcome
-ac_mail_job(struct ac_db *db, struct ac_job *job)
-{
-	json_t *id = json_object_get(job->payload, "email_id");
-	char sid[24];
-	const char *vals[1] = { sid };
-	PGresult *res;
-
-	if (!json_is_integer(id)) {
-		snprintf(job->error, sizeof(job->error), "payload has no integer email_id");
-		return AC_JOB_FAIL;
-	}
-	snprintf(sid, sizeof(sid), "%lld", (long long)json_integer_value(id));
-	res = ac_db_exec(db, &st_sent, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_COMMAND_OK)) {
-		snprintf(job->error, sizeof(job->error), "%s", ac_db_error(db));
-		return AC_JOB_RETRY;
-	}
-	PQclear(res);
-	return AC_JOB_DONE;
 }

@@ -41,7 +41,7 @@ struct ac_prov_cfg {
 
 /* What one message says, rendered per channel. */
 struct ac_outmsg {
-	const char	*key_ns;	/* what id numbers: "delivery", "notice" */
+	const char	*key_ns;	/* what id numbers: "delivery", "notice", "email" */
 	long long	 delivery_id;
 	long long	 user_id;
 	const char	*to;		/* chat id, address, phone number */

@@ -28,7 +28,6 @@
 #include "fanout.h"
 #include "jobs.h"
 #include "log.h"
-#include "mail.h"
 #include "message.h"
 #include "util.h"
 
@@ -48,7 +47,7 @@ static const struct ac_job_kind kinds[] = {
 	{ .kind = "fanout", .fn = ac_fanout_job },
 	{ .kind = "deliver", .fn = ac_deliver_job, .batch_fn = ac_deliver_batch },
 	{ .kind = "notice", .fn = ac_notice_job, .batch_fn = ac_notice_batch },
-	{ .kind = "email", .fn = ac_mail_job },
+	{ .kind = "email", .fn = ac_email_job, .batch_fn = ac_email_batch },
 };
 
 static volatile sig_atomic_t stop;

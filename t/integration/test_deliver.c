@@ -10,6 +10,9 @@
  *    30/s overall and 1/s per chat;
  *  - email: Resend with Idempotency-Key and User-Agent; three 503s, then
  *    the SMTP backup with a multipart/alternative message;
+ *  - account email: a password reset asked for through the portal reaches
+ *    Resend (idempotency key of the outbox row) with a link that opens the
+ *    reset form; with Resend down, the SMTP server; the row says which;
  *  - SMS: Netgsm permanent code fails at once; Netgsm down → Twilio;
  *  - push: a 200 with errors is a failure; a hang times out, no retry;
  *    the circuit opens after repeated failures and closes after a probe;
@@ -47,7 +50,8 @@
 #include <curl/curl.h>
 #include <hiredis/hiredis.h>
 
-#include "itest.h"
+#include "itportal.h"
+#include "provider.h"
 #include "redis.h"
 
 static char worker[1024], logdir[1024], fake_base[64], smtp_url[64];
@@ -229,8 +233,8 @@ reap(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* ac-worker --once until no deliver or notice job is pending or running, for at
- * most max_s seconds (retries wait their backoff). */
+/* ac-worker --once until no deliver, notice or email job is pending or
+ * running, for at most max_s seconds (retries wait their backoff). */
 static void
 drain(int max_s)
 {
@@ -238,7 +242,7 @@ drain(int max_s)
 
 	while (it_now_ms() < end) {
 		assert_int_equal(reap(worker_start("--once", "--batch", "500", NULL)), 0);
-		if (it_q_ll("SELECT count(*) FROM jobs WHERE kind IN ('deliver', 'notice')"
+		if (it_q_ll("SELECT count(*) FROM jobs WHERE kind IN ('deliver', 'notice', 'email')"
 		    " AND state IN ('pending', 'running')", NULL) == 0)
 			return;
 		usleep(200000);
@@ -536,6 +540,126 @@ test_email_fallback_smtp(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(body, "subject")), "BUY"));
 	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(reqs,
 	    0), "body"), "from")), "alerts@example.com");
+	json_decref(reqs);
+	(void)state;
+}
+
+/* ---- account emails ------------------------------------------------------------------ */
+
+/* A new account's password reset asked for through the portal by the guest
+ * g; the account's email into email (128 bytes). */
+static void
+reset_asked(struct ib *g, char *email)
+{
+	struct ib b = { 0 };
+	struct it_resp r;
+	char form[256], *e;
+
+	ib_signup(&b, "mail", "Mia", "a long enough password", email);
+	ib_get(g, &r, "/password/forgot");
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+	e = ib_urlencode(email);
+	snprintf(form, sizeof(form), "email=%s", e);
+	free(e);
+	ib_post(g, &r, "/password/forgot", form);
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "on its way"));
+	it_resp_free(&r);
+}
+
+/* The reset link in text (a message the fake received) opens the form to
+ * choose a new password for g. */
+static void
+expect_reset_link(struct ib *g, const char *text)
+{
+	const char *p = text ? strstr(text, "/password/reset?token=") : NULL;
+	struct it_resp r;
+	char path[160];
+
+	if (p == NULL)
+		fail_msg("no reset link in: %s", text ? text : "(none)");
+	snprintf(path, sizeof(path), "%.*s", (int)strcspn(p, " \r\n"), p);
+	ib_get(g, &r, path);
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "Choose a new password"));
+	it_resp_free(&r);
+}
+
+/* Asserts the email_outbox row to addr: sent by provider after attempts
+ * sends, with a provider message id when want_id (SMTP gives none), no
+ * error left. Returns its id. */
+static long long
+expect_outbox(const char *addr, const char *provider, int attempts, int want_id)
+{
+	PGresult *res = it_q("SELECT id, status, provider, attempts, coalesce(provider_message_id, ''),"
+	    " error IS NULL FROM email_outbox WHERE to_addr = $1", addr, NULL);
+	long long id;
+
+	assert_int_equal(PQntuples(res), 1);
+	assert_string_equal(PQgetvalue(res, 0, 1), "sent");
+	assert_string_equal(PQgetvalue(res, 0, 2), provider);
+	assert_int_equal(atoi(PQgetvalue(res, 0, 3)), attempts);
+	assert_int_equal(*PQgetvalue(res, 0, 4) != '\0', want_id);
+	assert_string_equal(PQgetvalue(res, 0, 5), "t");
+	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return id;
+}
+
+static void
+test_mail_reset_resend(void **state)
+{
+	struct ib g = { 0 };
+	char email[128], key[40];
+	json_t *reqs, *r, *body;
+	long long id;
+
+	reset_asked(&g, email);
+	drain(10);
+	id = expect_outbox(email, "resend", 1, 1);
+	reqs = recorded("resend");
+	assert_int_equal(json_array_size(reqs), 1);
+	r = json_array_get(reqs, 0);
+	assert_string_equal(json_string_value(json_object_get(r, "to")), email);
+	ac_prov_idempotency_key("email", id, key, sizeof(key));
+	assert_string_equal(json_string_value(json_object_get(r, "idempotency_key")), key);
+	body = json_object_get(r, "body");
+	assert_string_equal(json_string_value(json_object_get(body, "subject")),
+	    "Reset your alertcast password");
+	/* the HTML part is the text, escaped, with the link clickable */
+	assert_non_null(strstr(json_string_value(json_object_get(body, "html")),
+	    "<a href=\"http"));
+	assert_non_null(strstr(json_string_value(json_object_get(body, "html")),
+	    "/password/reset?token="));
+	expect_reset_link(&g, json_string_value(json_object_get(body, "text")));
+	json_decref(reqs);
+	assert_int_equal(count("smtp"), 0);
+	(void)state;
+}
+
+static void
+test_mail_reset_smtp(void **state)
+{
+	struct ib g = { 0 };
+	char email[128];
+	json_t *reqs, *body;
+
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"resend\", \"times\": -1,"
+	    " \"status\": 503, \"body\": {\"statusCode\": 503, \"name\": \"internal_server_error\","
+	    " \"message\": \"down\"}}]"));
+	reset_asked(&g, email);
+	drain(20);
+	expect_outbox(email, "smtp", 4, 0);
+	assert_int_equal(count("resend"), 3);
+	reqs = recorded("smtp");
+	assert_int_equal(json_array_size(reqs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(reqs, 0), "to")), email);
+	body = json_object_get(json_array_get(reqs, 0), "body");
+	assert_string_equal(json_string_value(json_object_get(body, "content_type")),
+	    "multipart/alternative");
+	assert_non_null(strstr(json_string_value(json_object_get(body, "html")), "<a href="));
+	expect_reset_link(&g, json_string_value(json_object_get(body, "text")));
 	json_decref(reqs);
 	(void)state;
 }
@@ -1102,6 +1226,8 @@ main(void)
 		cmocka_unit_test_setup(test_telegram_rate, setup),
 		cmocka_unit_test_setup(test_email_resend, setup),
 		cmocka_unit_test_setup(test_email_fallback_smtp, setup),
+		cmocka_unit_test_setup(test_mail_reset_resend, setup),
+		cmocka_unit_test_setup(test_mail_reset_smtp, setup),
 		cmocka_unit_test_setup(test_sms_permanent, setup),
 		cmocka_unit_test_setup(test_sms_twilio_backup, setup),
 		cmocka_unit_test_setup(test_push_errors_and_timeout, setup),
