@@ -11,9 +11,7 @@
  * `ac-api --routes` prints the route table ("METHOD /path" a line, '#'
  * for an id), so a test can hold it against the OpenAPI file.
  */
-#include <fcgiapp.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +27,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "responder.h"
 #include "response.h"
 #include "util.h"
 
@@ -44,7 +43,6 @@ static struct {
 	int		 per_minute;	/* AC_API_PER_MINUTE (100) */
 } api;
 
-static volatile sig_atomic_t stopping;
 
 typedef void (*api_fn)(struct ac_req *r, long long user_id, long long id);
 
@@ -734,13 +732,6 @@ route(struct ac_req *r)
 }
 
 /* SIGTERM, SIGINT: finish the request in hand, then stop. */
-static void
-on_term(int sig)
-{
-	stopping = 1;
-	FCGX_ShutdownPending();
-}
-
 /* Sets up from the configuration and serves FastCGI requests on fd 0 until told to stop; --routes prints the route table. */
 int
 main(int argc, char *argv[])
@@ -752,10 +743,7 @@ main(int argc, char *argv[])
 	};
 	const char *config = NULL;
 	char err[512];
-	FCGX_Request fr;
-	struct ac_arena *arena;
-	struct sigaction sa;
-	int c;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		if (c == 'r') {
@@ -787,40 +775,10 @@ main(int argc, char *argv[])
 	    (int)ac_config_int(&api.cfg, "AC_API_STATEMENT_TIMEOUT_MS", 100, 60000, 5000));
 	ac_db_generic_plans(api.db);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
-		ac_error("cannot set up FastCGI on fd 0");
-		return 1;
-	}
-	arena = ac_arena_new(64 * 1024);
 	ac_info("ready: %d requests a minute a user, tokens live %d s", api.per_minute,
 	    api.token_ttl_s);
-	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
-		struct ac_req r = { .arena = arena };
-		struct ac_req_io io;
-		enum ac_req_status st;
-
-		ac_req_io_fcgx(&io, &fr);
-		st = ac_req_read(&r, &io, 64 * 1024);
-		ac_log_request(r.request_id);
-		if (st == AC_REQ_TOO_LARGE)
-			ac_reply_error(&r, 413, "payload_too_large", ac_req_strerror(st), NULL);
-		else if (st != AC_REQ_OK)
-			ac_reply_error(&r, 400, "bad_request", ac_req_strerror(st), NULL);
-		else
-			route(&r);
-		FCGX_Finish_r(&fr);
-		ac_log_request(NULL);
-		ac_arena_reset(arena);
-	}
-	ac_info("stopping");
-	ac_arena_free(arena);
+	rc = ac_responder_run(&(struct ac_responder){ .body_max = 64 * 1024, .route = route });
 	ac_db_free(api.db);
 	ac_config_free(&api.cfg);
-	return 0;
+	return rc;
 }

@@ -13,9 +13,7 @@
  * the request goes to the local spool and is replayed after a later
  * request finds the database back (and by `acctl replay-spool`).
  */
-#include <fcgiapp.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +28,7 @@
 #include "migrate.h"
 #include "redis.h"
 #include "request.h"
+#include "responder.h"
 #include "response.h"
 #include "spool.h"
 #include "strategy.h"
@@ -43,7 +42,6 @@ static struct {
 	int		 db_seen_up;	/* the last database call of this process worked */
 } hook;
 
-static volatile sig_atomic_t stopping;
 
 typedef void (*handler_fn)(struct ac_req *r, const char *rest);
 
@@ -324,13 +322,6 @@ maybe_replay(void)
 		ac_info("spool replay: %u stored, %u kept, %u unreadable", st.done, st.kept, st.corrupt);
 }
 
-static void
-on_term(int sig)
-{
-	stopping = 1;
-	FCGX_ShutdownPending();
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -340,10 +331,7 @@ main(int argc, char *argv[])
 	};
 	const char *config = NULL;
 	char err[512];
-	FCGX_Request fr;
-	struct ac_arena *arena;
-	struct sigaction sa;
-	int c;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		if (c != 'c') {
@@ -366,40 +354,10 @@ main(int argc, char *argv[])
 	ac_ingest_init(hook.cfg.state_dir,
 	    (int)ac_config_int(&hook.cfg, "AC_NOTIFY_COALESCE_MS", 0, 1000, 20));
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
-		ac_error("cannot set up FastCGI on fd 0");
-		return 1;
-	}
-	arena = ac_arena_new(64 * 1024);
 	ac_info("ready: body limit %zu bytes, state in %s", hook.body_max, hook.cfg.state_dir);
-	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
-		struct ac_req r = { .arena = arena };
-		struct ac_req_io io;
-		enum ac_req_status st;
-
-		ac_req_io_fcgx(&io, &fr);
-		st = ac_req_read(&r, &io, hook.body_max);
-		ac_log_request(r.request_id);
-		if (st == AC_REQ_TOO_LARGE)
-			ac_reply_error(&r, 413, "payload_too_large", ac_req_strerror(st), NULL);
-		else if (st != AC_REQ_OK)
-			ac_reply_error(&r, 400, "bad_request", ac_req_strerror(st), NULL);
-		else
-			route(&r);
-		FCGX_Finish_r(&fr);
-		maybe_replay();
-		ac_log_request(NULL);
-		ac_arena_reset(arena);
-	}
-	ac_info("stopping");
-	ac_arena_free(arena);
+	rc = ac_responder_run(&(struct ac_responder){ .body_max = hook.body_max,
+	    .route = route, .after = maybe_replay });
 	ac_db_free(hook.db);
 	ac_config_free(&hook.cfg);
-	return 0;
+	return rc;
 }

@@ -15,9 +15,7 @@
  * CSRF secret (logged in) or the pre-session cookie (the guest forms).
  * Rows of another user are answered 404, as if they did not exist.
  */
-#include <fcgiapp.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +30,7 @@
 #include "html.h"
 #include "log.h"
 #include "request.h"
+#include "responder.h"
 #include "response.h"
 #include "telegram.h"
 #include "util.h"
@@ -49,7 +48,6 @@ static struct {
 	const char	*telegram_bot;	/* AC_TELEGRAM_BOT_USERNAME, or NULL */
 } portal;
 
-static volatile sig_atomic_t stopping;
 
 /* One request as the handlers see it. */
 struct pctx {
@@ -1259,14 +1257,25 @@ route(struct pctx *c)
 }
 
 /* SIGTERM, SIGINT: finish the request in hand, then stop. */
+/* Sets up from the configuration and serves FastCGI requests on fd 0 until told to stop. */
+/* A request read whole: its page. */
 static void
-on_term(int sig)
+serve(struct ac_req *r)
 {
-	stopping = 1;
-	FCGX_ShutdownPending();
+	struct pctx pc = { .r = r };
+
+	route(&pc);
 }
 
-/* Sets up from the configuration and serves FastCGI requests on fd 0 until told to stop. */
+/* A request that could not be read: an error page. */
+static void
+refused(struct ac_req *r, int status, const char *why)
+{
+	struct pctx pc = { .r = r };
+
+	error_page(&pc, status, status == 413 ? "Too large" : "Bad request", why);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1276,10 +1285,7 @@ main(int argc, char *argv[])
 	};
 	const char *config = NULL, *slash;
 	char err[512];
-	FCGX_Request fr;
-	struct ac_arena *arena;
-	struct sigaction sa;
-	int c;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		if (c != 'c') {
@@ -1307,41 +1313,11 @@ main(int argc, char *argv[])
 	    (int)ac_config_int(&portal.cfg, "AC_PORTAL_STATEMENT_TIMEOUT_MS", 100, 60000, 5000));
 	ac_db_generic_plans(portal.db);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
-		ac_error("cannot set up FastCGI on fd 0");
-		return 1;
-	}
-	arena = ac_arena_new(64 * 1024);
 	ac_info("ready: origin %s", portal.origin);
-	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
-		struct ac_req r = { .arena = arena };
-		struct pctx pc = { .r = &r };
-		struct ac_req_io io;
-		enum ac_req_status st;
-
-		ac_req_io_fcgx(&io, &fr);
-		st = ac_req_read(&r, &io, 64 * 1024);
-		ac_log_request(r.request_id);
-		if (st == AC_REQ_TOO_LARGE)
-			error_page(&pc, 413, "Too large", ac_req_strerror(st));
-		else if (st != AC_REQ_OK)
-			error_page(&pc, 400, "Bad request", ac_req_strerror(st));
-		else
-			route(&pc);
-		FCGX_Finish_r(&fr);
-		ac_log_request(NULL);
-		ac_arena_reset(arena);
-	}
-	ac_info("stopping");
-	ac_arena_free(arena);
+	rc = ac_responder_run(&(struct ac_responder){ .body_max = 64 * 1024,
+	    .route = serve, .refused = refused });
 	ac_html_free(portal.html);
 	ac_db_free(portal.db);
 	ac_config_free(&portal.cfg);
-	return 0;
+	return rc;
 }
