@@ -650,33 +650,6 @@ trades(struct ac_req *r, long long uid, long long id)
 
 /* ---- routing ------------------------------------------------------------------------ */
 
-/* 1 if path matches pattern ('#' = a positive id, put in *id). */
-static int
-match(const char *pattern, const char *path, long long *id)
-{
-	while (*pattern && *path) {
-		if (*pattern == '#') {
-			size_t n = strspn(path, "0123456789");
-			char num[24];
-			const char *errstr = NULL;
-
-			if (n == 0 || n >= sizeof(num))
-				return 0;
-			memcpy(num, path, n);
-			num[n] = '\0';
-			*id = ac_strtonum(num, 1, INT64_MAX, &errstr);
-			if (errstr != NULL)
-				return 0;
-			pattern++;
-			path += n;
-			continue;
-		}
-		if (*pattern++ != *path++)
-			return 0;
-	}
-	return *pattern == '\0' && *path == '\0';
-}
-
 /* Counts the request against the user's minute: 0, or -1 after 429. */
 static int
 rate_limited(struct ac_req *r, long long uid)
@@ -708,7 +681,7 @@ route(struct ac_req *r)
 	}
 	path += strlen(PREFIX);
 	for (int i = 0; i < R__MAX; i++) {
-		if (!match(routes[i].path, path, &id))
+		if (!ac_path_match(routes[i].path, path, &id))
 			continue;
 		allow = allow ? ac_arena_printf(r->arena, "%s, %s", allow, routes[i].method) :
 		    routes[i].method;

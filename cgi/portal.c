@@ -1149,33 +1149,6 @@ token_revoke(struct pctx *c, long long id)
 
 /* ---- routing ------------------------------------------------------------------------ */
 
-/* 1 if path matches pattern ('#' = a positive id, put in *id). */
-static int
-match(const char *pattern, const char *path, long long *id)
-{
-	while (*pattern && *path) {
-		if (*pattern == '#') {
-			size_t n = strspn(path, "0123456789");
-			char num[24];
-			const char *errstr = NULL;
-
-			if (n == 0 || n >= sizeof(num))
-				return 0;
-			memcpy(num, path, n);
-			num[n] = '\0';
-			*id = ac_strtonum(num, 1, INT64_MAX, &errstr);
-			if (errstr != NULL)
-				return 0;
-			pattern++;
-			path += n;
-			continue;
-		}
-		if (*pattern++ != *path++)
-			return 0;
-	}
-	return *pattern == '\0' && *path == '\0';
-}
-
 /* The guest forms' CSRF token: the pre-session cookie, set when missing. */
 static const char *
 pre_token(struct pctx *c)
@@ -1213,7 +1186,7 @@ route(struct pctx *c)
 	}
 	c->csrf = c->user ? c->s.csrf : NULL;
 	for (int i = 0; i < PAGE__MAX; i++) {
-		if (!match(pages[i].path, r->path, &id))
+		if (!ac_path_match(pages[i].path, r->path, &id))
 			continue;
 		path_known = 1;
 		if (!(strcmp(pages[i].method, "GET") == 0 ? is_get : is_post))

@@ -307,6 +307,33 @@ test_reply_head_has_no_body(void **state)
 }
 
 static void
+test_path_match(void **state)
+{
+	static const struct { const char *pattern, *path; int ok; long long id; } rows[] = {
+		{ "/alarms", "/alarms", 1, 0 },
+		{ "/alarms", "/alarms/", 0, 0 },
+		{ "/alarms/#", "/alarms/12", 1, 12 },
+		{ "/alarms/#/delete", "/alarms/7/delete", 1, 7 },
+		{ "/alarms/#", "/alarms/0", 0, 0 },			/* ids start at 1 */
+		{ "/alarms/#", "/alarms/-3", 0, 0 },
+		{ "/alarms/#", "/alarms/12x", 0, 0 },
+		{ "/alarms/#", "/alarms/", 0, 0 },
+		{ "/alarms/#", "/alarms/99999999999999999999999", 0, 0 },	/* too long */
+		{ "/alarms/#", "/alarms/9223372036854775807", 1, 9223372036854775807LL },
+		{ "/alarms/#", "/alarms/9223372036854775808", 0, 0 },	/* over int64 */
+		{ "/history", "/historyx", 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		long long id = 0;
+
+		assert_int_equal(ac_path_match(rows[i].pattern, rows[i].path, &id), rows[i].ok);
+		if (rows[i].ok)
+			assert_int_equal(id, rows[i].id);
+	}
+}
+
+static void
 test_arena(void **state)
 {
 	struct ac_arena *a = ac_arena_new(1024);
@@ -340,6 +367,7 @@ main(void)
 		cmocka_unit_test(test_body_limits),
 		cmocka_unit_test(test_reply_error),
 		cmocka_unit_test(test_reply_head_has_no_body),
+		cmocka_unit_test(test_path_match),
 		cmocka_unit_test(test_arena),
 	};
 
