@@ -635,7 +635,65 @@ it_sh_poll(pid_t pid, int *status)
 int
 it_sh(const char *env_name)
 {
-	pid_t pid = it_sh_start(env_name);
+	return it_reap(it_sh_start(env_name));
+}
+
+const char *
+it_worker(void)
+{
+	static char path[1024];
+	const char *w = getenv("AC_TEST_WORKER");
+
+	if (path[0] == '\0') {
+		if (w != NULL) {
+			snprintf(path, sizeof(path), "%s", w);
+		} else {
+			const char *acctl = it_env("AC_TEST_ACCTL"), *slash = strrchr(acctl, '/');
+
+			snprintf(path, sizeof(path), "%.*s/ac-worker",
+			    slash ? (int)(slash - acctl) : 1, slash ? acctl : ".");
+		}
+	}
+	if (access(path, X_OK) != 0) {
+		fprintf(stderr, "no ac-worker at %s (set AC_TEST_WORKER)\n", path);
+		return NULL;
+	}
+	return path;
+}
+
+pid_t
+it_worker_start(const char *log, ...)
+{
+	const char *worker = it_worker(), *out = getenv("AC_TEST_OUT"), *arg;
+	char *argv[12], path[1200];
+	va_list ap;
+	pid_t pid;
+	int n = 0, fd;
+
+	assert_non_null(worker);
+	argv[n++] = (char *)worker;
+	va_start(ap, log);
+	while ((arg = va_arg(ap, const char *)) != NULL && n < 11)
+		argv[n++] = (char *)arg;
+	va_end(ap);
+	argv[n] = NULL;
+	snprintf(path, sizeof(path), "%s/%s", out ? out : "/tmp", log);
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644)) >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(worker, argv);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	return pid;
+}
+
+int
+it_reap(pid_t pid)
+{
 	int st;
 
 	while (waitpid(pid, &st, 0) == -1)

@@ -136,6 +136,17 @@ int		 it_sh_poll(pid_t pid, int *status);
 /* Runs the command of env_name to the end; its exit status. */
 int		 it_sh(const char *env_name);
 
+/* The ac-worker binary: AC_TEST_WORKER, or ac-worker beside AC_TEST_ACCTL;
+ * NULL (said on stderr) when it is not executable. */
+const char	*it_worker(void);
+
+/* ac-worker with the NULL-terminated arguments, in the background, its
+ * output appended to AC_TEST_OUT/log (or /tmp/log); its pid. */
+pid_t		 it_worker_start(const char *log, ...);
+
+/* Waits for pid; its exit status (128 + signal when killed). */
+int		 it_reap(pid_t pid);
+
 /* ---- fixtures ----------------------------------------------------------- */
 
 struct it_strategy {

@@ -54,7 +54,7 @@
 #include "provider.h"
 #include "redis.h"
 
-static char worker[1024], logdir[1024], fake_base[64], smtp_url[64];
+static char logdir[1024], fake_base[64], smtp_url[64];
 static pid_t fake_pid;
 static long long strategy_id;
 
@@ -194,45 +194,6 @@ providers_env(void)
 
 /* ---- workers --------------------------------------------------------------- */
 
-/* ac-worker with args (NULL-terminated) in the background; its pid. */
-static pid_t
-worker_start(const char *arg, ...)
-{
-	char *argv[8], log[1200];
-	va_list ap;
-	pid_t pid;
-	int n = 0, fd;
-
-	argv[n++] = worker;
-	va_start(ap, arg);
-	for (; arg != NULL && n < 7; arg = va_arg(ap, const char *))
-		argv[n++] = (char *)arg;
-	va_end(ap);
-	argv[n] = NULL;
-	snprintf(log, sizeof(log), "%s/test_deliver-worker.log", logdir);
-	fflush(NULL);
-	if ((pid = fork()) == 0) {
-		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644)) >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(worker, argv);
-		_exit(127);
-	}
-	assert_true(pid > 0);
-	return pid;
-}
-
-/* Waits for pid; its exit status (128 + signal when killed). */
-static int
-reap(pid_t pid)
-{
-	int st;
-
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* ac-worker --once until no deliver, notice or email job is pending or
  * running, for at most max_s seconds (retries wait their backoff). */
 static void
@@ -241,7 +202,8 @@ drain(int max_s)
 	int64_t end = it_now_ms() + max_s * 1000LL;
 
 	while (it_now_ms() < end) {
-		assert_int_equal(reap(worker_start("--once", "--batch", "500", NULL)), 0);
+		assert_int_equal(it_reap(it_worker_start("test_deliver-worker.log", "--once",
+		    "--batch", "500", NULL)), 0);
 		if (it_q_ll("SELECT count(*) FROM jobs WHERE kind IN ('deliver', 'notice', 'email')"
 		    " AND state IN ('pending', 'running')", NULL) == 0)
 			return;
@@ -768,10 +730,10 @@ test_push_killed_worker(void **state)
 	for (int k = 0; k < 20; k++)
 		delivery_new(u, "push");
 	setenv("AC_DELIVERY_TIMEOUT_MS", "5000", 1);
-	w = worker_start("--once", NULL);
+	w = it_worker_start("test_deliver-worker.log", "--once", NULL);
 	usleep(800000);
 	kill(w, SIGKILL);
-	assert_int_equal(reap(w), 128 + SIGKILL);
+	assert_int_equal(it_reap(w), 128 + SIGKILL);
 	json_decref(fake("POST", "/_fake/config", "{\"latency_ms\": 0}"));
 	drain(20);
 	setenv("AC_DELIVERY_TIMEOUT_MS", "1000", 1);
@@ -971,7 +933,7 @@ test_e2e_alert(void **state)
 	json_decref(fake("POST", "/_fake/rules", body));
 	free(body);
 
-	w = worker_start("--for", "30", NULL);
+	w = it_worker_start("test_deliver-worker.log", "--for", "30", NULL);
 	body = it_alert(&s, "buy", 42000, 42840, 41160, it_now_ms());
 	it_post(&resp, s.path, "application/json", body);
 	free(body);
@@ -980,7 +942,7 @@ test_e2e_alert(void **state)
 	done = wait_stats("{\"telegram\": 3, \"netgsm\": 3, \"onesignal\": 3, \"smtp\": 1,"
 	    " \"resend\": 5}", 20000);
 	kill(w, SIGTERM);
-	assert_int_equal(reap(w), 0);
+	assert_int_equal(it_reap(w), 0);
 	assert_true(done);
 	assert_int_equal(count("telegram"), 3);
 	assert_int_equal(count("netgsm"), 3);
@@ -1240,21 +1202,15 @@ main(void)
 		cmocka_unit_test_setup(test_tg_link_start_stop, setup),
 		cmocka_unit_test_setup(test_tg_set_webhook, setup),
 	};
-	const char *w = getenv("AC_TEST_WORKER"), *src = getenv("SRC"), *out = getenv("AC_TEST_OUT");
+	const char *src = getenv("SRC"), *out = getenv("AC_TEST_OUT");
 	char tdir[1024];
 	struct it_strategy st;
 	int rc;
 
 	if (it_init() == -1)
 		return 1;
-	if (w != NULL) {
-		snprintf(worker, sizeof(worker), "%s", w);
-	} else {
-		const char *acctl_path = it_env("AC_TEST_ACCTL"), *slash = strrchr(acctl_path, '/');
-
-		snprintf(worker, sizeof(worker), "%.*s/ac-worker",
-		    slash ? (int)(slash - acctl_path) : 1, slash ? acctl_path : ".");
-	}
+	if (it_worker() == NULL)
+		return 1;
 	snprintf(logdir, sizeof(logdir), "%s", out ? out : "/tmp");
 	if (getenv("AC_TEMPLATE_DIR") == NULL && src != NULL) {
 		snprintf(tdir, sizeof(tdir), "%s/templates", src);

@@ -34,55 +34,13 @@
 #include "fanout.h"
 #include "itest.h"
 
-static char worker[1024];
-static char logdir[1024];
-
-/* Runs ac-worker with args (NULL-terminated) in the background, output
- * to AC_TEST_OUT/test_fanout-worker.log; its pid. */
-static pid_t
-worker_start(const char *arg, ...)
-{
-	char *argv[8], log[1200];
-	va_list ap;
-	pid_t pid;
-	int n = 0, fd;
-
-	argv[n++] = worker;
-	va_start(ap, arg);
-	for (; arg != NULL && n < 7; arg = va_arg(ap, const char *))
-		argv[n++] = (char *)arg;
-	va_end(ap);
-	argv[n] = NULL;
-	snprintf(log, sizeof(log), "%s/test_fanout-worker.log", logdir);
-	fflush(NULL);
-	if ((pid = fork()) == 0) {
-		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644)) >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(worker, argv);
-		_exit(127);
-	}
-	assert_true(pid > 0);
-	return pid;
-}
-
-/* Waits for pid; its exit status (128 + signal when killed). */
-static int
-reap(pid_t pid)
-{
-	int st;
-
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 /* ac-worker --once until no job is pending and due. */
 static void
 drain(void)
 {
 	for (int i = 0; i < 50; i++) {
-		assert_int_equal(reap(worker_start("--once", NULL)), 0);
+		assert_int_equal(it_reap(it_worker_start("test_fanout-worker.log", "--once", NULL)), 0);
 		if (it_q_ll("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')"
 		    " AND run_at <= now()", NULL) == 0)
 			return;
@@ -446,10 +404,10 @@ test_crash(void **state)
 		    prices[(k / 3) % 6][1], prices[(k / 3) % 6][2], "10");
 
 		snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids), "%s%lld", ids[1] ? "," : "", id);
-		pid = worker_start("--for", "30", "--batch", "10", NULL);
+		pid = it_worker_start("test_fanout-worker.log", "--for", "30", "--batch", "10", NULL);
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
-		kills += reap(pid) == 128 + SIGKILL;
+		kills += it_reap(pid) == 128 + SIGKILL;
 	}
 	strcat(ids, "}");
 	assert_int_equal(kills, 20);
@@ -483,25 +441,14 @@ main(void)
 		cmocka_unit_test(test_thousand_users),
 		cmocka_unit_test(test_crash),
 	};
-	const char *w = getenv("AC_TEST_WORKER"), *src = getenv("SRC"), *out = getenv("AC_TEST_OUT");
+	const char *src = getenv("SRC");
 	char tdir[1024];
 	int rc;
 
 	if (it_init() == -1)
 		return 1;
-	if (w != NULL) {
-		snprintf(worker, sizeof(worker), "%s", w);
-	} else {
-		const char *acctl_path = it_env("AC_TEST_ACCTL"), *slash = strrchr(acctl_path, '/');
-
-		snprintf(worker, sizeof(worker), "%.*s/ac-worker",
-		    slash ? (int)(slash - acctl_path) : 1, slash ? acctl_path : ".");
-	}
-	if (access(worker, X_OK) != 0) {
-		fprintf(stderr, "test_fanout: no ac-worker at %s (set AC_TEST_WORKER)\n", worker);
+	if (it_worker() == NULL)
 		return 1;
-	}
-	snprintf(logdir, sizeof(logdir), "%s", out ? out : "/tmp");
 	if (getenv("AC_TEMPLATE_DIR") == NULL && src != NULL) {
 		snprintf(tdir, sizeof(tdir), "%s/templates", src);
 		setenv("AC_TEMPLATE_DIR", tdir, 1);
