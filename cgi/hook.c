@@ -8,10 +8,15 @@
  *	GET  /health/live	the process answers
  *	GET  /health/ready	the database answers and its migrations are current
  *
- * A prefork of these runs under spawn-fcgi; each is single-threaded and
- * keeps one database connection. When the database cannot take an alert,
- * the request goes to the local spool and is replayed after a later
- * request finds the database back (and by `acctl replay-spool`).
+ * A few of these run under spawn-fcgi, each with AC_HOOK_THREADS threads
+ * accepting requests. Alerts are stored by one committer thread per
+ * process that writes all the alerts waiting at that moment in one
+ * statement and one transaction (a group commit, lib/ingest.h); each
+ * thread also keeps a connection of its own, opened when first needed,
+ * for the rest (strategy lookups, refusals, Telegram, health). When the
+ * database cannot take an alert, the request goes to the local spool and
+ * is replayed after a later request finds the database back (and by
+ * `acctl replay-spool`).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -37,10 +42,21 @@
 
 static struct {
 	struct ac_config cfg;
-	struct ac_db	*db;
+	struct ac_db	*group_db[16];	/* the committers' */
+	int		 committers;
 	size_t		 body_max;
-	int		 db_seen_up;	/* the last database call of this process worked */
+	int		 connect_timeout_s, statement_timeout_ms;
+	int		 db_seen_up;	/* atomic: the last database call of this process worked */
 } hook;
+
+/* This thread's connection. */
+static _Thread_local struct ac_db *tdb;
+
+static void
+seen_up(int up)
+{
+	__atomic_store_n(&hook.db_seen_up, up, __ATOMIC_RELAXED);
+}
 
 
 typedef void (*handler_fn)(struct ac_req *r, const char *rest);
@@ -103,8 +119,8 @@ tv_alert(struct ac_req *r, const char *token)
 	};
 	struct ac_ingest_out out;
 
-	ac_ingest(hook.db, &in, &out);
-	hook.db_seen_up = out.result != AC_INGEST_DB_DOWN;
+	ac_ingest(tdb, &in, &out);
+	seen_up(out.result != AC_INGEST_DB_DOWN);
 	if (out.result == AC_INGEST_DB_DOWN) {
 		struct ac_spool_entry e = {
 			.token = token, .content_type = r->content_type,
@@ -113,7 +129,7 @@ tv_alert(struct ac_req *r, const char *token)
 		};
 
 		if (ac_spool_append(hook.cfg.state_dir, &e) == 0) {
-			ac_warn("database away (%s): alert spooled", ac_db_error(hook.db));
+			ac_warn("database away (%s): alert spooled", ac_db_error(tdb));
 			tv_answer(r, &out, 1);
 			return;
 		}
@@ -206,7 +222,7 @@ tg_update(struct ac_req *r, const char *rest)
 		snprintf(uname, sizeof(uname), "%s", un);
 	json_decref(u);
 	if (cmd == AC_TG_STOP) {
-		int n = ac_telegram_unlink(hook.db, cid);
+		int n = ac_telegram_unlink(tdb, cid);
 
 		if (n == -1)
 			goto db_down;
@@ -214,7 +230,7 @@ tg_update(struct ac_req *r, const char *rest)
 		tg_answer(r, n ? "unlinked" : "not_linked", id, "telegram_unlinked");
 		return;
 	}
-	switch (ac_telegram_link(hook.db, code, cid, uname[0] ? uname : NULL, &user)) {
+	switch (ac_telegram_link(tdb, code, cid, uname[0] ? uname : NULL, &user)) {
 	case AC_TG_LINKED:
 		ac_info("telegram chat %s linked to user %lld", cid, user);
 		tg_answer(r, "linked", id, "telegram_linked");
@@ -227,7 +243,7 @@ tg_update(struct ac_req *r, const char *rest)
 		break;
 	}
 db_down:
-	ac_warn("telegram update not stored: %s", ac_db_error(hook.db));
+	ac_warn("telegram update not stored: %s", ac_db_error(tdb));
 	ac_reply_error(r, 503, "unavailable", "the update could not be stored; retry", NULL);
 }
 
@@ -242,15 +258,15 @@ health_ready(struct ac_req *r, const char *rest)
 {
 	static const struct ac_stmt st_ping = { "health_ping", "SELECT 1", 0 };
 	char err[512] = "";
-	PGresult *res = ac_db_exec(hook.db, &st_ping, NULL, NULL, NULL);
-	int db_up = ac_db_ok(hook.db, res, PGRES_TUPLES_OK);
-	int mig = db_up ? ac_migrate_check(hook.db, hook.cfg.sql_dir, err, sizeof(err)) : -1;
+	PGresult *res = ac_db_exec(tdb, &st_ping, NULL, NULL, NULL);
+	int db_up = ac_db_ok(tdb, res, PGRES_TUPLES_OK);
+	int mig = db_up ? ac_migrate_check(tdb, hook.cfg.sql_dir, err, sizeof(err)) : -1;
 	json_t *checks;
 
 	PQclear(db_up ? res : NULL);
 	if (!db_up)
-		snprintf(err, sizeof(err), "database: %s", ac_db_error(hook.db));
-	hook.db_seen_up = db_up;
+		snprintf(err, sizeof(err), "database: %s", ac_db_error(tdb));
+	seen_up(db_up);
 	checks = json_pack("{s:s, s:s, s:s, s:s}",
 	    "database", db_up ? "ok" : "down",
 	    "migrations", mig == 0 ? "current" : mig == 1 ? "pending" : "unknown",
@@ -300,7 +316,7 @@ replay_one(const struct ac_spool_entry *e, void *arg)
 	};
 	struct ac_ingest_out out;
 
-	ac_ingest(hook.db, &in, &out);
+	ac_ingest(tdb, &in, &out);
 	if (out.result == AC_INGEST_DB_DOWN || out.result == AC_INGEST_ERROR)
 		return AC_SPOOL_STOP;
 	ac_info("replayed spooled alert %s: %s %lld", e->request_id,
@@ -314,12 +330,26 @@ maybe_replay(void)
 {
 	struct ac_spool_stats st;
 
-	if (!hook.db_seen_up || !ac_spool_pending(hook.cfg.state_dir))
+	if (!__atomic_load_n(&hook.db_seen_up, __ATOMIC_RELAXED) || !ac_spool_pending(hook.cfg.state_dir))
 		return;
 	if (ac_spool_replay(hook.cfg.state_dir, replay_one, NULL, &st) == -1)
 		ac_error("spool replay: %m");
 	else if (!st.busy)
 		ac_info("spool replay: %u stored, %u kept, %u unreadable", st.done, st.kept, st.corrupt);
+}
+
+static void
+thread_init(int index)
+{
+	tdb = ac_db_new(hook.cfg.database_url, "ac-hook", hook.connect_timeout_s,
+	    hook.statement_timeout_ms);
+}
+
+static void
+thread_end(int index)
+{
+	ac_db_free(tdb);
+	tdb = NULL;
 }
 
 int
@@ -331,7 +361,7 @@ main(int argc, char *argv[])
 	};
 	const char *config = NULL;
 	char err[512];
-	int c, rc;
+	int c, rc, threads;
 
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		if (c != 'c') {
@@ -346,18 +376,33 @@ main(int argc, char *argv[])
 	}
 	ac_log_init("ac-hook", hook.cfg.log_level);
 	hook.body_max = (size_t)ac_config_int(&hook.cfg, "AC_HOOK_BODY_MAX", 1024, 1 << 24, 65536);
-	hook.db = ac_db_new(hook.cfg.database_url, "ac-hook",
-	    (int)ac_config_int(&hook.cfg, "AC_DB_CONNECT_TIMEOUT", 1, 60, 2),
-	    (int)ac_config_int(&hook.cfg, "AC_HOOK_STATEMENT_TIMEOUT_MS", 100, 60000, 1500));
+	hook.connect_timeout_s = (int)ac_config_int(&hook.cfg, "AC_DB_CONNECT_TIMEOUT", 1, 60, 2);
+	hook.statement_timeout_ms = (int)ac_config_int(&hook.cfg, "AC_HOOK_STATEMENT_TIMEOUT_MS",
+	    100, 60000, 1500);
+	threads = (int)ac_config_int(&hook.cfg, "AC_HOOK_THREADS", 1, 1024, 32);
 	hook.db_seen_up = 1;
 	ac_strategy_cache((int)ac_config_int(&hook.cfg, "AC_STRATEGY_CACHE_MS", 0, 60000, 1000));
 	ac_ingest_init(hook.cfg.state_dir,
 	    (int)ac_config_int(&hook.cfg, "AC_NOTIFY_COALESCE_MS", 0, 1000, 20));
 
-	ac_info("ready: body limit %zu bytes, state in %s", hook.body_max, hook.cfg.state_dir);
+	json_object_seed(0);	/* before the threads: jansson seeds its hash once */
+	if (threads > 1) {
+		hook.committers = (int)ac_config_int(&hook.cfg, "AC_INGEST_COMMITTERS", 1, 16, 1);
+		for (int i = 0; i < hook.committers; i++)
+			hook.group_db[i] = ac_db_new(hook.cfg.database_url, "ac-hook commit",
+			    hook.connect_timeout_s, hook.statement_timeout_ms);
+		ac_ingest_group_start(hook.group_db, hook.committers,
+		    (int)ac_config_int(&hook.cfg, "AC_INGEST_BATCH_MAX", 1, 4096, 256));
+	}
+
+	ac_info("ready: %d threads, body limit %zu bytes, state in %s", threads, hook.body_max,
+	    hook.cfg.state_dir);
 	rc = ac_responder_run(&(struct ac_responder){ .body_max = hook.body_max,
-	    .route = route, .after = maybe_replay });
-	ac_db_free(hook.db);
+	    .threads = threads, .route = route, .after = maybe_replay,
+	    .thread_init = thread_init, .thread_end = thread_end });
+	ac_ingest_group_stop();
+	for (int i = 0; i < hook.committers; i++)
+		ac_db_free(hook.group_db[i]);
 	ac_config_free(&hook.cfg);
 	return rc;
 }

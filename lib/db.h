@@ -1,6 +1,7 @@
 /*
- * db.h — PostgreSQL access: one connection per process, reconnected after
- * a failure, prepared statements re-prepared on each new connection.
+ * db.h — PostgreSQL access: a handle is one connection, reconnected after
+ * a failure, prepared statements re-prepared on each new connection. A
+ * handle belongs to one thread at a time.
  *
  * Statements live next to the code that runs them as
  *	static const struct ac_stmt st_x = { "x", "SELECT ... $1", 1 };

@@ -7,12 +7,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "ingest.h"
 #include "log.h"
+#include "pgarray.h"
 #include "strategy.h"
 #include "util.h"
 
@@ -159,23 +161,44 @@ record_reject(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_i
 	free(excerpt);
 }
 
-/* Stores the signal; sets out->result to QUEUED, DUPLICATE, DB_DOWN or ERROR. */
+/* One alert on its way to the signals table: what store_one() and
+ * store_batch() take, and what they answer. */
+struct pending {
+	const struct ac_ingest_in *in;
+	const struct ac_alert	*a;
+	long long		 strategy_id;
+	char			 key[65];
+	enum ac_ingest_result	 result;	/* QUEUED, DUPLICATE, DB_DOWN or ERROR */
+	long long		 signal_id;
+	/* for the group commit */
+	struct pending		*next;
+	pthread_cond_t		 cv;
+	int			 done;
+};
+
 static void
-store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
-    struct ac_ingest_out *out)
+failed(struct ac_db *db, struct pending *p)
 {
-	char key[65], sid[24], rms[24], tms[24];
+	p->result = ac_db_unavailable(db) ? AC_INGEST_DB_DOWN : AC_INGEST_ERROR;
+}
+
+/* Stores one signal with the single-row statement. */
+static void
+store_one(struct ac_db *db, struct pending *p)
+{
+	const struct ac_ingest_in *in = p->in;
+	const struct ac_alert *a = p->a;
+	char sid[24], rms[24], tms[24];
 	const char *vals[16];
 	int64_t now = ac_now_ms();
 	int notify = notify_due(now);
 	PGresult *res;
 
-	ac_alert_key(a, out->strategy_id, in->received_ms, key);
-	snprintf(sid, sizeof(sid), "%lld", out->strategy_id);
+	snprintf(sid, sizeof(sid), "%lld", p->strategy_id);
 	snprintf(rms, sizeof(rms), "%" PRId64, in->received_ms);
 	snprintf(tms, sizeof(tms), "%" PRId64, a->time_ms);
 	vals[0] = sid;
-	vals[1] = key;
+	vals[1] = p->key;
 	vals[2] = in->body;
 	vals[3] = in->content_type ? in->content_type : "";
 	vals[4] = in->remote_addr ? in->remote_addr : "";
@@ -197,8 +220,8 @@ store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
 		goto dberr;
 	if (PQntuples(res) == 1) {
-		out->signal_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		out->result = AC_INGEST_QUEUED;
+		p->signal_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		p->result = AC_INGEST_QUEUED;
 		PQclear(res);
 		return;
 	}
@@ -207,18 +230,295 @@ store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
 		goto dberr;
 	if (PQntuples(res) == 1) {
-		out->signal_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		out->result = AC_INGEST_DUPLICATE;
+		p->signal_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		p->result = AC_INGEST_DUPLICATE;
 		PQclear(res);
 		return;
 	}
 	PQclear(res);
-	ac_error("signal %s neither inserted nor found", key);
-	out->result = AC_INGEST_ERROR;
+	ac_error("signal %s neither inserted nor found", p->key);
+	p->result = AC_INGEST_ERROR;
 	return;
 dberr:
-	out->result = ac_db_unavailable(db) ? AC_INGEST_DB_DOWN : AC_INGEST_ERROR;
+	failed(db, p);
 	ac_error("signal not stored: %s", ac_db_error(db));
+}
+
+/* ---- group commit ------------------------------------------------------------
+ * The threads of a process hand their signals to a few committer threads,
+ * each of which stores everything waiting when it comes free in one
+ * statement and one transaction: under load a WAL flush is shared by many
+ * alerts, at rest each goes alone, at once; while one committer waits for
+ * its flush the next takes what arrived meanwhile. Nobody is answered
+ * before the commit that holds their row.
+ */
+
+/* Many rows in one statement: columns as arrays, unnest()ed in order. The
+ * rows inserted come back with their keys; the others were there before
+ * (or twice in the batch) and are looked up after. */
+static const struct ac_stmt st_insert_many = { "signal_insert_many",
+	"WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],"
+	" $5::text[], $6::text[], $7::float8[], $8::boolean[], $9::text[], $10::text[],"
+	" $11::text[], $12::numeric[], $13::numeric[], $14::numeric[], $15::float8[])"
+	" WITH ORDINALITY AS v(strategy_id, idempotency_key, raw_body, content_type,"
+	" remote_addr, request_id, received_ms, spooled, symbol, timeframe, action, price,"
+	" take_profit, stop_loss, alert_ms, n)),"
+	" s AS (INSERT INTO signals (strategy_id, idempotency_key, raw_body, content_type,"
+	" remote_addr, request_id, received_at, spooled, symbol, timeframe, action, price,"
+	" take_profit, stop_loss, alert_time)"
+	" SELECT strategy_id, idempotency_key, raw_body, content_type, remote_addr, request_id,"
+	" to_timestamp(received_ms / 1000), spooled, symbol, timeframe, action, price,"
+	" take_profit, stop_loss, to_timestamp(alert_ms / 1000) FROM v ORDER BY n"
+	" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key),"
+	" j AS (INSERT INTO jobs (kind, payload, unique_key)"
+	" SELECT 'fanout', jsonb_build_object('signal_id', id), 'fanout:' || id FROM s),"
+	" w AS (SELECT pg_notify('ac_jobs', 'fanout') WHERE $16::boolean AND EXISTS (SELECT FROM s))"
+	" SELECT id, idempotency_key FROM s LEFT JOIN w ON true", 16 };
+
+static const struct ac_stmt st_existing_many = { "signal_by_keys",
+	"SELECT id, idempotency_key FROM signals WHERE idempotency_key = ANY($1::text[])", 1 };
+
+/* Sets the result of the first unanswered item with key; 0 if none. */
+static int
+answer_key(struct pending **b, int n, const char *key, long long id,
+    enum ac_ingest_result result)
+{
+	for (int i = 0; i < n; i++)
+		if (b[i]->result == AC_INGEST_ERROR && b[i]->signal_id == 0 &&
+		    strcmp(b[i]->key, key) == 0) {
+			b[i]->result = result;
+			b[i]->signal_id = id;
+			return 1;
+		}
+	return 0;
+}
+
+static void
+store_batch(struct ac_db *db, struct pending **b, int n)
+{
+	enum { COLS = 15 };
+	struct ac_pgarray col[COLS], keys;
+	const char *vals[COLS + 1];
+	int64_t now = ac_now_ms();
+	int notify, left = 0;
+	PGresult *res;
+
+	if (n == 1) {
+		store_one(db, b[0]);
+		return;
+	}
+	for (int c = 0; c < COLS; c++)
+		ac_pgarray_init(&col[c]);
+	for (int i = 0; i < n; i++) {
+		const struct ac_ingest_in *in = b[i]->in;
+		const struct ac_alert *a = b[i]->a;
+
+		ac_pgarray_ll(&col[0], b[i]->strategy_id);
+		ac_pgarray_str(&col[1], b[i]->key);
+		ac_pgarray_str(&col[2], in->body);
+		ac_pgarray_str(&col[3], in->content_type ? in->content_type : "");
+		ac_pgarray_str(&col[4], in->remote_addr ? in->remote_addr : "");
+		ac_pgarray_str(&col[5], in->request_id ? in->request_id : "");
+		ac_pgarray_ll(&col[6], in->received_ms);
+		ac_pgarray_str(&col[7], in->spooled ? "t" : "f");
+		ac_pgarray_str(&col[8], a->symbol);
+		ac_pgarray_str(&col[9], a->timeframe);
+		ac_pgarray_str(&col[10], ac_action_name(a->action));
+		ac_pgarray_str(&col[11], a->price_text);
+		ac_pgarray_str(&col[12], a->tp_text[0] ? a->tp_text : NULL);
+		ac_pgarray_str(&col[13], a->sl_text[0] ? a->sl_text : NULL);
+		if (a->present & (1u << AC_F_TIME))
+			ac_pgarray_ll(&col[14], a->time_ms);
+		else
+			ac_pgarray_str(&col[14], NULL);
+		b[i]->result = AC_INGEST_ERROR;	/* until answered */
+		b[i]->signal_id = 0;
+	}
+	for (int c = 0; c < COLS; c++)
+		vals[c] = ac_pgarray_text(&col[c]);
+	notify = notify_due(now);
+	vals[COLS] = notify ? "true" : "false";
+	res = ac_db_exec(db, &st_insert_many, vals, NULL, NULL);
+	if (notify && (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0))
+		notify_undo(now);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		for (int c = 0; c < COLS; c++)
+			ac_pgarray_free(&col[c]);
+		if (ac_db_unavailable(db)) {
+			for (int i = 0; i < n; i++)
+				failed(db, b[i]);
+			ac_error("%d signals not stored: %s", n, ac_db_error(db));
+			return;
+		}
+		/* one row the database refuses must not cost the others theirs */
+		ac_warn("a batch of %d signals refused (%s): storing them one by one",
+		    n, ac_db_error(db));
+		for (int i = 0; i < n; i++)
+			store_one(db, b[i]);
+		return;
+	}
+	for (int r = 0; r < PQntuples(res); r++)
+		answer_key(b, n, PQgetvalue(res, r, 1), strtoll(PQgetvalue(res, r, 0), NULL, 10),
+		    AC_INGEST_QUEUED);
+	PQclear(res);
+	keys = col[1];
+	for (int c = 0; c < COLS; c++)
+		if (c != 1)
+			ac_pgarray_free(&col[c]);
+	for (int i = 0; i < n; i++)
+		left += b[i]->signal_id == 0;
+	if (left == 0) {
+		ac_pgarray_free(&keys);
+		return;
+	}
+	vals[0] = ac_pgarray_text(&keys);
+	res = ac_db_exec(db, &st_existing_many, vals, NULL, NULL);
+	ac_pgarray_free(&keys);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		for (int i = 0; i < n; i++)
+			if (b[i]->signal_id == 0)
+				failed(db, b[i]);
+		ac_error("stored signals not looked up: %s", ac_db_error(db));
+		return;
+	}
+	/* a key stored twice in the batch, or before: every unanswered
+	 * holder of it is a duplicate of the stored row */
+	for (int r = 0; r < PQntuples(res); r++)
+		while (answer_key(b, n, PQgetvalue(res, r, 1),
+		    strtoll(PQgetvalue(res, r, 0), NULL, 10), AC_INGEST_DUPLICATE))
+			;
+	PQclear(res);
+	for (int i = 0; i < n; i++)
+		if (b[i]->signal_id == 0)
+			ac_error("signal %s neither inserted nor found", b[i]->key);
+}
+
+static struct {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 wake;		/* the committer's: work, or stop */
+	struct pending	*head, **tail;
+	struct committer {
+		struct ac_db	*db;
+		pthread_t	 thread;
+	}		*c;
+	int		 n;		/* committers */
+	int		 on, stop, max;
+} gc = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+static void *
+committer(void *arg)
+{
+	struct committer *self = arg;
+	struct pending **batch = calloc((size_t)gc.max, sizeof(*batch));
+
+	if (batch == NULL)
+		abort();
+	pthread_mutex_lock(&gc.mu);
+	for (;;) {
+		int n = 0;
+
+		while (gc.head == NULL && !gc.stop)
+			pthread_cond_wait(&gc.wake, &gc.mu);
+		if (gc.head == NULL)
+			break;
+		while (gc.head != NULL && n < gc.max) {
+			batch[n++] = gc.head;
+			gc.head = gc.head->next;
+		}
+		if (gc.head == NULL)
+			gc.tail = &gc.head;
+		else
+			pthread_cond_signal(&gc.wake);	/* more for another committer */
+		pthread_mutex_unlock(&gc.mu);
+		store_batch(self->db, batch, n);
+		pthread_mutex_lock(&gc.mu);
+		for (int i = 0; i < n; i++) {
+			batch[i]->done = 1;
+			pthread_cond_signal(&batch[i]->cv);
+		}
+	}
+	pthread_mutex_unlock(&gc.mu);
+	free(batch);
+	return NULL;
+}
+
+int
+ac_ingest_group_start(struct ac_db **dbs, int n, int max_batch)
+{
+	gc.max = max_batch > 1 ? max_batch : 1;
+	gc.head = NULL;
+	gc.tail = &gc.head;
+	gc.stop = 0;
+	if ((gc.c = calloc((size_t)n, sizeof(*gc.c))) == NULL)
+		abort();
+	for (gc.n = 0; gc.n < n; gc.n++) {
+		gc.c[gc.n].db = dbs[gc.n];
+		if (pthread_create(&gc.c[gc.n].thread, NULL, committer, &gc.c[gc.n]) != 0) {
+			ac_error("cannot start committer thread %d of %d", gc.n + 1, n);
+			break;
+		}
+	}
+	if (gc.n == 0) {
+		free(gc.c);
+		ac_error("no committer thread: signals are stored one by one");
+		return -1;
+	}
+	__atomic_store_n(&gc.on, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void
+ac_ingest_group_stop(void)
+{
+	if (!__atomic_load_n(&gc.on, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&gc.mu);
+	gc.stop = 1;
+	pthread_cond_broadcast(&gc.wake);
+	pthread_mutex_unlock(&gc.mu);
+	for (int i = 0; i < gc.n; i++)
+		pthread_join(gc.c[i].thread, NULL);
+	free(gc.c);
+	gc.c = NULL;
+	gc.n = 0;
+	__atomic_store_n(&gc.on, 0, __ATOMIC_RELEASE);
+}
+
+/* Hands p to the committer and waits for its commit; -1 if the
+ * committer has stopped. */
+static int
+store_grouped(struct pending *p)
+{
+	pthread_mutex_lock(&gc.mu);
+	if (gc.stop) {
+		pthread_mutex_unlock(&gc.mu);
+		return -1;
+	}
+	pthread_cond_init(&p->cv, NULL);
+	p->done = 0;
+	p->next = NULL;
+	*gc.tail = p;
+	gc.tail = &p->next;
+	pthread_cond_signal(&gc.wake);
+	while (!p->done)
+		pthread_cond_wait(&p->cv, &gc.mu);
+	pthread_mutex_unlock(&gc.mu);
+	pthread_cond_destroy(&p->cv);
+	return 0;
+}
+
+/* Stores the signal; sets out->result to QUEUED, DUPLICATE, DB_DOWN or ERROR. */
+static void
+store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
+    struct ac_ingest_out *out)
+{
+	struct pending p = { .in = in, .a = a, .strategy_id = out->strategy_id };
+
+	ac_alert_key(a, out->strategy_id, in->received_ms, p.key);
+	if (!__atomic_load_n(&gc.on, __ATOMIC_ACQUIRE) || store_grouped(&p) == -1)
+		store_one(db, &p);
+	out->result = p.result;
+	out->signal_id = p.signal_id;
 }
 
 /* A copy of body with every occurrence of secret replaced, so a token sent

@@ -1,7 +1,8 @@
 /*
  * ingest.h — the TradingView ingest path, shared by ac-hook (live
  * requests) and the spool replay: authenticate, parse, check, and store
- * the signal with its fanout job and a NOTIFY in one statement.
+ * the signal with its fanout job and a NOTIFY in one statement, alone or
+ * in a group commit with the signals other threads are storing.
  */
 #ifndef AC_INGEST_H
 #define AC_INGEST_H
@@ -48,6 +49,18 @@ struct ac_ingest_out {
  * notifies. Returns 0, or -1 (logged) when the stamp file is unusable.
  */
 int	ac_ingest_init(const char *state_dir, int coalesce_ms);
+
+/*
+ * Group commit: from now on the signals stored by this process's threads
+ * go through n committer threads, one per connection in dbs (connections
+ * of their own). A free committer stores up to max_batch waiting signals
+ * in one statement and transaction, then answers each. Without this call
+ * each signal is stored with the caller's own connection. Returns 0, or
+ * -1 (logged) when no thread can start. ac_ingest_group_stop() stores
+ * what is queued and joins the threads; the caller frees dbs after.
+ */
+int	ac_ingest_group_start(struct ac_db **dbs, int n, int max_batch);
+void	ac_ingest_group_stop(void);
 
 /*
  * Runs one alert through the path. When the database is down the result

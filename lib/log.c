@@ -10,7 +10,7 @@
 
 static const char	*prog = "alertcast";
 static enum ac_log_level minlevel = AC_LOG_INFO;
-static char		 reqid[128];
+static _Thread_local char reqid[128];	/* per serving thread */
 
 static const char *const names[] = { "debug", "info", "warn", "error" };
 

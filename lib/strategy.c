@@ -1,4 +1,5 @@
 /* strategy.c — see strategy.h. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,47 +49,82 @@ static const struct ac_stmt st_by_token = { "strategy_by_token",
 	" webhook_token_hash"
 	" FROM strategies WHERE webhook_token_hash = $1", 1 };
 
-/* Strategies recently found, by token hash (see ac_strategy_cache()). */
+/* Strategies recently found, by token hash (see ac_strategy_cache()),
+ * shared by the threads of a process under cache_mu. When an entry
+ * expires one thread looks it up again; the others go on with the old
+ * copy for as long as that takes (at most REFRESH_MAX_MS), rather than
+ * all asking the database at once. */
 #define CACHE_SLOTS 16
+#define REFRESH_MAX_MS 2000
 static struct {
 	unsigned char		hash[32];
 	int64_t			until;		/* monotonic ms; 0: empty */
+	int64_t			refreshing;	/* since when a thread looks it up; 0: none */
 	struct ac_strategy	s;
 } cache[CACHE_SLOTS];
 static int	cache_ttl_ms;
 static unsigned	cache_next;
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 
 void
 ac_strategy_cache(int ttl_ms)
 {
+	pthread_mutex_lock(&cache_mu);
 	cache_ttl_ms = ttl_ms > 0 ? ttl_ms : 0;
 	memset(cache, 0, sizeof(cache));
+	pthread_mutex_unlock(&cache_mu);
 }
 
-/* The cached strategy for hash, or NULL. Every slot is compared, in
- * constant time, whatever matches. */
-static const struct ac_strategy *
-cache_get(const unsigned char hash[32], int64_t now)
+/* 1 and the cached strategy for hash in out (fresh, or expired while
+ * another thread refreshes it), or 0: the caller looks it up, and an
+ * expired entry is marked as being refreshed by it. Every slot is
+ * compared, in constant time, whatever matches. */
+static int
+cache_get(const unsigned char hash[32], int64_t now, struct ac_strategy *out)
 {
-	const struct ac_strategy *hit = NULL;
+	int hit = 0, slot = -1;
 
+	pthread_mutex_lock(&cache_mu);
 	for (int i = 0; i < CACHE_SLOTS; i++)
-		if (ac_ct_equal(cache[i].hash, hash, 32) && cache[i].until > now)
-			hit = &cache[i].s;
+		if (ac_ct_equal(cache[i].hash, hash, 32) && cache[i].until != 0)
+			slot = i;
+	if (slot >= 0) {
+		if (cache[slot].until > now ||
+		    (cache[slot].refreshing != 0 && now - cache[slot].refreshing < REFRESH_MAX_MS)) {
+			*out = cache[slot].s;
+			hit = 1;
+		} else {
+			cache[slot].refreshing = now;
+		}
+	}
+	pthread_mutex_unlock(&cache_mu);
 	return hit;
 }
 
+/* Stores what a lookup found (s), or forgets hash (s NULL: unknown), or
+ * only ends the refresh (the database did not answer). */
 static void
-cache_put(const unsigned char hash[32], const struct ac_strategy *s, int64_t now)
+cache_put(const unsigned char hash[32], const struct ac_strategy *s, int forget, int64_t now)
 {
-	unsigned slot = cache_next++ % CACHE_SLOTS;
+	int slot = -1;
 
-	for (unsigned i = 0; i < CACHE_SLOTS; i++)	/* refresh in place */
-		if (memcmp(cache[i].hash, hash, 32) == 0)
+	pthread_mutex_lock(&cache_mu);
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		if (memcmp(cache[i].hash, hash, 32) == 0 && cache[i].until != 0)
 			slot = i;
-	memcpy(cache[slot].hash, hash, 32);
-	cache[slot].s = *s;
-	cache[slot].until = now + cache_ttl_ms;
+	if (s != NULL) {
+		if (slot < 0)
+			slot = (int)(cache_next++ % CACHE_SLOTS);
+		memcpy(cache[slot].hash, hash, 32);
+		cache[slot].s = *s;
+		cache[slot].until = now + cache_ttl_ms;
+		cache[slot].refreshing = 0;
+	} else if (slot >= 0 && forget) {
+		memset(&cache[slot], 0, sizeof(cache[slot]));
+	} else if (slot >= 0) {
+		cache[slot].refreshing = 0;
+	}
+	pthread_mutex_unlock(&cache_mu);
 }
 
 enum ac_lookup
@@ -97,20 +133,20 @@ ac_strategy_by_token(struct ac_db *db, const char *token, struct ac_strategy *ou
 	unsigned char hash[32];
 	const char *vals[1] = { (const char *)hash };
 	int lens[1] = { 32 }, fmts[1] = { 1 };
-	const struct ac_strategy *hit;
 	int64_t now = cache_ttl_ms ? ac_mono_ms() : 0;
 	PGresult *res;
 	enum ac_lookup rc = AC_LOOKUP_UNKNOWN;
 
 	memset(out, 0, sizeof(*out));
 	ac_sha256(token, strlen(token), hash);
-	if (cache_ttl_ms && (hit = cache_get(hash, now)) != NULL) {
-		*out = *hit;
+	if (cache_ttl_ms && cache_get(hash, now, out))
 		return AC_LOOKUP_FOUND;
-	}
 	res = ac_db_exec(db, &st_by_token, vals, lens, fmts);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		if (cache_ttl_ms)
+			cache_put(hash, NULL, 0, now);
 		return AC_LOOKUP_DB_DOWN;
+	}
 	if (PQntuples(res) == 1) {
 		unsigned char stored[32];
 		size_t n = 0;
@@ -131,11 +167,11 @@ ac_strategy_by_token(struct ac_db *db, const char *token, struct ac_strategy *ou
 				ac_error("strategy %lld has unknown actions or fields", out->id);
 			out->rules.max_skew_ms = AC_MAX_SKEW_MS_DEFAULT;
 			rc = AC_LOOKUP_FOUND;
-			if (cache_ttl_ms)
-				cache_put(hash, out, now);
 		}
 	}
 	PQclear(res);
+	if (cache_ttl_ms)
+		cache_put(hash, rc == AC_LOOKUP_FOUND ? out : NULL, 1, now);
 	return rc;
 }
 

@@ -15,7 +15,7 @@
 # stack.sh free-port [TAKEN...].
 #
 # Input: AC_PORT (nginx, 8080), AC_PG_PORT (5433), AC_REDIS_PORT (6380),
-# AC_HOOK_PROCS (4) and AC_API_PROCS/AC_PORTAL_PROCS/AC_ADMIN_PROCS (2),
+# AC_HOOK_PROCS (1; each runs AC_HOOK_THREADS threads, 32) and AC_API_PROCS/AC_PORTAL_PROCS/AC_ADMIN_PROCS (2),
 # AC_LOG_LEVEL (info), AC_STACK_WAIT (seconds to wait for health, 30),
 # SRC (source tree) and BUILD (build tree), both defaulting to the repo root.
 # The ports in use are remembered in DIR/stack.env, so later calls on the same
@@ -30,7 +30,7 @@ STACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STACK_PG_BIN=${AC_PG_BIN:-/usr/lib/postgresql/15/bin}
 
 # name  binary (under BUILD)  process-count variable  default count
-STACK_RESPONDERS="hook cgi/ac-hook AC_HOOK_PROCS 4
+STACK_RESPONDERS="hook cgi/ac-hook AC_HOOK_PROCS 1
 api cgi/ac-api AC_API_PROCS 2
 portal cgi/ac-portal AC_PORTAL_PROCS 2
 admin cgi/ac-admin AC_ADMIN_PROCS 2"

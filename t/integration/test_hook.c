@@ -379,6 +379,122 @@ test_duplicate_concurrent(void **state)
 	free(body);
 }
 
+/* ac-hook's group commit: many different alerts and repeats at once, in
+ * the same transactions. Each gets its own row back (the id of the row
+ * holding its own price), each repeat the id of its first. */
+#define GROUP_DISTINCT 60
+
+static void
+test_group_commit(void **state)
+{
+	struct it_strategy s;
+	struct it_req reqs[2 * GROUP_DISTINCT];
+	struct it_resp resps[2 * GROUP_DISTINCT];
+	char *bodies[GROUP_DISTINCT], price[GROUP_DISTINCT][32], id[24], sid[24];
+	int64_t now = it_now_ms();
+
+	it_strategy_new(&s, "15m", (char *)NULL);
+	snprintf(sid, sizeof(sid), "%lld", s.id);
+	for (int i = 0; i < GROUP_DISTINCT; i++) {
+		double p = it_price(700);
+
+		it_num(p, price[i], sizeof(price[i]));
+		bodies[i] = it_alert(&s, "BUY", p, 0, 0, now);
+		/* the repeat goes in the other half, so the two race */
+		reqs[i] = (struct it_req){ "POST", s.path, CT_JSON, bodies[i], strlen(bodies[i]) };
+		reqs[GROUP_DISTINCT + i] = reqs[i];
+	}
+	it_http_multi(reqs, resps, 2 * GROUP_DISTINCT);
+	for (int i = 0; i < GROUP_DISTINCT; i++) {
+		const struct it_resp *a = &resps[i], *b = &resps[GROUP_DISTINCT + i];
+		json_t *ida = it_json_get(a, "id"), *idb = it_json_get(b, "id");
+
+		if ((a->status != 202 || b->status != 200) && (a->status != 200 || b->status != 202))
+			fail_msg("alert %d: statuses %ld and %ld (%s / %s): want one 202 and one 200",
+			    i, a->status, b->status, a->body, b->body);
+		assert_true(json_is_integer(ida) && json_is_integer(idb));
+		assert_int_equal(json_integer_value(ida), json_integer_value(idb));
+		snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, json_integer_value(ida));
+		if (it_q_ll("SELECT count(*) FROM signals WHERE id = $1 AND strategy_id = $2"
+		    " AND price = $3::numeric", id, sid, price[i], (char *)NULL) != 1)
+			fail_msg("alert %d (price %s) answered with id %s, which holds another alert",
+			    i, price[i], id);
+		assert_int_equal(fanout_jobs(json_integer_value(ida), ""), 1);
+	}
+	assert_int_equal(signals_of(&s), GROUP_DISTINCT);
+	for (int i = 0; i < 2 * GROUP_DISTINCT; i++)
+		it_resp_free(&resps[i]);
+	for (int i = 0; i < GROUP_DISTINCT; i++)
+		free(bodies[i]);
+}
+
+/* How many times ac-hook has logged line (a fixed string) so far. */
+static int
+hook_logged(const char *line)
+{
+	FILE *f = fopen(it_env("AC_TEST_HOOK_LOG"), "r");
+	char buf[4096];
+	int n = 0;
+
+	if (f == NULL)
+		fail_msg("cannot read %s", it_env("AC_TEST_HOOK_LOG"));
+	while (fgets(buf, sizeof(buf), f) != NULL)
+		n += strstr(buf, line) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* A row the database refuses in a group commit costs only its own alert:
+ * the others of the transaction are stored one by one and answered 202. A
+ * CHECK constraint added for the test refuses the alerts of one strategy. */
+#define GOOD_N 40
+#define BAD_N 8
+
+static void
+test_group_commit_refused_row(void **state)
+{
+	struct it_strategy good, bad;
+	struct it_req reqs[GOOD_N + BAD_N];
+	struct it_resp resps[GOOD_N + BAD_N];
+	char *bodies[GOOD_N + BAD_N], sql[256];
+	static const char fallback[] = "storing them one by one";
+	int before = hook_logged(fallback), round;
+	int64_t now = it_now_ms();
+
+	it_strategy_new(&good, "30m", (char *)NULL);
+	it_strategy_new(&bad, "30m", (char *)NULL);
+	snprintf(sql, sizeof(sql), "ALTER TABLE signals ADD CONSTRAINT it_refuse CHECK"
+	    " (symbol <> '%s') NOT VALID", bad.symbol);
+	PQclear(it_q(sql, (char *)NULL));
+	/* the refused ones must share a transaction with others at least once */
+	for (round = 0; round < 5 && hook_logged(fallback) == before; round++) {
+		for (int i = 0; i < GOOD_N + BAD_N; i++) {
+			const struct it_strategy *st = i % 6 == 5 && i / 6 < BAD_N ? &bad : &good;
+
+			bodies[i] = it_alert(st, "SELL", it_price(900), 0, 0, now);
+			reqs[i] = (struct it_req){ "POST", st->path, CT_JSON, bodies[i],
+			    strlen(bodies[i]) };
+		}
+		it_http_multi(reqs, resps, GOOD_N + BAD_N);
+		for (int i = 0; i < GOOD_N + BAD_N; i++) {
+			int is_bad = strcmp(reqs[i].path, bad.path) == 0;
+
+			if (resps[i].status != (is_bad ? 500 : 202))
+				fail_msg("round %d, %s alert %d: status %ld, body %s", round,
+				    is_bad ? "refused" : "good", i, resps[i].status, resps[i].body);
+			if (is_bad)
+				check_error("refused row", &resps[i], 500, "internal", NULL);
+			it_resp_free(&resps[i]);
+			free(bodies[i]);
+		}
+		assert_int_equal(signals_of(&good), (round + 1) * GOOD_N);
+		assert_int_equal(signals_of(&bad), 0);
+	}
+	PQclear(it_q("ALTER TABLE signals DROP CONSTRAINT it_refuse", (char *)NULL));
+	if (hook_logged(fallback) == before)
+		fail_msg("in %d rounds no refused alert shared a group commit", round);
+}
+
 /* ---- 4. bad tokens -------------------------------------------------------------- */
 
 /* A 401 that gives nothing away, logged as a security event, storing nothing. */
@@ -949,6 +1065,8 @@ main(void)
 		cmocka_unit_test(test_real_world_payloads),
 		cmocka_unit_test(test_duplicate),
 		cmocka_unit_test(test_duplicate_concurrent),
+		cmocka_unit_test(test_group_commit),
+		cmocka_unit_test(test_group_commit_refused_row),
 		cmocka_unit_test(test_unknown_token_path),
 		cmocka_unit_test(test_unknown_token_body),
 		cmocka_unit_test(test_missing_token),
