@@ -13,6 +13,7 @@
 #include "html.h"
 #include "log.h"
 #include "message.h"
+#include "pgarray.h"
 #include "provider.h"
 #include "redis.h"
 #include "util.h"
@@ -486,7 +487,8 @@ render(const PGresult *res, int i, struct texts *t, char *err, size_t errsz)
 enum item_state { I_WAIT = 0, I_FLIGHT, I_DONE };
 
 struct item {
-	struct ac_job	*job;
+	struct ac_job	*job;		/* a deliver job may hold many items */
+	json_t		*res;		/* the result, once there is one */
 	enum item_state	 state;
 	const char	*key_ns;	/* "delivery", "notice" or "email": what delivery_id numbers */
 	long long	 delivery_id, user_id;
@@ -511,11 +513,12 @@ struct item {
 	char		 curl_err[CURL_ERROR_SIZE];
 };
 
-/* Leaves result r (consumed) in the job's payload for ac_deliver_job(). */
+/* Keeps result r (consumed) for the job's handler (see batch()). */
 static void
 result(struct item *it, json_t *r)
 {
-	json_object_set_new(it->job->payload, "_result", r);
+	json_decref(it->res);
+	it->res = r;
 	it->state = I_DONE;
 }
 
@@ -906,13 +909,18 @@ run(struct item *items, size_t n, const volatile sig_atomic_t *stop)
 				next = it->not_before;
 		}
 		if (stop && *stop) {
+			/* a job counts as started if one of its sends was
+			 * reserved; its items still waiting are retried alone
+			 * (not counted), the other jobs go back unstarted */
 			left = 0;
+			for (size_t i = 0; i < n; i++)
+				items[i].job->started = 0;
+			for (size_t i = 0; i < n; i++)
+				if (items[i].slotted)
+					items[i].job->started = 1;
 			for (size_t i = first; i < n; i++)
-				if (items[i].state == I_WAIT) {
-					items[i].job->started = items[i].slotted;
-					if (items[i].slotted)
-						result_retry(&items[i], 1, "worker stopping", 0);
-				}
+				if (items[i].state == I_WAIT && items[i].job->started)
+					result_retry(&items[i], 1, "worker stopping", 0);
 		}
 		if (total == 0 && left == 0)
 			break;
@@ -937,57 +945,276 @@ run(struct item *items, size_t n, const volatile sig_atomic_t *stop)
 /* Sets up it for its job from row i of the loaded rows (-1: no row). */
 typedef void (*item_setup_fn)(struct item *it, const PGresult *res, int i);
 
-/* One batch: loads the rows with load ($1: the array of the jobs' integer
- * payload member key, matched against the rows' first column), sets up an
- * item per job with setup, sends them all, frees them. If the load fails,
- * no job gets a result (each finds out for itself and retries). */
+/* The ids a job holds: its payload's array "<key>s" (a deliver job for
+ * many deliveries), else its integer "<key>"; *multi tells which. At most
+ * max go into out (NULL: count only). Returns how many there are. */
+static size_t
+job_ids(const struct ac_job *job, const char *key, long long *out, size_t max, int *multi)
+{
+	char many[64];
+	json_t *arr, *v;
+	size_t i, k = 0;
+
+	snprintf(many, sizeof(many), "%ss", key);
+	arr = json_object_get(job->payload, many);
+	*multi = json_is_array(arr);
+	if (!*multi) {
+		if (out != NULL && max > 0)
+			out[0] = json_integer_value(json_object_get(job->payload, key));
+		return 1;
+	}
+	json_array_foreach(arr, i, v) {
+		if (!json_is_integer(v))
+			continue;
+		if (out != NULL && k < max)
+			out[k] = json_integer_value(v);
+		k++;
+	}
+	return k;
+}
+
+/* A loaded row's id and its index, to find rows by id. */
+struct row_at {
+	long long	 id;
+	int		 row;
+};
+
+static int
+cmp_row_at(const void *a, const void *b)
+{
+	long long x = ((const struct row_at *)a)->id, y = ((const struct row_at *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+/* One batch: loads the rows with load ($1: the array of the ids the jobs
+ * hold, matched against the rows' first column), sets up an item per id
+ * with setup, sends them all, and leaves each result in its job's payload:
+ * "_result" for a job of one id, "_results" (by id) for a job of many. If
+ * the load fails, no item gets a result (each job finds out and retries). */
 static void
 batch(struct ac_db *db, struct ac_job *const *jobs, size_t n, const volatile sig_atomic_t *stop,
     const struct ac_stmt *load, const char *key, item_setup_fn setup)
 {
-	struct item *items = calloc(n, sizeof(*items));
-	long long *ids = calloc(n, sizeof(*ids));
-	char *arr = malloc(n * 24 + 3), *p;
-	const char *vals[1] = { arr };
+	struct item *items;
+	long long *ids;
+	char *arr, *p;
+	const char *vals[1];
+	size_t total = 0, k = 0;
+	int64_t t0, t1;
 	PGresult *res;
+	int multi;
 
+	for (size_t i = 0; i < n; i++)
+		total += job_ids(jobs[i], key, NULL, 0, &multi);
+	items = calloc(total + 1, sizeof(*items));
+	ids = calloc(total + 1, sizeof(*ids));
+	arr = malloc(total * 24 + 3);
 	if (items == NULL || ids == NULL || arr == NULL)
 		abort();
 	p = arr;
 	*p++ = '{';
 	for (size_t i = 0; i < n; i++) {
-		items[i].job = jobs[i];
-		ids[i] = json_integer_value(json_object_get(jobs[i]->payload, key));
-		p += sprintf(p, "%s%lld", i ? "," : "", ids[i]);
+		size_t m = job_ids(jobs[i], key, ids + k, total - k, &multi);
+
+		for (size_t j = 0; j < m; j++, k++) {
+			items[k].job = jobs[i];
+			p += sprintf(p, "%s%lld", k ? "," : "", ids[k]);
+		}
 	}
 	strcpy(p, "}");
+	vals[0] = arr;
+	t0 = ac_mono_ms();
 	res = ac_db_exec(db, load, vals, NULL, NULL);
 	free(arr);
 	if (ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		for (size_t i = 0; i < n; i++) {
-			int row = -1;
+		size_t nrows = (size_t)PQntuples(res);
+		struct row_at *at = calloc(nrows + 1, sizeof(*at));
 
-			for (int r = 0; r < PQntuples(res) && row == -1; r++)
-				if (strtoll(PQgetvalue(res, r, 0), NULL, 10) == ids[i])
-					row = r;
+		if (at == NULL)
+			abort();
+		for (size_t r = 0; r < nrows; r++)
+			at[r] = (struct row_at){ strtoll(PQgetvalue(res, (int)r, 0), NULL, 10), (int)r };
+		qsort(at, nrows, sizeof(*at), cmp_row_at);
+		for (size_t i = 0; i < total; i++) {
+			struct row_at want = { ids[i], -1 }, *hit = bsearch(&want, at, nrows,
+			    sizeof(*at), cmp_row_at);
+			int row = hit ? hit->row : -1;
+
 			setup(&items[i], res, row);
+			if (row == -1 && items[i].state == I_WAIT)
+				items[i].state = I_DONE;	/* nothing to send: no result */
 		}
+		free(at);
 		PQclear(res);
-		run(items, n, stop);
+		t1 = ac_mono_ms();
+		run(items, total, stop);
+		ac_debug("%zu items of %zu jobs: loaded and set up in %lld ms, sent in %lld ms",
+		    total, n, (long long)(t1 - t0), (long long)(ac_mono_ms() - t1));
 	}
-	for (size_t i = 0; i < n; i++) {
-		texts_free(&items[i].t);
-		item_reset(&items[i]);
+	for (size_t i = 0; i < total; i++) {
+		struct item *it = &items[i];
+
+		if (it->res != NULL) {
+			json_t *pl = it->job->payload, *all;
+			char id[24];
+
+			job_ids(it->job, key, NULL, 0, &multi);
+			if (!multi) {
+				json_object_set_new(pl, "_result", it->res);
+			} else {
+				if ((all = json_object_get(pl, "_results")) == NULL)
+					json_object_set_new(pl, "_results", all = json_object());
+				snprintf(id, sizeof(id), "%lld", ids[i]);
+				json_object_set_new(all, id, it->res);
+			}
+			it->res = NULL;
+		}
+		texts_free(&it->t);
+		item_reset(it);
 	}
 	free(ids);
 	free(items);
+}
+
+/* A string member of o, or NULL. */
+static const char *
+str(json_t *o, const char *name)
+{
+	return json_string_value(json_object_get(o, name));
+}
+
+/* Every delivery of a batch that went out (or to the outbox) marked sent in
+ * one statement, and each signal's count moved once: ids[i] with its
+ * provider, message and provider message id. Returns the ids updated. */
+static const struct ac_stmt st_sent_many = { "deliver_sent_many",
+	"WITH x AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])"
+	"  AS x(id, provider, message, pmid)),"
+	" d AS (UPDATE deliveries d SET status = 'sent', provider = x.provider,"
+	"  message = x.message, provider_message_id = nullif(x.pmid, ''),"
+	"  attempts = d.attempts + 1, error = NULL, sent_at = now(), updated_at = now()"
+	"  FROM x WHERE d.id = x.id AND d.status = 'queued' RETURNING d.id, d.signal_id),"
+	" s AS (UPDATE signals SET delivered_count = delivered_count + c.n"
+	"  FROM (SELECT signal_id, count(*) AS n FROM d GROUP BY signal_id) c"
+	"  WHERE signals.id = c.signal_id)"
+	" SELECT id FROM d", 4 };
+
+/* Calls fn for each result left in job (one, or one per delivery). */
+static void
+each_result(struct ac_job *job, void (*fn)(struct ac_job *, long long, json_t *, void *),
+    void *arg)
+{
+	json_t *all = json_object_get(job->payload, "_results"), *r;
+	const char *id;
+
+	if ((r = json_object_get(job->payload, "_result")) != NULL)
+		fn(job, json_integer_value(json_object_get(job->payload, "delivery_id")), r, arg);
+	json_object_foreach(all, id, r)
+		fn(job, strtoll(id, NULL, 10), r, arg);
+}
+
+struct sent_cols {
+	struct ac_pgarray ids, prov, msg, pmid;
+};
+
+static void
+collect_sent(struct ac_job *job, long long id, json_t *r, void *arg)
+{
+	struct sent_cols *c = arg;
+	const char *v = str(r, "v");
+
+	/* a migrated chat is recorded on the user by the job itself */
+	if (v == NULL || (strcmp(v, "sent") != 0 && strcmp(v, "outbox") != 0) ||
+	    json_object_get(r, "chat") != NULL)
+		return;
+	ac_pgarray_ll(&c->ids, id);
+	ac_pgarray_str(&c->prov, str(r, "provider"));
+	ac_pgarray_str(&c->msg, str(r, "message"));
+	ac_pgarray_str(&c->pmid, str(r, "id") ? str(r, "id") : "");
+}
+
+struct id_set {
+	long long	*ids;
+	size_t		 n;
+};
+
+static int
+cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Marks the result of a delivery in the (sorted) set written. */
+static void
+mark_written(struct ac_job *job, long long id, json_t *r, void *arg)
+{
+	const struct id_set *set = arg;
+
+	if (bsearch(&id, set->ids, set->n, sizeof(*set->ids), cmp_ll) != NULL) {
+		json_object_clear(r);
+		json_object_set_new(r, "v", json_string("written"));
+	}
+}
+
+/* Writes the sent results of the batch at once; they are left as
+ * "written", which ac_deliver_job() passes over. If the statement fails,
+ * each job writes its own results as usual. A crash before the jobs
+ * complete finds the deliveries sent: "gone". */
+static void
+write_sent(struct ac_db *db, struct ac_job *const *jobs, size_t n)
+{
+	struct sent_cols c;
+	const char *vals[4];
+	PGresult *res;
+
+	ac_pgarray_init(&c.ids);
+	ac_pgarray_init(&c.prov);
+	ac_pgarray_init(&c.msg);
+	ac_pgarray_init(&c.pmid);
+	for (size_t i = 0; i < n; i++)
+		each_result(jobs[i], collect_sent, &c);
+	if (c.ids.n > 0) {
+		vals[0] = ac_pgarray_text(&c.ids);
+		vals[1] = ac_pgarray_text(&c.prov);
+		vals[2] = ac_pgarray_text(&c.msg);
+		vals[3] = ac_pgarray_text(&c.pmid);
+		res = ac_db_exec(db, &st_sent_many, vals, NULL, NULL);
+		if (ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+			struct id_set set = { calloc((size_t)PQntuples(res) + 1, sizeof(long long)),
+			    (size_t)PQntuples(res) };
+
+			if (set.ids == NULL)
+				abort();
+			for (size_t row = 0; row < set.n; row++)
+				set.ids[row] = strtoll(PQgetvalue(res, (int)row, 0), NULL, 10);
+			PQclear(res);
+			qsort(set.ids, set.n, sizeof(*set.ids), cmp_ll);
+			for (size_t i = 0; i < n; i++)
+				each_result(jobs[i], mark_written, &set);
+			free(set.ids);
+		} else {
+			ac_warn("sent deliveries not recorded at once (%s): one by one",
+			    ac_db_error(db));
+		}
+	}
+	ac_pgarray_free(&c.ids);
+	ac_pgarray_free(&c.prov);
+	ac_pgarray_free(&c.msg);
+	ac_pgarray_free(&c.pmid);
 }
 
 void
 ac_deliver_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
     const volatile sig_atomic_t *stop)
 {
+	int64_t t0;
+
 	batch(db, jobs, n, stop, &st_load, "delivery_id", item_setup);
+	t0 = ac_mono_ms();
+	write_sent(db, jobs, n);
+	ac_debug("sent deliveries recorded in %lld ms", (long long)(ac_mono_ms() - t0));
 }
 
 /* ---- notices: account emails through the same sends -------------------------------- */
@@ -1177,13 +1404,6 @@ job_error(struct ac_job *job, enum ac_job_outcome out, const char *fmt, ...)
 	return out;
 }
 
-/* A string member of o, or NULL. */
-static const char *
-str(json_t *o, const char *name)
-{
-	return json_string_value(json_object_get(o, name));
-}
-
 /* Queues notice for user (a text id) once per delivery (a text id), in
  * the caller's transaction. 0, or -1 on a database error. */
 static int
@@ -1200,11 +1420,12 @@ notice_enqueue(struct ac_db *db, const char *notice, const char *user, const cha
 	return rc == -1 ? -1 : 0;
 }
 
-enum ac_job_outcome
-ac_deliver_job(struct ac_db *db, struct ac_job *job)
+/* Writes delivery id's result r (NULL: none) in the runner's transaction.
+ * A delivery that does not exist FAILs the job of one delivery; in a job
+ * of many it is passed over (missing set). */
+static enum ac_job_outcome
+deliver_one(struct ac_db *db, struct ac_job *job, long long id, json_t *r, int *missing)
 {
-	long long id = json_integer_value(json_object_get(job->payload, "delivery_id"));
-	json_t *r = json_object_get(job->payload, "_result");
 	const char *v = str(r, "v");
 	char sid[24], user[24];
 	PGresult *res;
@@ -1220,12 +1441,13 @@ ac_deliver_job(struct ac_db *db, struct ac_job *job)
 			return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, ac_db_error(db));
 		if (PQntuples(res) == 0) {
 			PQclear(res);
+			*missing = 1;
 			return job_error(job, AC_JOB_FAIL, "delivery %lld does not exist", id);
 		}
 		PQclear(res);
 		return job_error(job, AC_JOB_RETRY, "delivery %lld: not sent (database error)", id);
 	}
-	if (strcmp(v, "gone") == 0)
+	if (strcmp(v, "gone") == 0 || strcmp(v, "written") == 0)
 		return AC_JOB_DONE;
 	if (strcmp(v, "retry") == 0) {
 		char jid[24], at[24];
@@ -1275,6 +1497,36 @@ ac_deliver_job(struct ac_db *db, struct ac_job *job)
 	if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
 		return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, ac_db_error(db));
 	PQclear(res);
+	return AC_JOB_DONE;
+}
+
+enum ac_job_outcome
+ac_deliver_job(struct ac_db *db, struct ac_job *job)
+{
+	json_t *ids = json_object_get(job->payload, "delivery_ids"), *all, *v;
+	enum ac_job_outcome out;
+	size_t i;
+	int missing = 0;
+
+	if (!json_is_array(ids))
+		return deliver_one(db, job, json_integer_value(json_object_get(job->payload,
+		    "delivery_id")), json_object_get(job->payload, "_result"), &missing);
+	if (json_array_size(ids) == 0)
+		return job_error(job, AC_JOB_FAIL, "payload has no delivery ids");
+	all = json_object_get(job->payload, "_results");
+	json_array_foreach(ids, i, v) {
+		char id[24];
+
+		snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		missing = 0;
+		out = deliver_one(db, job, json_integer_value(v), json_object_get(all, id), &missing);
+		if (out == AC_JOB_DONE)
+			continue;
+		if (!missing)
+			return out;
+		ac_warn("deliver job %lld: %s; the others go on", job->id, job->error);
+		job->error[0] = '\0';
+	}
 	return AC_JOB_DONE;
 }
 

@@ -8,12 +8,16 @@
  * message from the templates (message.h; HTML variants get every value
  * escaped), and sends them all at once through one libcurl multi handle
  * (AC_DELIVERY_CONCURRENCY in flight, AC_<PROVIDER>_CONCURRENCY per
- * provider). Each job's result stays in its payload; ac_deliver_job() then
- * writes it in the runner's transaction, so the delivery row changes
- * exactly once, together with the job's completion. A worker killed
- * between a send and that commit sends again (at-least-once): Resend and
- * OneSignal get an idempotency key derived from the delivery id and drop
- * the repeat; Telegram, SMTP, Netgsm and Twilio take no key.
+ * provider). A job holds one delivery ({"delivery_id": N}: a retry) or many
+ * ({"delivery_ids": [...]}: the fan-out writes one per 500 deliveries).
+ * The deliveries that went out are then marked sent in one statement for
+ * the whole batch; every other result stays in its job's payload and
+ * ac_deliver_job() writes it in the runner's transaction, together with
+ * the job's completion. A worker killed between a send and that write
+ * sends again (at-least-once): Resend and OneSignal get an idempotency key
+ * derived from the delivery id and drop the repeat; Telegram, SMTP, Netgsm
+ * and Twilio take no key. One killed after the write and before the job's
+ * completion finds the deliveries sent, and sends nothing again.
  *
  * Retries: the delivery's n-th send is step n of its channel's plan (email:
  * Resend x3 then SMTP x3; SMS: Netgsm x3 then Twilio x3; Telegram x3;
@@ -51,9 +55,10 @@ void	ac_deliver_done(void);
 void	ac_deliver_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 	    const volatile sig_atomic_t *stop);
 
-/* Job "deliver", payload {"delivery_id": N}: writes the result
- * ac_deliver_batch() left. FAIL for a missing delivery or payload; a
- * delivery no longer queued is left alone. */
+/* Job "deliver", payload {"delivery_id": N} or {"delivery_ids": [N, ...]}:
+ * writes the results ac_deliver_batch() left. FAIL for a missing payload,
+ * or a missing delivery in a job of one (in a job of many it is logged and
+ * passed over); a delivery no longer queued is left alone. */
 enum ac_job_outcome ac_deliver_job(struct ac_db *db, struct ac_job *job);
 
 /*

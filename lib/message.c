@@ -1,11 +1,16 @@
 /* message.c — see message.h. */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "message.h"
+#include "util.h"
 
 #ifndef AC_TEMPLATE_DIR
 #define AC_TEMPLATE_DIR "/usr/local/share/alertcast/templates"
@@ -13,13 +18,43 @@
 
 #define TEMPLATE_MAX (64 * 1024)
 
+#define CACHE_SLOTS	64
+#define RECHECK_MS	1000	/* a cached template's file is looked at again after this */
+
 static char *dir_set;
+
+/* Templates read recently, by path, shared by a process's threads under
+ * mu: the file is read again when its size or modification time changed
+ * (looked at no more than once every RECHECK_MS), so an edited template is
+ * used within a second and a delivery batch reads each file once. */
+static struct {
+	char		*path;
+	char		*text;
+	off_t		 size;
+	struct timespec	 mtime;
+	int64_t		 checked;	/* monotonic ms */
+} cache[CACHE_SLOTS];
+static unsigned	cache_next;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+cache_clear(void)
+{
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		free(cache[i].path);
+		free(cache[i].text);
+		memset(&cache[i], 0, sizeof(cache[i]));
+	}
+}
 
 void
 ac_message_set_dir(const char *dir)
 {
+	pthread_mutex_lock(&mu);
 	free(dir_set);
 	dir_set = dir ? strdup(dir) : NULL;
+	cache_clear();
+	pthread_mutex_unlock(&mu);
 }
 
 const char *
@@ -84,35 +119,77 @@ ac_message_fill(const char *tmpl, const struct ac_var *vars, size_t nvars,
 	return out;
 }
 
-char *
-ac_message_render(const char *name, const struct ac_var *vars, size_t nvars,
-    char *err, size_t errsz)
+/* path's text, read (again) if need be; NULL with err. Called with mu
+ * held; the text stays valid while it is. */
+static const char *
+cached(const char *path, char *err, size_t errsz)
 {
-	char path[4096], *tmpl, *out;
+	int64_t now = ac_mono_ms();
+	struct stat st;
+	char *text;
 	size_t n;
 	FILE *f;
+	int slot = -1;
 
-	snprintf(path, sizeof(path), "%s/messages/%s.txt", ac_message_dir(), name);
+	for (int i = 0; i < CACHE_SLOTS && slot < 0; i++)
+		if (cache[i].path != NULL && strcmp(cache[i].path, path) == 0)
+			slot = i;
+	if (slot >= 0 && now - cache[slot].checked < RECHECK_MS)
+		return cache[slot].text;
+	if (stat(path, &st) == -1) {
+		snprintf(err, errsz, "template %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (slot >= 0 && st.st_size == cache[slot].size &&
+	    st.st_mtim.tv_sec == cache[slot].mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == cache[slot].mtime.tv_nsec) {
+		cache[slot].checked = now;
+		return cache[slot].text;
+	}
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(err, errsz, "template %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if ((tmpl = malloc(TEMPLATE_MAX + 1)) == NULL)
+	if ((text = malloc(TEMPLATE_MAX + 1)) == NULL)
 		abort();
-	n = fread(tmpl, 1, TEMPLATE_MAX + 1, f);
+	n = fread(text, 1, TEMPLATE_MAX + 1, f);
 	fclose(f);
 	if (n > TEMPLATE_MAX) {
 		snprintf(err, errsz, "template %s: larger than %d bytes", path, TEMPLATE_MAX);
-		free(tmpl);
+		free(text);
 		return NULL;
 	}
-	tmpl[n] = '\0';
-	if ((out = ac_message_fill(tmpl, vars, nvars, err, errsz)) == NULL) {
+	text[n] = '\0';
+	if (slot < 0) {
+		slot = (int)(cache_next++ % CACHE_SLOTS);
+		free(cache[slot].path);
+		if ((cache[slot].path = strdup(path)) == NULL)
+			abort();
+	}
+	free(cache[slot].text);
+	cache[slot].text = text;
+	cache[slot].size = st.st_size;
+	cache[slot].mtime = st.st_mtim;
+	cache[slot].checked = now;
+	return text;
+}
+
+char *
+ac_message_render(const char *name, const struct ac_var *vars, size_t nvars,
+    char *err, size_t errsz)
+{
+	char path[4096], *out = NULL;
+	const char *tmpl;
+
+	pthread_mutex_lock(&mu);
+	snprintf(path, sizeof(path), "%s/messages/%s.txt", ac_message_dir(), name);
+	if ((tmpl = cached(path, err, errsz)) != NULL &&
+	    (out = ac_message_fill(tmpl, vars, nvars, err, errsz)) == NULL) {
 		char why[256];
 
 		snprintf(why, sizeof(why), "%s", err);
 		snprintf(err, errsz, "template %s: %s", path, why);
 	}
-	free(tmpl);
+	pthread_mutex_unlock(&mu);
 	return out;
 }

@@ -27,8 +27,9 @@ const char	*ac_message_dir(void);
 char	*ac_message_fill(const char *tmpl, const struct ac_var *vars, size_t nvars,
 	    char *err, size_t errsz);
 
-/* Reads <dir>/<name>.txt and fills it. NULL with err on a missing file or
- * a bad placeholder. The caller frees the result. */
+/* Fills <dir>/<name>.txt, read once and kept (read again within a second
+ * of a change to the file). NULL with err on a missing file or a bad
+ * placeholder. The caller frees the result. Thread-safe. */
 char	*ac_message_render(const char *name, const struct ac_var *vars, size_t nvars,
 	    char *err, size_t errsz);
 

@@ -242,10 +242,10 @@ user_new(const char *chat, const char *phone)
 	    " 'Europe/Istanbul', 'Test <User>') RETURNING id", email, chat, phone, NULL);
 }
 
-/* A queued delivery on channel for user (a new BUY signal) with its
- * deliver job; the delivery id. */
+/* A queued delivery on channel for user (a new BUY signal), with its own
+ * deliver job when job; the delivery id. */
 static long long
-delivery_new(long long user, const char *channel)
+delivery_make(long long user, const char *channel, int job)
 {
 	char su[24], ss[24], key[17];
 
@@ -259,8 +259,14 @@ delivery_new(long long user, const char *channel)
 	    " d AS (INSERT INTO deliveries (signal_id, user_id, channel, kind)"
 	    " SELECT id, $1, $4, 'entry' FROM s RETURNING id),"
 	    " j AS (INSERT INTO jobs (kind, payload, unique_key) SELECT 'deliver',"
-	    " jsonb_build_object('delivery_id', id), 'deliver:' || id FROM d)"
-	    " SELECT id FROM d", su, ss, key, channel, NULL);
+	    " jsonb_build_object('delivery_id', id), 'deliver:' || id FROM d WHERE $5::boolean)"
+	    " SELECT id FROM d", su, ss, key, channel, job ? "true" : "false", NULL);
+}
+
+static long long
+delivery_new(long long user, const char *channel)
+{
+	return delivery_make(user, channel, 1);
 }
 
 /* A column of delivery id as text (malloc'd; "" for NULL). */
@@ -656,6 +662,59 @@ test_sms_twilio_backup(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(reqs, 0), "to")),
 	    "+905551112234");
 	json_decref(reqs);
+	(void)state;
+}
+
+/* ---- a job of many deliveries (as the fan-out writes them) ------------------------- */
+
+/* Each delivery of the job gets its own outcome: sent ones are written
+ * together, a permanent failure fails only its own, a retry becomes a job
+ * of its own, a delivery already sent is left alone and a missing one is
+ * passed over; the job itself is done. */
+static void
+test_many_in_one_job(void **state)
+{
+	long long u1 = user_new("", "+905551112299"), u2 = user_new("900000077", ""),
+	    u3 = user_new("", ""), u4 = user_new("", "");
+	long long d_sms = delivery_make(u1, "sms", 0), d_tg = delivery_make(u2, "telegram", 0),
+	    d_push = delivery_make(u3, "push", 0), d_mail = delivery_make(u4, "email", 0),
+	    d_done = delivery_make(u4, "push", 0), d_missing, job;
+	char ids[256], sd[24];
+
+	snprintf(sd, sizeof(sd), "%lld", d_done);
+	PQclear(it_q("UPDATE deliveries SET status = 'sent', provider = 'before', sent_at = now()"
+	    " WHERE id = $1", sd, NULL));
+	d_missing = it_q_ll("SELECT max(id) + 1000 FROM deliveries", NULL);
+	snprintf(ids, sizeof(ids), "[%lld, %lld, %lld, %lld, %lld, %lld]", d_sms, d_tg, d_push,
+	    d_mail, d_done, d_missing);
+	job = it_q_ll("INSERT INTO jobs (kind, payload, unique_key) VALUES ('deliver',"
+	    " jsonb_build_object('delivery_ids', $1::jsonb), 'deliver:many:' || $2) RETURNING id",
+	    ids, sd, NULL);
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"netgsm\", \"status\": 200,"
+	    " \"body\": {\"code\": \"30\", \"description\": \"invalid credentials\"}},"
+	    " {\"provider\": \"telegram\", \"status\": 429, \"body\": {\"ok\": false,"
+	    " \"error_code\": 429, \"description\": \"Too Many Requests: retry after 1\","
+	    " \"parameters\": {\"retry_after\": 1}}}]"));
+	drain(20);
+	expect(d_sms, "failed", "netgsm", "netgsm code 30");
+	expect(d_tg, "sent", "telegram", NULL);
+	expect(d_push, "sent", "onesignal", NULL);
+	expect(d_mail, "sent", "resend", NULL);
+	expect(d_done, "sent", "before", NULL);
+	assert_int_equal(count("twilio"), 0);
+	assert_int_equal(count("telegram"), 2);
+	assert_int_equal(count("onesignal"), 1);
+	snprintf(sd, sizeof(sd), "%lld", job);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE id = $1 AND state = 'done'",
+	    sd, NULL), 1);
+	/* the telegram retry was a job of its own, keyed by the first */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE kind = 'deliver'"
+	    " AND payload->>'delivery_id' = $1 AND unique_key LIKE '%:' || $2 AND state = 'done'",
+	    (snprintf(ids, sizeof(ids), "%lld", d_tg), ids), sd, NULL), 1);
+	/* each signal counts its own delivery, once */
+	snprintf(ids, sizeof(ids), "{%lld,%lld,%lld}", d_tg, d_push, d_mail);
+	assert_int_equal(it_q_ll("SELECT sum(s.delivered_count) FROM signals s JOIN deliveries d"
+	    " ON d.signal_id = s.id WHERE d.id = ANY ($1::bigint[])", ids, NULL), 3);
 	(void)state;
 }
 
@@ -1192,6 +1251,7 @@ main(void)
 		cmocka_unit_test_setup(test_mail_reset_smtp, setup),
 		cmocka_unit_test_setup(test_sms_permanent, setup),
 		cmocka_unit_test_setup(test_sms_twilio_backup, setup),
+		cmocka_unit_test_setup(test_many_in_one_job, setup),
 		cmocka_unit_test_setup(test_push_errors_and_timeout, setup),
 		cmocka_unit_test_setup(test_push_breaker, setup),
 		cmocka_unit_test_setup(test_push_killed_worker, setup),
