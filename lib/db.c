@@ -37,6 +37,16 @@ ac_db_new(const char *conninfo, const char *application_name,
 	return db;
 }
 
+struct ac_db *
+ac_db_new_like(const struct ac_db *db)
+{
+	struct ac_db *n = ac_db_new(db->conninfo, db->appname, db->connect_timeout_s,
+	    db->statement_timeout_ms);
+
+	n->generic_plans = db->generic_plans;
+	return n;
+}
+
 void
 ac_db_generic_plans(struct ac_db *db)
 {

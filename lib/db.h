@@ -29,6 +29,9 @@ struct ac_db	*ac_db_new(const char *conninfo, const char *application_name,
 		    int connect_timeout_s, int statement_timeout_ms);
 void		 ac_db_free(struct ac_db *db);
 
+/* Another handle (another connection) with db's settings. */
+struct ac_db	*ac_db_new_like(const struct ac_db *db);
+
 /* Makes the handle's connections plan prepared statements once, generically
  * (plan_cache_mode=force_generic_plan), from the next connect on: for
  * responders whose statements have optional filters ("$2 IS NULL OR ..."),

@@ -1,4 +1,5 @@
 /* fanout.c — see fanout.h. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,17 +92,23 @@ static const struct ac_stmt st_load = { "fanout_load",
 	" FROM signals s JOIN strategies st ON st.id = s.strategy_id"
 	" WHERE s.id = $1 FOR NO KEY UPDATE OF s, st", 1 };
 
-/* Every alarm holder's user row, in id order: concurrent fan-outs over
- * overlapping users queue up instead of deadlocking, and balances, open
- * trades and subscriptions stay put until the commit. */
+/* How many alarms the strategy has enabled: a large fan-out is split. */
+static const struct ac_stmt st_count = { "fanout_count",
+	"SELECT count(*) FROM alarms WHERE strategy_id = $1 AND enabled", 1 };
+
+/* Every alarm holder's user row of a part ($2 parts, this one $3: user id
+ * modulo $2), in id order: concurrent fan-outs over overlapping users queue
+ * up instead of deadlocking, and balances, open trades and subscriptions
+ * stay put until the commit. */
 static const struct ac_stmt st_lock_users = { "fanout_lock_users",
 	"SELECT count(*) FROM (SELECT u.id FROM alarms a JOIN users u ON u.id = a.user_id"
 	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
-	" ORDER BY u.id FOR NO KEY UPDATE OF u) l", 1 };
+	" AND u.id % $2::int = $3::int ORDER BY u.id FOR NO KEY UPDATE OF u) l", 3 };
 
 /* Matched candidates and what the rules need about each. $1 strategy,
- * $2 the strategy's credit cost, $3 the signal. The subscription is the
- * cheapest covering one (then the longest running). */
+ * $2 the strategy's credit cost, $3 the signal, $4 and $5 the part (as
+ * above). The subscription is the cheapest covering one (then the longest
+ * running). */
 static const struct ac_stmt st_candidates = { "fanout_candidates",
 	"SELECT a.id, u.id, sub.id, sub.cost, sub.max_open_trades,"
 	" array_to_string(a.channels, ','), a.on_entry, a.on_exit, a.on_replacement,"
@@ -126,8 +133,9 @@ static const struct ac_stmt st_candidates = { "fanout_candidates",
 	"  WHERE s.user_id = u.id AND s.status = 'active' AND s.period_start <= now()"
 	"  AND s.period_end > now() ORDER BY 2, s.period_end DESC, s.id LIMIT 1) sub"
 	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
+	" AND u.id % $4::int = $5::int"
 	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = $3 AND d.user_id = u.id)"
-	" ORDER BY u.id", 3 };
+	" ORDER BY u.id", 5 };
 
 /* The served users' trade changes: new trades (all alike but for user,
  * subscription and number), then the closes and replacements, whose
@@ -153,8 +161,10 @@ static const struct ac_stmt st_trades = { "fanout_trades",
 	"  WHERE t.id = c.id AND t.status = 'open' RETURNING t.id)"
 	" SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)", 16 };
 
-/* Deliveries for every matched user, a deliver job per queued one, and one
- * wake-up for the workers. */
+/* Deliveries for every matched user, a deliver job per DELIVER_CHUNK
+ * queued ones ($7; keyed by the first delivery, which is in no other job),
+ * and one wake-up for the workers. */
+#define DELIVER_CHUNK "500"
 static const struct ac_stmt st_deliveries = { "fanout_deliveries",
 	"WITH d AS (INSERT INTO deliveries (signal_id, user_id, alarm_id, channel, kind, status,"
 	"  skip_reason)"
@@ -163,26 +173,34 @@ static const struct ac_stmt st_deliveries = { "fanout_deliveries",
 	"  FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])"
 	"  AS x(user_id, alarm_id, channel, kind, skip)"
 	"  ON CONFLICT (signal_id, user_id, channel) DO NOTHING RETURNING id, status),"
+	" q AS (SELECT id, (row_number() OVER (ORDER BY id) - 1) / $7::int AS chunk"
+	"  FROM d WHERE status = 'queued'),"
 	" j AS (INSERT INTO jobs (kind, payload, unique_key)"
-	"  SELECT 'deliver', jsonb_build_object('delivery_id', id), 'deliver:' || id"
-	"  FROM d WHERE status = 'queued' ON CONFLICT (unique_key) DO NOTHING RETURNING 1)"
-	" SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM j),"
-	" CASE WHEN EXISTS (SELECT 1 FROM j) THEN pg_notify('ac_jobs', 'deliver') END", 6 };
+	"  SELECT 'deliver', jsonb_build_object('delivery_ids', jsonb_agg(id ORDER BY id)),"
+	"  'deliver:' || min(id) FROM q GROUP BY chunk"
+	"  ON CONFLICT (unique_key) DO NOTHING RETURNING 1)"
+	" SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM q),"
+	" CASE WHEN EXISTS (SELECT 1 FROM j) THEN pg_notify('ac_jobs', 'deliver') END", 7 };
 
-/* The signal done, and the statistics of the strategy and of the served
- * users' alarms (a subscription's usage is counted from its deliveries and
- * trades when shown, not kept twice). */
+/* The served users' alarms' statistics (a subscription's usage is counted
+ * from its deliveries and trades when shown, not kept twice). */
+static const struct ac_stmt st_alarm_stats = { "fanout_alarm_stats",
+	"UPDATE alarms SET alerts_received = alerts_received + 1,"
+	" trades_opened = trades_opened + x.opened, last_alert_at = now()"
+	" FROM unnest($1::bigint[], $2::int[]) AS x(alarm_id, opened)"
+	" WHERE alarms.id = x.alarm_id", 2 };
+
+/* The signal done, and the strategy's statistics, counted from what the
+ * parts of the fan-out (and any earlier, interrupted run) wrote. */
 static const struct ac_stmt st_finish = { "fanout_finish",
-	"WITH s AS (UPDATE signals SET status = 'processed', matched_users = $2,"
-	"  processed_at = now(), processing_ms = $3 WHERE id = $1 RETURNING strategy_id),"
+	"WITH s AS (UPDATE signals SET status = 'processed',"
+	"  matched_users = (SELECT count(DISTINCT user_id) FROM deliveries WHERE signal_id = $1),"
+	"  processed_at = now(), processing_ms = $2 WHERE id = $1 RETURNING strategy_id),"
 	" st AS (UPDATE strategies SET total_alerts = total_alerts + 1,"
-	"  total_trades = total_trades + $4, last_alert_at = now(), updated_at = now()"
-	"  WHERE id = (SELECT strategy_id FROM s)),"
-	" x AS (SELECT * FROM unnest($5::bigint[], $6::int[]) AS x(alarm_id, opened)),"
-	" a AS (UPDATE alarms SET alerts_received = alerts_received + 1,"
-	"  trades_opened = trades_opened + x.opened, last_alert_at = now()"
-	"  FROM x WHERE alarms.id = x.alarm_id)"
-	" SELECT count(*) FROM s", 6 };
+	"  total_trades = total_trades + (SELECT count(*) FROM trades WHERE entry_signal_id = $1),"
+	"  last_alert_at = now(), updated_at = now()"
+	"  WHERE id = (SELECT strategy_id FROM s))"
+	" SELECT count(*) FROM s", 2 };
 
 /* The signal as the fan-out sees it. */
 struct fan {
@@ -350,15 +368,20 @@ load(struct ac_db *db, long long signal_id, struct fan *f, struct ac_job *job,
 	return 1;
 }
 
-/* Runs the candidates query; *out (caller frees) gets *n rows. 0 or -1. */
+/* Runs the candidates query of part k of parts; *out (caller frees) gets
+ * *n rows. 0 or -1. */
 static int
-candidates(struct ac_db *db, const struct fan *f, struct cand **out, int *n)
+candidates(struct ac_db *db, const struct fan *f, int parts, int k, struct cand **out, int *n)
 {
-	const char *vals[3] = { f->stid, f->cost, f->sid };
+	char np[12], nk[12];
+	const char *vals[5] = { f->stid, f->cost, f->sid, np, nk };
+	const char *lvals[3] = { f->stid, np, nk };
 	PGresult *res;
 	int i;
 
-	res = ac_db_exec(db, &st_lock_users, vals, NULL, NULL);
+	snprintf(np, sizeof(np), "%d", parts);
+	snprintf(nk, sizeof(nk), "%d", k);
+	res = ac_db_exec(db, &st_lock_users, lvals, NULL, NULL);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
 		return -1;
 	PQclear(res);
@@ -519,7 +542,7 @@ write_deliveries(struct ac_db *db, const struct fan *f, const struct cand *c, in
     long long *matched, long long *queued)
 {
 	struct ac_pgarray du, da, dc, dk, ds;
-	const char *vals[6];
+	const char *vals[7];
 	PGresult *res;
 	int i, ch, rc = 0;
 
@@ -555,6 +578,7 @@ write_deliveries(struct ac_db *db, const struct fan *f, const struct cand *c, in
 	vals[3] = ac_pgarray_text(&dc);
 	vals[4] = ac_pgarray_text(&dk);
 	vals[5] = ac_pgarray_text(&ds);
+	vals[6] = DELIVER_CHUNK;
 	res = ac_db_exec(db, &st_deliveries, vals, NULL, NULL);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		rc = -1;
@@ -571,14 +595,12 @@ out:
 	return rc;
 }
 
-/* The signal processed and the statistics. 0 or -1. */
+/* The served users' alarms' statistics. 0 or -1. */
 static int
-finish(struct ac_db *db, const struct fan *f, const struct cand *c, int n,
-    long long matched, long long opened, int64_t started)
+alarm_stats(struct ac_db *db, const struct cand *c, int n)
 {
 	struct ac_pgarray xa, xo;
-	char m[24], ms[24], op[24];
-	const char *vals[6] = { f->sid, m, ms, op };
+	const char *vals[2];
 	PGresult *res;
 	int i, j, rc = 0;
 
@@ -594,19 +616,129 @@ finish(struct ac_db *db, const struct fan *f, const struct cand *c, int n,
 		ac_pgarray_ll(&xa, c[i].alarm_id);
 		ac_pgarray_ll(&xo, o);
 	}
-	snprintf(m, sizeof(m), "%lld", matched);
-	snprintf(ms, sizeof(ms), "%lld", (long long)(ac_mono_ms() - started));
-	snprintf(op, sizeof(op), "%lld", opened);
-	vals[4] = ac_pgarray_text(&xa);
-	vals[5] = ac_pgarray_text(&xo);
-	res = ac_db_exec(db, &st_finish, vals, NULL, NULL);
-	if (ac_db_ok(db, res, PGRES_TUPLES_OK))
-		PQclear(res);
-	else
-		rc = -1;
+	if (xa.n > 0) {
+		vals[0] = ac_pgarray_text(&xa);
+		vals[1] = ac_pgarray_text(&xo);
+		res = ac_db_exec(db, &st_alarm_stats, vals, NULL, NULL);
+		if (ac_db_ok(db, res, PGRES_COMMAND_OK))
+			PQclear(res);
+		else
+			rc = -1;
+	}
 	ac_pgarray_free(&xa);
 	ac_pgarray_free(&xo);
 	return rc;
+}
+
+/* ---- parts -------------------------------------------------------------------
+ * A fan-out to many users is split by user id into parts that run at once,
+ * each on a connection and in a transaction of its own: part 1 in the
+ * runner's transaction, which also holds the signal and the strategy, the
+ * others on threads; the signal is marked processed once every part has
+ * committed. Parts touch disjoint users, each locked in id order, so they
+ * neither wait for nor deadlock with each other. If a part commits and the
+ * run then fails, its users stay served: the next run leaves them out
+ * (they have deliveries), and every key holds as in a single transaction.
+ */
+
+#define PARTS_MAX 8
+
+static struct {
+	int		 parts;		/* at most PARTS_MAX */
+	int		 min_alarms;	/* split only fan-outs at least this large */
+	struct ac_db	*db[PARTS_MAX];	/* parts 2.. (part 1 is the runner's) */
+} split = { .parts = 1 };
+
+void
+ac_fanout_setup(int parts, int min_alarms)
+{
+	split.parts = parts < 1 ? 1 : parts > PARTS_MAX ? PARTS_MAX : parts;
+	split.min_alarms = min_alarms;
+}
+
+void
+ac_fanout_shutdown(void)
+{
+	for (int i = 0; i < PARTS_MAX; i++) {
+		ac_db_free(split.db[i]);
+		split.db[i] = NULL;
+	}
+}
+
+struct part {
+	struct ac_db	*db;
+	const struct fan *f;
+	int		 k, parts, own_tx;
+	/* out */
+	int		 rc;		/* 0, -1 database error, -2 trades changed underneath */
+	int		 n;		/* candidates */
+	long long	 matched, queued, opened;
+	int64_t		 ms[5];		/* candidates, charges, trades, deliveries, statistics */
+	char		 error[256];
+};
+
+/* One part, start to end (to its commit when it has its own transaction). */
+static void *
+run_part(void *arg)
+{
+	struct part *p = arg;
+	struct cand *c = NULL;
+	int64_t t = ac_mono_ms();
+	int step = 0;
+
+	if (p->own_tx && ac_db_begin(p->db) == -1) {
+		p->rc = -1;
+		goto out;
+	}
+#define STEP(call) do {							\
+		if ((p->rc = (call)) != 0)				\
+			goto fail;					\
+		p->ms[step++] = ac_mono_ms() - t;			\
+		t = ac_mono_ms();					\
+	} while (0)
+	STEP(candidates(p->db, p->f, p->parts, p->k, &c, &p->n));
+	STEP(decide(p->db, p->f, c, p->n));
+	STEP(write_trades(p->db, p->f, c, p->n, &p->opened));
+	STEP(write_deliveries(p->db, p->f, c, p->n, &p->matched, &p->queued));
+	STEP(alarm_stats(p->db, c, p->n));
+#undef STEP
+	if (p->own_tx && ac_db_commit(p->db) == -1)
+		p->rc = -1;
+	goto out;
+fail:
+	if (p->own_tx)
+		ac_db_rollback(p->db);
+out:
+	if (p->rc == -1)
+		snprintf(p->error, sizeof(p->error), "%s", ac_db_error(p->db));
+	else if (p->rc == -2)
+		snprintf(p->error, sizeof(p->error), "open trades changed underneath");
+	free(c);
+	return NULL;
+}
+
+/* How many parts this fan-out runs in: 1 unless the strategy has at least
+ * min_alarms enabled alarms. -1 on a database error. */
+static int
+parts_for(struct ac_db *db, const struct fan *f)
+{
+	const char *vals[1] = { f->stid };
+	PGresult *res;
+	long long alarms;
+
+	if (split.parts == 1)
+		return 1;
+	res = ac_db_exec(db, &st_count, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return -1;
+	alarms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (alarms < split.min_alarms)
+		return 1;
+	for (int i = 1; i < split.parts; i++)
+		if (split.db[i] == NULL)
+			split.db[i] = ac_db_new_like(db);
+	return split.parts;
 }
 
 enum ac_job_outcome
@@ -615,9 +747,14 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	int64_t started = ac_mono_ms();
 	long long signal_id = payload_id(job, "signal_id"), matched = 0, queued = 0, opened = 0;
 	enum ac_job_outcome rc = AC_JOB_DONE;
-	struct cand *c = NULL;
+	struct part part[PARTS_MAX];
+	pthread_t tid[PARTS_MAX];
+	int threaded[PARTS_MAX] = { 0 };
+	char ms[24];
+	const char *vals[2];
 	struct fan f;
-	int n = 0, r;
+	PGresult *res;
+	int r, parts, n = 0, failed = -1;
 
 	memset(&f, 0, sizeof(f));
 	if (signal_id == 0)
@@ -625,24 +762,47 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	if ((r = load(db, signal_id, &f, job, &rc)) <= 0)
 		return r == 0 ? rc : job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id,
 		    ac_db_error(db));
-	if (candidates(db, &f, &c, &n) == -1 || decide(db, &f, c, n) == -1)
-		goto dberr;
-	if ((r = write_trades(db, &f, c, n, &opened)) == -2) {
-		free(c);
-		return job_error(job, AC_JOB_RETRY, "signal %lld: open trades changed underneath",
-		    signal_id);
+	if ((parts = parts_for(db, &f)) == -1)
+		return job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id, ac_db_error(db));
+	memset(part, 0, sizeof(part));
+	for (int k = 0; k < parts; k++) {
+		part[k] = (struct part){ .db = k ? split.db[k] : db, .f = &f, .k = k,
+		    .parts = parts, .own_tx = k != 0 };
+		if (k > 0 && pthread_create(&tid[k], NULL, run_part, &part[k]) == 0)
+			threaded[k] = 1;
 	}
-	if (r == -1 || write_deliveries(db, &f, c, n, &matched, &queued) == -1 ||
-	    finish(db, &f, c, n, matched, opened, started) == -1)
-		goto dberr;
-	free(c);
+	run_part(&part[0]);
+	for (int k = 1; k < parts; k++) {
+		if (threaded[k])
+			pthread_join(tid[k], NULL);
+		else		/* no thread: run it here, after */
+			run_part(&part[k]);
+	}
+	for (int k = 0; k < parts; k++) {
+		if (part[k].rc != 0 && failed < 0)
+			failed = k;
+		n += part[k].n;
+		matched += part[k].matched;
+		queued += part[k].queued;
+		opened += part[k].opened;
+	}
+	if (failed >= 0)
+		return job_error(job, AC_JOB_RETRY, "signal %lld, part %d of %d: %s", signal_id,
+		    failed + 1, parts, part[failed].error);
+	snprintf(ms, sizeof(ms), "%lld", (long long)(ac_mono_ms() - started));
+	vals[0] = f.sid;
+	vals[1] = ms;
+	res = ac_db_exec(db, &st_finish, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id, ac_db_error(db));
+	PQclear(res);
 	ac_info("signal %lld: %d candidates, %lld matched, %lld deliveries queued, "
-	    "%lld trades opened, %lld ms", signal_id, n, matched, queued, opened,
-	    (long long)(ac_mono_ms() - started));
+	    "%lld trades opened, %lld ms in %d part%s (part 1: candidates %lld, charges %lld, "
+	    "trades %lld, deliveries %lld, statistics %lld ms; then commit)", signal_id, n,
+	    matched, queued, opened, (long long)(ac_mono_ms() - started), parts,
+	    parts == 1 ? "" : "s", (long long)part[0].ms[0], (long long)part[0].ms[1],
+	    (long long)part[0].ms[2], (long long)part[0].ms[3], (long long)part[0].ms[4]);
 	return AC_JOB_DONE;
-dberr:
-	free(c);
-	return job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id, ac_db_error(db));
 }
 
 static const struct ac_stmt st_list = { "fanout_deliveries_list",

@@ -20,9 +20,11 @@
  *  3. the served users' trade changes (one statement: inserts + closes);
  *  4. one delivery per channel of the alarm for every matched user —
  *     queued, or skipped with its reason (preference before no_address) —
- *     and a "deliver" job per queued one, with one NOTIFY;
+ *     and a "deliver" job per 500 queued ones, with one NOTIFY;
  *  5. the signal (processed, matched_users, processing_ms), the strategy's,
  *     alarms' and subscriptions' statistics.
+ * A fan-out over many alarms runs in parts (ac_fanout_setup()), each
+ * doing 1-4 and the alarms' statistics for its share of the users.
  * A signal no longer 'received' is left alone, so re-running changes
  * nothing; the unique keys (ledger key, deliveries (signal, user, channel),
  * trades (entry signal, user), jobs unique_key) hold even so.
@@ -76,6 +78,15 @@ int		 ac_channel_parse(const char *s);
 
 /* "no_credits" "daily_cap" "preference" "no_address"; NULL for NONE. */
 const char	*ac_skip_name(enum ac_skip s);
+
+/*
+ * Splits a fan-out over a strategy with at least min_alarms enabled alarms
+ * into parts (1..8) by user id, run at once on connections of their own
+ * (the runner's is part 1); see fanout.c. The default is 1 part.
+ * ac_fanout_shutdown() closes the extra connections.
+ */
+void	ac_fanout_setup(int parts, int min_alarms);
+void	ac_fanout_shutdown(void);
 
 /* Job "fanout", payload {"signal_id": N}: see above. FAIL for a payload
  * without a signal or a signal that does not exist; RETRY on database

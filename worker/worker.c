@@ -260,6 +260,8 @@ main(int argc, char *argv[])
 
 	timeout_ms = (int)ac_config_int(&cfg, "AC_WORKER_STATEMENT_TIMEOUT_MS", 0, 3600000, 300000);
 	db = ac_db_new(cfg.database_url, id, 5, timeout_ms);
+	ac_fanout_setup((int)ac_config_int(&cfg, "AC_FANOUT_PARTS", 1, 8, 2),
+	    (int)ac_config_int(&cfg, "AC_FANOUT_SPLIT_MIN", 1, 1 << 30, 1000));
 	if ((r = ac_runner_new(db, id, kinds, sizeof(kinds) / sizeof(kinds[0]), (int)batch,
 	    (int)lease)) == NULL)
 		abort();
@@ -274,6 +276,7 @@ main(int argc, char *argv[])
 	    st->released);
 	ac_runner_free(r);
 	ac_deliver_done();
+	ac_fanout_shutdown();
 	ac_db_free(db);
 	ac_config_free(&cfg);
 	return rc;

@@ -35,6 +35,23 @@
 #include "itest.h"
 
 
+/* 1 if a line of the worker's log has both a and b. */
+static int
+worker_logged(const char *a, const char *b)
+{
+	char path[1024], line[8192];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "%s/test_fanout-worker.log", it_env("AC_TEST_OUT"));
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, a) != NULL && strstr(line, b) != NULL;
+	fclose(f);
+	return found;
+}
+
 /* ac-worker --once until no job is pending and due. */
 static void
 drain(void)
@@ -356,6 +373,133 @@ test_thousand_users(void **state)
 	snprintf(ids, sizeof(ids), "{%lld}", signal);
 	check_deliveries(ids);
 	check_ledger();
+	/* 1,000 alarms: the fan-out ran in parts (AC_FANOUT_SPLIT_MIN) */
+	snprintf(ids, sizeof(ids), "signal %lld: ", signal);
+	if (!worker_logged(ids, "in 2 parts"))
+		fail_msg("the worker's log has no \"%s... in 2 parts\"", ids);
+}
+
+/* The SQLSTATE of sql run on the harness's connection ("" when it worked). */
+static char *
+sqlstate_of(const char *sql, char *buf, size_t bufsz)
+{
+	PGresult *r = PQexec(it_db(), sql);
+	const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+	snprintf(buf, bufsz, "%s", st ? st : "");
+	PQclear(r);
+	return buf;
+}
+
+/* The fan-out's tables keep their foreign keys (checked once per statement,
+ * sql/007_fanout_keys.sql): a row pointing at nothing is refused, a row
+ * still pointed at cannot be deleted, a deleted alarm leaves its
+ * deliveries without its id. */
+static void
+test_keys(void **state)
+{
+	struct it_strategy s;
+	char tag[24], sql[512], st[8];
+	long long plan, signal, user, alarm, missing, lone;
+
+	it_strategy_new(&s, "12h", NULL);
+	plan = plan_new(s.id, "1");
+	it_rand_hex(tag, 10);
+	users_bulk(tag, 3, plan, s.id, "{telegram}", "{5}");
+	signal = signal_new(s.id, "BUY", "300", "330", "270", "0");
+	drain();
+	user = it_q_ll("SELECT min(id) FROM users WHERE email LIKE $1 || '.%'", tag, NULL);
+	missing = it_q_ll("SELECT max(id) + 1000 FROM users", NULL);
+	snprintf(sql, sizeof(sql), "INSERT INTO trades (trade_number, user_id, strategy_id, symbol,"
+	    " timeframe, side, entry_price) VALUES (99, %lld, %lld, 'X', '1h', 'BUY', 1)",
+	    missing, s.id);
+	assert_string_equal(sqlstate_of(sql, st, sizeof(st)), "23503");
+	snprintf(sql, sizeof(sql), "INSERT INTO deliveries (signal_id, user_id, channel, kind)"
+	    " VALUES (%lld, %lld, 'email', 'entry')", signal + 100000, user);
+	assert_string_equal(sqlstate_of(sql, st, sizeof(st)), "23503");
+	snprintf(sql, sizeof(sql), "INSERT INTO credit_ledger (user_id, amount, kind,"
+	    " idempotency_key) VALUES (%lld, 5, 'grant', 'it-keys-%s')", missing, tag);
+	assert_string_equal(sqlstate_of(sql, st, sizeof(st)), "23503");
+	snprintf(sql, sizeof(sql), "UPDATE trades SET exit_signal_id = %lld WHERE user_id = %lld",
+	    signal + 100000, user);
+	assert_string_equal(sqlstate_of(sql, st, sizeof(st)), "23503");
+	/* referenced rows stay */
+	snprintf(sql, sizeof(sql), "DELETE FROM signals WHERE id = %lld", signal);
+	assert_string_equal(sqlstate_of(sql, st, sizeof(st)), "23503");
+	/* a user with nothing but credits (no alarm, no subscription) */
+	lone = it_q_ll("INSERT INTO users (email, password_hash) VALUES ('lone.' || $1"
+	    " || '@example.com', 'x') RETURNING id", tag, NULL);
+	snprintf(sql, sizeof(sql), "INSERT INTO credit_ledger (user_id, amount, kind,"
+	    " idempotency_key) VALUES (%lld, 5, 'grant', 'it-keys-lone-%lld')", lone, lone);
+	assert_string_equal(sqlstate_of(sql, st, sizeof(st)), "");
+	snprintf(sql, sizeof(sql), "DELETE FROM users WHERE id = %lld", lone);
+	assert_string_equal(sqlstate_of(sql, st, sizeof(st)), "23503");
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE entry_signal_id = $1",
+	    (snprintf(tag, sizeof(tag), "%lld", signal), tag), NULL), 3);
+	/* what is allowed still is */
+	snprintf(sql, sizeof(sql), "INSERT INTO credit_ledger (user_id, amount, kind,"
+	    " idempotency_key) VALUES (%lld, 5, 'grant', 'it-keys-ok-%lld')", user, user);
+	assert_string_equal(sqlstate_of(sql, st, sizeof(st)), "");
+	alarm = it_q_ll("SELECT alarm_id FROM deliveries WHERE signal_id = $1 AND user_id = $2",
+	    tag, (snprintf(sql, sizeof(sql), "%lld", user), sql), NULL);
+	assert_true(alarm > 0);
+	snprintf(sql, sizeof(sql), "DELETE FROM alarms WHERE id = %lld", alarm);
+	assert_string_equal(sqlstate_of(sql, st, sizeof(st)), "");
+	snprintf(sql, sizeof(sql), "%lld", user);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1"
+	    " AND user_id = $2 AND alarm_id IS NULL", tag, sql, NULL), 1);
+	check_ledger();
+	(void)state;
+}
+
+/* A part of a split fan-out fails (a constraint added for the test refuses
+ * one user's trade) while the other commits: the job is retried, and the
+ * next run serves only the users left, so every user ends with one
+ * delivery and one charge. */
+static void
+test_part_fails_then_rerun(void **state)
+{
+	struct it_strategy s;
+	char tag[24], sid[24], sql[256], ids[32];
+	long long plan, signal, victim, done_first;
+
+	it_strategy_new(&s, "6h", NULL);
+	plan = plan_new(s.id, "1");
+	it_rand_hex(tag, 10);
+	users_bulk(tag, 1200, plan, s.id, "{telegram}", "{5}");
+	/* an even id is in part 1, the runner's transaction, rolled back with
+	 * the job; part 2, on its own connection, commits */
+	victim = it_q_ll("SELECT min(id) FROM users WHERE email LIKE $1 || '.%' AND id % 2 = 0",
+	    tag, NULL);
+	snprintf(sql, sizeof(sql), "ALTER TABLE trades ADD CONSTRAINT it_refuse_trade"
+	    " CHECK (user_id <> %lld) NOT VALID", victim);
+	PQclear(it_q(sql, NULL));
+	signal = signal_new(s.id, "BUY", "300", "330", "270", "0");
+	snprintf(sid, sizeof(sid), "%lld", signal);
+	assert_int_equal(it_reap(it_worker_start("test_fanout-worker.log", "--once", NULL)), 0);
+	PQclear(it_q("ALTER TABLE trades DROP CONSTRAINT it_refuse_trade", NULL));
+	/* the victim's part rolled back, the other one is served */
+	assert_string_equal(PQgetvalue(it_q("SELECT status FROM signals WHERE id = $1", sid, NULL),
+	    0, 0), "received");
+	done_first = it_q_ll("SELECT count(DISTINCT user_id) FROM deliveries WHERE signal_id = $1",
+	    sid, NULL);
+	assert_int_equal(done_first, 600);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE unique_key = 'fanout:' || $1"
+	    " AND state = 'pending' AND attempts = 1", sid, NULL), 1);
+	PQclear(it_q("UPDATE jobs SET run_at = now() WHERE unique_key = 'fanout:' || $1", sid, NULL));
+	drain();
+	assert_int_equal(it_q_ll("SELECT matched_users FROM signals WHERE id = $1"
+	    " AND status = 'processed'", sid, NULL), 1200);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger"
+	    " WHERE reference = 'signal:' || $1", sid, NULL), 1200);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE entry_signal_id = $1", sid,
+	    NULL), 1200);
+	assert_int_equal(it_q_ll("SELECT total_trades FROM strategies WHERE id = $1",
+	    (snprintf(sql, sizeof(sql), "%lld", s.id), sql), NULL), 1200);
+	snprintf(ids, sizeof(ids), "{%lld}", signal);
+	check_deliveries(ids);
+	check_ledger();
+	(void)state;
 }
 
 /* ---- kill -9 in the middle of fan-outs ------------------------------------ */
@@ -439,6 +583,8 @@ main(void)
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_skip_reasons),
 		cmocka_unit_test(test_thousand_users),
+		cmocka_unit_test(test_part_fails_then_rerun),
+		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_crash),
 	};
 	const char *src = getenv("SRC");
