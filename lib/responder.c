@@ -15,7 +15,7 @@
 /* Wakes a thread blocked in accept() when the process stops. */
 #define SIG_WAKE SIGUSR2
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping;	/* read and written with __atomic: threads */
 
 struct server {
 	const struct ac_responder *resp;
@@ -28,7 +28,7 @@ struct server {
 static void
 on_term(int sig)
 {
-	stopping = 1;
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
 	FCGX_ShutdownPending();
 }
 
@@ -85,7 +85,7 @@ serve(void *arg)
 		int rc;
 
 		__atomic_store_n(&s->in_accept, 1, __ATOMIC_RELEASE);
-		if (stopping)
+		if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
 			break;
 		rc = FCGX_Accept_r(&fr);
 		__atomic_store_n(&s->in_accept, 0, __ATOMIC_RELEASE);
@@ -114,7 +114,7 @@ supervise(struct server *srv, int n, const sigset_t *stopset)
 
 	while (sigwait(stopset, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
 		;
-	stopping = 1;
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
 	FCGX_ShutdownPending();
 	do {
 		left = 0;
