@@ -720,6 +720,42 @@ ac_runner_batch(struct ac_runner *r, const volatile sig_atomic_t *stop)
 	return rc;
 }
 
+static const struct ac_stmt st_prune = { "housekeep",
+	"WITH j AS (DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'done'"
+	"  AND finished_at < now() - make_interval(days => $1::int)"
+	"  ORDER BY finished_at LIMIT $2::int) RETURNING 1),"
+	" s AS (DELETE FROM sessions WHERE expires_at < now() - interval '1 day' RETURNING 1),"
+	" r AS (DELETE FROM password_resets WHERE expires_at < now() - interval '1 day' RETURNING 1),"
+	" c AS (DELETE FROM telegram_link_codes WHERE expires_at < now() - interval '1 day'"
+	"  RETURNING 1)"
+	" SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM s), (SELECT count(*) FROM r),"
+	" (SELECT count(*) FROM c)", 2 };
+
+long long
+ac_housekeep(struct ac_db *db, int keep_days, int limit)
+{
+	char days[16], lim[16];
+	const char *vals[2] = { days, lim };
+	long long n[4], total = 0;
+	PGresult *res;
+
+	snprintf(days, sizeof(days), "%d", keep_days);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	res = ac_db_exec(db, &st_prune, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		ac_warn("housekeeping: %s", ac_db_error(db));
+		return -1;
+	}
+	for (int i = 0; i < 4; i++)
+		total += n[i] = strtoll(PQgetvalue(res, 0, i), NULL, 10);
+	PQclear(res);
+	if (total > 0)
+		ac_info("housekeeping: deleted %lld done jobs older than %d days, %lld sessions,"
+		    " %lld password resets, %lld link codes (expired)", n[0], keep_days, n[1],
+		    n[2], n[3]);
+	return total;
+}
+
 static const struct ac_stmt st_rescue = { "job_rescue",
 	"UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,"
 	" finished_at = CASE WHEN attempts >= max_attempts THEN now() END,"

@@ -161,6 +161,14 @@ const struct ac_runner_stats *ac_runner_stats(const struct ac_runner *r);
  */
 long long ac_jobs_rescue(struct ac_db *db);
 
+/*
+ * Housekeeping, a few statements of bounded size: deletes up to limit done
+ * jobs that finished more than keep_days days ago, and the sessions,
+ * password resets and Telegram link codes that expired a day ago or more.
+ * Returns the rows deleted, or -1 on a database error.
+ */
+long long ac_housekeep(struct ac_db *db, int keep_days, int limit);
+
 /* The runner's delay after attempt n failed: min(2^n s, 1 h), +-20 %
  * jitter from rnd (any 32 random bits). Pure. */
 int64_t	ac_job_backoff_ms(int attempts, uint32_t rnd);

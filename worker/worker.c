@@ -36,6 +36,8 @@
 				 * coalescing window) poll quickly this long... */
 #define FAST_POLL_MS	10	/* ...this often */
 #define RESCUE_MS	5000	/* how often the rescuer runs */
+#define HOUSEKEEP_MS	60000	/* how often old rows are pruned (and at start) */
+#define PRUNE_BATCH	5000	/* done jobs deleted at a time */
 #define PAUSE_MAX_MS	15000	/* longest back-off while the database is away */
 
 /*
@@ -51,6 +53,7 @@ static const struct ac_job_kind kinds[] = {
 };
 
 static volatile sig_atomic_t stop;
+static int keep_days = 7;	/* AC_JOBS_KEEP_DAYS: done jobs kept this long */
 
 /* SIGTERM, SIGINT: finish the job in hand, put the batch's rest back, exit. */
 static void
@@ -128,12 +131,13 @@ wait_jobs(struct ac_db *db, int64_t timeout_ms)
 	return poll(&pfd, 1, (int)timeout_ms) > 0 && PQconsumeInput(c) && drain_notifies(c);
 }
 
-/* The loop: drain, wait, until the deadline (or one drain with once).
+/* The loop: drain, wait, until the deadline (or one drain with once); the
+ * rescuer every RESCUE_MS and housekeeping every HOUSEKEEP_MS on the way.
  * Returns the exit status. */
 static int
 work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 {
-	int64_t next_rescue = 0, active = ac_mono_ms();
+	int64_t next_rescue = 0, next_housekeep = 0, active = ac_mono_ms();
 	PGconn *listening = NULL;
 	int pid = 0, failures = 0;
 
@@ -149,6 +153,11 @@ work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 			if (ac_jobs_rescue(db) == -1)
 				goto dbfail;
 			next_rescue = now + RESCUE_MS;
+		}
+		if (now >= next_housekeep) {
+			if (ac_housekeep(db, keep_days, PRUNE_BATCH) == -1)
+				goto dbfail;
+			next_housekeep = now + HOUSEKEEP_MS;
 		}
 		if ((n = ac_runner_batch(r, &stop)) == -1)
 			goto dbfail;
@@ -260,6 +269,7 @@ main(int argc, char *argv[])
 
 	timeout_ms = (int)ac_config_int(&cfg, "AC_WORKER_STATEMENT_TIMEOUT_MS", 0, 3600000, 300000);
 	db = ac_db_new(cfg.database_url, id, 5, timeout_ms);
+	keep_days = (int)ac_config_int(&cfg, "AC_JOBS_KEEP_DAYS", 1, 3650, 7);
 	ac_fanout_setup((int)ac_config_int(&cfg, "AC_FANOUT_PARTS", 1, 8, 2),
 	    (int)ac_config_int(&cfg, "AC_FANOUT_SPLIT_MIN", 1, 1 << 30, 1000));
 	if ((r = ac_runner_new(db, id, kinds, sizeof(kinds) / sizeof(kinds[0]), (int)batch,

@@ -592,6 +592,41 @@ test_four_workers_10000_jobs(void **state)
 	assert_true(busy >= 2);
 }
 
+/* Housekeeping at a worker's start: done jobs older than AC_JOBS_KEEP_DAYS
+ * (7) go, recent and dead ones stay; expired sessions and codes go. */
+static void
+test_housekeeping(void **state)
+{
+	long long user;
+	char su[24];
+	PGresult *res;
+
+	exec_sql("INSERT INTO jobs (kind, payload, state, finished_at, unique_key) VALUES"
+	    " ('noop', '{}', 'done', now() - interval '8 days', 'hk:old:1'),"
+	    " ('noop', '{}', 'done', now() - interval '30 days', 'hk:old:2'),"
+	    " ('noop', '{}', 'done', now() - interval '6 days', 'hk:recent'),"
+	    " ('noop', '{}', 'dead', now() - interval '30 days', 'hk:dead')");
+	user = num("INSERT INTO users (email, password_hash) VALUES"
+	    " ('hk.' || md5(random()::text) || '@example.com', 'x') RETURNING id");
+	snprintf(su, sizeof(su), "%lld", user);
+	PQclear(sqlv("INSERT INTO sessions (token_hash, user_id, csrf_secret, created_at,"
+	    " expires_at, last_seen_at) VALUES (sha256(('hk-old-' || $1)::bytea), $1::bigint,"
+	    " repeat('c', 32), now() - interval '3 days', now() - interval '2 days',"
+	    " now() - interval '2 days'), (sha256(('hk-new-' || $1)::bytea), $1::bigint,"
+	    " repeat('c', 32), now(), now() + interval '1 hour', now())", 1,
+	    (const char *[]){ su }));
+	assert_int_equal(run_worker("housekeep", "--once", NULL), 0);
+	assert_int_equal(num("SELECT count(*) FROM jobs WHERE unique_key LIKE 'hk:old:%'"), 0);
+	assert_int_equal(num("SELECT count(*) FROM jobs WHERE unique_key IN ('hk:recent',"
+	    " 'hk:dead')"), 2);
+	res = sqlv("SELECT count(*), count(*) FILTER (WHERE expires_at > now()) FROM sessions"
+	    " WHERE user_id = $1::bigint", 1, (const char *[]){ su });
+	assert_string_equal(PQgetvalue(res, 0, 0), "1");
+	assert_string_equal(PQgetvalue(res, 0, 1), "1");
+	PQclear(res);
+	(void)state;
+}
+
 int
 main(void)
 {
@@ -607,6 +642,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sigterm_finishes_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_four_workers_10000_jobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_survives_postgres_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_housekeeping, setup, teardown),
 	};
 	const char *url = getenv("AC_DATABASE_URL"), *a = getenv("AC_TEST_ACCTL");
 	const char *w = getenv("AC_TEST_WORKER"), *out = getenv("AC_TEST_OUT");
