@@ -769,6 +769,36 @@ test_api_tokens(void **state)
 	}
 }
 
+/* Last (its flood uses up this address's sign-ups for a while): nginx lets
+ * an address POST /signup 30 times at once and then about every 2 s; the
+ * rest get 429 before any password is hashed. Showing the form is free. */
+static void
+test_signup_flood(void **state)
+{
+	struct it_req reqs[45];
+	struct it_resp resps[45], r;
+	static const char form[] = "email=flood%40example.com&password=12345678&name=x";
+	int limited = 0;
+
+	for (size_t i = 0; i < 45; i++)
+		reqs[i] = (struct it_req){ "POST", "/signup", "application/x-www-form-urlencoded",
+		    form, sizeof(form) - 1 };
+	it_http_multi(reqs, resps, 45);
+	for (size_t i = 0; i < 45; i++) {
+		limited += resps[i].status == 429;
+		it_resp_free(&resps[i]);
+	}
+	if (limited < 10)
+		fail_msg("%d of 45 sign-ups at once were refused with 429; wanted at least 10",
+		    limited);
+	it_http(&r, "GET", "/signup", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = 'flood@example.com'",
+	    NULL), 0);
+	(void)state;
+}
+
 int
 main(void)
 {
@@ -785,6 +815,7 @@ main(void)
 		cmocka_unit_test(test_password_reset),
 		cmocka_unit_test(test_change_password_and_email),
 		cmocka_unit_test(test_api_tokens),
+		cmocka_unit_test(test_signup_flood),
 	};
 	int rc;
 
