@@ -64,7 +64,8 @@ serve_one(const struct ac_responder *resp, FCGX_Request *fr, struct ac_arena *ar
 
 /* One serving thread (or the process itself): accept, answer, repeat. An
  * accept() interrupted by a signal returns; the loop goes on unless the
- * process is stopping. */
+ * process is stopping. SIG_WAKE is let through only while accepting, so it
+ * never interrupts the reading or answering of a request. */
 static void *
 serve(void *arg)
 {
@@ -72,6 +73,11 @@ serve(void *arg)
 	const struct ac_responder *resp = s->resp;
 	struct ac_arena *arena = ac_arena_new(64 * 1024);
 	FCGX_Request fr;
+	sigset_t wake;
+
+	sigemptyset(&wake);
+	sigaddset(&wake, SIG_WAKE);
+	pthread_sigmask(SIG_BLOCK, &wake, NULL);
 
 	if (FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		ac_error("cannot set up a FastCGI request");
@@ -87,10 +93,13 @@ serve(void *arg)
 		__atomic_store_n(&s->in_accept, 1, __ATOMIC_RELEASE);
 		if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
 			break;
+		pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 		rc = FCGX_Accept_r(&fr);
+		pthread_sigmask(SIG_BLOCK, &wake, NULL);
 		__atomic_store_n(&s->in_accept, 0, __ATOMIC_RELEASE);
 		if (rc < 0) {
-			if (rc == -EINTR)
+			/* interrupted, or refused because the process stops */
+			if (rc == -EINTR || __atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
 				continue;
 			ac_error("FastCGI accept failed: %s", strerror(-rc));
 			break;
