@@ -26,13 +26,6 @@ struct server {
 };
 
 static void
-on_term(int sig)
-{
-	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
-	FCGX_ShutdownPending();
-}
-
-static void
 on_wake(int sig)
 {
 }
@@ -62,7 +55,7 @@ serve_one(const struct ac_responder *resp, FCGX_Request *fr, struct ac_arena *ar
 	ac_arena_reset(arena);
 }
 
-/* One serving thread (or the process itself): accept, answer, repeat. An
+/* One serving thread: accept, answer, repeat. An
  * accept() interrupted by a signal returns; the loop goes on unless the
  * process is stopping. SIG_WAKE is let through only while accepting, so it
  * never interrupts the reading or answering of a request. */
@@ -150,10 +143,7 @@ ac_responder_run(const struct ac_responder *resp)
 	int n = resp->threads > 1 ? resp->threads : 1, started = 0;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;	/* no SA_RESTART: a blocked accept ends at once */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_wake;
+	sa.sa_handler = on_wake;	/* no SA_RESTART: a blocked accept ends at once */
 	sigaction(SIG_WAKE, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0) {
@@ -164,26 +154,21 @@ ac_responder_run(const struct ac_responder *resp)
 		abort();
 	for (int i = 0; i < n; i++)
 		srv[i] = (struct server){ .resp = resp, .index = i };
-	if (n == 1) {
-		serve(&srv[0]);
-		started = 1;
-	} else {
-		/* the threads inherit a mask without the stop signals, which
-		 * this thread takes with sigwait() */
-		sigemptyset(&stopset);
-		sigaddset(&stopset, SIGTERM);
-		sigaddset(&stopset, SIGINT);
-		pthread_sigmask(SIG_BLOCK, &stopset, &old);
-		for (; started < n; started++)
-			if (pthread_create(&srv[started].tid, NULL, serve, &srv[started]) != 0) {
-				ac_error("cannot start thread %d of %d", started + 1, n);
-				break;
-			}
-		if (started < n)	/* stop the ones that did start */
-			raise(SIGTERM);
-		supervise(srv, started, &stopset);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
+	/* the serving threads (one at least) inherit a mask without the stop
+	 * signals, which this thread takes with sigwait() */
+	sigemptyset(&stopset);
+	sigaddset(&stopset, SIGTERM);
+	sigaddset(&stopset, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stopset, &old);
+	for (; started < n; started++)
+		if (pthread_create(&srv[started].tid, NULL, serve, &srv[started]) != 0) {
+			ac_error("cannot start thread %d of %d", started + 1, n);
+			break;
+		}
+	if (started < n)	/* stop the ones that did start */
+		raise(SIGTERM);
+	supervise(srv, started, &stopset);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	ac_info("stopping");
 	free(srv);
 	return started == n ? 0 : 1;

@@ -3,9 +3,12 @@
  * socket spawn-fcgi or systemd hands over), read the request into a
  * per-request arena, let the responder answer, finish, free, until SIGTERM.
  *
- * With threads > 1 that many threads accept on the socket at once, each
- * with its own arena; route() and after() must then be thread-safe (state
- * of their own per thread, set up by thread_init()).
+ * Requests are served on threads (threads of them, one at least), each
+ * accepting on the socket with its own arena; with more than one, route()
+ * and after() must be thread-safe (state of their own per thread, set up
+ * by thread_init()). The calling thread waits for SIGTERM or SIGINT, then
+ * wakes the threads waiting in accept(); a request in hand is never
+ * interrupted, and is finished before its thread ends.
  */
 #ifndef AC_RESPONDER_H
 #define AC_RESPONDER_H
@@ -16,7 +19,7 @@
 
 struct ac_responder {
 	size_t	 body_max;	/* a larger body is refused with 413 */
-	int	 threads;	/* accepting threads; 0 or 1: the calling thread alone */
+	int	 threads;	/* accepting threads; 0 means 1 */
 	/* Answers a request read whole. */
 	void	(*route)(struct ac_req *r);
 	/* Answers one that could not be (status 413 or 400, why for a
