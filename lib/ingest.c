@@ -453,7 +453,7 @@ ac_ingest_group_start(struct ac_db **dbs, int n, int max_batch)
 		abort();
 	for (gc.n = 0; gc.n < n; gc.n++) {
 		gc.c[gc.n].db = dbs[gc.n];
-		if (pthread_create(&gc.c[gc.n].thread, NULL, committer, &gc.c[gc.n]) != 0) {
+		if (ac_thread_start(&gc.c[gc.n].thread, committer, &gc.c[gc.n]) != 0) {
 			ac_error("cannot start committer thread %d of %d", gc.n + 1, n);
 			break;
 		}

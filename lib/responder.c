@@ -11,6 +11,7 @@
 #include "log.h"
 #include "responder.h"
 #include "response.h"
+#include "util.h"
 
 /* Wakes a thread blocked in accept() when the process stops. */
 #define SIG_WAKE SIGUSR2
@@ -67,6 +68,7 @@ serve(void *arg)
 	struct ac_arena *arena = ac_arena_new(64 * 1024);
 	FCGX_Request fr;
 	sigset_t wake;
+	int failures = 0;
 
 	sigemptyset(&wake);
 	sigaddset(&wake, SIG_WAKE);
@@ -91,12 +93,19 @@ serve(void *arg)
 		pthread_sigmask(SIG_BLOCK, &wake, NULL);
 		__atomic_store_n(&s->in_accept, 0, __ATOMIC_RELEASE);
 		if (rc < 0) {
-			/* interrupted, or refused because the process stops */
+			/* interrupted (to stop, or by chance): look again */
 			if (rc == -EINTR || __atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
 				continue;
-			ac_error("FastCGI accept failed: %s", strerror(-rc));
-			break;
+			/* out of descriptors or memory: the thread must not end
+			 * (the process would stay up serving nothing); wait a
+			 * little and accept again */
+			if (failures++ % 100 == 0)
+				ac_error("FastCGI accept failed (%d times): %s; retrying",
+				    failures, rc == -9999 ? "unknown error" : strerror(-rc));
+			nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+			continue;
 		}
+		failures = 0;
 		serve_one(resp, &fr, arena);
 	}
 	FCGX_Free(&fr, 1);
@@ -116,8 +125,9 @@ supervise(struct server *srv, int n, const sigset_t *stopset)
 
 	while (sigwait(stopset, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
 		;
+	/* (not FCGX_ShutdownPending(): with it, libfcgi's accept can loop on a
+	 * closed descriptor; an interrupted accept returns by itself) */
 	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
-	FCGX_ShutdownPending();
 	do {
 		left = 0;
 		for (int i = 0; i < n; i++) {
@@ -161,7 +171,7 @@ ac_responder_run(const struct ac_responder *resp)
 	sigaddset(&stopset, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stopset, &old);
 	for (; started < n; started++)
-		if (pthread_create(&srv[started].tid, NULL, serve, &srv[started]) != 0) {
+		if (ac_thread_start(&srv[started].tid, serve, &srv[started]) != 0) {
 			ac_error("cannot start thread %d of %d", started + 1, n);
 			break;
 		}

@@ -5,6 +5,7 @@
 #ifndef AC_UTIL_H
 #define AC_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,5 +32,10 @@ size_t	ac_utf8_clean(char *dst, size_t dstsz, const char *src, size_t n);
 
 /* "2026-11-21T21:24:30.123Z" for ms since the epoch; out holds 32 bytes. */
 void	ac_iso8601_ms(int64_t ms, char out[32]);
+
+/* pthread_create() of a thread that starts with every signal blocked, so
+ * SIGTERM and the like reach the thread meant to take them, never this
+ * one (whose default action would end the process). 0 or an errno. */
+int	ac_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 #endif
