@@ -631,14 +631,17 @@ alarm_stats(struct ac_db *db, const struct cand *c, int n)
 }
 
 /* ---- parts -------------------------------------------------------------------
- * A fan-out to many users is split by user id into parts that run at once,
- * each on a connection and in a transaction of its own: part 1 in the
- * runner's transaction, which also holds the signal and the strategy, the
- * others on threads; the signal is marked processed once every part has
- * committed. Parts touch disjoint users, each locked in id order, so they
- * neither wait for nor deadlock with each other. If a part commits and the
- * run then fails, its users stay served: the next run leaves them out
- * (they have deliveries), and every key holds as in a single transaction.
+ * A fan-out to many users is split by user id into parts that run at once
+ * (the first on this thread, the others on threads of their own), each on
+ * a connection and in a transaction of its own; the runner's transaction
+ * holds only the signal and the strategy, and marks the signal processed
+ * once every part has committed. Parts touch disjoint users, each locked
+ * in id order, and none keeps locks while it waits for another, so no
+ * wait can close a cycle the database does not see (a part in the
+ * runner's transaction would hold its users while this thread waits for
+ * the other parts). If a part commits and the run then fails, its users
+ * stay served: the next run leaves them out (they have deliveries), and
+ * every key holds as in a single transaction.
  */
 
 #define PARTS_MAX 8
@@ -646,7 +649,7 @@ alarm_stats(struct ac_db *db, const struct cand *c, int n)
 static struct {
 	int		 parts;		/* at most PARTS_MAX */
 	int		 min_alarms;	/* split only fan-outs at least this large */
-	struct ac_db	*db[PARTS_MAX];	/* parts 2.. (part 1 is the runner's) */
+	struct ac_db	*db[PARTS_MAX];	/* the parts' own connections */
 } split = { .parts = 1 };
 
 void
@@ -735,7 +738,7 @@ parts_for(struct ac_db *db, const struct fan *f)
 	PQclear(res);
 	if (alarms < split.min_alarms)
 		return 1;
-	for (int i = 1; i < split.parts; i++)
+	for (int i = 0; i < split.parts; i++)
 		if (split.db[i] == NULL)
 			split.db[i] = ac_db_new_like(db);
 	return split.parts;
@@ -766,9 +769,9 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 		return job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id, ac_db_error(db));
 	memset(part, 0, sizeof(part));
 	for (int k = 0; k < parts; k++) {
-		part[k] = (struct part){ .db = k ? split.db[k] : db, .f = &f, .k = k,
-		    .parts = parts, .own_tx = k != 0 };
-		if (k > 0 && pthread_create(&tid[k], NULL, run_part, &part[k]) == 0)
+		part[k] = (struct part){ .db = parts > 1 ? split.db[k] : db, .f = &f, .k = k,
+		    .parts = parts, .own_tx = parts > 1 };
+		if (k > 0 && ac_thread_start(&tid[k], run_part, &part[k]) == 0)
 			threaded[k] = 1;
 	}
 	run_part(&part[0]);

@@ -81,8 +81,9 @@ const char	*ac_skip_name(enum ac_skip s);
 
 /*
  * Splits a fan-out over a strategy with at least min_alarms enabled alarms
- * into parts (1..8) by user id, run at once on connections of their own
- * (the runner's is part 1); see fanout.c. The default is 1 part.
+ * into parts (1..8) by user id, run at once on connections and in
+ * transactions of their own (the runner's holds the signal and the
+ * strategy); see fanout.c. The default is 1 part.
  * ac_fanout_shutdown() closes the extra connections.
  */
 void	ac_fanout_setup(int parts, int min_alarms);

@@ -34,14 +34,19 @@ ALTER TABLE credit_ledger
 
 -- The referencing side: ac_keys_check('col', 'parent', ...) after INSERT or
 -- UPDATE, over the statement's rows (new_rows); a NULL refers to nothing.
+-- As with a declarative key, an UPDATE is checked only where it changed the
+-- key (rows matched to old_rows by id): a status update never fails on a
+-- key it left alone.
 CREATE FUNCTION ac_keys_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
 	bad text;
 BEGIN
 	FOR i IN 0 .. TG_NARGS - 1 BY 2 LOOP
 		EXECUTE format('SELECT n.%1$I::text FROM new_rows n WHERE n.%1$I IS NOT NULL'
-		    ' AND NOT EXISTS (SELECT FROM %2$I x WHERE x.id = n.%1$I) LIMIT 1',
-		    TG_ARGV[i], TG_ARGV[i + 1]) INTO bad;
+		    ' AND NOT EXISTS (SELECT FROM %2$I x WHERE x.id = n.%1$I) %3$s LIMIT 1',
+		    TG_ARGV[i], TG_ARGV[i + 1], CASE WHEN TG_OP = 'UPDATE' THEN
+		    format('AND NOT EXISTS (SELECT FROM old_rows o WHERE o.id = n.id'
+		    ' AND o.%1$I IS NOT DISTINCT FROM n.%1$I)', TG_ARGV[i]) ELSE '' END) INTO bad;
 		IF bad IS NOT NULL THEN
 			RAISE EXCEPTION 'insert or update on table "%" violates foreign key: %=% is not present in table "%"',
 			    TG_TABLE_NAME, TG_ARGV[i], bad, TG_ARGV[i + 1]
@@ -58,7 +63,7 @@ CREATE TRIGGER trades_keys_insert AFTER INSERT ON trades
     'subscription_id', 'subscriptions', 'entry_signal_id', 'signals',
     'exit_signal_id', 'signals', 'replaced_by', 'trades');
 CREATE TRIGGER trades_keys_update AFTER UPDATE ON trades
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
     EXECUTE FUNCTION ac_keys_check('user_id', 'users', 'strategy_id', 'strategies',
     'subscription_id', 'subscriptions', 'entry_signal_id', 'signals',
     'exit_signal_id', 'signals', 'replaced_by', 'trades');
@@ -67,7 +72,7 @@ CREATE TRIGGER deliveries_keys_insert AFTER INSERT ON deliveries
     EXECUTE FUNCTION ac_keys_check('signal_id', 'signals', 'user_id', 'users',
     'alarm_id', 'alarms');
 CREATE TRIGGER deliveries_keys_update AFTER UPDATE ON deliveries
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
     EXECUTE FUNCTION ac_keys_check('signal_id', 'signals', 'user_id', 'users',
     'alarm_id', 'alarms');
 -- (the ledger is append-only: no update to check)
