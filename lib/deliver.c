@@ -1517,6 +1517,11 @@ ac_deliver_job(struct ac_db *db, struct ac_job *job)
 	json_array_foreach(ids, i, v) {
 		char id[24];
 
+		if (!json_is_integer(v)) {	/* batch() did not send it either */
+			ac_warn("deliver job %lld: delivery_ids[%zu] is not an id; passed over",
+			    job->id, i);
+			continue;
+		}
 		snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		missing = 0;
 		out = deliver_one(db, job, json_integer_value(v), json_object_get(all, id), &missing);

@@ -155,8 +155,8 @@ work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 			next_rescue = now + RESCUE_MS;
 		}
 		if (now >= next_housekeep) {
-			if (ac_housekeep(db, keep_days, PRUNE_BATCH) == -1)
-				goto dbfail;
+			/* a failure is logged; the jobs come first */
+			ac_housekeep(db, keep_days, PRUNE_BATCH);
 			next_housekeep = now + HOUSEKEEP_MS;
 		}
 		if ((n = ac_runner_batch(r, &stop)) == -1)
