@@ -24,14 +24,16 @@
 static char *dir_set;
 
 /* Templates read recently, by path, shared by a process's threads under
- * mu: the file is read again when its size or modification time changed
+ * mu: the file is read again when its size, inode, modification or change
+ * time changed
  * (looked at no more than once every RECHECK_MS), so an edited template is
  * used within a second and a delivery batch reads each file once. */
 static struct {
 	char		*path;
 	char		*text;
 	off_t		 size;
-	struct timespec	 mtime;
+	ino_t		 ino;		/* a file put in its place (an editor's rename) */
+	struct timespec	 mtime, ctime;
 	int64_t		 checked;	/* monotonic ms */
 } cache[CACHE_SLOTS];
 static unsigned	cache_next;
@@ -140,9 +142,11 @@ cached(const char *path, char *err, size_t errsz)
 		snprintf(err, errsz, "template %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (slot >= 0 && st.st_size == cache[slot].size &&
+	if (slot >= 0 && st.st_size == cache[slot].size && st.st_ino == cache[slot].ino &&
 	    st.st_mtim.tv_sec == cache[slot].mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == cache[slot].mtime.tv_nsec) {
+	    st.st_mtim.tv_nsec == cache[slot].mtime.tv_nsec &&
+	    st.st_ctim.tv_sec == cache[slot].ctime.tv_sec &&
+	    st.st_ctim.tv_nsec == cache[slot].ctime.tv_nsec) {
 		cache[slot].checked = now;
 		return cache[slot].text;
 	}
@@ -169,7 +173,9 @@ cached(const char *path, char *err, size_t errsz)
 	free(cache[slot].text);
 	cache[slot].text = text;
 	cache[slot].size = st.st_size;
+	cache[slot].ino = st.st_ino;
 	cache[slot].mtime = st.st_mtim;
+	cache[slot].ctime = st.st_ctim;
 	cache[slot].checked = now;
 	return text;
 }
