@@ -82,22 +82,6 @@ notify_undo(int64_t stamp)
 		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
-/* The signal, its fanout job and the wake-up of the workers: one
- * statement, so one round trip and one implicit transaction. */
-static const struct ac_stmt st_insert = { "signal_insert",
-	"WITH s AS (INSERT INTO signals (strategy_id, idempotency_key, raw_body,"
-	" content_type, remote_addr, request_id, received_at, spooled, symbol,"
-	" timeframe, action, price, take_profit, stop_loss, alert_time)"
-	" VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7::double precision / 1000),"
-	" $8, $9, $10, $11, $12, $13, $14, to_timestamp($15::double precision / 1000))"
-	" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id),"
-	" j AS (INSERT INTO jobs (kind, payload, unique_key)"
-	" SELECT 'fanout', jsonb_build_object('signal_id', id), 'fanout:' || id FROM s)"
-	" SELECT id, CASE WHEN $16::boolean THEN pg_notify('ac_jobs', 'fanout') END FROM s", 16 };
-
-static const struct ac_stmt st_existing = { "signal_by_key",
-	"SELECT id FROM signals WHERE idempotency_key = $1", 1 };
-
 static const struct ac_stmt st_reject = { "reject_insert",
 	"INSERT INTO webhook_rejects (received_at, http_status, code, field, message,"
 	" strategy_id, remote_addr, request_id, content_type, body_excerpt, body_bytes,"
@@ -161,8 +145,8 @@ record_reject(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_i
 	free(excerpt);
 }
 
-/* One alert on its way to the signals table: what store_one() and
- * store_batch() take, and what they answer. */
+/* One alert on its way to the signals table: what store_batch() takes,
+ * and what it answers. */
 struct pending {
 	const struct ac_ingest_in *in;
 	const struct ac_alert	*a;
@@ -182,69 +166,11 @@ failed(struct ac_db *db, struct pending *p)
 	p->result = ac_db_unavailable(db) ? AC_INGEST_DB_DOWN : AC_INGEST_ERROR;
 }
 
-/* Stores one signal with the single-row statement. */
-static void
-store_one(struct ac_db *db, struct pending *p)
-{
-	const struct ac_ingest_in *in = p->in;
-	const struct ac_alert *a = p->a;
-	char sid[24], rms[24], tms[24];
-	const char *vals[16];
-	int64_t now = ac_now_ms();
-	int notify = notify_due(now);
-	PGresult *res;
-
-	snprintf(sid, sizeof(sid), "%lld", p->strategy_id);
-	snprintf(rms, sizeof(rms), "%" PRId64, in->received_ms);
-	snprintf(tms, sizeof(tms), "%" PRId64, a->time_ms);
-	vals[0] = sid;
-	vals[1] = p->key;
-	vals[2] = in->body;
-	vals[3] = in->content_type ? in->content_type : "";
-	vals[4] = in->remote_addr ? in->remote_addr : "";
-	vals[5] = in->request_id ? in->request_id : "";
-	vals[6] = rms;
-	vals[7] = in->spooled ? "true" : "false";
-	vals[8] = a->symbol;
-	vals[9] = a->timeframe;
-	vals[10] = ac_action_name(a->action);
-	vals[11] = a->price_text;
-	vals[12] = a->tp_text[0] ? a->tp_text : NULL;
-	vals[13] = a->sl_text[0] ? a->sl_text : NULL;
-	vals[14] = a->present & (1u << AC_F_TIME) ? tms : NULL;
-	vals[15] = notify ? "true" : "false";
-
-	res = ac_db_exec(db, &st_insert, vals, NULL, NULL);
-	if (notify && (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0))
-		notify_undo(now);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		goto dberr;
-	if (PQntuples(res) == 1) {
-		p->signal_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		p->result = AC_INGEST_QUEUED;
-		PQclear(res);
-		return;
-	}
-	PQclear(res);
-	res = ac_db_exec(db, &st_existing, vals + 1, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		goto dberr;
-	if (PQntuples(res) == 1) {
-		p->signal_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		p->result = AC_INGEST_DUPLICATE;
-		PQclear(res);
-		return;
-	}
-	PQclear(res);
-	ac_error("signal %s neither inserted nor found", p->key);
-	p->result = AC_INGEST_ERROR;
-	return;
-dberr:
-	failed(db, p);
-	ac_error("signal not stored: %s", ac_db_error(db));
-}
-
-/* ---- group commit ------------------------------------------------------------
+/* ---- storing, and the group commit --------------------------------------------
+ * Signals are stored a group at a time, a lone signal being a group of one:
+ * the signals, their fanout jobs and the wake-up of the workers in one
+ * statement, so one round trip and one transaction.
+ *
  * The threads of a process hand their signals to a few committer threads,
  * each of which stores everything waiting when it comes free in one
  * statement and one transaction: under load a WAL flush is shared by many
@@ -253,7 +179,7 @@ dberr:
  * before the commit that holds their row.
  */
 
-/* Many rows in one statement: columns as arrays, unnest()ed in order. The
+/* The rows in one statement: columns as arrays, unnest()ed in order. The
  * rows inserted come back with their keys; the others were there before
  * (or twice in the batch) and are looked up after. */
 static const struct ac_stmt st_insert_many = { "signal_insert_many",
@@ -303,10 +229,6 @@ store_batch(struct ac_db *db, struct pending **b, int n)
 	int notify, left = 0;
 	PGresult *res;
 
-	if (n == 1) {
-		store_one(db, b[0]);
-		return;
-	}
 	for (int c = 0; c < COLS; c++)
 		ac_pgarray_init(&col[c]);
 	for (int i = 0; i < n; i++) {
@@ -344,17 +266,18 @@ store_batch(struct ac_db *db, struct pending **b, int n)
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		for (int c = 0; c < COLS; c++)
 			ac_pgarray_free(&col[c]);
-		if (ac_db_unavailable(db)) {
+		if (n == 1 || ac_db_unavailable(db)) {
 			for (int i = 0; i < n; i++)
 				failed(db, b[i]);
-			ac_error("%d signals not stored: %s", n, ac_db_error(db));
+			ac_error("%d signal%s not stored: %s", n, n == 1 ? "" : "s",
+			    ac_db_error(db));
 			return;
 		}
 		/* one row the database refuses must not cost the others theirs */
 		ac_warn("a batch of %d signals refused (%s): storing them one by one",
 		    n, ac_db_error(db));
 		for (int i = 0; i < n; i++)
-			store_one(db, b[i]);
+			store_batch(db, &b[i], 1);
 		return;
 	}
 	for (int r = 0; r < PQntuples(res); r++)
@@ -512,11 +435,11 @@ static void
 store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
     struct ac_ingest_out *out)
 {
-	struct pending p = { .in = in, .a = a, .strategy_id = out->strategy_id };
+	struct pending p = { .in = in, .a = a, .strategy_id = out->strategy_id }, *one = &p;
 
 	ac_alert_key(a, out->strategy_id, in->received_ms, p.key);
 	if (!__atomic_load_n(&gc.on, __ATOMIC_ACQUIRE) || store_grouped(&p) == -1)
-		store_one(db, &p);
+		store_batch(db, &one, 1);
 	out->result = p.result;
 	out->signal_id = p.signal_id;
 }

@@ -1,6 +1,7 @@
--- insert.sql — pgbench baseline for bench/ingest/run: the single statement
--- ac-hook runs to store one alert (lib/ingest.c, st_insert), with a unique
--- idempotency key per transaction. Run with -D sid=<strategy id>. Under load
+-- insert.sql — pgbench baseline for bench/ingest/run: one alert stored in
+-- its own transaction (its signal and fanout job, the rows lib/ingest.c
+-- writes for each alert of a group commit), with a unique idempotency key
+-- per transaction. Run with -D sid=<strategy id>. Under load
 -- ac-hook sends at most one NOTIFY per 20 ms for the whole host
 -- (AC_NOTIFY_COALESCE_MS), so the statement is measured as it runs then,
 -- without the NOTIFY.
