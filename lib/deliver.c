@@ -488,6 +488,7 @@ enum item_state { I_WAIT = 0, I_FLIGHT, I_DONE };
 
 struct item {
 	struct ac_job	*job;		/* a deliver job may hold many items */
+	int		 of_many;	/* the job holds an array of ids */
 	json_t		*res;		/* the result, once there is one */
 	enum item_state	 state;
 	const char	*key_ns;	/* "delivery", "notice" or "email": what delivery_id numbers */
@@ -1019,6 +1020,7 @@ batch(struct ac_db *db, struct ac_job *const *jobs, size_t n, const volatile sig
 
 		for (size_t j = 0; j < m; j++, k++) {
 			items[k].job = jobs[i];
+			items[k].of_many = multi;
 			p += sprintf(p, "%s%lld", k ? "," : "", ids[k]);
 		}
 	}
@@ -1059,8 +1061,7 @@ batch(struct ac_db *db, struct ac_job *const *jobs, size_t n, const volatile sig
 			json_t *pl = it->job->payload, *all;
 			char id[24];
 
-			job_ids(it->job, key, NULL, 0, &multi);
-			if (!multi) {
+			if (!it->of_many) {
 				json_object_set_new(pl, "_result", it->res);
 			} else {
 				if ((all = json_object_get(pl, "_results")) == NULL)
