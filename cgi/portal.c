@@ -528,19 +528,11 @@ user_json(struct pctx *c, const struct ac_stmt *st, const char *v2, const char *
 {
 	char uid[24];
 	const char *vals[5] = { uid, v2, v3, v4, v5 };
-	PGresult *res;
-	json_t *o = NULL;
+	json_t *o;
+	int found;
 
 	snprintf(uid, sizeof(uid), "%lld", c->s.user_id);
-	res = ac_db_exec(portal.db, st, vals, NULL, NULL);
-	if (ac_db_ok(portal.db, res, PGRES_TUPLES_OK)) {
-		if (PQntuples(res) == 1)
-			o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-		PQclear(res);
-	} else {
-		ac_error("%s: %s", st->name, ac_db_error(portal.db));
-	}
-	if (o == NULL)
+	if ((o = ac_db_json(portal.db, st, vals, &found)) == NULL)
 		db_failed(c);
 	return o;
 }

@@ -93,29 +93,6 @@ static const struct ac_stmt st_get = { "alarm_get",
 	"SELECT " ALARM_JSON " FROM alarms a JOIN strategies st ON st.id = a.strategy_id"
 	" WHERE a.user_id = $1 AND a.id = $2", 2 };
 
-/* Runs a statement whose single cell is JSON text; NULL if no row (*found
- * 0) or on error (*found 1, logged). */
-static json_t *
-json_cell(struct ac_db *db, const struct ac_stmt *st, const char *const *vals, int *found)
-{
-	PGresult *res = ac_db_exec(db, st, vals, NULL, NULL);
-	json_t *o;
-
-	*found = 1;
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		ac_error("%s: %s", st->name, ac_db_error(db));
-		return NULL;
-	}
-	if (PQntuples(res) == 0) {
-		*found = 0;
-		PQclear(res);
-		return NULL;
-	}
-	o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
-	return o;
-}
-
 json_t *
 ac_alarm_list(struct ac_db *db, long long user_id)
 {
@@ -124,7 +101,7 @@ ac_alarm_list(struct ac_db *db, long long user_id)
 	int found;
 
 	snprintf(uid, sizeof(uid), "%lld", user_id);
-	return json_cell(db, &st_list, vals, &found);
+	return ac_db_json(db, &st_list, vals, &found);
 }
 
 json_t *
@@ -135,7 +112,7 @@ ac_alarm_get(struct ac_db *db, long long user_id, long long id, int *found)
 
 	snprintf(uid, sizeof(uid), "%lld", user_id);
 	snprintf(aid, sizeof(aid), "%lld", id);
-	return json_cell(db, &st_get, vals, found);
+	return ac_db_json(db, &st_get, vals, found);
 }
 
 /* Runs a command on the user's alarm id: 1 if it touched a row, 0, -1. */
@@ -233,5 +210,5 @@ ac_alarm_strategies(struct ac_db *db, long long user_id)
 	int found;
 
 	snprintf(uid, sizeof(uid), "%lld", user_id);
-	return json_cell(db, &st_strategies, vals, &found);
+	return ac_db_json(db, &st_strategies, vals, &found);
 }

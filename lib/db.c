@@ -220,6 +220,27 @@ ac_db_exec(struct ac_db *db, const struct ac_stmt *st, const char *const *vals,
 	return res;
 }
 
+json_t *
+ac_db_json(struct ac_db *db, const struct ac_stmt *st, const char *const *vals, int *found)
+{
+	PGresult *res = ac_db_exec(db, st, vals, NULL, NULL);
+	json_t *o;
+
+	*found = 1;
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		ac_error("%s: %s", st->name, ac_db_error(db));
+		return NULL;
+	}
+	if (PQntuples(res) == 0) {
+		*found = 0;
+		PQclear(res);
+		return NULL;
+	}
+	o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	return o;
+}
+
 PGresult *
 ac_db_query(struct ac_db *db, const char *sql, int n, const char *const *vals)
 {

@@ -10,6 +10,7 @@
 #ifndef AC_DB_H
 #define AC_DB_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 
 struct ac_stmt {
@@ -51,6 +52,12 @@ PGconn		*ac_db_conn(struct ac_db *db);
  */
 PGresult	*ac_db_exec(struct ac_db *db, const struct ac_stmt *st,
 		    const char *const *vals, const int *lens, const int *formats);
+
+/* Runs st, whose single cell is JSON text (a row_to_json(), json_agg(),
+ * ...): the parsed value, or NULL when there is no row (*found 0) or on a
+ * database error (*found 1, logged). */
+json_t		*ac_db_json(struct ac_db *db, const struct ac_stmt *st,
+		    const char *const *vals, int *found);
 
 /* Same, for SQL run once (migrations, operator commands). */
 PGresult	*ac_db_query(struct ac_db *db, const char *sql, int n,

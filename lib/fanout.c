@@ -824,20 +824,7 @@ ac_fanout_deliveries(struct ac_db *db, long long signal_id, int *found)
 {
 	char sid[24];
 	const char *vals[1] = { sid };
-	PGresult *res;
-	json_t *o;
 
-	*found = 1;
 	snprintf(sid, sizeof(sid), "%lld", signal_id);
-	res = ac_db_exec(db, &st_list, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		return NULL;
-	if (PQntuples(res) == 0) {
-		*found = 0;
-		PQclear(res);
-		return NULL;
-	}
-	o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
-	return o;
+	return ac_db_json(db, &st_list, vals, found);
 }
