@@ -214,21 +214,6 @@ drain(int max_s)
 
 /* ---- fixtures ----------------------------------------------------------------- */
 
-/* The email of user id (malloc'd). */
-static char *
-user_email(long long id)
-{
-	char su[24];
-	PGresult *r;
-	char *e;
-
-	snprintf(su, sizeof(su), "%lld", id);
-	r = it_q("SELECT email FROM users WHERE id = $1", su, NULL);
-	e = strdup(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return e;
-}
-
 /* A user with the given addresses ("" for none); its id. */
 static long long
 user_new(const char *chat, const char *phone)
@@ -269,30 +254,31 @@ delivery_new(long long user, const char *channel)
 	return delivery_make(user, channel, 1);
 }
 
-/* A column of delivery id as text (malloc'd; "" for NULL). */
+/* Column col of row id of table as text (malloc'd; "" for NULL). */
 static char *
-dcol(long long id, const char *col)
+col_of(const char *table, long long id, const char *col)
 {
 	char sid[24], sql[160];
 	PGresult *r;
 	char *v;
 
 	snprintf(sid, sizeof(sid), "%lld", id);
-	snprintf(sql, sizeof(sql), "SELECT coalesce(%s::text, '') FROM deliveries WHERE id = $1",
-	    col);
+	snprintf(sql, sizeof(sql), "SELECT coalesce(%s::text, '') FROM %s WHERE id = $1", col,
+	    table);
 	r = it_q(sql, sid, NULL);
 	v = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return v;
 }
 
+
 /* Asserts delivery id has status and provider, and error containing
  * err (NULL: no check). */
 static void
 expect(long long id, const char *status, const char *provider, const char *err)
 {
-	char *s = dcol(id, "status"), *p = dcol(id, "provider"), *e = dcol(id, "error");
-
+	char *s = col_of("deliveries", id, "status"), *p = col_of("deliveries", id, "provider");
+	char *e = col_of("deliveries", id, "error");
 	char got[600];
 	int ok = strcmp(s, status) == 0 && strcmp(p, provider) == 0 && (!err || strstr(e, err));
 
@@ -369,7 +355,7 @@ test_telegram_blocked(void **state)
 	/* the user is told by email, once */
 	reqs = recorded("resend");
 	assert_int_equal(json_array_size(reqs), 1);
-	email = user_email(u);
+	email = col_of("users", u, "email");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(reqs, 0), "to")),
 	    email);
 	body = json_object_get(json_array_get(reqs, 0), "body");
@@ -828,7 +814,7 @@ test_telegram_5xx_then_ok(void **state)
 	assert_true(json_real_value(json_object_get(json_array_get(reqs, 1), "t")) -
 	    json_real_value(json_object_get(json_array_get(reqs, 0), "t")) >= 0.95);
 	json_decref(reqs);
-	attempts = dcol(d, "attempts");
+	attempts = col_of("deliveries", d, "attempts");
 	assert_string_equal(attempts, "2");
 	free(attempts);
 	(void)state;
@@ -1061,7 +1047,7 @@ test_e2e_alert(void **state)
 static char *
 link_code(long long id, char *code, size_t codesz)
 {
-	char *email = user_email(id), want[160];
+	char *email = col_of("users", id, "email"), want[160];
 	json_t *o;
 	int st;
 
@@ -1101,26 +1087,11 @@ tg_post(struct it_resp *r, const char *secret, long long chat, const char *text)
 	free(body);
 }
 
-/* user id's telegram_chat_id ("" when none; malloc'd). */
-static char *
-chat_of(long long id)
-{
-	char su[24];
-	PGresult *r;
-	char *v;
-
-	snprintf(su, sizeof(su), "%lld", id);
-	r = it_q("SELECT coalesce(telegram_chat_id, '') FROM users WHERE id = $1", su, NULL);
-	v = strdup(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return v;
-}
-
 /* Asserts user id's chat is want. */
 static void
 expect_chat(long long id, const char *want)
 {
-	char *c = chat_of(id);
+	char *c = col_of("users", id, "telegram_chat_id");
 
 	if (strcmp(c, want) != 0)
 		fail_msg("user %lld has chat '%s', wanted '%s'", id, c, want);
