@@ -575,7 +575,7 @@ _stack_start() {
 }
 
 # _stack_cron_start DIR: what the shipped crontab does (ops/alertcast.cron),
-# for the dev stack: start `ac-worker --for 55` at every minute, in the
+# for the dev stack: start `ac-worker --for 70` at every minute, in the
 # background, logging to ac-worker.log. Tests start their own workers.
 _stack_cron_start() {
 	_stack_init "${1:-}"
@@ -585,17 +585,17 @@ _stack_cron_start() {
 		return 0
 	fi
 	eval "$(_stack_env "$_stack_dir")"
-	nohup bash -c 'exec -a alertcast-cron bash -c '\''while :; do "$0" --for 55 & sleep $((60 - $(date +%s) % 60)); done'\'' "$0"' \
+	nohup bash -c 'exec -a alertcast-cron bash -c '\''while :; do "$0" --for 70 & sleep $((60 - $(date +%s) % 60)); done'\'' "$0"' \
 		"$worker" >>"$_stack_log/ac-worker.log" 2>&1 </dev/null &
 	printf '%s\n' "$!" >"$_stack_run/cron.pid"
-	_stack_say "cron: ac-worker --for 55 every minute (log $_stack_log/ac-worker.log)"
+	_stack_say "cron: ac-worker --for 70 every minute (log $_stack_log/ac-worker.log)"
 }
 
 _stack_stop() {
 	[[ -d ${1:-} ]] || return 0
 	_stack_init "$1"
 	_stack_kill "$_stack_run/cron.pid" alertcast-cron "the worker's cron"
-	pkill -TERM -f "^$_stack_build/worker/ac-worker --for 55" 2>/dev/null || true
+	pkill -TERM -f "^$_stack_build/worker/ac-worker --for 70" 2>/dev/null || true
 	_stack_kill "$_stack_run/nginx.pid" nginx nginx
 	_stack_responders_down
 	_stack_kill "$_stack_run/redis.pid" redis-server Redis
