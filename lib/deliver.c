@@ -18,7 +18,6 @@
 #include "redis.h"
 #include "util.h"
 
-#define HORIZON_MS	10000	/* a rate slot further away: retry the job later */
 #define STATE_TTL_MS	200	/* how long a closed breaker read from Redis is trusted */
 #define REDIS_RETRY_MS	5000	/* after Redis failed, try it again this much later */
 #define CHAT_SLOTS	4096	/* the per-process fallback's per-chat table */
@@ -33,6 +32,7 @@ static struct {
 	int		 conc[AC_PROV__MAX];
 	int		 rate[AC_PROV__MAX];	/* a second; 0: none */
 	int		 total_conc, timeout_ms, chat_gap_ms;
+	int		 horizon_ms;		/* a rate slot further away: retry later */
 	int		 breaker_fails, breaker_cooldown_ms;
 	const char	*redis_url;
 	CURLM		*multi;
@@ -43,7 +43,7 @@ static struct {
 	struct ac_breaker breaker[AC_PROV__MAX];
 	int64_t		 breaker_read_at[AC_PROV__MAX];
 	int64_t		 next_slot[AC_PROV__MAX];
-	struct { long long chat; int64_t next; } chats[CHAT_SLOTS];
+	struct { long long chat; int64_t next, hold; } chats[CHAT_SLOTS];
 } D;
 
 void
@@ -98,6 +98,7 @@ ac_deliver_init(const struct ac_config *cfg)
 	D.total_conc = (int)ac_config_int(cfg, "AC_DELIVERY_CONCURRENCY", 1, 10000, 200);
 	D.timeout_ms = (int)ac_config_int(cfg, "AC_DELIVERY_TIMEOUT_MS", 100, 300000, 10000);
 	D.chat_gap_ms = (int)ac_config_int(cfg, "AC_TELEGRAM_CHAT_GAP_MS", 0, 60000, 1000);
+	D.horizon_ms = (int)ac_config_int(cfg, "AC_DELIVERY_HORIZON_MS", 100, 600000, 10000);
 	D.breaker_fails = (int)ac_config_int(cfg, "AC_BREAKER_FAILURES", 1, 1000, 5);
 	D.breaker_cooldown_ms = (int)ac_config_int(cfg, "AC_BREAKER_COOLDOWN_MS", 100, 3600000,
 	    30000);
@@ -166,29 +167,42 @@ rcmd(int argc, const char **argv)
 	return r;
 }
 
-/* Reserves the provider's next send slot (and the chat's, chat != 0):
- * the wall-clock time at which the send may go. */
+/* Reserves the provider's next send slot (and the chat's, chat != 0)
+ * unless it lies more than ARGV[4] ms ahead: the wall-clock time at which
+ * the send may go, negated when nothing was booked (a slot not booked is
+ * not taken from anyone: a backlog drains at the rate instead of booking
+ * ever further ahead). */
 static const char lua_reserve[] =
 	"local now = tonumber(ARGV[1]) local at = now "
 	"local g = tonumber(redis.call('GET', KEYS[1]) or '0') if g > at then at = g end "
 	"if #KEYS > 1 then local c = tonumber(redis.call('GET', KEYS[2]) or '0') "
 	" if c > at then at = c end end "
+	"if at - now > tonumber(ARGV[4]) then return -at end "
 	"local gg, cg = tonumber(ARGV[2]), tonumber(ARGV[3]) "
 	"if gg > 0 then redis.call('SET', KEYS[1], at + gg, 'PX', at + gg - now + 60000) end "
 	"if #KEYS > 1 then redis.call('SET', KEYS[2], at + cg, 'PX', at + cg - now + 60000) end "
 	"return at";
 
-/* When a send of p (to chat, 0: none) may go, in wall-clock ms. */
+/* The per-process slot of chat in D.chats. */
+static size_t
+chat_slot(long long chat)
+{
+	return (size_t)((unsigned long long)chat % CHAT_SLOTS);
+}
+
+/* When a send of p (to chat, 0: none) may go, in wall-clock ms; *booked
+ * is 0 when that lies beyond the horizon and nothing was reserved. */
 static int64_t
-reserve(enum ac_prov p, long long chat, int64_t now)
+reserve(enum ac_prov p, long long chat, int64_t now, int *booked)
 {
 	int64_t gap = D.rate[p] > 0 ? (1000 + D.rate[p] - 1) / D.rate[p] : 0, at = now;
 	int64_t cgap = chat != 0 ? D.chat_gap_ms : 0;
-	char k1[64], k2[64], a1[24], a2[24], a3[24];
-	const char *argv[] = { "EVAL", lua_reserve, chat ? "2" : "1", k1, k2, a1, a2, a3 };
+	char k1[64], k2[64], a1[24], a2[24], a3[24], a4[24];
+	const char *argv[] = { "EVAL", lua_reserve, chat ? "2" : "1", k1, k2, a1, a2, a3, a4 };
 	redisReply *r;
 	size_t slot;
 
+	*booked = 1;
 	if (gap == 0 && cgap == 0)
 		return now;
 	snprintf(k1, sizeof(k1), "ac:slot:%s", ac_prov_name(p));
@@ -196,22 +210,32 @@ reserve(enum ac_prov p, long long chat, int64_t now)
 	snprintf(a1, sizeof(a1), "%" PRId64, now);
 	snprintf(a2, sizeof(a2), "%" PRId64, gap);
 	snprintf(a3, sizeof(a3), "%" PRId64, cgap);
+	snprintf(a4, sizeof(a4), "%d", D.horizon_ms);
 	if (!chat) {
 		argv[4] = a1;
 		argv[5] = a2;
 		argv[6] = a3;
+		argv[7] = a4;
 	}
-	if ((r = rcmd(chat ? 8 : 7, argv)) != NULL) {
+	if ((r = rcmd(chat ? 9 : 8, argv)) != NULL) {
 		at = r->type == REDIS_REPLY_INTEGER ? r->integer : now;
 		freeReplyObject(r);
+		if (at < 0) {
+			*booked = 0;
+			at = -at;
+		}
 		return at;
 	}
 	/* per process: the same reservation, in memory */
-	slot = (size_t)((unsigned long long)chat % CHAT_SLOTS);
+	slot = chat_slot(chat);
 	if (D.next_slot[p] > at)
 		at = D.next_slot[p];
 	if (chat && D.chats[slot].chat == chat && D.chats[slot].next > at)
 		at = D.chats[slot].next;
+	if (at - now > D.horizon_ms) {
+		*booked = 0;
+		return at;
+	}
 	if (gap > 0)
 		D.next_slot[p] = at + gap;
 	if (chat) {
@@ -219,6 +243,76 @@ reserve(enum ac_prov p, long long chat, int64_t now)
 		D.chats[slot].next = at + cgap;
 	}
 	return at;
+}
+
+/* Moves p's next slot (chat's, chat != 0; the provider's, 0) to at least
+ * until (wall clock ms), and for a chat keeps the hold itself
+ * (ac:hold:<p>:<chat>): the provider asked us to wait (a 429's
+ * retry_after), so no send of any job goes there before. */
+static const char lua_hold[] =
+	"local c = tonumber(redis.call('GET', KEYS[1]) or '0') local u = tonumber(ARGV[1]) "
+	"local ttl = u - tonumber(ARGV[2]) + 60000 "
+	"if u > c then redis.call('SET', KEYS[1], u, 'PX', ttl) end "
+	"if #KEYS > 1 then redis.call('SET', KEYS[2], u, 'PX', ttl) end "
+	"return 1";
+
+static void
+hold(enum ac_prov p, long long chat, int64_t until)
+{
+	char k1[64], k2[64], a1[24], a2[24];
+	const char *argv[] = { "EVAL", lua_hold, chat ? "2" : "1", k1, k2, a1, a2 };
+	redisReply *r;
+	size_t slot = chat_slot(chat);
+
+	snprintf(k1, sizeof(k1), "ac:slot:%s", ac_prov_name(p));
+	if (chat) {
+		snprintf(k1, sizeof(k1), "ac:slot:%s:%lld", ac_prov_name(p), chat);
+		snprintf(k2, sizeof(k2), "ac:hold:%s:%lld", ac_prov_name(p), chat);
+	}
+	snprintf(a1, sizeof(a1), "%" PRId64, until);
+	snprintf(a2, sizeof(a2), "%" PRId64, ac_now_ms());
+	if (!chat) {
+		argv[4] = a1;
+		argv[5] = a2;
+	}
+	if ((r = rcmd(chat ? 7 : 6, argv)) != NULL) {
+		freeReplyObject(r);
+	} else if (!chat) {
+		if (D.next_slot[p] < until)
+			D.next_slot[p] = until;
+		return;
+	}
+	if (chat && (D.chats[slot].chat != chat || D.chats[slot].next < until)) {
+		D.chats[slot].chat = chat;
+		D.chats[slot].next = until;
+	}
+	if (chat)
+		D.chats[slot].hold = until;
+}
+
+/* Until when chat (0: none) of p is held by a provider's retry_after, in
+ * wall-clock ms (0: not held): asked just before a send to a chat leaves,
+ * since its slot may have been booked before the hold began. */
+static int64_t
+held(enum ac_prov p, long long chat)
+{
+	char key[64];
+	const char *argv[] = { "GET", key };
+	redisReply *r;
+	int64_t until = 0;
+	size_t slot = chat_slot(chat);
+
+	if (chat == 0)
+		return 0;
+	if (D.chats[slot].chat == chat)
+		until = D.chats[slot].hold;
+	snprintf(key, sizeof(key), "ac:hold:%s:%lld", ac_prov_name(p), chat);
+	if ((r = rcmd(2, argv)) != NULL) {
+		if (r->type == REDIS_REPLY_STRING && strtoll(r->str, NULL, 10) > until)
+			until = strtoll(r->str, NULL, 10);
+		freeReplyObject(r);
+	}
+	return until;
 }
 
 /* Compare-and-set of a breaker's text: 1 if it was ARGV[1] and is now
@@ -295,6 +389,17 @@ change_allow(struct ac_breaker *b, int unused, int64_t now)
 	return ac_breaker_allow(b, now, D.breaker_cooldown_ms);
 }
 
+/* Opens the breaker at once, as for its threshold of failures. */
+static int
+change_trip(struct ac_breaker *b, int unused, int64_t now)
+{
+	(void)unused;
+	b->fails = D.breaker_fails;
+	b->open_until = now + D.breaker_cooldown_ms;
+	b->probe_until = 0;
+	return 1;
+}
+
 /* ac_breaker_record as a change. */
 static int
 change_record(struct ac_breaker *b, int ok, int64_t now)
@@ -311,6 +416,17 @@ breaker_allows(enum ac_prov p)
 	    ac_breaker_state(&D.breaker[p], ac_now_ms()) == AC_BREAKER_CLOSED)
 		return 1;
 	return breaker_change(p, change_allow, 0);
+}
+
+/* 1 if p's breaker is closed (read again when older than STATE_TTL_MS),
+ * taking no probe: asked just before a send goes, so that a circuit
+ * opened since the slot was booked stops it. */
+static int
+breaker_closed(enum ac_prov p)
+{
+	if (ac_mono_ms() - D.breaker_read_at[p] >= STATE_TTL_MS)
+		breaker_read(p);
+	return ac_breaker_state(&D.breaker[p], ac_now_ms()) == AC_BREAKER_CLOSED;
 }
 
 /* Records an outcome of p; a success on a clean breaker costs nothing. */
@@ -498,10 +614,12 @@ struct item {
 	struct texts	 t;
 	struct ac_plan	 plan;
 	int		 attempts;	/* sends made before this one */
-	int		 step, nth;	/* the plan's step and the attempt on it */
+	int		 pos;		/* this attempt's place in the plan (1-based) */
+	int		 step, nth;	/* the plan's step at pos and the attempt on it */
 	enum ac_prov	 prov;		/* the provider of this attempt */
 	int64_t		 not_before;	/* wall clock: a reserved rate slot */
 	int		 slotted;	/* the slot is reserved */
+	int		 probe;		/* this send is the half-open breaker's probe */
 	int		 migrated;	/* resent once to a migrated group chat */
 	CURL		*easy;
 	struct curl_slist *headers, *rcpt;
@@ -532,6 +650,29 @@ result_new(struct item *it, const char *v, const char *provider)
 	    "message", it->t.text, "user_id", (json_int_t)it->user_id);
 }
 
+/* How many attempts this result adds to the delivery's count: its place
+ * in the plan, less one when this attempt did not reach the provider.
+ * Usually 1 or 0; more when the provider refused our account and the
+ * attempts left on it were skipped for the backup's. */
+static int
+counted(const struct item *it, int sent)
+{
+	int at = it->pos - (sent ? 0 : 1);
+
+	return at > it->attempts ? at - it->attempts : 0;
+}
+
+/* 1 if this attempt is the plan's last. */
+static int
+last_attempt(const struct item *it)
+{
+	int total = 0;
+
+	for (int k = 0; k < it->plan.n; k++)
+		total += it->plan.tries[k];
+	return it->pos >= total;
+}
+
 /* The delivery must be tried again in ms (at least 1) with reason;
  * sent: this attempt reached the provider (it counts). */
 static void
@@ -540,7 +681,7 @@ result_retry(struct item *it, int64_t ms, const char *reason, int sent)
 	json_t *r = result_new(it, "retry", ac_prov_name(it->prov));
 
 	json_object_set_new(r, "retry_in_ms", json_integer(ms > 0 ? ms : 1));
-	json_object_set_new(r, "sent", json_boolean(sent));
+	json_object_set_new(r, "counted", json_integer(counted(it, sent)));
 	json_object_set_new(r, "error", json_string(reason));
 	result(it, r);
 }
@@ -551,7 +692,7 @@ result_failed(struct item *it, const char *provider, const char *reason, int blo
 {
 	json_t *r = result_new(it, "failed", provider);
 
-	json_object_set_new(r, "sent", json_boolean(sent));
+	json_object_set_new(r, "counted", json_integer(counted(it, sent)));
 	json_object_set_new(r, "error", json_string(reason));
 	if (blocked) {
 		json_object_set_new(r, "blocked", json_true());
@@ -741,6 +882,7 @@ plan_setup(struct item *it, int attempt)
 		result(it, result_new(it, "outbox", "outbox"));
 		return -1;
 	}
+	it->pos = attempt;
 	if (ac_plan_step(&it->plan, attempt, &it->step, &it->nth) == -1) {
 		result_failed(it, ac_prov_name(it->plan.prov[it->plan.n - 1]),
 		    "attempts used up", 0, 0);
@@ -770,8 +912,8 @@ item_setup(struct item *it, const PGresult *res, int i)
 	}
 	it->attempts = atoi(PQgetvalue(res, i, C_ATTEMPTS));
 	if (render(res, i, &it->t, err, sizeof(err)) == -1) {
-		result(it, json_pack("{s:s, s:i, s:s, s:b}", "v", "retry", "retry_in_ms", 60000,
-		    "error", err, "sent", 0));
+		result(it, json_pack("{s:s, s:i, s:s, s:i}", "v", "retry", "retry_in_ms", 60000,
+		    "error", err, "counted", 0));
 		return;
 	}
 	if (plan_setup(it, it->attempts + 1) == -1)
@@ -787,41 +929,89 @@ item_setup(struct item *it, const PGresult *res, int i)
 	it->job->started = 1;
 }
 
+/* The chat a send of it is limited by (Telegram's), or 0. */
+static long long
+item_chat(const struct item *it)
+{
+	return it->prov == AC_PROV_TELEGRAM ? strtoll(it->to, NULL, 10) : 0;
+}
+
+/* The index in it's plan of the provider it is sent to now. */
+static int
+item_prov_step(const struct item *it)
+{
+	for (int k = it->plan.n - 1; k > 0; k--)
+		if (it->plan.prov[k] == it->prov)
+			return k;
+	return 0;
+}
+
+/* Lets it through its provider's breaker: 1 with it->prov the provider
+ * to use (the backup, with all of its attempts, while the primary's
+ * circuit is open), or 0 with a result left. */
+static int
+item_breaker(struct item *it)
+{
+	char why[96];
+
+	if (breaker_allows(it->prov)) {
+		it->probe = ac_breaker_state(&D.breaker[it->prov], ac_now_ms()) ==
+		    AC_BREAKER_HALF_OPEN;
+		return 1;
+	}
+	/* the backup takes this attempt while the primary's circuit is open;
+	 * the attempt keeps its place in the plan, so none is lost */
+	if (it->step + 1 < it->plan.n && breaker_allows(it->plan.prov[it->step + 1])) {
+		it->prov = it->plan.prov[it->step + 1];
+		it->slotted = 0;
+		it->probe = ac_breaker_state(&D.breaker[it->prov], ac_now_ms()) ==
+		    AC_BREAKER_HALF_OPEN;
+		return 1;
+	}
+	snprintf(why, sizeof(why), "%s: circuit open", ac_prov_name(it->prov));
+	if (last_attempt(it))
+		result_failed(it, ac_prov_name(it->prov), why, 0, 0);
+	else
+		result_retry(it, D.breaker_cooldown_ms, why, 0);
+	return 0;
+}
+
 /* Starts it if its provider's breaker, rate slot and concurrency allow;
  * 1 if it went, 0 if it waits, and 1 as well when it got a result. */
 static int
 item_start(struct item *it, int *inflight, int *total)
 {
 	int64_t now = ac_now_ms();
+	int booked;
 
-	if (!it->slotted && !breaker_allows(it->prov)) {
-		/* the backup takes this attempt while the primary's circuit is open */
-		if (it->step + 1 < it->plan.n && breaker_allows(it->plan.prov[it->step + 1])) {
-			it->prov = it->plan.prov[++it->step];
-		} else {
-			char why[96];
-
-			snprintf(why, sizeof(why), "%s: circuit open", ac_prov_name(it->prov));
-			if (it->nth >= it->plan.tries[it->step] && it->step + 1 >= it->plan.n)
-				result_failed(it, ac_prov_name(it->prov), why, 0, 0);
-			else
-				result_retry(it, D.breaker_cooldown_ms, why, 0);
-			return 1;
-		}
-	}
+	if (!it->slotted && !item_breaker(it))
+		return 1;
 	if (inflight[it->prov] >= D.conc[it->prov] || *total >= D.total_conc)
 		return 0;
 	if (!it->slotted) {
-		it->not_before = reserve(it->prov, it->prov == AC_PROV_TELEGRAM ?
-		    strtoll(it->to, NULL, 10) : 0, now);
-		it->slotted = 1;
-		if (it->not_before - now > HORIZON_MS) {
-			result_retry(it, it->not_before - now, "rate limit: later slot", 0);
+		it->not_before = reserve(it->prov, item_chat(it), now, &booked);
+		if (!booked) {
+			/* back when the slot it would have had is near */
+			result_retry(it, it->not_before - now - D.horizon_ms / 2,
+			    "rate limit: later slot", 0);
 			return 1;
 		}
+		it->slotted = 1;
 	}
 	if (it->not_before > now)
 		return 0;
+	/* a hold that began after the slot was booked: book again, after it */
+	if (item_chat(it) != 0 && held(it->prov, item_chat(it)) > now) {
+		it->slotted = 0;
+		return 0;
+	}
+	/* the circuit may have opened while this send waited for its slot */
+	if (!it->probe && !breaker_closed(it->prov)) {
+		it->slotted = 0;
+		if (!item_breaker(it))
+			return 1;
+		return 0;
+	}
 	if (item_transfer(it) == -1) {
 		result_failed(it, ac_prov_name(it->prov), it->curl_err, 0, 0);
 		item_reset(it);
@@ -848,7 +1038,15 @@ item_finish(struct item *it, CURLcode cc)
 	    curl_easy_strerror(cc), status, it->resp, it->retry_after[0] ? it->retry_after : NULL,
 	    &a);
 	item_reset(it);
-	breaker_outcome(it->prov, a.verdict != AC_SEND_RETRY || a.retry_after_ms > 0);
+	it->probe = 0;
+	if (a.verdict == AC_SEND_ACCOUNT)
+		breaker_change(it->prov, change_trip, 0);
+	else
+		breaker_outcome(it->prov, a.verdict != AC_SEND_RETRY || a.retry_after_ms > 0);
+	/* a provider that said when to come back: nothing more goes to that
+	 * chat (Telegram) or that account (the others) before then */
+	if (a.retry_after_ms > 0)
+		hold(it->prov, item_chat(it), ac_now_ms() + a.retry_after_ms);
 	switch (a.verdict) {
 	case AC_SEND_OK: {
 		json_t *r = result_new(it, "sent", ac_prov_name(it->prov));
@@ -862,6 +1060,23 @@ item_finish(struct item *it, CURLcode cc)
 	case AC_SEND_PERMANENT:
 		result_failed(it, ac_prov_name(it->prov), a.reason, a.blocked, 1);
 		return;
+	case AC_SEND_ACCOUNT:
+		/* not this message's fault: the backup, at once and with all of
+		 * its attempts (those left on this provider are skipped) */
+		if (item_prov_step(it) + 1 < it->plan.n) {
+			int pos = 1;
+
+			for (int k = 0; k <= item_prov_step(it); k++)
+				pos += it->plan.tries[k];
+			it->pos = pos;
+			ac_plan_step(&it->plan, pos, &it->step, &it->nth);
+			it->prov = it->plan.prov[it->step];
+			it->slotted = 0;
+			it->state = I_WAIT;
+			return;
+		}
+		result_retry(it, D.breaker_cooldown_ms, a.reason, 1);
+		return;
 	case AC_SEND_RETRY:
 		break;
 	}
@@ -872,7 +1087,7 @@ item_finish(struct item *it, CURLcode cc)
 		it->state = I_WAIT;
 		return;
 	}
-	if (it->nth >= it->plan.tries[it->step] && it->step + 1 >= it->plan.n) {
+	if (last_attempt(it)) {
 		result_failed(it, ac_prov_name(it->prov), a.reason, 0, 1);
 		return;
 	}
@@ -1389,6 +1604,15 @@ static const struct ac_stmt st_blocked = { "deliver_blocked",
 static const struct ac_stmt st_exists = { "deliver_exists",
 	"SELECT 1 FROM deliveries WHERE id = $1", 1 };
 
+/* The attempts result r adds (see counted()) as text in buf. */
+static const char *
+counted_text(json_t *r, char buf[24])
+{
+	snprintf(buf, 24, "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(r,
+	    "counted")));
+	return buf;
+}
+
 /* RETRY or FAIL with a formatted reason in job->error. */
 static enum ac_job_outcome
 job_error(struct ac_job *job, enum ac_job_outcome out, const char *fmt, ...)
@@ -1451,9 +1675,9 @@ deliver_one(struct ac_db *db, struct ac_job *job, long long id, json_t *r, int *
 	if (strcmp(v, "gone") == 0 || strcmp(v, "written") == 0)
 		return AC_JOB_DONE;
 	if (strcmp(v, "retry") == 0) {
-		char jid[24], at[24];
+		char jid[24], at[24], n[24];
 		const char *vals[6] = { sid, str(r, "provider"), str(r, "error"),
-		    json_is_true(json_object_get(r, "sent")) ? "1" : "0", jid, at };
+		    counted_text(r, n), jid, at };
 
 		snprintf(jid, sizeof(jid), "%lld", job->id);
 		snprintf(at, sizeof(at), "%lld", (long long)(ac_now_ms() +
@@ -1470,8 +1694,9 @@ deliver_one(struct ac_db *db, struct ac_job *job, long long id, json_t *r, int *
 
 		res = ac_db_exec(db, &st_sent, vals, NULL, NULL);
 	} else {
+		char n[24];
 		const char *vals[5] = { sid, str(r, "provider"), str(r, "message"),
-		    str(r, "error"), json_is_true(json_object_get(r, "sent")) ? "1" : "0" };
+		    str(r, "error"), counted_text(r, n) };
 
 		res = ac_db_exec(db, &st_failed, vals, NULL, NULL);
 		if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
@@ -1581,8 +1806,8 @@ ac_email_job(struct ac_db *db, struct ac_job *job)
 {
 	json_t *id = json_object_get(job->payload, "email_id");
 	json_t *r = json_object_get(job->payload, "_result");
-	const char *v = str(r, "v"), *sent = json_is_true(json_object_get(r, "sent")) ? "1" : "0";
-	char sid[24], jid[24], at[24];
+	char sid[24], jid[24], at[24], n[24];
+	const char *v = str(r, "v"), *sent = counted_text(r, n);
 	PGresult *res;
 
 	if (!json_is_integer(id))

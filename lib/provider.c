@@ -233,6 +233,8 @@ classify_telegram(long status, json_t *o, struct ac_answer *a)
 		    a->migrate_chat);
 	else if (status_retryable(code) || o == NULL)
 		verdict(a, AC_SEND_RETRY, "telegram %ld: %s", code, desc[0] ? desc : "no answer");
+	else if (code == 401 || code == 404)	/* the bot token is not (or no longer) valid */
+		verdict(a, AC_SEND_ACCOUNT, "telegram %ld: %s", code, desc);
 	else {
 		a->blocked = code == 403;
 		verdict(a, AC_SEND_PERMANENT, "telegram %ld: %s", code, desc);
@@ -259,8 +261,9 @@ classify_resend(long status, json_t *o, const char *retry_after, struct ac_answe
 		a->retry_after_ms = strtoll(retry_after, NULL, 10) * 1000;
 	/* a 429 for a used-up quota does not pass by waiting; 409
 	 * concurrent_idempotent_requests: the first is still running */
-	if (strcmp(name, "daily_quota_exceeded") == 0 || strcmp(name, "monthly_quota_exceeded") == 0)
-		verdict(a, AC_SEND_PERMANENT, "resend %ld %s: %s", status, name, msg);
+	if (strcmp(name, "daily_quota_exceeded") == 0 || strcmp(name, "monthly_quota_exceeded") == 0 ||
+	    status == 401 || status == 403)
+		verdict(a, AC_SEND_ACCOUNT, "resend %ld %s: %s", status, name, msg);
 	else if (status_retryable(status) || strcmp(name, "concurrent_idempotent_requests") == 0)
 		verdict(a, AC_SEND_RETRY, "resend %ld %s: %s", status, name, msg);
 	else
@@ -272,6 +275,9 @@ static void
 classify_netgsm(long status, json_t *o, struct ac_answer *a)
 {
 	static const char *const retry[] = { "80", "85", "100", "101" };
+	/* bad credentials or no API access, an unregistered sender header,
+	 * the account's IYS (consent register) settings */
+	static const char *const account[] = { "30", "40", "50", "51" };
 	char code[16], desc[160];
 
 	member_text(o, "code", code, sizeof(code));
@@ -290,6 +296,15 @@ classify_netgsm(long status, json_t *o, struct ac_answer *a)
 			verdict(a, AC_SEND_RETRY, "netgsm code %s: %s", code, desc);
 			return;
 		}
+	for (size_t i = 0; i < sizeof(account) / sizeof(account[0]); i++)
+		if (strcmp(code, account[i]) == 0) {
+			verdict(a, AC_SEND_ACCOUNT, "netgsm code %s: %s", code, desc);
+			return;
+		}
+	if (status == 401 || status == 403) {
+		verdict(a, AC_SEND_ACCOUNT, "netgsm HTTP %ld: %s", status, desc);
+		return;
+	}
 	verdict(a, AC_SEND_PERMANENT, "netgsm code %s: %s (HTTP %ld)", code[0] ? code : "?", desc,
 	    status);
 }
@@ -310,6 +325,10 @@ classify_twilio(long status, json_t *o, struct ac_answer *a)
 			verdict(a, AC_SEND_RETRY, "twilio %ld: answer without a sid", status);
 	} else if (status_retryable(status))
 		verdict(a, AC_SEND_RETRY, "twilio %ld %s: %s", status, code, msg);
+	else if (status == 401 || status == 403 || strcmp(code, "20003") == 0 ||
+	    strcmp(code, "20005") == 0)
+		/* authentication, a suspended account */
+		verdict(a, AC_SEND_ACCOUNT, "twilio %ld %s: %s", status, code, msg);
 	else
 		verdict(a, AC_SEND_PERMANENT, "twilio %ld %s: %s", status, code, msg);
 }
@@ -333,6 +352,8 @@ classify_onesignal(long status, json_t *o, struct ac_answer *a)
 		}
 	} else if (status_retryable(status))
 		verdict(a, AC_SEND_RETRY, "onesignal %ld: %s", status, etext ? etext : "");
+	else if (status == 401 || status == 403)
+		verdict(a, AC_SEND_ACCOUNT, "onesignal %ld: %s", status, etext ? etext : "");
 	else
 		verdict(a, AC_SEND_PERMANENT, "onesignal %ld: %s", status, etext ? etext : "");
 	free(etext);

@@ -79,7 +79,10 @@ void	ac_prov_idempotency_key(const char *ns, long long id, char *out, size_t out
 enum ac_verdict {
 	AC_SEND_OK = 0,
 	AC_SEND_RETRY,		/* transient: may be sent again */
-	AC_SEND_PERMANENT	/* the provider refused this message for good */
+	AC_SEND_PERMANENT,	/* the provider refused this message for good */
+	AC_SEND_ACCOUNT		/* the provider refused us (credentials, quota,
+				 * account, sender): not the message's fault, so
+				 * the circuit opens and the backup takes it */
 };
 
 /* A classified answer. */

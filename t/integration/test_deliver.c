@@ -443,6 +443,106 @@ test_telegram_rate(void **state)
 	(void)state;
 }
 
+/* A 429's retry_after holds the chat for every send, not only the one
+ * that got it: another signal's message to that chat, whose slot was
+ * booked before, waits as well. */
+static void
+test_telegram_retry_after_holds_chat(void **state)
+{
+	long long u = user_new("900000021", "");
+	json_t *reqs, *r;
+	double t429 = 0;
+	size_t i;
+
+	(void)state;
+	delivery_new(u, "telegram");
+	delivery_new(u, "telegram");
+	delivery_new(u, "telegram");
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"telegram\", \"status\": 429,"
+	    " \"body\": {\"ok\": false, \"error_code\": 429, \"description\":"
+	    " \"Too Many Requests: retry after 3\", \"parameters\": {\"retry_after\": 3}}}]"));
+	drain(30);
+	reqs = recorded("telegram");
+	assert_int_equal(json_array_size(reqs), 4);
+	json_array_foreach(reqs, i, r) {
+		double t = json_real_value(json_object_get(r, "t"));
+
+		if (i == 0)
+			t429 = t;
+		else if (t - t429 < 2.95)
+			fail_msg("send %zu reached the chat %.3f s after a 429 with retry_after 3",
+			    i, t - t429);
+	}
+	json_decref(reqs);
+}
+
+/* A backlog longer than the booking horizon drains at the rate: slots
+ * beyond it are not booked (and so not thrown away), nothing is left
+ * queued. 40 emails at 20/s are 2 s of sending against a 1 s horizon. */
+static void
+test_backlog_drains(void **state)
+{
+	char ids[1024];
+	json_t *reqs;
+	double span;
+	size_t n = 0;
+
+	(void)state;
+	setenv("AC_RESEND_RATE", "20", 1);
+	setenv("AC_DELIVERY_HORIZON_MS", "1000", 1);
+	n += (size_t)snprintf(ids + n, sizeof(ids) - n, "{");
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%lld", i ? "," : "",
+		    delivery_new(user_new("", ""), "email"));
+	snprintf(ids + n, sizeof(ids) - n, "}");
+	drain(30);
+	setenv("AC_RESEND_RATE", "0", 1);
+	unsetenv("AC_DELIVERY_HORIZON_MS");
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE id = ANY ($1::bigint[])"
+	    " AND status = 'sent'", ids, NULL), 40);
+	reqs = recorded("resend");
+	assert_int_equal(json_array_size(reqs), 40);
+	span = json_real_value(json_object_get(json_array_get(reqs, 39), "t")) -
+	    json_real_value(json_object_get(json_array_get(reqs, 0), "t"));
+	/* at the rate, never faster */
+	assert_true(span >= 39 * 0.05 - 0.05);
+	json_decref(reqs);
+}
+
+/* Sends that had their rate slot before the circuit opened do not go:
+ * the breaker is asked again as each leaves. Ten emails of one job at
+ * 20/s, Resend failing: three failures open it, the other seven go by
+ * SMTP in the same pass. */
+static void
+test_breaker_stops_slotted(void **state)
+{
+	char ids[512], key[17];
+	size_t n = 0;
+
+	(void)state;
+	n += (size_t)snprintf(ids + n, sizeof(ids) - n, "[");
+	for (int i = 0; i < 10; i++)
+		n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%lld", i ? ", " : "",
+		    delivery_make(user_new("", ""), "email", 0));
+	snprintf(ids + n, sizeof(ids) - n, "]");
+	it_rand_hex(key, 16);
+	it_q_ll("INSERT INTO jobs (kind, payload, unique_key) VALUES ('deliver',"
+	    " jsonb_build_object('delivery_ids', $1::jsonb), 'deliver:many:' || $2) RETURNING id",
+	    ids, key, NULL);
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"resend\", \"times\": -1,"
+	    " \"status\": 503, \"body\": {\"statusCode\": 503, \"name\": \"unavailable\","
+	    " \"message\": \"down\"}}]"));
+	setenv("AC_RESEND_RATE", "20", 1);
+	assert_int_equal(it_reap(it_worker_start("test_deliver-worker.log", "--once",
+	    "--batch", "500", NULL)), 0);
+	setenv("AC_RESEND_RATE", "0", 1);
+	assert_int_equal(count("resend"), 3);
+	assert_int_equal(count("smtp"), 7);
+	/* the three that failed go by SMTP too, once Resend's circuit is open */
+	drain(20);
+	assert_int_equal(count("smtp"), 10);
+}
+
 /* ---- email ------------------------------------------------------------------------ */
 
 static void
@@ -620,17 +720,64 @@ test_mail_reset_smtp(void **state)
 
 /* ---- SMS ---------------------------------------------------------------------------- */
 
+/* A code about the message (a bad parameter, the number) fails it. */
 static void
 test_sms_permanent(void **state)
 {
 	long long u = user_new("", "+905551112233"), d = delivery_new(u, "sms");
 
 	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"netgsm\", \"status\": 200,"
-	    " \"body\": {\"code\": \"30\", \"description\": \"invalid credentials\"}}]"));
+	    " \"body\": {\"code\": \"70\", \"description\": \"invalid parameter\"}}]"));
 	drain(10);
-	expect(d, "failed", "netgsm", "netgsm code 30");
+	expect(d, "failed", "netgsm", "netgsm code 70");
 	assert_int_equal(count("twilio"), 0);
 	(void)state;
+}
+
+/* A code about our account (30: bad credentials) is not the message's
+ * fault: the circuit opens at once, this SMS and the next go by Twilio. */
+static void
+test_sms_account_error(void **state)
+{
+	long long u = user_new("", "+905551112235"), d1 = delivery_new(u, "sms"), d2;
+
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"netgsm\", \"times\": -1,"
+	    " \"status\": 200, \"body\": {\"code\": \"30\", \"description\":"
+	    " \"invalid credentials\"}}]"));
+	drain(10);
+	expect(d1, "sent", "twilio", NULL);
+	d2 = delivery_new(u, "sms");
+	drain(10);
+	expect(d2, "sent", "twilio", NULL);
+	assert_int_equal(count("netgsm"), 1);
+	assert_int_equal(count("twilio"), 2);
+	(void)state;
+}
+
+/* The circuit of the primary is open: the backup takes every attempt of
+ * the plan (3 + 3), not just the three left after the primary's. */
+static void
+test_sms_backup_full_attempts(void **state)
+{
+	redisContext *r = ac_redis_connect(it_env("AC_REDIS_URL"), 1000);
+	long long u = user_new("", "+905551112236"), d;
+	redisReply *rep;
+	char open[64];
+
+	(void)state;
+	assert_non_null(r);
+	snprintf(open, sizeof(open), "5:%lld:0", (long long)(it_now_ms() + 120000));
+	rep = redisCommand(r, "SET ac:breaker:netgsm %s", open);
+	assert_non_null(rep);
+	freeReplyObject(rep);
+	redisFree(r);
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"twilio\", \"times\": 5,"
+	    " \"status\": 500, \"body\": {\"code\": 20500, \"message\": \"internal\"}}]"));
+	d = delivery_new(u, "sms");
+	drain(30);
+	expect(d, "sent", "twilio", NULL);
+	assert_int_equal(count("netgsm"), 0);
+	assert_int_equal(count("twilio"), 6);
 }
 
 static void
@@ -677,12 +824,12 @@ test_many_in_one_job(void **state)
 	    " jsonb_build_object('delivery_ids', $1::jsonb), 'deliver:many:' || $2) RETURNING id",
 	    ids, sd, NULL);
 	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"netgsm\", \"status\": 200,"
-	    " \"body\": {\"code\": \"30\", \"description\": \"invalid credentials\"}},"
+	    " \"body\": {\"code\": \"70\", \"description\": \"invalid parameter\"}},"
 	    " {\"provider\": \"telegram\", \"status\": 429, \"body\": {\"ok\": false,"
 	    " \"error_code\": 429, \"description\": \"Too Many Requests: retry after 1\","
 	    " \"parameters\": {\"retry_after\": 1}}}]"));
 	drain(20);
-	expect(d_sms, "failed", "netgsm", "netgsm code 30");
+	expect(d_sms, "failed", "netgsm", "netgsm code 70");
 	expect(d_tg, "sent", "telegram", NULL);
 	expect(d_push, "sent", "onesignal", NULL);
 	expect(d_mail, "sent", "resend", NULL);
@@ -1216,12 +1363,17 @@ main(void)
 		cmocka_unit_test_setup(test_telegram_blocked, setup),
 		cmocka_unit_test_setup(test_telegram_retry_after, setup),
 		cmocka_unit_test_setup(test_telegram_rate, setup),
+		cmocka_unit_test_setup(test_telegram_retry_after_holds_chat, setup),
+		cmocka_unit_test_setup(test_backlog_drains, setup),
+		cmocka_unit_test_setup(test_breaker_stops_slotted, setup),
 		cmocka_unit_test_setup(test_email_resend, setup),
 		cmocka_unit_test_setup(test_email_fallback_smtp, setup),
 		cmocka_unit_test_setup(test_mail_reset_resend, setup),
 		cmocka_unit_test_setup(test_mail_reset_smtp, setup),
 		cmocka_unit_test_setup(test_sms_permanent, setup),
 		cmocka_unit_test_setup(test_sms_twilio_backup, setup),
+		cmocka_unit_test_setup(test_sms_account_error, setup),
+		cmocka_unit_test_setup(test_sms_backup_full_attempts, setup),
 		cmocka_unit_test_setup(test_many_in_one_job, setup),
 		cmocka_unit_test_setup(test_push_errors_and_timeout, setup),
 		cmocka_unit_test_setup(test_push_breaker, setup),
