@@ -22,6 +22,8 @@
 #define REDIS_RETRY_MS	5000	/* after Redis failed, try it again this much later */
 #define CHAT_SLOTS	4096	/* the per-process fallback's per-chat table */
 #define NOTICE_ATTEMPTS	7	/* a notice job: the email plan's 6 sends and one more */
+#define RECORD_MS	5	/* a send is recorded as sent at most this long after it... */
+#define RECORD_MAX	64	/* ...or once this many are waiting */
 
 /* ---- settings and process state ------------------------------------------ */
 
@@ -620,6 +622,7 @@ struct item {
 	int64_t		 not_before;	/* wall clock: a reserved rate slot */
 	int		 slotted;	/* the slot is reserved */
 	int		 probe;		/* this send is the half-open breaker's probe */
+	int		 recorded;	/* its "sent" result was offered to record_sent() */
 	int		 migrated;	/* resent once to a migrated group chat */
 	CURL		*easy;
 	struct curl_slist *headers, *rcpt;
@@ -1098,13 +1101,19 @@ item_finish(struct item *it, CURLcode cc)
 	result_retry(it, wait, a.reason, 1);
 }
 
+static void	record_sent(struct ac_db *, struct item *, size_t);
+
 /* Drives the items' sends until each has a result (or, after *stop, until
- * those in flight have ended; the rest are left unstarted). */
+ * those in flight have ended; the rest are left unstarted). With db, the
+ * deliveries sent are recorded as they go (RECORD_MS, RECORD_MAX), so a
+ * worker killed mid-batch leaves milliseconds of sends unrecorded, not the
+ * batch: a re-run finds them sent and sends nothing again. */
 static void
-run(struct item *items, size_t n, const volatile sig_atomic_t *stop)
+run(struct item *items, size_t n, const volatile sig_atomic_t *stop, struct ac_db *db)
 {
 	int inflight[AC_PROV__MAX] = { 0 }, total = 0;
-	size_t first = 0;
+	size_t first = 0, unrecorded = 0;
+	int64_t recorded_at = ac_mono_ms();
 
 	if (D.multi == NULL && (D.multi = curl_multi_init()) == NULL)
 		abort();
@@ -1150,7 +1159,14 @@ run(struct item *items, size_t n, const volatile sig_atomic_t *stop)
 			inflight[it->prov]--;
 			total--;
 			item_finish(it, msg->data.result);
+			unrecorded += it->state == I_DONE;
 			next = now;
+		}
+		if (db != NULL && unrecorded > 0 && (unrecorded >= RECORD_MAX || total == 0 ||
+		    ac_mono_ms() - recorded_at >= RECORD_MS)) {
+			record_sent(db, items + first, n - first);
+			unrecorded = 0;
+			recorded_at = ac_mono_ms();
 		}
 		now = ac_now_ms();
 		if (next > now)
@@ -1265,7 +1281,7 @@ batch(struct ac_db *db, struct ac_job *const *jobs, size_t n, const volatile sig
 		free(at);
 		PQclear(res);
 		t1 = ac_mono_ms();
-		run(items, total, stop);
+		run(items, total, stop, strcmp(key, "delivery_id") == 0 ? db : NULL);
 		ac_debug("%zu items of %zu jobs: loaded and set up in %lld ms, sent in %lld ms",
 		    total, n, (long long)(t1 - t0), (long long)(ac_mono_ms() - t1));
 	}
@@ -1332,6 +1348,66 @@ each_result(struct ac_job *job, void (*fn)(struct ac_job *, long long, json_t *,
 struct sent_cols {
 	struct ac_pgarray ids, prov, msg, pmid;
 };
+
+/* Records at once the deliveries of items[0..n) sent since the last call
+ * (st_sent_many, its own transaction); their results become "written".
+ * A failure is logged and left to the jobs' own write. */
+static void
+record_sent(struct ac_db *db, struct item *items, size_t n)
+{
+	struct sent_cols c;
+	const char *vals[4];
+	PGresult *res;
+	size_t m = 0;
+
+	ac_pgarray_init(&c.ids);
+	ac_pgarray_init(&c.prov);
+	ac_pgarray_init(&c.msg);
+	ac_pgarray_init(&c.pmid);
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = &items[i];
+		const char *v;
+
+		if (it->state != I_DONE || it->recorded || it->res == NULL)
+			continue;
+		it->recorded = 1;
+		v = str(it->res, "v");
+		if (v == NULL || strcmp(v, "sent") != 0 || json_object_get(it->res, "chat") != NULL)
+			continue;
+		ac_pgarray_ll(&c.ids, it->delivery_id);
+		ac_pgarray_str(&c.prov, str(it->res, "provider"));
+		ac_pgarray_str(&c.msg, str(it->res, "message"));
+		ac_pgarray_str(&c.pmid, str(it->res, "id") ? str(it->res, "id") : "");
+		m++;
+	}
+	if (m > 0) {
+		vals[0] = ac_pgarray_text(&c.ids);
+		vals[1] = ac_pgarray_text(&c.prov);
+		vals[2] = ac_pgarray_text(&c.msg);
+		vals[3] = ac_pgarray_text(&c.pmid);
+		res = ac_db_exec(db, &st_sent_many, vals, NULL, NULL);
+		if (ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+			PQclear(res);
+			/* every row offered was queued (now sent) or already
+			 * done: either way nothing is left to write */
+			for (size_t i = 0; i < n; i++) {
+				struct item *it = &items[i];
+				const char *v = it->res ? str(it->res, "v") : NULL;
+
+				if (it->recorded && v != NULL && strcmp(v, "sent") == 0 &&
+				    json_object_get(it->res, "chat") == NULL)
+					result(it, json_pack("{s:s}", "v", "written"));
+			}
+		} else {
+			ac_warn("%zu sent deliveries not recorded at once (%s): with their jobs",
+			    m, ac_db_error(db));
+		}
+	}
+	ac_pgarray_free(&c.ids);
+	ac_pgarray_free(&c.prov);
+	ac_pgarray_free(&c.msg);
+	ac_pgarray_free(&c.pmid);
+}
 
 static void
 collect_sent(struct ac_job *job, long long id, json_t *r, void *arg)
