@@ -53,6 +53,7 @@ stack_pg_start()  { bash "$STACK_SELF" pg-start "$@"; }
 stack_env()       { bash "$STACK_SELF" env "$@"; }
 stack_free_port() { bash "$STACK_SELF" free-port "$@"; }
 stack_cron_start() { bash "$STACK_SELF" cron-start "$@"; }
+stack_cron_stop() { bash "$STACK_SELF" cron-stop "$@"; }
 
 # ---- helpers -----------------------------------------------------------------
 
@@ -575,8 +576,9 @@ _stack_start() {
 }
 
 # _stack_cron_start DIR: what the shipped crontab does (ops/alertcast.cron),
-# for the dev stack: start `ac-worker --for 70` at every minute, in the
-# background, logging to ac-worker.log. Tests start their own workers.
+# for the dev stack: start `ac-worker --for 70` (AC_WORKER_FOR) at every
+# minute, in the background, logging to ac-worker.log. Tests start their own
+# workers. _stack_cron_stop DIR stops it and the workers it started.
 _stack_cron_start() {
 	_stack_init "${1:-}"
 	local worker=$_stack_build/worker/ac-worker
@@ -585,17 +587,24 @@ _stack_cron_start() {
 		return 0
 	fi
 	eval "$(_stack_env "$_stack_dir")"
-	nohup bash -c 'exec -a alertcast-cron bash -c '\''while :; do "$0" --for 70 & sleep $((60 - $(date +%s) % 60)); done'\'' "$0"' \
-		"$worker" >>"$_stack_log/ac-worker.log" 2>&1 </dev/null &
+	local for_s=${AC_WORKER_FOR:-70}
+	nohup bash -c 'exec -a alertcast-cron bash -c '\''while :; do "$0" --for "$1" & sleep $((60 - $(date +%s) % 60)); done'\'' "$0" "$1"' \
+		"$worker" "$for_s" >>"$_stack_log/ac-worker.log" 2>&1 </dev/null &
 	printf '%s\n' "$!" >"$_stack_run/cron.pid"
-	_stack_say "cron: ac-worker --for 70 every minute (log $_stack_log/ac-worker.log)"
+	_stack_say "cron: ac-worker --for $for_s every minute (log $_stack_log/ac-worker.log)"
+}
+
+_stack_cron_stop() {
+	[[ -d ${1:-} ]] || return 0
+	_stack_init "$1"
+	_stack_kill "$_stack_run/cron.pid" alertcast-cron "the worker's cron"
+	pkill -TERM -f "^$_stack_build/worker/ac-worker --for " 2>/dev/null || true
 }
 
 _stack_stop() {
 	[[ -d ${1:-} ]] || return 0
 	_stack_init "$1"
-	_stack_kill "$_stack_run/cron.pid" alertcast-cron "the worker's cron"
-	pkill -TERM -f "^$_stack_build/worker/ac-worker --for 70" 2>/dev/null || true
+	_stack_cron_stop "$1"
 	_stack_kill "$_stack_run/nginx.pid" nginx nginx
 	_stack_responders_down
 	_stack_kill "$_stack_run/redis.pid" redis-server Redis
@@ -635,9 +644,9 @@ _stack_free_port() {
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	set -euo pipefail
 	case ${1:-} in
-	start | stop | pg-start | pg-stop | env | free-port | cron-start) cmd=${1//-/_}; shift; "_stack_$cmd" "$@" ;;
+	start | stop | pg-start | pg-stop | env | free-port | cron-start | cron-stop) cmd=${1//-/_}; shift; "_stack_$cmd" "$@" ;;
 	*)
-		echo "usage: ${0##*/} start|stop|pg-start|pg-stop|env|cron-start DIR | free-port [TAKEN...]" >&2
+		echo "usage: ${0##*/} start|stop|pg-start|pg-stop|env|cron-start|cron-stop DIR | free-port [TAKEN...]" >&2
 		exit 2
 		;;
 	esac
