@@ -445,7 +445,7 @@ breaker_outcome(enum ac_prov p, int ok)
 
 static const struct ac_stmt st_load = { "deliver_load_batch",
 	"SELECT d.id, d.status, d.kind, d.channel, d.user_id, st.name, s.symbol, s.timeframe,"
-	" s.action, s.price::text, coalesce(s.take_profit::text, '-'),"
+	" signal_action_label(s.action), s.price::text, coalesce(s.take_profit::text, '-'),"
 	" coalesce(s.stop_loss::text, '-'),"
 	" to_char(coalesce(s.alert_time, s.received_at) AT TIME ZONE u.timezone,"
 	"  'YYYY-MM-DD HH24:MI') || ' ' || u.timezone, u.display_name,"

@@ -34,8 +34,11 @@
 #define EPOCH_MAX	999999999999999LL /* largest unix time: 15 digits */
 #define EPOCH_MS_FROM	100000000000LL	/* unix times at or above are in ms */
 
-/* Slots of the field table: the canonical fields, then two more keys. */
-enum { SLOT_SECRET = AC_F__MAX, SLOT_EXCHANGE, SLOT__MAX };
+/* Slots of the field table: the canonical fields, then more keys. */
+enum {
+	SLOT_SECRET = AC_F__MAX, SLOT_EXCHANGE, SLOT_POSITION, SLOT_PREV_POSITION,
+	SLOT_SENTIMENT, SLOT__MAX
+};
 
 #define BIT(f)		(1u << (f))
 #define STR_(x)		#x
@@ -512,6 +515,12 @@ ac_action_parse(const char *s)
 		{ "sl_hit", AC_ACTION_SL_HIT }, { "sl", AC_ACTION_SL_HIT },
 		{ "stop_loss", AC_ACTION_SL_HIT },
 		{ "stoploss", AC_ACTION_SL_HIT },
+		{ "exit", AC_ACTION_EXIT }, { "close", AC_ACTION_EXIT },
+		{ "flat", AC_ACTION_EXIT },
+		{ "exit_long", AC_ACTION_EXIT_LONG },
+		{ "close_long", AC_ACTION_EXIT_LONG },
+		{ "exit_short", AC_ACTION_EXIT_SHORT },
+		{ "close_short", AC_ACTION_EXIT_SHORT },
 	};
 	char	buf[16];
 	size_t	i;
@@ -531,7 +540,8 @@ const char *
 ac_action_name(enum ac_action a)
 {
 	static const char *const names[AC_ACTION__MAX] = {
-		"NONE", "BUY", "SELL", "TP_HIT", "SL_HIT",
+		"NONE", "BUY", "SELL", "TP_HIT", "SL_HIT", "EXIT_LONG",
+		"EXIT_SHORT", "EXIT",
 	};
 
 	return (unsigned)a < AC_ACTION__MAX ? names[a] : "NONE";
@@ -574,6 +584,8 @@ static int	parse_secret(const json_t *, int, struct ac_alert *,
 		    struct ac_alert_error *);
 static int	parse_exchange(const json_t *, int, struct ac_alert *,
 		    struct ac_alert_error *);
+static int	parse_position(const json_t *, int, struct ac_alert *,
+		    struct ac_alert_error *);
 
 static const struct slot {
 	const char	*name;		/* canonical name, for err->field */
@@ -591,6 +603,9 @@ static const struct slot {
 	[AC_F_TIME] =		{ "time", parse_time, 0, 0 },
 	[SLOT_SECRET] =		{ "secret", parse_secret, 0, 1 },
 	[SLOT_EXCHANGE] =	{ "exchange", parse_exchange, 0, 0 },
+	[SLOT_POSITION] =	{ "market_position", parse_position, 0, 0 },
+	[SLOT_PREV_POSITION] =	{ "prev_market_position", parse_position, 0, 0 },
+	[SLOT_SENTIMENT] =	{ "sentiment", parse_position, 0, 0 },
 };
 
 /* Body keys (matched case-insensitively) and their slots; within a slot,
@@ -619,6 +634,13 @@ static const struct alias {
 	{ "secret", SLOT_SECRET }, { "token", SLOT_SECRET },
 	{ "passphrase", SLOT_SECRET },
 	{ "exchange", SLOT_EXCHANGE },
+	{ "market_position", SLOT_POSITION }, { "marketposition", SLOT_POSITION },
+	{ "strategy.market_position", SLOT_POSITION }, { "position", SLOT_POSITION },
+	{ "prev_market_position", SLOT_PREV_POSITION },
+	{ "prevmarketposition", SLOT_PREV_POSITION },
+	{ "strategy.prev_market_position", SLOT_PREV_POSITION },
+	{ "prev_position", SLOT_PREV_POSITION },
+	{ "sentiment", SLOT_SENTIMENT },
 };
 
 #define NALIASES	(sizeof(aliases) / sizeof(aliases[0]))
@@ -792,8 +814,8 @@ parse_action(const json_t *v, int slot, struct ac_alert *out,
 		return invalid(v, slot, "must be a string", err);
 	out->action = ac_action_parse(json_string_value(v));
 	if (out->action == AC_ACTION_NONE)
-		return invalid(v, slot, "must be buy, sell, long, short, "
-		    "tp_hit or sl_hit", err);
+		return invalid(v, slot, "must be buy, sell, long, short, exit, "
+		    "close, flat, tp_hit or sl_hit", err);
 	return 0;
 }
 
@@ -861,6 +883,165 @@ parse_secret(const json_t *v, int slot, struct ac_alert *out,
 		return invalid(v, slot, "must be a string under "
 		    STR(AC_SECRET_MAX) " bytes", err);
 	memcpy(out->secret, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
+/* The words of a position slot, by enum ac_position ("" for NONE). */
+static const char *const position_words[AC_POS_FLAT + 1] = {
+	"", "long", "short", "flat"
+};
+static const char *const sentiment_words[AC_POS_FLAT + 1] = {
+	"", "bullish", "bearish", "flat"
+};
+
+/* The word slot uses for position p. */
+static const char *
+position_word(int slot, enum ac_position p)
+{
+	return (slot == SLOT_SENTIMENT ? sentiment_words :
+	    position_words)[(unsigned)p <= AC_POS_FLAT ? p : AC_POS_NONE];
+}
+
+/* "long", "short" or "flat" (sentiment: "bullish", "bearish", "flat"), in
+ * any case, trimmed → the slot's member of out. */
+static int
+parse_position(const json_t *v, int slot, struct ac_alert *out,
+    struct ac_alert_error *err)
+{
+	enum ac_position	*dst = slot == SLOT_POSITION ? &out->position :
+				    slot == SLOT_PREV_POSITION ?
+				    &out->prev_position : &out->sentiment;
+	char			 buf[16];
+	int			 p;
+
+	if (json_is_string(v) &&
+	    trim_copy(json_string_value(v), buf, sizeof(buf)) == 0)
+		for (p = AC_POS_LONG; p <= AC_POS_FLAT; p++)
+			if (strcasecmp(buf, position_word(slot, p)) == 0) {
+				*dst = (enum ac_position)p;
+				return 0;
+			}
+	return invalid(v, slot, slot == SLOT_SENTIMENT ? "must be bullish, "
+	    "bearish or flat" : "must be long, short or flat", err);
+}
+
+/* ---- what the trader did -------------------------------------------- */
+
+/* The action's name in lower case ("sell", "exit_long") into buf. */
+static const char *
+action_word(enum ac_action a, char *buf, size_t bufsz)
+{
+	size_t	i;
+
+	snprintf(buf, bufsz, "%s", ac_action_name(a));
+	for (i = 0; buf[i] != '\0'; i++)
+		buf[i] = (char)to_lower((unsigned char)buf[i]);
+	return buf;
+}
+
+/* The side an exit action (or a buy or sell to flat) closes: LONG, SHORT,
+ * or NONE when the action names none. */
+static enum ac_position
+closed_side(enum ac_action a)
+{
+	switch (a) {
+	case AC_ACTION_SELL:
+	case AC_ACTION_EXIT_LONG:
+		return AC_POS_LONG;
+	case AC_ACTION_BUY:
+	case AC_ACTION_EXIT_SHORT:
+		return AC_POS_SHORT;
+	default:
+		return AC_POS_NONE;
+	}
+}
+
+/* 1 if a is an exit the strategy sent (not a TP or SL hit). */
+static int
+is_exit(enum ac_action a)
+{
+	return a == AC_ACTION_EXIT_LONG || a == AC_ACTION_EXIT_SHORT ||
+	    a == AC_ACTION_EXIT;
+}
+
+/* Resolves a->action against the positions sent (see ac_alert_parse() in
+ * signal.h): entries stay, moves to flat become exits, and anything
+ * else is refused. 0, or -1 with *err (400). */
+static int
+resolve_position(struct ac_alert *a, struct ac_alert_error *err)
+{
+	int			 slot = a->position ? SLOT_POSITION :
+				    SLOT_SENTIMENT;
+	enum ac_position	 now = a->position ? a->position : a->sentiment;
+	enum ac_position	 was = a->prev_position, side;
+	const char		*field = slots[slot].name;
+	const char		*word = position_word(slot, now);
+	const char		*prev = position_word(SLOT_PREV_POSITION, was);
+	char			 act[16];
+
+	action_word(a->action, act, sizeof(act));
+	if (a->position && a->sentiment && a->position != a->sentiment)
+		return fail(err, 400, "contradictory_position", "sentiment",
+		    "sentiment \"%s\" contradicts market_position \"%s\"",
+		    position_word(SLOT_SENTIMENT, a->sentiment), word);
+	switch (now) {
+	case AC_POS_NONE:
+		if (was == AC_POS_FLAT && a->action != AC_ACTION_BUY &&
+		    a->action != AC_ACTION_SELL)
+			return fail(err, 400, "contradictory_position",
+			    "prev_market_position", "action %s with "
+			    "prev_market_position \"flat\": nothing was open "
+			    "to close", act);
+		if (was != AC_POS_NONE && was == closed_side(a->action) &&
+		    !is_exit(a->action))
+			return fail(err, 400, "missing_field", "market_position",
+			    "prev_market_position \"%s\" with action %s does "
+			    "not say whether the %s was closed or reversed; send "
+			    "market_position (\"flat\" or \"%s\")", prev, act,
+			    prev, position_word(SLOT_POSITION,
+			    was == AC_POS_LONG ? AC_POS_SHORT : AC_POS_LONG));
+		break;
+	case AC_POS_FLAT:
+		if (was == AC_POS_FLAT)
+			return fail(err, 400, "contradictory_position", field,
+			    "%s \"flat\" after prev_market_position \"flat\": "
+			    "nothing was closed", field);
+		if (a->action == AC_ACTION_TP_HIT ||
+		    a->action == AC_ACTION_SL_HIT)
+			return 0;
+		side = closed_side(a->action);
+		if (side != AC_POS_NONE && was != AC_POS_NONE && was != side)
+			return fail(err, 400, "contradictory_position", field,
+			    "%s \"flat\" after prev_market_position \"%s\": "
+			    "%s does not close a %s", field, prev,
+			    is_exit(a->action) ? (side == AC_POS_LONG ? "an exit "
+			    "of the long side" : "an exit of the short side") :
+			    side == AC_POS_LONG ? "a sell" : "a buy", prev);
+		if (side == AC_POS_NONE)
+			side = was;
+		a->action = side == AC_POS_LONG ? AC_ACTION_EXIT_LONG :
+		    side == AC_POS_SHORT ? AC_ACTION_EXIT_SHORT : AC_ACTION_EXIT;
+		return 0;
+	default:
+		if ((now == AC_POS_LONG && a->action == AC_ACTION_BUY) ||
+		    (now == AC_POS_SHORT && a->action == AC_ACTION_SELL))
+			return 0;
+		return fail(err, 400, "contradictory_position", field,
+		    "%s \"%s\" contradicts action %s: a position left %s is "
+		    "an entry by a %s, and a move to flat is an exit", field,
+		    word, act, position_word(SLOT_POSITION, now),
+		    now == AC_POS_LONG ? "buy" : "sell");
+	}
+	/* no position now: an exit word takes its side from the one before */
+	if (a->action == AC_ACTION_EXIT && was != AC_POS_NONE)
+		a->action = was == AC_POS_LONG ? AC_ACTION_EXIT_LONG :
+		    AC_ACTION_EXIT_SHORT;
+	else if (is_exit(a->action) && was != AC_POS_NONE &&
+	    closed_side(a->action) != was)
+		return fail(err, 400, "contradictory_position",
+		    "prev_market_position", "action %s with "
+		    "prev_market_position \"%s\": it does not close a %s", act,
+		    prev, prev);
 	return 0;
 }
 
@@ -1001,6 +1182,8 @@ ac_alert_parse(const char *body, size_t len, const char *content_type,
 		if (slot < AC_F__MAX)
 			out->present |= BIT(slot);
 	}
+	if (resolve_position(out, err) == -1)
+		goto out;
 	rc = 0;
 out:
 	json_decref(root);
@@ -1073,6 +1256,23 @@ check_side(const struct ac_alert *a, int f, int above,
 	    a->price_text);
 }
 
+/* The enabled actions (bits) of which one lets a through: an exit rides
+ * on the entry that opened what it closes. */
+static unsigned
+enabled_by(enum ac_action a)
+{
+	switch (a) {
+	case AC_ACTION_EXIT_LONG:
+		return BIT(AC_ACTION_BUY);
+	case AC_ACTION_EXIT_SHORT:
+		return BIT(AC_ACTION_SELL);
+	case AC_ACTION_EXIT:
+		return BIT(AC_ACTION_BUY) | BIT(AC_ACTION_SELL);
+	default:
+		return BIT(a);
+	}
+}
+
 int
 ac_alert_check(const struct ac_alert *a, const struct ac_rules *r,
     int64_t now_ms, struct ac_alert_error *err)
@@ -1108,10 +1308,13 @@ ac_alert_check(const struct ac_alert *a, const struct ac_rules *r,
 		    "expected \"%s\"", show(a->strategy, strlen(a->strategy),
 		    got), show(r->name, strlen(r->name), want));
 	if ((unsigned)a->action >= AC_ACTION__MAX ||
-	    !(r->actions & BIT(a->action)))
+	    !(r->actions & enabled_by(a->action)))
 		return fail(err, 422, "action_disabled", slots[AC_F_ACTION].name,
-		    "action %s is not enabled for this strategy",
-		    ac_action_name(a->action));
+		    "action %s %s enabled for this strategy",
+		    ac_action_name(a->action), !is_exit(a->action) ? "is not" :
+		    a->action == AC_ACTION_EXIT_LONG ? "needs BUY" :
+		    a->action == AC_ACTION_EXIT_SHORT ? "needs SELL" :
+		    "needs BUY or SELL");
 	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
 		f = levels[i];
 		if ((a->present & BIT(f)) && !(level_of(a, f, &text) > 0))

@@ -19,7 +19,24 @@ enum ac_action {
 	AC_ACTION_SELL,
 	AC_ACTION_TP_HIT,
 	AC_ACTION_SL_HIT,
+	/* a move to flat: the strategy closed its long, its short, or (side
+	 * unsaid) whatever it held; never enabled on its own (ac_alert_check) */
+	AC_ACTION_EXIT_LONG,
+	AC_ACTION_EXIT_SHORT,
+	AC_ACTION_EXIT,
 	AC_ACTION__MAX
+};
+
+/* Actions below this one are what a strategy enables (enabled_actions). */
+#define AC_ACTION_ENABLE_MAX	AC_ACTION_EXIT_LONG
+
+/* Where a strategy's position stands, from the market_position keys or
+ * the sentiment (bullish = LONG, bearish = SHORT). */
+enum ac_position {
+	AC_POS_NONE = 0,	/* not sent */
+	AC_POS_LONG,
+	AC_POS_SHORT,
+	AC_POS_FLAT
 };
 
 /* Canonical fields of an alert; bit (1u << f) in masks below. */
@@ -47,7 +64,11 @@ struct ac_alert {
 	char		timeframe[AC_TIMEFRAME_MAX];	/* canonical: "1m" "4h" "1d" "1w" "1M" */
 	char		strategy[AC_NAME_MAX];		/* as sent (trimmed), "" if absent */
 	char		secret[AC_SECRET_MAX];		/* body "secret" field, "" if absent */
-	enum ac_action	action;
+	enum ac_action	action;				/* what the trader did: the word
+							 * resolved against the positions */
+	enum ac_position position;			/* market_position as sent */
+	enum ac_position prev_position;			/* prev_market_position as sent */
+	enum ac_position sentiment;			/* sentiment as sent */
 	double		price, take_profit, stop_loss;
 	char		price_text[AC_NUM_MAX];		/* "%.15g" of the value, for numeric columns */
 	char		tp_text[AC_NUM_MAX];		/* "" when absent */
@@ -87,6 +108,12 @@ struct ac_rules {
  * content_type may be NULL) into *out. Returns 0, or -1 with *err filled
  * (status 400). Fields absent from the body are left zero/empty and their
  * bit clear in out->present; the action and price are always required.
+ * The action word is resolved against market_position,
+ * prev_market_position and sentiment into what the trader did: a sell to
+ * flat is EXIT_LONG, a buy to flat EXIT_SHORT, an exit word to flat EXIT
+ * (or the side prev_market_position names); a position the action
+ * contradicts, or one it leaves unsaid when it matters, is a 400 naming
+ * the position field.
  */
 int	ac_alert_parse(const char *body, size_t len, const char *content_type,
 	    struct ac_alert *out, struct ac_alert_error *err);
@@ -96,6 +123,8 @@ int	ac_alert_parse(const char *body, size_t len, const char *content_type,
  * *err filled: 400 for a missing required field, 422 for a rule broken
  * (symbol, timeframe or strategy mismatch, action disabled, price <= 0,
  * take profit / stop loss on the wrong side, time outside max_skew_ms).
+ * An exit is enabled with the entry it closes: EXIT_LONG with BUY,
+ * EXIT_SHORT with SELL, EXIT with either.
  */
 int	ac_alert_check(const struct ac_alert *a, const struct ac_rules *r,
 	    int64_t now_ms, struct ac_alert_error *err);
@@ -121,11 +150,12 @@ int	ac_timeframe_valid(const char *tf);
 int	ac_symbol_normalize(const char *in, char *sym, size_t symsz,
 	    char *exch, size_t exchsz);
 
-/* "buy", "BUY", "long", "tp_hit", "TP", "stop_loss"... → the action, or
- * AC_ACTION_NONE. */
+/* "buy", "BUY", "long", "tp_hit", "TP", "stop_loss", "exit", "close",
+ * "flat", "exit_long", "close_short"... → the action, or AC_ACTION_NONE. */
 enum ac_action	ac_action_parse(const char *s);
 
-/* "BUY", "SELL", "TP_HIT", "SL_HIT" (or "NONE"). */
+/* "BUY", "SELL", "TP_HIT", "SL_HIT", "EXIT_LONG", "EXIT_SHORT", "EXIT"
+ * (or "NONE"). */
 const char	*ac_action_name(enum ac_action a);
 
 /* "symbol", "timeframe", "strategy", "action", "price", "take_profit",

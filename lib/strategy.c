@@ -162,7 +162,7 @@ ac_strategy_by_token(struct ac_db *db, const char *token, struct ac_strategy *ou
 			snprintf(out->rules.symbol, sizeof(out->rules.symbol), "%s", PQgetvalue(res, 0, 2));
 			snprintf(out->rules.timeframe, sizeof(out->rules.timeframe), "%s", PQgetvalue(res, 0, 3));
 			snprintf(out->rules.name, sizeof(out->rules.name), "%s", PQgetvalue(res, 0, 4));
-			if (parse_set(PQgetvalue(res, 0, 5), action_name, AC_ACTION__MAX, &out->rules.actions) == -1 ||
+			if (parse_set(PQgetvalue(res, 0, 5), action_name, AC_ACTION_ENABLE_MAX, &out->rules.actions) == -1 ||
 			    parse_set(PQgetvalue(res, 0, 6), field_name, AC_F__MAX, &out->rules.required) == -1)
 				ac_error("strategy %lld has unknown actions or fields", out->id);
 			out->rules.max_skew_ms = AC_MAX_SKEW_MS_DEFAULT;
@@ -273,7 +273,7 @@ ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 		snprintf(err, errsz, "--strategy: a strategy name such as \"UT Bot\" is required");
 		return NULL;
 	}
-	if (in->actions && array_literal(in->actions, action_name, AC_ACTION__MAX, actions, sizeof(actions)) == -1) {
+	if (in->actions && array_literal(in->actions, action_name, AC_ACTION_ENABLE_MAX, actions, sizeof(actions)) == -1) {
 		snprintf(err, errsz, "--actions: a list of BUY, SELL, TP_HIT, SL_HIT is required");
 		return NULL;
 	}

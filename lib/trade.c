@@ -96,6 +96,29 @@ plan_entry(const struct ac_trade_settings *s, const struct ac_open_trade *open, 
 	p->sl = sig->sl;
 }
 
+/* The strategy's own exit: closes the open trades of the side it names
+ * (EXIT: every side) at the signal price; auto_close is about TP/SL
+ * hits, not this. */
+static void
+plan_exit(const struct ac_open_trade *open, int nopen,
+    const struct ac_trade_signal *sig, struct ac_trade_plan *p)
+{
+	int i;
+
+	p->kind = AC_KIND_EXIT;
+	if (!(sig->price > 0)) {
+		p->refusal = AC_REFUSE_BAD_LEVELS;
+		return;
+	}
+	for (i = 0; i < nopen; i++)
+		if (sig->action == AC_ACTION_EXIT ||
+		    open[i].side == (sig->action == AC_ACTION_EXIT_LONG ? AC_SIDE_BUY :
+		    AC_SIDE_SELL))
+			leave(p, open, i, AC_OP_CLOSE, AC_EXIT_SIGNAL, sig->price);
+	if (p->nchanges == 0)
+		p->refusal = AC_REFUSE_NOTHING_OPEN;
+}
+
 void
 ac_trade_plan(const struct ac_trade_settings *s, const struct ac_open_trade *open,
     int nopen, const struct ac_trade_signal *sig, struct ac_trade_plan *out)
@@ -123,6 +146,11 @@ ac_trade_plan(const struct ac_trade_settings *s, const struct ac_open_trade *ope
 			for (i = 0; i < nopen; i++)
 				leave(out, open, i, AC_OP_CLOSE, sig->action == AC_ACTION_TP_HIT ?
 				    AC_EXIT_TP_HIT : AC_EXIT_SL_HIT, sig->price);
+		return;
+	case AC_ACTION_EXIT_LONG:
+	case AC_ACTION_EXIT_SHORT:
+	case AC_ACTION_EXIT:
+		plan_exit(open, nopen, sig, out);
 		return;
 	case AC_ACTION_NONE:
 	case AC_ACTION__MAX:
@@ -154,7 +182,7 @@ ac_exit_reason_name(enum ac_exit_reason r)
 	static const char *const names[] = {
 		[AC_EXIT_NONE] = NULL, [AC_EXIT_TP_HIT] = "TP_HIT", [AC_EXIT_SL_HIT] = "SL_HIT",
 		[AC_EXIT_REPLACED] = "REPLACED", [AC_EXIT_OPPOSITE] = "OPPOSITE",
-		[AC_EXIT_MANUAL] = "MANUAL",
+		[AC_EXIT_MANUAL] = "MANUAL", [AC_EXIT_SIGNAL] = "EXIT",
 	};
 
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : NULL;

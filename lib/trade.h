@@ -21,10 +21,16 @@
  *    position, which the open trades make up; matching each trade's own
  *    level against the alert's price (a bar close) would leave trades open
  *    by rounding.
+ *  - EXIT_LONG / EXIT_SHORT (the strategy went flat from a long / a short)
+ *    closes the user's open BUY / SELL trades at the signal price, EXIT
+ *    all of them (reason EXIT, whatever auto_close_on_tp_sl says: the
+ *    trader closed, no level was hit); it opens nothing. Nothing of that
+ *    side open: refusal NOTHING_OPEN.
  *  - PnL per unit: BUY exit - entry, SELL entry - exit; percent = amount /
  *    entry * 100. Every close and replacement carries its PnL.
  * The signal's kind, which the alarm toggles filter on: entry (BUY/SELL),
- * replacement (BUY/SELL that replaced a trade), exit (TP_HIT/SL_HIT).
+ * replacement (BUY/SELL that replaced a trade), exit (TP_HIT/SL_HIT and
+ * the EXIT actions).
  */
 #ifndef AC_TRADE_H
 #define AC_TRADE_H
@@ -43,7 +49,8 @@ enum ac_exit_reason {
 	AC_EXIT_SL_HIT,
 	AC_EXIT_REPLACED,
 	AC_EXIT_OPPOSITE,
-	AC_EXIT_MANUAL
+	AC_EXIT_MANUAL,
+	AC_EXIT_SIGNAL		/* the strategy's exit (EXIT_LONG, EXIT_SHORT, EXIT) */
 };
 
 enum ac_signal_kind { AC_KIND_ENTRY = 0, AC_KIND_EXIT, AC_KIND_REPLACEMENT, AC_KIND__MAX };
@@ -53,7 +60,7 @@ enum ac_trade_refusal {
 	AC_REFUSE_LIMIT,		/* at the limit and replace_on_same_signal is off */
 	AC_REFUSE_OPPOSITE_OPEN,	/* opposite trades open, allow_opposite is off */
 	AC_REFUSE_NO_AUTO_CLOSE,	/* TP/SL hit, auto_close_on_tp_sl is off */
-	AC_REFUSE_NOTHING_OPEN,		/* TP/SL hit, no open trade */
+	AC_REFUSE_NOTHING_OPEN,		/* TP/SL hit or exit, no open trade (of its side) */
 	AC_REFUSE_BAD_LEVELS		/* price <= 0, or TP/SL on the wrong side */
 };
 
@@ -118,7 +125,7 @@ double	ac_pnl_percent(enum ac_side side, double entry, double exit);
 int	ac_trade_levels_ok(enum ac_side side, double entry, double tp, double sl);
 
 /* Names as stored: "BUY" "SELL"; "TP_HIT" "SL_HIT" "REPLACED" "OPPOSITE"
- * "MANUAL" (NULL for NONE); "entry" "exit" "replacement"; "limit"
+ * "MANUAL" "EXIT" (NULL for NONE); "entry" "exit" "replacement"; "limit"
  * "opposite_open" "no_auto_close" "nothing_open" "bad_levels" (NULL for
  * NONE). ac_side_parse: "BUY"/"SELL" → 0/1, -1 otherwise. */
 const char	*ac_side_name(enum ac_side s);

@@ -38,7 +38,25 @@ check_error(const struct ac_alert_error *err, int status)
 	json_decref(utf8);
 }
 
-/* Traps unless a parsed alert's normalized fields normalize to themselves. */
+/* 1 if action is what a position p (sent, or NONE) allows: a long is
+ * entered by a buy, a short by a sell, flat by an exit or a TP/SL hit. */
+static int
+position_agrees(enum ac_action action, enum ac_position p)
+{
+	switch (p) {
+	case AC_POS_LONG:
+		return action == AC_ACTION_BUY;
+	case AC_POS_SHORT:
+		return action == AC_ACTION_SELL;
+	case AC_POS_FLAT:
+		return action != AC_ACTION_BUY && action != AC_ACTION_SELL;
+	default:
+		return 1;
+	}
+}
+
+/* Traps unless a parsed alert's normalized fields normalize to themselves
+ * and its action agrees with the positions it carries. */
 static void
 check_alert(const struct ac_alert *a)
 {
@@ -56,6 +74,9 @@ check_alert(const struct ac_alert *a)
 	    strcmp(buf, a->timeframe) != 0))
 		__builtin_trap();
 	if (ac_action_parse(ac_action_name(a->action)) != a->action)
+		__builtin_trap();
+	if (!position_agrees(a->action, a->position) ||
+	    !position_agrees(a->action, a->sentiment))
 		__builtin_trap();
 }
 

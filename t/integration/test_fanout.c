@@ -515,6 +515,112 @@ test_part_fails_then_rerun(void **state)
 	(void)state;
 }
 
+/* ---- a move to flat ------------------------------------------------------- */
+
+/* Posts a TradingView strategy alert for s (action, price, and the
+ * market_position / prev_market_position keys when not NULL) through nginx
+ * and ac-hook; asserts the answer is want and returns the signal's id (0
+ * when refused). The answer's error field, if any, goes to field. */
+static long long
+post_position(const struct it_strategy *s, const char *action, double price, const char *mp,
+    const char *prev, long want, char *field, size_t fieldsz)
+{
+	char when[48], *body;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:f, s:s}", "symbol", s->symbol, "timeframe",
+	    s->timeframe, "action", action, "price", price, "time",
+	    it_iso(it_now_ms(), 0, when, sizeof(when)));
+	struct it_resp r;
+	long long id;
+
+	assert_non_null(o);
+	if (mp != NULL)
+		json_object_set_new(o, "market_position", json_string(mp));
+	if (prev != NULL)
+		json_object_set_new(o, "prev_market_position", json_string(prev));
+	assert_non_null(body = json_dumps(o, JSON_COMPACT));
+	json_decref(o);
+	it_post(&r, s->path, "application/json", body);
+	free(body);
+	if (r.status != want)
+		fail_msg("%s to %s: HTTP %ld, wanted %ld: %s", action, mp ? mp : "-", r.status,
+		    want, r.body);
+	id = json_integer_value(it_json_get(&r, "id"));
+	snprintf(field, fieldsz, "%s", it_json_str(&r, "error.field") ?
+	    it_json_str(&r, "error.field") : "");
+	it_resp_free(&r);
+	return id;
+}
+
+/* TradingView's "sell" with market_position "flat" after "long": the
+ * trader closed the long. Stored as EXIT_LONG on a strategy that enables
+ * only BUY and SELL, it closes each subscriber's open long at the alert's
+ * price with its PnL, leaves a short alone, opens nothing, and is a
+ * signal they are charged for and told of; a contradictory alert is a 400
+ * naming market_position that stores nothing. */
+static void
+test_exit_to_flat(void **state)
+{
+	struct it_strategy s;
+	char tag[24], sid[24], eid[24], field[64], u1[24], u2[24];
+	long long plan, entry, exit_, signals;
+
+	it_strategy_new(&s, "1h", "--actions", "BUY,SELL", NULL);
+	plan = plan_new(s.id, "1");
+	it_rand_hex(tag, 10);
+	users_bulk(tag, 2, plan, s.id, "{email}", "{10}");
+	snprintf(u1, sizeof(u1), "%lld", it_q_ll("SELECT min(id) FROM users"
+	    " WHERE email LIKE $1 || '.%'", tag, NULL));
+	snprintf(u2, sizeof(u2), "%lld", it_q_ll("SELECT max(id) FROM users"
+	    " WHERE email LIKE $1 || '.%'", tag, NULL));
+	entry = post_position(&s, "buy", 40000, "long", "flat", 202, field, sizeof(field));
+	drain();
+	snprintf(sid, sizeof(sid), "%lld", entry);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE entry_signal_id = $1"
+	    " AND side = 'BUY' AND status = 'open'", sid, NULL), 2);
+	/* the second subscriber holds a short instead */
+	PQclear(it_q("UPDATE trades SET side = 'SELL' WHERE entry_signal_id = $1 AND user_id = $2",
+	    sid, u2, NULL));
+
+	/* contradictions are refused and store nothing */
+	signals = it_q_ll("SELECT count(*) FROM signals WHERE strategy_id = $1",
+	    (snprintf(tag, sizeof(tag), "%lld", s.id), tag), NULL);
+	post_position(&s, "sell", 45000, "long", "long", 400, field, sizeof(field));
+	assert_string_equal(field, "market_position");
+	post_position(&s, "buy", 45000, "flat", "long", 400, field, sizeof(field));
+	assert_string_equal(field, "market_position");
+	assert_int_equal(it_q_ll("SELECT count(*) FROM signals WHERE strategy_id = $1", tag, NULL),
+	    signals);
+
+	exit_ = post_position(&s, "sell", 45000, "flat", "long", 202, field, sizeof(field));
+	drain();
+	snprintf(eid, sizeof(eid), "%lld", exit_);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM signals WHERE id = $1"
+	    " AND action = 'EXIT_LONG' AND status = 'processed'", eid, NULL), 1);
+	/* the long is closed at the alert's price with its PnL; nothing opened */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1"
+	    " AND entry_signal_id = $2 AND status = 'closed' AND exit_reason = 'EXIT'"
+	    " AND exit_price = 45000 AND pnl_amount = 5000 AND pnl_percent = 12.5"
+	    " AND exit_signal_id = $3 AND closed_at IS NOT NULL", u1, sid, eid, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE entry_signal_id = $1", eid,
+	    NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1"
+	    " AND status = 'open' AND side = 'SELL' AND exit_signal_id IS NULL", u2, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1 AND status = 'open'",
+	    u1, NULL), 0);
+	/* both are told of it, and charged as for any signal */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1"
+	    " AND kind = 'exit' AND status = 'sent'", eid, NULL), 2);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1"
+	    " AND user_id = $2 AND message LIKE '%CLOSE LONG ' || $3 || '%'"
+	    " AND message LIKE '%BUY 40000 -> 45000 (EXIT): PnL +5000 (+12.50%)%'", eid, u1,
+	    s.symbol, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger WHERE reference = 'signal:'"
+	    " || $1 AND kind = 'usage' AND amount = -1", eid, NULL), 2);
+	check_deliveries((snprintf(tag, sizeof(tag), "{%lld}", exit_), tag));
+	check_ledger();
+	(void)state;
+}
+
 /* ---- kill -9 in the middle of fan-outs ------------------------------------ */
 
 static void
@@ -598,6 +704,7 @@ main(void)
 		cmocka_unit_test(test_thousand_users),
 		cmocka_unit_test(test_part_fails_then_rerun),
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_exit_to_flat),
 		cmocka_unit_test(test_crash),
 	};
 	const char *src = getenv("SRC");

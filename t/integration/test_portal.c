@@ -799,6 +799,38 @@ test_signup_flood(void **state)
 	(void)state;
 }
 
+/* A strategy's exit reads as what it did on the dashboard and in the
+ * history ("CLOSE LONG @ 45000"), not as the stored EXIT_LONG. */
+static void
+test_history_exit_action(void **state)
+{
+	static const char *const pages[] = { "/", "/history" };
+	struct fx_plan p;
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128], uid[24], sid[24], key[17];
+
+	fx_plan_new(&p);
+	snprintf(uid, sizeof(uid), "%lld", ib_signup(&b, "exit", "Ezra", PW, email));
+	fx_subscribe(strtoll(uid, NULL, 10), &p, 0);
+	snprintf(sid, sizeof(sid), "%lld", p.strategy.id);
+	it_rand_hex(key, 16);
+	PQclear(it_q("WITH s AS (INSERT INTO signals (strategy_id, idempotency_key, raw_body,"
+	    " received_at, symbol, timeframe, action, price, status)"
+	    " SELECT id, $2, '{}', now(), symbol, timeframe, 'EXIT_LONG', 45000, 'processed'"
+	    " FROM strategies WHERE id = $1 RETURNING id)"
+	    " INSERT INTO deliveries (signal_id, user_id, channel, kind, status)"
+	    " SELECT id, $3, 'email', 'exit', 'sent' FROM s", sid, key, uid, NULL));
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		ib_get(&b, &r, pages[i]);
+		assert_int_equal(r.status, 200);
+		if (!it_has(&r, "CLOSE LONG @ 45000") || it_has(&r, "EXIT_LONG"))
+			fail_msg("%s does not show the exit as CLOSE LONG", pages[i]);
+		it_resp_free(&r);
+	}
+	(void)state;
+}
+
 int
 main(void)
 {
@@ -812,6 +844,7 @@ main(void)
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_cross_user),
 		cmocka_unit_test(test_history_pages),
+		cmocka_unit_test(test_history_exit_action),
 		cmocka_unit_test(test_password_reset),
 		cmocka_unit_test(test_change_password_and_email),
 		cmocka_unit_test(test_api_tokens),

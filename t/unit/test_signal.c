@@ -358,8 +358,9 @@ static const struct parse_bad parse_bad_rows[] = {
 	  JSON, "invalid_value", "timeframe", "received true" },
 	{ "unknown action", "{\"action\":\"hold\",\"price\":1}", JSON,
 	  "invalid_value", "action", "received \"hold\"" },
-	{ "market position flat", "{\"action\":\"flat\",\"price\":1}", JSON,
-	  "invalid_value", "action", "received \"flat\"" },
+	{ "market position word as the action", "{\"action\":\"sideways\","
+	  "\"price\":1}", JSON, "invalid_value", "action",
+	  "must be buy, sell, long, short, exit, close, flat, tp_hit or sl_hit" },
 	{ "action as a number", "{\"action\":1,\"price\":1}", JSON,
 	  "invalid_value", "action", "must be a string" },
 	{ "price not a number", "{\"action\":\"buy\",\"price\":\"abc\"}", JSON,
@@ -455,6 +456,167 @@ test_parse_bad(void **state)
 	if (strstr(err.message, row->msg) == NULL)
 		fail_msg("message \"%s\" lacks \"%s\"", err.message, row->msg);
 	assert_true(memchr(err.message, '\0', sizeof(err.message)) != NULL);
+}
+
+/* ---- position: what the trader did ---------------------------------- */
+
+/* A row: the body's action and position keys, then either the action
+ * stored (status 0) or the refusal (400, code, field, message piece). */
+struct position_row {
+	const char	*name;
+	const char	*body;
+	enum ac_action	 action;
+	int		 status;
+	const char	*code, *field, *msg;
+};
+
+#define POS(act, extra) \
+	"{\"ticker\":\"BTCUSDT\",\"action\":\"" act "\",\"price\":45000" extra "}"
+#define MP(v)		",\"market_position\":\"" v "\""
+#define PREV(v)		",\"prev_market_position\":\"" v "\""
+#define SENT(v)		",\"sentiment\":\"" v "\""
+#define TAKEN(a)	AC_ACTION_##a, 0, NULL, NULL, NULL
+#define REFUSED(code, field, msg) AC_ACTION_NONE, 400, code, field, msg
+
+static const struct position_row position_rows[] = {
+	/* entries, as today */
+	{ "buy to long", POS("buy", MP("long")), TAKEN(BUY) },
+	{ "buy to long from flat", POS("buy", MP("long") PREV("flat")), TAKEN(BUY) },
+	{ "buy to long from short: a reversal", POS("buy", MP("long") PREV("short")),
+	  TAKEN(BUY) },
+	{ "buy adding to a long", POS("buy", MP("long") PREV("long")), TAKEN(BUY) },
+	{ "sell to short", POS("sell", MP("short")), TAKEN(SELL) },
+	{ "sell to short from long: a reversal", POS("sell", MP("short") PREV("long")),
+	  TAKEN(SELL) },
+	{ "buy, prev long alone", POS("buy", PREV("long")), TAKEN(BUY) },
+	{ "sell, prev flat alone", POS("sell", PREV("flat")), TAKEN(SELL) },
+	{ "buy, sentiment bullish", POS("buy", SENT("bullish")), TAKEN(BUY) },
+	{ "sell, sentiment bearish", POS("sell", SENT("bearish")), TAKEN(SELL) },
+	{ "sentiment and market_position agree",
+	  POS("buy", SENT("Bullish") MP("long")), TAKEN(BUY) },
+	/* moves to flat are exits */
+	{ "sell to flat after long", POS("sell", MP("flat") PREV("long")), TAKEN(EXIT_LONG) },
+	{ "sell to flat, prev absent", POS("sell", MP("flat")), TAKEN(EXIT_LONG) },
+	{ "buy to flat after short", POS("buy", MP("flat") PREV("short")), TAKEN(EXIT_SHORT) },
+	{ "buy to flat, prev absent", POS("buy", MP("flat")), TAKEN(EXIT_SHORT) },
+	{ "sell, sentiment flat", POS("sell", SENT("flat")), TAKEN(EXIT_LONG) },
+	{ "buy, sentiment flat, prev short", POS("buy", SENT("flat") PREV("short")),
+	  TAKEN(EXIT_SHORT) },
+	{ "exit to flat after long", POS("exit", MP("flat") PREV("long")), TAKEN(EXIT_LONG) },
+	{ "close to flat after short", POS("close", MP("flat") PREV("short")),
+	  TAKEN(EXIT_SHORT) },
+	{ "exit, sentiment flat: whatever is open", POS("exit", SENT("flat")), TAKEN(EXIT) },
+	{ "action flat alone", POS("flat", ""), TAKEN(EXIT) },
+	{ "action exit alone", POS("exit", ""), TAKEN(EXIT) },
+	{ "exit, prev long alone", POS("exit", PREV("long")), TAKEN(EXIT_LONG) },
+	{ "exit_long word", POS("exit_long", ""), TAKEN(EXIT_LONG) },
+	{ "close short word, to flat", POS("close short", MP("flat")), TAKEN(EXIT_SHORT) },
+	{ "tp hit to flat", POS("tp_hit", MP("flat") PREV("long")), TAKEN(TP_HIT) },
+	{ "sl hit, sentiment flat", POS("sl", SENT("flat")), TAKEN(SL_HIT) },
+	/* spellings */
+	{ "values in any case, with spaces",
+	  POS("SELL", ",\"market_position\":\" FLAT \",\"prev_market_position\":\"Long\""),
+	  TAKEN(EXIT_LONG) },
+	{ "position and prev_position keys",
+	  POS("sell", ",\"position\":\"flat\",\"prev_position\":\"long\""), TAKEN(EXIT_LONG) },
+	{ "TradingView's own names",
+	  POS("buy", ",\"strategy.market_position\":\"flat\","
+	  "\"strategy.prev_market_position\":\"short\""), TAKEN(EXIT_SHORT) },
+	{ "keys in any case", POS("sell", ",\"Market_Position\":\"flat\""), TAKEN(EXIT_LONG) },
+	{ "null position is absent", POS("sell", ",\"market_position\":null"), TAKEN(SELL) },
+	/* contradictions */
+	{ "buy with position short", POS("buy", MP("short")),
+	  REFUSED("contradictory_position", "market_position",
+	  "market_position \"short\" contradicts action buy") },
+	{ "sell with position long", POS("sell", MP("long")),
+	  REFUSED("contradictory_position", "market_position",
+	  "market_position \"long\" contradicts action sell") },
+	{ "sell with position long after long", POS("sell", MP("long") PREV("long")),
+	  REFUSED("contradictory_position", "market_position", "\"long\"") },
+	{ "flat after flat", POS("sell", MP("flat") PREV("flat")),
+	  REFUSED("contradictory_position", "market_position",
+	  "market_position \"flat\" after prev_market_position \"flat\"") },
+	{ "buy to flat after long", POS("buy", MP("flat") PREV("long")),
+	  REFUSED("contradictory_position", "market_position",
+	  "a buy does not close a long") },
+	{ "sell to flat after short", POS("sell", MP("flat") PREV("short")),
+	  REFUSED("contradictory_position", "market_position",
+	  "a sell does not close a short") },
+	{ "exit with position long", POS("exit", MP("long")),
+	  REFUSED("contradictory_position", "market_position",
+	  "market_position \"long\" contradicts action exit") },
+	{ "exit_short after long", POS("exit_short", MP("flat") PREV("long")),
+	  REFUSED("contradictory_position", "market_position",
+	  "an exit of the short side does not close a long") },
+	{ "exit after flat", POS("exit", PREV("flat")),
+	  REFUSED("contradictory_position", "prev_market_position",
+	  "prev_market_position \"flat\": nothing was open") },
+	{ "tp hit with position long", POS("tp", MP("long")),
+	  REFUSED("contradictory_position", "market_position",
+	  "market_position \"long\" contradicts action tp_hit") },
+	{ "sentiment bullish with sell", POS("sell", SENT("bullish")),
+	  REFUSED("contradictory_position", "sentiment",
+	  "sentiment \"bullish\" contradicts action sell") },
+	{ "sentiment bearish with buy", POS("buy", SENT("bearish")),
+	  REFUSED("contradictory_position", "sentiment",
+	  "sentiment \"bearish\" contradicts action buy") },
+	{ "exit with sentiment bearish", POS("exit", SENT("bearish")),
+	  REFUSED("contradictory_position", "sentiment", "\"bearish\"") },
+	{ "sentiment and market_position disagree", POS("buy", SENT("bullish") MP("flat")),
+	  REFUSED("contradictory_position", "sentiment",
+	  "sentiment \"bullish\" contradicts market_position \"flat\"") },
+	{ "sell after long, where the position is now unsaid", POS("sell", PREV("long")),
+	  REFUSED("missing_field", "market_position",
+	  "prev_market_position \"long\" with action sell") },
+	{ "buy after short, where the position is now unsaid", POS("buy", PREV("short")),
+	  REFUSED("missing_field", "market_position", "send market_position") },
+	/* values and placeholders */
+	{ "unknown position", POS("sell", MP("sideways")),
+	  REFUSED("invalid_value", "market_position",
+	  "must be long, short or flat; received \"sideways\"") },
+	{ "sentiment word as a position", POS("sell", MP("bearish")),
+	  REFUSED("invalid_value", "market_position", "received \"bearish\"") },
+	{ "position word as a sentiment", POS("sell", SENT("short")),
+	  REFUSED("invalid_value", "sentiment",
+	  "must be bullish, bearish or flat; received \"short\"") },
+	{ "unknown prev position", POS("sell", ",\"prev_position\":\"out\""),
+	  REFUSED("invalid_value", "prev_market_position", "received \"out\"") },
+	{ "position not a string", POS("sell", ",\"market_position\":0"),
+	  REFUSED("invalid_value", "market_position", "received 0") },
+	{ "unfilled market_position", POS("sell", MP("{{strategy.market_position}}")),
+	  REFUSED("unfilled_placeholder", "market_position", "{{strategy.market_position}}") },
+	{ "unfilled prev position", POS("sell", MP("flat")
+	  PREV("{{strategy.prev_market_position}}")),
+	  REFUSED("unfilled_placeholder", "prev_market_position",
+	  "{{strategy.prev_market_position}}") },
+	{ "unquoted placeholder", "{\"action\":\"sell\",\"price\":1,"
+	  "\"strategy.market_position\":{{strategy.market_position}}}",
+	  REFUSED("unfilled_placeholder", "market_position", "{{strategy.market_position}}") },
+};
+
+/* The body of row is stored as the row's action, or refused as it says. */
+static void
+test_position(void **state)
+{
+	const struct position_row	*row = *state;
+	struct ac_alert			 a;
+	struct ac_alert_error		 err = { 0 };
+	int				 rc;
+
+	rc = ac_alert_parse(row->body, strlen(row->body), JSON, &a, &err);
+	if (row->status == 0) {
+		if (rc != 0)
+			fail_msg("refused: %s: %s", err.code, err.message);
+		assert_string_equal(ac_action_name(a.action),
+		    ac_action_name(row->action));
+		return;
+	}
+	assert_int_equal(rc, -1);
+	assert_int_equal(err.status, row->status);
+	assert_string_equal(err.code, row->code);
+	assert_string_equal(err.field, row->field);
+	if (strstr(err.message, row->msg) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", err.message, row->msg);
 }
 
 /* ---- alerts held against rules -------------------------------------- */
@@ -580,6 +742,22 @@ static const struct check_row check_rows[] = {
 	  "{\"ticker\":\"BTCUSDT\",\"tf\":\"60\",\"action\":\"buy\",\"price\":1,"
 	  "\"time\":\"1969-12-31T23:59:59.5Z\"}", T0, 0, 0, 422, "stale_alert",
 	  "time", "alert time 1969-12-31T23:59:59.500Z is 1705314600.500 s old" },
+	{ "an exit of the long side needs BUY enabled, not itself",
+	  ALERT("BTCUSDT", "60", "sell", "100", MP("flat") PREV("long")), T0,
+	  (1u << AC_ACTION_BUY) | (1u << AC_ACTION_SELL), 0, 0, NULL, NULL, NULL },
+	{ "an exit of the short side on a short-only strategy",
+	  ALERT("BTCUSDT", "60", "buy", "100", MP("flat")), T0,
+	  1u << AC_ACTION_SELL, 0, 0, NULL, NULL, NULL },
+	{ "any exit on a long-only strategy",
+	  ALERT("BTCUSDT", "60", "exit", "100", ""), T0,
+	  1u << AC_ACTION_BUY, 0, 0, NULL, NULL, NULL },
+	{ "an exit carries no side rule for tp and sl",
+	  ALERT("BTCUSDT", "60", "sell", "100", MP("flat") ",\"tp\":90,\"sl\":110"), T0,
+	  0, 0, 0, NULL, NULL, NULL },
+	{ "no long to exit on a short-only strategy",
+	  ALERT("BTCUSDT", "60", "sell", "100", MP("flat") PREV("long")), T0,
+	  1u << AC_ACTION_SELL, 0, 422, "action_disabled", "action",
+	  "EXIT_LONG needs BUY enabled" },
 	{ "side rules come before the time window",
 	  ALERT("BTCUSDT", "60", "buy", "100", ",\"sl\":100"), T0 + 999999, 0, 0,
 	  422, "sl_wrong_side", "stop_loss", "below" },
@@ -829,7 +1007,12 @@ test_actions(void **state)
 		{ "sl", AC_ACTION_SL_HIT }, { "STOP-LOSS", AC_ACTION_SL_HIT },
 		{ "stoploss", AC_ACTION_SL_HIT }, { "sl hit", AC_ACTION_SL_HIT },
 		{ "", AC_ACTION_NONE }, { "hold", AC_ACTION_NONE },
-		{ "flat", AC_ACTION_NONE }, { "buybuybuybuybuybuy", AC_ACTION_NONE },
+		{ "flat", AC_ACTION_EXIT }, { "Exit", AC_ACTION_EXIT },
+		{ "close", AC_ACTION_EXIT }, { "EXIT_LONG", AC_ACTION_EXIT_LONG },
+		{ "close-long", AC_ACTION_EXIT_LONG },
+		{ "exit short", AC_ACTION_EXIT_SHORT },
+		{ "close_short", AC_ACTION_EXIT_SHORT },
+		{ "buybuybuybuybuybuy", AC_ACTION_NONE },
 	};
 	size_t	i;
 
@@ -839,6 +1022,9 @@ test_actions(void **state)
 	assert_string_equal(ac_action_name(AC_ACTION_SELL), "SELL");
 	assert_string_equal(ac_action_name(AC_ACTION_TP_HIT), "TP_HIT");
 	assert_string_equal(ac_action_name(AC_ACTION_SL_HIT), "SL_HIT");
+	assert_string_equal(ac_action_name(AC_ACTION_EXIT_LONG), "EXIT_LONG");
+	assert_string_equal(ac_action_name(AC_ACTION_EXIT_SHORT), "EXIT_SHORT");
+	assert_string_equal(ac_action_name(AC_ACTION_EXIT), "EXIT");
 	assert_string_equal(ac_action_name(AC_ACTION_NONE), "NONE");
 	assert_string_equal(ac_action_name(AC_ACTION__MAX), "NONE");
 }
@@ -923,12 +1109,14 @@ main(void)
 	};
 	struct CMUnitTest	tests[NROWS(parse_ok_rows) + NROWS(parse_bad_rows) +
 				    NROWS(check_rows) + NROWS(key_rows) +
+				    NROWS(position_rows) +
 				    NROWS(timeframe_rows) + NROWS(symbol_rows) +
 				    NROWS(time_rows) + NROWS(singles)];
 	size_t			n = 0, i;
 
 	ADD_ROWS(parse_ok_rows, test_parse_ok, name);
 	ADD_ROWS(parse_bad_rows, test_parse_bad, name);
+	ADD_ROWS(position_rows, test_position, name);
 	ADD_ROWS(check_rows, test_check, name);
 	ADD_ROWS(key_rows, test_key, name);
 	ADD_ROWS(timeframe_rows, test_timeframe, in);

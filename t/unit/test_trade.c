@@ -39,6 +39,9 @@ struct trade_row {
 #define SELL	AC_ACTION_SELL
 #define TP	AC_ACTION_TP_HIT
 #define SL	AC_ACTION_SL_HIT
+#define XL	AC_ACTION_EXIT_LONG
+#define XS	AC_ACTION_EXIT_SHORT
+#define X	AC_ACTION_EXIT
 
 static const struct trade_row trade_rows[] = {
 	/* BUY: none, some, at the limit; replace on/off; plan limits */
@@ -104,6 +107,24 @@ static const struct trade_row trade_rows[] = {
 	{ "sl, auto close off, none open", 3, 0, 1, 1, 0, "", SL, 90, 0, 0, "exit",
 	  "no_auto_close", "" },
 	{ "tp, price 0", 3, 0, 1, 1, 1, "B", TP, 0, 0, 0, "exit", "bad_levels", "" },
+	/* a strategy's move to flat closes its side and opens nothing */
+	{ "exit long, buys open", 3, 0, 1, 1, 1, "BB", XL, 120, 0, 0, "exit", NULL,
+	  "C0:EXIT C1:EXIT" },
+	{ "exit long, mixed open", 3, 0, 1, 1, 1, "BSB", XL, 120, 0, 0, "exit", NULL,
+	  "C0:EXIT C2:EXIT" },
+	{ "exit long, only sells open", 3, 0, 1, 1, 1, "SS", XL, 120, 0, 0, "exit",
+	  "nothing_open", "" },
+	{ "exit long, none open", 3, 0, 1, 1, 1, "", XL, 120, 0, 0, "exit", "nothing_open", "" },
+	{ "exit long, auto close off", 3, 0, 1, 1, 0, "B", XL, 120, 0, 0, "exit", NULL,
+	  "C0:EXIT" },
+	{ "exit long, price 0", 3, 0, 1, 1, 1, "B", XL, 0, 0, 0, "exit", "bad_levels", "" },
+	{ "exit short, mixed open", 3, 0, 0, 0, 1, "SBS", XS, 90, 0, 0, "exit", NULL,
+	  "C0:EXIT C2:EXIT" },
+	{ "exit short, only buys open", 3, 0, 1, 1, 1, "BBB", XS, 90, 0, 0, "exit",
+	  "nothing_open", "" },
+	{ "exit any, mixed open", 3, 0, 1, 1, 1, "BS", X, 105, 0, 0, "exit", NULL,
+	  "C0:EXIT C1:EXIT" },
+	{ "exit any, none open", 3, 0, 1, 1, 1, "", X, 105, 0, 0, "exit", "nothing_open", "" },
 	{ "no action", 3, 0, 1, 1, 1, "B", AC_ACTION_NONE, 100, 0, 0, "exit", "bad_levels", "" },
 };
 
