@@ -195,7 +195,7 @@ replay_one(const struct ac_spool_entry *e, void *arg)
 {
 	struct replay_ctx *ctx = arg;
 	struct ac_ingest_in in = {
-		.token = e->token, .body = e->body, .len = e->len,
+		.token_sha256 = e->token_sha256, .body = e->body, .len = e->len,
 		.content_type = e->content_type, .remote_addr = e->remote_addr,
 		.request_id = e->request_id, .received_ms = e->received_ms, .spooled = 1,
 	};
@@ -214,6 +214,7 @@ replay_one(const struct ac_spool_entry *e, void *arg)
 		break;
 	case AC_INGEST_DB_DOWN:
 	case AC_INGEST_ERROR:
+	case AC_INGEST_SPOOLED:		/* not asked for: no spool_dir */
 		return AC_SPOOL_STOP;
 	}
 	return AC_SPOOL_DONE;
