@@ -202,6 +202,31 @@ arg_enum(struct ac_req *r, const char *name, const char *const *values, int *bad
 
 /* ---- auth ------------------------------------------------------------------------ */
 
+/* The user's credential version while the account is active: > 0; 0
+ * when it is suspended, inactive or gone; -1 on a database error. One
+ * primary-key read, made for every access token checked. */
+static long long
+credential_version(long long uid)
+{
+	static const struct ac_stmt st = { "api_credential_version",
+		"SELECT credential_version FROM users WHERE id = $1 AND status = 'active'", 1 };
+	char id[24];
+	const char *vals[1] = { id };
+	PGresult *res;
+	long long cv = 0;
+
+	snprintf(id, sizeof(id), "%lld", uid);
+	res = ac_db_exec(api.db, &st, vals, NULL, NULL);
+	if (!ac_db_ok(api.db, res, PGRES_TUPLES_OK)) {
+		ac_error("%s: %s", st.name, ac_db_error(api.db));
+		return -1;
+	}
+	if (PQntuples(res) == 1)
+		cv = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return cv;
+}
+
 /* POST /auth/token: email and password to an access token; 401 for every failure, 429 when throttled. */
 static void
 auth_token(struct ac_req *r, long long unused, long long id)
@@ -209,7 +234,7 @@ auth_token(struct ac_req *r, long long unused, long long id)
 	json_t *b = body_json(r);
 	const char *email, *password;
 	char token[AC_JWT_MAX];
-	long long uid;
+	long long uid, cv;
 
 	if (b == NULL)
 		return;
@@ -223,8 +248,12 @@ auth_token(struct ac_req *r, long long unused, long long id)
 	}
 	switch (ac_auth_login(api.db, &api.auth, email, password, r->remote_addr, &uid)) {
 	case AC_AUTH_OK:
-		if (ac_jwt_sign(api.key, uid, AUDIENCE, ac_now_ms() / 1000, api.token_ttl_s,
-		    token) == -1) {
+		if ((cv = credential_version(uid)) == -1) {
+			db_failed(r);
+			break;
+		}
+		if (cv == 0 || ac_jwt_sign(api.key, uid, cv, AUDIENCE, ac_now_ms() / 1000,
+		    api.token_ttl_s, token) == -1) {
 			ac_reply_error(r, 500, "internal", "no token could be made", NULL);
 			break;
 		}
@@ -246,12 +275,16 @@ auth_token(struct ac_req *r, long long unused, long long id)
 	json_decref(b);
 }
 
-/* The user the Bearer token names: > 0; 0 after answering 401; -1 after 503. */
+/* The user the Bearer token names: > 0; 0 after answering 401; -1 after
+ * 503. An access token (JWT) holds only while its user is active and its
+ * credential version is the user's current one (a password, email or
+ * status change moves it); a personal token, while it is not revoked and
+ * its user is active (it outlives a password change, as /tokens says). */
 static long long
 bearer_user(struct ac_req *r)
 {
 	const char *h = ac_req_header(r, "Authorization"), *why = NULL;
-	long long uid;
+	long long uid, cv, now_cv;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
 		ac_reply_error(r, 401, "unauthorized", "send Authorization: Bearer <token>", NULL);
@@ -262,7 +295,11 @@ bearer_user(struct ac_req *r)
 		uid = ac_api_token_user(api.db, h);
 		why = "unknown or revoked";
 	} else {
-		uid = ac_jwt_verify(api.key, h, AUDIENCE, ac_now_ms() / 1000, &why);
+		uid = ac_jwt_verify(api.key, h, AUDIENCE, ac_now_ms() / 1000, &cv, &why);
+		if (uid > 0 && (now_cv = credential_version(uid)) != cv) {
+			uid = now_cv == -1 ? -1 : 0;
+			why = now_cv == 0 ? "account not active" : "credential version changed";
+		}
 	}
 	if (uid == -1) {
 		db_failed(r);
@@ -535,7 +572,8 @@ credits(struct ac_req *r, long long uid, long long id)
 	reply_query(r, &st, uid, lim, NULL, NULL, NULL);
 }
 
-/* GET /account/history?channel=&status=&before=&limit=: deliveries, newest first. */
+/* GET /account/history?channel=&status=&before=&limit=: deliveries, newest
+ * first, of the signals the user may see (as GET /signals). */
 static void
 history(struct ac_req *r, long long uid, long long id)
 {
@@ -548,6 +586,7 @@ history(struct ac_req *r, long long uid, long long id)
 		"  JOIN strategies st ON st.id = s.strategy_id"
 		"  WHERE d.user_id = $1 AND ($2::text IS NULL OR d.channel = $2)"
 		"  AND ($3::text IS NULL OR d.status = $3) AND d.id < coalesce($4::bigint, 9223372036854775807)"
+		"  AND ac_signal_visible($1, s.strategy_id, s.received_at)"
 		"  ORDER BY d.id DESC LIMIT $5) n", 5 };
 	static const char *const channels[] = { "email", "telegram", "sms", "push", NULL };
 	static const char *const statuses[] = { "queued", "sent", "failed", "skipped", NULL };
@@ -600,7 +639,9 @@ sub_status(struct ac_req *r, long long uid, long long id)
 	reply_query(r, &st, uid, NULL, NULL, NULL, NULL);
 }
 
-/* GET /signals?limit=: recent processed signals of the strategies the user has alarms on. */
+/* GET /signals?limit=: recent processed signals of the strategies the user
+ * has alarms on, each only if a subscription of theirs covered its strategy
+ * when it arrived (ac_signal_visible, sql/011_access.sql). */
 static void
 signals(struct ac_req *r, long long uid, long long id)
 {
@@ -611,7 +652,8 @@ signals(struct ac_req *r, long long uid, long long id)
 		"  s.stop_loss::text AS stop_loss, " ISO("s.received_at") " AS received_at"
 		"  FROM signals s JOIN strategies st ON st.id = s.strategy_id"
 		"  WHERE s.strategy_id IN (SELECT strategy_id FROM alarms WHERE user_id = $1)"
-		"  AND s.status = 'processed' ORDER BY s.id DESC LIMIT $2) x", 2 };
+		"  AND s.status = 'processed' AND ac_signal_visible($1, s.strategy_id, s.received_at)"
+		"  ORDER BY s.id DESC LIMIT $2) x", 2 };
 	long long limit = arg_int(r, "limit", 1, 200, 50);
 	char l[24];
 

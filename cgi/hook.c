@@ -82,13 +82,12 @@ static const struct {
 
 /* The answer to an accepted or refused alert. */
 static void
-tv_answer(struct ac_req *r, const struct ac_ingest_out *out, int spooled)
+tv_answer(struct ac_req *r, const struct ac_ingest_out *out)
 {
-	if (spooled) {
-		ac_reply_json(r, 202, json_pack("{s:n, s:s}", "id", "status", "spooled"));
-		return;
-	}
 	switch (out->result) {
+	case AC_INGEST_SPOOLED:
+		ac_reply_json(r, 202, json_pack("{s:n, s:s}", "id", "status", "spooled"));
+		break;
 	case AC_INGEST_QUEUED:
 		ac_reply_json(r, 202, json_pack("{s:I, s:s}", "id", (json_int_t)out->signal_id,
 		    "status", "queued"));
@@ -109,6 +108,9 @@ tv_answer(struct ac_req *r, const struct ac_ingest_out *out, int spooled)
 	}
 }
 
+/* The token and any secret in the body never reach a log or the database
+ * in clear: ac_ingest() redacts them (and spools the alert when the
+ * database is away), and what is logged here is its redacted message. */
 static void
 tv_alert(struct ac_req *r, const char *token)
 {
@@ -116,28 +118,15 @@ tv_alert(struct ac_req *r, const char *token)
 		.token = token, .body = r->body, .len = r->body_len,
 		.content_type = r->content_type, .remote_addr = r->remote_addr,
 		.request_id = r->request_id, .received_ms = r->received_ms,
+		.spool_dir = hook.cfg.state_dir,
 	};
 	struct ac_ingest_out out;
 
 	ac_ingest(tdb, &in, &out);
-	seen_up(out.result != AC_INGEST_DB_DOWN);
-	if (out.result == AC_INGEST_DB_DOWN) {
-		struct ac_spool_entry e = {
-			.token = token, .content_type = r->content_type,
-			.remote_addr = r->remote_addr, .request_id = r->request_id,
-			.body = r->body, .len = r->body_len, .received_ms = r->received_ms,
-		};
-
-		if (ac_spool_append(hook.cfg.state_dir, &e) == 0) {
-			ac_warn("database away (%s): alert spooled", ac_db_error(tdb));
-			tv_answer(r, &out, 1);
-			return;
-		}
-		ac_error("database away and spool failed: %m");
-	} else if (out.result == AC_INGEST_REJECTED) {
+	seen_up(out.result != AC_INGEST_DB_DOWN && out.result != AC_INGEST_SPOOLED);
+	if (out.result == AC_INGEST_REJECTED)
 		ac_info("alert refused %d %s: %s", out.err.status, out.err.code, out.err.message);
-	}
-	tv_answer(r, &out, 0);
+	tv_answer(r, &out);
 }
 
 /* 1 if the request carries the webhook secret (compared in constant time
@@ -310,7 +299,7 @@ static enum ac_spool_verdict
 replay_one(const struct ac_spool_entry *e, void *arg)
 {
 	struct ac_ingest_in in = {
-		.token = e->token, .body = e->body, .len = e->len,
+		.token_sha256 = e->token_sha256, .body = e->body, .len = e->len,
 		.content_type = e->content_type, .remote_addr = e->remote_addr,
 		.request_id = e->request_id, .received_ms = e->received_ms, .spooled = 1,
 	};

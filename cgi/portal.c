@@ -156,7 +156,8 @@ static const struct {
 	{ "alarm_disabled", "Alarm disabled." },
 	{ "alarm_deleted", "Alarm deleted." },
 	{ "profile_saved", "Profile saved." },
-	{ "password_changed", "Password changed. Other sessions were logged out." },
+	{ "password_changed", "Password changed. Other sessions and API access tokens were logged"
+	    " out; personal API tokens keep working until you revoke them." },
 	{ "email_changed", "Email address changed." },
 	{ "token_revoked", "Token revoked." },
 };
@@ -342,7 +343,8 @@ home(struct pctx *c, long long id)
 		"  WHEN 'failed' THEN 'danger' WHEN 'skipped' THEN 'warning' ELSE 'secondary' END AS badge"
 		"  FROM deliveries d JOIN signals s ON s.id = d.signal_id"
 		"  JOIN strategies st ON st.id = s.strategy_id"
-		"  WHERE d.user_id = u.id ORDER BY d.id DESC LIMIT 10) n HAVING count(*) > 0))"
+		"  WHERE d.user_id = u.id AND ac_signal_visible(u.id, s.strategy_id, s.received_at)"
+		"  ORDER BY d.id DESC LIMIT 10) n HAVING count(*) > 0))"
 		" FROM users u WHERE u.id = $1", 1 };
 	char uid[24];
 	const char *vals[1] = { uid };
@@ -781,7 +783,9 @@ one_of(const char *v, const char *const *values)
 	return NULL;
 }
 
-/* GET /history: the user's notifications, newest first, filtered, a page (?before=id) at a time. */
+/* GET /history: the user's notifications, newest first, filtered, a page
+ * (?before=id) at a time; only of signals the user may see (as on the
+ * dashboard: ac_signal_visible, sql/011_access.sql). */
 static void
 history_page(struct pctx *c, long long id)
 {
@@ -796,7 +800,8 @@ history_page(struct pctx *c, long long id)
 		"  JOIN strategies st ON st.id = s.strategy_id JOIN users u ON u.id = d.user_id"
 		"  WHERE d.user_id = $1 AND ($2::text IS NULL OR d.channel = $2)"
 		"  AND ($3::text IS NULL OR d.status = $3) AND ($4::bigint IS NULL OR s.strategy_id = $4)"
-		"  AND d.id < coalesce($5::bigint, 9223372036854775807) ORDER BY d.id DESC LIMIT 51) n),"
+		"  AND d.id < coalesce($5::bigint, 9223372036854775807)"
+		"  AND ac_signal_visible($1, s.strategy_id, s.received_at) ORDER BY d.id DESC LIMIT 51) n),"
 		" 'strategies', (SELECT coalesce(json_agg(json_build_object('id', st.id::text, 'name',"
 		"  st.name || ' · ' || st.symbol || ' ' || st.timeframe) ORDER BY st.name, st.id), '[]')"
 		"  FROM strategies st WHERE st.id IN (SELECT strategy_id FROM alarms WHERE user_id = $1)))",

@@ -26,4 +26,8 @@ int	ac_ct_equal(const void *a, const void *b, size_t n);
 /* Lower-case hex of n bytes into out (2n + 1 bytes). */
 void	ac_hex(const unsigned char *in, size_t n, char *out);
 
+/* The n bytes that exactly 2n lower-case hex digits (then the NUL) in in
+ * stand for, into out. 0, or -1 if in is anything else. */
+int	ac_unhex(const char *in, unsigned char *out, size_t n);
+
 #endif

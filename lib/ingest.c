@@ -12,9 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "ingest.h"
 #include "log.h"
 #include "pgarray.h"
+#include "spool.h"
 #include "strategy.h"
 #include "util.h"
 
@@ -108,11 +110,13 @@ reject(struct ac_ingest_out *out, int status, const char *code, const char *fiel
 	va_end(ap);
 }
 
-/* Keeps the rejection for review; a failure here is logged, not fatal. */
+/* Keeps the rejection for review; a failure here is logged, not fatal.
+ * in->body is already redacted; a bad token is kept only as the first
+ * digits of its SHA-256, enough to tell one sender's typo from another's. */
 static void
 record_reject(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_ingest_out *out)
 {
-	char ms[24], status[8], sid[24], bytes[24], *excerpt;
+	char ms[24], status[8], sid[24], bytes[24], msg[sizeof(out->err.message) + 40], *excerpt;
 	const char *vals[12];
 	size_t n = in->len < EXCERPT_MAX ? in->len : EXCERPT_MAX;
 	PGresult *res;
@@ -125,11 +129,16 @@ record_reject(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_i
 	snprintf(status, sizeof(status), "%d", out->err.status);
 	snprintf(sid, sizeof(sid), "%lld", out->strategy_id);
 	snprintf(bytes, sizeof(bytes), "%zu", in->len);
+	if (out->err.status == 401 && in->token_sha256 != NULL && *in->token_sha256 != '\0')
+		snprintf(msg, sizeof(msg), "%s (token sha256 %.8s...)", out->err.message,
+		    in->token_sha256);
+	else
+		snprintf(msg, sizeof(msg), "%s", out->err.message);
 	vals[0] = ms;
 	vals[1] = status;
 	vals[2] = out->err.code;
 	vals[3] = out->err.field;
-	vals[4] = out->err.message;
+	vals[4] = msg;
 	vals[5] = out->strategy_id > 0 ? sid : NULL;
 	vals[6] = in->remote_addr ? in->remote_addr : "";
 	vals[7] = in->request_id ? in->request_id : "";
@@ -444,33 +453,121 @@ store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
 	out->signal_id = p.signal_id;
 }
 
-/* A copy of body with every occurrence of secret replaced, so a token sent
- * in the body is never stored or shown; malloc'd, NUL-terminated. */
+/* ---- secrets: what is hidden before anything is kept or logged ---------------- */
+
+#define SPANS_MAX	16
+#define WORD_MIN	4	/* shorter strings are hidden where found, not everywhere */
+
+/* The secrets of one alert: the stretches of its body that hold the values
+ * of secret keys, and the strings hidden wherever they occur (those values,
+ * the path's token, the parsed secret). */
+struct secrets {
+	struct ac_span	 span[SPANS_MAX];
+	size_t		 nspan;
+	int		 all;		/* more secret keys than spans: hide the whole body */
+	const char	*word[SPANS_MAX + 2];
+	size_t		 wlen[SPANS_MAX + 2];
+	size_t		 nword;
+};
+
+static void
+secrets_word(struct secrets *sec, const char *w, size_t n)
+{
+	if (w != NULL && n >= WORD_MIN && sec->nword < SPANS_MAX + 2) {
+		sec->word[sec->nword] = w;
+		sec->wlen[sec->nword++] = n;
+	}
+}
+
+/* The secrets of in's body, with token and secret (either may be NULL);
+ * the words point into in->body, token and secret. */
+static void
+secrets_find(struct secrets *sec, const struct ac_ingest_in *in, const char *token,
+    const char *secret)
+{
+	size_t found = ac_alert_secret_spans(in->body, in->len, sec->span, SPANS_MAX);
+
+	sec->all = found > SPANS_MAX;
+	sec->nspan = sec->all ? 0 : found;
+	sec->nword = 0;
+	for (size_t i = 0; i < sec->nspan; i++)
+		secrets_word(sec, in->body + sec->span[i].off, sec->span[i].len);
+	secrets_word(sec, token, token ? strlen(token) : 0);
+	secrets_word(sec, secret, secret ? strlen(secret) : 0);
+}
+
+/* A copy of the len bytes of text with sec hidden (the spans too when
+ * spans is set): each stretch hidden becomes "[redacted]"; malloc'd,
+ * NUL-terminated, its length in *outlen. */
 static char *
-redact(const char *body, size_t len, const char *secret, size_t *outlen)
+conceal(const char *text, size_t len, const struct secrets *sec, int spans, size_t *outlen)
 {
 	static const char mark[] = "[redacted]";
-	size_t n = strlen(secret), o = 0;
-	char *out = malloc(len / (n ? n : 1) * sizeof(mark) + len + 1);
+	unsigned char *hide = calloc(len + 1, 1);
+	size_t i, w, o = 0, nmarks = 0;
+	const char *p;
+	char *out;
 
-	if (out == NULL)
+	if (hide == NULL)
 		abort();
-	for (size_t i = 0; i < len;) {
-		if (n > 0 && i + n <= len && memcmp(body + i, secret, n) == 0) {
+	if (spans && sec->all)
+		memset(hide, 1, len);
+	for (i = 0; spans && i < sec->nspan; i++)
+		memset(hide + sec->span[i].off, 1, sec->span[i].len);
+	for (w = 0; w < sec->nword; w++)
+		for (p = text; (p = memmem(p, len - (size_t)(p - text), sec->word[w],
+		    sec->wlen[w])) != NULL; p++)
+			memset(hide + (p - text), 1, sec->wlen[w]);
+	for (i = 0; i < len; i++)
+		nmarks += hide[i] && (i == 0 || !hide[i - 1]);
+	if ((out = malloc(len + nmarks * sizeof(mark) + 1)) == NULL)
+		abort();
+	for (i = 0; i < len; i++) {
+		if (!hide[i])
+			out[o++] = text[i];
+		else if (i == 0 || !hide[i - 1]) {
 			memcpy(out + o, mark, sizeof(mark) - 1);
 			o += sizeof(mark) - 1;
-			i += n;
-		} else {
-			out[o++] = body[i++];
 		}
 	}
 	out[o] = '\0';
 	*outlen = o;
+	free(hide);
 	return out;
 }
 
+/* msg (a NUL-terminated buffer of sz bytes) with sec's words hidden. */
+static void
+conceal_message(char *msg, size_t sz, const struct secrets *sec)
+{
+	size_t n;
+	char *c = conceal(msg, strlen(msg), sec, 0, &n);
+
+	snprintf(msg, sz, "%s", c);
+	free(c);
+}
+
 static void	ingest(struct ac_db *, const struct ac_ingest_in *, struct ac_ingest_out *,
-		    const struct ac_alert *, const struct ac_alert_error *);
+		    const struct ac_alert *, const struct ac_alert_error *, const struct secrets *);
+
+/* Appends the (redacted) alert to the spool: SPOOLED, or DB_DOWN if it
+ * cannot be written. */
+static void
+spool(const struct ac_ingest_in *in, const char *why, struct ac_ingest_out *out)
+{
+	struct ac_spool_entry e = {
+		.token_sha256 = in->token_sha256, .content_type = in->content_type,
+		.remote_addr = in->remote_addr, .request_id = in->request_id,
+		.body = in->body, .len = in->len, .received_ms = in->received_ms,
+	};
+
+	if (ac_spool_append(in->spool_dir, &e) == -1) {
+		ac_error("database away (%s) and spool failed: %s", why, strerror(errno));
+		return;
+	}
+	ac_warn("database away (%s): alert spooled", why);
+	out->result = AC_INGEST_SPOOLED;
+}
 
 void
 ac_ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *out)
@@ -478,31 +575,44 @@ ac_ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out 
 	struct ac_alert a;
 	struct ac_alert_error perr;
 	struct ac_ingest_in hidden;
-	char *copy;
+	struct secrets sec;
+	const char *token = in->token != NULL && *in->token != '\0' ? in->token : NULL;
+	char hash[65] = "", *copy;
 
 	memset(out, 0, sizeof(*out));
 	out->parsed = ac_alert_parse(in->body, in->len, in->content_type, &a, &perr) == 0;
-	if (!out->parsed || a.secret[0] == '\0') {
-		ingest(db, in, out, &a, &perr);
-		return;
-	}
+	if (token == NULL && (in->token_sha256 == NULL || *in->token_sha256 == '\0') &&
+	    out->parsed && a.secret[0] != '\0')
+		token = a.secret;
+	if (token != NULL)
+		ac_sha256_hex(token, strlen(token), hash);
+	else if (in->token_sha256 != NULL)
+		snprintf(hash, sizeof(hash), "%s", in->token_sha256);
+	secrets_find(&sec, in, in->token, out->parsed ? a.secret : NULL);
+	if (!out->parsed)
+		conceal_message(perr.message, sizeof(perr.message), &sec);
 	hidden = *in;
-	hidden.body = copy = redact(in->body, in->len, a.secret, &hidden.len);
-	if (in->token == NULL || *in->token == '\0')
-		hidden.token = a.secret;
-	ingest(db, &hidden, out, &a, &perr);
+	hidden.token = NULL;
+	hidden.token_sha256 = hash;
+	hidden.body = copy = conceal(in->body, in->len, &sec, 1, &hidden.len);
+	ingest(db, &hidden, out, &a, &perr, &sec);
+	if (out->result == AC_INGEST_DB_DOWN && in->spool_dir != NULL)
+		spool(&hidden, ac_db_error(db), out);
 	free(copy);
 }
 
-/* The path after parsing: authenticate, check, store or record the refusal. */
+/* The path after parsing: authenticate (by in->token_sha256), check, store
+ * or record the refusal. in->body is redacted already; messages made here
+ * are redacted with sec before they are kept or logged. */
 static void
 ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *out,
-    const struct ac_alert *alert, const struct ac_alert_error *parse_err)
+    const struct ac_alert *alert, const struct ac_alert_error *parse_err,
+    const struct secrets *sec)
 {
 	struct ac_strategy s;
-	const char *token = in->token ? in->token : "";
+	unsigned char hash[32];
 
-	if (*token == '\0') {
+	if (ac_unhex(in->token_sha256, hash, sizeof(hash)) == -1) {
 		if (out->parsed)
 			reject(out, 401, "unauthorized", NULL, "missing or unknown webhook token");
 		else
@@ -510,7 +620,7 @@ ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *ou
 		record_reject(db, in, out);
 		return;
 	}
-	switch (ac_strategy_by_token(db, token, &s)) {
+	switch (ac_strategy_by_token_hash(db, hash, &s)) {
 	case AC_LOOKUP_DB_DOWN:
 		if (out->parsed) {
 			out->result = ac_db_unavailable(db) ? AC_INGEST_DB_DOWN : AC_INGEST_ERROR;
@@ -522,7 +632,8 @@ ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *ou
 		return;
 	case AC_LOOKUP_UNKNOWN:
 		reject(out, 401, "unauthorized", NULL, "missing or unknown webhook token");
-		ac_warn("security: unknown webhook token from %s", in->remote_addr ? in->remote_addr : "?");
+		ac_warn("security: unknown webhook token (sha256 %.8s...) from %s", in->token_sha256,
+		    in->remote_addr ? in->remote_addr : "?");
 		record_reject(db, in, out);
 		return;
 	case AC_LOOKUP_FOUND:
@@ -536,6 +647,7 @@ ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *ou
 		reject(out, 422, "strategy_inactive", NULL, "strategy %lld is inactive", s.id);
 	} else if (ac_alert_check(alert, &s.rules, in->received_ms, &out->err) == -1) {
 		out->result = AC_INGEST_REJECTED;
+		conceal_message(out->err.message, sizeof(out->err.message), sec);
 	} else {
 		store(db, in, alert, out);
 		return;

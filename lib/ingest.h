@@ -14,6 +14,7 @@
 
 struct ac_ingest_in {
 	const char	*token;		/* from the path; NULL or "" to use the body's secret */
+	const char	*token_sha256;	/* instead of token: its hex SHA-256 (a spooled alert) */
 	const char	*body;
 	size_t		 len;
 	const char	*content_type;
@@ -21,6 +22,8 @@ struct ac_ingest_in {
 	const char	*request_id;
 	int64_t		 received_ms;	/* when it arrived: the 5-minute rule's clock */
 	int		 spooled;	/* 1 when replayed from the spool */
+	const char	*spool_dir;	/* state folder whose spool takes the alert when the
+					 * database is away; NULL: none (a replay) */
 };
 
 enum ac_ingest_result {
@@ -28,7 +31,8 @@ enum ac_ingest_result {
 	AC_INGEST_DUPLICATE,	/* stored before: 200 with the first id */
 	AC_INGEST_REJECTED,	/* 400 / 401 / 422: see err (recorded for review) */
 	AC_INGEST_DB_DOWN,	/* nothing stored: spool it or answer 503 */
-	AC_INGEST_ERROR		/* the database refused the row: 500, logged */
+	AC_INGEST_ERROR,	/* the database refused the row: 500, logged */
+	AC_INGEST_SPOOLED	/* the database is away: kept in the spool: 202 */
 };
 
 struct ac_ingest_out {
@@ -63,11 +67,19 @@ int	ac_ingest_group_start(struct ac_db **dbs, int n, int max_batch);
 void	ac_ingest_group_stop(void);
 
 /*
- * Runs one alert through the path. When the database is down the result
- * is AC_INGEST_DB_DOWN unless the body alone proves the request bad (a
- * 400, logged but not recorded). A rejection is recorded in
- * webhook_rejects (a bad token as a security event) when the database
- * answers.
+ * Runs one alert through the path. When the database is down the alert is
+ * spooled (AC_INGEST_SPOOLED; AC_INGEST_DB_DOWN without in->spool_dir or
+ * when the spool cannot be written) unless the body alone proves the
+ * request bad (a 400, logged but not recorded). A rejection is recorded
+ * in webhook_rejects (a bad token as a security event, with the first
+ * digits of its SHA-256) when the database answers.
+ *
+ * No secret is kept or logged in clear, on any path: before anything is
+ * stored, recorded, spooled or logged, the values of the body's secret
+ * keys (found by ac_alert_secret_spans(), so also in a body that does not
+ * parse) and every occurrence of the token (the path's or the body's) are
+ * replaced by "[redacted]" in the body and in the error message, and the
+ * spool keeps the token's SHA-256, not the token.
  */
 void	ac_ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *out);
 

@@ -26,8 +26,8 @@ mac(const unsigned char key[AC_JWT_KEY_LEN], const char *in, size_t n, unsigned 
 }
 
 int
-ac_jwt_sign(const unsigned char key[AC_JWT_KEY_LEN], long long user_id, const char *aud,
-    int64_t now_s, int ttl_s, char out[AC_JWT_MAX])
+ac_jwt_sign(const unsigned char key[AC_JWT_KEY_LEN], long long user_id, long long cv,
+    const char *aud, int64_t now_s, int ttl_s, char out[AC_JWT_MAX])
 {
 	static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 	unsigned char jti[16], sig[32];
@@ -39,9 +39,9 @@ ac_jwt_sign(const unsigned char key[AC_JWT_KEY_LEN], long long user_id, const ch
 		return -1;
 	ac_hex(jti, sizeof(jti), jtis);
 	snprintf(sub, sizeof(sub), "%lld", user_id);
-	p = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "sub", sub, "aud", aud,
+	p = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "sub", sub, "aud", aud,
 	    "iat", (json_int_t)now_s, "nbf", (json_int_t)now_s,
-	    "exp", (json_int_t)(now_s + ttl_s), "jti", jtis);
+	    "exp", (json_int_t)(now_s + ttl_s), "jti", jtis, "cv", (json_int_t)cv);
 	payload = json_dumps(p, JSON_COMPACT);
 	json_decref(p);
 	if (payload == NULL)
@@ -89,7 +89,7 @@ aud_ok(const json_t *aud, const char *want)
 
 long long
 ac_jwt_verify(const unsigned char key[AC_JWT_KEY_LEN], const char *token, const char *aud,
-    int64_t now_s, const char **why)
+    int64_t now_s, long long *cv, const char **why)
 {
 	const char *d1, *d2, *alg, *sub, *errstr = NULL;
 	unsigned char sig[32], want[32];
@@ -98,6 +98,7 @@ ac_jwt_verify(const unsigned char key[AC_JWT_KEY_LEN], const char *token, const 
 	long long id = 0;
 
 	*why = "malformed";
+	*cv = 0;
 	if (sodium_init() < 0 || strlen(token) >= AC_JWT_MAX ||
 	    (d1 = strchr(token, '.')) == NULL || (d2 = strchr(d1 + 1, '.')) == NULL ||
 	    strchr(d2 + 1, '.') != NULL)
@@ -143,6 +144,9 @@ ac_jwt_verify(const unsigned char key[AC_JWT_KEY_LEN], const char *token, const 
 		id = 0;
 		goto out;
 	}
+	v = json_object_get(p, "cv");
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		*cv = json_integer_value(v);
 	*why = NULL;
 out:
 	json_decref(h);

@@ -42,6 +42,8 @@ ac_ledger_post(struct ac_db *db, const struct ac_ledger_entry *e, long long *bal
 		PQclear(res);
 		return AC_LEDGER_DONE;
 	}
+	if (balance != NULL)
+		*balance = strtoll(PQgetvalue(res, 0, 2), NULL, 10) - e->amount;
 	PQclear(res);
 	res = ac_db_exec(db, &st_key, vals + 4, NULL, NULL);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))

@@ -30,7 +30,8 @@ struct ac_ledger_entry {
 };
 
 /* Writes e unless its key exists or the balance would go negative. On
- * DONE, *balance (may be NULL) is the new balance. */
+ * DONE, *balance (may be NULL) is the new balance; on INSUFFICIENT, the
+ * balance as it is. */
 enum ac_ledger_result ac_ledger_post(struct ac_db *db, const struct ac_ledger_entry *e,
 		    long long *balance);
 

@@ -672,6 +672,72 @@ alias_list(int slot, char *buf, size_t bufsz)
 	return buf;
 }
 
+/* 1 if c may be part of a key or bare word ("secret", "token_2"). */
+static int
+is_word(int c)
+{
+	return is_alpha(c) || is_digit(c) || c == '_';
+}
+
+/* The length of the secret key (an alias of the secret slot, any case)
+ * that starts at body[i] as a whole word, or 0. */
+static size_t
+secret_key_at(const char *body, size_t len, size_t i)
+{
+	size_t a, n;
+
+	if (i > 0 && is_word((unsigned char)body[i - 1]))
+		return 0;
+	for (a = 0; a < NALIASES; a++) {
+		if (aliases[a].slot != SLOT_SECRET)
+			continue;
+		n = strlen(aliases[a].key);
+		if (i + n <= len && strncasecmp(body + i, aliases[a].key, n) == 0 &&
+		    (i + n == len || !is_word((unsigned char)body[i + n])))
+			return n;
+	}
+	return 0;
+}
+
+size_t
+ac_alert_secret_spans(const char *body, size_t len, struct ac_span *out, size_t max)
+{
+	size_t i, j, k, n, found = 0;
+	char q;
+
+	for (i = 0; i < len; i++) {
+		if ((k = secret_key_at(body, len, i)) == 0)
+			continue;
+		j = i + k;
+		if (j < len && (body[j] == '"' || body[j] == '\''))
+			j++;
+		while (j < len && is_space((unsigned char)body[j]))
+			j++;
+		if (j >= len || (body[j] != ':' && body[j] != '='))
+			continue;
+		for (j++; j < len && is_space((unsigned char)body[j]); j++)
+			continue;
+		if (j < len && (body[j] == '"' || body[j] == '\'')) {
+			/* a quoted value: to the closing quote, escapes skipped,
+			 * or to the end of a body cut short */
+			for (q = body[j++], n = j; n < len && body[n] != q; n++)
+				if (body[n] == '\\' && n + 1 < len)
+					n++;
+		} else {
+			for (n = j; n < len && !is_space((unsigned char)body[n]) &&
+			    strchr(",;&}]\"'", body[n]) == NULL; n++)
+				continue;
+		}
+		if (n > j) {
+			if (found < max)
+				out[found] = (struct ac_span){ j, n - j };
+			found++;
+		}
+		i = n > i ? n - 1 : i;
+	}
+	return found;
+}
+
 /* Describes JSON value v for a message ("\"abc\"", "12", "an object")
  * into buf (bufsz bytes). */
 static const char *

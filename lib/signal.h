@@ -138,6 +138,23 @@ int	ac_alert_check(const struct ac_alert *a, const struct ac_rules *r,
 void	ac_alert_key(const struct ac_alert *a, long long strategy_id,
 	    int64_t received_ms, char out[65]);
 
+/* A stretch of a body: off and len bytes. */
+struct ac_span {
+	size_t	off;
+	size_t	len;
+};
+
+/*
+ * The values of the secret keys (secret, token, passphrase: any case) in a
+ * body that may not parse at all: a lenient scan of the raw text for a key
+ * as a whole word, quoted or not, then ':' or '=', then a value, quoted
+ * (to its closing quote, or the end of the body) or bare (to a space or
+ * one of , ; & } ] " '). Fills up to max spans of body with the values as
+ * written (escapes and all) and returns how many it found, which may be
+ * more than max. Whatever is kept or logged of a body hides these.
+ */
+size_t	ac_alert_secret_spans(const char *body, size_t len, struct ac_span *out, size_t max);
+
 /* Normalizes a timeframe ("60", "240", "D", "1D", "W", "4H", "15m") into
  * out ("1h", "4h", "1d", "1d", "1w", "4h", "15m"). 0, or -1 if unknown. */
 int	ac_timeframe_normalize(const char *in, char *out, size_t outsz);

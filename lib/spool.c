@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "log.h"
 #include "spool.h"
 
@@ -89,13 +90,14 @@ encode(const struct ac_spool_entry *e, size_t *outlen)
 	if (b64 == NULL)
 		return NULL;
 	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)e->body, (int)e->len);
-	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "v", 1,
-	    "token", e->token ? e->token : "", "content_type", e->content_type ? e->content_type : "",
+	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "v", 2,
+	    "token_sha256", e->token_sha256 ? e->token_sha256 : "",
+	    "content_type", e->content_type ? e->content_type : "",
 	    "remote_addr", e->remote_addr ? e->remote_addr : "",
 	    "request_id", e->request_id ? e->request_id : "",
 	    "received_ms", (json_int_t)e->received_ms, "len", (json_int_t)e->len, "body", b64);
 	free(b64);
-	if (o == NULL)	/* a string that is not UTF-8: the token or a header */
+	if (o == NULL)	/* a string that is not UTF-8: a header */
 		return NULL;
 	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(o);
@@ -173,13 +175,15 @@ ac_spool_pending(const char *state_dir)
 	    stat(path, &st) == 0 && st.st_size > 0;
 }
 
-/* Decodes one line into e (strings point into the returned object, and
- * the body into *body, which the caller frees). NULL if it is not one. */
+/* Decodes one line into e (strings point into the returned object or
+ * hash, and the body into *body, which the caller frees). NULL if it is
+ * not one. A line of format 1 held the token itself: it is read as its
+ * hash. */
 static json_t *
-decode(const char *line, size_t n, struct ac_spool_entry *e, char **body)
+decode(const char *line, size_t n, struct ac_spool_entry *e, char **body, char hash[65])
 {
 	json_t *o = json_loadb(line, n, 0, NULL);
-	const char *b64 = NULL;
+	const char *b64 = NULL, *token;
 	json_int_t len = -1, ms = 0;
 	size_t blen;
 
@@ -187,7 +191,15 @@ decode(const char *line, size_t n, struct ac_spool_entry *e, char **body)
 	if (o == NULL)
 		return NULL;
 	memset(e, 0, sizeof(*e));
-	if (json_unpack(o, "{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "token", &e->token,
+	if ((token = json_string_value(json_object_get(o, "token"))) != NULL) {
+		hash[0] = '\0';
+		if (*token != '\0')
+			ac_sha256_hex(token, strlen(token), hash);
+		e->token_sha256 = hash;
+	} else {
+		e->token_sha256 = json_string_value(json_object_get(o, "token_sha256"));
+	}
+	if (e->token_sha256 == NULL || json_unpack(o, "{s:s, s:s, s:s, s:I, s:I, s:s}",
 	    "content_type", &e->content_type, "remote_addr", &e->remote_addr,
 	    "request_id", &e->request_id, "received_ms", &ms, "len", &len, "body", &b64) == -1 ||
 	    len < 0 || (blen = strlen(b64)) % 4 != 0 || (size_t)len > blen / 4 * 3)
@@ -281,7 +293,7 @@ ac_spool_replay(const char *state_dir,
     void *arg, struct ac_spool_stats *st)
 {
 	char dir[PATH_MAX], live[PATH_MAX], replay[PATH_MAX], offp[PATH_MAX], lockp[PATH_MAX];
-	char *data = NULL, *p, *nl, *body;
+	char *data = NULL, *p, *nl, *body, hash[65];
 	size_t len, off;
 	int lockfd, rc = 0, stopped = 0;
 	struct ac_spool_entry e;
@@ -325,7 +337,7 @@ ac_spool_replay(const char *state_dir,
 				nl = data + len;	/* a torn last line */
 			if (nl == p)
 				continue;
-			if ((o = decode(p, (size_t)(nl - p), &e, &body)) == NULL) {
+			if ((o = decode(p, (size_t)(nl - p), &e, &body, hash)) == NULL) {
 				st->corrupt++;
 				ac_error("spool line at offset %zu is unreadable; skipped", (size_t)(p - data));
 			} else {

@@ -2,7 +2,8 @@
  * spool.h — the local spool that keeps accepted alerts while PostgreSQL
  * cannot be reached.
  *
- * Appenders add one JSON line per request to STATE/spool/hook.spool under
+ * Appenders add one JSON line per request (its body as given: ac_ingest()
+ * spools it redacted) to STATE/spool/hook.spool under
  * an exclusive flock and fsync it before the client is answered. A
  * replayer renames that file aside (new appends start a fresh one), feeds
  * each entry to a callback and records the offset of every entry the
@@ -18,7 +19,9 @@
 #include <stdint.h>
 
 struct ac_spool_entry {
-	const char	*token;		/* from the path, or "" */
+	const char	*token_sha256;	/* the webhook token's hex SHA-256, or "": never
+					 * the token (a line of the first format, which
+					 * held it, is read as its hash) */
 	const char	*content_type;
 	const char	*remote_addr;
 	const char	*request_id;

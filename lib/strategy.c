@@ -128,9 +128,8 @@ cache_put(const unsigned char hash[32], const struct ac_strategy *s, int forget,
 }
 
 enum ac_lookup
-ac_strategy_by_token(struct ac_db *db, const char *token, struct ac_strategy *out)
+ac_strategy_by_token_hash(struct ac_db *db, const unsigned char hash[32], struct ac_strategy *out)
 {
-	unsigned char hash[32];
 	const char *vals[1] = { (const char *)hash };
 	int lens[1] = { 32 }, fmts[1] = { 1 };
 	int64_t now = cache_ttl_ms ? ac_mono_ms() : 0;
@@ -138,7 +137,6 @@ ac_strategy_by_token(struct ac_db *db, const char *token, struct ac_strategy *ou
 	enum ac_lookup rc = AC_LOOKUP_UNKNOWN;
 
 	memset(out, 0, sizeof(*out));
-	ac_sha256(token, strlen(token), hash);
 	if (cache_ttl_ms && cache_get(hash, now, out))
 		return AC_LOOKUP_FOUND;
 	res = ac_db_exec(db, &st_by_token, vals, lens, fmts);

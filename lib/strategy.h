@@ -23,13 +23,15 @@ enum ac_lookup {
 };
 
 /*
- * Finds the strategy whose webhook token is token. The lookup goes by the
- * token's SHA-256 and the match is confirmed in constant time, so neither
- * the answer nor its timing tells how close a wrong token was.
+ * Finds the strategy whose webhook token has the SHA-256 hash (the token
+ * itself is never needed: the spool keeps only the hash). The lookup goes
+ * by the hash and the match is confirmed in constant time, so neither the
+ * answer nor its timing tells how close a wrong token was.
  */
-enum ac_lookup	ac_strategy_by_token(struct ac_db *db, const char *token, struct ac_strategy *out);
+enum ac_lookup	ac_strategy_by_token_hash(struct ac_db *db, const unsigned char hash[32],
+		    struct ac_strategy *out);
 
-/* Lets ac_strategy_by_token() answer from this process's memory for up to
+/* Lets ac_strategy_by_token_hash() answer from this process's memory for up to
  * ttl_ms after it found a strategy in the database (0, the default: always
  * ask). A change to a strategy then takes up to ttl_ms to be seen. */
 void		ac_strategy_cache(int ttl_ms);

@@ -449,7 +449,8 @@ _stack_www() {
 _stack_sed_escape() { printf '%s' "$1" | sed -e 's/[|&\\]/\\&/g'; }
 
 # _stack_nginx_render OUT: the site template for this stack (loopback listener,
-# sockets and static files under the stack folder, no TradingView-only include).
+# sockets, static files and logs under the stack folder, no TradingView-only
+# include).
 _stack_nginx_render() {
 	local template=$_stack_src/nginx/alertcast.conf.in
 	[[ -r $template ]] || _stack_die "$template not found"
@@ -458,6 +459,8 @@ _stack_nginx_render() {
 		-e "s|@SOCKDIR@|$(_stack_sed_escape "$_stack_run")|g" \
 		-e "s|@WWWDIR@|$(_stack_sed_escape "$_stack_dir/www")|g" \
 		-e "s|@SNIPPETS@|$(_stack_sed_escape "$_stack_src/nginx")|g" \
+		-e "s|@ACCESS_LOG@|$(_stack_sed_escape "$_stack_log/nginx-access.log")|g" \
+		-e "s|@ERROR_LOG@|$(_stack_sed_escape "$_stack_log/nginx-error.log")|g" \
 		-e '/^[[:space:]]*include[[:space:]].*alertcast-tradingview-only\.conf;/d' \
 		"$template" >"$1"
 }
@@ -492,10 +495,7 @@ _stack_nginx_main() {
 		    }
 		    default_type application/octet-stream;
 
-		    log_format alertcast '\$remote_addr [\$time_iso8601] "\$request" \$status '
-		                         '\$body_bytes_sent \$request_time \$upstream_response_time '
-		                         'rid=\$request_id';
-		    access_log $_stack_log/nginx-access.log alertcast buffer=64k flush=1s;
+		    # the site (site.conf) logs its requests, masked, to log/nginx-access.log
 
 		    client_body_temp_path $n/tmp/client_body;
 		    fastcgi_temp_path $n/tmp/fastcgi;

@@ -13,12 +13,14 @@
  *	acctl subscribe --email E --plan NAME
  *	acctl alarm add --email E --strategy ID --channels LIST [options]
  *	acctl credits grant --email E --amount N --reason R [--key K]
+ *	acctl credits adjust --email E --amount ±N --reason R [--key K]
  *	acctl credits show --email E
  *	acctl deliveries --signal ID
  *	acctl jobs [retry ID | enqueue --kind K [options]]
  *	acctl telegram set-webhook
  *	acctl telegram link-code --email E
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +72,9 @@ usage(void)
 	    "  alarm add --email E --strategy ID --channels email,telegram,sms,push\n"
 	    "               [--no-entry] [--no-exit] [--no-replacement]\n"
 	    "               [--min-price X] [--max-price Y]\n"
-	    "  credits grant --email E --amount N --reason R [--key K]\n"
+	    "  credits grant --email E --amount N --reason R [--key K]   add credits\n"
+	    "  credits adjust --email E --amount +N|-N --reason R [--key K]\n"
+	    "               correct a balance (never below 0)\n"
 	    "  credits show --email E       balance and ledger\n"
 	    "  deliveries --signal ID       each delivery of a signal\n"
 	    "  telegram set-webhook         register $AC_BASE_URL/hook/telegram with Telegram\n"
@@ -191,7 +195,7 @@ replay_one(const struct ac_spool_entry *e, void *arg)
 {
 	struct replay_ctx *ctx = arg;
 	struct ac_ingest_in in = {
-		.token = e->token, .body = e->body, .len = e->len,
+		.token_sha256 = e->token_sha256, .body = e->body, .len = e->len,
 		.content_type = e->content_type, .remote_addr = e->remote_addr,
 		.request_id = e->request_id, .received_ms = e->received_ms, .spooled = 1,
 	};
@@ -210,6 +214,7 @@ replay_one(const struct ac_spool_entry *e, void *arg)
 		break;
 	case AC_INGEST_DB_DOWN:
 	case AC_INGEST_ERROR:
+	case AC_INGEST_SPOOLED:		/* not asked for: no spool_dir */
 		return AC_SPOOL_STOP;
 	}
 	return AC_SPOOL_DONE;
@@ -676,7 +681,11 @@ cmd_alarm(int argc, char *argv[])
 }
 
 /* acctl credits grant --email E --amount N --reason R [--key K]
- * acctl credits show --email E */
+ * acctl credits adjust --email E --amount ±N --reason R [--key K]
+ * acctl credits show --email E
+ * A grant only adds; an adjustment adds or takes away, never below 0. The
+ * reason is stored as the row's reference; a --key seen before changes
+ * nothing. */
 static int
 cmd_credits(int argc, char *argv[])
 {
@@ -688,16 +697,19 @@ cmd_credits(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *email = NULL, *amount = NULL, *reason = NULL, *key = NULL, *errstr = NULL;
-	char err[1024], token[AC_TOKEN_LEN + 1], genkey[64];
+	char err[1024], token[AC_TOKEN_LEN + 1], genkey[64], what[32];
 	struct ac_ledger_entry e = { .kind = "grant" };
 	enum ac_ledger_result lr;
 	long long balance = 0;
 	json_t *o = NULL;
-	int c, show;
+	int c, show, adjust;
 
-	if (argc < 2 || (strcmp(argv[1], "grant") != 0 && strcmp(argv[1], "show") != 0))
+	if (argc < 2 || (strcmp(argv[1], "grant") != 0 && strcmp(argv[1], "adjust") != 0 &&
+	    strcmp(argv[1], "show") != 0))
 		return usage();
 	show = strcmp(argv[1], "show") == 0;
+	adjust = strcmp(argv[1], "adjust") == 0;
+	snprintf(what, sizeof(what), "credits %s", argv[1]);
 	optind = 1;
 	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -708,43 +720,63 @@ cmd_credits(int argc, char *argv[])
 		default: return usage();
 		}
 	}
-	if (optind != argc - 1 || email == NULL ||
-	    (!show && (amount == NULL || reason == NULL)) || (show && (amount || reason || key)))
+	if (optind != argc - 1 || email == NULL || (show && (amount || reason || key)))
 		return usage();
 	if (!show) {
-		e.amount = ac_strtonum(amount, 1, 100000000, &errstr);
+		if (amount == NULL)
+			return fail(what, "--amount is required");
+		if (reason == NULL || *reason == '\0')
+			return fail(what, "--reason is required: say why, it is kept in the ledger");
+		/* strtonum takes no '+': "+5" reads as 5, "+-5" stays invalid */
+		e.amount = ac_strtonum(amount + (adjust && amount[0] == '+' &&
+		    isdigit((unsigned char)amount[1])),
+		    adjust ? -100000000 : 1, 100000000, &errstr);
+		if (errstr == NULL && e.amount == 0)
+			errstr = "zero";
 		if (errstr != NULL) {
-			snprintf(err, sizeof(err), "--amount %s: %s (1 to 100000000)", amount, errstr);
-			return fail("credits grant", err);
+			snprintf(err, sizeof(err), "--amount %s: %s (%s)", amount, errstr, adjust ?
+			    "-100000000 to 100000000, not 0" :
+			    "1 to 100000000; to take credits away use credits adjust");
+			return fail(what, err);
 		}
+		if (adjust)
+			e.kind = "adjustment";
 		if (key == NULL) {
 			if (ac_token_new(token) == -1)
-				return fail("credits grant", "no randomness for a key");
-			snprintf(genkey, sizeof(genkey), "grant:%s", token);
+				return fail(what, "no randomness for a key");
+			snprintf(genkey, sizeof(genkey), "%s:%s", e.kind, token);
 			key = genkey;
 		}
 		e.key = key;
 		e.reference = reason;
 	}
 	if (ac_db_begin(db) == -1)
-		return fail(show ? "credits show" : "credits grant", ac_db_error(db));
+		return fail(what, ac_db_error(db));
 	if ((e.user_id = ac_user_id(db, email, err, sizeof(err))) <= 0)
-		return finish_tx(show ? "credits show" : "credits grant", NULL, err);
+		return finish_tx(what, NULL, err);
 	if (show) {
 		o = ac_ledger_show(db, e.user_id, 100, &c);
 		snprintf(err, sizeof(err), "%s", ac_db_error(db));
-		return finish_tx("credits show", o, err);
+		return finish_tx(what, o, err);
 	}
-	lr = ac_ledger_post(db, &e, &balance);
-	if (lr == AC_LEDGER_DONE)
-		o = json_pack("{s:s, s:I, s:I, s:s, s:s}", "email", email,
+	switch (lr = ac_ledger_post(db, &e, &balance)) {
+	case AC_LEDGER_DONE:
+		o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s}", "email", email, "kind", e.kind,
 		    "amount", (json_int_t)e.amount, "balance", (json_int_t)balance,
 		    "reason", reason, "key", key);
-	else
-		snprintf(err, sizeof(err), "%s%s%s", lr == AC_LEDGER_ALREADY ?
-		    "a ledger row with this --key exists" : ac_ledger_result_name(lr),
-		    lr == AC_LEDGER_ERROR ? ": " : "", lr == AC_LEDGER_ERROR ? ac_db_error(db) : "");
-	return finish_tx("credits grant", o, err);
+		break;
+	case AC_LEDGER_ALREADY:
+		snprintf(err, sizeof(err), "a ledger row with this --key exists; nothing changed");
+		break;
+	case AC_LEDGER_INSUFFICIENT:
+		snprintf(err, sizeof(err), "--amount %lld would make the balance negative: the"
+		    " balance is %lld; nothing changed", e.amount, balance);
+		break;
+	default:
+		snprintf(err, sizeof(err), "%s: %s", ac_ledger_result_name(lr), ac_db_error(db));
+		break;
+	}
+	return finish_tx(what, o, err);
 }
 
 /* acctl deliveries --signal ID */

@@ -4,9 +4,10 @@
  * Feeds each input to ac_alert_parse() as application/json, as
  * text/plain and with no content type; a parsed alert goes through
  * ac_alert_check() against two rule sets and ac_alert_key(). The input,
- * NUL-terminated, also goes to each public normalizer. Traps when an
- * invariant breaks: errors must be well-formed, messages printable
- * UTF-8, normalized values stable under a second normalization.
+ * NUL-terminated, also goes to each public normalizer, and the raw input to
+ * the lenient secret scan. Traps when an invariant breaks: errors must be
+ * well-formed, messages printable UTF-8, normalized values stable under a
+ * second normalization, secret spans non-empty, in order and in bounds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -119,6 +120,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ac_alert_key(&a, 1, now, key);
 		if (strlen(key) != 64)
 			__builtin_trap();
+	}
+	{
+		struct ac_span	sp[8];
+		size_t		n = ac_alert_secret_spans((const char *)data, size, sp, 8);
+
+		for (i = 0; i < n && i < 8; i++)
+			if (sp[i].len == 0 || sp[i].off + sp[i].len > size ||
+			    (i > 0 && sp[i].off < sp[i - 1].off + sp[i - 1].len))
+				__builtin_trap();
 	}
 	if ((s = malloc(size + 1)) == NULL)
 		return 0;

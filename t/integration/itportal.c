@@ -159,6 +159,41 @@ fx_subscribe(long long user_id, const struct fx_plan *p, int credits)
 }
 
 void
+fx_subscribe_at(long long user_id, const struct fx_plan *p, const char *status,
+    const char *start_ago, const char *end_in)
+{
+	char uid[24], pid[24];
+
+	snprintf(uid, sizeof(uid), "%lld", user_id);
+	snprintf(pid, sizeof(pid), "%lld", p->plan_id);
+	PQclear(it_q("INSERT INTO subscriptions (user_id, plan_id, status, period_start, period_end)"
+	    " VALUES ($1, $2, $3, now() - $4::interval, now() + $5::interval)", uid, pid, status,
+	    start_ago, end_in, NULL));
+}
+
+long long
+fx_signal_at(long long strategy_id, const long long *users, int n, const char *ago,
+    const char *price)
+{
+	char sid[24], key[33], ids[512] = "{";
+	size_t len = 1;
+
+	snprintf(sid, sizeof(sid), "%lld", strategy_id);
+	it_rand_hex(key, 32);
+	for (int i = 0; i < n && len < sizeof(ids) - 24; i++)
+		len += (size_t)snprintf(ids + len, sizeof(ids) - len, "%s%lld", i ? "," : "",
+		    users[i]);
+	snprintf(ids + len, sizeof(ids) - len, "}");
+	return it_q_ll("WITH s AS (INSERT INTO signals (strategy_id, idempotency_key, raw_body,"
+	    " received_at, symbol, timeframe, action, price, status)"
+	    " SELECT id, $2, '{}', now() - $3::interval, symbol, timeframe, 'BUY', $4::numeric,"
+	    " 'processed' FROM strategies WHERE id = $1 RETURNING id),"
+	    " d AS (INSERT INTO deliveries (signal_id, user_id, channel, kind, status)"
+	    " SELECT s.id, u, 'email', 'entry', 'sent' FROM s, unnest($5::bigint[]) u)"
+	    " SELECT id FROM s", sid, key, ago, price, ids, NULL);
+}
+
+void
 fx_deliveries(long long user_id, long long strategy_id, int n)
 {
 	char uid[24], sid[24], sn[16], key[17];

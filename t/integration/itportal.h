@@ -46,6 +46,16 @@ void	fx_plan_new(struct fx_plan *p);
 /* user_id subscribed (active, 30 days) to p's plan, with credits granted. */
 void	fx_subscribe(long long user_id, const struct fx_plan *p, int credits);
 
+/* A subscription of user_id to p's plan with status, from start ago to
+ * end from now (SQL intervals: "20 days", "-1 day"). */
+void	fx_subscribe_at(long long user_id, const struct fx_plan *p, const char *status,
+	    const char *start_ago, const char *end_in);
+
+/* A processed signal of strategy_id that arrived ago (an SQL interval) at
+ * price, delivered (sent by email) to the n users; its id. */
+long long fx_signal_at(long long strategy_id, const long long *users, int n, const char *ago,
+	    const char *price);
+
 /* n deliveries for user_id of signals of strategy, channels cycling
  * through email/telegram/sms/push and statuses sent/skipped, by SQL. */
 void	fx_deliveries(long long user_id, long long strategy_id, int n);

@@ -1,6 +1,7 @@
 /* test_acctl.c — the operator's tool against the real database: migrations
  * (idempotent, refusing changed or missing files), strategies, the demo,
- * and an empty spool replay. Every command prints JSON or fails clearly. */
+ * an empty spool replay and credit adjustments. Every command prints JSON
+ * or fails clearly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,19 +16,28 @@
 
 #include "itest.h"
 
-/* Runs "AC_SQL_DIR=dir acctl migrate" (dir NULL: the runner's); returns the
- * exit status, stdout parsed into *out (NULL if not JSON), stderr in err. */
+/* Runs "AC_SQL_DIR=sql_dir acctl ARGS..." with the NULL-terminated
+ * arguments (no single quotes in them); returns the exit status, stdout
+ * parsed into *out (NULL if not JSON), stderr in err. */
 static int
-migrate_in(const char *dir, json_t **out, char *err, size_t errsz)
+acctl_run(const char *sql_dir, json_t **out, char *err, size_t errsz, ...)
 {
 	char cmd[8192], errfile[] = "/tmp/ac-acctl-err.XXXXXX", outfile[] = "/tmp/ac-acctl-out.XXXXXX";
+	const char *arg;
+	va_list ap;
 	FILE *f;
 	size_t n;
 	int st, efd = mkstemp(errfile), ofd = mkstemp(outfile);
 
 	assert_true(efd >= 0 && ofd >= 0);
-	snprintf(cmd, sizeof(cmd), "AC_SQL_DIR='%s' '%s' migrate >'%s' 2>'%s'",
-	    dir ? dir : it_env("AC_SQL_DIR"), it_env("AC_TEST_ACCTL"), outfile, errfile);
+	n = (size_t)snprintf(cmd, sizeof(cmd), "AC_SQL_DIR='%s' '%s'", sql_dir,
+	    it_env("AC_TEST_ACCTL"));
+	va_start(ap, errsz);
+	while ((arg = va_arg(ap, const char *)) != NULL && n < sizeof(cmd))
+		n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, " '%s'", arg);
+	va_end(ap);
+	assert_true(n < sizeof(cmd) - 128);
+	snprintf(cmd + n, sizeof(cmd) - n, " >'%s' 2>'%s'", outfile, errfile);
 	st = system(cmd);
 	f = fopen(errfile, "r");
 	n = f ? fread(err, 1, errsz - 1, f) : 0;
@@ -41,6 +51,19 @@ migrate_in(const char *dir, json_t **out, char *err, size_t errsz)
 	close(ofd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
+
+/* acctl migrate with the migrations of dir (NULL: the runner's). */
+static int
+migrate_in(const char *dir, json_t **out, char *err, size_t errsz)
+{
+	return acctl_run(dir ? dir : it_env("AC_SQL_DIR"), out, err, errsz, "migrate",
+	    (char *)NULL);
+}
+
+/* acctl with the NULL-terminated arguments, expected to fail: its exit
+ * status, stderr in err. */
+#define acctl_err(err, errsz, ...) \
+	acctl_run(it_env("AC_SQL_DIR"), &(json_t *){ NULL }, err, errsz, __VA_ARGS__)
 
 /* A private copy of the migrations folder; returns its path (static). */
 static const char *
@@ -264,6 +287,104 @@ test_replay_empty_spool(void **state)
 	json_decref(o);
 }
 
+/* ---- credits adjust ------------------------------------------------------------ */
+
+/* A new user (no credits) with a unique address, written into email. */
+static void
+user_new(char *email, size_t sz)
+{
+	char hex[13];
+	json_t *o;
+	int st;
+
+	it_rand_hex(hex, 12);
+	snprintf(email, sz, "adjust-%s@example.com", hex);
+	o = it_acctl(&st, "user", "add", "--email", email, "--password", "correct horse 12",
+	    (char *)NULL);
+	if (st != 0 || o == NULL)
+		fail_msg("acctl user add --email %s: exit %d", email, st);
+	json_decref(o);
+}
+
+/* "balance:ledger_sum:rows" of the user, and their adjustment rows as
+ * "amount/reason,..." oldest first. */
+static void
+ledger_of(const char *email, char *sum, size_t sumsz, char *rows, size_t rowsz)
+{
+	PGresult *res = it_q("SELECT u.credit_balance || ':' || (SELECT coalesce(sum(amount), 0)"
+	    " FROM credit_ledger WHERE user_id = u.id) || ':' || (SELECT count(*) FROM"
+	    " credit_ledger WHERE user_id = u.id), (SELECT coalesce(string_agg(amount || '/' ||"
+	    " reference, ',' ORDER BY id), '') FROM credit_ledger WHERE user_id = u.id AND"
+	    " kind = 'adjustment') FROM users u WHERE lower(email) = lower($1)", email, (char *)NULL);
+
+	assert_int_equal(PQntuples(res), 1);
+	snprintf(sum, sumsz, "%s", PQgetvalue(res, 0, 0));
+	snprintf(rows, rowsz, "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+}
+
+static void
+test_credits_adjust(void **state)
+{
+	char email[64], sum[64], rows[256], err[1024];
+	json_t *o;
+	int st;
+
+	user_new(email, sizeof(email));
+	o = it_acctl(&st, "credits", "adjust", "--email", email, "--amount", "+5",
+	    "--reason", "goodwill for ticket 12", (char *)NULL);
+	assert_int_equal(st, 0);
+	assert_non_null(o);
+	assert_int_equal(json_integer_value(json_object_get(o, "balance")), 5);
+	assert_int_equal(json_integer_value(json_object_get(o, "amount")), 5);
+	json_decref(o);
+	o = it_acctl(&st, "credits", "adjust", "--email", email, "--amount", "-3",
+	    "--reason", "double grant on 3 May", "--key", "it-adjust-once", (char *)NULL);
+	assert_int_equal(st, 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "balance")), 2);
+	json_decref(o);
+	ledger_of(email, sum, sizeof(sum), rows, sizeof(rows));
+	assert_string_equal(sum, "2:2:2");
+	assert_string_equal(rows, "5/goodwill for ticket 12,-3/double grant on 3 May");
+
+	/* the same key again changes nothing */
+	assert_int_not_equal(acctl_err(err, sizeof(err), "credits", "adjust", "--email", email,
+	    "--amount", "-3", "--reason", "double grant on 3 May", "--key", "it-adjust-once",
+	    (char *)NULL), 0);
+	assert_non_null(strstr(err, "--key"));
+
+	/* a debit below zero is refused, naming the balance */
+	assert_int_not_equal(acctl_err(err, sizeof(err), "credits", "adjust", "--email", email,
+	    "--amount", "-100", "--reason", "too much", (char *)NULL), 0);
+	if (strstr(err, "balance is 2") == NULL)
+		fail_msg("-100 on a balance of 2: stderr %s, want it to name the balance", err);
+
+	/* no reason, an empty one, a zero or bad amount, an unknown user */
+	assert_int_not_equal(acctl_err(err, sizeof(err), "credits", "adjust", "--email", email,
+	    "--amount", "-1", (char *)NULL), 0);
+	assert_non_null(strstr(err, "--reason"));
+	assert_int_not_equal(acctl_err(err, sizeof(err), "credits", "adjust", "--email", email,
+	    "--amount", "-1", "--reason", "", (char *)NULL), 0);
+	assert_non_null(strstr(err, "--reason"));
+	assert_int_not_equal(acctl_err(err, sizeof(err), "credits", "adjust", "--email", email,
+	    "--amount", "0", "--reason", "nothing", (char *)NULL), 0);
+	assert_non_null(strstr(err, "--amount"));
+	assert_int_not_equal(acctl_err(err, sizeof(err), "credits", "adjust", "--email", email,
+	    "--amount", "-2x", "--reason", "typo", (char *)NULL), 0);
+	assert_non_null(strstr(err, "--amount"));
+	assert_int_not_equal(acctl_err(err, sizeof(err), "credits", "adjust", "--email",
+	    "nobody-here@example.com", "--amount", "-1", "--reason", "who", (char *)NULL), 0);
+	assert_non_null(strstr(err, "nobody-here@example.com"));
+
+	ledger_of(email, sum, sizeof(sum), rows, sizeof(rows));
+	assert_string_equal(sum, "2:2:2");
+
+	/* grant stays positive-only */
+	assert_int_not_equal(acctl_err(err, sizeof(err), "credits", "grant", "--email", email,
+	    "--amount", "-2", "--reason", "no", (char *)NULL), 0);
+	assert_non_null(strstr(err, "credits adjust"));
+}
+
 int
 main(void)
 {
@@ -275,6 +396,7 @@ main(void)
 		cmocka_unit_test(test_strategy_add),
 		cmocka_unit_test(test_seed_demo_is_idempotent),
 		cmocka_unit_test(test_replay_empty_spool),
+		cmocka_unit_test(test_credits_adjust),
 	};
 	int rc;
 

@@ -47,18 +47,25 @@ token_req(struct it_resp *r, const char *email, const char *password)
 	it_post(r, "/api/v1/auth/token", "application/json", body);
 }
 
-/* An access token for email into tok (600 bytes). */
+/* An access token for email and password into tok (600 bytes). */
 static void
-token_get(const char *email, char *tok)
+token_as(const char *email, const char *password, char *tok)
 {
 	struct it_resp r;
 
-	token_req(&r, email, PW);
+	token_req(&r, email, password);
 	if (r.status != 200)
 		fail_msg("token for %s: %ld %s", email, r.status, r.body);
 	assert_string_equal(it_json_str(&r, "token_type"), "Bearer");
 	snprintf(tok, 600, "%s", it_json_str(&r, "access_token"));
 	it_resp_free(&r);
+}
+
+/* An access token for email (password PW) into tok. */
+static void
+token_get(const char *email, char *tok)
+{
+	token_as(email, PW, tok);
 }
 
 /* A request with Authorization: Bearer tok (NULL: none). */
@@ -379,6 +386,123 @@ test_rehash(void **state)
 	it_resp_free(&r);
 }
 
+/* GET /auth/user with tok: the status. */
+static long
+whoami(const char *tok)
+{
+	struct it_resp r;
+	long st;
+
+	call(&r, tok, "GET", "/api/v1/auth/user", NULL);
+	st = r.status;
+	it_resp_free(&r);
+	return st;
+}
+
+/* An access token holds only while its user is active and its credentials
+ * are the ones it was issued under; a personal token outlives a password
+ * change (the /tokens page says so) but not a suspension. */
+static void
+test_access_follows_the_account(void **state)
+{
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128], before[600], after[600], again[600], personal[64], uid[24];
+	const char *p;
+
+	snprintf(uid, sizeof(uid), "%lld", ib_signup(&b, "cred", "Cred", PW, email));
+	token_get(email, before);
+	assert_int_equal(whoami(before), 200);
+	ib_post(&b, &r, "/tokens", "name=my+bot");
+	assert_int_equal(r.status, 201);
+	assert_non_null(p = strstr(r.body, "id=\"new-token\">"));
+	snprintf(personal, sizeof(personal), "%.47s", p + strlen("id=\"new-token\">"));
+	it_resp_free(&r);
+
+	/* the password changes: the access token issued before dies at once */
+	ib_post(&b, &r, "/account/password", "current=correct+horse+battery"
+	    "&password=a+brand+new+passphrase");
+	assert_int_equal(r.status, 303);
+	it_resp_free(&r);
+	assert_int_equal(whoami(before), 401);
+	token_as(email, "a brand new passphrase", after);
+	assert_int_equal(whoami(after), 200);
+	assert_int_equal(whoami(personal), 200);
+
+	/* suspended: nothing works, and a reactivation does not revive the
+	 * tokens of before */
+	PQclear(it_q("UPDATE users SET status = 'suspended' WHERE id = $1", uid, NULL));
+	assert_int_equal(whoami(after), 401);
+	call(&r, after, "GET", "/api/v1/signals", NULL);
+	expect_error(&r, 401, "unauthorized");
+	assert_int_equal(whoami(personal), 401);
+	token_req(&r, email, "a brand new passphrase");
+	expect_error(&r, 401, "invalid_credentials");
+	PQclear(it_q("UPDATE users SET status = 'active' WHERE id = $1", uid, NULL));
+	assert_int_equal(whoami(after), 401);
+	assert_int_equal(whoami(personal), 200);
+	token_as(email, "a brand new passphrase", again);
+	assert_int_equal(whoami(again), 200);
+	ib_get(&b, &r, "/tokens");
+	if (!it_has(&r, "keep working when you change your password"))
+		fail_msg("/tokens does not say what a password change does to tokens: %s", r.body);
+	it_resp_free(&r);
+}
+
+/* The prices of GET path's list under member, comma separated, into out. */
+static void
+prices_of(const char *tok, const char *path, const char *member, char *out, size_t n)
+{
+	struct it_resp r;
+	json_t *a, *v;
+	size_t i, len = 0;
+
+	call(&r, tok, "GET", path, NULL);
+	if (r.status != 200 || !json_is_array(a = it_json_get(&r, member)))
+		fail_msg("GET %s: %ld %s", path, r.status, r.body);
+	out[0] = '\0';
+	json_array_foreach(a, i, v)
+		len += (size_t)snprintf(out + len, n - len, "%s%s", len ? "," : "",
+		    json_string_value(json_object_get(v, "price")));
+	it_resp_free(&r);
+}
+
+/* A signal is shown only to a user whose subscription covered its
+ * strategy when it arrived: not after the subscription ended, not from
+ * before it began, never on the strength of an alarm alone. */
+static void
+test_signals_follow_the_subscription(void **state)
+{
+	struct fx_plan p;
+	char email[3][128], tok[600], sid[24], uid[24], got[256];
+	long long u[3];
+	static const char *const paths[][2] = { { "/api/v1/signals", "signals" },
+	    { "/api/v1/account/history", "items" } };
+
+	fx_plan_new(&p);
+	snprintf(sid, sizeof(sid), "%lld", p.strategy.id);
+	for (int i = 0; i < 3; i++) {
+		u[i] = user_new(i == 0 ? "ended" : i == 1 ? "fresh" : "alarmonly", email[i]);
+		snprintf(uid, sizeof(uid), "%lld", u[i]);
+		PQclear(it_q("INSERT INTO alarms (user_id, strategy_id) VALUES ($1, $2)", uid, sid,
+		    NULL));
+	}
+	fx_subscribe_at(u[0], &p, "expired", "20 days", "-1 day");	/* ended yesterday */
+	fx_subscribe_at(u[1], &p, "active", "1 hour", "30 days");	/* began an hour ago */
+	fx_signal_at(p.strategy.id, u, 3, "30 days", "101");	/* before anyone */
+	fx_signal_at(p.strategy.id, u, 3, "7 days", "102");	/* during the ended one */
+	fx_signal_at(p.strategy.id, u, 3, "12 hours", "103");	/* after it, before the new */
+	fx_signal_at(p.strategy.id, u, 3, "1 minute", "104");	/* during the new one */
+	for (int i = 0; i < 3; i++) {
+		token_get(email[i], tok);
+		for (size_t k = 0; k < 2; k++) {
+			prices_of(tok, paths[k][0], paths[k][1], got, sizeof(got));
+			if (strcmp(got, i == 0 ? "102" : i == 1 ? "104" : "") != 0)
+				fail_msg("%s sees %s at %s", email[i], got, paths[k][0]);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -391,6 +515,8 @@ main(void)
 		cmocka_unit_test(test_lockout),
 		cmocka_unit_test(test_throttle),
 		cmocka_unit_test(test_rehash),
+		cmocka_unit_test(test_access_follows_the_account),
+		cmocka_unit_test(test_signals_follow_the_subscription),
 	};
 	int rc;
 

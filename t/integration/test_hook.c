@@ -1062,6 +1062,206 @@ test_spool(void **state)
 	free(w.sent);
 }
 
+/* ---- 10. no secret kept in clear ------------------------------------------------------ */
+
+/* Where needle is kept in clear, one place a line ("" if nowhere) into out:
+ * "database" when any table holds it (pg_dump of the data, but for the
+ * strategies table, which keeps the tokens operators are shown; not asked
+ * when db is 0), then each file of the stack's logs (ac-hook, nginx,
+ * PostgreSQL) and of the state folder (the spool) that holds it. */
+static const char *
+kept_in_clear(const char *needle, int db, char *out, size_t outsz)
+{
+	char cmd[4096], logdir[1024];
+	FILE *p;
+	size_t n;
+
+	snprintf(logdir, sizeof(logdir), "%s", it_env("AC_TEST_HOOK_LOG"));
+	*strrchr(logdir, '/') = '\0';
+	nap_ms(1500);	/* nginx flushes its access log every second */
+	snprintf(cmd, sizeof(cmd), "{ %s%s/pg_dump --data-only --exclude-table-data=strategies"
+	    " -d '%s' | grep -qF -- '%s' && echo database; grep -rlF -- '%s' '%s' '%s'; } 2>&1",
+	    db ? "" : "false && ",
+	    getenv("AC_PG_BIN") ? getenv("AC_PG_BIN") : "/usr/lib/postgresql/15/bin",
+	    it_env("AC_DATABASE_URL"), needle, needle, logdir, it_env("AC_STATE_DIR"));
+	fflush(NULL);
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, outsz - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	return out;
+}
+
+static void
+check_not_kept(const char *what, const char *needle, int db)
+{
+	char where[2048];
+
+	if (*kept_in_clear(needle, db, where, sizeof(where)) != '\0')
+		fail_msg("%s: the token is kept in clear in:\n%s", what, where);
+}
+
+/* A JSON body: the strategy's fields, then the NULL-terminated key/value
+ * pairs (strings) over them; malloc'd. */
+static char *
+body_with(const struct it_strategy *s, ...)
+{
+	char when[48], *text;
+	const char *k, *v;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:f, s:s}", "symbol", s->symbol,
+	    "timeframe", s->timeframe, "action", "buy", "price", it_price(100),
+	    "time", it_iso(it_now_ms(), 0, when, sizeof(when)));
+	va_list ap;
+
+	va_start(ap, s);
+	while ((k = va_arg(ap, const char *)) != NULL && (v = va_arg(ap, const char *)) != NULL)
+		json_object_set_new(o, k, json_string(v));
+	va_end(ap);
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	assert_non_null(text);
+	return text;
+}
+
+/* Every way an alert can be refused, with a token in its body (and in its
+ * path): the answer is what it always was, and neither token is kept in
+ * clear anywhere. The refusal is recorded, its excerpt redacted. */
+static void
+test_secrets_not_kept(void **state)
+{
+	struct it_strategy s, other;
+	struct it_resp r;
+	char unknown[44], path_unknown[44], path[96], *body, *big;
+	const char *rid;
+	size_t len = 64 * 1024 + 512;
+	static const struct {
+		const char	*what;
+		int		 in_path;	/* the strategy's token in the path too */
+		long		 status;
+		const char	*code;
+	} cases[] = {
+		{ "a symbol of another strategy", 0, 422, "symbol_mismatch" },
+		{ "an unfilled placeholder", 0, 400, "unfilled_placeholder" },
+		{ "an unfilled placeholder, token in the path", 1, 400, "unfilled_placeholder" },
+		{ "malformed JSON", 0, 400, "malformed_json" },
+		{ "a bad price", 1, 400, "invalid_value" },
+		{ "text/plain key=value", 1, 400, "malformed_json" },
+	};
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	it_strategy_new(&other, "1h", (char *)NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *ct = CT_JSON;
+
+		switch (i) {
+		case 0:
+			body = body_with(&s, "symbol", other.symbol, "secret", s.token, (char *)NULL);
+			break;
+		case 1:
+		case 2:
+			body = body_with(&s, "price", "{{close}}", "Token", s.token, (char *)NULL);
+			break;
+		case 3:
+			if (asprintf(&body, "{\"passphrase\": \"%s\", \"action\": buy}", s.token) == -1)
+				abort();
+			break;
+		case 4:
+			body = body_with(&s, "price", "42,000 USDT", "note", s.token, (char *)NULL);
+			break;
+		default:
+			if (asprintf(&body, "BUY %s secret=%s price=1", s.symbol, s.token) == -1)
+				abort();
+			ct = CT_TEXT;
+			break;
+		}
+		it_post(&r, cases[i].in_path ? s.path : "/hook/tv", ct, body);
+		rid = request_id(&r);
+		if (r.status != cases[i].status)
+			fail_msg("%s: %ld, want %ld: %s", cases[i].what, r.status, cases[i].status,
+			    r.body);
+		assert_string_equal(it_json_str(&r, "error.code"), cases[i].code);
+		if (it_q_ll("SELECT count(*) FROM webhook_rejects WHERE request_id = $1"
+		    " AND strpos(body_excerpt, '[redacted]') > 0", rid, (char *)NULL) != 1)
+			fail_msg("%s: no redacted excerpt recorded for request %s", cases[i].what, rid);
+		it_resp_free(&r);
+		free(body);
+	}
+
+	/* unknown tokens: a typo of a real one, or another strategy's */
+	it_rand_hex(unknown, 43);
+	it_rand_hex(path_unknown, 43);
+	snprintf(path, sizeof(path), "/hook/tv/%s", path_unknown);
+	body = body_with(&s, "secret", unknown, "note", path_unknown, (char *)NULL);
+	it_post(&r, path, CT_JSON, body);
+	check_error("unknown tokens", &r, 401, "unauthorized", NULL);
+	rid = request_id(&r);
+	if (it_q_ll("SELECT count(*) FROM webhook_rejects WHERE request_id = $1"
+	    " AND security_event AND message LIKE '%token sha256 ________...%'", rid,
+	    (char *)NULL) != 1)
+		fail_msg("unknown token: no fingerprinted security event for request %s", rid);
+	it_resp_free(&r);
+	free(body);
+
+	/* too large for nginx, the token in the path */
+	assert_non_null(big = malloc(len + 1));
+	memset(big, 'x', len);
+	memcpy(big, "{\"note\":\"", 9);
+	memcpy(big + len - 2, "\"}", 2);
+	big[len] = '\0';
+	it_http(&r, "POST", s.path, CT_JSON, big, len);
+	check_error("65 KiB body", &r, 413, "payload_too_large", NULL);
+	it_resp_free(&r);
+	free(big);
+
+	check_not_kept("refused alerts", s.token, 1);
+	check_not_kept("an unknown body token", unknown, 1);
+	check_not_kept("an unknown path token", path_unknown, 1);
+	assert_int_equal(signals_of(&s), 0);
+}
+
+/* While the database is away the spool keeps the alerts, token and secret
+ * hidden (the token as its hash); replayed, they are stored once, still
+ * without either in clear. */
+static void
+test_secrets_not_spooled(void **state)
+{
+	struct it_strategy s;
+	struct it_resp r;
+	char *body[2], stored[2][24];
+	json_t *o;
+	int st;
+	int64_t deadline;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	body[0] = body_with(&s, "note", s.token, (char *)NULL);
+	body[1] = body_with(&s, "secret", s.token, (char *)NULL);
+	assert_int_equal(it_sh("AC_TEST_PG_STOP"), 0);
+	for (int i = 0; i < 2; i++) {
+		it_post(&r, i == 0 ? s.path : "/hook/tv", CT_JSON, body[i]);
+		if (r.status != 202 || it_json_str(&r, "status") == NULL ||
+		    strcmp(it_json_str(&r, "status"), "spooled") != 0)
+			fail_msg("alert %d while the database is away: %ld %s", i, r.status, r.body);
+		it_resp_free(&r);
+	}
+	check_not_kept("the spool", s.token, 0);
+	assert_int_equal(it_sh("AC_TEST_PG_START"), 0);
+	for (deadline = it_now_ms() + 20000; ; nap_ms(200)) {
+		o = it_acctl(&st, "replay-spool", (char *)NULL);
+		json_decref(o);
+		if (st == 0 && it_spool_empty())
+			break;
+		if (it_now_ms() > deadline)
+			fail_msg("the spool did not drain within 20 s of the database's return");
+	}
+	assert_int_equal(signals_of(&s), 2);
+	snprintf(stored[0], sizeof(stored[0]), "%lld", s.id);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM signals WHERE strategy_id = $1::bigint"
+	    " AND spooled AND strpos(raw_body, '[redacted]') > 0", stored[0], (char *)NULL), 2);
+	check_not_kept("replayed alerts", s.token, 1);
+	free(body[0]);
+	free(body[1]);
+}
+
 int
 main(void)
 {
@@ -1085,6 +1285,8 @@ main(void)
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_security_headers),
 		/* last: it restarts PostgreSQL */
+		cmocka_unit_test(test_secrets_not_kept),
+		cmocka_unit_test_teardown(test_secrets_not_spooled, pg_start_again),
 		cmocka_unit_test_teardown(test_spool, pg_start_again),
 	};
 	int rc;

@@ -769,6 +769,48 @@ test_api_tokens(void **state)
 	}
 }
 
+/* The history page and the dashboard show a signal (its price) only to a
+ * user whose subscription covered its strategy when it arrived. */
+static void
+test_signals_follow_the_subscription(void **state)
+{
+	static const char *const prices[] = { "7101.25", "7102.25", "7103.25", "7104.25" };
+	static const char *const ago[] = { "30 days", "7 days", "12 hours", "1 minute" };
+	/* which of prices each user may see: ended yesterday, began an hour
+	 * ago, an alarm but no subscription */
+	static const char *const sees[] = { "0100", "0001", "0000" };
+	struct ib b[3];
+	struct fx_plan p;
+	struct it_resp r;
+	char email[128], sid[24], uid[24];
+	long long u[3];
+
+	memset(b, 0, sizeof(b));
+	fx_plan_new(&p);
+	snprintf(sid, sizeof(sid), "%lld", p.strategy.id);
+	for (int i = 0; i < 3; i++) {
+		u[i] = ib_signup(&b[i], "vis", "Vi", PW, email);
+		snprintf(uid, sizeof(uid), "%lld", u[i]);
+		PQclear(it_q("INSERT INTO alarms (user_id, strategy_id) VALUES ($1, $2)", uid, sid,
+		    NULL));
+	}
+	fx_subscribe_at(u[0], &p, "active", "20 days", "-1 day");
+	fx_subscribe_at(u[1], &p, "active", "1 hour", "30 days");
+	for (int k = 0; k < 4; k++)
+		fx_signal_at(p.strategy.id, u, 3, ago[k], prices[k]);
+	for (int i = 0; i < 3; i++)
+		for (int page = 0; page < 2; page++) {
+			ib_get(&b[i], &r, page ? "/" : "/history");
+			assert_int_equal(r.status, 200);
+			for (int k = 0; k < 4; k++)
+				if (it_has(&r, prices[k]) != (sees[i][k] == '1'))
+					fail_msg("user %d %s the signal at %s on %s", i,
+					    sees[i][k] == '1' ? "does not see" : "sees", prices[k],
+					    page ? "the dashboard" : "/history");
+			it_resp_free(&r);
+		}
+}
+
 /* Last (its flood uses up this address's sign-ups for a while): nginx lets
  * an address POST /signup 30 times at once and then about every 2 s; the
  * rest get 429 before any password is hashed. Showing the form is free. */
@@ -843,6 +885,7 @@ main(void)
 		cmocka_unit_test(test_csrf),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_cross_user),
+		cmocka_unit_test(test_signals_follow_the_subscription),
 		cmocka_unit_test(test_history_pages),
 		cmocka_unit_test(test_history_exit_action),
 		cmocka_unit_test(test_password_reset),

@@ -14,6 +14,8 @@
 static const unsigned char key[AC_JWT_KEY_LEN] = "0123456789abcdef0123456789abcdef";
 #define NOW 1800000000
 
+static long long cv;	/* the credential version the last verify gave */
+
 /* A token with the given header and payload JSON, signed with k. */
 static void
 forge(const char *header, const char *payload, const unsigned char *k, char *out, size_t n)
@@ -39,7 +41,7 @@ expect_refused(const char *token, const char *want)
 {
 	const char *why = NULL;
 
-	assert_int_equal(ac_jwt_verify(key, token, "alertcast-api", NOW, &why), 0);
+	assert_int_equal(ac_jwt_verify(key, token, "alertcast-api", NOW, &cv, &why), 0);
 	assert_non_null(why);
 	assert_string_equal(why, want);
 }
@@ -50,12 +52,13 @@ test_round_trip(void **state)
 	char t[AC_JWT_MAX];
 	const char *why = "x";
 
-	assert_int_equal(ac_jwt_sign(key, 42, "alertcast-api", NOW, 900, t), 0);
-	assert_int_equal(ac_jwt_verify(key, t, "alertcast-api", NOW + 899, &why), 42);
+	assert_int_equal(ac_jwt_sign(key, 42, 3, "alertcast-api", NOW, 900, t), 0);
+	assert_int_equal(ac_jwt_verify(key, t, "alertcast-api", NOW + 899, &cv, &why), 42);
 	assert_null(why);
-	assert_int_equal(ac_jwt_verify(key, t, "alertcast-api", NOW + 900, &why), 0);
+	assert_int_equal(cv, 3);
+	assert_int_equal(ac_jwt_verify(key, t, "alertcast-api", NOW + 900, &cv, &why), 0);
 	assert_string_equal(why, "expired");
-	assert_int_equal(ac_jwt_verify(key, t, "other", NOW, &why), 0);
+	assert_int_equal(ac_jwt_verify(key, t, "other", NOW, &cv, &why), 0);
 	assert_string_equal(why, "audience");
 }
 
@@ -78,7 +81,8 @@ test_algorithms_pinned(void **state)
 	forge("{\"typ\":\"JWT\"}", payload, key, t, sizeof(t));
 	expect_refused(t, "algorithm");
 	forge("{\"alg\":\"HS256\"}", payload, key, t, sizeof(t));
-	assert_int_equal(ac_jwt_verify(key, t, "alertcast-api", NOW, &(const char *){ NULL }), 1);
+	assert_int_equal(ac_jwt_verify(key, t, "alertcast-api", NOW, &cv, &(const char *){ NULL }), 1);
+	assert_int_equal(cv, 0);	/* no "cv": matches no user's version */
 }
 
 static void
@@ -90,11 +94,11 @@ test_signature(void **state)
 	forge("{\"alg\":\"HS256\"}", "{\"sub\":\"1\",\"aud\":\"alertcast-api\",\"exp\":1900000000}",
 	    other, t, sizeof(t));
 	expect_refused(t, "signature");
-	assert_int_equal(ac_jwt_sign(key, 7, "alertcast-api", NOW, 900, t), 0);
+	assert_int_equal(ac_jwt_sign(key, 7, 1, "alertcast-api", NOW, 900, t), 0);
 	p = strchr(t, '.') + 3;		/* a payload byte changed */
 	*p = *p == 'A' ? 'B' : 'A';
 	expect_refused(t, "signature");
-	assert_int_equal(ac_jwt_sign(key, 7, "alertcast-api", NOW, 900, t), 0);
+	assert_int_equal(ac_jwt_sign(key, 7, 1, "alertcast-api", NOW, 900, t), 0);
 	strcpy(strrchr(t, '.') + 1, "c2hvcnQ");
 	expect_refused(t, "signature");
 }
@@ -113,7 +117,7 @@ test_claims(void **state)
 	expect_refused(t, "audience");
 	forge("{\"alg\":\"HS256\"}", "{\"sub\":\"1\",\"aud\":[\"x\",\"alertcast-api\"],"
 	    "\"exp\":1900000000}", key, t, sizeof(t));
-	assert_int_equal(ac_jwt_verify(key, t, "alertcast-api", NOW, &(const char *){ NULL }), 1);
+	assert_int_equal(ac_jwt_verify(key, t, "alertcast-api", NOW, &cv, &(const char *){ NULL }), 1);
 	forge("{\"alg\":\"HS256\"}", "{\"sub\":\"-3\",\"aud\":\"alertcast-api\",\"exp\":1900000000}",
 	    key, t, sizeof(t));
 	expect_refused(t, "subject");

@@ -1083,6 +1083,58 @@ test_time(void **state)
 		assert_int_equal(ms, row->ms);
 }
 
+/* ---- secret spans: the lenient scan ------------------------------------ */
+
+/* The values the scan finds in body, "|"-separated, as written. */
+static const struct secret_row {
+	const char	*name;
+	const char	*body;
+	const char	*want;
+} secret_rows[] = {
+	{ "secret json", "{\"secret\":\"s3cr3t-tok\",\"price\":1}", "s3cr3t-tok" },
+	{ "every alias, any case", "{\"Token\":\"aaaa\",\"PASSPHRASE\":\"bbbb\","
+	    "\"sEcReT\":\"cccc\"}", "aaaa|bbbb|cccc" },
+	{ "spaces around the colon", "{ \"secret\" :  \"abcd\" }", "abcd" },
+	{ "malformed json after it", "{\"secret\":\"abcd\", price: {{close}}}", "abcd" },
+	{ "unquoted value", "{\"secret\": abcd1234, \"price\": 1}", "abcd1234" },
+	{ "escaped quote kept inside", "{\"secret\":\"ab\\\"cd\"}", "ab\\\"cd" },
+	{ "cut short", "{\"secret\":\"abcdef", "abcdef" },
+	{ "text/plain key=value", "BUY BTCUSDT secret=abcd&price=1", "abcd" },
+	{ "text/plain key: value", "token: zzzz9 buy now", "zzzz9" },
+	{ "single quotes", "{'passphrase': 'pq rs'}", "pq rs" },
+	{ "number value", "{\"token\": 123456}", "123456" },
+	{ "not a whole word", "{\"mytoken\":\"a\",\"token_id\":\"b\",\"secrets\":\"c\"}", "" },
+	{ "a key without a value", "{\"secret\"}", "" },
+	{ "an empty value", "{\"secret\":\"\"}", "" },
+	{ "the key in a value", "{\"note\":\"token: t0k3n\"}", "t0k3n" },
+};
+
+static void
+test_secret_spans(void **state)
+{
+	const struct secret_row *row = *state;
+	struct ac_span sp[8];
+	size_t n = ac_alert_secret_spans(row->body, strlen(row->body), sp, 8), len = 0;
+	char got[256] = "";
+
+	for (size_t i = 0; i < n && i < 8; i++)
+		len += (size_t)snprintf(got + len, sizeof(got) - len, "%s%.*s", i ? "|" : "",
+		    (int)sp[i].len, row->body + sp[i].off);
+	assert_string_equal(got, row->want);
+}
+
+/* More secret keys than room: the count says so. */
+static void
+test_secret_spans_overflow(void **state)
+{
+	static const char body[] = "{\"token\":\"a\",\"token\":\"b\",\"token\":\"c\"}";
+	struct ac_span sp[2];
+
+	assert_int_equal(ac_alert_secret_spans(body, strlen(body), sp, 2), 3);
+	assert_int_equal(sp[1].len, 1);
+	assert_memory_equal(body + sp[1].off, "b", 1);
+}
+
 /* ---- runner --------------------------------------------------------- */
 
 /* Appends one test per row of a table to tests at *n. */
@@ -1106,12 +1158,13 @@ main(void)
 		cmocka_unit_test(test_timeframe_valid),
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_field_names),
+		cmocka_unit_test(test_secret_spans_overflow),
 	};
 	struct CMUnitTest	tests[NROWS(parse_ok_rows) + NROWS(parse_bad_rows) +
 				    NROWS(check_rows) + NROWS(key_rows) +
 				    NROWS(position_rows) +
 				    NROWS(timeframe_rows) + NROWS(symbol_rows) +
-				    NROWS(time_rows) + NROWS(singles)];
+				    NROWS(time_rows) + NROWS(secret_rows) + NROWS(singles)];
 	size_t			n = 0, i;
 
 	ADD_ROWS(parse_ok_rows, test_parse_ok, name);
@@ -1122,6 +1175,7 @@ main(void)
 	ADD_ROWS(timeframe_rows, test_timeframe, in);
 	ADD_ROWS(symbol_rows, test_symbol, in);
 	ADD_ROWS(time_rows, test_time, in);
+	ADD_ROWS(secret_rows, test_secret_spans, name);
 	for (i = 0; i < NROWS(singles); i++)
 		tests[n++] = singles[i];
 	return _cmocka_run_group_tests("signal", tests, n, NULL, NULL);

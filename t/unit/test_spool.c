@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "spool.h"
 
 struct seen {
@@ -21,7 +22,7 @@ struct seen {
 	char		 bodies[2000][64];
 	size_t		 lens[2000];
 	int64_t		 ms[2000];
-	char		 tokens[2000][64];
+	char		 tokens[2000][65];
 };
 
 static enum ac_spool_verdict
@@ -35,7 +36,7 @@ collect(const struct ac_spool_entry *e, void *arg)
 	memcpy(s->bodies[s->n], e->body, e->len);
 	s->lens[s->n] = e->len;
 	s->ms[s->n] = e->received_ms;
-	snprintf(s->tokens[s->n], sizeof(s->tokens[0]), "%s", e->token);
+	snprintf(s->tokens[s->n], sizeof(s->tokens[0]), "%s", e->token_sha256);
 	s->n++;
 	return AC_SPOOL_DONE;
 }
@@ -66,7 +67,7 @@ append_n(const char *dir, int from, int n)
 {
 	for (int i = from; i < from + n; i++) {
 		char body[64], tok[32];
-		struct ac_spool_entry e = { .token = tok, .content_type = "application/json",
+		struct ac_spool_entry e = { .token_sha256 = tok, .content_type = "application/json",
 			.remote_addr = "127.0.0.1", .request_id = "r", .body = body, .received_ms = 1000 + i };
 
 		snprintf(tok, sizeof(tok), "tok%d", i);
@@ -123,7 +124,7 @@ test_binary_body(void **state)
 	struct seen *s = calloc(1, sizeof(*s));
 	struct ac_spool_stats st;
 	const char body[] = { 'a', 0, '\n', (char)0xff, (char)0xc3, '"', '\\', 'z' };
-	struct ac_spool_entry e = { .token = "", .content_type = "", .remote_addr = "",
+	struct ac_spool_entry e = { .token_sha256 = "", .content_type = "", .remote_addr = "",
 		.request_id = "", .body = body, .len = sizeof(body), .received_ms = 7 };
 	struct ac_spool_entry empty = e;
 
@@ -228,10 +229,36 @@ test_concurrent_appenders(void **state)
 static void
 test_unwritable_state_dir(void **state)
 {
-	struct ac_spool_entry e = { .token = "", .content_type = "", .remote_addr = "",
+	struct ac_spool_entry e = { .token_sha256 = "", .content_type = "", .remote_addr = "",
 		.request_id = "", .body = "x", .len = 1 };
 
 	assert_int_equal(ac_spool_append("/proc/no/such/dir", &e), -1);
+}
+
+/* A line of the first format held the token itself: it is replayed as the
+ * token's hash, and the next lines are of the new format. */
+static void
+test_first_format_read_as_hash(void **state)
+{
+	const char *dir = *state;
+	struct seen *s = calloc(1, sizeof(*s));
+	struct ac_spool_stats st;
+	char path[512], want[65];
+	FILE *f;
+
+	append_n(dir, 0, 1);
+	snprintf(path, sizeof(path), "%s/spool/hook.spool", dir);
+	assert_non_null(f = fopen(path, "a"));
+	fputs("{\"v\":1,\"token\":\"old-token\",\"content_type\":\"\",\"remote_addr\":\"\","
+	    "\"request_id\":\"r\",\"received_ms\":5,\"len\":2,\"body\":\"e30=\"}\n", f);
+	fclose(f);
+	assert_int_equal(ac_spool_replay(dir, collect, s, &st), 0);
+	assert_int_equal(s->n, 2);
+	assert_string_equal(s->tokens[0], "tok0");
+	ac_sha256_hex("old-token", strlen("old-token"), want);
+	assert_string_equal(s->tokens[1], want);
+	assert_memory_equal(s->bodies[1], "{}", 2);
+	free(s);
 }
 
 int
@@ -244,6 +271,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_torn_line_is_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_appenders, setup, teardown),
 		cmocka_unit_test(test_unwritable_state_dir),
+		cmocka_unit_test_setup_teardown(test_first_format_read_as_hash, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
