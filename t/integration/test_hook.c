@@ -671,6 +671,76 @@ test_bad_request(void **state)
 	assert_int_equal(signals_of(&s), 0);
 }
 
+/* Two keys for one field that disagree are refused, naming the field and
+ * both keys, and store nothing; two that agree are one alert. */
+static void
+test_conflicting_aliases(void **state)
+{
+	static const struct {
+		const char	*key, *value;	/* "%s": the strategy's symbol; "=": the price */
+		const char	*also_key, *also_value;	/* a second key to add, or NULL */
+		const char	*field;		/* NULL: they agree, 202 */
+		const char	*named;		/* the other key the message names */
+	} cases[] = {
+		{ "ticker", "ETHUSD", NULL, NULL, "symbol", "ticker" },
+		{ "ticker", "COINBASE:ETHUSD", NULL, NULL, "symbol", "ticker" },
+		{ "interval", "240", NULL, NULL, "timeframe", "interval" },
+		{ "close", "1.5", NULL, NULL, "price", "close" },
+		{ "signal", "sell", NULL, NULL, "action", "signal" },
+		{ "ticker", "BINANCE:%s", "exchange", "BYBIT", "exchange", "ticker" },
+		{ "token", "not-the-token", NULL, NULL, "secret", "token" },
+		{ "ticker", "BINANCE:%s", NULL, NULL, NULL, NULL },
+		{ "interval", "60", "tf", "1h", NULL, NULL },
+		{ "close", "=", "signal", "long", NULL, NULL },
+		{ "ticker", "%s", "exchange", "binance", NULL, NULL },
+	};
+	struct it_strategy s;
+	long long agreeing = 0;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct it_resp r;
+		char value[64], p[32], what[128], *body, *text;
+		double price = it_price(100);
+		const char *msg;
+		json_t *o;
+
+		text = it_alert(&s, "buy", price, 0, 0, it_now_ms());
+		o = json_loads(text, 0, NULL);
+		free(text);
+		assert_non_null(o);
+		if (strcmp(cases[i].value, "=") == 0)
+			snprintf(value, sizeof(value), "%s", it_num(price, p, sizeof(p)));
+		else
+			snprintf(value, sizeof(value), cases[i].value, s.symbol);
+		json_object_set_new(o, cases[i].key, json_string(value));
+		if (strcmp(cases[i].key, "token") == 0)
+			json_object_set_new(o, "secret", json_string(s.token));
+		if (cases[i].also_key != NULL)
+			json_object_set_new(o, cases[i].also_key, json_string(cases[i].also_value));
+		body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(o);
+		snprintf(what, sizeof(what), "%s %s", cases[i].key, value);
+		it_post(&r, s.path, CT_JSON, body);
+		if (cases[i].field == NULL) {
+			queued_id(what, &r);
+			agreeing++;
+		} else {
+			check_error(what, &r, 400, "conflicting_fields", cases[i].field);
+			msg = it_json_str(&r, "error.message");
+			if (strstr(msg, cases[i].field) == NULL || strstr(msg, cases[i].named) == NULL)
+				fail_msg("%s: the message names neither field %s nor key %s: %s",
+				    what, cases[i].field, cases[i].named, msg);
+			if (strstr(r.body, s.token) != NULL || strstr(r.body, "not-the-token") != NULL)
+				fail_msg("%s: the answer shows a secret: %s", what, r.body);
+			assert_int_equal(signals_with_request(request_id(&r)), 0);
+		}
+		it_resp_free(&r);
+		free(body);
+	}
+	assert_int_equal(signals_of(&s), agreeing);
+}
+
 /* ---- 6. alerts that do not fit the strategy: 422 ------------------------------------ */
 
 static void
@@ -1079,6 +1149,7 @@ main(void)
 		cmocka_unit_test(test_missing_token),
 		cmocka_unit_test(test_malformed_token),
 		cmocka_unit_test(test_bad_request),
+		cmocka_unit_test(test_conflicting_aliases),
 		cmocka_unit_test(test_unprocessable),
 		cmocka_unit_test(test_method_not_allowed),
 		cmocka_unit_test(test_not_found),

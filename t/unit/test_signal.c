@@ -82,8 +82,8 @@ static const struct parse_ok parse_ok_rows[] = {
 	  "\"price\":1}", JSON,
 	  "BTCUSDT", "BYBIT", "", "", "", AC_ACTION_BUY, "1", "", "", 0,
 	  MIN_BITS | B(SYMBOL) },
-	{ "ticker prefix beats the exchange key",
-	  "{\"exchange\":\"BYBIT\",\"ticker\":\"BINANCE:BTCUSDT\","
+	{ "exchange key that agrees with the ticker prefix",
+	  "{\"exchange\":\"binance\",\"ticker\":\"BINANCE:BTCUSDT\","
 	  "\"action\":\"buy\",\"price\":1}", JSON,
 	  "BTCUSDT", "BINANCE", "", "", "", AC_ACTION_BUY, "1", "", "", 0,
 	  MIN_BITS | B(SYMBOL) },
@@ -167,13 +167,39 @@ static const struct parse_ok parse_ok_rows[] = {
 	  "{\"Symbol\":\"btcusdt\",\"INTERVAL\":\"4H\",\"Action\":\"BUY\","
 	  "\"PRICE\":\"1\",\"TimeNow\":\"2024-01-15T10:30:00Z\"}", JSON,
 	  "BTCUSDT", "", "4h", "", "", AC_ACTION_BUY, "1", "", "", T0, STD_BITS },
-	{ "first alias wins (symbol over ticker)",
-	  "{\"ticker\":\"ETHUSDT\",\"symbol\":\"BTCUSDT\",\"action\":\"buy\","
+	{ "aliases that agree: symbol with a prefix, ticker without",
+	  "{\"ticker\":\"BTCUSDT\",\"symbol\":\"BINANCE:BTCUSDT\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "BTCUSDT", "BINANCE", "", "", "", AC_ACTION_BUY, "1",
+	  "", "", 0, MIN_BITS | B(SYMBOL) },
+	{ "aliases that agree: the exchange comes from any ticker key",
+	  "{\"symbol\":\"BTCUSDT\",\"ticker\":\"binance:btcusdt\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "BTCUSDT", "BINANCE", "", "", "", AC_ACTION_BUY, "1",
+	  "", "", 0, MIN_BITS | B(SYMBOL) },
+	{ "aliases that agree: timeframe 60, interval 1h, tf 60",
+	  "{\"timeframe\":\"60\",\"interval\":\"1h\",\"tf\":60,\"action\":\"buy\","
+	  "\"price\":1}", JSON, "", "", "1h", "", "", AC_ACTION_BUY, "1", "", "", 0,
+	  MIN_BITS | B(TIMEFRAME) },
+	{ "aliases that agree: price 42000, close \"42000.0\"",
+	  "{\"close\":\"42000.0\",\"price\":42000,\"action\":\"buy\"}", JSON,
+	  "", "", "", "", "", AC_ACTION_BUY, "42000", "", "", 0, MIN_BITS },
+	{ "aliases that agree: action buy, signal long, tp and sl twice",
+	  "{\"action\":\"buy\",\"signal\":\"long\",\"price\":10,\"tp\":12,"
+	  "\"take_profit\":\"12.0\",\"sl\":9,\"stop_loss\":\"9\"}", JSON,
+	  "", "", "", "", "", AC_ACTION_BUY, "10", "12", "9", 0,
+	  MIN_BITS | B(TP) | B(SL) },
+	{ "aliases that agree: time as ISO-8601 and timenow as unix seconds",
+	  "{\"time\":\"2024-01-15T12:30:00+02:00\",\"timenow\":1705314600,"
+	  "\"action\":\"buy\",\"price\":1}", JSON, "", "", "", "", "",
+	  AC_ACTION_BUY, "1", "", "", T0, MIN_BITS | B(TIME) },
+	{ "aliases that agree: strategy names equal but for case and punctuation",
+	  "{\"strategy\":\"UT Bot\",\"strategy_name\":\"ut_bot\",\"secret\":\"s\","
+	  "\"token\":\"s\",\"action\":\"buy\",\"price\":1}", JSON,
+	  "", "", "", "UT Bot", "s", AC_ACTION_BUY, "1", "", "", 0,
+	  MIN_BITS | B(STRATEGY) },
+	{ "keys that differ only in case and agree",
+	  "{\"Symbol\":\"btcusdt\",\"symbol\":\"BTCUSDT\",\"action\":\"buy\","
 	  "\"price\":1}", JSON, "BTCUSDT", "", "", "", "", AC_ACTION_BUY, "1",
 	  "", "", 0, MIN_BITS | B(SYMBOL) },
-	{ "first alias wins (price over close)",
-	  "{\"close\":2,\"price\":1,\"action\":\"buy\"}", JSON, "", "", "", "", "",
-	  AC_ACTION_BUY, "1", "", "", 0, MIN_BITS },
 	{ "null counts as absent",
 	  "{\"symbol\":null,\"ticker\":\"ETHUSDT\",\"price\":null,\"close\":3,"
 	  "\"action\":\"buy\",\"tp\":null}", JSON, "ETHUSDT", "", "", "", "",
@@ -324,6 +350,67 @@ static const struct parse_bad parse_bad_rows[] = {
 	{ "quoted {{exchange}}", "{\"action\":\"buy\",\"price\":1,"
 	  "\"exchange\":\"{{exchange}}\"}", JSON, "unfilled_placeholder",
 	  "exchange", "{{exchange}}" },
+	{ "symbol and ticker name different instruments",
+	  "{\"symbol\":\"COINBASE:ETHUSD\",\"ticker\":\"BTCUSDT\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "conflicting_fields", "symbol",
+	  "keys \"symbol\" and \"ticker\" both give field \"symbol\", with different "
+	  "values: received \"COINBASE:ETHUSD\" and \"BTCUSDT\"" },
+	{ "a lower-ranked key comes first and disagrees",
+	  "{\"tickerid\":\"ETHUSDT\",\"symbol\":\"BTCUSDT\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "conflicting_fields", "symbol",
+	  "keys \"symbol\" and \"tickerid\"" },
+	{ "keys that differ only in case and disagree",
+	  "{\"Symbol\":\"ETHUSDT\",\"symbol\":\"BTCUSDT\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "conflicting_fields", "symbol",
+	  "both give field \"symbol\"" },
+	{ "timeframe and interval disagree",
+	  "{\"timeframe\":\"60\",\"interval\":\"240\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "conflicting_fields", "timeframe",
+	  "keys \"timeframe\" and \"interval\" both give field \"timeframe\", with "
+	  "different values: received \"60\" and \"240\"" },
+	{ "strategy and strategy_name disagree",
+	  "{\"strategy\":\"UT Bot\",\"strategy_name\":\"MACD\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "conflicting_fields", "strategy",
+	  "\"UT Bot\" and \"MACD\"" },
+	{ "action and signal disagree",
+	  "{\"action\":\"buy\",\"signal\":\"sell\",\"price\":1}", JSON,
+	  "conflicting_fields", "action", "keys \"action\" and \"signal\"" },
+	{ "price and close disagree",
+	  "{\"close\":2,\"price\":1,\"action\":\"buy\"}", JSON,
+	  "conflicting_fields", "price", "received 1 and 2" },
+	{ "tp and take_profit disagree",
+	  "{\"action\":\"buy\",\"price\":1,\"tp\":2,\"take_profit\":\"2.5\"}", JSON,
+	  "conflicting_fields", "take_profit", "keys \"tp\" and \"take_profit\"" },
+	{ "sl and stoploss disagree",
+	  "{\"action\":\"buy\",\"price\":1,\"sl\":0.5,\"stoploss\":0.6}", JSON,
+	  "conflicting_fields", "stop_loss", "keys \"sl\" and \"stoploss\"" },
+	{ "timenow and time disagree by a second",
+	  "{\"action\":\"buy\",\"price\":1,\"time\":\"2024-01-15T10:30:00Z\","
+	  "\"timenow\":\"2024-01-15T10:30:01Z\"}", JSON,
+	  "conflicting_fields", "time", "keys \"timenow\" and \"time\"" },
+	{ "exchange key contradicts the ticker prefix",
+	  "{\"exchange\":\"BYBIT\",\"ticker\":\"BINANCE:BTCUSDT\","
+	  "\"action\":\"buy\",\"price\":1}", JSON, "conflicting_fields", "exchange",
+	  "keys \"ticker\" and \"exchange\" both give field \"exchange\"" },
+	{ "two ticker keys with different exchanges",
+	  "{\"ticker\":\"BINANCE:BTCUSDT\",\"tickerid\":\"COINBASE:BTCUSDT\","
+	  "\"action\":\"buy\",\"price\":1}", JSON, "conflicting_fields", "exchange",
+	  "\"BINANCE:BTCUSDT\" and \"COINBASE:BTCUSDT\"" },
+	{ "two prefixes that each agree with an unprefixed symbol",
+	  "{\"symbol\":\"BTCUSDT\",\"ticker\":\"BINANCE:BTCUSDT\","
+	  "\"tickerid\":\"COINBASE:BTCUSDT\",\"action\":\"buy\",\"price\":1}", JSON,
+	  "conflicting_fields", "exchange", "both give field \"exchange\"" },
+	{ "secret and token disagree, neither shown",
+	  "{\"secret\":\"alpha-secret\",\"token\":\"beta-secret\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "conflicting_fields", "secret",
+	  "keys \"secret\" and \"token\" both give field \"secret\", with different "
+	  "values (not shown)" },
+	{ "a lower-ranked key holds an unfilled placeholder",
+	  "{\"symbol\":\"BTCUSDT\",\"ticker\":\"{{ticker}}\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "unfilled_placeholder", "symbol", "{{ticker}}" },
+	{ "a lower-ranked key holds an invalid value",
+	  "{\"price\":1,\"close\":\"abc\",\"action\":\"buy\"}", JSON,
+	  "invalid_value", "price", "received \"abc\"" },
 	{ "missing action", "{\"price\":1}", JSON, "missing_field", "action",
 	  "send one of: action, signal, side, order_action" },
 	{ "null action", "{\"action\":null,\"price\":1}", JSON, "missing_field",
@@ -454,6 +541,8 @@ test_parse_bad(void **state)
 		assert_string_equal(err.field, row->field);
 	if (strstr(err.message, row->msg) == NULL)
 		fail_msg("message \"%s\" lacks \"%s\"", err.message, row->msg);
+	if (strstr(err.message, "-secret") != NULL)
+		fail_msg("message \"%s\" shows a secret", err.message);
 	assert_true(memchr(err.message, '\0', sizeof(err.message)) != NULL);
 }
 
@@ -626,10 +715,11 @@ struct key_row {
 	int		 equal;
 };
 
-#define KBASE \
-	"{\"ticker\":\"BINANCE:BTCUSDT\",\"interval\":\"60\",\"action\":\"buy\"," \
+#define KBODY(ticker, interval) \
+	"{\"ticker\":\"" ticker "\",\"interval\":\"" interval "\",\"action\":\"buy\"," \
 	"\"price\":\"42000.50\",\"tp\":43000,\"sl\":41000," \
 	"\"timenow\":\"2024-01-15T10:30:00Z\""
+#define KBASE	KBODY("BINANCE:BTCUSDT", "60")
 #define KNOTIME \
 	"{\"ticker\":\"BTCUSDT\",\"action\":\"sell\",\"price\":5}"
 
@@ -641,9 +731,9 @@ static const struct key_row key_rows[] = {
 	  "\"time\":\"2024-01-15T12:30:00+02:00\",\"secret\":\"x\"}",
 	  7, 7, T0, T0, 1 },
 	{ "strategy id differs", KBASE "}", KBASE "}", 7, 8, T0, T0, 0 },
-	{ "symbol differs", KBASE "}", KBASE ",\"symbol\":\"ETHUSDT\"}",
+	{ "symbol differs", KBASE "}", KBODY("ETHUSDT", "60") "}",
 	  7, 7, T0, T0, 0 },
-	{ "timeframe differs", KBASE "}", KBASE ",\"timeframe\":\"4h\"}",
+	{ "timeframe differs", KBASE "}", KBODY("BINANCE:BTCUSDT", "4h") "}",
 	  7, 7, T0, T0, 0 },
 	{ "action differs", "{\"action\":\"buy\",\"price\":1,\"time\":1}",
 	  "{\"action\":\"sell\",\"price\":1,\"time\":1}", 7, 7, T0, T0, 0 },
