@@ -1254,23 +1254,22 @@ ac_alert_check(const struct ac_alert *a, const struct ac_rules *r,
 
 /* ---- key ------------------------------------------------------------ */
 
-void
-ac_alert_key(const struct ac_alert *a, long long strategy_id,
-    int64_t received_ms, char out[65])
+/* Writes the lower-case hex SHA-256 of the fields of a under strategy_id,
+ * prefixed by tag and followed by when (NULL: none), into out. */
+static void
+key_of(const char *tag, const struct ac_alert *a, long long strategy_id,
+    const char *when, char out[65])
 {
 	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 md[EVP_MAX_MD_SIZE];
 	unsigned int		 mdlen = 0, i;
-	char			 buf[320], when[24];
+	char			 buf[320];
 	int			 n;
 
-	if (a->present & BIT(AC_F_TIME))
-		snprintf(when, sizeof(when), "%" PRId64, a->time_ms);
-	else
-		snprintf(when, sizeof(when), "r%" PRId64, received_ms / 60000);
-	n = snprintf(buf, sizeof(buf), "v1|%lld|%s|%s|%s|%s|%s|%s|%s",
+	n = snprintf(buf, sizeof(buf), "%s|%lld|%s|%s|%s|%s|%s|%s%s%s", tag,
 	    strategy_id, a->symbol, a->timeframe, ac_action_name(a->action),
-	    a->price_text, a->tp_text, a->sl_text, when);
+	    a->price_text, a->tp_text, a->sl_text, when ? "|" : "",
+	    when ? when : "");
 	/* A broken libcrypto must not yield a key that merges alerts. */
 	if (n < 0 || (size_t)n >= sizeof(buf) ||
 	    EVP_Digest(buf, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1 ||
@@ -1281,6 +1280,32 @@ ac_alert_key(const struct ac_alert *a, long long strategy_id,
 		out[2 * i + 1] = hex[md[i] & 0xf];
 	}
 	out[64] = '\0';
+}
+
+int64_t
+ac_alert_event_ms(const struct ac_alert *a, int64_t received_ms)
+{
+	return a->present & BIT(AC_F_TIME) ? a->time_ms : received_ms;
+}
+
+void
+ac_alert_key(const struct ac_alert *a, long long strategy_id,
+    int64_t received_ms, char out[65])
+{
+	char	when[24];
+
+	/* "a": the arrival stands in; a time of the same ms is another key */
+	snprintf(when, sizeof(when), "%s%" PRId64,
+	    a->present & BIT(AC_F_TIME) ? "" : "a", ac_alert_event_ms(a,
+	    received_ms));
+	key_of("v1", a, strategy_id, when, out);
+}
+
+void
+ac_alert_content_key(const struct ac_alert *a, long long strategy_id,
+    char out[65])
+{
+	key_of("c1", a, strategy_id, NULL, out);
 }
 
 const char *

@@ -46,7 +46,7 @@ field_name(int i)
 static const struct ac_stmt st_by_token = { "strategy_by_token",
 	"SELECT id, status, symbol, timeframe, strategy,"
 	" array_to_string(enabled_actions, ','), array_to_string(required_fields, ','),"
-	" webhook_token_hash"
+	" webhook_token_hash, dedup_window_s"
 	" FROM strategies WHERE webhook_token_hash = $1", 1 };
 
 /* Strategies recently found, by token hash (see ac_strategy_cache()),
@@ -166,6 +166,7 @@ ac_strategy_by_token(struct ac_db *db, const char *token, struct ac_strategy *ou
 			    parse_set(PQgetvalue(res, 0, 6), field_name, AC_F__MAX, &out->rules.required) == -1)
 				ac_error("strategy %lld has unknown actions or fields", out->id);
 			out->rules.max_skew_ms = AC_MAX_SKEW_MS_DEFAULT;
+			out->dedup_window_ms = strtoll(PQgetvalue(res, 0, 8), NULL, 10) * 1000;
 			rc = AC_LOOKUP_FOUND;
 		}
 	}
@@ -180,7 +181,7 @@ ac_strategy_by_token(struct ac_db *db, const char *token, struct ac_strategy *ou
 	" atr_period, ema_period, heikin_ashi, webhook_token, max_open_trades," \
 	" allow_opposite_signals, replace_on_same_signal, auto_close_on_tp_sl," \
 	" array_to_json(enabled_actions)::text, array_to_json(required_fields)::text," \
-	" credit_cost, status, total_alerts," \
+	" credit_cost, status, total_alerts, dedup_window_s," \
 	" to_char(last_alert_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')," \
 	" to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -216,10 +217,27 @@ row_json(const PGresult *res, int i, const char *base_url)
 	json_object_set_new(o, "credit_cost", json_integer((int)strtol(PQgetvalue(res, i, 17), NULL, 10)));
 	json_object_set_new(o, "status", json_string(PQgetvalue(res, i, 18)));
 	json_object_set_new(o, "total_alerts", json_integer(strtoll(PQgetvalue(res, i, 19), NULL, 10)));
-	json_object_set_new(o, "last_alert_at", PQgetisnull(res, i, 20) ? json_null() :
-	    json_string(PQgetvalue(res, i, 20)));
-	json_object_set_new(o, "created_at", json_string(PQgetvalue(res, i, 21)));
+	json_object_set_new(o, "dedup_window_s", json_integer(strtoll(PQgetvalue(res, i, 20), NULL, 10)));
+	json_object_set_new(o, "last_alert_at", PQgetisnull(res, i, 21) ? json_null() :
+	    json_string(PQgetvalue(res, i, 21)));
+	json_object_set_new(o, "created_at", json_string(PQgetvalue(res, i, 22)));
 	return o;
+}
+
+/* The length of a bar of canonical timeframe tf ("15m", "4h", "1w") in
+ * seconds. */
+static long long
+bar_seconds(const char *tf)
+{
+	char *unit;
+	long long n = strtoll(tf, &unit, 10);
+
+	switch (*unit) {
+	case 'm': return n * 60;
+	case 'h': return n * 3600;
+	case 'd': return n * 86400;
+	default: return n * 604800;
+	}
 }
 
 /* "BUY,SELL" → "{BUY,SELL}" after checking every name; NULL if one is bad. */
@@ -247,16 +265,18 @@ ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 	    "INSERT INTO strategies (name, description, symbol, timeframe, strategy,"
 	    " key_value, atr_period, ema_period, heikin_ashi, webhook_token, webhook_token_hash,"
 	    " max_open_trades, enabled_actions, required_fields, status,"
-	    " allow_opposite_signals, replace_on_same_signal)"
+	    " allow_opposite_signals, replace_on_same_signal, dedup_window_s)"
 	    " VALUES ($1, coalesce($2, ''), $3, $4, $5, coalesce($6::numeric, 1),"
 	    " coalesce($7::int, 10), coalesce($8::int, 1), $9, $10, decode($11, 'hex'),"
 	    " coalesce($12::int, 3), coalesce($13::text[], '{BUY,SELL,TP_HIT,SL_HIT}'),"
-	    " coalesce($14::text[], '{symbol,timeframe,action,price,time}'),"
-	    " coalesce($15, 'active'), coalesce($16::boolean, true), coalesce($17::boolean, true))"
+	    " coalesce($14::text[], '{symbol,timeframe,action,price}'),"
+	    " coalesce($15, 'active'), coalesce($16::boolean, true), coalesce($17::boolean, true),"
+	    " coalesce($18::int, 30))"
 	    " RETURNING " STRATEGY_COLUMNS;
 	char sym[AC_SYMBOL_MAX], tf[AC_TIMEFRAME_MAX], token[AC_TOKEN_LEN + 1], hash[65];
-	char actions[128], required[256], name[300];
-	const char *vals[17];
+	char actions[128], required[256], name[300], window[24];
+	const char *vals[18], *errstr;
+	long long bar;
 	PGresult *res;
 	json_t *out;
 
@@ -282,6 +302,15 @@ ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 		    " price, take_profit, stop_loss, time is required");
 		return NULL;
 	}
+	bar = bar_seconds(tf);
+	if (in->dedup_window != NULL) {
+		snprintf(window, sizeof(window), "%lld", ac_strtonum(in->dedup_window, 1, bar / 2, &errstr));
+		if (errstr != NULL) {
+			snprintf(err, errsz, "--dedup-window: seconds from 1 to %lld (half a %s bar)"
+			    " are required; received \"%s\" (%s)", bar / 2, tf, in->dedup_window, errstr);
+			return NULL;
+		}
+	}
 	if (ac_token_new(token) == -1) {
 		snprintf(err, errsz, "no randomness from the OS");
 		return NULL;
@@ -305,7 +334,8 @@ ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 	vals[14] = in->status;
 	vals[15] = in->allow_opposite < 0 ? NULL : in->allow_opposite ? "true" : "false";
 	vals[16] = in->replace_same < 0 ? NULL : in->replace_same ? "true" : "false";
-	res = ac_db_query(db, sql, 17, vals);
+	vals[17] = in->dedup_window ? window : NULL;
+	res = ac_db_query(db, sql, 18, vals);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		if (strcmp(ac_db_sqlstate(db), "23505") == 0)
 			snprintf(err, errsz, "a strategy %s for %s %s already exists", in->strategy, sym, tf);

@@ -14,6 +14,7 @@ struct ac_strategy {
 	long long	id;
 	char		status[16];	/* active | inactive | testing */
 	struct ac_rules	rules;
+	int64_t		dedup_window_ms;	/* alerts saying the same within it are one */
 };
 
 enum ac_lookup {
@@ -47,8 +48,9 @@ struct ac_strategy_new {
 	int		 heikin_ashi;
 	const char	*max_open_trades;
 	const char	*actions;	/* "BUY,SELL,TP_HIT,SL_HIT" or NULL */
-	const char	*required;	/* "symbol,timeframe,action,price,time" or NULL */
+	const char	*required;	/* "symbol,timeframe,action,price" (NULL) or others */
 	const char	*status;	/* NULL: active */
+	const char	*dedup_window;	/* seconds, 1 to half a bar; NULL: 30 */
 	int		 allow_opposite;	/* -1: default */
 	int		 replace_same;		/* -1: default */
 };

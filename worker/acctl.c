@@ -53,7 +53,7 @@ usage(void)
 	    "               [--ema-period E] [--heikin-ashi] [--max-open-trades N]\n"
 	    "               [--actions BUY,SELL,TP_HIT,SL_HIT] [--required FIELDS]\n"
 	    "               [--status active|inactive|testing]\n"
-	    "               [--no-opposite] [--no-replace]\n"
+	    "               [--no-opposite] [--no-replace] [--dedup-window SECONDS]\n"
 	    "  strategy list                every strategy with its webhook URL\n"
 	    "  replay-spool                 store alerts spooled while the database was away\n"
 	    "  seed-demo                    load the demo data (idempotent)\n"
@@ -114,7 +114,7 @@ static int
 strategy_add(int argc, char *argv[])
 {
 	enum { O_NAME = 1, O_DESC, O_SYMBOL, O_TF, O_STRATEGY, O_KEY, O_ATR, O_EMA, O_HA,
-	    O_MAXOPEN, O_ACTIONS, O_REQUIRED, O_STATUS, O_NOOPP, O_NOREPL };
+	    O_MAXOPEN, O_ACTIONS, O_REQUIRED, O_STATUS, O_NOOPP, O_NOREPL, O_DEDUP };
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, O_NAME },
 		{ "description", required_argument, NULL, O_DESC },
@@ -132,6 +132,7 @@ strategy_add(int argc, char *argv[])
 		{ "status", required_argument, NULL, O_STATUS },
 		{ "no-opposite", no_argument, NULL, O_NOOPP },
 		{ "no-replace", no_argument, NULL, O_NOREPL },
+		{ "dedup-window", required_argument, NULL, O_DEDUP },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ac_strategy_new in = { .allow_opposite = -1, .replace_same = -1 };
@@ -157,6 +158,7 @@ strategy_add(int argc, char *argv[])
 		case O_STATUS: in.status = optarg; break;
 		case O_NOOPP: in.allow_opposite = 0; break;
 		case O_NOREPL: in.replace_same = 0; break;
+		case O_DEDUP: in.dedup_window = optarg; break;
 		default: return usage();
 		}
 	}

@@ -343,28 +343,21 @@ test_duplicate(void **state)
 
 #define CONCURRENT 50
 
+/* Of the n answers (freed here) to alerts for s sent at once, one is 202
+ * queued, every other 200 duplicate with its id; s has that one signal
+ * and its one fanout job. */
 static void
-test_duplicate_concurrent(void **state)
+one_stored(const struct it_strategy *s, struct it_resp *resps, size_t n)
 {
-	struct it_strategy s;
-	struct it_req reqs[CONCURRENT];
-	struct it_resp resps[CONCURRENT];
 	long long id = 0;
 	int accepted = 0;
-	char *body;
 
-	it_strategy_new(&s, "5m", (char *)NULL);
-	body = it_alert(&s, "BUY", it_price(500), 0, 0, it_now_ms());
-	for (size_t i = 0; i < CONCURRENT; i++)
-		reqs[i] = (struct it_req){ "POST", s.path, CT_JSON, body, strlen(body) };
-	it_http_multi(reqs, resps, CONCURRENT);
-	for (size_t i = 0; i < CONCURRENT; i++) {
+	for (size_t i = 0; i < n; i++) {
 		json_t *v = it_json_get(&resps[i], "id");
 
-		if (resps[i].status != 200 && resps[i].status != 202)
+		if ((resps[i].status != 200 && resps[i].status != 202) || !json_is_integer(v))
 			fail_msg("request %zu: status %ld (curl %d), body %s", i, resps[i].status,
 			    resps[i].curl_error, resps[i].body);
-		assert_true(json_is_integer(v));
 		if (id == 0)
 			id = json_integer_value(v);
 		assert_int_equal(json_integer_value(v), id);
@@ -374,9 +367,173 @@ test_duplicate_concurrent(void **state)
 		it_resp_free(&resps[i]);
 	}
 	assert_int_equal(accepted, 1);
-	assert_int_equal(signals_of(&s), 1);
+	assert_int_equal(signals_of(s), 1);
 	assert_int_equal(fanout_jobs(id, ""), 1);
+}
+
+static void
+test_duplicate_concurrent(void **state)
+{
+	struct it_strategy s;
+	struct it_req reqs[CONCURRENT];
+	struct it_resp resps[CONCURRENT];
+	char *body;
+
+	it_strategy_new(&s, "5m", (char *)NULL);
+	body = it_alert(&s, "BUY", it_price(500), 0, 0, it_now_ms());
+	for (size_t i = 0; i < CONCURRENT; i++)
+		reqs[i] = (struct it_req){ "POST", s.path, CT_JSON, body, strlen(body) };
+	it_http_multi(reqs, resps, CONCURRENT);
+	one_stored(&s, resps, CONCURRENT);
 	free(body);
+}
+
+/* The body of a BUY for s at price: with time_ms as its time, or none
+ * when time_ms < 0 (the common alert form). malloc'd. */
+static char *
+buy_body(const struct it_strategy *s, double price, int64_t time_ms)
+{
+	char when[48], *text;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:f}", "ticker", s->symbol,
+	    "interval", s->timeframe, "signal", "buy", "close", price);
+
+	assert_non_null(o);
+	if (time_ms >= 0)
+		json_object_set_new(o, "timenow", json_string(it_iso(time_ms, 0, when, sizeof(when))));
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	assert_non_null(text);
+	return text;
+}
+
+/* Posts a BUY for s (see buy_body()); its id if the answer is 202 queued
+ * (dup: 200 duplicate), else fails. */
+static long long
+post_buy(const char *what, const struct it_strategy *s, double price, int64_t time_ms, int dup)
+{
+	struct it_resp r;
+	char *body = buy_body(s, price, time_ms);
+	long long id;
+
+	it_post(&r, s->path, CT_JSON, body);
+	if (!dup) {
+		id = queued_id(what, &r);
+	} else {
+		if (r.status != 200 || it_json_str(&r, "status") == NULL ||
+		    strcmp(it_json_str(&r, "status"), "duplicate") != 0 ||
+		    !json_is_integer(it_json_get(&r, "id")))
+			fail_msg("%s: want 200 {\"id\":N,\"status\":\"duplicate\"}, got %ld %s",
+			    what, r.status, r.body);
+		id = json_integer_value(it_json_get(&r, "id"));
+	}
+	it_resp_free(&r);
+	free(body);
+	return id;
+}
+
+/* A re-send, a double fire and a repeat across a minute are one signal;
+ * the same content a bar later, or outside the strategy's window, is two. */
+static void
+test_resend_window(void **state)
+{
+	struct it_strategy s, m1, narrow;
+	int64_t now = it_now_ms(), t = now - 60000;
+	int64_t minute = (now - 20000) / MINUTE_MS * MINUTE_MS;
+	double p;
+	long long id;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	p = it_price(1000);
+	id = post_buy("first", &s, p, t, 0);
+	assert_int_equal(post_buy("re-send 5 s later", &s, p, t + 5000, 1), id);
+	assert_int_equal(post_buy("the identical body again", &s, p, t, 1), id);
+	p = it_price(1000);
+	id = post_buy("12:00:58", &s, p, minute - 2000, 0);
+	assert_int_equal(post_buy("12:01:03", &s, p, minute + 3000, 1), id);
+	/* a double fire whose later {{timenow}} arrives first */
+	p = it_price(1000);
+	id = post_buy("double fire, later time", &s, p, t + 1000, 0);
+	assert_int_equal(post_buy("double fire, earlier time", &s, p, t, 1), id);
+	assert_int_equal(signals_of(&s), 3);
+
+	/* a bar apart on 1m (window 30 s by default): two signals */
+	it_strategy_new(&m1, "1m", (char *)NULL);
+	p = it_price(1000);
+	id = post_buy("bar 1", &m1, p, now - 100000, 0);
+	assert_true(post_buy("bar 2", &m1, p, now - 40000, 0) != id);
+	assert_int_equal(post_buy("bar 2 re-sent", &m1, p, now - 35000, 1),
+	    post_buy("bar 2 again", &m1, p, now - 40000, 1));
+	assert_int_equal(signals_of(&m1), 2);
+
+	/* the strategy's own window */
+	it_strategy_new(&narrow, "1h", "--dedup-window", "5", (char *)NULL);
+	p = it_price(1000);
+	id = post_buy("narrow: first", &narrow, p, t, 0);
+	assert_int_equal(post_buy("narrow: 4.999 s later", &narrow, p, t + 4999, 1), id);
+	assert_true(post_buy("narrow: 6 s later", &narrow, p, t + 6000, 0) != id);
+	assert_int_equal(signals_of(&narrow), 2);
+}
+
+/* The common alert form has no time: accepted by a strategy made with no
+ * --required, keyed by its arrival; a re-send within a second is one
+ * signal. A time, when sent, is still held to the 5-minute window. */
+static void
+test_no_time(void **state)
+{
+	struct it_strategy s;
+	struct it_resp r;
+	char id[24], *body;
+	double p = it_price(2000);
+	long long first;
+	PGresult *res;
+
+	it_strategy_new(&s, "4h", (char *)NULL);
+	snprintf(id, sizeof(id), "%lld", s.id);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM strategies WHERE id = $1"
+	    " AND required_fields = '{symbol,timeframe,action,price}'", id, (char *)NULL), 1);
+	first = post_buy("no time", &s, p, -1, 0);
+	assert_int_equal(post_buy("no time, re-sent", &s, p, -1, 1), first);
+	snprintf(id, sizeof(id), "%lld", first);
+	res = it_q("SELECT alert_time IS NULL, abs(extract(epoch FROM now() - received_at)) < 60"
+	    " FROM signals WHERE id = $1", id, (char *)NULL);
+	assert_int_equal(PQntuples(res), 1);
+	assert_string_equal(PQgetvalue(res, 0, 0), "t");
+	assert_string_equal(PQgetvalue(res, 0, 1), "t");
+	PQclear(res);
+	assert_int_equal(signals_of(&s), 1);
+
+	body = buy_body(&s, it_price(2000), it_now_ms() - 6 * MINUTE_MS);
+	it_post(&r, s.path, CT_JSON, body);
+	check_error("stale time", &r, 422, "stale_alert", "time");
+	it_resp_free(&r);
+	free(body);
+	assert_int_equal(signals_of(&s), 1);
+}
+
+/* Alerts saying the same thing, all at once, through the group commit:
+ * with times spread over 3 s, and without a time. One is stored, every
+ * other is answered 200 duplicate with its id. */
+static void
+test_resend_concurrent(void **state)
+{
+	for (int timed = 1; timed >= 0; timed--) {
+		struct it_strategy s;
+		struct it_req reqs[CONCURRENT];
+		struct it_resp resps[CONCURRENT];
+		char *bodies[CONCURRENT];
+		double p = it_price(3000);
+		int64_t t = it_now_ms() - 10000;
+
+		it_strategy_new(&s, "5m", (char *)NULL);
+		for (int i = 0; i < CONCURRENT; i++) {
+			bodies[i] = buy_body(&s, p, timed ? t + i * 3000 / CONCURRENT : -1);
+			reqs[i] = (struct it_req){ "POST", s.path, CT_JSON, bodies[i], strlen(bodies[i]) };
+		}
+		it_http_multi(reqs, resps, CONCURRENT);
+		one_stored(&s, resps, CONCURRENT);
+		for (int i = 0; i < CONCURRENT; i++)
+			free(bodies[i]);
+	}
 }
 
 /* ac-hook's group commit: many different alerts and repeats at once, in
@@ -677,7 +834,7 @@ static void
 test_conflicting_aliases(void **state)
 {
 	static const struct {
-		const char	*key, *value;	/* "%s": the strategy's symbol; "=": the price */
+		const char	*key, *value;	/* a '*' ends in the symbol; "=": the price */
 		const char	*also_key, *also_value;	/* a second key to add, or NULL */
 		const char	*field;		/* NULL: they agree, 202 */
 		const char	*named;		/* the other key the message names */
@@ -687,12 +844,12 @@ test_conflicting_aliases(void **state)
 		{ "interval", "240", NULL, NULL, "timeframe", "interval" },
 		{ "close", "1.5", NULL, NULL, "price", "close" },
 		{ "signal", "sell", NULL, NULL, "action", "signal" },
-		{ "ticker", "BINANCE:%s", "exchange", "BYBIT", "exchange", "ticker" },
+		{ "ticker", "BINANCE:*", "exchange", "BYBIT", "exchange", "ticker" },
 		{ "token", "not-the-token", NULL, NULL, "secret", "token" },
-		{ "ticker", "BINANCE:%s", NULL, NULL, NULL, NULL },
+		{ "ticker", "BINANCE:*", NULL, NULL, NULL, NULL },
 		{ "interval", "60", "tf", "1h", NULL, NULL },
 		{ "close", "=", "signal", "long", NULL, NULL },
-		{ "ticker", "%s", "exchange", "binance", NULL, NULL },
+		{ "ticker", "*", "exchange", "binance", NULL, NULL },
 	};
 	struct it_strategy s;
 	long long agreeing = 0;
@@ -712,7 +869,8 @@ test_conflicting_aliases(void **state)
 		if (strcmp(cases[i].value, "=") == 0)
 			snprintf(value, sizeof(value), "%s", it_num(price, p, sizeof(p)));
 		else
-			snprintf(value, sizeof(value), cases[i].value, s.symbol);
+			snprintf(value, sizeof(value), "%.*s%s", (int)strcspn(cases[i].value, "*"),
+			    cases[i].value, strchr(cases[i].value, '*') ? s.symbol : "");
 		json_object_set_new(o, cases[i].key, json_string(value));
 		if (strcmp(cases[i].key, "token") == 0)
 			json_object_set_new(o, "secret", json_string(s.token));
@@ -1142,6 +1300,9 @@ main(void)
 		cmocka_unit_test(test_real_world_payloads),
 		cmocka_unit_test(test_duplicate),
 		cmocka_unit_test(test_duplicate_concurrent),
+		cmocka_unit_test(test_resend_window),
+		cmocka_unit_test(test_no_time),
+		cmocka_unit_test(test_resend_concurrent),
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_group_commit_refused_row),
 		cmocka_unit_test(test_unknown_token_path),

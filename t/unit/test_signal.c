@@ -596,9 +596,16 @@ static const struct check_row check_rows[] = {
 	{ "300001 ms ahead is in the future",
 	  ALERT("BTCUSDT", "60", "buy", "100", ""), T0 - 300001, 0, 0,
 	  422, "future_alert", "time", "300.001 s in the future" },
-	{ "missing time",
+	{ "no time: accepted by default",
 	  "{\"ticker\":\"BTCUSDT\",\"tf\":\"60\",\"action\":\"buy\",\"price\":1}",
-	  T0, 0, 0, 400, "missing_field", "time", "timenow, timestamp" },
+	  T0, 0, 0, 0, NULL, NULL, NULL },
+	{ "missing time where the strategy requires it",
+	  "{\"ticker\":\"BTCUSDT\",\"tf\":\"60\",\"action\":\"buy\",\"price\":1}",
+	  T0, 0, AC_REQUIRED_DEFAULT | B(TIME), 400, "missing_field", "time",
+	  "timenow, timestamp" },
+	{ "no strategy, tp or sl: accepted by default",
+	  "{\"ticker\":\"BTCUSDT\",\"tf\":\"60\",\"signal\":\"sell\",\"close\":1}",
+	  T0 + 86400000, 0, 0, 0, NULL, NULL, NULL },
 	{ "missing symbol reported before time",
 	  "{\"tf\":\"60\",\"action\":\"buy\",\"price\":1}",
 	  T0, 0, 0, 400, "missing_field", "symbol", "\"symbol\" is required" },
@@ -712,7 +719,8 @@ struct key_row {
 	const char	*a, *b;		/* bodies */
 	long long	 id_a, id_b;
 	int64_t		 recv_a, recv_b;
-	int		 equal;
+	int		 equal;		/* the exact keys */
+	int		 content;	/* the content keys: 1 equal, -1 not, 0 as exact */
 };
 
 #define KBODY(ticker, interval) \
@@ -724,41 +732,53 @@ struct key_row {
 	"{\"ticker\":\"BTCUSDT\",\"action\":\"sell\",\"price\":5}"
 
 static const struct key_row key_rows[] = {
-	{ "re-send is equal", KBASE "}", KBASE "}", 7, 7, T0, T0 + 5000, 1 },
+	{ "re-send is equal", KBASE "}", KBASE "}", 7, 7, T0, T0 + 5000, 1, 0 },
 	{ "same alert written differently is equal", KBASE "}",
 	  "{\"symbol\":\"btcusdt\",\"tf\":\"1h\",\"signal\":\"BUY\","
 	  "\"close\":42000.5,\"take_profit\":\"43000.0\",\"stop_loss\":4.1e4,"
 	  "\"time\":\"2024-01-15T12:30:00+02:00\",\"secret\":\"x\"}",
-	  7, 7, T0, T0, 1 },
-	{ "strategy id differs", KBASE "}", KBASE "}", 7, 8, T0, T0, 0 },
+	  7, 7, T0, T0, 1, 0 },
+	{ "strategy id differs", KBASE "}", KBASE "}", 7, 8, T0, T0, 0, 0 },
 	{ "symbol differs", KBASE "}", KBODY("ETHUSDT", "60") "}",
-	  7, 7, T0, T0, 0 },
+	  7, 7, T0, T0, 0, 0 },
 	{ "timeframe differs", KBASE "}", KBODY("BINANCE:BTCUSDT", "4h") "}",
-	  7, 7, T0, T0, 0 },
+	  7, 7, T0, T0, 0, 0 },
 	{ "action differs", "{\"action\":\"buy\",\"price\":1,\"time\":1}",
-	  "{\"action\":\"sell\",\"price\":1,\"time\":1}", 7, 7, T0, T0, 0 },
+	  "{\"action\":\"sell\",\"price\":1,\"time\":1}", 7, 7, T0, T0, 0, 0 },
 	{ "exit action differs", "{\"signal\":\"tp\",\"price\":1,\"time\":1}",
-	  "{\"signal\":\"sl\",\"price\":1,\"time\":1}", 7, 7, T0, T0, 0 },
+	  "{\"signal\":\"sl\",\"price\":1,\"time\":1}", 7, 7, T0, T0, 0, 0 },
 	{ "price differs", "{\"action\":\"buy\",\"price\":1,\"time\":1}",
-	  "{\"action\":\"buy\",\"price\":1.0000001,\"time\":1}", 7, 7, T0, T0, 0 },
+	  "{\"action\":\"buy\",\"price\":1.0000001,\"time\":1}", 7, 7, T0, T0, 0, 0 },
 	{ "tp absent vs present", "{\"action\":\"buy\",\"price\":1,\"time\":1}",
-	  "{\"action\":\"buy\",\"price\":1,\"tp\":2,\"time\":1}", 7, 7, T0, T0, 0 },
+	  "{\"action\":\"buy\",\"price\":1,\"tp\":2,\"time\":1}", 7, 7, T0, T0, 0, 0 },
 	{ "tp differs", "{\"action\":\"buy\",\"price\":1,\"tp\":2,\"time\":1}",
-	  "{\"action\":\"buy\",\"price\":1,\"tp\":3,\"time\":1}", 7, 7, T0, T0, 0 },
+	  "{\"action\":\"buy\",\"price\":1,\"tp\":3,\"time\":1}", 7, 7, T0, T0, 0, 0 },
 	{ "tp vs sl of same value", "{\"action\":\"buy\",\"price\":1,\"tp\":2}",
-	  "{\"action\":\"buy\",\"price\":1,\"sl\":2}", 7, 7, T0, T0, 0 },
+	  "{\"action\":\"buy\",\"price\":1,\"sl\":2}", 7, 7, T0, T0, 0, 0 },
 	{ "sl differs", "{\"action\":\"buy\",\"price\":1,\"sl\":0.5,\"time\":1}",
-	  "{\"action\":\"buy\",\"price\":1,\"sl\":0.6,\"time\":1}", 7, 7, T0, T0, 0 },
+	  "{\"action\":\"buy\",\"price\":1,\"sl\":0.6,\"time\":1}", 7, 7, T0, T0, 0, 0 },
 	{ "time differs by 1 ms",
 	  "{\"action\":\"buy\",\"price\":1,\"time\":\"2024-01-15T10:30:00Z\"}",
 	  "{\"action\":\"buy\",\"price\":1,\"time\":\"2024-01-15T10:30:00.001Z\"}",
-	  7, 7, T0, T0, 0 },
-	{ "no time: same minute is equal", KNOTIME, KNOTIME, 7, 7,
-	  T0, T0 + 59999, 1 },
-	{ "no time: next minute differs", KNOTIME, KNOTIME, 7, 7,
-	  T0 + 59999, T0 + 60000, 0 },
+	  7, 7, T0, T0, 0, 1 },
+	{ "double fire: {{timenow}} a second apart, same content",
+	  "{\"action\":\"buy\",\"price\":1,\"timenow\":\"2024-01-15T10:30:00Z\"}",
+	  "{\"action\":\"buy\",\"price\":1,\"timenow\":\"2024-01-15T10:30:01Z\"}",
+	  7, 7, T0, T0 + 1000, 0, 1 },
+	{ "no time: the same arrival ms is equal", KNOTIME, KNOTIME, 7, 7,
+	  T0, T0, 1, 0 },
+	{ "no time: a re-send 5 s later, across a minute, same content",
+	  KNOTIME, KNOTIME, 7, 7, T0 + 58000, T0 + 63000, 0, 1 },
+	{ "no time vs a time of the same ms", KNOTIME,
+	  "{\"ticker\":\"BTCUSDT\",\"action\":\"sell\",\"price\":5,"
+	  "\"time\":1705314600000}", 7, 7, T0, 0, 0, 1 },
 	{ "time given: receipt time ignored", KBASE "}", KBASE "}", 7, 7,
-	  T0, T0 + 3600000, 1 },
+	  T0, T0 + 3600000, 1, 0 },
+	{ "time given: a bar later is another key, same content",
+	  KBODY("BTCUSDT", "60") "}",
+	  "{\"ticker\":\"BTCUSDT\",\"interval\":\"60\",\"action\":\"buy\","
+	  "\"price\":\"42000.50\",\"tp\":43000,\"sl\":41000,"
+	  "\"timenow\":\"2024-01-15T11:30:00Z\"}", 7, 7, T0, T0, 0, 1 },
 };
 
 /* Two parsed bodies give equal (or different) well-formed keys. */
@@ -768,7 +788,7 @@ test_key(void **state)
 	const struct key_row	*row = *state;
 	struct ac_alert		 a, b;
 	struct ac_alert_error	 err;
-	char			 ka[65], kb[65];
+	char			 ka[65], kb[65], ca[65], cb[65];
 	size_t			 i;
 
 	assert_int_equal(ac_alert_parse(row->a, strlen(row->a), JSON, &a, &err), 0);
@@ -782,6 +802,13 @@ test_key(void **state)
 		assert_string_equal(ka, kb);
 	else
 		assert_string_not_equal(ka, kb);
+	ac_alert_content_key(&a, row->id_a, ca);
+	ac_alert_content_key(&b, row->id_b, cb);
+	assert_string_not_equal(ca, ka);
+	if (row->content == 1 || (row->content == 0 && row->equal))
+		assert_string_equal(ca, cb);
+	else
+		assert_string_not_equal(ca, cb);
 }
 
 /* The key is SHA-256 of the documented canonical string. */
@@ -802,9 +829,17 @@ test_key_vectors(void **state)
 	assert_int_equal(ac_alert_parse(KNOTIME, strlen(KNOTIME), JSON, &a,
 	    &err), 0);
 	ac_alert_key(&a, 7, T0, k);
-	/* v1|7|BTCUSDT||SELL|5|||r28421910 */
-	assert_string_equal(k, "31cbad322aed08899de502af9938d97c"
-	    "26314494a9acddfc2af43ab9309d20f6");
+	/* v1|7|BTCUSDT||SELL|5|||a1705314600000 */
+	assert_string_equal(k, "3c744b69023b6b716ad77362776380e7"
+	    "24958a10039f8ea0a6eeadde6fdcc4f2");
+	assert_int_equal(ac_alert_event_ms(&a, T0), T0);
+	assert_int_equal(ac_alert_parse(with_time, strlen(with_time), JSON, &a,
+	    &err), 0);
+	assert_int_equal(ac_alert_event_ms(&a, T0 + 5000), T0);
+	ac_alert_content_key(&a, 7, k);
+	/* c1|7|BTCUSDT|1h|BUY|42000.5|43000|41000 */
+	assert_string_equal(k, "1a5de3cb5996dffa973864a7fefa44b1"
+	    "6dd6b36256e4e5ef8661732db55af4eb");
 }
 
 /* ---- public normalizers --------------------------------------------- */
