@@ -242,7 +242,57 @@ static const struct ac_stmt st_existing_many = { "signal_duplicated_many",
 	" LEFT JOIN signal_dedup d ON d.strategy_id = k.strategy_id"
 	" AND d.content_key = k.content_key", 3 };
 
-static void	answer_duplicates(struct ac_db *, struct pending **, const int *, int);
+/* Answers the rows (b[i] with row[i] == i) that the statement did not
+ * insert with the signal each duplicates. */
+static void
+answer_duplicates(struct ac_db *db, struct pending **b, const int *row, int n)
+{
+	struct ac_pgarray keys, sids, contents;
+	const char *vals[3];
+	int *at = malloc((size_t)n * sizeof(*at)), left = 0;	/* k.n - 1 → item */
+	PGresult *res;
+
+	if (at == NULL)
+		abort();
+	ac_pgarray_init(&keys);
+	ac_pgarray_init(&sids);
+	ac_pgarray_init(&contents);
+	for (int i = 0; i < n; i++)
+		if (row[i] == i && b[i]->signal_id == 0) {
+			ac_pgarray_str(&keys, b[i]->key);
+			ac_pgarray_ll(&sids, b[i]->strategy_id);
+			ac_pgarray_str(&contents, b[i]->content);
+			at[left++] = i;
+		}
+	if (left > 0) {
+		vals[0] = ac_pgarray_text(&keys);
+		vals[1] = ac_pgarray_text(&sids);
+		vals[2] = ac_pgarray_text(&contents);
+		res = ac_db_exec(db, &st_existing_many, vals, NULL, NULL);
+		if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+			for (int k = 0; k < left; k++)
+				failed(db, b[at[k]]);
+			ac_error("stored signals not looked up: %s", ac_db_error(db));
+		} else {
+			for (int r = 0; r < PQntuples(res); r++) {
+				long k = strtol(PQgetvalue(res, r, 0), NULL, 10) - 1;
+
+				if (k < 0 || k >= left || PQgetisnull(res, r, 1))
+					continue;
+				b[at[k]]->result = AC_INGEST_DUPLICATE;
+				b[at[k]]->signal_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+			}
+			PQclear(res);
+			for (int k = 0; k < left; k++)
+				if (b[at[k]]->signal_id == 0)
+					ac_error("signal %s neither inserted nor found", b[at[k]]->key);
+		}
+	}
+	ac_pgarray_free(&keys);
+	ac_pgarray_free(&sids);
+	ac_pgarray_free(&contents);
+	free(at);
+}
 
 /* Sends the rows (b[i] with row[i] == i) in one statement, then looks up
  * what the ones not inserted duplicate. 0, or -1 when the statement was
@@ -310,58 +360,6 @@ store_rows(struct ac_db *db, struct pending **b, const int *row, int n)
 	return 0;
 }
 
-/* Answers the rows (b[i] with row[i] == i) store_rows() did not insert
- * with the signal each duplicates. */
-static void
-answer_duplicates(struct ac_db *db, struct pending **b, const int *row, int n)
-{
-	struct ac_pgarray keys, sids, contents;
-	const char *vals[3];
-	int *at = malloc((size_t)n * sizeof(*at)), left = 0;	/* k.n - 1 → item */
-	PGresult *res;
-
-	if (at == NULL)
-		abort();
-	ac_pgarray_init(&keys);
-	ac_pgarray_init(&sids);
-	ac_pgarray_init(&contents);
-	for (int i = 0; i < n; i++)
-		if (row[i] == i && b[i]->signal_id == 0) {
-			ac_pgarray_str(&keys, b[i]->key);
-			ac_pgarray_ll(&sids, b[i]->strategy_id);
-			ac_pgarray_str(&contents, b[i]->content);
-			at[left++] = i;
-		}
-	if (left > 0) {
-		vals[0] = ac_pgarray_text(&keys);
-		vals[1] = ac_pgarray_text(&sids);
-		vals[2] = ac_pgarray_text(&contents);
-		res = ac_db_exec(db, &st_existing_many, vals, NULL, NULL);
-		if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-			for (int k = 0; k < left; k++)
-				failed(db, b[at[k]]);
-			ac_error("stored signals not looked up: %s", ac_db_error(db));
-		} else {
-			for (int r = 0; r < PQntuples(res); r++) {
-				long k = strtol(PQgetvalue(res, r, 0), NULL, 10) - 1;
-
-				if (k < 0 || k >= left || PQgetisnull(res, r, 1))
-					continue;
-				b[at[k]]->result = AC_INGEST_DUPLICATE;
-				b[at[k]]->signal_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
-			}
-			PQclear(res);
-			for (int k = 0; k < left; k++)
-				if (b[at[k]]->signal_id == 0)
-					ac_error("signal %s neither inserted nor found", b[at[k]]->key);
-		}
-	}
-	ac_pgarray_free(&keys);
-	ac_pgarray_free(&sids);
-	ac_pgarray_free(&contents);
-	free(at);
-}
-
 /* Stores b[0..n) and answers each. */
 static void
 store_batch(struct ac_db *db, struct pending **b, int n)
@@ -386,29 +384,26 @@ store_batch(struct ac_db *db, struct pending **b, int n)
 		if (row[i] == -1)
 			later[nlater++] = b[i];
 	}
-	if (store_rows(db, b, row, n) == -1) {
-		if (n == 1 || ac_db_unavailable(db)) {
-			for (int i = 0; i < n; i++)
-				failed(db, b[i]);
-			ac_error("%d signal%s not stored: %s", n, n == 1 ? "" : "s",
-			    ac_db_error(db));
-		} else {
-			/* one row the database refuses must not cost the others theirs */
-			ac_warn("a batch of %d signals refused (%s): storing them one by one",
-			    n, ac_db_error(db));
-			for (int i = 0; i < n; i++)
-				store_batch(db, &b[i], 1);
-		}
-		nlater = 0;
+	if (store_rows(db, b, row, n) == 0) {
+		for (int i = 0; i < n; i++)
+			if (row[i] >= 0 && row[i] != i) {
+				b[i]->result = b[row[i]]->result == AC_INGEST_QUEUED ?
+				    AC_INGEST_DUPLICATE : b[row[i]]->result;
+				b[i]->signal_id = b[row[i]]->signal_id;
+			}
+		if (nlater > 0)
+			store_batch(db, later, nlater);
+	} else if (n == 1 || ac_db_unavailable(db)) {
+		for (int i = 0; i < n; i++)
+			failed(db, b[i]);
+		ac_error("%d signal%s not stored: %s", n, n == 1 ? "" : "s", ac_db_error(db));
+	} else {
+		/* one row the database refuses must not cost the others theirs */
+		ac_warn("a batch of %d signals refused (%s): storing them one by one",
+		    n, ac_db_error(db));
+		for (int i = 0; i < n; i++)
+			store_batch(db, &b[i], 1);
 	}
-	for (int i = 0; i < n; i++)
-		if (row[i] >= 0 && row[i] != i) {
-			b[i]->result = b[row[i]]->result == AC_INGEST_QUEUED ?
-			    AC_INGEST_DUPLICATE : b[row[i]]->result;
-			b[i]->signal_id = b[row[i]]->signal_id;
-		}
-	if (nlater > 0)
-		store_batch(db, later, nlater);
 	free(row);
 	free(later);
 }

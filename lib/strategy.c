@@ -1,5 +1,6 @@
 /* strategy.c — see strategy.h. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,22 +225,6 @@ row_json(const PGresult *res, int i, const char *base_url)
 	return o;
 }
 
-/* The length of a bar of canonical timeframe tf ("15m", "4h", "1w") in
- * seconds. */
-static long long
-bar_seconds(const char *tf)
-{
-	char *unit;
-	long long n = strtoll(tf, &unit, 10);
-
-	switch (*unit) {
-	case 'm': return n * 60;
-	case 'h': return n * 3600;
-	case 'd': return n * 86400;
-	default: return n * 604800;
-	}
-}
-
 /* "BUY,SELL" → "{BUY,SELL}" after checking every name; NULL if one is bad. */
 static int
 array_literal(const char *list, const char *(*name)(int), int max, char *out, size_t sz)
@@ -255,6 +240,44 @@ array_literal(const char *list, const char *(*name)(int), int max, char *out, si
 			o += (size_t)snprintf(out + o, sz - o, "%s%s", o > 1 ? "," : "", name(i));
 	snprintf(out + o, sz - o, "}");
 	return 0;
+}
+
+/* --dedup-window text for a strategy on canonical timeframe tf ("15m",
+ * "4h", "1w"): 1 to half a bar, in seconds, into out as digits. 0, or -1
+ * with a message in err. */
+static int
+dedup_window(const char *text, const char *tf, char *out, size_t outsz, char *err,
+    size_t errsz)
+{
+	static const struct { char unit; long long s; } units[] = {
+		{ 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 },
+	};
+	char *unit;
+	long long bar = strtoll(tf, &unit, 10), v;
+	const char *errstr;
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (*unit == units[i].unit)
+			bar *= units[i].s;
+	v = ac_strtonum(text, 1, bar / 2, &errstr);
+	if (errstr != NULL) {
+		snprintf(err, errsz, "--dedup-window: seconds from 1 to %lld (half a %s bar) are"
+		    " required; received \"%s\" (%s)", bar / 2, tf, text, errstr);
+		return -1;
+	}
+	snprintf(out, outsz, "%lld", v);
+	return 0;
+}
+
+/* --required text → an array literal in out. 0, or -1 with a message in err. */
+static int
+required_fields(const char *text, char *out, size_t outsz, char *err, size_t errsz)
+{
+	if (array_literal(text, field_name, AC_F__MAX, out, outsz) == 0)
+		return 0;
+	snprintf(err, errsz, "--required: a list of symbol, timeframe, strategy, action,"
+	    " price, take_profit, stop_loss, time is required");
+	return -1;
 }
 
 json_t *
@@ -275,8 +298,7 @@ ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 	    " RETURNING " STRATEGY_COLUMNS;
 	char sym[AC_SYMBOL_MAX], tf[AC_TIMEFRAME_MAX], token[AC_TOKEN_LEN + 1], hash[65];
 	char actions[128], required[256], name[300], window[24];
-	const char *vals[18], *errstr;
-	long long bar;
+	const char *vals[18];
 	PGresult *res;
 	json_t *out;
 
@@ -297,20 +319,10 @@ ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 		snprintf(err, errsz, "--actions: a list of BUY, SELL, TP_HIT, SL_HIT is required");
 		return NULL;
 	}
-	if (in->required && array_literal(in->required, field_name, AC_F__MAX, required, sizeof(required)) == -1) {
-		snprintf(err, errsz, "--required: a list of symbol, timeframe, strategy, action,"
-		    " price, take_profit, stop_loss, time is required");
+	if ((in->required && required_fields(in->required, required, sizeof(required), err,
+	    errsz) == -1) || (in->dedup_window && dedup_window(in->dedup_window, tf, window,
+	    sizeof(window), err, errsz) == -1))
 		return NULL;
-	}
-	bar = bar_seconds(tf);
-	if (in->dedup_window != NULL) {
-		snprintf(window, sizeof(window), "%lld", ac_strtonum(in->dedup_window, 1, bar / 2, &errstr));
-		if (errstr != NULL) {
-			snprintf(err, errsz, "--dedup-window: seconds from 1 to %lld (half a %s bar)"
-			    " are required; received \"%s\" (%s)", bar / 2, tf, in->dedup_window, errstr);
-			return NULL;
-		}
-	}
 	if (ac_token_new(token) == -1) {
 		snprintf(err, errsz, "no randomness from the OS");
 		return NULL;
@@ -341,6 +353,57 @@ ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 			snprintf(err, errsz, "a strategy %s for %s %s already exists", in->strategy, sym, tf);
 		else
 			snprintf(err, errsz, "%s", ac_db_error(db));
+		return NULL;
+	}
+	out = row_json(res, 0, base_url);
+	PQclear(res);
+	return out;
+}
+
+json_t *
+ac_strategy_edit(struct ac_db *db, const char *id, const struct ac_strategy_new *in,
+    const char *base_url, char *err, size_t errsz)
+{
+	static const char sql[] =
+	    "UPDATE strategies SET required_fields = coalesce($2::text[], required_fields),"
+	    " dedup_window_s = coalesce($3::int, dedup_window_s), updated_at = now()"
+	    " WHERE id = $1 RETURNING " STRATEGY_COLUMNS;
+	char required[256], window[24];
+	const char *errstr, *vals[3] = { id, NULL, NULL };
+	PGresult *res;
+	json_t *out;
+
+	if (id == NULL || (ac_strtonum(id, 1, INT64_MAX, &errstr), errstr != NULL)) {
+		snprintf(err, errsz, "--id: a strategy id is required");
+		return NULL;
+	}
+	res = ac_db_query(db, "SELECT timeframe FROM strategies WHERE id = $1", 1, vals);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		snprintf(err, errsz, "%s", ac_db_error(db));
+		return NULL;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		snprintf(err, errsz, "--id: no strategy %s", id);
+		return NULL;
+	}
+	if ((in->required && required_fields(in->required, required, sizeof(required), err,
+	    errsz) == -1) || (in->dedup_window && dedup_window(in->dedup_window,
+	    PQgetvalue(res, 0, 0), window, sizeof(window), err, errsz) == -1)) {
+		PQclear(res);
+		return NULL;
+	}
+	PQclear(res);
+	vals[1] = in->required ? required : NULL;
+	vals[2] = in->dedup_window ? window : NULL;
+	res = ac_db_query(db, sql, 3, vals);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		snprintf(err, errsz, "%s", ac_db_error(db));
+		return NULL;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		snprintf(err, errsz, "--id: no strategy %s", id);
 		return NULL;
 	}
 	out = row_json(res, 0, base_url);

@@ -35,7 +35,8 @@ enum ac_lookup	ac_strategy_by_token(struct ac_db *db, const char *token, struct 
  * ask). A change to a strategy then takes up to ttl_ms to be seen. */
 void		ac_strategy_cache(int ttl_ms);
 
-/* What `acctl strategy add` (and later the admin panel) creates. */
+/* What `acctl strategy add` (and later the admin panel) creates; `acctl
+ * strategy edit` changes some of it. */
 struct ac_strategy_new {
 	const char	*name;		/* NULL: "<strategy> <symbol> <timeframe>" */
 	const char	*description;
@@ -62,6 +63,15 @@ struct ac_strategy_new {
  */
 json_t		*ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 		    const char *base_url, char *err, size_t errsz);
+
+/*
+ * Changes strategy id (decimal text): of in, only required and
+ * dedup_window count (NULL: left as they are), checked as for
+ * ac_strategy_create(). Returns its JSON, or NULL with a message in err.
+ */
+json_t		*ac_strategy_edit(struct ac_db *db, const char *id,
+		    const struct ac_strategy_new *in, const char *base_url, char *err,
+		    size_t errsz);
 
 /* Every strategy as a JSON array (id order), or NULL on a database error. */
 json_t		*ac_strategy_list(struct ac_db *db, const char *base_url);

@@ -228,12 +228,12 @@ test_strategy_add(void **state)
 }
 
 /* A strategy made with no --required takes alerts without a time; its
- * duplicate window is 30 s unless --dedup-window says otherwise, never
- * more than half its bar. */
+ * duplicate window is 30 s unless --dedup-window says otherwise (when made
+ * or edited), never more than half its bar. */
 static void
 test_strategy_defaults(void **state)
 {
-	char sym[32], hex[9];
+	char sym[32], hex[9], id[24];
 	json_t *o, *req;
 	int st;
 
@@ -250,7 +250,24 @@ test_strategy_defaults(void **state)
 	for (size_t i = 0; i < json_array_size(req); i++)
 		assert_string_not_equal(json_string_value(json_array_get(req, i)), "time");
 	assert_int_equal(json_integer_value(json_object_get(o, "dedup_window_s")), 30);
+	snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(o, "id")));
 	json_decref(o);
+	/* edited: the window within half a 1m bar, the required set */
+	o = it_acctl(&st, "strategy", "edit", "--id", id, "--dedup-window", "10",
+	    "--required", "symbol,action,price,time", (char *)NULL);
+	assert_int_equal(st, 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "dedup_window_s")), 10);
+	assert_int_equal(json_array_size(json_object_get(o, "required_fields")), 4);
+	json_decref(o);
+	o = it_acctl(&st, "strategy", "edit", "--id", id, "--dedup-window", "31", (char *)NULL);
+	assert_int_equal(st, 1);
+	assert_null(o);
+	o = it_acctl(&st, "strategy", "edit", "--id", "999999999", "--dedup-window", "5",
+	    (char *)NULL);
+	assert_int_equal(st, 1);
+	assert_null(o);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM strategies WHERE id = $1"
+	    " AND dedup_window_s = 10 AND 'time' = ANY(required_fields)", id, (char *)NULL), 1);
 
 	o = it_acctl(&st, "strategy", "add", "--symbol", sym, "--timeframe", "5m",
 	    "--strategy", "Defaults", "--dedup-window", "150", (char *)NULL);
