@@ -1088,18 +1088,11 @@ ac_alert_parse(const char *body, size_t len, const char *content_type,
 		memset(&other, 0, sizeof(other));
 		if (parse_slot(v, slot, &other, err) == -1)
 			goto out;
-		if (slot != AC_F_SYMBOL && slot != SLOT_EXCHANGE) {
-			if (!slot_agree(out, &other, slot)) {
-				conflict(slot, fkey[slot], found[slot], key, v, err);
-				goto out;
-			}
-			continue;
-		}
-		if (!slot_agree(out, &other, AC_F_SYMBOL) && slot == AC_F_SYMBOL) {
+		if (slot != SLOT_EXCHANGE && !slot_agree(out, &other, slot)) {
 			conflict(slot, fkey[slot], found[slot], key, v, err);
 			goto out;
 		}
-		if (other.exchange[0] == '\0')
+		if (other.exchange[0] == '\0')	/* not a ticker with a prefix */
 			continue;
 		if (exch_key == NULL) {
 			memcpy(out->exchange, other.exchange, sizeof(out->exchange));
