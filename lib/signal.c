@@ -988,8 +988,10 @@ slot_agree(const struct ac_alert *a, const struct ac_alert *b, int slot)
 	case SLOT_SECRET:
 		return strlen(a->secret) == strlen(b->secret) &&
 		    CRYPTO_memcmp(a->secret, b->secret, strlen(a->secret)) == 0;
-	default:
+	case SLOT_EXCHANGE:
 		return strcmp(a->exchange, b->exchange) == 0;
+	default:	/* a slot with no rule here: two of its keys conflict */
+		return 0;
 	}
 }
 
