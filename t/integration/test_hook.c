@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <time.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "itest.h"
 
@@ -508,6 +510,66 @@ test_no_time(void **state)
 	it_resp_free(&r);
 	free(body);
 	assert_int_equal(signals_of(&s), 1);
+}
+
+/* Appends to the spool, as ac-hook does while the database is away, the
+ * alert body for s as if it had arrived at received_ms. */
+static void
+spool_add(const struct it_strategy *s, const char *body, int64_t received_ms, const char *rid)
+{
+	char path[1024], *b64 = malloc(4 * ((strlen(body) + 2) / 3) + 1), *line;
+	json_t *o;
+	FILE *f;
+
+	assert_non_null(b64);
+	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)body, (int)strlen(body));
+	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "v", 1, "token", s->token,
+	    "content_type", CT_JSON, "remote_addr", "127.0.0.1", "request_id", rid,
+	    "received_ms", (json_int_t)received_ms, "len", (json_int_t)strlen(body), "body", b64);
+	line = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	free(b64);
+	assert_non_null(line);
+	snprintf(path, sizeof(path), "%s/spool", it_env("AC_STATE_DIR"));
+	(void)mkdir(path, 0750);
+	snprintf(path, sizeof(path), "%s/spool/hook.spool", it_env("AC_STATE_DIR"));
+	if ((f = fopen(path, "a")) == NULL || fprintf(f, "%s\n", line) < 0 || fclose(f) != 0)
+		fail_msg("cannot append to %s", path);
+	free(line);
+}
+
+/* The spool's replay of an alert already stored is a duplicate: the same
+ * arrival (an answer the crash took), or a re-send spooled 3 s later; the
+ * same alert two hours later is a new signal. */
+static void
+test_spool_replay_duplicate(void **state)
+{
+	struct it_strategy s;
+	char id[24], *body;
+	double p = it_price(4000);
+	int64_t at;
+	json_t *o;
+	int st;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	body = buy_body(&s, p, -1);	/* what post_buy() sends */
+	snprintf(id, sizeof(id), "%lld", post_buy("live", &s, p, -1, 0));
+	at = it_q_ll("SELECT round(extract(epoch FROM received_at) * 1000)::bigint"
+	    " FROM signals WHERE id = $1", id, (char *)NULL);
+	spool_add(&s, body, at, "it-replay-same");
+	spool_add(&s, body, at + 3000, "it-replay-resend");
+	spool_add(&s, body, at + 2 * 3600 * 1000, "it-replay-later");
+	o = it_acctl(&st, "replay-spool", (char *)NULL);
+	if (st != 0 || !json_is_object(o))
+		fail_msg("acctl replay-spool: exit %d", st);
+	assert_int_equal(json_integer_value(json_object_get(o, "duplicate")), 2);
+	assert_int_equal(json_integer_value(json_object_get(o, "queued")), 1);
+	json_decref(o);
+	assert_int_equal(signals_of(&s), 2);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM signals WHERE request_id = 'it-replay-later'"
+	    " AND spooled", (char *)NULL), 1);
+	assert_true(it_spool_empty());
+	free(body);
 }
 
 /* Alerts saying the same thing, all at once, through the group commit:
@@ -1303,6 +1365,7 @@ main(void)
 		cmocka_unit_test(test_resend_window),
 		cmocka_unit_test(test_no_time),
 		cmocka_unit_test(test_resend_concurrent),
+		cmocka_unit_test(test_spool_replay_duplicate),
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_group_commit_refused_row),
 		cmocka_unit_test(test_unknown_token_path),
