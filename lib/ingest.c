@@ -160,7 +160,9 @@ struct pending {
 	const struct ac_ingest_in *in;
 	const struct ac_alert	*a;
 	long long		 strategy_id;
-	char			 key[65];
+	int64_t			 window_ms;	/* the strategy's: one alert within it */
+	char			 key[65];	/* exact: signals.idempotency_key */
+	char			 content[65];	/* what it says: signal_dedup.content_key */
 	enum ac_ingest_result	 result;	/* QUEUED, DUPLICATE, DB_DOWN or ERROR */
 	long long		 signal_id;
 	/* for the group commit */
@@ -186,56 +188,132 @@ failed(struct ac_db *db, struct pending *p)
  * alerts, at rest each goes alone, at once; while one committer waits for
  * its flush the next takes what arrived meanwhile. Nobody is answered
  * before the commit that holds their row.
+ *
+ * Duplicates. An alert is one already stored when its exact key (content
+ * and event time to the ms: a replay) is in signals, or when the last alert
+ * accepted with its content (strategy, symbol, timeframe, action, price,
+ * tp, sl) lies within the strategy's window of its event time, either way
+ * (a re-send seconds later, a double fire whose {{timenow}} differs, the
+ * earlier of two arriving last). signal_dedup holds that last alert per
+ * content; a new one claims the row with INSERT ... ON CONFLICT DO UPDATE
+ * ... WHERE outside the window, which waits for a rival's commit and then
+ * judges the row it committed: of N alerts saying the same at once, one
+ * claims. Rows are claimed sorted, so two batches never wait on each
+ * other in turn. As ON CONFLICT cannot touch a row twice in a statement,
+ * a batch sends one row per exact key (its other holders share the
+ * answer) and one per content: a second alert of the same content with
+ * another time goes in a statement after, judged against the first. The
+ * one race left (an exact replay whose original commits between the
+ * statement's start and its claim, while a third alert of that content a
+ * window away also commits) is stored once all the same, by the UNIQUE
+ * exact key.
  */
 
-/* The rows in one statement: columns as arrays, unnest()ed in order. The
- * rows inserted come back with their keys; the others were there before
- * (or twice in the batch) and are looked up after. */
+/* The rows in one statement: columns as arrays, unnest()ed in order; each
+ * has a signal id drawn, used if it claims its content. The rows inserted
+ * come back with their keys; the others are looked up after. */
 static const struct ac_stmt st_insert_many = { "signal_insert_many",
-	"WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],"
-	" $5::text[], $6::text[], $7::float8[], $8::boolean[], $9::text[], $10::text[],"
-	" $11::text[], $12::numeric[], $13::numeric[], $14::numeric[], $15::float8[])"
-	" WITH ORDINALITY AS v(strategy_id, idempotency_key, raw_body, content_type,"
+	"WITH v AS (SELECT *, nextval('signals_id_seq') AS id FROM unnest($1::bigint[],"
+	" $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[],"
+	" $8::boolean[], $9::text[], $10::text[], $11::text[], $12::numeric[], $13::numeric[],"
+	" $14::numeric[], $15::float8[], $16::text[], $17::bigint[], $18::bigint[])"
+	" WITH ORDINALITY AS u(strategy_id, idempotency_key, raw_body, content_type,"
 	" remote_addr, request_id, received_ms, spooled, symbol, timeframe, action, price,"
-	" take_profit, stop_loss, alert_ms, n)),"
-	" s AS (INSERT INTO signals (strategy_id, idempotency_key, raw_body, content_type,"
+	" take_profit, stop_loss, alert_ms, content_key, event_ms, window_ms, n)),"
+	" d AS (INSERT INTO signal_dedup AS d (strategy_id, content_key, event_ms, window_ms,"
+	" signal_id)"
+	" SELECT strategy_id, content_key, event_ms, window_ms, id FROM v WHERE NOT EXISTS"
+	" (SELECT FROM signals x WHERE x.idempotency_key = v.idempotency_key)"
+	" ORDER BY strategy_id, content_key"
+	" ON CONFLICT (strategy_id, content_key) DO UPDATE SET event_ms = excluded.event_ms,"
+	" window_ms = excluded.window_ms, signal_id = excluded.signal_id"
+	" WHERE abs(d.event_ms - excluded.event_ms) >= excluded.window_ms"
+	" RETURNING signal_id),"
+	" s AS (INSERT INTO signals (id, strategy_id, idempotency_key, raw_body, content_type,"
 	" remote_addr, request_id, received_at, spooled, symbol, timeframe, action, price,"
 	" take_profit, stop_loss, alert_time)"
-	" SELECT strategy_id, idempotency_key, raw_body, content_type, remote_addr, request_id,"
-	" to_timestamp(received_ms / 1000), spooled, symbol, timeframe, action, price,"
-	" take_profit, stop_loss, to_timestamp(alert_ms / 1000) FROM v ORDER BY n"
+	" SELECT id, strategy_id, idempotency_key, raw_body, content_type, remote_addr,"
+	" request_id, to_timestamp(received_ms / 1000), spooled, symbol, timeframe, action,"
+	" price, take_profit, stop_loss, to_timestamp(alert_ms / 1000)"
+	" FROM v WHERE id IN (SELECT signal_id FROM d) ORDER BY n"
 	" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key),"
 	" j AS (INSERT INTO jobs (kind, payload, unique_key)"
 	" SELECT 'fanout', jsonb_build_object('signal_id', id), 'fanout:' || id FROM s),"
-	" w AS (SELECT pg_notify('ac_jobs', 'fanout') WHERE $16::boolean AND EXISTS (SELECT FROM s))"
-	" SELECT id, idempotency_key FROM s LEFT JOIN w ON true", 16 };
+	" w AS (SELECT pg_notify('ac_jobs', 'fanout') WHERE $19::boolean AND EXISTS (SELECT FROM s))"
+	" SELECT id, idempotency_key FROM s LEFT JOIN w ON true", 19 };
 
-static const struct ac_stmt st_existing_many = { "signal_by_keys",
-	"SELECT id, idempotency_key FROM signals WHERE idempotency_key = ANY($1::text[])", 1 };
+/* What the rows not inserted duplicate: the signal of their exact key, else
+ * the one their content's window holds. */
+static const struct ac_stmt st_existing_many = { "signal_duplicated_many",
+	"SELECT k.n, coalesce(s.id, d.signal_id) FROM unnest($1::text[], $2::bigint[],"
+	" $3::text[]) WITH ORDINALITY AS k(idempotency_key, strategy_id, content_key, n)"
+	" LEFT JOIN signals s ON s.idempotency_key = k.idempotency_key"
+	" LEFT JOIN signal_dedup d ON d.strategy_id = k.strategy_id"
+	" AND d.content_key = k.content_key", 3 };
 
-/* Sets the result of the first unanswered item with key; 0 if none. */
-static int
-answer_key(struct pending **b, int n, const char *key, long long id,
-    enum ac_ingest_result result)
+/* Answers the rows (b[i] with row[i] == i) that the statement did not
+ * insert with the signal each duplicates. */
+static void
+answer_duplicates(struct ac_db *db, struct pending **b, const int *row, int n)
 {
+	struct ac_pgarray keys, sids, contents;
+	const char *vals[3];
+	int *at = malloc((size_t)n * sizeof(*at)), left = 0;	/* k.n - 1 → item */
+	PGresult *res;
+
+	if (at == NULL)
+		abort();
+	ac_pgarray_init(&keys);
+	ac_pgarray_init(&sids);
+	ac_pgarray_init(&contents);
 	for (int i = 0; i < n; i++)
-		if (b[i]->result == AC_INGEST_ERROR && b[i]->signal_id == 0 &&
-		    strcmp(b[i]->key, key) == 0) {
-			b[i]->result = result;
-			b[i]->signal_id = id;
-			return 1;
+		if (row[i] == i && b[i]->signal_id == 0) {
+			ac_pgarray_str(&keys, b[i]->key);
+			ac_pgarray_ll(&sids, b[i]->strategy_id);
+			ac_pgarray_str(&contents, b[i]->content);
+			at[left++] = i;
 		}
-	return 0;
+	if (left > 0) {
+		vals[0] = ac_pgarray_text(&keys);
+		vals[1] = ac_pgarray_text(&sids);
+		vals[2] = ac_pgarray_text(&contents);
+		res = ac_db_exec(db, &st_existing_many, vals, NULL, NULL);
+		if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+			for (int k = 0; k < left; k++)
+				failed(db, b[at[k]]);
+			ac_error("stored signals not looked up: %s", ac_db_error(db));
+		} else {
+			for (int r = 0; r < PQntuples(res); r++) {
+				long k = strtol(PQgetvalue(res, r, 0), NULL, 10) - 1;
+
+				if (k < 0 || k >= left || PQgetisnull(res, r, 1))
+					continue;
+				b[at[k]]->result = AC_INGEST_DUPLICATE;
+				b[at[k]]->signal_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+			}
+			PQclear(res);
+			for (int k = 0; k < left; k++)
+				if (b[at[k]]->signal_id == 0)
+					ac_error("signal %s neither inserted nor found", b[at[k]]->key);
+		}
+	}
+	ac_pgarray_free(&keys);
+	ac_pgarray_free(&sids);
+	ac_pgarray_free(&contents);
+	free(at);
 }
 
-static void
-store_batch(struct ac_db *db, struct pending **b, int n)
+/* Sends the rows (b[i] with row[i] == i) in one statement, then looks up
+ * what the ones not inserted duplicate. 0, or -1 when the statement was
+ * refused (nothing answered). */
+static int
+store_rows(struct ac_db *db, struct pending **b, const int *row, int n)
 {
-	enum { COLS = 15 };
-	struct ac_pgarray col[COLS], keys;
+	enum { COLS = 18 };
+	struct ac_pgarray col[COLS];
 	const char *vals[COLS + 1];
 	int64_t now = ac_now_ms();
-	int notify, left = 0;
+	int notify;
 	PGresult *res;
 
 	for (int c = 0; c < COLS; c++)
@@ -244,6 +322,8 @@ store_batch(struct ac_db *db, struct pending **b, int n)
 		const struct ac_ingest_in *in = b[i]->in;
 		const struct ac_alert *a = b[i]->a;
 
+		if (row[i] != i)
+			continue;
 		ac_pgarray_ll(&col[0], b[i]->strategy_id);
 		ac_pgarray_str(&col[1], b[i]->key);
 		ac_pgarray_str(&col[2], in->body);
@@ -262,67 +342,79 @@ store_batch(struct ac_db *db, struct pending **b, int n)
 			ac_pgarray_ll(&col[14], a->time_ms);
 		else
 			ac_pgarray_str(&col[14], NULL);
-		b[i]->result = AC_INGEST_ERROR;	/* until answered */
-		b[i]->signal_id = 0;
+		ac_pgarray_str(&col[15], b[i]->content);
+		ac_pgarray_ll(&col[16], ac_alert_event_ms(a, in->received_ms));
+		ac_pgarray_ll(&col[17], b[i]->window_ms);
 	}
 	for (int c = 0; c < COLS; c++)
 		vals[c] = ac_pgarray_text(&col[c]);
 	notify = notify_due(now);
 	vals[COLS] = notify ? "true" : "false";
 	res = ac_db_exec(db, &st_insert_many, vals, NULL, NULL);
+	for (int c = 0; c < COLS; c++)
+		ac_pgarray_free(&col[c]);
 	if (notify && (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0))
 		notify_undo(now);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		for (int c = 0; c < COLS; c++)
-			ac_pgarray_free(&col[c]);
-		if (n == 1 || ac_db_unavailable(db)) {
-			for (int i = 0; i < n; i++)
-				failed(db, b[i]);
-			ac_error("%d signal%s not stored: %s", n, n == 1 ? "" : "s",
-			    ac_db_error(db));
-			return;
-		}
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return -1;
+	for (int r = 0; r < PQntuples(res); r++)
+		for (int i = 0; i < n; i++)
+			if (row[i] == i && strcmp(b[i]->key, PQgetvalue(res, r, 1)) == 0) {
+				b[i]->result = AC_INGEST_QUEUED;
+				b[i]->signal_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+				break;
+			}
+	PQclear(res);
+	answer_duplicates(db, b, row, n);
+	return 0;
+}
+
+/* Stores b[0..n) and answers each. */
+static void
+store_batch(struct ac_db *db, struct pending **b, int n)
+{
+	int *row = calloc((size_t)n, sizeof(*row)), nlater = 0;
+	struct pending **later = calloc((size_t)n, sizeof(*later));
+
+	if (row == NULL || later == NULL)
+		abort();
+	/* row[i]: the item whose row answers b[i] (i: its own), or -1: a later
+	 * statement's (same content, another exact key) */
+	for (int i = 0; i < n; i++) {
+		b[i]->result = AC_INGEST_ERROR;	/* until answered */
+		b[i]->signal_id = 0;
+		row[i] = i;
+		for (int j = 0; j < i; j++)
+			if (row[j] == j && b[j]->strategy_id == b[i]->strategy_id &&
+			    strcmp(b[j]->content, b[i]->content) == 0) {
+				row[i] = strcmp(b[j]->key, b[i]->key) == 0 ? j : -1;
+				break;
+			}
+		if (row[i] == -1)
+			later[nlater++] = b[i];
+	}
+	if (store_rows(db, b, row, n) == 0) {
+		for (int i = 0; i < n; i++)
+			if (row[i] >= 0 && row[i] != i) {
+				b[i]->result = b[row[i]]->result == AC_INGEST_QUEUED ?
+				    AC_INGEST_DUPLICATE : b[row[i]]->result;
+				b[i]->signal_id = b[row[i]]->signal_id;
+			}
+		if (nlater > 0)
+			store_batch(db, later, nlater);
+	} else if (n == 1 || ac_db_unavailable(db)) {
+		for (int i = 0; i < n; i++)
+			failed(db, b[i]);
+		ac_error("%d signal%s not stored: %s", n, n == 1 ? "" : "s", ac_db_error(db));
+	} else {
 		/* one row the database refuses must not cost the others theirs */
 		ac_warn("a batch of %d signals refused (%s): storing them one by one",
 		    n, ac_db_error(db));
 		for (int i = 0; i < n; i++)
 			store_batch(db, &b[i], 1);
-		return;
 	}
-	for (int r = 0; r < PQntuples(res); r++)
-		answer_key(b, n, PQgetvalue(res, r, 1), strtoll(PQgetvalue(res, r, 0), NULL, 10),
-		    AC_INGEST_QUEUED);
-	PQclear(res);
-	keys = col[1];
-	for (int c = 0; c < COLS; c++)
-		if (c != 1)
-			ac_pgarray_free(&col[c]);
-	for (int i = 0; i < n; i++)
-		left += b[i]->signal_id == 0;
-	if (left == 0) {
-		ac_pgarray_free(&keys);
-		return;
-	}
-	vals[0] = ac_pgarray_text(&keys);
-	res = ac_db_exec(db, &st_existing_many, vals, NULL, NULL);
-	ac_pgarray_free(&keys);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		for (int i = 0; i < n; i++)
-			if (b[i]->signal_id == 0)
-				failed(db, b[i]);
-		ac_error("stored signals not looked up: %s", ac_db_error(db));
-		return;
-	}
-	/* a key stored twice in the batch, or before: every unanswered
-	 * holder of it is a duplicate of the stored row */
-	for (int r = 0; r < PQntuples(res); r++)
-		while (answer_key(b, n, PQgetvalue(res, r, 1),
-		    strtoll(PQgetvalue(res, r, 0), NULL, 10), AC_INGEST_DUPLICATE))
-			;
-	PQclear(res);
-	for (int i = 0; i < n; i++)
-		if (b[i]->signal_id == 0)
-			ac_error("signal %s neither inserted nor found", b[i]->key);
+	free(row);
+	free(later);
 }
 
 static struct {
@@ -439,14 +531,17 @@ store_grouped(struct pending *p)
 	return 0;
 }
 
-/* Stores the signal; sets out->result to QUEUED, DUPLICATE, DB_DOWN or ERROR. */
+/* Stores the signal for strategy s; sets out->result to QUEUED, DUPLICATE,
+ * DB_DOWN or ERROR. */
 static void
 store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
-    struct ac_ingest_out *out)
+    const struct ac_strategy *s, struct ac_ingest_out *out)
 {
-	struct pending p = { .in = in, .a = a, .strategy_id = out->strategy_id }, *one = &p;
+	struct pending p = { .in = in, .a = a, .strategy_id = s->id,
+	    .window_ms = s->dedup_window_ms }, *one = &p;
 
-	ac_alert_key(a, out->strategy_id, in->received_ms, p.key);
+	ac_alert_key(a, s->id, in->received_ms, p.key);
+	ac_alert_content_key(a, s->id, p.content);
 	if (!__atomic_load_n(&gc.on, __ATOMIC_ACQUIRE) || store_grouped(&p) == -1)
 		store_batch(db, &one, 1);
 	out->result = p.result;
@@ -649,7 +744,7 @@ ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *ou
 		out->result = AC_INGEST_REJECTED;
 		conceal_message(out->err.message, sizeof(out->err.message), sec);
 	} else {
-		store(db, in, alert, out);
+		store(db, in, alert, &s, out);
 		return;
 	}
 	record_reject(db, in, out);

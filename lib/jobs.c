@@ -727,16 +727,19 @@ static const struct ac_stmt st_prune = { "housekeep",
 	" s AS (DELETE FROM sessions WHERE expires_at < now() - interval '1 day' RETURNING 1),"
 	" r AS (DELETE FROM password_resets WHERE expires_at < now() - interval '1 day' RETURNING 1),"
 	" c AS (DELETE FROM telegram_link_codes WHERE expires_at < now() - interval '1 day'"
+	"  RETURNING 1),"
+	/* a day past any re-send's window (lib/ingest.c) */
+	" d AS (DELETE FROM signal_dedup WHERE event_ms < (extract(epoch FROM now()) - 86400) * 1000"
 	"  RETURNING 1)"
 	" SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM s), (SELECT count(*) FROM r),"
-	" (SELECT count(*) FROM c)", 2 };
+	" (SELECT count(*) FROM c), (SELECT count(*) FROM d)", 2 };
 
 long long
 ac_housekeep(struct ac_db *db, int keep_days, int limit)
 {
 	char days[16], lim[16];
 	const char *vals[2] = { days, lim };
-	long long n[4], total = 0;
+	long long n[5], total = 0;
 	PGresult *res;
 
 	snprintf(days, sizeof(days), "%d", keep_days);
@@ -746,13 +749,13 @@ ac_housekeep(struct ac_db *db, int keep_days, int limit)
 		ac_warn("housekeeping: %s", ac_db_error(db));
 		return -1;
 	}
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		total += n[i] = strtoll(PQgetvalue(res, 0, i), NULL, 10);
 	PQclear(res);
 	if (total > 0)
 		ac_info("housekeeping: deleted %lld done jobs older than %d days, %lld sessions,"
-		    " %lld password resets, %lld link codes (expired)", n[0], keep_days, n[1],
-		    n[2], n[3]);
+		    " %lld password resets, %lld link codes (expired), %lld duplicate windows"
+		    " (a day old)", n[0], keep_days, n[1], n[2], n[3], n[4]);
 	return total;
 }
 

@@ -164,7 +164,8 @@ long long ac_jobs_rescue(struct ac_db *db);
 /*
  * Housekeeping, a few statements of bounded size: deletes up to limit done
  * jobs that finished more than keep_days days ago, and the sessions,
- * password resets and Telegram link codes that expired a day ago or more.
+ * password resets and Telegram link codes that expired a day ago or more,
+ * and the duplicate windows (signal_dedup) of alerts a day old.
  * Returns the rows deleted, or -1 on a database error.
  */
 long long ac_housekeep(struct ac_db *db, int keep_days, int limit);

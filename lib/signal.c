@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "signal.h"
@@ -48,6 +49,8 @@ enum {
 /* Fills *err; returns -1 so a caller can `return fail(...)`. */
 static int	fail(struct ac_alert_error *err, int status, const char *code,
 		    const char *field, const char *fmt, ...) AC_PRINTF(5, 6);
+static int	names_match(const char *, const char *);
+static double	level_of(const struct ac_alert *, int, const char **);
 
 /* ---- text helpers --------------------------------------------------- */
 
@@ -810,7 +813,8 @@ parse_symbol(const json_t *v, int slot, struct ac_alert *out,
 	return 0;
 }
 
-/* Exchange key → out->exchange, unless the ticker already had a prefix. */
+/* Exchange key → out->exchange, unless the ticker already had a prefix
+ * (ac_alert_parse() refuses a body where the two differ). */
 static int
 parse_exchange(const json_t *v, int slot, struct ac_alert *out,
     struct ac_alert_error *err)
@@ -1186,16 +1190,96 @@ malformed(const char *body, size_t len, const char *content_type,
 	    "message)" : "");
 }
 
+/* Parses v, a value of slot, into out: an unfilled placeholder or an
+ * invalid value fails (400). 0, or -1 with *err. */
+static int
+parse_slot(const json_t *v, int slot, struct ac_alert *out,
+    struct ac_alert_error *err)
+{
+	char		 shown[SHOW_BUF];
+	const char	*s = json_string_value(v);
+	size_t		 off, plen;
+
+	if (s != NULL && !slots[slot].hidden &&
+	    find_placeholder(s, strlen(s), &off, &plen))
+		return fail(err, 400, "unfilled_placeholder", slots[slot].name,
+		    "field \"%s\" holds the unfilled TradingView placeholder %s",
+		    slots[slot].name, show(s + off, plen, shown));
+	return slots[slot].parse(v, slot, out, err);
+}
+
+/* 1 if a and b hold the same value of slot once normalized ("60" = "1h",
+ * 42000 = "42000.0", "UT Bot" = "ut_bot"). */
+static int
+slot_agree(const struct ac_alert *a, const struct ac_alert *b, int slot)
+{
+	const char	*ta, *tb;
+
+	switch (slot) {
+	case AC_F_SYMBOL:
+		return strcmp(a->symbol, b->symbol) == 0;
+	case AC_F_TIMEFRAME:
+		return strcmp(a->timeframe, b->timeframe) == 0;
+	case AC_F_STRATEGY:
+		return names_match(a->strategy, b->strategy);
+	case AC_F_ACTION:
+		return a->action == b->action;
+	case AC_F_PRICE:
+	case AC_F_TP:
+	case AC_F_SL:
+		level_of(a, slot, &ta);
+		level_of(b, slot, &tb);
+		return strcmp(ta, tb) == 0;
+	case AC_F_TIME:
+		return a->time_ms == b->time_ms;
+	case SLOT_SECRET:
+		return strlen(a->secret) == strlen(b->secret) &&
+		    CRYPTO_memcmp(a->secret, b->secret, strlen(a->secret)) == 0;
+	case SLOT_EXCHANGE:
+		return strcmp(a->exchange, b->exchange) == 0;
+	case SLOT_POSITION:
+		return a->position == b->position;
+	case SLOT_PREV_POSITION:
+		return a->prev_position == b->prev_position;
+	case SLOT_SENTIMENT:
+		return a->sentiment == b->sentiment;
+	default:	/* a slot with no rule here: two of its keys conflict */
+		return 0;
+	}
+}
+
+/* Fails with 400 conflicting_fields: keys ka and kb (values va, vb) give
+ * slot two different values. A hidden value is not shown. Returns -1. */
+static int
+conflict(int slot, const char *ka, const json_t *va, const char *kb,
+    const json_t *vb, struct ac_alert_error *err)
+{
+	char	a[SHOW_BUF + 8], b[SHOW_BUF + 8];
+
+	if (slots[slot].hidden)
+		return fail(err, 400, "conflicting_fields", slots[slot].name,
+		    "keys \"%s\" and \"%s\" both give field \"%s\", with "
+		    "different values (not shown); send one of them", ka, kb,
+		    slots[slot].name);
+	return fail(err, 400, "conflicting_fields", slots[slot].name,
+	    "keys \"%s\" and \"%s\" both give field \"%s\", with different "
+	    "values: received %s and %s; send one of them, or the same value",
+	    ka, kb, slots[slot].name, describe(va, a, sizeof(a)),
+	    describe(vb, b, sizeof(b)));
+}
+
 int
 ac_alert_parse(const char *body, size_t len, const char *content_type,
     struct ac_alert *out, struct ac_alert_error *err)
 {
-	const json_t	*found[SLOT__MAX] = { NULL };
-	size_t		 rank[SLOT__MAX] = { 0 }, i, a, off, plen;
-	char		 list[160], shown[SHOW_BUF];
+	const json_t	*found[SLOT__MAX] = { NULL }, *exch_val = NULL;
+	const char	*fkey[SLOT__MAX] = { NULL }, *exch_key = NULL;
+	size_t		 rank[SLOT__MAX] = { 0 }, i, a;
+	char		 list[160];
+	struct ac_alert	 other;
 	json_error_t	 jerr;
 	json_t		*root, *v;
-	const char	*key, *s;
+	const char	*key;
 	int		 slot, rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -1220,6 +1304,7 @@ ac_alert_parse(const char *body, size_t len, const char *content_type,
 		slot = aliases[a].slot;
 		if (found[slot] == NULL || a < rank[slot]) {
 			found[slot] = v;
+			fkey[slot] = key;
 			rank[slot] = a;
 		}
 	}
@@ -1234,19 +1319,44 @@ ac_alert_parse(const char *body, size_t len, const char *content_type,
 			}
 			continue;
 		}
-		s = json_string_value(found[slot]);
-		if (s != NULL && !slots[slot].hidden &&
-		    find_placeholder(s, strlen(s), &off, &plen)) {
-			fail(err, 400, "unfilled_placeholder", slots[slot].name,
-			    "field \"%s\" holds the unfilled TradingView "
-			    "placeholder %s", slots[slot].name,
-			    show(s + off, plen, shown));
-			goto out;
-		}
-		if (slots[slot].parse(found[slot], slot, out, err) == -1)
+		if (parse_slot(found[slot], slot, out, err) == -1)
 			goto out;
 		if (slot < AC_F__MAX)
 			out->present |= BIT(slot);
+		if (out->exchange[0] != '\0' && exch_key == NULL) {
+			exch_key = fkey[slot];
+			exch_val = found[slot];
+		}
+	}
+	/*
+	 * Every other key of a field must give the value its first-ranked key
+	 * gave, and every exchange (a ticker's prefix, the exchange key) the
+	 * first one found: an ETH price must not become a BTC signal.
+	 */
+	json_object_foreach(root, key, v) {
+		if (json_is_null(v) || (a = alias_find(key, strlen(key))) ==
+		    NALIASES)
+			continue;
+		slot = aliases[a].slot;
+		if (v == found[slot] && slot != SLOT_EXCHANGE)
+			continue;
+		memset(&other, 0, sizeof(other));
+		if (parse_slot(v, slot, &other, err) == -1)
+			goto out;
+		if (slot != SLOT_EXCHANGE && !slot_agree(out, &other, slot)) {
+			conflict(slot, fkey[slot], found[slot], key, v, err);
+			goto out;
+		}
+		if (other.exchange[0] == '\0')	/* not a ticker with a prefix */
+			continue;
+		if (exch_key == NULL) {
+			memcpy(out->exchange, other.exchange, sizeof(out->exchange));
+			exch_key = key;
+			exch_val = v;
+		} else if (!slot_agree(out, &other, SLOT_EXCHANGE)) {
+			conflict(SLOT_EXCHANGE, exch_key, exch_val, key, v, err);
+			goto out;
+		}
 	}
 	if (resolve_position(out, err) == -1)
 		goto out;
@@ -1414,23 +1524,22 @@ ac_alert_check(const struct ac_alert *a, const struct ac_rules *r,
 
 /* ---- key ------------------------------------------------------------ */
 
-void
-ac_alert_key(const struct ac_alert *a, long long strategy_id,
-    int64_t received_ms, char out[65])
+/* Writes the lower-case hex SHA-256 of the fields of a under strategy_id,
+ * prefixed by tag and followed by when (NULL: none), into out. */
+static void
+key_of(const char *tag, const struct ac_alert *a, long long strategy_id,
+    const char *when, char out[65])
 {
 	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 md[EVP_MAX_MD_SIZE];
 	unsigned int		 mdlen = 0, i;
-	char			 buf[320], when[24];
+	char			 buf[320];
 	int			 n;
 
-	if (a->present & BIT(AC_F_TIME))
-		snprintf(when, sizeof(when), "%" PRId64, a->time_ms);
-	else
-		snprintf(when, sizeof(when), "r%" PRId64, received_ms / 60000);
-	n = snprintf(buf, sizeof(buf), "v1|%lld|%s|%s|%s|%s|%s|%s|%s",
+	n = snprintf(buf, sizeof(buf), "%s|%lld|%s|%s|%s|%s|%s|%s%s%s", tag,
 	    strategy_id, a->symbol, a->timeframe, ac_action_name(a->action),
-	    a->price_text, a->tp_text, a->sl_text, when);
+	    a->price_text, a->tp_text, a->sl_text, when ? "|" : "",
+	    when ? when : "");
 	/* A broken libcrypto must not yield a key that merges alerts. */
 	if (n < 0 || (size_t)n >= sizeof(buf) ||
 	    EVP_Digest(buf, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1 ||
@@ -1441,6 +1550,32 @@ ac_alert_key(const struct ac_alert *a, long long strategy_id,
 		out[2 * i + 1] = hex[md[i] & 0xf];
 	}
 	out[64] = '\0';
+}
+
+int64_t
+ac_alert_event_ms(const struct ac_alert *a, int64_t received_ms)
+{
+	return a->present & BIT(AC_F_TIME) ? a->time_ms : received_ms;
+}
+
+void
+ac_alert_key(const struct ac_alert *a, long long strategy_id,
+    int64_t received_ms, char out[65])
+{
+	char	when[24];
+
+	/* "a": the arrival stands in; a time of the same ms is another key */
+	snprintf(when, sizeof(when), "%s%" PRId64,
+	    a->present & BIT(AC_F_TIME) ? "" : "a", ac_alert_event_ms(a,
+	    received_ms));
+	key_of("v1", a, strategy_id, when, out);
+}
+
+void
+ac_alert_content_key(const struct ac_alert *a, long long strategy_id,
+    char out[65])
+{
+	key_of("c1", a, strategy_id, NULL, out);
 }
 
 const char *

@@ -95,9 +95,12 @@ struct ac_rules {
 	int64_t		max_skew_ms;			/* alert time vs. now, each way */
 };
 
+/* What a strategy requires unless told otherwise: the most common alert
+ * form has no time (its arrival time stands in), nor a strategy name,
+ * take profit or stop loss; each is still checked when sent. */
 #define AC_REQUIRED_DEFAULT \
 	((1u << AC_F_SYMBOL) | (1u << AC_F_TIMEFRAME) | (1u << AC_F_ACTION) | \
-	 (1u << AC_F_PRICE) | (1u << AC_F_TIME))
+	 (1u << AC_F_PRICE))
 #define AC_ACTIONS_ALL \
 	((1u << AC_ACTION_BUY) | (1u << AC_ACTION_SELL) | \
 	 (1u << AC_ACTION_TP_HIT) | (1u << AC_ACTION_SL_HIT))
@@ -130,10 +133,10 @@ int	ac_alert_check(const struct ac_alert *a, const struct ac_rules *r,
 	    int64_t now_ms, struct ac_alert_error *err);
 
 /*
- * The alert's idempotency key: lower-case hex SHA-256 (64 chars + NUL)
- * over the strategy id and the normalized fields. Identical alerts (a
- * re-send, a double fire) give the same key; when the alert carries no
- * time, received_ms bucketed to 60 s stands in for it.
+ * The alert's exact key: lower-case hex SHA-256 (64 chars + NUL) over the
+ * strategy id, the normalized fields and the event time (see below) to
+ * the millisecond. An identical replay (a spooled alert, a repeat of the
+ * same body with its time) gives the same key; signals.idempotency_key.
  */
 void	ac_alert_key(const struct ac_alert *a, long long strategy_id,
 	    int64_t received_ms, char out[65]);
@@ -154,6 +157,20 @@ struct ac_span {
  * more than max. Whatever is kept or logged of a body hides these.
  */
 size_t	ac_alert_secret_spans(const char *body, size_t len, struct ac_span *out, size_t max);
+
+/*
+ * What the alert says, as a key like ac_alert_key()'s but without any
+ * time: strategy, symbol, timeframe, action, price, take profit, stop
+ * loss. A re-send and a double fire have the same content key; ingest
+ * treats two alerts with one content key as one within the strategy's
+ * window of their event times.
+ */
+void	ac_alert_content_key(const struct ac_alert *a, long long strategy_id,
+	    char out[65]);
+
+/* The alert's event time: its own time when it carries one, else
+ * received_ms (when it arrived). */
+int64_t	ac_alert_event_ms(const struct ac_alert *a, int64_t received_ms);
 
 /* Normalizes a timeframe ("60", "240", "D", "1D", "W", "4H", "15m") into
  * out ("1h", "4h", "1d", "1d", "1w", "4h", "15m"). 0, or -1 if unknown. */

@@ -1,5 +1,6 @@
 /* strategy.c — see strategy.h. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ field_name(int i)
 static const struct ac_stmt st_by_token = { "strategy_by_token",
 	"SELECT id, status, symbol, timeframe, strategy,"
 	" array_to_string(enabled_actions, ','), array_to_string(required_fields, ','),"
-	" webhook_token_hash"
+	" webhook_token_hash, dedup_window_s"
 	" FROM strategies WHERE webhook_token_hash = $1", 1 };
 
 /* Strategies recently found, by token hash (see ac_strategy_cache()),
@@ -164,6 +165,7 @@ ac_strategy_by_token_hash(struct ac_db *db, const unsigned char hash[32], struct
 			    parse_set(PQgetvalue(res, 0, 6), field_name, AC_F__MAX, &out->rules.required) == -1)
 				ac_error("strategy %lld has unknown actions or fields", out->id);
 			out->rules.max_skew_ms = AC_MAX_SKEW_MS_DEFAULT;
+			out->dedup_window_ms = strtoll(PQgetvalue(res, 0, 8), NULL, 10) * 1000;
 			rc = AC_LOOKUP_FOUND;
 		}
 	}
@@ -178,7 +180,7 @@ ac_strategy_by_token_hash(struct ac_db *db, const unsigned char hash[32], struct
 	" atr_period, ema_period, heikin_ashi, webhook_token, max_open_trades," \
 	" allow_opposite_signals, replace_on_same_signal, auto_close_on_tp_sl," \
 	" array_to_json(enabled_actions)::text, array_to_json(required_fields)::text," \
-	" credit_cost, status, total_alerts," \
+	" credit_cost, status, total_alerts, dedup_window_s," \
 	" to_char(last_alert_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')," \
 	" to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -214,9 +216,10 @@ row_json(const PGresult *res, int i, const char *base_url)
 	json_object_set_new(o, "credit_cost", json_integer((int)strtol(PQgetvalue(res, i, 17), NULL, 10)));
 	json_object_set_new(o, "status", json_string(PQgetvalue(res, i, 18)));
 	json_object_set_new(o, "total_alerts", json_integer(strtoll(PQgetvalue(res, i, 19), NULL, 10)));
-	json_object_set_new(o, "last_alert_at", PQgetisnull(res, i, 20) ? json_null() :
-	    json_string(PQgetvalue(res, i, 20)));
-	json_object_set_new(o, "created_at", json_string(PQgetvalue(res, i, 21)));
+	json_object_set_new(o, "dedup_window_s", json_integer(strtoll(PQgetvalue(res, i, 20), NULL, 10)));
+	json_object_set_new(o, "last_alert_at", PQgetisnull(res, i, 21) ? json_null() :
+	    json_string(PQgetvalue(res, i, 21)));
+	json_object_set_new(o, "created_at", json_string(PQgetvalue(res, i, 22)));
 	return o;
 }
 
@@ -237,6 +240,44 @@ array_literal(const char *list, const char *(*name)(int), int max, char *out, si
 	return 0;
 }
 
+/* --dedup-window text for a strategy on canonical timeframe tf ("15m",
+ * "4h", "1w"): 1 to half a bar, in seconds, into out as digits. 0, or -1
+ * with a message in err. */
+static int
+dedup_window(const char *text, const char *tf, char *out, size_t outsz, char *err,
+    size_t errsz)
+{
+	static const struct { char unit; long long s; } units[] = {
+		{ 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 },
+	};
+	char *unit;
+	long long bar = strtoll(tf, &unit, 10), v;
+	const char *errstr;
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (*unit == units[i].unit)
+			bar *= units[i].s;
+	v = ac_strtonum(text, 1, bar / 2, &errstr);
+	if (errstr != NULL) {
+		snprintf(err, errsz, "--dedup-window: seconds from 1 to %lld (half a %s bar) are"
+		    " required; received \"%s\" (%s)", bar / 2, tf, text, errstr);
+		return -1;
+	}
+	snprintf(out, outsz, "%lld", v);
+	return 0;
+}
+
+/* --required text → an array literal in out. 0, or -1 with a message in err. */
+static int
+required_fields(const char *text, char *out, size_t outsz, char *err, size_t errsz)
+{
+	if (array_literal(text, field_name, AC_F__MAX, out, outsz) == 0)
+		return 0;
+	snprintf(err, errsz, "--required: a list of symbol, timeframe, strategy, action,"
+	    " price, take_profit, stop_loss, time is required");
+	return -1;
+}
+
 json_t *
 ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
     const char *base_url, char *err, size_t errsz)
@@ -245,16 +286,17 @@ ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 	    "INSERT INTO strategies (name, description, symbol, timeframe, strategy,"
 	    " key_value, atr_period, ema_period, heikin_ashi, webhook_token, webhook_token_hash,"
 	    " max_open_trades, enabled_actions, required_fields, status,"
-	    " allow_opposite_signals, replace_on_same_signal)"
+	    " allow_opposite_signals, replace_on_same_signal, dedup_window_s)"
 	    " VALUES ($1, coalesce($2, ''), $3, $4, $5, coalesce($6::numeric, 1),"
 	    " coalesce($7::int, 10), coalesce($8::int, 1), $9, $10, decode($11, 'hex'),"
 	    " coalesce($12::int, 3), coalesce($13::text[], '{BUY,SELL,TP_HIT,SL_HIT}'),"
-	    " coalesce($14::text[], '{symbol,timeframe,action,price,time}'),"
-	    " coalesce($15, 'active'), coalesce($16::boolean, true), coalesce($17::boolean, true))"
+	    " coalesce($14::text[], '{symbol,timeframe,action,price}'),"
+	    " coalesce($15, 'active'), coalesce($16::boolean, true), coalesce($17::boolean, true),"
+	    " coalesce($18::int, 30))"
 	    " RETURNING " STRATEGY_COLUMNS;
 	char sym[AC_SYMBOL_MAX], tf[AC_TIMEFRAME_MAX], token[AC_TOKEN_LEN + 1], hash[65];
-	char actions[128], required[256], name[300];
-	const char *vals[17];
+	char actions[128], required[256], name[300], window[24];
+	const char *vals[18];
 	PGresult *res;
 	json_t *out;
 
@@ -275,11 +317,10 @@ ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 		snprintf(err, errsz, "--actions: a list of BUY, SELL, TP_HIT, SL_HIT is required");
 		return NULL;
 	}
-	if (in->required && array_literal(in->required, field_name, AC_F__MAX, required, sizeof(required)) == -1) {
-		snprintf(err, errsz, "--required: a list of symbol, timeframe, strategy, action,"
-		    " price, take_profit, stop_loss, time is required");
+	if ((in->required && required_fields(in->required, required, sizeof(required), err,
+	    errsz) == -1) || (in->dedup_window && dedup_window(in->dedup_window, tf, window,
+	    sizeof(window), err, errsz) == -1))
 		return NULL;
-	}
 	if (ac_token_new(token) == -1) {
 		snprintf(err, errsz, "no randomness from the OS");
 		return NULL;
@@ -303,12 +344,64 @@ ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 	vals[14] = in->status;
 	vals[15] = in->allow_opposite < 0 ? NULL : in->allow_opposite ? "true" : "false";
 	vals[16] = in->replace_same < 0 ? NULL : in->replace_same ? "true" : "false";
-	res = ac_db_query(db, sql, 17, vals);
+	vals[17] = in->dedup_window ? window : NULL;
+	res = ac_db_query(db, sql, 18, vals);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		if (strcmp(ac_db_sqlstate(db), "23505") == 0)
 			snprintf(err, errsz, "a strategy %s for %s %s already exists", in->strategy, sym, tf);
 		else
 			snprintf(err, errsz, "%s", ac_db_error(db));
+		return NULL;
+	}
+	out = row_json(res, 0, base_url);
+	PQclear(res);
+	return out;
+}
+
+json_t *
+ac_strategy_edit(struct ac_db *db, const char *id, const struct ac_strategy_new *in,
+    const char *base_url, char *err, size_t errsz)
+{
+	static const char sql[] =
+	    "UPDATE strategies SET required_fields = coalesce($2::text[], required_fields),"
+	    " dedup_window_s = coalesce($3::int, dedup_window_s), updated_at = now()"
+	    " WHERE id = $1 RETURNING " STRATEGY_COLUMNS;
+	char required[256], window[24];
+	const char *errstr, *vals[3] = { id, NULL, NULL };
+	PGresult *res;
+	json_t *out;
+
+	if (id == NULL || (ac_strtonum(id, 1, INT64_MAX, &errstr), errstr != NULL)) {
+		snprintf(err, errsz, "--id: a strategy id is required");
+		return NULL;
+	}
+	res = ac_db_query(db, "SELECT timeframe FROM strategies WHERE id = $1", 1, vals);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		snprintf(err, errsz, "%s", ac_db_error(db));
+		return NULL;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		snprintf(err, errsz, "--id: no strategy %s", id);
+		return NULL;
+	}
+	if ((in->required && required_fields(in->required, required, sizeof(required), err,
+	    errsz) == -1) || (in->dedup_window && dedup_window(in->dedup_window,
+	    PQgetvalue(res, 0, 0), window, sizeof(window), err, errsz) == -1)) {
+		PQclear(res);
+		return NULL;
+	}
+	PQclear(res);
+	vals[1] = in->required ? required : NULL;
+	vals[2] = in->dedup_window ? window : NULL;
+	res = ac_db_query(db, sql, 3, vals);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		snprintf(err, errsz, "%s", ac_db_error(db));
+		return NULL;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		snprintf(err, errsz, "--id: no strategy %s", id);
 		return NULL;
 	}
 	out = row_json(res, 0, base_url);

@@ -14,6 +14,7 @@ struct ac_strategy {
 	long long	id;
 	char		status[16];	/* active | inactive | testing */
 	struct ac_rules	rules;
+	int64_t		dedup_window_ms;	/* alerts saying the same within it are one */
 };
 
 enum ac_lookup {
@@ -36,7 +37,8 @@ enum ac_lookup	ac_strategy_by_token_hash(struct ac_db *db, const unsigned char h
  * ask). A change to a strategy then takes up to ttl_ms to be seen. */
 void		ac_strategy_cache(int ttl_ms);
 
-/* What `acctl strategy add` (and later the admin panel) creates. */
+/* What `acctl strategy add` (and later the admin panel) creates; `acctl
+ * strategy edit` changes some of it. */
 struct ac_strategy_new {
 	const char	*name;		/* NULL: "<strategy> <symbol> <timeframe>" */
 	const char	*description;
@@ -49,8 +51,9 @@ struct ac_strategy_new {
 	int		 heikin_ashi;
 	const char	*max_open_trades;
 	const char	*actions;	/* "BUY,SELL,TP_HIT,SL_HIT" or NULL */
-	const char	*required;	/* "symbol,timeframe,action,price,time" or NULL */
+	const char	*required;	/* "symbol,timeframe,action,price" (NULL) or others */
 	const char	*status;	/* NULL: active */
+	const char	*dedup_window;	/* seconds, 1 to half a bar; NULL: 30 */
 	int		 allow_opposite;	/* -1: default */
 	int		 replace_same;		/* -1: default */
 };
@@ -62,6 +65,15 @@ struct ac_strategy_new {
  */
 json_t		*ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 		    const char *base_url, char *err, size_t errsz);
+
+/*
+ * Changes strategy id (decimal text): of in, only required and
+ * dedup_window count (NULL: left as they are), checked as for
+ * ac_strategy_create(). Returns its JSON, or NULL with a message in err.
+ */
+json_t		*ac_strategy_edit(struct ac_db *db, const char *id,
+		    const struct ac_strategy_new *in, const char *base_url, char *err,
+		    size_t errsz);
 
 /* Every strategy as a JSON array (id order), or NULL on a database error. */
 json_t		*ac_strategy_list(struct ac_db *db, const char *base_url);

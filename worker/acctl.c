@@ -4,6 +4,7 @@
  *
  *	acctl [--config FILE] migrate
  *	acctl strategy add --symbol S --timeframe T --strategy NAME [options]
+ *	acctl strategy edit --id ID [--required FIELDS] [--dedup-window SECONDS]
  *	acctl strategy list
  *	acctl replay-spool
  *	acctl seed-demo
@@ -55,7 +56,8 @@ usage(void)
 	    "               [--ema-period E] [--heikin-ashi] [--max-open-trades N]\n"
 	    "               [--actions BUY,SELL,TP_HIT,SL_HIT] [--required FIELDS]\n"
 	    "               [--status active|inactive|testing]\n"
-	    "               [--no-opposite] [--no-replace]\n"
+	    "               [--no-opposite] [--no-replace] [--dedup-window SECONDS]\n"
+	    "  strategy edit --id ID [--required FIELDS] [--dedup-window SECONDS]\n"
 	    "  strategy list                every strategy with its webhook URL\n"
 	    "  replay-spool                 store alerts spooled while the database was away\n"
 	    "  seed-demo                    load the demo data (idempotent)\n"
@@ -118,7 +120,7 @@ static int
 strategy_add(int argc, char *argv[])
 {
 	enum { O_NAME = 1, O_DESC, O_SYMBOL, O_TF, O_STRATEGY, O_KEY, O_ATR, O_EMA, O_HA,
-	    O_MAXOPEN, O_ACTIONS, O_REQUIRED, O_STATUS, O_NOOPP, O_NOREPL };
+	    O_MAXOPEN, O_ACTIONS, O_REQUIRED, O_STATUS, O_NOOPP, O_NOREPL, O_DEDUP };
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, O_NAME },
 		{ "description", required_argument, NULL, O_DESC },
@@ -136,6 +138,7 @@ strategy_add(int argc, char *argv[])
 		{ "status", required_argument, NULL, O_STATUS },
 		{ "no-opposite", no_argument, NULL, O_NOOPP },
 		{ "no-replace", no_argument, NULL, O_NOREPL },
+		{ "dedup-window", required_argument, NULL, O_DEDUP },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ac_strategy_new in = { .allow_opposite = -1, .replace_same = -1 };
@@ -161,6 +164,7 @@ strategy_add(int argc, char *argv[])
 		case O_STATUS: in.status = optarg; break;
 		case O_NOOPP: in.allow_opposite = 0; break;
 		case O_NOREPL: in.replace_same = 0; break;
+		case O_DEDUP: in.dedup_window = optarg; break;
 		default: return usage();
 		}
 	}
@@ -171,6 +175,39 @@ strategy_add(int argc, char *argv[])
 	return print(o);
 }
 
+/* acctl strategy edit --id ID [--required FIELDS] [--dedup-window SECONDS] */
+static int
+strategy_edit(int argc, char *argv[])
+{
+	enum { O_ID = 1, O_REQUIRED, O_DEDUP };
+	static const struct option opts[] = {
+		{ "id", required_argument, NULL, O_ID },
+		{ "required", required_argument, NULL, O_REQUIRED },
+		{ "dedup-window", required_argument, NULL, O_DEDUP },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ac_strategy_new in = { .allow_opposite = -1, .replace_same = -1 };
+	const char *id = NULL;
+	char err[1024];
+	json_t *o;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_ID: id = optarg; break;
+		case O_REQUIRED: in.required = optarg; break;
+		case O_DEDUP: in.dedup_window = optarg; break;
+		default: return usage();
+		}
+	}
+	if (optind != argc)
+		return usage();
+	if ((o = ac_strategy_edit(db, id, &in, cfg.base_url, err, sizeof(err))) == NULL)
+		return fail("strategy edit", err);
+	return print(o);
+}
+
 static int
 cmd_strategy(int argc, char *argv[])
 {
@@ -178,6 +215,8 @@ cmd_strategy(int argc, char *argv[])
 
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
 		return strategy_add(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "edit") == 0)
+		return strategy_edit(argc - 1, argv + 1);
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
 		if ((o = ac_strategy_list(db, cfg.base_url)) == NULL)
 			return fail("strategy list", ac_db_error(db));

@@ -3,11 +3,12 @@
  *
  * Feeds each input to ac_alert_parse() as application/json, as
  * text/plain and with no content type; a parsed alert goes through
- * ac_alert_check() against two rule sets and ac_alert_key(). The input,
- * NUL-terminated, also goes to each public normalizer, and the raw input to
- * the lenient secret scan. Traps when an invariant breaks: errors must be
- * well-formed, messages printable UTF-8, normalized values stable under a
- * second normalization, secret spans non-empty, in order and in bounds.
+ * ac_alert_check() against two rule sets, ac_alert_key() and
+ * ac_alert_content_key(). The input, NUL-terminated, also goes to each
+ * public normalizer, and the raw input to the lenient secret scan. Traps
+ * when an invariant breaks: errors must be well-formed, messages printable
+ * UTF-8, normalized values stable under a second normalization, secret
+ * spans non-empty, in order and in bounds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -95,7 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const int64_t		 now = 1705314600000LL;
 	struct ac_alert		 a;
 	struct ac_alert_error	 err;
-	char			 key[65], out[AC_SYMBOL_MAX], exch[AC_SYMBOL_MAX];
+	char			 key[65], content[65], out[AC_SYMBOL_MAX], exch[AC_SYMBOL_MAX];
 	char			*s;
 	int64_t			 ms;
 	size_t			 i, j;
@@ -118,7 +119,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    400 : 422);
 		}
 		ac_alert_key(&a, 1, now, key);
-		if (strlen(key) != 64)
+		ac_alert_content_key(&a, 1, content);
+		if (strlen(key) != 64 || strlen(content) != 64 ||
+		    strcmp(key, content) == 0)
 			__builtin_trap();
 	}
 	{

@@ -250,6 +250,70 @@ test_strategy_add(void **state)
 	assert_int_equal(it_q_ll("SELECT count(*) FROM strategies WHERE strategy = 'x'", (char *)NULL), 0);
 }
 
+/* A strategy made with no --required takes alerts without a time; its
+ * duplicate window is 30 s unless --dedup-window says otherwise (when made
+ * or edited), never more than half its bar. */
+static void
+test_strategy_defaults(void **state)
+{
+	char sym[32], hex[9], id[24];
+	json_t *o, *req;
+	int st;
+
+	it_rand_hex(hex, 8);
+	for (char *c = hex; *c; c++)
+		*c = (char)(*c >= 'a' ? *c - 'a' + 'A' : *c);
+	snprintf(sym, sizeof(sym), "DFLT%s", hex);
+	o = it_acctl(&st, "strategy", "add", "--symbol", sym, "--timeframe", "1m",
+	    "--strategy", "Defaults", (char *)NULL);
+	assert_int_equal(st, 0);
+	assert_non_null(o);
+	req = json_object_get(o, "required_fields");
+	assert_int_equal(json_array_size(req), 4);
+	for (size_t i = 0; i < json_array_size(req); i++)
+		assert_string_not_equal(json_string_value(json_array_get(req, i)), "time");
+	assert_int_equal(json_integer_value(json_object_get(o, "dedup_window_s")), 30);
+	snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(o, "id")));
+	json_decref(o);
+	/* edited: the window within half a 1m bar, the required set */
+	o = it_acctl(&st, "strategy", "edit", "--id", id, "--dedup-window", "10",
+	    "--required", "symbol,action,price,time", (char *)NULL);
+	assert_int_equal(st, 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "dedup_window_s")), 10);
+	assert_int_equal(json_array_size(json_object_get(o, "required_fields")), 4);
+	json_decref(o);
+	o = it_acctl(&st, "strategy", "edit", "--id", id, "--dedup-window", "31", (char *)NULL);
+	assert_int_equal(st, 1);
+	assert_null(o);
+	o = it_acctl(&st, "strategy", "edit", "--id", "999999999", "--dedup-window", "5",
+	    (char *)NULL);
+	assert_int_equal(st, 1);
+	assert_null(o);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM strategies WHERE id = $1"
+	    " AND dedup_window_s = 10 AND 'time' = ANY(required_fields)", id, (char *)NULL), 1);
+
+	o = it_acctl(&st, "strategy", "add", "--symbol", sym, "--timeframe", "5m",
+	    "--strategy", "Defaults", "--dedup-window", "150", (char *)NULL);
+	assert_int_equal(st, 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "dedup_window_s")), 150);
+	json_decref(o);
+	/* more than half a bar, none, or not a number: refused, nothing made */
+	o = it_acctl(&st, "strategy", "add", "--symbol", sym, "--timeframe", "15m",
+	    "--strategy", "Defaults", "--dedup-window", "451", (char *)NULL);
+	assert_int_equal(st, 1);
+	assert_null(o);
+	o = it_acctl(&st, "strategy", "add", "--symbol", sym, "--timeframe", "15m",
+	    "--strategy", "Defaults", "--dedup-window", "0", (char *)NULL);
+	assert_int_equal(st, 1);
+	assert_null(o);
+	o = it_acctl(&st, "strategy", "add", "--symbol", sym, "--timeframe", "15m",
+	    "--strategy", "Defaults", "--dedup-window", "5s", (char *)NULL);
+	assert_int_equal(st, 1);
+	assert_null(o);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM strategies WHERE symbol = $1", sym,
+	    (char *)NULL), 2);
+}
+
 static void
 test_seed_demo_is_idempotent(void **state)
 {
@@ -394,6 +458,7 @@ main(void)
 		cmocka_unit_test(test_migrate_refuses_a_missing_file),
 		cmocka_unit_test(test_migrate_applies_a_new_file_atomically),
 		cmocka_unit_test(test_strategy_add),
+		cmocka_unit_test(test_strategy_defaults),
 		cmocka_unit_test(test_seed_demo_is_idempotent),
 		cmocka_unit_test(test_replay_empty_spool),
 		cmocka_unit_test(test_credits_adjust),

@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <time.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "itest.h"
 
@@ -343,28 +345,21 @@ test_duplicate(void **state)
 
 #define CONCURRENT 50
 
+/* Of the n answers (freed here) to alerts for s sent at once, one is 202
+ * queued, every other 200 duplicate with its id; s has that one signal
+ * and its one fanout job. */
 static void
-test_duplicate_concurrent(void **state)
+one_stored(const struct it_strategy *s, struct it_resp *resps, size_t n)
 {
-	struct it_strategy s;
-	struct it_req reqs[CONCURRENT];
-	struct it_resp resps[CONCURRENT];
 	long long id = 0;
 	int accepted = 0;
-	char *body;
 
-	it_strategy_new(&s, "5m", (char *)NULL);
-	body = it_alert(&s, "BUY", it_price(500), 0, 0, it_now_ms());
-	for (size_t i = 0; i < CONCURRENT; i++)
-		reqs[i] = (struct it_req){ "POST", s.path, CT_JSON, body, strlen(body) };
-	it_http_multi(reqs, resps, CONCURRENT);
-	for (size_t i = 0; i < CONCURRENT; i++) {
+	for (size_t i = 0; i < n; i++) {
 		json_t *v = it_json_get(&resps[i], "id");
 
-		if (resps[i].status != 200 && resps[i].status != 202)
+		if ((resps[i].status != 200 && resps[i].status != 202) || !json_is_integer(v))
 			fail_msg("request %zu: status %ld (curl %d), body %s", i, resps[i].status,
 			    resps[i].curl_error, resps[i].body);
-		assert_true(json_is_integer(v));
 		if (id == 0)
 			id = json_integer_value(v);
 		assert_int_equal(json_integer_value(v), id);
@@ -374,9 +369,233 @@ test_duplicate_concurrent(void **state)
 		it_resp_free(&resps[i]);
 	}
 	assert_int_equal(accepted, 1);
-	assert_int_equal(signals_of(&s), 1);
+	assert_int_equal(signals_of(s), 1);
 	assert_int_equal(fanout_jobs(id, ""), 1);
+}
+
+static void
+test_duplicate_concurrent(void **state)
+{
+	struct it_strategy s;
+	struct it_req reqs[CONCURRENT];
+	struct it_resp resps[CONCURRENT];
+	char *body;
+
+	it_strategy_new(&s, "5m", (char *)NULL);
+	body = it_alert(&s, "BUY", it_price(500), 0, 0, it_now_ms());
+	for (size_t i = 0; i < CONCURRENT; i++)
+		reqs[i] = (struct it_req){ "POST", s.path, CT_JSON, body, strlen(body) };
+	it_http_multi(reqs, resps, CONCURRENT);
+	one_stored(&s, resps, CONCURRENT);
 	free(body);
+}
+
+/* The body of a BUY for s at price: with time_ms as its time, or none
+ * when time_ms < 0 (the common alert form). malloc'd. */
+static char *
+buy_body(const struct it_strategy *s, double price, int64_t time_ms)
+{
+	char when[48], *text;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:f}", "ticker", s->symbol,
+	    "interval", s->timeframe, "signal", "buy", "close", price);
+
+	assert_non_null(o);
+	if (time_ms >= 0)
+		json_object_set_new(o, "timenow", json_string(it_iso(time_ms, 0, when, sizeof(when))));
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	assert_non_null(text);
+	return text;
+}
+
+/* Posts a BUY for s (see buy_body()); its id if the answer is 202 queued
+ * (dup: 200 duplicate), else fails. */
+static long long
+post_buy(const char *what, const struct it_strategy *s, double price, int64_t time_ms, int dup)
+{
+	struct it_resp r;
+	char *body = buy_body(s, price, time_ms);
+	long long id;
+
+	it_post(&r, s->path, CT_JSON, body);
+	if (!dup) {
+		id = queued_id(what, &r);
+	} else {
+		if (r.status != 200 || it_json_str(&r, "status") == NULL ||
+		    strcmp(it_json_str(&r, "status"), "duplicate") != 0 ||
+		    !json_is_integer(it_json_get(&r, "id")))
+			fail_msg("%s: want 200 {\"id\":N,\"status\":\"duplicate\"}, got %ld %s",
+			    what, r.status, r.body);
+		id = json_integer_value(it_json_get(&r, "id"));
+	}
+	it_resp_free(&r);
+	free(body);
+	return id;
+}
+
+/* A re-send, a double fire and a repeat across a minute are one signal;
+ * the same content a bar later, or outside the strategy's window, is two. */
+static void
+test_resend_window(void **state)
+{
+	struct it_strategy s, m1, narrow;
+	int64_t now = it_now_ms(), t = now - 60000;
+	int64_t minute = (now - 20000) / MINUTE_MS * MINUTE_MS;
+	double p;
+	long long id;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	p = it_price(1000);
+	id = post_buy("first", &s, p, t, 0);
+	assert_int_equal(post_buy("re-send 5 s later", &s, p, t + 5000, 1), id);
+	assert_int_equal(post_buy("the identical body again", &s, p, t, 1), id);
+	p = it_price(1000);
+	id = post_buy("12:00:58", &s, p, minute - 2000, 0);
+	assert_int_equal(post_buy("12:01:03", &s, p, minute + 3000, 1), id);
+	/* a double fire whose later {{timenow}} arrives first */
+	p = it_price(1000);
+	id = post_buy("double fire, later time", &s, p, t + 1000, 0);
+	assert_int_equal(post_buy("double fire, earlier time", &s, p, t, 1), id);
+	assert_int_equal(signals_of(&s), 3);
+
+	/* a bar apart on 1m (window 30 s by default): two signals */
+	it_strategy_new(&m1, "1m", (char *)NULL);
+	p = it_price(1000);
+	id = post_buy("bar 1", &m1, p, now - 100000, 0);
+	assert_true(post_buy("bar 2", &m1, p, now - 40000, 0) != id);
+	assert_int_equal(post_buy("bar 2 re-sent", &m1, p, now - 35000, 1),
+	    post_buy("bar 2 again", &m1, p, now - 40000, 1));
+	assert_int_equal(signals_of(&m1), 2);
+
+	/* the strategy's own window */
+	it_strategy_new(&narrow, "1h", "--dedup-window", "5", (char *)NULL);
+	p = it_price(1000);
+	id = post_buy("narrow: first", &narrow, p, t, 0);
+	assert_int_equal(post_buy("narrow: 4.999 s later", &narrow, p, t + 4999, 1), id);
+	assert_true(post_buy("narrow: 6 s later", &narrow, p, t + 6000, 0) != id);
+	assert_int_equal(signals_of(&narrow), 2);
+}
+
+/* The common alert form has no time: accepted by a strategy made with no
+ * --required, keyed by its arrival; a re-send within a second is one
+ * signal. A time, when sent, is still held to the 5-minute window. */
+static void
+test_no_time(void **state)
+{
+	struct it_strategy s;
+	struct it_resp r;
+	char id[24], *body;
+	double p = it_price(2000);
+	long long first;
+	PGresult *res;
+
+	it_strategy_new(&s, "4h", (char *)NULL);
+	snprintf(id, sizeof(id), "%lld", s.id);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM strategies WHERE id = $1"
+	    " AND required_fields = '{symbol,timeframe,action,price}'", id, (char *)NULL), 1);
+	first = post_buy("no time", &s, p, -1, 0);
+	assert_int_equal(post_buy("no time, re-sent", &s, p, -1, 1), first);
+	snprintf(id, sizeof(id), "%lld", first);
+	res = it_q("SELECT alert_time IS NULL, abs(extract(epoch FROM now() - received_at)) < 60"
+	    " FROM signals WHERE id = $1", id, (char *)NULL);
+	assert_int_equal(PQntuples(res), 1);
+	assert_string_equal(PQgetvalue(res, 0, 0), "t");
+	assert_string_equal(PQgetvalue(res, 0, 1), "t");
+	PQclear(res);
+	assert_int_equal(signals_of(&s), 1);
+
+	body = buy_body(&s, it_price(2000), it_now_ms() - 6 * MINUTE_MS);
+	it_post(&r, s.path, CT_JSON, body);
+	check_error("stale time", &r, 422, "stale_alert", "time");
+	it_resp_free(&r);
+	free(body);
+	assert_int_equal(signals_of(&s), 1);
+}
+
+/* Appends to the spool, as ac-hook does while the database is away, the
+ * alert body for s as if it had arrived at received_ms. */
+static void
+spool_add(const struct it_strategy *s, const char *body, int64_t received_ms, const char *rid)
+{
+	char path[1024], *b64 = malloc(4 * ((strlen(body) + 2) / 3) + 1), *line;
+	json_t *o;
+	FILE *f;
+
+	assert_non_null(b64);
+	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)body, (int)strlen(body));
+	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "v", 1, "token", s->token,
+	    "content_type", CT_JSON, "remote_addr", "127.0.0.1", "request_id", rid,
+	    "received_ms", (json_int_t)received_ms, "len", (json_int_t)strlen(body), "body", b64);
+	line = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	free(b64);
+	assert_non_null(line);
+	snprintf(path, sizeof(path), "%s/spool", it_env("AC_STATE_DIR"));
+	(void)mkdir(path, 0750);
+	snprintf(path, sizeof(path), "%s/spool/hook.spool", it_env("AC_STATE_DIR"));
+	if ((f = fopen(path, "a")) == NULL || fprintf(f, "%s\n", line) < 0 || fclose(f) != 0)
+		fail_msg("cannot append to %s", path);
+	free(line);
+}
+
+/* The spool's replay of an alert already stored is a duplicate: the same
+ * arrival (an answer the crash took), or a re-send spooled 3 s later; the
+ * same alert two hours later is a new signal. */
+static void
+test_spool_replay_duplicate(void **state)
+{
+	struct it_strategy s;
+	char id[24], *body;
+	double p = it_price(4000);
+	int64_t at;
+	json_t *o;
+	int st;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	body = buy_body(&s, p, -1);	/* what post_buy() sends */
+	snprintf(id, sizeof(id), "%lld", post_buy("live", &s, p, -1, 0));
+	at = it_q_ll("SELECT round(extract(epoch FROM received_at) * 1000)::bigint"
+	    " FROM signals WHERE id = $1", id, (char *)NULL);
+	spool_add(&s, body, at, "it-replay-same");
+	spool_add(&s, body, at + 3000, "it-replay-resend");
+	spool_add(&s, body, at + 2 * 3600 * 1000, "it-replay-later");
+	o = it_acctl(&st, "replay-spool", (char *)NULL);
+	if (st != 0 || !json_is_object(o))
+		fail_msg("acctl replay-spool: exit %d", st);
+	assert_int_equal(json_integer_value(json_object_get(o, "duplicate")), 2);
+	assert_int_equal(json_integer_value(json_object_get(o, "queued")), 1);
+	json_decref(o);
+	assert_int_equal(signals_of(&s), 2);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM signals WHERE request_id = 'it-replay-later'"
+	    " AND spooled", (char *)NULL), 1);
+	assert_true(it_spool_empty());
+	free(body);
+}
+
+/* Alerts saying the same thing, all at once, through the group commit:
+ * with times spread over 3 s, and without a time. One is stored, every
+ * other is answered 200 duplicate with its id. */
+static void
+test_resend_concurrent(void **state)
+{
+	for (int timed = 1; timed >= 0; timed--) {
+		struct it_strategy s;
+		struct it_req reqs[CONCURRENT];
+		struct it_resp resps[CONCURRENT];
+		char *bodies[CONCURRENT];
+		double p = it_price(3000);
+		int64_t t = it_now_ms() - 10000;
+
+		it_strategy_new(&s, "5m", (char *)NULL);
+		for (int i = 0; i < CONCURRENT; i++) {
+			bodies[i] = buy_body(&s, p, timed ? t + i * 3000 / CONCURRENT : -1);
+			reqs[i] = (struct it_req){ "POST", s.path, CT_JSON, bodies[i], strlen(bodies[i]) };
+		}
+		it_http_multi(reqs, resps, CONCURRENT);
+		one_stored(&s, resps, CONCURRENT);
+		for (int i = 0; i < CONCURRENT; i++)
+			free(bodies[i]);
+	}
 }
 
 /* ac-hook's group commit: many different alerts and repeats at once, in
@@ -669,6 +888,77 @@ test_bad_request(void **state)
 		free(body);
 	}
 	assert_int_equal(signals_of(&s), 0);
+}
+
+/* Two keys for one field that disagree are refused, naming the field and
+ * both keys, and store nothing; two that agree are one alert. */
+static void
+test_conflicting_aliases(void **state)
+{
+	static const struct {
+		const char	*key, *value;	/* a '*' ends in the symbol; "=": the price */
+		const char	*also_key, *also_value;	/* a second key to add, or NULL */
+		const char	*field;		/* NULL: they agree, 202 */
+		const char	*named;		/* the other key the message names */
+	} cases[] = {
+		{ "ticker", "ETHUSD", NULL, NULL, "symbol", "ticker" },
+		{ "ticker", "COINBASE:ETHUSD", NULL, NULL, "symbol", "ticker" },
+		{ "interval", "240", NULL, NULL, "timeframe", "interval" },
+		{ "close", "1.5", NULL, NULL, "price", "close" },
+		{ "signal", "sell", NULL, NULL, "action", "signal" },
+		{ "ticker", "BINANCE:*", "exchange", "BYBIT", "exchange", "ticker" },
+		{ "token", "not-the-token", NULL, NULL, "secret", "token" },
+		{ "ticker", "BINANCE:*", NULL, NULL, NULL, NULL },
+		{ "interval", "60", "tf", "1h", NULL, NULL },
+		{ "close", "=", "signal", "long", NULL, NULL },
+		{ "ticker", "*", "exchange", "binance", NULL, NULL },
+	};
+	struct it_strategy s;
+	long long agreeing = 0;
+
+	it_strategy_new(&s, "1h", (char *)NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct it_resp r;
+		char value[64], p[32], what[128], *body, *text;
+		double price = it_price(100);
+		const char *msg;
+		json_t *o;
+
+		text = it_alert(&s, "buy", price, 0, 0, it_now_ms());
+		o = json_loads(text, 0, NULL);
+		free(text);
+		assert_non_null(o);
+		if (strcmp(cases[i].value, "=") == 0)
+			snprintf(value, sizeof(value), "%s", it_num(price, p, sizeof(p)));
+		else
+			snprintf(value, sizeof(value), "%.*s%s", (int)strcspn(cases[i].value, "*"),
+			    cases[i].value, strchr(cases[i].value, '*') ? s.symbol : "");
+		json_object_set_new(o, cases[i].key, json_string(value));
+		if (strcmp(cases[i].key, "token") == 0)
+			json_object_set_new(o, "secret", json_string(s.token));
+		if (cases[i].also_key != NULL)
+			json_object_set_new(o, cases[i].also_key, json_string(cases[i].also_value));
+		body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(o);
+		snprintf(what, sizeof(what), "%s %s", cases[i].key, value);
+		it_post(&r, s.path, CT_JSON, body);
+		if (cases[i].field == NULL) {
+			queued_id(what, &r);
+			agreeing++;
+		} else {
+			check_error(what, &r, 400, "conflicting_fields", cases[i].field);
+			msg = it_json_str(&r, "error.message");
+			if (strstr(msg, cases[i].field) == NULL || strstr(msg, cases[i].named) == NULL)
+				fail_msg("%s: the message names neither field %s nor key %s: %s",
+				    what, cases[i].field, cases[i].named, msg);
+			if (strstr(r.body, s.token) != NULL || strstr(r.body, "not-the-token") != NULL)
+				fail_msg("%s: the answer shows a secret: %s", what, r.body);
+			assert_int_equal(signals_with_request(request_id(&r)), 0);
+		}
+		it_resp_free(&r);
+		free(body);
+	}
+	assert_int_equal(signals_of(&s), agreeing);
 }
 
 /* ---- 6. alerts that do not fit the strategy: 422 ------------------------------------ */
@@ -1272,6 +1562,10 @@ main(void)
 		cmocka_unit_test(test_real_world_payloads),
 		cmocka_unit_test(test_duplicate),
 		cmocka_unit_test(test_duplicate_concurrent),
+		cmocka_unit_test(test_resend_window),
+		cmocka_unit_test(test_no_time),
+		cmocka_unit_test(test_resend_concurrent),
+		cmocka_unit_test(test_spool_replay_duplicate),
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_group_commit_refused_row),
 		cmocka_unit_test(test_unknown_token_path),
@@ -1279,6 +1573,7 @@ main(void)
 		cmocka_unit_test(test_missing_token),
 		cmocka_unit_test(test_malformed_token),
 		cmocka_unit_test(test_bad_request),
+		cmocka_unit_test(test_conflicting_aliases),
 		cmocka_unit_test(test_unprocessable),
 		cmocka_unit_test(test_method_not_allowed),
 		cmocka_unit_test(test_not_found),

@@ -82,8 +82,8 @@ static const struct parse_ok parse_ok_rows[] = {
 	  "\"price\":1}", JSON,
 	  "BTCUSDT", "BYBIT", "", "", "", AC_ACTION_BUY, "1", "", "", 0,
 	  MIN_BITS | B(SYMBOL) },
-	{ "ticker prefix beats the exchange key",
-	  "{\"exchange\":\"BYBIT\",\"ticker\":\"BINANCE:BTCUSDT\","
+	{ "exchange key that agrees with the ticker prefix",
+	  "{\"exchange\":\"binance\",\"ticker\":\"BINANCE:BTCUSDT\","
 	  "\"action\":\"buy\",\"price\":1}", JSON,
 	  "BTCUSDT", "BINANCE", "", "", "", AC_ACTION_BUY, "1", "", "", 0,
 	  MIN_BITS | B(SYMBOL) },
@@ -167,13 +167,43 @@ static const struct parse_ok parse_ok_rows[] = {
 	  "{\"Symbol\":\"btcusdt\",\"INTERVAL\":\"4H\",\"Action\":\"BUY\","
 	  "\"PRICE\":\"1\",\"TimeNow\":\"2024-01-15T10:30:00Z\"}", JSON,
 	  "BTCUSDT", "", "4h", "", "", AC_ACTION_BUY, "1", "", "", T0, STD_BITS },
-	{ "first alias wins (symbol over ticker)",
-	  "{\"ticker\":\"ETHUSDT\",\"symbol\":\"BTCUSDT\",\"action\":\"buy\","
+	{ "aliases that agree: symbol with a prefix, ticker without",
+	  "{\"ticker\":\"BTCUSDT\",\"symbol\":\"BINANCE:BTCUSDT\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "BTCUSDT", "BINANCE", "", "", "", AC_ACTION_BUY, "1",
+	  "", "", 0, MIN_BITS | B(SYMBOL) },
+	{ "aliases that agree: the exchange comes from any ticker key",
+	  "{\"symbol\":\"BTCUSDT\",\"ticker\":\"binance:btcusdt\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "BTCUSDT", "BINANCE", "", "", "", AC_ACTION_BUY, "1",
+	  "", "", 0, MIN_BITS | B(SYMBOL) },
+	{ "aliases that agree: timeframe 60, interval 1h, tf 60",
+	  "{\"timeframe\":\"60\",\"interval\":\"1h\",\"tf\":60,\"action\":\"buy\","
+	  "\"price\":1}", JSON, "", "", "1h", "", "", AC_ACTION_BUY, "1", "", "", 0,
+	  MIN_BITS | B(TIMEFRAME) },
+	{ "aliases that agree: price 42000, close \"42000.0\"",
+	  "{\"close\":\"42000.0\",\"price\":42000,\"action\":\"buy\"}", JSON,
+	  "", "", "", "", "", AC_ACTION_BUY, "42000", "", "", 0, MIN_BITS },
+	{ "aliases that agree: action buy, signal long, tp and sl twice",
+	  "{\"action\":\"buy\",\"signal\":\"long\",\"price\":10,\"tp\":12,"
+	  "\"take_profit\":\"12.0\",\"sl\":9,\"stop_loss\":\"9\"}", JSON,
+	  "", "", "", "", "", AC_ACTION_BUY, "10", "12", "9", 0,
+	  MIN_BITS | B(TP) | B(SL) },
+	{ "aliases that agree: time as ISO-8601 and timenow as unix seconds",
+	  "{\"time\":\"2024-01-15T12:30:00+02:00\",\"timenow\":1705314600,"
+	  "\"action\":\"buy\",\"price\":1}", JSON, "", "", "", "", "",
+	  AC_ACTION_BUY, "1", "", "", T0, MIN_BITS | B(TIME) },
+	{ "aliases that agree: strategy names equal but for case and punctuation",
+	  "{\"strategy\":\"UT Bot\",\"strategy_name\":\"ut_bot\",\"secret\":\"s\","
+	  "\"token\":\"s\",\"action\":\"buy\",\"price\":1}", JSON,
+	  "", "", "", "UT Bot", "s", AC_ACTION_BUY, "1", "", "", 0,
+	  MIN_BITS | B(STRATEGY) },
+	{ "aliases that agree: market_position flat, position FLAT",
+	  "{\"action\":\"sell\",\"price\":1,\"market_position\":\"flat\","
+	  "\"position\":\" FLAT \",\"prev_market_position\":\"long\"}", JSON,
+	  "", "", "", "", "", AC_ACTION_EXIT_LONG, "1", "", "", 0, MIN_BITS },
+	{ "keys that differ only in case and agree",
+	  "{\"Symbol\":\"btcusdt\",\"symbol\":\"BTCUSDT\",\"action\":\"buy\","
 	  "\"price\":1}", JSON, "BTCUSDT", "", "", "", "", AC_ACTION_BUY, "1",
 	  "", "", 0, MIN_BITS | B(SYMBOL) },
-	{ "first alias wins (price over close)",
-	  "{\"close\":2,\"price\":1,\"action\":\"buy\"}", JSON, "", "", "", "", "",
-	  AC_ACTION_BUY, "1", "", "", 0, MIN_BITS },
 	{ "null counts as absent",
 	  "{\"symbol\":null,\"ticker\":\"ETHUSDT\",\"price\":null,\"close\":3,"
 	  "\"action\":\"buy\",\"tp\":null}", JSON, "ETHUSDT", "", "", "", "",
@@ -324,6 +354,75 @@ static const struct parse_bad parse_bad_rows[] = {
 	{ "quoted {{exchange}}", "{\"action\":\"buy\",\"price\":1,"
 	  "\"exchange\":\"{{exchange}}\"}", JSON, "unfilled_placeholder",
 	  "exchange", "{{exchange}}" },
+	{ "symbol and ticker name different instruments",
+	  "{\"symbol\":\"COINBASE:ETHUSD\",\"ticker\":\"BTCUSDT\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "conflicting_fields", "symbol",
+	  "keys \"symbol\" and \"ticker\" both give field \"symbol\", with different "
+	  "values: received \"COINBASE:ETHUSD\" and \"BTCUSDT\"" },
+	{ "a lower-ranked key comes first and disagrees",
+	  "{\"tickerid\":\"ETHUSDT\",\"symbol\":\"BTCUSDT\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "conflicting_fields", "symbol",
+	  "keys \"symbol\" and \"tickerid\"" },
+	{ "keys that differ only in case and disagree",
+	  "{\"Symbol\":\"ETHUSDT\",\"symbol\":\"BTCUSDT\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "conflicting_fields", "symbol",
+	  "both give field \"symbol\"" },
+	{ "timeframe and interval disagree",
+	  "{\"timeframe\":\"60\",\"interval\":\"240\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "conflicting_fields", "timeframe",
+	  "keys \"timeframe\" and \"interval\" both give field \"timeframe\", with "
+	  "different values: received \"60\" and \"240\"" },
+	{ "strategy and strategy_name disagree",
+	  "{\"strategy\":\"UT Bot\",\"strategy_name\":\"MACD\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "conflicting_fields", "strategy",
+	  "\"UT Bot\" and \"MACD\"" },
+	{ "action and signal disagree",
+	  "{\"action\":\"buy\",\"signal\":\"sell\",\"price\":1}", JSON,
+	  "conflicting_fields", "action", "keys \"action\" and \"signal\"" },
+	{ "price and close disagree",
+	  "{\"close\":2,\"price\":1,\"action\":\"buy\"}", JSON,
+	  "conflicting_fields", "price", "received 1 and 2" },
+	{ "tp and take_profit disagree",
+	  "{\"action\":\"buy\",\"price\":1,\"tp\":2,\"take_profit\":\"2.5\"}", JSON,
+	  "conflicting_fields", "take_profit", "keys \"tp\" and \"take_profit\"" },
+	{ "sl and stoploss disagree",
+	  "{\"action\":\"buy\",\"price\":1,\"sl\":0.5,\"stoploss\":0.6}", JSON,
+	  "conflicting_fields", "stop_loss", "keys \"sl\" and \"stoploss\"" },
+	{ "timenow and time disagree by a second",
+	  "{\"action\":\"buy\",\"price\":1,\"time\":\"2024-01-15T10:30:00Z\","
+	  "\"timenow\":\"2024-01-15T10:30:01Z\"}", JSON,
+	  "conflicting_fields", "time", "keys \"timenow\" and \"time\"" },
+	{ "exchange key contradicts the ticker prefix",
+	  "{\"exchange\":\"BYBIT\",\"ticker\":\"BINANCE:BTCUSDT\","
+	  "\"action\":\"buy\",\"price\":1}", JSON, "conflicting_fields", "exchange",
+	  "keys \"ticker\" and \"exchange\" both give field \"exchange\"" },
+	{ "two ticker keys with different exchanges",
+	  "{\"ticker\":\"BINANCE:BTCUSDT\",\"tickerid\":\"COINBASE:BTCUSDT\","
+	  "\"action\":\"buy\",\"price\":1}", JSON, "conflicting_fields", "exchange",
+	  "\"BINANCE:BTCUSDT\" and \"COINBASE:BTCUSDT\"" },
+	{ "two prefixes that each agree with an unprefixed symbol",
+	  "{\"symbol\":\"BTCUSDT\",\"ticker\":\"BINANCE:BTCUSDT\","
+	  "\"tickerid\":\"COINBASE:BTCUSDT\",\"action\":\"buy\",\"price\":1}", JSON,
+	  "conflicting_fields", "exchange", "both give field \"exchange\"" },
+	{ "market_position and position disagree",
+	  "{\"action\":\"sell\",\"price\":1,\"market_position\":\"flat\","
+	  "\"position\":\"short\"}", JSON, "conflicting_fields", "market_position",
+	  "keys \"market_position\" and \"position\"" },
+	{ "prev_market_position and prev_position disagree",
+	  "{\"action\":\"sell\",\"price\":1,\"market_position\":\"flat\","
+	  "\"prev_market_position\":\"long\",\"prev_position\":\"short\"}", JSON,
+	  "conflicting_fields", "prev_market_position", "\"long\" and \"short\"" },
+	{ "secret and token disagree, neither shown",
+	  "{\"secret\":\"alpha-secret\",\"token\":\"beta-secret\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "conflicting_fields", "secret",
+	  "keys \"secret\" and \"token\" both give field \"secret\", with different "
+	  "values (not shown)" },
+	{ "a lower-ranked key holds an unfilled placeholder",
+	  "{\"symbol\":\"BTCUSDT\",\"ticker\":\"{{ticker}}\",\"action\":\"buy\","
+	  "\"price\":1}", JSON, "unfilled_placeholder", "symbol", "{{ticker}}" },
+	{ "a lower-ranked key holds an invalid value",
+	  "{\"price\":1,\"close\":\"abc\",\"action\":\"buy\"}", JSON,
+	  "invalid_value", "price", "received \"abc\"" },
 	{ "missing action", "{\"price\":1}", JSON, "missing_field", "action",
 	  "send one of: action, signal, side, order_action" },
 	{ "null action", "{\"action\":null,\"price\":1}", JSON, "missing_field",
@@ -455,6 +554,8 @@ test_parse_bad(void **state)
 		assert_string_equal(err.field, row->field);
 	if (strstr(err.message, row->msg) == NULL)
 		fail_msg("message \"%s\" lacks \"%s\"", err.message, row->msg);
+	if (strstr(err.message, "-secret") != NULL)
+		fail_msg("message \"%s\" shows a secret", err.message);
 	assert_true(memchr(err.message, '\0', sizeof(err.message)) != NULL);
 }
 
@@ -669,9 +770,16 @@ static const struct check_row check_rows[] = {
 	{ "300001 ms ahead is in the future",
 	  ALERT("BTCUSDT", "60", "buy", "100", ""), T0 - 300001, 0, 0,
 	  422, "future_alert", "time", "300.001 s in the future" },
-	{ "missing time",
+	{ "no time: accepted by default",
 	  "{\"ticker\":\"BTCUSDT\",\"tf\":\"60\",\"action\":\"buy\",\"price\":1}",
-	  T0, 0, 0, 400, "missing_field", "time", "timenow, timestamp" },
+	  T0, 0, 0, 0, NULL, NULL, NULL },
+	{ "missing time where the strategy requires it",
+	  "{\"ticker\":\"BTCUSDT\",\"tf\":\"60\",\"action\":\"buy\",\"price\":1}",
+	  T0, 0, AC_REQUIRED_DEFAULT | B(TIME), 400, "missing_field", "time",
+	  "timenow, timestamp" },
+	{ "no strategy, tp or sl: accepted by default",
+	  "{\"ticker\":\"BTCUSDT\",\"tf\":\"60\",\"signal\":\"sell\",\"close\":1}",
+	  T0 + 86400000, 0, 0, 0, NULL, NULL, NULL },
 	{ "missing symbol reported before time",
 	  "{\"tf\":\"60\",\"action\":\"buy\",\"price\":1}",
 	  T0, 0, 0, 400, "missing_field", "symbol", "\"symbol\" is required" },
@@ -801,52 +909,66 @@ struct key_row {
 	const char	*a, *b;		/* bodies */
 	long long	 id_a, id_b;
 	int64_t		 recv_a, recv_b;
-	int		 equal;
+	int		 equal;		/* the exact keys */
+	int		 content;	/* the content keys: 1 equal, -1 not, 0 as exact */
 };
 
-#define KBASE \
-	"{\"ticker\":\"BINANCE:BTCUSDT\",\"interval\":\"60\",\"action\":\"buy\"," \
+#define KBODY(ticker, interval) \
+	"{\"ticker\":\"" ticker "\",\"interval\":\"" interval "\",\"action\":\"buy\"," \
 	"\"price\":\"42000.50\",\"tp\":43000,\"sl\":41000," \
 	"\"timenow\":\"2024-01-15T10:30:00Z\""
+#define KBASE	KBODY("BINANCE:BTCUSDT", "60")
 #define KNOTIME \
 	"{\"ticker\":\"BTCUSDT\",\"action\":\"sell\",\"price\":5}"
 
 static const struct key_row key_rows[] = {
-	{ "re-send is equal", KBASE "}", KBASE "}", 7, 7, T0, T0 + 5000, 1 },
+	{ "re-send is equal", KBASE "}", KBASE "}", 7, 7, T0, T0 + 5000, 1, 0 },
 	{ "same alert written differently is equal", KBASE "}",
 	  "{\"symbol\":\"btcusdt\",\"tf\":\"1h\",\"signal\":\"BUY\","
 	  "\"close\":42000.5,\"take_profit\":\"43000.0\",\"stop_loss\":4.1e4,"
 	  "\"time\":\"2024-01-15T12:30:00+02:00\",\"secret\":\"x\"}",
-	  7, 7, T0, T0, 1 },
-	{ "strategy id differs", KBASE "}", KBASE "}", 7, 8, T0, T0, 0 },
-	{ "symbol differs", KBASE "}", KBASE ",\"symbol\":\"ETHUSDT\"}",
-	  7, 7, T0, T0, 0 },
-	{ "timeframe differs", KBASE "}", KBASE ",\"timeframe\":\"4h\"}",
-	  7, 7, T0, T0, 0 },
+	  7, 7, T0, T0, 1, 0 },
+	{ "strategy id differs", KBASE "}", KBASE "}", 7, 8, T0, T0, 0, 0 },
+	{ "symbol differs", KBASE "}", KBODY("ETHUSDT", "60") "}",
+	  7, 7, T0, T0, 0, 0 },
+	{ "timeframe differs", KBASE "}", KBODY("BINANCE:BTCUSDT", "4h") "}",
+	  7, 7, T0, T0, 0, 0 },
 	{ "action differs", "{\"action\":\"buy\",\"price\":1,\"time\":1}",
-	  "{\"action\":\"sell\",\"price\":1,\"time\":1}", 7, 7, T0, T0, 0 },
+	  "{\"action\":\"sell\",\"price\":1,\"time\":1}", 7, 7, T0, T0, 0, 0 },
 	{ "exit action differs", "{\"signal\":\"tp\",\"price\":1,\"time\":1}",
-	  "{\"signal\":\"sl\",\"price\":1,\"time\":1}", 7, 7, T0, T0, 0 },
+	  "{\"signal\":\"sl\",\"price\":1,\"time\":1}", 7, 7, T0, T0, 0, 0 },
 	{ "price differs", "{\"action\":\"buy\",\"price\":1,\"time\":1}",
-	  "{\"action\":\"buy\",\"price\":1.0000001,\"time\":1}", 7, 7, T0, T0, 0 },
+	  "{\"action\":\"buy\",\"price\":1.0000001,\"time\":1}", 7, 7, T0, T0, 0, 0 },
 	{ "tp absent vs present", "{\"action\":\"buy\",\"price\":1,\"time\":1}",
-	  "{\"action\":\"buy\",\"price\":1,\"tp\":2,\"time\":1}", 7, 7, T0, T0, 0 },
+	  "{\"action\":\"buy\",\"price\":1,\"tp\":2,\"time\":1}", 7, 7, T0, T0, 0, 0 },
 	{ "tp differs", "{\"action\":\"buy\",\"price\":1,\"tp\":2,\"time\":1}",
-	  "{\"action\":\"buy\",\"price\":1,\"tp\":3,\"time\":1}", 7, 7, T0, T0, 0 },
+	  "{\"action\":\"buy\",\"price\":1,\"tp\":3,\"time\":1}", 7, 7, T0, T0, 0, 0 },
 	{ "tp vs sl of same value", "{\"action\":\"buy\",\"price\":1,\"tp\":2}",
-	  "{\"action\":\"buy\",\"price\":1,\"sl\":2}", 7, 7, T0, T0, 0 },
+	  "{\"action\":\"buy\",\"price\":1,\"sl\":2}", 7, 7, T0, T0, 0, 0 },
 	{ "sl differs", "{\"action\":\"buy\",\"price\":1,\"sl\":0.5,\"time\":1}",
-	  "{\"action\":\"buy\",\"price\":1,\"sl\":0.6,\"time\":1}", 7, 7, T0, T0, 0 },
+	  "{\"action\":\"buy\",\"price\":1,\"sl\":0.6,\"time\":1}", 7, 7, T0, T0, 0, 0 },
 	{ "time differs by 1 ms",
 	  "{\"action\":\"buy\",\"price\":1,\"time\":\"2024-01-15T10:30:00Z\"}",
 	  "{\"action\":\"buy\",\"price\":1,\"time\":\"2024-01-15T10:30:00.001Z\"}",
-	  7, 7, T0, T0, 0 },
-	{ "no time: same minute is equal", KNOTIME, KNOTIME, 7, 7,
-	  T0, T0 + 59999, 1 },
-	{ "no time: next minute differs", KNOTIME, KNOTIME, 7, 7,
-	  T0 + 59999, T0 + 60000, 0 },
+	  7, 7, T0, T0, 0, 1 },
+	{ "double fire: {{timenow}} a second apart, same content",
+	  "{\"action\":\"buy\",\"price\":1,\"timenow\":\"2024-01-15T10:30:00Z\"}",
+	  "{\"action\":\"buy\",\"price\":1,\"timenow\":\"2024-01-15T10:30:01Z\"}",
+	  7, 7, T0, T0 + 1000, 0, 1 },
+	{ "no time: the same arrival ms is equal", KNOTIME, KNOTIME, 7, 7,
+	  T0, T0, 1, 0 },
+	{ "no time: a re-send 5 s later, across a minute, same content",
+	  KNOTIME, KNOTIME, 7, 7, T0 + 58000, T0 + 63000, 0, 1 },
+	{ "no time vs a time of the same ms", KNOTIME,
+	  "{\"ticker\":\"BTCUSDT\",\"action\":\"sell\",\"price\":5,"
+	  "\"time\":1705314600000}", 7, 7, T0, 0, 0, 1 },
 	{ "time given: receipt time ignored", KBASE "}", KBASE "}", 7, 7,
-	  T0, T0 + 3600000, 1 },
+	  T0, T0 + 3600000, 1, 0 },
+	{ "time given: a bar later is another key, same content",
+	  KBODY("BTCUSDT", "60") "}",
+	  "{\"ticker\":\"BTCUSDT\",\"interval\":\"60\",\"action\":\"buy\","
+	  "\"price\":\"42000.50\",\"tp\":43000,\"sl\":41000,"
+	  "\"timenow\":\"2024-01-15T11:30:00Z\"}", 7, 7, T0, T0, 0, 1 },
 };
 
 /* Two parsed bodies give equal (or different) well-formed keys. */
@@ -856,7 +978,7 @@ test_key(void **state)
 	const struct key_row	*row = *state;
 	struct ac_alert		 a, b;
 	struct ac_alert_error	 err;
-	char			 ka[65], kb[65];
+	char			 ka[65], kb[65], ca[65], cb[65];
 	size_t			 i;
 
 	assert_int_equal(ac_alert_parse(row->a, strlen(row->a), JSON, &a, &err), 0);
@@ -870,6 +992,13 @@ test_key(void **state)
 		assert_string_equal(ka, kb);
 	else
 		assert_string_not_equal(ka, kb);
+	ac_alert_content_key(&a, row->id_a, ca);
+	ac_alert_content_key(&b, row->id_b, cb);
+	assert_string_not_equal(ca, ka);
+	if (row->content == 1 || (row->content == 0 && row->equal))
+		assert_string_equal(ca, cb);
+	else
+		assert_string_not_equal(ca, cb);
 }
 
 /* The key is SHA-256 of the documented canonical string. */
@@ -890,9 +1019,17 @@ test_key_vectors(void **state)
 	assert_int_equal(ac_alert_parse(KNOTIME, strlen(KNOTIME), JSON, &a,
 	    &err), 0);
 	ac_alert_key(&a, 7, T0, k);
-	/* v1|7|BTCUSDT||SELL|5|||r28421910 */
-	assert_string_equal(k, "31cbad322aed08899de502af9938d97c"
-	    "26314494a9acddfc2af43ab9309d20f6");
+	/* v1|7|BTCUSDT||SELL|5|||a1705314600000 */
+	assert_string_equal(k, "3c744b69023b6b716ad77362776380e7"
+	    "24958a10039f8ea0a6eeadde6fdcc4f2");
+	assert_int_equal(ac_alert_event_ms(&a, T0), T0);
+	assert_int_equal(ac_alert_parse(with_time, strlen(with_time), JSON, &a,
+	    &err), 0);
+	assert_int_equal(ac_alert_event_ms(&a, T0 + 5000), T0);
+	ac_alert_content_key(&a, 7, k);
+	/* c1|7|BTCUSDT|1h|BUY|42000.5|43000|41000 */
+	assert_string_equal(k, "1a5de3cb5996dffa973864a7fefa44b1"
+	    "6dd6b36256e4e5ef8661732db55af4eb");
 }
 
 /* ---- public normalizers --------------------------------------------- */
