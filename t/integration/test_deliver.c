@@ -543,6 +543,55 @@ test_breaker_stops_slotted(void **state)
 	assert_int_equal(count("smtp"), 10);
 }
 
+/* Telegram's overall limit holds in every sliding second, with three
+ * workers sending jobs of many deliveries at once: 150 chats at 30/s. */
+static void
+test_telegram_sliding_second(void **state)
+{
+	json_t *reqs;
+	pid_t w[3];
+	int over = 0;
+
+	(void)state;
+	for (int j = 0; j < 3; j++) {
+		char ids[2048], key[17];
+		size_t n = 0;
+
+		n += (size_t)snprintf(ids + n, sizeof(ids) - n, "[");
+		for (int i = 0; i < 50; i++) {
+			char chat[16];
+
+			snprintf(chat, sizeof(chat), "94%d00%03d", j, i);
+			n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%lld", i ? ", " : "",
+			    delivery_make(user_new(chat, ""), "telegram", 0));
+		}
+		snprintf(ids + n, sizeof(ids) - n, "]");
+		it_rand_hex(key, 16);
+		it_q_ll("INSERT INTO jobs (kind, payload, unique_key) VALUES ('deliver',"
+		    " jsonb_build_object('delivery_ids', $1::jsonb), 'deliver:many:' || $2)"
+		    " RETURNING id", ids, key, NULL);
+	}
+	setenv("AC_TELEGRAM_RATE", "30", 1);
+	for (int j = 0; j < 3; j++)
+		w[j] = it_worker_start("test_deliver-worker.log", "--once", "--batch", "1", NULL);
+	for (int j = 0; j < 3; j++)
+		assert_int_equal(it_reap(w[j]), 0);
+	drain(30);
+	reqs = recorded("telegram");
+	assert_int_equal(json_array_size(reqs), 150);
+	for (size_t i = 30; i < json_array_size(reqs); i++) {
+		double t = json_real_value(json_object_get(json_array_get(reqs, i), "t"));
+		double t30 = json_real_value(json_object_get(json_array_get(reqs, i - 30), "t"));
+
+		if (t - t30 < 1.0) {
+			fprintf(stderr, "31 sends within %.3f s (send %zu)\n", t - t30, i);
+			over++;
+		}
+	}
+	assert_int_equal(over, 0);
+	json_decref(reqs);
+}
+
 /* ---- email ------------------------------------------------------------------------ */
 
 static void
@@ -1408,6 +1457,7 @@ main(void)
 		cmocka_unit_test_setup(test_telegram_retry_after, setup),
 		cmocka_unit_test_setup(test_telegram_rate, setup),
 		cmocka_unit_test_setup(test_telegram_retry_after_holds_chat, setup),
+		cmocka_unit_test_setup(test_telegram_sliding_second, setup),
 		cmocka_unit_test_setup(test_backlog_drains, setup),
 		cmocka_unit_test_setup(test_breaker_stops_slotted, setup),
 		cmocka_unit_test_setup(test_email_resend, setup),
