@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include <curl/curl.h>
 #include <hiredis/hiredis.h>
 
@@ -22,6 +24,8 @@
 #define REDIS_RETRY_MS	5000	/* after Redis failed, try it again this much later */
 #define CHAT_SLOTS	4096	/* the per-process fallback's per-chat table */
 #define NOTICE_ATTEMPTS	7	/* a notice job: the email plan's 6 sends and one more */
+#define WINDOW_MS	1050	/* the sliding second, with room for sends that take
+				 * longer on the way than the ones after them */
 #define RECORD_MS	5	/* a send is recorded as sent at most this long after it... */
 #define RECORD_MAX	64	/* ...or once this many are waiting */
 
@@ -290,6 +294,62 @@ hold(enum ac_prov p, long long chat, int64_t until)
 	}
 	if (chat)
 		D.chats[slot].hold = until;
+}
+
+/* The last second of p's sends, all workers together (a sorted set of
+ * send times, KEYS[1]; ARGV[2] a second, 0: no limit), and for a chat the
+ * time of its last send (KEYS[2], ARGV[4] ms apart): how long until the
+ * send may go, or 0 with the send counted. Asked as each send leaves, so
+ * the limits hold in every sliding second even when sends booked on their
+ * slots leave late and together. */
+static const char lua_window[] =
+	"local now, rate = tonumber(ARGV[1]), tonumber(ARGV[2]) "
+	"if #KEYS > 1 then local l = tonumber(redis.call('GET', KEYS[2]) or '0') "
+	" local gap = tonumber(ARGV[4]) if now - l < gap then return gap - (now - l) end end "
+	"if rate > 0 then "
+	" local w = tonumber(ARGV[5]) "
+	" redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w) "
+	" if redis.call('ZCARD', KEYS[1]) >= rate then "
+	"  local o = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES') "
+	"  return tonumber(o[2]) + w - now end "
+	" redis.call('ZADD', KEYS[1], now, ARGV[3]) redis.call('PEXPIRE', KEYS[1], 2 * w) end "
+	"if #KEYS > 1 then redis.call('SET', KEYS[2], now, 'PX', tonumber(ARGV[4]) + 1000) end "
+	"return 0";
+
+/* 0 if a send of p (to chat, 0: none) may leave now, else the ms to wait
+ * (fails open without Redis: the slots still pace the sends). */
+static int64_t
+window_wait(enum ac_prov p, long long chat)
+{
+	static unsigned long long seq;
+	char k1[64], k2[64], a1[24], a2[24], a3[48], a4[24], a5[24];
+	const char *argv[] = { "EVAL", lua_window, chat ? "2" : "1", k1, k2, a1, a2, a3, a4,
+	    a5 };
+	redisReply *r;
+	int64_t wait = 0, now = ac_now_ms();
+
+	if (D.rate[p] <= 0 && (chat == 0 || D.chat_gap_ms == 0))
+		return 0;
+	snprintf(k1, sizeof(k1), "ac:win:%s", ac_prov_name(p));
+	snprintf(k2, sizeof(k2), "ac:last:%s:%lld", ac_prov_name(p), chat);
+	snprintf(a1, sizeof(a1), "%" PRId64, now);
+	snprintf(a2, sizeof(a2), "%d", D.rate[p]);
+	snprintf(a3, sizeof(a3), "%" PRId64 ":%ld:%llu", now, (long)getpid(), ++seq);
+	snprintf(a4, sizeof(a4), "%d", chat ? D.chat_gap_ms : 0);
+	snprintf(a5, sizeof(a5), "%d", WINDOW_MS);
+	if (!chat) {
+		argv[4] = a1;
+		argv[5] = a2;
+		argv[6] = a3;
+		argv[7] = a4;
+		argv[8] = a5;
+	}
+	if ((r = rcmd(chat ? 10 : 9, argv)) != NULL) {
+		if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+			wait = r->integer;
+		freeReplyObject(r);
+	}
+	return wait;
 }
 
 /* Until when chat (0: none) of p is held by a provider's retry_after, in
@@ -984,8 +1044,8 @@ item_breaker(struct item *it)
 static int
 item_start(struct item *it, int *inflight, int *total)
 {
-	int64_t now = ac_now_ms();
-	int booked;
+	int64_t now = ac_now_ms(), wait;
+	int booked, running;
 
 	if (!it->slotted && !item_breaker(it))
 		return 1;
@@ -1015,12 +1075,17 @@ item_start(struct item *it, int *inflight, int *total)
 			return 1;
 		return 0;
 	}
+	if ((wait = window_wait(it->prov, item_chat(it))) > 0) {
+		it->not_before = now + wait;
+		return 0;
+	}
 	if (item_transfer(it) == -1) {
 		result_failed(it, ac_prov_name(it->prov), it->curl_err, 0, 0);
 		item_reset(it);
 		return 1;
 	}
 	curl_multi_add_handle(D.multi, it->easy);
+	curl_multi_perform(D.multi, &running);	/* on its way now, not after the others */
 	it->state = I_FLIGHT;
 	inflight[it->prov]++;
 	(*total)++;

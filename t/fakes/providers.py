@@ -17,9 +17,13 @@ Control (JSON):
          "to": recipient (optional), "times": N (default 1, -1 forever),
          "status": HTTP status (or for smtp "451 4.3.0 try later"),
          "body": JSON answer, "headers": {name: value},
-         "latency_ms": N, "hang": true (never answer)}
+         "latency_ms": N, "hang": true (never answer),
+         "reset": true (close the connection, no answer),
+         "until": unix time (the rule holds until then: an outage)}
         the first matching rule with times left answers instead of success
-    GET  /_fake/requests[?provider=P]  the recorded requests, oldest first
+    POST /_fake/rules/clear        forget the rules, keep the record
+    GET  /_fake/requests[?provider=P]  the recorded requests, oldest first; a
+                                   request answered with success has "ok": true
     GET  /_fake/stats              {"provider": count, ...}
 
 A repeated Idempotency-Key (Resend) or idempotency_key (OneSignal) gets
@@ -49,6 +53,8 @@ def take_rule(provider, to):
     """The first rule for provider (and to) with uses left, used once."""
     for r in STATE["rules"]:
         if r.get("provider") != provider or r.get("times", 1) == 0:
+            continue
+        if r.get("until") is not None and time.time() >= r["until"]:
             continue
         if r.get("to") is not None and str(r["to"]) != str(to):
             continue
@@ -148,6 +154,9 @@ async def answer(method, target, headers, raw):
         await asyncio.sleep(3600)
     if latency:
         await asyncio.sleep(latency / 1000.0)
+    if rule and rule.get("reset"):
+        STATE["seen"].pop(key, None)
+        return None, None, None
     if rule and "status" in rule:
         status, out = int(rule["status"]), rule.get("body", {})
         rec["answered"] = status
@@ -155,6 +164,7 @@ async def answer(method, target, headers, raw):
         return status, rule.get("headers", {}), json.dumps(out).encode()
     status, out = success(provider, body, to, path)
     rec["answered"] = status
+    rec["ok"] = True
     if idem is not None:
         STATE["seen"][key] = (status, out)
     return status, {}, json.dumps(out).encode()
@@ -167,6 +177,9 @@ def control(method, path, query, raw):
         return 200, {}, b'{"ok":true}'
     if path == "/_fake/config" and method == "POST":
         STATE["latency_ms"] = int(json.loads(raw or b"{}").get("latency_ms", 0))
+        return 200, {}, b'{"ok":true}'
+    if path == "/_fake/rules/clear" and method == "POST":
+        STATE["rules"] = []
         return 200, {}, b'{"ok":true}'
     if path == "/_fake/rules" and method == "POST":
         rules = json.loads(raw or b"[]")
@@ -222,6 +235,9 @@ class HTTP(asyncio.Protocol):
 
     async def respond(self, method, target, headers, raw):
         status, extra, body = await answer(method, target, headers, raw)
+        if status is None:      # a reset: the connection drops, nothing answered
+            self.t.abort()
+            return
         lines = ["HTTP/1.1 %d %s" % (status, REASONS.get(status, "Status")),
                  "Content-Type: application/json", "Content-Length: %d" % len(body)]
         lines += ["%s: %s" % kv for kv in extra.items()]
@@ -270,6 +286,7 @@ class SMTPHandler:
             rec["answered"] = rule["status"]
             return rule["status"]
         rec["answered"] = "250"
+        rec["ok"] = True
         return "250 Message accepted for delivery"
 
 

@@ -543,6 +543,55 @@ test_breaker_stops_slotted(void **state)
 	assert_int_equal(count("smtp"), 10);
 }
 
+/* Telegram's overall limit holds in every sliding second, with three
+ * workers sending jobs of many deliveries at once: 150 chats at 30/s. */
+static void
+test_telegram_sliding_second(void **state)
+{
+	json_t *reqs;
+	pid_t w[3];
+	int over = 0;
+
+	(void)state;
+	for (int j = 0; j < 3; j++) {
+		char ids[2048], key[17];
+		size_t n = 0;
+
+		n += (size_t)snprintf(ids + n, sizeof(ids) - n, "[");
+		for (int i = 0; i < 50; i++) {
+			char chat[16];
+
+			snprintf(chat, sizeof(chat), "94%d00%03d", j, i);
+			n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%lld", i ? ", " : "",
+			    delivery_make(user_new(chat, ""), "telegram", 0));
+		}
+		snprintf(ids + n, sizeof(ids) - n, "]");
+		it_rand_hex(key, 16);
+		it_q_ll("INSERT INTO jobs (kind, payload, unique_key) VALUES ('deliver',"
+		    " jsonb_build_object('delivery_ids', $1::jsonb), 'deliver:many:' || $2)"
+		    " RETURNING id", ids, key, NULL);
+	}
+	setenv("AC_TELEGRAM_RATE", "30", 1);
+	for (int j = 0; j < 3; j++)
+		w[j] = it_worker_start("test_deliver-worker.log", "--once", "--batch", "1", NULL);
+	for (int j = 0; j < 3; j++)
+		assert_int_equal(it_reap(w[j]), 0);
+	drain(30);
+	reqs = recorded("telegram");
+	assert_int_equal(json_array_size(reqs), 150);
+	for (size_t i = 30; i < json_array_size(reqs); i++) {
+		double t = json_real_value(json_object_get(json_array_get(reqs, i), "t"));
+		double t30 = json_real_value(json_object_get(json_array_get(reqs, i - 30), "t"));
+
+		if (t - t30 < 1.0) {
+			fprintf(stderr, "31 sends within %.3f s (send %zu)\n", t - t30, i);
+			over++;
+		}
+	}
+	assert_int_equal(over, 0);
+	json_decref(reqs);
+}
+
 /* ---- email ------------------------------------------------------------------------ */
 
 static void
@@ -1120,6 +1169,296 @@ wait_stats(const char *want, int ms)
 	return ok;
 }
 
+/* ---- chaos: workers killed mid-batch while the providers misbehave ------------------ */
+
+/* A new 1h strategy *s (its id as text in sid) and a plan named
+ * "<prefix>-<hex>" covering it with credits; hex (9 bytes) is random,
+ * plan (40 bytes) its name. */
+static void
+strategy_plan(struct it_strategy *s, const char *prefix, const char *credits, char *sid,
+    char *hex, char *plan)
+{
+	int st;
+
+	it_strategy_new(s, "1h", NULL);
+	snprintf(sid, 24, "%lld", s->id);
+	it_rand_hex(hex, 8);
+	snprintf(plan, 40, "%s-%s", prefix, hex);
+	json_decref(it_acctl(&st, "plan", "add", "--name", plan, "--price-cents", "1000",
+	    "--currency", "USD", "--months", "1", "--credits", credits, "--strategies", sid, NULL));
+	assert_int_equal(st, 0);
+}
+
+/* The recipient-visible messages (answered with success, repeats of an
+ * idempotency key not counted) of providers (NULL-terminated) per
+ * recipient, into counts (recipient: n). */
+static void
+visible(const char *const *providers, json_t *counts)
+{
+	for (; *providers != NULL; providers++) {
+		json_t *reqs = recorded(*providers), *r;
+		size_t i;
+
+		json_array_foreach(reqs, i, r) {
+			json_t *to = json_object_get(r, "to");
+			char key[96];
+
+			if (!json_is_true(json_object_get(r, "ok")))
+				continue;
+			if (json_is_string(to))
+				snprintf(key, sizeof(key), "%s", json_string_value(to));
+			else
+				snprintf(key, sizeof(key), "%" JSON_INTEGER_FORMAT,
+				    json_integer_value(to));
+			/* Twilio has the "+", Netgsm not */
+			json_object_set_new(counts, key[0] == '+' ? key + 1 : key, json_integer(
+			    json_integer_value(json_object_get(counts, key[0] == '+' ? key + 1 :
+			    key)) + 1));
+		}
+		json_decref(reqs);
+	}
+}
+
+/* For channel: how many of the recipients' visible messages are more
+ * than the deliveries recorded sent to them (repeats), and fewer (a
+ * delivery recorded sent that nobody got). */
+static void
+repeats(long long sid, const char *channel, const char *const *providers, const char *addr,
+    int *more, int *fewer)
+{
+	char ssid[24], sql[512];
+	json_t *counts = json_object();
+	PGresult *r;
+
+	visible(providers, counts);
+	snprintf(ssid, sizeof(ssid), "%lld", sid);
+	snprintf(sql, sizeof(sql), "SELECT %s, count(*) FROM deliveries d JOIN signals s"
+	    " ON s.id = d.signal_id JOIN users u ON u.id = d.user_id WHERE s.strategy_id = $1"
+	    " AND d.channel = $2 AND d.status = 'sent' GROUP BY 1", addr);
+	r = it_q(sql, ssid, channel, NULL);
+	*more = *fewer = 0;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *to = PQgetvalue(r, i, 0);
+		long long want = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+		long long got = json_integer_value(json_object_get(counts, to[0] == '+' ? to + 1 : to));
+
+		if (got > want)
+			*more += (int)(got - want);
+		if (got < want)
+			*fewer += (int)(want - got);
+	}
+	PQclear(r);
+	json_decref(counts);
+}
+
+/*
+ * 30 subscribers on every channel, 6 alerts through nginx, two workers of
+ * which one is killed (SIGKILL) every 1.5 s and started again, five kills
+ * in all, while the fake answers 5xx, 429 with retry_after, resets the
+ * connection, hangs, answers push slowly (so sends are in flight at the
+ * kills; push has one attempt, so it gets no faults) and Resend is down
+ * for the first 4 s; then the faults stop and the backlog drains. Nothing is left queued; nothing recorded
+ * sent is missing; repeats a recipient sees are 0 for push (an idempotency
+ * key) and at most one per kill elsewhere; Telegram never has 31 requests
+ * in a second nor a chat a request before its retry_after; Resend gets no
+ * more than the breaker's failures and probes while down; every balance is
+ * the sum of its ledger.
+ */
+static void
+test_chaos(void **state)
+{
+	static const char *const tg[] = { "telegram", NULL }, *const mail[] = { "resend", "smtp",
+	    NULL }, *const sms[] = { "netgsm", "twilio", NULL }, *const push[] = { "onesignal",
+	    NULL };
+	enum { USERS = 30, ALERTS = 6, KILLS = 5 };
+	struct it_strategy s;
+	char sid[24], plan[40], hex[9], rules[2048], chat0[16], chat1[16];
+	json_t *reqs, *r;
+	struct it_resp resp;
+	double down_until;
+	pid_t w[2];
+	size_t i;
+	int st, kills = 0, more, fewer, seen_more = 0, seen_fewer = 0, over = 0, early = 0;
+	int resend_down = 0;
+
+	(void)state;
+	strategy_plan(&s, "chaos", "20", sid, hex, plan);
+	for (int u = 0; u < USERS; u++) {
+		char email[64], chat[16], phone[16];
+
+		snprintf(email, sizeof(email), "chaos.%s.%d@example.com", hex, u);
+		snprintf(chat, sizeof(chat), "95%06ld%02d", strtol(hex + 2, NULL, 16) % 1000000, u);
+		snprintf(phone, sizeof(phone), "+90556%04d%02d", (int)(strtol(hex + 4, NULL, 16) %
+		    10000), u);
+		if (u == 0)
+			snprintf(chat0, sizeof(chat0), "%s", chat);
+		if (u == 1)
+			snprintf(chat1, sizeof(chat1), "%s", chat);
+		json_decref(it_acctl(&st, "user", "add", "--email", email, "--password", "secret-pw",
+		    "--telegram-chat-id", chat, "--phone", phone, NULL));
+		assert_int_equal(st, 0);
+		json_decref(it_acctl(&st, "subscribe", "--email", email, "--plan", plan, NULL));
+		assert_int_equal(st, 0);
+		json_decref(it_acctl(&st, "alarm", "add", "--email", email, "--strategy", sid,
+		    "--channels", "email,telegram,sms,push", NULL));
+		assert_int_equal(st, 0);
+	}
+	PQclear(it_q("UPDATE users SET push_player_id = 'player-' || id, max_daily_alerts = 1000"
+	    " WHERE email LIKE 'chaos.' || $1 || '.%'", hex, NULL));
+	down_until = it_now_ms() / 1000.0 + 4;
+	snprintf(rules, sizeof(rules), "["
+	    "{\"provider\": \"telegram\", \"to\": \"%s\", \"status\": 429, \"body\": {\"ok\": false,"
+	    " \"error_code\": 429, \"description\": \"Too Many Requests: retry after 2\","
+	    " \"parameters\": {\"retry_after\": 2}}},"
+	    "{\"provider\": \"telegram\", \"to\": \"%s\", \"status\": 429, \"body\": {\"ok\": false,"
+	    " \"error_code\": 429, \"description\": \"Too Many Requests: retry after 3\","
+	    " \"parameters\": {\"retry_after\": 3}}},"
+	    "{\"provider\": \"telegram\", \"times\": 6, \"status\": 502, \"body\": {}},"
+	    "{\"provider\": \"telegram\", \"times\": 3, \"reset\": true},"
+	    "{\"provider\": \"resend\", \"times\": -1, \"until\": %.3f, \"status\": 503,"
+	    " \"body\": {\"name\": \"internal_server_error\", \"message\": \"down\"}},"
+	    "{\"provider\": \"netgsm\", \"times\": 8, \"status\": 500, \"body\": {}},"
+	    "{\"provider\": \"netgsm\", \"times\": 2, \"hang\": true},"
+	    "{\"provider\": \"twilio\", \"times\": 3, \"status\": 429, \"body\": {\"code\": 20429,"
+	    " \"message\": \"Too Many Requests\"}},"
+	    "{\"provider\": \"onesignal\", \"times\": 60, \"latency_ms\": 400}]",
+	    chat0, chat1, down_until);
+	json_decref(fake("POST", "/_fake/rules", rules));
+	setenv("AC_RESEND_RATE", "10", 1);
+	for (int k = 0; k < 2; k++)
+		w[k] = it_worker_start("test_deliver-chaos.log", "--for", "40", NULL);
+	for (int k = 0; k < 12; k++) {
+		if (k < ALERTS) {
+			char *body = it_alert(&s, "buy", 42001 + k, 0, 0, it_now_ms());
+
+			it_post(&resp, s.path, "application/json", body);
+			free(body);
+			assert_int_equal(resp.status, 202);
+			it_resp_free(&resp);
+		}
+		usleep(750000);
+		if (k >= 2 && k % 2 == 0 && kills < KILLS) {
+			int v = (k / 2) % 2;
+
+			kill(w[v], SIGKILL);
+			assert_int_equal(it_reap(w[v]), 128 + SIGKILL);
+			kills++;
+			w[v] = it_worker_start("test_deliver-chaos.log", "--for", "40", NULL);
+		}
+	}
+	json_decref(fake("POST", "/_fake/rules/clear", "{}"));
+	for (int k = 0; k < 2; k++) {
+		kill(w[k], SIGTERM);
+		assert_int_equal(it_reap(w[k]), 0);
+	}
+	drain(90);
+	setenv("AC_RESEND_RATE", "0", 1);
+
+	/* nothing queued, every delivery made */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM signals WHERE strategy_id = $1", sid, NULL),
+	    ALERTS);
+	{
+		PGresult *left = it_q("SELECT d.id, d.channel, d.status, coalesce(d.provider, ''),"
+		    " d.attempts, coalesce(d.error, ''), (SELECT string_agg(j.state || ' ' ||"
+		    " j.attempts || ' ' || coalesce(j.last_error, ''), '; ') FROM jobs j WHERE"
+		    " j.kind = 'deliver' AND (j.payload->>'delivery_id')::bigint = d.id)"
+		    " FROM deliveries d JOIN signals s ON s.id = d.signal_id WHERE s.strategy_id = $1"
+		    " AND d.status <> 'sent' ORDER BY d.id", sid, NULL);
+
+		for (int k = 0; k < PQntuples(left); k++)
+			fprintf(stderr, "chaos: delivery %s (%s) %s/%s after %s attempts: %s; jobs: %s\n",
+			    PQgetvalue(left, k, 0), PQgetvalue(left, k, 1), PQgetvalue(left, k, 2),
+			    PQgetvalue(left, k, 3), PQgetvalue(left, k, 4), PQgetvalue(left, k, 5),
+			    PQgetvalue(left, k, 6));
+		PQclear(left);
+	}
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN signals s ON s.id ="
+	    " d.signal_id WHERE s.strategy_id = $1 AND d.status = 'sent'", sid, NULL),
+	    USERS * ALERTS * 4);
+	{
+		json_t *all = fake("GET", "/_fake/requests", NULL), *q;
+		json_t *tally = json_object();
+		const char *k;
+		json_t *v;
+		size_t j;
+
+		json_array_foreach(all, j, q) {
+			char key[64];
+			json_t *an = json_object_get(q, "answered");
+
+			snprintf(key, sizeof(key), "%s %s", json_string_value(json_object_get(q,
+			    "provider")), json_is_integer(an) ? (char[12]){0} : json_is_string(an) ?
+			    json_string_value(an) : "none");
+			if (json_is_integer(an))
+				snprintf(key, sizeof(key), "%s %" JSON_INTEGER_FORMAT,
+				    json_string_value(json_object_get(q, "provider")),
+				    json_integer_value(an));
+			json_object_set_new(tally, key, json_integer(json_integer_value(
+			    json_object_get(tally, key)) + 1));
+		}
+		fprintf(stderr, "chaos: requests:");
+		json_object_foreach(tally, k, v)
+			fprintf(stderr, " %s: %" JSON_INTEGER_FORMAT ";", k, json_integer_value(v));
+		fprintf(stderr, "\n");
+		json_decref(tally);
+		json_decref(all);
+	}
+	/* what the recipients saw against what was recorded sent */
+	repeats(s.id, "telegram", tg, "u.telegram_chat_id", &more, &fewer);
+	fprintf(stderr, "chaos: %d kills; telegram %d repeated, %d missing;", kills, more, fewer);
+	seen_more += more, seen_fewer += fewer;
+	repeats(s.id, "email", mail, "u.email", &more, &fewer);
+	fprintf(stderr, " email %d, %d;", more, fewer);
+	seen_more += more, seen_fewer += fewer;
+	repeats(s.id, "sms", sms, "u.phone", &more, &fewer);
+	fprintf(stderr, " sms %d, %d;", more, fewer);
+	seen_more += more, seen_fewer += fewer;
+	repeats(s.id, "push", push, "u.id::text", &more, &fewer);
+	fprintf(stderr, " push %d, %d\n", more, fewer);
+	assert_int_equal(more, 0);
+	assert_int_equal(fewer + seen_fewer, 0);
+	assert_true(seen_more <= kills);
+	/* Telegram: 30 a sliding second, and a chat waits its retry_after */
+	reqs = recorded("telegram");
+	for (i = 30; i < json_array_size(reqs); i++)
+		if (json_real_value(json_object_get(json_array_get(reqs, i), "t")) -
+		    json_real_value(json_object_get(json_array_get(reqs, i - 30), "t")) < 1.0)
+			over++;
+	json_array_foreach(reqs, i, r) {
+		json_t *q;
+		size_t j;
+		double t = json_real_value(json_object_get(r, "t")), wait;
+		const char *to = json_string_value(json_object_get(r, "to"));
+
+		if (json_integer_value(json_object_get(r, "answered")) != 429 || to == NULL)
+			continue;
+		wait = strcmp(to, chat0) == 0 ? 2 : 3;
+		json_array_foreach(reqs, j, q)
+			if (j > i && json_is_string(json_object_get(q, "to")) &&
+			    strcmp(json_string_value(json_object_get(q, "to")), to) == 0 &&
+			    json_real_value(json_object_get(q, "t")) - t < wait - 0.05)
+				early++;
+	}
+	json_decref(reqs);
+	assert_int_equal(over, 0);
+	assert_int_equal(early, 0);
+	/* Resend while down: its breaker's failures (3), then a probe a cool-down (1.5 s) */
+	reqs = recorded("resend");
+	json_array_foreach(reqs, i, r)
+		if (json_real_value(json_object_get(r, "t")) < down_until)
+			resend_down++;
+	json_decref(reqs);
+	fprintf(stderr, "chaos: resend got %d requests while down\n", resend_down);
+	assert_true(resend_down <= 3 + 4);
+	/* the ledger */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users u WHERE u.credit_balance <>"
+	    " (SELECT coalesce(sum(amount), 0) FROM credit_ledger l WHERE l.user_id = u.id)",
+	    NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users u WHERE email LIKE 'chaos.' || $1"
+	    " || '.%' AND credit_balance <> 20 - $2::int", hex, (snprintf(sid, sizeof(sid), "%d",
+	    ALERTS), sid), NULL), 0);
+}
+
 static void
 test_e2e_alert(void **state)
 {
@@ -1131,13 +1470,7 @@ test_e2e_alert(void **state)
 	pid_t w;
 	int st, done;
 
-	it_strategy_new(&s, "1h", NULL);
-	snprintf(sid, sizeof(sid), "%lld", s.id);
-	it_rand_hex(hex, 8);
-	snprintf(plan, sizeof(plan), "e2e-%s", hex);
-	json_decref(it_acctl(&st, "plan", "add", "--name", plan, "--price-cents", "1000",
-	    "--currency", "USD", "--months", "1", "--credits", "10", "--strategies", sid, NULL));
-	assert_int_equal(st, 0);
+	strategy_plan(&s, "e2e", "10", sid, hex, plan);
 	for (int i = 0; i < 4; i++) {
 		const char *who = i < 3 ? email[i] : skip;
 
@@ -1408,6 +1741,7 @@ main(void)
 		cmocka_unit_test_setup(test_telegram_retry_after, setup),
 		cmocka_unit_test_setup(test_telegram_rate, setup),
 		cmocka_unit_test_setup(test_telegram_retry_after_holds_chat, setup),
+		cmocka_unit_test_setup(test_telegram_sliding_second, setup),
 		cmocka_unit_test_setup(test_backlog_drains, setup),
 		cmocka_unit_test_setup(test_breaker_stops_slotted, setup),
 		cmocka_unit_test_setup(test_email_resend, setup),
@@ -1426,6 +1760,7 @@ main(void)
 		cmocka_unit_test_setup(test_telegram_5xx_then_ok, setup),
 		cmocka_unit_test_setup(test_redis_down_fallback, setup),
 		cmocka_unit_test_setup(test_e2e_alert, setup),
+		cmocka_unit_test_setup(test_chaos, setup),
 		cmocka_unit_test_setup(test_tg_link_secret, setup),
 		cmocka_unit_test_setup(test_tg_link_start_stop, setup),
 		cmocka_unit_test_setup(test_tg_set_webhook, setup),
