@@ -1073,6 +1073,22 @@ test_api_tokens(void **state)
 	}
 }
 
+/* After PostgreSQL restarted, every responder's connection is dead until
+ * used: sign-ups (a transaction) still work, each on a new connection. */
+static void
+test_signup_after_db_restart(void **state)
+{
+	char email[128];
+
+	assert_int_equal(it_sh("AC_TEST_PG_STOP"), 0);
+	assert_int_equal(it_sh("AC_TEST_PG_START"), 0);
+	for (int i = 0; i < 4; i++) {
+		struct ib b = { 0 };
+
+		assert_true(ib_signup(&b, "restart", "Ray", PW, email) > 0);
+	}
+}
+
 /* Last (its flood uses up this address's sign-ups for a while): nginx lets
  * an address POST /signup 30 times at once and then about every 2 s; the
  * rest get 429 before any password is hashed. Showing the form is free. */
@@ -1123,6 +1139,7 @@ main(void)
 		cmocka_unit_test(test_bad_utf8),
 		cmocka_unit_test(test_change_password_and_email),
 		cmocka_unit_test(test_api_tokens),
+		cmocka_unit_test(test_signup_after_db_restart),
 		cmocka_unit_test(test_signup_flood),
 	};
 	int rc;
