@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "account.h"
 #include "auth.h"
 #include "jobs.h"
 #include "log.h"
