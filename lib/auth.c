@@ -30,6 +30,7 @@ ac_auth_init(struct ac_auth_cfg *a, const struct ac_config *c)
 	a->reset_s = (int)ac_config_int(c, "AC_RESET_SECONDS", 60, 86400 * 7, 3600);
 	a->reset_per_hour = (int)ac_config_int(c, "AC_RESET_PER_HOUR", 1, 100, 3);
 	a->confirm_s = (int)ac_config_int(c, "AC_CONFIRM_SECONDS", 3600, 86400 * 7, 86400);
+	a->address_mails_per_hour = (int)ac_config_int(c, "AC_ADDRESS_MAILS_PER_HOUR", 1, 100, 3);
 	ac_rate_init(c->redis_url, (int)ac_config_int(c, "AC_REDIS_TIMEOUT_MS", 10, 5000, 200));
 	if (ac_token_new(pw) == -1 || ac_password_hash(pw, dummy_hash) == -1) {
 		ac_error("no randomness or memory for the dummy hash");
@@ -131,13 +132,19 @@ mail_taken(struct ac_db *db, const char *owner_id, const char *to, const char *w
 
 /* The account with an email, if any, and a new confirmation link for the
  * address when there is none (signup: $4.. the account to make;
- * email_change: $4 whose, with the user's older such links ended). */
+ * email_change: $4 whose, with the user's older such links ended); and
+ * how many such mails the address got in the last hour. */
+#define ADDRESS_MAILS \
+	" (SELECT count(*) FROM email_outbox WHERE lower(to_addr) = lower($1)" \
+	"  AND kind IN ('signup_confirm', 'email_confirm', 'address_taken')" \
+	"  AND created_at > now() - interval '1 hour')"
+
 static const struct ac_stmt st_signup_new = { "auth_signup_new",
 	"WITH o AS (SELECT id, email FROM users WHERE lower(email) = lower($1)),"
 	" c AS (INSERT INTO email_confirmations (kind, token_hash, email, password_hash,"
 	"  display_name, expires_at) SELECT 'signup', $2, lower($1), $4, $5,"
 	"  now() + make_interval(secs => $3) WHERE NOT EXISTS (SELECT 1 FROM o))"
-	" SELECT (SELECT id FROM o), (SELECT email FROM o)", 5 };
+	" SELECT (SELECT id FROM o), (SELECT email FROM o)," ADDRESS_MAILS, 5 };
 
 static const struct ac_stmt st_email_new = { "auth_email_new",
 	"WITH o AS (SELECT id, email FROM users WHERE lower(email) = lower($1)),"
@@ -146,13 +153,15 @@ static const struct ac_stmt st_email_new = { "auth_email_new",
 	" c AS (INSERT INTO email_confirmations (kind, token_hash, email, user_id, expires_at)"
 	"  SELECT 'email_change', $2, lower($1), $4, now() + make_interval(secs => $3)"
 	"  WHERE NOT EXISTS (SELECT 1 FROM o))"
-	" SELECT (SELECT id FROM o), (SELECT email FROM o)", 4 };
+	" SELECT (SELECT id FROM o), (SELECT email FROM o)," ADDRESS_MAILS, 4 };
 
 /*
  * The one path of a sign-up or an email change once the input passed:
  * in one transaction, a link to confirm the free address (mailed there),
- * or a notice to the owner of the taken one. The caller answers the same
- * either way. user_id: whose email changes (0: a sign-up).
+ * or a notice to the owner of the taken one; nothing is mailed to an
+ * address that got AC_ADDRESS_MAILS_PER_HOUR of these in the last hour.
+ * The caller answers the same either way. user_id: whose email changes
+ * (0: a sign-up).
  */
 static enum ac_auth_result
 address_claim(struct ac_db *db, const struct ac_auth_cfg *a, long long user_id,
@@ -176,6 +185,10 @@ address_claim(struct ac_db *db, const struct ac_auth_cfg *a, long long user_id,
 	res = ac_db_exec(db, user_id ? &st_email_new : &st_signup_new, vals, lens, fmts);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		rc = -1;
+	} else if (strtoll(PQgetvalue(res, 0, 2), NULL, 10) >= a->address_mails_per_hour) {
+		ac_info("%s: the address was mailed %s times this hour, not again",
+		    user_id ? "change email" : "sign up", PQgetvalue(res, 0, 2));
+		rc = 0;
 	} else if (!PQgetisnull(res, 0, 0)) {
 		/* taken: its owner is told (not a user changing to its own address) */
 		rc = strtoll(PQgetvalue(res, 0, 0), NULL, 10) == user_id ? 0 :

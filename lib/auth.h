@@ -39,6 +39,8 @@ struct ac_auth_cfg {
 	int	reset_s;		/* AC_RESET_SECONDS: reset links live (3600) */
 	int	reset_per_hour;		/* AC_RESET_PER_HOUR: reset mails an account (3) */
 	int	confirm_s;		/* AC_CONFIRM_SECONDS: address links live (1 day) */
+	int	address_mails_per_hour;	/* AC_ADDRESS_MAILS_PER_HOUR: sign-up and
+					 * email-change mails an address (3) */
 };
 
 /* The settings above from the configuration, and the Argon2id dummy hash
@@ -62,8 +64,8 @@ const char *ac_auth_check_name(const char *name);
 /*
  * A sign-up: mails the address a link (base_url/signup/confirm?token=)
  * that makes the account, or, when an account has it already, a notice to
- * its owner; the same work and answer either way. OK (whichever was
- * mailed), INVALID (err), ERROR.
+ * its owner (neither past AC_ADDRESS_MAILS_PER_HOUR); the same work and
+ * answer either way. OK (whichever was mailed), INVALID (err), ERROR.
  */
 enum ac_auth_result ac_auth_signup(struct ac_db *db, const struct ac_auth_cfg *a,
 	    const char *email, const char *password, const char *name, const char *base_url,

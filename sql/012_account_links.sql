@@ -28,8 +28,10 @@ CREATE INDEX email_confirmations_user ON email_confirmations (user_id)
     WHERE user_id IS NOT NULL;
 CREATE INDEX email_confirmations_expires ON email_confirmations (expires_at);
 
--- The per-account cap on reset mails counts an account's recent links.
+-- The caps count an account's recent reset links and an address's recent
+-- confirmation mails.
 CREATE INDEX password_resets_user_created ON password_resets (user_id, created_at);
+CREATE INDEX email_outbox_to ON email_outbox (lower(to_addr), created_at);
 
 -- A new password (set by a reset link, from the account page, by an
 -- operator) or a new email address ends every outstanding reset link and

@@ -259,6 +259,33 @@ test_signup_same_answer(void **state)
 	free(link);
 }
 
+/* Sign-ups for one address mail it at most AC_ADDRESS_MAILS_PER_HOUR (3)
+ * times an hour, whoever sends them; the answer stays the same. */
+static void
+test_address_mail_cap(void **state)
+{
+	struct it_resp first, r;
+	char email[128], form[256], hex[9];
+
+	it_rand_hex(hex, 8);
+	snprintf(email, sizeof(email), "inbox.%s@example.com", hex);
+	snprintf(form, sizeof(form), "email=%s&password=12345678&name=x", email);
+	for (int i = 0; i < 5; i++) {
+		struct ib g = { 0 };
+
+		ib_get(&g, &r, "/signup");
+		it_resp_free(&r);
+		ib_post(&g, i == 0 ? &first : &r, "/signup", form);
+		if (i > 0) {
+			expect_same_answer(&first, &r);
+			it_resp_free(&r);
+		}
+	}
+	expect_redirect(&first, "/signup?done=check_email");
+	it_resp_free(&first);
+	assert_int_equal(mails("signup_confirm", email), 3);
+}
+
 static void
 test_pages_and_routing(void **state)
 {
@@ -1127,6 +1154,7 @@ main(void)
 		cmocka_unit_test(test_session_expiry),
 		cmocka_unit_test(test_signup_refused),
 		cmocka_unit_test(test_signup_same_answer),
+		cmocka_unit_test(test_address_mail_cap),
 		cmocka_unit_test(test_pages_and_routing),
 		cmocka_unit_test(test_alarms),
 		cmocka_unit_test(test_csrf),
