@@ -5,7 +5,9 @@
  * access token (lib/jwt.h); personal API tokens made in the portal
  * ("act_...") work as well, both as "Authorization: Bearer". Every other
  * route needs one, and counts against the user's 100 requests a minute
- * (Redis; 429 with Retry-After; open when Redis is away). Errors are
+ * (Redis; 429 with Retry-After; open when Redis is away); an address whose
+ * tokens failed AC_API_BAD_TOKEN_MAX times in a minute gets 429 until the
+ * minute is over, whatever it sends. Errors are
  * {"error":{"code","message","field"}}. Rows of another user are 404.
  *
  * `ac-api --routes` prints the route table ("METHOD /path" a line, '#'
@@ -41,6 +43,7 @@ static struct {
 	unsigned char	 key[AC_JWT_KEY_LEN];
 	int		 token_ttl_s;	/* AC_API_TOKEN_SECONDS (900) */
 	int		 per_minute;	/* AC_API_PER_MINUTE (100) */
+	int		 bad_token_max;	/* AC_API_BAD_TOKEN_MAX failures a minute an address (20) */
 } api;
 
 
@@ -111,6 +114,12 @@ body_json(struct ac_req *r)
 		return NULL;
 	}
 	o = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
+	if (o == NULL) {
+		ac_reply_error(r, 400, "bad_json", ac_arena_printf(r->arena,
+		    "the body must be a JSON object in UTF-8: %s at byte %d", e.text, e.position),
+		    NULL);
+		return NULL;
+	}
 	if (!json_is_object(o)) {
 		json_decref(o);
 		ac_reply_error(r, 400, "bad_json", "the body must be a JSON object", NULL);
@@ -236,8 +245,10 @@ auth_token(struct ac_req *r, long long unused, long long id)
 	char token[AC_JWT_MAX];
 	long long uid, cv;
 
-	if (b == NULL)
+	if (b == NULL) {
+		ac_auth_login_refused(&api.auth, NULL, r->remote_addr);
 		return;
+	}
 	email = json_string_value(json_object_get(b, "email"));
 	password = json_string_value(json_object_get(b, "password"));
 	if (email == NULL || password == NULL) {
@@ -709,6 +720,28 @@ rate_limited(struct ac_req *r, long long uid)
 	return -1;
 }
 
+/* The Bearer token's user as bearer_user() answers it, after the address's
+ * failed tokens are counted: 0 after answering 429 when there were too many. */
+static long long
+bearer_throttled_user(struct ac_req *r)
+{
+	char key[128];
+	int ttl = 60;
+	long long uid;
+
+	snprintf(key, sizeof(key), "ac:api:badtoken:%.64s", r->remote_addr);
+	if (ac_rate_count(key) >= api.bad_token_max) {
+		ac_info("bearer tokens refused from %s: too many bad ones", r->remote_addr);
+		(void)ac_rate_hit(key, 60, &ttl);	/* for the seconds left */
+		too_many(r, ttl, "too_many_attempts",
+		    "too many invalid tokens from this address; retry after Retry-After seconds");
+		return 0;
+	}
+	if ((uid = bearer_user(r)) == 0)
+		(void)ac_rate_hit(key, 60, NULL);
+	return uid;
+}
+
 /* Finds the route, authenticates the Bearer token and counts the request before the handler runs; 404 or 405 otherwise. */
 static void
 route(struct ac_req *r)
@@ -730,7 +763,8 @@ route(struct ac_req *r)
 		if (strcmp(r->method, routes[i].method) != 0 &&
 		    !(is_head && strcmp(routes[i].method, "GET") == 0))
 			continue;
-		if (!routes[i].open && ((uid = bearer_user(r)) <= 0 || rate_limited(r, uid) == -1))
+		if (!routes[i].open && ((uid = bearer_throttled_user(r)) <= 0 ||
+		    rate_limited(r, uid) == -1))
 			return;
 		routes[i].fn(r, uid, id);
 		return;
@@ -785,6 +819,7 @@ main(int argc, char *argv[])
 	}
 	api.token_ttl_s = (int)ac_config_int(&api.cfg, "AC_API_TOKEN_SECONDS", 60, 86400, 900);
 	api.per_minute = (int)ac_config_int(&api.cfg, "AC_API_PER_MINUTE", 1, 1000000, 100);
+	api.bad_token_max = (int)ac_config_int(&api.cfg, "AC_API_BAD_TOKEN_MAX", 1, 1000000, 20);
 	api.db = ac_db_new(api.cfg.database_url, "ac-api",
 	    (int)ac_config_int(&api.cfg, "AC_DB_CONNECT_TIMEOUT", 1, 60, 2),
 	    (int)ac_config_int(&api.cfg, "AC_API_STATEMENT_TIMEOUT_MS", 100, 60000, 5000));

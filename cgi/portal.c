@@ -4,16 +4,20 @@
  *
  *	GET  /			dashboard (or to /login)
  *	GET|POST /signup /login	account and session; POST /logout
+ *	GET|POST /signup/confirm	the emailed link that makes the account
  *	GET|POST /password/forgot /password/reset	reset by an emailed link
  *	GET|POST /alarms, GET|POST /alarms/N, POST /alarms/N/(enable|disable|delete)
  *	GET  /history /credits /trades /plans
  *	GET  /account, POST /account/(profile|password|email|telegram)
+ *	GET|POST /account/email/confirm	the emailed link that changes the email
  *	GET|POST /tokens, POST /tokens/N/revoke
  *
  * Every POST is checked before anything changes: the Origin (or Referer)
  * must be this site, and the form's csrf field must match the session's
  * CSRF secret (logged in) or the pre-session cookie (the guest forms).
- * Rows of another user are answered 404, as if they did not exist.
+ * Rows of another user are answered 404, as if they did not exist. Form
+ * fields must be UTF-8 (400 naming the field). Sign-up and change of email
+ * answer the same for a taken and a free address: the address is mailed.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -68,6 +72,8 @@ enum { GUEST = 1, USER = 2 };	/* a route's audience (0: anyone) */
 static void	home(struct pctx *, long long);
 static void	signup_form(struct pctx *, long long);
 static void	signup_post(struct pctx *, long long);
+static void	signup_confirm_form(struct pctx *, long long);
+static void	signup_confirm_post(struct pctx *, long long);
 static void	login_form(struct pctx *, long long);
 static void	login_post(struct pctx *, long long);
 static void	logout_post(struct pctx *, long long);
@@ -90,17 +96,21 @@ static void	account_page(struct pctx *, long long);
 static void	profile_post(struct pctx *, long long);
 static void	password_post(struct pctx *, long long);
 static void	email_post(struct pctx *, long long);
+static void	email_confirm_form(struct pctx *, long long);
+static void	email_confirm_post(struct pctx *, long long);
 static void	telegram_post(struct pctx *, long long);
 static void	tokens_page(struct pctx *, long long);
 static void	token_create(struct pctx *, long long);
 static void	token_revoke(struct pctx *, long long);
 
 enum page {
-	PAGE_HOME, PAGE_SIGNUP, PAGE_SIGNUP_POST, PAGE_LOGIN, PAGE_LOGIN_POST, PAGE_LOGOUT,
+	PAGE_HOME, PAGE_SIGNUP, PAGE_SIGNUP_POST, PAGE_SIGNUP_CONFIRM, PAGE_SIGNUP_CONFIRM_POST,
+	PAGE_LOGIN, PAGE_LOGIN_POST, PAGE_LOGOUT,
 	PAGE_FORGOT, PAGE_FORGOT_POST, PAGE_RESET, PAGE_RESET_POST,
 	PAGE_ALARMS, PAGE_ALARM_ADD, PAGE_ALARM, PAGE_ALARM_SAVE, PAGE_ALARM_ON,
 	PAGE_ALARM_OFF, PAGE_ALARM_DELETE, PAGE_HISTORY, PAGE_CREDITS, PAGE_TRADES,
-	PAGE_PLANS, PAGE_ACCOUNT, PAGE_PROFILE, PAGE_PASSWORD, PAGE_EMAIL, PAGE_TELEGRAM,
+	PAGE_PLANS, PAGE_ACCOUNT, PAGE_PROFILE, PAGE_PASSWORD, PAGE_EMAIL, PAGE_EMAIL_CONFIRM,
+	PAGE_EMAIL_CONFIRM_POST, PAGE_TELEGRAM,
 	PAGE_TOKENS, PAGE_TOKEN_CREATE, PAGE_TOKEN_REVOKE, PAGE__MAX
 };
 
@@ -114,6 +124,8 @@ static const struct {
 	[PAGE_HOME]		= { "GET", "/", home, 0 },
 	[PAGE_SIGNUP]		= { "GET", "/signup", signup_form, GUEST },
 	[PAGE_SIGNUP_POST]	= { "POST", "/signup", signup_post, GUEST },
+	[PAGE_SIGNUP_CONFIRM]	= { "GET", "/signup/confirm", signup_confirm_form, GUEST },
+	[PAGE_SIGNUP_CONFIRM_POST] = { "POST", "/signup/confirm", signup_confirm_post, GUEST },
 	[PAGE_LOGIN]		= { "GET", "/login", login_form, GUEST },
 	[PAGE_LOGIN_POST]	= { "POST", "/login", login_post, GUEST },
 	[PAGE_LOGOUT]		= { "POST", "/logout", logout_post, USER },
@@ -136,6 +148,8 @@ static const struct {
 	[PAGE_PROFILE]		= { "POST", "/account/profile", profile_post, USER },
 	[PAGE_PASSWORD]		= { "POST", "/account/password", password_post, USER },
 	[PAGE_EMAIL]		= { "POST", "/account/email", email_post, USER },
+	[PAGE_EMAIL_CONFIRM]	= { "GET", "/account/email/confirm", email_confirm_form, 0 },
+	[PAGE_EMAIL_CONFIRM_POST] = { "POST", "/account/email/confirm", email_confirm_post, 0 },
 	[PAGE_TELEGRAM]		= { "POST", "/account/telegram", telegram_post, USER },
 	[PAGE_TOKENS]		= { "GET", "/tokens", tokens_page, USER },
 	[PAGE_TOKEN_CREATE]	= { "POST", "/tokens", token_create, USER },
@@ -147,6 +161,7 @@ static const struct {
 	const char	*code;
 	const char	*text;
 } flashes[] = {
+	{ "check_email", "Check your email: open the link we sent to finish signing up." },
 	{ "signed_up", "Welcome to alertcast: your account is ready." },
 	{ "logged_out", "You are logged out." },
 	{ "reset", "Your new password is set: log in with it." },
@@ -158,6 +173,8 @@ static const struct {
 	{ "profile_saved", "Profile saved." },
 	{ "password_changed", "Password changed. Other sessions and API access tokens were logged"
 	    " out; personal API tokens keep working until you revoke them." },
+	{ "email_sent", "Check the new address's inbox: your email changes when you open the"
+	    " link we sent there." },
 	{ "email_changed", "Email address changed." },
 	{ "token_revoked", "Token revoked." },
 };
@@ -367,11 +384,14 @@ home(struct pctx *c, long long id)
 	page(c, 200, "dashboard", "Dashboard", json_pack("{s:o}", "d", d), NULL);
 }
 
-/* GET /signup: the sign-up form. */
+/* GET /signup: the sign-up form, or (?done=check_email) what comes next. */
 static void
 signup_form(struct pctx *c, long long id)
 {
-	page(c, 200, "signup", "Sign up", NULL, NULL);
+	const char *done = ac_req_arg(c->r, "done");
+
+	page(c, 200, "signup", "Sign up", json_pack("{s:b}", "sent",
+	    done != NULL && strcmp(done, "check_email") == 0), NULL);
 }
 
 /* Logs user_id in on this browser: a new session, its cookie. 0, or -1. */
@@ -387,28 +407,75 @@ start_session(struct pctx *c, long long user_id)
 	return 0;
 }
 
-/* POST /signup: a new account, logged in (303 to /), or the form again (422). */
+/* POST /signup: mails the address (303 to "check your email", the same for
+ * a taken and a free one), or the form again (422). */
 static void
 signup_post(struct pctx *c, long long id)
 {
 	const char *email = field(c, "email"), *name = field(c, "name");
 	char err[256];
-	long long uid;
 
-	switch (ac_auth_signup(portal.db, email, field(c, "password"), name ? name : "", &uid,
-	    err, sizeof(err))) {
+	switch (ac_auth_signup(portal.db, &portal.auth, email, field(c, "password"),
+	    name ? name : "", portal.cfg.base_url, err, sizeof(err))) {
 	case AC_AUTH_OK:
-		if (start_session(c, uid) == -1)
-			break;
-		redirect(c, "/?done=signed_up");
+		redirect(c, "/signup?done=check_email");
 		return;
 	case AC_AUTH_INVALID:
-	case AC_AUTH_CONFLICT:
 		page(c, 422, "signup", "Sign up", json_pack("{s:s?, s:s?}", "email", email, "name",
 		    name), err);
 		return;
 	default:
-		break;
+		db_failed(c);
+	}
+}
+
+/* The page of an emailed link (?token=): a button that posts it to
+ * action, or 404 when the link is bad, used or expired. */
+static void
+confirm_form(struct pctx *c, const char *heading, const char *action, const char *button)
+{
+	const char *token = ac_req_arg(c->r, "token");
+	int valid = ac_confirm_valid(portal.db, token);
+
+	if (valid == -1) {
+		db_failed(c);
+		return;
+	}
+	page(c, valid ? 200 : 404, "confirm", heading, json_pack("{s:b, s:s?, s:s, s:s, s:s}",
+	    "valid", valid, "token", valid ? token : NULL, "heading", heading, "action", action,
+	    "button", button), NULL);
+}
+
+/* The 404 page of an emailed link that does not work any more. */
+static void
+confirm_gone(struct pctx *c, const char *heading)
+{
+	page(c, 404, "confirm", heading, json_pack("{s:b, s:s}", "valid", 0, "heading",
+	    heading), NULL);
+}
+
+/* GET /signup/confirm?token=: the button that makes the account. */
+static void
+signup_confirm_form(struct pctx *c, long long id)
+{
+	confirm_form(c, "Confirm your account", "/signup/confirm", "Create my account");
+}
+
+/* POST /signup/confirm: makes the account, logged in (303 to /), or 404. */
+static void
+signup_confirm_post(struct pctx *c, long long id)
+{
+	long long uid;
+
+	switch (ac_signup_confirm(portal.db, field(c, "token"), &uid)) {
+	case 1:
+		if (start_session(c, uid) == -1)
+			break;
+		redirect(c, "/?done=signed_up");
+		return;
+	case 0:
+		confirm_gone(c, "Confirm your account");
+		return;
 	}
 	db_failed(c);
 }
@@ -1066,19 +1133,17 @@ password_post(struct pctx *c, long long id)
 	}
 }
 
-/* POST /account/email: a new email after the password (303), 409 if taken, or 422. */
+/* POST /account/email: after the password, mails the new address (303,
+ * the same whether it is taken or free), or 422. */
 static void
 email_post(struct pctx *c, long long id)
 {
 	char err[256];
 
-	switch (ac_auth_change_email(portal.db, c->s.user_id, field(c, "password"),
-	    field(c, "email"), err, sizeof(err))) {
+	switch (ac_auth_change_email(portal.db, &portal.auth, c->s.user_id, field(c, "password"),
+	    field(c, "email"), portal.cfg.base_url, err, sizeof(err))) {
 	case AC_AUTH_OK:
-		redirect(c, "/account?done=email_changed");
-		return;
-	case AC_AUTH_CONFLICT:
-		account_show(c, 409, err);
+		redirect(c, "/account?done=email_sent");
 		return;
 	case AC_AUTH_ERROR:
 		db_failed(c);
@@ -1086,6 +1151,28 @@ email_post(struct pctx *c, long long id)
 	default:
 		account_show(c, 422, err);
 	}
+}
+
+/* GET /account/email/confirm?token=: the button that changes the email. */
+static void
+email_confirm_form(struct pctx *c, long long id)
+{
+	confirm_form(c, "Confirm your new address", "/account/email/confirm", "Use this address");
+}
+
+/* POST /account/email/confirm: the address becomes the account's (303), or 404. */
+static void
+email_confirm_post(struct pctx *c, long long id)
+{
+	switch (ac_email_confirm(portal.db, field(c, "token"))) {
+	case 1:
+		redirect(c, c->user ? "/account?done=email_changed" : "/login?done=email_changed");
+		return;
+	case 0:
+		confirm_gone(c, "Confirm your new address");
+		return;
+	}
+	db_failed(c);
 }
 
 /* The tokens page; new_token (may be NULL) is shown once. */
@@ -1173,6 +1260,7 @@ route(struct pctx *c)
 	struct ac_req *r = c->r;
 	int is_get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
 	int is_post = strcmp(r->method, "POST") == 0, path_known = 0, loaded;
+	const char *bad;
 	long long id = 0;
 
 	c->cookie = ac_req_cookie(r, AC_SESSION_COOKIE);
@@ -1198,7 +1286,8 @@ route(struct pctx *c)
 				    "Your session has ended. Log in and try again.");
 			return;
 		}
-		if (pages[i].who == GUEST && c->user && is_get && i != PAGE_RESET) {
+		if (pages[i].who == GUEST && c->user && is_get && i != PAGE_RESET &&
+		    i != PAGE_SIGNUP_CONFIRM) {
 			redirect(c, "/");
 			return;
 		}
@@ -1214,6 +1303,15 @@ route(struct pctx *c)
 				ac_info("POST %s refused: CSRF token or origin wrong", r->path);
 				error_page(c, 403, "This form has expired",
 				    "Go back, reload the page and try again.");
+				return;
+			}
+			if ((bad = ac_kv_not_utf8(c->form, c->nform)) != NULL) {
+				if (i == PAGE_LOGIN_POST)
+					ac_auth_login_refused(&portal.auth, field(c, "email"),
+					    r->remote_addr);
+				error_page(c, 400, "Bad request", ac_arena_printf(r->arena,
+				    "The field %s is not valid UTF-8 text: check what was typed or"
+				    " pasted into it.", bad));
 				return;
 			}
 		}

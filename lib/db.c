@@ -275,6 +275,13 @@ command(struct ac_db *db, const char *sql)
 int
 ac_db_begin(struct ac_db *db)
 {
+	/* a connection the server dropped (a restart) shows only when used:
+	 * nothing has been done yet, so BEGIN again on a new one, as
+	 * ac_db_exec() does outside a transaction */
+	if (command(db, "BEGIN") == 0)
+		return 0;
+	if (db->conn == NULL || PQstatus(db->conn) == CONNECTION_OK)
+		return -1;
 	return command(db, "BEGIN");
 }
 

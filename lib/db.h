@@ -67,7 +67,8 @@ PGresult	*ac_db_query(struct ac_db *db, const char *sql, int n,
  * and returns 0. res may be NULL. */
 int		 ac_db_ok(struct ac_db *db, PGresult *res, ExecStatusType want);
 
-/* BEGIN / COMMIT / ROLLBACK. 0, or -1 (error recorded). */
+/* BEGIN / COMMIT / ROLLBACK. 0, or -1 (error recorded). BEGIN on a
+ * connection found broken is tried once more on a new one. */
 int		 ac_db_begin(struct ac_db *db);
 int		 ac_db_commit(struct ac_db *db);
 void		 ac_db_rollback(struct ac_db *db);

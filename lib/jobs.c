@@ -726,12 +726,15 @@ static const struct ac_stmt st_prune = { "housekeep",
 	"  ORDER BY finished_at LIMIT $2::int) RETURNING 1),"
 	" s AS (DELETE FROM sessions WHERE expires_at < now() - interval '1 day' RETURNING 1),"
 	" r AS (DELETE FROM password_resets WHERE expires_at < now() - interval '1 day' RETURNING 1),"
+	" e AS (DELETE FROM email_confirmations WHERE expires_at < now() - interval '1 day'"
+	"  RETURNING 1),"
 	" c AS (DELETE FROM telegram_link_codes WHERE expires_at < now() - interval '1 day'"
 	"  RETURNING 1),"
 	/* a day past any re-send's window (lib/ingest.c) */
 	" d AS (DELETE FROM signal_dedup WHERE event_ms < (extract(epoch FROM now()) - 86400) * 1000"
 	"  RETURNING 1)"
-	" SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM s), (SELECT count(*) FROM r),"
+	" SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM s),"
+	" (SELECT count(*) FROM r) + (SELECT count(*) FROM e),"
 	" (SELECT count(*) FROM c), (SELECT count(*) FROM d)", 2 };
 
 long long
@@ -754,8 +757,8 @@ ac_housekeep(struct ac_db *db, int keep_days, int limit)
 	PQclear(res);
 	if (total > 0)
 		ac_info("housekeeping: deleted %lld done jobs older than %d days, %lld sessions,"
-		    " %lld password resets, %lld link codes (expired), %lld duplicate windows"
-		    " (a day old)", n[0], keep_days, n[1], n[2], n[3], n[4]);
+		    " %lld reset and confirmation links, %lld link codes (expired), %lld duplicate"
+		    " windows (a day old)", n[0], keep_days, n[1], n[2], n[3], n[4]);
 	return total;
 }
 

@@ -104,6 +104,20 @@ ac_rate_count(const char *key)
 }
 
 void
+ac_rate_expire(const char *key, int seconds)
+{
+	redisContext *c = conn();
+	redisReply *r;
+
+	if (c == NULL)
+		return;
+	r = redisCommand(c, "EXPIRE %s %d", key, seconds);
+	if (r == NULL)
+		broken("EXPIRE");
+	freeReplyObject(r);
+}
+
+void
 ac_rate_reset(const char *key)
 {
 	redisContext *c = conn();

@@ -20,6 +20,9 @@ long long ac_rate_hit(const char *key, int window_s, int *ttl_s);
 /* The count of key (0 if none), or -1 when Redis is away. */
 long long ac_rate_count(const char *key);
 
+/* Makes key (if it exists) expire seconds from now: a lock's length. */
+void	ac_rate_expire(const char *key, int seconds);
+
 /* Forgets key. */
 void	ac_rate_reset(const char *key);
 

@@ -22,6 +22,8 @@ ac_req_strerror(enum ac_req_status st)
 		return "request body shorter than Content-Length";
 	case AC_REQ_BAD_QUERY:
 		return "query string cannot be parsed";
+	case AC_REQ_BAD_ENCODING:
+		return "a query parameter is not valid UTF-8";
 	}
 	return "unknown";
 }
@@ -58,6 +60,18 @@ ac_form_parse(struct ac_arena *a, const char *s, size_t len, struct ac_kv **out,
 	return 0;
 }
 
+const char *
+ac_kv_not_utf8(const struct ac_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!ac_utf8_valid(kv[i].key, strlen(kv[i].key)))
+			return "a field name";
+		if (!ac_utf8_valid(kv[i].value, strlen(kv[i].value)))
+			return kv[i].key;
+	}
+	return NULL;
+}
+
 void
 ac_cookie_parse(struct ac_arena *a, const char *h, struct ac_kv **out, size_t *n)
 {
@@ -84,8 +98,8 @@ ac_cookie_parse(struct ac_arena *a, const char *h, struct ac_kv **out, size_t *n
 		k = p;
 		ke = memchr(k, '=', (size_t)(end - k));
 		p = end;
-		if (ke == NULL || ke == k)
-			continue;	/* no name: not a cookie */
+		if (ke == NULL || ke == k || !ac_utf8_valid(k, (size_t)(end - k)))
+			continue;	/* no name, or not text: not a cookie */
 		v = ke + 1;
 		ve = end;
 		while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
@@ -155,6 +169,8 @@ ac_req_read(struct ac_req *r, const struct ac_req_io *io, size_t body_max)
 	ac_cookie_parse(r->arena, param(r, "HTTP_COOKIE", NULL), &r->cookies, &r->ncookies);
 	if (ac_form_parse(r->arena, r->query, strlen(r->query), &r->args, &r->nargs) == -1)
 		return AC_REQ_BAD_QUERY;
+	if ((r->bad_field = ac_kv_not_utf8(r->args, r->nargs)) != NULL)
+		return AC_REQ_BAD_ENCODING;
 	return read_body(r, body_max);
 }
 

@@ -43,6 +43,7 @@ struct ac_req {
 	size_t		 nargs;
 	struct ac_kv	*cookies;
 	size_t		 ncookies;
+	const char	*bad_field;	/* AC_REQ_BAD_ENCODING: the query argument */
 	int64_t		 received_ms;
 	int		 responded;	/* set by response.c */
 };
@@ -52,7 +53,8 @@ enum ac_req_status {
 	AC_REQ_TOO_LARGE,	/* body over the limit: answer 413 */
 	AC_REQ_BAD_LENGTH,	/* CONTENT_LENGTH is not a number: 400 */
 	AC_REQ_SHORT_BODY,	/* fewer bytes than CONTENT_LENGTH: 400 */
-	AC_REQ_BAD_QUERY	/* the query string cannot be parsed: 400 */
+	AC_REQ_BAD_QUERY,	/* the query string cannot be parsed: 400 */
+	AC_REQ_BAD_ENCODING	/* a query argument is not UTF-8 (bad_field): 400 */
 };
 
 /* What each status means, for logs and error bodies. */
@@ -61,7 +63,8 @@ const char	*ac_req_strerror(enum ac_req_status st);
 /*
  * Fills *r from io: parameters, query, cookies, and the body (at most
  * body_max bytes; a larger CONTENT_LENGTH is refused before reading).
- * r->arena must be set. Returns AC_REQ_OK or why the request is bad;
+ * Query arguments must be UTF-8, as form fields must (the caller checks
+ * those with ac_kv_not_utf8()). r->arena must be set. Returns AC_REQ_OK or why the request is bad;
  * the fields read before the failure stay set.
  */
 enum ac_req_status ac_req_read(struct ac_req *r, const struct ac_req_io *io, size_t body_max);
@@ -82,7 +85,12 @@ int		 ac_path_match(const char *pattern, const char *path, long long *id);
 int		 ac_form_parse(struct ac_arena *a, const char *s, size_t len,
 		    struct ac_kv **out, size_t *n);
 
-/* Parses a Cookie header ("a=1; b=2"), keeping well-formed pairs only. */
+/* The name of the first pair whose name or value is not UTF-8 ("a field
+ * name" when the name itself is not), or NULL when all are. */
+const char	*ac_kv_not_utf8(const struct ac_kv *kv, size_t n);
+
+/* Parses a Cookie header ("a=1; b=2"), keeping well-formed pairs only
+ * (a name, UTF-8 throughout). */
 void		 ac_cookie_parse(struct ac_arena *a, const char *header,
 		    struct ac_kv **out, size_t *n);
 

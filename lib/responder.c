@@ -37,18 +37,22 @@ serve_one(const struct ac_responder *resp, FCGX_Request *fr, struct ac_arena *ar
 	struct ac_req r = { .arena = arena };
 	struct ac_req_io io;
 	enum ac_req_status st;
+	const char *why;
 
 	ac_req_io_fcgx(&io, fr);
 	st = ac_req_read(&r, &io, resp->body_max);
 	ac_log_request(r.request_id);
+	why = st != AC_REQ_BAD_ENCODING ? ac_req_strerror(st) : ac_arena_printf(arena,
+	    "the query parameter %s is not valid UTF-8", r.bad_field);
 	if (st == AC_REQ_OK)
 		resp->route(&r);
 	else if (resp->refused != NULL)
-		resp->refused(&r, st == AC_REQ_TOO_LARGE ? 413 : 400, ac_req_strerror(st));
+		resp->refused(&r, st == AC_REQ_TOO_LARGE ? 413 : 400, why);
 	else if (st == AC_REQ_TOO_LARGE)
-		ac_reply_error(&r, 413, "payload_too_large", ac_req_strerror(st), NULL);
+		ac_reply_error(&r, 413, "payload_too_large", why, NULL);
 	else
-		ac_reply_error(&r, 400, "bad_request", ac_req_strerror(st), NULL);
+		ac_reply_error(&r, 400, st == AC_REQ_BAD_ENCODING ? "bad_encoding" : "bad_request",
+		    why, r.bad_field);
 	FCGX_Finish_r(fr);
 	if (resp->after != NULL)
 		resp->after();

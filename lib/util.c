@@ -83,6 +83,19 @@ utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+int
+ac_utf8_valid(const char *s, size_t n)
+{
+	size_t i = 0, len;
+
+	while (i < n) {
+		if ((len = utf8_seq((const unsigned char *)s + i, n - i)) == 0)
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
 size_t
 ac_utf8_clean(char *dst, size_t dstsz, const char *src, size_t n)
 {

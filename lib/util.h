@@ -23,6 +23,10 @@ int64_t	ac_mono_ms(void);
  */
 long long ac_strtonum(const char *s, long long min, long long max, const char **errstr);
 
+/* 1 if the n bytes of s are well-formed UTF-8 (no overlong forms, no
+ * surrogates, nothing past U+10FFFF), else 0. */
+int	ac_utf8_valid(const char *s, size_t n);
+
 /*
  * Copies at most n bytes of src into dst (dstsz bytes, NUL-terminated),
  * replacing invalid UTF-8 and control bytes other than \t \n \r with '?'.

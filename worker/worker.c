@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "deliver.h"
@@ -50,6 +51,7 @@ static const struct ac_job_kind kinds[] = {
 	{ .kind = "deliver", .fn = ac_deliver_job, .batch_fn = ac_deliver_batch },
 	{ .kind = "notice", .fn = ac_notice_job, .batch_fn = ac_notice_batch },
 	{ .kind = "email", .fn = ac_email_job, .batch_fn = ac_email_batch },
+	{ .kind = "password_reset", .fn = ac_reset_job },
 };
 
 static volatile sig_atomic_t stop;

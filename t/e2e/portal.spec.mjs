@@ -1,9 +1,10 @@
 // portal.spec.mjs — the portal in a real browser (playwright-core driving
 // Debian's chromium; no browser is ever downloaded), against the stack
 // t/e2e/run starts:
-//   1. sign up, log out, log in, add an alarm; an alert posted to
-//      /hook/tv/<token>, `ac-worker --once`; the notification is in the
-//      history and the balance went down; log out;
+//   1. sign up (through the link mailed to the outbox), log out, log in,
+//      add an alarm; an alert posted to /hook/tv/<token>, `ac-worker
+//      --once`; the notification is in the history and the balance went
+//      down; log out;
 //   2. password reset through the email outbox;
 //   3. a screenshot of each main page, desktop and phone, in $AC_TEST_OUT.
 // Environment: AC_TEST_BASE_URL, AC_DATABASE_URL, AC_TEST_ACCTL,
@@ -62,13 +63,22 @@ const page = await context.newPage();
 const shot = (name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
 const balance = async () => Number((await page.locator('#balance').textContent()).trim());
 
-await step('sign up', async () => {
+await step('sign up, confirmed by the emailed link', async () => {
 	await page.goto(`${base}/signup`);
 	await shot('signup');
 	await page.getByLabel('Name').fill('Eve <b>E2E</b>');
 	await page.getByLabel('Email').fill(email);
 	await page.getByLabel('Password').fill(password);
 	await page.getByRole('button', { name: 'Sign up' }).click();
+	await page.waitForURL(`${base}/signup?done=check_email`);
+	assert.match(await page.locator('main').textContent(), /Check your email/);
+	await shot('signup-sent');
+	const mail = sql("SELECT body FROM email_outbox WHERE to_addr = :'p1'"
+		+ " AND kind = 'signup_confirm' ORDER BY id DESC LIMIT 1", email);
+	const link = mail.match(/https?:\/\/\S+\/signup\/confirm\?token=[\w-]+/);
+	assert.ok(link, `no sign-up link in the outbox message: ${mail}`);
+	await page.goto(link[0]);
+	await page.getByRole('button', { name: 'Create my account' }).click();
 	await page.waitForURL(`${base}/?done=signed_up`);
 	assert.match(await page.locator('h1').textContent(), /Hello, Eve <b>E2E<\/b>/);
 	acctl('subscribe', '--email', email, '--plan', `Pro ${hex}`);

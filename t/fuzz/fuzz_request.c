@@ -1,6 +1,8 @@
 /* fuzz_request.c — libFuzzer target for the request layer: the input is
  * split on NUL bytes into QUERY_STRING, HTTP_COOKIE, CONTENT_LENGTH,
- * DOCUMENT_URI and the body; the request is read, looked at and answered. */
+ * DOCUMENT_URI and the body; the request is read, looked at and answered.
+ * Whatever passes, query arguments, cookies and form fields the UTF-8
+ * check let through, is UTF-8; what is refused names a field that is. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include "arena.h"
 #include "request.h"
 #include "response.h"
+#include "util.h"
 
 struct input {
 	const char	*params[12];
@@ -64,8 +67,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ac_arena *a = ac_arena_new(2048);
 	struct ac_req r = { .arena = a };
 	struct ac_req_io io = { &in, param, rd, wr };
-	struct ac_kv *kv;
-	size_t n, k = 0;
+	struct ac_kv *kv = NULL;
+	const char *bad;
+	size_t n = 0, k = 0;
 
 	memcpy(copy, data, size);
 	copy[size] = '\0';
@@ -82,14 +86,36 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.params[k++] = "POST";
 	in.body = p <= end ? p : end;
 	in.body_len = (size_t)(end - in.body);
-	if (ac_req_read(&r, &io, 4096) == AC_REQ_OK) {
+	switch (ac_req_read(&r, &io, 4096)) {
+	case AC_REQ_OK:
+		/* what the handlers see is text */
+		if (ac_kv_not_utf8(r.args, r.nargs) != NULL ||
+		    ac_kv_not_utf8(r.cookies, r.ncookies) != NULL)
+			abort();
 		(void)ac_req_arg(&r, "q");
 		(void)ac_req_cookie(&r, "sid");
 		(void)ac_req_header(&r, "Cookie");
-		if (ac_form_parse(a, r.body, r.body_len, &kv, &n) == 0)
-			for (size_t i = 0; i < n; i++)
-				(void)strlen(kv[i].key);
+		if (ac_form_parse(a, r.body, r.body_len, &kv, &n) == 0 &&
+		    (bad = ac_kv_not_utf8(kv, n)) != NULL) {
+			if (!ac_utf8_valid(bad, strlen(bad)))
+				abort();
+			ac_reply_error(&r, 400, "bad_encoding", "not UTF-8", bad);
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (!ac_utf8_valid(kv[i].key, strlen(kv[i].key)) ||
+			    !ac_utf8_valid(kv[i].value, strlen(kv[i].value)))
+				abort();
 		ac_reply_error(&r, 400, "bad_request", r.path, NULL);
+		break;
+	case AC_REQ_BAD_ENCODING:
+		if (r.bad_field == NULL || !ac_utf8_valid(r.bad_field, strlen(r.bad_field)))
+			abort();
+		ac_reply_error(&r, 400, "bad_encoding", ac_req_strerror(AC_REQ_BAD_ENCODING),
+		    r.bad_field);
+		break;
+	default:
+		break;
 	}
 	ac_arena_free(a);
 	free(copy);

@@ -148,6 +148,15 @@ on_header(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* The source address of the next requests ("host!127.0.0.N"), or "". */
+static char source[64];
+
+void
+it_source(const char *addr)
+{
+	snprintf(source, sizeof(source), "%s%s", addr ? "host!" : "", addr ? addr : "");
+}
+
 /* Sets up x for req with the extra header lines (NULL-terminated, or
  * NULL), answering into r (zeroed here). */
 static void
@@ -171,6 +180,8 @@ xfer_setup(struct xfer *x, const struct it_req *req, const char *const *headers,
 	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	if (*source != '\0')
+		curl_easy_setopt(x->easy, CURLOPT_INTERFACE, source);
 	if (req->body != NULL) {
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
 		curl_easy_setopt(x->easy, CURLOPT_COPYPOSTFIELDS, req->body);

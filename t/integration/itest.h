@@ -64,6 +64,11 @@ void		 it_http_h(struct it_resp *r, const char *method, const char *path,
 		    const char *const *headers, const char *content_type, const char *body,
 		    size_t len);
 
+/* Sends the next requests from addr, another loopback address such as
+ * "127.0.0.7" (nginx sees it as the client's address: the per-address
+ * throttles); NULL: the default again. */
+void		 it_source(const char *addr);
+
 /* POST of a NUL-terminated body. */
 void		 it_post(struct it_resp *r, const char *path, const char *content_type,
 		    const char *body);

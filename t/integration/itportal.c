@@ -100,11 +100,41 @@ ib_urlencode(const char *s)
 	return out;
 }
 
+char *
+ib_mail_link(const char *kind, const char *addr, const char *path)
+{
+	char re[128];
+	PGresult *res;
+	char *link;
+
+	snprintf(re, sizeof(re), "%s\\?token=[A-Za-z0-9_-]+", path);
+	res = it_q("SELECT substring(body FROM $3) FROM email_outbox WHERE kind = $1"
+	    " AND lower(to_addr) = lower($2) ORDER BY id DESC LIMIT 1", kind, addr, re, NULL);
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+		fail_msg("no %s mail to %s with a %s link", kind, addr, path);
+	link = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return link;
+}
+
+void
+ib_open_link(struct ib *b, const char *link, const char *action, struct it_resp *r)
+{
+	char form[128];
+
+	ib_get(b, r, link);
+	if (r->status != 200)
+		fail_msg("GET %s: %ld", link, r->status);
+	it_resp_free(r);
+	snprintf(form, sizeof(form), "token=%s", strchr(link, '=') + 1);
+	ib_post(b, r, action, form);
+}
+
 long long
 ib_signup(struct ib *b, const char *tag, const char *name, const char *password, char *email)
 {
 	struct it_resp r;
-	char hex[9], *form, *n = ib_urlencode(name), *p = ib_urlencode(password);
+	char hex[9], *form, *n = ib_urlencode(name), *p = ib_urlencode(password), *link;
 
 	it_rand_hex(hex, 8);
 	snprintf(email, 128, "%s.%s@example.com", tag, hex);
@@ -114,12 +144,19 @@ ib_signup(struct ib *b, const char *tag, const char *name, const char *password,
 	if (asprintf(&form, "email=%s&password=%s&name=%s", email, p, n) == -1)
 		abort();
 	ib_post(b, &r, "/signup", form);
-	if (r.status != 303)
+	if (r.status != 303 || strcmp(it_header(&r, "Location", NULL),
+	    "/signup?done=check_email") != 0)
 		fail_msg("sign up: %ld %s", r.status, r.body);
 	it_resp_free(&r);
 	free(form);
 	free(n);
 	free(p);
+	link = ib_mail_link("signup_confirm", email, "/signup/confirm");
+	ib_open_link(b, link, "/signup/confirm", &r);
+	if (r.status != 303 || strstr(it_header(&r, "Location", NULL), "done=signed_up") == NULL)
+		fail_msg("sign-up link: %ld %s", r.status, r.body);
+	it_resp_free(&r);
+	free(link);
 	ib_get(b, &r, "/");		/* the session's csrf */
 	assert_int_equal(r.status, 200);
 	it_resp_free(&r);

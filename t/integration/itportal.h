@@ -26,10 +26,19 @@ void	ib_post(struct ib *b, struct it_resp *r, const char *path, const char *form
 void	ib_post_raw(struct ib *b, struct it_resp *r, const char *path, const char *form,
 	    const char *origin);
 
-/* A new account through the portal's sign-up form, logged in as b. The
- * email is <tag>.<hex>@example.com in email (128 bytes); the user's id. */
+/* A new account through the portal's sign-up form and the link it mails,
+ * logged in as b. The email is <tag>.<hex>@example.com in email (128
+ * bytes); the user's id. */
 long long ib_signup(struct ib *b, const char *tag, const char *name, const char *password,
 	    char *email);
+
+/* The path and query of the link (path?token=...) in the newest outbox
+ * message of kind to addr (malloc'd); fails the test if there is none. */
+char	*ib_mail_link(const char *kind, const char *addr, const char *path);
+
+/* Opens an emailed link as b: GET link (must be 200), then POST its token
+ * to action; *r is the POST's answer. */
+void	ib_open_link(struct ib *b, const char *link, const char *action, struct it_resp *r);
 
 /* application/x-www-form-urlencoded of s (malloc'd). */
 char	*ib_urlencode(const char *s);

@@ -1,8 +1,9 @@
 /*
  * test_api.c — ac-api through nginx: access tokens (and what is refused),
  * every route's success and failures, another user's alarms (404), the
- * 100-a-minute limit (429 + Retry-After), login lockout and its expiry
- * (t/integration/run sets AC_LOCK_SECONDS short).
+ * 100-a-minute limit (429 + Retry-After), login locks per account and
+ * address and their expiry (t/integration/run sets AC_LOCK_SECONDS short),
+ * the limit on bad tokens, bytes that are not UTF-8.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -322,6 +323,10 @@ test_rate_limit(void **state)
 	expect_error(&r, 429, "rate_limited");
 }
 
+/* AC_LOCK_AFTER (5) wrong passwords from an address lock the account for
+ * that address only (AC_LOCK_SECONDS, short here): the right password
+ * from there is refused (429, before it is checked) until the lock ends,
+ * and from another address it works at once. */
 static void
 test_lockout(void **state)
 {
@@ -332,37 +337,132 @@ test_lockout(void **state)
 	if (lock_s < 1 || lock_s > 10)
 		skip();		/* only with a short lockout */
 	user_new("lock", email);
+	it_source("127.0.0.31");
 	for (int i = 0; i < 5; i++) {
 		token_req(&r, email, "wrong password");
 		expect_error(&r, 401, "invalid_credentials");
 	}
-	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND failed_logins = 5"
-	    " AND locked_until > now()", email, NULL), 1);
-	/* locked: even the right password fails, with the same answer */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND failed_logins = 5",
+	    email, NULL), 1);
 	token_req(&r, email, PW);
-	expect_error(&r, 401, "invalid_credentials");
+	assert_non_null(it_header(&r, "Retry-After", NULL));
+	expect_error(&r, 429, "too_many_attempts");
+	it_source("127.0.0.32");
+	token_get(email, tok);
+	it_source("127.0.0.31");
+	token_req(&r, email, PW);
+	expect_error(&r, 429, "too_many_attempts");
 	sleep((unsigned)lock_s + 1);
 	token_get(email, tok);
-	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND failed_logins = 0"
-	    " AND locked_until IS NULL", email, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND failed_logins = 0",
+	    email, NULL), 1);
+	it_source(NULL);
 }
 
-/* Failures beyond AC_LOGIN_ACCOUNT_MAX (10) in the window: 429, whatever
- * the password. */
+/* An account hammered from many addresses (over AC_LOGIN_ACCOUNT_MAX, 10,
+ * failures): each attacking address stays refused, a new one gets a
+ * single guess, and the owner's right password from an address of its
+ * own logs in. */
 static void
 test_throttle(void **state)
 {
 	struct it_resp r;
-	char email[128];
+	char email[128], tok[600], addr[32];
 
 	user_new("thr", email);
-	for (int i = 0; i < 10; i++) {
-		token_req(&r, email, "wrong password");
-		expect_error(&r, 401, "invalid_credentials");
+	for (int a = 0; a < 3; a++) {
+		snprintf(addr, sizeof(addr), "127.0.0.%d", 41 + a);
+		it_source(addr);
+		for (int i = 0; i < (a < 2 ? 4 : 2); i++) {
+			token_req(&r, email, "wrong password");
+			expect_error(&r, 401, "invalid_credentials");
+		}
 	}
+	/* 10 failures, none locking its address (4, 4, 2): an address that
+	 * failed on the account is refused now, even with the right password
+	 * (it is not checked) */
+	it_source("127.0.0.41");
 	token_req(&r, email, PW);
 	assert_non_null(it_header(&r, "Retry-After", NULL));
 	expect_error(&r, 429, "too_many_attempts");
+	/* a new attacker: one guess */
+	it_source("127.0.0.44");
+	token_req(&r, email, "wrong password");
+	expect_error(&r, 401, "invalid_credentials");
+	token_req(&r, email, "another wrong one");
+	expect_error(&r, 429, "too_many_attempts");
+	/* the owner, from home */
+	it_source("127.0.0.45");
+	token_get(email, tok);
+	call(&r, tok, "GET", "/api/v1/auth/user", NULL);
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+	/* and the attackers are still held */
+	it_source("127.0.0.42");
+	token_req(&r, email, PW);
+	expect_error(&r, 429, "too_many_attempts");
+	it_source(NULL);
+}
+
+/* AC_API_BAD_TOKEN_MAX (20) refused tokens a minute from an address: then
+ * 429 with Retry-After for anything from there, a good token too; other
+ * addresses are not affected. */
+static void
+test_bad_tokens_limited(void **state)
+{
+	struct it_resp r;
+	char email[128], tok[600], bad[64];
+
+	user_new("bearer", email);
+	token_get(email, tok);
+	it_source("127.0.0.51");
+	for (int i = 0; i < 20; i++) {
+		snprintf(bad, sizeof(bad), "guess.%d.x", i);
+		call(&r, bad, "GET", "/api/v1/auth/user", NULL);
+		expect_error(&r, 401, "unauthorized");
+	}
+	call(&r, "act_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "GET", "/api/v1/auth/user", NULL);
+	assert_non_null(it_header(&r, "Retry-After", NULL));
+	assert_true(atoi(it_header(&r, "Retry-After", NULL)) >= 1);
+	assert_true(atoi(it_header(&r, "Retry-After", NULL)) <= 60);
+	expect_error(&r, 429, "too_many_attempts");
+	call(&r, tok, "GET", "/api/v1/auth/user", NULL);
+	expect_error(&r, 429, "too_many_attempts");
+	it_source("127.0.0.52");
+	call(&r, tok, "GET", "/api/v1/auth/user", NULL);
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
+	it_source(NULL);
+}
+
+/* Bytes that are not UTF-8: a query argument is a 400 naming it, a JSON
+ * body a 400 saying so (jansson refuses it), and a login with one counts
+ * as a failed attempt from the address. */
+static void
+test_bad_utf8(void **state)
+{
+	struct it_resp r;
+	char email[128], tok[600], body[256];
+
+	user_new("utf", email);
+	token_get(email, tok);
+	call(&r, tok, "GET", "/api/v1/account/history?channel=%C3%28", NULL);
+	assert_string_equal(it_json_str(&r, "error.field"), "channel");
+	assert_non_null(strstr(it_json_str(&r, "error.message"), "UTF-8"));
+	expect_error(&r, 400, "bad_encoding");
+	call(&r, tok, "POST", "/api/v1/alarms", "{\"strategy_id\":1,\"channels\":[\"\xff\"]}");
+	assert_non_null(strstr(it_json_str(&r, "error.message"), "UTF-8"));
+	expect_error(&r, 400, "bad_json");
+	it_source("127.0.0.61");
+	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"\xc3\x28\"}", email);
+	for (int i = 0; i < 50; i++) {
+		it_post(&r, "/api/v1/auth/token", "application/json", body);
+		expect_error(&r, 400, "bad_json");
+	}
+	/* AC_LOGIN_IP_MAX (50) failures from the address: the right password is refused */
+	token_req(&r, email, PW);
+	expect_error(&r, 429, "too_many_attempts");
+	it_source(NULL);
 }
 
 /* A hash made with other Argon2id parameters is replaced at the next login. */
@@ -514,6 +614,8 @@ main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_lockout),
 		cmocka_unit_test(test_throttle),
+		cmocka_unit_test(test_bad_tokens_limited),
+		cmocka_unit_test(test_bad_utf8),
 		cmocka_unit_test(test_rehash),
 		cmocka_unit_test(test_access_follows_the_account),
 		cmocka_unit_test(test_signals_follow_the_subscription),

@@ -164,6 +164,59 @@ test_form_parse(void **state)
 	ac_arena_free(a);
 }
 
+/* Form fields and query arguments that are not UTF-8 are named, whether
+ * percent-encoded or raw; well-formed text of every length passes. */
+static void
+test_utf8_fields(void **state)
+{
+	static const struct { const char *in, *bad; } forms[] = {
+		{ "email=a%40b.c&password=caf%C3%A9", NULL },
+		{ "name=%F0%9F%98%80&x=%E2%82%AC", NULL },		/* 4 and 3 bytes */
+		{ "email=a%40b.c&password=%FF", "password" },
+		{ "email=%C3&password=x", "email" },			/* cut short */
+		{ "email=%C0%AF", "email" },				/* overlong '/' */
+		{ "email=%ED%A0%80", "email" },				/* a surrogate */
+		{ "email=%F4%90%80%80", "email" },			/* past U+10FFFF */
+		{ "email=ok&name=\xfe\xff", "name" },			/* raw bytes */
+		{ "%FF=x&email=ok", "a field name" },
+	};
+	struct ac_arena *a = ac_arena_new(4096);
+	struct ac_kv *kv;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		const char *bad;
+
+		assert_int_equal(ac_form_parse(a, forms[i].in, strlen(forms[i].in), &kv, &n), 0);
+		bad = ac_kv_not_utf8(kv, n);
+		if (forms[i].bad == NULL)
+			assert_null(bad);
+		else if (bad == NULL || strcmp(bad, forms[i].bad) != 0)
+			fail_msg("%s: wanted %s named, got %s", forms[i].in, forms[i].bad,
+			    bad ? bad : "none");
+	}
+	{
+		const char *params[] = { "QUERY_STRING", "status=sent&channel=%FFx", NULL };
+		struct fake f = { .params = params };
+		struct ac_req r;
+
+		assert_int_equal(run(a, &f, &r, 10), AC_REQ_BAD_ENCODING);
+		assert_string_equal(r.bad_field, "channel");
+		assert_non_null(strstr(ac_req_strerror(AC_REQ_BAD_ENCODING), "UTF-8"));
+	}
+	{
+		/* a cookie that is not text is dropped, the others kept */
+		const char *params[] = { "HTTP_COOKIE", "a=\xff\xfe; sid=ok", NULL };
+		struct fake f = { .params = params };
+		struct ac_req r;
+
+		assert_int_equal(run(a, &f, &r, 10), AC_REQ_OK);
+		assert_null(ac_req_cookie(&r, "a"));
+		assert_string_equal(ac_req_cookie(&r, "sid"), "ok");
+	}
+	ac_arena_free(a);
+}
+
 static void
 test_cookies(void **state)
 {
@@ -362,6 +415,7 @@ main(void)
 		cmocka_unit_test(test_path_from_request_uri),
 		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_form_parse),
+		cmocka_unit_test(test_utf8_fields),
 		cmocka_unit_test(test_cookies),
 		cmocka_unit_test(test_body),
 		cmocka_unit_test(test_body_limits),
