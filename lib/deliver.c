@@ -1010,8 +1010,8 @@ item_prov_step(const struct item *it)
 }
 
 /* Lets it through its provider's breaker: 1 with it->prov the provider
- * to use (the backup, with all of its attempts, while the primary's
- * circuit is open), or 0 with a result left. */
+ * to use (the backup, while the primary's circuit is open), or 0 with a
+ * retry after the cool-down left (every circuit of its plan is open). */
 static int
 item_breaker(struct item *it)
 {
@@ -1031,11 +1031,10 @@ item_breaker(struct item *it)
 		    AC_BREAKER_HALF_OPEN;
 		return 1;
 	}
+	/* nothing was sent, so no attempt is used up: the delivery waits out
+	 * the outage (the half-open probe tells when it is over) */
 	snprintf(why, sizeof(why), "%s: circuit open", ac_prov_name(it->prov));
-	if (last_attempt(it))
-		result_failed(it, ac_prov_name(it->prov), why, 0, 0);
-	else
-		result_retry(it, D.breaker_cooldown_ms, why, 0);
+	result_retry(it, D.breaker_cooldown_ms, why, 0);
 	return 0;
 }
 
