@@ -682,7 +682,7 @@ struct item {
 	int64_t		 not_before;	/* wall clock: a reserved rate slot */
 	int		 slotted;	/* the slot is reserved */
 	int		 probe;		/* this send is the half-open breaker's probe */
-	int		 recorded;	/* its "sent" result was offered to record_sent() */
+	int		 recorded;	/* record_sent(): 0 not yet, 1 offered now, 2 done with */
 	int		 migrated;	/* resent once to a migrated group chat */
 	CURL		*easy;
 	struct curl_slist *headers, *rcpt;
@@ -1423,6 +1423,7 @@ record_sent(struct ac_db *db, struct item *items, size_t n)
 	const char *vals[4];
 	PGresult *res;
 	size_t m = 0;
+	int ok;
 
 	ac_pgarray_init(&c.ids);
 	ac_pgarray_init(&c.prov);
@@ -1434,10 +1435,12 @@ record_sent(struct ac_db *db, struct item *items, size_t n)
 
 		if (it->state != I_DONE || it->recorded || it->res == NULL)
 			continue;
-		it->recorded = 1;
 		v = str(it->res, "v");
-		if (v == NULL || strcmp(v, "sent") != 0 || json_object_get(it->res, "chat") != NULL)
+		if (v == NULL || strcmp(v, "sent") != 0 || json_object_get(it->res, "chat") != NULL) {
+			it->recorded = 2;
 			continue;
+		}
+		it->recorded = 1;
 		ac_pgarray_ll(&c.ids, it->delivery_id);
 		ac_pgarray_str(&c.prov, str(it->res, "provider"));
 		ac_pgarray_str(&c.msg, str(it->res, "message"));
@@ -1450,21 +1453,25 @@ record_sent(struct ac_db *db, struct item *items, size_t n)
 		vals[2] = ac_pgarray_text(&c.msg);
 		vals[3] = ac_pgarray_text(&c.pmid);
 		res = ac_db_exec(db, &st_sent_many, vals, NULL, NULL);
-		if (ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		/* on success every row offered was queued (now sent) or already
+		 * done: nothing is left to write; else they are offered again,
+		 * and at the end written with their jobs */
+		if ((ok = ac_db_ok(db, res, PGRES_TUPLES_OK)))
 			PQclear(res);
-			/* every row offered was queued (now sent) or already
-			 * done: either way nothing is left to write */
-			for (size_t i = 0; i < n; i++) {
-				struct item *it = &items[i];
-				const char *v = it->res ? str(it->res, "v") : NULL;
-
-				if (it->recorded && v != NULL && strcmp(v, "sent") == 0 &&
-				    json_object_get(it->res, "chat") == NULL)
-					result(it, json_pack("{s:s}", "v", "written"));
-			}
-		} else {
-			ac_warn("%zu sent deliveries not recorded at once (%s): with their jobs",
+		else
+			ac_warn("%zu sent deliveries not recorded at once (%s): later",
 			    m, ac_db_error(db));
+		for (size_t i = 0; i < n; i++) {
+			struct item *it = &items[i];
+
+			if (it->recorded != 1)
+				continue;
+			if (ok) {
+				result(it, json_pack("{s:s}", "v", "written"));
+				it->recorded = 2;
+			} else {
+				it->recorded = 0;
+			}
 		}
 	}
 	ac_pgarray_free(&c.ids);
