@@ -307,7 +307,8 @@ bearer_user(struct ac_req *r)
 		why = "unknown or revoked";
 	} else {
 		uid = ac_jwt_verify(api.key, h, AUDIENCE, ac_now_ms() / 1000, &cv, &why);
-		if (uid > 0 && (now_cv = credential_version(uid)) != cv) {
+		/* a token without the claim (cv 0: issued before versions) never matches */
+		if (uid > 0 && ((now_cv = credential_version(uid)) <= 0 || now_cv != cv)) {
 			uid = now_cv == -1 ? -1 : 0;
 			why = now_cv == 0 ? "account not active" : "credential version changed";
 		}

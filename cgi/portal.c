@@ -429,21 +429,30 @@ signup_post(struct pctx *c, long long id)
 	}
 }
 
-/* The page of an emailed link (?token=): a button that posts it to
- * action, or 404 when the link is bad, used or expired. */
+/* The page of an emailed link of kind (?token=): a button that posts it
+ * to action (with the sign-up's password for a sign-up), or 404 when the
+ * link is bad, used or expired; status and error for a wrong password. */
 static void
-confirm_form(struct pctx *c, const char *heading, const char *action, const char *button)
+confirm_page(struct pctx *c, const char *token, const char *kind, const char *heading,
+    const char *action, const char *button, int status, const char *error)
 {
-	const char *token = ac_req_arg(c->r, "token");
-	int valid = ac_confirm_valid(portal.db, token);
+	int valid = ac_confirm_valid(portal.db, token, kind);
 
 	if (valid == -1) {
 		db_failed(c);
 		return;
 	}
-	page(c, valid ? 200 : 404, "confirm", heading, json_pack("{s:b, s:s?, s:s, s:s, s:s}",
-	    "valid", valid, "token", valid ? token : NULL, "heading", heading, "action", action,
-	    "button", button), NULL);
+	page(c, valid ? status : 404, "confirm", heading, json_pack("{s:b, s:s?, s:s, s:s, s:s,"
+	    " s:b, s:s?}", "valid", valid, "token", valid ? token : NULL, "heading", heading,
+	    "action", action, "button", button, "password", strcmp(kind, "signup") == 0,
+	    "error", error), NULL);
+}
+
+static void
+confirm_form(struct pctx *c, const char *kind, const char *heading, const char *action,
+    const char *button)
+{
+	confirm_page(c, ac_req_arg(c->r, "token"), kind, heading, action, button, 200, NULL);
 }
 
 /* The 404 page of an emailed link that does not work any more. */
@@ -458,7 +467,7 @@ confirm_gone(struct pctx *c, const char *heading)
 static void
 signup_confirm_form(struct pctx *c, long long id)
 {
-	confirm_form(c, "Confirm your account", "/signup/confirm", "Create my account");
+	confirm_form(c, "signup", "Confirm your account", "/signup/confirm", "Create my account");
 }
 
 /* POST /signup/confirm: makes the account, logged in (303 to /), or 404. */
@@ -467,11 +476,17 @@ signup_confirm_post(struct pctx *c, long long id)
 {
 	long long uid;
 
-	switch (ac_signup_confirm(portal.db, field(c, "token"), &uid)) {
+	switch (ac_signup_confirm(portal.db, field(c, "token"), field(c, "password"), &uid)) {
 	case 1:
 		if (start_session(c, uid) == -1)
 			break;
 		redirect(c, "/?done=signed_up");
+		return;
+	case 2:
+		confirm_page(c, field(c, "token"), "signup", "Confirm your account",
+		    "/signup/confirm", "Create my account", 401, "That is not the password this"
+		    " sign-up was made with. If you did not sign up with this address, someone"
+		    " else did: ignore the link, or sign up again with a password of your own.");
 		return;
 	case 0:
 		confirm_gone(c, "Confirm your account");
@@ -1157,7 +1172,8 @@ email_post(struct pctx *c, long long id)
 static void
 email_confirm_form(struct pctx *c, long long id)
 {
-	confirm_form(c, "Confirm your new address", "/account/email/confirm", "Use this address");
+	confirm_form(c, "email_change", "Confirm your new address", "/account/email/confirm",
+	    "Use this address");
 }
 
 /* POST /account/email/confirm: the address becomes the account's (303), or 404. */

@@ -250,7 +250,10 @@ link_use(struct ac_db *db, const struct ac_stmt *st, const char *token, const ch
 	ac_sha256(token, AC_TOKEN_LEN, hash);
 	res = ac_db_exec(db, st, vals, lens, fmts);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		if (strcmp(ac_db_sqlstate(db), "23505") == 0)
+		/* the address got taken, or the database's stricter check of
+		 * it refuses it: the link cannot be used */
+		if (strcmp(ac_db_sqlstate(db), "23505") == 0 ||
+		    strcmp(ac_db_sqlstate(db), "23514") == 0)
 			return 0;
 		ac_error("%s: %s", st->name, ac_db_error(db));
 		return -1;
@@ -261,16 +264,45 @@ link_use(struct ac_db *db, const struct ac_stmt *st, const char *token, const ch
 	return n == 1;
 }
 
+static const struct ac_stmt st_signup_hash = { "auth_signup_hash",
+	"SELECT password_hash FROM email_confirmations WHERE token_hash = $1"
+	" AND kind = 'signup' AND used_at IS NULL AND expires_at > now()", 1 };
+
 static const struct ac_stmt st_signup_use = { "auth_signup_use",
 	"WITH c AS (UPDATE email_confirmations SET used_at = now() WHERE token_hash = $1"
 	"  AND kind = 'signup' AND used_at IS NULL AND expires_at > now()"
-	"  RETURNING email, password_hash, display_name)"
+	"  RETURNING email, password_hash, display_name),"
+	" o AS (DELETE FROM email_confirmations WHERE kind = 'signup' AND used_at IS NULL"
+	"  AND lower(email) = (SELECT lower(email) FROM c) AND token_hash <> $1)"
 	" INSERT INTO users (email, password_hash, display_name)"
 	" SELECT email, password_hash, display_name FROM c RETURNING id", 1 };
 
 int
-ac_signup_confirm(struct ac_db *db, const char *token, long long *user_id)
+ac_signup_confirm(struct ac_db *db, const char *token, const char *password,
+    long long *user_id)
 {
+	unsigned char hash[32];
+	const char *vals[1] = { (const char *)hash };
+	const int lens[1] = { 32 }, fmts[1] = { 1 };
+	PGresult *res;
+	int match;
+
+	if (token == NULL || strlen(token) != AC_TOKEN_LEN)
+		return 0;
+	ac_sha256(token, AC_TOKEN_LEN, hash);
+	res = ac_db_exec(db, &st_signup_hash, vals, lens, fmts);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		ac_error("%s: %s", st_signup_hash.name, ac_db_error(db));
+		return -1;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return 0;
+	}
+	match = password != NULL && ac_password_verify(PQgetvalue(res, 0, 0), password);
+	PQclear(res);
+	if (!match)
+		return 2;
 	return link_use(db, &st_signup_use, token, NULL, user_id);
 }
 
@@ -304,7 +336,9 @@ login_keys(const char *email, const char *ip, struct login_keys *k)
  * (AC_LOGIN_ACCOUNT_MAX failures from anywhere) and this address failed on
  * it already. So an attacker locks only its own addresses, each new one
  * gets one guess while the attack lasts, and the owner's correct password
- * from an address of its own still logs in. Redis away: 0 (fail open).
+ * from an address of its own still logs in. Redis away: -1, and the
+ * caller falls back on the account's wrong passwords in a row (the
+ * database's users.failed_logins).
  */
 static int
 login_throttled(const struct ac_auth_cfg *a, const struct login_keys *k, const char *ip)
@@ -313,7 +347,7 @@ login_throttled(const struct ac_auth_cfg *a, const struct login_keys *k, const c
 
 	if ((nip = ac_rate_count(k->ip)) == -1 || (npair = ac_rate_count(k->pair)) == -1 ||
 	    (nacct = ac_rate_count(k->acct)) == -1)
-		return 0;
+		return -1;
 	if (nip < a->throttle_ip_max && npair < a->lock_after &&
 	    (nacct < a->throttle_account_max || npair == 0))
 		return 0;
@@ -344,7 +378,7 @@ ac_auth_login_refused(const struct ac_auth_cfg *a, const char *email, const char
 }
 
 static const struct ac_stmt st_login_user = { "auth_login_user",
-	"SELECT id, password_hash, status = 'active'"
+	"SELECT id, password_hash, status = 'active', failed_logins"
 	" FROM users WHERE lower(email) = lower($1)", 1 };
 
 /* One more wrong password in a row (for the record: locks are per address). */
@@ -365,18 +399,27 @@ ac_auth_login(struct ac_db *db, const struct ac_auth_cfg *a, const char *email,
 	struct login_keys k;
 	PGresult *res;
 	long long id = 0;
-	int allowed = 0, match;
+	int allowed = 0, match, throttled;
 
 	if (email == NULL || password == NULL)
 		return AC_AUTH_FAILED;
 	login_keys(email, ip, &k);
-	if (login_throttled(a, &k, ip))
+	if ((throttled = login_throttled(a, &k, ip)) == 1)
 		return AC_AUTH_THROTTLED;
 	vals[0] = email;
 	res = ac_db_exec(db, &st_login_user, vals, NULL, NULL);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		ac_error("login: %s", ac_db_error(db));
 		return AC_AUTH_ERROR;
+	}
+	if (PQntuples(res) == 1 && throttled == -1 &&
+	    strtoll(PQgetvalue(res, 0, 3), NULL, 10) >= a->throttle_account_max) {
+		/* Redis away: no guessing on an account past its limit of wrong
+		 * passwords in a row, until a reset link or Redis is back */
+		ac_warn("login throttled without Redis: user %s has %s wrong passwords in a row,"
+		    " from %s", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 3), ip);
+		PQclear(res);
+		return AC_AUTH_THROTTLED;
 	}
 	if (PQntuples(res) == 1) {
 		id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -699,8 +742,8 @@ static const struct ac_stmt st_reset_valid = { "auth_reset_valid",
 	" AND expires_at > now()", 1 };
 
 static const struct ac_stmt st_confirm_valid = { "auth_confirm_valid",
-	"SELECT 1 FROM email_confirmations WHERE token_hash = $1 AND used_at IS NULL"
-	" AND expires_at > now()", 1 };
+	"SELECT 1 FROM email_confirmations WHERE token_hash = $1 AND kind = $2"
+	" AND used_at IS NULL AND expires_at > now()", 2 };
 
 int
 ac_reset_valid(struct ac_db *db, const char *token)
@@ -709,9 +752,9 @@ ac_reset_valid(struct ac_db *db, const char *token)
 }
 
 int
-ac_confirm_valid(struct ac_db *db, const char *token)
+ac_confirm_valid(struct ac_db *db, const char *token, const char *kind)
 {
-	return link_use(db, &st_confirm_valid, token, NULL, NULL);
+	return link_use(db, &st_confirm_valid, token, kind, NULL);
 }
 
 /* The new password ends the sessions; the users_links_end trigger ends

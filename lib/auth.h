@@ -71,13 +71,18 @@ enum ac_auth_result ac_auth_signup(struct ac_db *db, const struct ac_auth_cfg *a
 	    const char *email, const char *password, const char *name, const char *base_url,
 	    char *err, size_t errsz);
 
-/* Opens a sign-up link: the new active account's id in *user_id. 1; 0 for
- * a bad, used or expired link (or one whose address got taken since); -1. */
-int	ac_signup_confirm(struct ac_db *db, const char *token, long long *user_id);
+/* Opens a sign-up link with the password the sign-up chose (whoever asks
+ * for an address's account must know it, so a sign-up made by someone
+ * else cannot become the mailbox owner's account): the new active
+ * account's id in *user_id. 1; 2 for another password (the link stays);
+ * 0 for a bad, used or expired link (or one whose address got taken
+ * since); -1. The address's other sign-up links end. */
+int	ac_signup_confirm(struct ac_db *db, const char *token, const char *password,
+	    long long *user_id);
 
-/* 1 if token is an unused, unexpired sign-up or email-change link, 0 if
- * not, -1 on a database error. */
-int	ac_confirm_valid(struct ac_db *db, const char *token);
+/* 1 if token is an unused, unexpired link of kind ("signup" or
+ * "email_change"), 0 if not, -1 on a database error. */
+int	ac_confirm_valid(struct ac_db *db, const char *token, const char *kind);
 
 /* Checks email and password from address ip: the throttles and locks
  * (before the password), the hash (rehashed when its parameters are old).

@@ -78,6 +78,8 @@ await step('sign up, confirmed by the emailed link', async () => {
 	const link = mail.match(/https?:\/\/\S+\/signup\/confirm\?token=[\w-]+/);
 	assert.ok(link, `no sign-up link in the outbox message: ${mail}`);
 	await page.goto(link[0]);
+	await page.getByLabel('The password you chose').fill(password);
+	await shot('signup-confirm');
 	await page.getByRole('button', { name: 'Create my account' }).click();
 	await page.waitForURL(`${base}/?done=signed_up`);
 	assert.match(await page.locator('h1').textContent(), /Hello, Eve <b>E2E<\/b>/);

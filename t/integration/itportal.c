@@ -118,16 +118,21 @@ ib_mail_link(const char *kind, const char *addr, const char *path)
 }
 
 void
-ib_open_link(struct ib *b, const char *link, const char *action, struct it_resp *r)
+ib_open_link(struct ib *b, const char *link, const char *action, const char *password,
+    struct it_resp *r)
 {
-	char form[128];
+	char *form, *p = password ? ib_urlencode(password) : NULL;
 
 	ib_get(b, r, link);
 	if (r->status != 200)
 		fail_msg("GET %s: %ld", link, r->status);
 	it_resp_free(r);
-	snprintf(form, sizeof(form), "token=%s", strchr(link, '=') + 1);
+	if (asprintf(&form, "token=%s%s%s", strchr(link, '=') + 1, p ? "&password=" : "",
+	    p ? p : "") == -1)
+		abort();
+	free(p);
 	ib_post(b, r, action, form);
+	free(form);
 }
 
 long long
@@ -152,7 +157,7 @@ ib_signup(struct ib *b, const char *tag, const char *name, const char *password,
 	free(n);
 	free(p);
 	link = ib_mail_link("signup_confirm", email, "/signup/confirm");
-	ib_open_link(b, link, "/signup/confirm", &r);
+	ib_open_link(b, link, "/signup/confirm", password, &r);
 	if (r.status != 303 || strstr(it_header(&r, "Location", NULL), "done=signed_up") == NULL)
 		fail_msg("sign-up link: %ld %s", r.status, r.body);
 	it_resp_free(&r);

@@ -37,8 +37,9 @@ long long ib_signup(struct ib *b, const char *tag, const char *name, const char 
 char	*ib_mail_link(const char *kind, const char *addr, const char *path);
 
 /* Opens an emailed link as b: GET link (must be 200), then POST its token
- * to action; *r is the POST's answer. */
-void	ib_open_link(struct ib *b, const char *link, const char *action, struct it_resp *r);
+ * (and password, unless NULL) to action; *r is the POST's answer. */
+void	ib_open_link(struct ib *b, const char *link, const char *action, const char *password,
+	    struct it_resp *r);
 
 /* application/x-www-form-urlencoded of s (malloc'd). */
 char	*ib_urlencode(const char *s);

@@ -16,7 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "itportal.h"
+#include "redis.h"
 
 #define PW "correct horse battery"
 
@@ -359,6 +362,35 @@ test_lockout(void **state)
 	it_source(NULL);
 }
 
+/* With Redis away the locks there are gone, but an account past its limit
+ * of wrong passwords in a row (AC_LOGIN_ACCOUNT_MAX, 10, in the database)
+ * takes no more guesses, not even the right one; another account logs in;
+ * Redis back, the owner does too. Redis is made away by pausing its
+ * clients for longer than the responders wait (AC_REDIS_TIMEOUT_MS). */
+static void
+test_lockout_without_redis(void **state)
+{
+	redisContext *c = ac_redis_connect(it_env("AC_REDIS_URL"), 1000);
+	struct it_resp r;
+	char email[128], other[128], tok[600];
+	redisReply *rep;
+
+	(void)state;
+	user_new("noredis", email);
+	user_new("noredis2", other);
+	PQclear(it_q("UPDATE users SET failed_logins = 10 WHERE email = $1", email, NULL));
+	assert_non_null(c);
+	rep = redisCommand(c, "CLIENT PAUSE 2000 ALL");
+	assert_non_null(rep);
+	freeReplyObject(rep);
+	token_req(&r, email, PW);
+	expect_error(&r, 429, "too_many_attempts");
+	token_get(other, tok);
+	redisFree(c);
+	sleep(7);	/* the pause, then the responders' wait before Redis again */
+	token_get(email, tok);
+}
+
 /* An account hammered from many addresses (over AC_LOGIN_ACCOUNT_MAX, 10,
  * failures): each attacking address stays refused, a new one gets a
  * single guess, and the owner's right password from an address of its
@@ -614,6 +646,7 @@ main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_lockout),
 		cmocka_unit_test(test_throttle),
+		cmocka_unit_test(test_lockout_without_redis),
 		cmocka_unit_test(test_bad_tokens_limited),
 		cmocka_unit_test(test_bad_utf8),
 		cmocka_unit_test(test_rehash),

@@ -240,9 +240,14 @@ test_signup_same_answer(void **state)
 	ib_get(&t, &r, "/signup?done=check_email");
 	assert_true(it_has(&r, "id=\"check-email\""));
 	it_resp_free(&r);
-	/* the link makes the account, once */
+	/* the link makes the account with the sign-up's password, once */
 	link = ib_mail_link("signup_confirm", fresh, "/signup/confirm");
-	ib_open_link(&f, link, "/signup/confirm", &r);
+	ib_open_link(&f, link, "/signup/confirm", "not the password", &r);
+	assert_int_equal(r.status, 401);
+	assert_true(it_has(&r, "not the password this sign-up was made with"));
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1", fresh, NULL), 0);
+	ib_open_link(&f, link, "/signup/confirm", "another password", &r);
 	expect_redirect(&r, "/?done=signed_up");
 	it_resp_free(&r);
 	assert_int_equal(strlen(f.session), 43);
@@ -257,6 +262,56 @@ test_signup_same_answer(void **state)
 	assert_int_equal(r.status, 404);
 	it_resp_free(&r);
 	free(link);
+}
+
+/* Someone signs up with another's address and a password of their own:
+ * the owner, who also signed up, cannot make that sign-up theirs by
+ * opening its link (it asks for its password), their own link makes their
+ * account, and the other sign-up's link is gone. */
+static void
+test_signup_not_hijacked(void **state)
+{
+	struct ib m = { 0 }, v = { 0 };
+	struct it_resp r;
+	char hex[9], email[128], form[512], *links[2];
+	PGresult *res;
+
+	(void)state;
+	it_rand_hex(hex, 8);
+	snprintf(email, sizeof(email), "victim.%s@example.com", hex);
+	ib_get(&m, &r, "/signup");
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "email=%s&password=mallory+chose+this&name=Mallory", email);
+	ib_post(&m, &r, "/signup", form);
+	expect_redirect(&r, "/signup?done=check_email");
+	it_resp_free(&r);
+	ib_get(&v, &r, "/signup");
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "email=%s&password=correct+horse+battery&name=Victim", email);
+	ib_post(&v, &r, "/signup", form);
+	expect_redirect(&r, "/signup?done=check_email");
+	it_resp_free(&r);
+	res = it_q("SELECT substring(body FROM '/signup/confirm\\?token=[A-Za-z0-9_-]+')"
+	    " FROM email_outbox WHERE kind = 'signup_confirm' AND to_addr = $1 ORDER BY id",
+	    email, NULL);
+	assert_int_equal(PQntuples(res), 2);
+	links[0] = strdup(PQgetvalue(res, 0, 0));	/* Mallory's */
+	links[1] = strdup(PQgetvalue(res, 0 + 1, 0));
+	PQclear(res);
+	ib_open_link(&v, links[0], "/signup/confirm", PW, &r);
+	assert_int_equal(r.status, 401);
+	it_resp_free(&r);
+	assert_string_equal(v.session, "");
+	ib_open_link(&v, links[1], "/signup/confirm", PW, &r);
+	expect_redirect(&r, "/?done=signed_up");
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND"
+	    " display_name = 'Victim'", email, NULL), 1);
+	ib_get(&m, &r, links[0]);
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	free(links[0]);
+	free(links[1]);
 }
 
 /* Sign-ups for one address mail it at most AC_ADDRESS_MAILS_PER_HOUR (3)
@@ -882,7 +937,7 @@ test_reset_links_end(void **state)
 	it_resp_free(&r);
 	free(e1);
 	e1 = ib_mail_link("email_confirm", newer, "/account/email/confirm");
-	ib_open_link(&b, e1, "/account/email/confirm", &r);
+	ib_open_link(&b, e1, "/account/email/confirm", NULL, &r);
 	expect_redirect(&r, "/account?done=email_changed");
 	it_resp_free(&r);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND email = $2", u,
@@ -1044,7 +1099,7 @@ test_change_password_and_email(void **state)
 		    u, email, NULL), 1);
 		snprintf(fresh, sizeof(fresh), "new.%s", email);
 		link = ib_mail_link("email_confirm", fresh, "/account/email/confirm");
-		ib_open_link(&b, link, "/account/email/confirm", &r);
+		ib_open_link(&b, link, "/account/email/confirm", NULL, &r);
 		expect_redirect(&r, "/account?done=email_changed");
 		it_resp_free(&r);
 		free(link);
@@ -1228,6 +1283,7 @@ main(void)
 		cmocka_unit_test(test_session_expiry),
 		cmocka_unit_test(test_signup_refused),
 		cmocka_unit_test(test_signup_same_answer),
+		cmocka_unit_test(test_signup_not_hijacked),
 		cmocka_unit_test(test_address_mail_cap),
 		cmocka_unit_test(test_pages_and_routing),
 		cmocka_unit_test(test_alarms),
