@@ -49,6 +49,7 @@ static struct {
 	struct ac_breaker breaker[AC_PROV__MAX];
 	int64_t		 breaker_read_at[AC_PROV__MAX];
 	int64_t		 next_slot[AC_PROV__MAX];
+	int64_t		 prov_hold[AC_PROV__MAX];
 	struct { long long chat; int64_t next, hold; } chats[CHAT_SLOTS];
 } D;
 
@@ -252,48 +253,46 @@ reserve(enum ac_prov p, long long chat, int64_t now, int *booked)
 }
 
 /* Moves p's next slot (chat's, chat != 0; the provider's, 0) to at least
- * until (wall clock ms), and for a chat keeps the hold itself
- * (ac:hold:<p>:<chat>): the provider asked us to wait (a 429's
- * retry_after), so no send of any job goes there before. */
+ * until (wall clock ms), and keeps the hold itself (ac:hold:<p>[:<chat>]):
+ * the provider asked us to wait (a 429's retry_after), so no send of any
+ * job goes there before. */
 static const char lua_hold[] =
 	"local c = tonumber(redis.call('GET', KEYS[1]) or '0') local u = tonumber(ARGV[1]) "
 	"local ttl = u - tonumber(ARGV[2]) + 60000 "
 	"if u > c then redis.call('SET', KEYS[1], u, 'PX', ttl) end "
-	"if #KEYS > 1 then redis.call('SET', KEYS[2], u, 'PX', ttl) end "
-	"return 1";
+	"redis.call('SET', KEYS[2], u, 'PX', ttl) return 1";
 
 static void
 hold(enum ac_prov p, long long chat, int64_t until)
 {
 	char k1[64], k2[64], a1[24], a2[24];
-	const char *argv[] = { "EVAL", lua_hold, chat ? "2" : "1", k1, k2, a1, a2 };
+	const char *argv[] = { "EVAL", lua_hold, "2", k1, k2, a1, a2 };
 	redisReply *r;
 	size_t slot = chat_slot(chat);
 
-	snprintf(k1, sizeof(k1), "ac:slot:%s", ac_prov_name(p));
 	if (chat) {
 		snprintf(k1, sizeof(k1), "ac:slot:%s:%lld", ac_prov_name(p), chat);
 		snprintf(k2, sizeof(k2), "ac:hold:%s:%lld", ac_prov_name(p), chat);
+	} else {
+		snprintf(k1, sizeof(k1), "ac:slot:%s", ac_prov_name(p));
+		snprintf(k2, sizeof(k2), "ac:hold:%s", ac_prov_name(p));
 	}
 	snprintf(a1, sizeof(a1), "%" PRId64, until);
 	snprintf(a2, sizeof(a2), "%" PRId64, ac_now_ms());
-	if (!chat) {
-		argv[4] = a1;
-		argv[5] = a2;
-	}
-	if ((r = rcmd(chat ? 7 : 6, argv)) != NULL) {
+	if ((r = rcmd(7, argv)) != NULL)
 		freeReplyObject(r);
-	} else if (!chat) {
+	/* and in this process, for when Redis goes away */
+	if (!chat) {
 		if (D.next_slot[p] < until)
 			D.next_slot[p] = until;
+		D.prov_hold[p] = until;
 		return;
 	}
-	if (chat && (D.chats[slot].chat != chat || D.chats[slot].next < until)) {
+	if (D.chats[slot].chat != chat || D.chats[slot].next < until) {
 		D.chats[slot].chat = chat;
 		D.chats[slot].next = until;
 	}
-	if (chat)
-		D.chats[slot].hold = until;
+	D.chats[slot].hold = until;
 }
 
 /* The last second of p's sends, all workers together (a sorted set of
@@ -352,26 +351,30 @@ window_wait(enum ac_prov p, long long chat)
 	return wait;
 }
 
-/* Until when chat (0: none) of p is held by a provider's retry_after, in
- * wall-clock ms (0: not held): asked just before a send to a chat leaves,
- * since its slot may have been booked before the hold began. */
+/* Until when p (and chat, 0: none) is held by a provider's retry_after,
+ * in wall-clock ms (0: not held): asked just before a send leaves, since
+ * its slot may have been booked before the hold began. Providers without
+ * a rate or chat (push) are not asked: they have no slots to move. */
 static int64_t
 held(enum ac_prov p, long long chat)
 {
-	char key[64];
-	const char *argv[] = { "GET", key };
+	char k1[64], k2[64];
+	const char *argv[] = { "MGET", k1, k2 };
 	redisReply *r;
-	int64_t until = 0;
+	int64_t until = D.prov_hold[p];
 	size_t slot = chat_slot(chat);
 
-	if (chat == 0)
+	if (chat == 0 && D.rate[p] <= 0)
 		return 0;
-	if (D.chats[slot].chat == chat)
+	if (chat && D.chats[slot].chat == chat && D.chats[slot].hold > until)
 		until = D.chats[slot].hold;
-	snprintf(key, sizeof(key), "ac:hold:%s:%lld", ac_prov_name(p), chat);
-	if ((r = rcmd(2, argv)) != NULL) {
-		if (r->type == REDIS_REPLY_STRING && strtoll(r->str, NULL, 10) > until)
-			until = strtoll(r->str, NULL, 10);
+	snprintf(k1, sizeof(k1), "ac:hold:%s", ac_prov_name(p));
+	snprintf(k2, sizeof(k2), "ac:hold:%s:%lld", ac_prov_name(p), chat);
+	if ((r = rcmd(chat ? 3 : 2, argv)) != NULL) {
+		for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+			if (r->element[i]->type == REDIS_REPLY_STRING &&
+			    strtoll(r->element[i]->str, NULL, 10) > until)
+				until = strtoll(r->element[i]->str, NULL, 10);
 		freeReplyObject(r);
 	}
 	return until;
@@ -1063,7 +1066,7 @@ item_start(struct item *it, int *inflight, int *total)
 	if (it->not_before > now)
 		return 0;
 	/* a hold that began after the slot was booked: book again, after it */
-	if (item_chat(it) != 0 && held(it->prov, item_chat(it)) > now) {
+	if (held(it->prov, item_chat(it)) > now) {
 		it->slotted = 0;
 		return 0;
 	}

@@ -593,6 +593,43 @@ test_telegram_sliding_second(void **state)
 	json_decref(reqs);
 }
 
+/* A Retry-After from a provider without chats (Resend) holds its whole
+ * account: sends already holding a slot wait for it too. Five emails of
+ * one job at 20/s; the first answer is a 429 with Retry-After 2. */
+static void
+test_resend_retry_after_holds(void **state)
+{
+	char ids[512], key[17];
+	json_t *reqs;
+	double t429;
+	size_t n = 0;
+
+	(void)state;
+	n += (size_t)snprintf(ids + n, sizeof(ids) - n, "[");
+	for (int i = 0; i < 5; i++)
+		n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%lld", i ? ", " : "",
+		    delivery_make(user_new("", ""), "email", 0));
+	snprintf(ids + n, sizeof(ids) - n, "]");
+	it_rand_hex(key, 16);
+	it_q_ll("INSERT INTO jobs (kind, payload, unique_key) VALUES ('deliver',"
+	    " jsonb_build_object('delivery_ids', $1::jsonb), 'deliver:many:' || $2) RETURNING id",
+	    ids, key, NULL);
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"resend\", \"status\": 429,"
+	    " \"headers\": {\"Retry-After\": \"2\"}, \"body\": {\"statusCode\": 429,"
+	    " \"name\": \"rate_limit_exceeded\", \"message\": \"slow down\"}}]"));
+	setenv("AC_RESEND_RATE", "20", 1);
+	drain(20);
+	setenv("AC_RESEND_RATE", "0", 1);
+	reqs = recorded("resend");
+	assert_int_equal(json_array_size(reqs), 6);
+	t429 = json_real_value(json_object_get(json_array_get(reqs, 0), "t"));
+	for (size_t i = 1; i < json_array_size(reqs); i++)
+		if (json_real_value(json_object_get(json_array_get(reqs, i), "t")) - t429 < 1.95)
+			fail_msg("email %zu went %.3f s after a 429 with Retry-After 2", i,
+			    json_real_value(json_object_get(json_array_get(reqs, i), "t")) - t429);
+	json_decref(reqs);
+}
+
 /* ---- email ------------------------------------------------------------------------ */
 
 static void
@@ -1776,6 +1813,7 @@ main(void)
 		cmocka_unit_test_setup(test_telegram_sliding_second, setup),
 		cmocka_unit_test_setup(test_backlog_drains, setup),
 		cmocka_unit_test_setup(test_breaker_stops_slotted, setup),
+		cmocka_unit_test_setup(test_resend_retry_after_holds, setup),
 		cmocka_unit_test_setup(test_email_resend, setup),
 		cmocka_unit_test_setup(test_email_fallback_smtp, setup),
 		cmocka_unit_test_setup(test_mail_reset_resend, setup),
