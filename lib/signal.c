@@ -1096,6 +1096,13 @@ resolve_position(struct ac_alert *a, struct ac_alert_error *err)
 		if ((now == AC_POS_LONG && a->action == AC_ACTION_BUY) ||
 		    (now == AC_POS_SHORT && a->action == AC_ACTION_SELL))
 			return 0;
+		/* TradingView's strategy.exit with qty_percent, scaling out */
+		if (was == now && (a->action == AC_ACTION_SELL || a->action == AC_ACTION_BUY))
+			return fail(err, 400, "contradictory_position", field,
+			    "%s \"%s\" after \"%s\" with action %s is a partial exit "
+			    "(the position stays %s): alertcast follows whole positions, "
+			    "so send the alert of the move to flat instead", field, word,
+			    prev, act, position_word(SLOT_POSITION, now));
 		return fail(err, 400, "contradictory_position", field,
 		    "%s \"%s\" contradicts action %s: a position left %s is "
 		    "an entry by a %s, and a move to flat is an exit", field,
