@@ -26,8 +26,8 @@
 #define NOTICE_ATTEMPTS	7	/* a notice job: the email plan's 6 sends and one more */
 #define WINDOW_MS	1050	/* the sliding second, with room for sends that take
 				 * longer on the way than the ones after them */
-#define RECORD_MS	5	/* a send is recorded as sent at most this long after it... */
-#define RECORD_MAX	64	/* ...or once this many are waiting */
+#define RECORD_MS	10	/* a send is recorded as sent at most this long after it... */
+#define RECORD_MAX	128	/* ...or once this many are waiting */
 
 /* ---- settings and process state ------------------------------------------ */
 
@@ -1087,7 +1087,9 @@ item_start(struct item *it, int *inflight, int *total)
 		return 1;
 	}
 	curl_multi_add_handle(D.multi, it->easy);
-	curl_multi_perform(D.multi, &running);	/* on its way now, not after the others */
+	/* a rate-limited send on its way now, not after the others */
+	if (D.rate[it->prov] > 0 || item_chat(it) != 0)
+		curl_multi_perform(D.multi, &running);
 	it->state = I_FLIGHT;
 	inflight[it->prov]++;
 	(*total)++;
@@ -1168,7 +1170,17 @@ item_finish(struct item *it, CURLcode cc)
 	result_retry(it, wait, a.reason, 1);
 }
 
-static void	record_sent(struct ac_db *, struct item *, size_t);
+/* The sent deliveries being recorded while the sends go on: one
+ * statement at a time in flight on db's connection, and its items. */
+struct recording {
+	struct ac_db	 *db;
+	int		  busy;
+	struct item	**offered;
+	size_t		  n, cap;
+};
+
+static void	record_start(struct recording *, struct item *, size_t);
+static void	record_done(struct recording *, int);
 
 /* Drives the items' sends until each has a result (or, after *stop, until
  * those in flight have ended; the rest are left unstarted). With db, the
@@ -1181,6 +1193,7 @@ run(struct item *items, size_t n, const volatile sig_atomic_t *stop, struct ac_d
 	int inflight[AC_PROV__MAX] = { 0 }, total = 0;
 	size_t first = 0, unrecorded = 0;
 	int64_t recorded_at = ac_mono_ms();
+	struct recording rec = { .db = db };
 
 	if (D.multi == NULL && (D.multi = curl_multi_init()) == NULL)
 		abort();
@@ -1229,16 +1242,24 @@ run(struct item *items, size_t n, const volatile sig_atomic_t *stop, struct ac_d
 			unrecorded += it->state == I_DONE;
 			next = now;
 		}
+		record_done(&rec, 0);
 		if (db != NULL && unrecorded > 0 && (unrecorded >= RECORD_MAX || total == 0 ||
 		    ac_mono_ms() - recorded_at >= RECORD_MS)) {
-			record_sent(db, items + first, n - first);
+			record_start(&rec, items + first, n - first);
 			unrecorded = 0;
 			recorded_at = ac_mono_ms();
 		}
 		now = ac_now_ms();
-		if (next > now)
-			curl_multi_poll(D.multi, NULL, 0, (int)(next - now), NULL);
+		if (next > now) {
+			/* the recording's answer wakes the wait as a send's does */
+			struct curl_waitfd pg = { .fd = rec.busy ? PQsocket(ac_db_conn(db)) : -1,
+			    .events = CURL_WAIT_POLLIN };
+
+			curl_multi_poll(D.multi, &pg, pg.fd >= 0 ? 1 : 0, (int)(next - now), NULL);
+		}
 	}
+	record_done(&rec, 1);
+	free(rec.offered);
 }
 
 /* Sets up it for its job from row i of the loaded rows (-1: no row). */
@@ -1416,18 +1437,17 @@ struct sent_cols {
 	struct ac_pgarray ids, prov, msg, pmid;
 };
 
-/* Records at once the deliveries of items[0..n) sent since the last call
- * (st_sent_many, its own transaction); their results become "written".
- * A failure is logged and left to the jobs' own write. */
+/* Sends the statement recording the deliveries of items[0..n) sent since
+ * the last one (st_sent_many, its own transaction) without waiting for it:
+ * the sends go on meanwhile, and record_done() takes the answer. */
 static void
-record_sent(struct ac_db *db, struct item *items, size_t n)
+record_start(struct recording *rc, struct item *items, size_t n)
 {
 	struct sent_cols c;
 	const char *vals[4];
-	PGresult *res;
-	size_t m = 0;
-	int ok;
 
+	record_done(rc, 1);
+	rc->n = 0;
 	ac_pgarray_init(&c.ids);
 	ac_pgarray_init(&c.prov);
 	ac_pgarray_init(&c.msg);
@@ -1443,44 +1463,75 @@ record_sent(struct ac_db *db, struct item *items, size_t n)
 			it->recorded = 2;
 			continue;
 		}
+		if (rc->n == rc->cap && (rc->offered = realloc(rc->offered,
+		    (rc->cap = rc->cap ? rc->cap * 2 : 256) * sizeof(*rc->offered))) == NULL)
+			abort();
+		rc->offered[rc->n++] = it;
 		it->recorded = 1;
 		ac_pgarray_ll(&c.ids, it->delivery_id);
 		ac_pgarray_str(&c.prov, str(it->res, "provider"));
 		ac_pgarray_str(&c.msg, str(it->res, "message"));
 		ac_pgarray_str(&c.pmid, str(it->res, "id") ? str(it->res, "id") : "");
-		m++;
 	}
-	if (m > 0) {
+	if (rc->n > 0) {
 		vals[0] = ac_pgarray_text(&c.ids);
 		vals[1] = ac_pgarray_text(&c.prov);
 		vals[2] = ac_pgarray_text(&c.msg);
 		vals[3] = ac_pgarray_text(&c.pmid);
-		res = ac_db_exec(db, &st_sent_many, vals, NULL, NULL);
-		/* on success every row offered was queued (now sent) or already
-		 * done: nothing is left to write; else they are offered again,
-		 * and at the end written with their jobs */
-		if ((ok = ac_db_ok(db, res, PGRES_TUPLES_OK)))
-			PQclear(res);
-		else
-			ac_warn("%zu sent deliveries not recorded at once (%s): later",
-			    m, ac_db_error(db));
-		for (size_t i = 0; i < n; i++) {
-			struct item *it = &items[i];
-
-			if (it->recorded != 1)
-				continue;
-			if (ok) {
-				result(it, json_pack("{s:s}", "v", "written"));
-				it->recorded = 2;
-			} else {
-				it->recorded = 0;
-			}
+		if (PQsendQueryParams(ac_db_conn(rc->db), st_sent_many.sql, st_sent_many.nparams,
+		    NULL, vals, NULL, NULL, 0) == 1) {
+			rc->busy = 1;
+		} else {
+			ac_warn("%zu sent deliveries not recorded at once (%s): later", rc->n,
+			    PQerrorMessage(ac_db_conn(rc->db)));
+			for (size_t i = 0; i < rc->n; i++)
+				rc->offered[i]->recorded = 0;
 		}
 	}
 	ac_pgarray_free(&c.ids);
 	ac_pgarray_free(&c.prov);
 	ac_pgarray_free(&c.msg);
 	ac_pgarray_free(&c.pmid);
+}
+
+/* Takes the answer of the recording in flight, if it has come (or, with
+ * block, waiting for it): its deliveries become "written" (on success
+ * every row offered was queued, now sent, or already done: nothing is left
+ * to write); after a failure they are offered again, and at the end
+ * written with their jobs. */
+static void
+record_done(struct recording *rc, int block)
+{
+	PGconn *conn;
+	PGresult *res;
+	int ok = 0, first = 1;
+
+	if (!rc->busy)
+		return;
+	conn = ac_db_conn(rc->db);
+	if (!block && PQconsumeInput(conn) == 1 && PQisBusy(conn))
+		return;
+	while ((res = PQgetResult(conn)) != NULL) {
+		if (first)
+			ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+		if (first && !ok)
+			ac_warn("%zu sent deliveries not recorded at once (%s): later", rc->n,
+			    PQresultErrorMessage(res));
+		first = 0;
+		PQclear(res);
+	}
+	rc->busy = 0;
+	for (size_t i = 0; i < rc->n; i++) {
+		struct item *it = rc->offered[i];
+
+		if (ok) {
+			result(it, json_pack("{s:s}", "v", "written"));
+			it->recorded = 2;
+		} else {
+			it->recorded = 0;
+		}
+	}
+	rc->n = 0;
 }
 
 static void
