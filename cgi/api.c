@@ -653,18 +653,18 @@ sub_status(struct ac_req *r, long long uid, long long id)
 
 /* GET /signals?limit=: recent processed signals of the strategies the user
  * has alarms on, each only if a subscription of theirs covered its strategy
- * when it arrived (ac_signal_visible, sql/011_access.sql). */
+ * when it arrived (ac_visible_periods, sql/013_visible_periods.sql). */
 static void
 signals(struct ac_req *r, long long uid, long long id)
 {
-	static const struct ac_stmt st = { "api_signals",
+	static const struct ac_stmt st = { "api_signals", AC_SQL_VISIBLE_WITH
 		"SELECT json_build_object('signals', coalesce(json_agg(x ORDER BY x.id DESC), '[]'))"
 		" FROM (SELECT s.id, s.strategy_id, st.name AS strategy, s.symbol, s.timeframe,"
 		"  s.action, s.price::text AS price, s.take_profit::text AS take_profit,"
 		"  s.stop_loss::text AS stop_loss, " ISO("s.received_at") " AS received_at"
 		"  FROM signals s JOIN strategies st ON st.id = s.strategy_id"
 		"  WHERE s.strategy_id IN (SELECT strategy_id FROM alarms WHERE user_id = $1)"
-		"  AND s.status = 'processed' AND ac_signal_visible($1, s.strategy_id, s.received_at)"
+		"  AND s.status = 'processed' AND " AC_SQL_VISIBLE("s")
 		"  ORDER BY s.id DESC LIMIT $2) x", 2 };
 	long long limit = arg_int(r, "limit", 1, 200, 50);
 	char l[24];

@@ -338,7 +338,7 @@ same_origin(const struct pctx *c)
 static void
 home(struct pctx *c, long long id)
 {
-	static const struct ac_stmt st = { "portal_dashboard",
+	static const struct ac_stmt st = { "portal_dashboard", AC_SQL_VISIBLE_WITH
 		"SELECT json_build_object('balance', u.credit_balance,"
 		" 'alarms', (SELECT count(*) FROM alarms a WHERE a.user_id = u.id),"
 		" 'subscription', (SELECT json_build_object('plan', p.name, 'ends',"
@@ -360,7 +360,7 @@ home(struct pctx *c, long long id)
 		"  WHEN 'failed' THEN 'danger' WHEN 'skipped' THEN 'warning' ELSE 'secondary' END AS badge"
 		"  FROM deliveries d JOIN signals s ON s.id = d.signal_id"
 		"  JOIN strategies st ON st.id = s.strategy_id"
-		"  WHERE d.user_id = u.id AND ac_signal_visible(u.id, s.strategy_id, s.received_at)"
+		"  WHERE d.user_id = $1 AND " AC_SQL_VISIBLE("s")
 		"  ORDER BY d.id DESC LIMIT 10) n HAVING count(*) > 0))"
 		" FROM users u WHERE u.id = $1", 1 };
 	char uid[24];
@@ -867,7 +867,7 @@ one_of(const char *v, const char *const *values)
 
 /* GET /history: the user's notifications, newest first, filtered, a page
  * (?before=id) at a time; only of signals the user may see (as on the
- * dashboard: ac_signal_visible, sql/011_access.sql). */
+ * dashboard: ac_visible_periods, sql/013_visible_periods.sql). */
 static void
 history_page(struct pctx *c, long long id)
 {

@@ -63,4 +63,18 @@ struct ac_alarm_new {
  * the strategy (that subscription is recorded on the alarm). */
 json_t	*ac_alarm_create(struct ac_db *db, const struct ac_alarm_new *in, char *err, size_t errsz);
 
+/*
+ * Who sees which signal (sql/013_visible_periods.sql), for statements whose
+ * $1 is the user: AC_SQL_VISIBLE_WITH opens the statement (the user's
+ * covered periods, taken once), AC_SQL_VISIBLE(s) tests signal alias s.
+ * A page that stops after a few rows in id order (history) is faster
+ * asking ac_signal_visible() row by row: the planner then keeps the
+ * ordered scan.
+ */
+#define AC_SQL_VISIBLE_WITH \
+	"WITH vis AS MATERIALIZED (SELECT * FROM ac_visible_periods($1)) "
+#define AC_SQL_VISIBLE(s) \
+	"EXISTS (SELECT FROM vis WHERE vis.strategy_id = " s ".strategy_id" \
+	" AND vis.period_start <= " s ".received_at AND vis.period_end > " s ".received_at)"
+
 #endif
