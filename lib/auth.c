@@ -231,6 +231,27 @@ ac_auth_signup(struct ac_db *db, const struct ac_auth_cfg *a, const char *email,
 	return address_claim(db, a, 0, email, pwhash, name, base_url);
 }
 
+/* Runs st on a link's token ($1, its SHA-256, binary) and v2 ($2, may be
+ * NULL). The result (caller clears), or NULL for a token that cannot be a
+ * link (*bad set) or a database error (*bad clear; the result's state is
+ * in db). */
+static PGresult *
+link_exec(struct ac_db *db, const struct ac_stmt *st, const char *token, const char *v2,
+    int *bad)
+{
+	unsigned char hash[32];
+	const char *vals[2] = { (const char *)hash, v2 };
+	const int lens[2] = { 32, 0 }, fmts[2] = { 1, 0 };
+	PGresult *res;
+
+	*bad = token == NULL || strlen(token) != AC_TOKEN_LEN;
+	if (*bad)
+		return NULL;
+	ac_sha256(token, AC_TOKEN_LEN, hash);
+	res = ac_db_exec(db, st, vals, lens, fmts);
+	return ac_db_ok(db, res, PGRES_TUPLES_OK) ? res : NULL;
+}
+
 /* Runs st on a link's token ($1, its hash) and v2: st finds the link (or
  * marks it used and acts on it). 1 if it found one, with the first cell
  * in *id (may be NULL); 0 if the link is unknown, used, expired (or its
@@ -239,17 +260,12 @@ static int
 link_use(struct ac_db *db, const struct ac_stmt *st, const char *token, const char *v2,
     long long *id)
 {
-	unsigned char hash[32];
-	const char *vals[2] = { (const char *)hash, v2 };
-	const int lens[2] = { 32, 0 }, fmts[2] = { 1, 0 };
 	PGresult *res;
-	int n;
+	int n, bad;
 
-	if (token == NULL || strlen(token) != AC_TOKEN_LEN)
-		return 0;
-	ac_sha256(token, AC_TOKEN_LEN, hash);
-	res = ac_db_exec(db, st, vals, lens, fmts);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+	if ((res = link_exec(db, st, token, v2, &bad)) == NULL) {
+		if (bad)
+			return 0;
 		/* the address got taken, or the database's stricter check of
 		 * it refuses it: the link cannot be used */
 		if (strcmp(ac_db_sqlstate(db), "23505") == 0 ||
@@ -281,17 +297,12 @@ int
 ac_signup_confirm(struct ac_db *db, const char *token, const char *password,
     long long *user_id)
 {
-	unsigned char hash[32];
-	const char *vals[1] = { (const char *)hash };
-	const int lens[1] = { 32 }, fmts[1] = { 1 };
 	PGresult *res;
-	int match;
+	int match, bad;
 
-	if (token == NULL || strlen(token) != AC_TOKEN_LEN)
-		return 0;
-	ac_sha256(token, AC_TOKEN_LEN, hash);
-	res = ac_db_exec(db, &st_signup_hash, vals, lens, fmts);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+	if ((res = link_exec(db, &st_signup_hash, token, NULL, &bad)) == NULL) {
+		if (bad)
+			return 0;
 		ac_error("%s: %s", st_signup_hash.name, ac_db_error(db));
 		return -1;
 	}

@@ -255,6 +255,29 @@ delivery_new(long long user, const char *channel)
 	return delivery_make(user, channel, 1);
 }
 
+/* One deliver job holding n new deliveries on channel, each to a new user
+ * (with a Telegram chat "<chats><i>", i as 3 digits, unless chats is
+ * NULL), as the fan-out writes them. */
+static void
+job_of_many(int n, const char *channel, const char *chats)
+{
+	char ids[2048], key[17], chat[16];
+	size_t k = 0;
+
+	assert_true(n <= 64);
+	k += (size_t)snprintf(ids + k, sizeof(ids) - k, "[");
+	for (int i = 0; i < n; i++) {
+		snprintf(chat, sizeof(chat), "%s%03d", chats ? chats : "", i);
+		k += (size_t)snprintf(ids + k, sizeof(ids) - k, "%s%lld", i ? ", " : "",
+		    delivery_make(user_new(chats ? chat : "", ""), channel, 0));
+	}
+	snprintf(ids + k, sizeof(ids) - k, "]");
+	it_rand_hex(key, 16);
+	it_q_ll("INSERT INTO jobs (kind, payload, unique_key) VALUES ('deliver',"
+	    " jsonb_build_object('delivery_ids', $1::jsonb), 'deliver:many:' || $2) RETURNING id",
+	    ids, key, NULL);
+}
+
 /* Column col of row id of table as text (malloc'd; "" for NULL). */
 static char *
 col_of(const char *table, long long id, const char *col)
@@ -517,19 +540,8 @@ test_backlog_drains(void **state)
 static void
 test_breaker_stops_slotted(void **state)
 {
-	char ids[512], key[17];
-	size_t n = 0;
-
 	(void)state;
-	n += (size_t)snprintf(ids + n, sizeof(ids) - n, "[");
-	for (int i = 0; i < 10; i++)
-		n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%lld", i ? ", " : "",
-		    delivery_make(user_new("", ""), "email", 0));
-	snprintf(ids + n, sizeof(ids) - n, "]");
-	it_rand_hex(key, 16);
-	it_q_ll("INSERT INTO jobs (kind, payload, unique_key) VALUES ('deliver',"
-	    " jsonb_build_object('delivery_ids', $1::jsonb), 'deliver:many:' || $2) RETURNING id",
-	    ids, key, NULL);
+	job_of_many(10, "email", NULL);
 	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"resend\", \"times\": -1,"
 	    " \"status\": 503, \"body\": {\"statusCode\": 503, \"name\": \"unavailable\","
 	    " \"message\": \"down\"}}]"));
@@ -555,22 +567,10 @@ test_telegram_sliding_second(void **state)
 
 	(void)state;
 	for (int j = 0; j < 3; j++) {
-		char ids[2048], key[17];
-		size_t n = 0;
+		char chats[8];
 
-		n += (size_t)snprintf(ids + n, sizeof(ids) - n, "[");
-		for (int i = 0; i < 50; i++) {
-			char chat[16];
-
-			snprintf(chat, sizeof(chat), "94%d00%03d", j, i);
-			n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%lld", i ? ", " : "",
-			    delivery_make(user_new(chat, ""), "telegram", 0));
-		}
-		snprintf(ids + n, sizeof(ids) - n, "]");
-		it_rand_hex(key, 16);
-		it_q_ll("INSERT INTO jobs (kind, payload, unique_key) VALUES ('deliver',"
-		    " jsonb_build_object('delivery_ids', $1::jsonb), 'deliver:many:' || $2)"
-		    " RETURNING id", ids, key, NULL);
+		snprintf(chats, sizeof(chats), "94%d00", j);
+		job_of_many(50, "telegram", chats);
 	}
 	setenv("AC_TELEGRAM_RATE", "30", 1);
 	for (int j = 0; j < 3; j++)
@@ -599,21 +599,11 @@ test_telegram_sliding_second(void **state)
 static void
 test_resend_retry_after_holds(void **state)
 {
-	char ids[512], key[17];
 	json_t *reqs;
 	double t429;
-	size_t n = 0;
 
 	(void)state;
-	n += (size_t)snprintf(ids + n, sizeof(ids) - n, "[");
-	for (int i = 0; i < 5; i++)
-		n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%lld", i ? ", " : "",
-		    delivery_make(user_new("", ""), "email", 0));
-	snprintf(ids + n, sizeof(ids) - n, "]");
-	it_rand_hex(key, 16);
-	it_q_ll("INSERT INTO jobs (kind, payload, unique_key) VALUES ('deliver',"
-	    " jsonb_build_object('delivery_ids', $1::jsonb), 'deliver:many:' || $2) RETURNING id",
-	    ids, key, NULL);
+	job_of_many(5, "email", NULL);
 	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"resend\", \"status\": 429,"
 	    " \"headers\": {\"Retry-After\": \"2\"}, \"body\": {\"statusCode\": 429,"
 	    " \"name\": \"rate_limit_exceeded\", \"message\": \"slow down\"}}]"));
