@@ -2,7 +2,7 @@
  * ac-api — the JSON API under /api/v1 (docs/openapi.yaml describes it).
  *
  * POST /auth/token trades an email and password for a short-lived HS256
- * access token (lib/jwt.h); personal API tokens made in the portal
+ * access token (lib/web/jwt.h); personal API tokens made in the portal
  * ("act_...") work as well, both as "Authorization: Bearer". Every other
  * route needs one, and counts against the user's 100 requests a minute
  * (Redis; 429 with Retry-After; open when Redis is away); an address whose
@@ -19,19 +19,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "account.h"
-#include "alarm.h"
-#include "arena.h"
-#include "auth.h"
-#include "config.h"
-#include "db.h"
-#include "jwt.h"
-#include "log.h"
-#include "ratelimit.h"
-#include "request.h"
-#include "responder.h"
-#include "response.h"
-#include "util.h"
+#include "account/account.h"
+#include "account/alarm.h"
+#include "base/arena.h"
+#include "web/auth.h"
+#include "base/config.h"
+#include "base/db.h"
+#include "web/jwt.h"
+#include "base/log.h"
+#include "web/ratelimit.h"
+#include "web/request.h"
+#include "web/responder.h"
+#include "web/response.h"
+#include "base/util.h"
 
 #define AUDIENCE	"alertcast-api"
 #define PREFIX		"/api/v1"

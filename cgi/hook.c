@@ -4,14 +4,14 @@
  *	POST /hook/tv/<token>	an alert for the strategy holding token
  *	POST /hook/tv		an alert whose body carries the token as "secret"
  *	POST /hook/telegram	an update from Telegram: /start <code> links a
- *				chat, /stop unlinks it (lib/telegram.h)
+ *				chat, /stop unlinks it (lib/account/telegram.h)
  *	GET  /health/live	the process answers
  *	GET  /health/ready	the database answers and its migrations are current
  *
  * A few of these run under spawn-fcgi, each with AC_HOOK_THREADS threads
  * accepting requests. Alerts are stored by one committer thread per
  * process that writes all the alerts waiting at that moment in one
- * statement and one transaction (a group commit, lib/ingest.h); each
+ * statement and one transaction (a group commit, lib/alert/ingest.h); each
  * thread also keeps a connection of its own, opened when first needed,
  * for the rest (strategy lookups, refusals, Telegram, health). When the
  * database cannot take an alert, the request goes to the local spool and
@@ -23,22 +23,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "config.h"
-#include "crypto.h"
-#include "db.h"
-#include "ingest.h"
-#include "log.h"
-#include "message.h"
-#include "migrate.h"
-#include "redis.h"
-#include "request.h"
-#include "responder.h"
-#include "response.h"
-#include "spool.h"
-#include "strategy.h"
-#include "telegram.h"
-#include "util.h"
+#include "base/arena.h"
+#include "base/config.h"
+#include "base/crypto.h"
+#include "base/db.h"
+#include "alert/ingest.h"
+#include "base/log.h"
+#include "deliver/message.h"
+#include "base/migrate.h"
+#include "base/redis.h"
+#include "web/request.h"
+#include "web/responder.h"
+#include "web/response.h"
+#include "alert/spool.h"
+#include "alert/strategy.h"
+#include "account/telegram.h"
+#include "base/util.h"
 
 static struct {
 	struct ac_config cfg;

@@ -1,6 +1,6 @@
 /*
  * ac-portal — the subscriber portal: server-rendered HTML from the
- * templates in cgi/templates (lib/html.h), working without JavaScript.
+ * templates in cgi/templates (lib/web/html.h), working without JavaScript.
  *
  *	GET  /			dashboard (or to /login)
  *	GET|POST /signup /login	account and session; POST /logout
@@ -25,19 +25,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "account.h"
-#include "alarm.h"
-#include "arena.h"
-#include "auth.h"
-#include "config.h"
-#include "db.h"
-#include "html.h"
-#include "log.h"
-#include "request.h"
-#include "responder.h"
-#include "response.h"
-#include "telegram.h"
-#include "util.h"
+#include "account/account.h"
+#include "account/alarm.h"
+#include "base/arena.h"
+#include "web/auth.h"
+#include "base/config.h"
+#include "base/db.h"
+#include "web/html.h"
+#include "base/log.h"
+#include "web/request.h"
+#include "web/responder.h"
+#include "web/response.h"
+#include "account/telegram.h"
+#include "base/util.h"
 
 #define PRE_COOKIE	"ac_pre"	/* the guest forms' CSRF cookie */
 #define HISTORY_PAGE	50

@@ -27,20 +27,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "account.h"
-#include "config.h"
-#include "crypto.h"
-#include "db.h"
-#include "fanout.h"
-#include "ingest.h"
-#include "jobs.h"
-#include "ledger.h"
-#include "log.h"
-#include "migrate.h"
-#include "spool.h"
-#include "strategy.h"
-#include "telegram.h"
-#include "util.h"
+#include "account/account.h"
+#include "base/config.h"
+#include "base/crypto.h"
+#include "base/db.h"
+#include "work/fanout.h"
+#include "alert/ingest.h"
+#include "work/jobs.h"
+#include "work/ledger.h"
+#include "base/log.h"
+#include "base/migrate.h"
+#include "alert/spool.h"
+#include "alert/strategy.h"
+#include "account/telegram.h"
+#include "base/util.h"
 
 static struct ac_config cfg;
 static struct ac_db *db;

@@ -8,7 +8,7 @@
  * LISTEN ac_jobs (at most 1 s at a time, so jobs coming due by run_at are
  * seen without a notification) and keeps draining until SECONDS have
  * passed; --once drains and exits. Any number of workers may run at once:
- * claims are FOR UPDATE SKIP LOCKED with leases (lib/jobs.h). SIGTERM and
+ * claims are FOR UPDATE SKIP LOCKED with leases (lib/work/jobs.h). SIGTERM and
  * SIGINT finish the job in hand, put the rest of the batch back and exit 0.
  * If PostgreSQL goes away the worker backs off (0.5 s doubling to 15 s)
  * and carries on when it returns. Exit 1 when the database was still
@@ -22,15 +22,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "config.h"
-#include "db.h"
-#include "deliver.h"
-#include "fanout.h"
-#include "jobs.h"
-#include "log.h"
-#include "message.h"
-#include "util.h"
+#include "web/auth.h"
+#include "base/config.h"
+#include "base/db.h"
+#include "deliver/deliver.h"
+#include "work/fanout.h"
+#include "work/jobs.h"
+#include "base/log.h"
+#include "deliver/message.h"
+#include "base/util.h"
 
 #define WAIT_MAX_MS	1000	/* longest wait for a notification */
 #define FAST_WINDOW_MS	2000	/* after activity (far longer than ingest's NOTIFY
@@ -172,7 +172,7 @@ work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 		}
 		if (once)
 			return 0;
-		/* ingest sends one NOTIFY per coalescing window (lib/ingest.h):
+		/* ingest sends one NOTIFY per coalescing window (lib/alert/ingest.h):
 		 * for a while after activity, look again soon without one */
 		now = ac_mono_ms();
 		pause = now - active < FAST_WINDOW_MS ? FAST_POLL_MS : WAIT_MAX_MS;

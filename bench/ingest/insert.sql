@@ -1,5 +1,5 @@
 -- insert.sql — pgbench baseline for bench/ingest/run: one alert stored in
--- its own transaction (its signal and fanout job, the rows lib/ingest.c
+-- its own transaction (its signal and fanout job, the rows lib/alert/ingest.c
 -- writes for each alert of a group commit), with a unique idempotency key
 -- per transaction. Run with -D sid=<strategy id>. Under load
 -- ac-hook sends at most one NOTIFY per 20 ms for the whole host

@@ -1,5 +1,5 @@
 -- bench/jobs/claim.sql — the runner's SQL for one batch of noop jobs, as
--- pgbench runs it: the claim (lib/jobs.c st_claim, committed on its own)
+-- pgbench runs it: the claim (lib/work/jobs.c st_claim, committed on its own)
 -- and the completion of the whole batch (st_complete). :batch is set with -D.
 WITH c AS (UPDATE jobs SET state = 'running', locked_by = 'pgbench',
 	locked_until = now() + 120 * interval '1 second', attempts = attempts + 1,

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "arena.h"
-#include "request.h"
-#include "response.h"
-#include "util.h"
+#include "base/arena.h"
+#include "web/request.h"
+#include "web/response.h"
+#include "base/util.h"
 
 struct input {
 	const char	*params[12];

@@ -1,5 +1,5 @@
 /*
- * fuzz_signal.c — libFuzzer driver for lib/signal.c.
+ * fuzz_signal.c — libFuzzer driver for lib/alert/tv.c.
  *
  * Feeds each input to ac_alert_parse() as application/json, as
  * text/plain and with no content type; a parsed alert goes through
@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "signal.h"
+#include "alert/tv.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -19,7 +19,7 @@
 #include <hiredis/hiredis.h>
 
 #include "itportal.h"
-#include "redis.h"
+#include "base/redis.h"
 
 #define PW "correct horse battery"
 

@@ -51,8 +51,8 @@
 #include <hiredis/hiredis.h>
 
 #include "itportal.h"
-#include "provider.h"
-#include "redis.h"
+#include "deliver/provider.h"
+#include "base/redis.h"
 
 static char logdir[1024], fake_base[64], smtp_url[64];
 static pid_t fake_pid;

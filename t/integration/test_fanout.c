@@ -30,8 +30,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "db.h"
-#include "fanout.h"
+#include "base/db.h"
+#include "work/fanout.h"
 #include "itest.h"
 
 

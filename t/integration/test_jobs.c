@@ -6,7 +6,7 @@
  * jobs with each done exactly once.
  *
  * Jobs are of kind noop, whose payload asks for sleeps, retries, failures
- * or a run counter (lib/jobs.h). Each test starts by deleting the noop
+ * or a run counter (lib/work/jobs.h). Each test starts by deleting the noop
  * jobs, so the tests share the database with other suites.
  *
  * Environment: AC_DATABASE_URL; AC_TEST_ACCTL (acctl); AC_TEST_WORKER, or
@@ -31,9 +31,9 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "db.h"
-#include "jobs.h"
-#include "util.h"
+#include "base/db.h"
+#include "work/jobs.h"
+#include "base/util.h"
 
 static PGconn	*pg;
 static pid_t	 kids[16];	/* workers a failed test may have left running */

@@ -1,4 +1,4 @@
-/* test_html.c — the escape-by-default template renderer (lib/html.c). */
+/* test_html.c — the escape-by-default template renderer (lib/web/html.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "html.h"
+#include "web/html.h"
 
 static char dir[] = "/tmp/test_html.XXXXXX";
 

@@ -1,4 +1,4 @@
-/* test_jwt.c — the API's access tokens (lib/jwt.c): what verifies, and
+/* test_jwt.c — the API's access tokens (lib/web/jwt.c): what verifies, and
  * every way a token is refused. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "jwt.h"
+#include "web/jwt.h"
 
 static const unsigned char key[AC_JWT_KEY_LEN] = "0123456789abcdef0123456789abcdef";
 #define NOW 1800000000

@@ -1,4 +1,4 @@
-/* test_message.c — notification templates (lib/message.c): filling, the
+/* test_message.c — notification templates (lib/deliver/message.c): filling, the
  * errors, and the cache that reads an edited file again. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "message.h"
+#include "deliver/message.h"
 
 static char dir[] = "/tmp/test_message.XXXXXX";
 

@@ -1,5 +1,5 @@
 /*
- * test_provider.c — the providers' pure side (lib/provider.c): answer
+ * test_provider.c — the providers' pure side (lib/deliver/provider.c): answer
  * classification per provider from the codes REFERENCE.md lists, the SMTP
  * MIME message, Telegram's HTML text and request, idempotency keys, the
  * circuit breaker's transitions, the backoff and the retry plans.
@@ -15,9 +15,9 @@
 
 #include <jansson.h>
 
-#include "html.h"
-#include "message.h"
-#include "provider.h"
+#include "web/html.h"
+#include "deliver/message.h"
+#include "deliver/provider.h"
 
 /* ---- classification ------------------------------------------------------ */
 

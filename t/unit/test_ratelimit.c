@@ -5,9 +5,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "log.h"
-#include "ratelimit.h"
-#include "util.h"
+#include "base/log.h"
+#include "web/ratelimit.h"
+#include "base/util.h"
 
 static void
 test_redis_away(void **state)

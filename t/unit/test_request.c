@@ -7,9 +7,9 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "arena.h"
-#include "request.h"
-#include "response.h"
+#include "base/arena.h"
+#include "web/request.h"
+#include "web/response.h"
 
 struct fake {
 	const char	**params;	/* NAME, VALUE, ..., NULL */

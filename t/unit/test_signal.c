@@ -1,5 +1,5 @@
 /*
- * test_signal.c — cmocka tests for lib/signal.c, one test per table row.
+ * test_signal.c — cmocka tests for lib/alert/tv.c, one test per table row.
  *
  * Tables: bodies that parse (with every normalized value), bodies that
  * are refused (status, code, field, a piece of the message), alerts
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "signal.h"
+#include "alert/tv.h"
 
 #define NROWS(t)	(sizeof(t) / sizeof((t)[0]))
 #define B(f)		(1u << AC_F_##f)

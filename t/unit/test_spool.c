@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "crypto.h"
-#include "spool.h"
+#include "base/crypto.h"
+#include "alert/spool.h"
 
 struct seen {
 	int		 n;

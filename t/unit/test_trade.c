@@ -1,8 +1,8 @@
 /*
  * test_trade.c — cmocka tests for the pure parts of the fan-out: the
- * virtual-trade rules (lib/trade.c) as a table, PnL, and the eligibility
- * helpers of lib/fanout.c (alarm toggles and price filter, daily cap and
- * credit gate, channel verdicts), and the message filling of lib/message.c.
+ * virtual-trade rules (lib/work/trade.c) as a table, PnL, and the eligibility
+ * helpers of lib/work/fanout.c (alarm toggles and price filter, daily cap and
+ * credit gate, channel verdicts), and the message filling of lib/deliver/message.c.
  *
  * A trade row gives the settings, the open trades as a string of sides,
  * oldest first ("BBS": two BUYs then a SELL, entries 100, 101, 102...),
@@ -18,9 +18,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "fanout.h"
-#include "message.h"
-#include "trade.h"
+#include "work/fanout.h"
+#include "deliver/message.h"
+#include "work/trade.h"
 
 #define NROWS(t)	(sizeof(t) / sizeof((t)[0]))
 

@@ -1,0 +1,318 @@
+/* db.c — see db.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/db.h"
+#include "base/log.h"
+
+#define MAX_PREPARED 64
+
+struct ac_db {
+	char		*conninfo;
+	char		*appname;
+	int		 connect_timeout_s;
+	int		 statement_timeout_ms;
+	int		 generic_plans;	/* plan_cache_mode=force_generic_plan */
+	PGconn		*conn;
+	const struct ac_stmt *prepared[MAX_PREPARED];	/* on this connection */
+	int		 nprepared;
+	char		 error[512];
+	char		 sqlstate[6];
+	int		 unavailable;
+};
+
+struct ac_db *
+ac_db_new(const char *conninfo, const char *application_name,
+    int connect_timeout_s, int statement_timeout_ms)
+{
+	struct ac_db *db = calloc(1, sizeof(*db));
+
+	if (db == NULL)
+		abort();
+	db->conninfo = strdup(conninfo);
+	db->appname = strdup(application_name);
+	db->connect_timeout_s = connect_timeout_s;
+	db->statement_timeout_ms = statement_timeout_ms;
+	return db;
+}
+
+struct ac_db *
+ac_db_new_like(const struct ac_db *db)
+{
+	struct ac_db *n = ac_db_new(db->conninfo, db->appname, db->connect_timeout_s,
+	    db->statement_timeout_ms);
+
+	n->generic_plans = db->generic_plans;
+	return n;
+}
+
+void
+ac_db_generic_plans(struct ac_db *db)
+{
+	db->generic_plans = 1;
+}
+
+void
+ac_db_free(struct ac_db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	free(db->conninfo);
+	free(db->appname);
+	free(db);
+}
+
+static void
+set_error(struct ac_db *db, const char *msg, const char *sqlstate)
+{
+	size_t n;
+
+	snprintf(db->error, sizeof(db->error), "%s", msg ? msg : "unknown error");
+	n = strlen(db->error);
+	while (n > 0 && (db->error[n - 1] == '\n' || db->error[n - 1] == ' '))
+		db->error[--n] = '\0';
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", sqlstate ? sqlstate : "");
+	/* class 08 connection exceptions, 57P0x shutdowns, 53300 too many
+	 * connections, 57014 statement timeout, 25006 read-only standby */
+	db->unavailable = db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK ||
+	    strncmp(db->sqlstate, "08", 2) == 0 || strncmp(db->sqlstate, "57P", 3) == 0 ||
+	    strcmp(db->sqlstate, "53300") == 0 || strcmp(db->sqlstate, "57014") == 0 ||
+	    strcmp(db->sqlstate, "25006") == 0;
+}
+
+/* Server notices ("relation already exists, skipping") are debug lines. */
+static void
+notice(void *arg, const char *msg)
+{
+	ac_debug("postgres: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+PGconn *
+ac_db_conn(struct ac_db *db)
+{
+	const char *keys[] = { "dbname", "application_name", "connect_timeout", "options", NULL };
+	char timeout[16], options[128];
+	const char *vals[5];
+
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		return db->conn;
+	if (db->conn != NULL) {
+		ac_warn("connection lost; reconnecting");
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+	db->nprepared = 0;
+	snprintf(timeout, sizeof(timeout), "%d", db->connect_timeout_s);
+	/* no JIT: for these short statements it only adds compile time, which
+	 * reached half a second on the fan-out's query */
+	snprintf(options, sizeof(options), "-c statement_timeout=%d -c jit=off%s",
+	    db->statement_timeout_ms, db->generic_plans ? " -c plan_cache_mode=force_generic_plan" : "");
+	/* dbname with expand_dbname carries the whole conninfo or URI; the
+	 * later keys add to it */
+	vals[0] = db->conninfo;
+	vals[1] = db->appname;
+	vals[2] = timeout;
+	vals[3] = options;
+	vals[4] = NULL;
+	db->conn = PQconnectdbParams(keys, vals, 1);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		set_error(db, db->conn ? PQerrorMessage(db->conn) : "out of memory", "08006");
+		if (db->conn != NULL)
+			PQfinish(db->conn);
+		db->conn = NULL;
+		db->unavailable = 1;
+		return NULL;
+	}
+	PQsetNoticeProcessor(db->conn, notice, NULL);
+	return db->conn;
+}
+
+static void
+record_result(struct ac_db *db, const PGresult *res)
+{
+	if (res == NULL)
+		set_error(db, PQerrorMessage(db->conn), "08006");
+	else
+		set_error(db, PQresultErrorMessage(res),
+		    PQresultErrorField(res, PG_DIAG_SQLSTATE));
+}
+
+int
+ac_db_ok(struct ac_db *db, PGresult *res, ExecStatusType want)
+{
+	if (res != NULL && PQresultStatus(res) == want)
+		return 1;
+	if (res != NULL) {
+		record_result(db, res);
+		PQclear(res);
+	}
+	return 0;
+}
+
+static int
+is_prepared(const struct ac_db *db, const struct ac_stmt *st)
+{
+	for (int i = 0; i < db->nprepared; i++)
+		if (db->prepared[i] == st)
+			return 1;
+	return 0;
+}
+
+static int
+prepare(struct ac_db *db, const struct ac_stmt *st)
+{
+	PGresult *res;
+
+	if (is_prepared(db, st))
+		return 0;
+	res = PQprepare(db->conn, st->name, st->sql, st->nparams, NULL);
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		record_result(db, res);
+		ac_error("prepare %s: %s", st->name, db->error);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	if (db->nprepared < MAX_PREPARED)
+		db->prepared[db->nprepared++] = st;
+	return 0;
+}
+
+/* A result that failed because the connection broke, outside a transaction. */
+static int
+retryable(struct ac_db *db, PGresult *res)
+{
+	return (res == NULL || PQresultStatus(res) == PGRES_FATAL_ERROR) &&
+	    PQstatus(db->conn) != CONNECTION_OK;
+}
+
+PGresult *
+ac_db_exec(struct ac_db *db, const struct ac_stmt *st, const char *const *vals,
+    const int *lens, const int *formats)
+{
+	PGresult *res = NULL;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int intx;
+
+		if (ac_db_conn(db) == NULL)
+			return NULL;
+		intx = PQtransactionStatus(db->conn) != PQTRANS_IDLE;
+		if (prepare(db, st) == -1) {
+			if (!intx && PQstatus(db->conn) != CONNECTION_OK)
+				continue;
+			return NULL;
+		}
+		res = PQexecPrepared(db->conn, st->name, st->nparams, vals, lens, formats, 0);
+		if (!intx && attempt == 0 && retryable(db, res)) {
+			PQclear(res);
+			res = NULL;
+			continue;
+		}
+		break;
+	}
+	if (res == NULL || (PQresultStatus(res) != PGRES_TUPLES_OK &&
+	    PQresultStatus(res) != PGRES_COMMAND_OK))
+		record_result(db, res);
+	return res;
+}
+
+json_t *
+ac_db_json(struct ac_db *db, const struct ac_stmt *st, const char *const *vals, int *found)
+{
+	PGresult *res = ac_db_exec(db, st, vals, NULL, NULL);
+	json_t *o;
+
+	*found = 1;
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		ac_error("%s: %s", st->name, ac_db_error(db));
+		return NULL;
+	}
+	if (PQntuples(res) == 0) {
+		*found = 0;
+		PQclear(res);
+		return NULL;
+	}
+	o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	return o;
+}
+
+PGresult *
+ac_db_query(struct ac_db *db, const char *sql, int n, const char *const *vals)
+{
+	PGresult *res;
+
+	if (ac_db_conn(db) == NULL)
+		return NULL;
+	res = PQexecParams(db->conn, sql, n, NULL, vals, NULL, NULL, 0);
+	if (res == NULL || (PQresultStatus(res) != PGRES_TUPLES_OK &&
+	    PQresultStatus(res) != PGRES_COMMAND_OK))
+		record_result(db, res);
+	return res;
+}
+
+static int
+command(struct ac_db *db, const char *sql)
+{
+	PGresult *res;
+
+	if (ac_db_conn(db) == NULL)
+		return -1;
+	res = PQexec(db->conn, sql);
+	if (!ac_db_ok(db, res, PGRES_COMMAND_OK)) {
+		if (res == NULL)
+			record_result(db, NULL);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+int
+ac_db_begin(struct ac_db *db)
+{
+	/* a connection the server dropped (a restart) shows only when used:
+	 * nothing has been done yet, so BEGIN again on a new one, as
+	 * ac_db_exec() does outside a transaction */
+	if (command(db, "BEGIN") == 0)
+		return 0;
+	if (db->conn == NULL || PQstatus(db->conn) == CONNECTION_OK)
+		return -1;
+	return command(db, "BEGIN");
+}
+
+int
+ac_db_commit(struct ac_db *db)
+{
+	return command(db, "COMMIT");
+}
+
+void
+ac_db_rollback(struct ac_db *db)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		command(db, "ROLLBACK");
+}
+
+const char *
+ac_db_error(const struct ac_db *db)
+{
+	return db->error;
+}
+
+int
+ac_db_unavailable(const struct ac_db *db)
+{
+	return db->unavailable;
+}
+
+const char *
+ac_db_sqlstate(const struct ac_db *db)
+{
+	return db->sqlstate;
+}

@@ -1,0 +1,90 @@
+/*
+ * deliver.h — job "deliver": a delivery sent through its channel's
+ * providers (provider.h), concurrently, with retries, backup providers,
+ * rate limits and a circuit breaker per provider.
+ *
+ * The runner hands a claimed batch of deliver jobs to ac_deliver_batch(),
+ * outside any transaction: it loads the deliveries, renders each one's
+ * message from the templates (message.h; HTML variants get every value
+ * escaped), and sends them all at once through one libcurl multi handle
+ * (AC_DELIVERY_CONCURRENCY in flight, AC_<PROVIDER>_CONCURRENCY per
+ * provider). A job holds one delivery ({"delivery_id": N}: a retry) or many
+ * ({"delivery_ids": [...]}: the fan-out writes one per 500 deliveries).
+ * The deliveries that went out are then marked sent in one statement for
+ * the whole batch; every other result stays in its job's payload and
+ * ac_deliver_job() writes it in the runner's transaction, together with
+ * the job's completion. A worker killed between a send and that write
+ * sends again (at-least-once): Resend and OneSignal get an idempotency key
+ * derived from the delivery id and drop the repeat; Telegram, SMTP, Netgsm
+ * and Twilio take no key. One killed after the write and before the job's
+ * completion finds the deliveries sent, and sends nothing again.
+ *
+ * Retries: the delivery's n-th send is step n of its channel's plan (email:
+ * Resend x3 then SMTP x3; SMS: Netgsm x3 then Twilio x3; Telegram x3;
+ * push once), waiting 1 s, 2 s, 4 s ... (at most 10 s) or the provider's
+ * retry-after; a retry is a new deliver job written with the attempt count
+ * in the same transaction, so a crash never skips or repeats a step. A
+ * permanent answer fails the delivery at once with the
+ * provider's reason; Telegram's 403 also marks the user's chat
+ * unreachable and queues a "telegram_blocked" notice to the user's email.
+ * A channel with no provider configured uses the outbox
+ * (sent, provider "outbox", the text kept in the row).
+ *
+ * Limits: AC_<PROVIDER>_RATE messages a second (Telegram 30 by default)
+ * and, for Telegram, one message per chat every AC_TELEGRAM_CHAT_GAP_MS;
+ * slots are reserved in Redis so all workers share them. The breaker
+ * opens after AC_BREAKER_FAILURES consecutive transient failures and lets
+ * one probe through after AC_BREAKER_COOLDOWN_MS; its state is in Redis
+ * too. Without Redis both fall back to this process's own state (logged).
+ */
+#ifndef AC_DELIVER_H
+#define AC_DELIVER_H
+
+#include "base/config.h"
+#include "work/jobs.h"
+
+/* Reads the provider settings from cfg (which must outlive the use);
+ * before this, or with no credentials, every channel uses the outbox. */
+void	ac_deliver_init(const struct ac_config *cfg);
+
+/* Frees what ac_deliver_init() and the sends kept (connections). */
+void	ac_deliver_done(void);
+
+/* The batch handler of kind "deliver": sends the n jobs' deliveries and
+ * leaves each result in its payload (see above). */
+void	ac_deliver_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
+	    const volatile sig_atomic_t *stop);
+
+/* Job "deliver", payload {"delivery_id": N} or {"delivery_ids": [N, ...]}:
+ * writes the results ac_deliver_batch() left. FAIL for a missing payload,
+ * or a missing delivery in a job of one (in a job of many it is logged and
+ * passed over); a delivery no longer queued is left alone. */
+enum ac_job_outcome ac_deliver_job(struct ac_db *db, struct ac_job *job);
+
+/*
+ * Job "notice", payload {"user_id": N, "notice": NAME}: an account email
+ * (templates NAME.txt, NAME.html.txt, NAME_subject.txt) sent to the user's
+ * address through the email plan, with the same limits and breakers; the
+ * job's attempt is the plan's step, and a retry is the job's own. Queued
+ * as "telegram_blocked" when Telegram says the user blocked the bot.
+ */
+void	ac_notice_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
+	    const volatile sig_atomic_t *stop);
+enum ac_job_outcome ac_notice_job(struct ac_db *db, struct ac_job *job);
+
+/*
+ * Job "email", payload {"email_id": N}: a message of email_outbox (queued
+ * by ac_mail_queue(), mail.h) sent like a delivery: its n-th send is step n
+ * of the email plan, a retry is a new email job, and the row's status,
+ * provider, provider_message_id, error and attempts are written in the
+ * runner's transaction. The text part is the row's body; the HTML part is
+ * that text escaped, with its paragraphs, line breaks and links. Resend
+ * gets an idempotency key of namespace "email" and the row's id. With no
+ * email provider the row is sent by provider "outbox". A message no longer
+ * queued, or gone, is left alone.
+ */
+void	ac_email_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
+	    const volatile sig_atomic_t *stop);
+enum ac_job_outcome ac_email_job(struct ac_db *db, struct ac_job *job);
+
+#endif

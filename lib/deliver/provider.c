@@ -1,0 +1,669 @@
+/* provider.c — see provider.h. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "base/crypto.h"
+#include "deliver/provider.h"
+
+#define USER_AGENT	"alertcast/" PACKAGE_VERSION " (+https://github.com/alertcast)"
+
+static const struct {
+	const char	*name;
+	const char	*key;
+} provs[AC_PROV__MAX] = {
+	[AC_PROV_TELEGRAM]	= { "telegram", "TELEGRAM" },
+	[AC_PROV_RESEND]	= { "resend", "RESEND" },
+	[AC_PROV_SMTP]		= { "smtp", "SMTP" },
+	[AC_PROV_NETGSM]	= { "netgsm", "NETGSM" },
+	[AC_PROV_TWILIO]	= { "twilio", "TWILIO" },
+	[AC_PROV_ONESIGNAL]	= { "onesignal", "ONESIGNAL" },
+};
+
+const char *
+ac_prov_name(enum ac_prov p)
+{
+	return (unsigned)p < AC_PROV__MAX ? provs[p].name : "?";
+}
+
+const char *
+ac_prov_key(enum ac_prov p)
+{
+	return (unsigned)p < AC_PROV__MAX ? provs[p].key : "?";
+}
+
+void
+ac_prov_idempotency_key(const char *ns, long long id, char *out, size_t outsz)
+{
+	unsigned char h[32];
+	char in[96], x[33];
+
+	/* a UUID (version 4 layout) derived from the delivery id: OneSignal
+	 * wants a UUID, Resend takes any string of up to 256 characters */
+	snprintf(in, sizeof(in), "alertcast-%.40s-%lld", ns, id);
+	ac_sha256(in, strlen(in), h);
+	h[6] = (unsigned char)((h[6] & 0x0f) | 0x40);
+	h[8] = (unsigned char)((h[8] & 0x3f) | 0x80);
+	ac_hex(h, 16, x);
+	snprintf(out, outsz, "%.8s-%.4s-%.4s-%.4s-%.12s", x, x + 8, x + 12, x + 16, x + 20);
+}
+
+/* Appends "name: value" to req's headers. */
+static void
+header(struct ac_http_req *req, const char *name, const char *value)
+{
+	if (req->nheaders < AC_REQ_HEADERS)
+		snprintf(req->headers[req->nheaders++], sizeof(req->headers[0]), "%s: %s", name,
+		    value);
+}
+
+/* s percent-encoded for a form body, appended to *out (grown). */
+static void
+form_append(char **out, size_t *len, const char *name, const char *s)
+{
+	size_t need = *len + strlen(name) + 3 * strlen(s) + 3;
+	char *p;
+
+	if ((*out = realloc(*out, need)) == NULL)
+		abort();
+	p = *out + *len;
+	p += sprintf(p, "%s%s=", *len ? "&" : "", name);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+			*p++ = (char)c;
+		else
+			p += sprintf(p, "%%%02X", c);
+	}
+	*p = '\0';
+	*len = (size_t)(p - *out);
+}
+
+/* The JSON text of o (consumed); aborts on allocation failure. */
+static char *
+dump(json_t *o)
+{
+	char *s;
+
+	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL)
+		abort();
+	json_decref(o);
+	return s;
+}
+
+int
+ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_outmsg *m,
+    struct ac_http_req *req, char *err, size_t errsz)
+{
+	char key[64], auth[512], ext[24];
+	size_t len = 0;
+
+	memset(req, 0, sizeof(*req));
+	ac_prov_idempotency_key(m->key_ns, m->delivery_id, key, sizeof(key));
+	header(req, "User-Agent", USER_AGENT);
+	switch (p) {
+	case AC_PROV_TELEGRAM:
+		if (strlen(m->html) > 4096) {
+			snprintf(err, errsz, "message longer than Telegram's 4096 characters");
+			return -1;
+		}
+		snprintf(req->url, sizeof(req->url), "%s/bot%s/sendMessage", c->base, c->user);
+		header(req, "Content-Type", "application/json");
+		req->body = dump(json_pack("{s:s, s:s, s:s, s:b}", "chat_id", m->to, "text", m->html,
+		    "parse_mode", "HTML", "disable_web_page_preview", 1));
+		return 0;
+	case AC_PROV_RESEND:
+		snprintf(req->url, sizeof(req->url), "%s/emails", c->base);
+		snprintf(auth, sizeof(auth), "Bearer %s", c->user);
+		header(req, "Authorization", auth);
+		header(req, "Content-Type", "application/json");
+		header(req, "Idempotency-Key", key);
+		req->body = dump(json_pack("{s:s, s:[s], s:s, s:s, s:s}", "from", c->from, "to", m->to,
+		    "subject", m->subject, "html", m->html, "text", m->text));
+		return 0;
+	case AC_PROV_NETGSM:
+		snprintf(req->url, sizeof(req->url), "%s/sms/rest/v2/send", c->base);
+		header(req, "Content-Type", "application/json");
+		req->basic_user = c->user;
+		req->basic_pass = c->secret;
+		req->body = dump(json_pack("{s:s, s:[{s:s, s:s}], s:s}", "msgheader", c->from,
+		    "messages", "msg", m->text, "no", m->to[0] == '+' ? m->to + 1 : m->to,
+		    "encoding", "TR"));
+		return 0;
+	case AC_PROV_TWILIO:
+		if (strlen(m->text) > 1600) {
+			snprintf(err, errsz, "message longer than Twilio's 1600 characters");
+			return -1;
+		}
+		snprintf(req->url, sizeof(req->url), "%s/2010-04-01/Accounts/%s/Messages.json",
+		    c->base, c->user);
+		header(req, "Content-Type", "application/x-www-form-urlencoded");
+		req->basic_user = c->user;
+		req->basic_pass = c->secret;
+		form_append(&req->body, &len, "To", m->to);
+		form_append(&req->body, &len, strncmp(c->from, "MG", 2) == 0 ?
+		    "MessagingServiceSid" : "From", c->from);
+		form_append(&req->body, &len, "Body", m->text);
+		return 0;
+	case AC_PROV_ONESIGNAL:
+		snprintf(req->url, sizeof(req->url), "%s/notifications", c->base);
+		snprintf(auth, sizeof(auth), "Key %s", c->user);
+		header(req, "Authorization", auth);
+		header(req, "Content-Type", "application/json");
+		snprintf(ext, sizeof(ext), "%lld", m->user_id);
+		req->body = dump(json_pack("{s:s, s:s, s:{s:[s]}, s:{s:s}, s:{s:s}, s:s}",
+		    "app_id", c->from, "target_channel", "push", "include_aliases", "external_id", ext,
+		    "headings", "en", m->subject, "contents", "en", m->text, "idempotency_key", key));
+		return 0;
+	case AC_PROV_SMTP:
+	case AC_PROV__MAX:
+		break;
+	}
+	snprintf(err, errsz, "%s is not an HTTP provider", ac_prov_name(p));
+	return -1;
+}
+
+/* ---- answers ---------------------------------------------------------- */
+
+/* Sets a's verdict and reason (printf-style). */
+static void
+verdict(struct ac_answer *a, enum ac_verdict v, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+verdict(struct ac_answer *a, enum ac_verdict v, const char *fmt, ...)
+{
+	va_list ap;
+
+	a->verdict = v;
+	va_start(ap, fmt);
+	vsnprintf(a->reason, sizeof(a->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* HTTP statuses every provider's documentation calls transient. */
+static int
+status_retryable(long status)
+{
+	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+/* A JSON member as text (string or number) into out; "" if absent. */
+static void
+member_text(json_t *o, const char *name, char *out, size_t outsz)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (json_is_string(v))
+		snprintf(out, outsz, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(out, outsz, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else
+		out[0] = '\0';
+}
+
+/* Telegram: {"ok", "result": {"message_id"}, "error_code", "description",
+ * "parameters": {"retry_after", "migrate_to_chat_id"}}. */
+static void
+classify_telegram(long status, json_t *o, struct ac_answer *a)
+{
+	json_t *params = json_object_get(o, "parameters");
+	char desc[200];
+	long code = json_is_integer(json_object_get(o, "error_code")) ?
+	    (long)json_integer_value(json_object_get(o, "error_code")) : status;
+
+	member_text(o, "description", desc, sizeof(desc));
+	if (json_is_true(json_object_get(o, "ok"))) {
+		member_text(json_object_get(o, "result"), "message_id", a->id, sizeof(a->id));
+		a->verdict = AC_SEND_OK;
+		return;
+	}
+	if (json_is_integer(json_object_get(params, "retry_after")))
+		a->retry_after_ms = json_integer_value(json_object_get(params, "retry_after")) * 1000;
+	member_text(params, "migrate_to_chat_id", a->migrate_chat, sizeof(a->migrate_chat));
+	if (a->migrate_chat[0] != '\0')
+		verdict(a, AC_SEND_RETRY, "telegram %ld: group moved to chat %s", code,
+		    a->migrate_chat);
+	else if (status_retryable(code) || o == NULL)
+		verdict(a, AC_SEND_RETRY, "telegram %ld: %s", code, desc[0] ? desc : "no answer");
+	else if (code == 401 || code == 404)	/* the bot token is not (or no longer) valid */
+		verdict(a, AC_SEND_ACCOUNT, "telegram %ld: %s", code, desc);
+	else {
+		a->blocked = code == 403;
+		verdict(a, AC_SEND_PERMANENT, "telegram %ld: %s", code, desc);
+	}
+}
+
+/* Resend: 200 {"id"}; errors {"statusCode", "name", "message"}. */
+static void
+classify_resend(long status, json_t *o, const char *retry_after, struct ac_answer *a)
+{
+	char name[64], msg[160];
+
+	member_text(o, "name", name, sizeof(name));
+	member_text(o, "message", msg, sizeof(msg));
+	if (status / 100 == 2) {
+		member_text(o, "id", a->id, sizeof(a->id));
+		if (a->id[0] != '\0')
+			a->verdict = AC_SEND_OK;
+		else
+			verdict(a, AC_SEND_RETRY, "resend %ld: answer without an id", status);
+		return;
+	}
+	if (retry_after != NULL)
+		a->retry_after_ms = strtoll(retry_after, NULL, 10) * 1000;
+	/* a 429 for a used-up quota does not pass by waiting; 409
+	 * concurrent_idempotent_requests: the first is still running */
+	if (strcmp(name, "daily_quota_exceeded") == 0 || strcmp(name, "monthly_quota_exceeded") == 0 ||
+	    status == 401 || status == 403)
+		verdict(a, AC_SEND_ACCOUNT, "resend %ld %s: %s", status, name, msg);
+	else if (status_retryable(status) || strcmp(name, "concurrent_idempotent_requests") == 0)
+		verdict(a, AC_SEND_RETRY, "resend %ld %s: %s", status, name, msg);
+	else
+		verdict(a, AC_SEND_PERMANENT, "resend %ld %s: %s", status, name, msg);
+}
+
+/* Netgsm: {"code", "description", "jobid"}; "00" sent. */
+static void
+classify_netgsm(long status, json_t *o, struct ac_answer *a)
+{
+	static const char *const retry[] = { "80", "85", "100", "101" };
+	/* bad credentials or no API access, an unregistered sender header,
+	 * the account's IYS (consent register) settings */
+	static const char *const account[] = { "30", "40", "50", "51" };
+	char code[16], desc[160];
+
+	member_text(o, "code", code, sizeof(code));
+	member_text(o, "description", desc, sizeof(desc));
+	if (status_retryable(status) || (status / 100 == 2 && o == NULL)) {
+		verdict(a, AC_SEND_RETRY, "netgsm HTTP %ld", status);
+		return;
+	}
+	if (strcmp(code, "00") == 0) {
+		member_text(o, "jobid", a->id, sizeof(a->id));
+		a->verdict = AC_SEND_OK;
+		return;
+	}
+	for (size_t i = 0; i < sizeof(retry) / sizeof(retry[0]); i++)
+		if (strcmp(code, retry[i]) == 0) {
+			verdict(a, AC_SEND_RETRY, "netgsm code %s: %s", code, desc);
+			return;
+		}
+	for (size_t i = 0; i < sizeof(account) / sizeof(account[0]); i++)
+		if (strcmp(code, account[i]) == 0) {
+			verdict(a, AC_SEND_ACCOUNT, "netgsm code %s: %s", code, desc);
+			return;
+		}
+	if (status == 401 || status == 403) {
+		verdict(a, AC_SEND_ACCOUNT, "netgsm HTTP %ld: %s", status, desc);
+		return;
+	}
+	verdict(a, AC_SEND_PERMANENT, "netgsm code %s: %s (HTTP %ld)", code[0] ? code : "?", desc,
+	    status);
+}
+
+/* Twilio: 201 {"sid", "status"}; errors {"code", "message", "status"}. */
+static void
+classify_twilio(long status, json_t *o, struct ac_answer *a)
+{
+	char code[16], msg[160];
+
+	member_text(o, "code", code, sizeof(code));
+	member_text(o, "message", msg, sizeof(msg));
+	if (status / 100 == 2) {
+		member_text(o, "sid", a->id, sizeof(a->id));
+		if (a->id[0] != '\0')
+			a->verdict = AC_SEND_OK;
+		else
+			verdict(a, AC_SEND_RETRY, "twilio %ld: answer without a sid", status);
+	} else if (status_retryable(status))
+		verdict(a, AC_SEND_RETRY, "twilio %ld %s: %s", status, code, msg);
+	else if (status == 401 || status == 403 || strcmp(code, "20003") == 0 ||
+	    strcmp(code, "20005") == 0)
+		/* authentication, a suspended account */
+		verdict(a, AC_SEND_ACCOUNT, "twilio %ld %s: %s", status, code, msg);
+	else
+		verdict(a, AC_SEND_PERMANENT, "twilio %ld %s: %s", status, code, msg);
+}
+
+/* OneSignal: 200 {"id", "errors"}; an empty id or any errors sent nothing. */
+static void
+classify_onesignal(long status, json_t *o, struct ac_answer *a)
+{
+	json_t *errors = json_object_get(o, "errors");
+	char *etext = errors ? json_dumps(errors, JSON_COMPACT) : NULL;
+
+	if (status / 100 == 2) {
+		member_text(o, "id", a->id, sizeof(a->id));
+		if (a->id[0] != '\0' && (errors == NULL || json_is_null(errors) ||
+		    (json_is_array(errors) && json_array_size(errors) == 0)))
+			a->verdict = AC_SEND_OK;
+		else {
+			a->id[0] = '\0';
+			verdict(a, AC_SEND_PERMANENT, "onesignal %ld: nothing sent: %s", status,
+			    etext ? etext : "no id");
+		}
+	} else if (status_retryable(status))
+		verdict(a, AC_SEND_RETRY, "onesignal %ld: %s", status, etext ? etext : "");
+	else if (status == 401 || status == 403)
+		verdict(a, AC_SEND_ACCOUNT, "onesignal %ld: %s", status, etext ? etext : "");
+	else
+		verdict(a, AC_SEND_PERMANENT, "onesignal %ld: %s", status, etext ? etext : "");
+	free(etext);
+}
+
+void
+ac_prov_classify(enum ac_prov p, int transport, const char *transport_err, long status,
+    const char *body, const char *retry_after, struct ac_answer *a)
+{
+	json_t *o;
+
+	memset(a, 0, sizeof(*a));
+	if (p == AC_PROV_SMTP) {
+		/* the last reply code tells: 4yz transient, 5yz permanent */
+		if (transport == 0)
+			a->verdict = AC_SEND_OK;
+		else if (status >= 500 && status < 600)
+			verdict(a, AC_SEND_PERMANENT, "smtp %ld: %s", status, transport_err);
+		else
+			verdict(a, AC_SEND_RETRY, "smtp %ld: %s", status, transport_err);
+		return;
+	}
+	if (transport != 0) {
+		verdict(a, AC_SEND_RETRY, "%s: %s", ac_prov_name(p), transport_err);
+		return;
+	}
+	o = body ? json_loads(body, 0, NULL) : NULL;
+	if (o != NULL && !json_is_object(o)) {
+		json_decref(o);
+		o = NULL;
+	}
+	switch (p) {
+	case AC_PROV_TELEGRAM: classify_telegram(status, o, a); break;
+	case AC_PROV_RESEND: classify_resend(status, o, retry_after, a); break;
+	case AC_PROV_NETGSM: classify_netgsm(status, o, a); break;
+	case AC_PROV_TWILIO: classify_twilio(status, o, a); break;
+	case AC_PROV_ONESIGNAL: classify_onesignal(status, o, a); break;
+	case AC_PROV_SMTP:
+	case AC_PROV__MAX: break;
+	}
+	if (a->verdict == AC_SEND_RETRY && a->retry_after_ms == 0 && retry_after != NULL)
+		a->retry_after_ms = strtoll(retry_after, NULL, 10) * 1000;
+	json_decref(o);
+}
+
+/* ---- MIME ------------------------------------------------------------- */
+
+/* A growing string. */
+struct buf {
+	char	*s;
+	size_t	 len, cap;
+};
+
+/* Appends n bytes of s. */
+static void
+put(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		while (b->len + n + 1 > b->cap)
+			b->cap = b->cap ? b->cap * 2 : 1024;
+		if ((b->s = realloc(b->s, b->cap)) == NULL)
+			abort();
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+/* Appends a NUL-terminated string. */
+static void
+puts_(struct buf *b, const char *s)
+{
+	put(b, s, strlen(s));
+}
+
+/* s as quoted-printable (RFC 2045): lines of at most 76 characters with
+ * soft breaks, line ends as CRLF. */
+static void
+put_qp(struct buf *b, const char *s)
+{
+	int col = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char enc[4];
+		int n;
+
+		if (c == '\r')
+			continue;
+		if (c == '\n') {
+			put(b, "\r\n", 2);
+			col = 0;
+			continue;
+		}
+		if ((c >= 33 && c <= 126 && c != '=') ||
+		    ((c == ' ' || c == '\t') && s[1] != '\n' && s[1] != '\r' && s[1] != '\0'))
+			n = snprintf(enc, sizeof(enc), "%c", c);
+		else
+			n = snprintf(enc, sizeof(enc), "=%02X", c);
+		if (col + n > 75) {
+			put(b, "=\r\n", 3);
+			col = 0;
+		}
+		put(b, enc, (size_t)n);
+		col += n;
+	}
+	put(b, "\r\n", 2);
+}
+
+/* A header value: as is when printable ASCII, else RFC 2047 "B"
+ * encoded-words of UTF-8 that never split a character. */
+static void
+put_header_text(struct buf *b, const char *s)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)s;
+	int ascii = 1;
+
+	for (const unsigned char *q = p; *q; q++)
+		if (*q < 32 || *q > 126)
+			ascii = 0;
+	if (ascii) {
+		puts_(b, s);
+		return;
+	}
+	while (*p) {
+		size_t n = 0, take;
+		char out[64];
+		int o = 0;
+
+		/* up to 45 bytes a word (60 base64 characters), whole characters */
+		while (p[n] && n < 45) {
+			take = p[n] < 0x80 ? 1 : p[n] >= 0xf0 ? 4 : p[n] >= 0xe0 ? 3 : 2;
+			if (n + take > 45)
+				break;
+			n += take;
+		}
+		if (n == 0)
+			n = 1;
+		for (size_t i = 0; i < n; i += 3) {
+			unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+			    (i + 2 < n ? p[i + 2] : 0);
+
+			out[o++] = b64[v >> 18 & 63];
+			out[o++] = b64[v >> 12 & 63];
+			out[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+			out[o++] = i + 2 < n ? b64[v & 63] : '=';
+		}
+		puts_(b, p == (const unsigned char *)s ? "=?UTF-8?B?" : "\r\n =?UTF-8?B?");
+		put(b, out, (size_t)o);
+		puts_(b, "?=");
+		p += n;
+	}
+}
+
+char *
+ac_mime_build(const char *from, const char *to, const char *subject, const char *text,
+    const char *html, const char *message_id, int64_t date_s, const char *boundary)
+{
+	struct buf b = { NULL, 0, 0 };
+	char date[64];
+	time_t t = (time_t)date_s;
+	struct tm tm;
+
+	if (strpbrk(from, "\r\n") || strpbrk(to, "\r\n") || strpbrk(message_id, "\r\n<>"))
+		return NULL;
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	puts_(&b, "Date: ");
+	puts_(&b, date);
+	puts_(&b, "\r\nFrom: ");
+	puts_(&b, from);
+	puts_(&b, "\r\nTo: ");
+	puts_(&b, to);
+	puts_(&b, "\r\nSubject: ");
+	put_header_text(&b, subject);
+	puts_(&b, "\r\nMessage-ID: <");
+	puts_(&b, message_id);
+	puts_(&b, ">\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"");
+	puts_(&b, boundary);
+	puts_(&b, "\"\r\n\r\nThis is a multi-part message in MIME format.\r\n\r\n--");
+	puts_(&b, boundary);
+	puts_(&b, "\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	put_qp(&b, text);
+	puts_(&b, "\r\n--");
+	puts_(&b, boundary);
+	puts_(&b, "\r\nContent-Type: text/html; charset=UTF-8\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	put_qp(&b, html);
+	puts_(&b, "\r\n--");
+	puts_(&b, boundary);
+	puts_(&b, "--\r\n");
+	return b.s;
+}
+
+/* ---- retries ------------------------------------------------------------ */
+
+int64_t
+ac_delivery_backoff_ms(int n)
+{
+	int64_t ms = 1000;
+
+	for (int i = 1; i < n && ms < 10000; i++)
+		ms *= 2;
+	return ms > 10000 ? 10000 : ms;
+}
+
+void
+ac_plan_for(const char *channel, unsigned enabled, struct ac_plan *p)
+{
+	static const struct {
+		const char	*channel;
+		enum ac_prov	 prov[AC_PLAN_MAX];
+		int		 tries[AC_PLAN_MAX];
+		int		 n;
+	} plans[] = {
+		{ "telegram", { AC_PROV_TELEGRAM }, { 3 }, 1 },
+		{ "email", { AC_PROV_RESEND, AC_PROV_SMTP }, { 3, 3 }, 2 },
+		{ "sms", { AC_PROV_NETGSM, AC_PROV_TWILIO }, { 3, 3 }, 2 },
+		{ "push", { AC_PROV_ONESIGNAL }, { 1 }, 1 },
+	};
+
+	memset(p, 0, sizeof(*p));
+	for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
+		if (strcmp(channel, plans[i].channel) != 0)
+			continue;
+		for (int k = 0; k < plans[i].n; k++)
+			if (enabled & (1u << plans[i].prov[k])) {
+				p->prov[p->n] = plans[i].prov[k];
+				p->tries[p->n++] = plans[i].tries[k];
+			}
+	}
+}
+
+int
+ac_plan_step(const struct ac_plan *p, int attempt, int *step, int *nth)
+{
+	for (int k = 0; k < p->n; k++) {
+		if (attempt <= p->tries[k]) {
+			*step = k;
+			*nth = attempt;
+			return 0;
+		}
+		attempt -= p->tries[k];
+	}
+	return -1;
+}
+
+/* ---- the circuit breaker ------------------------------------------------ */
+
+enum ac_breaker_state
+ac_breaker_state(const struct ac_breaker *b, int64_t now)
+{
+	if (b->open_until == 0)
+		return AC_BREAKER_CLOSED;
+	return now < b->open_until ? AC_BREAKER_OPEN : AC_BREAKER_HALF_OPEN;
+}
+
+int
+ac_breaker_allow(struct ac_breaker *b, int64_t now, int cooldown_ms)
+{
+	switch (ac_breaker_state(b, now)) {
+	case AC_BREAKER_CLOSED:
+		return 1;
+	case AC_BREAKER_OPEN:
+		return 0;
+	case AC_BREAKER_HALF_OPEN:
+		break;
+	}
+	if (now < b->probe_until)
+		return 0;
+	b->probe_until = now + cooldown_ms;
+	return 1;
+}
+
+int
+ac_breaker_record(struct ac_breaker *b, int ok, int64_t now, int threshold, int cooldown_ms)
+{
+	struct ac_breaker was = *b;
+
+	if (ok) {
+		memset(b, 0, sizeof(*b));
+	} else if (ac_breaker_state(b, now) == AC_BREAKER_HALF_OPEN) {
+		b->open_until = now + cooldown_ms;
+		b->probe_until = 0;
+	} else if (ac_breaker_state(b, now) == AC_BREAKER_CLOSED && ++b->fails >= threshold) {
+		b->open_until = now + cooldown_ms;
+	}
+	return memcmp(&was, b, sizeof(was)) != 0;
+}
+
+void
+ac_breaker_format(const struct ac_breaker *b, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%d:%" PRId64 ":%" PRId64, b->fails, b->open_until, b->probe_until);
+}
+
+int
+ac_breaker_parse(const char *s, struct ac_breaker *b)
+{
+	long long open_until, probe_until;
+	int fails, n = 0;
+
+	if (sscanf(s, "%d:%lld:%lld%n", &fails, &open_until, &probe_until, &n) != 3 ||
+	    s[n] != '\0' || fails < 0)
+		return -1;
+	b->fails = fails;
+	b->open_until = open_until;
+	b->probe_until = probe_until;
+	return 0;
+}

@@ -1,0 +1,171 @@
+/*
+ * provider.h — the delivery providers' wire formats, pure: how a message
+ * becomes a request for each provider (REFERENCE.md, "Delivery
+ * providers"), how each provider's answer is classified (ok / retryable /
+ * permanent), the MIME message SMTP carries, the circuit breaker's state
+ * machine, the retry backoff and the retry plan per channel. No I/O here:
+ * lib/deliver/deliver.c sends what these build, and the unit tests call them
+ * directly.
+ */
+#ifndef AC_PROVIDER_H
+#define AC_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum ac_prov {
+	AC_PROV_TELEGRAM = 0,
+	AC_PROV_RESEND,
+	AC_PROV_SMTP,
+	AC_PROV_NETGSM,
+	AC_PROV_TWILIO,
+	AC_PROV_ONESIGNAL,
+	AC_PROV__MAX
+};
+
+/* "telegram" "resend" "smtp" "netgsm" "twilio" "onesignal". */
+const char	*ac_prov_name(enum ac_prov p);
+
+/* The upper-case part of its settings' names: AC_<KEY>_... ("TELEGRAM"). */
+const char	*ac_prov_key(enum ac_prov p);
+
+/* A provider's settings (strings owned by the caller's config). */
+struct ac_prov_cfg {
+	int		 enabled;	/* credentials present */
+	const char	*base;		/* API base URL, or the SMTP URL */
+	const char	*user;		/* token, API key, account SID, login */
+	const char	*secret;	/* password or auth token (NULL if none) */
+	const char	*from;		/* sender: address, msgheader, number, app id */
+	int		 starttls;	/* SMTP: require STARTTLS */
+};
+
+/* What one message says, rendered per channel. */
+struct ac_outmsg {
+	const char	*key_ns;	/* what id numbers: "delivery", "notice", "email" */
+	long long	 delivery_id;
+	long long	 user_id;
+	const char	*to;		/* chat id, address, phone number */
+	const char	*subject;	/* email subject, push heading */
+	const char	*text;		/* plain text (SMS, push, email text part) */
+	const char	*html;		/* Telegram HTML or the email HTML part */
+};
+
+#define AC_REQ_HEADERS	4
+
+/* An HTTP request to make: url, headers, body; Basic auth when user set. */
+struct ac_http_req {
+	char	 url[1024];
+	char	 headers[AC_REQ_HEADERS][640];
+	int	 nheaders;
+	char	*body;		/* malloc'd; the caller frees */
+	const char *basic_user;	/* HTTP Basic credentials, or NULL */
+	const char *basic_pass;
+};
+
+/*
+ * Builds the request that sends m through HTTP provider p (not SMTP).
+ * The Idempotency-Key / idempotency_key is derived from key_ns and the
+ * delivery id, so a resend of the same message is recognised by Resend
+ * and OneSignal.
+ * 0, or -1 with err (a value that does not fit).
+ */
+int	ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_outmsg *m,
+	    struct ac_http_req *req, char *err, size_t errsz);
+
+/* The idempotency key of message id in namespace ns (a UUID derived from
+ * "alertcast-<ns>-<id>") into out. */
+void	ac_prov_idempotency_key(const char *ns, long long id, char *out, size_t outsz);
+
+enum ac_verdict {
+	AC_SEND_OK = 0,
+	AC_SEND_RETRY,		/* transient: may be sent again */
+	AC_SEND_PERMANENT,	/* the provider refused this message for good */
+	AC_SEND_ACCOUNT		/* the provider refused us (credentials, quota,
+				 * account, sender): not the message's fault, so
+				 * the circuit opens and the backup takes it */
+};
+
+/* A classified answer. */
+struct ac_answer {
+	enum ac_verdict	 verdict;
+	int64_t		 retry_after_ms;	/* > 0 when the provider said when */
+	int		 blocked;		/* Telegram: the user blocked the bot */
+	char		 migrate_chat[32];	/* Telegram: the group's new chat id */
+	char		 id[128];		/* provider message id when OK */
+	char		 reason[256];		/* the provider's reason when not OK */
+};
+
+/*
+ * Classifies an answer of provider p. transport is the libcurl result (0:
+ * a response arrived) with its message in transport_err; status is the
+ * HTTP status, or the last SMTP reply code; body is NUL-terminated (may be
+ * NULL); retry_after is the Retry-After header (NULL if none).
+ */
+void	ac_prov_classify(enum ac_prov p, int transport, const char *transport_err, long status,
+	    const char *body, const char *retry_after, struct ac_answer *a);
+
+/*
+ * The RFC 5322 / MIME message for SMTP: From, To, Subject (RFC 2047
+ * encoded when not ASCII), Date (date_s seconds since the epoch),
+ * Message-ID, MIME-Version and a multipart/alternative body with the
+ * text and HTML parts, each quoted-printable, lines ending in CRLF.
+ * Returns a malloc'd string, or NULL if an address holds CR or LF.
+ */
+char	*ac_mime_build(const char *from, const char *to, const char *subject, const char *text,
+	    const char *html, const char *message_id, int64_t date_s, const char *boundary);
+
+/* ---- retries ------------------------------------------------------------- */
+
+/* The wait after the n-th failed attempt on a provider: 1 s, 2 s, 4 s, ...
+ * capped at 10 s. */
+int64_t	ac_delivery_backoff_ms(int n);
+
+#define AC_PLAN_MAX	2
+
+/* A channel's providers in order (primary, then backup) and the attempts
+ * each gets. */
+struct ac_plan {
+	enum ac_prov	prov[AC_PLAN_MAX];
+	int		tries[AC_PLAN_MAX];
+	int		n;		/* 0: no provider configured: the outbox */
+};
+
+/* The plan of channel ("email" "telegram" "sms" "push") given which
+ * providers are enabled (bits 1u << enum ac_prov). Email: Resend x3 then
+ * SMTP x3; SMS: Netgsm x3 then Twilio x3; Telegram x3; push x1. */
+void	ac_plan_for(const char *channel, unsigned enabled, struct ac_plan *p);
+
+/* Which step of plan attempt (1-based, counting every attempt so far)
+ * falls on: *step is the index in prov[], *nth the attempt on that
+ * provider (1-based). 0, or -1 when the plan is used up. */
+int	ac_plan_step(const struct ac_plan *p, int attempt, int *step, int *nth);
+
+/* ---- the circuit breaker ------------------------------------------------- */
+
+enum ac_breaker_state { AC_BREAKER_CLOSED, AC_BREAKER_OPEN, AC_BREAKER_HALF_OPEN };
+
+/* One provider's breaker; all zero is closed. */
+struct ac_breaker {
+	int	fails;		/* consecutive retryable failures */
+	int64_t	open_until;	/* open until then (ms); 0: closed */
+	int64_t	probe_until;	/* half-open: a probe is out until then */
+};
+
+/* The state at now. */
+enum ac_breaker_state ac_breaker_state(const struct ac_breaker *b, int64_t now);
+
+/* 1 if a send may go now: closed, or half-open with no probe out (this
+ * call takes the probe for cooldown_ms); 0 while open. May change *b. */
+int	ac_breaker_allow(struct ac_breaker *b, int64_t now, int cooldown_ms);
+
+/* Records an outcome: success closes; a failure counts and opens the
+ * breaker for cooldown_ms at threshold consecutive ones, or at once when
+ * it was a half-open probe. Returns 1 if *b changed. */
+int	ac_breaker_record(struct ac_breaker *b, int ok, int64_t now, int threshold,
+	    int cooldown_ms);
+
+/* "fails:open_until:probe_until" and back (0, or -1 if malformed). */
+void	ac_breaker_format(const struct ac_breaker *b, char *out, size_t outsz);
+int	ac_breaker_parse(const char *s, struct ac_breaker *b);
+
+#endif

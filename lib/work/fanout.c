@@ -1,0 +1,830 @@
+/* fanout.c — see fanout.h. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "work/fanout.h"
+#include "work/ledger.h"
+#include "base/log.h"
+#include "base/pgarray.h"
+#include "base/util.h"
+
+/* ---- the pure parts ------------------------------------------------------- */
+
+int
+ac_alarm_accepts(const struct ac_alarm_filter *f, enum ac_signal_kind kind, double price)
+{
+	int toggle = kind == AC_KIND_ENTRY ? f->on_entry :
+	    kind == AC_KIND_EXIT ? f->on_exit : f->on_replacement;
+
+	if (!toggle)
+		return 0;
+	if (f->has_min && price < f->min_price)
+		return 0;
+	if (f->has_max && price > f->max_price)
+		return 0;
+	return 1;
+}
+
+enum ac_skip
+ac_fanout_gate(int served_today, int max_daily, long long balance, long long cost)
+{
+	if (served_today >= max_daily)
+		return AC_SKIP_DAILY_CAP;
+	if (cost > balance)
+		return AC_SKIP_NO_CREDITS;
+	return AC_SKIP_NONE;
+}
+
+enum ac_skip
+ac_channel_skip(enum ac_channel ch, const struct ac_reach *r)
+{
+	if (!(r->allowed & (1u << ch)))
+		return AC_SKIP_PREFERENCE;
+	if (!(r->addressed & (1u << ch)))
+		return AC_SKIP_NO_ADDRESS;
+	return AC_SKIP_NONE;
+}
+
+static const char *const channel_names[AC_CH__MAX] = {
+	[AC_CH_EMAIL] = "email", [AC_CH_TELEGRAM] = "telegram",
+	[AC_CH_SMS] = "sms", [AC_CH_PUSH] = "push",
+};
+
+const char *
+ac_channel_name(enum ac_channel ch)
+{
+	return (unsigned)ch < AC_CH__MAX ? channel_names[ch] : "email";
+}
+
+int
+ac_channel_parse(const char *s)
+{
+	for (int i = 0; i < AC_CH__MAX; i++)
+		if (strcmp(s, channel_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+ac_skip_name(enum ac_skip s)
+{
+	static const char *const names[] = {
+		[AC_SKIP_NONE] = NULL, [AC_SKIP_NO_CREDITS] = "no_credits",
+		[AC_SKIP_DAILY_CAP] = "daily_cap", [AC_SKIP_PREFERENCE] = "preference",
+		[AC_SKIP_NO_ADDRESS] = "no_address",
+	};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : NULL;
+}
+
+/* ---- fan-out -------------------------------------------------------------- */
+
+/* The signal and its strategy, both locked: one fan-out per strategy at a
+ * time (NO KEY UPDATE does not block ingest's foreign-key checks). */
+static const struct ac_stmt st_load = { "fanout_load",
+	"SELECT s.status, s.action, s.price::text, coalesce(s.take_profit::text, ''),"
+	" coalesce(s.stop_loss::text, ''), st.id, st.max_open_trades,"
+	" st.allow_opposite_signals, st.replace_on_same_signal, st.auto_close_on_tp_sl,"
+	" st.credit_cost, st.symbol, st.timeframe"
+	" FROM signals s JOIN strategies st ON st.id = s.strategy_id"
+	" WHERE s.id = $1 FOR NO KEY UPDATE OF s, st", 1 };
+
+/* How many alarms the strategy has enabled: a large fan-out is split. */
+static const struct ac_stmt st_count = { "fanout_count",
+	"SELECT count(*) FROM alarms WHERE strategy_id = $1 AND enabled", 1 };
+
+/* Every alarm holder's user row of a part ($2 parts, this one $3: user id
+ * modulo $2), in id order: concurrent fan-outs over overlapping users queue
+ * up instead of deadlocking, and balances, open trades and subscriptions
+ * stay put until the commit. */
+static const struct ac_stmt st_lock_users = { "fanout_lock_users",
+	"SELECT count(*) FROM (SELECT u.id FROM alarms a JOIN users u ON u.id = a.user_id"
+	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
+	" AND u.id % $2::int = $3::int ORDER BY u.id FOR NO KEY UPDATE OF u) l", 3 };
+
+/* Matched candidates and what the rules need about each. $1 strategy,
+ * $2 the strategy's credit cost, $3 the signal, $4 and $5 the part (as
+ * above). The subscription is the cheapest covering one (then the longest
+ * running). */
+static const struct ac_stmt st_candidates = { "fanout_candidates",
+	"SELECT a.id, u.id, sub.id, sub.cost, sub.max_open_trades,"
+	" array_to_string(a.channels, ','), a.on_entry, a.on_exit, a.on_replacement,"
+	" coalesce(a.min_price::text, ''), coalesce(a.max_price::text, ''),"
+	" u.notify_email, u.notify_telegram, u.notify_sms, u.notify_push,"
+	" u.telegram_chat_id IS NOT NULL, u.phone IS NOT NULL, u.push_player_id IS NOT NULL,"
+	" u.credit_balance, u.max_daily_alerts,"
+	" (SELECT count(DISTINCT d.signal_id) FROM deliveries d WHERE d.user_id = u.id"
+	"  AND d.created_at >= date_trunc('day', now() AT TIME ZONE u.timezone) AT TIME ZONE u.timezone"
+	"  AND (d.skip_reason IS NULL OR d.skip_reason IN ('preference', 'no_address'))),"
+	" coalesce((SELECT string_agg(t.id || ' ' || t.side || ' ' || t.entry_price || ' '"
+	"  || coalesce(t.take_profit, 0) || ' ' || coalesce(t.stop_loss, 0), ','"
+	"  ORDER BY t.opened_at, t.id) FROM (SELECT * FROM trades t WHERE t.strategy_id = $1"
+	"  AND t.user_id = u.id AND t.status = 'open' ORDER BY t.opened_at, t.id LIMIT 8) t), ''),"
+	" coalesce((SELECT max(trade_number) FROM trades t WHERE t.user_id = u.id"
+	"  AND t.strategy_id = $1), 0)"
+	" FROM alarms a JOIN users u ON u.id = a.user_id"
+	" CROSS JOIN LATERAL (SELECT s.id, coalesce(p.credit_cost, $2::integer) AS cost,"
+	"  p.max_open_trades FROM subscriptions s"
+	"  JOIN plan_strategies ps ON ps.plan_id = s.plan_id AND ps.strategy_id = $1"
+	"  JOIN plans p ON p.id = s.plan_id"
+	"  WHERE s.user_id = u.id AND s.status = 'active' AND s.period_start <= now()"
+	"  AND s.period_end > now() ORDER BY 2, s.period_end DESC, s.id LIMIT 1) sub"
+	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
+	" AND u.id % $4::int = $5::int"
+	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = $3 AND d.user_id = u.id)"
+	" ORDER BY u.id", 5 };
+
+/* The served users' trade changes: new trades (all alike but for user,
+ * subscription and number), then the closes and replacements, whose
+ * replaced_by is the same user's new trade. Exits are at the signal price. */
+static const struct ac_stmt st_trades = { "fanout_trades",
+	"WITH o AS (SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::int[])"
+	"  AS o(user_id, subscription_id, trade_number)),"
+	" ins AS (INSERT INTO trades (trade_number, user_id, strategy_id, subscription_id, symbol,"
+	"  timeframe, side, entry_price, take_profit, stop_loss, entry_signal_id)"
+	"  SELECT o.trade_number, o.user_id, $5, o.subscription_id, $6, $7, $8, $9::numeric,"
+	"  $10::numeric, $11::numeric, $1 FROM o"
+	"  ON CONFLICT (entry_signal_id, user_id) DO NOTHING RETURNING id, user_id),"
+	" c AS (SELECT * FROM unnest($12::bigint[], $13::bigint[], $14::text[], $15::numeric[],"
+	"  $16::numeric[]) AS c(id, user_id, reason, pnl, pct)),"
+	" upd AS (UPDATE trades t SET"
+	"  status = CASE WHEN c.reason = 'REPLACED' THEN 'replaced' ELSE 'closed' END,"
+	"  exit_reason = c.reason, exit_price = $9::numeric, pnl_amount = c.pnl,"
+	"  pnl_percent = c.pct, exit_signal_id = $1, updated_at = now(),"
+	"  closed_at = CASE WHEN c.reason <> 'REPLACED' THEN now() END,"
+	"  replaced_at = CASE WHEN c.reason = 'REPLACED' THEN now() END,"
+	"  replaced_by = CASE WHEN c.reason = 'REPLACED' THEN ins.id END"
+	"  FROM c LEFT JOIN ins ON ins.user_id = c.user_id"
+	"  WHERE t.id = c.id AND t.status = 'open' RETURNING t.id)"
+	" SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)", 16 };
+
+/* Deliveries for every matched user, a deliver job per DELIVER_CHUNK
+ * queued ones ($7; keyed by the first delivery, which is in no other job),
+ * and one wake-up for the workers. */
+#define DELIVER_CHUNK "500"
+static const struct ac_stmt st_deliveries = { "fanout_deliveries",
+	"WITH d AS (INSERT INTO deliveries (signal_id, user_id, alarm_id, channel, kind, status,"
+	"  skip_reason)"
+	"  SELECT $1, x.user_id, x.alarm_id, x.channel, x.kind,"
+	"  CASE WHEN x.skip IS NULL THEN 'queued' ELSE 'skipped' END, x.skip"
+	"  FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])"
+	"  AS x(user_id, alarm_id, channel, kind, skip)"
+	"  ON CONFLICT (signal_id, user_id, channel) DO NOTHING RETURNING id, status),"
+	" q AS (SELECT id, (row_number() OVER (ORDER BY id) - 1) / $7::int AS chunk"
+	"  FROM d WHERE status = 'queued'),"
+	" j AS (INSERT INTO jobs (kind, payload, unique_key)"
+	"  SELECT 'deliver', jsonb_build_object('delivery_ids', jsonb_agg(id ORDER BY id)),"
+	"  'deliver:' || min(id) FROM q GROUP BY chunk"
+	"  ON CONFLICT (unique_key) DO NOTHING RETURNING 1)"
+	" SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM q),"
+	" CASE WHEN EXISTS (SELECT 1 FROM j) THEN pg_notify('ac_jobs', 'deliver') END", 7 };
+
+/* The served users' alarms' statistics (a subscription's usage is counted
+ * from its deliveries and trades when shown, not kept twice). */
+static const struct ac_stmt st_alarm_stats = { "fanout_alarm_stats",
+	"UPDATE alarms SET alerts_received = alerts_received + 1,"
+	" trades_opened = trades_opened + x.opened, last_alert_at = now()"
+	" FROM unnest($1::bigint[], $2::int[]) AS x(alarm_id, opened)"
+	" WHERE alarms.id = x.alarm_id", 2 };
+
+/* The signal done, and the strategy's statistics, counted from what the
+ * parts of the fan-out (and any earlier, interrupted run) wrote. */
+static const struct ac_stmt st_finish = { "fanout_finish",
+	"WITH s AS (UPDATE signals SET status = 'processed',"
+	"  matched_users = (SELECT count(DISTINCT user_id) FROM deliveries WHERE signal_id = $1),"
+	"  processed_at = now(), processing_ms = $2 WHERE id = $1 RETURNING strategy_id),"
+	" st AS (UPDATE strategies SET total_alerts = total_alerts + 1,"
+	"  total_trades = total_trades + (SELECT count(*) FROM trades WHERE entry_signal_id = $1),"
+	"  last_alert_at = now(), updated_at = now()"
+	"  WHERE id = (SELECT strategy_id FROM s))"
+	" SELECT count(*) FROM s", 2 };
+
+/* The signal as the fan-out sees it. */
+struct fan {
+	char			 sid[24], stid[24];
+	char			 price[40], tp[40], sl[40];	/* numeric text; "" when absent */
+	char			 symbol[32], timeframe[8], cost[16];
+	struct ac_trade_signal	 sig;
+	struct ac_trade_settings set;
+};
+
+/* One matched alarm holder. */
+struct cand {
+	long long		 alarm_id, user_id, sub_id, cost, balance;
+	int			 plan_max, max_daily, served_today, last_number;
+	unsigned		 channels;
+	struct ac_alarm_filter	 filter;
+	struct ac_reach		 reach;
+	int			 nopen;
+	struct ac_open_trade	 open[AC_TRADE_OPEN_MAX];
+	struct ac_trade_plan	 plan;
+	int			 matched;	/* toggles and price filter accept */
+	enum ac_skip		 gate;		/* NONE: served */
+};
+
+static enum ac_job_outcome
+job_error(struct ac_job *job, enum ac_job_outcome rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records why job did not finish and returns rc. */
+static enum ac_job_outcome
+job_error(struct ac_job *job, enum ac_job_outcome rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(job->error, sizeof(job->error), fmt, ap);
+	va_end(ap);
+	ac_warn("job %lld (%s): %s", job->id, job->kind, job->error);
+	return rc;
+}
+
+static int
+is_true(const PGresult *res, int row, int col)
+{
+	return PQgetvalue(res, row, col)[0] == 't';
+}
+
+/* The payload's id field, or 0. */
+static long long
+payload_id(const struct ac_job *job, const char *field)
+{
+	json_t *v = json_object_get(job->payload, field);
+
+	return json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : 0;
+}
+
+/* Parses "id side entry tp sl,..." into c->open. */
+static void
+parse_open(struct cand *c, const char *s)
+{
+	char side[8];
+	int used;
+
+	c->nopen = 0;
+	while (*s && c->nopen < AC_TRADE_OPEN_MAX) {
+		struct ac_open_trade *t = &c->open[c->nopen];
+
+		if (sscanf(s, "%lld %7s %lf %lf %lf%n", &t->id, side, &t->entry, &t->tp, &t->sl,
+		    &used) != 5)
+			break;
+		t->side = ac_side_parse(side) == AC_SIDE_SELL ? AC_SIDE_SELL : AC_SIDE_BUY;
+		c->nopen++;
+		s += used;
+		if (*s == ',')
+			s++;
+	}
+}
+
+/* One candidate row into *c. */
+static void
+parse_cand(const PGresult *res, int i, struct cand *c)
+{
+	char chans[64], *tok, *save = NULL;
+	const char *v;
+	int ch;
+
+	memset(c, 0, sizeof(*c));
+	c->alarm_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	c->user_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+	c->sub_id = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+	c->cost = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+	c->plan_max = (int)strtol(PQgetvalue(res, i, 4), NULL, 10);
+	snprintf(chans, sizeof(chans), "%s", PQgetvalue(res, i, 5));
+	for (tok = strtok_r(chans, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if ((ch = ac_channel_parse(tok)) >= 0)
+			c->channels |= 1u << ch;
+	c->filter.on_entry = is_true(res, i, 6);
+	c->filter.on_exit = is_true(res, i, 7);
+	c->filter.on_replacement = is_true(res, i, 8);
+	if (*(v = PQgetvalue(res, i, 9)) != '\0') {
+		c->filter.has_min = 1;
+		c->filter.min_price = strtod(v, NULL);
+	}
+	if (*(v = PQgetvalue(res, i, 10)) != '\0') {
+		c->filter.has_max = 1;
+		c->filter.max_price = strtod(v, NULL);
+	}
+	for (ch = 0; ch < AC_CH__MAX; ch++)
+		if (is_true(res, i, 11 + ch))
+			c->reach.allowed |= 1u << ch;
+	c->reach.addressed = 1u << AC_CH_EMAIL;
+	if (is_true(res, i, 15))
+		c->reach.addressed |= 1u << AC_CH_TELEGRAM;
+	if (is_true(res, i, 16))
+		c->reach.addressed |= 1u << AC_CH_SMS;
+	if (is_true(res, i, 17))
+		c->reach.addressed |= 1u << AC_CH_PUSH;
+	c->balance = strtoll(PQgetvalue(res, i, 18), NULL, 10);
+	c->max_daily = (int)strtol(PQgetvalue(res, i, 19), NULL, 10);
+	c->served_today = (int)strtol(PQgetvalue(res, i, 20), NULL, 10);
+	parse_open(c, PQgetvalue(res, i, 21));
+	c->last_number = (int)strtol(PQgetvalue(res, i, 22), NULL, 10);
+}
+
+/* Loads and locks the signal; 1 to go on, 0 when there is nothing to do
+ * (*rc set), -1 on a database error. */
+static int
+load(struct ac_db *db, long long signal_id, struct fan *f, struct ac_job *job,
+    enum ac_job_outcome *rc)
+{
+	const char *vals[1] = { f->sid };
+	PGresult *res;
+
+	snprintf(f->sid, sizeof(f->sid), "%lld", signal_id);
+	res = ac_db_exec(db, &st_load, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		*rc = job_error(job, AC_JOB_FAIL, "signal %lld does not exist", signal_id);
+		return 0;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "received") != 0) {
+		ac_info("signal %lld is %s already: nothing to do", signal_id, PQgetvalue(res, 0, 0));
+		PQclear(res);
+		*rc = AC_JOB_DONE;
+		return 0;
+	}
+	f->sig.action = ac_action_parse(PQgetvalue(res, 0, 1));
+	snprintf(f->price, sizeof(f->price), "%s", PQgetvalue(res, 0, 2));
+	snprintf(f->tp, sizeof(f->tp), "%s", PQgetvalue(res, 0, 3));
+	snprintf(f->sl, sizeof(f->sl), "%s", PQgetvalue(res, 0, 4));
+	f->sig.price = strtod(f->price, NULL);
+	f->sig.tp = *f->tp ? strtod(f->tp, NULL) : 0;
+	f->sig.sl = *f->sl ? strtod(f->sl, NULL) : 0;
+	snprintf(f->stid, sizeof(f->stid), "%s", PQgetvalue(res, 0, 5));
+	f->set.max_open = (int)strtol(PQgetvalue(res, 0, 6), NULL, 10);
+	f->set.allow_opposite = is_true(res, 0, 7);
+	f->set.replace_same = is_true(res, 0, 8);
+	f->set.auto_close = is_true(res, 0, 9);
+	snprintf(f->cost, sizeof(f->cost), "%s", PQgetvalue(res, 0, 10));
+	snprintf(f->symbol, sizeof(f->symbol), "%s", PQgetvalue(res, 0, 11));
+	snprintf(f->timeframe, sizeof(f->timeframe), "%s", PQgetvalue(res, 0, 12));
+	PQclear(res);
+	return 1;
+}
+
+/* Runs the candidates query of part k of parts; *out (caller frees) gets
+ * *n rows. 0 or -1. */
+static int
+candidates(struct ac_db *db, const struct fan *f, int parts, int k, struct cand **out, int *n)
+{
+	char np[12], nk[12];
+	const char *vals[5] = { f->stid, f->cost, f->sid, np, nk };
+	const char *lvals[3] = { f->stid, np, nk };
+	PGresult *res;
+	int i;
+
+	snprintf(np, sizeof(np), "%d", parts);
+	snprintf(nk, sizeof(nk), "%d", k);
+	res = ac_db_exec(db, &st_lock_users, lvals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return -1;
+	PQclear(res);
+	res = ac_db_exec(db, &st_candidates, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return -1;
+	*n = PQntuples(res);
+	if ((*out = calloc((size_t)*n + 1, sizeof(**out))) == NULL)
+		abort();
+	for (i = 0; i < *n; i++)
+		parse_cand(res, i, &(*out)[i]);
+	PQclear(res);
+	return 0;
+}
+
+/* Plans each candidate's trades and applies the toggles, price filter and
+ * daily cap; charges the rest in one batch. 0, or -1 on a database error. */
+static int
+decide(struct ac_db *db, const struct fan *f, struct cand *c, int n)
+{
+	long long *uids, *costs;
+	char **keys, ref[40];
+	unsigned char *charged;
+	int i, k = 0, *idx, rc = 0;
+
+	uids = calloc((size_t)n + 1, sizeof(*uids));
+	costs = calloc((size_t)n + 1, sizeof(*costs));
+	keys = calloc((size_t)n + 1, sizeof(*keys));
+	idx = calloc((size_t)n + 1, sizeof(*idx));
+	charged = calloc((size_t)n + 1, 1);
+	if (!uids || !costs || !keys || !idx || !charged)
+		abort();
+	for (i = 0; i < n; i++) {
+		struct ac_trade_settings set = f->set;
+
+		set.plan_max_open = c[i].plan_max;
+		ac_trade_plan(&set, c[i].open, c[i].nopen, &f->sig, &c[i].plan);
+		c[i].matched = ac_alarm_accepts(&c[i].filter, c[i].plan.kind, f->sig.price);
+		if (!c[i].matched)
+			continue;
+		c[i].gate = ac_fanout_gate(c[i].served_today, c[i].max_daily, c[i].balance,
+		    c[i].cost);
+		if (c[i].gate != AC_SKIP_NONE || c[i].cost == 0)
+			continue;
+		uids[k] = c[i].user_id;
+		costs[k] = c[i].cost;
+		if (asprintf(&keys[k], "signal:%s:user:%lld", f->sid, c[i].user_id) == -1)
+			abort();
+		idx[k++] = i;
+	}
+	snprintf(ref, sizeof(ref), "signal:%s", f->sid);
+	if (ac_ledger_charge_batch(db, k, uids, costs, (const char *const *)keys, ref,
+	    charged) == -1)
+		rc = -1;
+	for (i = 0; i < k; i++) {
+		if (!charged[i])
+			c[idx[i]].gate = AC_SKIP_NO_CREDITS;
+		free(keys[i]);
+	}
+	free(uids);
+	free(costs);
+	free(keys);
+	free(idx);
+	free(charged);
+	return rc;
+}
+
+/* Writes the served users' trade changes; *opened gets the trades opened.
+ * 0, -1 on a database error, -2 when the rows were not as read. */
+static int
+write_trades(struct ac_db *db, const struct fan *f, struct cand *c, int n, long long *opened)
+{
+	struct ac_pgarray ou, os, on, cid, cu, cr, cp, cq;
+	long long nopen = 0, nclose = 0, got_open, got_close;
+	const char *vals[16];
+	PGresult *res;
+	int i, j;
+
+	ac_pgarray_init(&ou);
+	ac_pgarray_init(&os);
+	ac_pgarray_init(&on);
+	ac_pgarray_init(&cid);
+	ac_pgarray_init(&cu);
+	ac_pgarray_init(&cr);
+	ac_pgarray_init(&cp);
+	ac_pgarray_init(&cq);
+	for (i = 0; i < n; i++) {
+		const struct ac_trade_plan *p = &c[i].plan;
+
+		if (!c[i].matched || c[i].gate != AC_SKIP_NONE)
+			continue;
+		for (j = 0; j < p->nchanges; j++) {
+			const struct ac_trade_change *ch = &p->changes[j];
+
+			if (ch->op == AC_OP_OPEN) {
+				ac_pgarray_ll(&ou, c[i].user_id);
+				ac_pgarray_ll(&os, c[i].sub_id);
+				ac_pgarray_ll(&on, c[i].last_number + 1);
+				nopen++;
+				continue;
+			}
+			ac_pgarray_ll(&cid, c[i].open[ch->index].id);
+			ac_pgarray_ll(&cu, c[i].user_id);
+			ac_pgarray_str(&cr, ac_exit_reason_name(ch->reason));
+			ac_pgarray_num(&cp, ch->pnl);
+			ac_pgarray_num(&cq, ch->pnl_percent);
+			nclose++;
+		}
+	}
+	*opened = nopen;
+	if (nopen == 0 && nclose == 0)
+		goto out;
+	vals[0] = f->sid;
+	vals[1] = ac_pgarray_text(&ou);
+	vals[2] = ac_pgarray_text(&os);
+	vals[3] = ac_pgarray_text(&on);
+	vals[4] = f->stid;
+	vals[5] = f->symbol;
+	vals[6] = f->timeframe;
+	vals[7] = f->sig.action == AC_ACTION_SELL ? "SELL" : "BUY";
+	vals[8] = f->price;
+	vals[9] = *f->tp ? f->tp : NULL;
+	vals[10] = *f->sl ? f->sl : NULL;
+	vals[11] = ac_pgarray_text(&cid);
+	vals[12] = ac_pgarray_text(&cu);
+	vals[13] = ac_pgarray_text(&cr);
+	vals[14] = ac_pgarray_text(&cp);
+	vals[15] = ac_pgarray_text(&cq);
+	res = ac_db_exec(db, &st_trades, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		nopen = -1;
+		goto out;
+	}
+	got_open = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	got_close = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	if (got_open != nopen || got_close != nclose) {
+		ac_warn("signal %s: %lld of %lld trades opened, %lld of %lld closed",
+		    f->sid, got_open, nopen, got_close, nclose);
+		nopen = -2;
+	}
+out:
+	ac_pgarray_free(&ou);
+	ac_pgarray_free(&os);
+	ac_pgarray_free(&on);
+	ac_pgarray_free(&cid);
+	ac_pgarray_free(&cu);
+	ac_pgarray_free(&cr);
+	ac_pgarray_free(&cp);
+	ac_pgarray_free(&cq);
+	return nopen < 0 ? (int)nopen : 0;
+}
+
+/* Writes a delivery per channel for every matched user and the deliver
+ * jobs. *matched gets the users, *queued the queued deliveries. 0 or -1. */
+static int
+write_deliveries(struct ac_db *db, const struct fan *f, const struct cand *c, int n,
+    long long *matched, long long *queued)
+{
+	struct ac_pgarray du, da, dc, dk, ds;
+	const char *vals[7];
+	PGresult *res;
+	int i, ch, rc = 0;
+
+	*matched = *queued = 0;
+	ac_pgarray_init(&du);
+	ac_pgarray_init(&da);
+	ac_pgarray_init(&dc);
+	ac_pgarray_init(&dk);
+	ac_pgarray_init(&ds);
+	for (i = 0; i < n; i++) {
+		if (!c[i].matched)
+			continue;
+		(*matched)++;
+		for (ch = 0; ch < AC_CH__MAX; ch++) {
+			enum ac_skip skip = c[i].gate;
+
+			if (!(c[i].channels & (1u << ch)))
+				continue;
+			if (skip == AC_SKIP_NONE)
+				skip = ac_channel_skip((enum ac_channel)ch, &c[i].reach);
+			ac_pgarray_ll(&du, c[i].user_id);
+			ac_pgarray_ll(&da, c[i].alarm_id);
+			ac_pgarray_str(&dc, ac_channel_name((enum ac_channel)ch));
+			ac_pgarray_str(&dk, ac_signal_kind_name(c[i].plan.kind));
+			ac_pgarray_str(&ds, ac_skip_name(skip));
+		}
+	}
+	if (*matched == 0)
+		goto out;
+	vals[0] = f->sid;
+	vals[1] = ac_pgarray_text(&du);
+	vals[2] = ac_pgarray_text(&da);
+	vals[3] = ac_pgarray_text(&dc);
+	vals[4] = ac_pgarray_text(&dk);
+	vals[5] = ac_pgarray_text(&ds);
+	vals[6] = DELIVER_CHUNK;
+	res = ac_db_exec(db, &st_deliveries, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		rc = -1;
+		goto out;
+	}
+	*queued = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+out:
+	ac_pgarray_free(&du);
+	ac_pgarray_free(&da);
+	ac_pgarray_free(&dc);
+	ac_pgarray_free(&dk);
+	ac_pgarray_free(&ds);
+	return rc;
+}
+
+/* The served users' alarms' statistics. 0 or -1. */
+static int
+alarm_stats(struct ac_db *db, const struct cand *c, int n)
+{
+	struct ac_pgarray xa, xo;
+	const char *vals[2];
+	PGresult *res;
+	int i, j, rc = 0;
+
+	ac_pgarray_init(&xa);
+	ac_pgarray_init(&xo);
+	for (i = 0; i < n; i++) {
+		int o = 0;
+
+		if (!c[i].matched || c[i].gate != AC_SKIP_NONE)
+			continue;
+		for (j = 0; j < c[i].plan.nchanges; j++)
+			o += c[i].plan.changes[j].op == AC_OP_OPEN;
+		ac_pgarray_ll(&xa, c[i].alarm_id);
+		ac_pgarray_ll(&xo, o);
+	}
+	if (xa.n > 0) {
+		vals[0] = ac_pgarray_text(&xa);
+		vals[1] = ac_pgarray_text(&xo);
+		res = ac_db_exec(db, &st_alarm_stats, vals, NULL, NULL);
+		if (ac_db_ok(db, res, PGRES_COMMAND_OK))
+			PQclear(res);
+		else
+			rc = -1;
+	}
+	ac_pgarray_free(&xa);
+	ac_pgarray_free(&xo);
+	return rc;
+}
+
+/* ---- parts -------------------------------------------------------------------
+ * A fan-out to many users is split by user id into parts that run at once
+ * (the first on this thread, the others on threads of their own), each on
+ * a connection and in a transaction of its own; the runner's transaction
+ * holds only the signal and the strategy, and marks the signal processed
+ * once every part has committed. Parts touch disjoint users, each locked
+ * in id order, and none keeps locks while it waits for another, so no
+ * wait can close a cycle the database does not see (a part in the
+ * runner's transaction would hold its users while this thread waits for
+ * the other parts). If a part commits and the run then fails, its users
+ * stay served: the next run leaves them out (they have deliveries), and
+ * every key holds as in a single transaction.
+ */
+
+#define PARTS_MAX 8
+
+static struct {
+	int		 parts;		/* at most PARTS_MAX */
+	int		 min_alarms;	/* split only fan-outs at least this large */
+	struct ac_db	*db[PARTS_MAX];	/* the parts' own connections */
+} split = { .parts = 1 };
+
+void
+ac_fanout_setup(int parts, int min_alarms)
+{
+	split.parts = parts < 1 ? 1 : parts > PARTS_MAX ? PARTS_MAX : parts;
+	split.min_alarms = min_alarms;
+}
+
+void
+ac_fanout_shutdown(void)
+{
+	for (int i = 0; i < PARTS_MAX; i++) {
+		ac_db_free(split.db[i]);
+		split.db[i] = NULL;
+	}
+}
+
+struct part {
+	struct ac_db	*db;
+	const struct fan *f;
+	int		 k, parts, own_tx;
+	/* out */
+	int		 rc;		/* 0, -1 database error, -2 trades changed underneath */
+	int		 n;		/* candidates */
+	long long	 matched, queued, opened;
+	int64_t		 ms[5];		/* candidates, charges, trades, deliveries, statistics */
+	char		 error[256];
+};
+
+/* One part, start to end (to its commit when it has its own transaction). */
+static void *
+run_part(void *arg)
+{
+	struct part *p = arg;
+	struct cand *c = NULL;
+	int64_t t = ac_mono_ms();
+	int step = 0;
+
+	if (p->own_tx && ac_db_begin(p->db) == -1) {
+		p->rc = -1;
+		goto out;
+	}
+#define STEP(call) do {							\
+		if ((p->rc = (call)) != 0)				\
+			goto fail;					\
+		p->ms[step++] = ac_mono_ms() - t;			\
+		t = ac_mono_ms();					\
+	} while (0)
+	STEP(candidates(p->db, p->f, p->parts, p->k, &c, &p->n));
+	STEP(decide(p->db, p->f, c, p->n));
+	STEP(write_trades(p->db, p->f, c, p->n, &p->opened));
+	STEP(write_deliveries(p->db, p->f, c, p->n, &p->matched, &p->queued));
+	STEP(alarm_stats(p->db, c, p->n));
+#undef STEP
+	if (p->own_tx && ac_db_commit(p->db) == -1)
+		p->rc = -1;
+	goto out;
+fail:
+	if (p->own_tx)
+		ac_db_rollback(p->db);
+out:
+	if (p->rc == -1)
+		snprintf(p->error, sizeof(p->error), "%s", ac_db_error(p->db));
+	else if (p->rc == -2)
+		snprintf(p->error, sizeof(p->error), "open trades changed underneath");
+	free(c);
+	return NULL;
+}
+
+/* How many parts this fan-out runs in: 1 unless the strategy has at least
+ * min_alarms enabled alarms. -1 on a database error. */
+static int
+parts_for(struct ac_db *db, const struct fan *f)
+{
+	const char *vals[1] = { f->stid };
+	PGresult *res;
+	long long alarms;
+
+	if (split.parts == 1)
+		return 1;
+	res = ac_db_exec(db, &st_count, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return -1;
+	alarms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (alarms < split.min_alarms)
+		return 1;
+	for (int i = 0; i < split.parts; i++)
+		if (split.db[i] == NULL)
+			split.db[i] = ac_db_new_like(db);
+	return split.parts;
+}
+
+enum ac_job_outcome
+ac_fanout_job(struct ac_db *db, struct ac_job *job)
+{
+	int64_t started = ac_mono_ms();
+	long long signal_id = payload_id(job, "signal_id"), matched = 0, queued = 0, opened = 0;
+	enum ac_job_outcome rc = AC_JOB_DONE;
+	struct part part[PARTS_MAX];
+	pthread_t tid[PARTS_MAX];
+	int threaded[PARTS_MAX] = { 0 };
+	char ms[24];
+	const char *vals[2];
+	struct fan f;
+	PGresult *res;
+	int r, parts, n = 0, failed = -1;
+
+	memset(&f, 0, sizeof(f));
+	if (signal_id == 0)
+		return job_error(job, AC_JOB_FAIL, "payload has no signal_id");
+	if ((r = load(db, signal_id, &f, job, &rc)) <= 0)
+		return r == 0 ? rc : job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id,
+		    ac_db_error(db));
+	if ((parts = parts_for(db, &f)) == -1)
+		return job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id, ac_db_error(db));
+	memset(part, 0, sizeof(part));
+	for (int k = 0; k < parts; k++) {
+		part[k] = (struct part){ .db = parts > 1 ? split.db[k] : db, .f = &f, .k = k,
+		    .parts = parts, .own_tx = parts > 1 };
+		if (k > 0 && ac_thread_start(&tid[k], run_part, &part[k]) == 0)
+			threaded[k] = 1;
+	}
+	run_part(&part[0]);
+	for (int k = 1; k < parts; k++) {
+		if (threaded[k])
+			pthread_join(tid[k], NULL);
+		else		/* no thread: run it here, after */
+			run_part(&part[k]);
+	}
+	for (int k = 0; k < parts; k++) {
+		if (part[k].rc != 0 && failed < 0)
+			failed = k;
+		n += part[k].n;
+		matched += part[k].matched;
+		queued += part[k].queued;
+		opened += part[k].opened;
+	}
+	if (failed >= 0)
+		return job_error(job, AC_JOB_RETRY, "signal %lld, part %d of %d: %s", signal_id,
+		    failed + 1, parts, part[failed].error);
+	snprintf(ms, sizeof(ms), "%lld", (long long)(ac_mono_ms() - started));
+	vals[0] = f.sid;
+	vals[1] = ms;
+	res = ac_db_exec(db, &st_finish, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id, ac_db_error(db));
+	PQclear(res);
+	ac_info("signal %lld: %d candidates, %lld matched, %lld deliveries queued, "
+	    "%lld trades opened, %lld ms in %d part%s (part 1: candidates %lld, charges %lld, "
+	    "trades %lld, deliveries %lld, statistics %lld ms; then commit)", signal_id, n,
+	    matched, queued, opened, (long long)(ac_mono_ms() - started), parts,
+	    parts == 1 ? "" : "s", (long long)part[0].ms[0], (long long)part[0].ms[1],
+	    (long long)part[0].ms[2], (long long)part[0].ms[3], (long long)part[0].ms[4]);
+	return AC_JOB_DONE;
+}
+
+static const struct ac_stmt st_list = { "fanout_deliveries_list",
+	"SELECT json_build_object('signal_id', s.id, 'status', s.status,"
+	" 'matched_users', s.matched_users, 'processing_ms', s.processing_ms,"
+	" 'deliveries', coalesce((SELECT json_agg(json_build_object('id', d.id,"
+	"  'user_id', d.user_id, 'email', u.email, 'channel', d.channel, 'kind', d.kind,"
+	"  'status', d.status, 'skip_reason', d.skip_reason, 'provider', d.provider,"
+	"  'attempts', d.attempts, 'sent_at', d.sent_at, 'error', d.error)"
+	"  ORDER BY d.user_id, d.channel) FROM deliveries d JOIN users u ON u.id = d.user_id"
+	"  WHERE d.signal_id = s.id), '[]'))"
+	" FROM signals s WHERE s.id = $1", 1 };
+
+json_t *
+ac_fanout_deliveries(struct ac_db *db, long long signal_id, int *found)
+{
+	char sid[24];
+	const char *vals[1] = { sid };
+
+	snprintf(sid, sizeof(sid), "%lld", signal_id);
+	return ac_db_json(db, &st_list, vals, found);
+}

@@ -1,0 +1,103 @@
+/*
+ * fanout.h — from a stored signal to charged, tracked, per-user deliveries
+ * (job "fanout"); deliver.h sends them (job "deliver").
+ *
+ * ac_fanout_job, in the runner's transaction, for the signal's strategy:
+ * locks the strategy and the signal (one fan-out per strategy at a time)
+ * and the alarm holders' user rows in id order (no deadlocks with other
+ * fan-outs), then in a handful of set-based statements:
+ *  1. candidates: enabled alarms of active users with an active
+ *     subscription (period covering now) whose plan covers the strategy,
+ *     with each user's open trades — users that already have a delivery for
+ *     this signal are done and left out;
+ *  2. per user, in C: the trade plan (trade.h) gives the signal's kind;
+ *     the alarm's toggles and price filter must accept it (else the user is
+ *     not matched: no record); then the daily cap (signals served today in
+ *     the user's time zone >= max_daily_alerts → skipped/daily_cap, no
+ *     charge), then the credit (plan's credit_cost, else the strategy's;
+ *     one guarded batch of ledger rows keyed signal:<sid>:user:<uid>;
+ *     too little → skipped/no_credits, no trade);
+ *  3. the served users' trade changes (one statement: inserts + closes);
+ *  4. one delivery per channel of the alarm for every matched user —
+ *     queued, or skipped with its reason (preference before no_address) —
+ *     and a "deliver" job per 500 queued ones, with one NOTIFY;
+ *  5. the signal (processed, matched_users, processing_ms), the strategy's,
+ *     alarms' and subscriptions' statistics.
+ * A fan-out over many alarms runs in parts (ac_fanout_setup()), each
+ * doing 1-4 and the alarms' statistics for its share of the users.
+ * A signal no longer 'received' is left alone, so re-running changes
+ * nothing; the unique keys (ledger key, deliveries (signal, user, channel),
+ * trades (entry signal, user), jobs unique_key) hold even so.
+ */
+#ifndef AC_FANOUT_H
+#define AC_FANOUT_H
+
+#include "work/jobs.h"
+#include "work/trade.h"
+
+enum ac_channel { AC_CH_EMAIL = 0, AC_CH_TELEGRAM, AC_CH_SMS, AC_CH_PUSH, AC_CH__MAX };
+
+enum ac_skip {
+	AC_SKIP_NONE = 0,
+	AC_SKIP_NO_CREDITS,
+	AC_SKIP_DAILY_CAP,
+	AC_SKIP_PREFERENCE,
+	AC_SKIP_NO_ADDRESS
+};
+
+/* What an alarm accepts: its toggles and price filter (has_*: set). */
+struct ac_alarm_filter {
+	int	on_entry, on_exit, on_replacement;
+	int	has_min, has_max;
+	double	min_price, max_price;
+};
+
+/* Which channels a user allows (preferences) and can be reached on
+ * (address, chat id, phone, push id): bits (1u << enum ac_channel). */
+struct ac_reach {
+	unsigned	allowed;
+	unsigned	addressed;
+};
+
+/* 1 if the alarm takes a signal of kind at price. Pure. */
+int		 ac_alarm_accepts(const struct ac_alarm_filter *f, enum ac_signal_kind kind,
+		    double price);
+
+/* The gate before the charge: DAILY_CAP when served_today >= max_daily,
+ * else NO_CREDITS when cost > balance, else NONE. Pure. */
+enum ac_skip	 ac_fanout_gate(int served_today, int max_daily, long long balance,
+		    long long cost);
+
+/* A served user's channel: PREFERENCE (switched off), NO_ADDRESS, or NONE
+ * (queue it). Pure. */
+enum ac_skip	 ac_channel_skip(enum ac_channel ch, const struct ac_reach *r);
+
+/* "email" "telegram" "sms" "push"; parse gives -1 for anything else. */
+const char	*ac_channel_name(enum ac_channel ch);
+int		 ac_channel_parse(const char *s);
+
+/* "no_credits" "daily_cap" "preference" "no_address"; NULL for NONE. */
+const char	*ac_skip_name(enum ac_skip s);
+
+/*
+ * Splits a fan-out over a strategy with at least min_alarms enabled alarms
+ * into parts (1..8) by user id, run at once on connections and in
+ * transactions of their own (the runner's holds the signal and the
+ * strategy); see fanout.c. The default is 1 part.
+ * ac_fanout_shutdown() closes the extra connections.
+ */
+void	ac_fanout_setup(int parts, int min_alarms);
+void	ac_fanout_shutdown(void);
+
+/* Job "fanout", payload {"signal_id": N}: see above. FAIL for a payload
+ * without a signal or a signal that does not exist; RETRY on database
+ * errors. */
+enum ac_job_outcome ac_fanout_job(struct ac_db *db, struct ac_job *job);
+
+/* The signal's deliveries as {"signal_id", "status", "matched_users",
+ * "deliveries": [{id, user_id, email, channel, kind, status, skip_reason,
+ * provider, attempts, sent_at, error}]}; NULL with *found 0 when there is
+ * no such signal, NULL with *found 1 on a database error. */
+json_t		*ac_fanout_deliveries(struct ac_db *db, long long signal_id, int *found);
+
+#endif
