@@ -48,26 +48,6 @@ ac_channel_skip(enum ac_channel ch, const struct ac_reach *r)
 	return AC_SKIP_NONE;
 }
 
-static const char *const channel_names[AC_CH__MAX] = {
-	[AC_CH_EMAIL] = "email", [AC_CH_TELEGRAM] = "telegram",
-	[AC_CH_SMS] = "sms", [AC_CH_PUSH] = "push",
-};
-
-const char *
-ac_channel_name(enum ac_channel ch)
-{
-	return (unsigned)ch < AC_CH__MAX ? channel_names[ch] : "email";
-}
-
-int
-ac_channel_parse(const char *s)
-{
-	for (int i = 0; i < AC_CH__MAX; i++)
-		if (strcmp(s, channel_names[i]) == 0)
-			return i;
-	return -1;
-}
-
 const char *
 ac_skip_name(enum ac_skip s)
 {

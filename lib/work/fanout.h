@@ -32,10 +32,9 @@
 #ifndef AC_FANOUT_H
 #define AC_FANOUT_H
 
+#include "base/channel.h"
 #include "work/jobs.h"
 #include "work/trade.h"
-
-enum ac_channel { AC_CH_EMAIL = 0, AC_CH_TELEGRAM, AC_CH_SMS, AC_CH_PUSH, AC_CH__MAX };
 
 enum ac_skip {
 	AC_SKIP_NONE = 0,
@@ -71,10 +70,6 @@ enum ac_skip	 ac_fanout_gate(int served_today, int max_daily, long long balance,
 /* A served user's channel: PREFERENCE (switched off), NO_ADDRESS, or NONE
  * (queue it). Pure. */
 enum ac_skip	 ac_channel_skip(enum ac_channel ch, const struct ac_reach *r);
-
-/* "email" "telegram" "sms" "push"; parse gives -1 for anything else. */
-const char	*ac_channel_name(enum ac_channel ch);
-int		 ac_channel_parse(const char *s);
 
 /* "no_credits" "daily_cap" "preference" "no_address"; NULL for NONE. */
 const char	*ac_skip_name(enum ac_skip s);

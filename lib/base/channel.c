@@ -1,0 +1,34 @@
+/*
+ * channel.c — see channel.h.
+ */
+#include <string.h>
+
+#include "base/channel.h"
+
+static const char *const names[AC_CH__MAX] = {
+	[AC_CH_EMAIL] = "email", [AC_CH_TELEGRAM] = "telegram",
+	[AC_CH_SMS] = "sms", [AC_CH_PUSH] = "push",
+};
+
+const char *
+ac_channel_name(enum ac_channel ch)
+{
+	return (unsigned)ch < AC_CH__MAX ? names[ch] : "email";
+}
+
+int
+ac_channel_parse(const char *s)
+{
+	if (s == NULL)
+		return -1;
+	for (int i = 0; i < AC_CH__MAX; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+ac_channel_list(void)
+{
+	return "email, telegram, sms or push";
+}

@@ -1,0 +1,23 @@
+/*
+ * channel.h — the delivery channels, spelled once: the enum every layer
+ * passes around, its wire name ("telegram"), the bit a set of channels
+ * uses, and the parser for what a user or an operator typed.
+ */
+#ifndef AC_CHANNEL_H
+#define AC_CHANNEL_H
+
+enum ac_channel { AC_CH_EMAIL = 0, AC_CH_TELEGRAM, AC_CH_SMS, AC_CH_PUSH, AC_CH__MAX };
+
+#define AC_CH_BIT(ch)	(1u << (ch))
+#define AC_CH_ALL	((1u << AC_CH__MAX) - 1)
+
+/* "email", "telegram", "sms", "push" ("email" for an out-of-range value). */
+const char	*ac_channel_name(enum ac_channel ch);
+
+/* The channel a name spells, or -1. Exact, lower case. */
+int		 ac_channel_parse(const char *s);
+
+/* "email, telegram, sms or push": for error messages. */
+const char	*ac_channel_list(void);
+
+#endif
