@@ -130,8 +130,7 @@ ac_config_load(struct ac_config *c, const char *path, char *err, size_t errsz)
 	for (int i = AC_S_CONFIG + 1; i < AC_S__MAX; i++) {
 		const char *v = lookup(c, ac_settings[i].name, &src);
 
-		if (v != NULL && *v == '\0' && (ac_setting_is_number((enum ac_setting)i) ||
-		    ac_settings[i].type == AC_ST_ENUM))
+		if (v != NULL && *v == '\0')
 			v = NULL;	/* "KEY=" in the file: the default */
 		if (v == NULL)
 			src = AC_SRC_DEFAULT;
