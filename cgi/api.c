@@ -813,17 +813,17 @@ main(int argc, char *argv[])
 	}
 	ac_log_init("ac-api", api.cfg.log_level);
 	ac_auth_init(&api.auth, &api.cfg);
-	if (ac_jwt_key(ac_config_str(&api.cfg, "AC_JWT_SECRET", NULL), api.cfg.state_dir, api.key,
+	if (ac_jwt_key(ac_setting_str(&api.cfg, AC_S_JWT_SECRET), api.cfg.state_dir, api.key,
 	    err, sizeof(err)) == -1) {
 		ac_error("signing key: %s", err);
 		return 1;
 	}
-	api.token_ttl_s = (int)ac_config_int(&api.cfg, "AC_API_TOKEN_SECONDS", 60, 86400, 900);
-	api.per_minute = (int)ac_config_int(&api.cfg, "AC_API_PER_MINUTE", 1, 1000000, 100);
-	api.bad_token_max = (int)ac_config_int(&api.cfg, "AC_API_BAD_TOKEN_MAX", 1, 1000000, 20);
+	api.token_ttl_s = ac_setting_int(&api.cfg, AC_S_API_TOKEN_SECONDS);
+	api.per_minute = ac_setting_int(&api.cfg, AC_S_API_PER_MINUTE);
+	api.bad_token_max = ac_setting_int(&api.cfg, AC_S_API_BAD_TOKEN_MAX);
 	api.db = ac_db_new(api.cfg.database_url, "ac-api",
-	    (int)ac_config_int(&api.cfg, "AC_DB_CONNECT_TIMEOUT", 1, 60, 2),
-	    (int)ac_config_int(&api.cfg, "AC_API_STATEMENT_TIMEOUT_MS", 100, 60000, 5000));
+	    ac_setting_int(&api.cfg, AC_S_DB_CONNECT_TIMEOUT),
+	    ac_setting_int(&api.cfg, AC_S_API_STATEMENT_TIMEOUT_MS));
 	ac_db_generic_plans(api.db);
 
 	ac_info("ready: %d requests a minute a user, tokens live %d s", api.per_minute,

@@ -168,7 +168,7 @@ tg_answer(struct ac_req *r, const char *result, json_int_t chat, const char *tem
 static void
 tg_update(struct ac_req *r, const char *rest)
 {
-	const char *secret = ac_config_str(&hook.cfg, "AC_TELEGRAM_WEBHOOK_SECRET", NULL);
+	const char *secret = ac_setting_str(&hook.cfg, AC_S_TELEGRAM_WEBHOOK_SECRET);
 	json_t *u, *msg, *chat, *from;
 	char code[80], cid[24], uname[80] = "";
 	const char *type, *un;
@@ -364,24 +364,24 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	ac_log_init("ac-hook", hook.cfg.log_level);
-	hook.body_max = (size_t)ac_config_int(&hook.cfg, "AC_HOOK_BODY_MAX", 1024, 1 << 24, 65536);
-	hook.connect_timeout_s = (int)ac_config_int(&hook.cfg, "AC_DB_CONNECT_TIMEOUT", 1, 60, 2);
-	hook.statement_timeout_ms = (int)ac_config_int(&hook.cfg, "AC_HOOK_STATEMENT_TIMEOUT_MS",
-	    100, 60000, 1500);
-	threads = (int)ac_config_int(&hook.cfg, "AC_HOOK_THREADS", 1, 1024, 32);
+	hook.body_max = (size_t)ac_setting_int(&hook.cfg, AC_S_HOOK_BODY_MAX);
+	hook.connect_timeout_s = ac_setting_int(&hook.cfg, AC_S_DB_CONNECT_TIMEOUT);
+	hook.statement_timeout_ms = ac_setting_int(&hook.cfg,
+	    AC_S_HOOK_STATEMENT_TIMEOUT_MS);
+	threads = ac_setting_int(&hook.cfg, AC_S_HOOK_THREADS);
 	hook.db_seen_up = 1;
-	ac_strategy_cache((int)ac_config_int(&hook.cfg, "AC_STRATEGY_CACHE_MS", 0, 60000, 1000));
+	ac_strategy_cache(ac_setting_int(&hook.cfg, AC_S_STRATEGY_CACHE_MS));
 	ac_ingest_init(hook.cfg.state_dir,
-	    (int)ac_config_int(&hook.cfg, "AC_NOTIFY_COALESCE_MS", 0, 1000, 20));
+	    ac_setting_int(&hook.cfg, AC_S_NOTIFY_COALESCE_MS));
 
 	json_object_seed(0);	/* before the threads: jansson seeds its hash once */
 	if (threads > 1) {
-		hook.committers = (int)ac_config_int(&hook.cfg, "AC_INGEST_COMMITTERS", 1, 16, 1);
+		hook.committers = ac_setting_int(&hook.cfg, AC_S_INGEST_COMMITTERS);
 		for (int i = 0; i < hook.committers; i++)
 			hook.group_db[i] = ac_db_new(hook.cfg.database_url, "ac-hook commit",
 			    hook.connect_timeout_s, hook.statement_timeout_ms);
 		ac_ingest_group_start(hook.group_db, hook.committers,
-		    (int)ac_config_int(&hook.cfg, "AC_INGEST_BATCH_MAX", 1, 4096, 256));
+		    ac_setting_int(&hook.cfg, AC_S_INGEST_BATCH_MAX));
 	}
 
 	ac_info("ready: %d threads, body limit %zu bytes, state in %s", threads, hook.body_max,

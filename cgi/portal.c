@@ -1386,17 +1386,16 @@ main(int argc, char *argv[])
 	}
 	ac_log_init("ac-portal", portal.cfg.log_level);
 	ac_auth_init(&portal.auth, &portal.cfg);
-	portal.html = ac_html_new(ac_config_str(&portal.cfg, "AC_PORTAL_TEMPLATE_DIR",
-	    AC_TEMPLATE_DIR "/portal"));
-	portal.telegram_bot = ac_config_str(&portal.cfg, "AC_TELEGRAM_BOT_USERNAME", NULL);
+	portal.html = ac_html_new(ac_setting_str(&portal.cfg, AC_S_PORTAL_TEMPLATE_DIR));
+	portal.telegram_bot = ac_setting_str(&portal.cfg, AC_S_TELEGRAM_BOT_USERNAME);
 	portal.https = strncmp(portal.cfg.base_url, "https://", 8) == 0;
 	slash = strchr(portal.cfg.base_url + (portal.https ? 8 : 7), '/');
 	snprintf(portal.origin, sizeof(portal.origin), "%.*s",
 	    (int)(slash ? (size_t)(slash - portal.cfg.base_url) : strlen(portal.cfg.base_url)),
 	    portal.cfg.base_url);
 	portal.db = ac_db_new(portal.cfg.database_url, "ac-portal",
-	    (int)ac_config_int(&portal.cfg, "AC_DB_CONNECT_TIMEOUT", 1, 60, 2),
-	    (int)ac_config_int(&portal.cfg, "AC_PORTAL_STATEMENT_TIMEOUT_MS", 100, 60000, 5000));
+	    ac_setting_int(&portal.cfg, AC_S_DB_CONNECT_TIMEOUT),
+	    ac_setting_int(&portal.cfg, AC_S_PORTAL_STATEMENT_TIMEOUT_MS));
 	ac_db_generic_plans(portal.db);
 
 	ac_info("ready: origin %s", portal.origin);

@@ -3,6 +3,7 @@
  * failure a clear message on stderr and a non-zero exit.
  *
  *	acctl [--config FILE] migrate
+ *	acctl config [--markdown]
  *	acctl strategy add --symbol S --timeframe T --strategy NAME [options]
  *	acctl strategy edit --id ID [--required FIELDS] [--dedup-window SECONDS]
  *	acctl strategy list
@@ -22,12 +23,12 @@
  *	acctl telegram link-code --email E
  */
 #include <ctype.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "account/account.h"
+#include "base/buf.h"
 #include "base/config.h"
 #include "base/crypto.h"
 #include "base/db.h"
@@ -37,6 +38,7 @@
 #include "work/ledger.h"
 #include "base/log.h"
 #include "base/migrate.h"
+#include "base/opt.h"
 #include "alert/spool.h"
 #include "alert/strategy.h"
 #include "account/telegram.h"
@@ -50,6 +52,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: acctl [--config FILE] COMMAND\n"
+	    "  config [--markdown]          the effective settings and where each came from\n"
+	    "                               (secrets redacted); --markdown: every setting\n"
 	    "  migrate                      apply pending SQL migrations\n"
 	    "  strategy add --symbol S --timeframe T --strategy NAME\n"
 	    "               [--name N] [--description D] [--key-value A] [--atr-period C]\n"
@@ -103,6 +107,61 @@ fail(const char *what, const char *msg)
 	return 1;
 }
 
+/* Parses a command's options by its table into dst: 0, else the command's
+ * exit (the usage, or a failure naming the option and its value). */
+static int
+options(const char *what, const struct ac_opt *opts, int argc, char *argv[], void *dst)
+{
+	char err[512];
+
+	switch (ac_opt_parse(opts, argc, argv, dst, err, sizeof(err))) {
+	case AC_OPT_OK:
+		return 0;
+	case AC_OPT_BAD:
+		return fail(what, err);
+	default:
+		return usage();
+	}
+}
+
+/* acctl config [--markdown]: every setting's effective value and where it
+ * came from, secrets redacted; --markdown: the table of every setting, as
+ * README.md's configuration section has it. */
+static int
+cmd_config(int argc, char *argv[])
+{
+	static const struct ac_opt opts[] = {
+		{ "markdown", AC_OT_FLAG, 0, 1, 0 },
+		AC_OPT_END
+	};
+	struct ac_buf b = AC_BUF_INIT;
+	char shown[1024];
+	int markdown = 0, rc;
+	json_t *o, *v;
+
+	if ((rc = options("config", opts, argc, argv, &markdown)) != 0)
+		return rc;
+	if (markdown) {
+		ac_settings_markdown(&b);
+		fputs(b.p, stdout);
+		ac_buf_free(&b);
+		return 0;
+	}
+	o = json_object();
+	for (int i = 0; i < AC_S__MAX; i++) {
+		const char *s = ac_setting_redact((enum ac_setting)i, cfg.val[i], shown,
+		    sizeof(shown));
+
+		if (cfg.val[i] != NULL && (ac_setting_is_number((enum ac_setting)i)))
+			v = json_integer(cfg.num[i]);
+		else
+			v = s != NULL ? json_string(s) : json_null();
+		json_object_set_new(o, ac_settings[i].name, json_pack("{s:o, s:s}", "value", v,
+		    "source", ac_config_source_name(ac_setting_source(&cfg, (enum ac_setting)i))));
+	}
+	return print(o);
+}
+
 static int
 cmd_migrate(int argc, char *argv[])
 {
@@ -116,94 +175,67 @@ cmd_migrate(int argc, char *argv[])
 	return print(o);
 }
 
+/* acctl strategy add: where each option goes */
+static const struct ac_opt strategy_opts[] = {
+	AC_OPT_STR("name", struct ac_strategy_new, name),
+	AC_OPT_STR("description", struct ac_strategy_new, description),
+	AC_OPT_STR("symbol", struct ac_strategy_new, symbol),
+	AC_OPT_STR("timeframe", struct ac_strategy_new, timeframe),
+	AC_OPT_STR("strategy", struct ac_strategy_new, strategy),
+	AC_OPT_STR("key-value", struct ac_strategy_new, key_value),
+	AC_OPT_STR("multiplier", struct ac_strategy_new, key_value),
+	AC_OPT_STR("atr-period", struct ac_strategy_new, atr_period),
+	AC_OPT_STR("ema-period", struct ac_strategy_new, ema_period),
+	AC_OPT_FLAG("heikin-ashi", struct ac_strategy_new, heikin_ashi, 1),
+	AC_OPT_STR("max-open-trades", struct ac_strategy_new, max_open_trades),
+	AC_OPT_STR("actions", struct ac_strategy_new, actions),
+	AC_OPT_STR("required", struct ac_strategy_new, required),
+	AC_OPT_STR("status", struct ac_strategy_new, status),
+	AC_OPT_FLAG("no-opposite", struct ac_strategy_new, allow_opposite, 0),
+	AC_OPT_FLAG("no-replace", struct ac_strategy_new, replace_same, 0),
+	AC_OPT_STR("dedup-window", struct ac_strategy_new, dedup_window),
+	AC_OPT_END
+};
+
 static int
 strategy_add(int argc, char *argv[])
 {
-	enum { O_NAME = 1, O_DESC, O_SYMBOL, O_TF, O_STRATEGY, O_KEY, O_ATR, O_EMA, O_HA,
-	    O_MAXOPEN, O_ACTIONS, O_REQUIRED, O_STATUS, O_NOOPP, O_NOREPL, O_DEDUP };
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, O_NAME },
-		{ "description", required_argument, NULL, O_DESC },
-		{ "symbol", required_argument, NULL, O_SYMBOL },
-		{ "timeframe", required_argument, NULL, O_TF },
-		{ "strategy", required_argument, NULL, O_STRATEGY },
-		{ "key-value", required_argument, NULL, O_KEY },
-		{ "multiplier", required_argument, NULL, O_KEY },
-		{ "atr-period", required_argument, NULL, O_ATR },
-		{ "ema-period", required_argument, NULL, O_EMA },
-		{ "heikin-ashi", no_argument, NULL, O_HA },
-		{ "max-open-trades", required_argument, NULL, O_MAXOPEN },
-		{ "actions", required_argument, NULL, O_ACTIONS },
-		{ "required", required_argument, NULL, O_REQUIRED },
-		{ "status", required_argument, NULL, O_STATUS },
-		{ "no-opposite", no_argument, NULL, O_NOOPP },
-		{ "no-replace", no_argument, NULL, O_NOREPL },
-		{ "dedup-window", required_argument, NULL, O_DEDUP },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct ac_strategy_new in = { .allow_opposite = -1, .replace_same = -1 };
 	char err[1024];
 	json_t *o;
-	int c;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_NAME: in.name = optarg; break;
-		case O_DESC: in.description = optarg; break;
-		case O_SYMBOL: in.symbol = optarg; break;
-		case O_TF: in.timeframe = optarg; break;
-		case O_STRATEGY: in.strategy = optarg; break;
-		case O_KEY: in.key_value = optarg; break;
-		case O_ATR: in.atr_period = optarg; break;
-		case O_EMA: in.ema_period = optarg; break;
-		case O_HA: in.heikin_ashi = 1; break;
-		case O_MAXOPEN: in.max_open_trades = optarg; break;
-		case O_ACTIONS: in.actions = optarg; break;
-		case O_REQUIRED: in.required = optarg; break;
-		case O_STATUS: in.status = optarg; break;
-		case O_NOOPP: in.allow_opposite = 0; break;
-		case O_NOREPL: in.replace_same = 0; break;
-		case O_DEDUP: in.dedup_window = optarg; break;
-		default: return usage();
-		}
-	}
-	if (optind != argc)
-		return usage();
+	if ((rc = options("strategy add", strategy_opts, argc, argv, &in)) != 0)
+		return rc;
 	if ((o = ac_strategy_create(db, &in, cfg.base_url, err, sizeof(err))) == NULL)
 		return fail("strategy add", err);
 	return print(o);
 }
 
 /* acctl strategy edit --id ID [--required FIELDS] [--dedup-window SECONDS] */
+struct strategy_edit {
+	const char		*id;
+	struct ac_strategy_new	 in;
+};
+
+static const struct ac_opt strategy_edit_opts[] = {
+	AC_OPT_STR("id", struct strategy_edit, id),
+	AC_OPT_STR("required", struct strategy_edit, in.required),
+	AC_OPT_STR("dedup-window", struct strategy_edit, in.dedup_window),
+	AC_OPT_END
+};
+
 static int
 strategy_edit(int argc, char *argv[])
 {
-	enum { O_ID = 1, O_REQUIRED, O_DEDUP };
-	static const struct option opts[] = {
-		{ "id", required_argument, NULL, O_ID },
-		{ "required", required_argument, NULL, O_REQUIRED },
-		{ "dedup-window", required_argument, NULL, O_DEDUP },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct ac_strategy_new in = { .allow_opposite = -1, .replace_same = -1 };
-	const char *id = NULL;
+	struct strategy_edit e = { .in = { .allow_opposite = -1, .replace_same = -1 } };
 	char err[1024];
 	json_t *o;
-	int c;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_ID: id = optarg; break;
-		case O_REQUIRED: in.required = optarg; break;
-		case O_DEDUP: in.dedup_window = optarg; break;
-		default: return usage();
-		}
-	}
-	if (optind != argc)
-		return usage();
-	if ((o = ac_strategy_edit(db, id, &in, cfg.base_url, err, sizeof(err))) == NULL)
+	if ((rc = options("strategy edit", strategy_edit_opts, argc, argv, &e)) != 0)
+		return rc;
+	if ((o = ac_strategy_edit(db, e.id, &e.in, cfg.base_url, err, sizeof(err))) == NULL)
 		return fail("strategy edit", err);
 	return print(o);
 }
@@ -452,42 +484,36 @@ cmd_seed_demo(int argc, char *argv[])
 }
 
 /* acctl jobs enqueue: N jobs in one statement. */
+struct jobs_enqueue {
+	const char	*kind, *payload, *key;
+	long long	 count, run_in;
+};
+
+static const struct ac_opt jobs_enqueue_opts[] = {
+	AC_OPT_STR("kind", struct jobs_enqueue, kind),
+	AC_OPT_STR("payload", struct jobs_enqueue, payload),
+	AC_OPT_STR("unique-key", struct jobs_enqueue, key),
+	AC_OPT_NUM("count", struct jobs_enqueue, count, 1, 10000000),
+	AC_OPT_NUM("run-in", struct jobs_enqueue, run_in, 0, 31536000),
+	AC_OPT_END
+};
+
 static int
 jobs_enqueue(int argc, char *argv[])
 {
-	enum { O_KIND = 1, O_PAYLOAD, O_KEY, O_COUNT, O_RUNIN };
-	static const struct option opts[] = {
-		{ "kind", required_argument, NULL, O_KIND },
-		{ "payload", required_argument, NULL, O_PAYLOAD },
-		{ "unique-key", required_argument, NULL, O_KEY },
-		{ "count", required_argument, NULL, O_COUNT },
-		{ "run-in", required_argument, NULL, O_RUNIN },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *kind = NULL, *payload = NULL, *key = NULL, *errstr = NULL;
-	long long count = 1, run_in = 0, queued;
+	struct jobs_enqueue in = { .count = 1 };
+	const char *payload;
+	long long queued;
 	json_error_t jerr;
 	json_t *p;
 	char msg[512];
-	int c;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_KIND: kind = optarg; break;
-		case O_PAYLOAD: payload = optarg; break;
-		case O_KEY: key = optarg; break;
-		case O_COUNT: count = ac_strtonum(optarg, 1, 10000000, &errstr); break;
-		case O_RUNIN: run_in = ac_strtonum(optarg, 0, 31536000, &errstr); break;
-		default: return usage();
-		}
-		if (errstr != NULL) {
-			snprintf(msg, sizeof(msg), "--%s %s: %s", opts[c - 1].name, optarg, errstr);
-			return fail("jobs enqueue", msg);
-		}
-	}
-	if (optind != argc || kind == NULL)
+	if ((rc = options("jobs enqueue", jobs_enqueue_opts, argc, argv, &in)) != 0)
+		return rc;
+	if (in.kind == NULL)
 		return usage();
+	payload = in.payload;
 	if (payload != NULL) {
 		if ((p = json_loads(payload, 0, &jerr)) == NULL || !json_is_object(p)) {
 			snprintf(msg, sizeof(msg), "--payload must be a JSON object%s%s",
@@ -497,9 +523,10 @@ jobs_enqueue(int argc, char *argv[])
 		}
 		json_decref(p);
 	}
-	if ((queued = ac_job_enqueue_n(db, kind, payload, key, (int)count, run_in * 1000)) == -1)
+	if ((queued = ac_job_enqueue_n(db, in.kind, payload, in.key, (int)in.count,
+	    in.run_in * 1000)) == -1)
 		return fail("jobs enqueue", ac_db_error(db));
-	return print(json_pack("{s:s, s:I, s:I}", "kind", kind, "requested", (json_int_t)count,
+	return print(json_pack("{s:s, s:I, s:I}", "kind", in.kind, "requested", (json_int_t)in.count,
 	    "queued", (json_int_t)queued));
 }
 
@@ -550,40 +577,28 @@ finish_tx(const char *what, json_t *o, const char *err)
 
 /* acctl user add --email E --password P [--name N] [--phone P]
  * [--telegram-chat-id ID] [--timezone TZ] */
+static const struct ac_opt user_opts[] = {
+	AC_OPT_STR("email", struct ac_user_new, email),
+	AC_OPT_STR("password", struct ac_user_new, password),
+	AC_OPT_STR("name", struct ac_user_new, name),
+	AC_OPT_STR("phone", struct ac_user_new, phone),
+	AC_OPT_STR("telegram-chat-id", struct ac_user_new, telegram_chat_id),
+	AC_OPT_STR("timezone", struct ac_user_new, timezone),
+	AC_OPT_END
+};
+
 static int
 cmd_user(int argc, char *argv[])
 {
-	enum { O_EMAIL = 1, O_PASSWORD, O_NAME, O_PHONE, O_CHAT, O_TZ };
-	static const struct option opts[] = {
-		{ "email", required_argument, NULL, O_EMAIL },
-		{ "password", required_argument, NULL, O_PASSWORD },
-		{ "name", required_argument, NULL, O_NAME },
-		{ "phone", required_argument, NULL, O_PHONE },
-		{ "telegram-chat-id", required_argument, NULL, O_CHAT },
-		{ "timezone", required_argument, NULL, O_TZ },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct ac_user_new in = { 0 };
 	char err[1024];
 	json_t *o;
-	int c;
+	int rc;
 
 	if (argc < 2 || strcmp(argv[1], "add") != 0)
 		return usage();
-	optind = 1;
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_EMAIL: in.email = optarg; break;
-		case O_PASSWORD: in.password = optarg; break;
-		case O_NAME: in.name = optarg; break;
-		case O_PHONE: in.phone = optarg; break;
-		case O_CHAT: in.telegram_chat_id = optarg; break;
-		case O_TZ: in.timezone = optarg; break;
-		default: return usage();
-		}
-	}
-	if (optind != argc - 1)
-		return usage();
+	if ((rc = options("user add", user_opts, argc - 1, argv + 1, &in)) != 0)
+		return rc;
 	if (ac_db_begin(db) == -1)
 		return fail("user add", ac_db_error(db));
 	o = ac_user_create(db, &in, err, sizeof(err));
@@ -592,47 +607,31 @@ cmd_user(int argc, char *argv[])
 
 /* acctl plan add --name N --price-cents N --currency C --months M --credits N
  * --strategies ID[,ID...] [--days D] [--max-open-trades N] [--credit-cost N] */
+static const struct ac_opt plan_opts[] = {
+	AC_OPT_STR("name", struct ac_plan_new, name),
+	AC_OPT_STR("price-cents", struct ac_plan_new, price_minor),
+	AC_OPT_STR("currency", struct ac_plan_new, currency),
+	AC_OPT_STR("months", struct ac_plan_new, months),
+	AC_OPT_STR("days", struct ac_plan_new, days),
+	AC_OPT_STR("credits", struct ac_plan_new, credits),
+	AC_OPT_STR("strategies", struct ac_plan_new, strategies),
+	AC_OPT_STR("max-open-trades", struct ac_plan_new, max_open_trades),
+	AC_OPT_STR("credit-cost", struct ac_plan_new, credit_cost),
+	AC_OPT_END
+};
+
 static int
 cmd_plan(int argc, char *argv[])
 {
-	enum { O_NAME = 1, O_PRICE, O_CURRENCY, O_MONTHS, O_DAYS, O_CREDITS, O_STRATEGIES,
-	    O_MAXOPEN, O_COST };
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, O_NAME },
-		{ "price-cents", required_argument, NULL, O_PRICE },
-		{ "currency", required_argument, NULL, O_CURRENCY },
-		{ "months", required_argument, NULL, O_MONTHS },
-		{ "days", required_argument, NULL, O_DAYS },
-		{ "credits", required_argument, NULL, O_CREDITS },
-		{ "strategies", required_argument, NULL, O_STRATEGIES },
-		{ "max-open-trades", required_argument, NULL, O_MAXOPEN },
-		{ "credit-cost", required_argument, NULL, O_COST },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct ac_plan_new in = { 0 };
 	char err[1024];
 	json_t *o;
-	int c;
+	int rc;
 
 	if (argc < 2 || strcmp(argv[1], "add") != 0)
 		return usage();
-	optind = 1;
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_NAME: in.name = optarg; break;
-		case O_PRICE: in.price_minor = optarg; break;
-		case O_CURRENCY: in.currency = optarg; break;
-		case O_MONTHS: in.months = optarg; break;
-		case O_DAYS: in.days = optarg; break;
-		case O_CREDITS: in.credits = optarg; break;
-		case O_STRATEGIES: in.strategies = optarg; break;
-		case O_MAXOPEN: in.max_open_trades = optarg; break;
-		case O_COST: in.credit_cost = optarg; break;
-		default: return usage();
-		}
-	}
-	if (optind != argc - 1)
-		return usage();
+	if ((rc = options("plan add", plan_opts, argc - 1, argv + 1, &in)) != 0)
+		return rc;
 	if (ac_db_begin(db) == -1)
 		return fail("plan add", ac_db_error(db));
 	o = ac_plan_create(db, &in, err, sizeof(err));
@@ -640,82 +639,73 @@ cmd_plan(int argc, char *argv[])
 }
 
 /* acctl subscribe --email E --plan NAME */
+struct subscribe {
+	const char	*email, *plan;
+};
+
+static const struct ac_opt subscribe_opts[] = {
+	AC_OPT_STR("email", struct subscribe, email),
+	AC_OPT_STR("plan", struct subscribe, plan),
+	AC_OPT_END
+};
+
 static int
 cmd_subscribe(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "email", required_argument, NULL, 'e' },
-		{ "plan", required_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *email = NULL, *plan = NULL;
+	struct subscribe in = { NULL, NULL };
 	char err[1024];
 	long long uid;
 	json_t *o = NULL;
-	int c;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'e': email = optarg; break;
-		case 'p': plan = optarg; break;
-		default: return usage();
-		}
-	}
-	if (optind != argc || email == NULL || plan == NULL)
+	if ((rc = options("subscribe", subscribe_opts, argc, argv, &in)) != 0)
+		return rc;
+	if (in.email == NULL || in.plan == NULL)
 		return usage();
 	if (ac_db_begin(db) == -1)
 		return fail("subscribe", ac_db_error(db));
-	if ((uid = ac_user_id(db, email, err, sizeof(err))) > 0)
-		o = ac_subscribe_manual(db, uid, plan, err, sizeof(err));
+	if ((uid = ac_user_id(db, in.email, err, sizeof(err))) > 0)
+		o = ac_subscribe_manual(db, uid, in.plan, err, sizeof(err));
 	return finish_tx("subscribe", o, err);
 }
 
 /* acctl alarm add --email E --strategy ID --channels LIST [--no-entry]
  * [--no-exit] [--no-replacement] [--min-price X] [--max-price Y] */
+struct alarm_add {
+	const char		*email;
+	struct ac_alarm_new	 in;
+};
+
+static const struct ac_opt alarm_opts[] = {
+	AC_OPT_STR("email", struct alarm_add, email),
+	AC_OPT_STR("strategy", struct alarm_add, in.strategy_id),
+	AC_OPT_STR("channels", struct alarm_add, in.channels),
+	AC_OPT_FLAG("no-entry", struct alarm_add, in.no_entry, 1),
+	AC_OPT_FLAG("no-exit", struct alarm_add, in.no_exit, 1),
+	AC_OPT_FLAG("no-replacement", struct alarm_add, in.no_replacement, 1),
+	AC_OPT_STR("min-price", struct alarm_add, in.min_price),
+	AC_OPT_STR("max-price", struct alarm_add, in.max_price),
+	AC_OPT_END
+};
+
 static int
 cmd_alarm(int argc, char *argv[])
 {
-	enum { O_EMAIL = 1, O_STRATEGY, O_CHANNELS, O_NOENTRY, O_NOEXIT, O_NOREPL, O_MIN, O_MAX };
-	static const struct option opts[] = {
-		{ "email", required_argument, NULL, O_EMAIL },
-		{ "strategy", required_argument, NULL, O_STRATEGY },
-		{ "channels", required_argument, NULL, O_CHANNELS },
-		{ "no-entry", no_argument, NULL, O_NOENTRY },
-		{ "no-exit", no_argument, NULL, O_NOEXIT },
-		{ "no-replacement", no_argument, NULL, O_NOREPL },
-		{ "min-price", required_argument, NULL, O_MIN },
-		{ "max-price", required_argument, NULL, O_MAX },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct ac_alarm_new in = { 0 };
-	const char *email = NULL;
+	struct alarm_add a = { NULL, { 0 } };
 	char err[1024];
 	json_t *o = NULL;
-	int c;
+	int rc;
 
 	if (argc < 2 || strcmp(argv[1], "add") != 0)
 		return usage();
-	optind = 1;
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_EMAIL: email = optarg; break;
-		case O_STRATEGY: in.strategy_id = optarg; break;
-		case O_CHANNELS: in.channels = optarg; break;
-		case O_NOENTRY: in.no_entry = 1; break;
-		case O_NOEXIT: in.no_exit = 1; break;
-		case O_NOREPL: in.no_replacement = 1; break;
-		case O_MIN: in.min_price = optarg; break;
-		case O_MAX: in.max_price = optarg; break;
-		default: return usage();
-		}
-	}
-	if (optind != argc - 1 || email == NULL)
+	if ((rc = options("alarm add", alarm_opts, argc - 1, argv + 1, &a)) != 0)
+		return rc;
+	if (a.email == NULL)
 		return usage();
 	if (ac_db_begin(db) == -1)
 		return fail("alarm add", ac_db_error(db));
-	if ((in.user_id = ac_user_id(db, email, err, sizeof(err))) > 0)
-		o = ac_alarm_create(db, &in, err, sizeof(err));
+	if ((a.in.user_id = ac_user_id(db, a.email, err, sizeof(err))) > 0)
+		o = ac_alarm_create(db, &a.in, err, sizeof(err));
 	return finish_tx("alarm add", o, err);
 }
 
@@ -725,23 +715,29 @@ cmd_alarm(int argc, char *argv[])
  * A grant only adds; an adjustment adds or takes away, never below 0. The
  * reason is stored as the row's reference; a --key seen before changes
  * nothing. */
+struct credits {
+	const char	*email, *amount, *reason, *key;
+};
+
+static const struct ac_opt credits_opts[] = {
+	AC_OPT_STR("email", struct credits, email),
+	AC_OPT_STR("amount", struct credits, amount),
+	AC_OPT_STR("reason", struct credits, reason),
+	AC_OPT_STR("key", struct credits, key),
+	AC_OPT_END
+};
+
 static int
 cmd_credits(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "email", required_argument, NULL, 'e' },
-		{ "amount", required_argument, NULL, 'a' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "key", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *email = NULL, *amount = NULL, *reason = NULL, *key = NULL, *errstr = NULL;
+	struct credits in = { NULL, NULL, NULL, NULL };
+	const char *email, *amount, *reason, *key, *errstr = NULL;
 	char err[1024], token[AC_TOKEN_LEN + 1], genkey[64], what[32];
 	struct ac_ledger_entry e = { .kind = "grant" };
 	enum ac_ledger_result lr;
 	long long balance = 0;
 	json_t *o = NULL;
-	int c, show, adjust;
+	int c, rc, show, adjust;
 
 	if (argc < 2 || (strcmp(argv[1], "grant") != 0 && strcmp(argv[1], "adjust") != 0 &&
 	    strcmp(argv[1], "show") != 0))
@@ -749,17 +745,13 @@ cmd_credits(int argc, char *argv[])
 	show = strcmp(argv[1], "show") == 0;
 	adjust = strcmp(argv[1], "adjust") == 0;
 	snprintf(what, sizeof(what), "credits %s", argv[1]);
-	optind = 1;
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'e': email = optarg; break;
-		case 'a': amount = optarg; break;
-		case 'r': reason = optarg; break;
-		case 'k': key = optarg; break;
-		default: return usage();
-		}
-	}
-	if (optind != argc - 1 || email == NULL || (show && (amount || reason || key)))
+	if ((rc = options(what, credits_opts, argc - 1, argv + 1, &in)) != 0)
+		return rc;
+	email = in.email;
+	amount = in.amount;
+	reason = in.reason;
+	key = in.key;
+	if (email == NULL || (show && (amount || reason || key)))
 		return usage();
 	if (!show) {
 		if (amount == NULL)
@@ -819,22 +811,28 @@ cmd_credits(int argc, char *argv[])
 }
 
 /* acctl deliveries --signal ID */
+struct deliveries {
+	long long	 signal;
+};
+
+static const struct ac_opt deliveries_opts[] = {
+	AC_OPT_NUM("signal", struct deliveries, signal, 1, INT64_MAX),
+	AC_OPT_END
+};
+
 static int
 cmd_deliveries(int argc, char *argv[])
 {
-	const char *errstr = NULL;
+	struct deliveries in = { 0 };
 	char err[256];
 	long long id;
 	json_t *o;
-	int found;
+	int found, rc;
 
-	if (argc != 3 || strcmp(argv[1], "--signal") != 0)
+	if ((rc = options("deliveries", deliveries_opts, argc, argv, &in)) != 0)
+		return rc;
+	if ((id = in.signal) == 0)
 		return usage();
-	id = ac_strtonum(argv[2], 1, INT64_MAX, &errstr);
-	if (errstr != NULL) {
-		snprintf(err, sizeof(err), "--signal %s: %s", argv[2], errstr);
-		return fail("deliveries", err);
-	}
 	if ((o = ac_fanout_deliveries(db, id, &found)) == NULL) {
 		if (found)
 			return fail("deliveries", ac_db_error(db));
@@ -844,6 +842,12 @@ cmd_deliveries(int argc, char *argv[])
 	return print(o);
 }
 
+/* acctl telegram link-code: the one option, into a const char * */
+static const struct ac_opt link_code_opts[] = {
+	{ "email", AC_OT_STR, 0, 0, 0 },
+	AC_OPT_END
+};
+
 /* acctl telegram set-webhook | link-code --email E */
 static int
 cmd_telegram(int argc, char *argv[])
@@ -851,9 +855,9 @@ cmd_telegram(int argc, char *argv[])
 	static const struct ac_stmt st_expiry = { "acctl_tg_expiry",
 		"SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 		" FROM telegram_link_codes WHERE code = $1", 1 };
-	const char *bot = ac_config_str(&cfg, "AC_TELEGRAM_BOT_USERNAME", NULL);
+	const char *bot = ac_setting_str(&cfg, AC_S_TELEGRAM_BOT_USERNAME);
 	char err[1024], code[AC_TELEGRAM_CODE_LEN + 1], link[256];
-	const char *vals[1] = { code };
+	const char *vals[1] = { code }, *email = NULL;
 	long long user;
 	PGresult *res;
 	json_t *o;
@@ -863,11 +867,13 @@ cmd_telegram(int argc, char *argv[])
 			return fail("telegram set-webhook", err);
 		return print(o);
 	}
-	if (argc != 4 || strcmp(argv[1], "link-code") != 0 || strcmp(argv[2], "--email") != 0)
+	if (argc < 2 || strcmp(argv[1], "link-code") != 0 ||
+	    options("telegram link-code", link_code_opts, argc - 1, argv + 1, &email) != 0 ||
+	    email == NULL)
 		return usage();
 	if (bot == NULL || *bot == '\0')
 		return fail("telegram link-code", "AC_TELEGRAM_BOT_USERNAME is not set");
-	if ((user = ac_user_id(db, argv[3], err, sizeof(err))) <= 0)
+	if ((user = ac_user_id(db, email, err, sizeof(err))) <= 0)
 		return fail("telegram link-code", err);
 	if (ac_telegram_link_code(db, user, code, sizeof(code)) == -1)
 		return fail("telegram link-code", ac_db_error(db));
@@ -887,19 +893,21 @@ main(int argc, char *argv[])
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
+		int nodb;	/* runs without the database */
 	} cmds[] = {
-		{ "migrate", cmd_migrate },
-		{ "strategy", cmd_strategy },
-		{ "replay-spool", cmd_replay },
-		{ "seed-demo", cmd_seed_demo },
-		{ "jobs", cmd_jobs },
-		{ "user", cmd_user },
-		{ "plan", cmd_plan },
-		{ "subscribe", cmd_subscribe },
-		{ "alarm", cmd_alarm },
-		{ "credits", cmd_credits },
-		{ "deliveries", cmd_deliveries },
-		{ "telegram", cmd_telegram },
+		{ "config", cmd_config, 1 },
+		{ "migrate", cmd_migrate, 0 },
+		{ "strategy", cmd_strategy, 0 },
+		{ "replay-spool", cmd_replay, 0 },
+		{ "seed-demo", cmd_seed_demo, 0 },
+		{ "jobs", cmd_jobs, 0 },
+		{ "user", cmd_user, 0 },
+		{ "plan", cmd_plan, 0 },
+		{ "subscribe", cmd_subscribe, 0 },
+		{ "alarm", cmd_alarm, 0 },
+		{ "credits", cmd_credits, 0 },
+		{ "deliveries", cmd_deliveries, 0 },
+		{ "telegram", cmd_telegram, 0 },
 	};
 	const char *config = NULL;
 	char err[512];
@@ -916,17 +924,21 @@ main(int argc, char *argv[])
 		return usage();
 	if (ac_config_load(&cfg, config, err, sizeof(err)) == -1)
 		return fail("config", err);
-	ac_log_init("acctl", ac_log_level_parse(ac_config_str(&cfg, "AC_LOG_LEVEL", "warn")));
+	ac_log_init("acctl", ac_setting_source(&cfg, AC_S_LOG_LEVEL) == AC_SRC_DEFAULT ?
+	    AC_LOG_WARN : cfg.log_level);
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
 		if (strcmp(argv[i], cmds[k].name) != 0)
 			continue;
-		db = ac_db_new(cfg.database_url, "acctl", 5, 0);
-		if (ac_db_conn(db) == NULL) {
+		db = cmds[k].nodb ? NULL : ac_db_new(cfg.database_url, "acctl", 5, 0);
+		if (cmds[k].nodb) {
+			rc = cmds[k].fn(argc - i, argv + i);
+		} else if (ac_db_conn(db) == NULL) {
 			rc = fail(argv[i], ac_db_error(db));
 		} else {
 			rc = cmds[k].fn(argc - i, argv + i);
 		}
-		ac_db_free(db);
+		if (db != NULL)
+			ac_db_free(db);
 		ac_config_free(&cfg);
 		return rc;
 	}

@@ -14,7 +14,6 @@
  * and carries on when it returns. Exit 1 when the database was still
  * unreachable at the end, 2 on bad usage.
  */
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include "work/fanout.h"
 #include "work/jobs.h"
 #include "base/log.h"
+#include "base/opt.h"
 #include "deliver/message.h"
 #include "base/util.h"
 
@@ -199,22 +199,29 @@ dbfail:
 	return 0;
 }
 
+/* The command line: where each option goes. */
+struct worker_opts {
+	const char	*config, *id;
+	long long	 for_s, batch, lease;
+	int		 once;
+};
+
+static const struct ac_opt worker_opts[] = {
+	AC_OPT_STR("config", struct worker_opts, config),
+	AC_OPT_NUM("for", struct worker_opts, for_s, 1, 86400),
+	AC_OPT_FLAG("once", struct worker_opts, once, 1),
+	AC_OPT_NUM("batch", struct worker_opts, batch, 1, 10000),
+	AC_OPT_STRLEN("id", struct worker_opts, id, 1, 63),
+	AC_OPT_NUM("lease", struct worker_opts, lease, 1, 86400),
+	AC_OPT_END
+};
+
 int
 main(int argc, char *argv[])
 {
-	enum { O_CONFIG = 1, O_FOR, O_ONCE, O_BATCH, O_ID, O_LEASE };
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, O_CONFIG },
-		{ "for", required_argument, NULL, O_FOR },
-		{ "once", no_argument, NULL, O_ONCE },
-		{ "batch", required_argument, NULL, O_BATCH },
-		{ "id", required_argument, NULL, O_ID },
-		{ "lease", required_argument, NULL, O_LEASE },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *config = NULL, *errstr = NULL;
-	long long for_s = 0, batch = 100, lease = 120;
-	int once = 0, c, rc, timeout_ms;
+	struct worker_opts o = { .batch = 100, .lease = 120 };
+	long long for_s, batch, lease;
+	int once, rc, timeout_ms;
 	char id[64], err[512], host[256];
 	const struct ac_runner_stats *st;
 	struct sigaction sa;
@@ -223,34 +230,28 @@ main(int argc, char *argv[])
 	struct ac_db *db;
 	int64_t start;
 
-	id[0] = '\0';
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_CONFIG: config = optarg; break;
-		case O_FOR: for_s = ac_strtonum(optarg, 1, 86400, &errstr); break;
-		case O_ONCE: once = 1; break;
-		case O_BATCH: batch = ac_strtonum(optarg, 1, 10000, &errstr); break;
-		case O_LEASE: lease = ac_strtonum(optarg, 1, 86400, &errstr); break;
-		case O_ID:
-			if (strlen(optarg) == 0 || strlen(optarg) > 63)
-				errstr = "invalid (1 to 63 bytes)";
-			snprintf(id, sizeof(id), "%s", optarg);
-			break;
-		default: return usage();
-		}
-		if (errstr != NULL) {
-			fprintf(stderr, "ac-worker: --%s %s: %s\n", opts[c - 1].name, optarg, errstr);
-			return 2;
-		}
-	}
-	if (optind != argc || once == (for_s > 0))
+	switch (ac_opt_parse(worker_opts, argc, argv, &o, err, sizeof(err))) {
+	case AC_OPT_OK:
+		break;
+	case AC_OPT_BAD:
+		fprintf(stderr, "ac-worker: %s\n", err);
+		return 2;
+	default:
 		return usage();
-	if (ac_config_load(&cfg, config, err, sizeof(err)) == -1) {
+	}
+	for_s = o.for_s;
+	batch = o.batch;
+	lease = o.lease;
+	once = o.once;
+	snprintf(id, sizeof(id), "%s", o.id ? o.id : "");
+	if (once == (for_s > 0))
+		return usage();
+	if (ac_config_load(&cfg, o.config, err, sizeof(err)) == -1) {
 		fprintf(stderr, "ac-worker: config: %s\n", err);
 		return 1;
 	}
 	ac_log_init("ac-worker", cfg.log_level);
-	ac_message_set_dir(ac_config_str(&cfg, "AC_TEMPLATE_DIR", NULL));
+	ac_message_set_dir(ac_setting_str(&cfg, AC_S_TEMPLATE_DIR));
 	ac_deliver_init(&cfg);
 	if (id[0] == '\0') {
 		char pid[16];
@@ -269,11 +270,11 @@ main(int argc, char *argv[])
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	timeout_ms = (int)ac_config_int(&cfg, "AC_WORKER_STATEMENT_TIMEOUT_MS", 0, 3600000, 300000);
+	timeout_ms = ac_setting_int(&cfg, AC_S_WORKER_STATEMENT_TIMEOUT_MS);
 	db = ac_db_new(cfg.database_url, id, 5, timeout_ms);
-	keep_days = (int)ac_config_int(&cfg, "AC_JOBS_KEEP_DAYS", 1, 3650, 7);
-	ac_fanout_setup((int)ac_config_int(&cfg, "AC_FANOUT_PARTS", 1, 8, 2),
-	    (int)ac_config_int(&cfg, "AC_FANOUT_SPLIT_MIN", 1, 1 << 30, 1000));
+	keep_days = ac_setting_int(&cfg, AC_S_JOBS_KEEP_DAYS);
+	ac_fanout_setup(ac_setting_int(&cfg, AC_S_FANOUT_PARTS),
+	    ac_setting_int(&cfg, AC_S_FANOUT_SPLIT_MIN));
 	if ((r = ac_runner_new(db, id, kinds, sizeof(kinds) / sizeof(kinds[0]), (int)batch,
 	    (int)lease)) == NULL)
 		abort();

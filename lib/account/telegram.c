@@ -156,9 +156,9 @@ collect(char *p, size_t size, size_t n, void *arg)
 json_t *
 ac_telegram_set_webhook(const struct ac_config *cfg, char *err, size_t errsz)
 {
-	const char *token = ac_config_str(cfg, "AC_TELEGRAM_BOT_TOKEN", NULL);
-	const char *secret = ac_config_str(cfg, "AC_TELEGRAM_WEBHOOK_SECRET", NULL);
-	const char *api = ac_config_str(cfg, "AC_TELEGRAM_API_BASE", "https://api.telegram.org");
+	const char *token = ac_setting_str(cfg, AC_S_TELEGRAM_BOT_TOKEN);
+	const char *secret = ac_setting_str(cfg, AC_S_TELEGRAM_WEBHOOK_SECRET);
+	const char *api = ac_setting_str(cfg, AC_S_TELEGRAM_API_BASE);
 	char url[1024], hook[1024], cerr[CURL_ERROR_SIZE] = "", *body, *out = NULL;
 	struct curl_slist *h;
 	json_t *o = NULL, *req;

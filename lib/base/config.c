@@ -8,13 +8,6 @@
 #include "base/config.h"
 #include "base/util.h"
 
-#ifndef AC_SQL_DIR
-#define AC_SQL_DIR "/usr/local/share/alertcast/sql"
-#endif
-#ifndef AC_STATE_DIR
-#define AC_STATE_DIR "/var/lib/alertcast"
-#endif
-
 static char *
 trim(char *s)
 {
@@ -73,17 +66,31 @@ load_file(struct ac_config *c, const char *path, char *err, size_t errsz)
 	return rc;
 }
 
-const char *
-ac_config_str(const struct ac_config *c, const char *key, const char *def)
+/* Where key's value is: the environment (non-empty), else the file's last
+ * line for it, else NULL. */
+static const char *
+lookup(const struct ac_config *c, const char *key, enum ac_config_source *src)
 {
 	const char *v = getenv(key);
 
+	*src = AC_SRC_ENV;
 	if (v != NULL && *v != '\0')
 		return v;
+	*src = AC_SRC_FILE;
 	for (size_t i = c->nfile; i > 0; i--)	/* the last line for a key wins */
 		if (strcmp(c->file[i - 1].key, key) == 0)
 			return c->file[i - 1].value;
-	return def;
+	*src = AC_SRC_DEFAULT;
+	return NULL;
+}
+
+const char *
+ac_config_str(const struct ac_config *c, const char *key, const char *def)
+{
+	enum ac_config_source src;
+	const char *v = lookup(c, key, &src);
+
+	return v != NULL ? v : def;
 }
 
 long long
@@ -106,18 +113,70 @@ ac_config_int(const struct ac_config *c, const char *key, long long min,
 int
 ac_config_load(struct ac_config *c, const char *path, char *err, size_t errsz)
 {
+	enum ac_config_source src = AC_SRC_ARG;
+	char why[512];
+
 	memset(c, 0, sizeof(*c));
-	if (path == NULL)
+	if (path == NULL) {
 		path = getenv("AC_CONFIG");
-	if (path != NULL && *path != '\0' && load_file(c, path, err, errsz) == -1)
-		return -1;
-	c->database_url = ac_config_str(c, "AC_DATABASE_URL", "dbname=alertcast");
-	c->redis_url = ac_config_str(c, "AC_REDIS_URL", "redis://127.0.0.1:6379");
-	c->state_dir = ac_config_str(c, "AC_STATE_DIR", AC_STATE_DIR);
-	c->sql_dir = ac_config_str(c, "AC_SQL_DIR", AC_SQL_DIR);
-	c->base_url = ac_config_str(c, "AC_BASE_URL", "http://127.0.0.1:8080");
-	c->log_level = ac_log_level_parse(ac_config_str(c, "AC_LOG_LEVEL", "info"));
+		src = AC_SRC_ENV;
+	}
+	if (path != NULL && *path != '\0') {
+		if (load_file(c, path, err, errsz) == -1)
+			return -1;
+		c->val[AC_S_CONFIG] = path;
+		c->src[AC_S_CONFIG] = (unsigned char)src;
+	}
+	for (int i = AC_S_CONFIG + 1; i < AC_S__MAX; i++) {
+		const char *v = lookup(c, ac_settings[i].name, &src);
+
+		if (v != NULL && *v == '\0')
+			v = NULL;	/* "KEY=" in the file: the default */
+		if (v == NULL)
+			src = AC_SRC_DEFAULT;
+		c->src[i] = (unsigned char)src;
+		c->val[i] = v != NULL ? v : ac_settings[i].def;
+		if (ac_setting_check((enum ac_setting)i, c->val[i], &c->num[i], why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errsz, "%s%s%s", why, src == AC_SRC_FILE ? " in " : "",
+			    src == AC_SRC_FILE ? path : "");
+			return -1;
+		}
+	}
+	c->database_url = c->val[AC_S_DATABASE_URL];
+	c->redis_url = c->val[AC_S_REDIS_URL];
+	c->state_dir = c->val[AC_S_STATE_DIR];
+	c->sql_dir = c->val[AC_S_SQL_DIR];
+	c->base_url = c->val[AC_S_BASE_URL];
+	c->log_level = (enum ac_log_level)c->num[AC_S_LOG_LEVEL];
 	return 0;
+}
+
+int
+ac_setting_int(const struct ac_config *c, enum ac_setting id)
+{
+	return (int)c->num[id];
+}
+
+const char *
+ac_setting_str(const struct ac_config *c, enum ac_setting id)
+{
+	return c->val[id] != NULL && *c->val[id] != '\0' ? c->val[id] : NULL;
+}
+
+enum ac_config_source
+ac_setting_source(const struct ac_config *c, enum ac_setting id)
+{
+	return (enum ac_config_source)c->src[id];
+}
+
+const char *
+ac_config_source_name(enum ac_config_source s)
+{
+	static const char *const names[] = { "default", "environment", "config file",
+	    "command line" };
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
 void

@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "base/redis.h"
+#include "base/settings.h"
 #include "base/util.h"
 
 int
@@ -51,12 +52,13 @@ redisContext *
 ac_redis_connect(const char *url, int timeout_ms)
 {
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-	char host[256];
+	char host[256], shown[512];
 	int port, db;
 	redisContext *c;
 
 	if (ac_redis_parse_url(url, host, sizeof(host), &port, &db) == -1) {
-		ac_warn("AC_REDIS_URL %s is not redis://host:port[/db]", url);
+		ac_warn("AC_REDIS_URL %s is not redis://host:port[/db]",
+		    ac_setting_redact(AC_S_REDIS_URL, url, shown, sizeof(shown)));
 		return NULL;
 	}
 	c = redisConnectWithTimeout(host, port, tv);

@@ -20,18 +20,18 @@ ac_auth_init(struct ac_auth_cfg *a, const struct ac_config *c)
 {
 	char pw[AC_TOKEN_LEN + 1];
 
-	a->session_idle_s = (int)ac_config_int(c, "AC_SESSION_IDLE_SECONDS", 60, 86400 * 30, 1800);
-	a->session_max_s = (int)ac_config_int(c, "AC_SESSION_MAX_SECONDS", 60, 86400 * 90, 43200);
-	a->lock_after = (int)ac_config_int(c, "AC_LOCK_AFTER", 1, 1000, 5);
-	a->lock_s = (int)ac_config_int(c, "AC_LOCK_SECONDS", 1, 86400, 900);
-	a->throttle_window_s = (int)ac_config_int(c, "AC_LOGIN_WINDOW_SECONDS", 1, 86400, 900);
-	a->throttle_ip_max = (int)ac_config_int(c, "AC_LOGIN_IP_MAX", 1, 1000000, 50);
-	a->throttle_account_max = (int)ac_config_int(c, "AC_LOGIN_ACCOUNT_MAX", 1, 1000000, 10);
-	a->reset_s = (int)ac_config_int(c, "AC_RESET_SECONDS", 60, 86400 * 7, 3600);
-	a->reset_per_hour = (int)ac_config_int(c, "AC_RESET_PER_HOUR", 1, 100, 3);
-	a->confirm_s = (int)ac_config_int(c, "AC_CONFIRM_SECONDS", 3600, 86400 * 7, 86400);
-	a->address_mails_per_hour = (int)ac_config_int(c, "AC_ADDRESS_MAILS_PER_HOUR", 1, 100, 3);
-	ac_rate_init(c->redis_url, (int)ac_config_int(c, "AC_REDIS_TIMEOUT_MS", 10, 5000, 200));
+	a->session_idle_s = ac_setting_int(c, AC_S_SESSION_IDLE_SECONDS);
+	a->session_max_s = ac_setting_int(c, AC_S_SESSION_MAX_SECONDS);
+	a->lock_after = ac_setting_int(c, AC_S_LOCK_AFTER);
+	a->lock_s = ac_setting_int(c, AC_S_LOCK_SECONDS);
+	a->throttle_window_s = ac_setting_int(c, AC_S_LOGIN_WINDOW_SECONDS);
+	a->throttle_ip_max = ac_setting_int(c, AC_S_LOGIN_IP_MAX);
+	a->throttle_account_max = ac_setting_int(c, AC_S_LOGIN_ACCOUNT_MAX);
+	a->reset_s = ac_setting_int(c, AC_S_RESET_SECONDS);
+	a->reset_per_hour = ac_setting_int(c, AC_S_RESET_PER_HOUR);
+	a->confirm_s = ac_setting_int(c, AC_S_CONFIRM_SECONDS);
+	a->address_mails_per_hour = ac_setting_int(c, AC_S_ADDRESS_MAILS_PER_HOUR);
+	ac_rate_init(c->redis_url, ac_setting_int(c, AC_S_REDIS_TIMEOUT_MS));
 	if (ac_token_new(pw) == -1 || ac_password_hash(pw, dummy_hash) == -1) {
 		ac_error("no randomness or memory for the dummy hash");
 		abort();

@@ -449,6 +449,42 @@ test_credits_adjust(void **state)
 	assert_non_null(strstr(err, "credits adjust"));
 }
 
+/* acctl config: each setting with its source, secrets redacted; a value
+ * out of its bounds is refused naming the setting. */
+static void
+test_config(void **state)
+{
+	char err[2048];
+	json_t *o, *s;
+
+	(void)state;
+	setenv("AC_HOOK_THREADS", "8", 1);
+	unsetenv("AC_API_PER_MINUTE");
+	setenv("AC_JWT_SECRET", "it-very-secret-jwt-key", 1);
+	assert_int_equal(acctl_run(it_env("AC_SQL_DIR"), &o, err, sizeof(err), "config",
+	    (char *)NULL), 0);
+	assert_non_null(o);
+	s = json_object_get(o, "AC_HOOK_THREADS");
+	assert_int_equal(json_integer_value(json_object_get(s, "value")), 8);
+	assert_string_equal(json_string_value(json_object_get(s, "source")), "environment");
+	s = json_object_get(o, "AC_API_PER_MINUTE");
+	assert_int_equal(json_integer_value(json_object_get(s, "value")), 100);
+	assert_string_equal(json_string_value(json_object_get(s, "source")), "default");
+	s = json_object_get(o, "AC_SQL_DIR");
+	assert_string_equal(json_string_value(json_object_get(s, "value")), it_env("AC_SQL_DIR"));
+	s = json_object_get(o, "AC_JWT_SECRET");
+	assert_string_equal(json_string_value(json_object_get(s, "value")), "(redacted)");
+	assert_string_equal(json_string_value(json_object_get(s, "source")), "environment");
+	json_decref(o);
+
+	setenv("AC_HOOK_THREADS", "0", 1);
+	assert_int_equal(acctl_err(err, sizeof(err), "config", (char *)NULL), 1);
+	assert_non_null(strstr(err, "AC_HOOK_THREADS=0: too small (1 to 1024)"));
+	assert_null(strstr(err, "it-very-secret-jwt-key"));
+	unsetenv("AC_HOOK_THREADS");
+	unsetenv("AC_JWT_SECRET");
+}
+
 int
 main(void)
 {
@@ -462,6 +498,7 @@ main(void)
 		cmocka_unit_test(test_seed_demo_is_idempotent),
 		cmocka_unit_test(test_replay_empty_spool),
 		cmocka_unit_test(test_credits_adjust),
+		cmocka_unit_test(test_config),
 	};
 	int rc;
 
