@@ -377,6 +377,7 @@ alarm_fields(struct ac_req *r, const json_t *body, const json_t *base, struct ac
 	static const char *const flags[] = { "on_entry", "on_exit", "on_replacement", "enabled" };
 	int *dst[] = { &in->on_entry, &in->on_exit, &in->on_replacement, &in->enabled };
 	const json_t *ch = json_object_get(body, "channels"), *v;
+	struct ac_err e = { 0 };
 	char *list = "", buf[2][64];
 	const char *mn, *mx;
 	size_t i;
@@ -418,7 +419,10 @@ alarm_fields(struct ac_req *r, const json_t *body, const json_t *base, struct ac
 	in->channels = list;
 	in->min_price = ac_arena_strdup(r->arena, mn);
 	in->max_price = ac_arena_strdup(r->arena, mx);
-	return ac_alarm_check(in, field);
+	if (ac_alarm_check(in, &e) == 0)
+		return NULL;
+	*field = e.field;
+	return ac_arena_strdup(r->arena, e.message);
 }
 
 /* Answers the user's alarm id with status, or 404. */
@@ -442,8 +446,9 @@ alarms_create(struct ac_req *r, long long uid, long long id)
 {
 	json_t *b = body_json(r), *sid, *a;
 	struct ac_alarm_in in = { 0 };
+	struct ac_err e = { 0 };
 	const char *why, *field = NULL;
-	char err[512], strategy[24];
+	char strategy[24];
 
 	if (b == NULL)
 		return;
@@ -461,32 +466,23 @@ alarms_create(struct ac_req *r, long long uid, long long id)
 		return;
 	}
 	json_decref(b);
-	{
-		struct ac_alarm_new an = {
-			.user_id = uid, .strategy_id = strategy, .channels = in.channels,
-			.no_entry = !in.on_entry, .no_exit = !in.on_exit,
-			.no_replacement = !in.on_replacement,
-			.min_price = in.min_price, .max_price = in.max_price,
-		};
-
-		a = ac_alarm_create(api.db, &an, err, sizeof(err));
-	}
-	if (a == NULL) {
-		if (strncmp(err, "already exists", 14) == 0)
+	in.user_id = uid;
+	in.strategy_id = strategy;
+	if ((a = ac_alarm_create(api.db, &in, &e)) == NULL) {
+		if (e.code == AC_E_CONFLICT)
 			ac_reply_error(r, 409, "conflict",
 			    "you already have an alarm for this strategy", "strategy_id");
-		else if (strncmp(err, "no active subscription", 22) == 0 ||
-		    strncmp(err, "refers to", 9) == 0)
+		else if (e.code == AC_E_FORBIDDEN)
 			ac_reply_error(r, 403, "not_covered",
 			    "none of your active subscriptions covers this strategy", "strategy_id");
+		else if (e.code == AC_E_INVALID)
+			ac_reply_error(r, 422, "invalid", e.message, e.field);
 		else
 			db_failed(r);
 		return;
 	}
 	id = (long long)json_integer_value(json_object_get(a, "id"));
 	json_decref(a);
-	if (!in.enabled)
-		ac_alarm_enable(api.db, uid, id, 0);
 	reply_alarm(r, uid, id, 201);
 }
 

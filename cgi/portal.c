@@ -725,42 +725,23 @@ static void
 alarm_add(struct pctx *c, long long id)
 {
 	struct ac_alarm_in in = alarm_input(c);
-	const char *why, *fld, *strategy = field(c, "strategy_id"), *errstr = NULL;
-	char err[512];
+	struct ac_err e = { 0 };
 	json_t *a;
 
-	if ((why = ac_alarm_check(&in, &fld)) != NULL) {
-		alarms_show(c, 422, why);
-		return;
-	}
-	if (strategy != NULL)
-		ac_strtonum(strategy, 1, INT64_MAX, &errstr);
-	if (strategy == NULL || errstr != NULL) {
-		alarms_show(c, 422, "choose a strategy");
-		return;
-	}
-	{
-		struct ac_alarm_new an = {
-			.user_id = c->s.user_id, .strategy_id = strategy, .channels = in.channels,
-			.no_entry = !in.on_entry, .no_exit = !in.on_exit,
-			.no_replacement = !in.on_replacement,
-			.min_price = in.min_price, .max_price = in.max_price,
-		};
-
-		a = ac_alarm_create(portal.db, &an, err, sizeof(err));
-	}
-	if (a == NULL) {
-		if (strncmp(err, "already exists", 14) == 0)
-			alarms_show(c, 409, "You already have an alarm for this strategy: edit it instead.");
-		else if (strncmp(err, "no active subscription", 22) == 0 ||
-		    strncmp(err, "refers to", 9) == 0)
-			alarms_show(c, 422, "Your plan does not cover this strategy.");
-		else
-			db_failed(c);
-		return;
-	}
-	json_decref(a);
-	redirect(c, "/alarms?done=alarm_added");
+	in.user_id = c->s.user_id;
+	in.strategy_id = field(c, "strategy_id");
+	in.enabled = 1;		/* the add form has no switch: a new alarm is on */
+	if ((a = ac_alarm_create(portal.db, &in, &e)) != NULL) {
+		json_decref(a);
+		redirect(c, "/alarms?done=alarm_added");
+	} else if (e.code == AC_E_INVALID)
+		alarms_show(c, 422, e.message);
+	else if (e.code == AC_E_CONFLICT)
+		alarms_show(c, 409, "You already have an alarm for this strategy: edit it instead.");
+	else if (e.code == AC_E_FORBIDDEN)
+		alarms_show(c, 422, "Your plan does not cover this strategy.");
+	else
+		db_failed(c);
 }
 
 /* The edit form, with error and status after a refused form. */
@@ -793,11 +774,11 @@ static void
 alarm_save(struct pctx *c, long long id)
 {
 	struct ac_alarm_in in = alarm_input(c);
-	const char *why, *fld;
+	struct ac_err e = { 0 };
 	int n;
 
-	if ((why = ac_alarm_check(&in, &fld)) != NULL) {
-		alarm_show(c, id, 422, why);
+	if (ac_alarm_check(&in, &e) == -1) {
+		alarm_show(c, id, 422, e.message);
 		return;
 	}
 	if ((n = ac_alarm_update(portal.db, c->s.user_id, id, &in)) == 1)

@@ -28,13 +28,14 @@
 #include <string.h>
 
 #include "account/account.h"
+#include "account/alarm.h"
 #include "base/config.h"
 #include "base/crypto.h"
 #include "base/db.h"
 #include "work/fanout.h"
 #include "alert/ingest.h"
 #include "work/jobs.h"
-#include "work/ledger.h"
+#include "account/ledger.h"
 #include "base/log.h"
 #include "base/migrate.h"
 #include "alert/spool.h"
@@ -324,6 +325,7 @@ seed_subscribers(const char *ids, char *err, size_t errsz)
 		  .credits = "0", .strategies = ids },
 	};
 	char ids_buf[256], uid[24], *tok, *save = NULL;
+	struct ac_err e = { 0 };
 	json_t *out = json_array(), *o;
 	size_t i;
 	int found;
@@ -333,7 +335,7 @@ seed_subscribers(const char *ids, char *err, size_t errsz)
 
 		if ((found = exists("SELECT 1 FROM plans WHERE name = $1", 1, v)) == -1)
 			goto dberr;
-		if (!found && (o = ac_plan_create(db, &plans[i], err, errsz)) == NULL)
+		if (!found && (o = ac_plan_create(db, &plans[i], &e)) == NULL)
 			goto fail;
 		if (!found)
 			json_decref(o);
@@ -345,10 +347,10 @@ seed_subscribers(const char *ids, char *err, size_t errsz)
 		const char *v[2] = { uid, users[i].plan };
 		long long id;
 
-		if ((id = ac_user_id(db, users[i].email, err, errsz)) == -1)
+		if ((id = ac_user_id(db, users[i].email, &e)) == -1)
 			goto fail;
 		if (id == 0) {
-			if ((o = ac_user_create(db, &un, err, errsz)) == NULL)
+			if ((o = ac_user_create(db, &un, &e)) == NULL)
 				goto fail;
 			id = (long long)json_integer_value(json_object_get(o, "id"));
 			json_decref(o);
@@ -358,20 +360,21 @@ seed_subscribers(const char *ids, char *err, size_t errsz)
 		    " WHERE s.user_id = $1 AND p.name = $2 AND s.status = 'active'"
 		    " AND s.period_end > now()", 2, v)) == -1)
 			goto dberr;
-		if (!found && (o = ac_subscribe_manual(db, id, users[i].plan, err, errsz)) == NULL)
+		if (!found && (o = ac_subscribe_manual(db, id, users[i].plan, &e)) == NULL)
 			goto fail;
 		if (!found)
 			json_decref(o);
 		snprintf(ids_buf, sizeof(ids_buf), "%s", ids);
 		for (tok = strtok_r(ids_buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			struct ac_alarm_new an = { .user_id = id, .strategy_id = tok,
-			    .channels = users[i].channels };
+			struct ac_alarm_in an = { .user_id = id, .strategy_id = tok,
+			    .channels = users[i].channels, .on_entry = 1, .on_exit = 1,
+			    .on_replacement = 1, .enabled = 1 };
 			const char *va[2] = { uid, tok };
 
 			if ((found = exists("SELECT 1 FROM alarms WHERE user_id = $1"
 			    " AND strategy_id = $2", 2, va)) == -1)
 				goto dberr;
-			if (!found && (o = ac_alarm_create(db, &an, err, errsz)) == NULL)
+			if (!found && (o = ac_alarm_create(db, &an, &e)) == NULL)
 				goto fail;
 			if (!found)
 				json_decref(o);
@@ -382,8 +385,9 @@ seed_subscribers(const char *ids, char *err, size_t errsz)
 	}
 	return out;
 dberr:
-	snprintf(err, errsz, "%s", ac_db_error(db));
+	ac_db_err(db, &e);
 fail:
+	snprintf(err, errsz, "%s", e.message);
 	json_decref(out);
 	return NULL;
 }
@@ -564,7 +568,7 @@ cmd_user(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ac_user_new in = { 0 };
-	char err[1024];
+	struct ac_err e = { 0 };
 	json_t *o;
 	int c;
 
@@ -586,8 +590,8 @@ cmd_user(int argc, char *argv[])
 		return usage();
 	if (ac_db_begin(db) == -1)
 		return fail("user add", ac_db_error(db));
-	o = ac_user_create(db, &in, err, sizeof(err));
-	return finish_tx("user add", o, err);
+	o = ac_user_create(db, &in, &e);
+	return finish_tx("user add", o, e.message);
 }
 
 /* acctl plan add --name N --price-cents N --currency C --months M --credits N
@@ -610,7 +614,7 @@ cmd_plan(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ac_plan_new in = { 0 };
-	char err[1024];
+	struct ac_err e = { 0 };
 	json_t *o;
 	int c;
 
@@ -635,8 +639,8 @@ cmd_plan(int argc, char *argv[])
 		return usage();
 	if (ac_db_begin(db) == -1)
 		return fail("plan add", ac_db_error(db));
-	o = ac_plan_create(db, &in, err, sizeof(err));
-	return finish_tx("plan add", o, err);
+	o = ac_plan_create(db, &in, &e);
+	return finish_tx("plan add", o, e.message);
 }
 
 /* acctl subscribe --email E --plan NAME */
@@ -649,7 +653,7 @@ cmd_subscribe(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *email = NULL, *plan = NULL;
-	char err[1024];
+	struct ac_err e = { 0 };
 	long long uid;
 	json_t *o = NULL;
 	int c;
@@ -666,9 +670,9 @@ cmd_subscribe(int argc, char *argv[])
 		return usage();
 	if (ac_db_begin(db) == -1)
 		return fail("subscribe", ac_db_error(db));
-	if ((uid = ac_user_id(db, email, err, sizeof(err))) > 0)
-		o = ac_subscribe_manual(db, uid, plan, err, sizeof(err));
-	return finish_tx("subscribe", o, err);
+	if ((uid = ac_user_id(db, email, &e)) > 0)
+		o = ac_subscribe_manual(db, uid, plan, &e);
+	return finish_tx("subscribe", o, e.message);
 }
 
 /* acctl alarm add --email E --strategy ID --channels LIST [--no-entry]
@@ -688,9 +692,9 @@ cmd_alarm(int argc, char *argv[])
 		{ "max-price", required_argument, NULL, O_MAX },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct ac_alarm_new in = { 0 };
+	struct ac_alarm_in in = { .on_entry = 1, .on_exit = 1, .on_replacement = 1, .enabled = 1 };
 	const char *email = NULL;
-	char err[1024];
+	struct ac_err e = { 0 };
 	json_t *o = NULL;
 	int c;
 
@@ -702,9 +706,9 @@ cmd_alarm(int argc, char *argv[])
 		case O_EMAIL: email = optarg; break;
 		case O_STRATEGY: in.strategy_id = optarg; break;
 		case O_CHANNELS: in.channels = optarg; break;
-		case O_NOENTRY: in.no_entry = 1; break;
-		case O_NOEXIT: in.no_exit = 1; break;
-		case O_NOREPL: in.no_replacement = 1; break;
+		case O_NOENTRY: in.on_entry = 0; break;
+		case O_NOEXIT: in.on_exit = 0; break;
+		case O_NOREPL: in.on_replacement = 0; break;
 		case O_MIN: in.min_price = optarg; break;
 		case O_MAX: in.max_price = optarg; break;
 		default: return usage();
@@ -714,9 +718,9 @@ cmd_alarm(int argc, char *argv[])
 		return usage();
 	if (ac_db_begin(db) == -1)
 		return fail("alarm add", ac_db_error(db));
-	if ((in.user_id = ac_user_id(db, email, err, sizeof(err))) > 0)
-		o = ac_alarm_create(db, &in, err, sizeof(err));
-	return finish_tx("alarm add", o, err);
+	if ((in.user_id = ac_user_id(db, email, &e)) > 0)
+		o = ac_alarm_create(db, &in, &e);
+	return finish_tx("alarm add", o, e.message);
 }
 
 /* acctl credits grant --email E --amount N --reason R [--key K]
@@ -738,6 +742,7 @@ cmd_credits(int argc, char *argv[])
 	const char *email = NULL, *amount = NULL, *reason = NULL, *key = NULL, *errstr = NULL;
 	char err[1024], token[AC_TOKEN_LEN + 1], genkey[64], what[32];
 	struct ac_ledger_entry e = { .kind = "grant" };
+	struct ac_err ae = { 0 };
 	enum ac_ledger_result lr;
 	long long balance = 0;
 	json_t *o = NULL;
@@ -791,8 +796,8 @@ cmd_credits(int argc, char *argv[])
 	}
 	if (ac_db_begin(db) == -1)
 		return fail(what, ac_db_error(db));
-	if ((e.user_id = ac_user_id(db, email, err, sizeof(err))) <= 0)
-		return finish_tx(what, NULL, err);
+	if ((e.user_id = ac_user_id(db, email, &ae)) <= 0)
+		return finish_tx(what, NULL, ae.message);
 	if (show) {
 		o = ac_ledger_show(db, e.user_id, 100, &c);
 		snprintf(err, sizeof(err), "%s", ac_db_error(db));
@@ -853,6 +858,7 @@ cmd_telegram(int argc, char *argv[])
 		" FROM telegram_link_codes WHERE code = $1", 1 };
 	const char *bot = ac_config_str(&cfg, "AC_TELEGRAM_BOT_USERNAME", NULL);
 	char err[1024], code[AC_TELEGRAM_CODE_LEN + 1], link[256];
+	struct ac_err ae = { 0 };
 	const char *vals[1] = { code };
 	long long user;
 	PGresult *res;
@@ -867,8 +873,8 @@ cmd_telegram(int argc, char *argv[])
 		return usage();
 	if (bot == NULL || *bot == '\0')
 		return fail("telegram link-code", "AC_TELEGRAM_BOT_USERNAME is not set");
-	if ((user = ac_user_id(db, argv[3], err, sizeof(err))) <= 0)
-		return fail("telegram link-code", err);
+	if ((user = ac_user_id(db, argv[3], &ae)) <= 0)
+		return fail("telegram link-code", ae.message);
 	if (ac_telegram_link_code(db, user, code, sizeof(code)) == -1)
 		return fail("telegram link-code", ac_db_error(db));
 	res = ac_db_exec(db, &st_expiry, vals, NULL, NULL);

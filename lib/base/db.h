@@ -13,6 +13,8 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "base/err.h"
+
 struct ac_stmt {
 	const char	*name;
 	const char	*sql;
@@ -81,5 +83,13 @@ int		 ac_db_unavailable(const struct ac_db *db);
 
 /* The SQLSTATE of the last error ("" if none), e.g. "23505". */
 const char	*ac_db_sqlstate(const struct ac_db *db);
+
+/* The last error into *e by what it means: a unique violation is
+ * AC_E_CONFLICT ("already exists: ..."), a foreign key AC_E_NOT_FOUND
+ * ("refers to something that does not exist: ..."), another refused
+ * constraint or value AC_E_UNPROCESSABLE ("refused: ..."), an unusable
+ * server AC_E_UNAVAILABLE, anything else AC_E_INTERNAL; the message ends
+ * with the database's text. Returns -1. */
+int		 ac_db_err(const struct ac_db *db, struct ac_err *e);
 
 #endif
