@@ -143,7 +143,7 @@ strategy_add(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ac_strategy_new in = { .allow_opposite = -1, .replace_same = -1 };
-	char err[1024];
+	struct ac_err e = { 0 };
 	json_t *o;
 	int c;
 
@@ -171,8 +171,8 @@ strategy_add(int argc, char *argv[])
 	}
 	if (optind != argc)
 		return usage();
-	if ((o = ac_strategy_create(db, &in, cfg.base_url, err, sizeof(err))) == NULL)
-		return fail("strategy add", err);
+	if ((o = ac_strategy_create(db, &in, cfg.base_url, &e)) == NULL)
+		return fail("strategy add", e.message);
 	return print(o);
 }
 
@@ -189,7 +189,7 @@ strategy_edit(int argc, char *argv[])
 	};
 	struct ac_strategy_new in = { .allow_opposite = -1, .replace_same = -1 };
 	const char *id = NULL;
-	char err[1024];
+	struct ac_err e = { 0 };
 	json_t *o;
 	int c;
 
@@ -204,8 +204,8 @@ strategy_edit(int argc, char *argv[])
 	}
 	if (optind != argc)
 		return usage();
-	if ((o = ac_strategy_edit(db, id, &in, cfg.base_url, err, sizeof(err))) == NULL)
-		return fail("strategy edit", err);
+	if ((o = ac_strategy_edit(db, id, &in, cfg.base_url, &e)) == NULL)
+		return fail("strategy edit", e.message);
 	return print(o);
 }
 
@@ -408,6 +408,7 @@ cmd_seed_demo(int argc, char *argv[])
 	};
 	json_t *all, *out = json_array(), *s, *users = NULL;
 	char err[1024], ids[256] = "";
+	struct ac_err e = { 0 };
 	size_t i, k;
 
 	if (argc != 1)
@@ -426,10 +427,10 @@ cmd_seed_demo(int argc, char *argv[])
 			json_array_append(out, found);
 			continue;
 		}
-		if ((s = ac_strategy_create(db, &demo[i], cfg.base_url, err, sizeof(err))) == NULL) {
+		if ((s = ac_strategy_create(db, &demo[i], cfg.base_url, &e)) == NULL) {
 			json_decref(all);
 			json_decref(out);
-			return fail("seed-demo", err);
+			return fail("seed-demo", e.message);
 		}
 		json_array_append_new(out, s);
 	}

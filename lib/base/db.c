@@ -332,3 +332,15 @@ ac_db_err(const struct ac_db *db, struct ac_err *e)
 	return ac_err_set(e, ac_db_unavailable(db) ? AC_E_UNAVAILABLE : AC_E_INTERNAL, NULL,
 	    "%s", db->error);
 }
+
+int
+ac_db_ping(struct ac_db *db)
+{
+	static const struct ac_stmt st_ping = { "health_ping", "SELECT 1", 0 };
+	PGresult *res = ac_db_exec(db, &st_ping, NULL, NULL, NULL);
+
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return 0;
+	PQclear(res);
+	return 1;
+}

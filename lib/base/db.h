@@ -69,6 +69,9 @@ PGresult	*ac_db_query(struct ac_db *db, const char *sql, int n,
  * and returns 0. res may be NULL. */
 int		 ac_db_ok(struct ac_db *db, PGresult *res, ExecStatusType want);
 
+/* 1 if the server answers a trivial statement, else 0 (error recorded). */
+int		 ac_db_ping(struct ac_db *db);
+
 /* BEGIN / COMMIT / ROLLBACK. 0, or -1 (error recorded). BEGIN on a
  * connection found broken is tried once more on a new one. */
 int		 ac_db_begin(struct ac_db *db);

@@ -1,0 +1,23 @@
+/* credits.c — see credits.h. */
+#include <stdio.h>
+
+#include "account/credits.h"
+#include "account/query.h"
+
+static const struct ac_stmt st_credits = { "credits",
+	"SELECT json_build_object('balance', u.credit_balance, 'entries',"
+	" (SELECT coalesce(json_agg(e ORDER BY e.id DESC), '[]') FROM (SELECT l.id, l.amount,"
+	"  l.kind, l.reference, " AC_SQL_ISO("l.created_at") " AS created_at,"
+	"  " AC_SQL_LOCAL("l.created_at") " AS at FROM credit_ledger l"
+	"  WHERE l.user_id = u.id ORDER BY l.id DESC LIMIT $2) e))"
+	" FROM users u WHERE u.id = $1", 2 };
+
+json_t *
+ac_credits(struct ac_db *db, long long user_id, long long limit, struct ac_err *e)
+{
+	char lim[24];
+	const char *more[1] = { lim };
+
+	snprintf(lim, sizeof(lim), "%lld", limit);
+	return ac_user_query(db, &st_credits, user_id, more, e);
+}
