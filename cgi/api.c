@@ -332,7 +332,7 @@ auth_user(struct ac_req *r, long long uid, long long id)
 static void
 alarms_list(struct ac_req *r, long long uid, long long id)
 {
-	json_t *a = ac_alarm_list(api.db, uid);
+	json_t *a = ac_alarm_list(api.db, uid, NULL);
 
 	if (a == NULL)
 		db_failed(r);
@@ -417,15 +417,15 @@ alarm_fields(struct ac_req *r, const json_t *body, const json_t *base, struct ac
 static void
 reply_alarm(struct ac_req *r, long long uid, long long id, int status)
 {
-	int found;
-	json_t *a = ac_alarm_get(api.db, uid, id, &found);
+	struct ac_err e = { 0 };
+	json_t *a = ac_alarm_get(api.db, uid, id, &e);
 
 	if (a != NULL)
 		ac_reply_json(r, status, a);
-	else if (found)
-		db_failed(r);
-	else
+	else if (e.code == AC_E_NOT_FOUND)
 		ac_reply_error(r, 404, "not_found", "no such alarm", NULL);
+	else
+		db_failed(r);
 }
 
 /* POST /alarms: 201 with the alarm; 403 when no plan covers the strategy, 409 if one exists, 422. */
@@ -487,17 +487,18 @@ alarm_put(struct ac_req *r, long long uid, long long id)
 {
 	struct ac_alarm_in in = { 0 };
 	const char *why, *field = NULL;
+	struct ac_err e = { 0 };
 	json_t *b, *cur;
-	int found, n;
+	int n;
 
 	if ((b = body_json(r)) == NULL)
 		return;
-	if ((cur = ac_alarm_get(api.db, uid, id, &found)) == NULL) {
+	if ((cur = ac_alarm_get(api.db, uid, id, &e)) == NULL) {
 		json_decref(b);
-		if (found)
-			db_failed(r);
-		else
+		if (e.code == AC_E_NOT_FOUND)
 			ac_reply_error(r, 404, "not_found", "no such alarm", NULL);
+		else
+			db_failed(r);
 		return;
 	}
 	why = alarm_fields(r, b, cur, &in, &field);

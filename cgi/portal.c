@@ -683,8 +683,8 @@ alarm_form_state(const struct pctx *c, const json_t *alarm)
 static void
 alarms_show(struct pctx *c, int status, const char *error)
 {
-	json_t *list = ac_alarm_list(portal.db, c->s.user_id);
-	json_t *strategies = list ? ac_alarm_strategies(portal.db, c->s.user_id) : NULL;
+	json_t *list = ac_alarm_list(portal.db, c->s.user_id, NULL);
+	json_t *strategies = list ? ac_alarm_strategies(portal.db, c->s.user_id, NULL) : NULL;
 
 	if (strategies == NULL) {
 		json_decref(list);
@@ -745,14 +745,14 @@ alarm_add(struct pctx *c, long long id)
 static void
 alarm_show(struct pctx *c, long long id, int status, const char *error)
 {
-	int found;
-	json_t *a = ac_alarm_get(portal.db, c->s.user_id, id, &found);
+	struct ac_err e = { 0 };
+	json_t *a = ac_alarm_get(portal.db, c->s.user_id, id, &e);
 
 	if (a == NULL) {
-		if (found)
-			db_failed(c);
-		else
+		if (e.code == AC_E_NOT_FOUND)
 			not_found(c);
+		else
+			db_failed(c);
 		return;
 	}
 	page(c, status, "alarm_edit", "Edit alarm", json_pack("{s:o, s:o}", "form",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "account/alarm.h"
+#include "account/query.h"
 #include "base/channel.h"
 #include "base/log.h"
 #include "base/pgarray.h"
@@ -155,41 +156,30 @@ static const struct ac_stmt st_get = { "alarm_get",
 	" WHERE a.user_id = $1 AND a.id = $2", 2 };
 
 json_t *
-ac_alarm_list(struct ac_db *db, long long user_id)
+ac_alarm_list(struct ac_db *db, long long user_id, struct ac_err *e)
 {
-	char uid[24];
-	const char *vals[1] = { uid };
-	int found;
-
-	snprintf(uid, sizeof(uid), "%lld", user_id);
-	return ac_db_json(db, &st_list, vals, &found);
+	return ac_user_query(db, &st_list, user_id, NULL, e);
 }
 
 json_t *
-ac_alarm_get(struct ac_db *db, long long user_id, long long id, int *found)
+ac_alarm_get(struct ac_db *db, long long user_id, long long id, struct ac_err *e)
 {
-	char uid[24], aid[24];
-	const char *vals[2] = { uid, aid };
+	char aid[24];
+	const char *more[1] = { aid };
 
-	snprintf(uid, sizeof(uid), "%lld", user_id);
 	snprintf(aid, sizeof(aid), "%lld", id);
-	return ac_db_json(db, &st_get, vals, found);
+	return ac_user_query(db, &st_get, user_id, more, e);
 }
 
 /* Runs a command on the user's alarm id: 1 if it touched a row, 0, -1. */
 static int
 command(struct ac_db *db, const struct ac_stmt *st, const char *const *vals)
 {
-	PGresult *res = ac_db_exec(db, st, vals, NULL, NULL);
-	int n;
+	long long n = ac_db_command(db, st, vals);
 
-	if (!ac_db_ok(db, res, PGRES_COMMAND_OK)) {
+	if (n == -1)
 		ac_error("%s: %s", st->name, ac_db_error(db));
-		return -1;
-	}
-	n = atoi(PQcmdTuples(res));
-	PQclear(res);
-	return n > 0;
+	return n == -1 ? -1 : n > 0;
 }
 
 static const struct ac_stmt st_update = { "alarm_update",
@@ -264,12 +254,7 @@ static const struct ac_stmt st_strategies = { "alarm_strategies",
 	"  AND s.status = 'active' AND s.period_start <= now() AND s.period_end > now())", 1 };
 
 json_t *
-ac_alarm_strategies(struct ac_db *db, long long user_id)
+ac_alarm_strategies(struct ac_db *db, long long user_id, struct ac_err *e)
 {
-	char uid[24];
-	const char *vals[1] = { uid };
-	int found;
-
-	snprintf(uid, sizeof(uid), "%lld", user_id);
-	return ac_db_json(db, &st_strategies, vals, &found);
+	return ac_user_query(db, &st_strategies, user_id, NULL, e);
 }

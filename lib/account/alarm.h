@@ -43,12 +43,12 @@ int		 ac_alarm_check(struct ac_alarm_in *in, struct ac_err *e);
  * covers it, or the database's error. Runs in the caller's transaction. */
 json_t		*ac_alarm_create(struct ac_db *db, struct ac_alarm_in *in, struct ac_err *e);
 
-/* The user's alarms, newest first; NULL on a database error. */
-json_t		*ac_alarm_list(struct ac_db *db, long long user_id);
+/* The user's alarms, newest first; NULL on a database error (*e). */
+json_t		*ac_alarm_list(struct ac_db *db, long long user_id, struct ac_err *e);
 
-/* One alarm of the user; NULL with *found 0 if the user has none with this
- * id, NULL with *found 1 on a database error. */
-json_t		*ac_alarm_get(struct ac_db *db, long long user_id, long long id, int *found);
+/* One alarm of the user; NULL with *e: AC_E_NOT_FOUND if the user has
+ * none with this id, else the database's error. */
+json_t		*ac_alarm_get(struct ac_db *db, long long user_id, long long id, struct ac_err *e);
 
 /* Sets every field of in on the user's alarm id: 1, 0 if none, -1. */
 int		 ac_alarm_update(struct ac_db *db, long long user_id, long long id,
@@ -61,7 +61,7 @@ int		 ac_alarm_enable(struct ac_db *db, long long user_id, long long id, int on)
 int		 ac_alarm_delete(struct ac_db *db, long long user_id, long long id);
 
 /* The strategies the user's active subscriptions cover, with "has_alarm":
- * [{"id", "name", "symbol", "timeframe", "has_alarm"}]; NULL on error. */
-json_t		*ac_alarm_strategies(struct ac_db *db, long long user_id);
+ * [{"id", "name", "symbol", "timeframe", "has_alarm"}]; NULL on error (*e). */
+json_t		*ac_alarm_strategies(struct ac_db *db, long long user_id, struct ac_err *e);
 
 #endif

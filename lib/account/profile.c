@@ -33,7 +33,6 @@ ac_profile_update(struct ac_db *db, long long user_id, const struct ac_profile_i
 {
 	char uid[24];
 	const char *vals[10];
-	PGresult *res;
 
 	snprintf(uid, sizeof(uid), "%lld", user_id);
 	vals[0] = uid;
@@ -46,11 +45,7 @@ ac_profile_update(struct ac_db *db, long long user_id, const struct ac_profile_i
 	vals[7] = in->notify_sms ? "true" : "false";
 	vals[8] = in->notify_push ? "true" : "false";
 	vals[9] = in->renewal_reminders ? "true" : "false";
-	res = ac_db_exec(db, &st_profile_update, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
-		return ac_db_err(db, e);
-	PQclear(res);
-	return 0;
+	return ac_db_command(db, &st_profile_update, vals) == -1 ? ac_db_err(db, e) : 0;
 }
 
 static const struct ac_stmt st_credential_version = { "credential_version",

@@ -344,3 +344,16 @@ ac_db_ping(struct ac_db *db)
 	PQclear(res);
 	return 1;
 }
+
+long long
+ac_db_command(struct ac_db *db, const struct ac_stmt *st, const char *const *vals)
+{
+	PGresult *res = ac_db_exec(db, st, vals, NULL, NULL);
+	long long n;
+
+	if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
+		return -1;
+	n = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return n;
+}

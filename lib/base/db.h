@@ -69,6 +69,11 @@ PGresult	*ac_db_query(struct ac_db *db, const char *sql, int n,
  * and returns 0. res may be NULL. */
 int		 ac_db_ok(struct ac_db *db, PGresult *res, ExecStatusType want);
 
+/* Runs a statement that returns no rows (UPDATE, DELETE, INSERT without
+ * RETURNING): the number of rows it touched, or -1 (error recorded). */
+long long	 ac_db_command(struct ac_db *db, const struct ac_stmt *st,
+		    const char *const *vals);
+
 /* 1 if the server answers a trivial statement, else 0 (error recorded). */
 int		 ac_db_ping(struct ac_db *db);
 
