@@ -858,7 +858,7 @@ cmd_telegram(int argc, char *argv[])
 		"SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 		" FROM telegram_link_codes WHERE code = $1", 1 };
 	const char *bot = ac_config_str(&cfg, "AC_TELEGRAM_BOT_USERNAME", NULL);
-	char err[1024], code[AC_TELEGRAM_CODE_LEN + 1], link[256];
+	char code[AC_TELEGRAM_CODE_LEN + 1], link[256];
 	struct ac_err ae = { 0 };
 	const char *vals[1] = { code };
 	long long user;
@@ -866,8 +866,8 @@ cmd_telegram(int argc, char *argv[])
 	json_t *o;
 
 	if (argc == 2 && strcmp(argv[1], "set-webhook") == 0) {
-		if ((o = ac_telegram_set_webhook(&cfg, err, sizeof(err))) == NULL)
-			return fail("telegram set-webhook", err);
+		if ((o = ac_telegram_set_webhook(&cfg, &ae)) == NULL)
+			return fail("telegram set-webhook", ae.message);
 		return print(o);
 	}
 	if (argc != 4 || strcmp(argv[1], "link-code") != 0 || strcmp(argv[2], "--email") != 0)

@@ -142,7 +142,7 @@ collect(char *p, size_t size, size_t n, void *arg)
 }
 
 json_t *
-ac_telegram_set_webhook(const struct ac_config *cfg, char *err, size_t errsz)
+ac_telegram_set_webhook(const struct ac_config *cfg, struct ac_err *e)
 {
 	const char *token = ac_config_str(cfg, "AC_TELEGRAM_BOT_TOKEN", NULL);
 	const char *secret = ac_config_str(cfg, "AC_TELEGRAM_WEBHOOK_SECRET", NULL);
@@ -156,8 +156,8 @@ ac_telegram_set_webhook(const struct ac_config *cfg, char *err, size_t errsz)
 
 	if (token == NULL || *token == '\0' || secret == NULL || *secret == '\0' ||
 	    cfg->base_url == NULL || *cfg->base_url == '\0') {
-		snprintf(err, errsz, "AC_TELEGRAM_BOT_TOKEN, AC_TELEGRAM_WEBHOOK_SECRET and"
-		    " AC_BASE_URL must be set");
+		ac_err_set(e, AC_E_INVALID, NULL, "AC_TELEGRAM_BOT_TOKEN, AC_TELEGRAM_WEBHOOK_SECRET"
+		    " and AC_BASE_URL must be set");
 		return NULL;
 	}
 	snprintf(url, sizeof(url), "%s/bot%s/setWebhook", api, token);
@@ -179,10 +179,10 @@ ac_telegram_set_webhook(const struct ac_config *cfg, char *err, size_t errsz)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
 	if ((cc = curl_easy_perform(c)) != CURLE_OK)
 		/* the URL holds the bot token: say where, not which */
-		snprintf(err, errsz, "setWebhook on %s: %s", api, cerr[0] ? cerr :
+		ac_err_set(e, AC_E_UNAVAILABLE, NULL, "setWebhook on %s: %s", api, cerr[0] ? cerr :
 		    curl_easy_strerror(cc));
 	else if ((o = json_loads(out.p ? out.p : "", 0, NULL)) == NULL)
-		snprintf(err, errsz, "setWebhook on %s: the answer is not JSON", api);
+		ac_err_set(e, AC_E_UNAVAILABLE, NULL, "setWebhook on %s: the answer is not JSON", api);
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
 	free(body);
