@@ -556,7 +556,7 @@ credits(struct ac_req *r, long long uid, long long id)
 
 	if (limit == -1)
 		return;
-	if ((c = ac_credits(api.db, uid, limit, &e)) != NULL)
+	if ((c = ac_credits(api.db, uid, limit, 0, &e)) != NULL)
 		pick_each(json_object_get(c, "entries"), keys);
 	reply_read(r, c, &e);
 }
@@ -599,7 +599,7 @@ plans(struct ac_req *r, long long uid, long long id)
 	    "max_strategies", "max_open_trades", "priority_support", "advanced_analytics",
 	    "popular", "strategy_ids", NULL };
 	struct ac_err e = { 0 };
-	json_t *p = ac_plans(api.db, uid, &e);
+	json_t *p = ac_plans(api.db, uid, 0, &e);
 
 	reply_read(r, p ? json_pack("{s:o}", "plans", pick_each(p, keys)) : NULL, &e);
 }
@@ -646,7 +646,7 @@ trades(struct ac_req *r, long long uid, long long id)
 
 	if (limit == -1)
 		return;
-	t = ac_trades(api.db, uid, status, limit, &e);
+	t = ac_trades(api.db, uid, status, limit, 0, &e);
 	reply_read(r, t ? json_pack("{s:o}", "trades", pick_each(t, keys)) : NULL, &e);
 }
 

@@ -871,7 +871,7 @@ history_page(struct pctx *c, long long id)
 		before = NULL;
 	if ((h = ac_history(portal.db, c->s.user_id, &(struct ac_history_query){
 	    .channel = channel, .status = status, .strategy_id = strategy, .before = before,
-	    .limit = HISTORY_PAGE + 1, .strategies = 1 }, &e)) == NULL) {
+	    .limit = HISTORY_PAGE + 1, .reading = 1 }, &e)) == NULL) {
 		db_failed(c);
 		return;
 	}
@@ -911,7 +911,7 @@ static void
 credits_page(struct pctx *c, long long id)
 {
 	struct ac_err e = { 0 };
-	json_t *d = ac_credits(portal.db, c->s.user_id, 200, &e), *entries, *v;
+	json_t *d = ac_credits(portal.db, c->s.user_id, 200, 1, &e), *entries, *v;
 	json_int_t amount;
 	size_t i;
 
@@ -935,7 +935,7 @@ static void
 trades_page(struct pctx *c, long long id)
 {
 	struct ac_err e = { 0 };
-	json_t *t = ac_trades(portal.db, c->s.user_id, NULL, 200, &e), *v;
+	json_t *t = ac_trades(portal.db, c->s.user_id, NULL, 200, 1, &e), *v;
 	size_t i;
 
 	if (t == NULL) {
@@ -960,7 +960,7 @@ plans_page(struct pctx *c, long long id)
 
 	if (!c->user)
 		c->s.user_id = 0;
-	if ((d = ac_plans(portal.db, c->s.user_id, &e)) == NULL) {
+	if ((d = ac_plans(portal.db, c->s.user_id, 1, &e)) == NULL) {
 		db_failed(c);
 		return;
 	}

@@ -12,9 +12,11 @@
 
 /*
  * {"balance", "entries": [{"id", "amount" (signed integer), "kind",
- * "reference", "created_at" (ISO), "at" (the user's time)}, ...newest
- * first, at most limit]}; NULL with *e (AC_E_NOT_FOUND: no such user).
+ * "reference", and "created_at" (ISO) or, for a person (reading), "at"
+ * (the user's time, lib/account/query.h)}, ...newest first, at most
+ * limit]}; NULL with *e (AC_E_NOT_FOUND: no such user).
  */
-json_t	*ac_credits(struct ac_db *db, long long user_id, long long limit, struct ac_err *e);
+json_t	*ac_credits(struct ac_db *db, long long user_id, long long limit, int reading,
+	    struct ac_err *e);
 
 #endif

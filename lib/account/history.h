@@ -18,14 +18,16 @@ struct ac_history_query {
 	const char	*strategy_id;	/* NULL: any */
 	const char	*before;	/* a delivery id: only older ones; NULL: the newest */
 	long long	 limit;
-	int		 strategies;	/* also the strategies the user has alarms on */
+	int		 reading;	/* for a person (lib/account/query.h); and
+					 * the strategies the user has alarms on */
 };
 
 /*
- * {"items": [deliveries as AC_SQL_DELIVERY_ROW (lib/account/query.h)
- * describes, newest first, at most q->limit], "strategies": [{"id" (text),
- * "name", "symbol", "timeframe"}, ... by name] when q->strategies, else
- * null}; NULL with *e. One statement.
+ * {"items": [deliveries as AC_SQL_DELIVERY_DATA or, q->reading,
+ * AC_SQL_DELIVERY_READ (lib/account/query.h) describes, newest first, at
+ * most q->limit], "strategies": [{"id" (text), "name", "symbol",
+ * "timeframe"}, ... by name] when q->reading, else null}; NULL with *e.
+ * One statement.
  */
 json_t	*ac_history(struct ac_db *db, long long user_id, const struct ac_history_query *q,
 	    struct ac_err *e);

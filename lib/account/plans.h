@@ -15,10 +15,10 @@
  * "price_minor", "currency", "duration_months", "duration_days",
  * "credits_per_period", "max_strategies" (-1: unlimited),
  * "max_open_trades", "priority_support", "advanced_analytics", "popular",
- * "strategy_ids": [...], "strategies": [{"id", "name", "symbol",
- * "timeframe"}, ... by name], "current" (user_id has an active
- * subscription to it; user_id 0: a guest)}]; NULL with *e.
+ * and "strategy_ids": [...] or, for a person (reading), "strategies":
+ * [{"id", "name", "symbol", "timeframe"}, ... by name] and "current"
+ * (user_id has an active subscription to it; 0: a guest)}]; NULL with *e.
  */
-json_t	*ac_plans(struct ac_db *db, long long user_id, struct ac_err *e);
+json_t	*ac_plans(struct ac_db *db, long long user_id, int reading, struct ac_err *e);
 
 #endif

@@ -13,9 +13,10 @@
 /*
  * The user's trades, newest first, at most limit, of one status ("open",
  * "closed", "replaced"; NULL: any): an array of trade objects as
- * AC_SQL_TRADE_ROW (lib/account/query.h) describes; NULL with *e.
+ * AC_SQL_TRADE_DATA or, for a person (reading), AC_SQL_TRADE_READ
+ * (lib/account/query.h) describes; NULL with *e.
  */
 json_t	*ac_trades(struct ac_db *db, long long user_id, const char *status, long long limit,
-	    struct ac_err *e);
+	    int reading, struct ac_err *e);
 
 #endif
