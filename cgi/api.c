@@ -21,6 +21,11 @@
 
 #include "account/account.h"
 #include "account/alarm.h"
+#include "account/credits.h"
+#include "account/history.h"
+#include "account/plans.h"
+#include "account/profile.h"
+#include "account/trades.h"
 #include "base/arena.h"
 #include "web/auth.h"
 #include "base/config.h"
@@ -128,34 +133,44 @@ body_json(struct ac_req *r)
 	return o;
 }
 
-/*
- * Runs st with the user's id as $1 and up to four more values; answers the
- * one JSON cell it returns with status 200 (or 404 when no row). Errors
- * are answered too.
- */
+/* Answers o (stolen) with status 200; when it is NULL, 404 or 503 as *e says. */
 static void
-reply_query(struct ac_req *r, const struct ac_stmt *st, long long user_id, const char *v2,
-    const char *v3, const char *v4, const char *v5)
+reply_read(struct ac_req *r, json_t *o, const struct ac_err *e)
 {
-	char uid[24];
-	const char *vals[5] = { uid, v2, v3, v4, v5 };
-	PGresult *res;
-
-	snprintf(uid, sizeof(uid), "%lld", user_id);
-	res = ac_db_exec(api.db, st, vals, NULL, NULL);
-	if (!ac_db_ok(api.db, res, PGRES_TUPLES_OK)) {
-		ac_error("%s: %s", st->name, ac_db_error(api.db));
-		db_failed(r);
-		return;
-	}
-	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
-		PQclear(res);
+	if (o != NULL)
+		ac_reply_json(r, 200, o);
+	else if (e->code == AC_E_NOT_FOUND)
 		ac_reply_error(r, 404, "not_found", "no such resource", NULL);
-		return;
-	}
-	ac_reply(r, 200, "application/json", NULL, PQgetvalue(res, 0, 0),
-	    (size_t)PQgetlength(res, 0, 0));
-	PQclear(res);
+	else
+		db_failed(r);
+}
+
+/* The members keys (NULL-terminated) of o, in that order, as a new object;
+ * o is released. NULL stays NULL. */
+static json_t *
+pick(json_t *o, const char *const *keys)
+{
+	json_t *p;
+
+	if (o == NULL)
+		return NULL;
+	p = json_object();
+	for (; *keys; keys++)
+		if (json_object_get(o, *keys) != NULL)
+			json_object_set(p, *keys, json_object_get(o, *keys));
+	json_decref(o);
+	return p;
+}
+
+/* pick() on every object of the array a (in place); a is returned. */
+static json_t *
+pick_each(json_t *a, const char *const *keys)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(a); i++)
+		json_array_set_new(a, i, pick(json_incref(json_array_get(a, i)), keys));
+	return a;
 }
 
 /* A 429 error with Retry-After: seconds. */
@@ -211,31 +226,6 @@ arg_enum(struct ac_req *r, const char *name, const char *const *values, int *bad
 
 /* ---- auth ------------------------------------------------------------------------ */
 
-/* The user's credential version while the account is active: > 0; 0
- * when it is suspended, inactive or gone; -1 on a database error. One
- * primary-key read, made for every access token checked. */
-static long long
-credential_version(long long uid)
-{
-	static const struct ac_stmt st = { "api_credential_version",
-		"SELECT credential_version FROM users WHERE id = $1 AND status = 'active'", 1 };
-	char id[24];
-	const char *vals[1] = { id };
-	PGresult *res;
-	long long cv = 0;
-
-	snprintf(id, sizeof(id), "%lld", uid);
-	res = ac_db_exec(api.db, &st, vals, NULL, NULL);
-	if (!ac_db_ok(api.db, res, PGRES_TUPLES_OK)) {
-		ac_error("%s: %s", st.name, ac_db_error(api.db));
-		return -1;
-	}
-	if (PQntuples(res) == 1)
-		cv = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return cv;
-}
-
 /* POST /auth/token: email and password to an access token; 401 for every failure, 429 when throttled. */
 static void
 auth_token(struct ac_req *r, long long unused, long long id)
@@ -259,7 +249,7 @@ auth_token(struct ac_req *r, long long unused, long long id)
 	}
 	switch (ac_auth_login(api.db, &api.auth, email, password, r->remote_addr, &uid)) {
 	case AC_AUTH_OK:
-		if ((cv = credential_version(uid)) == -1) {
+		if ((cv = ac_credential_version(api.db, uid, NULL)) == -1) {
 			db_failed(r);
 			break;
 		}
@@ -308,7 +298,7 @@ bearer_user(struct ac_req *r)
 	} else {
 		uid = ac_jwt_verify(api.key, h, AUDIENCE, ac_now_ms() / 1000, &cv, &why);
 		/* a token without the claim (cv 0: issued before versions) never matches */
-		if (uid > 0 && ((now_cv = credential_version(uid)) <= 0 || now_cv != cv)) {
+		if (uid > 0 && ((now_cv = ac_credential_version(api.db, uid, NULL)) <= 0 || now_cv != cv)) {
 			uid = now_cv == -1 ? -1 : 0;
 			why = now_cv == 0 ? "account not active" : "credential version changed";
 		}
@@ -329,13 +319,11 @@ bearer_user(struct ac_req *r)
 static void
 auth_user(struct ac_req *r, long long uid, long long id)
 {
-	static const struct ac_stmt st = { "api_user",
-		"SELECT json_build_object('id', id, 'email', email, 'name', display_name,"
-		" 'status', status, 'credit_balance', credit_balance,"
-		" 'created_at', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
-		" FROM users WHERE id = $1", 1 };
+	static const char *const keys[] = { "id", "email", "name", "status", "credit_balance",
+	    "created_at", NULL };
+	struct ac_err e = { 0 };
 
-	reply_query(r, &st, uid, NULL, NULL, NULL, NULL);
+	reply_read(r, pick(ac_profile(api.db, uid, &e), keys), &e);
 }
 
 /* ---- alarms ----------------------------------------------------------------------- */
@@ -344,7 +332,7 @@ auth_user(struct ac_req *r, long long uid, long long id)
 static void
 alarms_list(struct ac_req *r, long long uid, long long id)
 {
-	json_t *a = ac_alarm_list(api.db, uid);
+	json_t *a = ac_alarm_list(api.db, uid, NULL);
 
 	if (a == NULL)
 		db_failed(r);
@@ -377,6 +365,7 @@ alarm_fields(struct ac_req *r, const json_t *body, const json_t *base, struct ac
 	static const char *const flags[] = { "on_entry", "on_exit", "on_replacement", "enabled" };
 	int *dst[] = { &in->on_entry, &in->on_exit, &in->on_replacement, &in->enabled };
 	const json_t *ch = json_object_get(body, "channels"), *v;
+	struct ac_err e = { 0 };
 	char *list = "", buf[2][64];
 	const char *mn, *mx;
 	size_t i;
@@ -418,22 +407,25 @@ alarm_fields(struct ac_req *r, const json_t *body, const json_t *base, struct ac
 	in->channels = list;
 	in->min_price = ac_arena_strdup(r->arena, mn);
 	in->max_price = ac_arena_strdup(r->arena, mx);
-	return ac_alarm_check(in, field);
+	if (ac_alarm_check(in, &e) == 0)
+		return NULL;
+	*field = e.field;
+	return ac_arena_strdup(r->arena, e.message);
 }
 
 /* Answers the user's alarm id with status, or 404. */
 static void
 reply_alarm(struct ac_req *r, long long uid, long long id, int status)
 {
-	int found;
-	json_t *a = ac_alarm_get(api.db, uid, id, &found);
+	struct ac_err e = { 0 };
+	json_t *a = ac_alarm_get(api.db, uid, id, &e);
 
 	if (a != NULL)
 		ac_reply_json(r, status, a);
-	else if (found)
-		db_failed(r);
-	else
+	else if (e.code == AC_E_NOT_FOUND)
 		ac_reply_error(r, 404, "not_found", "no such alarm", NULL);
+	else
+		db_failed(r);
 }
 
 /* POST /alarms: 201 with the alarm; 403 when no plan covers the strategy, 409 if one exists, 422. */
@@ -442,8 +434,9 @@ alarms_create(struct ac_req *r, long long uid, long long id)
 {
 	json_t *b = body_json(r), *sid, *a;
 	struct ac_alarm_in in = { 0 };
+	struct ac_err e = { 0 };
 	const char *why, *field = NULL;
-	char err[512], strategy[24];
+	char strategy[24];
 
 	if (b == NULL)
 		return;
@@ -461,32 +454,23 @@ alarms_create(struct ac_req *r, long long uid, long long id)
 		return;
 	}
 	json_decref(b);
-	{
-		struct ac_alarm_new an = {
-			.user_id = uid, .strategy_id = strategy, .channels = in.channels,
-			.no_entry = !in.on_entry, .no_exit = !in.on_exit,
-			.no_replacement = !in.on_replacement,
-			.min_price = in.min_price, .max_price = in.max_price,
-		};
-
-		a = ac_alarm_create(api.db, &an, err, sizeof(err));
-	}
-	if (a == NULL) {
-		if (strncmp(err, "already exists", 14) == 0)
+	in.user_id = uid;
+	in.strategy_id = strategy;
+	if ((a = ac_alarm_create(api.db, &in, &e)) == NULL) {
+		if (e.code == AC_E_CONFLICT)
 			ac_reply_error(r, 409, "conflict",
 			    "you already have an alarm for this strategy", "strategy_id");
-		else if (strncmp(err, "no active subscription", 22) == 0 ||
-		    strncmp(err, "refers to", 9) == 0)
+		else if (e.code == AC_E_FORBIDDEN)
 			ac_reply_error(r, 403, "not_covered",
 			    "none of your active subscriptions covers this strategy", "strategy_id");
+		else if (e.code == AC_E_INVALID)
+			ac_reply_error(r, 422, "invalid", e.message, e.field);
 		else
 			db_failed(r);
 		return;
 	}
 	id = (long long)json_integer_value(json_object_get(a, "id"));
 	json_decref(a);
-	if (!in.enabled)
-		ac_alarm_enable(api.db, uid, id, 0);
 	reply_alarm(r, uid, id, 201);
 }
 
@@ -503,17 +487,18 @@ alarm_put(struct ac_req *r, long long uid, long long id)
 {
 	struct ac_alarm_in in = { 0 };
 	const char *why, *field = NULL;
+	struct ac_err e = { 0 };
 	json_t *b, *cur;
-	int found, n;
+	int n;
 
 	if ((b = body_json(r)) == NULL)
 		return;
-	if ((cur = ac_alarm_get(api.db, uid, id, &found)) == NULL) {
+	if ((cur = ac_alarm_get(api.db, uid, id, &e)) == NULL) {
 		json_decref(b);
-		if (found)
-			db_failed(r);
-		else
+		if (e.code == AC_E_NOT_FOUND)
 			ac_reply_error(r, 404, "not_found", "no such alarm", NULL);
+		else
+			db_failed(r);
 		return;
 	}
 	why = alarm_fields(r, b, cur, &in, &field);
@@ -547,41 +532,33 @@ alarm_delete(struct ac_req *r, long long uid, long long id)
 
 /* ---- account, subscriptions, signals, trades ----------------------------------------- */
 
-#define ISO(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 /* GET /account/profile: profile, preferences and balance. */
 static void
 profile(struct ac_req *r, long long uid, long long id)
 {
-	static const struct ac_stmt st = { "api_profile",
-		"SELECT json_build_object('id', id, 'email', email, 'name', display_name,"
-		" 'phone', phone, 'timezone', timezone, 'status', status,"
-		" 'max_daily_alerts', max_daily_alerts, 'risk_level', risk_level,"
-		" 'notifications', json_build_object('email', notify_email, 'telegram', notify_telegram,"
-		"  'sms', notify_sms, 'push', notify_push, 'renewal_reminders', renewal_reminders),"
-		" 'telegram_connected', telegram_chat_id IS NOT NULL, 'credit_balance', credit_balance,"
-		" 'created_at', " ISO("created_at") ") FROM users WHERE id = $1", 1 };
+	static const char *const keys[] = { "id", "email", "name", "phone", "timezone", "status",
+	    "max_daily_alerts", "risk_level", "notifications", "telegram_connected",
+	    "credit_balance", "created_at", NULL };
+	struct ac_err e = { 0 };
 
-	reply_query(r, &st, uid, NULL, NULL, NULL, NULL);
+	reply_read(r, pick(ac_profile(api.db, uid, &e), keys), &e);
 }
 
 /* GET /account/credits?limit=: the balance and the newest ledger rows. */
 static void
 credits(struct ac_req *r, long long uid, long long id)
 {
-	static const struct ac_stmt st = { "api_credits",
-		"SELECT json_build_object('balance', u.credit_balance, 'entries',"
-		" (SELECT coalesce(json_agg(e ORDER BY e.id DESC), '[]') FROM (SELECT l.id, l.amount,"
-		"  l.kind, l.reference, " ISO("l.created_at") " AS created_at FROM credit_ledger l"
-		"  WHERE l.user_id = u.id ORDER BY l.id DESC LIMIT $2) e))"
-		" FROM users u WHERE u.id = $1", 2 };
+	static const char *const keys[] = { "id", "amount", "kind", "reference", "created_at",
+	    NULL };
 	long long limit = arg_int(r, "limit", 1, 500, 100);
-	char lim[24];
+	struct ac_err e = { 0 };
+	json_t *c;
 
 	if (limit == -1)
 		return;
-	snprintf(lim, sizeof(lim), "%lld", limit);
-	reply_query(r, &st, uid, lim, NULL, NULL, NULL);
+	if ((c = ac_credits(api.db, uid, limit, 0, &e)) != NULL)
+		pick_each(json_object_get(c, "entries"), keys);
+	reply_read(r, c, &e);
 }
 
 /* GET /account/history?channel=&status=&before=&limit=: deliveries, newest
@@ -589,17 +566,9 @@ credits(struct ac_req *r, long long uid, long long id)
 static void
 history(struct ac_req *r, long long uid, long long id)
 {
-	static const struct ac_stmt st = { "api_history",
-		"SELECT json_build_object('items', coalesce(json_agg(n ORDER BY n.id DESC), '[]'))"
-		" FROM (SELECT d.id, d.signal_id, s.strategy_id, st.name AS strategy, s.symbol,"
-		"  s.timeframe, s.action, s.price::text AS price, d.channel, d.kind, d.status,"
-		"  d.skip_reason, " ISO("d.created_at") " AS created_at, " ISO("d.sent_at") " AS sent_at"
-		"  FROM deliveries d JOIN signals s ON s.id = d.signal_id"
-		"  JOIN strategies st ON st.id = s.strategy_id"
-		"  WHERE d.user_id = $1 AND ($2::text IS NULL OR d.channel = $2)"
-		"  AND ($3::text IS NULL OR d.status = $3) AND d.id < coalesce($4::bigint, 9223372036854775807)"
-		"  AND ac_signal_visible($1, s.strategy_id, s.received_at)"
-		"  ORDER BY d.id DESC LIMIT $5) n", 5 };
+	static const char *const keys[] = { "id", "signal_id", "strategy_id", "strategy",
+	    "symbol", "timeframe", "action", "price", "channel", "kind", "status", "skip_reason",
+	    "created_at", "sent_at", NULL };
 	static const char *const channels[] = { "email", "telegram", "sms", "push", NULL };
 	static const char *const statuses[] = { "queued", "sent", "failed", "skipped", NULL };
 	int bad = 0;
@@ -607,48 +576,41 @@ history(struct ac_req *r, long long uid, long long id)
 	const char *status = bad ? NULL : arg_enum(r, "status", statuses, &bad);
 	long long before = bad ? -1 : arg_int(r, "before", 1, INT64_MAX, 0);
 	long long limit = before == -1 ? -1 : arg_int(r, "limit", 1, 200, 50);
-	char b[24], l[24];
+	char b[24];
+	struct ac_err e = { 0 };
+	json_t *h;
 
 	if (limit == -1)
 		return;
 	snprintf(b, sizeof(b), "%lld", before);
-	snprintf(l, sizeof(l), "%lld", limit);
-	reply_query(r, &st, uid, channel, status, before ? b : NULL, l);
+	h = ac_history(api.db, uid, &(struct ac_history_query){ .channel = channel,
+	    .status = status, .before = before ? b : NULL, .limit = limit }, &e);
+	reply_read(r, h ? json_pack("{s:o}", "items", pick_each(json_incref(json_object_get(h,
+	    "items")), keys)) : NULL, &e);
+	json_decref(h);
 }
 
 /* GET /subscriptions/plans: the plans on offer. */
 static void
 plans(struct ac_req *r, long long uid, long long id)
 {
-	static const struct ac_stmt st = { "api_plans",
-		"SELECT json_build_object('plans', coalesce(json_agg(json_build_object('id', p.id,"
-		" 'name', p.name, 'description', p.description, 'price_minor', p.price_minor,"
-		" 'currency', p.currency, 'duration_months', p.duration_months,"
-		" 'duration_days', p.duration_days, 'credits_per_period', p.credits_per_period,"
-		" 'max_strategies', p.max_strategies, 'max_open_trades', p.max_open_trades,"
-		" 'priority_support', p.priority_support, 'advanced_analytics', p.advanced_analytics,"
-		" 'popular', p.popular, 'strategy_ids', (SELECT coalesce(json_agg(ps.strategy_id"
-		"  ORDER BY ps.strategy_id), '[]') FROM plan_strategies ps WHERE ps.plan_id = p.id))"
-		" ORDER BY p.display_order, p.id), '[]')) FROM plans p"
-		" WHERE p.status = 'active' AND $1::bigint > 0", 1 };
+	static const char *const keys[] = { "id", "name", "description", "price_minor",
+	    "currency", "duration_months", "duration_days", "credits_per_period",
+	    "max_strategies", "max_open_trades", "priority_support", "advanced_analytics",
+	    "popular", "strategy_ids", NULL };
+	struct ac_err e = { 0 };
+	json_t *p = ac_plans(api.db, uid, 0, &e);
 
-	reply_query(r, &st, uid, NULL, NULL, NULL, NULL);
+	reply_read(r, p ? json_pack("{s:o}", "plans", pick_each(p, keys)) : NULL, &e);
 }
 
 /* GET /subscriptions/status: current subscriptions and the balance. */
 static void
 sub_status(struct ac_req *r, long long uid, long long id)
 {
-	static const struct ac_stmt st = { "api_sub_status",
-		"SELECT json_build_object('credit_balance', u.credit_balance, 'subscriptions',"
-		" (SELECT coalesce(json_agg(json_build_object('id', s.id, 'plan_id', s.plan_id,"
-		"  'plan', p.name, 'status', s.status, 'period_start', " ISO("s.period_start") ","
-		"  'period_end', " ISO("s.period_end") ", 'auto_renew', s.auto_renew)"
-		"  ORDER BY s.period_end DESC), '[]') FROM subscriptions s JOIN plans p"
-		"  ON p.id = s.plan_id WHERE s.user_id = u.id AND s.status IN ('active', 'past_due')"
-		"  AND s.period_end > now())) FROM users u WHERE u.id = $1", 1 };
+	struct ac_err e = { 0 };
 
-	reply_query(r, &st, uid, NULL, NULL, NULL, NULL);
+	reply_read(r, ac_subscription_status(api.db, uid, &e), &e);
 }
 
 /* GET /signals?limit=: recent processed signals of the strategies the user
@@ -657,49 +619,35 @@ sub_status(struct ac_req *r, long long uid, long long id)
 static void
 signals(struct ac_req *r, long long uid, long long id)
 {
-	static const struct ac_stmt st = { "api_signals", AC_SQL_VISIBLE_WITH
-		"SELECT json_build_object('signals', coalesce(json_agg(x ORDER BY x.id DESC), '[]'))"
-		" FROM (SELECT s.id, s.strategy_id, st.name AS strategy, s.symbol, s.timeframe,"
-		"  s.action, s.price::text AS price, s.take_profit::text AS take_profit,"
-		"  s.stop_loss::text AS stop_loss, " ISO("s.received_at") " AS received_at"
-		"  FROM signals s JOIN strategies st ON st.id = s.strategy_id"
-		"  WHERE s.strategy_id IN (SELECT strategy_id FROM alarms WHERE user_id = $1)"
-		"  AND s.status = 'processed' AND " AC_SQL_VISIBLE("s")
-		"  ORDER BY s.id DESC LIMIT $2) x", 2 };
 	long long limit = arg_int(r, "limit", 1, 200, 50);
-	char l[24];
+	struct ac_err e = { 0 };
+	json_t *a;
 
 	if (limit == -1)
 		return;
-	snprintf(l, sizeof(l), "%lld", limit);
-	reply_query(r, &st, uid, l, NULL, NULL, NULL);
+	a = ac_signals(api.db, uid, limit, &e);
+	reply_read(r, a ? json_pack("{s:o}", "signals", a) : NULL, &e);
 }
 
 /* GET /trades?status=&limit=: the user's virtual trades. */
 static void
 trades(struct ac_req *r, long long uid, long long id)
 {
-	static const struct ac_stmt st = { "api_trades",
-		"SELECT json_build_object('trades', coalesce(json_agg(t ORDER BY t.id DESC), '[]'))"
-		" FROM (SELECT tr.id, tr.trade_number, tr.strategy_id, st.name AS strategy, tr.symbol,"
-		"  tr.timeframe, tr.side, tr.status, tr.entry_price::text AS entry_price,"
-		"  tr.take_profit::text AS take_profit, tr.stop_loss::text AS stop_loss,"
-		"  tr.exit_price::text AS exit_price, tr.exit_reason, tr.pnl_amount::text AS pnl_amount,"
-		"  tr.pnl_percent::text AS pnl_percent, " ISO("tr.opened_at") " AS opened_at,"
-		"  " ISO("tr.closed_at") " AS closed_at FROM trades tr"
-		"  JOIN strategies st ON st.id = tr.strategy_id"
-		"  WHERE tr.user_id = $1 AND ($2::text IS NULL OR tr.status = $2)"
-		"  ORDER BY tr.id DESC LIMIT $3) t", 3 };
+	static const char *const keys[] = { "id", "trade_number", "strategy_id", "strategy",
+	    "symbol", "timeframe", "side", "status", "entry_price", "take_profit", "stop_loss",
+	    "exit_price", "exit_reason", "pnl_amount", "pnl_percent", "opened_at", "closed_at",
+	    NULL };
 	static const char *const statuses[] = { "open", "closed", "replaced", NULL };
 	int bad = 0;
 	const char *status = arg_enum(r, "status", statuses, &bad);
 	long long limit = bad ? -1 : arg_int(r, "limit", 1, 500, 100);
-	char l[24];
+	struct ac_err e = { 0 };
+	json_t *t;
 
 	if (limit == -1)
 		return;
-	snprintf(l, sizeof(l), "%lld", limit);
-	reply_query(r, &st, uid, status, l, NULL, NULL);
+	t = ac_trades(api.db, uid, status, limit, 0, &e);
+	reply_read(r, t ? json_pack("{s:o}", "trades", pick_each(t, keys)) : NULL, &e);
 }
 
 /* ---- routing ------------------------------------------------------------------------ */

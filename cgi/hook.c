@@ -245,14 +245,11 @@ health_live(struct ac_req *r, const char *rest)
 static void
 health_ready(struct ac_req *r, const char *rest)
 {
-	static const struct ac_stmt st_ping = { "health_ping", "SELECT 1", 0 };
 	char err[512] = "";
-	PGresult *res = ac_db_exec(tdb, &st_ping, NULL, NULL, NULL);
-	int db_up = ac_db_ok(tdb, res, PGRES_TUPLES_OK);
+	int db_up = ac_db_ping(tdb);
 	int mig = db_up ? ac_migrate_check(tdb, hook.cfg.sql_dir, err, sizeof(err)) : -1;
 	json_t *checks;
 
-	PQclear(db_up ? res : NULL);
 	if (!db_up)
 		snprintf(err, sizeof(err), "database: %s", ac_db_error(tdb));
 	seen_up(db_up);

@@ -27,6 +27,12 @@
 
 #include "account/account.h"
 #include "account/alarm.h"
+#include "account/credits.h"
+#include "account/dashboard.h"
+#include "account/history.h"
+#include "account/plans.h"
+#include "account/profile.h"
+#include "account/trades.h"
 #include "base/arena.h"
 #include "web/auth.h"
 #include "base/config.h"
@@ -332,55 +338,75 @@ same_origin(const struct pctx *c)
 	return ref == NULL || (strncmp(ref, portal.origin, n) == 0 && ref[n] == '/');
 }
 
+/* ---- presentation of the read models (lib/account/) --------------------------------- */
+
+/* {"rows": arr} for a non-empty array (stolen), else JSON null: templates
+ * show a table around the rows only when there are some. */
+static json_t *
+rows_or_null(json_t *arr)
+{
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		return json_null();
+	}
+	return json_pack("{s:o}", "rows", arr);
+}
+
+/* Bootstrap badge colours by status: pairs, then the colour of any other. */
+static const char *const delivery_badge[] = { "sent", "success", "failed", "danger",
+    "skipped", "warning", NULL, "secondary" };
+static const char *const trade_badge[] = { "open", "primary", "closed", "secondary",
+    NULL, "warning" };
+
+/* Sets "badge" on each row of rows from its "status" by map; rows is returned. */
+static json_t *
+badges(json_t *rows, const char *const *map)
+{
+	const char *status, *const *m;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(rows, i, v) {
+		status = json_string_value(json_object_get(v, "status"));
+		for (m = map; *m && (status == NULL || strcmp(*m, status) != 0); m += 2)
+			;
+		json_object_set_new(v, "badge", json_string(m[1]));
+	}
+	return rows;
+}
+
+/* The text colour of an amount (numeric text or null): gains green, losses red. */
+static const char *
+amount_class(const char *n)
+{
+	if (n == NULL)
+		return "";
+	if (*n == '-')
+		return "text-danger";
+	return strpbrk(n, "123456789") != NULL ? "text-success" : "";
+}
+
 /* ---- guest pages ----------------------------------------------------------------- */
 
 /* GET /: the dashboard, or to /login for a guest. */
 static void
 home(struct pctx *c, long long id)
 {
-	static const struct ac_stmt st = { "portal_dashboard", AC_SQL_VISIBLE_WITH
-		"SELECT json_build_object('balance', u.credit_balance,"
-		" 'alarms', (SELECT count(*) FROM alarms a WHERE a.user_id = u.id),"
-		" 'subscription', (SELECT json_build_object('plan', p.name, 'ends',"
-		"  to_char(s.period_end AT TIME ZONE u.timezone, 'YYYY-MM-DD'))"
-		"  FROM subscriptions s JOIN plans p ON p.id = s.plan_id WHERE s.user_id = u.id"
-		"  AND s.status = 'active' AND s.period_end > now() ORDER BY s.period_end DESC LIMIT 1),"
-		" 'open_trades', (SELECT json_build_object('rows', json_agg(t ORDER BY t.id DESC)) FROM"
-		"  (SELECT tr.id, tr.trade_number, st.name AS strategy, tr.symbol, tr.timeframe, tr.side,"
-		"  tr.entry_price::text AS entry, tr.take_profit::text AS tp, tr.stop_loss::text AS sl,"
-		"  to_char(tr.opened_at AT TIME ZONE u.timezone, 'YYYY-MM-DD HH24:MI') AS opened"
-		"  FROM trades tr JOIN strategies st ON st.id = tr.strategy_id"
-		"  WHERE tr.user_id = u.id AND tr.status = 'open' ORDER BY tr.id DESC LIMIT 10) t"
-		"  HAVING count(*) > 0),"
-		" 'notifications', (SELECT json_build_object('rows', json_agg(n ORDER BY n.id DESC)) FROM"
-		"  (SELECT d.id, to_char(d.created_at AT TIME ZONE u.timezone, 'YYYY-MM-DD HH24:MI') AS at,"
-		"  st.name AS strategy, s.symbol, s.timeframe,"
-		"  signal_action_label(s.action) AS action, s.price::text AS price,"
-		"  d.channel, d.status, d.skip_reason, CASE d.status WHEN 'sent' THEN 'success'"
-		"  WHEN 'failed' THEN 'danger' WHEN 'skipped' THEN 'warning' ELSE 'secondary' END AS badge"
-		"  FROM deliveries d JOIN signals s ON s.id = d.signal_id"
-		"  JOIN strategies st ON st.id = s.strategy_id"
-		"  WHERE d.user_id = $1 AND " AC_SQL_VISIBLE("s")
-		"  ORDER BY d.id DESC LIMIT 10) n HAVING count(*) > 0))"
-		" FROM users u WHERE u.id = $1", 1 };
-	char uid[24];
-	const char *vals[1] = { uid };
-	PGresult *res;
+	struct ac_err e = { 0 };
 	json_t *d;
 
 	if (!c->user) {
 		redirect(c, "/login");
 		return;
 	}
-	snprintf(uid, sizeof(uid), "%lld", c->s.user_id);
-	res = ac_db_exec(portal.db, &st, vals, NULL, NULL);
-	if (!ac_db_ok(portal.db, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
-		PQclear(res);
+	if ((d = ac_dashboard(portal.db, c->s.user_id, &e)) == NULL) {
 		db_failed(c);
 		return;
 	}
-	d = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
+	json_object_set_new(d, "open_trades", rows_or_null(json_incref(json_object_get(d,
+	    "open_trades"))));
+	json_object_set_new(d, "notifications", rows_or_null(badges(json_incref(json_object_get(d,
+	    "notifications")), delivery_badge)));
 	page(c, 200, "dashboard", "Dashboard", json_pack("{s:o}", "d", d), NULL);
 }
 
@@ -605,35 +631,6 @@ reset_post(struct pctx *c, long long id)
 
 /* ---- pages of a logged-in user ------------------------------------------------- */
 
-/* The one JSON cell of st run with the user's id (and more values). NULL
- * after answering 500. */
-static json_t *
-user_json(struct pctx *c, const struct ac_stmt *st, const char *v2, const char *v3,
-    const char *v4, const char *v5)
-{
-	char uid[24];
-	const char *vals[5] = { uid, v2, v3, v4, v5 };
-	json_t *o;
-	int found;
-
-	snprintf(uid, sizeof(uid), "%lld", c->s.user_id);
-	if ((o = ac_db_json(portal.db, st, vals, &found)) == NULL)
-		db_failed(c);
-	return o;
-}
-
-/* {"rows": arr} for a non-empty array (stolen), else JSON null: templates
- * show a table around the rows only when there are some. */
-static json_t *
-rows_or_null(json_t *arr)
-{
-	if (json_array_size(arr) == 0) {
-		json_decref(arr);
-		return json_null();
-	}
-	return json_pack("{s:o}", "rows", arr);
-}
-
 /* The alarm form's state: from the posted form, or from alarm (NULL: the
  * defaults for a new one). */
 static json_t *
@@ -686,8 +683,8 @@ alarm_form_state(const struct pctx *c, const json_t *alarm)
 static void
 alarms_show(struct pctx *c, int status, const char *error)
 {
-	json_t *list = ac_alarm_list(portal.db, c->s.user_id);
-	json_t *strategies = list ? ac_alarm_strategies(portal.db, c->s.user_id) : NULL;
+	json_t *list = ac_alarm_list(portal.db, c->s.user_id, NULL);
+	json_t *strategies = list ? ac_alarm_strategies(portal.db, c->s.user_id, NULL) : NULL;
 
 	if (strategies == NULL) {
 		json_decref(list);
@@ -725,56 +722,37 @@ static void
 alarm_add(struct pctx *c, long long id)
 {
 	struct ac_alarm_in in = alarm_input(c);
-	const char *why, *fld, *strategy = field(c, "strategy_id"), *errstr = NULL;
-	char err[512];
+	struct ac_err e = { 0 };
 	json_t *a;
 
-	if ((why = ac_alarm_check(&in, &fld)) != NULL) {
-		alarms_show(c, 422, why);
-		return;
-	}
-	if (strategy != NULL)
-		ac_strtonum(strategy, 1, INT64_MAX, &errstr);
-	if (strategy == NULL || errstr != NULL) {
-		alarms_show(c, 422, "choose a strategy");
-		return;
-	}
-	{
-		struct ac_alarm_new an = {
-			.user_id = c->s.user_id, .strategy_id = strategy, .channels = in.channels,
-			.no_entry = !in.on_entry, .no_exit = !in.on_exit,
-			.no_replacement = !in.on_replacement,
-			.min_price = in.min_price, .max_price = in.max_price,
-		};
-
-		a = ac_alarm_create(portal.db, &an, err, sizeof(err));
-	}
-	if (a == NULL) {
-		if (strncmp(err, "already exists", 14) == 0)
-			alarms_show(c, 409, "You already have an alarm for this strategy: edit it instead.");
-		else if (strncmp(err, "no active subscription", 22) == 0 ||
-		    strncmp(err, "refers to", 9) == 0)
-			alarms_show(c, 422, "Your plan does not cover this strategy.");
-		else
-			db_failed(c);
-		return;
-	}
-	json_decref(a);
-	redirect(c, "/alarms?done=alarm_added");
+	in.user_id = c->s.user_id;
+	in.strategy_id = field(c, "strategy_id");
+	in.enabled = 1;		/* the add form has no switch: a new alarm is on */
+	if ((a = ac_alarm_create(portal.db, &in, &e)) != NULL) {
+		json_decref(a);
+		redirect(c, "/alarms?done=alarm_added");
+	} else if (e.code == AC_E_INVALID)
+		alarms_show(c, 422, e.message);
+	else if (e.code == AC_E_CONFLICT)
+		alarms_show(c, 409, "You already have an alarm for this strategy: edit it instead.");
+	else if (e.code == AC_E_FORBIDDEN)
+		alarms_show(c, 422, "Your plan does not cover this strategy.");
+	else
+		db_failed(c);
 }
 
 /* The edit form, with error and status after a refused form. */
 static void
 alarm_show(struct pctx *c, long long id, int status, const char *error)
 {
-	int found;
-	json_t *a = ac_alarm_get(portal.db, c->s.user_id, id, &found);
+	struct ac_err e = { 0 };
+	json_t *a = ac_alarm_get(portal.db, c->s.user_id, id, &e);
 
 	if (a == NULL) {
-		if (found)
-			db_failed(c);
-		else
+		if (e.code == AC_E_NOT_FOUND)
 			not_found(c);
+		else
+			db_failed(c);
 		return;
 	}
 	page(c, status, "alarm_edit", "Edit alarm", json_pack("{s:o, s:o}", "form",
@@ -793,11 +771,11 @@ static void
 alarm_save(struct pctx *c, long long id)
 {
 	struct ac_alarm_in in = alarm_input(c);
-	const char *why, *fld;
+	struct ac_err e = { 0 };
 	int n;
 
-	if ((why = ac_alarm_check(&in, &fld)) != NULL) {
-		alarm_show(c, id, 422, why);
+	if (ac_alarm_check(&in, &e) == -1) {
+		alarm_show(c, id, 422, e.message);
 		return;
 	}
 	if ((n = ac_alarm_update(portal.db, c->s.user_id, id, &in)) == 1)
@@ -871,29 +849,13 @@ one_of(const char *v, const char *const *values)
 static void
 history_page(struct pctx *c, long long id)
 {
-	static const struct ac_stmt st = { "portal_history",
-		"SELECT json_build_object('rows', (SELECT coalesce(json_agg(n ORDER BY n.id DESC), '[]')"
-		" FROM (SELECT d.id, to_char(d.created_at AT TIME ZONE u.timezone, 'YYYY-MM-DD HH24:MI')"
-		"  AS at, st.name AS strategy, s.symbol, s.timeframe,"
-		"  signal_action_label(s.action) AS action, s.price::text AS price,"
-		"  d.channel, d.status, d.skip_reason, CASE d.status WHEN 'sent' THEN 'success'"
-		"  WHEN 'failed' THEN 'danger' WHEN 'skipped' THEN 'warning' ELSE 'secondary' END AS badge"
-		"  FROM deliveries d JOIN signals s ON s.id = d.signal_id"
-		"  JOIN strategies st ON st.id = s.strategy_id JOIN users u ON u.id = d.user_id"
-		"  WHERE d.user_id = $1 AND ($2::text IS NULL OR d.channel = $2)"
-		"  AND ($3::text IS NULL OR d.status = $3) AND ($4::bigint IS NULL OR s.strategy_id = $4)"
-		"  AND d.id < coalesce($5::bigint, 9223372036854775807)"
-		"  AND ac_signal_visible($1, s.strategy_id, s.received_at) ORDER BY d.id DESC LIMIT 51) n),"
-		" 'strategies', (SELECT coalesce(json_agg(json_build_object('id', st.id::text, 'name',"
-		"  st.name || ' · ' || st.symbol || ' ' || st.timeframe) ORDER BY st.name, st.id), '[]')"
-		"  FROM strategies st WHERE st.id IN (SELECT strategy_id FROM alarms WHERE user_id = $1)))",
-		5 };
 	static const char *const channels[] = { "email", "telegram", "sms", "push", NULL };
 	static const char *const statuses[] = { "queued", "sent", "failed", "skipped", NULL };
 	const char *channel = one_of(ac_req_arg(c->r, "channel"), channels);
 	const char *status = one_of(ac_req_arg(c->r, "status"), statuses);
 	const char *strategy = ac_req_arg(c->r, "strategy"), *before = ac_req_arg(c->r, "before");
 	const char *errstr = NULL;
+	struct ac_err e = { 0 };
 	char *base;
 	json_t *h, *rows, *opts, *s;
 	size_t i;
@@ -907,17 +869,25 @@ history_page(struct pctx *c, long long id)
 		ac_strtonum(before, 1, INT64_MAX, &errstr);
 	if (before == NULL || errstr != NULL)
 		before = NULL;
-	if ((h = user_json(c, &st, channel, status, strategy, before)) == NULL)
+	if ((h = ac_history(portal.db, c->s.user_id, &(struct ac_history_query){
+	    .channel = channel, .status = status, .strategy_id = strategy, .before = before,
+	    .limit = HISTORY_PAGE + 1, .reading = 1 }, &e)) == NULL) {
+		db_failed(c);
 		return;
-	rows = json_incref(json_object_get(h, "rows"));
+	}
+	rows = badges(json_incref(json_object_get(h, "items")), delivery_badge);
 	opts = json_array();
 	json_array_append_new(opts, json_pack("{s:s, s:s, s:b}", "value", "", "label",
 	    "All strategies", "selected", strategy == NULL));
 	json_array_foreach(json_object_get(h, "strategies"), i, s) {
 		const char *sid = json_string_value(json_object_get(s, "id"));
 
-		json_array_append_new(opts, json_pack("{s:s, s:O, s:b}", "value", sid, "label",
-		    json_object_get(s, "name"), "selected", strategy && strcmp(sid, strategy) == 0));
+		json_array_append_new(opts, json_pack("{s:s, s:s, s:b}", "value", sid, "label",
+		    ac_arena_printf(c->r->arena, "%s · %s %s",
+		    json_string_value(json_object_get(s, "name")),
+		    json_string_value(json_object_get(s, "symbol")),
+		    json_string_value(json_object_get(s, "timeframe"))),
+		    "selected", strategy && strcmp(sid, strategy) == 0));
 	}
 	json_decref(h);
 	base = ac_arena_printf(c->r->arena, "/history?channel=%s&status=%s&strategy=%s",
@@ -940,71 +910,81 @@ history_page(struct pctx *c, long long id)
 static void
 credits_page(struct pctx *c, long long id)
 {
-	static const struct ac_stmt st = { "portal_credits",
-		"SELECT json_build_object('balance', u.credit_balance, 'entries',"
-		" (SELECT coalesce(json_agg(e ORDER BY e.id DESC), '[]') FROM (SELECT l.id,"
-		"  to_char(l.created_at AT TIME ZONE u.timezone, 'YYYY-MM-DD HH24:MI') AS at, l.kind,"
-		"  l.reference, CASE WHEN l.amount > 0 THEN '+' ELSE '' END || l.amount AS amount,"
-		"  l.amount < 0 AS negative FROM credit_ledger l WHERE l.user_id = u.id"
-		"  ORDER BY l.id DESC LIMIT 200) e),"
-		" 'has_entries', EXISTS (SELECT 1 FROM credit_ledger l WHERE l.user_id = u.id))"
-		" FROM users u WHERE u.id = $1", 1 };
-	json_t *d = user_json(c, &st, NULL, NULL, NULL, NULL);
+	struct ac_err e = { 0 };
+	json_t *d = ac_credits(portal.db, c->s.user_id, 200, 1, &e), *entries, *v;
+	json_int_t amount;
+	size_t i;
 
-	if (d != NULL)
-		page(c, 200, "credits", "Credits", json_pack("{s:o}", "c", d), NULL);
+	if (d == NULL) {
+		db_failed(c);
+		return;
+	}
+	entries = json_object_get(d, "entries");
+	json_array_foreach(entries, i, v) {
+		amount = json_integer_value(json_object_get(v, "amount"));
+		json_object_set_new(v, "amount", json_string(ac_arena_printf(c->r->arena,
+		    "%s%lld", amount > 0 ? "+" : "", (long long)amount)));
+		json_object_set_new(v, "negative", json_boolean(amount < 0));
+	}
+	json_object_set_new(d, "has_entries", json_boolean(json_array_size(entries) > 0));
+	page(c, 200, "credits", "Credits", json_pack("{s:o}", "c", d), NULL);
 }
 
 /* GET /trades: the user's virtual trades, open and closed, with PnL. */
 static void
 trades_page(struct pctx *c, long long id)
 {
-	static const struct ac_stmt st = { "portal_trades",
-		"SELECT json_build_object('rows', coalesce(json_agg(t ORDER BY t.id DESC), '[]'),"
-		" 'has_rows', count(*) > 0) FROM (SELECT tr.id, tr.trade_number, st.name AS strategy,"
-		" tr.symbol, tr.timeframe, tr.side, tr.status, CASE tr.status WHEN 'open' THEN 'primary'"
-		" WHEN 'closed' THEN 'secondary' ELSE 'warning' END AS badge,"
-		" tr.entry_price::text AS entry, tr.exit_price::text AS exit, tr.exit_reason,"
-		" tr.pnl_amount::text AS pnl, round(tr.pnl_percent, 2)::text AS pnl_percent,"
-		" CASE WHEN tr.pnl_amount > 0 THEN 'text-success' WHEN tr.pnl_amount < 0"
-		" THEN 'text-danger' ELSE '' END AS pnl_class,"
-		" to_char(tr.opened_at AT TIME ZONE u.timezone, 'YYYY-MM-DD HH24:MI') AS opened,"
-		" to_char(coalesce(tr.closed_at, tr.replaced_at) AT TIME ZONE u.timezone,"
-		" 'YYYY-MM-DD HH24:MI') AS closed"
-		" FROM trades tr JOIN strategies st ON st.id = tr.strategy_id"
-		" JOIN users u ON u.id = tr.user_id WHERE tr.user_id = $1 ORDER BY tr.id DESC LIMIT 200) t",
-		1 };
-	json_t *d = user_json(c, &st, NULL, NULL, NULL, NULL);
+	struct ac_err e = { 0 };
+	json_t *t = ac_trades(portal.db, c->s.user_id, NULL, 200, 1, &e), *v;
+	size_t i;
 
-	if (d != NULL)
-		page(c, 200, "trades", "Trades", json_pack("{s:o}", "t", d), NULL);
+	if (t == NULL) {
+		db_failed(c);
+		return;
+	}
+	json_array_foreach(badges(t, trade_badge), i, v)
+		json_object_set_new(v, "pnl_class", json_string(amount_class(json_string_value(
+		    json_object_get(v, "pnl_amount")))));
+	page(c, 200, "trades", "Trades", json_pack("{s:{s:b, s:o}}", "t", "has_rows",
+	    json_array_size(t) > 0, "rows", t), NULL);
 }
 
 /* GET /plans: the plans on offer (the user's own marked). */
 static void
 plans_page(struct pctx *c, long long id)
 {
-	static const struct ac_stmt st = { "portal_plans",
-		"SELECT coalesce(json_agg(json_build_object('name', p.name, 'description', p.description,"
-		" 'price', to_char(p.price_minor / 100.0, 'FM999999990.00'), 'currency', p.currency,"
-		" 'period', CASE WHEN p.duration_months = 1 THEN 'month' WHEN p.duration_months > 1"
-		"  THEN p.duration_months || ' months' ELSE p.duration_days || ' days' END,"
-		" 'credits', p.credits_per_period, 'unlimited', p.max_strategies = -1,"
-		" 'max_strategies', p.max_strategies, 'max_open_trades', p.max_open_trades,"
-		" 'priority_support', p.priority_support, 'advanced_analytics', p.advanced_analytics,"
-		" 'popular', p.popular, 'current', EXISTS (SELECT 1 FROM subscriptions s"
-		"  WHERE s.plan_id = p.id AND s.user_id = $1 AND s.status = 'active'"
-		"  AND s.period_end > now()),"
-		" 'strategies', (SELECT coalesce(json_agg(st.name || ' ' || st.symbol || ' '"
-		"  || st.timeframe ORDER BY st.name), '[]') FROM plan_strategies ps"
-		"  JOIN strategies st ON st.id = ps.strategy_id WHERE ps.plan_id = p.id))"
-		" ORDER BY p.display_order, p.id), '[]') FROM plans p WHERE p.status = 'active'", 1 };
-	json_t *d;
+	struct ac_err e = { 0 };
+	json_t *d, *p, *names, *st;
+	json_int_t months, days, price;
+	size_t i, j;
 
 	if (!c->user)
 		c->s.user_id = 0;
-	if ((d = user_json(c, &st, NULL, NULL, NULL, NULL)) != NULL)
-		page(c, 200, "plans", "Plans", json_pack("{s:o}", "plans", d), NULL);
+	if ((d = ac_plans(portal.db, c->s.user_id, 1, &e)) == NULL) {
+		db_failed(c);
+		return;
+	}
+	json_array_foreach(d, i, p) {
+		price = json_integer_value(json_object_get(p, "price_minor"));
+		months = json_integer_value(json_object_get(p, "duration_months"));
+		days = json_integer_value(json_object_get(p, "duration_days"));
+		json_object_set_new(p, "price", json_string(ac_arena_printf(c->r->arena,
+		    "%lld.%02lld", (long long)price / 100, (long long)price % 100)));
+		json_object_set_new(p, "period", json_string(months == 1 ? "month" : months > 1 ?
+		    ac_arena_printf(c->r->arena, "%lld months", (long long)months) :
+		    ac_arena_printf(c->r->arena, "%lld days", (long long)days)));
+		json_object_set(p, "credits", json_object_get(p, "credits_per_period"));
+		json_object_set_new(p, "unlimited", json_boolean(json_integer_value(
+		    json_object_get(p, "max_strategies")) == -1));
+		names = json_array();
+		json_array_foreach(json_object_get(p, "strategies"), j, st)
+			json_array_append_new(names, json_string(ac_arena_printf(c->r->arena,
+			    "%s %s %s", json_string_value(json_object_get(st, "name")),
+			    json_string_value(json_object_get(st, "symbol")),
+			    json_string_value(json_object_get(st, "timeframe")))));
+		json_object_set_new(p, "strategies", names);
+	}
+	page(c, 200, "plans", "Plans", json_pack("{s:o}", "plans", d), NULL);
 }
 
 /* The account page, with error and status after a refused form, and the
@@ -1012,18 +992,14 @@ plans_page(struct pctx *c, long long id)
 static void
 account_show_link(struct pctx *c, int status, const char *error, const char *link)
 {
-	static const struct ac_stmt st = { "portal_account",
-		"SELECT json_build_object('name', display_name, 'email', email, 'phone', phone,"
-		" 'timezone', timezone, 'max_daily_alerts', max_daily_alerts,"
-		" 'notify_email', notify_email, 'notify_telegram', notify_telegram,"
-		" 'notify_sms', notify_sms, 'notify_push', notify_push,"
-		" 'renewal_reminders', renewal_reminders, 'telegram_username', telegram_username)"
-		" FROM users WHERE id = $1", 1 };
-	json_t *u = user_json(c, &st, NULL, NULL, NULL, NULL);
+	struct ac_err e = { 0 };
+	json_t *u = ac_profile(portal.db, c->s.user_id, &e);
 
 	if (u != NULL)
 		page(c, status, "account", "Account", json_pack("{s:o, s:b, s:s?}", "u", u,
 		    "telegram_bot", portal.telegram_bot != NULL, "telegram_link", link), error);
+	else
+		db_failed(c);
 }
 
 /* The account page, with error and status after a refused form. */
@@ -1073,15 +1049,9 @@ phone_ok(const char *s)
 static void
 profile_post(struct pctx *c, long long id)
 {
-	static const struct ac_stmt st = { "portal_profile",
-		"UPDATE users SET display_name = $2, phone = nullif($3, ''), timezone = $4,"
-		" max_daily_alerts = $5, notify_email = $6, notify_telegram = $7, notify_sms = $8,"
-		" notify_push = $9, renewal_reminders = $10, updated_at = now() WHERE id = $1", 10 };
 	const char *name = field(c, "name"), *phone = field(c, "phone"), *tz = field(c, "timezone");
 	const char *max = field(c, "max_daily_alerts"), *errstr = NULL, *why;
-	char uid[24];
-	const char *vals[10];
-	PGresult *res;
+	struct ac_err e = { 0 };
 
 	if (name == NULL)
 		name = "";
@@ -1106,26 +1076,17 @@ profile_post(struct pctx *c, long long id)
 		account_show(c, 422, "the most alerts a day must be a whole number from 0 to 10000");
 		return;
 	}
-	snprintf(uid, sizeof(uid), "%lld", c->s.user_id);
-	vals[0] = uid;
-	vals[1] = name;
-	vals[2] = phone;
-	vals[3] = tz;
-	vals[4] = max;
-	vals[5] = ticked(c, "notify_email") ? "true" : "false";
-	vals[6] = ticked(c, "notify_telegram") ? "true" : "false";
-	vals[7] = ticked(c, "notify_sms") ? "true" : "false";
-	vals[8] = ticked(c, "notify_push") ? "true" : "false";
-	vals[9] = ticked(c, "renewal_reminders") ? "true" : "false";
-	res = ac_db_exec(portal.db, &st, vals, NULL, NULL);
-	if (!ac_db_ok(portal.db, res, PGRES_COMMAND_OK)) {
-		if (strcmp(ac_db_sqlstate(portal.db), "22023") == 0)
+	if (ac_profile_update(portal.db, c->s.user_id, &(struct ac_profile_in){ .name = name,
+	    .phone = phone, .timezone = tz, .max_daily_alerts = max,
+	    .notify_email = ticked(c, "notify_email"), .notify_telegram = ticked(c, "notify_telegram"),
+	    .notify_sms = ticked(c, "notify_sms"), .notify_push = ticked(c, "notify_push"),
+	    .renewal_reminders = ticked(c, "renewal_reminders") }, &e) == -1) {
+		if (e.code == AC_E_UNPROCESSABLE)
 			account_show(c, 422, "unknown time zone: use a name like UTC or Asia/Kolkata");
 		else
 			db_failed(c);
 		return;
 	}
-	PQclear(res);
 	redirect(c, "/account?done=profile_saved");
 }
 
@@ -1195,15 +1156,12 @@ email_confirm_post(struct pctx *c, long long id)
 static void
 tokens_show(struct pctx *c, int status, const char *new_token, const char *error)
 {
-	static const struct ac_stmt st = { "portal_tokens",
-		"SELECT coalesce(json_agg(json_build_object('id', id, 'name', name, 'prefix', prefix,"
-		" 'created', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
-		" 'last_used', coalesce(to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
-		" 'never'), 'revoked', revoked_at IS NOT NULL) ORDER BY id DESC), '[]')"
-		" FROM api_tokens WHERE user_id = $1", 1 };
-	json_t *t = user_json(c, &st, NULL, NULL, NULL, NULL);
+	struct ac_err e = { 0 };
+	json_t *t = ac_api_token_list(portal.db, c->s.user_id, &e);
 
-	if (t != NULL)
+	if (t == NULL)
+		db_failed(c);
+	else
 		page(c, status, "tokens", "API tokens", json_pack("{s:b, s:o, s:s?}", "has_tokens",
 		    json_array_size(t) > 0, "tokens", t, "new_token", new_token), error);
 }

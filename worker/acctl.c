@@ -29,13 +29,14 @@
 
 #include "account/account.h"
 #include "base/buf.h"
+#include "account/alarm.h"
 #include "base/config.h"
 #include "base/crypto.h"
 #include "base/db.h"
 #include "work/fanout.h"
 #include "alert/ingest.h"
 #include "work/jobs.h"
-#include "work/ledger.h"
+#include "account/ledger.h"
 #include "base/log.h"
 #include "base/migrate.h"
 #include "base/opt.h"
@@ -201,14 +202,14 @@ static int
 strategy_add(int argc, char *argv[])
 {
 	struct ac_strategy_new in = { .allow_opposite = -1, .replace_same = -1 };
-	char err[1024];
+	struct ac_err e = { 0 };
 	json_t *o;
 	int rc;
 
 	if ((rc = options("strategy add", strategy_opts, argc, argv, &in)) != 0)
 		return rc;
-	if ((o = ac_strategy_create(db, &in, cfg.base_url, err, sizeof(err))) == NULL)
-		return fail("strategy add", err);
+	if ((o = ac_strategy_create(db, &in, cfg.base_url, &e)) == NULL)
+		return fail("strategy add", e.message);
 	return print(o);
 }
 
@@ -228,15 +229,15 @@ static const struct ac_opt strategy_edit_opts[] = {
 static int
 strategy_edit(int argc, char *argv[])
 {
-	struct strategy_edit e = { .in = { .allow_opposite = -1, .replace_same = -1 } };
-	char err[1024];
+	struct strategy_edit se = { .in = { .allow_opposite = -1, .replace_same = -1 } };
+	struct ac_err e = { 0 };
 	json_t *o;
 	int rc;
 
-	if ((rc = options("strategy edit", strategy_edit_opts, argc, argv, &e)) != 0)
+	if ((rc = options("strategy edit", strategy_edit_opts, argc, argv, &se)) != 0)
 		return rc;
-	if ((o = ac_strategy_edit(db, e.id, &e.in, cfg.base_url, err, sizeof(err))) == NULL)
-		return fail("strategy edit", err);
+	if ((o = ac_strategy_edit(db, se.id, &se.in, cfg.base_url, &e)) == NULL)
+		return fail("strategy edit", e.message);
 	return print(o);
 }
 
@@ -356,6 +357,7 @@ seed_subscribers(const char *ids, char *err, size_t errsz)
 		  .credits = "0", .strategies = ids },
 	};
 	char ids_buf[256], uid[24], *tok, *save = NULL;
+	struct ac_err e = { 0 };
 	json_t *out = json_array(), *o;
 	size_t i;
 	int found;
@@ -365,7 +367,7 @@ seed_subscribers(const char *ids, char *err, size_t errsz)
 
 		if ((found = exists("SELECT 1 FROM plans WHERE name = $1", 1, v)) == -1)
 			goto dberr;
-		if (!found && (o = ac_plan_create(db, &plans[i], err, errsz)) == NULL)
+		if (!found && (o = ac_plan_create(db, &plans[i], &e)) == NULL)
 			goto fail;
 		if (!found)
 			json_decref(o);
@@ -377,10 +379,10 @@ seed_subscribers(const char *ids, char *err, size_t errsz)
 		const char *v[2] = { uid, users[i].plan };
 		long long id;
 
-		if ((id = ac_user_id(db, users[i].email, err, errsz)) == -1)
+		if ((id = ac_user_id(db, users[i].email, &e)) == -1)
 			goto fail;
 		if (id == 0) {
-			if ((o = ac_user_create(db, &un, err, errsz)) == NULL)
+			if ((o = ac_user_create(db, &un, &e)) == NULL)
 				goto fail;
 			id = (long long)json_integer_value(json_object_get(o, "id"));
 			json_decref(o);
@@ -390,20 +392,21 @@ seed_subscribers(const char *ids, char *err, size_t errsz)
 		    " WHERE s.user_id = $1 AND p.name = $2 AND s.status = 'active'"
 		    " AND s.period_end > now()", 2, v)) == -1)
 			goto dberr;
-		if (!found && (o = ac_subscribe_manual(db, id, users[i].plan, err, errsz)) == NULL)
+		if (!found && (o = ac_subscribe_manual(db, id, users[i].plan, &e)) == NULL)
 			goto fail;
 		if (!found)
 			json_decref(o);
 		snprintf(ids_buf, sizeof(ids_buf), "%s", ids);
 		for (tok = strtok_r(ids_buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			struct ac_alarm_new an = { .user_id = id, .strategy_id = tok,
-			    .channels = users[i].channels };
+			struct ac_alarm_in an = { .user_id = id, .strategy_id = tok,
+			    .channels = users[i].channels, .on_entry = 1, .on_exit = 1,
+			    .on_replacement = 1, .enabled = 1 };
 			const char *va[2] = { uid, tok };
 
 			if ((found = exists("SELECT 1 FROM alarms WHERE user_id = $1"
 			    " AND strategy_id = $2", 2, va)) == -1)
 				goto dberr;
-			if (!found && (o = ac_alarm_create(db, &an, err, errsz)) == NULL)
+			if (!found && (o = ac_alarm_create(db, &an, &e)) == NULL)
 				goto fail;
 			if (!found)
 				json_decref(o);
@@ -414,8 +417,9 @@ seed_subscribers(const char *ids, char *err, size_t errsz)
 	}
 	return out;
 dberr:
-	snprintf(err, errsz, "%s", ac_db_error(db));
+	ac_db_err(db, &e);
 fail:
+	snprintf(err, errsz, "%s", e.message);
 	json_decref(out);
 	return NULL;
 }
@@ -436,6 +440,7 @@ cmd_seed_demo(int argc, char *argv[])
 	};
 	json_t *all, *out = json_array(), *s, *users = NULL;
 	char err[1024], ids[256] = "";
+	struct ac_err e = { 0 };
 	size_t i, k;
 
 	if (argc != 1)
@@ -454,10 +459,10 @@ cmd_seed_demo(int argc, char *argv[])
 			json_array_append(out, found);
 			continue;
 		}
-		if ((s = ac_strategy_create(db, &demo[i], cfg.base_url, err, sizeof(err))) == NULL) {
+		if ((s = ac_strategy_create(db, &demo[i], cfg.base_url, &e)) == NULL) {
 			json_decref(all);
 			json_decref(out);
-			return fail("seed-demo", err);
+			return fail("seed-demo", e.message);
 		}
 		json_array_append_new(out, s);
 	}
@@ -591,7 +596,7 @@ static int
 cmd_user(int argc, char *argv[])
 {
 	struct ac_user_new in = { 0 };
-	char err[1024];
+	struct ac_err e = { 0 };
 	json_t *o;
 	int rc;
 
@@ -601,8 +606,8 @@ cmd_user(int argc, char *argv[])
 		return rc;
 	if (ac_db_begin(db) == -1)
 		return fail("user add", ac_db_error(db));
-	o = ac_user_create(db, &in, err, sizeof(err));
-	return finish_tx("user add", o, err);
+	o = ac_user_create(db, &in, &e);
+	return finish_tx("user add", o, e.message);
 }
 
 /* acctl plan add --name N --price-cents N --currency C --months M --credits N
@@ -624,7 +629,7 @@ static int
 cmd_plan(int argc, char *argv[])
 {
 	struct ac_plan_new in = { 0 };
-	char err[1024];
+	struct ac_err e = { 0 };
 	json_t *o;
 	int rc;
 
@@ -634,8 +639,8 @@ cmd_plan(int argc, char *argv[])
 		return rc;
 	if (ac_db_begin(db) == -1)
 		return fail("plan add", ac_db_error(db));
-	o = ac_plan_create(db, &in, err, sizeof(err));
-	return finish_tx("plan add", o, err);
+	o = ac_plan_create(db, &in, &e);
+	return finish_tx("plan add", o, e.message);
 }
 
 /* acctl subscribe --email E --plan NAME */
@@ -653,7 +658,7 @@ static int
 cmd_subscribe(int argc, char *argv[])
 {
 	struct subscribe in = { NULL, NULL };
-	char err[1024];
+	struct ac_err e = { 0 };
 	long long uid;
 	json_t *o = NULL;
 	int rc;
@@ -664,25 +669,25 @@ cmd_subscribe(int argc, char *argv[])
 		return usage();
 	if (ac_db_begin(db) == -1)
 		return fail("subscribe", ac_db_error(db));
-	if ((uid = ac_user_id(db, in.email, err, sizeof(err))) > 0)
-		o = ac_subscribe_manual(db, uid, in.plan, err, sizeof(err));
-	return finish_tx("subscribe", o, err);
+	if ((uid = ac_user_id(db, in.email, &e)) > 0)
+		o = ac_subscribe_manual(db, uid, in.plan, &e);
+	return finish_tx("subscribe", o, e.message);
 }
 
 /* acctl alarm add --email E --strategy ID --channels LIST [--no-entry]
  * [--no-exit] [--no-replacement] [--min-price X] [--max-price Y] */
 struct alarm_add {
 	const char		*email;
-	struct ac_alarm_new	 in;
+	struct ac_alarm_in	 in;
 };
 
 static const struct ac_opt alarm_opts[] = {
 	AC_OPT_STR("email", struct alarm_add, email),
 	AC_OPT_STR("strategy", struct alarm_add, in.strategy_id),
 	AC_OPT_STR("channels", struct alarm_add, in.channels),
-	AC_OPT_FLAG("no-entry", struct alarm_add, in.no_entry, 1),
-	AC_OPT_FLAG("no-exit", struct alarm_add, in.no_exit, 1),
-	AC_OPT_FLAG("no-replacement", struct alarm_add, in.no_replacement, 1),
+	AC_OPT_FLAG("no-entry", struct alarm_add, in.on_entry, 0),
+	AC_OPT_FLAG("no-exit", struct alarm_add, in.on_exit, 0),
+	AC_OPT_FLAG("no-replacement", struct alarm_add, in.on_replacement, 0),
 	AC_OPT_STR("min-price", struct alarm_add, in.min_price),
 	AC_OPT_STR("max-price", struct alarm_add, in.max_price),
 	AC_OPT_END
@@ -691,8 +696,8 @@ static const struct ac_opt alarm_opts[] = {
 static int
 cmd_alarm(int argc, char *argv[])
 {
-	struct alarm_add a = { NULL, { 0 } };
-	char err[1024];
+	struct alarm_add a = { NULL, { .on_entry = 1, .on_exit = 1, .on_replacement = 1, .enabled = 1 } };
+	struct ac_err e = { 0 };
 	json_t *o = NULL;
 	int rc;
 
@@ -704,9 +709,9 @@ cmd_alarm(int argc, char *argv[])
 		return usage();
 	if (ac_db_begin(db) == -1)
 		return fail("alarm add", ac_db_error(db));
-	if ((a.in.user_id = ac_user_id(db, a.email, err, sizeof(err))) > 0)
-		o = ac_alarm_create(db, &a.in, err, sizeof(err));
-	return finish_tx("alarm add", o, err);
+	if ((a.in.user_id = ac_user_id(db, a.email, &e)) > 0)
+		o = ac_alarm_create(db, &a.in, &e);
+	return finish_tx("alarm add", o, e.message);
 }
 
 /* acctl credits grant --email E --amount N --reason R [--key K]
@@ -734,6 +739,7 @@ cmd_credits(int argc, char *argv[])
 	const char *email, *amount, *reason, *key, *errstr = NULL;
 	char err[1024], token[AC_TOKEN_LEN + 1], genkey[64], what[32];
 	struct ac_ledger_entry e = { .kind = "grant" };
+	struct ac_err ae = { 0 };
 	enum ac_ledger_result lr;
 	long long balance = 0;
 	json_t *o = NULL;
@@ -783,8 +789,8 @@ cmd_credits(int argc, char *argv[])
 	}
 	if (ac_db_begin(db) == -1)
 		return fail(what, ac_db_error(db));
-	if ((e.user_id = ac_user_id(db, email, err, sizeof(err))) <= 0)
-		return finish_tx(what, NULL, err);
+	if ((e.user_id = ac_user_id(db, email, &ae)) <= 0)
+		return finish_tx(what, NULL, ae.message);
 	if (show) {
 		o = ac_ledger_show(db, e.user_id, 100, &c);
 		snprintf(err, sizeof(err), "%s", ac_db_error(db));
@@ -856,15 +862,16 @@ cmd_telegram(int argc, char *argv[])
 		"SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 		" FROM telegram_link_codes WHERE code = $1", 1 };
 	const char *bot = ac_setting_str(&cfg, AC_S_TELEGRAM_BOT_USERNAME);
-	char err[1024], code[AC_TELEGRAM_CODE_LEN + 1], link[256];
+	char code[AC_TELEGRAM_CODE_LEN + 1], link[256];
+	struct ac_err ae = { 0 };
 	const char *vals[1] = { code }, *email = NULL;
 	long long user;
 	PGresult *res;
 	json_t *o;
 
 	if (argc == 2 && strcmp(argv[1], "set-webhook") == 0) {
-		if ((o = ac_telegram_set_webhook(&cfg, err, sizeof(err))) == NULL)
-			return fail("telegram set-webhook", err);
+		if ((o = ac_telegram_set_webhook(&cfg, &ae)) == NULL)
+			return fail("telegram set-webhook", ae.message);
 		return print(o);
 	}
 	if (argc < 2 || strcmp(argv[1], "link-code") != 0 ||
@@ -873,8 +880,8 @@ cmd_telegram(int argc, char *argv[])
 		return usage();
 	if (bot == NULL || *bot == '\0')
 		return fail("telegram link-code", "AC_TELEGRAM_BOT_USERNAME is not set");
-	if ((user = ac_user_id(db, email, err, sizeof(err))) <= 0)
-		return fail("telegram link-code", err);
+	if ((user = ac_user_id(db, email, &ae)) <= 0)
+		return fail("telegram link-code", ae.message);
 	if (ac_telegram_link_code(db, user, code, sizeof(code)) == -1)
 		return fail("telegram link-code", ac_db_error(db));
 	res = ac_db_exec(db, &st_expiry, vals, NULL, NULL);

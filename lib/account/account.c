@@ -5,24 +5,10 @@
 #include <string.h>
 
 #include "account/account.h"
-#include "work/fanout.h"
-#include "work/ledger.h"
+#include "account/ledger.h"
 #include "account/password.h"
 #include "base/pgarray.h"
 #include "base/util.h"
-
-/* Fills err with the database's reason and returns NULL. */
-static json_t *
-dberr(struct ac_db *db, char *err, size_t errsz)
-{
-	const char *state = ac_db_sqlstate(db);
-	const char *why = strcmp(state, "23505") == 0 ? "already exists: " :
-	    strcmp(state, "23503") == 0 ? "refers to something that does not exist: " :
-	    strncmp(state, "23", 2) == 0 || strcmp(state, "22023") == 0 ? "refused: " : "";
-
-	snprintf(err, errsz, "%s%s", why, ac_db_error(db));
-	return NULL;
-}
 
 /* The first row of res (which it clears) as a JSON object, from a
  * statement whose one column is row_to_json(...). */
@@ -43,18 +29,18 @@ static const struct ac_stmt st_user_insert = { "account_user_insert",
 	" 'status', status, 'credit_balance', credit_balance)", 6 };
 
 json_t *
-ac_user_create(struct ac_db *db, const struct ac_user_new *in, char *err, size_t errsz)
+ac_user_create(struct ac_db *db, const struct ac_user_new *in, struct ac_err *e)
 {
 	char hash[AC_PASSWORD_HASH_MAX];
 	const char *vals[6];
 	PGresult *res;
 
 	if (in->email == NULL || strchr(in->email, '@') == NULL) {
-		snprintf(err, errsz, "--email: an address like name@example.com is required");
+		ac_err_set(e, AC_E_INVALID, "email", "--email: an address like name@example.com is required");
 		return NULL;
 	}
 	if (in->password == NULL || ac_password_hash(in->password, hash) == -1) {
-		snprintf(err, errsz, "--password: %d to %d characters required", AC_PASSWORD_MIN,
+		ac_err_set(e, AC_E_INVALID, "password", "--password: %d to %d characters required", AC_PASSWORD_MIN,
 		    AC_PASSWORD_MAX);
 		return NULL;
 	}
@@ -65,8 +51,10 @@ ac_user_create(struct ac_db *db, const struct ac_user_new *in, char *err, size_t
 	vals[4] = in->telegram_chat_id;
 	vals[5] = in->timezone ? in->timezone : "UTC";
 	res = ac_db_exec(db, &st_user_insert, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		return dberr(db, err, errsz);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		ac_db_err(db, e);
+		return NULL;
+	}
 	return row_json(res);
 }
 
@@ -74,7 +62,7 @@ static const struct ac_stmt st_user_id = { "account_user_id",
 	"SELECT id FROM users WHERE lower(email) = lower($1)", 1 };
 
 long long
-ac_user_id(struct ac_db *db, const char *email, char *err, size_t errsz)
+ac_user_id(struct ac_db *db, const char *email, struct ac_err *e)
 {
 	const char *vals[1] = { email };
 	PGresult *res;
@@ -82,13 +70,13 @@ ac_user_id(struct ac_db *db, const char *email, char *err, size_t errsz)
 
 	res = ac_db_exec(db, &st_user_id, vals, NULL, NULL);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		snprintf(err, errsz, "%s", ac_db_error(db));
+		ac_db_err(db, e);
 		return -1;
 	}
 	if (PQntuples(res) == 1)
 		id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	else
-		snprintf(err, errsz, "no user with email %s", email);
+		ac_err_set(e, AC_E_NOT_FOUND, "email", "no user with email %s", email);
 	PQclear(res);
 	return id;
 }
@@ -126,7 +114,7 @@ static const struct ac_stmt st_plan_insert = { "account_plan_insert",
 	" 'strategies', (SELECT json_agg(strategy_id ORDER BY strategy_id) FROM s)) FROM p", 9 };
 
 json_t *
-ac_plan_create(struct ac_db *db, const struct ac_plan_new *in, char *err, size_t errsz)
+ac_plan_create(struct ac_db *db, const struct ac_plan_new *in, struct ac_err *e)
 {
 	static const struct { const char *opt; size_t off; long long min, max; int required; } nums[] = {
 		{ "--price-cents", offsetof(struct ac_plan_new, price_minor), 0, INT64_MAX, 1 },
@@ -142,7 +130,7 @@ ac_plan_create(struct ac_db *db, const struct ac_plan_new *in, char *err, size_t
 	size_t i;
 
 	if (in->name == NULL || in->currency == NULL || in->strategies == NULL) {
-		snprintf(err, errsz, "--name, --currency and --strategies are required");
+		ac_err_set(e, AC_E_INVALID, NULL, "--name, --currency and --strategies are required");
 		return NULL;
 	}
 	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
@@ -151,21 +139,21 @@ ac_plan_create(struct ac_db *db, const struct ac_plan_new *in, char *err, size_t
 		if (v == NULL && !nums[i].required)
 			continue;
 		if (v == NULL) {
-			snprintf(err, errsz, "%s is required", nums[i].opt);
+			ac_err_set(e, AC_E_INVALID, nums[i].opt + 2, "%s is required", nums[i].opt);
 			return NULL;
 		}
 		ac_strtonum(v, nums[i].min, nums[i].max, &errstr);
 		if (errstr != NULL) {
-			snprintf(err, errsz, "%s %s: %s (%lld to %lld)", nums[i].opt, v, errstr,
-			    nums[i].min, nums[i].max);
+			ac_err_set(e, AC_E_INVALID, nums[i].opt + 2, "%s %s: %s (%lld to %lld)",
+			    nums[i].opt, v, errstr, nums[i].min, nums[i].max);
 			return NULL;
 		}
 	}
 	ac_pgarray_init(&ids);
 	if (id_list(in->strategies, &ids) == -1) {
 		ac_pgarray_free(&ids);
-		snprintf(err, errsz, "--strategies %s: a comma-separated list of strategy ids",
-		    in->strategies);
+		ac_err_set(e, AC_E_INVALID, "strategies",
+		    "--strategies %s: a comma-separated list of strategy ids", in->strategies);
 		return NULL;
 	}
 	vals[0] = in->name;
@@ -179,8 +167,10 @@ ac_plan_create(struct ac_db *db, const struct ac_plan_new *in, char *err, size_t
 	vals[8] = ac_pgarray_text(&ids);
 	res = ac_db_exec(db, &st_plan_insert, vals, NULL, NULL);
 	ac_pgarray_free(&ids);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		return dberr(db, err, errsz);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		ac_db_err(db, e);
+		return NULL;
+	}
 	return row_json(res);
 }
 
@@ -194,11 +184,11 @@ static const struct ac_stmt st_subscribe = { "account_subscribe",
 
 json_t *
 ac_subscribe_manual(struct ac_db *db, long long user_id, const char *plan_name,
-    char *err, size_t errsz)
+    struct ac_err *e)
 {
 	char uid[24], key[48], ref[48];
 	const char *vals[2] = { uid, plan_name };
-	struct ac_ledger_entry e = { .user_id = user_id, .kind = "grant", .key = key,
+	struct ac_ledger_entry le = { .user_id = user_id, .kind = "grant", .key = key,
 	    .reference = ref };
 	enum ac_ledger_result lr;
 	long long balance = 0;
@@ -207,96 +197,27 @@ ac_subscribe_manual(struct ac_db *db, long long user_id, const char *plan_name,
 
 	snprintf(uid, sizeof(uid), "%lld", user_id);
 	res = ac_db_exec(db, &st_subscribe, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		return dberr(db, err, errsz);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		ac_db_err(db, e);
+		return NULL;
+	}
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		snprintf(err, errsz, "no active plan named \"%s\"", plan_name);
+		ac_err_set(e, AC_E_NOT_FOUND, "plan", "no active plan named \"%s\"", plan_name);
 		return NULL;
 	}
 	snprintf(key, sizeof(key), "subscription:%s", PQgetvalue(res, 0, 0));
 	snprintf(ref, sizeof(ref), "subscription:%s", PQgetvalue(res, 0, 0));
-	e.amount = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	le.amount = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	o = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
 	PQclear(res);
-	if (e.amount > 0 && (lr = ac_ledger_post(db, &e, &balance)) != AC_LEDGER_DONE) {
+	if (le.amount > 0 && (lr = ac_ledger_post(db, &le, &balance)) != AC_LEDGER_DONE) {
 		json_decref(o);
-		snprintf(err, errsz, "credit grant %s: %s%s%s", key, ac_ledger_result_name(lr),
+		ac_err_set(e, lr == AC_LEDGER_ERROR ? AC_E_INTERNAL : AC_E_CONFLICT, NULL,
+		    "credit grant %s: %s%s%s", key, ac_ledger_result_name(lr),
 		    lr == AC_LEDGER_ERROR ? ": " : "", lr == AC_LEDGER_ERROR ? ac_db_error(db) : "");
 		return NULL;
 	}
-	json_object_set_new(o, "credits_granted", json_integer(e.amount));
+	json_object_set_new(o, "credits_granted", json_integer(le.amount));
 	return o;
-}
-
-/* Checks "a,b" against the channel names; the set literal into out. */
-static int
-channel_list(const char *list, struct ac_pgarray *out)
-{
-	char buf[128], *tok, *save = NULL;
-
-	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
-		return -1;
-	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		if (ac_channel_parse(tok) == -1)
-			return -1;
-		ac_pgarray_str(out, tok);
-	}
-	return out->n > 0 ? 0 : -1;
-}
-
-static const struct ac_stmt st_alarm_insert = { "account_alarm_insert",
-	"WITH s AS (SELECT s.id FROM subscriptions s JOIN plan_strategies ps"
-	"  ON ps.plan_id = s.plan_id AND ps.strategy_id = $2"
-	"  WHERE s.user_id = $1 AND s.status = 'active' AND s.period_start <= now()"
-	"  AND s.period_end > now() ORDER BY s.period_end DESC, s.id LIMIT 1)"
-	" INSERT INTO alarms (user_id, strategy_id, subscription_id, channels, on_entry, on_exit,"
-	"  on_replacement, min_price, max_price)"
-	" SELECT $1, $2, s.id, $3::text[], $4, $5, $6, $7, $8 FROM s"
-	" RETURNING json_build_object('id', id, 'user_id', user_id, 'strategy_id', strategy_id,"
-	" 'subscription_id', subscription_id, 'channels', channels, 'on_entry', on_entry,"
-	" 'on_exit', on_exit, 'on_replacement', on_replacement, 'min_price', min_price,"
-	" 'max_price', max_price, 'enabled', enabled)", 8 };
-
-json_t *
-ac_alarm_create(struct ac_db *db, const struct ac_alarm_new *in, char *err, size_t errsz)
-{
-	struct ac_pgarray ch;
-	char uid[24];
-	const char *vals[8], *errstr = NULL;
-	PGresult *res;
-
-	if (in->strategy_id != NULL)
-		ac_strtonum(in->strategy_id, 1, INT64_MAX, &errstr);
-	if (in->strategy_id == NULL || errstr != NULL) {
-		snprintf(err, errsz, "--strategy: a strategy id is required");
-		return NULL;
-	}
-	ac_pgarray_init(&ch);
-	if (in->channels == NULL || channel_list(in->channels, &ch) == -1) {
-		ac_pgarray_free(&ch);
-		snprintf(err, errsz, "--channels %s: a comma-separated subset of"
-		    " email,telegram,sms,push", in->channels ? in->channels : "(missing)");
-		return NULL;
-	}
-	snprintf(uid, sizeof(uid), "%lld", in->user_id);
-	vals[0] = uid;
-	vals[1] = in->strategy_id;
-	vals[2] = ac_pgarray_text(&ch);
-	vals[3] = in->no_entry ? "false" : "true";
-	vals[4] = in->no_exit ? "false" : "true";
-	vals[5] = in->no_replacement ? "false" : "true";
-	vals[6] = in->min_price;
-	vals[7] = in->max_price;
-	res = ac_db_exec(db, &st_alarm_insert, vals, NULL, NULL);
-	ac_pgarray_free(&ch);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		return dberr(db, err, errsz);
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		snprintf(err, errsz, "no active subscription of user %lld covers strategy %s",
-		    in->user_id, in->strategy_id);
-		return NULL;
-	}
-	return row_json(res);
 }

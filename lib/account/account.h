@@ -2,16 +2,18 @@
  * account.h — subscribers, plans, subscriptions and alarms: creating them
  * (acctl now; the portal and admin panel later). Each call runs inside the
  * caller's transaction and returns the new row as JSON (the caller owns
- * it), or NULL with a message for a person in err: which field, which
- * rule, what was received — or the database's error.
+ * it), or NULL with *e filled: AC_E_INVALID naming the field, which rule
+ * and what was received; AC_E_NOT_FOUND; AC_E_CONFLICT when it exists
+ * already; or the database's error (ac_db_err()). Alarms are
+ * lib/account/alarm.h.
  */
 #ifndef AC_ACCOUNT_H
 #define AC_ACCOUNT_H
 
 #include <jansson.h>
-#include <stddef.h>
 
 #include "base/db.h"
+#include "base/err.h"
 
 struct ac_user_new {
 	const char	*email;
@@ -23,11 +25,11 @@ struct ac_user_new {
 };
 
 /* A user (active, no credits) with an Argon2id hash of the password. */
-json_t	*ac_user_create(struct ac_db *db, const struct ac_user_new *in, char *err, size_t errsz);
+json_t	*ac_user_create(struct ac_db *db, const struct ac_user_new *in, struct ac_err *e);
 
 /* The id of the user with this email (case-insensitive): > 0, 0 when
- * none (err says so), -1 on a database error (err). */
-long long ac_user_id(struct ac_db *db, const char *email, char *err, size_t errsz);
+ * none (AC_E_NOT_FOUND), -1 on a database error. */
+long long ac_user_id(struct ac_db *db, const char *email, struct ac_err *e);
 
 struct ac_plan_new {
 	const char	*name;
@@ -42,26 +44,13 @@ struct ac_plan_new {
 };
 
 /* A plan and the strategies it covers. */
-json_t	*ac_plan_create(struct ac_db *db, const struct ac_plan_new *in, char *err, size_t errsz);
+json_t	*ac_plan_create(struct ac_db *db, const struct ac_plan_new *in, struct ac_err *e);
 
 /* A manual subscription of user to the active plan called plan_name,
  * active from now for the plan's duration, and the plan's credits granted
  * as a ledger row keyed "subscription:<id>". */
 json_t	*ac_subscribe_manual(struct ac_db *db, long long user_id, const char *plan_name,
-	    char *err, size_t errsz);
-
-struct ac_alarm_new {
-	long long	 user_id;
-	const char	*strategy_id;
-	const char	*channels;	/* "email,telegram,sms,push" (a subset) */
-	int		 no_entry, no_exit, no_replacement;
-	const char	*min_price;	/* NULL: no filter */
-	const char	*max_price;
-};
-
-/* An alarm, refused unless one of the user's active subscriptions covers
- * the strategy (that subscription is recorded on the alarm). */
-json_t	*ac_alarm_create(struct ac_db *db, const struct ac_alarm_new *in, char *err, size_t errsz);
+	    struct ac_err *e);
 
 /*
  * Who sees which signal (sql/013_visible_periods.sql), for statements whose

@@ -1,12 +1,15 @@
 /* alarm.c — see alarm.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "account/alarm.h"
-#include "work/fanout.h"
+#include "account/query.h"
+#include "base/channel.h"
 #include "base/log.h"
 #include "base/pgarray.h"
+#include "base/util.h"
 
 /* 1 if s is a positive decimal ("42", "0.5"), at most 30 characters. */
 static int
@@ -44,8 +47,8 @@ channels_array(const char *list, struct ac_pgarray *out)
 	return out->n > 0 ? 0 : -1;
 }
 
-const char *
-ac_alarm_check(struct ac_alarm_in *in, const char **field)
+int
+ac_alarm_check(struct ac_alarm_in *in, struct ac_err *e)
 {
 	struct ac_pgarray a;
 	int bad;
@@ -53,28 +56,87 @@ ac_alarm_check(struct ac_alarm_in *in, const char **field)
 	ac_pgarray_init(&a);
 	bad = channels_array(in->channels, &a) == -1;
 	ac_pgarray_free(&a);
-	if (bad) {
-		*field = "channels";
-		return "choose at least one channel of email, telegram, sms and push";
-	}
+	if (bad)
+		return ac_err_set(e, AC_E_INVALID, "channels",
+		    "choose at least one channel of email, telegram, sms and push");
 	if (in->min_price != NULL && *in->min_price == '\0')
 		in->min_price = NULL;
 	if (in->max_price != NULL && *in->max_price == '\0')
 		in->max_price = NULL;
-	if (in->min_price != NULL && !price_ok(in->min_price)) {
-		*field = "min_price";
-		return "the minimum price must be a positive number like 42000 or 0.5";
-	}
-	if (in->max_price != NULL && !price_ok(in->max_price)) {
-		*field = "max_price";
-		return "the maximum price must be a positive number like 42000 or 0.5";
-	}
+	if (in->min_price != NULL && !price_ok(in->min_price))
+		return ac_err_set(e, AC_E_INVALID, "min_price",
+		    "the minimum price must be a positive number like 42000 or 0.5");
+	if (in->max_price != NULL && !price_ok(in->max_price))
+		return ac_err_set(e, AC_E_INVALID, "max_price",
+		    "the maximum price must be a positive number like 42000 or 0.5");
 	if (in->min_price != NULL && in->max_price != NULL &&
-	    strtod(in->min_price, NULL) > strtod(in->max_price, NULL)) {
-		*field = "max_price";
-		return "the maximum price must not be below the minimum price";
+	    strtod(in->min_price, NULL) > strtod(in->max_price, NULL))
+		return ac_err_set(e, AC_E_INVALID, "max_price",
+		    "the maximum price must not be below the minimum price");
+	return 0;
+}
+
+static const struct ac_stmt st_insert = { "alarm_insert",
+	"WITH s AS (SELECT s.id FROM subscriptions s JOIN plan_strategies ps"
+	"  ON ps.plan_id = s.plan_id AND ps.strategy_id = $2"
+	"  WHERE s.user_id = $1 AND s.status = 'active' AND s.period_start <= now()"
+	"  AND s.period_end > now() ORDER BY s.period_end DESC, s.id LIMIT 1)"
+	" INSERT INTO alarms (user_id, strategy_id, subscription_id, channels, on_entry, on_exit,"
+	"  on_replacement, min_price, max_price, enabled)"
+	" SELECT $1, $2, s.id, $3::text[], $4, $5, $6, $7, $8, $9 FROM s"
+	" RETURNING json_build_object('id', id, 'user_id', user_id, 'strategy_id', strategy_id,"
+	" 'subscription_id', subscription_id, 'channels', channels, 'on_entry', on_entry,"
+	" 'on_exit', on_exit, 'on_replacement', on_replacement, 'min_price', min_price,"
+	" 'max_price', max_price, 'enabled', enabled)", 9 };
+
+json_t *
+ac_alarm_create(struct ac_db *db, struct ac_alarm_in *in, struct ac_err *e)
+{
+	struct ac_pgarray ch;
+	char uid[24];
+	const char *vals[9], *errstr = NULL;
+	PGresult *res;
+	json_t *o;
+
+	if (ac_alarm_check(in, e) == -1)
+		return NULL;
+	if (in->strategy_id != NULL)
+		ac_strtonum(in->strategy_id, 1, INT64_MAX, &errstr);
+	if (in->strategy_id == NULL || errstr != NULL) {
+		ac_err_set(e, AC_E_INVALID, "strategy_id", "choose a strategy");
+		return NULL;
 	}
-	return NULL;
+	ac_pgarray_init(&ch);
+	channels_array(in->channels, &ch);
+	snprintf(uid, sizeof(uid), "%lld", in->user_id);
+	vals[0] = uid;
+	vals[1] = in->strategy_id;
+	vals[2] = ac_pgarray_text(&ch);
+	vals[3] = in->on_entry ? "true" : "false";
+	vals[4] = in->on_exit ? "true" : "false";
+	vals[5] = in->on_replacement ? "true" : "false";
+	vals[6] = in->min_price;
+	vals[7] = in->max_price;
+	vals[8] = in->enabled ? "true" : "false";
+	res = ac_db_exec(db, &st_insert, vals, NULL, NULL);
+	ac_pgarray_free(&ch);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		ac_db_err(db, e);
+		if (strcmp(ac_db_sqlstate(db), "23503") == 0)	/* no such strategy */
+			ac_err_setx(e, AC_E_FORBIDDEN, "not_covered", "strategy_id",
+			    "no strategy %s", in->strategy_id);
+		return NULL;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		ac_err_setx(e, AC_E_FORBIDDEN, "not_covered", "strategy_id",
+		    "no active subscription of user %lld covers strategy %s", in->user_id,
+		    in->strategy_id);
+		return NULL;
+	}
+	o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	return o;
 }
 
 #define ALARM_JSON \
@@ -94,41 +156,30 @@ static const struct ac_stmt st_get = { "alarm_get",
 	" WHERE a.user_id = $1 AND a.id = $2", 2 };
 
 json_t *
-ac_alarm_list(struct ac_db *db, long long user_id)
+ac_alarm_list(struct ac_db *db, long long user_id, struct ac_err *e)
 {
-	char uid[24];
-	const char *vals[1] = { uid };
-	int found;
-
-	snprintf(uid, sizeof(uid), "%lld", user_id);
-	return ac_db_json(db, &st_list, vals, &found);
+	return ac_user_query(db, &st_list, user_id, NULL, e);
 }
 
 json_t *
-ac_alarm_get(struct ac_db *db, long long user_id, long long id, int *found)
+ac_alarm_get(struct ac_db *db, long long user_id, long long id, struct ac_err *e)
 {
-	char uid[24], aid[24];
-	const char *vals[2] = { uid, aid };
+	char aid[24];
+	const char *more[1] = { aid };
 
-	snprintf(uid, sizeof(uid), "%lld", user_id);
 	snprintf(aid, sizeof(aid), "%lld", id);
-	return ac_db_json(db, &st_get, vals, found);
+	return ac_user_query(db, &st_get, user_id, more, e);
 }
 
 /* Runs a command on the user's alarm id: 1 if it touched a row, 0, -1. */
 static int
 command(struct ac_db *db, const struct ac_stmt *st, const char *const *vals)
 {
-	PGresult *res = ac_db_exec(db, st, vals, NULL, NULL);
-	int n;
+	long long n = ac_db_command(db, st, vals);
 
-	if (!ac_db_ok(db, res, PGRES_COMMAND_OK)) {
+	if (n == -1)
 		ac_error("%s: %s", st->name, ac_db_error(db));
-		return -1;
-	}
-	n = atoi(PQcmdTuples(res));
-	PQclear(res);
-	return n > 0;
+	return n == -1 ? -1 : n > 0;
 }
 
 static const struct ac_stmt st_update = { "alarm_update",
@@ -203,12 +254,7 @@ static const struct ac_stmt st_strategies = { "alarm_strategies",
 	"  AND s.status = 'active' AND s.period_start <= now() AND s.period_end > now())", 1 };
 
 json_t *
-ac_alarm_strategies(struct ac_db *db, long long user_id)
+ac_alarm_strategies(struct ac_db *db, long long user_id, struct ac_err *e)
 {
-	char uid[24];
-	const char *vals[1] = { uid };
-	int found;
-
-	snprintf(uid, sizeof(uid), "%lld", user_id);
-	return ac_db_json(db, &st_strategies, vals, &found);
+	return ac_user_query(db, &st_strategies, user_id, NULL, e);
 }

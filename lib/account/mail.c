@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "work/jobs.h"
+#include "base/queue.h"
 #include "base/log.h"
 #include "account/mail.h"
 

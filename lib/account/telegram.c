@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 
+#include "base/buf.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "account/telegram.h"
@@ -19,17 +20,14 @@ ac_telegram_link_code(struct ac_db *db, long long user_id, char *out, size_t out
 {
 	char token[AC_TOKEN_LEN + 1], uid[24], ttl[16];
 	const char *vals[3] = { token, uid, ttl };
-	PGresult *res;
 
 	if (outsz < AC_TELEGRAM_CODE_LEN + 1 || ac_token_new(token) == -1)
 		return -1;
 	token[AC_TELEGRAM_CODE_LEN] = '\0';
 	snprintf(uid, sizeof(uid), "%lld", user_id);
 	snprintf(ttl, sizeof(ttl), "%d", AC_TELEGRAM_CODE_TTL_S);
-	res = ac_db_exec(db, &st_code, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
+	if (ac_db_command(db, &st_code, vals) == -1)
 		return -1;
-	PQclear(res);
 	snprintf(out, outsz, "%s", token);
 	return 0;
 }
@@ -105,8 +103,7 @@ ac_telegram_link(struct ac_db *db, const char *code, const char *chat, const cha
 	}
 	*user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	uv[0] = PQgetvalue(res, 0, 0);
-	if (!ac_db_ok(db, ac_db_exec(db, &st_take, uv, NULL, NULL), PGRES_COMMAND_OK) ||
-	    !ac_db_ok(db, ac_db_exec(db, &st_link, uv, NULL, NULL), PGRES_COMMAND_OK)) {
+	if (ac_db_command(db, &st_take, uv) == -1 || ac_db_command(db, &st_link, uv) == -1) {
 		PQclear(res);
 		goto fail;
 	}
@@ -127,39 +124,31 @@ int
 ac_telegram_unlink(struct ac_db *db, const char *chat)
 {
 	const char *vals[1] = { chat };
-	PGresult *res = ac_db_exec(db, &st_unlink, vals, NULL, NULL);
-	int n;
 
-	if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
-		return -1;
-	n = atoi(PQcmdTuples(res));
-	PQclear(res);
-	return n;
+	return (int)ac_db_command(db, &st_unlink, vals);
 }
 
 /* Collects an answer body (at most 1 MiB). */
 static size_t
 collect(char *p, size_t size, size_t n, void *arg)
 {
-	char **buf = arg;
-	size_t have = *buf ? strlen(*buf) : 0, len = size * n;
+	struct ac_buf *b = arg;
+	size_t len = size * n;
 
-	if (have + len > 1 << 20)
+	if (b->len + len > 1 << 20)
 		return 0;
-	if ((*buf = realloc(*buf, have + len + 1)) == NULL)
-		abort();
-	memcpy(*buf + have, p, len);
-	(*buf)[have + len] = '\0';
+	ac_buf_add(b, p, len);
 	return len;
 }
 
 json_t *
-ac_telegram_set_webhook(const struct ac_config *cfg, char *err, size_t errsz)
+ac_telegram_set_webhook(const struct ac_config *cfg, struct ac_err *e)
 {
 	const char *token = ac_setting_str(cfg, AC_S_TELEGRAM_BOT_TOKEN);
 	const char *secret = ac_setting_str(cfg, AC_S_TELEGRAM_WEBHOOK_SECRET);
 	const char *api = ac_setting_str(cfg, AC_S_TELEGRAM_API_BASE);
-	char url[1024], hook[1024], cerr[CURL_ERROR_SIZE] = "", *body, *out = NULL;
+	char url[1024], hook[1024], cerr[CURL_ERROR_SIZE] = "", *body;
+	struct ac_buf out = AC_BUF_INIT;
 	struct curl_slist *h;
 	json_t *o = NULL, *req;
 	CURL *c;
@@ -167,8 +156,8 @@ ac_telegram_set_webhook(const struct ac_config *cfg, char *err, size_t errsz)
 
 	if (token == NULL || *token == '\0' || secret == NULL || *secret == '\0' ||
 	    cfg->base_url == NULL || *cfg->base_url == '\0') {
-		snprintf(err, errsz, "AC_TELEGRAM_BOT_TOKEN, AC_TELEGRAM_WEBHOOK_SECRET and"
-		    " AC_BASE_URL must be set");
+		ac_err_set(e, AC_E_INVALID, NULL, "AC_TELEGRAM_BOT_TOKEN, AC_TELEGRAM_WEBHOOK_SECRET"
+		    " and AC_BASE_URL must be set");
 		return NULL;
 	}
 	snprintf(url, sizeof(url), "%s/bot%s/setWebhook", api, token);
@@ -190,13 +179,13 @@ ac_telegram_set_webhook(const struct ac_config *cfg, char *err, size_t errsz)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
 	if ((cc = curl_easy_perform(c)) != CURLE_OK)
 		/* the URL holds the bot token: say where, not which */
-		snprintf(err, errsz, "setWebhook on %s: %s", api, cerr[0] ? cerr :
+		ac_err_set(e, AC_E_UNAVAILABLE, NULL, "setWebhook on %s: %s", api, cerr[0] ? cerr :
 		    curl_easy_strerror(cc));
-	else if ((o = json_loads(out ? out : "", 0, NULL)) == NULL)
-		snprintf(err, errsz, "setWebhook on %s: the answer is not JSON", api);
+	else if ((o = json_loads(out.p ? out.p : "", 0, NULL)) == NULL)
+		ac_err_set(e, AC_E_UNAVAILABLE, NULL, "setWebhook on %s: the answer is not JSON", api);
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
 	free(body);
-	free(out);
+	ac_buf_free(&out);
 	return o;
 }

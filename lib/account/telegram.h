@@ -18,6 +18,7 @@
 
 #include "base/config.h"
 #include "base/db.h"
+#include "base/err.h"
 
 #define AC_TELEGRAM_CODE_LEN	32	/* URL-safe characters of a link code */
 #define AC_TELEGRAM_CODE_TTL_S	900	/* a code is valid this long */
@@ -55,7 +56,8 @@ int	ac_telegram_unlink(struct ac_db *db, const char *chat);
 
 /* Calls setWebhook on AC_TELEGRAM_API_BASE with url $AC_BASE_URL/hook/telegram
  * and AC_TELEGRAM_WEBHOOK_SECRET. Telegram's answer (caller decrefs), or
- * NULL with err (a setting missing, the call failed, not JSON). */
-json_t	*ac_telegram_set_webhook(const struct ac_config *cfg, char *err, size_t errsz);
+ * NULL with *e: AC_E_INVALID (a setting missing), AC_E_UNAVAILABLE (the
+ * call failed, or the answer is not JSON). */
+json_t	*ac_telegram_set_webhook(const struct ac_config *cfg, struct ac_err *e);
 
 #endif

@@ -16,6 +16,7 @@
 #include "alert/ingest.h"
 #include "base/log.h"
 #include "base/pgarray.h"
+#include "base/queue.h"
 #include "alert/spool.h"
 #include "alert/strategy.h"
 #include "base/util.h"
@@ -237,8 +238,8 @@ static const struct ac_stmt st_insert_many = { "signal_insert_many",
 	" price, take_profit, stop_loss, to_timestamp(alert_ms / 1000)"
 	" FROM v WHERE id IN (SELECT signal_id FROM d) ORDER BY n"
 	" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key),"
-	" j AS (INSERT INTO jobs (kind, payload, unique_key)"
-	" SELECT 'fanout', jsonb_build_object('signal_id', id), 'fanout:' || id FROM s),"
+	" j AS (" AC_SQL_JOBS_INSERT("")
+	" SELECT 'fanout', jsonb_build_object('signal_id', id), 'fanout:' || id, now() FROM s),"
 	" w AS (SELECT pg_notify('ac_jobs', 'fanout') WHERE $19::boolean AND EXISTS (SELECT FROM s))"
 	" SELECT id, idempotency_key FROM s LEFT JOIN w ON true", 19 };
 

@@ -242,10 +242,9 @@ array_literal(const char *list, const char *(*name)(int), int max, char *out, si
 
 /* --dedup-window text for a strategy on canonical timeframe tf ("15m",
  * "4h", "1w"): 1 to half a bar, in seconds, into out as digits. 0, or -1
- * with a message in err. */
+ * with *e filled. */
 static int
-dedup_window(const char *text, const char *tf, char *out, size_t outsz, char *err,
-    size_t errsz)
+dedup_window(const char *text, const char *tf, char *out, size_t outsz, struct ac_err *e)
 {
 	static const struct { char unit; long long s; } units[] = {
 		{ 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 },
@@ -259,28 +258,27 @@ dedup_window(const char *text, const char *tf, char *out, size_t outsz, char *er
 			bar *= units[i].s;
 	v = ac_strtonum(text, 1, bar / 2, &errstr);
 	if (errstr != NULL) {
-		snprintf(err, errsz, "--dedup-window: seconds from 1 to %lld (half a %s bar) are"
-		    " required; received \"%s\" (%s)", bar / 2, tf, text, errstr);
-		return -1;
+		return ac_err_set(e, AC_E_INVALID, "dedup_window", "--dedup-window: seconds from 1"
+		    " to %lld (half a %s bar) are required; received \"%s\" (%s)", bar / 2, tf, text,
+		    errstr);
 	}
 	snprintf(out, outsz, "%lld", v);
 	return 0;
 }
 
-/* --required text → an array literal in out. 0, or -1 with a message in err. */
+/* --required text → an array literal in out. 0, or -1 with *e filled. */
 static int
-required_fields(const char *text, char *out, size_t outsz, char *err, size_t errsz)
+required_fields(const char *text, char *out, size_t outsz, struct ac_err *e)
 {
 	if (array_literal(text, field_name, AC_F__MAX, out, outsz) == 0)
 		return 0;
-	snprintf(err, errsz, "--required: a list of symbol, timeframe, strategy, action,"
-	    " price, take_profit, stop_loss, time is required");
-	return -1;
+	return ac_err_set(e, AC_E_INVALID, "required", "--required: a list of symbol, timeframe,"
+	    " strategy, action, price, take_profit, stop_loss, time is required");
 }
 
 json_t *
 ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
-    const char *base_url, char *err, size_t errsz)
+    const char *base_url, struct ac_err *e)
 {
 	static const char sql[] =
 	    "INSERT INTO strategies (name, description, symbol, timeframe, strategy,"
@@ -301,28 +299,29 @@ ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 	json_t *out;
 
 	if (in->symbol == NULL || ac_symbol_normalize(in->symbol, sym, sizeof(sym), NULL, 0) == -1) {
-		snprintf(err, errsz, "--symbol: a ticker such as BTCUSDT is required");
+		ac_err_set(e, AC_E_INVALID, "symbol", "--symbol: a ticker such as BTCUSDT is required");
 		return NULL;
 	}
 	if (in->timeframe == NULL || ac_timeframe_normalize(in->timeframe, tf, sizeof(tf)) == -1 ||
 	    !ac_timeframe_valid(tf)) {
-		snprintf(err, errsz, "--timeframe: one of 1m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w is required");
+		ac_err_set(e, AC_E_INVALID, "timeframe",
+		    "--timeframe: one of 1m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w is required");
 		return NULL;
 	}
 	if (in->strategy == NULL || *in->strategy == '\0') {
-		snprintf(err, errsz, "--strategy: a strategy name such as \"UT Bot\" is required");
+		ac_err_set(e, AC_E_INVALID, "strategy", "--strategy: a strategy name such as \"UT Bot\" is required");
 		return NULL;
 	}
 	if (in->actions && array_literal(in->actions, action_name, AC_ACTION_ENABLE_MAX, actions, sizeof(actions)) == -1) {
-		snprintf(err, errsz, "--actions: a list of BUY, SELL, TP_HIT, SL_HIT is required");
+		ac_err_set(e, AC_E_INVALID, "actions", "--actions: a list of BUY, SELL, TP_HIT, SL_HIT is required");
 		return NULL;
 	}
-	if ((in->required && required_fields(in->required, required, sizeof(required), err,
-	    errsz) == -1) || (in->dedup_window && dedup_window(in->dedup_window, tf, window,
-	    sizeof(window), err, errsz) == -1))
+	if ((in->required && required_fields(in->required, required, sizeof(required),
+	    e) == -1) || (in->dedup_window && dedup_window(in->dedup_window, tf, window,
+	    sizeof(window), e) == -1))
 		return NULL;
 	if (ac_token_new(token) == -1) {
-		snprintf(err, errsz, "no randomness from the OS");
+		ac_err_set(e, AC_E_INTERNAL, NULL, "no randomness from the OS");
 		return NULL;
 	}
 	ac_sha256_hex(token, strlen(token), hash);
@@ -348,9 +347,11 @@ ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 	res = ac_db_query(db, sql, 18, vals);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		if (strcmp(ac_db_sqlstate(db), "23505") == 0)
-			snprintf(err, errsz, "a strategy %s for %s %s already exists", in->strategy, sym, tf);
+			ac_err_set(e, AC_E_CONFLICT, "strategy", "a strategy %s for %s %s already exists",
+			    in->strategy, sym, tf);
 		else
-			snprintf(err, errsz, "%s", ac_db_error(db));
+			ac_err_set(e, ac_db_unavailable(db) ? AC_E_UNAVAILABLE : AC_E_INTERNAL, NULL,
+			    "%s", ac_db_error(db));
 		return NULL;
 	}
 	out = row_json(res, 0, base_url);
@@ -360,7 +361,7 @@ ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 
 json_t *
 ac_strategy_edit(struct ac_db *db, const char *id, const struct ac_strategy_new *in,
-    const char *base_url, char *err, size_t errsz)
+    const char *base_url, struct ac_err *e)
 {
 	static const char sql[] =
 	    "UPDATE strategies SET required_fields = coalesce($2::text[], required_fields),"
@@ -372,22 +373,22 @@ ac_strategy_edit(struct ac_db *db, const char *id, const struct ac_strategy_new 
 	json_t *out;
 
 	if (id == NULL || (ac_strtonum(id, 1, INT64_MAX, &errstr), errstr != NULL)) {
-		snprintf(err, errsz, "--id: a strategy id is required");
+		ac_err_set(e, AC_E_INVALID, "id", "--id: a strategy id is required");
 		return NULL;
 	}
 	res = ac_db_query(db, "SELECT timeframe FROM strategies WHERE id = $1", 1, vals);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		snprintf(err, errsz, "%s", ac_db_error(db));
+		ac_db_err(db, e);
 		return NULL;
 	}
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		snprintf(err, errsz, "--id: no strategy %s", id);
+		ac_err_set(e, AC_E_NOT_FOUND, "id", "--id: no strategy %s", id);
 		return NULL;
 	}
-	if ((in->required && required_fields(in->required, required, sizeof(required), err,
-	    errsz) == -1) || (in->dedup_window && dedup_window(in->dedup_window,
-	    PQgetvalue(res, 0, 0), window, sizeof(window), err, errsz) == -1)) {
+	if ((in->required && required_fields(in->required, required, sizeof(required),
+	    e) == -1) || (in->dedup_window && dedup_window(in->dedup_window,
+	    PQgetvalue(res, 0, 0), window, sizeof(window), e) == -1)) {
 		PQclear(res);
 		return NULL;
 	}
@@ -396,12 +397,12 @@ ac_strategy_edit(struct ac_db *db, const char *id, const struct ac_strategy_new 
 	vals[2] = in->dedup_window ? window : NULL;
 	res = ac_db_query(db, sql, 3, vals);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		snprintf(err, errsz, "%s", ac_db_error(db));
+		ac_db_err(db, e);
 		return NULL;
 	}
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		snprintf(err, errsz, "--id: no strategy %s", id);
+		ac_err_set(e, AC_E_NOT_FOUND, "id", "--id: no strategy %s", id);
 		return NULL;
 	}
 	out = row_json(res, 0, base_url);

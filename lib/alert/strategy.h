@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "base/db.h"
+#include "base/err.h"
 #include "alert/tv.h"
 
 struct ac_strategy {
@@ -60,20 +61,21 @@ struct ac_strategy_new {
 
 /*
  * Creates a strategy with a new random webhook token. Returns its JSON
- * (see ac_strategy_json), or NULL with a message in err: invalid input,
- * a duplicate (symbol, timeframe, strategy), or a database error.
+ * (see ac_strategy_json), or NULL with *e: AC_E_INVALID naming the field,
+ * AC_E_CONFLICT for a duplicate (symbol, timeframe, strategy), or a
+ * database error.
  */
 json_t		*ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
-		    const char *base_url, char *err, size_t errsz);
+		    const char *base_url, struct ac_err *e);
 
 /*
  * Changes strategy id (decimal text): of in, only required and
  * dedup_window count (NULL: left as they are), checked as for
- * ac_strategy_create(). Returns its JSON, or NULL with a message in err.
+ * ac_strategy_create(). Returns its JSON, or NULL with *e (AC_E_NOT_FOUND:
+ * no such strategy).
  */
 json_t		*ac_strategy_edit(struct ac_db *db, const char *id,
-		    const struct ac_strategy_new *in, const char *base_url, char *err,
-		    size_t errsz);
+		    const struct ac_strategy_new *in, const char *base_url, struct ac_err *e);
 
 /* Every strategy as a JSON array (id order), or NULL on a database error. */
 json_t		*ac_strategy_list(struct ac_db *db, const char *base_url);

@@ -316,3 +316,44 @@ ac_db_sqlstate(const struct ac_db *db)
 {
 	return db->sqlstate;
 }
+
+int
+ac_db_err(const struct ac_db *db, struct ac_err *e)
+{
+	const char *state = db->sqlstate;
+
+	if (strcmp(state, "23505") == 0)
+		return ac_err_set(e, AC_E_CONFLICT, NULL, "already exists: %s", db->error);
+	if (strcmp(state, "23503") == 0)
+		return ac_err_set(e, AC_E_NOT_FOUND, NULL,
+		    "refers to something that does not exist: %s", db->error);
+	if (strncmp(state, "23", 2) == 0 || strcmp(state, "22023") == 0)
+		return ac_err_set(e, AC_E_UNPROCESSABLE, NULL, "refused: %s", db->error);
+	return ac_err_set(e, ac_db_unavailable(db) ? AC_E_UNAVAILABLE : AC_E_INTERNAL, NULL,
+	    "%s", db->error);
+}
+
+int
+ac_db_ping(struct ac_db *db)
+{
+	static const struct ac_stmt st_ping = { "health_ping", "SELECT 1", 0 };
+	PGresult *res = ac_db_exec(db, &st_ping, NULL, NULL, NULL);
+
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return 0;
+	PQclear(res);
+	return 1;
+}
+
+long long
+ac_db_command(struct ac_db *db, const struct ac_stmt *st, const char *const *vals)
+{
+	PGresult *res = ac_db_exec(db, st, vals, NULL, NULL);
+	long long n;
+
+	if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
+		return -1;
+	n = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return n;
+}

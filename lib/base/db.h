@@ -13,6 +13,8 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "base/err.h"
+
 struct ac_stmt {
 	const char	*name;
 	const char	*sql;
@@ -67,6 +69,14 @@ PGresult	*ac_db_query(struct ac_db *db, const char *sql, int n,
  * and returns 0. res may be NULL. */
 int		 ac_db_ok(struct ac_db *db, PGresult *res, ExecStatusType want);
 
+/* Runs a statement that returns no rows (UPDATE, DELETE, INSERT without
+ * RETURNING): the number of rows it touched, or -1 (error recorded). */
+long long	 ac_db_command(struct ac_db *db, const struct ac_stmt *st,
+		    const char *const *vals);
+
+/* 1 if the server answers a trivial statement, else 0 (error recorded). */
+int		 ac_db_ping(struct ac_db *db);
+
 /* BEGIN / COMMIT / ROLLBACK. 0, or -1 (error recorded). BEGIN on a
  * connection found broken is tried once more on a new one. */
 int		 ac_db_begin(struct ac_db *db);
@@ -81,5 +91,13 @@ int		 ac_db_unavailable(const struct ac_db *db);
 
 /* The SQLSTATE of the last error ("" if none), e.g. "23505". */
 const char	*ac_db_sqlstate(const struct ac_db *db);
+
+/* The last error into *e by what it means: a unique violation is
+ * AC_E_CONFLICT ("already exists: ..."), a foreign key AC_E_NOT_FOUND
+ * ("refers to something that does not exist: ..."), another refused
+ * constraint or value AC_E_UNPROCESSABLE ("refused: ..."), an unusable
+ * server AC_E_UNAVAILABLE, anything else AC_E_INTERNAL; the message ends
+ * with the database's text. Returns -1. */
+int		 ac_db_err(const struct ac_db *db, struct ac_err *e);
 
 #endif

@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "work/fanout.h"
-#include "work/ledger.h"
+#include "account/ledger.h"
 #include "base/log.h"
 #include "base/pgarray.h"
+#include "base/queue.h"
 #include "base/util.h"
 
 /* ---- the pure parts ------------------------------------------------------- */
@@ -155,9 +156,9 @@ static const struct ac_stmt st_deliveries = { "fanout_deliveries",
 	"  ON CONFLICT (signal_id, user_id, channel) DO NOTHING RETURNING id, status),"
 	" q AS (SELECT id, (row_number() OVER (ORDER BY id) - 1) / $7::int AS chunk"
 	"  FROM d WHERE status = 'queued'),"
-	" j AS (INSERT INTO jobs (kind, payload, unique_key)"
+	" j AS (" AC_SQL_JOBS_INSERT("")
 	"  SELECT 'deliver', jsonb_build_object('delivery_ids', jsonb_agg(id ORDER BY id)),"
-	"  'deliver:' || min(id) FROM q GROUP BY chunk"
+	"  'deliver:' || min(id), now() FROM q GROUP BY chunk"
 	"  ON CONFLICT (unique_key) DO NOTHING RETURNING 1)"
 	" SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM q),"
 	" CASE WHEN EXISTS (SELECT 1 FROM j) THEN pg_notify('ac_jobs', 'deliver') END", 7 };

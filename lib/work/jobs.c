@@ -10,9 +10,6 @@
 #include "base/log.h"
 #include "base/util.h"
 
-/* The jobs table's default for max_attempts (sql/001_core.sql). */
-#define DEFAULT_MAX_ATTEMPTS	20
-
 /* 1 if res (consumed) is a successful command; else 0, error recorded. */
 static int
 command_ok(struct ac_db *db, PGresult *res)
@@ -21,64 +18,6 @@ command_ok(struct ac_db *db, PGresult *res)
 		return 0;
 	PQclear(res);
 	return 1;
-}
-
-/* ---- queueing ----------------------------------------------------------- */
-
-/* count rows in one statement; the NOTIFY wakes listening workers when the
- * caller's transaction commits (and is sent once per transaction). */
-static const struct ac_stmt st_enqueue = { "job_enqueue",
-	"WITH j AS (INSERT INTO jobs (kind, payload, unique_key, run_at, priority, max_attempts)"
-	" SELECT $1::text, $2::jsonb,"
-	" CASE WHEN $3::text IS NULL THEN NULL WHEN $4::int = 1 THEN $3::text"
-	" ELSE $3::text || ':' || n END,"
-	" CASE WHEN $5::bigint > 0 THEN to_timestamp($5::bigint / 1000.0)"
-	" ELSE now() + $6::bigint * interval '1 millisecond' END,"
-	" $7::smallint, $8::int"
-	" FROM generate_series(1, $4::int) AS n"
-	" ON CONFLICT (unique_key) DO NOTHING RETURNING 1)"
-	" SELECT (SELECT count(*) FROM j), pg_notify('ac_jobs', $1::text)", 8 };
-
-/* Queues count jobs; see ac_job_enqueue_n(). Returns the number queued or -1. */
-static long long
-enqueue(struct ac_db *db, const char *kind, const char *payload, const char *unique_key,
-    int count, int64_t run_at_ms, int64_t run_in_ms, int priority, int max_attempts)
-{
-	char cnt[16], at[24], in[24], prio[16], maxa[16];
-	const char *vals[8] = { kind, payload ? payload : "{}", unique_key, cnt, at, in, prio, maxa };
-	PGresult *res;
-	long long n;
-
-	snprintf(cnt, sizeof(cnt), "%d", count);
-	snprintf(at, sizeof(at), "%" PRId64, run_at_ms);
-	snprintf(in, sizeof(in), "%" PRId64, run_in_ms);
-	snprintf(prio, sizeof(prio), "%d", priority);
-	snprintf(maxa, sizeof(maxa), "%d", max_attempts > 0 ? max_attempts : DEFAULT_MAX_ATTEMPTS);
-	res = ac_db_exec(db, &st_enqueue, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		return -1;
-	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return n;
-}
-
-int
-ac_job_enqueue(struct ac_db *db, const char *kind, json_t *payload,
-    const char *unique_key, int64_t run_at_ms, int priority, int max_attempts)
-{
-	char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
-	long long n;
-
-	n = enqueue(db, kind, text, unique_key, 1, run_at_ms, 0, priority, max_attempts);
-	free(text);
-	return n < 0 ? -1 : (int)n;
-}
-
-long long
-ac_job_enqueue_n(struct ac_db *db, const char *kind, const char *payload,
-    const char *unique_key, int count, int64_t run_in_ms)
-{
-	return enqueue(db, kind, payload, unique_key, count, 0, run_in_ms, 0, 0);
 }
 
 /* ---- operator views --------------------------------------------------- */

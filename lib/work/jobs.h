@@ -1,5 +1,6 @@
 /*
- * jobs.h — the pending-jobs table: enqueue, claim, run, complete.
+ * jobs.h — the pending-jobs table: claim, run, complete (enqueueing is
+ * lib/base/queue.h).
  *
  * Workers claim due jobs in batches with FOR UPDATE SKIP LOCKED and a
  * lease (locked_by, locked_until); a job whose lease expired (its worker
@@ -18,6 +19,7 @@
 #include <stdint.h>
 
 #include "base/db.h"
+#include "base/queue.h"
 
 enum ac_job_outcome {
 	AC_JOB_DONE = 0,	/* commit the handler's work; the job is done */
@@ -60,23 +62,6 @@ struct ac_job_kind {
 	ac_job_handler		 fn;
 	ac_job_batch_handler	 batch_fn;	/* NULL: none */
 };
-
-/*
- * Queues a job (inside the caller's transaction if one is open). run_at_ms
- * 0 means now; unique_key NULL means none. Returns 1 when queued, 0 when a
- * job with unique_key already exists, -1 on a database error.
- */
-int	ac_job_enqueue(struct ac_db *db, const char *kind, json_t *payload,
-	    const char *unique_key, int64_t run_at_ms, int priority, int max_attempts);
-
-/*
- * Queues count jobs of kind with payload (JSON text, NULL: {}) due in
- * run_in_ms, in one statement. With a unique_key, count 1 uses the key
- * as is and count > 1 uses "<key>:1" ... "<key>:<count>". Returns how
- * many were queued (duplicates are skipped), or -1 on a database error.
- */
-long long ac_job_enqueue_n(struct ac_db *db, const char *kind, const char *payload,
-	    const char *unique_key, int count, int64_t run_in_ms);
 
 /* Counts by kind and state, with the age of the oldest due pending job:
  * {"kinds": {K: {state: n, ...}}, "total": {...}, "oldest_pending_s": x|null}.

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "work/ledger.h"
+#include "account/ledger.h"
 #include "base/pgarray.h"
 
 /* The user locked, the row written only if the balance allows it. */

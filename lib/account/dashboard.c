@@ -1,0 +1,27 @@
+/* dashboard.c — see dashboard.h. */
+#include "account/account.h"
+#include "account/dashboard.h"
+#include "account/query.h"
+
+static const struct ac_stmt st_dashboard = { "dashboard", AC_SQL_VISIBLE_WITH
+	"SELECT json_build_object('balance', u.credit_balance,"
+	" 'alarms', (SELECT count(*) FROM alarms a WHERE a.user_id = u.id),"
+	" 'subscription', (SELECT json_build_object('plan', p.name, 'ends',"
+	"  to_char(s.period_end AT TIME ZONE u.timezone, 'YYYY-MM-DD'))"
+	"  FROM subscriptions s JOIN plans p ON p.id = s.plan_id WHERE s.user_id = u.id"
+	"  AND s.status = 'active' AND s.period_end > now() ORDER BY s.period_end DESC LIMIT 1),"
+	" 'open_trades', (SELECT coalesce(json_agg(t ORDER BY t.id DESC), '[]') FROM"
+	"  (SELECT " AC_SQL_TRADE_READ " FROM trades tr JOIN strategies st ON st.id = tr.strategy_id"
+	"  WHERE tr.user_id = u.id AND tr.status = 'open' ORDER BY tr.id DESC LIMIT 10) t),"
+	" 'notifications', (SELECT coalesce(json_agg(n ORDER BY n.id DESC), '[]') FROM"
+	"  (SELECT " AC_SQL_DELIVERY_READ " FROM deliveries d JOIN signals s ON s.id = d.signal_id"
+	"  JOIN strategies st ON st.id = s.strategy_id"
+	"  WHERE d.user_id = $1 AND " AC_SQL_VISIBLE("s")
+	"  ORDER BY d.id DESC LIMIT 10) n))"
+	" FROM users u WHERE u.id = $1", 1 };
+
+json_t *
+ac_dashboard(struct ac_db *db, long long user_id, struct ac_err *e)
+{
+	return ac_user_query(db, &st_dashboard, user_id, NULL, e);
+}

@@ -1,0 +1,24 @@
+/*
+ * plans.h — the plans on offer, as the portal (also to guests) and the
+ * API show them.
+ */
+#ifndef AC_PLANS_H
+#define AC_PLANS_H
+
+#include <jansson.h>
+
+#include "base/db.h"
+#include "base/err.h"
+
+/*
+ * The active plans in display order: [{"id", "name", "description",
+ * "price_minor", "currency", "duration_months", "duration_days",
+ * "credits_per_period", "max_strategies" (-1: unlimited),
+ * "max_open_trades", "priority_support", "advanced_analytics", "popular",
+ * and "strategy_ids": [...] or, for a person (reading), "strategies":
+ * [{"id", "name", "symbol", "timeframe"}, ... by name] and "current"
+ * (user_id has an active subscription to it; 0: a guest)}]; NULL with *e.
+ */
+json_t	*ac_plans(struct ac_db *db, long long user_id, int reading, struct ac_err *e);
+
+#endif
