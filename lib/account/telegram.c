@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 
+#include "base/buf.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "account/telegram.h"
@@ -141,15 +142,12 @@ ac_telegram_unlink(struct ac_db *db, const char *chat)
 static size_t
 collect(char *p, size_t size, size_t n, void *arg)
 {
-	char **buf = arg;
-	size_t have = *buf ? strlen(*buf) : 0, len = size * n;
+	struct ac_buf *b = arg;
+	size_t len = size * n;
 
-	if (have + len > 1 << 20)
+	if (b->len + len > 1 << 20)
 		return 0;
-	if ((*buf = realloc(*buf, have + len + 1)) == NULL)
-		abort();
-	memcpy(*buf + have, p, len);
-	(*buf)[have + len] = '\0';
+	ac_buf_add(b, p, len);
 	return len;
 }
 
@@ -159,7 +157,8 @@ ac_telegram_set_webhook(const struct ac_config *cfg, char *err, size_t errsz)
 	const char *token = ac_config_str(cfg, "AC_TELEGRAM_BOT_TOKEN", NULL);
 	const char *secret = ac_config_str(cfg, "AC_TELEGRAM_WEBHOOK_SECRET", NULL);
 	const char *api = ac_config_str(cfg, "AC_TELEGRAM_API_BASE", "https://api.telegram.org");
-	char url[1024], hook[1024], cerr[CURL_ERROR_SIZE] = "", *body, *out = NULL;
+	char url[1024], hook[1024], cerr[CURL_ERROR_SIZE] = "", *body;
+	struct ac_buf out = AC_BUF_INIT;
 	struct curl_slist *h;
 	json_t *o = NULL, *req;
 	CURL *c;
@@ -192,11 +191,11 @@ ac_telegram_set_webhook(const struct ac_config *cfg, char *err, size_t errsz)
 		/* the URL holds the bot token: say where, not which */
 		snprintf(err, errsz, "setWebhook on %s: %s", api, cerr[0] ? cerr :
 		    curl_easy_strerror(cc));
-	else if ((o = json_loads(out ? out : "", 0, NULL)) == NULL)
+	else if ((o = json_loads(out.p ? out.p : "", 0, NULL)) == NULL)
 		snprintf(err, errsz, "setWebhook on %s: the answer is not JSON", api);
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
 	free(body);
-	free(out);
+	ac_buf_free(&out);
 	return o;
 }
