@@ -688,10 +688,9 @@ struct item {
 	int		 recorded;	/* record_sent(): 0 not yet, 1 offered now, 2 done with */
 	int		 migrated;	/* resent once to a migrated group chat */
 	CURL		*easy;
-	struct curl_slist *headers, *rcpt;
+	struct curl_slist *headers;
 	struct ac_http_req req;
-	char		*mime;
-	size_t		 mime_len, mime_off;
+	struct ac_smtp	 smtp;
 	char		*resp;
 	size_t		 resp_len;
 	char		 retry_after[32];
@@ -803,32 +802,6 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Feeds the SMTP message. */
-static size_t
-on_read(char *p, size_t size, size_t n, void *arg)
-{
-	struct item *it = arg;
-	size_t len = it->mime_len - it->mime_off;
-
-	if (len > size * n)
-		len = size * n;
-	memcpy(p, it->mime + it->mime_off, len);
-	it->mime_off += len;
-	return len;
-}
-
-/* The bare address of "Name <addr>" or "addr" into out. */
-static void
-bare_address(const char *from, char *out, size_t outsz)
-{
-	const char *lt = strchr(from, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-
-	if (lt && gt)
-		snprintf(out, outsz, "<%.*s>", (int)(gt - lt - 1), lt + 1);
-	else
-		snprintf(out, outsz, "<%s>", from);
-}
-
 /* Builds it's transfer for it->prov. 0, or -1 with the reason in
  * it->curl_err (a message the provider cannot take). */
 static int
@@ -848,36 +821,20 @@ item_transfer(struct item *it)
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, it);
 	if (it->prov == AC_PROV_SMTP) {
-		char from[256], id[160], boundary[64], rnd[17];
+		struct ac_outmsg m = { it->key_ns, it->delivery_id, it->user_id, it->to, it->t.subject,
+		    it->t.text, it->t.html };
+		char id[160], rnd[17];
 		unsigned char r8[8];
 		const char *at = strrchr(c->from, '@');
+		struct ac_err err;
 
 		ac_random_bytes(r8, sizeof(r8));
 		ac_hex(r8, sizeof(r8), rnd);
 		snprintf(id, sizeof(id), "%s-%lld.%s@%.*s", it->key_ns, it->delivery_id, rnd,
 		    at ? (int)strcspn(at + 1, ">") : 9, at ? at + 1 : "alertcast");
-		snprintf(boundary, sizeof(boundary), "=_alertcast_%s", rnd);
-		it->mime = ac_mime_build(c->from, it->to, it->t.subject, it->t.text, it->t.html, id,
-		    ac_now_ms() / 1000, boundary);
-		if (it->mime == NULL) {
-			snprintf(it->curl_err, sizeof(it->curl_err), "smtp: bad address");
+		if (ac_prov_smtp(e, c, &m, id, ac_now_ms() / 1000, &it->smtp, &err) == -1) {
+			snprintf(it->curl_err, sizeof(it->curl_err), "%s", err.message);
 			return -1;
-		}
-		it->mime_len = strlen(it->mime);
-		bare_address(c->from, from, sizeof(from));
-		it->rcpt = curl_slist_append(NULL, it->to);
-		curl_easy_setopt(e, CURLOPT_URL, c->base);
-		curl_easy_setopt(e, CURLOPT_MAIL_FROM, from);
-		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, it->rcpt);
-		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(e, CURLOPT_READDATA, it);
-		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)it->mime_len);
-		curl_easy_setopt(e, CURLOPT_USE_SSL, (long)(c->starttls ? CURLUSESSL_ALL :
-		    CURLUSESSL_TRY));
-		if (c->user != NULL && *c->user) {
-			curl_easy_setopt(e, CURLOPT_USERNAME, c->user);
-			curl_easy_setopt(e, CURLOPT_PASSWORD, c->secret ? c->secret : "");
 		}
 		return 0;
 	}
@@ -913,14 +870,13 @@ item_reset(struct item *it)
 		curl_easy_cleanup(it->easy);
 	}
 	curl_slist_free_all(it->headers);
-	curl_slist_free_all(it->rcpt);
 	free(it->req.body);
-	free(it->mime);
+	ac_smtp_free(&it->smtp);
 	free(it->resp);
 	it->easy = NULL;
-	it->headers = it->rcpt = NULL;
-	it->req.body = it->mime = it->resp = NULL;
-	it->resp_len = it->mime_len = it->mime_off = 0;
+	it->headers = NULL;
+	it->req.body = it->resp = NULL;
+	it->resp_len = 0;
 	it->retry_after[0] = it->curl_err[0] = '\0';
 }
 
