@@ -529,6 +529,18 @@ enum { C_ID, C_STATUS, C_KIND, C_CHANNEL, C_USER, C_STRATEGY, C_SYMBOL, C_TF, C_
 	C_PRICE, C_TP, C_SL, C_TIME, C_NAME, C_TRADE, C_CLOSED, C_EMAIL, C_CHAT, C_PHONE,
 	C_UNREACHABLE, C_ATTEMPTS };
 
+/* ac_message_render() with its error message in err. */
+static char *
+message(const char *tmpl, const struct ac_var *vars, size_t n, char *err, size_t errsz)
+{
+	struct ac_err e;
+	char *out = ac_message_render(tmpl, vars, n, &e);
+
+	if (out == NULL)
+		snprintf(err, errsz, "%s", e.message);
+	return out;
+}
+
 /* tmpl rendered with vars, each value HTML-escaped when html. NULL with err. */
 static char *
 render_vars(const char *tmpl, const struct ac_var *vars, size_t n, int html, char *err,
@@ -538,12 +550,12 @@ render_vars(const char *tmpl, const struct ac_var *vars, size_t n, int html, cha
 	char *out;
 
 	if (!html || n > sizeof(esc) / sizeof(esc[0]))
-		return ac_message_render(tmpl, vars, n, err, errsz);
+		return message(tmpl, vars, n, err, errsz);
 	for (size_t i = 0; i < n; i++) {
 		esc[i].name = vars[i].name;
 		esc[i].value = ac_html_escape(vars[i].value ? vars[i].value : "");
 	}
-	out = ac_message_render(tmpl, esc, n, err, errsz);
+	out = message(tmpl, esc, n, err, errsz);
 	for (size_t i = 0; i < n; i++)
 		free((char *)esc[i].value);
 	return out;
@@ -574,7 +586,7 @@ closed_lines(const char *json, char *err, size_t errsz)
 
 		snprintf(num, sizeof(num), "%lld",
 		    (long long)json_integer_value(json_object_get(t, "number")));
-		if ((line = ac_message_render("trade_closed", v, sizeof(v) / sizeof(v[0]), err,
+		if ((line = message("trade_closed", v, sizeof(v) / sizeof(v[0]), err,
 		    errsz)) == NULL) {
 			free(all);
 			all = NULL;
@@ -620,7 +632,7 @@ render(const PGresult *res, int i, struct texts *t, char *err, size_t errsz)
 	memset(t, 0, sizeof(*t));
 	if ((closed = closed_lines(PQgetvalue(res, i, C_CLOSED), err, errsz)) == NULL)
 		return -1;
-	trade = ac_message_render(*number ? "trade_opened" : "trade_none", tv, 1, err, errsz);
+	trade = message(*number ? "trade_opened" : "trade_none", tv, 1, err, errsz);
 	if (trade != NULL) {
 		struct ac_var v[] = {
 			{ "channel", channel },

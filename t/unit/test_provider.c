@@ -225,8 +225,7 @@ test_telegram_html(void **state)
 
 	assert_string_equal(esc, "Fast &lt;b&gt; &amp; &quot;co&quot; &#39;q&#39;");
 	/* the template's markup stays, the values are escaped */
-	text = ac_message_fill("<b>{{strategy}}</b> <code>{{price}}</code>", v, 2, err,
-	    sizeof(err));
+	text = ac_message_fill("<b>{{strategy}}</b> <code>{{price}}</code>", v, 2, NULL);
 	assert_string_equal(text, "<b>Fast &lt;b&gt; &amp; &quot;co&quot; &#39;q&#39;</b>"
 	    " <code>100.5</code>");
 	m.html = text;
