@@ -25,12 +25,27 @@ struct ac_tmpl {
 
 struct render {
 	const struct ac_tmpl_out *o;
+	const struct ac_var *vars;	/* a flat context when not NULL */
+	size_t		 nvars;
 	struct ac_buf	*out;
 	const json_t	*ctx[CTX_DEPTH];
 	int		 nctx;
 	int		 depth;
 	struct ac_err	*e;
 };
+
+/* ac_buf_add() with the common case (room enough) inline: a page is
+ * written in many small pieces. */
+static inline void
+put(struct ac_buf *b, const char *s, size_t n)
+{
+	if (b->len + n < b->cap) {
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
+		b->p[b->len] = '\0';
+	} else
+		ac_buf_add(b, s, n);
+}
 
 void
 ac_tmpl_escape_html(struct ac_buf *b, const char *s, size_t n)
@@ -48,11 +63,11 @@ ac_tmpl_escape_html(struct ac_buf *b, const char *s, size_t n)
 		case '\'': e = "&#39;"; break;
 		default: continue;
 		}
-		ac_buf_add(b, s + run, i - run);
-		ac_buf_puts(b, e);
+		put(b, s + run, i - run);
+		put(b, e, strlen(e));
 		run = i + 1;
 	}
-	ac_buf_add(b, s + run, n - run);
+	put(b, s + run, n - run);
 }
 
 /* Frees a node list and everything under it. */
@@ -277,11 +292,21 @@ lookup(const struct render *r, const char *path)
 	return v;
 }
 
-/* lookup(), where a strict output makes a missing name an error: 0, or -1. */
+/* The value of path: from the flat context into *sv (a missing name
+ * NULL, a NULL value ""), else lookup() into *v. A strict output makes a
+ * missing name an error: 0, or -1. */
 static int
-value(const struct render *r, const char *path, const json_t **v)
+value(const struct render *r, const char *path, const json_t **v, const char **sv)
 {
-	if ((*v = lookup(r, path)) == NULL && r->o->strict)
+	*v = NULL;
+	*sv = NULL;
+	if (r->vars != NULL) {
+		for (size_t i = 0; i < r->nvars && *sv == NULL; i++)
+			if (strcmp(r->vars[i].name, path) == 0)
+				*sv = r->vars[i].value ? r->vars[i].value : "";
+	} else
+		*v = lookup(r, path);
+	if (*v == NULL && *sv == NULL && r->o->strict)
 		return ac_err_set(r->e, AC_E_INTERNAL, NULL, "unknown placeholder {{%s}}", path);
 	return 0;
 }
@@ -299,6 +324,16 @@ truthy(const json_t *v)
 	case JSON_TRUE: return 1;
 	default: return 0;
 	}
+}
+
+/* Appends n bytes of s, escaped or not. */
+static void
+put_text(struct ac_buf *b, const char *s, size_t n, int escape)
+{
+	if (escape)
+		ac_tmpl_escape_html(b, s, n);
+	else
+		put(b, s, n);
 }
 
 /* Appends a scalar's text, escaped or not. Objects and arrays write nothing. */
@@ -329,10 +364,7 @@ put_value(struct ac_buf *b, const json_t *v, int escape)
 	default:
 		return;
 	}
-	if (escape)
-		ac_tmpl_escape_html(b, s, n);
-	else
-		ac_buf_add(b, s, n);
+	put_text(b, s, n, escape);
 }
 
 static int	run_include(struct render *r, const char *name);
@@ -343,23 +375,28 @@ run(struct render *r, const struct node *n)
 {
 	for (; n != NULL; n = n->next) {
 		const json_t *v = NULL;
+		const char *sv = NULL;
+		int escape = n->kind == N_VAR && r->o->escape == AC_TMPL_HTML;
 
-		if (n->kind != N_TEXT && n->kind != N_INCLUDE && value(r, n->text, &v) == -1)
+		if (n->kind != N_TEXT && n->kind != N_INCLUDE && value(r, n->text, &v, &sv) == -1)
 			return -1;
 		switch (n->kind) {
 		case N_TEXT:
-			ac_buf_add(r->out, n->text, n->len);
+			put(r->out, n->text, n->len);
 			break;
 		case N_VAR:
 		case N_RAW:
-			put_value(r->out, v, n->kind == N_VAR && r->o->escape == AC_TMPL_HTML);
+			if (sv != NULL)
+				put_text(r->out, sv, strlen(sv), escape);
+			else
+				put_value(r->out, v, escape);
 			break;
 		case N_INVERTED:
-			if (!truthy(v) && run(r, n->child) == -1)
+			if (!(sv ? *sv != '\0' : truthy(v)) && run(r, n->child) == -1)
 				return -1;
 			break;
 		case N_SECTION:
-			if (!truthy(v))
+			if (!(sv ? *sv != '\0' : truthy(v)))
 				break;
 			if (r->nctx == CTX_DEPTH)
 				return ac_err_set(r->e, AC_E_INTERNAL, NULL,
@@ -389,10 +426,12 @@ run(struct render *r, const struct node *n)
 				return -1;
 			break;
 		case N_INCLUDE_VAR:
-			if (!json_is_string(v))
+			if (sv == NULL && json_is_string(v))
+				sv = json_string_value(v);
+			if (sv == NULL)
 				return ac_err_set(r->e, AC_E_INTERNAL, NULL,
 				    "{{>*%s}}: not a template name", n->text);
-			if (run_include(r, json_string_value(v)) == -1)
+			if (run_include(r, sv) == -1)
 				return -1;
 			break;
 		}
@@ -427,5 +466,16 @@ ac_tmpl_render(const struct ac_tmpl *t, const json_t *ctx, const struct ac_tmpl_
 	struct render r = { .o = o, .out = out, .depth = 1, .e = e };
 
 	r.ctx[r.nctx++] = ctx;
+	return run(&r, t->root);
+}
+
+int
+ac_tmpl_render_vars(const struct ac_tmpl *t, const struct ac_var *vars, size_t nvars,
+    const struct ac_tmpl_out *o, struct ac_buf *out, struct ac_err *e)
+{
+	static const struct ac_var none[1];
+	struct render r = { .o = o, .vars = vars ? vars : none, .nvars = nvars, .out = out,
+	    .depth = 1, .e = e };
+
 	return run(&r, t->root);
 }

@@ -32,6 +32,12 @@
 
 struct ac_tmpl;
 
+/* A flat context: names and their texts (NULL renders as ""). */
+struct ac_var {
+	const char	*name;
+	const char	*value;
+};
+
 /* src parsed; label names it in error messages ("layout.html"). NULL
  * with e (AC_E_INTERNAL) on a syntax error, which names label and line. */
 struct ac_tmpl	*ac_tmpl_parse(const char *src, const char *label, struct ac_err *e);
@@ -58,6 +64,12 @@ struct ac_tmpl_out {
  * nests deeper than 16, sections deeper than 32. */
 int	ac_tmpl_render(const struct ac_tmpl *t, const json_t *ctx, const struct ac_tmpl_out *o,
 	    struct ac_buf *out, struct ac_err *e);
+
+/* The same over the flat context vars (the first of a name counts; a
+ * section is its text's truthiness, "" falsy, and opens no context):
+ * what notices use, without building JSON for each. */
+int	ac_tmpl_render_vars(const struct ac_tmpl *t, const struct ac_var *vars, size_t nvars,
+	    const struct ac_tmpl_out *o, struct ac_buf *out, struct ac_err *e);
 
 /* 1 if s can name a template: [a-z0-9_], 1..64 bytes. */
 int	ac_tmpl_name_ok(const char *s);

@@ -72,34 +72,14 @@ ac_message_dir(void)
 	return env && *env ? env : AC_TEMPLATE_DIR;
 }
 
-/* vars as the engine's context: {name: value or null}; the first of a
- * name counts. Values are kept byte for byte (not checked as UTF-8). */
-static json_t *
-vars_object(const struct ac_var *vars, size_t nvars)
-{
-	json_t *o = json_object();
-
-	if (o == NULL)
-		abort();
-	for (size_t i = 0; i < nvars; i++)
-		if (json_object_get(o, vars[i].name) == NULL &&
-		    json_object_set_new_nocheck(o, vars[i].name, vars[i].value ?
-		    json_stringn_nocheck(vars[i].value, strlen(vars[i].value)) : json_null()) == -1)
-			abort();
-	return o;
-}
-
 /* t filled with vars: plain, every placeholder one of vars. */
 static char *
 fill(const struct ac_tmpl *t, const struct ac_var *vars, size_t nvars, struct ac_err *e)
 {
 	static const struct ac_tmpl_out plain = { AC_TMPL_PLAIN, 1, NULL, NULL };
-	json_t *ctx = vars_object(vars, nvars);
 	struct ac_buf out = AC_BUF_INIT;
-	int rc = ac_tmpl_render(t, ctx, &plain, &out, e);
 
-	json_decref(ctx);
-	if (rc == -1) {
+	if (ac_tmpl_render_vars(t, vars, nvars, &plain, &out, e) == -1) {
 		ac_buf_free(&out);
 		return NULL;
 	}

@@ -11,11 +11,10 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "base/template.h"
 
-struct ac_var {
-	const char	*name;
-	const char	*value;		/* NULL renders as "" */
-};
+/* struct ac_var, a name and its value (NULL renders as ""), is the
+ * engine's flat context. */
 
 /* The template folder for later renders (copied); NULL restores the
  * default: $AC_TEMPLATE_DIR, else the compiled-in folder. */

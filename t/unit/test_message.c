@@ -68,6 +68,12 @@ test_fill(void **state)
 	assert_non_null(out);
 	assert_string_equal(out, "BTCUSDT at 42000!");
 	free(out);
+	/* the engine's sections over the variables: a text is truthy unless "" */
+	put("sect", "{{#symbol}}<{{symbol}}>{{/symbol}}{{^none}}-{{/none}}{{#none}}x{{/none}}", 0);
+	out = ac_message_render("sect", v, 3, &e);
+	assert_non_null(out);
+	assert_string_equal(out, "<BTCUSDT>-");
+	free(out);
 }
 
 static void
