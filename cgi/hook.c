@@ -147,11 +147,11 @@ tg_secret_ok(const struct ac_req *r, const char *secret)
 static void
 tg_answer(struct ac_req *r, const char *result, json_int_t chat, const char *template)
 {
-	char err[256], *text = template ? ac_message_render(template, NULL, 0, err,
-	    sizeof(err)) : NULL;
+	struct ac_err e;
+	char *text = template ? ac_message_render(template, NULL, 0, &e) : NULL;
 
 	if (template != NULL && text == NULL)
-		ac_warn("telegram reply %s: %s", template, err);
+		ac_warn("telegram reply %s: %s", template, e.message);
 	if (text == NULL) {
 		ac_reply_json(r, 200, json_pack("{s:b, s:s}", "ok", 1, "result", result));
 		return;

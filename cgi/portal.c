@@ -224,7 +224,8 @@ static void
 page(struct pctx *c, int status, const char *tmpl, const char *title, json_t *data,
     const char *error)
 {
-	char err[512], nav[64];
+	char nav[64];
+	struct ac_err e;
 	size_t len;
 	char *html;
 
@@ -242,13 +243,13 @@ page(struct pctx *c, int status, const char *tmpl, const char *title, json_t *da
 		json_object_set_new(data, "flash", json_string(flash(c)));
 	if (error != NULL)
 		json_object_set_new(data, "error", json_string(error));
-	html = ac_html_render(portal.html, "layout", data, &len, err, sizeof(err));
+	html = ac_html_render(portal.html, "layout", data, &len, &e);
 	json_decref(data);
 	if (html == NULL) {
 		static const char oops[] = "<!doctype html><title>Error</title><p>Something went"
 		    " wrong on our side. Please try again.</p>";
 
-		ac_error("template %s: %s", tmpl, err);
+		ac_error("template %s: %s", tmpl, e.message);
 		ac_reply(c->r, 500, "text/html; charset=utf-8", NULL, oops, sizeof(oops) - 1);
 		return;
 	}

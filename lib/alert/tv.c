@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "base/util.h"
 #include "alert/tv.h"
 
 #if defined(__GNUC__)
@@ -225,68 +226,6 @@ find_placeholder(const char *s, size_t len, size_t *off, size_t *plen)
 	return 0;
 }
 
-/* ---- civil time (Howard Hinnant's algorithms, proleptic Gregorian) --- */
-
-/* Days from 1970-01-01 to y-m-d. */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t	era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* The date *y-*m-*d of day z counted from 1970-01-01. */
-static void
-civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t	era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-/* Days in month m (1..12) of year y. */
-static int
-month_days(int64_t y, int m)
-{
-	static const int	days[12] =
-	    { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int			leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return days[m - 1] + (m == 2 && leap);
-}
-
-/* Writes ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf. */
-static const char *
-format_time(int64_t ms, char *buf, size_t bufsz)
-{
-	int64_t	days = ms / 86400000, rem = ms % 86400000, y;
-	int	m, d;
-
-	if (rem < 0) {
-		rem += 86400000;
-		days--;
-	}
-	civil_from_days(days, &y, &m, &d);
-	snprintf(buf, bufsz, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    y, m, d, (int)(rem / 3600000), (int)(rem / 60000 % 60),
-	    (int)(rem / 1000 % 60), (int)(rem % 1000));
-	return buf;
-}
-
 /* Reads exactly n digits at *p (before e) into *v and advances *p.
  * 0, or -1 if there are fewer. */
 static int
@@ -357,11 +296,9 @@ parse_iso8601(const char *p, const char *e, int64_t *ms)
 			return -1;
 	} else
 		(void)read_char(&p, e, "Zz");
-	if (p != e || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) ||
-	    h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59)
+	if (p != e || oh > 23 || om > 59 || ac_utc_ms(y, mo, d, h, mi, s, ms) == -1)
 		return -1;
-	*ms = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) -
-	    (int64_t)sign * (oh * 3600 + om * 60)) * 1000 + frac;
+	*ms += -(int64_t)sign * (oh * 3600 + om * 60) * 1000 + frac;
 	return 0;
 }
 
@@ -567,32 +504,17 @@ ac_time_parse(const char *s, int64_t *ms)
 
 /* ---- the field table ------------------------------------------------ */
 
-/* Parses value v of table slot `slot` into out: 0, or -1 with *err. */
-typedef int	(*slot_parse_fn)(const json_t *v, int slot,
-		    struct ac_alert *out, struct ac_alert_error *err);
+/* Parses value v of table slot `slot` into out: 0, or -1 with *err. The
+ * parsers are declared with this type before the table that names them. */
+typedef int	slot_parse(const json_t *v, int slot, struct ac_alert *out,
+		    struct ac_alert_error *err);
 
-static int	parse_symbol(const json_t *, int, struct ac_alert *,
-		    struct ac_alert_error *);
-static int	parse_timeframe(const json_t *, int, struct ac_alert *,
-		    struct ac_alert_error *);
-static int	parse_strategy(const json_t *, int, struct ac_alert *,
-		    struct ac_alert_error *);
-static int	parse_action(const json_t *, int, struct ac_alert *,
-		    struct ac_alert_error *);
-static int	parse_number(const json_t *, int, struct ac_alert *,
-		    struct ac_alert_error *);
-static int	parse_time(const json_t *, int, struct ac_alert *,
-		    struct ac_alert_error *);
-static int	parse_secret(const json_t *, int, struct ac_alert *,
-		    struct ac_alert_error *);
-static int	parse_exchange(const json_t *, int, struct ac_alert *,
-		    struct ac_alert_error *);
-static int	parse_position(const json_t *, int, struct ac_alert *,
-		    struct ac_alert_error *);
+static slot_parse parse_symbol, parse_timeframe, parse_strategy, parse_action, parse_number,
+    parse_time, parse_secret, parse_exchange, parse_position;
 
 static const struct slot {
 	const char	*name;		/* canonical name, for err->field */
-	slot_parse_fn	 parse;
+	slot_parse	*parse;
 	int		 required;	/* absent → 400 missing_field */
 	int		 hidden;	/* never quoted, never checked for {{ */
 } slots[SLOT__MAX] = {
@@ -1514,7 +1436,7 @@ ac_alert_check(const struct ac_alert *a, const struct ac_rules *r,
 	}
 	if (a->present & BIT(AC_F_TIME)) {
 		age = now_ms - a->time_ms;
-		format_time(a->time_ms, when, sizeof(when));
+		ac_iso8601_ms(a->time_ms, when);
 		if (age > r->max_skew_ms)
 			return fail(err, 422, "stale_alert",
 			    slots[AC_F_TIME].name, "alert time %s is %.3f s "

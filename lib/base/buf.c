@@ -23,6 +23,7 @@ ac_buf_reserve(struct ac_buf *b, size_t n)
 	}
 	if ((b->p = realloc(b->p, cap)) == NULL)
 		abort();
+	b->p[b->len] = '\0';	/* a first reserve makes "", as buf.h says */
 	b->cap = cap;
 }
 

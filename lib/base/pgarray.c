@@ -5,82 +5,95 @@
 
 #include "base/pgarray.h"
 
-/* Room for n more bytes plus the closing "}" and NUL. */
-static void
-reserve(struct ac_pgarray *a, size_t n)
+/*
+ * Room for n more bytes plus the closing "}" (ac_buf_reserve adds the
+ * NUL). The appends below write into the reserved room directly, one
+ * reserve per element: this is on the fan-out's hot path.
+ */
+static char *
+room(struct ac_pgarray *a, size_t n)
 {
-	if (a->len + n + 2 <= a->cap)
-		return;
-	while (a->len + n + 2 > a->cap)
-		a->cap = a->cap ? a->cap * 2 : 256;
-	if ((a->buf = realloc(a->buf, a->cap)) == NULL)
-		abort();
+	ac_buf_reserve(&a->b, n + 1);
+	return a->b.p + a->b.len;
 }
 
 void
 ac_pgarray_init(struct ac_pgarray *a)
 {
 	memset(a, 0, sizeof(*a));
-	reserve(a, 1);
-	a->buf[a->len++] = '{';
+	ac_buf_putc(&a->b, '{');
 }
 
 void
 ac_pgarray_free(struct ac_pgarray *a)
 {
-	free(a->buf);
+	ac_buf_free(&a->b);
 	memset(a, 0, sizeof(*a));
 }
 
-/* Starts an element: a comma after the first. */
-static void
-sep(struct ac_pgarray *a)
+/* Starts an element of at most n bytes: a comma after the first. */
+static char *
+sep(struct ac_pgarray *a, size_t n)
 {
-	reserve(a, 1);
+	char *p = room(a, n + 1);
+
 	if (a->n++ > 0)
-		a->buf[a->len++] = ',';
+		*p++ = ',';
+	return p;
+}
+
+/* Ends an element that was written up to p. */
+static void
+done(struct ac_pgarray *a, char *p)
+{
+	a->b.len = (size_t)(p - a->b.p);
+	*p = '\0';
 }
 
 void
 ac_pgarray_ll(struct ac_pgarray *a, long long v)
 {
-	sep(a);
-	reserve(a, 24);
-	a->len += (size_t)snprintf(a->buf + a->len, 24, "%lld", v);
+	char *p = sep(a, 24);
+
+	done(a, p + snprintf(p, 24, "%lld", v));
 }
 
 void
 ac_pgarray_num(struct ac_pgarray *a, double v)
 {
-	sep(a);
-	reserve(a, 32);
-	a->len += (size_t)snprintf(a->buf + a->len, 32, "%.15g", v);
+	char *p = sep(a, 32);
+
+	done(a, p + snprintf(p, 32, "%.15g", v));
 }
 
 void
 ac_pgarray_str(struct ac_pgarray *a, const char *s)
 {
-	sep(a);
+	char *p;
+
 	if (s == NULL) {
-		reserve(a, 4);
-		memcpy(a->buf + a->len, "NULL", 4);
-		a->len += 4;
+		p = sep(a, 4);
+		memcpy(p, "NULL", 4);
+		done(a, p + 4);
 		return;
 	}
-	reserve(a, 2 * strlen(s) + 2);
-	a->buf[a->len++] = '"';
+	p = sep(a, 2 * strlen(s) + 2);
+	*p++ = '"';
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			a->buf[a->len++] = '\\';
-		a->buf[a->len++] = *s;
+			*p++ = '\\';
+		*p++ = *s;
 	}
-	a->buf[a->len++] = '"';
+	*p++ = '"';
+	done(a, p);
 }
 
 const char *
 ac_pgarray_text(struct ac_pgarray *a)
 {
-	a->buf[a->len] = '}';
-	a->buf[a->len + 1] = '\0';
-	return a->buf;
+	/* the "}" goes after the end (room() kept a byte for it), so the
+	 * next append writes over it */
+	a->b.p[a->b.len] = '}';
+	a->b.p[a->b.len + 1] = '\0';
+	return a->b.p;
 }

@@ -8,10 +8,11 @@
 
 #include <stddef.h>
 
+#include "base/buf.h"
+
 struct ac_pgarray {
-	char	*buf;
-	size_t	 len, cap;
-	int	 n;		/* elements so far */
+	struct ac_buf	 b;
+	int		 n;		/* elements so far */
 };
 
 /* An empty array; aborts on OOM (here and in the calls below). */

@@ -129,13 +129,36 @@ ac_utf8_clean(char *dst, size_t dstsz, const char *src, size_t n)
 void
 ac_iso8601_ms(int64_t ms, char out[32])
 {
-	time_t t = (time_t)(ms / 1000);
+	/* floored, so times before 1970 count back from a whole second */
+	int64_t sec = ms / 1000 - (ms % 1000 < 0), frac = ms - sec * 1000;
+	time_t t = (time_t)sec;
 	struct tm tm;
-	char base[24];
+	int n;
 
 	gmtime_r(&t, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 32, "%.19s.%03dZ", base, (int)(ms % 1000));
+	n = snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+	if (n >= 32)	/* a year of more than 10 digits */
+		out[31] = '\0';
+}
+
+int
+ac_utc_ms(int y, int mo, int d, int h, int mi, int s, int64_t *ms)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+	    .tm_min = mi, .tm_sec = s };
+	time_t t;
+
+	if (mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 ||
+	    s > 59)
+		return -1;
+	/* timegm() carries a day past the month's end into the next month:
+	 * a date that does not come back unchanged does not exist */
+	t = timegm(&tm);
+	if (tm.tm_mday != d || tm.tm_mon != mo - 1)
+		return -1;
+	*ms = (int64_t)t * 1000;
+	return 0;
 }
 
 int

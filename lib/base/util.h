@@ -34,8 +34,14 @@ int	ac_utf8_valid(const char *s, size_t n);
  */
 size_t	ac_utf8_clean(char *dst, size_t dstsz, const char *src, size_t n);
 
-/* "2026-11-21T21:24:30.123Z" for ms since the epoch; out holds 32 bytes. */
+/* "2026-11-21T21:24:30.123Z" for ms since the epoch (before 1970 too);
+ * out holds 32 bytes. */
 void	ac_iso8601_ms(int64_t ms, char out[32]);
+
+/* The ms since the epoch of the UTC time y-mo-d h:mi:s (proleptic
+ * Gregorian): 0, or -1 when a field is out of range (month 13, Feb 29 of
+ * a common year, April 31, hour 24, minute or second 60). */
+int	ac_utc_ms(int y, int mo, int d, int h, int mi, int s, int64_t *ms);
 
 /* pthread_create() of a thread that starts with every signal blocked, so
  * SIGTERM and the like reach the thread meant to take them, never this

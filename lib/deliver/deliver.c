@@ -529,6 +529,18 @@ enum { C_ID, C_STATUS, C_KIND, C_CHANNEL, C_USER, C_STRATEGY, C_SYMBOL, C_TF, C_
 	C_PRICE, C_TP, C_SL, C_TIME, C_NAME, C_TRADE, C_CLOSED, C_EMAIL, C_CHAT, C_PHONE,
 	C_UNREACHABLE, C_ATTEMPTS };
 
+/* ac_message_render() with its error message in err. */
+static char *
+message(const char *tmpl, const struct ac_var *vars, size_t n, char *err, size_t errsz)
+{
+	struct ac_err e;
+	char *out = ac_message_render(tmpl, vars, n, &e);
+
+	if (out == NULL)
+		snprintf(err, errsz, "%s", e.message);
+	return out;
+}
+
 /* tmpl rendered with vars, each value HTML-escaped when html. NULL with err. */
 static char *
 render_vars(const char *tmpl, const struct ac_var *vars, size_t n, int html, char *err,
@@ -538,12 +550,12 @@ render_vars(const char *tmpl, const struct ac_var *vars, size_t n, int html, cha
 	char *out;
 
 	if (!html || n > sizeof(esc) / sizeof(esc[0]))
-		return ac_message_render(tmpl, vars, n, err, errsz);
+		return message(tmpl, vars, n, err, errsz);
 	for (size_t i = 0; i < n; i++) {
 		esc[i].name = vars[i].name;
 		esc[i].value = ac_html_escape(vars[i].value ? vars[i].value : "");
 	}
-	out = ac_message_render(tmpl, esc, n, err, errsz);
+	out = message(tmpl, esc, n, err, errsz);
 	for (size_t i = 0; i < n; i++)
 		free((char *)esc[i].value);
 	return out;
@@ -574,7 +586,7 @@ closed_lines(const char *json, char *err, size_t errsz)
 
 		snprintf(num, sizeof(num), "%lld",
 		    (long long)json_integer_value(json_object_get(t, "number")));
-		if ((line = ac_message_render("trade_closed", v, sizeof(v) / sizeof(v[0]), err,
+		if ((line = message("trade_closed", v, sizeof(v) / sizeof(v[0]), err,
 		    errsz)) == NULL) {
 			free(all);
 			all = NULL;
@@ -620,7 +632,7 @@ render(const PGresult *res, int i, struct texts *t, char *err, size_t errsz)
 	memset(t, 0, sizeof(*t));
 	if ((closed = closed_lines(PQgetvalue(res, i, C_CLOSED), err, errsz)) == NULL)
 		return -1;
-	trade = ac_message_render(*number ? "trade_opened" : "trade_none", tv, 1, err, errsz);
+	trade = message(*number ? "trade_opened" : "trade_none", tv, 1, err, errsz);
 	if (trade != NULL) {
 		struct ac_var v[] = {
 			{ "channel", channel },
@@ -688,10 +700,9 @@ struct item {
 	int		 recorded;	/* record_sent(): 0 not yet, 1 offered now, 2 done with */
 	int		 migrated;	/* resent once to a migrated group chat */
 	CURL		*easy;
-	struct curl_slist *headers, *rcpt;
+	struct curl_slist *headers;
 	struct ac_http_req req;
-	char		*mime;
-	size_t		 mime_len, mime_off;
+	struct ac_smtp	 smtp;
 	char		*resp;
 	size_t		 resp_len;
 	char		 retry_after[32];
@@ -803,32 +814,6 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Feeds the SMTP message. */
-static size_t
-on_read(char *p, size_t size, size_t n, void *arg)
-{
-	struct item *it = arg;
-	size_t len = it->mime_len - it->mime_off;
-
-	if (len > size * n)
-		len = size * n;
-	memcpy(p, it->mime + it->mime_off, len);
-	it->mime_off += len;
-	return len;
-}
-
-/* The bare address of "Name <addr>" or "addr" into out. */
-static void
-bare_address(const char *from, char *out, size_t outsz)
-{
-	const char *lt = strchr(from, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-
-	if (lt && gt)
-		snprintf(out, outsz, "<%.*s>", (int)(gt - lt - 1), lt + 1);
-	else
-		snprintf(out, outsz, "<%s>", from);
-}
-
 /* Builds it's transfer for it->prov. 0, or -1 with the reason in
  * it->curl_err (a message the provider cannot take). */
 static int
@@ -848,36 +833,20 @@ item_transfer(struct item *it)
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, it);
 	if (it->prov == AC_PROV_SMTP) {
-		char from[256], id[160], boundary[64], rnd[17];
+		struct ac_outmsg m = { it->key_ns, it->delivery_id, it->user_id, it->to, it->t.subject,
+		    it->t.text, it->t.html };
+		char id[160], rnd[17];
 		unsigned char r8[8];
 		const char *at = strrchr(c->from, '@');
+		struct ac_err err;
 
 		ac_random_bytes(r8, sizeof(r8));
 		ac_hex(r8, sizeof(r8), rnd);
 		snprintf(id, sizeof(id), "%s-%lld.%s@%.*s", it->key_ns, it->delivery_id, rnd,
 		    at ? (int)strcspn(at + 1, ">") : 9, at ? at + 1 : "alertcast");
-		snprintf(boundary, sizeof(boundary), "=_alertcast_%s", rnd);
-		it->mime = ac_mime_build(c->from, it->to, it->t.subject, it->t.text, it->t.html, id,
-		    ac_now_ms() / 1000, boundary);
-		if (it->mime == NULL) {
-			snprintf(it->curl_err, sizeof(it->curl_err), "smtp: bad address");
+		if (ac_prov_smtp(e, c, &m, id, ac_now_ms() / 1000, &it->smtp, &err) == -1) {
+			snprintf(it->curl_err, sizeof(it->curl_err), "%s", err.message);
 			return -1;
-		}
-		it->mime_len = strlen(it->mime);
-		bare_address(c->from, from, sizeof(from));
-		it->rcpt = curl_slist_append(NULL, it->to);
-		curl_easy_setopt(e, CURLOPT_URL, c->base);
-		curl_easy_setopt(e, CURLOPT_MAIL_FROM, from);
-		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, it->rcpt);
-		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(e, CURLOPT_READDATA, it);
-		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)it->mime_len);
-		curl_easy_setopt(e, CURLOPT_USE_SSL, (long)(c->starttls ? CURLUSESSL_ALL :
-		    CURLUSESSL_TRY));
-		if (c->user != NULL && *c->user) {
-			curl_easy_setopt(e, CURLOPT_USERNAME, c->user);
-			curl_easy_setopt(e, CURLOPT_PASSWORD, c->secret ? c->secret : "");
 		}
 		return 0;
 	}
@@ -913,14 +882,13 @@ item_reset(struct item *it)
 		curl_easy_cleanup(it->easy);
 	}
 	curl_slist_free_all(it->headers);
-	curl_slist_free_all(it->rcpt);
 	free(it->req.body);
-	free(it->mime);
+	ac_smtp_free(&it->smtp);
 	free(it->resp);
 	it->easy = NULL;
-	it->headers = it->rcpt = NULL;
-	it->req.body = it->mime = it->resp = NULL;
-	it->resp_len = it->mime_len = it->mime_off = 0;
+	it->headers = NULL;
+	it->req.body = it->resp = NULL;
+	it->resp_len = 0;
 	it->retry_after[0] = it->curl_err[0] = '\0';
 }
 

@@ -1,5 +1,4 @@
 /* message.c — see message.h. */
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -9,8 +8,10 @@
 
 #include <sys/stat.h>
 
-#include "deliver/message.h"
+#include "base/buf.h"
+#include "base/template.h"
 #include "base/util.h"
+#include "deliver/message.h"
 
 #ifndef AC_TEMPLATE_DIR
 #define AC_TEMPLATE_DIR "/usr/local/share/alertcast/templates"
@@ -28,9 +29,10 @@ static char *dir_set;
  * time changed
  * (looked at no more than once every RECHECK_MS), so an edited template is
  * used within a second and a delivery batch reads each file once. */
-static struct {
+static struct slot {
 	char		*path;
 	char		*text;
+	struct ac_tmpl	*parsed;	/* text parsed, once a render needed it */
 	off_t		 size;
 	ino_t		 ino;		/* a file put in its place (an editor's rename) */
 	struct timespec	 mtime, ctime;
@@ -45,6 +47,7 @@ cache_clear(void)
 	for (int i = 0; i < CACHE_SLOTS; i++) {
 		free(cache[i].path);
 		free(cache[i].text);
+		ac_tmpl_free(cache[i].parsed);
 		memset(&cache[i], 0, sizeof(cache[i]));
 	}
 }
@@ -69,62 +72,37 @@ ac_message_dir(void)
 	return env && *env ? env : AC_TEMPLATE_DIR;
 }
 
-/* Grows *out to hold n more bytes and appends them. */
-static void
-append(char **out, size_t *len, size_t *cap, const char *s, size_t n)
+/* t filled with vars: plain, every placeholder one of vars. */
+static char *
+fill(const struct ac_tmpl *t, const struct ac_var *vars, size_t nvars, struct ac_err *e)
 {
-	if (*len + n + 1 > *cap) {
-		while (*len + n + 1 > *cap)
-			*cap = *cap ? *cap * 2 : 256;
-		if ((*out = realloc(*out, *cap)) == NULL)
-			abort();
+	static const struct ac_tmpl_out plain = { AC_TMPL_PLAIN, 1, NULL, NULL };
+	struct ac_buf out = AC_BUF_INIT;
+
+	if (ac_tmpl_render_vars(t, vars, nvars, &plain, &out, e) == -1) {
+		ac_buf_free(&out);
+		return NULL;
 	}
-	memcpy(*out + *len, s, n);
-	*len += n;
-	(*out)[*len] = '\0';
+	return ac_buf_take(&out);
 }
 
 char *
-ac_message_fill(const char *tmpl, const struct ac_var *vars, size_t nvars,
-    char *err, size_t errsz)
+ac_message_fill(const char *tmpl, const struct ac_var *vars, size_t nvars, struct ac_err *e)
 {
-	char *out = NULL;
-	size_t len = 0, cap = 0, i;
-	const char *p = tmpl, *open, *close, *name, *end;
+	struct ac_tmpl *t = ac_tmpl_parse(tmpl, "template", e);
+	char *out;
 
-	append(&out, &len, &cap, "", 0);
-	while ((open = strstr(p, "{{")) != NULL) {
-		append(&out, &len, &cap, p, (size_t)(open - p));
-		if ((close = strstr(open + 2, "}}")) == NULL) {
-			snprintf(err, errsz, "unclosed {{ at offset %zu", (size_t)(open - tmpl));
-			free(out);
-			return NULL;
-		}
-		for (name = open + 2; name < close && isspace((unsigned char)*name); name++)
-			;
-		for (end = close; end > name && isspace((unsigned char)end[-1]); end--)
-			;
-		for (i = 0; i < nvars; i++)
-			if (strlen(vars[i].name) == (size_t)(end - name) &&
-			    memcmp(vars[i].name, name, (size_t)(end - name)) == 0)
-				break;
-		if (i == nvars) {
-			snprintf(err, errsz, "unknown placeholder {{%.*s}}", (int)(end - name), name);
-			free(out);
-			return NULL;
-		}
-		if (vars[i].value != NULL)
-			append(&out, &len, &cap, vars[i].value, strlen(vars[i].value));
-		p = close + 2;
-	}
-	append(&out, &len, &cap, p, strlen(p));
+	if (t == NULL)
+		return NULL;
+	out = fill(t, vars, nvars, e);
+	ac_tmpl_free(t);
 	return out;
 }
 
-/* path's text, read (again) if need be; NULL with err. Called with mu
- * held; the text stays valid while it is. */
-static const char *
-cached(const char *path, char *err, size_t errsz)
+/* path's cache slot, the file read (again) if need be; NULL with e.
+ * Called with mu held; the slot stays valid while it is. */
+static struct slot *
+cached(const char *path, struct ac_err *e)
 {
 	int64_t now = ac_mono_ms();
 	struct stat st;
@@ -137,9 +115,9 @@ cached(const char *path, char *err, size_t errsz)
 		if (cache[i].path != NULL && strcmp(cache[i].path, path) == 0)
 			slot = i;
 	if (slot >= 0 && now - cache[slot].checked < RECHECK_MS)
-		return cache[slot].text;
+		return &cache[slot];
 	if (stat(path, &st) == -1) {
-		snprintf(err, errsz, "template %s: %s", path, strerror(errno));
+		ac_err_set(e, AC_E_INTERNAL, NULL, "template %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (slot >= 0 && st.st_size == cache[slot].size && st.st_ino == cache[slot].ino &&
@@ -148,10 +126,10 @@ cached(const char *path, char *err, size_t errsz)
 	    st.st_ctim.tv_sec == cache[slot].ctime.tv_sec &&
 	    st.st_ctim.tv_nsec == cache[slot].ctime.tv_nsec) {
 		cache[slot].checked = now;
-		return cache[slot].text;
+		return &cache[slot];
 	}
 	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errsz, "template %s: %s", path, strerror(errno));
+		ac_err_set(e, AC_E_INTERNAL, NULL, "template %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if ((text = malloc(TEMPLATE_MAX + 1)) == NULL)
@@ -159,7 +137,8 @@ cached(const char *path, char *err, size_t errsz)
 	n = fread(text, 1, TEMPLATE_MAX + 1, f);
 	fclose(f);
 	if (n > TEMPLATE_MAX) {
-		snprintf(err, errsz, "template %s: larger than %d bytes", path, TEMPLATE_MAX);
+		ac_err_set(e, AC_E_INTERNAL, NULL, "template %s: larger than %d bytes", path,
+		    TEMPLATE_MAX);
 		free(text);
 		return NULL;
 	}
@@ -171,30 +150,33 @@ cached(const char *path, char *err, size_t errsz)
 			abort();
 	}
 	free(cache[slot].text);
+	ac_tmpl_free(cache[slot].parsed);
 	cache[slot].text = text;
+	cache[slot].parsed = NULL;
 	cache[slot].size = st.st_size;
 	cache[slot].ino = st.st_ino;
 	cache[slot].mtime = st.st_mtim;
 	cache[slot].ctime = st.st_ctim;
 	cache[slot].checked = now;
-	return text;
+	return &cache[slot];
 }
 
 char *
-ac_message_render(const char *name, const struct ac_var *vars, size_t nvars,
-    char *err, size_t errsz)
+ac_message_render(const char *name, const struct ac_var *vars, size_t nvars, struct ac_err *e)
 {
 	char path[4096], *out = NULL;
-	const char *tmpl;
+	struct slot *c;
 
 	pthread_mutex_lock(&mu);
 	snprintf(path, sizeof(path), "%s/messages/%s.txt", ac_message_dir(), name);
-	if ((tmpl = cached(path, err, errsz)) != NULL &&
-	    (out = ac_message_fill(tmpl, vars, nvars, err, errsz)) == NULL) {
-		char why[256];
+	if ((c = cached(path, e)) != NULL && c->parsed == NULL)
+		c->parsed = ac_tmpl_parse(c->text, path, e);
+	if (c != NULL && c->parsed != NULL && (out = fill(c->parsed, vars, nvars, e)) == NULL &&
+	    e != NULL) {
+		char why[sizeof(e->message)];
 
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errsz, "template %s: %s", path, why);
+		snprintf(why, sizeof(why), "%s", e->message);
+		ac_err_set(e, AC_E_INTERNAL, NULL, "template %s: %s", path, why);
 	}
 	pthread_mutex_unlock(&mu);
 	return out;

@@ -1,7 +1,8 @@
 /*
  * message.h — notification texts from plain-text template files with
  * {{name}} placeholders (templates/messages/, installed under
- * $(pkgdatadir)/templates/messages). The folder is AC_TEMPLATE_DIR from
+ * $(pkgdatadir)/templates/messages), rendered by the portal's engine
+ * (base/template.h) with plain output. The folder is AC_TEMPLATE_DIR from
  * the configuration, with a compiled-in default.
  */
 #ifndef AC_MESSAGE_H
@@ -9,10 +10,11 @@
 
 #include <stddef.h>
 
-struct ac_var {
-	const char	*name;
-	const char	*value;		/* NULL renders as "" */
-};
+#include "base/err.h"
+#include "base/template.h"
+
+/* struct ac_var, a name and its value (NULL renders as ""), is the
+ * engine's flat context. */
 
 /* The template folder for later renders (copied); NULL restores the
  * default: $AC_TEMPLATE_DIR, else the compiled-in folder. */
@@ -21,16 +23,18 @@ const char	*ac_message_dir(void);
 
 /*
  * Fills tmpl's {{name}} placeholders (spaces inside the braces allowed)
- * with the values of vars. Pure. Returns a new string the caller frees,
- * or NULL with err set for a placeholder not in vars or an unclosed one.
+ * with the values of vars, as they are (the engine of base/template.h,
+ * plain output). Pure. Returns a new string the caller frees, or NULL
+ * with e (AC_E_INTERNAL) for a placeholder not in vars or an unclosed one.
  */
 char	*ac_message_fill(const char *tmpl, const struct ac_var *vars, size_t nvars,
-	    char *err, size_t errsz);
+	    struct ac_err *e);
 
-/* Fills <dir>/<name>.txt, read once and kept (read again within a second
- * of a change to the file). NULL with err on a missing file or a bad
- * placeholder. The caller frees the result. Thread-safe. */
+/* Fills <dir>/messages/<name>.txt, read and parsed once and kept (read
+ * again within a second of a change to the file). NULL with e
+ * (AC_E_INTERNAL) on a missing file or a bad placeholder. The caller
+ * frees the result. Thread-safe. */
 char	*ac_message_render(const char *name, const struct ac_var *vars, size_t nvars,
-	    char *err, size_t errsz);
+	    struct ac_err *e);
 
 #endif

@@ -7,8 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
+#include "base/buf.h"
 #include "base/crypto.h"
 #include "deliver/provider.h"
 
@@ -63,27 +65,19 @@ header(struct ac_http_req *req, const char *name, const char *value)
 		    value);
 }
 
-/* s percent-encoded for a form body, appended to *out (grown). */
+/* "name=s" percent-encoded for a form body, appended to b. */
 static void
-form_append(char **out, size_t *len, const char *name, const char *s)
+form_append(struct ac_buf *b, const char *name, const char *s)
 {
-	size_t need = *len + strlen(name) + 3 * strlen(s) + 3;
-	char *p;
-
-	if ((*out = realloc(*out, need)) == NULL)
-		abort();
-	p = *out + *len;
-	p += sprintf(p, "%s%s=", *len ? "&" : "", name);
+	ac_buf_printf(b, "%s%s=", b->len ? "&" : "", name);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
-			*p++ = (char)c;
+			ac_buf_putc(b, (char)c);
 		else
-			p += sprintf(p, "%%%02X", c);
+			ac_buf_printf(b, "%%%02X", c);
 	}
-	*p = '\0';
-	*len = (size_t)(p - *out);
 }
 
 /* The JSON text of o (consumed); aborts on allocation failure. */
@@ -103,7 +97,7 @@ ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_out
     struct ac_http_req *req, char *err, size_t errsz)
 {
 	char key[64], auth[512], ext[24];
-	size_t len = 0;
+	struct ac_buf form = AC_BUF_INIT;
 
 	memset(req, 0, sizeof(*req));
 	ac_prov_idempotency_key(m->key_ns, m->delivery_id, key, sizeof(key));
@@ -147,10 +141,11 @@ ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_out
 		header(req, "Content-Type", "application/x-www-form-urlencoded");
 		req->basic_user = c->user;
 		req->basic_pass = c->secret;
-		form_append(&req->body, &len, "To", m->to);
-		form_append(&req->body, &len, strncmp(c->from, "MG", 2) == 0 ?
-		    "MessagingServiceSid" : "From", c->from);
-		form_append(&req->body, &len, "Body", m->text);
+		form_append(&form, "To", m->to);
+		form_append(&form, strncmp(c->from, "MG", 2) == 0 ? "MessagingServiceSid" : "From",
+		    c->from);
+		form_append(&form, "Body", m->text);
+		req->body = ac_buf_take(&form);
 		return 0;
 	case AC_PROV_ONESIGNAL:
 		snprintf(req->url, sizeof(req->url), "%s/notifications", c->base);
@@ -209,6 +204,22 @@ member_text(json_t *o, const char *name, char *out, size_t outsz)
 		out[0] = '\0';
 }
 
+/* A 2xx answer: OK with the message id (member idname, "an id") in a->id,
+ * or a retry when it has none. 1 if status was 2xx, else 0 (nothing set). */
+static int
+answer_id(long status, json_t *o, const char *prov, const char *idname, const char *what,
+    struct ac_answer *a)
+{
+	if (status / 100 != 2)
+		return 0;
+	member_text(o, idname, a->id, sizeof(a->id));
+	if (a->id[0] != '\0')
+		a->verdict = AC_SEND_OK;
+	else
+		verdict(a, AC_SEND_RETRY, "%s %ld: answer without %s", prov, status, what);
+	return 1;
+}
+
 /* Telegram: {"ok", "result": {"message_id"}, "error_code", "description",
  * "parameters": {"retry_after", "migrate_to_chat_id"}}. */
 static void
@@ -249,14 +260,8 @@ classify_resend(long status, json_t *o, const char *retry_after, struct ac_answe
 
 	member_text(o, "name", name, sizeof(name));
 	member_text(o, "message", msg, sizeof(msg));
-	if (status / 100 == 2) {
-		member_text(o, "id", a->id, sizeof(a->id));
-		if (a->id[0] != '\0')
-			a->verdict = AC_SEND_OK;
-		else
-			verdict(a, AC_SEND_RETRY, "resend %ld: answer without an id", status);
+	if (answer_id(status, o, "resend", "id", "an id", a))
 		return;
-	}
 	if (retry_after != NULL)
 		a->retry_after_ms = strtoll(retry_after, NULL, 10) * 1000;
 	/* a 429 for a used-up quota does not pass by waiting; 409
@@ -317,13 +322,9 @@ classify_twilio(long status, json_t *o, struct ac_answer *a)
 
 	member_text(o, "code", code, sizeof(code));
 	member_text(o, "message", msg, sizeof(msg));
-	if (status / 100 == 2) {
-		member_text(o, "sid", a->id, sizeof(a->id));
-		if (a->id[0] != '\0')
-			a->verdict = AC_SEND_OK;
-		else
-			verdict(a, AC_SEND_RETRY, "twilio %ld: answer without a sid", status);
-	} else if (status_retryable(status))
+	if (answer_id(status, o, "twilio", "sid", "a sid", a))
+		return;
+	if (status_retryable(status))
 		verdict(a, AC_SEND_RETRY, "twilio %ld %s: %s", status, code, msg);
 	else if (status == 401 || status == 403 || strcmp(code, "20003") == 0 ||
 	    strcmp(code, "20005") == 0)
@@ -399,74 +400,13 @@ ac_prov_classify(enum ac_prov p, int transport, const char *transport_err, long 
 	json_decref(o);
 }
 
-/* ---- MIME ------------------------------------------------------------- */
+/* ---- SMTP --------------------------------------------------------------- */
 
-/* A growing string. */
-struct buf {
-	char	*s;
-	size_t	 len, cap;
-};
-
-/* Appends n bytes of s. */
+/* A header value into b: as is when printable ASCII, else RFC 2047 "B"
+ * encoded-words of UTF-8 that never split a character (libcurl does not
+ * encode headers). */
 static void
-put(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		while (b->len + n + 1 > b->cap)
-			b->cap = b->cap ? b->cap * 2 : 1024;
-		if ((b->s = realloc(b->s, b->cap)) == NULL)
-			abort();
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-/* Appends a NUL-terminated string. */
-static void
-puts_(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
-
-/* s as quoted-printable (RFC 2045): lines of at most 76 characters with
- * soft breaks, line ends as CRLF. */
-static void
-put_qp(struct buf *b, const char *s)
-{
-	int col = 0;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char enc[4];
-		int n;
-
-		if (c == '\r')
-			continue;
-		if (c == '\n') {
-			put(b, "\r\n", 2);
-			col = 0;
-			continue;
-		}
-		if ((c >= 33 && c <= 126 && c != '=') ||
-		    ((c == ' ' || c == '\t') && s[1] != '\n' && s[1] != '\r' && s[1] != '\0'))
-			n = snprintf(enc, sizeof(enc), "%c", c);
-		else
-			n = snprintf(enc, sizeof(enc), "=%02X", c);
-		if (col + n > 75) {
-			put(b, "=\r\n", 3);
-			col = 0;
-		}
-		put(b, enc, (size_t)n);
-		col += n;
-	}
-	put(b, "\r\n", 2);
-}
-
-/* A header value: as is when printable ASCII, else RFC 2047 "B"
- * encoded-words of UTF-8 that never split a character. */
-static void
-put_header_text(struct buf *b, const char *s)
+put_header_text(struct ac_buf *b, const char *s)
 {
 	static const char b64[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -477,7 +417,7 @@ put_header_text(struct buf *b, const char *s)
 		if (*q < 32 || *q > 126)
 			ascii = 0;
 	if (ascii) {
-		puts_(b, s);
+		ac_buf_puts(b, s);
 		return;
 	}
 	while (*p) {
@@ -503,52 +443,118 @@ put_header_text(struct buf *b, const char *s)
 			out[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
 			out[o++] = i + 2 < n ? b64[v & 63] : '=';
 		}
-		puts_(b, p == (const unsigned char *)s ? "=?UTF-8?B?" : "\r\n =?UTF-8?B?");
-		put(b, out, (size_t)o);
-		puts_(b, "?=");
+		ac_buf_puts(b, p == (const unsigned char *)s ? "=?UTF-8?B?" : "\r\n =?UTF-8?B?");
+		ac_buf_add(b, out, (size_t)o);
+		ac_buf_puts(b, "?=");
 		p += n;
 	}
 }
 
-char *
-ac_mime_build(const char *from, const char *to, const char *subject, const char *text,
-    const char *html, const char *message_id, int64_t date_s, const char *boundary)
+/* Appends to the list a header "name: value" (value RFC 2047 encoded when
+ * encode); aborts on OOM. */
+static struct curl_slist *
+header_add(struct curl_slist *l, const char *name, const char *value, int encode)
 {
-	struct buf b = { NULL, 0, 0 };
-	char date[64];
-	time_t t = (time_t)date_s;
+	struct ac_buf b = AC_BUF_INIT;
+
+	ac_buf_printf(&b, "%s: ", name);
+	if (encode)
+		put_header_text(&b, value);
+	else
+		ac_buf_puts(&b, value);
+	if ((l = curl_slist_append(l, b.p)) == NULL)
+		abort();
+	ac_buf_free(&b);
+	return l;
+}
+
+/* A text part of type (with charset UTF-8) in mime: the lines of s ending
+ * in CRLF (so quoted-printable keeps them as line breaks), encoded
+ * quoted-printable by libcurl. */
+static int
+text_part(curl_mime *mime, const char *type, const char *s)
+{
+	curl_mimepart *part;
+	struct ac_buf b = AC_BUF_INIT;
+	int rc;
+
+	for (; *s; s++)
+		if (*s == '\n')
+			ac_buf_add(&b, "\r\n", 2);
+		else if (*s != '\r')
+			ac_buf_putc(&b, *s);
+	rc = (part = curl_mime_addpart(mime)) == NULL ||
+	    curl_mime_data(part, b.p ? b.p : "", b.len) != CURLE_OK ||
+	    curl_mime_type(part, type) != CURLE_OK ||
+	    curl_mime_encoder(part, "quoted-printable") != CURLE_OK ? -1 : 0;
+	ac_buf_free(&b);
+	return rc;
+}
+
+/* The bare address of "Name <addr>" or "addr" into out, in <>. */
+static void
+bare_address(const char *from, char *out, size_t outsz)
+{
+	const char *lt = strchr(from, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+
+	if (lt && gt)
+		snprintf(out, outsz, "<%.*s>", (int)(gt - lt - 1), lt + 1);
+	else
+		snprintf(out, outsz, "<%s>", from);
+}
+
+int
+ac_prov_smtp(CURL *easy, const struct ac_prov_cfg *c, const struct ac_outmsg *m,
+    const char *message_id, int64_t date_s, struct ac_smtp *t, struct ac_err *e)
+{
+	char date[64], from[256], id[300];
+	time_t when = (time_t)date_s;
 	struct tm tm;
 
-	if (strpbrk(from, "\r\n") || strpbrk(to, "\r\n") || strpbrk(message_id, "\r\n<>"))
-		return NULL;
-	gmtime_r(&t, &tm);
+	memset(t, 0, sizeof(*t));
+	if (strpbrk(c->from, "\r\n") || strpbrk(m->to, "\r\n") || strpbrk(message_id, "\r\n<>"))
+		return ac_err_set(e, AC_E_INVALID, "to", "smtp: bad address");
+	gmtime_r(&when, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	puts_(&b, "Date: ");
-	puts_(&b, date);
-	puts_(&b, "\r\nFrom: ");
-	puts_(&b, from);
-	puts_(&b, "\r\nTo: ");
-	puts_(&b, to);
-	puts_(&b, "\r\nSubject: ");
-	put_header_text(&b, subject);
-	puts_(&b, "\r\nMessage-ID: <");
-	puts_(&b, message_id);
-	puts_(&b, ">\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"");
-	puts_(&b, boundary);
-	puts_(&b, "\"\r\n\r\nThis is a multi-part message in MIME format.\r\n\r\n--");
-	puts_(&b, boundary);
-	puts_(&b, "\r\nContent-Type: text/plain; charset=UTF-8\r\n"
-	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-	put_qp(&b, text);
-	puts_(&b, "\r\n--");
-	puts_(&b, boundary);
-	puts_(&b, "\r\nContent-Type: text/html; charset=UTF-8\r\n"
-	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-	put_qp(&b, html);
-	puts_(&b, "\r\n--");
-	puts_(&b, boundary);
-	puts_(&b, "--\r\n");
-	return b.s;
+	snprintf(id, sizeof(id), "<%s>", message_id);
+	t->headers = header_add(t->headers, "Date", date, 0);
+	t->headers = header_add(t->headers, "From", c->from, 0);
+	t->headers = header_add(t->headers, "To", m->to, 0);
+	t->headers = header_add(t->headers, "Subject", m->subject, 1);
+	t->headers = header_add(t->headers, "Message-ID", id, 0);
+	/* the message itself is the alternative (libcurl adds the boundary
+	 * and MIME-Version) */
+	t->headers = header_add(t->headers, "Content-Type", "multipart/alternative", 0);
+	if ((t->rcpt = curl_slist_append(NULL, m->to)) == NULL)
+		abort();
+	if ((t->mime = curl_mime_init(easy)) == NULL ||
+	    text_part(t->mime, "text/plain; charset=UTF-8", m->text) == -1 ||
+	    text_part(t->mime, "text/html; charset=UTF-8", m->html) == -1) {
+		ac_smtp_free(t);
+		return ac_err_set(e, AC_E_INTERNAL, NULL, "smtp: cannot build the message");
+	}
+	bare_address(c->from, from, sizeof(from));
+	curl_easy_setopt(easy, CURLOPT_URL, c->base);
+	curl_easy_setopt(easy, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(easy, CURLOPT_MAIL_RCPT, t->rcpt);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
+	curl_easy_setopt(easy, CURLOPT_MIMEPOST, t->mime);
+	curl_easy_setopt(easy, CURLOPT_USE_SSL, (long)(c->starttls ? CURLUSESSL_ALL :
+	    CURLUSESSL_TRY));
+	if (c->user != NULL && *c->user) {
+		curl_easy_setopt(easy, CURLOPT_USERNAME, c->user);
+		curl_easy_setopt(easy, CURLOPT_PASSWORD, c->secret ? c->secret : "");
+	}
+	return 0;
+}
+
+void
+ac_smtp_free(struct ac_smtp *t)
+{
+	curl_mime_free(t->mime);
+	curl_slist_free_all(t->headers);
+	curl_slist_free_all(t->rcpt);
+	memset(t, 0, sizeof(*t));
 }
 
 /* ---- retries ------------------------------------------------------------ */

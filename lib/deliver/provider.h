@@ -2,7 +2,7 @@
  * provider.h — the delivery providers' wire formats, pure: how a message
  * becomes a request for each provider (REFERENCE.md, "Delivery
  * providers"), how each provider's answer is classified (ok / retryable /
- * permanent), the MIME message SMTP carries, the circuit breaker's state
+ * permanent), the SMTP transfer (a curl_mime), the circuit breaker's state
  * machine, the retry backoff and the retry plan per channel. No I/O here:
  * lib/deliver/deliver.c sends what these build, and the unit tests call them
  * directly.
@@ -12,6 +12,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "base/err.h"
 
 enum ac_prov {
 	AC_PROV_TELEGRAM = 0,
@@ -104,15 +108,26 @@ struct ac_answer {
 void	ac_prov_classify(enum ac_prov p, int transport, const char *transport_err, long status,
 	    const char *body, const char *retry_after, struct ac_answer *a);
 
+/* What an SMTP transfer holds until it ends (see ac_prov_smtp). */
+struct ac_smtp {
+	curl_mime		*mime;
+	struct curl_slist	*headers, *rcpt;
+};
+
 /*
- * The RFC 5322 / MIME message for SMTP: From, To, Subject (RFC 2047
- * encoded when not ASCII), Date (date_s seconds since the epoch),
- * Message-ID, MIME-Version and a multipart/alternative body with the
- * text and HTML parts, each quoted-printable, lines ending in CRLF.
- * Returns a malloc'd string, or NULL if an address holds CR or LF.
+ * Sets up easy to send m by SMTP server c (the URL, STARTTLS, login):
+ * the envelope (CURLOPT_MAIL_FROM, CURLOPT_MAIL_RCPT), the headers From,
+ * To, Subject (RFC 2047 encoded when not ASCII), Date (date_s seconds
+ * since the epoch) and Message-ID, and the body as a libcurl mime
+ * (CURLOPT_MIMEPOST): multipart/alternative with m's text and HTML parts,
+ * UTF-8, quoted-printable. The one part of this file that touches a curl
+ * handle, since curl_mime needs one. What it allocates is in *t, for
+ * ac_smtp_free() once the transfer is over.
+ * 0, or -1 with e: an address or the id holds CR or LF (or the id <>).
  */
-char	*ac_mime_build(const char *from, const char *to, const char *subject, const char *text,
-	    const char *html, const char *message_id, int64_t date_s, const char *boundary);
+int	ac_prov_smtp(CURL *easy, const struct ac_prov_cfg *c, const struct ac_outmsg *m,
+	    const char *message_id, int64_t date_s, struct ac_smtp *t, struct ac_err *e);
+void	ac_smtp_free(struct ac_smtp *t);
 
 /* ---- retries ------------------------------------------------------------- */
 

@@ -1,27 +1,18 @@
 /*
  * html.h — HTML pages from template files, escaped by default.
  *
- * A template is <dir>/<name>.html. Its tags, over a JSON context:
- *	{{name}} {{a.b}} {{.}}	the value, HTML-escaped (& < > " ' all become
- *				entities, so it is safe in text and in quoted
- *				attribute values)
- *	{{#name}}...{{/name}}	an array: once per element (the element is the
- *				innermost context); an object: once, inside it;
- *				anything else: once if truthy
- *	{{^name}}...{{/name}}	once if name is missing, false, null, 0, "" or []
- *	{{>other}}		includes the template "other" (a layout part)
- *	{{>*name}}		includes the template whose name is the value of name
- *	{{raw:name}}		the value WITHOUT escaping: the only way to write
- *				markup from data, and easy to grep for
- * Names are looked up from the innermost context outwards. Falsy: missing,
- * null, false, 0, "" and []. Templates are parsed once per process and
- * kept in the set.
+ * A template is <dir>/<name>.html, in the syntax of base/template.h, with
+ * values HTML-escaped (& < > " ' all become entities) unless written
+ * {{raw:name}}; {{>other}} includes <dir>/other.html. Templates are
+ * parsed once per process and kept in the set.
  */
 #ifndef AC_HTML_H
 #define AC_HTML_H
 
 #include <jansson.h>
 #include <stddef.h>
+
+#include "base/err.h"
 
 struct ac_html;
 
@@ -30,10 +21,11 @@ struct ac_html	*ac_html_new(const char *dir);
 void		 ac_html_free(struct ac_html *h);
 
 /* Renders template name with ctx. Returns a malloc'd, NUL-terminated page
- * (its length in *len) the caller frees, or NULL with err: a missing file,
- * a syntax error (with its line), or includes nested too deep. */
+ * (its length in *len) the caller frees, or NULL with e (AC_E_INTERNAL):
+ * a missing file, a syntax error (with its line), or includes nested too
+ * deep. */
 char		*ac_html_render(struct ac_html *h, const char *name, const json_t *ctx,
-		    size_t *len, char *err, size_t errsz);
+		    size_t *len, struct ac_err *e);
 
 /* s with & < > " ' escaped, malloc'd (the caller frees). */
 char		*ac_html_escape(const char *s);

@@ -33,13 +33,14 @@ render(const char *name, const char *ctx)
 {
 	struct ac_html *h = ac_html_new(dir);
 	json_t *c = json_loads(ctx, 0, NULL);
-	char err[256] = "", *out;
+	struct ac_err e;
+	char *out;
 	size_t len;
 
 	assert_non_null(c);
-	out = ac_html_render(h, name, c, &len, err, sizeof(err));
+	out = ac_html_render(h, name, c, &len, &e);
 	if (out == NULL)
-		fail_msg("render %s: %s", name, err);
+		fail_msg("render %s: %s", name, e.message);
 	assert_int_equal(len, strlen(out));
 	json_decref(c);
 	ac_html_free(h);
@@ -52,12 +53,12 @@ render_fails(const char *name, const char *want)
 {
 	struct ac_html *h = ac_html_new(dir);
 	json_t *c = json_object();
-	char err[256] = "";
+	struct ac_err e;
 	size_t len;
 
-	assert_null(ac_html_render(h, name, c, &len, err, sizeof(err)));
-	if (strstr(err, want) == NULL)
-		fail_msg("error '%s' does not say '%s'", err, want);
+	assert_null(ac_html_render(h, name, c, &len, &e));
+	if (strstr(e.message, want) == NULL)
+		fail_msg("error '%s' does not say '%s'", e.message, want);
 	json_decref(c);
 	ac_html_free(h);
 }
@@ -112,6 +113,9 @@ test_sections(void **state)
 	    "{\"a\": 0, \"b\": \"\", \"c\": null}", "");
 	check("nest", "{{#a}}{{#b}}{{x}}{{/b}}{{/a}}", "{\"a\": [{\"b\": [{\"x\": 1}, {\"x\": 2}]}]}",
 	    "12");
+	/* spaces just inside the braces are the engine's (notification texts
+	 * write {{ price }}) */
+	check("spaced", "{{ #xs }}[{{ . }}]{{ /xs }}", "{\"xs\": [\"<\"]}", "[&lt;]");
 }
 
 static void
@@ -129,11 +133,11 @@ test_includes(void **state)
 	{
 		struct ac_html *h = ac_html_new(dir);
 		json_t *c = json_pack("{s:s}", "page", "../etc/passwd");
-		char err[256];
+		struct ac_err e;
 		size_t len;
 
-		assert_null(ac_html_render(h, "dynbad", c, &len, err, sizeof(err)));
-		assert_non_null(strstr(err, "bad template name"));
+		assert_null(ac_html_render(h, "dynbad", c, &len, &e));
+		assert_non_null(strstr(e.message, "bad template name"));
 		json_decref(c);
 		ac_html_free(h);
 	}
@@ -172,13 +176,14 @@ test_cache(void **state)
 {
 	struct ac_html *h = ac_html_new(dir);
 	json_t *c = json_object();
-	char err[256], *a, *b;
+	struct ac_err e;
+	char *a, *b;
 	size_t len;
 
 	put("cached", "one");
-	assert_non_null(a = ac_html_render(h, "cached", c, &len, err, sizeof(err)));
+	assert_non_null(a = ac_html_render(h, "cached", c, &len, &e));
 	put("cached", "two");
-	assert_non_null(b = ac_html_render(h, "cached", c, &len, err, sizeof(err)));
+	assert_non_null(b = ac_html_render(h, "cached", c, &len, &e));
 	assert_string_equal(a, "one");
 	assert_string_equal(b, "one");
 	free(a);

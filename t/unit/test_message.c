@@ -60,12 +60,19 @@ static void
 test_fill(void **state)
 {
 	struct ac_var v[] = { { "symbol", "BTCUSDT" }, { "price", "42000" }, { "none", NULL } };
-	char err[256], *out;
+	struct ac_err e;
+	char *out;
 
 	put("entry", "{{symbol}} at {{ price }}{{none}}!", 0);
-	out = ac_message_render("entry", v, 3, err, sizeof(err));
+	out = ac_message_render("entry", v, 3, &e);
 	assert_non_null(out);
 	assert_string_equal(out, "BTCUSDT at 42000!");
+	free(out);
+	/* the engine's sections over the variables: a text is truthy unless "" */
+	put("sect", "{{#symbol}}<{{symbol}}>{{/symbol}}{{^none}}-{{/none}}{{#none}}x{{/none}}", 0);
+	out = ac_message_render("sect", v, 3, &e);
+	assert_non_null(out);
+	assert_string_equal(out, "<BTCUSDT>-");
 	free(out);
 }
 
@@ -73,16 +80,16 @@ static void
 test_errors(void **state)
 {
 	struct ac_var v[] = { { "symbol", "X" } };
-	char err[256];
+	struct ac_err e;
 
-	assert_null(ac_message_render("missing", v, 1, err, sizeof(err)));
-	assert_non_null(strstr(err, "missing.txt"));
+	assert_null(ac_message_render("missing", v, 1, &e));
+	assert_non_null(strstr(e.message, "missing.txt"));
 	put("unknown", "{{symbol}} {{price}}", 0);
-	assert_null(ac_message_render("unknown", v, 1, err, sizeof(err)));
-	assert_non_null(strstr(err, "unknown placeholder {{price}}"));
+	assert_null(ac_message_render("unknown", v, 1, &e));
+	assert_non_null(strstr(e.message, "unknown placeholder {{price}}"));
 	put("unclosed", "{{symbol", 0);
-	assert_null(ac_message_render("unclosed", v, 1, err, sizeof(err)));
-	assert_non_null(strstr(err, "unclosed"));
+	assert_null(ac_message_render("unclosed", v, 1, &e));
+	assert_non_null(strstr(e.message, "unclosed"));
 }
 
 /* An edited template is used within about a second, whether rewritten in
@@ -91,20 +98,21 @@ static void
 test_edit_read_again(void **state)
 {
 	struct ac_var v[] = { { "x", "1" } };
-	char err[256], *out;
+	struct ac_err e;
+	char *out;
 
 	put("edit", "AAAA {{x}}", 0);
-	out = ac_message_render("edit", v, 1, err, sizeof(err));
+	out = ac_message_render("edit", v, 1, &e);
 	assert_string_equal(out, "AAAA 1");
 	free(out);
 	put("edit", "BBBB {{x}}", 0);	/* same size */
 	usleep(1100 * 1000);
-	out = ac_message_render("edit", v, 1, err, sizeof(err));
+	out = ac_message_render("edit", v, 1, &e);
 	assert_string_equal(out, "BBBB 1");
 	free(out);
 	put("edit", "CCCC {{x}}", 1);
 	usleep(1100 * 1000);
-	out = ac_message_render("edit", v, 1, err, sizeof(err));
+	out = ac_message_render("edit", v, 1, &e);
 	assert_string_equal(out, "CCCC 1");
 	free(out);
 }

@@ -1,8 +1,10 @@
 /*
  * test_provider.c — the providers' pure side (lib/deliver/provider.c): answer
  * classification per provider from the codes REFERENCE.md lists, the SMTP
- * MIME message, Telegram's HTML text and request, idempotency keys, the
- * circuit breaker's transitions, the backoff and the retry plans.
+ * message as a recipient gets it (through a one-message SMTP server in a
+ * child process, decoded here), Telegram's HTML text and request,
+ * idempotency keys, the circuit breaker's transitions, the backoff and the
+ * retry plans.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "web/html.h"
@@ -215,8 +225,7 @@ test_telegram_html(void **state)
 
 	assert_string_equal(esc, "Fast &lt;b&gt; &amp; &quot;co&quot; &#39;q&#39;");
 	/* the template's markup stays, the values are escaped */
-	text = ac_message_fill("<b>{{strategy}}</b> <code>{{price}}</code>", v, 2, err,
-	    sizeof(err));
+	text = ac_message_fill("<b>{{strategy}}</b> <code>{{price}}</code>", v, 2, NULL);
 	assert_string_equal(text, "<b>Fast &lt;b&gt; &amp; &quot;co&quot; &#39;q&#39;</b>"
 	    " <code>100.5</code>");
 	m.html = text;
@@ -308,6 +317,8 @@ test_requests(void **state)
 
 /* ---- MIME ------------------------------------------------------------------ */
 
+/* ---- SMTP: the message a recipient gets -------------------------------------- */
+
 /* base64 of s decoded into out. */
 static void
 b64dec(const char *s, size_t n, char *out)
@@ -327,68 +338,273 @@ b64dec(const char *s, size_t n, char *out)
 	*out = '\0';
 }
 
-static void
-test_mime(void **state)
+/* Reads a line (CRLF) from fd into line; 0 at EOF. */
+static size_t
+smtp_line(int fd, char *line, size_t sz)
 {
-	char long_line[200], subject[256] = "", *m, *p;
+	size_t n = 0;
+	char c;
+
+	while (n + 1 < sz && read(fd, &c, 1) == 1) {
+		line[n++] = c;
+		if (c == '\n')
+			break;
+	}
+	line[n] = '\0';
+	return n;
+}
+
+/*
+ * A one-message SMTP server on a free port of 127.0.0.1 in a child: it
+ * writes the envelope and the DATA (dot-unstuffed) to the file out and
+ * exits. Returns the port; *pid is the child.
+ */
+static int
+smtp_server(const char *out, pid_t *pid)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s, 1), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &len), 0);
+	if ((*pid = fork()) == 0) {
+		char line[4096];
+		int c = accept(s, NULL, NULL), data = 0;
+		FILE *f = fopen(out, "w");
+
+		dprintf(c, "220 test ESMTP\r\n");
+		while (smtp_line(c, line, sizeof(line)) > 0) {
+			if (data) {
+				if (strcmp(line, ".\r\n") == 0) {
+					data = 0;
+					dprintf(c, "250 ok\r\n");
+				} else
+					fputs(line[0] == '.' ? line + 1 : line, f);
+			} else if (strncasecmp(line, "DATA", 4) == 0) {
+				data = 1;
+				dprintf(c, "354 go\r\n");
+			} else if (strncasecmp(line, "QUIT", 4) == 0) {
+				dprintf(c, "221 bye\r\n");
+				break;
+			} else {
+				if (strncasecmp(line, "MAIL", 4) == 0 || strncasecmp(line, "RCPT", 4) == 0)
+					fprintf(f, "%s", line);
+				dprintf(c, "250 ok\r\n");
+			}
+		}
+		fclose(f);
+		_exit(0);
+	}
+	close(s);
+	return ntohs(sa.sin_port);
+}
+
+/* Sends m as from through ac_prov_smtp() to the test server; the
+ * envelope and message it got, malloc'd. */
+static char *
+smtp_send(const char *from, const char *to, const char *subject, const char *text,
+    const char *html)
+{
+	char path[] = "/tmp/test_provider.XXXXXX", url[64], *got;
+	struct ac_prov_cfg c = { 1, url, NULL, NULL, from, 0 };
+	struct ac_outmsg m = { "delivery", 1, 2, to, subject, text, html };
+	struct ac_smtp t;
+	struct ac_err e;
+	CURL *easy = curl_easy_init();
+	pid_t pid;
+	FILE *f;
+	long size;
+	int fd = mkstemp(path), st;
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", smtp_server(path, &pid));
+	assert_int_equal(ac_prov_smtp(easy, &c, &m, "d-1.ab@example.com", 0, &t, &e), 0);
+	assert_int_equal(curl_easy_perform(easy), CURLE_OK);
+	curl_easy_cleanup(easy);
+	ac_smtp_free(&t);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_non_null(f = fopen(path, "r"));
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	got = calloc(1, (size_t)size + 1);
+	assert_int_equal(fread(got, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	unlink(path);
+	return got;
+}
+
+/* The value of header name (unfolded, folds dropped) in the header block
+ * hdr (up to the blank line) into out; NULL if absent. */
+static char *
+header_of(const char *hdr, const char *name, char *out, size_t outsz)
+{
+	const char *end = strstr(hdr, "\r\n\r\n"), *p;
+	size_t n = 0, nl = strlen(name);
+
+	for (p = hdr; p != NULL && p < end; p = strstr(p, "\r\n"), p = p ? p + 2 : NULL)
+		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':')
+			break;
+	if (p == NULL || p >= end)
+		return NULL;
+	for (p += nl + 1; *p == ' '; p++)
+		;
+	for (; p < end && n + 1 < outsz; p++) {
+		if (p[0] == '\r' && p[1] == '\n' && (p[2] == ' ' || p[2] == '\t')) {
+			p += 2;
+			continue;
+		}
+		if (p[0] == '\r' && p[1] == '\n')
+			break;
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* Quoted-printable (with soft breaks) from s to e decoded into out. */
+static void
+qpdec(const char *s, const char *e, char *out)
+{
+	while (s < e) {
+		if (s[0] == '=' && s[1] == '\r' && s[2] == '\n')
+			s += 3;
+		else if (s[0] == '=') {
+			unsigned v;
+
+			assert_int_equal(sscanf(s + 1, "%2X", &v), 1);
+			*out++ = (char)v;
+			s += 3;
+		} else
+			*out++ = *s++;
+	}
+	*out = '\0';
+}
+
+/* The decoded body of msg's part of Content-Type type (up to the ';')
+ * into out; fails the test when there is none or it is not
+ * quoted-printable. */
+static void
+part_of(const char *msg, const char *type, char *out)
+{
+	char ct[256], bnd[128], delim[140], v[256];
+	const char *p, *q, *b;
+
+	assert_non_null(header_of(msg, "Content-Type", ct, sizeof(ct)));
+	assert_non_null(b = strstr(ct, "boundary="));
+	snprintf(bnd, sizeof(bnd), "%.*s", (int)strcspn(b + 9 + (b[9] == '"'), "\";"),
+	    b + 9 + (b[9] == '"'));
+	snprintf(delim, sizeof(delim), "\r\n--%s", bnd);
+	for (p = strstr(msg, delim); p != NULL; p = q) {
+		p += strlen(delim);
+		if (strncmp(p, "--", 2) == 0)
+			break;
+		p += 2;
+		q = strstr(p, delim);
+		assert_non_null(q);
+		assert_non_null(header_of(p, "Content-Type", v, sizeof(v)));
+		if (strncmp(v, type, strlen(type)) != 0 || v[strlen(type)] != ';')
+			continue;
+		assert_non_null(strstr(v, "charset=UTF-8"));
+		assert_non_null(header_of(p, "Content-Transfer-Encoding", v, sizeof(v)));
+		assert_string_equal(v, "quoted-printable");
+		qpdec(strstr(p, "\r\n\r\n") + 4, q, out);
+		return;
+	}
+	fail_msg("no %s part", type);
+}
+
+/* A UTF-8 header value of RFC 2047 "B" words decoded into out. */
+static void
+words_of(const char *v, char *out)
+{
+	out[0] = '\0';
+	while (strncmp(v, "=?UTF-8?B?", 10) == 0) {
+		const char *end = strstr(v + 10, "?=");
+		char word[128];
+
+		assert_non_null(end);
+		assert_true(end + 2 - v <= 75);
+		b64dec(v + 10, (size_t)(end - v - 10), word);
+		strcat(out, word);
+		v = end + 2;
+		while (*v == ' ')
+			v++;
+	}
+	assert_string_equal(v, "");
+}
+
+static void
+test_smtp(void **state)
+{
+	char long_line[200], html[sizeof(long_line) + 16], v[512], part[512], *got, *m, *p;
 	const char *utf = "Fiyat \xe2\x86\x91 BTCUSDT \xe2\x80\x93 \xc5\x9fimdi, \xc3\xa7ok"
 	    " g\xc3\xbczel \xc5\x9f" "ey \xc4\x9f" "i\xc5\x9f \xe2\x82\xac 100";
+	struct ac_prov_cfg c = { 1, "smtp://127.0.0.1:1", NULL, NULL, "a@example.com", 0 };
+	struct ac_outmsg bad = { "delivery", 1, 2, "u@example.com\r\nBcc: x@y", "s", "t", "h" };
+	struct ac_smtp t;
+	struct ac_err e;
+	CURL *easy;
 
 	memset(long_line, 'a', sizeof(long_line) - 1);
 	long_line[sizeof(long_line) - 1] = '\0';
-	m = ac_mime_build("alertcast <a@example.com>", "u@example.com", "BUY BTCUSDT",
-	    "caf\xc3\xa9 = 100 \ntrail \nline2", long_line, "d-1.ab@example.com", 0, "=_b0undary");
-	assert_non_null(m);
-	assert_non_null(strstr(m, "Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"));
-	assert_non_null(strstr(m, "\r\nFrom: alertcast <a@example.com>\r\n"));
-	assert_non_null(strstr(m, "\r\nTo: u@example.com\r\n"));
-	assert_non_null(strstr(m, "\r\nSubject: BUY BTCUSDT\r\n"));
-	assert_non_null(strstr(m, "\r\nMessage-ID: <d-1.ab@example.com>\r\n"));
-	assert_non_null(strstr(m, "\r\nMIME-Version: 1.0\r\n"));
-	assert_non_null(strstr(m, "Content-Type: multipart/alternative; boundary=\"=_b0undary\""));
-	assert_non_null(strstr(m, "\r\n--=_b0undary\r\nContent-Type: text/plain; charset=UTF-8\r\n"
-	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"));
-	assert_non_null(strstr(m, "\r\n--=_b0undary\r\nContent-Type: text/html; charset=UTF-8\r\n"));
-	assert_non_null(strstr(m, "\r\n--=_b0undary--\r\n"));
-	/* quoted-printable: 8-bit and '=' encoded, a space before a line end too */
-	assert_non_null(strstr(m, "caf=C3=A9 =3D 100=20\r\ntrail=20\r\nline2\r\n"));
-	/* soft breaks keep lines at 76 characters; every line ends in CRLF */
-	assert_non_null(strstr(m, "=\r\naaaa"));
+	snprintf(html, sizeof(html), "<p>%s</p>", long_line);
+	got = smtp_send("alertcast <a@example.com>", "u@example.com", "BUY BTCUSDT",
+	    "caf\xc3\xa9 = 100 \ntrail \nline2", html);
+	/* the envelope: the bare sender address, the recipient */
+	assert_int_equal(strncmp(got, "MAIL FROM:<a@example.com>", 25), 0);
+	assert_non_null(m = strstr(got, "\r\nRCPT TO:<u@example.com>\r\n"));
+	m += 27;
+	assert_string_equal(header_of(m, "Date", v, sizeof(v)), "Thu, 01 Jan 1970 00:00:00 +0000");
+	assert_string_equal(header_of(m, "From", v, sizeof(v)), "alertcast <a@example.com>");
+	assert_string_equal(header_of(m, "To", v, sizeof(v)), "u@example.com");
+	assert_string_equal(header_of(m, "Subject", v, sizeof(v)), "BUY BTCUSDT");
+	assert_string_equal(header_of(m, "Message-ID", v, sizeof(v)), "<d-1.ab@example.com>");
+	assert_string_equal(header_of(m, "MIME-Version", v, sizeof(v)), "1.0");
+	assert_non_null(header_of(m, "Content-Type", v, sizeof(v)));
+	assert_int_equal(strncmp(v, "multipart/alternative;", 22), 0);
+	/* each part decodes back to its text, line ends as CRLF */
+	part_of(m, "text/plain", part);
+	assert_string_equal(part, "caf\xc3\xa9 = 100 \r\ntrail \r\nline2");
+	part_of(m, "text/html", part);
+	assert_string_equal(part, html);
+	/* every line ends in CRLF; in the body (libcurl's boundary header is
+	 * longer) none is longer than 76 characters (soft breaks) */
 	for (p = m; *p; p++) {
 		size_t len = strcspn(p, "\n");
 
 		if (p[len] == '\n')
 			assert_true(len > 0 && p[len - 1] == '\r');
-		assert_true(len <= 77);
+		assert_true(len <= 77 || p < strstr(m, "\r\n\r\n"));
 		p += len;
 		if (*p == '\0')
 			break;
 	}
-	free(m);
+	free(got);
 
 	/* a UTF-8 subject: RFC 2047 encoded-words that decode back */
-	m = ac_mime_build("a@example.com", "u@example.com", utf, "t", "h", "x@y", 0, "b");
-	p = strstr(m, "Subject: ") + 9;
-	while (strncmp(p, "=?UTF-8?B?", 10) == 0) {
-		char *end = strstr(p + 10, "?=");
-		char word[128];
-
-		assert_non_null(end);
-		assert_true(end + 2 - p <= 75);
-		b64dec(p + 10, (size_t)(end - p - 10), word);
-		strcat(subject, word);
-		p = end + 2;
-		if (strncmp(p, "\r\n ", 3) == 0)
-			p += 3;
-	}
-	assert_string_equal(subject, utf);
-	assert_int_equal(strncmp(p, "\r\nMessage-ID", 12), 0);
+	m = smtp_send("a@example.com", "u@example.com", utf, "t", "h");
+	p = strstr(strstr(m, "\r\nRCPT"), "RCPT");
+	p = strstr(p, "\r\n") + 2;
+	assert_non_null(header_of(p, "Subject", v, sizeof(v)));
+	words_of(v, part);
+	assert_string_equal(part, utf);
 	free(m);
 
 	/* header injection is refused */
-	assert_null(ac_mime_build("a@example.com", "u@example.com\r\nBcc: x@y", "s", "t", "h",
-	    "x@y", 0, "b"));
-	assert_null(ac_mime_build("a@example.com\n", "u@example.com", "s", "t", "h", "x@y", 0, "b"));
+	easy = curl_easy_init();
+	assert_int_equal(ac_prov_smtp(easy, &c, &bad, "x@y", 0, &t, &e), -1);
+	assert_int_equal(e.code, AC_E_INVALID);
+	bad.to = "u@example.com";
+	c.from = "a@example.com\n";
+	assert_int_equal(ac_prov_smtp(easy, &c, &bad, "x@y", 0, &t, &e), -1);
+	c.from = "a@example.com";
+	assert_int_equal(ac_prov_smtp(easy, &c, &bad, "x@y>", 0, &t, &e), -1);
+	curl_easy_cleanup(easy);
 	(void)state;
 }
 
@@ -515,7 +731,7 @@ main(void)
 		cmocka_unit_test(test_classify_details),
 		cmocka_unit_test(test_telegram_html),
 		cmocka_unit_test(test_requests),
-		cmocka_unit_test(test_mime),
+		cmocka_unit_test(test_smtp),
 		cmocka_unit_test(test_breaker),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_plans),

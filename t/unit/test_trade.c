@@ -335,19 +335,20 @@ static void
 test_message_fill(void **state)
 {
 	struct ac_var v[] = { { "symbol", "BTCUSDT" }, { "price", "42000" }, { "tp", NULL } };
-	char err[128], *s;
+	struct ac_err e;
+	char *s;
 
-	s = ac_message_fill("{{symbol}} at {{ price }}{{tp}}!", v, NROWS(v), err, sizeof(err));
+	s = ac_message_fill("{{symbol}} at {{ price }}{{tp}}!", v, NROWS(v), &e);
 	assert_non_null(s);
 	assert_string_equal(s, "BTCUSDT at 42000!");
 	free(s);
-	s = ac_message_fill("no placeholders", v, NROWS(v), err, sizeof(err));
+	s = ac_message_fill("no placeholders", v, NROWS(v), &e);
 	assert_string_equal(s, "no placeholders");
 	free(s);
-	assert_null(ac_message_fill("{{nope}}", v, NROWS(v), err, sizeof(err)));
-	assert_non_null(strstr(err, "{{nope}}"));
-	assert_null(ac_message_fill("x {{symbol", v, NROWS(v), err, sizeof(err)));
-	assert_non_null(strstr(err, "unclosed"));
+	assert_null(ac_message_fill("{{nope}}", v, NROWS(v), &e));
+	assert_non_null(strstr(e.message, "{{nope}}"));
+	assert_null(ac_message_fill("x {{symbol", v, NROWS(v), &e));
+	assert_non_null(strstr(e.message, "unclosed"));
 }
 
 #define ADD_ROWS(rows, fn)						\
