@@ -31,72 +31,15 @@ struct ac_html {
 	struct tmpl	*loaded;
 };
 
-struct buf {
-	char	*p;
-	size_t	 len, cap;
-};
-
 struct render {
 	struct ac_html	*h;
-	struct buf	 out;
+	struct ac_buf	 out;
 	const json_t	*ctx[CTX_DEPTH];
 	int		 nctx;
 	int		 depth;
 	char		*err;
 	size_t		 errsz;
 };
-
-/* Appends n bytes; aborts on OOM like the arena does. */
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		if ((b->p = realloc(b->p, cap)) == NULL)
-			abort();
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* Appends s escaped for HTML text and attribute values. */
-static void
-buf_escape(struct buf *b, const char *s, size_t n)
-{
-	size_t i, run = 0;
-
-	for (i = 0; i < n; i++) {
-		const char *e;
-
-		switch (s[i]) {
-		case '&': e = "&amp;"; break;
-		case '<': e = "&lt;"; break;
-		case '>': e = "&gt;"; break;
-		case '"': e = "&quot;"; break;
-		case '\'': e = "&#39;"; break;
-		default: continue;
-		}
-		buf_add(b, s + run, i - run);
-		buf_add(b, e, strlen(e));
-		run = i + 1;
-	}
-	buf_add(b, s + run, n - run);
-}
-
-char *
-ac_html_escape(const char *s)
-{
-	struct buf b = { 0 };
-
-	buf_add(&b, "", 0);
-	buf_escape(&b, s, strlen(s));
-	return b.p;
-}
 
 /* Frees a node list and everything under it. */
 static void
@@ -396,7 +339,7 @@ truthy(const json_t *v)
 
 /* Appends a scalar's text, escaped or not. Objects and arrays write nothing. */
 static void
-put_value(struct buf *b, const json_t *v, int raw)
+put_value(struct ac_buf *b, const json_t *v, int raw)
 {
 	char num[64];
 	const char *s = NULL;
@@ -423,9 +366,9 @@ put_value(struct buf *b, const json_t *v, int raw)
 		return;
 	}
 	if (raw)
-		buf_add(b, s, n);
+		ac_buf_add(b, s, n);
 	else
-		buf_escape(b, s, n);
+		ac_buf_html(b, s, n);
 }
 
 static int	run_template(struct render *r, const char *name);
@@ -439,7 +382,7 @@ run(struct render *r, const struct node *n)
 
 		switch (n->kind) {
 		case N_TEXT:
-			buf_add(&r->out, n->text, n->len);
+			ac_buf_add(&r->out, n->text, n->len);
 			break;
 		case N_VAR:
 		case N_RAW:
@@ -522,7 +465,8 @@ ac_html_render(struct ac_html *h, const char *name, const json_t *ctx, size_t *l
 	struct render r = { .h = h, .err = err, .errsz = errsz };
 
 	r.ctx[r.nctx++] = ctx;
-	buf_add(&r.out, "", 0);
+	ac_buf_reserve(&r.out, 4095);	/* a page: 4 KiB at once */
+	ac_buf_add(&r.out, "", 0);
 	if (run_template(&r, name) == -1) {
 		free(r.out.p);
 		return NULL;

@@ -23,6 +23,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "base/escape.h"	/* ac_html_escape() */
+
 struct ac_html;
 
 /* A set over the templates of dir (copied); nothing is read yet. */
@@ -34,8 +36,5 @@ void		 ac_html_free(struct ac_html *h);
  * a syntax error (with its line), or includes nested too deep. */
 char		*ac_html_render(struct ac_html *h, const char *name, const json_t *ctx,
 		    size_t *len, char *err, size_t errsz);
-
-/* s with & < > " ' escaped, malloc'd (the caller frees). */
-char		*ac_html_escape(const char *s);
 
 #endif
