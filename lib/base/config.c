@@ -84,32 +84,6 @@ lookup(const struct ac_config *c, const char *key, enum ac_config_source *src)
 	return NULL;
 }
 
-const char *
-ac_config_str(const struct ac_config *c, const char *key, const char *def)
-{
-	enum ac_config_source src;
-	const char *v = lookup(c, key, &src);
-
-	return v != NULL ? v : def;
-}
-
-long long
-ac_config_int(const struct ac_config *c, const char *key, long long min,
-    long long max, long long def)
-{
-	const char *v = ac_config_str(c, key, NULL), *errstr;
-	long long n;
-
-	if (v == NULL)
-		return def;
-	n = ac_strtonum(v, min, max, &errstr);
-	if (errstr != NULL) {
-		ac_warn("%s=%s is %s (range %lld..%lld); using %lld", key, v, errstr, min, max, def);
-		return def;
-	}
-	return n;
-}
-
 int
 ac_config_load(struct ac_config *c, const char *path, char *err, size_t errsz)
 {

@@ -62,15 +62,4 @@ enum ac_config_source ac_setting_source(const struct ac_config *c, enum ac_setti
 /* "default", "environment", "config file" or "command line". */
 const char	*ac_config_source_name(enum ac_config_source s);
 
-/*
- * Older, untyped reads by name, for lib/deliver until it reads the table
- * (do not add callers): the value of key (environment first, then the
- * file), or def.
- */
-const char	*ac_config_str(const struct ac_config *c, const char *key, const char *def);
-
-/* key as an integer in [min, max]; def when unset or invalid (logged). */
-long long	 ac_config_int(const struct ac_config *c, const char *key,
-		    long long min, long long max, long long def);
-
 #endif

@@ -1,5 +1,6 @@
 /* redis.c — see redis.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -96,4 +97,69 @@ ac_redis_ping(const char *url, int timeout_ms)
 	freeReplyObject(r);
 	redisFree(c);
 	return ok;
+}
+
+void
+ac_redis_open(struct ac_redis *r, const char *url, int timeout_ms, const char *who)
+{
+	ac_redis_close(r);
+	if (url != NULL && (r->url = strdup(url)) == NULL)
+		abort();
+	r->who = who;
+	r->timeout_ms = timeout_ms;
+}
+
+void
+ac_redis_close(struct ac_redis *r)
+{
+	redisFree(r->c);
+	free(r->url);
+	memset(r, 0, sizeof(*r));
+}
+
+redisContext *
+ac_redis_conn(struct ac_redis *r)
+{
+	int64_t now;
+
+	if (r->c != NULL || r->url == NULL || (now = ac_mono_ms()) < r->retry_at)
+		return r->c;
+	if ((r->c = ac_redis_connect(r->url, r->timeout_ms)) == NULL) {
+		r->retry_at = now + AC_REDIS_RETRY_MS;
+		if (!r->away)
+			ac_warn("redis away: %s fail open until it returns", r->who);
+		r->away = 1;
+	} else if (r->away) {
+		r->away = 0;
+		ac_info("redis back: %s", r->who);
+	}
+	return r->c;
+}
+
+void
+ac_redis_drop(struct ac_redis *r, const char *what)
+{
+	ac_warn("redis away: %s fail open until it returns (%s: %s)", r->who, what,
+	    r->c != NULL && r->c->err ? r->c->errstr : "bad reply");
+	redisFree(r->c);
+	r->c = NULL;
+	r->retry_at = ac_mono_ms() + AC_REDIS_RETRY_MS;
+	r->away = 1;
+}
+
+redisReply *
+ac_redis_argv(struct ac_redis *r, int argc, const char **argv)
+{
+	redisContext *c = ac_redis_conn(r);
+	redisReply *rep;
+
+	if (c == NULL)
+		return NULL;
+	rep = redisCommandArgv(c, argc, argv, NULL);
+	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+		ac_redis_drop(r, rep != NULL ? rep->str : argv[0]);
+		freeReplyObject(rep);
+		return NULL;
+	}
+	return rep;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/escape.h"
 #include "base/template.h"
 
 #define INCLUDE_DEPTH	16
@@ -45,29 +46,6 @@ put(struct ac_buf *b, const char *s, size_t n)
 		b->p[b->len] = '\0';
 	} else
 		ac_buf_add(b, s, n);
-}
-
-void
-ac_tmpl_escape_html(struct ac_buf *b, const char *s, size_t n)
-{
-	size_t i, run = 0;
-
-	for (i = 0; i < n; i++) {
-		const char *e;
-
-		switch (s[i]) {
-		case '&': e = "&amp;"; break;
-		case '<': e = "&lt;"; break;
-		case '>': e = "&gt;"; break;
-		case '"': e = "&quot;"; break;
-		case '\'': e = "&#39;"; break;
-		default: continue;
-		}
-		put(b, s + run, i - run);
-		put(b, e, strlen(e));
-		run = i + 1;
-	}
-	put(b, s + run, n - run);
 }
 
 /* Frees a node list and everything under it. */
@@ -331,7 +309,7 @@ static void
 put_text(struct ac_buf *b, const char *s, size_t n, int escape)
 {
 	if (escape)
-		ac_tmpl_escape_html(b, s, n);
+		ac_buf_html(b, s, n);
 	else
 		put(b, s, n);
 }

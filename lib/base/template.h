@@ -74,7 +74,5 @@ int	ac_tmpl_render_vars(const struct ac_tmpl *t, const struct ac_var *vars, size
 /* 1 if s can name a template: [a-z0-9_], 1..64 bytes. */
 int	ac_tmpl_name_ok(const char *s);
 
-/* Appends n bytes of s with & < > " ' as HTML entities. */
-void	ac_tmpl_escape_html(struct ac_buf *b, const char *s, size_t n);
 
 #endif

@@ -10,8 +10,9 @@
  * (AC_DELIVERY_CONCURRENCY in flight, AC_<PROVIDER>_CONCURRENCY per
  * provider). A job holds one delivery ({"delivery_id": N}: a retry) or many
  * ({"delivery_ids": [...]}: the fan-out writes one per 500 deliveries).
- * The deliveries that went out are then marked sent in one statement for
- * the whole batch; every other result stays in its job's payload and
+ * The deliveries that went out are marked sent while the batch goes on
+ * and the rest of them in one statement at its end; every other result
+ * stays on its job (job->result, a typed result in memory only) and
  * ac_deliver_job() writes it in the runner's transaction, together with
  * the job's completion. A worker killed between a send and that write
  * sends again (at-least-once): Resend and OneSignal get an idempotency key
@@ -51,7 +52,7 @@ void	ac_deliver_init(const struct ac_config *cfg);
 void	ac_deliver_done(void);
 
 /* The batch handler of kind "deliver": sends the n jobs' deliveries and
- * leaves each result in its payload (see above). */
+ * leaves each job's results on it (see above). */
 void	ac_deliver_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 	    const volatile sig_atomic_t *stop);
 

@@ -19,15 +19,6 @@ struct ac_html {
 	struct tmpl	*loaded;
 };
 
-char *
-ac_html_escape(const char *s)
-{
-	struct ac_buf b = AC_BUF_INIT;
-
-	ac_tmpl_escape_html(&b, s, strlen(s));
-	return ac_buf_take(&b);
-}
-
 struct ac_html *
 ac_html_new(const char *dir)
 {

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "base/escape.h"	/* ac_html_escape() */
 
 struct ac_html;
 
@@ -26,8 +27,5 @@ void		 ac_html_free(struct ac_html *h);
  * deep. */
 char		*ac_html_render(struct ac_html *h, const char *name, const json_t *ctx,
 		    size_t *len, struct ac_err *e);
-
-/* s with & < > " ' escaped, malloc'd (the caller frees). */
-char		*ac_html_escape(const char *s);
 
 #endif

@@ -1,64 +1,23 @@
 /* ratelimit.c — see ratelimit.h. */
 #include <hiredis/hiredis.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "base/log.h"
 #include "web/ratelimit.h"
 #include "base/redis.h"
-#include "base/util.h"
 
-#define RETRY_MS 5000	/* after a failure, no new connection before this */
-
-static struct {
-	char		*url;
-	int		 timeout_ms;
-	redisContext	*c;
-	int64_t		 down_until;	/* monotonic ms */
-} rl;
+/* One handle per process: ac-portal and ac-api answer on one thread. */
+static struct ac_redis rl;
 
 void
 ac_rate_init(const char *redis_url, int timeout_ms)
 {
-	free(rl.url);
-	redisFree(rl.c);
-	rl.c = NULL;
-	rl.down_until = 0;
-	if ((rl.url = strdup(redis_url)) == NULL)
-		abort();
-	rl.timeout_ms = timeout_ms;
-}
-
-/* The live connection, or NULL while Redis is away. */
-static redisContext *
-conn(void)
-{
-	if (rl.c != NULL)
-		return rl.c;
-	if (rl.url == NULL || ac_mono_ms() < rl.down_until)
-		return NULL;
-	if ((rl.c = ac_redis_connect(rl.url, rl.timeout_ms)) == NULL) {
-		ac_warn("rate limits fail open: Redis unreachable");
-		rl.down_until = ac_mono_ms() + RETRY_MS;
-	}
-	return rl.c;
-}
-
-/* Drops a broken connection after a failed command. */
-static void
-broken(const char *what)
-{
-	ac_warn("rate limits fail open: Redis %s failed: %s", what,
-	    rl.c && rl.c->err ? rl.c->errstr : "bad reply");
-	redisFree(rl.c);
-	rl.c = NULL;
-	rl.down_until = ac_mono_ms() + RETRY_MS;
+	ac_redis_open(&rl, redis_url, timeout_ms, "rate limits");
 }
 
 long long
 ac_rate_hit(const char *key, int window_s, int *ttl_s)
 {
-	redisContext *c = conn();
+	redisContext *c = ac_redis_conn(&rl);
 	redisReply *r[3] = { NULL, NULL, NULL };
 	long long n = -1;
 
@@ -79,14 +38,14 @@ ac_rate_hit(const char *key, int window_s, int *ttl_s)
 	for (int i = 0; i < 3; i++)
 		freeReplyObject(r[i]);
 	if (n == -1)
-		broken("INCR");
+		ac_redis_drop(&rl, "INCR");
 	return n;
 }
 
 long long
 ac_rate_count(const char *key)
 {
-	redisContext *c = conn();
+	redisContext *c = ac_redis_conn(&rl);
 	redisReply *r;
 	long long n = -1;
 
@@ -99,34 +58,34 @@ ac_rate_count(const char *key)
 		n = strtoll(r->str, NULL, 10);
 	freeReplyObject(r);
 	if (n == -1)
-		broken("GET");
+		ac_redis_drop(&rl, "GET");
 	return n;
 }
 
 void
 ac_rate_expire(const char *key, int seconds)
 {
-	redisContext *c = conn();
+	redisContext *c = ac_redis_conn(&rl);
 	redisReply *r;
 
 	if (c == NULL)
 		return;
 	r = redisCommand(c, "EXPIRE %s %d", key, seconds);
 	if (r == NULL)
-		broken("EXPIRE");
+		ac_redis_drop(&rl, "EXPIRE");
 	freeReplyObject(r);
 }
 
 void
 ac_rate_reset(const char *key)
 {
-	redisContext *c = conn();
+	redisContext *c = ac_redis_conn(&rl);
 	redisReply *r;
 
 	if (c == NULL)
 		return;
 	r = redisCommand(c, "DEL %s", key);
 	if (r == NULL)
-		broken("DEL");
+		ac_redis_drop(&rl, "DEL");
 	freeReplyObject(r);
 }

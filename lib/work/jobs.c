@@ -653,8 +653,11 @@ ac_runner_batch(struct ac_runner *r, const volatile sig_atomic_t *stop)
 		}
 		i = next;
 	}
-	for (int j = 0; j < n; j++)
+	for (int j = 0; j < n; j++) {
 		json_decref(s[j].job.payload);
+		if (s[j].job.result_free != NULL)
+			s[j].job.result_free(s[j].job.result);
+	}
 	free(s);
 	return rc;
 }

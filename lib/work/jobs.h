@@ -39,6 +39,9 @@ struct ac_job {
 	int		 started;	/* set by a batch handler on the jobs whose
 					 * outside work it began: these run even
 					 * after a stop, never put back unstarted */
+	void		*result;	/* a batch handler's result for fn, in
+					 * memory only (NULL: none) ... */
+	void		(*result_free)(void *);	/* ... freed with this by the runner */
 };
 
 /* Runs job inside the runner's transaction on db. */
@@ -48,8 +51,9 @@ typedef enum ac_job_outcome (*ac_job_handler)(struct ac_db *db, struct ac_job *j
  * Runs once per claimed batch over its n jobs of one kind, before any of
  * them runs and outside any transaction: the place for slow outside work
  * done for all of them at once (concurrent sends). It leaves each job's
- * result in its payload, where the kind's fn, run next in the runner's
- * transaction as usual, finds it and writes the database effect. *stop
+ * result in job->result, where the kind's fn, run next in the runner's
+ * transaction as usual (perhaps more than once), finds it and writes the
+ * database effect. *stop
  * (may be NULL) asks it to wind up early.
  */
 typedef void (*ac_job_batch_handler)(struct ac_db *db, struct ac_job *const *jobs, size_t n,

@@ -1,0 +1,100 @@
+/*
+ * notice.c — the job kind "notice" (deliver.h): an account email to a
+ * user, rendered from its templates and sent through the email plan by
+ * the same runner as deliveries; the job's attempt is the plan's step.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "deliver/deliver.h"
+#include "deliver/internal.h"
+
+#define NOTICE_ATTEMPTS	7	/* a notice job: the email plan's 6 sends and one more */
+
+/* The notices there are: each names its templates <name>.txt (text),
+ * <name>.html.txt (HTML part) and <name>_subject.txt. */
+static const char *const notices[] = { "telegram_blocked" };
+
+static const struct ac_stmt st_notice_load = { "notice_load",
+	"SELECT id, email, coalesce(display_name, '') FROM users WHERE id = ANY ($1::bigint[])", 1 };
+
+int
+notice_queue(struct ac_db *db, const char *notice, long long user, const char *delivery)
+{
+	char key[128];
+	json_t *payload = json_pack("{s:I, s:s}", "user_id", (json_int_t)user, "notice", notice);
+	int rc;
+
+	snprintf(key, sizeof(key), "notice:%s:%s", notice, delivery);
+	rc = ac_job_enqueue(db, "notice", payload, key, 0, 0, NOTICE_ATTEMPTS);
+	json_decref(payload);
+	return rc == -1 ? -1 : 0;
+}
+
+/* Sets up it for job's notice to the user in row i (-1: no such user,
+ * GONE): rendered, its email plan stepped to the job's attempt, or a
+ * result at once. */
+static void
+notice_setup(struct item *it, const PGresult *res, int i)
+{
+	const char *name = json_string_value(json_object_get(it->job->payload, "notice"));
+	struct ac_var v[2];
+	char err[512];
+	size_t k;
+
+	if (i == -1) {
+		item_gone(it);
+		return;
+	}
+	v[0] = (struct ac_var){ "name", PQgetvalue(res, i, 2) };
+	v[1] = (struct ac_var){ "email", PQgetvalue(res, i, 1) };
+	item_target(it, "notice", it->job->id, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+	    AC_CH_EMAIL, PQgetvalue(res, i, 1));
+	for (k = 0; k < sizeof(notices) / sizeof(notices[0]); k++)
+		if (name != NULL && strcmp(name, notices[k]) == 0)
+			break;
+	if (k == sizeof(notices) / sizeof(notices[0])) {
+		item_failed(it, "none", "no such notice", 0, 0);
+		return;
+	}
+	if (render_notice(name, v, 2, &it->t, err, sizeof(err)) == -1) {
+		item_failed(it, "none", err, 0, 0);
+		return;
+	}
+	if (item_plan(it, it->job->attempts) == 0)
+		it->job->started = 1;
+}
+
+void
+ac_notice_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
+    const volatile sig_atomic_t *stop)
+{
+	batch_run(db, jobs, n, stop, &st_notice_load, "user_id", notice_setup, 0);
+}
+
+enum ac_job_outcome
+ac_notice_job(struct ac_db *db, struct ac_job *job)
+{
+	const struct send_result *r = job_result(job, 0);
+
+	(void)db;
+	if (r == NULL)
+		return job_error(job, AC_JOB_RETRY, "notice not sent (database error)");
+	switch (r->v) {
+	case SEND_GONE:
+		return job_error(job, AC_JOB_FAIL, "no such user");
+	case SEND_SENT:
+	case SEND_OUTBOX:
+		ac_info("notice %s to user %lld: %s",
+		    json_string_value(json_object_get(job->payload, "notice")), r->user_id,
+		    r->provider);
+		return AC_JOB_DONE;
+	case SEND_RETRY:
+		job->retry_in_ms = r->retry_in_ms;
+		return job_error(job, AC_JOB_RETRY, "%s", result_error(r));
+	default:
+		return job_error(job, AC_JOB_FAIL, "%s: %s", r->provider, result_error(r));
+	}
+}

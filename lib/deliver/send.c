@@ -1,0 +1,695 @@
+/*
+ * send.c — the sending runner: every item of a batch sent at once through
+ * one libcurl multi handle, within each provider's concurrency, rate slots
+ * and breaker (limits.c), each attempt classified by provider.h and its
+ * result (struct send_result) left on the item; and, for deliveries, the
+ * sends recorded as sent in the database while the next ones go.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "base/buf.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "base/pgarray.h"
+#include "base/util.h"
+#include "deliver/internal.h"
+
+#define RECORD_MS	10	/* a send is recorded as sent at most this long after it... */
+#define RECORD_MAX	128	/* ...or once this many are waiting */
+
+static struct {
+	struct send_cfg	 cfg;
+	CURLM		*multi;
+} S;
+
+void
+send_init(const struct send_cfg *cfg)
+{
+	send_done();
+	S.cfg = *cfg;
+}
+
+void
+send_done(void)
+{
+	if (S.multi != NULL)
+		curl_multi_cleanup(S.multi);
+	S.multi = NULL;
+}
+
+/* ---- results ------------------------------------------------------------------ */
+
+/* A copy of s (NULL: NULL). */
+static char *
+copy(const char *s)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		abort();
+	return d;
+}
+
+void
+result_clear(struct send_result *r)
+{
+	free(r->message);
+	free(r->pmid);
+	free(r->error);
+	free(r->chat);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *
+result_error(const struct send_result *r)
+{
+	return r->error != NULL ? r->error : "";
+}
+
+/* it's result, of kind v: by provider, with the rendered text (none for
+ * GONE and WRITTEN). */
+static void
+result_set(struct item *it, enum send_kind v, const char *provider)
+{
+	result_clear(&it->res);
+	it->res.v = v;
+	if (v != SEND_GONE && v != SEND_WRITTEN) {
+		it->res.provider = provider;
+		it->res.message = copy(it->t.text);
+		it->res.user_id = it->user_id;
+	}
+	it->state = I_DONE;
+}
+
+/* How many attempts this result adds to the delivery's count: its place
+ * in the plan, less one when this attempt did not reach the provider.
+ * Usually 1 or 0; more when the provider refused our account and the
+ * attempts left on it were skipped for the backup's. */
+static int
+counted(const struct item *it, int sent)
+{
+	int at = it->pos - (sent ? 0 : 1);
+
+	return at > it->attempts ? at - it->attempts : 0;
+}
+
+/* 1 if this attempt is the plan's last. */
+static int
+last_attempt(const struct item *it)
+{
+	int total = 0;
+
+	for (int k = 0; k < it->plan.n; k++)
+		total += it->plan.tries[k];
+	return it->pos >= total;
+}
+
+/* The delivery must be tried again in ms (at least 1) with reason;
+ * sent: this attempt reached the provider (it counts). */
+static void
+result_retry(struct item *it, int64_t ms, const char *reason, int sent)
+{
+	result_set(it, SEND_RETRY, ac_prov_name(it->prov));
+	it->res.retry_in_ms = ms > 0 ? ms : 1;
+	it->res.counted = counted(it, sent);
+	it->res.error = copy(reason);
+}
+
+void
+item_retry_in(struct item *it, int64_t ms, const char *reason)
+{
+	result_clear(&it->res);
+	it->res.v = SEND_RETRY;
+	it->res.retry_in_ms = ms;
+	it->res.error = copy(reason);
+	it->state = I_DONE;
+}
+
+void
+item_gone(struct item *it)
+{
+	result_set(it, SEND_GONE, NULL);
+}
+
+void
+item_failed(struct item *it, const char *provider, const char *reason, int blocked, int sent)
+{
+	result_set(it, SEND_FAILED, provider);
+	it->res.counted = counted(it, sent);
+	it->res.error = copy(reason);
+	if (blocked) {
+		it->res.blocked = 1;
+		it->res.chat = copy(it->to);
+	}
+}
+
+/* ---- the sent deliveries' columns ------------------------------------------------ */
+
+/* Every delivery of a batch that went out (or to the outbox) marked sent in
+ * one statement, and each signal's count moved once: ids[i] with its
+ * provider, message and provider message id. Returns the ids updated. */
+const struct ac_stmt st_sent_many = { "deliver_sent_many",
+	"WITH x AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])"
+	"  AS x(id, provider, message, pmid)),"
+	" d AS (UPDATE deliveries d SET status = 'sent', provider = x.provider,"
+	"  message = x.message, provider_message_id = nullif(x.pmid, ''),"
+	"  attempts = d.attempts + 1, error = NULL, sent_at = now(), updated_at = now()"
+	"  FROM x WHERE d.id = x.id AND d.status = 'queued' RETURNING d.id, d.signal_id),"
+	" s AS (UPDATE signals SET delivered_count = delivered_count + c.n"
+	"  FROM (SELECT signal_id, count(*) AS n FROM d GROUP BY signal_id) c"
+	"  WHERE signals.id = c.signal_id)"
+	" SELECT id FROM d", 4 };
+
+void
+sent_cols_init(struct sent_cols *c)
+{
+	ac_pgarray_init(&c->ids);
+	ac_pgarray_init(&c->prov);
+	ac_pgarray_init(&c->msg);
+	ac_pgarray_init(&c->pmid);
+}
+
+void
+sent_cols_add(struct sent_cols *c, long long id, const struct send_result *r)
+{
+	ac_pgarray_ll(&c->ids, id);
+	ac_pgarray_str(&c->prov, r->provider);
+	ac_pgarray_str(&c->msg, r->message);
+	ac_pgarray_str(&c->pmid, r->pmid != NULL ? r->pmid : "");
+}
+
+void
+sent_cols_vals(struct sent_cols *c, const char *vals[4])
+{
+	vals[0] = ac_pgarray_text(&c->ids);
+	vals[1] = ac_pgarray_text(&c->prov);
+	vals[2] = ac_pgarray_text(&c->msg);
+	vals[3] = ac_pgarray_text(&c->pmid);
+}
+
+void
+sent_cols_free(struct sent_cols *c)
+{
+	ac_pgarray_free(&c->ids);
+	ac_pgarray_free(&c->prov);
+	ac_pgarray_free(&c->msg);
+	ac_pgarray_free(&c->pmid);
+}
+
+/* ---- one send ------------------------------------------------------------------ */
+
+/* Collects the body. */
+static size_t
+on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct item *it = arg;
+	size_t len = size * n;
+
+	if (it->resp.len + len > 1 << 20)
+		return 0;
+	ac_buf_add(&it->resp, p, len);
+	return len;
+}
+
+/* Keeps Retry-After. */
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct item *it = arg;
+	size_t len = size * n;
+
+	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+		size_t k = 12, m = 0;
+
+		while (k < len && (p[k] == ' ' || p[k] == '\t'))
+			k++;
+		while (k < len && m + 1 < sizeof(it->retry_after) && p[k] >= '0' && p[k] <= '9')
+			it->retry_after[m++] = p[k++];
+		it->retry_after[m] = '\0';
+	}
+	return len;
+}
+
+/* Builds it's transfer for it->prov. 0, or -1 with the reason in
+ * it->curl_err (a message the provider cannot take). */
+static int
+item_transfer(struct item *it)
+{
+	const struct ac_prov_cfg *c = &S.cfg.prov[it->prov];
+	CURL *e;
+
+	if ((e = it->easy = curl_easy_init()) == NULL)
+		abort();
+	curl_easy_setopt(e, CURLOPT_PRIVATE, it);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)S.cfg.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(S.cfg.timeout_ms < 5000 ?
+	    S.cfg.timeout_ms : 5000));
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, it->curl_err);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, it);
+	/* SMTP: the message is set on the handle here */
+	if (it->prov == AC_PROV_SMTP) {
+		struct ac_outmsg m = { it->key_ns, it->delivery_id, it->user_id, it->to, it->t.subject,
+		    it->t.text, it->t.html };
+		char id[160], rnd[17];
+		unsigned char r8[8];
+		const char *at = strrchr(c->from, '@');
+		struct ac_err err;
+
+		ac_random_bytes(r8, sizeof(r8));
+		ac_hex(r8, sizeof(r8), rnd);
+		snprintf(id, sizeof(id), "%s-%lld.%s@%.*s", it->key_ns, it->delivery_id, rnd,
+		    at ? (int)strcspn(at + 1, ">") : 9, at ? at + 1 : "alertcast");
+		if (ac_prov_smtp(e, c, &m, id, ac_now_ms() / 1000, &it->smtp, &err) == -1) {
+			snprintf(it->curl_err, sizeof(it->curl_err), "%s", err.message);
+			return -1;
+		}
+		return 0;
+	}
+	{
+		struct ac_outmsg m = { it->key_ns, it->delivery_id, it->user_id, it->to, it->t.subject,
+		    it->t.text, it->t.html };
+
+		if (ac_prov_request(it->prov, c, &m, &it->req, it->curl_err,
+		    sizeof(it->curl_err)) == -1)
+			return -1;
+	}
+	for (int h = 0; h < it->req.nheaders; h++)
+		it->headers = curl_slist_append(it->headers, it->req.headers[h]);
+	curl_easy_setopt(e, CURLOPT_URL, it->req.url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, it->headers);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, it->req.body);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, it);
+	if (it->req.basic_user != NULL) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERNAME, it->req.basic_user);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, it->req.basic_pass ? it->req.basic_pass : "");
+	}
+	return 0;
+}
+
+/* Frees it's transfer (the texts and the result stay). */
+void
+item_reset(struct item *it)
+{
+	if (it->easy != NULL) {
+		curl_multi_remove_handle(S.multi, it->easy);
+		curl_easy_cleanup(it->easy);
+	}
+	curl_slist_free_all(it->headers);
+	free(it->req.body);
+	ac_smtp_free(&it->smtp);
+	ac_buf_free(&it->resp);
+	it->easy = NULL;
+	it->headers = NULL;
+	it->req.body = NULL;
+	it->retry_after[0] = it->curl_err[0] = '\0';
+}
+
+void
+item_target(struct item *it, const char *ns, long long id, long long user_id, int ch,
+    const char *to)
+{
+	it->key_ns = ns;
+	it->delivery_id = id;
+	it->user_id = user_id;
+	it->ch = ch;
+	if (to != NULL)
+		snprintf(it->to, sizeof(it->to), "%s", to);
+}
+
+int
+item_plan(struct item *it, int attempt)
+{
+	ac_plan_for(it->ch >= 0 ? ac_channel_name(it->ch) : "", S.cfg.enabled, &it->plan);
+	if (it->plan.n == 0) {
+		result_set(it, SEND_OUTBOX, "outbox");
+		return -1;
+	}
+	it->pos = attempt;
+	if (ac_plan_step(&it->plan, attempt, &it->step, &it->nth) == -1) {
+		item_failed(it, ac_prov_name(it->plan.prov[it->plan.n - 1]),
+		    "attempts used up", 0, 0);
+		return -1;
+	}
+	it->prov = it->plan.prov[it->step];
+	return 0;
+}
+
+/* The chat a send of it is limited by (Telegram's), or 0. */
+static long long
+item_chat(const struct item *it)
+{
+	return it->prov == AC_PROV_TELEGRAM ? strtoll(it->to, NULL, 10) : 0;
+}
+
+/* The index in it's plan of the provider it is sent to now. */
+static int
+item_prov_step(const struct item *it)
+{
+	for (int k = it->plan.n - 1; k > 0; k--)
+		if (it->plan.prov[k] == it->prov)
+			return k;
+	return 0;
+}
+
+/* Lets it through its provider's breaker: 1 with it->prov the provider
+ * to use (the backup, while the primary's circuit is open), or 0 with a
+ * retry after the cool-down left (every circuit of its plan is open). */
+static int
+item_breaker(struct item *it)
+{
+	char why[96];
+
+	if (circuit_allows(it->prov, &it->probe))
+		return 1;
+	/* the backup takes this attempt while the primary's circuit is open;
+	 * the attempt keeps its place in the plan, so none is lost */
+	if (it->step + 1 < it->plan.n && circuit_allows(it->plan.prov[it->step + 1],
+	    &it->probe)) {
+		it->prov = it->plan.prov[it->step + 1];
+		it->slotted = 0;
+		return 1;
+	}
+	/* nothing was sent, so no attempt is used up: the delivery waits out
+	 * the outage (the half-open probe tells when it is over) */
+	snprintf(why, sizeof(why), "%s: circuit open", ac_prov_name(it->prov));
+	result_retry(it, limits_cooldown_ms(), why, 0);
+	return 0;
+}
+
+/* Starts it if its provider's breaker, rate slot and concurrency allow;
+ * 1 if it went, 0 if it waits, and 1 as well when it got a result. */
+static int
+item_start(struct item *it, int *inflight, int *total)
+{
+	int64_t now = ac_now_ms(), wait;
+	int booked, running;
+
+	if (!it->slotted && !item_breaker(it))
+		return 1;
+	if (inflight[it->prov] >= S.cfg.conc[it->prov] || *total >= S.cfg.total_conc)
+		return 0;
+	if (!it->slotted) {
+		it->not_before = limits_reserve(it->prov, item_chat(it), now, &booked);
+		if (!booked) {
+			/* back when the slot it would have had is near */
+			result_retry(it, it->not_before - now - limits_horizon_ms() / 2,
+			    "rate limit: later slot", 0);
+			return 1;
+		}
+		it->slotted = 1;
+	}
+	if (it->not_before > now)
+		return 0;
+	/* a hold that began after the slot was booked: book again, after it */
+	if (limits_held(it->prov, item_chat(it)) > now) {
+		it->slotted = 0;
+		return 0;
+	}
+	/* the circuit may have opened while this send waited for its slot */
+	if (!it->probe && !circuit_closed(it->prov)) {
+		it->slotted = 0;
+		if (!item_breaker(it))
+			return 1;
+		return 0;
+	}
+	if ((wait = limits_window_wait(it->prov, item_chat(it))) > 0) {
+		it->not_before = now + wait;
+		return 0;
+	}
+	if (item_transfer(it) == -1) {
+		item_failed(it, ac_prov_name(it->prov), it->curl_err, 0, 0);
+		item_reset(it);
+		return 1;
+	}
+	curl_multi_add_handle(S.multi, it->easy);
+	/* a rate-limited send on its way now, not after the others */
+	if (limits_paced(it->prov, item_chat(it)))
+		curl_multi_perform(S.multi, &running);
+	it->state = I_FLIGHT;
+	inflight[it->prov]++;
+	(*total)++;
+	return 1;
+}
+
+/* A finished transfer of it: classified, the breaker told, the result
+ * left (or, for a migrated Telegram group, sent again). */
+static void
+item_finish(struct item *it, CURLcode cc)
+{
+	struct ac_answer a;
+	long status = 0;
+	int64_t wait;
+
+	curl_easy_getinfo(it->easy, CURLINFO_RESPONSE_CODE, &status);
+	ac_prov_classify(it->prov, (int)cc, it->curl_err[0] ? it->curl_err :
+	    curl_easy_strerror(cc), status, it->resp.p, it->retry_after[0] ? it->retry_after : NULL,
+	    &a);
+	item_reset(it);
+	it->probe = 0;
+	if (a.verdict == AC_SEND_ACCOUNT)
+		circuit_trip(it->prov);
+	else
+		circuit_outcome(it->prov, a.verdict != AC_SEND_RETRY || a.retry_after_ms > 0);
+	/* a provider that said when to come back: nothing more goes to that
+	 * chat (Telegram) or that account (the others) before then */
+	if (a.retry_after_ms > 0)
+		limits_hold(it->prov, item_chat(it), ac_now_ms() + a.retry_after_ms);
+	switch (a.verdict) {
+	case AC_SEND_OK:
+		result_set(it, SEND_SENT, ac_prov_name(it->prov));
+		it->res.pmid = copy(a.id);
+		if (it->migrated)
+			it->res.chat = copy(it->to);
+		return;
+	case AC_SEND_PERMANENT:
+		item_failed(it, ac_prov_name(it->prov), a.reason, a.blocked, 1);
+		return;
+	case AC_SEND_ACCOUNT:
+		/* not this message's fault: the backup, at once and with all of
+		 * its attempts (those left on this provider are skipped) */
+		if (item_prov_step(it) + 1 < it->plan.n) {
+			int pos = 1;
+
+			for (int k = 0; k <= item_prov_step(it); k++)
+				pos += it->plan.tries[k];
+			it->pos = pos;
+			ac_plan_step(&it->plan, pos, &it->step, &it->nth);
+			it->prov = it->plan.prov[it->step];
+			it->slotted = 0;
+			it->state = I_WAIT;
+			return;
+		}
+		result_retry(it, limits_cooldown_ms(), a.reason, 1);
+		return;
+	case AC_SEND_RETRY:
+		break;
+	}
+	if (a.migrate_chat[0] != '\0' && !it->migrated) {
+		snprintf(it->to, sizeof(it->to), "%s", a.migrate_chat);
+		it->migrated = 1;
+		it->slotted = 0;
+		it->state = I_WAIT;
+		return;
+	}
+	if (last_attempt(it)) {
+		item_failed(it, ac_prov_name(it->prov), a.reason, 0, 1);
+		return;
+	}
+	/* the backup's first attempt follows at once; else the backoff */
+	wait = it->nth >= it->plan.tries[it->step] ? 1 : ac_delivery_backoff_ms(it->nth);
+	if (a.retry_after_ms > wait)
+		wait = a.retry_after_ms;
+	result_retry(it, wait, a.reason, 1);
+}
+
+/* The sent deliveries being recorded while the sends go on: one
+ * statement at a time in flight on db's connection, and its items. */
+struct recording {
+	struct ac_db	 *db;
+	int		  busy;
+	struct ac_buf	  offered;	/* struct item *[n] */
+	size_t		  n;
+};
+
+/* The items of the recording in flight. */
+static struct item **
+offered(struct recording *rc)
+{
+	return (struct item **)(void *)rc->offered.p;
+}
+
+static void	record_start(struct recording *, struct item *, size_t);
+static void	record_done(struct recording *, int);
+
+/* Drives the items' sends until each has a result (or, after *stop, until
+ * those in flight have ended; the rest are left unstarted). With db, the
+ * deliveries sent are recorded as they go (RECORD_MS, RECORD_MAX), so a
+ * worker killed mid-batch leaves milliseconds of sends unrecorded, not the
+ * batch: a re-run finds them sent and sends nothing again. */
+void
+send_run(struct item *items, size_t n, const volatile sig_atomic_t *stop, struct ac_db *db)
+{
+	int inflight[AC_PROV__MAX] = { 0 }, total = 0;
+	size_t first = 0, unrecorded = 0;
+	int64_t recorded_at = ac_mono_ms();
+	struct recording rec = { .db = db, .offered = AC_BUF_INIT };
+
+	if (S.multi == NULL && (S.multi = curl_multi_init()) == NULL)
+		abort();
+	for (;;) {
+		int64_t now = ac_now_ms(), next = now + 100;
+		int running, left = 0;
+		CURLMsg *msg;
+
+		while (first < n && items[first].state == I_DONE)
+			first++;
+		for (size_t i = first; i < n && !(stop && *stop); i++) {
+			struct item *it = &items[i];
+
+			if (it->state != I_WAIT)
+				continue;
+			left++;
+			if (!item_start(it, inflight, &total) && it->slotted && it->not_before < next)
+				next = it->not_before;
+		}
+		if (stop && *stop) {
+			/* a job counts as started if one of its sends was
+			 * reserved; its items still waiting are retried alone
+			 * (not counted), the other jobs go back unstarted */
+			left = 0;
+			for (size_t i = 0; i < n; i++)
+				items[i].job->started = 0;
+			for (size_t i = 0; i < n; i++)
+				if (items[i].slotted)
+					items[i].job->started = 1;
+			for (size_t i = first; i < n; i++)
+				if (items[i].state == I_WAIT && items[i].job->started)
+					result_retry(&items[i], 1, "worker stopping", 0);
+		}
+		if (total == 0 && left == 0)
+			break;
+		curl_multi_perform(S.multi, &running);
+		while ((msg = curl_multi_info_read(S.multi, &running)) != NULL) {
+			struct item *it;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&it);
+			inflight[it->prov]--;
+			total--;
+			item_finish(it, msg->data.result);
+			unrecorded += it->state == I_DONE;
+			next = now;
+		}
+		record_done(&rec, 0);
+		if (db != NULL && unrecorded > 0 && (unrecorded >= RECORD_MAX || total == 0 ||
+		    ac_mono_ms() - recorded_at >= RECORD_MS)) {
+			record_start(&rec, items + first, n - first);
+			unrecorded = 0;
+			recorded_at = ac_mono_ms();
+		}
+		now = ac_now_ms();
+		if (next > now) {
+			/* the recording's answer wakes the wait as a send's does */
+			struct curl_waitfd pg = { .fd = rec.busy ? PQsocket(ac_db_conn(db)) : -1,
+			    .events = CURL_WAIT_POLLIN };
+
+			curl_multi_poll(S.multi, &pg, pg.fd >= 0 ? 1 : 0, (int)(next - now), NULL);
+		}
+	}
+	record_done(&rec, 1);
+	ac_buf_free(&rec.offered);
+}
+
+/* Sends the statement recording the deliveries of items[0..n) sent since
+ * the last one (st_sent_many, its own transaction) without waiting for it:
+ * the sends go on meanwhile, and record_done() takes the answer. */
+static void
+record_start(struct recording *rc, struct item *items, size_t n)
+{
+	struct sent_cols c;
+	const char *vals[4];
+
+	record_done(rc, 1);
+	ac_buf_reset(&rc->offered);
+	rc->n = 0;
+	sent_cols_init(&c);
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = &items[i];
+
+		if (it->state != I_DONE || it->recorded || it->res.v == SEND_NONE)
+			continue;
+		if (it->res.v != SEND_SENT || it->res.chat != NULL) {
+			it->recorded = 2;
+			continue;
+		}
+		ac_buf_add(&rc->offered, &it, sizeof(it));
+		rc->n++;
+		it->recorded = 1;
+		sent_cols_add(&c, it->delivery_id, &it->res);
+	}
+	if (rc->n > 0) {
+		sent_cols_vals(&c, vals);
+		if (PQsendQueryParams(ac_db_conn(rc->db), st_sent_many.sql, st_sent_many.nparams,
+		    NULL, vals, NULL, NULL, 0) == 1) {
+			rc->busy = 1;
+		} else {
+			ac_warn("%zu sent deliveries not recorded at once (%s): later", rc->n,
+			    PQerrorMessage(ac_db_conn(rc->db)));
+			for (size_t i = 0; i < rc->n; i++)
+				offered(rc)[i]->recorded = 0;
+		}
+	}
+	sent_cols_free(&c);
+}
+
+/* Takes the answer of the recording in flight, if it has come (or, with
+ * block, waiting for it): its deliveries become "written" (on success
+ * every row offered was queued, now sent, or already done: nothing is left
+ * to write); after a failure they are offered again, and at the end
+ * written with their jobs. */
+static void
+record_done(struct recording *rc, int block)
+{
+	PGconn *conn;
+	PGresult *res;
+	int ok = 0, first = 1;
+
+	if (!rc->busy)
+		return;
+	conn = ac_db_conn(rc->db);
+	if (!block && PQconsumeInput(conn) == 1 && PQisBusy(conn))
+		return;
+	while ((res = PQgetResult(conn)) != NULL) {
+		if (first)
+			ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+		if (first && !ok)
+			ac_warn("%zu sent deliveries not recorded at once (%s): later", rc->n,
+			    PQresultErrorMessage(res));
+		first = 0;
+		PQclear(res);
+	}
+	rc->busy = 0;
+	for (size_t i = 0; i < rc->n; i++) {
+		struct item *it = offered(rc)[i];
+
+		if (ok) {
+			result_set(it, SEND_WRITTEN, NULL);
+			it->recorded = 2;
+		} else {
+			it->recorded = 0;
+		}
+	}
+	rc->n = 0;
+}
+
