@@ -29,7 +29,7 @@
 #include "base/db.h"
 #include "alert/ingest.h"
 #include "base/log.h"
-#include "deliver/message.h"
+#include "base/message.h"
 #include "base/migrate.h"
 #include "base/redis.h"
 #include "web/request.h"

@@ -29,7 +29,7 @@
 #include "work/jobs.h"
 #include "base/log.h"
 #include "base/opt.h"
-#include "deliver/message.h"
+#include "base/message.h"
 #include "base/util.h"
 
 #define WAIT_MAX_MS	1000	/* longest wait for a notification */

@@ -26,7 +26,7 @@
 #include "base/channel.h"
 #include "base/db.h"
 #include "base/pgarray.h"
-#include "deliver/message.h"
+#include "base/message.h"
 #include "deliver/provider.h"
 #include "work/jobs.h"
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "deliver/message.h"
+#include "base/message.h"
 
 static char dir[] = "/tmp/test_message.XXXXXX";
 

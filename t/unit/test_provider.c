@@ -26,7 +26,7 @@
 #include <jansson.h>
 
 #include "web/html.h"
-#include "deliver/message.h"
+#include "base/message.h"
 #include "deliver/provider.h"
 
 /* ---- classification ------------------------------------------------------ */

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "work/fanout.h"
-#include "deliver/message.h"
+#include "base/message.h"
 #include "work/trade.h"
 
 #define NROWS(t)	(sizeof(t) / sizeof((t)[0]))

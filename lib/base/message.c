@@ -11,7 +11,7 @@
 #include "base/buf.h"
 #include "base/template.h"
 #include "base/util.h"
-#include "deliver/message.h"
+#include "base/message.h"
 
 #ifndef AC_TEMPLATE_DIR
 #define AC_TEMPLATE_DIR "/usr/local/share/alertcast/templates"
