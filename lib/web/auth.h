@@ -21,7 +21,6 @@
 #include "base/config.h"
 #include "base/crypto.h"
 #include "base/db.h"
-#include "work/jobs.h"
 
 #define AC_SESSION_COOKIE	"ac_session"
 #define AC_API_TOKEN_PREFIX	"act_"
@@ -133,14 +132,10 @@ long long ac_api_token_user(struct ac_db *db, const char *token);
 int	ac_api_token_revoke(struct ac_db *db, long long user_id, long long id);
 
 /* Queues a "password_reset" job for email: the request does the same work
- * whatever the address, and the worker decides (ac_reset_job). 0, or -1. */
+ * whatever the address, and the worker decides (ac_reset_job,
+ * lib/work/reset.h). 0, or -1. */
 int	ac_reset_request(struct ac_db *db, const struct ac_auth_cfg *a, const char *email,
 	    const char *base_url);
-
-/* The "password_reset" job: mails a link (base_url/password/reset?token=)
- * if an active account has the payload's email and was mailed fewer than
- * per_hour links in the last hour; nothing otherwise, silently. */
-enum ac_job_outcome ac_reset_job(struct ac_db *db, struct ac_job *job);
 
 /* 1 if token is an unused, unexpired reset link, 0 if not, -1 on error. */
 int	ac_reset_valid(struct ac_db *db, const char *token);
