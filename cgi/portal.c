@@ -1279,20 +1279,17 @@ static void
 token_create(struct ac_call *k)
 {
 	struct pctx *c = k->ctx;
-	char token[AC_API_TOKEN_LEN + 1], err[256];
+	char token[AC_API_TOKEN_LEN + 1];
+	struct ac_err e;
 	long long tid;
 
-	switch (ac_api_token_create(portal.db, c->s.user_id, k->v[TOKEN_NAME].s, token, &tid, err,
-	    sizeof(err))) {
-	case AC_AUTH_OK:
+	if (ac_api_token_create(portal.db, c->s.user_id, k->v[TOKEN_NAME].s, token, &tid,
+	    &e) == 0)
 		tokens_show(c, 201, token, NULL);
-		return;
-	case AC_AUTH_INVALID:
-		tokens_show(c, 422, NULL, err);
-		return;
-	default:
+	else if (e.code == AC_E_UNPROCESSABLE)
+		tokens_show(c, 422, NULL, e.message);
+	else
 		db_failed(c);
-	}
 }
 
 /* POST /tokens/N/revoke: revokes the user's token N (303), or 404. */

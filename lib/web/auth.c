@@ -590,9 +590,9 @@ static const struct ac_stmt st_token_new = { "auth_token_new",
 	"INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES ($1, $2, $3, $4)"
 	" RETURNING id", 4 };
 
-enum ac_auth_result
+int
 ac_api_token_create(struct ac_db *db, long long user_id, const char *name,
-    char token[AC_API_TOKEN_LEN + 1], long long *id, char *err, size_t errsz)
+    char token[AC_API_TOKEN_LEN + 1], long long *id, struct ac_err *e)
 {
 	unsigned char hash[32];
 	char uid[24], raw[AC_TOKEN_LEN + 1], prefix[16];
@@ -600,12 +600,11 @@ ac_api_token_create(struct ac_db *db, long long user_id, const char *name,
 	const int lens[4] = { 0, 0, 32, 0 }, fmts[4] = { 0, 0, 1, 0 };
 	PGresult *res;
 
-	if (name == NULL || *name == '\0' || strlen(name) > 100) {
-		snprintf(err, errsz, "a name of 1 to 100 characters is required");
-		return AC_AUTH_INVALID;
-	}
+	if (name == NULL || *name == '\0' || strlen(name) > 100)
+		return ac_err_set(e, AC_E_UNPROCESSABLE, "name",
+		    "a name of 1 to 100 characters is required");
 	if (ac_token_new(raw) == -1)
-		return AC_AUTH_ERROR;
+		return ac_err_set(e, AC_E_INTERNAL, NULL, "no randomness for a token");
 	snprintf(token, AC_API_TOKEN_LEN + 1, "%s%s", AC_API_TOKEN_PREFIX, raw);
 	snprintf(prefix, sizeof(prefix), "%.10s", token);
 	ac_sha256(token, strlen(token), hash);
@@ -613,11 +612,11 @@ ac_api_token_create(struct ac_db *db, long long user_id, const char *name,
 	res = ac_db_exec(db, &st_token_new, vals, lens, fmts);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		ac_error("API token for user %lld: %s", user_id, ac_db_error(db));
-		return AC_AUTH_ERROR;
+		return ac_err_set(e, AC_E_UNAVAILABLE, NULL, "the database failed");
 	}
 	*id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
-	return AC_AUTH_OK;
+	return 0;
 }
 
 /* The owner; last_used_at moves at most once a minute. */
