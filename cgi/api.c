@@ -13,7 +13,6 @@
  * `ac-api --routes` prints the route table ("METHOD /path" a line, '#'
  * for an id), so a test can hold it against the OpenAPI file.
  */
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include "account/profile.h"
 #include "account/trades.h"
 #include "base/arena.h"
+#include "base/channel.h"
 #include "web/auth.h"
 #include "base/config.h"
 #include "base/db.h"
@@ -36,6 +36,7 @@
 #include "web/request.h"
 #include "web/responder.h"
 #include "web/response.h"
+#include "web/route.h"
 #include "base/util.h"
 
 #define AUDIENCE	"alertcast-api"
@@ -52,49 +53,98 @@ static struct {
 } api;
 
 
-typedef void (*api_fn)(struct ac_req *r, long long user_id, long long id);
+static void	auth_token(struct ac_call *);
+static void	auth_user(struct ac_call *);
+static void	alarms_list(struct ac_call *);
+static void	alarms_create(struct ac_call *);
+static void	alarm_get(struct ac_call *);
+static void	alarm_put(struct ac_call *);
+static void	alarm_delete(struct ac_call *);
+static void	profile(struct ac_call *);
+static void	credits(struct ac_call *);
+static void	history(struct ac_call *);
+static void	plans(struct ac_call *);
+static void	sub_status(struct ac_call *);
+static void	signals(struct ac_call *);
+static void	trades(struct ac_call *);
+static void	auth_token_refused(struct ac_call *, const struct ac_err *);
 
-static void	auth_token(struct ac_req *, long long, long long);
-static void	auth_user(struct ac_req *, long long, long long);
-static void	alarms_list(struct ac_req *, long long, long long);
-static void	alarms_create(struct ac_req *, long long, long long);
-static void	alarm_get(struct ac_req *, long long, long long);
-static void	alarm_put(struct ac_req *, long long, long long);
-static void	alarm_delete(struct ac_req *, long long, long long);
-static void	profile(struct ac_req *, long long, long long);
-static void	credits(struct ac_req *, long long, long long);
-static void	history(struct ac_req *, long long, long long);
-static void	plans(struct ac_req *, long long, long long);
-static void	sub_status(struct ac_req *, long long, long long);
-static void	signals(struct ac_req *, long long, long long);
-static void	trades(struct ac_req *, long long, long long);
+enum { RATE_USER = 1 };	/* counts against the user's AC_API_PER_MINUTE */
 
-enum route {
-	R_TOKEN, R_USER, R_ALARMS, R_ALARMS_POST, R_ALARM, R_ALARM_PUT, R_ALARM_DELETE,
-	R_PROFILE, R_CREDITS, R_HISTORY, R_PLANS, R_STATUS, R_SIGNALS, R_TRADES, R__MAX
+static const char *const delivery_values[] = { "queued", "sent", "failed", "skipped", NULL };
+static const char *const trade_values[] = { "open", "closed", "replaced", NULL };
+
+enum { TOKEN_EMAIL, TOKEN_PASSWORD };
+static const struct ac_field_decl token_fields[] = {
+	[TOKEN_EMAIL] = { "email", AC_F_STRING, AC_FROM_JSON, AC_F_REQUIRED,
+	    .why = "email and password (strings) are required" },
+	[TOKEN_PASSWORD] = { "password", AC_F_STRING, AC_FROM_JSON, AC_F_REQUIRED,
+	    .why = "email and password (strings) are required" },
+	{ .name = NULL }
 };
 
-/* Paths under /api/v1; '#' is one segment holding a positive id. */
-static const struct {
-	const char	*method;
-	const char	*path;
-	api_fn		 fn;
-	int		 open;		/* needs no token */
-} routes[R__MAX] = {
-	[R_TOKEN]	 = { "POST", "/auth/token", auth_token, 1 },
-	[R_USER]	 = { "GET", "/auth/user", auth_user, 0 },
-	[R_ALARMS]	 = { "GET", "/alarms", alarms_list, 0 },
-	[R_ALARMS_POST]	 = { "POST", "/alarms", alarms_create, 0 },
-	[R_ALARM]	 = { "GET", "/alarms/#", alarm_get, 0 },
-	[R_ALARM_PUT]	 = { "PUT", "/alarms/#", alarm_put, 0 },
-	[R_ALARM_DELETE] = { "DELETE", "/alarms/#", alarm_delete, 0 },
-	[R_PROFILE]	 = { "GET", "/account/profile", profile, 0 },
-	[R_CREDITS]	 = { "GET", "/account/credits", credits, 0 },
-	[R_HISTORY]	 = { "GET", "/account/history", history, 0 },
-	[R_PLANS]	 = { "GET", "/subscriptions/plans", plans, 0 },
-	[R_STATUS]	 = { "GET", "/subscriptions/status", sub_status, 0 },
-	[R_SIGNALS]	 = { "GET", "/signals", signals, 0 },
-	[R_TRADES]	 = { "GET", "/trades", trades, 0 },
+enum { NEW_STRATEGY };
+static const struct ac_field_decl alarm_new_fields[] = {
+	[NEW_STRATEGY] = { "strategy_id", AC_F_INT, AC_FROM_JSON, AC_F_REQUIRED, .min = 1,
+	    .max = INT64_MAX,
+	    .why = "strategy_id (a positive integer) is required" },
+	{ .name = NULL }
+};
+
+enum { CREDITS_LIMIT };
+static const struct ac_field_decl credits_fields[] = {
+	[CREDITS_LIMIT] = { "limit", AC_F_INT, AC_FROM_QUERY, .min = 1, .max = 500, .def = 100 },
+	{ .name = NULL }
+};
+
+enum { HISTORY_CHANNEL, HISTORY_STATUS, HISTORY_BEFORE, HISTORY_LIMIT };
+static const struct ac_field_decl history_fields[] = {
+	[HISTORY_CHANNEL] = { "channel", AC_F_ENUM, AC_FROM_QUERY, .values = ac_channel_names },
+	[HISTORY_STATUS] = { "status", AC_F_ENUM, AC_FROM_QUERY, .values = delivery_values },
+	[HISTORY_BEFORE] = { "before", AC_F_INT, AC_FROM_QUERY, .min = 1, .max = INT64_MAX },
+	[HISTORY_LIMIT] = { "limit", AC_F_INT, AC_FROM_QUERY, .min = 1, .max = 200, .def = 50 },
+	{ .name = NULL }
+};
+
+enum { SIGNALS_LIMIT };
+static const struct ac_field_decl signals_fields[] = {
+	[SIGNALS_LIMIT] = { "limit", AC_F_INT, AC_FROM_QUERY, .min = 1, .max = 200, .def = 50 },
+	{ .name = NULL }
+};
+
+enum { TRADES_STATUS, TRADES_LIMIT };
+static const struct ac_field_decl trades_fields[] = {
+	[TRADES_STATUS] = { "status", AC_F_ENUM, AC_FROM_QUERY, .values = trade_values },
+	[TRADES_LIMIT] = { "limit", AC_F_INT, AC_FROM_QUERY, .min = 1, .max = 500, .def = 100 },
+	{ .name = NULL }
+};
+
+#define BEARER	.access = AC_BEARER, .audience = AUDIENCE, .rate = RATE_USER
+
+/* '{id}' is one segment holding a positive id. */
+static const struct ac_route routes[] = {
+	{ .method = AC_M_POST, .path = PREFIX "/auth/token", .fn = auth_token, .body = AC_BODY_JSON,
+	    .fields = token_fields, .refused = auth_token_refused },
+	{ .method = AC_M_GET, .path = PREFIX "/auth/user", .fn = auth_user, BEARER },
+	{ .method = AC_M_GET, .path = PREFIX "/alarms", .fn = alarms_list, BEARER },
+	{ .method = AC_M_POST, .path = PREFIX "/alarms", .fn = alarms_create, BEARER,
+	    .body = AC_BODY_JSON,
+	    .fields = alarm_new_fields },
+	{ .method = AC_M_GET, .path = PREFIX "/alarms/{id}", .fn = alarm_get, BEARER },
+	{ .method = AC_M_PUT, .path = PREFIX "/alarms/{id}", .fn = alarm_put, BEARER,
+	    .body = AC_BODY_JSON },
+	{ .method = AC_M_DELETE, .path = PREFIX "/alarms/{id}", .fn = alarm_delete, BEARER },
+	{ .method = AC_M_GET, .path = PREFIX "/account/profile", .fn = profile, BEARER },
+	{ .method = AC_M_GET, .path = PREFIX "/account/credits", .fn = credits, BEARER,
+	    .fields = credits_fields },
+	{ .method = AC_M_GET, .path = PREFIX "/account/history", .fn = history, BEARER,
+	    .fields = history_fields },
+	{ .method = AC_M_GET, .path = PREFIX "/subscriptions/plans", .fn = plans, BEARER },
+	{ .method = AC_M_GET, .path = PREFIX "/subscriptions/status", .fn = sub_status, BEARER },
+	{ .method = AC_M_GET, .path = PREFIX "/signals", .fn = signals, BEARER,
+	    .fields = signals_fields },
+	{ .method = AC_M_GET, .path = PREFIX "/trades", .fn = trades, BEARER,
+	    .fields = trades_fields },
 };
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -104,33 +154,6 @@ static void
 db_failed(struct ac_req *r)
 {
 	ac_reply_error(r, 503, "unavailable", "the database could not be reached; retry", NULL);
-}
-
-/* The request body as a JSON object; NULL after answering 400/415. */
-static json_t *
-body_json(struct ac_req *r)
-{
-	json_error_t e;
-	json_t *o;
-
-	if (strncmp(r->content_type, "application/json", 16) != 0) {
-		ac_reply_error(r, 415, "unsupported_media_type",
-		    "send the body as application/json", NULL);
-		return NULL;
-	}
-	o = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
-	if (o == NULL) {
-		ac_reply_error(r, 400, "bad_json", ac_arena_printf(r->arena,
-		    "the body must be a JSON object in UTF-8: %s at byte %d", e.text, e.position),
-		    NULL);
-		return NULL;
-	}
-	if (!json_is_object(o)) {
-		json_decref(o);
-		ac_reply_error(r, 400, "bad_json", "the body must be a JSON object", NULL);
-		return NULL;
-	}
-	return o;
 }
 
 /* Answers o (stolen) with status 200; when it is NULL, 404 or 503 as *e says. */
@@ -187,66 +210,17 @@ too_many(struct ac_req *r, int seconds, const char *code, const char *message)
 	free(body);
 }
 
-/* A query argument as an integer in [min, max], def when absent; -1 after
- * answering 400 when present but not such a number. */
-static long long
-arg_int(struct ac_req *r, const char *name, long long min, long long max, long long def)
-{
-	const char *v = ac_req_arg(r, name), *errstr = NULL;
-	long long n;
-
-	if (v == NULL)
-		return def;
-	n = ac_strtonum(v, min, max, &errstr);
-	if (errstr != NULL) {
-		ac_reply_error(r, 400, "bad_parameter", ac_arena_printf(r->arena,
-		    "%s must be a whole number from %lld to %lld", name, min, max), name);
-		return -1;
-	}
-	return n;
-}
-
-/* A query argument that must be one of values (NULL when absent); sets
- * *bad after answering 400 otherwise. */
-static const char *
-arg_enum(struct ac_req *r, const char *name, const char *const *values, int *bad)
-{
-	const char *v = ac_req_arg(r, name);
-
-	if (v == NULL)
-		return NULL;
-	for (const char *const *p = values; *p; p++)
-		if (strcmp(v, *p) == 0)
-			return v;
-	*bad = 1;
-	ac_reply_error(r, 400, "bad_parameter", ac_arena_printf(r->arena,
-	    "%s must be one of the documented values", name), name);
-	return NULL;
-}
-
 /* ---- auth ------------------------------------------------------------------------ */
 
 /* POST /auth/token: email and password to an access token; 401 for every failure, 429 when throttled. */
 static void
-auth_token(struct ac_req *r, long long unused, long long id)
+auth_token(struct ac_call *k)
 {
-	json_t *b = body_json(r);
-	const char *email, *password;
+	struct ac_req *r = k->r;
+	const char *email = k->v[TOKEN_EMAIL].s, *password = k->v[TOKEN_PASSWORD].s;
 	char token[AC_JWT_MAX];
 	long long uid, cv;
 
-	if (b == NULL) {
-		ac_auth_login_refused(&api.auth, NULL, r->remote_addr);
-		return;
-	}
-	email = json_string_value(json_object_get(b, "email"));
-	password = json_string_value(json_object_get(b, "password"));
-	if (email == NULL || password == NULL) {
-		json_decref(b);
-		ac_reply_error(r, 422, "invalid", "email and password (strings) are required",
-		    email == NULL ? "email" : "password");
-		return;
-	}
 	switch (ac_auth_login(api.db, &api.auth, email, password, r->remote_addr, &uid)) {
 	case AC_AUTH_OK:
 		if ((cv = ac_credential_version(api.db, uid, NULL)) == -1) {
@@ -273,7 +247,15 @@ auth_token(struct ac_req *r, long long unused, long long id)
 		    "the email or password is not right, or the account is locked for a while",
 		    NULL);
 	}
-	json_decref(b);
+}
+
+/* A body that could not be read counts as a failed login from the address
+ * (fields missing from a JSON object do not). */
+static void
+auth_token_refused(struct ac_call *k, const struct ac_err *e)
+{
+	if (e->code != AC_E_UNPROCESSABLE)
+		ac_auth_login_refused(&api.auth, NULL, k->r->remote_addr);
 }
 
 /* The user the Bearer token names: > 0; 0 after answering 401; -1 after
@@ -282,7 +264,7 @@ auth_token(struct ac_req *r, long long unused, long long id)
  * status change moves it); a personal token, while it is not revoked and
  * its user is active (it outlives a password change, as /tokens says). */
 static long long
-bearer_user(struct ac_req *r)
+bearer_user(struct ac_req *r, const char *audience)
 {
 	const char *h = ac_req_header(r, "Authorization"), *why = NULL;
 	long long uid, cv, now_cv;
@@ -296,7 +278,7 @@ bearer_user(struct ac_req *r)
 		uid = ac_api_token_user(api.db, h);
 		why = "unknown or revoked";
 	} else {
-		uid = ac_jwt_verify(api.key, h, AUDIENCE, ac_now_ms() / 1000, &cv, &why);
+		uid = ac_jwt_verify(api.key, h, audience, ac_now_ms() / 1000, &cv, &why);
 		/* a token without the claim (cv 0: issued before versions) never matches */
 		if (uid > 0 && ((now_cv = ac_credential_version(api.db, uid, NULL)) <= 0 || now_cv != cv)) {
 			uid = now_cv == -1 ? -1 : 0;
@@ -317,8 +299,10 @@ bearer_user(struct ac_req *r)
 
 /* GET /auth/user: the token's user. */
 static void
-auth_user(struct ac_req *r, long long uid, long long id)
+auth_user(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
+	long long uid = k->user;
 	static const char *const keys[] = { "id", "email", "name", "status", "credit_balance",
 	    "created_at", NULL };
 	struct ac_err e = { 0 };
@@ -330,8 +314,10 @@ auth_user(struct ac_req *r, long long uid, long long id)
 
 /* GET /alarms: the user's alarms. */
 static void
-alarms_list(struct ac_req *r, long long uid, long long id)
+alarms_list(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
+	long long uid = k->user;
 	json_t *a = ac_alarm_list(api.db, uid, NULL);
 
 	if (a == NULL)
@@ -430,30 +416,19 @@ reply_alarm(struct ac_req *r, long long uid, long long id, int status)
 
 /* POST /alarms: 201 with the alarm; 403 when no plan covers the strategy, 409 if one exists, 422. */
 static void
-alarms_create(struct ac_req *r, long long uid, long long id)
+alarms_create(struct ac_call *k)
 {
-	json_t *b = body_json(r), *sid, *a;
+	struct ac_req *r = k->r;
+	long long uid = k->user, id = k->id;
+	json_t *b = k->json, *a;
 	struct ac_alarm_in in = { 0 };
 	struct ac_err e = { 0 };
-	const char *why, *field = NULL;
-	char strategy[24];
+	const char *why, *field = NULL, *strategy = k->v[NEW_STRATEGY].s;
 
-	if (b == NULL)
-		return;
-	sid = json_object_get(b, "strategy_id");
-	if (!json_is_integer(sid) || json_integer_value(sid) < 1) {
-		json_decref(b);
-		ac_reply_error(r, 422, "invalid", "strategy_id (a positive integer) is required",
-		    "strategy_id");
-		return;
-	}
-	snprintf(strategy, sizeof(strategy), "%lld", (long long)json_integer_value(sid));
 	if ((why = alarm_fields(r, b, NULL, &in, &field)) != NULL) {
-		json_decref(b);
 		ac_reply_error(r, 422, "invalid", why, field);
 		return;
 	}
-	json_decref(b);
 	in.user_id = uid;
 	in.strategy_id = strategy;
 	if ((a = ac_alarm_create(api.db, &in, &e)) == NULL) {
@@ -476,25 +451,26 @@ alarms_create(struct ac_req *r, long long uid, long long id)
 
 /* GET /alarms/N: the user's alarm N, or 404. */
 static void
-alarm_get(struct ac_req *r, long long uid, long long id)
+alarm_get(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
+	long long uid = k->user, id = k->id;
 	reply_alarm(r, uid, id, 200);
 }
 
 /* PUT /alarms/N: changes the given members of the user's alarm N, or 404/422. */
 static void
-alarm_put(struct ac_req *r, long long uid, long long id)
+alarm_put(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
+	long long uid = k->user, id = k->id;
 	struct ac_alarm_in in = { 0 };
 	const char *why, *field = NULL;
 	struct ac_err e = { 0 };
-	json_t *b, *cur;
+	json_t *b = k->json, *cur;
 	int n;
 
-	if ((b = body_json(r)) == NULL)
-		return;
 	if ((cur = ac_alarm_get(api.db, uid, id, &e)) == NULL) {
-		json_decref(b);
 		if (e.code == AC_E_NOT_FOUND)
 			ac_reply_error(r, 404, "not_found", "no such alarm", NULL);
 		else
@@ -502,7 +478,6 @@ alarm_put(struct ac_req *r, long long uid, long long id)
 		return;
 	}
 	why = alarm_fields(r, b, cur, &in, &field);
-	json_decref(b);
 	json_decref(cur);
 	if (why != NULL) {
 		ac_reply_error(r, 422, "invalid", why, field);
@@ -518,8 +493,10 @@ alarm_put(struct ac_req *r, long long uid, long long id)
 
 /* DELETE /alarms/N: 204, or 404. */
 static void
-alarm_delete(struct ac_req *r, long long uid, long long id)
+alarm_delete(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
+	long long uid = k->user, id = k->id;
 	int n = ac_alarm_delete(api.db, uid, id);
 
 	if (n == 1)
@@ -534,8 +511,10 @@ alarm_delete(struct ac_req *r, long long uid, long long id)
 
 /* GET /account/profile: profile, preferences and balance. */
 static void
-profile(struct ac_req *r, long long uid, long long id)
+profile(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
+	long long uid = k->user;
 	static const char *const keys[] = { "id", "email", "name", "phone", "timezone", "status",
 	    "max_daily_alerts", "risk_level", "notifications", "telegram_connected",
 	    "credit_balance", "created_at", NULL };
@@ -546,16 +525,16 @@ profile(struct ac_req *r, long long uid, long long id)
 
 /* GET /account/credits?limit=: the balance and the newest ledger rows. */
 static void
-credits(struct ac_req *r, long long uid, long long id)
+credits(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
+	long long uid = k->user;
 	static const char *const keys[] = { "id", "amount", "kind", "reference", "created_at",
 	    NULL };
-	long long limit = arg_int(r, "limit", 1, 500, 100);
+	long long limit = k->v[CREDITS_LIMIT].i;
 	struct ac_err e = { 0 };
 	json_t *c;
 
-	if (limit == -1)
-		return;
 	if ((c = ac_credits(api.db, uid, limit, 0, &e)) != NULL)
 		pick_each(json_object_get(c, "entries"), keys);
 	reply_read(r, c, &e);
@@ -564,24 +543,19 @@ credits(struct ac_req *r, long long uid, long long id)
 /* GET /account/history?channel=&status=&before=&limit=: deliveries, newest
  * first, of the signals the user may see (as GET /signals). */
 static void
-history(struct ac_req *r, long long uid, long long id)
+history(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
+	long long uid = k->user;
 	static const char *const keys[] = { "id", "signal_id", "strategy_id", "strategy",
 	    "symbol", "timeframe", "action", "price", "channel", "kind", "status", "skip_reason",
 	    "created_at", "sent_at", NULL };
-	static const char *const channels[] = { "email", "telegram", "sms", "push", NULL };
-	static const char *const statuses[] = { "queued", "sent", "failed", "skipped", NULL };
-	int bad = 0;
-	const char *channel = arg_enum(r, "channel", channels, &bad);
-	const char *status = bad ? NULL : arg_enum(r, "status", statuses, &bad);
-	long long before = bad ? -1 : arg_int(r, "before", 1, INT64_MAX, 0);
-	long long limit = before == -1 ? -1 : arg_int(r, "limit", 1, 200, 50);
+	const char *channel = k->v[HISTORY_CHANNEL].s, *status = k->v[HISTORY_STATUS].s;
+	long long before = k->v[HISTORY_BEFORE].i, limit = k->v[HISTORY_LIMIT].i;
 	char b[24];
 	struct ac_err e = { 0 };
 	json_t *h;
 
-	if (limit == -1)
-		return;
 	snprintf(b, sizeof(b), "%lld", before);
 	h = ac_history(api.db, uid, &(struct ac_history_query){ .channel = channel,
 	    .status = status, .before = before ? b : NULL, .limit = limit }, &e);
@@ -592,8 +566,10 @@ history(struct ac_req *r, long long uid, long long id)
 
 /* GET /subscriptions/plans: the plans on offer. */
 static void
-plans(struct ac_req *r, long long uid, long long id)
+plans(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
+	long long uid = k->user;
 	static const char *const keys[] = { "id", "name", "description", "price_minor",
 	    "currency", "duration_months", "duration_days", "credits_per_period",
 	    "max_strategies", "max_open_trades", "priority_support", "advanced_analytics",
@@ -606,8 +582,10 @@ plans(struct ac_req *r, long long uid, long long id)
 
 /* GET /subscriptions/status: current subscriptions and the balance. */
 static void
-sub_status(struct ac_req *r, long long uid, long long id)
+sub_status(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
+	long long uid = k->user;
 	struct ac_err e = { 0 };
 
 	reply_read(r, ac_subscription_status(api.db, uid, &e), &e);
@@ -617,35 +595,33 @@ sub_status(struct ac_req *r, long long uid, long long id)
  * has alarms on, each only if a subscription of theirs covered its strategy
  * when it arrived (ac_visible_periods, sql/013_visible_periods.sql). */
 static void
-signals(struct ac_req *r, long long uid, long long id)
+signals(struct ac_call *k)
 {
-	long long limit = arg_int(r, "limit", 1, 200, 50);
+	struct ac_req *r = k->r;
+	long long uid = k->user;
+	long long limit = k->v[SIGNALS_LIMIT].i;
 	struct ac_err e = { 0 };
 	json_t *a;
 
-	if (limit == -1)
-		return;
 	a = ac_signals(api.db, uid, limit, &e);
 	reply_read(r, a ? json_pack("{s:o}", "signals", a) : NULL, &e);
 }
 
 /* GET /trades?status=&limit=: the user's virtual trades. */
 static void
-trades(struct ac_req *r, long long uid, long long id)
+trades(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
+	long long uid = k->user;
 	static const char *const keys[] = { "id", "trade_number", "strategy_id", "strategy",
 	    "symbol", "timeframe", "side", "status", "entry_price", "take_profit", "stop_loss",
 	    "exit_price", "exit_reason", "pnl_amount", "pnl_percent", "opened_at", "closed_at",
 	    NULL };
-	static const char *const statuses[] = { "open", "closed", "replaced", NULL };
-	int bad = 0;
-	const char *status = arg_enum(r, "status", statuses, &bad);
-	long long limit = bad ? -1 : arg_int(r, "limit", 1, 500, 100);
+	const char *status = k->v[TRADES_STATUS].s;
+	long long limit = k->v[TRADES_LIMIT].i;
 	struct ac_err e = { 0 };
 	json_t *t;
 
-	if (limit == -1)
-		return;
 	t = ac_trades(api.db, uid, status, limit, 0, &e);
 	reply_read(r, t ? json_pack("{s:o}", "trades", pick_each(t, keys)) : NULL, &e);
 }
@@ -672,7 +648,7 @@ rate_limited(struct ac_req *r, long long uid)
 /* The Bearer token's user as bearer_user() answers it, after the address's
  * failed tokens are counted: 0 after answering 429 when there were too many. */
 static long long
-bearer_throttled_user(struct ac_req *r)
+bearer_throttled_user(struct ac_req *r, const char *audience)
 {
 	char key[128];
 	int ttl = 60;
@@ -686,47 +662,32 @@ bearer_throttled_user(struct ac_req *r)
 		    "too many invalid tokens from this address; retry after Retry-After seconds");
 		return 0;
 	}
-	if ((uid = bearer_user(r)) == 0)
+	if ((uid = bearer_user(r, audience)) == 0)
 		(void)ac_rate_hit(key, 60, NULL);
 	return uid;
 }
 
-/* Finds the route, authenticates the Bearer token and counts the request before the handler runs; 404 or 405 otherwise. */
+/* The access phase: a Bearer row's token (for its audience), counted
+ * against the address's failures, then the user's minute. */
+static int
+access_check(struct ac_call *k, struct ac_err *e)
+{
+	if (k->route->access != AC_BEARER)
+		return 0;
+	if ((k->user = bearer_throttled_user(k->r, k->route->audience)) <= 0)
+		return 1;
+	if (k->route->rate == RATE_USER && rate_limited(k->r, k->user) == -1)
+		return 1;
+	return 0;
+}
+
+static const struct ac_router router = { .routes = routes,
+	.n = sizeof(routes) / sizeof(routes[0]), .access = access_check };
+
 static void
 route(struct ac_req *r)
 {
-	const char *path = r->path, *allow = NULL;
-	int is_head = strcmp(r->method, "HEAD") == 0;
-	long long id = 0, uid = 0;
-
-	if (strncmp(path, PREFIX "/", strlen(PREFIX) + 1) != 0) {
-		ac_reply_error(r, 404, "not_found", "no such route", NULL);
-		return;
-	}
-	path += strlen(PREFIX);
-	for (int i = 0; i < R__MAX; i++) {
-		if (!ac_path_match(routes[i].path, path, &id))
-			continue;
-		allow = allow ? ac_arena_printf(r->arena, "%s, %s", allow, routes[i].method) :
-		    routes[i].method;
-		if (strcmp(r->method, routes[i].method) != 0 &&
-		    !(is_head && strcmp(routes[i].method, "GET") == 0))
-			continue;
-		if (!routes[i].open && ((uid = bearer_throttled_user(r)) <= 0 ||
-		    rate_limited(r, uid) == -1))
-			return;
-		routes[i].fn(r, uid, id);
-		return;
-	}
-	if (allow != NULL) {
-		static const char body[] = "{\"error\":{\"code\":\"method_not_allowed\","
-		    "\"message\":\"method not allowed\",\"field\":null}}";
-
-		ac_reply(r, 405, "application/json", ac_arena_printf(r->arena, "Allow: %s\r\n",
-		    allow), body, sizeof(body) - 1);
-		return;
-	}
-	ac_reply_error(r, 404, "not_found", "no such route", NULL);
+	ac_route(&router, &(struct ac_call){ .r = r });
 }
 
 /* SIGTERM, SIGINT: finish the request in hand, then stop. */
@@ -734,32 +695,11 @@ route(struct ac_req *r)
 int
 main(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "routes", no_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *config = NULL;
 	char err[512];
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		if (c == 'r') {
-			for (int i = 0; i < R__MAX; i++)
-				printf("%s %s%s\n", routes[i].method, PREFIX, routes[i].path);
-			return 0;
-		}
-		if (c != 'c') {
-			fprintf(stderr, "usage: ac-api [--config FILE] | --routes\n");
-			return 2;
-		}
-		config = optarg;
-	}
-	if (ac_config_load(&api.cfg, config, err, sizeof(err)) == -1) {
-		fprintf(stderr, "ac-api: %s\n", err);
-		return 1;
-	}
-	ac_log_init("ac-api", api.cfg.log_level);
+	if ((rc = ac_responder_start(argc, argv, "ac-api", &router, &api.cfg)) != -1)
+		return rc;
 	ac_auth_init(&api.auth, &api.cfg);
 	if (ac_jwt_key(ac_setting_str(&api.cfg, AC_S_JWT_SECRET), api.cfg.state_dir, api.key,
 	    err, sizeof(err)) == -1) {

@@ -18,7 +18,6 @@
  * is replayed after a later request finds the database back (and by
  * `acctl replay-spool`).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@
 #include "web/request.h"
 #include "web/responder.h"
 #include "web/response.h"
+#include "web/route.h"
 #include "alert/spool.h"
 #include "alert/strategy.h"
 #include "account/telegram.h"
@@ -59,26 +59,21 @@ seen_up(int up)
 }
 
 
-typedef void (*handler_fn)(struct ac_req *r, const char *rest);
+static void	tv_alert(struct ac_call *k);
+static void	tg_update(struct ac_call *k);
+static void	health_live(struct ac_call *k);
+static void	health_ready(struct ac_call *k);
 
-static void	tv_alert(struct ac_req *r, const char *token);
-static void	tg_update(struct ac_req *r, const char *rest);
-static void	health_live(struct ac_req *r, const char *rest);
-static void	health_ready(struct ac_req *r, const char *rest);
-
-enum route { ROUTE_TV, ROUTE_TV_TOKEN, ROUTE_TELEGRAM, ROUTE_LIVE, ROUTE_READY, ROUTE__MAX };
-
-static const struct {
-	const char	*path;		/* exact, or a prefix when it ends in '/' */
-	const char	*method;	/* "POST", or "GET" (which allows HEAD too) */
-	handler_fn	 fn;
-} routes[ROUTE__MAX] = {
-	[ROUTE_TV]	 = { "/hook/tv", "POST", tv_alert },
-	[ROUTE_TV_TOKEN] = { "/hook/tv/", "POST", tv_alert },
-	[ROUTE_TELEGRAM] = { "/hook/telegram", "POST", tg_update },
-	[ROUTE_LIVE]	 = { "/health/live", "GET", health_live },
-	[ROUTE_READY]	 = { "/health/ready", "GET", health_ready },
+static const struct ac_route routes[] = {
+	{ .method = AC_M_POST, .path = "/hook/tv", .fn = tv_alert },
+	{ .method = AC_M_POST, .path = "/hook/tv/{*}", .fn = tv_alert },	/* {*}: the token */
+	{ .method = AC_M_POST, .path = "/hook/telegram", .fn = tg_update },
+	{ .method = AC_M_GET, .path = "/health/live", .fn = health_live },
+	{ .method = AC_M_GET, .path = "/health/ready", .fn = health_ready },
 };
+
+static const struct ac_router router = { .routes = routes,
+	.n = sizeof(routes) / sizeof(routes[0]) };
 
 /* The answer to an accepted or refused alert. */
 static void
@@ -112,8 +107,10 @@ tv_answer(struct ac_req *r, const struct ac_ingest_out *out)
  * in clear: ac_ingest() redacts them (and spools the alert when the
  * database is away), and what is logged here is its redacted message. */
 static void
-tv_alert(struct ac_req *r, const char *token)
+tv_alert(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
+	const char *token = k->rest;
 	struct ac_ingest_in in = {
 		.token = token, .body = r->body, .len = r->body_len,
 		.content_type = r->content_type, .remote_addr = r->remote_addr,
@@ -166,8 +163,9 @@ tg_answer(struct ac_req *r, const char *result, json_int_t chat, const char *tem
  * else is acknowledged and ignored (Telegram resends non-2xx answers). A
  * database failure answers 503 so that Telegram tries again. */
 static void
-tg_update(struct ac_req *r, const char *rest)
+tg_update(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
 	const char *secret = ac_setting_str(&hook.cfg, AC_S_TELEGRAM_WEBHOOK_SECRET);
 	json_t *u, *msg, *chat, *from;
 	char code[80], cid[24], uname[80] = "";
@@ -237,14 +235,15 @@ db_down:
 }
 
 static void
-health_live(struct ac_req *r, const char *rest)
+health_live(struct ac_call *k)
 {
-	ac_reply_json(r, 200, json_pack("{s:s}", "status", "live"));
+	ac_reply_json(k->r, 200, json_pack("{s:s}", "status", "live"));
 }
 
 static void
-health_ready(struct ac_req *r, const char *rest)
+health_ready(struct ac_call *k)
 {
+	struct ac_req *r = k->r;
 	char err[512] = "";
 	int db_up = ac_db_ping(tdb);
 	int mig = db_up ? ac_migrate_check(tdb, hook.cfg.sql_dir, err, sizeof(err)) : -1;
@@ -269,26 +268,7 @@ health_ready(struct ac_req *r, const char *rest)
 static void
 route(struct ac_req *r)
 {
-	for (int i = 0; i < ROUTE__MAX; i++) {
-		size_t n = strlen(routes[i].path);
-		int prefix = routes[i].path[n - 1] == '/';
-
-		if (prefix ? strncmp(r->path, routes[i].path, n) != 0 : strcmp(r->path, routes[i].path) != 0)
-			continue;
-		if (strcmp(r->method, routes[i].method) != 0 &&
-		    !(strcmp(routes[i].method, "GET") == 0 && strcmp(r->method, "HEAD") == 0)) {
-			char *allow = ac_arena_printf(r->arena, "Allow: %s\r\n",
-			    strcmp(routes[i].method, "GET") == 0 ? "GET, HEAD" : routes[i].method);
-			static const char body[] = "{\"error\":{\"code\":\"method_not_allowed\","
-			    "\"message\":\"method not allowed\",\"field\":null}}";
-
-			ac_reply(r, 405, "application/json", allow, body, sizeof(body) - 1);
-			return;
-		}
-		routes[i].fn(r, prefix ? r->path + n : "");
-		return;
-	}
-	ac_reply_error(r, 404, "not_found", "no such route", NULL);
+	ac_route(&router, &(struct ac_call){ .r = r });
 }
 
 /* After the client has its answer: drain the spool if the database is back. */
@@ -341,26 +321,10 @@ thread_end(int index)
 int
 main(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *config = NULL;
-	char err[512];
-	int c, rc, threads;
+	int rc, threads;
 
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		if (c != 'c') {
-			fprintf(stderr, "usage: ac-hook [--config FILE]\n");
-			return 2;
-		}
-		config = optarg;
-	}
-	if (ac_config_load(&hook.cfg, config, err, sizeof(err)) == -1) {
-		fprintf(stderr, "ac-hook: %s\n", err);
-		return 1;
-	}
-	ac_log_init("ac-hook", hook.cfg.log_level);
+	if ((rc = ac_responder_start(argc, argv, "ac-hook", NULL, &hook.cfg)) != -1)
+		return rc;
 	hook.body_max = (size_t)ac_setting_int(&hook.cfg, AC_S_HOOK_BODY_MAX);
 	hook.connect_timeout_s = ac_setting_int(&hook.cfg, AC_S_DB_CONNECT_TIMEOUT);
 	hook.statement_timeout_ms = ac_setting_int(&hook.cfg,

@@ -19,7 +19,6 @@
  * fields must be UTF-8 (400 naming the field). Sign-up and change of email
  * answer the same for a taken and a free address: the address is mailed.
  */
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 #include "account/profile.h"
 #include "account/trades.h"
 #include "base/arena.h"
+#include "base/channel.h"
 #include "web/auth.h"
 #include "base/config.h"
 #include "base/db.h"
@@ -42,6 +42,7 @@
 #include "web/request.h"
 #include "web/responder.h"
 #include "web/response.h"
+#include "web/route.h"
 #include "account/telegram.h"
 #include "base/util.h"
 
@@ -67,99 +68,183 @@ struct pctx {
 	const char	*cookie;	/* the session cookie, or NULL */
 	const char	*csrf;		/* the token forms of this page carry */
 	char		*headers;	/* extra header lines (Set-Cookie) */
-	struct ac_kv	*form;
-	size_t		 nform;
+	struct ac_call	*k;		/* the route, the form and its fields */
 };
 
-typedef void (*page_fn)(struct pctx *c, long long id);
+static void	home(struct ac_call *);
+static void	signup_form(struct ac_call *);
+static void	signup_post(struct ac_call *);
+static void	signup_confirm_form(struct ac_call *);
+static void	signup_confirm_post(struct ac_call *);
+static void	login_form(struct ac_call *);
+static void	login_post(struct ac_call *);
+static void	logout_post(struct ac_call *);
+static void	forgot_form(struct ac_call *);
+static void	forgot_post(struct ac_call *);
+static void	reset_form(struct ac_call *);
+static void	reset_post(struct ac_call *);
+static void	alarms_page(struct ac_call *);
+static void	alarm_add(struct ac_call *);
+static void	alarm_form(struct ac_call *);
+static void	alarm_save(struct ac_call *);
+static void	alarm_on(struct ac_call *);
+static void	alarm_off(struct ac_call *);
+static void	alarm_delete(struct ac_call *);
+static void	history_page(struct ac_call *);
+static void	credits_page(struct ac_call *);
+static void	trades_page(struct ac_call *);
+static void	plans_page(struct ac_call *);
+static void	account_page(struct ac_call *);
+static void	profile_post(struct ac_call *);
+static void	password_post(struct ac_call *);
+static void	email_post(struct ac_call *);
+static void	email_confirm_form(struct ac_call *);
+static void	email_confirm_post(struct ac_call *);
+static void	telegram_post(struct ac_call *);
+static void	tokens_page(struct ac_call *);
+static void	token_create(struct ac_call *);
+static void	token_revoke(struct ac_call *);
+static void	login_refused(struct ac_call *, const struct ac_err *);
+static void	forgot_invalid(struct ac_call *, const struct ac_err *);
+static void	profile_invalid(struct ac_call *, const struct ac_err *);
+static const char *phone_why(const char *);
 
-enum { GUEST = 1, USER = 2 };	/* a route's audience (0: anyone) */
-
-static void	home(struct pctx *, long long);
-static void	signup_form(struct pctx *, long long);
-static void	signup_post(struct pctx *, long long);
-static void	signup_confirm_form(struct pctx *, long long);
-static void	signup_confirm_post(struct pctx *, long long);
-static void	login_form(struct pctx *, long long);
-static void	login_post(struct pctx *, long long);
-static void	logout_post(struct pctx *, long long);
-static void	forgot_form(struct pctx *, long long);
-static void	forgot_post(struct pctx *, long long);
-static void	reset_form(struct pctx *, long long);
-static void	reset_post(struct pctx *, long long);
-static void	alarms_page(struct pctx *, long long);
-static void	alarm_add(struct pctx *, long long);
-static void	alarm_form(struct pctx *, long long);
-static void	alarm_save(struct pctx *, long long);
-static void	alarm_on(struct pctx *, long long);
-static void	alarm_off(struct pctx *, long long);
-static void	alarm_delete(struct pctx *, long long);
-static void	history_page(struct pctx *, long long);
-static void	credits_page(struct pctx *, long long);
-static void	trades_page(struct pctx *, long long);
-static void	plans_page(struct pctx *, long long);
-static void	account_page(struct pctx *, long long);
-static void	profile_post(struct pctx *, long long);
-static void	password_post(struct pctx *, long long);
-static void	email_post(struct pctx *, long long);
-static void	email_confirm_form(struct pctx *, long long);
-static void	email_confirm_post(struct pctx *, long long);
-static void	telegram_post(struct pctx *, long long);
-static void	tokens_page(struct pctx *, long long);
-static void	token_create(struct pctx *, long long);
-static void	token_revoke(struct pctx *, long long);
-
-enum page {
-	PAGE_HOME, PAGE_SIGNUP, PAGE_SIGNUP_POST, PAGE_SIGNUP_CONFIRM, PAGE_SIGNUP_CONFIRM_POST,
-	PAGE_LOGIN, PAGE_LOGIN_POST, PAGE_LOGOUT,
-	PAGE_FORGOT, PAGE_FORGOT_POST, PAGE_RESET, PAGE_RESET_POST,
-	PAGE_ALARMS, PAGE_ALARM_ADD, PAGE_ALARM, PAGE_ALARM_SAVE, PAGE_ALARM_ON,
-	PAGE_ALARM_OFF, PAGE_ALARM_DELETE, PAGE_HISTORY, PAGE_CREDITS, PAGE_TRADES,
-	PAGE_PLANS, PAGE_ACCOUNT, PAGE_PROFILE, PAGE_PASSWORD, PAGE_EMAIL, PAGE_EMAIL_CONFIRM,
-	PAGE_EMAIL_CONFIRM_POST, PAGE_TELEGRAM,
-	PAGE_TOKENS, PAGE_TOKEN_CREATE, PAGE_TOKEN_REVOKE, PAGE__MAX
+/* Form fields: texts the account functions check themselves, unless a
+ * table says more. */
+enum { ACCT_EMAIL, ACCT_PASSWORD, ACCT_NAME };
+static const struct ac_field_decl login_fields[] = {
+	[ACCT_EMAIL] = { "email", AC_F_STRING, AC_FROM_FORM },
+	[ACCT_PASSWORD] = { "password", AC_F_STRING, AC_FROM_FORM },
+	{ .name = NULL }
+};
+static const struct ac_field_decl signup_fields[] = {
+	[ACCT_EMAIL] = { "email", AC_F_STRING, AC_FROM_FORM },
+	[ACCT_PASSWORD] = { "password", AC_F_STRING, AC_FROM_FORM },
+	[ACCT_NAME] = { "name", AC_F_STRING, AC_FROM_FORM },
+	{ .name = NULL }
 };
 
-/* Paths: '#' stands for one segment holding a positive id. */
-static const struct {
-	const char	*method;	/* "GET" (and HEAD) or "POST" */
-	const char	*path;
-	page_fn		 fn;
-	int		 who;
-} pages[PAGE__MAX] = {
-	[PAGE_HOME]		= { "GET", "/", home, 0 },
-	[PAGE_SIGNUP]		= { "GET", "/signup", signup_form, GUEST },
-	[PAGE_SIGNUP_POST]	= { "POST", "/signup", signup_post, GUEST },
-	[PAGE_SIGNUP_CONFIRM]	= { "GET", "/signup/confirm", signup_confirm_form, GUEST },
-	[PAGE_SIGNUP_CONFIRM_POST] = { "POST", "/signup/confirm", signup_confirm_post, GUEST },
-	[PAGE_LOGIN]		= { "GET", "/login", login_form, GUEST },
-	[PAGE_LOGIN_POST]	= { "POST", "/login", login_post, GUEST },
-	[PAGE_LOGOUT]		= { "POST", "/logout", logout_post, USER },
-	[PAGE_FORGOT]		= { "GET", "/password/forgot", forgot_form, GUEST },
-	[PAGE_FORGOT_POST]	= { "POST", "/password/forgot", forgot_post, GUEST },
-	[PAGE_RESET]		= { "GET", "/password/reset", reset_form, GUEST },
-	[PAGE_RESET_POST]	= { "POST", "/password/reset", reset_post, GUEST },
-	[PAGE_ALARMS]		= { "GET", "/alarms", alarms_page, USER },
-	[PAGE_ALARM_ADD]	= { "POST", "/alarms", alarm_add, USER },
-	[PAGE_ALARM]		= { "GET", "/alarms/#", alarm_form, USER },
-	[PAGE_ALARM_SAVE]	= { "POST", "/alarms/#", alarm_save, USER },
-	[PAGE_ALARM_ON]		= { "POST", "/alarms/#/enable", alarm_on, USER },
-	[PAGE_ALARM_OFF]	= { "POST", "/alarms/#/disable", alarm_off, USER },
-	[PAGE_ALARM_DELETE]	= { "POST", "/alarms/#/delete", alarm_delete, USER },
-	[PAGE_HISTORY]		= { "GET", "/history", history_page, USER },
-	[PAGE_CREDITS]		= { "GET", "/credits", credits_page, USER },
-	[PAGE_TRADES]		= { "GET", "/trades", trades_page, USER },
-	[PAGE_PLANS]		= { "GET", "/plans", plans_page, 0 },
-	[PAGE_ACCOUNT]		= { "GET", "/account", account_page, USER },
-	[PAGE_PROFILE]		= { "POST", "/account/profile", profile_post, USER },
-	[PAGE_PASSWORD]		= { "POST", "/account/password", password_post, USER },
-	[PAGE_EMAIL]		= { "POST", "/account/email", email_post, USER },
-	[PAGE_EMAIL_CONFIRM]	= { "GET", "/account/email/confirm", email_confirm_form, 0 },
-	[PAGE_EMAIL_CONFIRM_POST] = { "POST", "/account/email/confirm", email_confirm_post, 0 },
-	[PAGE_TELEGRAM]		= { "POST", "/account/telegram", telegram_post, USER },
-	[PAGE_TOKENS]		= { "GET", "/tokens", tokens_page, USER },
-	[PAGE_TOKEN_CREATE]	= { "POST", "/tokens", token_create, USER },
-	[PAGE_TOKEN_REVOKE]	= { "POST", "/tokens/#/revoke", token_revoke, USER },
+enum { LINK_TOKEN, LINK_PASSWORD };
+static const struct ac_field_decl link_fields[] = {
+	[LINK_TOKEN] = { "token", AC_F_STRING, AC_FROM_FORM },
+	[LINK_PASSWORD] = { "password", AC_F_STRING, AC_FROM_FORM },
+	{ .name = NULL }
+};
+
+enum { FORGOT_EMAIL };
+static const struct ac_field_decl forgot_fields[] = {
+	[FORGOT_EMAIL] = { "email", AC_F_EMAIL, AC_FROM_FORM, AC_F_REQUIRED,
+	    .why = "Enter an email address like name@example.com." },
+	{ .name = NULL }
+};
+
+enum { NEWPW_CURRENT, NEWPW_PASSWORD };
+static const struct ac_field_decl password_fields[] = {
+	[NEWPW_CURRENT] = { "current", AC_F_STRING, AC_FROM_FORM },
+	[NEWPW_PASSWORD] = { "password", AC_F_STRING, AC_FROM_FORM },
+	{ .name = NULL }
+};
+
+enum { TOKEN_NAME };
+static const struct ac_field_decl token_fields[] = {
+	[TOKEN_NAME] = { "name", AC_F_STRING, AC_FROM_FORM },
+	{ .name = NULL }
+};
+
+enum {
+	PROFILE_NAME, PROFILE_PHONE, PROFILE_TZ, PROFILE_MAX, PROFILE_EMAIL, PROFILE_TELEGRAM,
+	PROFILE_SMS, PROFILE_PUSH, PROFILE_RENEWAL
+};
+static const struct ac_field_decl profile_fields[] = {
+	[PROFILE_NAME] = { "name", AC_F_STRING, AC_FROM_FORM, .check = ac_auth_check_name },
+	[PROFILE_PHONE] = { "phone", AC_F_STRING, AC_FROM_FORM, .check = phone_why },
+	[PROFILE_TZ] = { "timezone", AC_F_STRING, AC_FROM_FORM, AC_F_REQUIRED, .min = 1,
+	    .max = 64, .why = "choose a time zone, like UTC or Asia/Kolkata" },
+	[PROFILE_MAX] = { "max_daily_alerts", AC_F_INT, AC_FROM_FORM, AC_F_REQUIRED, .min = 0,
+	    .max = 10000, .why = "the most alerts a day must be a whole number from 0 to 10000" },
+	[PROFILE_EMAIL] = { "notify_email", AC_F_BOOL, AC_FROM_FORM },
+	[PROFILE_TELEGRAM] = { "notify_telegram", AC_F_BOOL, AC_FROM_FORM },
+	[PROFILE_SMS] = { "notify_sms", AC_F_BOOL, AC_FROM_FORM },
+	[PROFILE_PUSH] = { "notify_push", AC_F_BOOL, AC_FROM_FORM },
+	[PROFILE_RENEWAL] = { "renewal_reminders", AC_F_BOOL, AC_FROM_FORM },
+	{ .name = NULL }
+};
+
+/* The alarm forms (add and edit): what ac_alarm_check() checks. */
+enum {
+	ALARM_CHANNELS, ALARM_MIN, ALARM_MAX, ALARM_ON_ENTRY, ALARM_ON_EXIT,
+	ALARM_ON_REPLACEMENT, ALARM_ENABLED, ALARM_STRATEGY
+};
+static const struct ac_field_decl alarm_fields[] = {
+	[ALARM_CHANNELS] = { "channel", AC_F_LIST, AC_FROM_FORM },
+	[ALARM_MIN] = { "min_price", AC_F_STRING, AC_FROM_FORM },
+	[ALARM_MAX] = { "max_price", AC_F_STRING, AC_FROM_FORM },
+	[ALARM_ON_ENTRY] = { "on_entry", AC_F_BOOL, AC_FROM_FORM },
+	[ALARM_ON_EXIT] = { "on_exit", AC_F_BOOL, AC_FROM_FORM },
+	[ALARM_ON_REPLACEMENT] = { "on_replacement", AC_F_BOOL, AC_FROM_FORM },
+	[ALARM_ENABLED] = { "enabled", AC_F_BOOL, AC_FROM_FORM },
+	[ALARM_STRATEGY] = { "strategy_id", AC_F_INT, AC_FROM_FORM, AC_F_LENIENT, .min = 1,
+	    .max = INT64_MAX },
+	{ .name = NULL }
+};
+
+/* The history filters: a value not on offer is no filter. */
+static const char *const delivery_values[] = { "queued", "sent", "failed", "skipped", NULL };
+enum { HISTORY_CHANNEL, HISTORY_STATUS, HISTORY_STRATEGY, HISTORY_BEFORE };
+static const struct ac_field_decl history_fields[] = {
+	[HISTORY_CHANNEL] = { "channel", AC_F_ENUM, AC_FROM_QUERY, AC_F_LENIENT,
+	    .values = ac_channel_names },
+	[HISTORY_STATUS] = { "status", AC_F_ENUM, AC_FROM_QUERY, AC_F_LENIENT,
+	    .values = delivery_values },
+	[HISTORY_STRATEGY] = { "strategy", AC_F_INT, AC_FROM_QUERY, AC_F_LENIENT, .min = 1,
+	    .max = INT64_MAX },
+	[HISTORY_BEFORE] = { "before", AC_F_INT, AC_FROM_QUERY, AC_F_LENIENT, .min = 1,
+	    .max = INT64_MAX },
+	{ .name = NULL }
+};
+
+#define GET(p, f)	.method = AC_M_GET, .path = p, .fn = f
+#define POST(p, f)	.method = AC_M_POST, .path = p, .fn = f, .csrf = 1, .body = AC_BODY_FORM
+#define GUEST		.access = AC_GUEST
+#define USER		.access = AC_SESSION
+
+/* Paths: '{id}' stands for one segment holding a positive id. */
+static const struct ac_route pages[] = {
+	{ GET("/", home) },
+	{ GET("/signup", signup_form), GUEST },
+	{ POST("/signup", signup_post), GUEST, .fields = signup_fields },
+	{ GET("/signup/confirm", signup_confirm_form) },	/* opens for a session too */
+	{ POST("/signup/confirm", signup_confirm_post), GUEST, .fields = link_fields },
+	{ GET("/login", login_form), GUEST },
+	{ POST("/login", login_post), GUEST, .fields = login_fields, .refused = login_refused },
+	{ POST("/logout", logout_post), USER },
+	{ GET("/password/forgot", forgot_form), GUEST },
+	{ POST("/password/forgot", forgot_post), GUEST, .fields = forgot_fields,
+	    .invalid = forgot_invalid },
+	{ GET("/password/reset", reset_form) },		/* opens for a session too */
+	{ POST("/password/reset", reset_post), GUEST, .fields = link_fields },
+	{ GET("/alarms", alarms_page), USER },
+	{ POST("/alarms", alarm_add), USER, .fields = alarm_fields },
+	{ GET("/alarms/{id}", alarm_form), USER },
+	{ POST("/alarms/{id}", alarm_save), USER, .fields = alarm_fields },
+	{ POST("/alarms/{id}/enable", alarm_on), USER },
+	{ POST("/alarms/{id}/disable", alarm_off), USER },
+	{ POST("/alarms/{id}/delete", alarm_delete), USER },
+	{ GET("/history", history_page), USER, .fields = history_fields },
+	{ GET("/credits", credits_page), USER },
+	{ GET("/trades", trades_page), USER },
+	{ GET("/plans", plans_page) },
+	{ GET("/account", account_page), USER },
+	{ POST("/account/profile", profile_post), USER, .fields = profile_fields,
+	    .invalid = profile_invalid },
+	{ POST("/account/password", password_post), USER, .fields = password_fields },
+	{ POST("/account/email", email_post), USER, .fields = login_fields },
+	{ GET("/account/email/confirm", email_confirm_form) },
+	{ POST("/account/email/confirm", email_confirm_post), .fields = link_fields },
+	{ POST("/account/telegram", telegram_post), USER },
+	{ GET("/tokens", tokens_page), USER },
+	{ POST("/tokens", token_create), USER, .fields = token_fields },
+	{ POST("/tokens/{id}/revoke", token_revoke), USER },
 };
 
 /* The messages a redirect may ask for (?done=code): fixed texts only. */
@@ -282,38 +367,6 @@ db_failed(struct pctx *c)
 
 /* ---- input ------------------------------------------------------------------- */
 
-/* The first value of a form field, or NULL. */
-static const char *
-field(const struct pctx *c, const char *name)
-{
-	for (size_t i = 0; i < c->nform; i++)
-		if (strcmp(c->form[i].key, name) == 0)
-			return c->form[i].value;
-	return NULL;
-}
-
-/* A ticked checkbox. */
-static int
-ticked(const struct pctx *c, const char *name)
-{
-	const char *v = field(c, name);
-
-	return v != NULL && *v != '\0';
-}
-
-/* The values of a repeated field joined by commas ("" if none). */
-static const char *
-joined(const struct pctx *c, const char *name)
-{
-	char *out = "";
-
-	for (size_t i = 0; i < c->nform; i++)
-		if (strcmp(c->form[i].key, name) == 0)
-			out = ac_arena_printf(c->r->arena, "%s%s%s", out, *out ? "," : "",
-			    c->form[i].value);
-	return out;
-}
-
 /* The session cookie's Set-Cookie line; an empty token deletes it. */
 static void
 session_cookie(struct pctx *c, const char *token)
@@ -323,20 +376,6 @@ session_cookie(struct pctx *c, const char *token)
 	    portal.https ? "; Secure" : "");
 
 	add_header(c, "Set-Cookie", v);
-}
-
-/* 1 if the request's Origin (or, without one, its Referer) is this site;
- * a request with neither passes (the CSRF token still has to match). */
-static int
-same_origin(const struct pctx *c)
-{
-	const char *o = ac_req_header(c->r, "Origin"), *ref;
-	size_t n = strlen(portal.origin);
-
-	if (o != NULL)
-		return strcmp(o, portal.origin) == 0;
-	ref = ac_req_header(c->r, "Referer");
-	return ref == NULL || (strncmp(ref, portal.origin, n) == 0 && ref[n] == '/');
 }
 
 /* ---- presentation of the read models (lib/account/) --------------------------------- */
@@ -391,8 +430,9 @@ amount_class(const char *n)
 
 /* GET /: the dashboard, or to /login for a guest. */
 static void
-home(struct pctx *c, long long id)
+home(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	struct ac_err e = { 0 };
 	json_t *d;
 
@@ -413,8 +453,9 @@ home(struct pctx *c, long long id)
 
 /* GET /signup: the sign-up form, or (?done=check_email) what comes next. */
 static void
-signup_form(struct pctx *c, long long id)
+signup_form(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	const char *done = ac_req_arg(c->r, "done");
 
 	page(c, 200, "signup", "Sign up", json_pack("{s:b}", "sent",
@@ -437,12 +478,13 @@ start_session(struct pctx *c, long long user_id)
 /* POST /signup: mails the address (303 to "check your email", the same for
  * a taken and a free one), or the form again (422). */
 static void
-signup_post(struct pctx *c, long long id)
+signup_post(struct ac_call *k)
 {
-	const char *email = field(c, "email"), *name = field(c, "name");
+	struct pctx *c = k->ctx;
+	const char *email = c->k->v[ACCT_EMAIL].s, *name = c->k->v[ACCT_NAME].s;
 	char err[256];
 
-	switch (ac_auth_signup(portal.db, &portal.auth, email, field(c, "password"),
+	switch (ac_auth_signup(portal.db, &portal.auth, email, c->k->v[ACCT_PASSWORD].s,
 	    name ? name : "", portal.cfg.base_url, err, sizeof(err))) {
 	case AC_AUTH_OK:
 		redirect(c, "/signup?done=check_email");
@@ -492,25 +534,27 @@ confirm_gone(struct pctx *c, const char *heading)
 
 /* GET /signup/confirm?token=: the button that makes the account. */
 static void
-signup_confirm_form(struct pctx *c, long long id)
+signup_confirm_form(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	confirm_form(c, "signup", "Confirm your account", "/signup/confirm", "Create my account");
 }
 
 /* POST /signup/confirm: makes the account, logged in (303 to /), or 404. */
 static void
-signup_confirm_post(struct pctx *c, long long id)
+signup_confirm_post(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	long long uid;
 
-	switch (ac_signup_confirm(portal.db, field(c, "token"), field(c, "password"), &uid)) {
+	switch (ac_signup_confirm(portal.db, c->k->v[LINK_TOKEN].s, c->k->v[LINK_PASSWORD].s, &uid)) {
 	case 1:
 		if (start_session(c, uid) == -1)
 			break;
 		redirect(c, "/?done=signed_up");
 		return;
 	case 2:
-		confirm_page(c, field(c, "token"), "signup", "Confirm your account",
+		confirm_page(c, c->k->v[LINK_TOKEN].s, "signup", "Confirm your account",
 		    "/signup/confirm", "Create my account", 401, "That is not the password this"
 		    " sign-up was made with. If you did not sign up with this address, someone"
 		    " else did: ignore the link, or sign up again with a password of your own.");
@@ -524,19 +568,21 @@ signup_confirm_post(struct pctx *c, long long id)
 
 /* GET /login: the login form. */
 static void
-login_form(struct pctx *c, long long id)
+login_form(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	page(c, 200, "login", "Log in", NULL, NULL);
 }
 
 /* POST /login: a new session (303 to /); 401 with one message for every failure, 429 when throttled. */
 static void
-login_post(struct pctx *c, long long id)
+login_post(struct ac_call *k)
 {
-	const char *email = field(c, "email");
+	struct pctx *c = k->ctx;
+	const char *email = c->k->v[ACCT_EMAIL].s;
 	long long uid;
 
-	switch (ac_auth_login(portal.db, &portal.auth, email, field(c, "password"),
+	switch (ac_auth_login(portal.db, &portal.auth, email, c->k->v[ACCT_PASSWORD].s,
 	    c->r->remote_addr, &uid)) {
 	case AC_AUTH_OK:
 		if (start_session(c, uid) == -1)
@@ -558,10 +604,19 @@ login_post(struct pctx *c, long long id)
 	db_failed(c);
 }
 
+/* A login whose form had text not UTF-8 counts as a failed attempt. */
+static void
+login_refused(struct ac_call *k, const struct ac_err *e)
+{
+	if (strcmp(ac_err_slug(e), "bad_encoding") == 0)
+		ac_auth_login_refused(&portal.auth, ac_call_form(k, "email"), k->r->remote_addr);
+}
+
 /* POST /logout: ends the session on the server and in the browser. */
 static void
-logout_post(struct pctx *c, long long id)
+logout_post(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	ac_session_end(portal.db, c->cookie);
 	session_cookie(c, "");
 	redirect(c, "/login?done=logged_out");
@@ -569,22 +624,19 @@ logout_post(struct pctx *c, long long id)
 
 /* GET /password/forgot: asks for the email. */
 static void
-forgot_form(struct pctx *c, long long id)
+forgot_form(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	page(c, 200, "forgot", "Reset your password", NULL, NULL);
 }
 
 /* POST /password/forgot: queues a reset link if the account exists; the same page either way. */
 static void
-forgot_post(struct pctx *c, long long id)
+forgot_post(struct ac_call *k)
 {
-	const char *email = field(c, "email");
+	struct pctx *c = k->ctx;
+	const char *email = c->k->v[FORGOT_EMAIL].s;
 
-	if (email == NULL || ac_auth_check_email(email) != NULL) {
-		page(c, 422, "forgot", "Reset your password", NULL,
-		    "Enter an email address like name@example.com.");
-		return;
-	}
 	if (ac_reset_request(portal.db, &portal.auth, email, portal.cfg.base_url) == -1) {
 		db_failed(c);
 		return;
@@ -592,10 +644,18 @@ forgot_post(struct pctx *c, long long id)
 	page(c, 200, "forgot", "Reset your password", json_pack("{s:b}", "sent", 1), NULL);
 }
 
+/* A refused address: the form again, saying why. */
+static void
+forgot_invalid(struct ac_call *k, const struct ac_err *e)
+{
+	page(k->ctx, 422, "forgot", "Reset your password", NULL, e->message);
+}
+
 /* GET /password/reset?token=: the new-password form, or 404 for a bad link. */
 static void
-reset_form(struct pctx *c, long long id)
+reset_form(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	const char *token = ac_req_arg(c->r, "token");
 	int valid = ac_reset_valid(portal.db, token);
 
@@ -609,12 +669,13 @@ reset_form(struct pctx *c, long long id)
 
 /* POST /password/reset: uses the link once (303 to /login), 422 for a bad password, 404 for a bad link. */
 static void
-reset_post(struct pctx *c, long long id)
+reset_post(struct ac_call *k)
 {
-	const char *token = field(c, "token");
+	struct pctx *c = k->ctx;
+	const char *token = c->k->v[LINK_TOKEN].s;
 	char err[256];
 
-	switch (ac_reset_complete(portal.db, token, field(c, "password"), err, sizeof(err))) {
+	switch (ac_reset_complete(portal.db, token, c->k->v[LINK_PASSWORD].s, err, sizeof(err))) {
 	case AC_AUTH_OK:
 		redirect(c, "/login?done=reset");
 		return;
@@ -643,21 +704,22 @@ alarm_form_state(const struct pctx *c, const json_t *alarm)
 	size_t i;
 	json_t *v;
 
-	if (c->nform > 0) {
-		const char *list = joined(c, "channel");
+	if (c->k->nform > 0) {
+		const struct ac_val *fv = c->k->v;
+		const char *list = fv[ALARM_CHANNELS].s;
 
 		for (i = 0; i < 4; i++) {
 			snprintf(key, sizeof(key), "ch_%s", chans[i]);
 			json_object_set_new(f, key, json_boolean(strstr(list, chans[i]) != NULL));
 		}
-		json_object_set_new(f, "on_entry", json_boolean(ticked(c, "on_entry")));
-		json_object_set_new(f, "on_exit", json_boolean(ticked(c, "on_exit")));
-		json_object_set_new(f, "on_replacement", json_boolean(ticked(c, "on_replacement")));
-		json_object_set_new(f, "enabled", json_boolean(ticked(c, "enabled")));
-		json_object_set_new(f, "min_price", json_string(field(c, "min_price") ?
-		    field(c, "min_price") : ""));
-		json_object_set_new(f, "max_price", json_string(field(c, "max_price") ?
-		    field(c, "max_price") : ""));
+		json_object_set_new(f, "on_entry", json_boolean(fv[ALARM_ON_ENTRY].i));
+		json_object_set_new(f, "on_exit", json_boolean(fv[ALARM_ON_EXIT].i));
+		json_object_set_new(f, "on_replacement", json_boolean(fv[ALARM_ON_REPLACEMENT].i));
+		json_object_set_new(f, "enabled", json_boolean(fv[ALARM_ENABLED].i));
+		json_object_set_new(f, "min_price", json_string(fv[ALARM_MIN].s ?
+		    fv[ALARM_MIN].s : ""));
+		json_object_set_new(f, "max_price", json_string(fv[ALARM_MAX].s ?
+		    fv[ALARM_MAX].s : ""));
 		return f;
 	}
 	if (alarm == NULL) {
@@ -699,8 +761,9 @@ alarms_show(struct pctx *c, int status, const char *error)
 
 /* GET /alarms: the user's alarms and the add form. */
 static void
-alarms_page(struct pctx *c, long long id)
+alarms_page(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	alarms_show(c, 200, NULL);
 }
 
@@ -709,10 +772,11 @@ static struct ac_alarm_in
 alarm_input(const struct pctx *c)
 {
 	struct ac_alarm_in in = {
-		.channels = joined(c, "channel"),
-		.min_price = field(c, "min_price"), .max_price = field(c, "max_price"),
-		.on_entry = ticked(c, "on_entry"), .on_exit = ticked(c, "on_exit"),
-		.on_replacement = ticked(c, "on_replacement"), .enabled = ticked(c, "enabled"),
+		.channels = c->k->v[ALARM_CHANNELS].s,
+		.min_price = c->k->v[ALARM_MIN].s, .max_price = c->k->v[ALARM_MAX].s,
+		.on_entry = c->k->v[ALARM_ON_ENTRY].i, .on_exit = c->k->v[ALARM_ON_EXIT].i,
+		.on_replacement = c->k->v[ALARM_ON_REPLACEMENT].i,
+		.enabled = c->k->v[ALARM_ENABLED].i,
 	};
 
 	return in;
@@ -720,14 +784,20 @@ alarm_input(const struct pctx *c)
 
 /* POST /alarms: an alarm on a covered strategy (303), or 422/409 with the page again. */
 static void
-alarm_add(struct pctx *c, long long id)
+alarm_add(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	struct ac_alarm_in in = alarm_input(c);
+	const char *strategy = k->v[ALARM_STRATEGY].s;
 	struct ac_err e = { 0 };
 	json_t *a;
 
+	if (strategy == NULL) {
+		alarms_show(c, 422, "choose a strategy");
+		return;
+	}
 	in.user_id = c->s.user_id;
-	in.strategy_id = field(c, "strategy_id");
+	in.strategy_id = strategy;
 	in.enabled = 1;		/* the add form has no switch: a new alarm is on */
 	if ((a = ac_alarm_create(portal.db, &in, &e)) != NULL) {
 		json_decref(a);
@@ -762,15 +832,19 @@ alarm_show(struct pctx *c, long long id, int status, const char *error)
 
 /* GET /alarms/N: the edit form of the user's alarm N, or 404. */
 static void
-alarm_form(struct pctx *c, long long id)
+alarm_form(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
+	long long id = k->id;
 	alarm_show(c, id, 200, NULL);
 }
 
 /* POST /alarms/N: saves the form to the user's alarm N (303), 422, or 404. */
 static void
-alarm_save(struct pctx *c, long long id)
+alarm_save(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
+	long long id = k->id;
 	struct ac_alarm_in in = alarm_input(c);
 	struct ac_err e = { 0 };
 	int n;
@@ -801,22 +875,28 @@ alarm_changed(struct pctx *c, int n, const char *done)
 
 /* POST /alarms/N/enable: switches the user's alarm N on, or 404. */
 static void
-alarm_on(struct pctx *c, long long id)
+alarm_on(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
+	long long id = k->id;
 	alarm_changed(c, ac_alarm_enable(portal.db, c->s.user_id, id, 1), "alarm_enabled");
 }
 
 /* POST /alarms/N/disable: switches the user's alarm N off, or 404. */
 static void
-alarm_off(struct pctx *c, long long id)
+alarm_off(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
+	long long id = k->id;
 	alarm_changed(c, ac_alarm_enable(portal.db, c->s.user_id, id, 0), "alarm_disabled");
 }
 
 /* POST /alarms/N/delete: deletes the user's alarm N, or 404. */
 static void
-alarm_delete(struct pctx *c, long long id)
+alarm_delete(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
+	long long id = k->id;
 	alarm_changed(c, ac_alarm_delete(portal.db, c->s.user_id, id), "alarm_deleted");
 }
 
@@ -834,42 +914,20 @@ options(const char *all, const char *const *values, const char *current)
 	return a;
 }
 
-/* v if it is one of values, else NULL. */
-static const char *
-one_of(const char *v, const char *const *values)
-{
-	for (; v && *values; values++)
-		if (strcmp(v, *values) == 0)
-			return v;
-	return NULL;
-}
-
 /* GET /history: the user's notifications, newest first, filtered, a page
  * (?before=id) at a time; only of signals the user may see (as on the
  * dashboard: ac_visible_periods, sql/013_visible_periods.sql). */
 static void
-history_page(struct pctx *c, long long id)
+history_page(struct ac_call *k)
 {
-	static const char *const channels[] = { "email", "telegram", "sms", "push", NULL };
-	static const char *const statuses[] = { "queued", "sent", "failed", "skipped", NULL };
-	const char *channel = one_of(ac_req_arg(c->r, "channel"), channels);
-	const char *status = one_of(ac_req_arg(c->r, "status"), statuses);
-	const char *strategy = ac_req_arg(c->r, "strategy"), *before = ac_req_arg(c->r, "before");
-	const char *errstr = NULL;
+	struct pctx *c = k->ctx;
+	const char *channel = k->v[HISTORY_CHANNEL].s, *status = k->v[HISTORY_STATUS].s;
+	const char *strategy = k->v[HISTORY_STRATEGY].s, *before = k->v[HISTORY_BEFORE].s;
 	struct ac_err e = { 0 };
 	char *base;
 	json_t *h, *rows, *opts, *s;
 	size_t i;
 
-	if (strategy != NULL)
-		ac_strtonum(strategy, 1, INT64_MAX, &errstr);
-	if (strategy == NULL || errstr != NULL)
-		strategy = NULL;
-	errstr = NULL;
-	if (before != NULL)
-		ac_strtonum(before, 1, INT64_MAX, &errstr);
-	if (before == NULL || errstr != NULL)
-		before = NULL;
 	if ((h = ac_history(portal.db, c->s.user_id, &(struct ac_history_query){
 	    .channel = channel, .status = status, .strategy_id = strategy, .before = before,
 	    .limit = HISTORY_PAGE + 1, .reading = 1 }, &e)) == NULL) {
@@ -893,8 +951,8 @@ history_page(struct pctx *c, long long id)
 	json_decref(h);
 	base = ac_arena_printf(c->r->arena, "/history?channel=%s&status=%s&strategy=%s",
 	    channel ? channel : "", status ? status : "", strategy ? strategy : "");
-	h = json_pack("{s:o, s:o, s:o}", "channels", options("All channels", channels,
-	    channel), "statuses", options("All statuses", statuses, status), "strategies", opts);
+	h = json_pack("{s:o, s:o, s:o}", "channels", options("All channels", ac_channel_names,
+	    channel), "statuses", options("All statuses", delivery_values, status), "strategies", opts);
 	if (json_array_size(rows) > HISTORY_PAGE) {
 		json_array_remove(rows, HISTORY_PAGE);
 		json_object_set_new(h, "next", json_string(ac_arena_printf(c->r->arena, "%s&before=%lld",
@@ -909,8 +967,9 @@ history_page(struct pctx *c, long long id)
 
 /* GET /credits: the balance and the newest ledger rows. */
 static void
-credits_page(struct pctx *c, long long id)
+credits_page(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	struct ac_err e = { 0 };
 	json_t *d = ac_credits(portal.db, c->s.user_id, 200, 1, &e), *entries, *v;
 	json_int_t amount;
@@ -933,8 +992,9 @@ credits_page(struct pctx *c, long long id)
 
 /* GET /trades: the user's virtual trades, open and closed, with PnL. */
 static void
-trades_page(struct pctx *c, long long id)
+trades_page(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	struct ac_err e = { 0 };
 	json_t *t = ac_trades(portal.db, c->s.user_id, NULL, 200, 1, &e), *v;
 	size_t i;
@@ -952,8 +1012,9 @@ trades_page(struct pctx *c, long long id)
 
 /* GET /plans: the plans on offer (the user's own marked). */
 static void
-plans_page(struct pctx *c, long long id)
+plans_page(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	struct ac_err e = { 0 };
 	json_t *d, *p, *names, *st;
 	json_int_t months, days, price;
@@ -1012,8 +1073,9 @@ account_show(struct pctx *c, int status, const char *error)
 
 /* A one-time Telegram deep link, shown on the account page. */
 static void
-telegram_post(struct pctx *c, long long id)
+telegram_post(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	char code[AC_TELEGRAM_CODE_LEN + 1];
 
 	if (portal.telegram_bot == NULL) {
@@ -1030,8 +1092,9 @@ telegram_post(struct pctx *c, long long id)
 
 /* GET /account: profile, preferences, email, password, Telegram. */
 static void
-account_page(struct pctx *c, long long id)
+account_page(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	account_show(c, 200, NULL);
 }
 
@@ -1046,42 +1109,40 @@ phone_ok(const char *s)
 	return s[n] == '\0' && n >= 6 && n <= 20;
 }
 
+/* A phone number as users.phone takes it, or none: NULL, or what is wrong. */
+static const char *
+phone_why(const char *s)
+{
+	return *s == '\0' || phone_ok(s) ? NULL : "the phone number must be 6 to 20 digits,"
+	    " with an optional leading +, like +919876543210";
+}
+
+/* A refused profile field: the account page again, saying why. */
+static void
+profile_invalid(struct ac_call *k, const struct ac_err *e)
+{
+	account_show(k->ctx, 422, e->message);
+}
+
 /* POST /account/profile: saves profile and preferences (303), or 422 naming the field. */
 static void
-profile_post(struct pctx *c, long long id)
+profile_post(struct ac_call *k)
 {
-	const char *name = field(c, "name"), *phone = field(c, "phone"), *tz = field(c, "timezone");
-	const char *max = field(c, "max_daily_alerts"), *errstr = NULL, *why;
+	struct pctx *c = k->ctx;
+	const struct ac_val *v = k->v;
+	const char *name = v[PROFILE_NAME].s, *phone = v[PROFILE_PHONE].s, *tz = v[PROFILE_TZ].s;
+	const char *max = v[PROFILE_MAX].s;
 	struct ac_err e = { 0 };
 
 	if (name == NULL)
 		name = "";
 	if (phone == NULL)
 		phone = "";
-	if (max != NULL)
-		ac_strtonum(max, 0, 10000, &errstr);
-	if ((why = ac_auth_check_name(name)) != NULL) {
-		account_show(c, 422, why);
-		return;
-	}
-	if (*phone && !phone_ok(phone)) {
-		account_show(c, 422, "the phone number must be 6 to 20 digits, with an optional"
-		    " leading +, like +919876543210");
-		return;
-	}
-	if (tz == NULL || *tz == '\0' || strlen(tz) > 64) {
-		account_show(c, 422, "choose a time zone, like UTC or Asia/Kolkata");
-		return;
-	}
-	if (max == NULL || errstr != NULL) {
-		account_show(c, 422, "the most alerts a day must be a whole number from 0 to 10000");
-		return;
-	}
 	if (ac_profile_update(portal.db, c->s.user_id, &(struct ac_profile_in){ .name = name,
 	    .phone = phone, .timezone = tz, .max_daily_alerts = max,
-	    .notify_email = ticked(c, "notify_email"), .notify_telegram = ticked(c, "notify_telegram"),
-	    .notify_sms = ticked(c, "notify_sms"), .notify_push = ticked(c, "notify_push"),
-	    .renewal_reminders = ticked(c, "renewal_reminders") }, &e) == -1) {
+	    .notify_email = v[PROFILE_EMAIL].i, .notify_telegram = v[PROFILE_TELEGRAM].i,
+	    .notify_sms = v[PROFILE_SMS].i, .notify_push = v[PROFILE_PUSH].i,
+	    .renewal_reminders = v[PROFILE_RENEWAL].i }, &e) == -1) {
 		if (e.code == AC_E_UNPROCESSABLE)
 			account_show(c, 422, "unknown time zone: use a name like UTC or Asia/Kolkata");
 		else
@@ -1093,12 +1154,13 @@ profile_post(struct pctx *c, long long id)
 
 /* POST /account/password: a new password after the current one (303), or 422. */
 static void
-password_post(struct pctx *c, long long id)
+password_post(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	char err[256];
 
-	switch (ac_auth_change_password(portal.db, c->s.user_id, c->s.id, field(c, "current"),
-	    field(c, "password"), err, sizeof(err))) {
+	switch (ac_auth_change_password(portal.db, c->s.user_id, c->s.id,
+	    k->v[NEWPW_CURRENT].s, k->v[NEWPW_PASSWORD].s, err, sizeof(err))) {
 	case AC_AUTH_OK:
 		redirect(c, "/account?done=password_changed");
 		return;
@@ -1113,12 +1175,13 @@ password_post(struct pctx *c, long long id)
 /* POST /account/email: after the password, mails the new address (303,
  * the same whether it is taken or free), or 422. */
 static void
-email_post(struct pctx *c, long long id)
+email_post(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	char err[256];
 
-	switch (ac_auth_change_email(portal.db, &portal.auth, c->s.user_id, field(c, "password"),
-	    field(c, "email"), portal.cfg.base_url, err, sizeof(err))) {
+	switch (ac_auth_change_email(portal.db, &portal.auth, c->s.user_id,
+	    k->v[ACCT_PASSWORD].s, k->v[ACCT_EMAIL].s, portal.cfg.base_url, err, sizeof(err))) {
 	case AC_AUTH_OK:
 		redirect(c, "/account?done=email_sent");
 		return;
@@ -1132,17 +1195,19 @@ email_post(struct pctx *c, long long id)
 
 /* GET /account/email/confirm?token=: the button that changes the email. */
 static void
-email_confirm_form(struct pctx *c, long long id)
+email_confirm_form(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	confirm_form(c, "email_change", "Confirm your new address", "/account/email/confirm",
 	    "Use this address");
 }
 
 /* POST /account/email/confirm: the address becomes the account's (303), or 404. */
 static void
-email_confirm_post(struct pctx *c, long long id)
+email_confirm_post(struct ac_call *k)
 {
-	switch (ac_email_confirm(portal.db, field(c, "token"))) {
+	struct pctx *c = k->ctx;
+	switch (ac_email_confirm(portal.db, k->v[LINK_TOKEN].s)) {
 	case 1:
 		redirect(c, c->user ? "/account?done=email_changed" : "/login?done=email_changed");
 		return;
@@ -1169,35 +1234,36 @@ tokens_show(struct pctx *c, int status, const char *new_token, const char *error
 
 /* GET /tokens: the user's API tokens (prefixes only). */
 static void
-tokens_page(struct pctx *c, long long id)
+tokens_page(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
 	tokens_show(c, 200, NULL, NULL);
 }
 
 /* POST /tokens: a new API token, shown this once (201), or 422. */
 static void
-token_create(struct pctx *c, long long id)
+token_create(struct ac_call *k)
 {
-	char token[AC_API_TOKEN_LEN + 1], err[256];
+	struct pctx *c = k->ctx;
+	char token[AC_API_TOKEN_LEN + 1];
+	struct ac_err e;
 	long long tid;
 
-	switch (ac_api_token_create(portal.db, c->s.user_id, field(c, "name"), token, &tid, err,
-	    sizeof(err))) {
-	case AC_AUTH_OK:
+	if (ac_api_token_create(portal.db, c->s.user_id, k->v[TOKEN_NAME].s, token, &tid,
+	    &e) == 0)
 		tokens_show(c, 201, token, NULL);
-		return;
-	case AC_AUTH_INVALID:
-		tokens_show(c, 422, NULL, err);
-		return;
-	default:
+	else if (e.code == AC_E_UNPROCESSABLE)
+		tokens_show(c, 422, NULL, e.message);
+	else
 		db_failed(c);
-	}
 }
 
 /* POST /tokens/N/revoke: revokes the user's token N (303), or 404. */
 static void
-token_revoke(struct pctx *c, long long id)
+token_revoke(struct ac_call *k)
 {
+	struct pctx *c = k->ctx;
+	long long id = k->id;
 	int n = ac_api_token_revoke(portal.db, c->s.user_id, id);
 
 	if (n == 1)
@@ -1228,122 +1294,114 @@ pre_token(struct pctx *c)
 	return fresh;
 }
 
-/* Finds the page for the request, checks who may use it and, for a POST, the Origin and CSRF token before the handler runs. */
-static void
-route(struct pctx *c)
+/* The begin phase, for every request: the session of the cookie. */
+static int
+begin(struct ac_call *k)
 {
-	struct ac_req *r = c->r;
-	int is_get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
-	int is_post = strcmp(r->method, "POST") == 0, path_known = 0, loaded;
-	const char *bad;
-	long long id = 0;
+	struct pctx *c = k->ctx;
+	int loaded;
 
-	c->cookie = ac_req_cookie(r, AC_SESSION_COOKIE);
+	c->cookie = ac_req_cookie(c->r, AC_SESSION_COOKIE);
 	if (c->cookie != NULL) {
 		if ((loaded = ac_session_load(portal.db, &portal.auth, c->cookie, &c->s)) == -1) {
 			db_failed(c);
-			return;
+			return 1;
 		}
 		c->user = loaded;
 	}
 	c->csrf = c->user ? c->s.csrf : NULL;
-	for (int i = 0; i < PAGE__MAX; i++) {
-		if (!ac_path_match(pages[i].path, r->path, &id))
-			continue;
-		path_known = 1;
-		if (!(strcmp(pages[i].method, "GET") == 0 ? is_get : is_post))
-			continue;
-		if (pages[i].who == USER && !c->user) {
-			if (is_get)
-				redirect(c, "/login");
-			else
-				error_page(c, 403, "Please log in again",
-				    "Your session has ended. Log in and try again.");
-			return;
-		}
-		if (pages[i].who == GUEST && c->user && is_get && i != PAGE_RESET &&
-		    i != PAGE_SIGNUP_CONFIRM) {
-			redirect(c, "/");
-			return;
-		}
-		if (!c->user)
-			c->csrf = pre_token(c);
-		if (is_post) {
-			if (strncmp(r->content_type, "application/x-www-form-urlencoded", 33) == 0 &&
-			    ac_form_parse(r->arena, r->body, r->body_len, &c->form, &c->nform) == -1) {
-				error_page(c, 400, "Bad request", "The form could not be read.");
-				return;
-			}
-			if (!same_origin(c) || !ac_csrf_ok(c->csrf, field(c, "csrf"))) {
-				ac_info("POST %s refused: CSRF token or origin wrong", r->path);
-				error_page(c, 403, "This form has expired",
-				    "Go back, reload the page and try again.");
-				return;
-			}
-			if ((bad = ac_kv_not_utf8(c->form, c->nform)) != NULL) {
-				if (i == PAGE_LOGIN_POST)
-					ac_auth_login_refused(&portal.auth, field(c, "email"),
-					    r->remote_addr);
-				error_page(c, 400, "Bad request", ac_arena_printf(r->arena,
-				    "The field %s is not valid UTF-8 text: check what was typed or"
-				    " pasted into it.", bad));
-				return;
-			}
-		}
-		pages[i].fn(c, id);
-		return;
-	}
-	if (path_known) {
-		add_header(c, "Allow", "GET, HEAD, POST");
-		error_page(c, 405, "Not allowed", "That does not work on this page.");
-		return;
-	}
-	not_found(c);
+	return 0;
 }
 
-/* SIGTERM, SIGINT: finish the request in hand, then stop. */
-/* Sets up from the configuration and serves FastCGI requests on fd 0 until told to stop. */
+/* The access phase: a page of a user wants a session (a GET goes to
+ * /login), a guest's page sends a session home; a guest gets the
+ * pre-session CSRF cookie. */
+static int
+access_check(struct ac_call *k, struct ac_err *e)
+{
+	struct pctx *c = k->ctx;
+	int is_get = k->route->method == AC_M_GET;
+
+	if (k->route->access == AC_SESSION && !c->user) {
+		if (is_get) {
+			redirect(c, "/login");
+			return 1;
+		}
+		return ac_err_setx(e, AC_E_FORBIDDEN, "session_ended", NULL,
+		    "Your session has ended. Log in and try again.");
+	}
+	if (k->route->access == AC_GUEST && c->user && is_get) {
+		redirect(c, "/");
+		return 1;
+	}
+	if (!c->user)
+		c->csrf = pre_token(c);
+	k->csrf = c->csrf;
+	k->user = c->user ? c->s.user_id : 0;
+	return 0;
+}
+
+/* A refusal as an error page (the headers, Allow, added). */
+static void
+error_render(struct ac_call *k, const struct ac_err *e, const char *headers)
+{
+	struct pctx *c = k->ctx;
+
+	if (headers != NULL)
+		c->headers = ac_arena_printf(c->r->arena, "%s%s", c->headers ? c->headers : "",
+		    headers);
+	switch (e->code) {
+	case AC_E_NOT_FOUND:
+		not_found(c);
+		break;
+	case AC_E_NOT_ALLOWED:
+		error_page(c, 405, "Not allowed", "That does not work on this page.");
+		break;
+	case AC_E_FORBIDDEN:
+		if (strcmp(ac_err_slug(e), "csrf") == 0) {
+			ac_info("POST %s refused: CSRF token or origin wrong", c->r->path);
+			error_page(c, 403, "This form has expired", e->message);
+		} else
+			error_page(c, 403, "Please log in again", e->message);
+		break;
+	default:
+		error_page(c, ac_err_status(e->code), "Bad request", e->message);
+	}
+}
+
+static struct ac_router router = { .routes = pages, .n = sizeof(pages) / sizeof(pages[0]),
+	.begin = begin, .access = access_check, .error = error_render };
+
 /* A request read whole: its page. */
 static void
 serve(struct ac_req *r)
 {
 	struct pctx pc = { .r = r };
+	struct ac_call k = { .r = r, .ctx = &pc };
 
-	route(&pc);
+	pc.k = &k;
+	ac_route(&router, &k);
 }
 
 /* A request that could not be read: an error page. */
 static void
 refused(struct ac_req *r, int status, const char *why)
 {
-	struct pctx pc = { .r = r };
+	struct ac_call k = { .r = r };
+	struct pctx pc = { .r = r, .k = &k };
 
+	k.ctx = &pc;
 	error_page(&pc, status, status == 413 ? "Too large" : "Bad request", why);
 }
 
 int
 main(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *config = NULL, *slash;
-	char err[512];
-	int c, rc;
+	const char *slash;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		if (c != 'c') {
-			fprintf(stderr, "usage: ac-portal [--config FILE]\n");
-			return 2;
-		}
-		config = optarg;
-	}
-	if (ac_config_load(&portal.cfg, config, err, sizeof(err)) == -1) {
-		fprintf(stderr, "ac-portal: %s\n", err);
-		return 1;
-	}
-	ac_log_init("ac-portal", portal.cfg.log_level);
+	if ((rc = ac_responder_start(argc, argv, "ac-portal", NULL, &portal.cfg)) != -1)
+		return rc;
 	ac_auth_init(&portal.auth, &portal.cfg);
 	portal.html = ac_html_new(ac_setting_str(&portal.cfg, AC_S_PORTAL_TEMPLATE_DIR));
 	portal.telegram_bot = ac_setting_str(&portal.cfg, AC_S_TELEGRAM_BOT_USERNAME);
@@ -1357,6 +1415,7 @@ main(int argc, char *argv[])
 	    ac_setting_int(&portal.cfg, AC_S_PORTAL_STATEMENT_TIMEOUT_MS));
 	ac_db_generic_plans(portal.db);
 
+	router.origin = portal.origin;
 	ac_info("ready: origin %s", portal.origin);
 	rc = ac_responder_run(&(struct ac_responder){ .body_max = 64 * 1024,
 	    .route = serve, .refused = refused });

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "web/auth.h"
+#include "work/reset.h"
 #include "base/config.h"
 #include "base/db.h"
 #include "deliver/deliver.h"

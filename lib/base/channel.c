@@ -5,15 +5,15 @@
 
 #include "base/channel.h"
 
-static const char *const names[AC_CH__MAX] = {
+const char *const ac_channel_names[AC_CH__MAX + 1] = {
 	[AC_CH_EMAIL] = "email", [AC_CH_TELEGRAM] = "telegram",
-	[AC_CH_SMS] = "sms", [AC_CH_PUSH] = "push",
+	[AC_CH_SMS] = "sms", [AC_CH_PUSH] = "push", [AC_CH__MAX] = NULL,
 };
 
 const char *
 ac_channel_name(enum ac_channel ch)
 {
-	return (unsigned)ch < AC_CH__MAX ? names[ch] : "email";
+	return (unsigned)ch < AC_CH__MAX ? ac_channel_names[ch] : "email";
 }
 
 int
@@ -22,7 +22,7 @@ ac_channel_parse(const char *s)
 	if (s == NULL)
 		return -1;
 	for (int i = 0; i < AC_CH__MAX; i++)
-		if (strcmp(s, names[i]) == 0)
+		if (strcmp(s, ac_channel_names[i]) == 0)
 			return i;
 	return -1;
 }

@@ -14,6 +14,9 @@ enum ac_channel { AC_CH_EMAIL = 0, AC_CH_TELEGRAM, AC_CH_SMS, AC_CH_PUSH, AC_CH_
 /* "email", "telegram", "sms", "push" ("email" for an out-of-range value). */
 const char	*ac_channel_name(enum ac_channel ch);
 
+/* The names in enum order, then NULL (a field table's enum values). */
+extern const char *const ac_channel_names[AC_CH__MAX + 1];
+
 /* The channel a name spells, or -1. Exact, lower case. */
 int		 ac_channel_parse(const char *s);
 

@@ -20,6 +20,8 @@ static const struct {
 	[AC_E_FORBIDDEN] = { 403, "forbidden" },
 	[AC_E_RATE_LIMITED] = { 429, "rate_limited" },
 	[AC_E_TOO_LARGE] = { 413, "too_large" },
+	[AC_E_NOT_ALLOWED] = { 405, "method_not_allowed" },
+	[AC_E_MEDIA_TYPE] = { 415, "unsupported_media_type" },
 	[AC_E_PAYMENT] = { 402, "payment_required" },
 	[AC_E_UNAVAILABLE] = { 503, "unavailable" },
 	[AC_E_INTERNAL] = { 500, "internal" },

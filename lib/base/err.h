@@ -25,6 +25,8 @@ enum ac_err_code {
 	AC_E_FORBIDDEN,		/* credentials good, right missing: 403 */
 	AC_E_RATE_LIMITED,	/* slow down: 429 */
 	AC_E_TOO_LARGE,		/* body over the limit: 413 */
+	AC_E_NOT_ALLOWED,	/* the path has no such method: 405 */
+	AC_E_MEDIA_TYPE,	/* the body is of a type not taken: 415 */
 	AC_E_PAYMENT,		/* out of credits or no paid subscription: 402 */
 	AC_E_UNAVAILABLE,	/* a dependency is down, try again: 503 */
 	AC_E_INTERNAL,		/* a bug or an unexpected database answer: 500 */

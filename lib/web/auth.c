@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "web/auth.h"
-#include "work/jobs.h"
+#include "base/queue.h"
 #include "base/log.h"
 #include "account/mail.h"
 #include "account/password.h"
@@ -590,9 +590,9 @@ static const struct ac_stmt st_token_new = { "auth_token_new",
 	"INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES ($1, $2, $3, $4)"
 	" RETURNING id", 4 };
 
-enum ac_auth_result
+int
 ac_api_token_create(struct ac_db *db, long long user_id, const char *name,
-    char token[AC_API_TOKEN_LEN + 1], long long *id, char *err, size_t errsz)
+    char token[AC_API_TOKEN_LEN + 1], long long *id, struct ac_err *e)
 {
 	unsigned char hash[32];
 	char uid[24], raw[AC_TOKEN_LEN + 1], prefix[16];
@@ -600,12 +600,11 @@ ac_api_token_create(struct ac_db *db, long long user_id, const char *name,
 	const int lens[4] = { 0, 0, 32, 0 }, fmts[4] = { 0, 0, 1, 0 };
 	PGresult *res;
 
-	if (name == NULL || *name == '\0' || strlen(name) > 100) {
-		snprintf(err, errsz, "a name of 1 to 100 characters is required");
-		return AC_AUTH_INVALID;
-	}
+	if (name == NULL || *name == '\0' || strlen(name) > 100)
+		return ac_err_set(e, AC_E_UNPROCESSABLE, "name",
+		    "a name of 1 to 100 characters is required");
 	if (ac_token_new(raw) == -1)
-		return AC_AUTH_ERROR;
+		return ac_err_set(e, AC_E_INTERNAL, NULL, "no randomness for a token");
 	snprintf(token, AC_API_TOKEN_LEN + 1, "%s%s", AC_API_TOKEN_PREFIX, raw);
 	snprintf(prefix, sizeof(prefix), "%.10s", token);
 	ac_sha256(token, strlen(token), hash);
@@ -613,11 +612,11 @@ ac_api_token_create(struct ac_db *db, long long user_id, const char *name,
 	res = ac_db_exec(db, &st_token_new, vals, lens, fmts);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		ac_error("API token for user %lld: %s", user_id, ac_db_error(db));
-		return AC_AUTH_ERROR;
+		return ac_err_set(e, AC_E_UNAVAILABLE, NULL, "the database failed");
 	}
 	*id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
-	return AC_AUTH_OK;
+	return 0;
 }
 
 /* The owner; last_used_at moves at most once a minute. */
@@ -689,63 +688,6 @@ ac_reset_request(struct ac_db *db, const struct ac_auth_cfg *a, const char *emai
 	if (n != 1)
 		ac_error("password reset not queued: %s", ac_db_error(db));
 	return n == 1 ? 0 : -1;
-}
-
-/* A new link for the active account of $1, unless it had $5 in the last hour. */
-static const struct ac_stmt st_reset_new = { "auth_reset_new",
-	"INSERT INTO password_resets (user_id, token_hash, expires_at)"
-	" SELECT u.id, $2, now() + make_interval(secs => $3) FROM users u"
-	" WHERE lower(u.email) = lower($1) AND u.status = 'active'"
-	" AND (SELECT count(*) FROM password_resets r WHERE r.user_id = u.id"
-	"  AND r.created_at > now() - interval '1 hour') < $4"
-	" RETURNING user_id, (SELECT email FROM users WHERE id = user_id)", 4 };
-
-enum ac_job_outcome
-ac_reset_job(struct ac_db *db, struct ac_job *job)
-{
-	const char *email = json_string_value(json_object_get(job->payload, "email"));
-	const char *base_url = json_string_value(json_object_get(job->payload, "base_url"));
-	json_int_t ttl = json_integer_value(json_object_get(job->payload, "ttl_s"));
-	json_int_t cap = json_integer_value(json_object_get(job->payload, "per_hour"));
-	unsigned char hash[32];
-	char token[AC_TOKEN_LEN + 1], secs[24], max[24];
-	const char *vals[4] = { email, (const char *)hash, secs, max };
-	const int lens[4] = { 0, 32, 0, 0 }, fmts[4] = { 0, 1, 0, 0 };
-	PGresult *res;
-	int rc;
-
-	if (email == NULL || base_url == NULL || ttl < 60) {
-		snprintf(job->error, sizeof(job->error), "payload needs email, base_url, ttl_s");
-		return AC_JOB_FAIL;
-	}
-	if (link_token(token, hash) == -1)
-		return AC_JOB_RETRY;
-	snprintf(secs, sizeof(secs), "%lld", (long long)ttl);
-	snprintf(max, sizeof(max), "%lld", (long long)cap);
-	res = ac_db_exec(db, &st_reset_new, vals, lens, fmts);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		snprintf(job->error, sizeof(job->error), "%s", ac_db_error(db));
-		return AC_JOB_RETRY;
-	}
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		ac_info("password reset for an unknown or inactive account, or one at its"
-		    " %lld links an hour", (long long)cap);
-		return AC_JOB_DONE;
-	}
-	rc = mail(db, strtoll(PQgetvalue(res, 0, 0), NULL, 10), "password_reset",
-	    PQgetvalue(res, 0, 1), "Reset your alertcast password",
-	    "Someone (hopefully you) asked to reset the password of your alertcast account."
-	    "\n\nOpen this link within %lld minutes to choose a new one:\n\n"
-	    "%s/password/reset?token=%s\n\nThe link works once, and only until your password"
-	    " or email address changes. If you did not ask, ignore this message: your password"
-	    " stays as it is.\n", (long long)ttl / 60, base_url, token);
-	PQclear(res);
-	if (rc == -1) {
-		snprintf(job->error, sizeof(job->error), "%s", ac_db_error(db));
-		return AC_JOB_RETRY;
-	}
-	return AC_JOB_DONE;
 }
 
 static const struct ac_stmt st_reset_valid = { "auth_reset_valid",

@@ -21,7 +21,7 @@
 #include "base/config.h"
 #include "base/crypto.h"
 #include "base/db.h"
-#include "work/jobs.h"
+#include "base/err.h"
 
 #define AC_SESSION_COOKIE	"ac_session"
 #define AC_API_TOKEN_PREFIX	"act_"
@@ -122,9 +122,11 @@ void	ac_session_end(struct ac_db *db, const char *token);
 int	ac_csrf_ok(const char *expected, const char *given);
 
 /* A new personal API token "act_<43 chars>" named name for user_id, shown
- * once: in token. OK with *id, or INVALID (err) / ERROR. */
-enum ac_auth_result ac_api_token_create(struct ac_db *db, long long user_id, const char *name,
-	    char token[AC_API_TOKEN_LEN + 1], long long *id, char *err, size_t errsz);
+ * once: in token. 0 with *id, or -1 with *e: AC_E_UNPROCESSABLE for the
+ * name (field "name"), AC_E_UNAVAILABLE when the database failed (logged),
+ * AC_E_INTERNAL without randomness. */
+int	ac_api_token_create(struct ac_db *db, long long user_id, const char *name,
+	    char token[AC_API_TOKEN_LEN + 1], long long *id, struct ac_err *e);
 
 /* The owner of a live (not revoked) API token: > 0, 0 if none, -1 on error. */
 long long ac_api_token_user(struct ac_db *db, const char *token);
@@ -133,14 +135,10 @@ long long ac_api_token_user(struct ac_db *db, const char *token);
 int	ac_api_token_revoke(struct ac_db *db, long long user_id, long long id);
 
 /* Queues a "password_reset" job for email: the request does the same work
- * whatever the address, and the worker decides (ac_reset_job). 0, or -1. */
+ * whatever the address, and the worker decides (ac_reset_job,
+ * lib/work/reset.h). 0, or -1. */
 int	ac_reset_request(struct ac_db *db, const struct ac_auth_cfg *a, const char *email,
 	    const char *base_url);
-
-/* The "password_reset" job: mails a link (base_url/password/reset?token=)
- * if an active account has the payload's email and was mailed fewer than
- * per_hour links in the last hour; nothing otherwise, silently. */
-enum ac_job_outcome ac_reset_job(struct ac_db *db, struct ac_job *job);
 
 /* 1 if token is an unused, unexpired reset link, 0 if not, -1 on error. */
 int	ac_reset_valid(struct ac_db *db, const char *token);

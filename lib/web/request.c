@@ -210,32 +210,6 @@ ac_req_cookie(const struct ac_req *r, const char *name)
 	return kv_get(r->cookies, r->ncookies, name);
 }
 
-int
-ac_path_match(const char *pattern, const char *path, long long *id)
-{
-	while (*pattern && *path) {
-		if (*pattern == '#') {
-			size_t n = strspn(path, "0123456789");
-			char num[24];
-			const char *errstr = NULL;
-
-			if (n == 0 || n >= sizeof(num))
-				return 0;
-			memcpy(num, path, n);
-			num[n] = '\0';
-			*id = ac_strtonum(num, 1, INT64_MAX, &errstr);
-			if (errstr != NULL)
-				return 0;
-			pattern++;
-			path += n;
-			continue;
-		}
-		if (*pattern++ != *path++)
-			return 0;
-	}
-	return *pattern == '\0' && *path == '\0';
-}
-
 static const char *
 fcgx_param(void *ctx, const char *name)
 {

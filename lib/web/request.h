@@ -76,10 +76,6 @@ const char	*ac_req_header(const struct ac_req *r, const char *name);
 const char	*ac_req_arg(const struct ac_req *r, const char *name);
 const char	*ac_req_cookie(const struct ac_req *r, const char *name);
 
-/* 1 if path matches pattern exactly, where '#' in pattern stands for a
- * positive decimal id, stored in *id ("/alarms/#" matches "/alarms/12"). */
-int		 ac_path_match(const char *pattern, const char *path, long long *id);
-
 /* Parses an application/x-www-form-urlencoded string (a query or a form
  * body) into arena-owned pairs. 0, or -1 if it cannot be parsed. */
 int		 ac_form_parse(struct ac_arena *a, const char *s, size_t len,

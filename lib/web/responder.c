@@ -1,8 +1,10 @@
 /* responder.c — see responder.h. */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -186,4 +188,37 @@ ac_responder_run(const struct ac_responder *resp)
 	ac_info("stopping");
 	free(srv);
 	return started == n ? 0 : 1;
+}
+
+int
+ac_responder_start(int argc, char *argv[], const char *name, const struct ac_router *routes,
+    struct ac_config *cfg)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "routes", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *config = NULL;
+	char err[512];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c == 'r' && routes != NULL) {
+			ac_route_print(stdout, routes);
+			return 0;
+		}
+		if (c != 'c') {
+			fprintf(stderr, "usage: %s [--config FILE]%s\n", name,
+			    routes ? " | --routes" : "");
+			return 2;
+		}
+		config = optarg;
+	}
+	if (ac_config_load(cfg, config, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", name, err);
+		return 1;
+	}
+	ac_log_init(name, cfg->log_level);
+	return -1;
 }

@@ -15,7 +15,9 @@
 
 #include <stddef.h>
 
+#include "base/config.h"
 #include "web/request.h"
+#include "web/route.h"
 
 struct ac_responder {
 	size_t	 body_max;	/* a larger body is refused with 413 */
@@ -39,5 +41,15 @@ struct ac_responder {
  * up on fd 0 or the threads cannot be started.
  */
 int	ac_responder_run(const struct ac_responder *resp);
+
+/*
+ * The start of every responder's main(): the options (--config FILE, and
+ * --routes when routes is not NULL, which prints the table), the
+ * configuration into *cfg, the log as name ("ac-api"). -1 to go on, or
+ * the status main() returns (0 after --routes, 1 for a configuration
+ * that cannot be loaded, 2 for a bad option).
+ */
+int	ac_responder_start(int argc, char *argv[], const char *name,
+	    const struct ac_router *routes, struct ac_config *cfg);
 
 #endif

@@ -11,54 +11,7 @@
 #include "web/request.h"
 #include "web/response.h"
 
-struct fake {
-	const char	**params;	/* NAME, VALUE, ..., NULL */
-	const char	*body;
-	size_t		 body_len, pos, chunk;	/* chunk: bytes per read (0: all) */
-	char		 out[8192];
-	size_t		 outlen;
-};
-
-static const char *
-fake_param(void *ctx, const char *name)
-{
-	struct fake *f = ctx;
-
-	for (const char **p = f->params; p && p[0]; p += 2)
-		if (strcmp(p[0], name) == 0)
-			return p[1];
-	return NULL;
-}
-
-static ssize_t
-fake_read(void *ctx, char *buf, size_t n)
-{
-	struct fake *f = ctx;
-	size_t left = f->body_len - f->pos;
-
-	if (f->chunk && n > f->chunk)
-		n = f->chunk;
-	if (n > left)
-		n = left;
-	if (n == 0)
-		return 0;
-	memcpy(buf, f->body + f->pos, n);
-	f->pos += n;
-	return (ssize_t)n;
-}
-
-static int
-fake_write(void *ctx, const char *buf, size_t n)
-{
-	struct fake *f = ctx;
-
-	if (f->outlen + n >= sizeof(f->out))
-		return -1;
-	memcpy(f->out + f->outlen, buf, n);
-	f->outlen += n;
-	f->out[f->outlen] = '\0';
-	return 0;
-}
+#include "fake_io.h"
 
 static enum ac_req_status
 run(struct ac_arena *a, struct fake *f, struct ac_req *r, size_t max)
@@ -360,33 +313,6 @@ test_reply_head_has_no_body(void **state)
 }
 
 static void
-test_path_match(void **state)
-{
-	static const struct { const char *pattern, *path; int ok; long long id; } rows[] = {
-		{ "/alarms", "/alarms", 1, 0 },
-		{ "/alarms", "/alarms/", 0, 0 },
-		{ "/alarms/#", "/alarms/12", 1, 12 },
-		{ "/alarms/#/delete", "/alarms/7/delete", 1, 7 },
-		{ "/alarms/#", "/alarms/0", 0, 0 },			/* ids start at 1 */
-		{ "/alarms/#", "/alarms/-3", 0, 0 },
-		{ "/alarms/#", "/alarms/12x", 0, 0 },
-		{ "/alarms/#", "/alarms/", 0, 0 },
-		{ "/alarms/#", "/alarms/99999999999999999999999", 0, 0 },	/* too long */
-		{ "/alarms/#", "/alarms/9223372036854775807", 1, 9223372036854775807LL },
-		{ "/alarms/#", "/alarms/9223372036854775808", 0, 0 },	/* over int64 */
-		{ "/history", "/historyx", 0, 0 },
-	};
-
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		long long id = 0;
-
-		assert_int_equal(ac_path_match(rows[i].pattern, rows[i].path, &id), rows[i].ok);
-		if (rows[i].ok)
-			assert_int_equal(id, rows[i].id);
-	}
-}
-
-static void
 test_arena(void **state)
 {
 	struct ac_arena *a = ac_arena_new(1024);
@@ -421,7 +347,6 @@ main(void)
 		cmocka_unit_test(test_body_limits),
 		cmocka_unit_test(test_reply_error),
 		cmocka_unit_test(test_reply_head_has_no_body),
-		cmocka_unit_test(test_path_match),
 		cmocka_unit_test(test_arena),
 	};
 
