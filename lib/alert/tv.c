@@ -1,10 +1,13 @@
 /*
  * tv.c — TradingView alert payloads: parse, normalize, check, key.
  *
- * Reading order: small text helpers, the public normalizers (symbol,
- * timeframe, action, time), the field table that ac_alert_parse() walks,
- * then ac_alert_check() and ac_alert_key(). Everything here is pure: the
- * only allocation is jansson's tree, freed before ac_alert_parse() returns.
+ * Split in three (tvint.h): tvvalue.c (text helpers, normalizers), this
+ * file (the field table and ac_alert_parse), tvcheck.c (check and keys).
+ *
+ * Reading order here: the field table that ac_alert_parse() walks, the
+ * position keys resolved against the action, then ac_alert_parse().
+ * Everything is pure: the only allocation is jansson's tree, freed before
+ * ac_alert_parse() returns.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -19,488 +22,7 @@
 #include <openssl/evp.h>
 
 #include "base/util.h"
-#include "alert/tv.h"
-
-#if defined(__GNUC__)
-#define AC_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define AC_PRINTF(f, a)
-#endif
-
-#define SHOW_MAX	40		/* bytes of a received value quoted in a message */
-#define SHOW_BUF	(SHOW_MAX + 4)	/* ... plus "..." and the NUL */
-#define PH_MAX		64		/* longest name between "{{" and "}}" */
-#define NUM_TEXT_MAX	64		/* longest number sent as a string */
-#define TIME_TEXT_MAX	64		/* longest time sent as a string */
-#define TF_COUNT_MAX	999999999LL	/* largest timeframe count, any unit */
-#define EPOCH_MAX	999999999999999LL /* largest unix time: 15 digits */
-#define EPOCH_MS_FROM	100000000000LL	/* unix times at or above are in ms */
-
-/* Slots of the field table: the canonical fields, then more keys. */
-enum {
-	SLOT_SECRET = AC_F__MAX, SLOT_EXCHANGE, SLOT_POSITION, SLOT_PREV_POSITION,
-	SLOT_SENTIMENT, SLOT__MAX
-};
-
-#define BIT(f)		(1u << (f))
-#define STR_(x)		#x
-#define STR(x)		STR_(x)
-#define FIELDS_ALL	(BIT(AC_F__MAX) - 1)
-
-/* Fills *err; returns -1 so a caller can `return fail(...)`. */
-static int	fail(struct ac_alert_error *err, int status, const char *code,
-		    const char *field, const char *fmt, ...) AC_PRINTF(5, 6);
-static int	names_match(const char *, const char *);
-static double	level_of(const struct ac_alert *, int, const char **);
-
-/* ---- text helpers --------------------------------------------------- */
-
-/* 1 if c is ASCII white space as JSON and people mean it. */
-static int
-is_space(int c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
-	    c == '\f' || c == '\v';
-}
-
-/* 1 if c is an ASCII digit (locale-independent). */
-static int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* 1 if c is an ASCII letter (locale-independent). */
-static int
-is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* c upper-cased if an ASCII letter, else c. */
-static int
-to_upper(int c)
-{
-	return c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c;
-}
-
-/* c lower-cased if an ASCII letter, else c. */
-static int
-to_lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-/* Narrows [*s, *e) to leave out leading and trailing white space. */
-static void
-trim(const char **s, const char **e)
-{
-	while (*s < *e && is_space((unsigned char)**s))
-		(*s)++;
-	while (*e > *s && is_space((unsigned char)(*e)[-1]))
-		(*e)--;
-}
-
-/* Copies s without surrounding white space into buf (bufsz bytes).
- * 0, or -1 if it does not fit (buf then holds ""). */
-static int
-trim_copy(const char *s, char *buf, size_t bufsz)
-{
-	const char	*e = s + strlen(s);
-
-	trim(&s, &e);
-	buf[0] = '\0';
-	if ((size_t)(e - s) >= bufsz)
-		return -1;
-	memcpy(buf, s, (size_t)(e - s));
-	buf[e - s] = '\0';
-	return 0;
-}
-
-/* Length of the well-formed UTF-8 sequence at s (n bytes available),
- * or 0 if the bytes there are not one. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned	lo = 0x80, hi = 0xbf;
-	size_t		need, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		need = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		need = 3;
-		lo = s[0] == 0xe0 ? 0xa0 : lo;
-		hi = s[0] == 0xed ? 0x9f : hi;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		need = 4;
-		lo = s[0] == 0xf0 ? 0x90 : lo;
-		hi = s[0] == 0xf4 ? 0x8f : hi;
-	} else
-		return 0;
-	if (n < need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < need; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return need;
-}
-
-/* Writes s[0..len) into buf (SHOW_BUF bytes) fit for an error message:
- * at most SHOW_MAX bytes of whole UTF-8 sequences, '?' for control bytes
- * and broken UTF-8, "..." when cut short. Returns buf. */
-static const char *
-show(const char *s, size_t len, char *buf)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i = 0, o = 0, k;
-
-	while (i < len) {
-		k = u[i] < 0x20 || u[i] == 0x7f ? 0 : utf8_seq(u + i, len - i);
-		if (o + (k ? k : 1) > SHOW_MAX)
-			break;
-		if (k == 0) {
-			buf[o++] = '?';
-			i++;
-		} else {
-			memcpy(buf + o, s + i, k);
-			o += k;
-			i += k;
-		}
-	}
-	if (i < len) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
-static int
-fail(struct ac_alert_error *err, int status, const char *code,
-    const char *field, const char *fmt, ...)
-{
-	va_list	ap;
-
-	err->status = status;
-	err->code = code;
-	err->field = field;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* Length of the TradingView placeholder ("{{" + 1..PH_MAX printable
- * ASCII bytes other than braces + "}}") starting at s (len bytes
- * available), or 0 if none starts there. */
-static size_t
-placeholder_at(const char *s, size_t len)
-{
-	size_t	j;
-
-	if (len < 5 || s[0] != '{' || s[1] != '{')
-		return 0;
-	for (j = 2; j < len && j - 2 <= PH_MAX; j++)
-		if (s[j] < 0x20 || s[j] > 0x7e || s[j] == '{' || s[j] == '}')
-			break;
-	if (j == 2 || j - 2 > PH_MAX || j + 1 >= len || s[j] != '}' ||
-	    s[j + 1] != '}')
-		return 0;
-	return j + 2;
-}
-
-/* Finds the first placeholder in s[0..len): 1 with its offset and length
- * in *off and *plen, else 0. */
-static int
-find_placeholder(const char *s, size_t len, size_t *off, size_t *plen)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++)
-		if ((*plen = placeholder_at(s + i, len - i)) != 0) {
-			*off = i;
-			return 1;
-		}
-	return 0;
-}
-
-/* Reads exactly n digits at *p (before e) into *v and advances *p.
- * 0, or -1 if there are fewer. */
-static int
-read_digits(const char **p, const char *e, int n, int *v)
-{
-	*v = 0;
-	for (; n > 0; n--, (*p)++) {
-		if (*p >= e || !is_digit((unsigned char)**p))
-			return -1;
-		*v = *v * 10 + (**p - '0');
-	}
-	return 0;
-}
-
-/* Unix seconds (below EPOCH_MS_FROM) or milliseconds v → *ms.
- * 0, or -1 if negative or above EPOCH_MAX. */
-static int
-epoch_ms(long long v, int64_t *ms)
-{
-	if (v < 0 || v > EPOCH_MAX)
-		return -1;
-	*ms = v < EPOCH_MS_FROM ? (int64_t)v * 1000 : (int64_t)v;
-	return 0;
-}
-
-/* Advances *p (before e) past one byte of set: 0, or -1 if none is
- * there. */
-static int
-read_char(const char **p, const char *e, const char *set)
-{
-	if (*p >= e || **p == '\0' || strchr(set, **p) == NULL)
-		return -1;
-	(*p)++;
-	return 0;
-}
-
-/* Parses "YYYY-MM-DD[T ]HH:MM[:SS[.frac]][Z|±HH[[:]MM]]" in [p, e) into
- * *ms (UTC when no zone is given). 0, or -1. */
-static int
-parse_iso8601(const char *p, const char *e, int64_t *ms)
-{
-	int	y, mo, d, h, mi, s = 0, frac = 0, scale = 100, oh = 0, om = 0;
-	int	sign = 0;
-
-	if (read_digits(&p, e, 4, &y) || read_char(&p, e, "-") ||
-	    read_digits(&p, e, 2, &mo) || read_char(&p, e, "-") ||
-	    read_digits(&p, e, 2, &d) || read_char(&p, e, "Tt ") ||
-	    read_digits(&p, e, 2, &h) || read_char(&p, e, ":") ||
-	    read_digits(&p, e, 2, &mi))
-		return -1;
-	if (read_char(&p, e, ":") == 0) {
-		if (read_digits(&p, e, 2, &s))
-			return -1;
-		if (read_char(&p, e, ".,") == 0) {
-			if (p >= e || !is_digit((unsigned char)*p))
-				return -1;
-			for (; p < e && is_digit((unsigned char)*p); p++) {
-				frac += (*p - '0') * scale;
-				scale /= 10;
-			}
-		}
-	}
-	if (p < e && (*p == '+' || *p == '-')) {
-		sign = *p++ == '-' ? -1 : 1;
-		if (read_digits(&p, e, 2, &oh) ||
-		    ((read_char(&p, e, ":") == 0 || p < e) &&
-		    read_digits(&p, e, 2, &om)))
-			return -1;
-	} else
-		(void)read_char(&p, e, "Zz");
-	if (p != e || oh > 23 || om > 59 || ac_utc_ms(y, mo, d, h, mi, s, ms) == -1)
-		return -1;
-	*ms += -(int64_t)sign * (oh * 3600 + om * 60) * 1000 + frac;
-	return 0;
-}
-
-/* Parses a decimal number (optional sign, digits with an optional
- * fraction, optional exponent) in s into *v: 0, or -1 if s is anything
- * else or the value is not finite. s must already be trimmed. */
-static int
-parse_decimal(const char *s, double *v)
-{
-	const char	*p = s;
-	char		*end;
-	int		 digits = 0;
-
-	if (*p == '+' || *p == '-')
-		p++;
-	for (; is_digit((unsigned char)*p); p++)
-		digits++;
-	if (*p == '.')
-		for (p++; is_digit((unsigned char)*p); p++)
-			digits++;
-	if (digits == 0)
-		return -1;
-	if (*p == 'e' || *p == 'E') {
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		if (!is_digit((unsigned char)*p))
-			return -1;
-		while (is_digit((unsigned char)*p))
-			p++;
-	}
-	if (*p != '\0')
-		return -1;
-	*v = strtod(s, &end);
-	return *end == '\0' && isfinite(*v) ? 0 : -1;
-}
-
-/* ---- public normalizers --------------------------------------------- */
-
-/* Upper-cases [s, e) into buf (bufsz bytes): 0, or -1 if empty, too
- * long or holding a byte other than A-Z 0-9 . _ - ! */
-static int
-symbol_part(const char *s, const char *e, char *buf, size_t bufsz)
-{
-	size_t	n = 0;
-	int	c;
-
-	trim(&s, &e);
-	if (s == e || (size_t)(e - s) >= bufsz)
-		return -1;
-	for (; s < e; s++) {
-		c = to_upper((unsigned char)*s);
-		if (!is_alpha(c) && !is_digit(c) && c != '.' && c != '_' &&
-		    c != '-' && c != '!')
-			return -1;
-		buf[n++] = (char)c;
-	}
-	buf[n] = '\0';
-	return 0;
-}
-
-int
-ac_symbol_normalize(const char *in, char *sym, size_t symsz, char *exch,
-    size_t exchsz)
-{
-	const char	*s = in, *e = in + strlen(in), *colon;
-	char		 scratch[AC_SYMBOL_MAX];
-
-	if (exch == NULL) {
-		exch = scratch;
-		exchsz = sizeof(scratch);
-	}
-	exch[0] = '\0';
-	colon = memchr(s, ':', (size_t)(e - s));
-	if (colon != NULL && symbol_part(s, colon, exch, exchsz) == -1)
-		return -1;
-	return symbol_part(colon != NULL ? colon + 1 : s, e, sym, symsz);
-}
-
-int
-ac_timeframe_normalize(const char *in, char *out, size_t outsz)
-{
-	static const struct { const char *name; long long secs; } units[] = {
-		{ "", 60 }, { "s", 1 }, { "sec", 1 }, { "m", 60 },
-		{ "min", 60 }, { "h", 3600 }, { "hr", 3600 }, { "d", 86400 },
-		{ "w", 604800 },
-	};
-	static const struct { char unit; long long secs; } canon[] = {
-		{ 'w', 604800 }, { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 },
-		{ 's', 1 },
-	};
-	const char	*s = in, *e = in + strlen(in);
-	long long	 n = 0, secs = 0;
-	int		 digits = 0, w;
-	size_t		 i, ulen;
-
-	trim(&s, &e);
-	for (; s < e && is_digit((unsigned char)*s) && n <= TF_COUNT_MAX;
-	    s++, digits++)
-		n = n * 10 + (*s - '0');
-	if (n > TF_COUNT_MAX)
-		return -1;
-	while (s < e && *s == ' ')
-		s++;
-	ulen = (size_t)(e - s);
-	if (digits == 0) {
-		if (ulen == 0)
-			return -1;
-		n = 1;
-	}
-	if (n == 0)
-		return -1;
-	if (ulen == 1 && *s == 'M')
-		w = snprintf(out, outsz, "%lldM", n);
-	else {
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (strlen(units[i].name) == ulen &&
-			    strncasecmp(units[i].name, s, ulen) == 0)
-				secs = n * units[i].secs;
-		if (secs == 0)
-			return -1;
-		for (i = 0; secs % canon[i].secs != 0; i++)
-			continue;
-		w = snprintf(out, outsz, "%lld%c", secs / canon[i].secs,
-		    canon[i].unit);
-	}
-	return w > 0 && (size_t)w < outsz ? 0 : -1;
-}
-
-int
-ac_timeframe_valid(const char *tf)
-{
-	static const char *const valid[] = {
-		"1m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h",
-		"1d", "1w",
-	};
-	size_t	i;
-
-	for (i = 0; tf != NULL && i < sizeof(valid) / sizeof(valid[0]); i++)
-		if (strcmp(tf, valid[i]) == 0)
-			return 1;
-	return 0;
-}
-
-enum ac_action
-ac_action_parse(const char *s)
-{
-	static const struct { const char *name; enum ac_action a; } words[] = {
-		{ "buy", AC_ACTION_BUY }, { "long", AC_ACTION_BUY },
-		{ "sell", AC_ACTION_SELL }, { "short", AC_ACTION_SELL },
-		{ "tp_hit", AC_ACTION_TP_HIT }, { "tp", AC_ACTION_TP_HIT },
-		{ "take_profit", AC_ACTION_TP_HIT },
-		{ "takeprofit", AC_ACTION_TP_HIT },
-		{ "sl_hit", AC_ACTION_SL_HIT }, { "sl", AC_ACTION_SL_HIT },
-		{ "stop_loss", AC_ACTION_SL_HIT },
-		{ "stoploss", AC_ACTION_SL_HIT },
-		{ "exit", AC_ACTION_EXIT }, { "close", AC_ACTION_EXIT },
-		{ "flat", AC_ACTION_EXIT },
-		{ "exit_long", AC_ACTION_EXIT_LONG },
-		{ "close_long", AC_ACTION_EXIT_LONG },
-		{ "exit_short", AC_ACTION_EXIT_SHORT },
-		{ "close_short", AC_ACTION_EXIT_SHORT },
-	};
-	char	buf[16];
-	size_t	i;
-
-	if (trim_copy(s, buf, sizeof(buf)) == -1)
-		return AC_ACTION_NONE;
-	for (i = 0; buf[i] != '\0'; i++)
-		buf[i] = buf[i] == ' ' || buf[i] == '-' ? '_' :
-		    (char)to_lower((unsigned char)buf[i]);
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (strcmp(buf, words[i].name) == 0)
-			return words[i].a;
-	return AC_ACTION_NONE;
-}
-
-const char *
-ac_action_name(enum ac_action a)
-{
-	static const char *const names[AC_ACTION__MAX] = {
-		"NONE", "BUY", "SELL", "TP_HIT", "SL_HIT", "EXIT_LONG",
-		"EXIT_SHORT", "EXIT",
-	};
-
-	return (unsigned)a < AC_ACTION__MAX ? names[a] : "NONE";
-}
-
-int
-ac_time_parse(const char *s, int64_t *ms)
-{
-	const char	*p, *e = s + strlen(s);
-	long long	 v = 0;
-
-	trim(&s, &e);
-	for (p = s; p < e && is_digit((unsigned char)*p) && v <= EPOCH_MAX;
-	    p++)
-		v = v * 10 + (*p - '0');
-	if (p == e && p > s)
-		return epoch_ms(v, ms);
-	return parse_iso8601(s, e, ms);
-}
+#include "alert/tvint.h"
 
 /* ---- the field table ------------------------------------------------ */
 
@@ -584,8 +106,8 @@ alias_find(const char *k, size_t klen)
 }
 
 /* Writes slot's keys, comma separated, into buf (bufsz bytes). */
-static const char *
-alias_list(int slot, char *buf, size_t bufsz)
+const char *
+tv_alias_list(int slot, char *buf, size_t bufsz)
 {
 	size_t	i, n = 0;
 
@@ -672,7 +194,7 @@ describe(const json_t *v, char *buf, size_t bufsz)
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		snprintf(buf, bufsz, "\"%s\"", show(json_string_value(v),
+		snprintf(buf, bufsz, "\"%s\"", tv_show(json_string_value(v),
 		    json_string_length(v), shown));
 		break;
 	case JSON_INTEGER:
@@ -704,7 +226,7 @@ invalid(const json_t *v, int slot, const char *why,
 {
 	char	got[SHOW_BUF + 8];
 
-	return fail(err, 400, "invalid_value", slots[slot].name,
+	return tv_fail(err, 400, "invalid_value", slots[slot].name,
 	    "field \"%s\" %s; received %s", slots[slot].name, why,
 	    slots[slot].hidden ? "a hidden value" : describe(v, got,
 	    sizeof(got)));
@@ -785,7 +307,7 @@ parse_strategy(const json_t *v, int slot, struct ac_alert *out,
 
 	if (!json_is_string(v))
 		return invalid(v, slot, "must be a string", err);
-	if (trim_copy(json_string_value(v), out->strategy,
+	if (tv_trim_copy(json_string_value(v), out->strategy,
 	    sizeof(out->strategy)) == -1)
 		return invalid(v, slot, "is too long", err);
 	if (out->strategy[0] == '\0')
@@ -838,8 +360,8 @@ parse_number(const json_t *v, int slot, struct ac_alert *out,
 	if (json_is_number(v))
 		d = json_number_value(v);
 	else if (!json_is_string(v) ||
-	    trim_copy(json_string_value(v), buf, sizeof(buf)) == -1 ||
-	    parse_decimal(buf, &d) == -1)
+	    tv_trim_copy(json_string_value(v), buf, sizeof(buf)) == -1 ||
+	    tv_parse_decimal(buf, &d) == -1)
 		return invalid(v, slot, "must be a decimal number like 42000.5",
 		    err);
 	*dst = d = d == 0 ? 0 : d;	/* no "-0" in the text or the key */
@@ -856,9 +378,9 @@ parse_time(const json_t *v, int slot, struct ac_alert *out,
 	char	buf[TIME_TEXT_MAX];
 
 	if (json_is_integer(v) ?
-	    epoch_ms(json_integer_value(v), &out->time_ms) == 0 :
+	    tv_epoch_ms(json_integer_value(v), &out->time_ms) == 0 :
 	    json_is_string(v) &&
-	    trim_copy(json_string_value(v), buf, sizeof(buf)) == 0 &&
+	    tv_trim_copy(json_string_value(v), buf, sizeof(buf)) == 0 &&
 	    ac_time_parse(buf, &out->time_ms) == 0)
 		return 0;
 	return invalid(v, slot, "must be ISO-8601 like 2024-01-15T10:30:00Z "
@@ -907,7 +429,7 @@ parse_position(const json_t *v, int slot, struct ac_alert *out,
 	int			 p;
 
 	if (json_is_string(v) &&
-	    trim_copy(json_string_value(v), buf, sizeof(buf)) == 0)
+	    tv_trim_copy(json_string_value(v), buf, sizeof(buf)) == 0)
 		for (p = AC_POS_LONG; p <= AC_POS_FLAT; p++)
 			if (strcasecmp(buf, position_word(slot, p)) == 0) {
 				*dst = (enum ac_position)p;
@@ -949,8 +471,8 @@ closed_side(enum ac_action a)
 }
 
 /* 1 if a is an exit the strategy sent (not a TP or SL hit). */
-static int
-is_exit(enum ac_action a)
+int
+tv_is_exit(enum ac_action a)
 {
 	return a == AC_ACTION_EXIT_LONG || a == AC_ACTION_EXIT_SHORT ||
 	    a == AC_ACTION_EXIT;
@@ -973,20 +495,20 @@ resolve_position(struct ac_alert *a, struct ac_alert_error *err)
 
 	action_word(a->action, act, sizeof(act));
 	if (a->position && a->sentiment && a->position != a->sentiment)
-		return fail(err, 400, "contradictory_position", "sentiment",
+		return tv_fail(err, 400, "contradictory_position", "sentiment",
 		    "sentiment \"%s\" contradicts market_position \"%s\"",
 		    position_word(SLOT_SENTIMENT, a->sentiment), word);
 	switch (now) {
 	case AC_POS_NONE:
 		if (was == AC_POS_FLAT && a->action != AC_ACTION_BUY &&
 		    a->action != AC_ACTION_SELL)
-			return fail(err, 400, "contradictory_position",
+			return tv_fail(err, 400, "contradictory_position",
 			    "prev_market_position", "action %s with "
 			    "prev_market_position \"flat\": nothing was open "
 			    "to close", act);
 		if (was != AC_POS_NONE && was == closed_side(a->action) &&
-		    !is_exit(a->action))
-			return fail(err, 400, "missing_field", "market_position",
+		    !tv_is_exit(a->action))
+			return tv_fail(err, 400, "missing_field", "market_position",
 			    "prev_market_position \"%s\" with action %s does "
 			    "not say whether the %s was closed or reversed; send "
 			    "market_position (\"flat\" or \"%s\")", prev, act,
@@ -995,7 +517,7 @@ resolve_position(struct ac_alert *a, struct ac_alert_error *err)
 		break;
 	case AC_POS_FLAT:
 		if (was == AC_POS_FLAT)
-			return fail(err, 400, "contradictory_position", field,
+			return tv_fail(err, 400, "contradictory_position", field,
 			    "%s \"flat\" after prev_market_position \"flat\": "
 			    "nothing was closed", field);
 		if (a->action == AC_ACTION_TP_HIT ||
@@ -1003,10 +525,10 @@ resolve_position(struct ac_alert *a, struct ac_alert_error *err)
 			return 0;
 		side = closed_side(a->action);
 		if (side != AC_POS_NONE && was != AC_POS_NONE && was != side)
-			return fail(err, 400, "contradictory_position", field,
+			return tv_fail(err, 400, "contradictory_position", field,
 			    "%s \"flat\" after prev_market_position \"%s\": "
 			    "%s does not close a %s", field, prev,
-			    is_exit(a->action) ? (side == AC_POS_LONG ? "an exit "
+			    tv_is_exit(a->action) ? (side == AC_POS_LONG ? "an exit "
 			    "of the long side" : "an exit of the short side") :
 			    side == AC_POS_LONG ? "a sell" : "a buy", prev);
 		if (side == AC_POS_NONE)
@@ -1020,12 +542,12 @@ resolve_position(struct ac_alert *a, struct ac_alert_error *err)
 			return 0;
 		/* TradingView's strategy.exit with qty_percent, scaling out */
 		if (was == now && (a->action == AC_ACTION_SELL || a->action == AC_ACTION_BUY))
-			return fail(err, 400, "contradictory_position", field,
+			return tv_fail(err, 400, "contradictory_position", field,
 			    "%s \"%s\" after \"%s\" with action %s is a partial exit "
 			    "(the position stays %s): alertcast follows whole positions, "
 			    "so send the alert of the move to flat instead", field, word,
 			    prev, act, position_word(SLOT_POSITION, now));
-		return fail(err, 400, "contradictory_position", field,
+		return tv_fail(err, 400, "contradictory_position", field,
 		    "%s \"%s\" contradicts action %s: a position left %s is "
 		    "an entry by a %s, and a move to flat is an exit", field,
 		    word, act, position_word(SLOT_POSITION, now),
@@ -1035,9 +557,9 @@ resolve_position(struct ac_alert *a, struct ac_alert_error *err)
 	if (a->action == AC_ACTION_EXIT && was != AC_POS_NONE)
 		a->action = was == AC_POS_LONG ? AC_ACTION_EXIT_LONG :
 		    AC_ACTION_EXIT_SHORT;
-	else if (is_exit(a->action) && was != AC_POS_NONE &&
+	else if (tv_is_exit(a->action) && was != AC_POS_NONE &&
 	    closed_side(a->action) != was)
-		return fail(err, 400, "contradictory_position",
+		return tv_fail(err, 400, "contradictory_position",
 		    "prev_market_position", "action %s with "
 		    "prev_market_position \"%s\": it does not close a %s", act,
 		    prev, prev);
@@ -1065,12 +587,12 @@ raw_placeholder(const char *body, size_t len, struct ac_alert_error *err)
 				in_string = 0;
 		} else if (body[i] == '"')
 			in_string = 1;
-		else if ((plen = placeholder_at(body + i, len - i)) != 0)
+		else if ((plen = tv_placeholder_at(body + i, len - i)) != 0)
 			break;
 	}
 	if (i >= len)
 		return 0;
-	show(body + i, plen, shown);
+	tv_show(body + i, plen, shown);
 	k = i;
 	while (k > 0 && is_space((unsigned char)body[k - 1]))
 		k--;
@@ -1087,15 +609,15 @@ raw_placeholder(const char *body, size_t len, struct ac_alert_error *err)
 				if ((a = alias_find(body + off, k - off)) <
 				    NALIASES)
 					field = slots[aliases[a].slot].name;
-				return fail(err, 400, "unfilled_placeholder",
+				return tv_fail(err, 400, "unfilled_placeholder",
 				    field, "%s \"%s\" holds the unfilled "
 				    "TradingView placeholder %s",
 				    field ? "field" : "key", field ? field :
-				    show(body + off, k - off, key), shown);
+				    tv_show(body + off, k - off, key), shown);
 			}
 		}
 	}
-	return fail(err, 400, "unfilled_placeholder", NULL, "the body holds "
+	return tv_fail(err, 400, "unfilled_placeholder", NULL, "the body holds "
 	    "the unfilled TradingView placeholder %s outside a JSON string",
 	    shown);
 }
@@ -1112,9 +634,9 @@ malformed(const char *body, size_t len, const char *content_type,
 
 	if (raw_placeholder(body, len, err) == -1)
 		return -1;
-	return fail(err, 400, "malformed_json", NULL, "the body is not valid "
+	return tv_fail(err, 400, "malformed_json", NULL, "the body is not valid "
 	    "JSON: line %d, column %d: %s%s", jerr->line, jerr->column,
-	    show(jerr->text, strlen(jerr->text), text), plain ? " (it came "
+	    tv_show(jerr->text, strlen(jerr->text), text), plain ? " (it came "
 	    "as text/plain: TradingView did not see JSON in the alert "
 	    "message)" : "");
 }
@@ -1130,10 +652,10 @@ parse_slot(const json_t *v, int slot, struct ac_alert *out,
 	size_t		 off, plen;
 
 	if (s != NULL && !slots[slot].hidden &&
-	    find_placeholder(s, strlen(s), &off, &plen))
-		return fail(err, 400, "unfilled_placeholder", slots[slot].name,
+	    tv_find_placeholder(s, strlen(s), &off, &plen))
+		return tv_fail(err, 400, "unfilled_placeholder", slots[slot].name,
 		    "field \"%s\" holds the unfilled TradingView placeholder %s",
-		    slots[slot].name, show(s + off, plen, shown));
+		    slots[slot].name, tv_show(s + off, plen, shown));
 	return slots[slot].parse(v, slot, out, err);
 }
 
@@ -1150,14 +672,14 @@ slot_agree(const struct ac_alert *a, const struct ac_alert *b, int slot)
 	case AC_F_TIMEFRAME:
 		return strcmp(a->timeframe, b->timeframe) == 0;
 	case AC_F_STRATEGY:
-		return names_match(a->strategy, b->strategy);
+		return tv_names_match(a->strategy, b->strategy);
 	case AC_F_ACTION:
 		return a->action == b->action;
 	case AC_F_PRICE:
 	case AC_F_TP:
 	case AC_F_SL:
-		level_of(a, slot, &ta);
-		level_of(b, slot, &tb);
+		tv_level_of(a, slot, &ta);
+		tv_level_of(b, slot, &tb);
 		return strcmp(ta, tb) == 0;
 	case AC_F_TIME:
 		return a->time_ms == b->time_ms;
@@ -1186,11 +708,11 @@ conflict(int slot, const char *ka, const json_t *va, const char *kb,
 	char	a[SHOW_BUF + 8], b[SHOW_BUF + 8];
 
 	if (slots[slot].hidden)
-		return fail(err, 400, "conflicting_fields", slots[slot].name,
+		return tv_fail(err, 400, "conflicting_fields", slots[slot].name,
 		    "keys \"%s\" and \"%s\" both give field \"%s\", with "
 		    "different values (not shown); send one of them", ka, kb,
 		    slots[slot].name);
-	return fail(err, 400, "conflicting_fields", slots[slot].name,
+	return tv_fail(err, 400, "conflicting_fields", slots[slot].name,
 	    "keys \"%s\" and \"%s\" both give field \"%s\", with different "
 	    "values: received %s and %s; send one of them, or the same value",
 	    ka, kb, slots[slot].name, describe(va, a, sizeof(a)),
@@ -1215,14 +737,14 @@ ac_alert_parse(const char *body, size_t len, const char *content_type,
 	for (i = 0; i < len && is_space((unsigned char)body[i]); i++)
 		continue;
 	if (i == len)
-		return fail(err, 400, "empty_body", NULL, "the body is empty; "
+		return tv_fail(err, 400, "empty_body", NULL, "the body is empty; "
 		    "send the alert as a JSON object");
 	root = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
 	    &jerr);
 	if (root == NULL)
 		return malformed(body, len, content_type, &jerr, err);
 	if (!json_is_object(root)) {
-		fail(err, 400, "malformed_json", NULL, "the body must be a JSON "
+		tv_fail(err, 400, "malformed_json", NULL, "the body must be a JSON "
 		    "object; received %s", describe(root, list, sizeof(list)));
 		goto out;
 	}
@@ -1240,9 +762,9 @@ ac_alert_parse(const char *body, size_t len, const char *content_type,
 	for (slot = 0; slot < SLOT__MAX; slot++) {
 		if (found[slot] == NULL) {
 			if (slots[slot].required) {
-				fail(err, 400, "missing_field", slots[slot].name,
+				tv_fail(err, 400, "missing_field", slots[slot].name,
 				    "field \"%s\" is missing (send one of: %s)",
-				    slots[slot].name, alias_list(slot, list,
+				    slots[slot].name, tv_alias_list(slot, list,
 				    sizeof(list)));
 				goto out;
 			}
@@ -1293,218 +815,6 @@ ac_alert_parse(const char *body, size_t len, const char *content_type,
 out:
 	json_decref(root);
 	return rc;
-}
-
-/* ---- check ---------------------------------------------------------- */
-
-/* s past any ASCII byte that is neither a letter nor a digit. */
-static const char *
-skip_punct(const char *s)
-{
-	while (*s != '\0' && (unsigned char)*s < 0x80 &&
-	    !is_alpha((unsigned char)*s) && !is_digit((unsigned char)*s))
-		s++;
-	return s;
-}
-
-/* 1 if a and b have the same letters and digits, ignoring ASCII case
- * ("UT Bot" = "ut_bot" = "UTBOT"). */
-static int
-names_match(const char *a, const char *b)
-{
-	for (;;) {
-		a = skip_punct(a);
-		b = skip_punct(b);
-		if (*a == '\0' || *b == '\0')
-			return *a == *b;
-		if (to_lower((unsigned char)*a) != to_lower((unsigned char)*b))
-			return 0;
-		a++;
-		b++;
-	}
-}
-
-/* The value of price field f (AC_F_PRICE, AC_F_TP or AC_F_SL) of a, and
- * its "%.15g" text through *text. */
-static double
-level_of(const struct ac_alert *a, int f, const char **text)
-{
-	switch (f) {
-	case AC_F_TP:
-		*text = a->tp_text;
-		return a->take_profit;
-	case AC_F_SL:
-		*text = a->sl_text;
-		return a->stop_loss;
-	default:
-		*text = a->price_text;
-		return a->price;
-	}
-}
-
-/* Fails with 422 tp_wrong_side / sl_wrong_side unless the level at f is
- * above (above != 0) or below the entry price. 0, or -1. */
-static int
-check_side(const struct ac_alert *a, int f, int above,
-    struct ac_alert_error *err)
-{
-	const char	*text;
-	double		 level = level_of(a, f, &text);
-
-	if (!(a->present & BIT(f)) ||
-	    (above ? level > a->price : level < a->price))
-		return 0;
-	return fail(err, 422, f == AC_F_TP ? "tp_wrong_side" : "sl_wrong_side",
-	    slots[f].name, "%s %s must be %s the %s entry price %s",
-	    f == AC_F_TP ? "take profit" : "stop loss", text,
-	    above ? "above" : "below", ac_action_name(a->action),
-	    a->price_text);
-}
-
-/* The enabled actions (bits) of which one lets a through: an exit rides
- * on the entry that opened what it closes. */
-static unsigned
-enabled_by(enum ac_action a)
-{
-	switch (a) {
-	case AC_ACTION_EXIT_LONG:
-		return BIT(AC_ACTION_BUY);
-	case AC_ACTION_EXIT_SHORT:
-		return BIT(AC_ACTION_SELL);
-	case AC_ACTION_EXIT:
-		return BIT(AC_ACTION_BUY) | BIT(AC_ACTION_SELL);
-	default:
-		return BIT(a);
-	}
-}
-
-int
-ac_alert_check(const struct ac_alert *a, const struct ac_rules *r,
-    int64_t now_ms, struct ac_alert_error *err)
-{
-	static const int	 levels[] = { AC_F_PRICE, AC_F_TP, AC_F_SL };
-	unsigned		 missing = r->required & ~a->present & FIELDS_ALL;
-	char			 got[SHOW_BUF], want[SHOW_BUF], when[48];
-	char			 list[160];
-	const char		*text;
-	int64_t			 age;
-	int			 f, buy;
-	size_t			 i;
-
-	for (f = 0; missing != 0; f++)
-		if (missing & BIT(f))
-			return fail(err, 400, "missing_field", slots[f].name,
-			    "field \"%s\" is required by this strategy (send "
-			    "one of: %s)", slots[f].name, alias_list(f, list,
-			    sizeof(list)));
-	if ((a->present & BIT(AC_F_SYMBOL)) && strcmp(a->symbol, r->symbol))
-		return fail(err, 422, "symbol_mismatch", slots[AC_F_SYMBOL].name,
-		    "received symbol %s, the strategy trades %s", a->symbol,
-		    r->symbol);
-	if ((a->present & BIT(AC_F_TIMEFRAME)) &&
-	    strcmp(a->timeframe, r->timeframe))
-		return fail(err, 422, "timeframe_mismatch",
-		    slots[AC_F_TIMEFRAME].name, "received timeframe %s, the "
-		    "strategy runs on %s", a->timeframe, r->timeframe);
-	if ((a->present & BIT(AC_F_STRATEGY)) &&
-	    !names_match(a->strategy, r->name))
-		return fail(err, 422, "strategy_mismatch",
-		    slots[AC_F_STRATEGY].name, "received strategy \"%s\", "
-		    "expected \"%s\"", show(a->strategy, strlen(a->strategy),
-		    got), show(r->name, strlen(r->name), want));
-	if ((unsigned)a->action >= AC_ACTION__MAX ||
-	    !(r->actions & enabled_by(a->action)))
-		return fail(err, 422, "action_disabled", slots[AC_F_ACTION].name,
-		    "action %s %s enabled for this strategy",
-		    ac_action_name(a->action), !is_exit(a->action) ? "is not" :
-		    a->action == AC_ACTION_EXIT_LONG ? "needs BUY" :
-		    a->action == AC_ACTION_EXIT_SHORT ? "needs SELL" :
-		    "needs BUY or SELL");
-	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-		f = levels[i];
-		if ((a->present & BIT(f)) && !(level_of(a, f, &text) > 0))
-			return fail(err, 422, "invalid_price", slots[f].name,
-			    "field \"%s\" must be above 0; received %s",
-			    slots[f].name, text);
-	}
-	if ((a->present & BIT(AC_F_PRICE)) &&
-	    (a->action == AC_ACTION_BUY || a->action == AC_ACTION_SELL)) {
-		buy = a->action == AC_ACTION_BUY;
-		if (check_side(a, AC_F_TP, buy, err) == -1 ||
-		    check_side(a, AC_F_SL, !buy, err) == -1)
-			return -1;
-	}
-	if (a->present & BIT(AC_F_TIME)) {
-		age = now_ms - a->time_ms;
-		ac_iso8601_ms(a->time_ms, when);
-		if (age > r->max_skew_ms)
-			return fail(err, 422, "stale_alert",
-			    slots[AC_F_TIME].name, "alert time %s is %.3f s "
-			    "old; at most %.3f s allowed", when, age / 1000.0,
-			    r->max_skew_ms / 1000.0);
-		if (-age > r->max_skew_ms)
-			return fail(err, 422, "future_alert",
-			    slots[AC_F_TIME].name, "alert time %s is %.3f s in "
-			    "the future; at most %.3f s allowed", when,
-			    -age / 1000.0, r->max_skew_ms / 1000.0);
-	}
-	return 0;
-}
-
-/* ---- key ------------------------------------------------------------ */
-
-/* Writes the lower-case hex SHA-256 of the fields of a under strategy_id,
- * prefixed by tag and followed by when (NULL: none), into out. */
-static void
-key_of(const char *tag, const struct ac_alert *a, long long strategy_id,
-    const char *when, char out[65])
-{
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0, i;
-	char			 buf[320];
-	int			 n;
-
-	n = snprintf(buf, sizeof(buf), "%s|%lld|%s|%s|%s|%s|%s|%s%s%s", tag,
-	    strategy_id, a->symbol, a->timeframe, ac_action_name(a->action),
-	    a->price_text, a->tp_text, a->sl_text, when ? "|" : "",
-	    when ? when : "");
-	/* A broken libcrypto must not yield a key that merges alerts. */
-	if (n < 0 || (size_t)n >= sizeof(buf) ||
-	    EVP_Digest(buf, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen != 32)
-		abort();
-	for (i = 0; i < mdlen; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	out[64] = '\0';
-}
-
-int64_t
-ac_alert_event_ms(const struct ac_alert *a, int64_t received_ms)
-{
-	return a->present & BIT(AC_F_TIME) ? a->time_ms : received_ms;
-}
-
-void
-ac_alert_key(const struct ac_alert *a, long long strategy_id,
-    int64_t received_ms, char out[65])
-{
-	char	when[24];
-
-	/* "a": the arrival stands in; a time of the same ms is another key */
-	snprintf(when, sizeof(when), "%s%" PRId64,
-	    a->present & BIT(AC_F_TIME) ? "" : "a", ac_alert_event_ms(a,
-	    received_ms));
-	key_of("v1", a, strategy_id, when, out);
-}
-
-void
-ac_alert_content_key(const struct ac_alert *a, long long strategy_id,
-    char out[65])
-{
-	key_of("c1", a, strategy_id, NULL, out);
 }
 
 const char *
