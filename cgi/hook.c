@@ -275,14 +275,9 @@ route(struct ac_req *r)
 static enum ac_spool_verdict
 replay_one(const struct ac_spool_entry *e, void *arg)
 {
-	struct ac_ingest_in in = {
-		.token_sha256 = e->token_sha256, .body = e->body, .len = e->len,
-		.content_type = e->content_type, .remote_addr = e->remote_addr,
-		.request_id = e->request_id, .received_ms = e->received_ms, .spooled = 1,
-	};
 	struct ac_ingest_out out;
 
-	ac_ingest(tdb, &in, &out);
+	ac_ingest_spooled(tdb, e, &out);
 	if (out.result == AC_INGEST_DB_DOWN || out.result == AC_INGEST_ERROR)
 		return AC_SPOOL_STOP;
 	ac_info("replayed spooled alert %s: %s %lld", e->request_id,

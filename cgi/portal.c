@@ -1152,6 +1152,19 @@ profile_post(struct ac_call *k)
 	redirect(c, "/account?done=profile_saved");
 }
 
+/* The answer to a change on the account page: to done (303), 503, or the
+ * page again with err (422). */
+static void
+account_answer(struct pctx *c, enum ac_auth_result res, const char *err, const char *done)
+{
+	if (res == AC_AUTH_OK)
+		redirect(c, done);
+	else if (res == AC_AUTH_ERROR)
+		db_failed(c);
+	else
+		account_show(c, 422, err);
+}
+
 /* POST /account/password: a new password after the current one (303), or 422. */
 static void
 password_post(struct ac_call *k)
@@ -1159,17 +1172,9 @@ password_post(struct ac_call *k)
 	struct pctx *c = k->ctx;
 	char err[256];
 
-	switch (ac_auth_change_password(portal.db, c->s.user_id, c->s.id,
-	    k->v[NEWPW_CURRENT].s, k->v[NEWPW_PASSWORD].s, err, sizeof(err))) {
-	case AC_AUTH_OK:
-		redirect(c, "/account?done=password_changed");
-		return;
-	case AC_AUTH_ERROR:
-		db_failed(c);
-		return;
-	default:
-		account_show(c, 422, err);
-	}
+	account_answer(c, ac_auth_change_password(portal.db, c->s.user_id, c->s.id,
+	    k->v[NEWPW_CURRENT].s, k->v[NEWPW_PASSWORD].s, err, sizeof(err)), err,
+	    "/account?done=password_changed");
 }
 
 /* POST /account/email: after the password, mails the new address (303,
@@ -1180,17 +1185,9 @@ email_post(struct ac_call *k)
 	struct pctx *c = k->ctx;
 	char err[256];
 
-	switch (ac_auth_change_email(portal.db, &portal.auth, c->s.user_id,
-	    k->v[ACCT_PASSWORD].s, k->v[ACCT_EMAIL].s, portal.cfg.base_url, err, sizeof(err))) {
-	case AC_AUTH_OK:
-		redirect(c, "/account?done=email_sent");
-		return;
-	case AC_AUTH_ERROR:
-		db_failed(c);
-		return;
-	default:
-		account_show(c, 422, err);
-	}
+	account_answer(c, ac_auth_change_email(portal.db, &portal.auth, c->s.user_id,
+	    k->v[ACCT_PASSWORD].s, k->v[ACCT_EMAIL].s, portal.cfg.base_url, err, sizeof(err)), err,
+	    "/account?done=email_sent");
 }
 
 /* GET /account/email/confirm?token=: the button that changes the email. */

@@ -266,14 +266,9 @@ static enum ac_spool_verdict
 replay_one(const struct ac_spool_entry *e, void *arg)
 {
 	struct replay_ctx *ctx = arg;
-	struct ac_ingest_in in = {
-		.token_sha256 = e->token_sha256, .body = e->body, .len = e->len,
-		.content_type = e->content_type, .remote_addr = e->remote_addr,
-		.request_id = e->request_id, .received_ms = e->received_ms, .spooled = 1,
-	};
 	struct ac_ingest_out out;
 
-	ac_ingest(db, &in, &out);
+	ac_ingest_spooled(db, e, &out);
 	switch (out.result) {
 	case AC_INGEST_QUEUED:
 		ctx->queued++;

@@ -750,3 +750,15 @@ ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *ou
 	}
 	record_reject(db, in, out);
 }
+
+void
+ac_ingest_spooled(struct ac_db *db, const struct ac_spool_entry *e, struct ac_ingest_out *out)
+{
+	struct ac_ingest_in in = {
+		.token_sha256 = e->token_sha256, .body = e->body, .len = e->len,
+		.content_type = e->content_type, .remote_addr = e->remote_addr,
+		.request_id = e->request_id, .received_ms = e->received_ms, .spooled = 1,
+	};
+
+	ac_ingest(db, &in, out);
+}

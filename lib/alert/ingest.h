@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/db.h"
+#include "alert/spool.h"
 #include "alert/tv.h"
 
 struct ac_ingest_in {
@@ -82,5 +83,10 @@ void	ac_ingest_group_stop(void);
  * spool keeps the token's SHA-256, not the token.
  */
 void	ac_ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *out);
+
+/* A spooled alert (e) run through ac_ingest() again, as it was received:
+ * what ac-hook's drain and `acctl replay-spool` both do. */
+void	ac_ingest_spooled(struct ac_db *db, const struct ac_spool_entry *e,
+	    struct ac_ingest_out *out);
 
 #endif
