@@ -27,29 +27,6 @@ static const struct {
 	[AC_E_INTERNAL] = { 500, "internal" },
 };
 
-static void
-vset(struct ac_err *e, enum ac_err_code code, const char *slug, const char *field,
-    const char *fmt, va_list ap)
-{
-	e->code = (unsigned)code < AC_E__MAX ? code : AC_E_INTERNAL;
-	e->slug = slug;
-	e->field = field;
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
-}
-
-int
-ac_err_set(struct ac_err *e, enum ac_err_code code, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (e == NULL)
-		return -1;
-	va_start(ap, fmt);
-	vset(e, code, NULL, field, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 int
 ac_err_setx(struct ac_err *e, enum ac_err_code code, const char *slug, const char *field,
     const char *fmt, ...)
@@ -58,8 +35,11 @@ ac_err_setx(struct ac_err *e, enum ac_err_code code, const char *slug, const cha
 
 	if (e == NULL)
 		return -1;
+	e->code = (unsigned)code < AC_E__MAX ? code : AC_E_INTERNAL;
+	e->slug = slug;
+	e->field = field;
 	va_start(ap, fmt);
-	vset(e, code, slug, field, fmt, ap);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
 	return -1;
 }

@@ -41,14 +41,15 @@ struct ac_err {
 					 * for ac_err_name(code) */
 };
 
-/* Fill *e (if not NULL); returns -1 so a caller can `return ac_err_set(...)`. */
-int		 ac_err_set(struct ac_err *e, enum ac_err_code code, const char *field,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/* The same with a wire code other than the default name of `code`. */
+/* Fills *e (if not NULL) with a wire code other than the default name of
+ * code (slug NULL: the default); returns -1 so a caller can
+ * `return ac_err_setx(...)`. */
 int		 ac_err_setx(struct ac_err *e, enum ac_err_code code, const char *slug,
 		    const char *field, const char *fmt, ...)
 		    __attribute__((format(printf, 5, 6)));
+
+/* The same with the default wire code. */
+#define ac_err_set(e, code, field, ...)	ac_err_setx((e), (code), NULL, (field), __VA_ARGS__)
 
 void		 ac_err_clear(struct ac_err *e);
 

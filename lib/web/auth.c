@@ -661,16 +661,12 @@ ac_api_token_revoke(struct ac_db *db, long long user_id, long long id)
 {
 	char sid[24], uid[24];
 	const char *vals[2] = { sid, uid };
-	PGresult *res;
-	int n;
+	long long n;
 
 	snprintf(sid, sizeof(sid), "%lld", id);
 	snprintf(uid, sizeof(uid), "%lld", user_id);
-	res = ac_db_exec(db, &st_token_revoke, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
+	if ((n = ac_db_command(db, &st_token_revoke, vals)) == -1)
 		return -1;
-	n = atoi(PQcmdTuples(res));
-	PQclear(res);
 	return n > 0;
 }
 
