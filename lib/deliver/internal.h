@@ -117,7 +117,7 @@ struct item {
 	int		 ch;		/* enum ac_channel, or -1 */
 	char		 to[256];
 	struct texts	 t;
-	struct ac_plan	 plan;
+	struct ac_retry_plan	 plan;
 	int		 attempts;	/* sends made before this one */
 	int		 pos;		/* this attempt's place in the plan (1-based) */
 	int		 step, nth;	/* the plan's step at pos and the attempt on it */

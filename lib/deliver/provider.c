@@ -570,12 +570,12 @@ ac_delivery_backoff_ms(int n)
 }
 
 void
-ac_plan_for(const char *channel, unsigned enabled, struct ac_plan *p)
+ac_retry_plan_for(const char *channel, unsigned enabled, struct ac_retry_plan *p)
 {
 	static const struct {
 		const char	*channel;
-		enum ac_prov	 prov[AC_PLAN_MAX];
-		int		 tries[AC_PLAN_MAX];
+		enum ac_prov	 prov[AC_RETRY_PLAN_MAX];
+		int		 tries[AC_RETRY_PLAN_MAX];
 		int		 n;
 	} plans[] = {
 		{ "telegram", { AC_PROV_TELEGRAM }, { 3 }, 1 },
@@ -597,7 +597,7 @@ ac_plan_for(const char *channel, unsigned enabled, struct ac_plan *p)
 }
 
 int
-ac_plan_step(const struct ac_plan *p, int attempt, int *step, int *nth)
+ac_retry_plan_step(const struct ac_retry_plan *p, int attempt, int *step, int *nth)
 {
 	for (int k = 0; k < p->n; k++) {
 		if (attempt <= p->tries[k]) {

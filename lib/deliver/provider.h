@@ -135,25 +135,25 @@ void	ac_smtp_free(struct ac_smtp *t);
  * capped at 10 s. */
 int64_t	ac_delivery_backoff_ms(int n);
 
-#define AC_PLAN_MAX	2
+#define AC_RETRY_PLAN_MAX	2
 
 /* A channel's providers in order (primary, then backup) and the attempts
  * each gets. */
-struct ac_plan {
-	enum ac_prov	prov[AC_PLAN_MAX];
-	int		tries[AC_PLAN_MAX];
+struct ac_retry_plan {
+	enum ac_prov	prov[AC_RETRY_PLAN_MAX];
+	int		tries[AC_RETRY_PLAN_MAX];
 	int		n;		/* 0: no provider configured: the outbox */
 };
 
 /* The plan of channel ("email" "telegram" "sms" "push") given which
  * providers are enabled (bits 1u << enum ac_prov). Email: Resend x3 then
  * SMTP x3; SMS: Netgsm x3 then Twilio x3; Telegram x3; push x1. */
-void	ac_plan_for(const char *channel, unsigned enabled, struct ac_plan *p);
+void	ac_retry_plan_for(const char *channel, unsigned enabled, struct ac_retry_plan *p);
 
 /* Which step of plan attempt (1-based, counting every attempt so far)
  * falls on: *step is the index in prov[], *nth the attempt on that
  * provider (1-based). 0, or -1 when the plan is used up. */
-int	ac_plan_step(const struct ac_plan *p, int attempt, int *step, int *nth);
+int	ac_retry_plan_step(const struct ac_retry_plan *p, int attempt, int *step, int *nth);
 
 /* ---- the circuit breaker ------------------------------------------------- */
 

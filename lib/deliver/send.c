@@ -329,13 +329,13 @@ item_target(struct item *it, const char *ns, long long id, long long user_id, in
 int
 item_plan(struct item *it, int attempt)
 {
-	ac_plan_for(it->ch >= 0 ? ac_channel_name(it->ch) : "", S.cfg.enabled, &it->plan);
+	ac_retry_plan_for(it->ch >= 0 ? ac_channel_name(it->ch) : "", S.cfg.enabled, &it->plan);
 	if (it->plan.n == 0) {
 		result_set(it, SEND_OUTBOX, "outbox");
 		return -1;
 	}
 	it->pos = attempt;
-	if (ac_plan_step(&it->plan, attempt, &it->step, &it->nth) == -1) {
+	if (ac_retry_plan_step(&it->plan, attempt, &it->step, &it->nth) == -1) {
 		item_failed(it, ac_prov_name(it->plan.prov[it->plan.n - 1]),
 		    "attempts used up", 0, 0);
 		return -1;
@@ -483,7 +483,7 @@ item_finish(struct item *it, CURLcode cc)
 			for (int k = 0; k <= item_prov_step(it); k++)
 				pos += it->plan.tries[k];
 			it->pos = pos;
-			ac_plan_step(&it->plan, pos, &it->step, &it->nth);
+			ac_retry_plan_step(&it->plan, pos, &it->step, &it->nth);
 			it->prov = it->plan.prov[it->step];
 			it->slotted = 0;
 			it->state = I_WAIT;

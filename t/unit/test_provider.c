@@ -671,7 +671,7 @@ test_backoff(void **state)
 
 /* Asserts plan p is the n (provider, tries) pairs that follow. */
 static void
-expect_plan(const struct ac_plan *p, int n, ...)
+expect_plan(const struct ac_retry_plan *p, int n, ...)
 {
 	va_list ap;
 
@@ -688,37 +688,37 @@ static void
 test_plans(void **state)
 {
 	unsigned all = (1u << AC_PROV__MAX) - 1;
-	struct ac_plan p;
+	struct ac_retry_plan p;
 	int step, nth;
 
-	ac_plan_for("email", all, &p);
+	ac_retry_plan_for("email", all, &p);
 	expect_plan(&p, 2, AC_PROV_RESEND, 3, AC_PROV_SMTP, 3);
 	for (int a = 1; a <= 6; a++) {
-		assert_int_equal(ac_plan_step(&p, a, &step, &nth), 0);
+		assert_int_equal(ac_retry_plan_step(&p, a, &step, &nth), 0);
 		assert_int_equal(step, a <= 3 ? 0 : 1);
 		assert_int_equal(nth, a <= 3 ? a : a - 3);
 	}
-	assert_int_equal(ac_plan_step(&p, 7, &step, &nth), -1);
-	ac_plan_for("email", 1u << AC_PROV_SMTP, &p);
+	assert_int_equal(ac_retry_plan_step(&p, 7, &step, &nth), -1);
+	ac_retry_plan_for("email", 1u << AC_PROV_SMTP, &p);
 	expect_plan(&p, 1, AC_PROV_SMTP, 3);
-	ac_plan_for("sms", all, &p);
+	ac_retry_plan_for("sms", all, &p);
 	expect_plan(&p, 2, AC_PROV_NETGSM, 3, AC_PROV_TWILIO, 3);
-	ac_plan_for("sms", 1u << AC_PROV_TWILIO, &p);
+	ac_retry_plan_for("sms", 1u << AC_PROV_TWILIO, &p);
 	expect_plan(&p, 1, AC_PROV_TWILIO, 3);
-	ac_plan_for("telegram", all, &p);
+	ac_retry_plan_for("telegram", all, &p);
 	expect_plan(&p, 1, AC_PROV_TELEGRAM, 3);
-	assert_int_equal(ac_plan_step(&p, 4, &step, &nth), -1);
-	ac_plan_for("push", all, &p);
+	assert_int_equal(ac_retry_plan_step(&p, 4, &step, &nth), -1);
+	ac_retry_plan_for("push", all, &p);
 	expect_plan(&p, 1, AC_PROV_ONESIGNAL, 1);
-	assert_int_equal(ac_plan_step(&p, 1, &step, &nth), 0);
-	assert_int_equal(ac_plan_step(&p, 2, &step, &nth), -1);
+	assert_int_equal(ac_retry_plan_step(&p, 1, &step, &nth), 0);
+	assert_int_equal(ac_retry_plan_step(&p, 2, &step, &nth), -1);
 	/* nothing configured: the outbox */
-	ac_plan_for("telegram", all & ~(1u << AC_PROV_TELEGRAM), &p);
+	ac_retry_plan_for("telegram", all & ~(1u << AC_PROV_TELEGRAM), &p);
 	expect_plan(&p, 0);
-	ac_plan_for("email", 0, &p);
+	ac_retry_plan_for("email", 0, &p);
 	expect_plan(&p, 0);
-	assert_int_equal(ac_plan_step(&p, 1, &step, &nth), -1);
-	ac_plan_for("fax", all, &p);
+	assert_int_equal(ac_retry_plan_step(&p, 1, &step, &nth), -1);
+	ac_retry_plan_for("fax", all, &p);
 	expect_plan(&p, 0);
 	(void)state;
 }
