@@ -695,15 +695,15 @@ route(struct ac_req *r)
 int
 main(int argc, char *argv[])
 {
-	char err[512];
+	struct ac_err e = { 0 };
 	int rc;
 
 	if ((rc = ac_responder_start(argc, argv, "ac-api", &router, &api.cfg)) != -1)
 		return rc;
 	ac_auth_init(&api.auth, &api.cfg);
 	if (ac_jwt_key(ac_setting_str(&api.cfg, AC_S_JWT_SECRET), api.cfg.state_dir, api.key,
-	    err, sizeof(err)) == -1) {
-		ac_error("signing key: %s", err);
+	    &e) == -1) {
+		ac_error("signing key: %s", e.message);
 		return 1;
 	}
 	api.token_ttl_s = ac_setting_int(&api.cfg, AC_S_API_TOKEN_SECONDS);

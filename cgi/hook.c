@@ -244,13 +244,13 @@ static void
 health_ready(struct ac_call *k)
 {
 	struct ac_req *r = k->r;
-	char err[512] = "";
+	struct ac_err e = { 0 };
 	int db_up = ac_db_ping(tdb);
-	int mig = db_up ? ac_migrate_check(tdb, hook.cfg.sql_dir, err, sizeof(err)) : -1;
+	int mig = db_up ? ac_migrate_check(tdb, hook.cfg.sql_dir, &e) : -1;
 	json_t *checks;
 
 	if (!db_up)
-		snprintf(err, sizeof(err), "database: %s", ac_db_error(tdb));
+		ac_err_set(&e, AC_E_UNAVAILABLE, NULL, "database: %s", ac_db_error(tdb));
 	seen_up(db_up);
 	checks = json_pack("{s:s, s:s, s:s, s:s}",
 	    "database", db_up ? "ok" : "down",
@@ -262,7 +262,7 @@ health_ready(struct ac_call *k)
 		return;
 	}
 	ac_reply_json(r, 503, json_pack("{s:s, s:o, s:{s:s, s:s, s:n}}", "status", "not_ready",
-	    "checks", checks, "error", "code", "not_ready", "message", err, "field"));
+	    "checks", checks, "error", "code", "not_ready", "message", e.message, "field"));
 }
 
 static void

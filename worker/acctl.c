@@ -166,13 +166,13 @@ cmd_config(int argc, char *argv[])
 static int
 cmd_migrate(int argc, char *argv[])
 {
-	char err[1024];
+	struct ac_err e = { 0 };
 	json_t *o;
 
 	if (argc != 1)
 		return usage();
-	if ((o = ac_migrate(db, cfg.sql_dir, err, sizeof(err))) == NULL)
-		return fail("migrate", err);
+	if ((o = ac_migrate(db, cfg.sql_dir, &e)) == NULL)
+		return fail("migrate", e.message);
 	return print(o);
 }
 
@@ -536,6 +536,7 @@ cmd_jobs(int argc, char *argv[])
 {
 	const char *errstr;
 	char err[512];
+	struct ac_err e = { 0 };
 	long long id;
 	json_t *o;
 
@@ -552,8 +553,8 @@ cmd_jobs(int argc, char *argv[])
 			snprintf(err, sizeof(err), "job id %s: %s", argv[2], errstr);
 			return fail("jobs retry", err);
 		}
-		if ((o = ac_job_retry(db, id, err, sizeof(err))) == NULL)
-			return fail("jobs retry", err);
+		if ((o = ac_job_retry(db, id, &e)) == NULL)
+			return fail("jobs retry", e.message);
 		return print(o);
 	}
 	return usage();
@@ -912,7 +913,7 @@ main(int argc, char *argv[])
 		{ "telegram", cmd_telegram, 0 },
 	};
 	const char *config = NULL;
-	char err[512];
+	struct ac_err ce = { 0 };
 	int i = 1, rc;
 
 	if (argc > 2 && strcmp(argv[1], "--config") == 0) {
@@ -924,8 +925,8 @@ main(int argc, char *argv[])
 	}
 	if (i >= argc)
 		return usage();
-	if (ac_config_load(&cfg, config, err, sizeof(err)) == -1)
-		return fail("config", err);
+	if (ac_config_load(&cfg, config, &ce) == -1)
+		return fail("config", ce.message);
 	ac_log_init("acctl", ac_setting_source(&cfg, AC_S_LOG_LEVEL) == AC_SRC_DEFAULT ?
 	    AC_LOG_WARN : cfg.log_level);
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {

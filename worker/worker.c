@@ -223,6 +223,7 @@ main(int argc, char *argv[])
 	long long for_s, batch, lease;
 	int once, rc, timeout_ms;
 	char id[64], err[512], host[256];
+	struct ac_err ce = { 0 };
 	const struct ac_runner_stats *st;
 	struct sigaction sa;
 	struct ac_config cfg;
@@ -246,8 +247,8 @@ main(int argc, char *argv[])
 	snprintf(id, sizeof(id), "%s", o.id ? o.id : "");
 	if (once == (for_s > 0))
 		return usage();
-	if (ac_config_load(&cfg, o.config, err, sizeof(err)) == -1) {
-		fprintf(stderr, "ac-worker: config: %s\n", err);
+	if (ac_config_load(&cfg, o.config, &ce) == -1) {
+		fprintf(stderr, "ac-worker: config: %s\n", ce.message);
 		return 1;
 	}
 	ac_log_init("ac-worker", cfg.log_level);

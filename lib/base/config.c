@@ -84,8 +84,8 @@ lookup(const struct ac_config *c, const char *key, enum ac_config_source *src)
 	return NULL;
 }
 
-int
-ac_config_load(struct ac_config *c, const char *path, char *err, size_t errsz)
+static int
+config_load(struct ac_config *c, const char *path, char *err, size_t errsz)
 {
 	enum ac_config_source src = AC_SRC_ARG;
 	char why[512];
@@ -112,7 +112,7 @@ ac_config_load(struct ac_config *c, const char *path, char *err, size_t errsz)
 		c->val[i] = v != NULL ? v : ac_settings[i].def;
 		if (ac_setting_check((enum ac_setting)i, c->val[i], &c->num[i], why,
 		    sizeof(why)) == -1) {
-			snprintf(err, errsz, "%s%s%s", why, src == AC_SRC_FILE ? " in " : "",
+			snprintf(err, errsz, "%.300s%s%.200s", why, src == AC_SRC_FILE ? " in " : "",
 			    src == AC_SRC_FILE ? path : "");
 			return -1;
 		}
@@ -123,6 +123,16 @@ ac_config_load(struct ac_config *c, const char *path, char *err, size_t errsz)
 	c->sql_dir = c->val[AC_S_SQL_DIR];
 	c->base_url = c->val[AC_S_BASE_URL];
 	c->log_level = (enum ac_log_level)c->num[AC_S_LOG_LEVEL];
+	return 0;
+}
+
+int
+ac_config_load(struct ac_config *c, const char *path, struct ac_err *e)
+{
+	char err[sizeof(e->message)] = "";
+
+	if (config_load(c, path, err, sizeof(err)) == -1)
+		return ac_err_set(e, AC_E_INVALID, NULL, "%s", err);
 	return 0;
 }
 

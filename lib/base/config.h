@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "base/err.h"
 #include "base/log.h"
 #include "base/settings.h"
 
@@ -47,11 +48,11 @@ struct ac_config {
 
 /*
  * Loads *c from path (NULL: AC_CONFIG, or no file) and the environment.
- * Returns 0, or -1 with a message in err (an unreadable file, a line that
+ * Returns 0, or -1 with *e (AC_E_INVALID: an unreadable file, a line that
  * is not KEY=VALUE, or a setting out of its type or bounds: the message
  * names it). Strings stay valid until ac_config_free().
  */
-int		 ac_config_load(struct ac_config *c, const char *path, char *err, size_t errsz);
+int		 ac_config_load(struct ac_config *c, const char *path, struct ac_err *e);
 void		 ac_config_free(struct ac_config *c);
 
 /* A number, bool or enum setting (checked against its bounds at load). */

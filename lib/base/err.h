@@ -36,7 +36,7 @@ enum ac_err_code {
 struct ac_err {
 	enum ac_err_code code;
 	const char	*field;		/* static string (a field name) or NULL */
-	char		 message[200];
+	char		 message[512];
 	const char	*slug;		/* the wire code ("conflicting_fields"), or NULL
 					 * for ac_err_name(code) */
 };

@@ -74,7 +74,7 @@ read_files(const char *dir, struct mfile **out, char *err, size_t errsz)
 		    (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) == -1 ||
 		    (f[n].sql = malloc((size_t)size + 1)) == NULL ||
 		    fread(f[n].sql, 1, (size_t)size, fp) != (size_t)size) {
-			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			snprintf(err, errsz, "%.300s: %s", path, strerror(errno));
 			if (fp)
 				fclose(fp);
 			n++;
@@ -130,8 +130,8 @@ compare(PGresult *applied, const struct mfile *f, int n, int *done, char *err, s
 	return ok;
 }
 
-json_t *
-ac_migrate(struct ac_db *db, const char *sql_dir, char *err, size_t errsz)
+static json_t *
+migrate(struct ac_db *db, const char *sql_dir, char *err, size_t errsz)
 {
 	struct mfile *f;
 	PGresult *res;
@@ -204,8 +204,8 @@ fail:
 	return NULL;
 }
 
-int
-ac_migrate_check(struct ac_db *db, const char *sql_dir, char *err, size_t errsz)
+static int
+migrate_check(struct ac_db *db, const char *sql_dir, char *err, size_t errsz)
 {
 	struct mfile *f;
 	PGresult *res;
@@ -230,5 +230,27 @@ ac_migrate_check(struct ac_db *db, const char *sql_dir, char *err, size_t errsz)
 		}
 	free(done);
 	free_files(f, n);
+	return rc;
+}
+
+json_t *
+ac_migrate(struct ac_db *db, const char *sql_dir, struct ac_err *e)
+{
+	char err[sizeof(e->message)] = "";
+	json_t *o;
+
+	if ((o = migrate(db, sql_dir, err, sizeof(err))) == NULL)
+		ac_err_set(e, AC_E_CONFLICT, NULL, "%s", err);
+	return o;
+}
+
+int
+ac_migrate_check(struct ac_db *db, const char *sql_dir, struct ac_err *e)
+{
+	char err[sizeof(e->message)] = "";
+	int rc = migrate_check(db, sql_dir, err, sizeof(err));
+
+	if (rc != 0)
+		ac_err_set(e, rc == 1 ? AC_E_CONFLICT : AC_E_UNAVAILABLE, NULL, "%s", err);
 	return rc;
 }

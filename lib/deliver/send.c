@@ -268,7 +268,7 @@ item_transfer(struct item *it)
 		snprintf(id, sizeof(id), "%s-%lld.%s@%.*s", it->key_ns, it->delivery_id, rnd,
 		    at ? (int)strcspn(at + 1, ">") : 9, at ? at + 1 : "alertcast");
 		if (ac_prov_smtp(e, c, &m, id, ac_now_ms() / 1000, &it->smtp, &err) == -1) {
-			snprintf(it->curl_err, sizeof(it->curl_err), "%s", err.message);
+			snprintf(it->curl_err, sizeof(it->curl_err), "%.*s", (int)sizeof(it->curl_err) - 1, err.message);
 			return -1;
 		}
 		return 0;

@@ -154,8 +154,8 @@ out:
 	return id;
 }
 
-int
-ac_jwt_key(const char *secret, const char *state_dir, unsigned char key[AC_JWT_KEY_LEN],
+static int
+key_load(const char *secret, const char *state_dir, unsigned char key[AC_JWT_KEY_LEN],
     char *err, size_t errsz)
 {
 	char path[4096];
@@ -174,7 +174,7 @@ ac_jwt_key(const char *secret, const char *state_dir, unsigned char key[AC_JWT_K
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) != -1) {
 		if (ac_random_bytes(key, AC_JWT_KEY_LEN) == -1 ||
 		    write(fd, key, AC_JWT_KEY_LEN) != AC_JWT_KEY_LEN || fsync(fd) == -1) {
-			snprintf(err, errsz, "%s: cannot write: %s", path, strerror(errno));
+			snprintf(err, errsz, "%.300s: cannot write: %s", path, strerror(errno));
 			close(fd);
 			unlink(path);
 			return -1;
@@ -183,7 +183,7 @@ ac_jwt_key(const char *secret, const char *state_dir, unsigned char key[AC_JWT_K
 		return 0;
 	}
 	if (errno != EEXIST || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		snprintf(err, errsz, "%.300s: %s", path, strerror(errno));
 		return -1;
 	}
 	/* another process may be writing it right now */
@@ -196,6 +196,17 @@ ac_jwt_key(const char *secret, const char *state_dir, unsigned char key[AC_JWT_K
 		usleep(20000);
 	}
 	close(fd);
-	snprintf(err, errsz, "%s: shorter than %d bytes", path, AC_JWT_KEY_LEN);
+	snprintf(err, errsz, "%.300s: shorter than %d bytes", path, AC_JWT_KEY_LEN);
 	return -1;
+}
+
+int
+ac_jwt_key(const char *secret, const char *state_dir, unsigned char key[AC_JWT_KEY_LEN],
+    struct ac_err *e)
+{
+	char err[sizeof(e->message)] = "";
+
+	if (key_load(secret, state_dir, key, err, sizeof(err)) == -1)
+		return ac_err_set(e, AC_E_INVALID, "AC_JWT_SECRET", "%s", err);
+	return 0;
 }

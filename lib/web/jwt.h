@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
+
 #define AC_JWT_KEY_LEN	32	/* HMAC key bytes */
 #define AC_JWT_MAX	512	/* room for a token this file makes */
 
@@ -30,8 +32,8 @@ long long ac_jwt_verify(const unsigned char key[AC_JWT_KEY_LEN], const char *tok
 
 /* The signing key: AC_JWT_SECRET's SHA-256 when set (at least 32
  * characters), else state_dir/jwt.key, created with 32 random bytes
- * (mode 0600) the first time. 0, or -1 with err. */
+ * (mode 0600) the first time. 0, or -1 with *e. */
 int	ac_jwt_key(const char *secret, const char *state_dir,
-	    unsigned char key[AC_JWT_KEY_LEN], char *err, size_t errsz);
+	    unsigned char key[AC_JWT_KEY_LEN], struct ac_err *e);
 
 #endif

@@ -200,7 +200,7 @@ ac_responder_start(int argc, char *argv[], const char *name, const struct ac_rou
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *config = NULL;
-	char err[512];
+	struct ac_err e = { 0 };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
@@ -215,8 +215,8 @@ ac_responder_start(int argc, char *argv[], const char *name, const struct ac_rou
 		}
 		config = optarg;
 	}
-	if (ac_config_load(cfg, config, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s: %s\n", name, err);
+	if (ac_config_load(cfg, config, &e) == -1) {
+		fprintf(stderr, "%s: %s\n", name, e.message);
 		return 1;
 	}
 	ac_log_init(name, cfg->log_level);

@@ -79,7 +79,7 @@ static const struct ac_stmt st_job_state = { "job_state",
 	"SELECT state FROM jobs WHERE id = $1", 1 };
 
 json_t *
-ac_job_retry(struct ac_db *db, long long id, char *err, size_t errsz)
+ac_job_retry(struct ac_db *db, long long id, struct ac_err *e)
 {
 	char idtxt[24];
 	const char *vals[1] = { idtxt };
@@ -104,13 +104,14 @@ ac_job_retry(struct ac_db *db, long long id, char *err, size_t errsz)
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
 		goto dberr;
 	if (PQntuples(res) == 0)
-		snprintf(err, errsz, "no job %lld", id);
+		ac_err_set(e, AC_E_NOT_FOUND, NULL, "no job %lld", id);
 	else
-		snprintf(err, errsz, "job %lld is %s, not dead or failed", id, PQgetvalue(res, 0, 0));
+		ac_err_set(e, AC_E_CONFLICT, NULL, "job %lld is %s, not dead or failed", id,
+		    PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return NULL;
 dberr:
-	snprintf(err, errsz, "%s", ac_db_error(db));
+	ac_db_err(db, e);
 	return NULL;
 }
 

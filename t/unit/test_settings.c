@@ -77,7 +77,8 @@ test_table_is_whole(void **state)
 static void
 test_sources_and_bounds(void **state)
 {
-	char err[512], file[] = "/tmp/ac-settings.XXXXXX";
+	struct ac_err ce = { 0 };
+	char file[] = "/tmp/ac-settings.XXXXXX";
 	struct ac_config c;
 	FILE *f;
 	int fd;
@@ -87,7 +88,7 @@ test_sources_and_bounds(void **state)
 	unsetenv("AC_HOOK_THREADS");
 	unsetenv("AC_API_PER_MINUTE");
 	setenv("AC_DB_CONNECT_TIMEOUT", "7", 1);
-	assert_int_equal(ac_config_load(&c, NULL, err, sizeof(err)), 0);
+	assert_int_equal(ac_config_load(&c, NULL, &ce), 0);
 	assert_int_equal(ac_setting_int(&c, AC_S_DB_CONNECT_TIMEOUT), 7);
 	assert_int_equal(ac_setting_source(&c, AC_S_DB_CONNECT_TIMEOUT), AC_SRC_ENV);
 	assert_int_equal(ac_setting_int(&c, AC_S_HOOK_THREADS), 32);
@@ -102,7 +103,7 @@ test_sources_and_bounds(void **state)
 	fprintf(f, "# a comment\nAC_HOOK_THREADS=4\nAC_DB_CONNECT_TIMEOUT=9\n"
 	    "export AC_API_PER_MINUTE=\"77\"\n");
 	fclose(f);
-	assert_int_equal(ac_config_load(&c, file, err, sizeof(err)), 0);
+	assert_int_equal(ac_config_load(&c, file, &ce), 0);
 	assert_int_equal(ac_setting_int(&c, AC_S_HOOK_THREADS), 4);
 	assert_int_equal(ac_setting_source(&c, AC_S_HOOK_THREADS), AC_SRC_FILE);
 	assert_int_equal(ac_setting_int(&c, AC_S_API_PER_MINUTE), 77);
@@ -114,16 +115,16 @@ test_sources_and_bounds(void **state)
 
 	/* out of bounds, or not a word of an enum: refused, naming the setting */
 	setenv("AC_DB_CONNECT_TIMEOUT", "61", 1);
-	assert_int_equal(ac_config_load(&c, NULL, err, sizeof(err)), -1);
-	assert_string_equal(err, "AC_DB_CONNECT_TIMEOUT=61: too large (1 to 60)");
+	assert_int_equal(ac_config_load(&c, NULL, &ce), -1);
+	assert_string_equal(ce.message, "AC_DB_CONNECT_TIMEOUT=61: too large (1 to 60)");
 	ac_config_free(&c);
 	unsetenv("AC_DB_CONNECT_TIMEOUT");
 	setenv("AC_LOG_LEVEL", "loud", 1);
-	assert_int_equal(ac_config_load(&c, NULL, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "AC_LOG_LEVEL=loud"));
+	assert_int_equal(ac_config_load(&c, NULL, &ce), -1);
+	assert_non_null(strstr(ce.message, "AC_LOG_LEVEL=loud"));
 	ac_config_free(&c);
 	setenv("AC_LOG_LEVEL", "debug", 1);
-	assert_int_equal(ac_config_load(&c, NULL, err, sizeof(err)), 0);
+	assert_int_equal(ac_config_load(&c, NULL, &ce), 0);
 	assert_int_equal(c.log_level, AC_LOG_DEBUG);
 	ac_config_free(&c);
 	unsetenv("AC_LOG_LEVEL");
