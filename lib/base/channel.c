@@ -26,9 +26,3 @@ ac_channel_parse(const char *s)
 			return i;
 	return -1;
 }
-
-const char *
-ac_channel_list(void)
-{
-	return "email, telegram, sms or push";
-}

@@ -20,7 +20,4 @@ extern const char *const ac_channel_names[AC_CH__MAX + 1];
 /* The channel a name spells, or -1. Exact, lower case. */
 int		 ac_channel_parse(const char *s);
 
-/* "email, telegram, sms or push": for error messages. */
-const char	*ac_channel_list(void);
-
 #endif

@@ -44,13 +44,6 @@ ac_err_setx(struct ac_err *e, enum ac_err_code code, const char *slug, const cha
 	return -1;
 }
 
-void
-ac_err_clear(struct ac_err *e)
-{
-	if (e != NULL)
-		memset(e, 0, sizeof(*e));
-}
-
 int
 ac_err_status(enum ac_err_code code)
 {

@@ -51,8 +51,6 @@ int		 ac_err_setx(struct ac_err *e, enum ac_err_code code, const char *slug,
 /* The same with the default wire code. */
 #define ac_err_set(e, code, field, ...)	ac_err_setx((e), (code), NULL, (field), __VA_ARGS__)
 
-void		 ac_err_clear(struct ac_err *e);
-
 /* The HTTP status of a code (400, 404, ...; 200 for AC_OK). */
 int		 ac_err_status(enum ac_err_code code);
 
