@@ -5,6 +5,9 @@
  *	POST /hook/tv		an alert whose body carries the token as "secret"
  *	POST /hook/telegram	an update from Telegram: /start <code> links a
  *				chat, /stop unlinks it (lib/account/telegram.h)
+ *	POST /hook/stripe	a Stripe event: its signature checked, stored once
+ *				with its job, processed by the worker
+ *				(lib/billing/stripe.h)
  *	GET  /health/live	the process answers
  *	GET  /health/ready	the database answers and its migrations are current
  *
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/arena.h"
 #include "base/config.h"
@@ -38,6 +42,7 @@
 #include "alert/spool.h"
 #include "alert/strategy.h"
 #include "account/telegram.h"
+#include "billing/stripe.h"
 #include "base/util.h"
 
 static struct {
@@ -48,6 +53,8 @@ static struct {
 	int		 connect_timeout_s, statement_timeout_ms;
 	int		 db_seen_up;	/* atomic: the last database call of this process worked */
 } hook;
+
+#define STRIPE_BODY_MAX	(256 * 1024)	/* as nginx's /hook/stripe */
 
 /* This thread's connection. */
 static _Thread_local struct ac_db *tdb;
@@ -61,6 +68,7 @@ seen_up(int up)
 
 static void	tv_alert(struct ac_call *k);
 static void	tg_update(struct ac_call *k);
+static void	stripe_event(struct ac_call *k);
 static void	health_live(struct ac_call *k);
 static void	health_ready(struct ac_call *k);
 
@@ -68,6 +76,7 @@ static const struct ac_route routes[] = {
 	{ .method = AC_M_POST, .path = "/hook/tv", .fn = tv_alert },
 	{ .method = AC_M_POST, .path = "/hook/tv/{*}", .fn = tv_alert },	/* {*}: the token */
 	{ .method = AC_M_POST, .path = "/hook/telegram", .fn = tg_update },
+	{ .method = AC_M_POST, .path = "/hook/stripe", .fn = stripe_event },
 	{ .method = AC_M_GET, .path = "/health/live", .fn = health_live },
 	{ .method = AC_M_GET, .path = "/health/ready", .fn = health_ready },
 };
@@ -119,6 +128,10 @@ tv_alert(struct ac_call *k)
 	};
 	struct ac_ingest_out out;
 
+	if (r->body_len > hook.body_max) {	/* the responder takes Stripe's larger events */
+		ac_reply_error(r, 413, "too_large", "the alert body is over the limit", NULL);
+		return;
+	}
 	ac_ingest(tdb, &in, &out);
 	seen_up(out.result != AC_INGEST_DB_DOWN && out.result != AC_INGEST_SPOOLED);
 	if (out.result == AC_INGEST_REJECTED)
@@ -234,6 +247,45 @@ db_down:
 	ac_reply_error(r, 503, "unavailable", "the update could not be stored; retry", NULL);
 }
 
+/* POST /hook/stripe: 200 once the event is stored (or was before), 400
+ * for a bad signature or a body that is no event (Stripe shows these to
+ * the account owner), 503 when the database cannot take it (Stripe tries
+ * again for three days). */
+static void
+stripe_event(struct ac_call *k)
+{
+	struct ac_req *r = k->r;
+	const char *secret = ac_setting_str(&hook.cfg, AC_S_STRIPE_WEBHOOK_SECRET);
+	struct ac_err e = { 0 };
+	char id[256];
+	int rc;
+
+	if (secret == NULL || *secret == '\0') {
+		ac_reply_error(r, 404, "not_found", "the Stripe webhook is not configured", NULL);
+		return;
+	}
+	if (ac_stripe_verify(ac_req_header(r, "Stripe-Signature"), r->body, r->body_len, secret,
+	    (long long)time(NULL), AC_STRIPE_TOLERANCE_S, &e) == -1) {
+		ac_info("stripe event refused: %s", e.message);
+		ac_reply_error(r, 400, "bad_signature", e.message, e.field);
+		return;
+	}
+	rc = ac_stripe_event_store(tdb, r->body, r->body_len, id, sizeof(id), &e);
+	if (rc == -1 && (e.code == AC_E_INVALID)) {
+		ac_info("stripe event refused: %s", e.message);
+		ac_reply_error(r, 400, "bad_request", e.message, e.field);
+		return;
+	}
+	if (rc == -1) {
+		seen_up(!ac_db_unavailable(tdb));
+		ac_warn("stripe event %s not stored: %s", id, e.message);
+		ac_reply_error(r, 503, "unavailable", "the event could not be stored; retry", NULL);
+		return;
+	}
+	ac_reply_json(r, 200, json_pack("{s:b, s:s, s:b}", "received", 1, "id", id,
+	    "duplicate", rc == 0));
+}
+
 static void
 health_live(struct ac_call *k)
 {
@@ -342,7 +394,8 @@ main(int argc, char *argv[])
 
 	ac_info("ready: %d threads, body limit %zu bytes, state in %s", threads, hook.body_max,
 	    hook.cfg.state_dir);
-	rc = ac_responder_run(&(struct ac_responder){ .body_max = hook.body_max,
+	rc = ac_responder_run(&(struct ac_responder){ .body_max = hook.body_max > STRIPE_BODY_MAX ?
+	    hook.body_max : STRIPE_BODY_MAX,
 	    .threads = threads, .route = route, .after = maybe_replay,
 	    .thread_init = thread_init, .thread_end = thread_end });
 	ac_ingest_group_stop();

@@ -399,7 +399,13 @@ _stack_fcgi_up() {
 		_stack_kill "$pidfile" "$prog" "ac-$name"
 	fi
 	rm -f "$sock"
-	if ! env AC_DATABASE_URL="$_stack_db_url" AC_REDIS_URL="$_stack_redis_url" \
+	local stripe=()
+	if [[ ${AC_STRIPE_FAKE:-1} != 0 ]]; then
+		_stack_stripe_env
+		stripe=(AC_STRIPE_API_BASE="$_stack_stripe_base" AC_STRIPE_SECRET_KEY="$_stack_stripe_key"
+			AC_STRIPE_WEBHOOK_SECRET="$_stack_stripe_whsec")
+	fi
+	if ! env "${stripe[@]}" AC_DATABASE_URL="$_stack_db_url" AC_REDIS_URL="$_stack_redis_url" \
 		AC_STATE_DIR="$_stack_state" AC_SQL_DIR="$_stack_sql" AC_BASE_URL="$_stack_base_url" \
 		AC_LOG_LEVEL="${AC_LOG_LEVEL:-info}" AC_PORTAL_TEMPLATE_DIR="$_stack_src/cgi/templates" \
 		AC_TEMPLATE_DIR="$_stack_src/templates" \
@@ -431,6 +437,53 @@ _stack_responders_down() {
 		_stack_kill "$_stack_run/$name.pid" "/${rel##*/}" "ac-$name"
 		rm -f "$_stack_run/$name.sock"
 	done <<<"$STACK_RESPONDERS"
+}
+
+# ---- the Stripe fake ----------------------------------------------------------------
+
+# The dev and test stack take card payments from t/fakes/stripe.py, which
+# speaks Stripe's API and signs its events to /hook/stripe. Its port and
+# the keys are made once and kept in DIR/stripe.env (AC_STRIPE_FAKE=0: no
+# fake; an AC_STRIPE_* already in the environment wins).
+_stack_stripe_env() {
+	local f=$_stack_dir/stripe.env port
+	if [[ ! -s $f ]]; then
+		port=$(_stack_free_port "$_stack_port" "$_stack_pg_port" "$_stack_redis_port")
+		{
+			echo "# written by scripts/stack.sh: the Stripe fake of this stack"
+			echo "AC_STRIPE_PORT=$port"
+			echo "AC_STRIPE_WEBHOOK_SECRET=whsec_$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+			echo "AC_STRIPE_SECRET_KEY=sk_test_$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+		} >"$f.tmp"
+		chmod 600 "$f.tmp"
+		mv -f "$f.tmp" "$f"
+	fi
+	_stack_stripe_port=$(sed -n 's/^AC_STRIPE_PORT=\([0-9]*\)$/\1/p' "$f")
+	_stack_stripe_whsec=${AC_STRIPE_WEBHOOK_SECRET:-$(sed -n 's/^AC_STRIPE_WEBHOOK_SECRET=//p' "$f")}
+	_stack_stripe_key=${AC_STRIPE_SECRET_KEY:-$(sed -n 's/^AC_STRIPE_SECRET_KEY=//p' "$f")}
+	_stack_stripe_base=${AC_STRIPE_API_BASE:-http://127.0.0.1:$_stack_stripe_port}
+}
+
+_stack_stripe_up() {
+	[[ ${AC_STRIPE_FAKE:-1} != 0 ]] || return 0
+	_stack_stripe_env
+	local i
+	if [[ -n $(_stack_pids_alive "$_stack_run/stripe.pid" stripe.py) ]]; then
+		return 0
+	fi
+	nohup python3 "$_stack_src/t/fakes/stripe.py" --port "$_stack_stripe_port" \
+		--webhook "$_stack_base_url/hook/stripe" --secret "$_stack_stripe_whsec" \
+		--api-key "$_stack_stripe_key" >>"$_stack_log/stripe-fake.log" 2>&1 </dev/null &
+	printf '%s\n' "$!" >"$_stack_run/stripe.pid"
+	for ((i = 0; i < 100; i++)); do
+		if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$_stack_stripe_port/_stripe/events"; then
+			_stack_say "Stripe fake up on 127.0.0.1:$_stack_stripe_port"
+			return 0
+		fi
+		sleep 0.1
+	done
+	_stack_tail "$_stack_log/stripe-fake.log"
+	_stack_die "the Stripe fake did not answer on 127.0.0.1:$_stack_stripe_port"
 }
 
 # ---- nginx -------------------------------------------------------------------------
@@ -569,6 +622,7 @@ _stack_start() {
 	_stack_pg_database
 	_stack_redis_up
 	_stack_migrate
+	_stack_stripe_up
 	_stack_responders_up
 	_stack_nginx_up
 	_stack_wait_health
@@ -607,6 +661,7 @@ _stack_stop() {
 	_stack_cron_stop "$1"
 	_stack_kill "$_stack_run/nginx.pid" nginx nginx
 	_stack_responders_down
+	_stack_kill "$_stack_run/stripe.pid" stripe.py "the Stripe fake"
 	_stack_kill "$_stack_run/redis.pid" redis-server Redis
 	_stack_pg_down fast
 }
@@ -625,6 +680,13 @@ _stack_env() {
 		esac
 		printf "export %s='%s'\n" "$name" "${value//$q/$q\\$q$q}"
 	done
+	if [[ ${AC_STRIPE_FAKE:-1} != 0 && -s $_stack_dir/stripe.env ]]; then
+		_stack_stripe_env
+		printf "export AC_STRIPE_API_BASE='%s'\n" "$_stack_stripe_base"
+		printf "export AC_STRIPE_SECRET_KEY='%s'\n" "$_stack_stripe_key"
+		printf "export AC_STRIPE_WEBHOOK_SECRET='%s'\n" "$_stack_stripe_whsec"
+		printf "export AC_STRIPE_FAKE_URL='http://127.0.0.1:%s'\n" "$_stack_stripe_port"
+	fi
 }
 
 _stack_free_port() {

@@ -13,6 +13,10 @@
  *	acctl plan add --name N --price-cents N --currency C --months M --credits N
  *	    --strategies ID[,ID...] [options]
  *	acctl subscribe --email E --plan NAME
+ *	acctl payment list [--status S] [--email E]
+ *	acctl payment approve ID [--by NAME]
+ *	acctl payment reject ID --reason R [--by NAME]
+ *	acctl billing sweep
  *	acctl alarm add --email E --strategy ID --channels LIST [options]
  *	acctl credits grant --email E --amount N --reason R [--key K]
  *	acctl credits adjust --email E --amount ±N --reason R [--key K]
@@ -44,6 +48,8 @@
 #include "alert/strategy.h"
 #include "account/telegram.h"
 #include "base/util.h"
+#include "billing/lifecycle.h"
+#include "billing/payments.h"
 
 static struct ac_config cfg;
 static struct ac_db *db;
@@ -74,8 +80,14 @@ usage(void)
 	    "               [--telegram-chat-id ID] [--timezone TZ]\n"
 	    "  plan add --name N --price-cents N --currency C --months M --credits N\n"
 	    "               --strategies ID[,ID...] [--days D] [--max-open-trades N]\n"
-	    "               [--credit-cost N]\n"
+	    "               [--credit-cost N] [--max-strategies N] [--stripe-price-id ID]\n"
+	    "               [--description TEXT]\n"
 	    "  subscribe --email E --plan NAME   activate a plan now, grant its credits\n"
+	    "  payment list [--status pending|approved|rejected] [--email E]\n"
+	    "  payment approve ID [--by NAME]     activate its subscription, grant credits\n"
+	    "  payment reject ID --reason R [--by NAME]   the subscriber sees the reason\n"
+	    "  billing sweep                end what is over, send renewal reminders (the\n"
+	    "                               worker does this every minute)\n"
 	    "  alarm add --email E --strategy ID --channels email,telegram,sms,push\n"
 	    "               [--no-entry] [--no-exit] [--no-replacement]\n"
 	    "               [--min-price X] [--max-price Y]\n"
@@ -618,6 +630,9 @@ static const struct ac_opt plan_opts[] = {
 	AC_OPT_STR("strategies", struct ac_plan_new, strategies),
 	AC_OPT_STR("max-open-trades", struct ac_plan_new, max_open_trades),
 	AC_OPT_STR("credit-cost", struct ac_plan_new, credit_cost),
+	AC_OPT_STR("max-strategies", struct ac_plan_new, max_strategies),
+	AC_OPT_STR("stripe-price-id", struct ac_plan_new, stripe_price_id),
+	AC_OPT_STR("description", struct ac_plan_new, description),
 	AC_OPT_END
 };
 
@@ -668,6 +683,85 @@ cmd_subscribe(int argc, char *argv[])
 	if ((uid = ac_user_id(db, in.email, &e)) > 0)
 		o = ac_subscribe_manual(db, uid, in.plan, &e);
 	return finish_tx("subscribe", o, e.message);
+}
+
+/* acctl payment list|approve|reject */
+struct payment_opts {
+	const char	*status, *email, *by, *reason;
+	long long	 id;
+};
+
+static const struct ac_opt payment_opts[] = {
+	AC_OPT_STR("status", struct payment_opts, status),
+	AC_OPT_STR("email", struct payment_opts, email),
+	AC_OPT_STR("by", struct payment_opts, by),
+	AC_OPT_STR("reason", struct payment_opts, reason),
+	AC_OPT_NUM("id", struct payment_opts, id, 1, INT64_MAX),
+	AC_OPT_END
+};
+
+static int
+cmd_payment(int argc, char *argv[])
+{
+	struct payment_opts o = { 0 };
+	struct ac_err e = { 0 };
+	const char *what, *by;
+	char name[96];
+	long long uid = 0;
+	json_t *out;
+	int rc, approve;
+
+	if (argc < 2)
+		return usage();
+	what = argv[1];
+	argc--, argv++;
+	/* "approve 12": the id may stand first */
+	if (argc > 1 && strspn(argv[1], "0123456789") == strlen(argv[1]) && *argv[1] != '\0') {
+		o.id = strtoll(argv[1], NULL, 10);
+		argv[1] = argv[0];
+		argc--, argv++;
+	}
+	snprintf(name, sizeof(name), "payment %s", what);
+	if ((rc = options(name, payment_opts, argc, argv, &o)) != 0)
+		return rc;
+	if (strcmp(what, "list") == 0) {
+		if (o.status != NULL && strcmp(o.status, "pending") != 0 &&
+		    strcmp(o.status, "approved") != 0 && strcmp(o.status, "rejected") != 0)
+			return fail(name, "--status: pending, approved or rejected");
+		if (o.email != NULL && (uid = ac_user_id(db, o.email, &e)) <= 0)
+			return fail(name, e.message);
+		if ((out = ac_payments_list(db, uid, o.status, 1000, &e)) == NULL)
+			return fail(name, e.message);
+		return print(out);
+	}
+	if (strcmp(what, "approve") != 0 && strcmp(what, "reject") != 0)
+		return usage();
+	approve = strcmp(what, "approve") == 0;
+	if (o.id <= 0)
+		return fail(name, "which payment? acctl payment approve|reject ID");
+	if ((by = o.by) == NULL && (by = getenv("SUDO_USER")) == NULL && (by = getenv("USER")) == NULL)
+		by = "acctl";
+	if ((out = ac_payment_review(db, o.id, approve, by, o.reason, &e)) == NULL)
+		return fail(name, e.message);
+	return print(out);
+}
+
+/* acctl billing sweep: one pass of what the worker runs every minute. */
+static int
+cmd_billing(int argc, char *argv[])
+{
+	struct ac_sweep_stats st;
+	struct ac_err e = { 0 };
+
+	if (argc != 2 || strcmp(argv[1], "sweep") != 0)
+		return usage();
+	ac_billing_setup(&(struct ac_billing_cfg){ .site = ac_setting_str(&cfg, AC_S_BASE_URL),
+	    .grace_days = ac_setting_int(&cfg, AC_S_PAST_DUE_GRACE_DAYS),
+	    .reminder_days = ac_setting_int(&cfg, AC_S_RENEWAL_REMINDER_DAYS) });
+	if (ac_billing_sweep(db, &st, &e) == -1)
+		return fail("billing sweep", e.message);
+	return print(json_pack("{s:I, s:I, s:I}", "expired", (json_int_t)st.expired, "unpaid",
+	    (json_int_t)st.unpaid, "reminded", (json_int_t)st.reminded));
 }
 
 /* acctl alarm add --email E --strategy ID --channels LIST [--no-entry]
@@ -907,6 +1001,8 @@ main(int argc, char *argv[])
 		{ "user", cmd_user, 0 },
 		{ "plan", cmd_plan, 0 },
 		{ "subscribe", cmd_subscribe, 0 },
+		{ "payment", cmd_payment, 0 },
+		{ "billing", cmd_billing, 0 },
 		{ "alarm", cmd_alarm, 0 },
 		{ "credits", cmd_credits, 0 },
 		{ "deliveries", cmd_deliveries, 0 },

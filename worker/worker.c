@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "billing/lifecycle.h"
+#include "work/billing.h"
 #include "work/reset.h"
 #include "base/config.h"
 #include "base/db.h"
@@ -38,6 +40,7 @@
 #define FAST_POLL_MS	10	/* ...this often */
 #define RESCUE_MS	5000	/* how often the rescuer runs */
 #define HOUSEKEEP_MS	60000	/* how often old rows are pruned (and at start) */
+#define SWEEP_MS	60000	/* how often subscriptions are ended and reminded (and at start) */
 #define PRUNE_BATCH	5000	/* done jobs deleted at a time */
 #define PAUSE_MAX_MS	15000	/* longest back-off while the database is away */
 
@@ -52,6 +55,7 @@ static const struct ac_job_kind kinds[] = {
 	{ .kind = "notice", .fn = ac_notice_job, .batch_fn = ac_notice_batch },
 	{ .kind = "email", .fn = ac_email_job, .batch_fn = ac_email_batch },
 	{ .kind = "password_reset", .fn = ac_reset_job },
+	{ .kind = "stripe_event", .fn = ac_stripe_event_job },
 };
 
 static volatile sig_atomic_t stop;
@@ -139,7 +143,7 @@ wait_jobs(struct ac_db *db, int64_t timeout_ms)
 static int
 work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 {
-	int64_t next_rescue = 0, next_housekeep = 0, active = ac_mono_ms();
+	int64_t next_rescue = 0, next_housekeep = 0, next_sweep = 0, active = ac_mono_ms();
 	PGconn *listening = NULL;
 	int pid = 0, failures = 0;
 
@@ -160,6 +164,14 @@ work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 			/* a failure is logged; the jobs come first */
 			ac_housekeep(db, keep_days, PRUNE_BATCH);
 			next_housekeep = now + HOUSEKEEP_MS;
+		}
+		if (now >= next_sweep) {
+			struct ac_sweep_stats ss;
+			struct ac_err se;
+
+			if (ac_billing_sweep(db, &ss, &se) == -1)
+				ac_warn("billing sweep: %s", se.message);
+			next_sweep = now + SWEEP_MS;
 		}
 		if ((n = ac_runner_batch(r, &stop)) == -1)
 			goto dbfail;
@@ -274,6 +286,9 @@ main(int argc, char *argv[])
 	timeout_ms = ac_setting_int(&cfg, AC_S_WORKER_STATEMENT_TIMEOUT_MS);
 	db = ac_db_new(cfg.database_url, id, 5, timeout_ms);
 	keep_days = ac_setting_int(&cfg, AC_S_JOBS_KEEP_DAYS);
+	ac_billing_setup(&(struct ac_billing_cfg){ .site = ac_setting_str(&cfg, AC_S_BASE_URL),
+	    .grace_days = ac_setting_int(&cfg, AC_S_PAST_DUE_GRACE_DAYS),
+	    .reminder_days = ac_setting_int(&cfg, AC_S_RENEWAL_REMINDER_DAYS) });
 	ac_fanout_setup(ac_setting_int(&cfg, AC_S_FANOUT_PARTS),
 	    ac_setting_int(&cfg, AC_S_FANOUT_SPLIT_MIN));
 	if ((r = ac_runner_new(db, id, kinds, sizeof(kinds) / sizeof(kinds[0]), (int)batch,

@@ -102,16 +102,19 @@ id_list(const char *list, struct ac_pgarray *a)
 
 static const struct ac_stmt st_plan_insert = { "account_plan_insert",
 	"WITH p AS (INSERT INTO plans (name, price_minor, currency, duration_months,"
-	"  duration_days, credits_per_period, max_open_trades, credit_cost)"
-	"  VALUES ($1, $2, upper($3), $4, coalesce($5::int, 0), $6, coalesce($7::int, 3), $8)"
+	"  duration_days, credits_per_period, max_open_trades, credit_cost, stripe_price_id,"
+	"  max_strategies, description)"
+	"  VALUES ($1, $2, upper($3), $4, coalesce($5::int, 0), $6, coalesce($7::int, 3), $8,"
+	"  $10, coalesce($11::int, -1), coalesce($12, ''))"
 	"  RETURNING *),"
 	" s AS (INSERT INTO plan_strategies (plan_id, strategy_id)"
 	"  SELECT p.id, x FROM p, unnest($9::bigint[]) x RETURNING strategy_id)"
 	" SELECT json_build_object('id', p.id, 'name', p.name, 'price_minor', p.price_minor,"
 	" 'currency', p.currency, 'months', p.duration_months, 'days', p.duration_days,"
 	" 'credits', p.credits_per_period, 'max_open_trades', p.max_open_trades,"
-	" 'credit_cost', p.credit_cost,"
-	" 'strategies', (SELECT json_agg(strategy_id ORDER BY strategy_id) FROM s)) FROM p", 9 };
+	" 'credit_cost', p.credit_cost, 'stripe_price_id', p.stripe_price_id,"
+	" 'max_strategies', p.max_strategies,"
+	" 'strategies', (SELECT json_agg(strategy_id ORDER BY strategy_id) FROM s)) FROM p", 12 };
 
 json_t *
 ac_plan_create(struct ac_db *db, const struct ac_plan_new *in, struct ac_err *e)
@@ -123,9 +126,10 @@ ac_plan_create(struct ac_db *db, const struct ac_plan_new *in, struct ac_err *e)
 		{ "--credits", offsetof(struct ac_plan_new, credits), 0, INT32_MAX, 1 },
 		{ "--max-open-trades", offsetof(struct ac_plan_new, max_open_trades), 1, 5, 0 },
 		{ "--credit-cost", offsetof(struct ac_plan_new, credit_cost), 0, 1000000, 0 },
+		{ "--max-strategies", offsetof(struct ac_plan_new, max_strategies), -1, 1000, 0 },
 	};
 	struct ac_pgarray ids;
-	const char *vals[9], *errstr;
+	const char *vals[12], *errstr;
 	PGresult *res;
 	size_t i;
 
@@ -165,6 +169,9 @@ ac_plan_create(struct ac_db *db, const struct ac_plan_new *in, struct ac_err *e)
 	vals[6] = in->max_open_trades;
 	vals[7] = in->credit_cost;
 	vals[8] = ac_pgarray_text(&ids);
+	vals[9] = in->stripe_price_id;
+	vals[10] = in->max_strategies;
+	vals[11] = in->description;
 	res = ac_db_exec(db, &st_plan_insert, vals, NULL, NULL);
 	ac_pgarray_free(&ids);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {

@@ -41,6 +41,9 @@ struct ac_plan_new {
 	const char	*strategies;	/* "1,2,3": strategy ids the plan covers */
 	const char	*max_open_trades;	/* NULL: 3 */
 	const char	*credit_cost;	/* per signal; NULL: the strategy's */
+	const char	*stripe_price_id;	/* price_...: bought by card; NULL: not */
+	const char	*max_strategies;	/* alarms the plan allows; NULL: -1, unlimited */
+	const char	*description;
 };
 
 /* A plan and the strategies it covers. */

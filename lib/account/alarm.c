@@ -79,7 +79,7 @@ ac_alarm_check(struct ac_alarm_in *in, struct ac_err *e)
 static const struct ac_stmt st_insert = { "alarm_insert",
 	"WITH s AS (SELECT s.id FROM subscriptions s JOIN plan_strategies ps"
 	"  ON ps.plan_id = s.plan_id AND ps.strategy_id = $2"
-	"  WHERE s.user_id = $1 AND s.status = 'active' AND s.period_start <= now()"
+	"  WHERE s.user_id = $1 AND s.status IN ('active', 'past_due') AND s.period_start <= now()"
 	"  AND s.period_end > now() ORDER BY s.period_end DESC, s.id LIMIT 1)"
 	" INSERT INTO alarms (user_id, strategy_id, subscription_id, channels, on_entry, on_exit,"
 	"  on_replacement, min_price, max_price, enabled)"
@@ -251,7 +251,7 @@ static const struct ac_stmt st_strategies = { "alarm_strategies",
 	" ORDER BY st.name, st.id), '[]')"
 	" FROM strategies st WHERE st.id IN (SELECT ps.strategy_id FROM subscriptions s"
 	"  JOIN plan_strategies ps ON ps.plan_id = s.plan_id WHERE s.user_id = $1"
-	"  AND s.status = 'active' AND s.period_start <= now() AND s.period_end > now())", 1 };
+	"  AND s.status IN ('active', 'past_due') AND s.period_start <= now() AND s.period_end > now())", 1 };
 
 json_t *
 ac_alarm_strategies(struct ac_db *db, long long user_id, struct ac_err *e)

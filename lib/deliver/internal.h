@@ -174,9 +174,9 @@ enum { C_ID, C_STATUS, C_KIND, C_CHANNEL, C_USER, C_STRATEGY, C_SYMBOL, C_TF, C_
 void	texts_free(struct texts *t);
 /* Delivery row i's texts for its channel. 0, or -1 with err. */
 int	render_delivery(const PGresult *res, int i, struct texts *t, char *err, size_t errsz);
-/* Notice name's texts with vars. 0, or -1 with err. */
-int	render_notice(const char *name, const struct ac_var *v, size_t n, struct texts *t,
-	    char *err, size_t errsz);
+/* Notice name's texts for channel ch with vars. 0, or -1 with err. */
+int	render_notice(const char *name, int ch, const struct ac_var *v, size_t n,
+	    struct texts *t, char *err, size_t errsz);
 /* text as an email's HTML part (malloc'd). */
 char	*render_text_html(const char *text);
 

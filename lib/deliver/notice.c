@@ -1,7 +1,9 @@
 /*
- * notice.c — the job kind "notice" (deliver.h): an account email to a
- * user, rendered from its templates and sent through the email plan by
- * the same runner as deliveries; the job's attempt is the plan's step.
+ * notice.c — the job kind "notice" (deliver.h): an account message to a
+ * user on one channel (email unless the payload names another; queued by
+ * lib/account/notify.h for each channel the user chose), rendered from
+ * its templates and sent through that channel's plan by the same runner
+ * as deliveries; the job's attempt is the plan's step.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +15,32 @@
 
 #define NOTICE_ATTEMPTS	7	/* a notice job: the email plan's 6 sends and one more */
 
-/* The notices there are: each names its templates <name>.txt (text),
- * <name>.html.txt (HTML part) and <name>_subject.txt. */
-static const char *const notices[] = { "telegram_blocked" };
+/* The notices there are: each names its templates <name>.txt (text, SMS,
+ * push), <name>.html.txt (email's HTML part), <name>.telegram.txt and
+ * <name>_subject.txt (email subject, push heading). */
+static const char *const notices[] = { "telegram_blocked", "payment_failed",
+	"renewal_reminder", "payment_approved", "payment_rejected", "subscription_expired" };
 
 static const struct ac_stmt st_notice_load = { "notice_load",
-	"SELECT id, email, coalesce(display_name, '') FROM users WHERE id = ANY ($1::bigint[])", 1 };
+	"SELECT id, email, coalesce(display_name, ''), coalesce(telegram_chat_id, ''),"
+	" coalesce(phone, ''), coalesce(push_player_id, '') FROM users"
+	" WHERE id = ANY ($1::bigint[])", 1 };
+
+/* The address of the user in row i on channel ch ("" when none). */
+static const char *
+notice_address(const PGresult *res, int i, int ch)
+{
+	switch (ch) {
+	case AC_CH_TELEGRAM:
+		return PQgetvalue(res, i, 3);
+	case AC_CH_SMS:
+		return PQgetvalue(res, i, 4);
+	case AC_CH_PUSH:
+		return PQgetvalue(res, i, 5);
+	default:
+		return PQgetvalue(res, i, 1);
+	}
+}
 
 int
 notice_queue(struct ac_db *db, const char *notice, long long user, const char *delivery)
@@ -40,18 +62,31 @@ static void
 notice_setup(struct item *it, const PGresult *res, int i)
 {
 	const char *name = json_string_value(json_object_get(it->job->payload, "notice"));
-	struct ac_var v[2];
+	const char *chname = json_string_value(json_object_get(it->job->payload, "channel"));
+	json_t *vars = json_object_get(it->job->payload, "vars"), *val;
+	int ch = chname ? ac_channel_parse(chname) : AC_CH_EMAIL;
+	struct ac_var v[16];
+	const char *key;
 	char err[512];
-	size_t k;
+	size_t k, nv = 0;
 
 	if (i == -1) {
 		item_gone(it);
 		return;
 	}
-	v[0] = (struct ac_var){ "name", PQgetvalue(res, i, 2) };
-	v[1] = (struct ac_var){ "email", PQgetvalue(res, i, 1) };
+	v[nv++] = (struct ac_var){ "name", PQgetvalue(res, i, 2) };
+	v[nv++] = (struct ac_var){ "email", PQgetvalue(res, i, 1) };
+	json_object_foreach(vars, key, val)
+		if (json_is_string(val) && nv < sizeof(v) / sizeof(v[0]))
+			v[nv++] = (struct ac_var){ key, json_string_value(val) };
+	if (ch < 0)
+		ch = AC_CH_EMAIL;
 	item_target(it, "notice", it->job->id, strtoll(PQgetvalue(res, i, 0), NULL, 10),
-	    AC_CH_EMAIL, PQgetvalue(res, i, 1));
+	    ch, notice_address(res, i, ch));
+	if (*notice_address(res, i, ch) == '\0') {
+		item_failed(it, "none", "the user has no address on this channel", 0, 0);
+		return;
+	}
 	for (k = 0; k < sizeof(notices) / sizeof(notices[0]); k++)
 		if (name != NULL && strcmp(name, notices[k]) == 0)
 			break;
@@ -59,7 +94,7 @@ notice_setup(struct item *it, const PGresult *res, int i)
 		item_failed(it, "none", "no such notice", 0, 0);
 		return;
 	}
-	if (render_notice(name, v, 2, &it->t, err, sizeof(err)) == -1) {
+	if (render_notice(name, ch, v, nv, &it->t, err, sizeof(err)) == -1) {
 		item_failed(it, "none", err, 0, 0);
 		return;
 	}

@@ -156,17 +156,24 @@ render_delivery(const PGresult *res, int i, struct texts *t, char *err, size_t e
 }
 
 int
-render_notice(const char *name, const struct ac_var *v, size_t n, struct texts *t, char *err,
-    size_t errsz)
+render_notice(const char *name, int ch, const struct ac_var *v, size_t n, struct texts *t,
+    char *err, size_t errsz)
 {
 	char tmpl[64];
 
 	memset(t, 0, sizeof(*t));
 	t->text = render_vars(name, v, n, 0, err, errsz);
-	snprintf(tmpl, sizeof(tmpl), "%s.html", name);
-	t->html = t->text ? render_vars(tmpl, v, n, 1, err, errsz) : NULL;
-	snprintf(tmpl, sizeof(tmpl), "%s_subject", name);
-	t->subject = t->html ? render_vars(tmpl, v, n, 0, err, errsz) : NULL;
+	if (ch == AC_CH_EMAIL || ch == AC_CH_TELEGRAM) {
+		snprintf(tmpl, sizeof(tmpl), "%s.%s", name, ch == AC_CH_TELEGRAM ? "telegram" :
+		    "html");
+		t->html = t->text ? render_vars(tmpl, v, n, 1, err, errsz) : NULL;
+	} else
+		t->html = t->text ? strdup("") : NULL;
+	if (ch == AC_CH_EMAIL || ch == AC_CH_PUSH) {
+		snprintf(tmpl, sizeof(tmpl), "%s_subject", name);
+		t->subject = t->html ? render_vars(tmpl, v, n, 0, err, errsz) : NULL;
+	} else
+		t->subject = t->html ? strdup("") : NULL;
 	return texts_done(t);
 }
 

@@ -111,7 +111,7 @@ static const struct ac_stmt st_candidates = { "fanout_candidates",
 	"  p.max_open_trades FROM subscriptions s"
 	"  JOIN plan_strategies ps ON ps.plan_id = s.plan_id AND ps.strategy_id = $1"
 	"  JOIN plans p ON p.id = s.plan_id"
-	"  WHERE s.user_id = u.id AND s.status = 'active' AND s.period_start <= now()"
+	"  WHERE s.user_id = u.id AND s.status IN ('active', 'past_due') AND s.period_start <= now()"
 	"  AND s.period_end > now() ORDER BY 2, s.period_end DESC, s.id LIMIT 1) sub"
 	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
 	" AND u.id % $4::int = $5::int"

@@ -1,0 +1,894 @@
+/* stripe.c — see stripe.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "account/notify.h"
+#include "base/buf.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "base/queue.h"
+#include "billing/lifecycle.h"
+#include "billing/stripe.h"
+
+#define EVENT_ATTEMPTS	25	/* a stripe_event job: about a day of backoff */
+#define CHECKOUT_REUSE_S 600	/* one Idempotency-Key per user, plan and ten minutes */
+
+/* ---- the signature ------------------------------------------------------ */
+
+/* 1 if the hex digest hex (64 chars) is the HMAC of t "." body. */
+static int
+v1_matches(const char *hex, size_t hexlen, const char *secret, const char *t, size_t tlen,
+    const void *body, size_t len)
+{
+	crypto_auth_hmacsha256_state st;
+	unsigned char want[32], got[32];
+
+	if (hexlen != 64 || ac_unhex(hex, got, sizeof(got)) == -1)
+		return 0;
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)t, tlen);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)".", 1);
+	crypto_auth_hmacsha256_update(&st, body, len);
+	crypto_auth_hmacsha256_final(&st, want);
+	return ac_ct_equal(want, got, sizeof(want));
+}
+
+int
+ac_stripe_verify(const char *header, const void *body, size_t len, const char *secret,
+    long long now, int tolerance_s, struct ac_err *e)
+{
+	const char *p, *t = NULL;
+	size_t tlen = 0;
+	long long ts;
+	int any = 0, ok = 0;
+	char *end, tbuf[24];
+
+	if (secret == NULL || *secret == '\0')
+		return ac_err_set(e, AC_E_UNAUTHORIZED, "Stripe-Signature",
+		    "no webhook secret is configured");
+	if (header == NULL || *header == '\0')
+		return ac_err_set(e, AC_E_UNAUTHORIZED, "Stripe-Signature",
+		    "the Stripe-Signature header is missing");
+	/* t= first, wherever it stands */
+	for (p = header; *p != '\0'; p += strcspn(p, ","), p += *p == ',') {
+		size_t n = strcspn(p, ",");
+
+		if (n > 2 && strncmp(p, "t=", 2) == 0) {
+			t = p + 2;
+			tlen = n - 2;
+		}
+	}
+	if (t == NULL || tlen == 0 || tlen >= sizeof(tbuf))
+		return ac_err_set(e, AC_E_UNAUTHORIZED, "Stripe-Signature",
+		    "the Stripe-Signature header has no timestamp");
+	memcpy(tbuf, t, tlen);
+	tbuf[tlen] = '\0';
+	ts = strtoll(tbuf, &end, 10);
+	if (*end != '\0' || ts <= 0)
+		return ac_err_set(e, AC_E_UNAUTHORIZED, "Stripe-Signature",
+		    "the Stripe-Signature timestamp is not a number");
+	/* every v1 is compared, so the time taken says nothing of which matched */
+	for (p = header; *p != '\0'; p += strcspn(p, ","), p += *p == ',') {
+		size_t n = strcspn(p, ",");
+
+		if (n > 3 && strncmp(p, "v1=", 3) == 0) {
+			any = 1;
+			ok |= v1_matches(p + 3, n - 3, secret, tbuf, tlen, body, len);
+		}
+	}
+	if (!any)
+		return ac_err_set(e, AC_E_UNAUTHORIZED, "Stripe-Signature",
+		    "the Stripe-Signature header has no v1 signature");
+	if (!ok)
+		return ac_err_set(e, AC_E_UNAUTHORIZED, "Stripe-Signature",
+		    "no v1 signature matches the body");
+	if (ts < now - tolerance_s || ts > now + tolerance_s)
+		return ac_err_set(e, AC_E_UNAUTHORIZED, "Stripe-Signature",
+		    "the signature is %lld s old (at most %d s is taken)", now - ts, tolerance_s);
+	return 0;
+}
+
+/* ---- storing an event ------------------------------------------------------ */
+
+/* The event once, its job with it; a copy counts itself and queues nothing. */
+static const struct ac_stmt st_event_store = { "stripe_event_store",
+	"WITH ev AS (INSERT INTO stripe_events (id, type, created, payload)"
+	"  VALUES ($1, $2, to_timestamp($3::bigint), $4::jsonb)"
+	"  ON CONFLICT (id) DO UPDATE SET deliveries = stripe_events.deliveries + 1"
+	"  RETURNING (xmax = 0) AS fresh),"
+	" j AS (" AC_SQL_JOBS_INSERT(", max_attempts")
+	"  SELECT 'stripe_event', jsonb_build_object('event_id', $1::text), 'stripe:' || $1,"
+	"  now(), $5::int FROM ev WHERE fresh ON CONFLICT (unique_key) DO NOTHING RETURNING 1)"
+	" SELECT (SELECT fresh FROM ev), (SELECT count(*) FROM j),"
+	" pg_notify('ac_jobs', 'stripe_event')", 5 };
+
+/* 1 if s is an id Stripe makes with prefix: letters, digits, '_'. */
+static int
+stripe_id_ok(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix), len;
+
+	if (s == NULL || strncmp(s, prefix, n) != 0)
+		return 0;
+	len = strlen(s);
+	return len > n && len <= 250 && strspn(s + n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_") == len - n;
+}
+
+int
+ac_stripe_event_store(struct ac_db *db, const void *body, size_t len, char *id, size_t idsz,
+    struct ac_err *e)
+{
+	json_t *ev = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *eid = json_string_value(json_object_get(ev, "id"));
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	json_t *created = json_object_get(ev, "created");
+	char cr[24], maxa[8], *text;
+	const char *vals[5] = { eid, type, cr, NULL, maxa };
+	PGresult *res;
+	int fresh;
+
+	if (idsz > 0)
+		id[0] = '\0';
+	if (ev == NULL || !json_is_object(ev)) {
+		json_decref(ev);
+		return ac_err_set(e, AC_E_INVALID, NULL, "the body is not a JSON object");
+	}
+	if (!stripe_id_ok(eid, "evt_")) {
+		json_decref(ev);
+		return ac_err_set(e, AC_E_INVALID, "id", "the event has no id like evt_...");
+	}
+	snprintf(id, idsz, "%s", eid);
+	if (type == NULL || *type == '\0' || strlen(type) > 100 || !json_is_integer(created) ||
+	    json_integer_value(created) <= 0 ||
+	    !json_is_object(json_object_get(json_object_get(ev, "data"), "object"))) {
+		json_decref(ev);
+		return ac_err_set(e, AC_E_INVALID, type == NULL ? "type" : "data",
+		    "the event has no type, created time or data.object");
+	}
+	snprintf(cr, sizeof(cr), "%" JSON_INTEGER_FORMAT, json_integer_value(created));
+	snprintf(maxa, sizeof(maxa), "%d", EVENT_ATTEMPTS);
+	/* the body as sent: jsonb keeps what Stripe said, not our re-encoding */
+	if ((text = malloc(len + 1)) == NULL)
+		abort();
+	memcpy(text, body, len);
+	text[len] = '\0';
+	vals[3] = text;
+	res = ac_db_exec(db, &st_event_store, vals, NULL, NULL);
+	free(text);
+	json_decref(ev);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return ac_db_err(db, e);
+	fresh = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return fresh;
+}
+
+/* ---- Stripe's API -------------------------------------------------------------- */
+
+static size_t
+collect(char *p, size_t size, size_t n, void *arg)
+{
+	ac_buf_add(arg, p, size * n);
+	return size * n;
+}
+
+/* "&name=value" with value form-encoded. */
+static void
+form_add(struct ac_buf *b, CURL *c, const char *name, const char *value)
+{
+	char *v = curl_easy_escape(c, value, 0);
+
+	if (v == NULL)
+		abort();
+	ac_buf_printf(b, "%s%s=%s", b->len ? "&" : "", name, v);
+	curl_free(v);
+}
+
+/*
+ * POSTs form (name, value pairs, NULL-terminated) to path on Stripe's
+ * API with the secret key and idem (may be NULL) as Idempotency-Key. The
+ * answer's object (caller decrefs), or NULL with e: AC_E_UNAVAILABLE
+ * (timeout, connection, 5xx, 429), AC_E_UNPROCESSABLE (Stripe refused the
+ * request: its message).
+ */
+static json_t *
+api_post(const struct ac_stripe_api *api, const char *path, const char *const *form,
+    const char *idem, struct ac_err *e)
+{
+	char url[1024], auth[512], ih[300], cerr[CURL_ERROR_SIZE] = "";
+	struct ac_buf body = AC_BUF_INIT, out = AC_BUF_INIT;
+	struct curl_slist *h = NULL;
+	json_t *o = NULL;
+	long status = 0;
+	CURLcode cc;
+	CURL *c;
+
+	if ((c = curl_easy_init()) == NULL)
+		abort();
+	for (size_t i = 0; form[i] != NULL; i += 2)
+		form_add(&body, c, form[i], form[i + 1]);
+	snprintf(url, sizeof(url), "%s%s", api->base, path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", api->secret_key);
+	h = curl_slist_append(h, auth);
+	h = curl_slist_append(h, "Content-Type: application/x-www-form-urlencoded");
+	h = curl_slist_append(h, "Stripe-Version: 2024-06-20");
+	if (idem != NULL) {
+		snprintf(ih, sizeof(ih), "Idempotency-Key: %s", idem);
+		h = curl_slist_append(h, ih);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.p ? body.p : "");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)api->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)api->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "alertcast");
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	ac_buf_free(&body);
+	if (cc != CURLE_OK) {
+		/* the key is in a header, never in what is said */
+		ac_err_set(e, AC_E_UNAVAILABLE, NULL, "Stripe did not answer (%s)",
+		    cc == CURLE_OPERATION_TIMEDOUT ? "timed out" : cerr[0] ? cerr :
+		    curl_easy_strerror(cc));
+		ac_warn("stripe %s: %s", path, e ? e->message : "no answer");
+	} else if ((o = json_loadb(out.p ? out.p : "", out.len, 0, NULL)) == NULL ||
+	    !json_is_object(o)) {
+		json_decref(o);
+		o = NULL;
+		ac_err_set(e, AC_E_UNAVAILABLE, NULL, "Stripe answered %ld without JSON", status);
+		ac_warn("stripe %s: %ld, not JSON", path, status);
+	} else if (status < 200 || status > 299) {
+		const char *msg = json_string_value(json_object_get(json_object_get(o, "error"),
+		    "message"));
+
+		ac_err_set(e, status >= 500 || status == 429 ? AC_E_UNAVAILABLE :
+		    AC_E_UNPROCESSABLE, NULL, "Stripe refused the request (%ld): %s", status,
+		    msg ? msg : "no message");
+		ac_warn("stripe %s: %ld %s", path, status, msg ? msg : "");
+		json_decref(o);
+		o = NULL;
+	}
+	ac_buf_free(&out);
+	return o;
+}
+
+static int
+configured(const struct ac_stripe_api *api, struct ac_err *e)
+{
+	if (api->secret_key == NULL || *api->secret_key == '\0' || api->base == NULL)
+		return ac_err_set(e, AC_E_UNPROCESSABLE, NULL,
+		    "card payments are not set up here; pay by UPI or bank transfer");
+	return 0;
+}
+
+/* What a checkout needs: the plan's price and the buyer. */
+static const struct ac_stmt st_checkout_what = { "stripe_checkout_what",
+	"SELECT p.stripe_price_id, u.email, u.stripe_customer_id,"
+	" (SELECT count(*) FROM subscriptions s WHERE s.user_id = u.id AND s.status = 'active')"
+	" FROM plans p, users u WHERE p.id = $2 AND p.status = 'active' AND u.id = $1", 2 };
+
+static const struct ac_stmt st_checkout_record = { "stripe_checkout_record",
+	"INSERT INTO checkout_sessions (id, user_id, plan_id, idempotency_key, url)"
+	" VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING", 5 };
+
+char *
+ac_stripe_checkout(struct ac_db *db, const struct ac_stripe_api *api, long long user_id,
+    long long plan_id, struct ac_err *e)
+{
+	char uid[24], pid[24], idem[128], success[1100], cancel[1100];
+	const char *vals[5] = { uid, pid };
+	const char *form[24];
+	const char *id, *url;
+	PGresult *res;
+	json_t *o;
+	char *out;
+	size_t n = 0;
+
+	if (configured(api, e) == -1)
+		return NULL;
+	snprintf(uid, sizeof(uid), "%lld", user_id);
+	snprintf(pid, sizeof(pid), "%lld", plan_id);
+	res = ac_db_exec(db, &st_checkout_what, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		ac_db_err(db, e);
+		return NULL;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		ac_err_set(e, AC_E_NOT_FOUND, "plan_id", "no such plan on offer");
+		return NULL;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		ac_err_set(e, AC_E_UNPROCESSABLE, "plan_id",
+		    "this plan cannot be bought by card; pay by UPI or bank transfer");
+		return NULL;
+	}
+	if (strtoll(PQgetvalue(res, 0, 3), NULL, 10) >= 5) {
+		PQclear(res);
+		ac_err_set(e, AC_E_UNPROCESSABLE, "plan_id",
+		    "you already have 5 active subscriptions, the most there can be");
+		return NULL;
+	}
+	snprintf(idem, sizeof(idem), "checkout-%lld-%lld-%lld", user_id, plan_id,
+	    (long long)time(NULL) / CHECKOUT_REUSE_S);
+	snprintf(success, sizeof(success), "%s/billing/done?session={CHECKOUT_SESSION_ID}",
+	    api->site);
+	snprintf(cancel, sizeof(cancel), "%s/plans?done=checkout_cancelled", api->site);
+	form[n++] = "mode"; form[n++] = "subscription";
+	form[n++] = "line_items[0][price]"; form[n++] = PQgetvalue(res, 0, 0);
+	form[n++] = "line_items[0][quantity]"; form[n++] = "1";
+	form[n++] = "success_url"; form[n++] = success;
+	form[n++] = "cancel_url"; form[n++] = cancel;
+	form[n++] = "client_reference_id"; form[n++] = uid;
+	form[n++] = "metadata[user_id]"; form[n++] = uid;
+	form[n++] = "metadata[plan_id]"; form[n++] = pid;
+	form[n++] = "subscription_data[metadata][user_id]"; form[n++] = uid;
+	if (!PQgetisnull(res, 0, 2)) {
+		form[n++] = "customer"; form[n++] = PQgetvalue(res, 0, 2);
+	} else {
+		form[n++] = "customer_email"; form[n++] = PQgetvalue(res, 0, 1);
+	}
+	form[n] = NULL;
+	o = api_post(api, "/v1/checkout/sessions", form, idem, e);
+	PQclear(res);
+	if (o == NULL)
+		return NULL;
+	id = json_string_value(json_object_get(o, "id"));
+	url = json_string_value(json_object_get(o, "url"));
+	if (!stripe_id_ok(id, "cs_") || url == NULL || (strncmp(url, "https://", 8) != 0 &&
+	    strncmp(url, "http://", 7) != 0)) {
+		json_decref(o);
+		ac_err_set(e, AC_E_UNAVAILABLE, NULL, "Stripe's answer has no session id and url");
+		return NULL;
+	}
+	vals[0] = id;
+	vals[1] = uid;
+	vals[2] = pid;
+	vals[3] = idem;
+	vals[4] = url;
+	if (ac_db_command(db, &st_checkout_record, vals) == -1) {
+		json_decref(o);
+		ac_db_err(db, e);
+		return NULL;
+	}
+	out = strdup(url);
+	json_decref(o);
+	if (out == NULL)
+		abort();
+	return out;
+}
+
+static const struct ac_stmt st_customer = { "stripe_customer",
+	"SELECT stripe_customer_id FROM users WHERE id = $1 AND stripe_customer_id IS NOT NULL", 1 };
+
+char *
+ac_stripe_portal(struct ac_db *db, const struct ac_stripe_api *api, long long user_id,
+    const char *return_path, struct ac_err *e)
+{
+	char uid[24], ret[1100];
+	const char *vals[1] = { uid };
+	const char *form[5];
+	const char *url;
+	PGresult *res;
+	json_t *o;
+	char *out;
+
+	if (configured(api, e) == -1)
+		return NULL;
+	snprintf(uid, sizeof(uid), "%lld", user_id);
+	res = ac_db_exec(db, &st_customer, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		ac_db_err(db, e);
+		return NULL;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		ac_err_set(e, AC_E_NOT_FOUND, NULL, "you have no card subscription to manage");
+		return NULL;
+	}
+	snprintf(ret, sizeof(ret), "%s%s", api->site, return_path);
+	form[0] = "customer";
+	form[1] = PQgetvalue(res, 0, 0);
+	form[2] = "return_url";
+	form[3] = ret;
+	form[4] = NULL;
+	o = api_post(api, "/v1/billing_portal/sessions", form, NULL, e);
+	PQclear(res);
+	if (o == NULL)
+		return NULL;
+	if ((url = json_string_value(json_object_get(o, "url"))) == NULL) {
+		json_decref(o);
+		ac_err_set(e, AC_E_UNAVAILABLE, NULL, "Stripe's answer has no url");
+		return NULL;
+	}
+	if ((out = strdup(url)) == NULL)
+		abort();
+	json_decref(o);
+	return out;
+}
+
+/* ---- processing an event (the worker) ------------------------------------------- */
+
+static const struct ac_stmt st_event_load = { "stripe_event_load",
+	"SELECT type, extract(epoch FROM created)::bigint, payload::text, status"
+	" FROM stripe_events WHERE id = $1 FOR UPDATE", 1 };
+
+static const struct ac_stmt st_event_done = { "stripe_event_done",
+	"UPDATE stripe_events SET status = $2, error = $3, processed_at = now() WHERE id = $1", 3 };
+
+/* The subscription's row, made if missing, and locked: every event of one
+ * subscription is processed one at a time, in whatever order. */
+static const struct ac_stmt st_sub_lock = { "stripe_sub_lock",
+	"INSERT INTO stripe_subscriptions (id, customer) VALUES ($1, $2)"
+	" ON CONFLICT (id) DO NOTHING", 2 };
+static const struct ac_stmt st_sub_lock2 = { "stripe_sub_lock2",
+	"SELECT m.user_id, coalesce((SELECT p.name FROM subscriptions s JOIN plans p"
+	"  ON p.id = s.plan_id WHERE s.stripe_subscription_id = m.id), '')"
+	" FROM stripe_subscriptions m WHERE m.id = $1 FOR UPDATE", 1 };
+
+/* A customer.subscription.* event: what it says wins if it is the newest. */
+static const struct ac_stmt st_sub_state = { "stripe_sub_state",
+	"UPDATE stripe_subscriptions SET customer = coalesce($2, customer),"
+	" price_id = coalesce($3, price_id), status = $4, status_at = to_timestamp($5::bigint),"
+	" period_start = coalesce(to_timestamp($6::bigint), period_start),"
+	" period_end = coalesce(to_timestamp($7::bigint), period_end),"
+	" cancel_at_period_end = $8::boolean, ended_at = to_timestamp($9::bigint), updated_at = now()"
+	" WHERE id = $1 AND (status_at IS NULL OR status_at <= to_timestamp($5::bigint))", 9 };
+
+/* checkout.session.completed: whose the subscription is. */
+static const struct ac_stmt st_checkout_find = { "stripe_checkout_find",
+	"SELECT c.user_id, c.plan_id FROM checkout_sessions c WHERE c.id = $1"
+	" UNION ALL SELECT u.id, p.id FROM users u LEFT JOIN plans p ON p.id = $3::bigint"
+	"  WHERE u.id = $2::bigint AND NOT EXISTS (SELECT 1 FROM checkout_sessions WHERE id = $1)", 3 };
+static const struct ac_stmt st_sub_link = { "stripe_sub_link",
+	"UPDATE stripe_subscriptions SET user_id = $2, plan_id = $3, checkout_session = $4,"
+	" customer = coalesce(customer, $5), updated_at = now()"
+	" WHERE id = $1 AND (user_id IS NULL OR user_id = $2) RETURNING 1", 5 };
+static const struct ac_stmt st_checkout_done = { "stripe_checkout_done",
+	"WITH c AS (UPDATE checkout_sessions SET completed_at = coalesce(completed_at, now()),"
+	"  stripe_subscription_id = $2 WHERE id = $1)"
+	" UPDATE users SET stripe_customer_id = $4 WHERE id = $3 AND stripe_customer_id IS NULL"
+	"  AND $4::text IS NOT NULL"
+	"  AND NOT EXISTS (SELECT 1 FROM users o WHERE o.stripe_customer_id = $4)", 4 };
+
+/* An invoice: a paid one stays paid whatever comes after. */
+static const struct ac_stmt st_invoice = { "stripe_invoice",
+	"INSERT INTO stripe_invoices AS i (id, stripe_subscription_id, customer, price_id,"
+	"  period_start, period_end, amount_paid, currency, attempt_count, status, status_at)"
+	" VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), to_timestamp($6::bigint), $7::bigint,"
+	"  $8, $9::int, $10, to_timestamp($11::bigint))"
+	" ON CONFLICT (id) DO UPDATE SET price_id = coalesce(i.price_id, EXCLUDED.price_id),"
+	"  period_start = coalesce(i.period_start, EXCLUDED.period_start),"
+	"  period_end = coalesce(i.period_end, EXCLUDED.period_end),"
+	"  amount_paid = CASE WHEN EXCLUDED.status = 'paid' THEN EXCLUDED.amount_paid"
+	"   ELSE i.amount_paid END,"
+	"  attempt_count = greatest(i.attempt_count, EXCLUDED.attempt_count),"
+	"  status = CASE WHEN i.status = 'paid' OR EXCLUDED.status = 'paid' THEN 'paid'"
+	"   ELSE 'failed' END,"
+	"  status_at = greatest(i.status_at, EXCLUDED.status_at)"
+	" RETURNING status", 11 };
+
+/* Before any customer.subscription.* event, a paid invoice stands for the
+ * subscription's period (never its status_at: any subscription event wins). */
+static const struct ac_stmt st_sub_from_invoice = { "stripe_sub_from_invoice",
+	"UPDATE stripe_subscriptions SET price_id = coalesce(price_id, $2),"
+	" period_start = CASE WHEN status_at IS NULL AND ($4::bigint IS NOT NULL)"
+	"  AND (period_end IS NULL OR period_end < to_timestamp($4::bigint))"
+	"  THEN to_timestamp($3::bigint) ELSE period_start END,"
+	" period_end = CASE WHEN status_at IS NULL AND ($4::bigint IS NOT NULL)"
+	"  AND (period_end IS NULL OR period_end < to_timestamp($4::bigint))"
+	"  THEN to_timestamp($4::bigint) ELSE period_end END,"
+	" status = CASE WHEN status_at IS NULL THEN 'active' ELSE status END,"
+	" updated_at = now() WHERE id = $1", 4 };
+
+/*
+ * The user's subscription from Stripe's picture ($1 the Stripe id).
+ * Nothing until a checkout named the user. The plan is
+ * the one whose price Stripe names (else the latest paid invoice's, else
+ * the checkout's). A subscription the lifecycle ended for want of payment
+ * stays ended unless Stripe moved its period on.
+ */
+static const struct ac_stmt st_sync = { "stripe_sync",
+	"WITH m AS (SELECT m.*, coalesce(pp.id, ip.id, m.plan_id) AS plan,"
+	"  coalesce(pp.duration_months, ip.duration_months, cp.duration_months) AS months,"
+	"  coalesce(pp.duration_days, ip.duration_days, cp.duration_days) AS days,"
+	"  (SELECT i.period_start FROM stripe_invoices i WHERE i.stripe_subscription_id = m.id"
+	"   AND i.status = 'paid' ORDER BY i.period_end DESC NULLS LAST LIMIT 1) AS inv_start,"
+	"  (SELECT i.period_end FROM stripe_invoices i WHERE i.stripe_subscription_id = m.id"
+	"   AND i.status = 'paid' ORDER BY i.period_end DESC NULLS LAST LIMIT 1) AS inv_end"
+	"  FROM stripe_subscriptions m"
+	"  LEFT JOIN plans pp ON pp.stripe_price_id = m.price_id"
+	"  LEFT JOIN LATERAL (SELECT p.* FROM stripe_invoices i JOIN plans p"
+	"   ON p.stripe_price_id = i.price_id WHERE i.stripe_subscription_id = m.id"
+	"   AND i.status = 'paid' ORDER BY i.period_end DESC NULLS LAST LIMIT 1) ip ON true"
+	"  LEFT JOIN plans cp ON cp.id = m.plan_id"
+	"  WHERE m.id = $1 AND m.user_id IS NOT NULL),"
+	" v AS (SELECT m.*,"
+	"  CASE WHEN m.status IN ('active', 'trialing') THEN 'active'"
+	"   WHEN m.status IN ('past_due', 'unpaid') THEN 'past_due'"
+	"   WHEN m.status = 'canceled' THEN 'cancelled'"
+	"   WHEN m.status = 'incomplete_expired' THEN 'expired'"
+	"   ELSE 'pending' END AS st,"
+	"  coalesce(m.period_start, m.inv_start, now()) AS ps,"
+	"  coalesce(m.period_end, m.inv_end, now() + make_interval(months => m.months,"
+	"   days => m.days)) AS pe FROM m WHERE m.plan IS NOT NULL),"
+	" w AS (SELECT v.*, CASE WHEN v.st = 'cancelled' THEN greatest(least(v.pe,"
+	"  coalesce(v.ended_at, now())), v.ps + interval '1 second')"
+	"  WHEN v.pe > v.ps THEN v.pe ELSE v.ps + interval '1 second' END AS pe2 FROM v)"
+	" INSERT INTO subscriptions AS s (user_id, plan_id, status, period_start, period_end,"
+	"  auto_renew, provider, stripe_customer_id, stripe_subscription_id, past_due_since,"
+	"  ended_at, end_reason)"
+	" SELECT w.user_id, w.plan, w.st, w.ps, w.pe2, w.st IN ('active', 'past_due')"
+	"  AND NOT w.cancel_at_period_end, 'stripe', w.customer, w.id,"
+	"  CASE WHEN w.st = 'past_due' THEN now() END,"
+	"  CASE WHEN w.st = 'cancelled' THEN coalesce(w.ended_at, now()) END,"
+	"  CASE w.st WHEN 'cancelled' THEN 'cancelled' WHEN 'expired' THEN 'payment_failed' END"
+	"  FROM w"
+	" ON CONFLICT (stripe_subscription_id) DO UPDATE SET plan_id = EXCLUDED.plan_id,"
+	"  status = CASE WHEN s.status = 'expired' AND EXCLUDED.status IN ('active', 'past_due')"
+	"   AND EXCLUDED.period_end <= s.period_end THEN 'expired' ELSE EXCLUDED.status END,"
+	"  period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end,"
+	"  auto_renew = EXCLUDED.auto_renew, stripe_customer_id = EXCLUDED.stripe_customer_id,"
+	"  past_due_since = CASE WHEN EXCLUDED.status = 'past_due'"
+	"   THEN coalesce(s.past_due_since, now()) END,"
+	"  ended_at = EXCLUDED.ended_at,"
+	"  end_reason = CASE WHEN s.status = 'expired' AND EXCLUDED.status IN ('active', 'past_due')"
+	"   AND EXCLUDED.period_end <= s.period_end THEN s.end_reason"
+	"   ELSE EXCLUDED.end_reason END,"
+	"  updated_at = now()"
+	" RETURNING s.id, s.user_id, s.status", 1 };
+
+/* Does a plan exist for the subscription, once it is linked? */
+static const struct ac_stmt st_sync_plan = { "stripe_sync_plan",
+	"SELECT m.user_id IS NOT NULL, coalesce(m.price_id, (SELECT i.price_id FROM stripe_invoices i"
+	"  WHERE i.stripe_subscription_id = m.id ORDER BY i.period_end DESC NULLS LAST LIMIT 1), '')"
+	" FROM stripe_subscriptions m WHERE m.id = $1", 1 };
+
+/* Every paid invoice not yet granted: its plan's credits, once. The plan
+ * is the invoice's price's, else the subscription's. */
+static const struct ac_stmt st_grant = { "stripe_grant",
+	"WITH g AS (UPDATE stripe_invoices i SET credits = coalesce((SELECT p.credits_per_period"
+	"  FROM plans p WHERE p.stripe_price_id = i.price_id), (SELECT p.credits_per_period"
+	"  FROM subscriptions s JOIN plans p ON p.id = s.plan_id"
+	"  WHERE s.stripe_subscription_id = i.stripe_subscription_id), 0), granted_at = now()"
+	"  WHERE i.stripe_subscription_id = $1 AND i.status = 'paid' AND i.granted_at IS NULL"
+	"  RETURNING i.id, i.credits)"
+	" INSERT INTO credit_ledger (user_id, amount, kind, reference, idempotency_key)"
+	" SELECT $2::bigint, g.credits, 'purchase', 'invoice:' || g.id, 'invoice:' || g.id"
+	" FROM g WHERE g.credits > 0 ORDER BY g.id"
+	" ON CONFLICT (idempotency_key) DO NOTHING", 2 };
+
+/* Folds the locked Stripe subscription id into the user's, and grants. */
+static int
+sync(struct ac_db *db, const char *id, struct ac_err *e)
+{
+	const char *vals[2] = { id, NULL };
+	PGresult *res;
+	int linked;
+	char price[256];
+
+	res = ac_db_exec(db, &st_sync_plan, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return ac_db_err(db, e);
+	linked = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	snprintf(price, sizeof(price), "%s", PQntuples(res) ? PQgetvalue(res, 0, 1) : "");
+	PQclear(res);
+	if (!linked)
+		return 0;	/* the checkout will say whose it is */
+	res = ac_db_exec(db, &st_sync, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return ac_db_err(db, e);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return ac_err_set(e, AC_E_UNPROCESSABLE, NULL,
+		    "no plan has the Stripe price %s (acctl plan add ... --stripe-price-id %s)",
+		    *price ? price : "(none)", *price ? price : "ID");
+	}
+	vals[1] = PQgetvalue(res, 0, 1);
+	if (ac_db_command(db, &st_grant, vals) == -1) {
+		PQclear(res);
+		return ac_db_err(db, e);
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* An id that may come as a string or as an expanded object. */
+static const char *
+ref_id(json_t *v)
+{
+	if (json_is_object(v))
+		v = json_object_get(v, "id");
+	return json_string_value(v);
+}
+
+/* An integer field as text ("" → NULL for SQL), into buf. */
+static const char *
+int_text(json_t *v, char *buf, size_t n)
+{
+	if (!json_is_integer(v))
+		return NULL;
+	snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	return buf;
+}
+
+static int
+lock_sub(struct ac_db *db, const char *sub, const char *customer, struct ac_err *e)
+{
+	const char *vals[2] = { sub, customer };
+	PGresult *res;
+
+	if (ac_db_command(db, &st_sub_lock, vals) == -1)
+		return ac_db_err(db, e);
+	res = ac_db_exec(db, &st_sub_lock2, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return ac_db_err(db, e);
+	PQclear(res);
+	return 0;
+}
+
+/* customer.subscription.created / .updated / .deleted */
+static int
+on_subscription(struct ac_db *db, json_t *o, long long created, int deleted,
+    const char **why, struct ac_err *e)
+{
+	const char *id = json_string_value(json_object_get(o, "id"));
+	const char *customer = ref_id(json_object_get(o, "customer"));
+	const char *status = deleted ? "canceled" : json_string_value(json_object_get(o, "status"));
+	json_t *item = json_array_get(json_object_get(json_object_get(o, "items"), "data"), 0);
+	json_t *price = json_object_get(item, "price");
+	json_t *ps = json_object_get(o, "current_period_start");
+	json_t *pe = json_object_get(o, "current_period_end");
+	json_t *ended = json_object_get(o, "ended_at");
+	char cr[24], b6[24], b7[24], b9[24];
+	const char *vals[9];
+
+	if (!stripe_id_ok(id, "sub_") || status == NULL) {
+		*why = "the subscription has no id or status";
+		return 1;
+	}
+	if (!json_is_integer(ps))	/* newer API versions keep the period on the items */
+		ps = json_object_get(item, "current_period_start");
+	if (!json_is_integer(pe))
+		pe = json_object_get(item, "current_period_end");
+	if (deleted && !json_is_integer(ended))
+		ended = json_object_get(o, "canceled_at");
+	if (lock_sub(db, id, customer, e) == -1)
+		return -1;
+	snprintf(cr, sizeof(cr), "%lld", created);
+	vals[0] = id;
+	vals[1] = customer;
+	vals[2] = ref_id(price) ? ref_id(price) :
+	    ref_id(json_object_get(item, "plan"));
+	vals[3] = status;
+	vals[4] = cr;
+	vals[5] = int_text(ps, b6, sizeof(b6));
+	vals[6] = int_text(pe, b7, sizeof(b7));
+	vals[7] = json_is_true(json_object_get(o, "cancel_at_period_end")) ? "true" : "false";
+	vals[8] = int_text(ended, b9, sizeof(b9));
+	if (vals[2] != NULL && !stripe_id_ok(vals[2], "price_") && !stripe_id_ok(vals[2], "plan_"))
+		vals[2] = NULL;
+	if (ac_db_command(db, &st_sub_state, vals) == -1)
+		return ac_db_err(db, e);
+	return sync(db, id, e);
+}
+
+/* checkout.session.completed */
+static int
+on_checkout(struct ac_db *db, json_t *o, const char **why, struct ac_err *e)
+{
+	const char *id = json_string_value(json_object_get(o, "id"));
+	const char *sub = ref_id(json_object_get(o, "subscription"));
+	const char *customer = ref_id(json_object_get(o, "customer"));
+	const char *ref = json_string_value(json_object_get(o, "client_reference_id"));
+	const char *plan = json_string_value(json_object_get(json_object_get(o, "metadata"),
+	    "plan_id"));
+	const char *vals[5];
+	char user[24], pid[24];
+	PGresult *res;
+	int n;
+
+	if (!stripe_id_ok(id, "cs_") || !stripe_id_ok(sub, "sub_")) {
+		*why = "not a subscription checkout";
+		return 1;
+	}
+	if (ref == NULL || strspn(ref, "0123456789") != strlen(ref) || strlen(ref) > 18)
+		ref = "0";
+	if (plan == NULL || strspn(plan, "0123456789") != strlen(plan) || strlen(plan) > 18)
+		plan = "0";
+	vals[0] = id;
+	vals[1] = ref;
+	vals[2] = plan;
+	res = ac_db_exec(db, &st_checkout_find, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return ac_db_err(db, e);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		*why = "a checkout for no user and plan we know";
+		return 1;
+	}
+	snprintf(user, sizeof(user), "%s", PQgetvalue(res, 0, 0));
+	snprintf(pid, sizeof(pid), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	if (lock_sub(db, sub, customer, e) == -1)
+		return -1;
+	vals[0] = sub;
+	vals[1] = user;
+	vals[2] = *pid ? pid : NULL;
+	vals[3] = id;
+	vals[4] = customer;
+	res = ac_db_exec(db, &st_sub_link, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return ac_db_err(db, e);
+	n = PQntuples(res);
+	PQclear(res);
+	if (n == 0)
+		return ac_err_set(e, AC_E_UNPROCESSABLE, NULL,
+		    "subscription %s already belongs to another user", sub);
+	vals[0] = id;
+	vals[1] = sub;
+	vals[2] = user;
+	vals[3] = customer;
+	if (ac_db_command(db, &st_checkout_done, vals) == -1)
+		return ac_db_err(db, e);
+	return sync(db, sub, e);
+}
+
+/* invoice.paid, invoice.payment_failed */
+static int
+on_invoice(struct ac_db *db, json_t *o, long long created, int paid, const char **why,
+    struct ac_err *e)
+{
+	const char *id = json_string_value(json_object_get(o, "id"));
+	const char *sub = ref_id(json_object_get(o, "subscription"));
+	const char *customer = ref_id(json_object_get(o, "customer"));
+	json_t *line = json_array_get(json_object_get(json_object_get(o, "lines"), "data"), 0);
+	json_t *period = json_object_get(line, "period");
+	const char *price = ref_id(json_object_get(line, "price"));
+	char cr[24], b5[24], b6[24], b7[24], b9[24];
+	const char *vals[11];
+	PGresult *res;
+	int still_failed, linked;
+
+	if (sub == NULL)	/* API 2025+: the subscription moved under parent */
+		sub = ref_id(json_object_get(json_object_get(json_object_get(o, "parent"),
+		    "subscription_details"), "subscription"));
+	if (price == NULL)
+		price = json_string_value(json_object_get(json_object_get(json_object_get(line,
+		    "pricing"), "price_details"), "price"));
+	if (price == NULL)
+		price = ref_id(json_object_get(line, "plan"));
+	if (price != NULL && !stripe_id_ok(price, "price_") && !stripe_id_ok(price, "plan_"))
+		price = NULL;
+	if (!stripe_id_ok(id, "in_")) {
+		*why = "the invoice has no id";
+		return 1;
+	}
+	if (!stripe_id_ok(sub, "sub_")) {
+		*why = "an invoice of no subscription";
+		return 1;
+	}
+	if (lock_sub(db, sub, customer, e) == -1)
+		return -1;
+	snprintf(cr, sizeof(cr), "%lld", created);
+	vals[0] = id;
+	vals[1] = sub;
+	vals[2] = customer;
+	vals[3] = price;
+	vals[4] = int_text(json_object_get(period, "start"), b5, sizeof(b5));
+	vals[5] = int_text(json_object_get(period, "end"), b6, sizeof(b6));
+	vals[6] = int_text(json_object_get(o, "amount_paid"), b7, sizeof(b7));
+	vals[7] = json_string_value(json_object_get(o, "currency"));
+	vals[8] = int_text(json_object_get(o, "attempt_count"), b9, sizeof(b9));
+	vals[9] = paid ? "paid" : "failed";
+	vals[10] = cr;
+	if (vals[4] != NULL && vals[5] != NULL && strtoll(vals[5], NULL, 10) <=
+	    strtoll(vals[4], NULL, 10))
+		vals[4] = vals[5] = NULL;
+	res = ac_db_exec(db, &st_invoice, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return ac_db_err(db, e);
+	still_failed = strcmp(PQgetvalue(res, 0, 0), "failed") == 0;
+	PQclear(res);
+	if (paid) {
+		const char *v2[4] = { sub, price, vals[4], vals[5] };
+
+		if (ac_db_command(db, &st_sub_from_invoice, v2) == -1)
+			return ac_db_err(db, e);
+	}
+	if (sync(db, sub, e) == -1)
+		return -1;
+	/* a failed payment is told once per attempt, and never after it was paid */
+	if (!paid && still_failed) {
+		const char *v1[1] = { sub };
+		char key[320];
+
+		res = ac_db_exec(db, &st_sub_lock2, v1, NULL, NULL);
+		if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+			return ac_db_err(db, e);
+		linked = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
+		if (linked) {
+			long long uid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+			char grace[16];
+			json_t *v;
+			int rc;
+
+			snprintf(grace, sizeof(grace), "%d", ac_billing_config()->grace_days);
+			v = json_pack("{s:s, s:s, s:s}", "plan", PQgetvalue(res, 0, 1), "grace",
+			    grace, "url", ac_billing_config()->site);
+			snprintf(key, sizeof(key), "%s:%s", id, vals[8] ? vals[8] : "0");
+			rc = ac_notify_user(db, uid, "payment_failed", key, v);
+			json_decref(v);
+			if (rc == -1) {
+				PQclear(res);
+				return ac_db_err(db, e);
+			}
+		}
+		PQclear(res);
+	}
+	return 0;
+}
+
+int
+ac_stripe_event_process(struct ac_db *db, const char *id, struct ac_err *e)
+{
+	const char *vals[3] = { id, NULL, NULL };
+	const char *type, *why = NULL;
+	long long created;
+	json_t *ev, *o;
+	PGresult *res;
+	int rc;
+
+	res = ac_db_exec(db, &st_event_load, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return ac_db_err(db, e);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return ac_err_set(e, AC_E_NOT_FOUND, NULL, "no stored Stripe event %s", id);
+	}
+	if (strcmp(PQgetvalue(res, 0, 3), "received") != 0) {
+		PQclear(res);
+		return 0;
+	}
+	type = PQgetvalue(res, 0, 0);
+	created = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	ev = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+	o = json_object_get(json_object_get(ev, "data"), "object");
+	if (strcmp(type, "checkout.session.completed") == 0)
+		rc = on_checkout(db, o, &why, e);
+	else if (strcmp(type, "customer.subscription.created") == 0 ||
+	    strcmp(type, "customer.subscription.updated") == 0)
+		rc = on_subscription(db, o, created, 0, &why, e);
+	else if (strcmp(type, "customer.subscription.deleted") == 0)
+		rc = on_subscription(db, o, created, 1, &why, e);
+	else if (strcmp(type, "invoice.paid") == 0)
+		rc = on_invoice(db, o, created, 1, &why, e);
+	else if (strcmp(type, "invoice.payment_failed") == 0)
+		rc = on_invoice(db, o, created, 0, &why, e);
+	else {
+		why = "not an event alertcast acts on";
+		rc = 1;
+	}
+	json_decref(ev);
+	PQclear(res);
+	if (rc == -1)
+		return -1;
+	vals[1] = rc == 1 ? "ignored" : "processed";
+	vals[2] = why;
+	if (ac_db_command(db, &st_event_done, vals) == -1)
+		return ac_db_err(db, e);
+	return 0;
+}

@@ -1,0 +1,87 @@
+/*
+ * stripe.h — card subscriptions through Stripe (sql/014_billing.sql).
+ *
+ * The responders' side: Stripe-Signature checked and the event stored
+ * once under its id with a "stripe_event" job beside it (ac-hook), and
+ * the Checkout and Billing Portal sessions a subscriber is sent to
+ * (ac-portal, ac-api) — the one outside call a responder makes while a
+ * person waits, bounded by AC_STRIPE_TIMEOUT_MS.
+ *
+ * The worker's side: ac_stripe_event_process() folds one stored event
+ * into Stripe's picture of the subscription (the latest "created" wins a
+ * status; a paid invoice stays paid) and that picture into the user's
+ * subscription once the checkout has said whose it is, granting each paid
+ * invoice's credits once (ledger key invoice:<id>). Any order of events,
+ * any number of copies, ends in the same state.
+ */
+#ifndef AC_STRIPE_H
+#define AC_STRIPE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "base/db.h"
+#include "base/err.h"
+
+#define AC_STRIPE_TOLERANCE_S	300	/* a signature older than this is refused */
+
+/*
+ * Checks header (Stripe-Signature: "t=<unix>,v1=<hex>[,v1=...]") over
+ * body with secret (the whole whsec_... string) at now (unix seconds):
+ * any v1 matching HMAC-SHA256(secret, "<t>.<body>") in constant time, t
+ * within tolerance_s of now. 0, or -1 with e (AC_E_UNAUTHORIZED, field
+ * "Stripe-Signature", what was wrong: missing, malformed, stale, no match).
+ */
+int	ac_stripe_verify(const char *header, const void *body, size_t len, const char *secret,
+	    long long now, int tolerance_s, struct ac_err *e);
+
+/*
+ * Stores the event in body (a Stripe event object: "id" evt_..., "type",
+ * "created") with its processing job, in one statement. 1 when new, 0
+ * when already stored (a copy: counted), -1 with e (AC_E_INVALID for a
+ * body that is not an event, AC_E_UNAVAILABLE / AC_E_INTERNAL for the
+ * database). id (idsz >= 256) receives the event id when known.
+ */
+int	ac_stripe_event_store(struct ac_db *db, const void *body, size_t len, char *id,
+	    size_t idsz, struct ac_err *e);
+
+/* Where the responders reach Stripe (from the settings). */
+struct ac_stripe_api {
+	const char	*base;		/* AC_STRIPE_API_BASE, no trailing slash */
+	const char	*secret_key;	/* AC_STRIPE_SECRET_KEY; NULL or "": not configured */
+	const char	*site;		/* AC_BASE_URL: success, cancel and return URLs */
+	int		 timeout_ms;	/* AC_STRIPE_TIMEOUT_MS */
+};
+
+/*
+ * A Checkout Session (mode=subscription) for user on plan, recorded in
+ * checkout_sessions; its url (malloc'd), to redirect to. A second call
+ * for the same user and plan within ten minutes (a double click, a
+ * retried request) reuses the same Idempotency-Key and so the same
+ * session. NULL with e: AC_E_NOT_FOUND (no such active plan),
+ * AC_E_UNPROCESSABLE (the plan has no Stripe price; card payments not
+ * configured; five active subscriptions already), AC_E_UNAVAILABLE
+ * (Stripe slow, down or refusing), or a database error.
+ */
+char	*ac_stripe_checkout(struct ac_db *db, const struct ac_stripe_api *api, long long user_id,
+	    long long plan_id, struct ac_err *e);
+
+/* A Billing Portal session for the user's Stripe customer (change card,
+ * cancel), returning to return_path on the site; its url (malloc'd).
+ * NULL with e: AC_E_NOT_FOUND (the user never paid by card), as above. */
+char	*ac_stripe_portal(struct ac_db *db, const struct ac_stripe_api *api, long long user_id,
+	    const char *return_path, struct ac_err *e);
+
+/*
+ * Processes the stored event id inside the caller's transaction (the
+ * worker's job; what overstays its time is ended by lifecycle.h, and
+ * stays ended unless Stripe moves its period on). 0 when done (processed, ignored, or
+ * processed before); -1 with e: AC_E_UNAVAILABLE (database: try again),
+ * AC_E_UNPROCESSABLE (e.g. no plan has the invoice's price: an operator
+ * must act; the job fails with this message), AC_E_NOT_FOUND (no such
+ * event).
+ */
+int	ac_stripe_event_process(struct ac_db *db, const char *id, struct ac_err *e);
+
+#endif
