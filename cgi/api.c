@@ -38,6 +38,8 @@
 #include "web/response.h"
 #include "web/route.h"
 #include "base/util.h"
+#include "billing/payments.h"
+#include "billing/stripe.h"
 
 #define AUDIENCE	"alertcast-api"
 #define PREFIX		"/api/v1"
@@ -50,6 +52,7 @@ static struct {
 	int		 token_ttl_s;	/* AC_API_TOKEN_SECONDS (900) */
 	int		 per_minute;	/* AC_API_PER_MINUTE (100) */
 	int		 bad_token_max;	/* AC_API_BAD_TOKEN_MAX failures a minute an address (20) */
+	struct ac_stripe_api stripe;	/* checkout and billing portal sessions */
 } api;
 
 
@@ -67,6 +70,9 @@ static void	plans(struct ac_call *);
 static void	sub_status(struct ac_call *);
 static void	signals(struct ac_call *);
 static void	trades(struct ac_call *);
+static void	checkout(struct ac_call *);
+static void	billing_portal(struct ac_call *);
+static void	payments(struct ac_call *);
 static void	auth_token_refused(struct ac_call *, const struct ac_err *);
 
 enum { RATE_USER = 1 };	/* counts against the user's AC_API_PER_MINUTE */
@@ -106,6 +112,13 @@ static const struct ac_field_decl history_fields[] = {
 	{ .name = NULL }
 };
 
+enum { CHECKOUT_PLAN };
+static const struct ac_field_decl checkout_fields[] = {
+	[CHECKOUT_PLAN] = { "plan_id", AC_F_INT, AC_FROM_JSON, AC_F_REQUIRED, .min = 1,
+	    .max = INT64_MAX, .why = "plan_id (a positive integer) is required" },
+	{ .name = NULL }
+};
+
 enum { SIGNALS_LIMIT };
 static const struct ac_field_decl signals_fields[] = {
 	[SIGNALS_LIMIT] = { "limit", AC_F_INT, AC_FROM_QUERY, .min = 1, .max = 200, .def = 50 },
@@ -141,6 +154,11 @@ static const struct ac_route routes[] = {
 	    .fields = history_fields },
 	{ .method = AC_M_GET, .path = PREFIX "/subscriptions/plans", .fn = plans, BEARER },
 	{ .method = AC_M_GET, .path = PREFIX "/subscriptions/status", .fn = sub_status, BEARER },
+	{ .method = AC_M_POST, .path = PREFIX "/subscriptions/checkout", .fn = checkout, BEARER,
+	    .body = AC_BODY_JSON, .fields = checkout_fields },
+	{ .method = AC_M_POST, .path = PREFIX "/subscriptions/portal", .fn = billing_portal,
+	    BEARER },
+	{ .method = AC_M_GET, .path = PREFIX "/payments", .fn = payments, BEARER },
 	{ .method = AC_M_GET, .path = PREFIX "/signals", .fn = signals, BEARER,
 	    .fields = signals_fields },
 	{ .method = AC_M_GET, .path = PREFIX "/trades", .fn = trades, BEARER,
@@ -414,7 +432,25 @@ reply_alarm(struct ac_req *r, long long uid, long long id, int status)
 		db_failed(r);
 }
 
-/* POST /alarms: 201 with the alarm; 403 when no plan covers the strategy, 409 if one exists, 422. */
+/* 402 with e's code and message, and the plans that would allow the
+ * alarm on strategy: {"error": {"code", "message", "field", "plans": [...]}}. */
+static void
+payment_required(struct ac_req *r, long long uid, long long strategy, const struct ac_err *e)
+{
+	struct ac_err pe = { 0 };
+	json_t *plans = ac_plans_allowing(api.db, uid, strategy, &pe);
+
+	if (plans == NULL) {
+		db_failed(r);
+		return;
+	}
+	ac_reply_json(r, 402, json_pack("{s:{s:s, s:s, s:s, s:o}}", "error", "code", ac_err_slug(e),
+	    "message", e->message, "field", "strategy_id", "plans", plans));
+}
+
+/* POST /alarms: 201 with the alarm; 402 (with the plans that would allow
+ * it) when no subscription covers the strategy or the plan allows no more,
+ * 409 if one exists, 422. */
 static void
 alarms_create(struct ac_call *k)
 {
@@ -435,9 +471,8 @@ alarms_create(struct ac_call *k)
 		if (e.code == AC_E_CONFLICT)
 			ac_reply_error(r, 409, "conflict",
 			    "you already have an alarm for this strategy", "strategy_id");
-		else if (e.code == AC_E_FORBIDDEN)
-			ac_reply_error(r, 403, "not_covered",
-			    "none of your active subscriptions covers this strategy", "strategy_id");
+		else if (e.code == AC_E_PAYMENT)
+			payment_required(r, uid, strtoll(strategy, NULL, 10), &e);
 		else if (e.code == AC_E_INVALID)
 			ac_reply_error(r, 422, "invalid", e.message, e.field);
 		else
@@ -591,6 +626,77 @@ sub_status(struct ac_call *k)
 	reply_read(r, ac_subscription_status(api.db, uid, &e), &e);
 }
 
+/* The answer to a Stripe call that failed. */
+static void
+stripe_failed(struct ac_req *r, const struct ac_err *e)
+{
+	switch (e->code) {
+	case AC_E_NOT_FOUND:
+		ac_reply_error(r, 404, "not_found", e->message, e->field);
+		break;
+	case AC_E_UNPROCESSABLE:
+		ac_reply_error(r, 422, "unprocessable", e->message, e->field);
+		break;
+	case AC_E_UNAVAILABLE:
+		ac_reply_error(r, 503, "unavailable", "the payment provider did not answer in time;"
+		    " try again in a minute", NULL);
+		break;
+	default:
+		db_failed(r);
+	}
+}
+
+/* POST /subscriptions/checkout {"plan_id"}: 201 {"url"} of a Stripe
+ * Checkout page for the plan (the same one for ten minutes). */
+static void
+checkout(struct ac_call *k)
+{
+	struct ac_err e = { 0 };
+	char *url = ac_stripe_checkout(api.db, &api.stripe, k->user, k->v[CHECKOUT_PLAN].i, &e);
+
+	if (url == NULL) {
+		stripe_failed(k->r, &e);
+		return;
+	}
+	ac_reply_json(k->r, 201, json_pack("{s:s}", "url", url));
+	free(url);
+}
+
+/* POST /subscriptions/portal: 201 {"url"} of Stripe's billing portal
+ * (change the card, cancel) for the user's card subscriptions. */
+static void
+billing_portal(struct ac_call *k)
+{
+	struct ac_err e = { 0 };
+	char *url = ac_stripe_portal(api.db, &api.stripe, k->user, "/account", &e);
+
+	if (url == NULL) {
+		stripe_failed(k->r, &e);
+		return;
+	}
+	ac_reply_json(k->r, 201, json_pack("{s:s}", "url", url));
+	free(url);
+}
+
+/* GET /payments: the user's manual payments, newest first (the proof's
+ * file name is the portal's business, not shown). */
+static void
+payments(struct ac_call *k)
+{
+	struct ac_err e = { 0 };
+	json_t *a = ac_payments_list(api.db, k->user, NULL, 200, &e), *p;
+	size_t i;
+
+	json_array_foreach(a, i, p) {
+		json_object_set_new(p, "has_proof", json_boolean(!json_is_null(json_object_get(p,
+		    "proof_file")) && json_object_get(p, "proof_file") != NULL));
+		json_object_del(p, "proof_file");
+		json_object_del(p, "email");
+		json_object_del(p, "reviewed_by");
+	}
+	reply_read(k->r, a ? json_pack("{s:o}", "payments", a) : NULL, &e);
+}
+
 /* GET /signals?limit=: recent processed signals of the strategies the user
  * has alarms on, each only if a subscription of theirs covered its strategy
  * when it arrived (ac_visible_periods, sql/013_visible_periods.sql). */
@@ -709,6 +815,10 @@ main(int argc, char *argv[])
 	api.token_ttl_s = ac_setting_int(&api.cfg, AC_S_API_TOKEN_SECONDS);
 	api.per_minute = ac_setting_int(&api.cfg, AC_S_API_PER_MINUTE);
 	api.bad_token_max = ac_setting_int(&api.cfg, AC_S_API_BAD_TOKEN_MAX);
+	api.stripe = (struct ac_stripe_api){ .base = ac_setting_str(&api.cfg, AC_S_STRIPE_API_BASE),
+	    .secret_key = ac_setting_str(&api.cfg, AC_S_STRIPE_SECRET_KEY),
+	    .site = ac_setting_str(&api.cfg, AC_S_BASE_URL),
+	    .timeout_ms = ac_setting_int(&api.cfg, AC_S_STRIPE_TIMEOUT_MS) };
 	api.db = ac_db_new(api.cfg.database_url, "ac-api",
 	    ac_setting_int(&api.cfg, AC_S_DB_CONNECT_TIMEOUT),
 	    ac_setting_int(&api.cfg, AC_S_API_STATEMENT_TIMEOUT_MS));

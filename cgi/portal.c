@@ -806,8 +806,10 @@ alarm_add(struct ac_call *k)
 		alarms_show(c, 422, e.message);
 	else if (e.code == AC_E_CONFLICT)
 		alarms_show(c, 409, "You already have an alarm for this strategy: edit it instead.");
-	else if (e.code == AC_E_FORBIDDEN)
-		alarms_show(c, 422, "Your plan does not cover this strategy.");
+	else if (e.code == AC_E_PAYMENT)
+		alarms_show(c, 402, strcmp(ac_err_slug(&e), "strategy_limit") == 0 ?
+		    "Your plan allows no more strategies: choose a larger plan on the Plans page." :
+		    "Your plan does not cover this strategy: see the Plans page.");
 	else
 		db_failed(c);
 }

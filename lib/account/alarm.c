@@ -89,6 +89,51 @@ static const struct ac_stmt st_insert = { "alarm_insert",
 	" 'on_exit', on_exit, 'on_replacement', on_replacement, 'min_price', min_price,"
 	" 'max_price', max_price, 'enabled', enabled)", 9 };
 
+/* What a new alarm on strategy $2 needs of user $1: a covering
+ * subscription, and room under the most strategies the user's active
+ * plans allow (-1: no limit). An alarm already there is left to the
+ * insert (a conflict). A credit is not needed yet: a plan may grant none
+ * and a signal without one is shown as skipped (no_credits). */
+static const struct ac_stmt st_allow = { "alarm_allow",
+	"SELECT EXISTS (SELECT 1 FROM subscriptions s JOIN plan_strategies ps"
+	"  ON ps.plan_id = s.plan_id AND ps.strategy_id = $2::bigint WHERE s.user_id = $1"
+	"  AND s.status IN ('active', 'past_due') AND s.period_start <= now()"
+	"  AND s.period_end > now()),"
+	" coalesce((SELECT CASE WHEN bool_or(p.max_strategies = -1) THEN -1"
+	"  ELSE max(p.max_strategies) END FROM subscriptions s JOIN plans p ON p.id = s.plan_id"
+	"  WHERE s.user_id = $1 AND s.status IN ('active', 'past_due')"
+	"  AND s.period_start <= now() AND s.period_end > now()), -1),"
+	" (SELECT count(*) FROM alarms a WHERE a.user_id = $1 AND a.strategy_id <> $2::bigint),"
+	" EXISTS (SELECT 1 FROM alarms a WHERE a.user_id = $1 AND a.strategy_id = $2::bigint)", 2 };
+
+/* 0 if the user may add the alarm, else -1 with e (AC_E_PAYMENT). */
+static int
+alarm_allowed(struct ac_db *db, const char *uid, const char *strategy, struct ac_err *e)
+{
+	const char *vals[2] = { uid, strategy };
+	PGresult *res = ac_db_exec(db, &st_allow, vals, NULL, NULL);
+	long long allowed, used;
+	int covered, exists;
+
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return ac_db_err(db, e);
+	covered = PQgetvalue(res, 0, 0)[0] == 't';
+	allowed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	used = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	exists = PQgetvalue(res, 0, 3)[0] == 't';
+	PQclear(res);
+	if (exists)
+		return 0;
+	if (!covered)
+		return ac_err_setx(e, AC_E_PAYMENT, "not_covered", "strategy_id",
+		    "none of your active subscriptions covers this strategy");
+	if (allowed >= 0 && used >= allowed)
+		return ac_err_setx(e, AC_E_PAYMENT, "strategy_limit", "strategy_id",
+		    "your plan allows alarms on %lld %s and you have %lld", allowed,
+		    allowed == 1 ? "strategy" : "strategies", used);
+	return 0;
+}
+
 json_t *
 ac_alarm_create(struct ac_db *db, struct ac_alarm_in *in, struct ac_err *e)
 {
@@ -106,9 +151,11 @@ ac_alarm_create(struct ac_db *db, struct ac_alarm_in *in, struct ac_err *e)
 		ac_err_set(e, AC_E_INVALID, "strategy_id", "choose a strategy");
 		return NULL;
 	}
+	snprintf(uid, sizeof(uid), "%lld", in->user_id);
+	if (alarm_allowed(db, uid, in->strategy_id, e) == -1)
+		return NULL;
 	ac_pgarray_init(&ch);
 	channels_array(in->channels, &ch);
-	snprintf(uid, sizeof(uid), "%lld", in->user_id);
 	vals[0] = uid;
 	vals[1] = in->strategy_id;
 	vals[2] = ac_pgarray_text(&ch);
@@ -123,15 +170,14 @@ ac_alarm_create(struct ac_db *db, struct ac_alarm_in *in, struct ac_err *e)
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		ac_db_err(db, e);
 		if (strcmp(ac_db_sqlstate(db), "23503") == 0)	/* no such strategy */
-			ac_err_setx(e, AC_E_FORBIDDEN, "not_covered", "strategy_id",
+			ac_err_setx(e, AC_E_PAYMENT, "not_covered", "strategy_id",
 			    "no strategy %s", in->strategy_id);
 		return NULL;
 	}
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		ac_err_setx(e, AC_E_FORBIDDEN, "not_covered", "strategy_id",
-		    "no active subscription of user %lld covers strategy %s", in->user_id,
-		    in->strategy_id);
+		ac_err_setx(e, AC_E_PAYMENT, "not_covered", "strategy_id",
+		    "none of your active subscriptions covers this strategy");
 		return NULL;
 	}
 	o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);

@@ -39,8 +39,10 @@ int		 ac_alarm_check(struct ac_alarm_in *in, struct ac_err *e);
  * "on_entry", "on_exit", "on_replacement", "min_price", "max_price",
  * "enabled"}), or NULL with *e: AC_E_INVALID (field "strategy_id" when
  * there is none), AC_E_CONFLICT when the user has an alarm on the
- * strategy, AC_E_FORBIDDEN (slug "not_covered") when no subscription
- * covers it, or the database's error. Runs in the caller's transaction. */
+ * strategy, AC_E_PAYMENT when no active subscription covers it (slug
+ * "not_covered") or the user's plans allow no more strategies
+ * ("strategy_limit"; ac_plans_allowing() names the plans that would), or
+ * the database's error. Runs in the caller's transaction. */
 json_t		*ac_alarm_create(struct ac_db *db, struct ac_alarm_in *in, struct ac_err *e);
 
 /* The user's alarms, newest first; NULL on a database error (*e). */

@@ -30,3 +30,26 @@ ac_plans(struct ac_db *db, long long user_id, int reading, struct ac_err *e)
 {
 	return ac_user_query(db, reading ? &st_plans_read : &st_plans_data, user_id, NULL, e);
 }
+
+/* Plans on offer covering $2 whose strategy allowance exceeds user $1's
+ * other alarms. */
+static const struct ac_stmt st_allowing = { "plans_allowing",
+	"SELECT coalesce(json_agg(json_build_object('id', p.id, 'name', p.name,"
+	" 'price_minor', p.price_minor, 'currency', p.currency, 'max_strategies', p.max_strategies,"
+	" 'card', p.stripe_price_id IS NOT NULL) ORDER BY p.display_order, p.id), '[]')"
+	" FROM plans p WHERE p.status = 'active'"
+	" AND EXISTS (SELECT 1 FROM plan_strategies ps WHERE ps.plan_id = p.id"
+	"  AND ps.strategy_id = $2::bigint)"
+	" AND (p.max_strategies = -1 OR p.max_strategies > (SELECT count(*) FROM alarms a"
+	"  WHERE a.user_id = $1 AND a.strategy_id <> $2::bigint))", 2 };
+
+json_t *
+ac_plans_allowing(struct ac_db *db, long long user_id, long long strategy_id,
+    struct ac_err *e)
+{
+	char sid[24];
+	const char *more[1] = { sid };
+
+	snprintf(sid, sizeof(sid), "%lld", strategy_id);
+	return ac_user_query(db, &st_allowing, user_id, more, e);
+}

@@ -75,10 +75,17 @@ static const struct ac_stmt st_subscription_status = { "subscription_status",
 	"SELECT json_build_object('credit_balance', u.credit_balance, 'subscriptions',"
 	" (SELECT coalesce(json_agg(json_build_object('id', s.id, 'plan_id', s.plan_id,"
 	"  'plan', p.name, 'status', s.status, 'period_start', " AC_SQL_ISO("s.period_start") ","
-	"  'period_end', " AC_SQL_ISO("s.period_end") ", 'auto_renew', s.auto_renew)"
+	"  'period_end', " AC_SQL_ISO("s.period_end") ", 'auto_renew', s.auto_renew,"
+	"  'provider', s.provider, 'past_due_since', " AC_SQL_ISO("s.past_due_since") ")"
 	"  ORDER BY s.period_end DESC), '[]') FROM subscriptions s JOIN plans p"
-	"  ON p.id = s.plan_id WHERE s.user_id = u.id AND s.status IN ('active', 'past_due')"
-	"  AND s.period_end > now())) FROM users u WHERE u.id = $1", 1 };
+	"  ON p.id = s.plan_id WHERE s.user_id = u.id AND (s.status = 'pending'"
+	"  OR s.status IN ('active', 'past_due') AND s.period_end > now())),"
+	" 'ended', (SELECT json_build_object('id', s.id, 'plan', p.name, 'status', s.status,"
+	"  'reason', s.end_reason, 'period_end', " AC_SQL_ISO("least(s.period_end, s.ended_at)") ")"
+	"  FROM subscriptions s JOIN plans p ON p.id = s.plan_id WHERE s.user_id = u.id"
+	"  AND (s.status = 'expired' OR s.status = 'cancelled' AND s.end_reason = 'cancelled')"
+	"  ORDER BY s.updated_at DESC, s.id DESC LIMIT 1))"
+	" FROM users u WHERE u.id = $1", 1 };
 
 json_t *
 ac_subscription_status(struct ac_db *db, long long user_id, struct ac_err *e)

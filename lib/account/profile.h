@@ -40,8 +40,12 @@ int		 ac_profile_update(struct ac_db *db, long long user_id,
 long long	 ac_credential_version(struct ac_db *db, long long user_id, struct ac_err *e);
 
 /* {"credit_balance", "subscriptions": [{"id", "plan_id", "plan", "status",
- * "period_start", "period_end" (ISO), "auto_renew"}, ... active or past
- * due, not ended, latest end first]}; NULL with *e. */
+ * "period_start", "period_end" (ISO), "auto_renew", "provider",
+ * "past_due_since"}, ... active or past due and not ended, or pending
+ * (a payment awaiting approval), latest end first], "ended": the
+ * subscription that ended last {"id", "plan", "status", "reason"
+ * (period_end, payment_failed, cancelled), "period_end"} or null};
+ * NULL with *e. */
 json_t		*ac_subscription_status(struct ac_db *db, long long user_id, struct ac_err *e);
 
 /* The user's API tokens, newest first: [{"id", "name", "prefix",

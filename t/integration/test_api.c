@@ -175,7 +175,7 @@ test_alarms_crud(void **state)
 	expect_error(&r, 422, "invalid");
 	snprintf(body, sizeof(body), "{\"strategy_id\":%lld}", other.strategy.id);
 	call(&r, tok, "POST", "/api/v1/alarms", body);
-	expect_error(&r, 403, "not_covered");
+	expect_error(&r, 402, "not_covered");
 	/* made */
 	snprintf(body, sizeof(body), "{\"strategy_id\":%lld,\"channels\":[\"email\",\"sms\"],"
 	    "\"on_replacement\":false,\"min_price\":100,\"max_price\":\"250.5\"}", p.strategy.id);
