@@ -243,7 +243,7 @@ pdf_stream_check(const unsigned char *s, size_t n, size_t *budget, struct ac_err
 	if (inflateInit(&z) != Z_OK)
 		return ac_err_set(e, AC_E_INTERNAL, FIELD, "the PDF could not be checked");
 	z.next_in = (unsigned char *)(uintptr_t)s;	/* zlib's API is not const */
-	z.avail_in = (uInt)n;
+	z.avail_in = n > UINT_MAX ? UINT_MAX : (uInt)n;
 	do {
 		z.next_out = buf + keep;
 		z.avail_out = sizeof(buf) - keep;
@@ -275,7 +275,7 @@ static int
 pdf_check(const unsigned char *d, size_t len, struct ac_err *e)
 {
 	size_t tail = len < 1024 ? len : 1024, budget = INFLATE_MAX;
-	const unsigned char *p = d, *end = d + len, *s, *t;
+	const unsigned char *p = d, *end = d + len, *s;
 	const char *hit;
 
 	if (memmem(d + len - tail, tail, "%%EOF", 5) == NULL)
@@ -283,20 +283,19 @@ pdf_check(const unsigned char *d, size_t len, struct ac_err *e)
 	if ((hit = find_active(d, len)) != NULL)
 		return damaged(e, "the PDF carries %s, which is not taken", hit);
 	while ((s = memmem(p, (size_t)(end - p), "stream", 6)) != NULL) {
-		s += 6;
-		if (end - s >= 2 && s[0] == '\r' && s[1] == '\n')
-			s += 2;
-		else if (s < end && (*s == '\n' || *s == '\r'))
-			s++;
-		else {
-			p = s;	/* "endstream", or the word in text */
+		p = s + 6;
+		if (s - d >= 3 && memcmp(s - 3, "end", 3) == 0)
 			continue;
-		}
-		if ((t = memmem(s, (size_t)(end - s), "endstream", 9)) == NULL)
-			t = end;
-		if (pdf_stream_check(s, (size_t)(t - s), &budget, e) == -1)
+		if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+			p += 2;
+		else if (p < end && (*p == '\n' || *p == '\r'))
+			p++;
+		else
+			continue;	/* the word in some text */
+		/* zlib finds the stream's end itself: an "endstream" planted in
+		 * its bytes cannot cut the check short */
+		if (pdf_stream_check(p, (size_t)(end - p), &budget, e) == -1)
 			return -1;
-		p = t;
 	}
 	return 0;
 }

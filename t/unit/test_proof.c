@@ -301,6 +301,13 @@ test_pdf_refused(void **state)
 	put(&b, z, zl);
 	put(&b, "\r\nendstream endobj\n" PDF_TRAILER, 19 + strlen(PDF_TRAILER));
 	refused("x.pdf", &b, MAX, AC_E_UNPROCESSABLE, "JS");
+	/* the same after another stream whose "endstream" ends its line */
+	pdf_open(&b);
+	put(&b, "5 0 obj <</Length 5>> stream\nBT ET\nendstream\nendobj\n", 52);
+	put(&b, "6 0 obj <</Type /ObjStm /Filter /FlateDecode>> stream\n", 54);
+	put(&b, z, zl);
+	put(&b, "\nendstream\nendobj\n" PDF_TRAILER, 18 + strlen(PDF_TRAILER));
+	refused("x.pdf", &b, MAX, AC_E_UNPROCESSABLE, "JS");
 	pdf(&b, "5 0 obj (<svg/onload=alert(1)>) endobj\n");
 	refused("x.pdf", &b, MAX, AC_E_UNPROCESSABLE, "<svg");
 	pdf(&b, NULL);
