@@ -11,6 +11,8 @@
  *	GET  /account, POST /account/(profile|password|email|telegram)
  *	GET|POST /account/email/confirm	the emailed link that changes the email
  *	GET|POST /tokens, POST /tokens/N/revoke
+ *	/plans/N/checkout, /plans/N/pay, /billing/..., /payments	buying a plan
+ *				(portal_billing.c)
  *
  * Every POST is checked before anything changes: the Origin (or Referer)
  * must be this site, and the form's csrf field must match the session's
@@ -45,31 +47,14 @@
 #include "web/route.h"
 #include "account/telegram.h"
 #include "base/util.h"
+#include "cgi/portal.h"
 
 #define PRE_COOKIE	"ac_pre"	/* the guest forms' CSRF cookie */
 #define HISTORY_PAGE	50
 
-static struct {
-	struct ac_config cfg;
-	struct ac_db	*db;
-	struct ac_html	*html;
-	struct ac_auth_cfg auth;
-	char		 origin[256];	/* scheme://host[:port] of AC_BASE_URL */
-	int		 https;		/* the base URL is https: cookies get Secure */
-	const char	*telegram_bot;	/* AC_TELEGRAM_BOT_USERNAME, or NULL */
-} portal;
+struct portal portal;
 
 
-/* One request as the handlers see it. */
-struct pctx {
-	struct ac_req	*r;
-	struct ac_session s;
-	int		 user;		/* s is loaded */
-	const char	*cookie;	/* the session cookie, or NULL */
-	const char	*csrf;		/* the token forms of this page carry */
-	char		*headers;	/* extra header lines (Set-Cookie) */
-	struct ac_call	*k;		/* the route, the form and its fields */
-};
 
 static void	home(struct ac_call *);
 static void	signup_form(struct ac_call *);
@@ -234,6 +219,15 @@ static const struct ac_route pages[] = {
 	{ GET("/credits", credits_page), USER },
 	{ GET("/trades", trades_page), USER },
 	{ GET("/plans", plans_page) },
+	{ POST("/plans/{id}/checkout", plan_checkout), USER },
+	{ GET("/plans/{id}/pay", pay_form), USER },
+	{ GET("/plans/{id}/upi.svg", pay_qr), USER },
+	{ .method = AC_M_POST, .path = "/plans/{id}/pay", .fn = pay_post, .csrf = 1,
+	    .body = AC_BODY_MULTIPART, USER, .fields = pay_fields, .invalid = pay_invalid },
+	{ GET("/billing/done", billing_done), USER },
+	{ POST("/billing/manage", billing_manage), USER },
+	{ GET("/payments", payments_page), USER },
+	{ GET("/payments/{id}/proof", payment_proof), USER },
 	{ GET("/account", account_page), USER },
 	{ POST("/account/profile", profile_post), USER, .fields = profile_fields,
 	    .invalid = profile_invalid },
@@ -268,12 +262,15 @@ static const struct {
 	    " link we sent there." },
 	{ "email_changed", "Email address changed." },
 	{ "token_revoked", "Token revoked." },
+	{ "payment_submitted", "Payment submitted. We check it by hand and tell you as soon as"
+	    " your plan is active." },
+	{ "checkout_cancelled", "Checkout cancelled: nothing was charged." },
 };
 
 /* ---- answering -------------------------------------------------------------- */
 
 /* Adds the header line "name: value" to the answer. */
-static void
+void
 add_header(struct pctx *c, const char *name, const char *value)
 {
 	c->headers = ac_arena_printf(c->r->arena, "%s%s: %s\r\n", c->headers ? c->headers : "",
@@ -281,7 +278,7 @@ add_header(struct pctx *c, const char *name, const char *value)
 }
 
 /* Answers 303 to location, with the headers gathered so far. */
-static void
+void
 redirect(struct pctx *c, const char *location)
 {
 	add_header(c, "Location", location);
@@ -305,7 +302,7 @@ flash(const struct pctx *c)
  * adding what every page shows: the user, the CSRF token, the active menu
  * entry, the flash message, and error (may be NULL).
  */
-static void
+void
 page(struct pctx *c, int status, const char *tmpl, const char *title, json_t *data,
     const char *error)
 {
@@ -343,7 +340,7 @@ page(struct pctx *c, int status, const char *tmpl, const char *title, json_t *da
 }
 
 /* An error page: 403, 404, 405, 500... */
-static void
+void
 error_page(struct pctx *c, int status, const char *heading, const char *message)
 {
 	page(c, status, "error", heading, json_pack("{s:s, s:s}", "heading", heading,
@@ -351,14 +348,14 @@ error_page(struct pctx *c, int status, const char *heading, const char *message)
 }
 
 /* The 404 page: also the answer for another user's rows. */
-static void
+void
 not_found(struct pctx *c)
 {
 	error_page(c, 404, "Not found", "There is nothing here. It may have been deleted.");
 }
 
 /* The 500 page when the database failed (already logged). */
-static void
+void
 db_failed(struct pctx *c)
 {
 	error_page(c, 500, "Something went wrong",
@@ -1016,7 +1013,12 @@ trades_page(struct ac_call *k)
 static void
 plans_page(struct ac_call *k)
 {
-	struct pctx *c = k->ctx;
+	plans_show(k->ctx, 200, NULL);
+}
+
+void
+plans_show(struct pctx *c, int status, const char *error)
+{
 	struct ac_err e = { 0 };
 	json_t *d, *p, *names, *st;
 	json_int_t months, days, price;
@@ -1047,8 +1049,10 @@ plans_page(struct ac_call *k)
 			    json_string_value(json_object_get(st, "symbol")),
 			    json_string_value(json_object_get(st, "timeframe")))));
 		json_object_set_new(p, "strategies", names);
+		billing_plan_extras(c, p);
 	}
-	page(c, 200, "plans", "Plans", json_pack("{s:o}", "plans", d), NULL);
+	page(c, status, "plans", "Plans", json_pack("{s:o, s:b}", "plans", d, "card_customer",
+	    c->user && c->s.user_id > 0 && ac_stripe_is_customer(portal.db, c->s.user_id)), error);
 }
 
 /* The account page, with error and status after a refused form, and the
@@ -1416,7 +1420,9 @@ main(int argc, char *argv[])
 
 	router.origin = portal.origin;
 	ac_info("ready: origin %s", portal.origin);
-	rc = ac_responder_run(&(struct ac_responder){ .body_max = 64 * 1024,
+	billing_setup();
+	/* room for a payment proof and the form around it */
+	rc = ac_responder_run(&(struct ac_responder){ .body_max = portal.proof_max + 64 * 1024,
 	    .route = serve, .refused = refused });
 	ac_html_free(portal.html);
 	ac_db_free(portal.db);

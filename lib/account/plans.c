@@ -10,7 +10,7 @@
 	" 'duration_days', p.duration_days, 'credits_per_period', p.credits_per_period," \
 	" 'max_strategies', p.max_strategies, 'max_open_trades', p.max_open_trades," \
 	" 'priority_support', p.priority_support, 'advanced_analytics', p.advanced_analytics," \
-	" 'popular', p.popular, " cols ")" \
+	" 'popular', p.popular, 'card', p.stripe_price_id IS NOT NULL, " cols ")" \
 	" ORDER BY p.display_order, p.id), '[]') FROM plans p WHERE p.status = 'active'"
 
 static const struct ac_stmt st_plans_data = { "plans_data", PLANS(

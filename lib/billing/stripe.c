@@ -343,6 +343,16 @@ ac_stripe_checkout(struct ac_db *db, const struct ac_stripe_api *api, long long 
 	}
 	form[n] = NULL;
 	o = api_post(api, "/v1/checkout/sessions", form, idem, e);
+	if (o == NULL && e != NULL && e->code == AC_E_UNPROCESSABLE && !PQgetisnull(res, 0, 2)) {
+		/* a customer Stripe no longer knows (deleted, or another mode's):
+		 * check out as a new one, who is linked again when it completes */
+		ac_warn("stripe checkout for user %lld: %s; again without the customer",
+		    user_id, e->message);
+		form[n - 2] = "customer_email";
+		form[n - 1] = PQgetvalue(res, 0, 1);
+		strncat(idem, "-e", sizeof(idem) - strlen(idem) - 1);
+		o = api_post(api, "/v1/checkout/sessions", form, idem, e);
+	}
 	PQclear(res);
 	if (o == NULL)
 		return NULL;
@@ -373,6 +383,23 @@ ac_stripe_checkout(struct ac_db *db, const struct ac_stripe_api *api, long long 
 
 static const struct ac_stmt st_customer = { "stripe_customer",
 	"SELECT stripe_customer_id FROM users WHERE id = $1 AND stripe_customer_id IS NOT NULL", 1 };
+
+int
+ac_stripe_is_customer(struct ac_db *db, long long user_id)
+{
+	char uid[24];
+	const char *vals[1] = { uid };
+	PGresult *res;
+	int n;
+
+	snprintf(uid, sizeof(uid), "%lld", user_id);
+	res = ac_db_exec(db, &st_customer, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return 0;
+	n = PQntuples(res);
+	PQclear(res);
+	return n > 0;
+}
 
 char *
 ac_stripe_portal(struct ac_db *db, const struct ac_stripe_api *api, long long user_id,
@@ -420,6 +447,40 @@ ac_stripe_portal(struct ac_db *db, const struct ac_stripe_api *api, long long us
 	return out;
 }
 
+static const struct ac_stmt st_checkout_status = { "stripe_checkout_status",
+	"SELECT json_build_object('session', c.id, 'completed', c.completed_at IS NOT NULL,"
+	" 'plan', p.name, 'credits', p.credits_per_period, 'balance', u.credit_balance,"
+	" 'status', s.status, 'active', s.status = 'active',"
+	" 'period_end', to_char(s.period_end AT TIME ZONE u.timezone, 'YYYY-MM-DD'),"
+	" 'granted', EXISTS (SELECT 1 FROM stripe_invoices i WHERE i.stripe_subscription_id"
+	"  = c.stripe_subscription_id AND i.granted_at IS NOT NULL))"
+	" FROM checkout_sessions c JOIN plans p ON p.id = c.plan_id JOIN users u ON u.id = c.user_id"
+	" LEFT JOIN subscriptions s ON s.stripe_subscription_id = c.stripe_subscription_id"
+	" WHERE c.id = $2 AND c.user_id = $1", 2 };
+
+json_t *
+ac_stripe_checkout_status(struct ac_db *db, long long user_id, const char *session,
+    struct ac_err *e)
+{
+	char uid[24];
+	const char *vals[2] = { uid, session };
+	json_t *o;
+	int found;
+
+	if (!stripe_id_ok(session, "cs_")) {
+		ac_err_set(e, AC_E_NOT_FOUND, NULL, "no such checkout");
+		return NULL;
+	}
+	snprintf(uid, sizeof(uid), "%lld", user_id);
+	if ((o = ac_db_json(db, &st_checkout_status, vals, &found)) == NULL) {
+		if (found)
+			ac_db_err(db, e);
+		else
+			ac_err_set(e, AC_E_NOT_FOUND, NULL, "no such checkout");
+	}
+	return o;
+}
+
 /* ---- processing an event (the worker) ------------------------------------------- */
 
 static const struct ac_stmt st_event_load = { "stripe_event_load",
@@ -460,8 +521,8 @@ static const struct ac_stmt st_sub_link = { "stripe_sub_link",
 static const struct ac_stmt st_checkout_done = { "stripe_checkout_done",
 	"WITH c AS (UPDATE checkout_sessions SET completed_at = coalesce(completed_at, now()),"
 	"  stripe_subscription_id = $2 WHERE id = $1)"
-	" UPDATE users SET stripe_customer_id = $4 WHERE id = $3 AND stripe_customer_id IS NULL"
-	"  AND $4::text IS NOT NULL"
+	" UPDATE users SET stripe_customer_id = $4 WHERE id = $3"
+	"  AND stripe_customer_id IS DISTINCT FROM $4 AND $4::text IS NOT NULL"
 	"  AND NOT EXISTS (SELECT 1 FROM users o WHERE o.stripe_customer_id = $4)", 4 };
 
 /* An invoice: a paid one stays paid whatever comes after. */

@@ -67,11 +67,22 @@ struct ac_stripe_api {
 char	*ac_stripe_checkout(struct ac_db *db, const struct ac_stripe_api *api, long long user_id,
 	    long long plan_id, struct ac_err *e);
 
+/* 1 if the user has paid by card (has a Stripe customer), else 0. */
+int	ac_stripe_is_customer(struct ac_db *db, long long user_id);
+
 /* A Billing Portal session for the user's Stripe customer (change card,
  * cancel), returning to return_path on the site; its url (malloc'd).
  * NULL with e: AC_E_NOT_FOUND (the user never paid by card), as above. */
 char	*ac_stripe_portal(struct ac_db *db, const struct ac_stripe_api *api, long long user_id,
 	    const char *return_path, struct ac_err *e);
+
+/* The user's checkout session as the page after paying shows it:
+ * {"session", "completed" (Stripe told us), "plan", "credits", "balance",
+ * "status" (the subscription's, or null), "active", "period_end",
+ * "granted" (its invoice's credits arrived)}; NULL with e (AC_E_NOT_FOUND:
+ * none, or another user's). */
+json_t	*ac_stripe_checkout_status(struct ac_db *db, long long user_id, const char *session,
+	    struct ac_err *e);
 
 /*
  * Processes the stored event id inside the caller's transaction (the

@@ -7,6 +7,7 @@
 #include "base/arena.h"
 #include "base/util.h"
 #include "web/auth.h"
+#include "web/multipart.h"
 #include "web/response.h"
 #include "web/route.h"
 
@@ -114,6 +115,38 @@ same_origin(const struct ac_req *r, const char *origin)
 	return ref == NULL || (strncmp(ref, origin, n) == 0 && ref[n] == '/');
 }
 
+#define PARTS_MAX	16	/* parts a multipart form may have */
+
+/* A multipart body: its text parts become the form (NUL-terminated
+ * copies), its file parts k->parts. 0, or -1 with *e. */
+static int
+read_multipart(struct ac_call *k, struct ac_err *e)
+{
+	struct ac_part *parts = ac_arena_alloc(k->r->arena, PARTS_MAX * sizeof(*parts));
+	size_t n, nf = 0;
+
+	if (ac_multipart_parse(k->r->arena, k->r->content_type, (const unsigned char *)k->r->body,
+	    k->r->body_len, parts, PARTS_MAX, &n, e) == -1)
+		return -1;
+	k->form = ac_arena_alloc(k->r->arena, (n + 1) * sizeof(*k->form));
+	k->parts = ac_arena_alloc(k->r->arena, (n + 1) * sizeof(*k->parts));
+	for (size_t i = 0; i < n; i++) {
+		if (parts[i].filename != NULL) {
+			k->parts[k->nparts++] = parts[i];
+			continue;
+		}
+		if (memchr(parts[i].data, '\0', parts[i].len) != NULL)
+			return ac_err_setx(e, AC_E_INVALID, "bad_form", NULL,
+			    "The form could not be read.");
+		k->form[nf].key = parts[i].name;
+		k->form[nf].value = ac_arena_strndup(k->r->arena, (const char *)parts[i].data,
+		    parts[i].len);
+		nf++;
+	}
+	k->nform = nf;
+	return 0;
+}
+
 /* The body phase: the form or JSON object the row takes. 0, or -1 with *e. */
 static int
 read_body(struct ac_call *k, struct ac_err *e)
@@ -130,6 +163,8 @@ read_body(struct ac_call *k, struct ac_err *e)
 			return ac_err_setx(e, AC_E_INVALID, "bad_form", NULL,
 			    "The form could not be read.");
 		return 0;
+	case AC_BODY_MULTIPART:
+		return read_multipart(k, e);
 	case AC_BODY_JSON:
 		if (strncmp(r->content_type, "application/json", 16) != 0)
 			return ac_err_set(e, AC_E_MEDIA_TYPE, NULL,
@@ -371,7 +406,8 @@ ac_route(const struct ac_router *rt, struct ac_call *k)
 		    "Go back, reload the page and try again.");
 		goto refused;
 	}
-	if (k->route->body == AC_BODY_FORM && (bad = ac_kv_not_utf8(k->form, k->nform)) != NULL) {
+	if ((k->route->body == AC_BODY_FORM || k->route->body == AC_BODY_MULTIPART) &&
+	    (bad = ac_kv_not_utf8(k->form, k->nform)) != NULL) {
 		ac_err_setx(&e, AC_E_INVALID, "bad_encoding", NULL, "The field %s is not valid"
 		    " UTF-8 text: check what was typed or pasted into it.", bad);
 		goto refused;

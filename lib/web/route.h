@@ -6,7 +6,7 @@
  *	match	path and method: 404, or 405 with Allow
  *	access	who may call it: the responder's hook (session, bearer token
  *		with its audience, permission bits), which may refuse
- *	body	a form (urlencoded) or a JSON object, as the row says
+ *	body	a form (urlencoded or multipart) or a JSON object, as the row says
  *	csrf	for a form POST: same origin, and the csrf field matching the
  *		token the access hook expects
  *	fields	the row's field table, parsed into typed values
@@ -56,7 +56,9 @@ enum ac_access {
 enum ac_body {
 	AC_BODY_NONE = 0,
 	AC_BODY_FORM,	/* application/x-www-form-urlencoded (other types: no fields) */
-	AC_BODY_JSON	/* a JSON object: 415 for another type, 400 bad_json */
+	AC_BODY_JSON,	/* a JSON object: 415 for another type, 400 bad_json */
+	AC_BODY_MULTIPART	/* multipart/form-data: text parts are the form, file
+				 * parts k->parts (415 for another type) */
 };
 
 enum ac_field_type {
@@ -97,6 +99,7 @@ struct ac_val {
 };
 
 struct ac_route;
+struct ac_part;
 
 /* One request on its way through the phases. */
 struct ac_call {
@@ -110,6 +113,8 @@ struct ac_call {
 	struct ac_kv	*form;		/* the form body, if the row takes one */
 	size_t		 nform;
 	json_t		*json;		/* the JSON body (freed after the handler) */
+	struct ac_part	*parts;		/* a multipart body's file parts */
+	size_t		 nparts;
 	struct ac_val	*v;		/* v[i] for route->fields[i] */
 };
 
