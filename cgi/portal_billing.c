@@ -74,9 +74,11 @@ manual_ok(void)
 void
 billing_plan_extras(struct pctx *c, json_t *p)
 {
-	json_object_set_new(p, "card", json_boolean(card_ok() &&
+	int priced = json_integer_value(json_object_get(p, "price_minor")) > 0;
+
+	json_object_set_new(p, "card", json_boolean(priced && card_ok() &&
 	    json_is_true(json_object_get(p, "card"))));
-	json_object_set_new(p, "manual", json_boolean(manual_ok()));
+	json_object_set_new(p, "manual", json_boolean(priced && manual_ok()));
 	json_object_set_new(p, "guest", json_boolean(!c->user));
 }
 
@@ -221,7 +223,7 @@ pay_show(struct pctx *c, long long id, int status, const char *error)
 			db_failed(c);
 		return;
 	}
-	if (!manual_ok()) {
+	if (!manual_ok() || json_integer_value(json_object_get(p, "price_minor")) <= 0) {
 		json_decref(p);
 		error_page(c, 404, "Not available", "Payments by UPI or bank transfer are not set up"
 		    " here. Pay by card from the Plans page.");

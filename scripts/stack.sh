@@ -505,10 +505,15 @@ _stack_sed_escape() { printf '%s' "$1" | sed -e 's/[|&\\]/\\&/g'; }
 # sockets, static files and logs under the stack folder, no TradingView-only
 # include).
 _stack_nginx_render() {
-	local template=$_stack_src/nginx/alertcast.conf.in
+	local template=$_stack_src/nginx/alertcast.conf.in pay='https://checkout.stripe.com https://billing.stripe.com'
+	if [[ ${AC_STRIPE_FAKE:-1} != 0 ]]; then
+		_stack_stripe_env
+		pay="http://127.0.0.1:$_stack_stripe_port"
+	fi
 	[[ -r $template ]] || _stack_die "$template not found"
 	sed -e "s|@LISTEN@|127.0.0.1:$_stack_port backlog=4096|g" \
 		-e 's|@SERVER_NAME@|localhost|g' \
+		-e "s|@PAYMENT_ORIGINS@|$pay|g" \
 		-e "s|@SOCKDIR@|$(_stack_sed_escape "$_stack_run")|g" \
 		-e "s|@WWWDIR@|$(_stack_sed_escape "$_stack_dir/www")|g" \
 		-e "s|@SNIPPETS@|$(_stack_sed_escape "$_stack_src/nginx")|g" \
@@ -689,10 +694,16 @@ _stack_env() {
 	fi
 }
 
+# Ports come from below the kernel's ephemeral range: a port in it may be
+# taken, between the check and the bind, by any outgoing connection's
+# local end (the tests open thousands).
 _stack_free_port() {
-	local p i taken=" $* "
+	local p i taken=" $* " lo=32768 hi span
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	span=$((lo - 10000))
+	((span >= 1000)) || span=20000
 	for ((i = 0; i < 200; i++)); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % span))
 		[[ $taken == *" $p "* ]] && continue
 		# a refused connection means nobody listens there
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then

@@ -359,7 +359,11 @@ seed_subscribers(const char *ids, char *err, size_t errsz)
 	};
 	struct ac_plan_new plans[] = {
 		{ .name = "Demo Pro", .price_minor = "249900", .currency = "INR", .months = "3",
-		  .credits = "100", .strategies = ids },
+		  .credits = "100", .strategies = ids, .stripe_price_id = "price_demo_pro",
+		  .description = "Every demo strategy for a quarter, by card or UPI" },
+		{ .name = "Demo Monthly", .price_minor = "49900", .currency = "INR", .months = "1",
+		  .credits = "30", .strategies = ids, .stripe_price_id = "price_demo_monthly",
+		  .max_strategies = "1", .description = "One strategy, renewed monthly" },
 		{ .name = "Demo Trial", .price_minor = "0", .currency = "INR", .months = "1",
 		  .credits = "0", .strategies = ids },
 	};
