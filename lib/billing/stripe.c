@@ -614,9 +614,11 @@ static const struct ac_stmt st_sync = { "stripe_sync",
 
 /* Does a plan exist for the subscription, once it is linked? */
 static const struct ac_stmt st_sync_plan = { "stripe_sync_plan",
-	"SELECT m.user_id IS NOT NULL, coalesce(m.price_id, (SELECT i.price_id FROM stripe_invoices i"
-	"  WHERE i.stripe_subscription_id = m.id ORDER BY i.period_end DESC NULLS LAST LIMIT 1), '')"
-	" FROM stripe_subscriptions m WHERE m.id = $1", 1 };
+	"SELECT m.user_id IS NOT NULL, coalesce(x.price, ''),"
+	" EXISTS (SELECT 1 FROM plans p WHERE p.stripe_price_id = x.price)"
+	" FROM stripe_subscriptions m, LATERAL (SELECT coalesce(m.price_id, (SELECT i.price_id"
+	"  FROM stripe_invoices i WHERE i.stripe_subscription_id = m.id"
+	"  ORDER BY i.period_end DESC NULLS LAST LIMIT 1)) AS price) x WHERE m.id = $1", 1 };
 
 /* Every paid invoice not yet granted: its plan's credits, once. The plan
  * is the invoice's price's, else the subscription's. */
@@ -638,7 +640,7 @@ sync(struct ac_db *db, const char *id, struct ac_err *e)
 {
 	const char *vals[2] = { id, NULL };
 	PGresult *res;
-	int linked;
+	int linked, priced;
 	char price[256];
 
 	res = ac_db_exec(db, &st_sync_plan, vals, NULL, NULL);
@@ -646,6 +648,7 @@ sync(struct ac_db *db, const char *id, struct ac_err *e)
 		return ac_db_err(db, e);
 	linked = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
 	snprintf(price, sizeof(price), "%s", PQntuples(res) ? PQgetvalue(res, 0, 1) : "");
+	priced = PQntuples(res) == 1 && PQgetvalue(res, 0, 2)[0] == 't';
 	PQclear(res);
 	if (!linked)
 		return 0;	/* the checkout will say whose it is */
@@ -654,6 +657,15 @@ sync(struct ac_db *db, const char *id, struct ac_err *e)
 		return ac_db_err(db, e);
 	if (PQntuples(res) == 0) {
 		PQclear(res);
+		/*
+		 * No plan yet, though one may come: the checkout named none and
+		 * no price was heard of yet, or the only price heard of is a
+		 * failed invoice's (only paid ones and the subscription's own
+		 * events choose the plan) and a plan has it. The subscription's
+		 * or a paid invoice's event will fold it.
+		 */
+		if (*price == '\0' || priced)
+			return 0;
 		return ac_err_set(e, AC_E_UNPROCESSABLE, NULL,
 		    "no plan has the Stripe price %s (acctl plan add ... --stripe-price-id %s)",
 		    *price ? price : "(none)", *price ? price : "ID");
