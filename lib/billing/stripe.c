@@ -483,6 +483,14 @@ ac_stripe_checkout_status(struct ac_db *db, long long user_id, const char *sessi
 
 /* ---- processing an event (the worker) ------------------------------------------- */
 
+/* Stripe's events are folded one transaction at a time across workers: a
+ * worker's transaction may hold several events (the runner's groups),
+ * whose subscriptions two workers would otherwise lock in opposite orders
+ * and deadlock (each costing the deadlock timeout). Billing events are a
+ * trickle beside alerts; one at a time costs nothing. */
+static const struct ac_stmt st_event_serial = { "stripe_event_serial",
+	"SELECT pg_advisory_xact_lock(hashtext('alertcast:stripe_events'))", 0 };
+
 static const struct ac_stmt st_event_load = { "stripe_event_load",
 	"SELECT type, extract(epoch FROM created)::bigint, payload::text, status"
 	" FROM stripe_events WHERE id = $1 FOR UPDATE", 1 };
@@ -925,6 +933,10 @@ ac_stripe_event_process(struct ac_db *db, const char *id, struct ac_err *e)
 	PGresult *res;
 	int rc;
 
+	res = ac_db_exec(db, &st_event_serial, NULL, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return ac_db_err(db, e);
+	PQclear(res);
 	res = ac_db_exec(db, &st_event_load, vals, NULL, NULL);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
 		return ac_db_err(db, e);
