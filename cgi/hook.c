@@ -257,6 +257,7 @@ stripe_event(struct ac_call *k)
 	struct ac_req *r = k->r;
 	const char *secret = ac_setting_str(&hook.cfg, AC_S_STRIPE_WEBHOOK_SECRET);
 	struct ac_err e = { 0 };
+	int64_t stamp;
 	char id[256];
 	int rc;
 
@@ -270,7 +271,10 @@ stripe_event(struct ac_call *k)
 		ac_reply_error(r, 400, "bad_signature", e.message, e.field);
 		return;
 	}
-	rc = ac_stripe_event_store(tdb, r->body, r->body_len, id, sizeof(id), &e);
+	stamp = ac_ingest_notify_take();
+	rc = ac_stripe_event_store(tdb, r->body, r->body_len, stamp != 0, id, sizeof(id), &e);
+	if (rc != 1 && stamp != 0)
+		ac_ingest_notify_undo(stamp);	/* nothing new: let the next one wake them */
 	if (rc == -1 && (e.code == AC_E_INVALID)) {
 		ac_info("stripe event refused: %s", e.message);
 		ac_reply_error(r, 400, "bad_request", e.message, e.field);

@@ -85,6 +85,20 @@ notify_undo(int64_t stamp)
 		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
+int64_t
+ac_ingest_notify_take(void)
+{
+	int64_t now = ac_now_ms();
+
+	return notify_due(now) ? now : 0;
+}
+
+void
+ac_ingest_notify_undo(int64_t stamp)
+{
+	notify_undo(stamp);
+}
+
 static const struct ac_stmt st_reject = { "reject_insert",
 	"INSERT INTO webhook_rejects (received_at, http_status, code, field, message,"
 	" strategy_id, remote_addr, request_id, content_type, body_excerpt, body_bytes,"

@@ -55,6 +55,12 @@ struct ac_ingest_out {
  */
 int	ac_ingest_init(const char *state_dir, int coalesce_ms);
 
+/* The same stamp for other jobs a responder stores (Stripe events): the
+ * stamp taken (non-zero) when this caller is to NOTIFY, else 0; undo it
+ * when nothing was stored after all. */
+int64_t	ac_ingest_notify_take(void);
+void	ac_ingest_notify_undo(int64_t stamp);
+
 /*
  * Group commit: from now on the signals stored by this process's threads
  * go through n committer threads, one per connection in dbs (connections

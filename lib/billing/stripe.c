@@ -105,7 +105,7 @@ static const struct ac_stmt st_event_store = { "stripe_event_store",
 	"  SELECT 'stripe_event', jsonb_build_object('event_id', $1::text), 'stripe:' || $1,"
 	"  now(), $5::int FROM ev WHERE fresh ON CONFLICT (unique_key) DO NOTHING RETURNING 1)"
 	" SELECT (SELECT fresh FROM ev), (SELECT count(*) FROM j),"
-	" pg_notify('ac_jobs', 'stripe_event')", 5 };
+	" CASE WHEN $6::boolean THEN pg_notify('ac_jobs', 'stripe_event') END", 6 };
 
 /* 1 if s is an id Stripe makes with prefix: letters, digits, '_'. */
 static int
@@ -121,15 +121,15 @@ stripe_id_ok(const char *s, const char *prefix)
 }
 
 int
-ac_stripe_event_store(struct ac_db *db, const void *body, size_t len, char *id, size_t idsz,
-    struct ac_err *e)
+ac_stripe_event_store(struct ac_db *db, const void *body, size_t len, int notify, char *id,
+    size_t idsz, struct ac_err *e)
 {
 	json_t *ev = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 	const char *eid = json_string_value(json_object_get(ev, "id"));
 	const char *type = json_string_value(json_object_get(ev, "type"));
 	json_t *created = json_object_get(ev, "created");
 	char cr[24], maxa[8], *text;
-	const char *vals[5] = { eid, type, cr, NULL, maxa };
+	const char *vals[6] = { eid, type, cr, NULL, maxa, notify ? "true" : "false" };
 	PGresult *res;
 	int fresh;
 

@@ -38,13 +38,15 @@ int	ac_stripe_verify(const char *header, const void *body, size_t len, const cha
 
 /*
  * Stores the event in body (a Stripe event object: "id" evt_..., "type",
- * "created") with its processing job, in one statement. 1 when new, 0
+ * "created") with its processing job, in one statement, waking the
+ * workers when notify (the host's coalesced NOTIFY, alert/ingest.h: every
+ * NOTIFY serializes commits). 1 when new, 0
  * when already stored (a copy: counted), -1 with e (AC_E_INVALID for a
  * body that is not an event, AC_E_UNAVAILABLE / AC_E_INTERNAL for the
  * database). id (idsz >= 256) receives the event id when known.
  */
-int	ac_stripe_event_store(struct ac_db *db, const void *body, size_t len, char *id,
-	    size_t idsz, struct ac_err *e);
+int	ac_stripe_event_store(struct ac_db *db, const void *body, size_t len, int notify,
+	    char *id, size_t idsz, struct ac_err *e);
 
 /* Where the responders reach Stripe (from the settings). */
 struct ac_stripe_api {
