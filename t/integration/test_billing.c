@@ -18,9 +18,17 @@
  *	randomized	100 users, >= 1000 events with copies, shuffled and
  *			concurrent, two workers: every invariant against what the
  *			fake says happened; then 50 replays change nothing
+ *	uploads		POST /plans/N/pay (multipart) from a logged-in browser:
+ *			csrf, oversized, wrong type, polyglot, path, empty and
+ *			missing proofs, wrong amount, repeated transaction id
+ *			refused with nothing stored; a good PNG stored 0640 under
+ *			a random name, listed, served to its owner only; a PDF
+ *			as an attachment; approval ends the dashboard's notice
  *
+ * IT_ONLY=<pattern> runs the matching tests only.
  * t/integration/run exports AC_STRIPE_TIMEOUT_MS=1500 so the slow-Stripe
- * case stays short. The order of the tests matters: the lifecycle test
+ * case stays short, and AC_UPI_VPA / AC_BANK_DETAILS so the portal offers
+ * manual payments. The order of the tests matters: the lifecycle test
  * counts what one sweep ends, so it runs before anything else leaves
  * subscriptions in the past (the randomized run does, with workers told
  * AC_PAST_DUE_GRACE_DAYS=3650).
@@ -35,10 +43,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <stdint.h>
+#include <sys/stat.h>
 
 #include <curl/curl.h>
+#include <zlib.h>
 
-#include "itest.h"
+#include "itportal.h"
 
 #define PW	"correct horse battery"
 #define WLOG	"test_billing-worker.log"
@@ -1273,6 +1285,388 @@ test_randomized(void **state)
 	json_decref(res);
 }
 
+/* ---- 8. uploads: paying by UPI through the portal ------------------------------------ */
+
+#define MP_BOUNDARY	"----alertcastItBoundary9f3Qx"
+
+struct mp {
+	unsigned char	*p;
+	size_t		 n;
+};
+
+static void
+mp_put(struct mp *m, const void *d, size_t n)
+{
+	m->p = realloc(m->p, m->n + n + 1);
+	assert_non_null(m->p);
+	memcpy(m->p + m->n, d, n);
+	m->n += n;
+	m->p[m->n] = '\0';
+}
+
+static void
+mp_str(struct mp *m, const char *s)
+{
+	mp_put(m, s, strlen(s));
+}
+
+/* A text part. */
+static void
+mp_field(struct mp *m, const char *name, const char *value)
+{
+	mp_str(m, "--" MP_BOUNDARY "\r\nContent-Disposition: form-data; name=\"");
+	mp_str(m, name);
+	mp_str(m, "\"\r\n\r\n");
+	mp_str(m, value);
+	mp_str(m, "\r\n");
+}
+
+/* A file part. */
+static void
+mp_file(struct mp *m, const char *name, const char *filename, const char *ctype,
+    const void *d, size_t n)
+{
+	mp_str(m, "--" MP_BOUNDARY "\r\nContent-Disposition: form-data; name=\"");
+	mp_str(m, name);
+	mp_str(m, "\"; filename=\"");
+	mp_str(m, filename);
+	mp_str(m, "\"\r\nContent-Type: ");
+	mp_str(m, ctype);
+	mp_str(m, "\r\n\r\n");
+	mp_put(m, d, n);
+	mp_str(m, "\r\n");
+}
+
+/* A PNG chunk of type with n bytes of d at o; the bytes written. */
+static size_t
+png_chunk(unsigned char *o, const char *type, const unsigned char *d, uint32_t n)
+{
+	uint32_t c;
+
+	o[0] = (unsigned char)(n >> 24);
+	o[1] = (unsigned char)(n >> 16);
+	o[2] = (unsigned char)(n >> 8);
+	o[3] = (unsigned char)n;
+	memcpy(o + 4, type, 4);
+	if (n > 0)
+		memcpy(o + 8, d, n);
+	c = (uint32_t)crc32(0, o + 4, n + 4);
+	o[8 + n] = (unsigned char)(c >> 24);
+	o[9 + n] = (unsigned char)(c >> 16);
+	o[10 + n] = (unsigned char)(c >> 8);
+	o[11 + n] = (unsigned char)c;
+	return 12 + n;
+}
+
+/* A valid 1x1 grey PNG into o (room for 128 bytes); its length. */
+static size_t
+png_make(unsigned char *o)
+{
+	static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+	static const unsigned char ihdr[13] = { 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0 };
+	static const unsigned char raw[2] = { 0, 0x7f };	/* filter 0, one grey pixel */
+	unsigned char z[64];
+	uLongf zn = sizeof(z);
+	size_t n = 8;
+
+	assert_int_equal(compress(z, &zn, raw, sizeof(raw)), Z_OK);
+	memcpy(o, sig, 8);
+	n += png_chunk(o + n, "IHDR", ihdr, 13);
+	n += png_chunk(o + n, "IDAT", z, (uint32_t)zn);
+	n += png_chunk(o + n, "IEND", NULL, 0);
+	return n;
+}
+
+/* Files under $AC_STATE_DIR/proofs (0 when the folder is not there yet). */
+static int
+proof_files(void)
+{
+	char dir[1100];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/proofs", it_env("AC_STATE_DIR"));
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static long long
+payments_of(long long uid)
+{
+	char u[24];
+
+	snprintf(u, sizeof(u), "%lld", uid);
+	return it_q_ll("SELECT count(*) FROM payments WHERE user_id = $1", u, NULL);
+}
+
+struct pay {
+	const char	*csrf;		/* NULL: no csrf field */
+	const char	*tx, *amount, *method;
+	const char	*filename;	/* NULL: no file part */
+	const char	*ctype;
+	const void	*data;
+	size_t		 len;
+};
+
+/* POSTs the multipart form p to /plans/<plan>/pay as b (its cookies, the
+ * site's Origin); *r is the answer. */
+static void
+pay_send(struct ib *b, struct it_resp *r, long long plan, const struct pay *p)
+{
+	char path[64], cookie[256], origin[300];
+	const char *h[] = { cookie, origin, NULL };
+	struct mp m = { NULL, 0 };
+
+	snprintf(path, sizeof(path), "/plans/%lld/pay", plan);
+	snprintf(cookie, sizeof(cookie), "Cookie: ac_session=%s; ac_pre=%s", b->session, b->pre);
+	snprintf(origin, sizeof(origin), "Origin: %s", it_env("AC_TEST_BASE_URL"));
+	if (p->csrf != NULL)
+		mp_field(&m, "csrf", p->csrf);
+	mp_field(&m, "transaction_id", p->tx);
+	mp_field(&m, "amount", p->amount);
+	mp_field(&m, "method", p->method ? p->method : "upi");
+	if (p->filename != NULL)
+		mp_file(&m, "proof", p->filename, p->ctype ? p->ctype : "image/png", p->data,
+		    p->len);
+	mp_str(&m, "--" MP_BOUNDARY "--\r\n");
+	it_http_h(r, "POST", path, h, "multipart/form-data; boundary=" MP_BOUNDARY,
+	    (const char *)m.p, m.n);
+	free(m.p);
+}
+
+/* The answer has status, and the alert of a refused form (or the message
+ * of an error page) says want. */
+static void
+expect_alert(const struct it_resp *r, const char *what, long status, const char *want)
+{
+	const char *a = r->body ? strstr(r->body, "role=\"alert\"") : NULL;
+
+	if (a == NULL && r->body != NULL)
+		a = strstr(r->body, "<p class=\"lead");
+
+	if (r->status != status || a == NULL || strstr(a, want) == NULL)
+		fail_msg("%s: %ld (wanted %ld with an alert saying '%s'): %.600s", what, r->status,
+		    status, want, a ? a : r->body ? r->body : "");
+}
+
+/* A refused payment: status, the alert naming the problem, nothing stored. */
+static void
+pay_refused(struct ib *b, long long plan, long long uid, const struct pay *p, const char *what,
+    long status, const char *want)
+{
+	struct it_resp r;
+	int files = proof_files();
+	long long rows = payments_of(uid);
+
+	pay_send(b, &r, plan, p);
+	expect_alert(&r, what, status, want);
+	if (payments_of(uid) != rows || proof_files() != files)
+		fail_msg("%s: stored something (payments %lld -> %lld, proof files %d -> %d)", what,
+		    rows, payments_of(uid), files, proof_files());
+	it_resp_free(&r);
+}
+
+/* The stored proof of payment id: its file name (malloc'd). */
+static char *
+proof_name(long long id)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "%lld", id);
+	return q_str("SELECT proof_file FROM payments WHERE id = $1", s, NULL);
+}
+
+static void
+test_uploads(void **state)
+{
+	struct ib a = { 0 }, b = { 0 };
+	struct fx_plan plan;
+	struct it_resp r;
+	struct stat st;
+	unsigned char png[128], *big, poly[160];
+	char email[128], path[1200], tx[32], tx2[32], s[24], *v, *name;
+	const char *ct;
+	size_t pn = png_make(png), bign = 5u * 1024 * 1024 + 1;
+	static const char gif[] = "GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff"
+	    "!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
+	static const char html[] = "<!doctype html><html><body><script>alert(1)</script></body>"
+	    "</html>\n";
+	static const char pdf[] = "%PDF-1.4\n"
+	    "1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
+	    "2 0 obj <</Type /Pages /Kids [3 0 R] /Count 1>> endobj\n"
+	    "3 0 obj <</Type /Page /Parent 2 0 R /MediaBox [0 0 200 100]>> endobj\n"
+	    "trailer <</Root 1 0 R>>\n%%EOF\n";
+	long long ua, ub, pay, payb, before;
+	size_t polyn;
+
+	(void)state;
+	fx_plan_new(&plan);
+	ua = ib_signup(&a, "upl", "Uploader", PW, email);
+	ub = ib_signup(&b, "upl2", "Other", PW, email);
+	it_rand_hex(tx, 12);
+	it_rand_hex(tx2, 12);
+
+	/* the pay page: the price, the UPI link and the form with its token */
+	snprintf(path, sizeof(path), "/plans/%lld/pay", plan.plan_id);
+	ib_get(&a, &r, path);
+	if (r.status != 200 || !it_has(&r, "499.00") || !it_has(&r, "upi://pay") ||
+	    !it_has(&r, "enctype=\"multipart/form-data\""))
+		fail_msg("GET %s: %ld %.400s", path, r.status, r.body);
+	assert_true(a.csrf[0] != '\0');
+	it_resp_free(&r);
+
+	/* refused, each with its reason, nothing stored */
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ NULL, tx, "499.00", "upi", "proof.png",
+	    NULL, png, pn }, "no csrf", 403, "reload the page");
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ "0123456789abcdef0123456789abcdef", tx,
+	    "499.00", "upi", "proof.png", NULL, png, pn }, "wrong csrf", 403, "reload the page");
+	big = calloc(1, bign);
+	assert_non_null(big);
+	memcpy(big, png, pn);
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "499.00", "upi", "proof.png",
+	    NULL, big, bign }, "5 MiB + 1", 413, "larger than 5 MB");
+	free(big);
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "499.00", "upi", "proof.gif",
+	    "image/gif", gif, sizeof(gif) - 1 }, "a GIF", 422, "must be a PNG or JPEG");
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "499.00", "upi", "proof.png",
+	    "image/png", html, sizeof(html) - 1 }, "HTML named .png", 422, "must be a PNG or JPEG");
+	memcpy(poly, png, pn);
+	memcpy(poly + pn, "<script>alert(1)</script>", 25);
+	polyn = pn + 25;
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "499.00", "upi", "proof.png",
+	    NULL, poly, polyn }, "PNG + script", 422, "web markup");
+	/* the same polyglot without the markup words: bytes after IEND */
+	memcpy(poly + pn, "trailing bytes", 14);
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "499.00", "upi", "proof.png",
+	    NULL, poly, pn + 14 }, "PNG + trailer", 422, "data after its end");
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "499.00", "upi",
+	    "../../etc/x.png", NULL, png, pn }, "a path as file name", 422, "not a path");
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "499.00", "upi", "proof.png",
+	    NULL, "", 0 }, "an empty file", 422, "empty file");
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "499.00", "upi", NULL, NULL,
+	    NULL, 0 }, "no file part", 422, "Attach a screenshot");
+	/* what a browser sends with no file chosen */
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "499.00", "upi", "",
+	    "application/octet-stream", "", 0 }, "no file chosen", 422, "Attach a screenshot");
+	/* the wrong amount: the price named, the typed transaction id shown again */
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "400.00", "bank_transfer",
+	    "proof.png", NULL, png, pn }, "wrong amount", 422, "499.00");
+	pay_send(&a, &r, plan.plan_id, &(struct pay){ a.csrf, tx, "400.00", "bank_transfer",
+	    "proof.png", NULL, png, pn });
+	snprintf(path, sizeof(path), "value=\"%s\"", tx);
+	assert_true(it_has(&r, path));
+	assert_true(it_has(&r, "value=\"400.00\""));
+	assert_true(it_has(&r, "value=\"bank_transfer\" selected"));
+	it_resp_free(&r);
+
+	/* the proof taken: 303, one pending row, the file stored 0640 under a random name */
+	before = proof_files();
+	pay_send(&a, &r, plan.plan_id, &(struct pay){ a.csrf, tx, "499.00", "upi", "screen.png",
+	    NULL, png, pn });
+	if (r.status != 303 || strcmp(it_header(&r, "Location", NULL) ?: "",
+	    "/payments?done=payment_submitted") != 0)
+		fail_msg("a good proof: %ld %s %.400s", r.status, it_header(&r, "Location", NULL) ?:
+		    "", r.body);
+	it_resp_free(&r);
+	assert_int_equal(payments_of(ua), 1);
+	assert_int_equal(proof_files(), before + 1);
+	snprintf(s, sizeof(s), "%lld", ua);
+	pay = it_q_ll("SELECT id FROM payments WHERE user_id = $1 AND status = 'pending'"
+	    " AND transaction_id = $2", s, tx, NULL);
+	name = proof_name(pay);
+	assert_int_equal(strlen(name), 36);
+	assert_int_equal(strspn(name, "0123456789abcdef"), 32);
+	assert_string_equal(name + 32, ".png");
+	snprintf(path, sizeof(path), "%s/proofs/%s", it_env("AC_STATE_DIR"), name);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal((long long)st.st_size, (long long)pn);
+	free(name);
+
+	/* the same transaction id again: 409, nothing more stored */
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "499.00", "upi", "again.png",
+	    NULL, png, pn }, "a repeated transaction id", 409, "already submitted");
+	/* by anyone (ids are unique across users) */
+	snprintf(path, sizeof(path), "/plans/%lld/pay", plan.plan_id);
+	ib_get(&b, &r, path);
+	it_resp_free(&r);
+	pay_refused(&b, plan.plan_id, ub, &(struct pay){ b.csrf, tx, "499.00", "upi", "again.png",
+	    NULL, png, pn }, "another user's transaction id", 409, "already submitted");
+
+	/* listed as pending; the proof to its owner only, byte for byte */
+	ib_get(&a, &r, "/payments?done=payment_submitted");
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, tx));
+	assert_true(it_has(&r, "pending"));
+	assert_true(it_has(&r, "Payment submitted"));
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/payments/%lld/proof", pay);
+	ib_get(&a, &r, path);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.len, pn);
+	assert_memory_equal(r.body, png, pn);
+	assert_string_equal(it_header(&r, "Content-Type", NULL), "image/png");
+	assert_non_null(strstr(it_header(&r, "Content-Disposition", NULL) ?: "", "inline"));
+	it_resp_free(&r);
+	ib_get(&b, &r, path);
+	assert_int_equal(r.status, 404);
+	assert_false(it_has(&r, "IHDR"));
+	it_resp_free(&r);
+
+	/* a PDF proof (the other user's): downloaded, never shown inline */
+	pay_send(&b, &r, plan.plan_id, &(struct pay){ b.csrf, tx2, "499.00", "bank_transfer",
+	    "receipt.pdf", "application/pdf", pdf, sizeof(pdf) - 1 });
+	if (r.status != 303)
+		fail_msg("a PDF proof: %ld %.600s", r.status, r.body);
+	it_resp_free(&r);
+	snprintf(s, sizeof(s), "%lld", ub);
+	payb = it_q_ll("SELECT id FROM payments WHERE user_id = $1 AND transaction_id = $2", s,
+	    tx2, NULL);
+	name = proof_name(payb);
+	assert_string_equal(name + 32, ".pdf");
+	free(name);
+	snprintf(path, sizeof(path), "/payments/%lld/proof", payb);
+	ib_get(&b, &r, path);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.len, sizeof(pdf) - 1);
+	assert_memory_equal(r.body, pdf, sizeof(pdf) - 1);
+	assert_string_equal(it_header(&r, "Content-Type", NULL), "application/pdf");
+	ct = it_header(&r, "Content-Disposition", NULL);
+	if (ct == NULL || strncmp(ct, "attachment", 10) != 0)
+		fail_msg("PDF proof Content-Disposition: %s", ct ? ct : "(none)");
+	it_resp_free(&r);
+	ib_get(&a, &r, path);
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+
+	/* the dashboard says the payment is being checked, until it is approved */
+	ib_get(&a, &r, "/");
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "id=\"pending-payment\""));
+	it_resp_free(&r);
+	before = balance(ua);
+	snprintf(s, sizeof(s), "%lld", pay);
+	json_decref(acctl(0, "payment", "approve", s, "--by", "it", NULL));
+	v = q_str("SELECT p.status || ' ' || s.status FROM payments p JOIN subscriptions s"
+	    " ON s.id = p.subscription_id WHERE p.id = $1", s, NULL);
+	assert_string_equal(v, "approved active");
+	free(v);
+	assert_int_equal(balance(ua), before + 100);
+	ib_get(&a, &r, "/");
+	assert_int_equal(r.status, 200);
+	assert_false(it_has(&r, "id=\"pending-payment\""));
+	it_resp_free(&r);
+	ib_get(&a, &r, "/payments");
+	assert_true(it_has(&r, "approved"));
+	it_resp_free(&r);
+}
+
 int
 main(void)
 {
@@ -1284,11 +1678,14 @@ main(void)
 		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_payment_failed),
 		cmocka_unit_test(test_randomized),
+		cmocka_unit_test(test_uploads),
 	};
 	int rc;
 
 	if (it_init() == -1)
 		return 1;
+	if (getenv("IT_ONLY") != NULL)
+		cmocka_set_test_filter(getenv("IT_ONLY"));
 	srandom((unsigned)(time(NULL) ^ getpid()));
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	it_done();
