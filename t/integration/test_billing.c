@@ -26,6 +26,7 @@
  *			as an attachment; approval ends the dashboard's notice
  *
  * IT_ONLY=<pattern> runs the matching tests only.
+ *
  * t/integration/run exports AC_STRIPE_TIMEOUT_MS=1500 so the slow-Stripe
  * case stays short, and AC_UPI_VPA / AC_BANK_DETAILS so the portal offers
  * manual payments. The order of the tests matters: the lifecycle test

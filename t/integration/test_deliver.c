@@ -27,7 +27,11 @@
  *  - Telegram linking through nginx: POST /hook/telegram refuses a missing
  *    or wrong secret token; /start with a fresh code links the chat, a
  *    used or expired one does not; /stop unlinks; `acctl telegram
- *    set-webhook` reaches the fake with the URL and secret.
+ *    set-webhook` reaches the fake with the URL and secret;
+ *  - account notices (payment_failed) on email, Telegram, SMS and push,
+ *    each once, from its channel's template with the variables (escaped
+ *    for Telegram and HTML email); a channel with no address ends the job
+ *    dead and sends nothing; renewal_reminder and payment_rejected by email.
  *
  * Environment (t/integration/run): AC_DATABASE_URL, AC_REDIS_URL,
  * AC_TEST_ACCTL, SRC; AC_TEST_WORKER or ac-worker beside acctl;
@@ -1792,6 +1796,183 @@ test_tg_set_webhook(void **state)
 	(void)state;
 }
 
+/* ---- account notices on every channel ------------------------------------------------ */
+
+/* A notice job for user on channel with vars (JSON), as lib/account/notify.c
+ * queues them; its id. */
+static long long
+notice_job(long long user, const char *notice, const char *channel, const char *vars)
+{
+	char su[24], key[17];
+
+	snprintf(su, sizeof(su), "%lld", user);
+	it_rand_hex(key, 16);
+	return it_q_ll("INSERT INTO jobs (kind, payload, unique_key, max_attempts) VALUES"
+	    " ('notice', jsonb_build_object('user_id', $1::bigint, 'notice', $2::text,"
+	    " 'channel', $3::text, 'vars', $4::jsonb), 'it:notice:' || $5, 7) RETURNING id",
+	    su, notice, channel, vars, key, NULL);
+}
+
+/* The only request provider recorded, to to (borrowed from *all, which
+ * the caller decrefs). */
+static json_t *
+only_request(const char *provider, const char *to, json_t **all)
+{
+	json_t *r;
+
+	*all = recorded(provider);
+	if (json_array_size(*all) != 1)
+		fail_msg("%s: %zu requests, wanted 1", provider, json_array_size(*all));
+	r = json_array_get(*all, 0);
+	if (!json_is_string(json_object_get(r, "to")) ||
+	    strcmp(json_string_value(json_object_get(r, "to")), to) != 0)
+		fail_msg("%s: sent to %s, wanted %s", provider,
+		    json_string_value(json_object_get(r, "to")) ?: "(none)", to);
+	return json_object_get(r, "body");
+}
+
+/* text contains each of the NULL-terminated strings. */
+static void
+has_all(const char *what, const char *text, ...)
+{
+	va_list ap;
+	const char *w;
+
+	va_start(ap, text);
+	while ((w = va_arg(ap, const char *)) != NULL)
+		if (text == NULL || strstr(text, w) == NULL)
+			fail_msg("%s: no '%s' in '%s'", what, w, text ? text : "(none)");
+	va_end(ap);
+}
+
+static void
+expect_job(long long id, const char *state, const char *err)
+{
+	char *s = col_of("jobs", id, "state"), *e = col_of("jobs", id, "last_error");
+
+	if (strcmp(s, state) != 0 || (err != NULL && strstr(e, err) == NULL))
+		fail_msg("job %lld: %s (%s), wanted %s (%s)", id, s, e, state, err ? err : "");
+	free(s);
+	free(e);
+}
+
+static void
+test_notice_channels(void **state)
+{
+	static const char vars[] = "{\"plan\": \"Pro\", \"grace\": \"7\","
+	    " \"url\": \"https://x.example/?a=1&b=<i>\"}";
+	long long u = user_new("900000555", "+905551110555"), bare = user_new("", ""), j[4], jn[3];
+	json_t *all, *b;
+	char su[24], *email, *bmail, *subject;
+	const char *t;
+	FILE *f;
+	char path[1100], line[256] = "";
+
+	(void)state;
+	snprintf(su, sizeof(su), "%lld", u);
+	PQclear(it_q("UPDATE users SET push_player_id = 'player-' || id WHERE id = $1", su, NULL));
+	email = col_of("users", u, "email");
+	bmail = col_of("users", bare, "email");
+	j[0] = notice_job(u, "payment_failed", "email", vars);
+	j[1] = notice_job(u, "payment_failed", "telegram", vars);
+	j[2] = notice_job(u, "payment_failed", "sms", vars);
+	j[3] = notice_job(u, "payment_failed", "push", vars);
+	/* channels the user has no address on */
+	jn[0] = notice_job(bare, "payment_failed", "telegram", vars);
+	jn[1] = notice_job(bare, "payment_failed", "sms", vars);
+	jn[2] = notice_job(bare, "payment_failed", "push", vars);
+	drain(20);
+	for (int i = 0; i < 4; i++)
+		expect_job(j[i], "done", NULL);
+	for (int i = 0; i < 3; i++)
+		expect_job(jn[i], "dead", "no address on this channel");
+
+	/* email: the subject of payment_failed_subject.txt, both parts filled in */
+	snprintf(path, sizeof(path), "%s/templates/messages/payment_failed_subject.txt",
+	    it_env("SRC"));
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	b = only_request("resend", email, &all);
+	subject = strdup(json_string_value(json_object_get(b, "subject")) ?: "");
+	assert_string_equal(subject, line);
+	has_all("email text", json_string_value(json_object_get(b, "text")), "Hello Test <User>",
+	    "the Pro plan", "after 7 days", "https://x.example/?a=1&b=<i>/billing/manage", NULL);
+	has_all("email html", json_string_value(json_object_get(b, "html")), "Test &lt;User&gt;",
+	    "the Pro plan", "after 7 days", NULL);
+	if (strstr(json_string_value(json_object_get(b, "html")), "b=<i>") != NULL)
+		fail_msg("email html: a variable not escaped");
+	json_decref(all);
+
+	/* Telegram: the .telegram template, HTML, the variables escaped */
+	b = only_request("telegram", "900000555", &all);
+	assert_string_equal(json_string_value(json_object_get(b, "parse_mode")), "HTML");
+	t = json_string_value(json_object_get(b, "text"));
+	has_all("telegram", t, "<b>Card payment failed</b>", "<b>Pro</b> plan", "after 7 days",
+	    "https://x.example/?a=1&amp;b=&lt;i&gt;/billing/manage", NULL);
+	if (strstr(t, "b=<i>") != NULL || strstr(t, "Hello") != NULL)
+		fail_msg("telegram: not the escaped .telegram template: %s", t);
+	json_decref(all);
+
+	/* SMS (Netgsm, the first SMS provider): the text template; one request
+	 * per provider, so the users without addresses were sent nothing */
+	b = only_request("netgsm", "905551110555", &all);
+	has_all("sms", json_string_value(json_object_get(json_array_get(json_object_get(b,
+	    "messages"), 0), "msg")), "the Pro plan", "after 7 days", NULL);
+	json_decref(all);
+	assert_int_equal(count("twilio"), 0);
+
+	/* push (OneSignal, by the user's id as external id) */
+	b = only_request("onesignal", su, &all);
+	has_all("push", json_string_value(json_object_get(json_object_get(b, "contents"), "en")),
+	    "the Pro plan", "after 7 days", NULL);
+	json_decref(all);
+	assert_int_equal(count("smtp"), 0);
+
+	/* renewal_reminder and payment_rejected, once each, by email */
+	json_decref(fake("POST", "/_fake/reset", "{}"));
+	j[0] = notice_job(bare, "renewal_reminder", "email", "{\"plan\": \"Pro\","
+	    " \"period_end\": \"2026-12-31\", \"days\": \"3\", \"url\": \"https://x.example\"}");
+	j[1] = notice_job(bare, "payment_rejected", "email", "{\"plan\": \"Pro\","
+	    " \"transaction\": \"UTR123456789\", \"reason\": \"no such UTR at the bank\","
+	    " \"url\": \"https://x.example\"}");
+	drain(20);
+	expect_job(j[0], "done", NULL);
+	expect_job(j[1], "done", NULL);
+	all = recorded("resend");
+	assert_int_equal(json_array_size(all), 2);
+	{
+		json_t *r0 = json_array_get(all, 0), *r1 = json_array_get(all, 1), *rr, *rj;
+
+		/* one batch: the order between the two is not fixed */
+		if (strstr(json_string_value(json_object_get(json_object_get(r0, "body"),
+		    "subject")) ?: "", "ends on") != NULL) {
+			rr = r0;
+			rj = r1;
+		} else {
+			rr = r1;
+			rj = r0;
+		}
+		assert_string_equal(json_string_value(json_object_get(rr, "to")), bmail);
+		assert_string_equal(json_string_value(json_object_get(rj, "to")), bmail);
+		assert_string_equal(json_string_value(json_object_get(json_object_get(rr, "body"),
+		    "subject")), "alertcast: your Pro plan ends on 2026-12-31");
+		has_all("renewal_reminder", json_string_value(json_object_get(json_object_get(rr,
+		    "body"), "text")), "Your Pro plan ends on 2026-12-31 (3 days from now)",
+		    "https://x.example/plans", NULL);
+		assert_string_equal(json_string_value(json_object_get(json_object_get(rj, "body"),
+		    "subject")), "alertcast: payment UTR123456789 was not approved");
+		has_all("payment_rejected", json_string_value(json_object_get(json_object_get(rj,
+		    "body"), "text")), "Your payment UTR123456789 for the Pro plan",
+		    "Reason: no such UTR at the bank", NULL);
+	}
+	json_decref(all);
+	free(subject);
+	free(email);
+	free(bmail);
+}
+
 int
 main(void)
 {
@@ -1825,6 +2006,7 @@ main(void)
 		cmocka_unit_test_setup(test_tg_link_secret, setup),
 		cmocka_unit_test_setup(test_tg_link_start_stop, setup),
 		cmocka_unit_test_setup(test_tg_set_webhook, setup),
+		cmocka_unit_test_setup(test_notice_channels, setup),
 	};
 	const char *src = getenv("SRC"), *out = getenv("AC_TEST_OUT");
 	char tdir[1024];
