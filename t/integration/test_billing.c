@@ -44,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -1378,6 +1379,23 @@ png_make(unsigned char *o)
 	return n;
 }
 
+/* A valid PNG of exactly total bytes (malloc'd): png_make's with a private
+ * ancillary chunk of zeros before IEND. */
+static unsigned char *
+png_sized(size_t total)
+{
+	unsigned char small[128], *o;
+	size_t pn = png_make(small), n = pn - 12, pad = total - pn - 12;
+
+	assert_true(total > pn + 12);
+	assert_non_null(o = calloc(1, total));
+	memcpy(o, small, n);
+	n += png_chunk(o + n, "prVt", o + n + 8, (uint32_t)pad);	/* zeros onto zeros */
+	memcpy(o + n, small + pn - 12, 12);
+	assert_int_equal(n + 12, total);
+	return o;
+}
+
 /* Files under $AC_STATE_DIR/proofs (0 when the folder is not there yet). */
 static int
 proof_files(void)
@@ -1415,6 +1433,9 @@ struct pay {
 	size_t		 len;
 };
 
+/* The Origin pay_send sends (NULL: the site's). */
+static const char *pay_origin;
+
 /* POSTs the multipart form p to /plans/<plan>/pay as b (its cookies, the
  * site's Origin); *r is the answer. */
 static void
@@ -1426,7 +1447,8 @@ pay_send(struct ib *b, struct it_resp *r, long long plan, const struct pay *p)
 
 	snprintf(path, sizeof(path), "/plans/%lld/pay", plan);
 	snprintf(cookie, sizeof(cookie), "Cookie: ac_session=%s; ac_pre=%s", b->session, b->pre);
-	snprintf(origin, sizeof(origin), "Origin: %s", it_env("AC_TEST_BASE_URL"));
+	snprintf(origin, sizeof(origin), "Origin: %s", pay_origin ? pay_origin :
+	    it_env("AC_TEST_BASE_URL"));
 	if (p->csrf != NULL)
 		mp_field(&m, "csrf", p->csrf);
 	mp_field(&m, "transaction_id", p->tx);
@@ -1527,6 +1549,10 @@ test_uploads(void **state)
 	    NULL, png, pn }, "no csrf", 403, "reload the page");
 	pay_refused(&a, plan.plan_id, ua, &(struct pay){ "0123456789abcdef0123456789abcdef", tx,
 	    "499.00", "upi", "proof.png", NULL, png, pn }, "wrong csrf", 403, "reload the page");
+	pay_origin = "https://evil.example";
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "499.00", "upi", "proof.png",
+	    NULL, png, pn }, "another site's form (good token)", 403, "reload the page");
+	pay_origin = NULL;
 	big = calloc(1, bign);
 	assert_non_null(big);
 	memcpy(big, png, pn);
@@ -1599,6 +1625,12 @@ test_uploads(void **state)
 	it_resp_free(&r);
 	pay_refused(&b, plan.plan_id, ub, &(struct pay){ b.csrf, tx, "499.00", "upi", "again.png",
 	    NULL, png, pn }, "another user's transaction id", 409, "already submitted");
+	for (char *c = tx; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+	pay_refused(&b, plan.plan_id, ub, &(struct pay){ b.csrf, tx, "499.00", "upi", "again.png",
+	    NULL, png, pn }, "the transaction id in capitals", 409, "already submitted");
+	for (char *c = tx; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
 
 	/* listed as pending; the proof to its owner only, byte for byte */
 	ib_get(&a, &r, "/payments?done=payment_submitted");
@@ -1614,10 +1646,20 @@ test_uploads(void **state)
 	assert_memory_equal(r.body, png, pn);
 	assert_string_equal(it_header(&r, "Content-Type", NULL), "image/png");
 	assert_non_null(strstr(it_header(&r, "Content-Disposition", NULL) ?: "", "inline"));
+	assert_string_equal(it_header(&r, "X-Content-Type-Options", NULL) ?: "", "nosniff");
+	assert_non_null(strstr(it_header(&r, "Cache-Control", NULL) ?: "", "no-store"));
 	it_resp_free(&r);
 	ib_get(&b, &r, path);
 	assert_int_equal(r.status, 404);
 	assert_false(it_has(&r, "IHDR"));
+	it_resp_free(&r);
+	it_http(&r, "GET", path, NULL, NULL, 0);	/* no session */
+	assert_true(r.status != 200);
+	assert_false(it_has(&r, "IHDR"));
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/payments/%lld/proof", pay + 1000000);
+	ib_get(&a, &r, path);
+	assert_int_equal(r.status, 404);
 	it_resp_free(&r);
 
 	/* a PDF proof (the other user's): downloaded, never shown inline */
@@ -1645,6 +1687,26 @@ test_uploads(void **state)
 	ib_get(&a, &r, path);
 	assert_int_equal(r.status, 404);
 	it_resp_free(&r);
+
+	/* exactly AC_PROOF_MAX_BYTES is taken */
+	big = png_sized(5u * 1024 * 1024);
+	it_rand_hex(tx2, 12);
+	before = proof_files();
+	pay_send(&b, &r, plan.plan_id, &(struct pay){ b.csrf, tx2, "499.00", "upi", "big.png",
+	    NULL, big, 5u * 1024 * 1024 });
+	if (r.status != 303)
+		fail_msg("a proof of exactly 5 MiB: %ld %.600s", r.status, r.body);
+	it_resp_free(&r);
+	assert_int_equal(proof_files(), before + 1);
+	payb = it_q_ll("SELECT id FROM payments WHERE user_id = $1 AND transaction_id = $2", s,
+	    tx2, NULL);
+	snprintf(path, sizeof(path), "/payments/%lld/proof", payb);
+	ib_get(&b, &r, path);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.len, 5u * 1024 * 1024);
+	assert_memory_equal(r.body, big, r.len);
+	it_resp_free(&r);
+	free(big);
 
 	/* the dashboard says the payment is being checked, until it is approved */
 	ib_get(&a, &r, "/");
