@@ -48,6 +48,7 @@
 #include <dirent.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <curl/curl.h>
 #include <zlib.h>
@@ -1581,6 +1582,16 @@ test_uploads(void **state)
 	/* what a browser sends with no file chosen */
 	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "499.00", "upi", "",
 	    "application/octet-stream", "", 0 }, "no file chosen", 422, "Attach a screenshot");
+	/* fields the form refuses: nothing stored, what was typed shown again, escaped */
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "499.00", "bitcoin",
+	    "proof.png", NULL, png, pn }, "an unknown method", 422, "choose how you paid");
+	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, "\"><b>utr", "499.00", "upi",
+	    "proof.png", NULL, png, pn }, "a transaction id with markup", 422, "6 to 64 letters");
+	pay_send(&a, &r, plan.plan_id, &(struct pay){ a.csrf, "\"><b>utr", "499.00", "upi",
+	    "proof.png", NULL, png, pn });
+	assert_true(it_has(&r, "value=\"&quot;&gt;&lt;b&gt;utr\""));
+	assert_false(it_has(&r, "\"><b>utr"));
+	it_resp_free(&r);
 	/* the wrong amount: the price named, the typed transaction id shown again */
 	pay_refused(&a, plan.plan_id, ua, &(struct pay){ a.csrf, tx, "400.00", "bank_transfer",
 	    "proof.png", NULL, png, pn }, "wrong amount", 422, "499.00");
@@ -1687,6 +1698,33 @@ test_uploads(void **state)
 	ib_get(&a, &r, path);
 	assert_int_equal(r.status, 404);
 	it_resp_free(&r);
+
+	/* one transaction id sent twice at once (a double click): one taken, one
+	 * 409, one row and one file */
+	it_rand_hex(tx2, 12);
+	before = proof_files();
+	{
+		pid_t kid[2];
+		int got[2], w;
+
+		for (int i = 0; i < 2; i++)
+			if ((kid[i] = fork()) == 0) {
+				pay_send(&b, &r, plan.plan_id, &(struct pay){ b.csrf, tx2, "499.00",
+				    "upi", "twice.png", NULL, png, pn });
+				_exit(r.status == 303 ? 3 : r.status == 409 ? 4 : 9);
+			}
+		for (int i = 0; i < 2; i++) {
+			assert_true(kid[i] > 0);
+			assert_int_equal(waitpid(kid[i], &w, 0), kid[i]);
+			got[i] = WIFEXITED(w) ? WEXITSTATUS(w) : 99;
+		}
+		if (got[0] + got[1] != 7 || got[0] * got[1] != 12)
+			fail_msg("a double submit answered %d and %d (3: 303, 4: 409)", got[0],
+			    got[1]);
+	}
+	assert_int_equal(it_q_ll("SELECT count(*) FROM payments WHERE transaction_id = $1", tx2,
+	    NULL), 1);
+	assert_int_equal(proof_files(), before + 1);
 
 	/* exactly AC_PROOF_MAX_BYTES is taken */
 	big = png_sized(5u * 1024 * 1024);
