@@ -626,10 +626,16 @@ sub_status(struct ac_call *k)
 	reply_read(r, ac_subscription_status(api.db, uid, &e), &e);
 }
 
-/* The answer to a Stripe call that failed. */
+/* 201 {"url"} of a Stripe page (url: malloc'd, freed), or the answer to
+ * the Stripe call that failed (url NULL, *e). */
 static void
-stripe_failed(struct ac_req *r, const struct ac_err *e)
+reply_stripe(struct ac_req *r, char *url, const struct ac_err *e)
 {
+	if (url != NULL) {
+		ac_reply_json(r, 201, json_pack("{s:s}", "url", url));
+		free(url);
+		return;
+	}
 	switch (e->code) {
 	case AC_E_NOT_FOUND:
 		ac_reply_error(r, 404, "not_found", e->message, e->field);
@@ -652,14 +658,9 @@ static void
 checkout(struct ac_call *k)
 {
 	struct ac_err e = { 0 };
-	char *url = ac_stripe_checkout(api.db, &api.stripe, k->user, k->v[CHECKOUT_PLAN].i, &e);
 
-	if (url == NULL) {
-		stripe_failed(k->r, &e);
-		return;
-	}
-	ac_reply_json(k->r, 201, json_pack("{s:s}", "url", url));
-	free(url);
+	reply_stripe(k->r, ac_stripe_checkout(api.db, &api.stripe, k->user,
+	    k->v[CHECKOUT_PLAN].i, &e), &e);
 }
 
 /* POST /subscriptions/portal: 201 {"url"} of Stripe's billing portal
@@ -668,14 +669,8 @@ static void
 billing_portal(struct ac_call *k)
 {
 	struct ac_err e = { 0 };
-	char *url = ac_stripe_portal(api.db, &api.stripe, k->user, "/account", &e);
 
-	if (url == NULL) {
-		stripe_failed(k->r, &e);
-		return;
-	}
-	ac_reply_json(k->r, 201, json_pack("{s:s}", "url", url));
-	free(url);
+	reply_stripe(k->r, ac_stripe_portal(api.db, &api.stripe, k->user, "/account", &e), &e);
 }
 
 /* GET /payments: the user's manual payments, newest first (the proof's

@@ -804,7 +804,7 @@ alarm_add(struct ac_call *k)
 	else if (e.code == AC_E_CONFLICT)
 		alarms_show(c, 409, "You already have an alarm for this strategy: edit it instead.");
 	else if (e.code == AC_E_PAYMENT)
-		alarms_show(c, 402, strcmp(ac_err_slug(&e), "strategy_limit") == 0 ?
+		alarms_show(c, 422, strcmp(ac_err_slug(&e), "strategy_limit") == 0 ?
 		    "Your plan allows no more strategies: choose a larger plan on the Plans page." :
 		    "Your plan does not cover this strategy: see the Plans page.");
 	else

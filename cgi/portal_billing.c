@@ -82,21 +82,25 @@ billing_plan_extras(struct pctx *c, json_t *p)
 	json_object_set_new(p, "guest", json_boolean(!c->user));
 }
 
-/* The active plan id as the plans read model has it (stolen into *out), or 0. */
+/* Active plan id as the plans read model has it (the caller decrefs), or
+ * NULL once the 404 or 500 page is answered. */
 static json_t *
-plan_by_id(long long id, struct ac_err *e)
+plan_or_answer(struct pctx *c, long long id)
 {
-	json_t *all = ac_plans(portal.db, 0, 1, e), *p, *found = NULL;
+	struct ac_err e = { 0 };
+	json_t *all = ac_plans(portal.db, 0, 1, &e), *p, *found = NULL;
 	size_t i;
 
-	if (all == NULL)
+	if (all == NULL) {
+		db_failed(c);
 		return NULL;
+	}
 	json_array_foreach(all, i, p)
 		if (json_integer_value(json_object_get(p, "id")) == id)
 			found = json_incref(p);
 	json_decref(all);
 	if (found == NULL)
-		ac_err_set(e, AC_E_NOT_FOUND, NULL, "no such plan");
+		not_found(c);
 	return found;
 }
 
@@ -211,18 +215,12 @@ plan_upi(struct pctx *c, json_t *p)
 static void
 pay_show(struct pctx *c, long long id, int status, const char *error)
 {
-	struct ac_err e = { 0 };
-	json_t *p = plan_by_id(id, &e), *d;
+	json_t *p = plan_or_answer(c, id), *d;
 	const char *method = ac_call_form(c->k, "method");
 	char *link;
 
-	if (p == NULL) {
-		if (e.code == AC_E_NOT_FOUND)
-			not_found(c);
-		else
-			db_failed(c);
+	if (p == NULL)
 		return;
-	}
 	if (!manual_ok() || json_integer_value(json_object_get(p, "price_minor")) <= 0) {
 		json_decref(p);
 		error_page(c, 404, "Not available", "Payments by UPI or bank transfer are not set up"
@@ -261,16 +259,11 @@ pay_qr(struct ac_call *k)
 {
 	struct pctx *c = k->ctx;
 	struct ac_err e = { 0 };
-	json_t *p = plan_by_id(k->id, &e);
+	json_t *p = plan_or_answer(c, k->id);
 	char *link, *svg;
 
-	if (p == NULL) {
-		if (e.code == AC_E_NOT_FOUND)
-			not_found(c);
-		else
-			db_failed(c);
+	if (p == NULL)
 		return;
-	}
 	link = plan_upi(c, p);
 	json_decref(p);
 	if (link == NULL || (svg = ac_qr_svg(link, QR_PX, &e)) == NULL) {

@@ -162,7 +162,12 @@ render_notice(const char *name, int ch, const struct ac_var *v, size_t n, struct
 	char tmpl[64];
 
 	memset(t, 0, sizeof(*t));
-	t->text = render_vars(name, v, n, 0, err, errsz);
+	/* a text message and a push are one short line: <name>.sms when the
+	 * notice has one, else its text */
+	snprintf(tmpl, sizeof(tmpl), "%s.sms", name);
+	if ((ch != AC_CH_SMS && ch != AC_CH_PUSH) ||
+	    (t->text = render_vars(tmpl, v, n, 0, err, errsz)) == NULL)
+		t->text = render_vars(name, v, n, 0, err, errsz);
 	if (ch == AC_CH_EMAIL || ch == AC_CH_TELEGRAM) {
 		snprintf(tmpl, sizeof(tmpl), "%s.%s", name, ch == AC_CH_TELEGRAM ? "telegram" :
 		    "html");
