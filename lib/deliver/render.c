@@ -168,6 +168,10 @@ render_notice(const char *name, int ch, const struct ac_var *v, size_t n, struct
 	if ((ch != AC_CH_SMS && ch != AC_CH_PUSH) ||
 	    (t->text = render_vars(tmpl, v, n, 0, err, errsz)) == NULL)
 		t->text = render_vars(name, v, n, 0, err, errsz);
+	else	/* the template file's final newline is not part of the line */
+		for (size_t k = strlen(t->text); k > 0 && (t->text[k - 1] == '\n' ||
+		    t->text[k - 1] == '\r'); k--)
+			t->text[k - 1] = '\0';
 	if (ch == AC_CH_EMAIL || ch == AC_CH_TELEGRAM) {
 		snprintf(tmpl, sizeof(tmpl), "%s.%s", name, ch == AC_CH_TELEGRAM ? "telegram" :
 		    "html");
