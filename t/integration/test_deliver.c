@@ -1915,18 +1915,23 @@ test_notice_channels(void **state)
 		fail_msg("telegram: not the escaped .telegram template: %s", t);
 	json_decref(all);
 
-	/* SMS (Netgsm, the first SMS provider): the text template; one request
-	 * per provider, so the users without addresses were sent nothing */
+	/* SMS (Netgsm, the first SMS provider): the one line of payment_failed.sms
+	 * (the plan and the link; the grace is the email's and Telegram's); one
+	 * request per provider, so the users without addresses were sent nothing */
 	b = only_request("netgsm", "905551110555", &all);
-	has_all("sms", json_string_value(json_object_get(json_array_get(json_object_get(b,
-	    "messages"), 0), "msg")), "the Pro plan", "after 7 days", NULL);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(b,
+	    "messages"), 0), "msg")), "alertcast: your card payment for Pro failed. Update your"
+	    " card: https://x.example/?a=1&b=<i>/billing/manage");
 	json_decref(all);
 	assert_int_equal(count("twilio"), 0);
 
 	/* push (OneSignal, by the user's id as external id) */
 	b = only_request("onesignal", su, &all);
-	has_all("push", json_string_value(json_object_get(json_object_get(b, "contents"), "en")),
-	    "the Pro plan", "after 7 days", NULL);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(b, "contents"),
+	    "en")), "alertcast: your card payment for Pro failed. Update your card:"
+	    " https://x.example/?a=1&b=<i>/billing/manage");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(b, "headings"),
+	    "en")), line);
 	json_decref(all);
 	assert_int_equal(count("smtp"), 0);
 
