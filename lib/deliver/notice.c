@@ -79,8 +79,12 @@ notice_setup(struct item *it, const PGresult *res, int i)
 	json_object_foreach(vars, key, val)
 		if (json_is_string(val) && nv < sizeof(v) / sizeof(v[0]))
 			v[nv++] = (struct ac_var){ key, json_string_value(val) };
-	if (ch < 0)
-		ch = AC_CH_EMAIL;
+	if (ch < 0) {		/* a payload naming no channel we have: never guessed */
+		item_target(it, "notice", it->job->id, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+		    AC_CH_EMAIL, "");
+		item_failed(it, "none", "no such channel", 0, 0);
+		return;
+	}
 	item_target(it, "notice", it->job->id, strtoll(PQgetvalue(res, i, 0), NULL, 10),
 	    ch, notice_address(res, i, ch));
 	if (*notice_address(res, i, ch) == '\0') {
