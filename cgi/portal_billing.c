@@ -366,6 +366,9 @@ payments_page(struct ac_call *k)
 		    json_object_get(p, "proof_file"))));
 		json_object_set_new(p, "approved", json_boolean(strcmp(pay_badge(
 		    json_string_value(json_object_get(p, "status"))), "success") == 0));
+		json_object_set_new(p, "plan_active", json_boolean(json_string_value(
+		    json_object_get(p, "subscription_status")) != NULL && strcmp(json_string_value(
+		    json_object_get(p, "subscription_status")), "active") == 0));
 		json_object_del(p, "proof_file");
 		json_object_del(p, "reviewed_by");
 	}

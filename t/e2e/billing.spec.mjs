@@ -167,8 +167,8 @@ await step('a UPI payment with its proof waits, then an operator approves it', a
 	await page.locator('#proof').setInputFiles(proofPath);
 	await page.getByRole('button', { name: 'Submit payment' }).click();
 	await page.waitForURL(/\/payments\?done=payment_submitted/);
-	const row = page.locator('#payments tbody tr').first();
-	assert.match(await row.textContent(), new RegExp(`UPI ${hex}.*1299\\.00 INR.*UPI.*412345678901.*pending`, 's'));
+	const row = page.locator('#payments li').first();
+	assert.match(await row.textContent(), new RegExp(`UPI ${hex}.*1299\\.00 INR.*pending.*UPI.*412345678901`, 's'));
 	await shot('payments-pending');
 	const proof = await page.request.get(`${base}${await row.getByRole('link', { name: 'proof' }).getAttribute('href')}`);
 	assert.equal(proof.status(), 200);
@@ -179,7 +179,7 @@ await step('a UPI payment with its proof waits, then an operator approves it', a
 	const approved = acctl('payment', 'approve', id, '--by', 'e2e');
 	assert.equal(approved.status, 'approved');
 	await page.goto(`${base}/payments`);
-	assert.match(await page.locator('#payments tbody tr').first().textContent(), /approved.*plan until/s);
+	assert.match(await page.locator('#payments li').first().textContent(), /approved.*Plan active until/s);
 	await shot('payments-approved');
 	await page.goto(`${base}/`);
 	assert.equal(await page.locator('#pending-payment').count(), 0);
