@@ -14,6 +14,7 @@
  *	    --strategies ID[,ID...] [options]
  *	acctl subscribe --email E --plan NAME
  *	acctl payment list [--status S] [--email E]
+ *	acctl payment show ID
  *	acctl payment approve ID [--by NAME]
  *	acctl payment reject ID --reason R [--by NAME]
  *	acctl billing sweep
@@ -84,6 +85,7 @@ usage(void)
 	    "               [--description TEXT]\n"
 	    "  subscribe --email E --plan NAME   activate a plan now, grant its credits\n"
 	    "  payment list [--status pending|approved|rejected] [--email E]\n"
+	    "  payment show ID              one payment, with the path of its proof file\n"
 	    "  payment approve ID [--by NAME]     activate its subscription, grant credits\n"
 	    "  payment reject ID --reason R [--by NAME]   the subscriber sees the reason\n"
 	    "  billing sweep                end what is over, send renewal reminders (the\n"
@@ -736,6 +738,20 @@ cmd_payment(int argc, char *argv[])
 			return fail(name, e.message);
 		if ((out = ac_payments_list(db, uid, o.status, 1000, &e)) == NULL)
 			return fail(name, e.message);
+		return print(out);
+	}
+	if (strcmp(what, "show") == 0) {
+		const char *proof;
+		char path[4096];
+
+		if (o.id <= 0)
+			return fail(name, "which payment? acctl payment show ID");
+		if ((out = ac_payment_get(db, o.id, 0, &e)) == NULL)
+			return fail(name, e.message);
+		if ((proof = json_string_value(json_object_get(out, "proof_file"))) != NULL) {
+			snprintf(path, sizeof(path), "%s/proofs/%s", cfg.state_dir, proof);
+			json_object_set_new(out, "proof_path", json_string(path));
+		}
 		return print(out);
 	}
 	if (strcmp(what, "approve") != 0 && strcmp(what, "reject") != 0)

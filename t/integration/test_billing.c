@@ -1753,6 +1753,18 @@ test_uploads(void **state)
 	it_resp_free(&r);
 	before = balance(ua);
 	snprintf(s, sizeof(s), "%lld", pay);
+	/* the operator finds the proof where acctl says it is, with the same bytes */
+	{
+		json_t *o = acctl(0, "payment", "show", s, NULL);
+		const char *pp = json_string_value(json_object_get(o, "proof_path"));
+		struct stat sb;
+
+		assert_non_null(pp);
+		assert_string_equal(json_string_value(json_object_get(o, "status")), "pending");
+		assert_int_equal(stat(pp, &sb), 0);
+		assert_int_equal(sb.st_size, json_integer_value(json_object_get(o, "proof_bytes")));
+		json_decref(o);
+	}
 	json_decref(acctl(0, "payment", "approve", s, "--by", "it", NULL));
 	v = q_str("SELECT p.status || ' ' || s.status FROM payments p JOIN subscriptions s"
 	    " ON s.id = p.subscription_id WHERE p.id = $1", s, NULL);
