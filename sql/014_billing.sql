@@ -159,3 +159,47 @@ BEGIN
 END $$;
 CREATE TRIGGER payments_amount BEFORE INSERT OR UPDATE OF amount_minor, currency, plan_id
     ON payments FOR EACH ROW EXECUTE FUNCTION ac_payments_amount();
+
+-- The 5-active rule, again: a Stripe subscription's upsert (INSERT ... ON
+-- CONFLICT) fires the BEFORE INSERT trigger with a fresh id, so the row
+-- being updated must not count against itself.
+CREATE OR REPLACE FUNCTION ac_subscriptions_limit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM 1 FROM users WHERE id = NEW.user_id FOR NO KEY UPDATE;
+	IF (SELECT count(*) FROM subscriptions
+	    WHERE user_id = NEW.user_id AND status = 'active' AND id <> NEW.id
+	    AND (NEW.stripe_subscription_id IS NULL
+		OR stripe_subscription_id IS DISTINCT FROM NEW.stripe_subscription_id)) >= 5 THEN
+		RAISE EXCEPTION 'user % already has 5 active subscriptions', NEW.user_id
+		    USING ERRCODE = 'check_violation';
+	END IF;
+	RETURN NEW;
+END $$;
+
+-- A plan's max_strategies holds however many alarms are added at once: the
+-- user's row is locked first (as for the 5-active rule), so two concurrent
+-- adds cannot both see one slot left. The allowance is the largest of the
+-- user's current plans (-1: no limit); an alarm on a strategy the user has
+-- one on already is the unique key's business.
+CREATE FUNCTION ac_alarms_limit() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	allowed integer;
+BEGIN
+	PERFORM 1 FROM users WHERE id = NEW.user_id FOR NO KEY UPDATE;
+	SELECT CASE WHEN bool_or(p.max_strategies = -1) THEN -1 ELSE max(p.max_strategies) END
+	    INTO allowed FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+	    WHERE s.user_id = NEW.user_id AND s.status IN ('active', 'past_due')
+	    AND s.period_start <= now() AND s.period_end > now();
+	IF allowed IS NOT NULL AND allowed >= 0 AND (SELECT count(*) FROM alarms
+	    WHERE user_id = NEW.user_id AND strategy_id <> NEW.strategy_id) >= allowed THEN
+		RAISE EXCEPTION 'strategy_limit: the plan allows alarms on % strategies', allowed
+		    USING ERRCODE = 'check_violation';
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER alarms_limit BEFORE INSERT ON alarms
+    FOR EACH ROW EXECUTE FUNCTION ac_alarms_limit();
+
+-- Proration invoices (a plan changed mid-period) are paid but grant no
+-- period's credits: the reason an invoice was made is kept.
+ALTER TABLE stripe_invoices ADD COLUMN billing_reason text;

@@ -169,6 +169,10 @@ ac_alarm_create(struct ac_db *db, struct ac_alarm_in *in, struct ac_err *e)
 	ac_pgarray_free(&ch);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		ac_db_err(db, e);
+		if (strcmp(ac_db_sqlstate(db), "23514") == 0 &&
+		    strstr(ac_db_error(db), "strategy_limit") != NULL)	/* a concurrent add won */
+			ac_err_setx(e, AC_E_PAYMENT, "strategy_limit", "strategy_id",
+			    "your plan allows no more strategies");
 		if (strcmp(ac_db_sqlstate(db), "23503") == 0)	/* no such strategy */
 			ac_err_setx(e, AC_E_PAYMENT, "not_covered", "strategy_id",
 			    "no strategy %s", in->strategy_id);

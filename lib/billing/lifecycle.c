@@ -39,7 +39,10 @@ static const struct ac_stmt st_expire = { "billing_expire",
 	"   OR s.period_end + make_interval(days => $1::int) <= now()))"
 	"  ORDER BY s.id LIMIT " "500" " FOR UPDATE SKIP LOCKED)"
 	" UPDATE subscriptions s SET status = 'expired', updated_at = now(),"
-	"  end_reason = CASE WHEN s.status = 'past_due' THEN 'payment_failed' ELSE 'period_end' END"
+	"  end_reason = CASE WHEN s.status = 'past_due' THEN 'payment_failed' ELSE 'period_end' END,"
+	/* an unpaid period ends now: it covers (and shows) nothing after today */
+	"  period_end = CASE WHEN s.status = 'past_due' THEN greatest(least(s.period_end, now()),"
+	"   s.period_start + interval '1 second') ELSE s.period_end END"
 	" FROM x, plans p, users u WHERE s.id = x.id AND p.id = s.plan_id AND u.id = s.user_id"
 	" RETURNING s.id, s.user_id, p.name, s.end_reason,"
 	"  to_char(s.period_end AT TIME ZONE u.timezone, 'YYYY-MM-DD')", 1 };

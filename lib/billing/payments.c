@@ -37,8 +37,11 @@ static const struct ac_stmt st_submit = { "payment_submit",
 	"  RETURNING id)"
 	" SELECT id FROM pay", 7 };
 
+/* The plan's price, and how many of the user's payments wait for review. */
 static const struct ac_stmt st_price = { "payment_price",
-	"SELECT price_minor, currency FROM plans WHERE id = $1 AND status = 'active'", 1 };
+	"SELECT price_minor, currency, (SELECT count(*) FROM payments"
+	"  WHERE user_id = $2::bigint AND status = 'pending')"
+	" FROM plans WHERE id = $1 AND status = 'active'", 2 };
 
 static const struct ac_stmt st_get = { "payment_get",
 	"SELECT " PAYMENT_JSON PAYMENT_FROM " WHERE pay.id = $1 AND ($2::bigint = 0"
@@ -151,7 +154,11 @@ ac_payment_submit(struct ac_db *db, const struct ac_payment_in *in, struct ac_er
 	snprintf(pid, sizeof(pid), "%lld", in->plan_id);
 	snprintf(amt, sizeof(amt), "%lld", minor);
 	snprintf(bytes, sizeof(bytes), "%lld", in->proof_bytes);
-	res = ac_db_exec(db, &st_price, vals + 1, NULL, NULL);
+	{
+		const char *pv[2] = { pid, uid };
+
+		res = ac_db_exec(db, &st_price, pv, NULL, NULL);
+	}
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		ac_db_err(db, e);
 		return NULL;
@@ -162,6 +169,13 @@ ac_payment_submit(struct ac_db *db, const struct ac_payment_in *in, struct ac_er
 		return NULL;
 	}
 	price = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (strtoll(PQgetvalue(res, 0, 2), NULL, 10) >= AC_PAYMENTS_PENDING_MAX) {
+		PQclear(res);
+		ac_err_set(e, AC_E_UNPROCESSABLE, NULL, "%d of your payments are waiting for review:"
+		    " we will tell you when they are checked, then you can send another",
+		    AC_PAYMENTS_PENDING_MAX);
+		return NULL;
+	}
 	if (minor != price) {
 		ac_err_set(e, AC_E_UNPROCESSABLE, "amount", "the amount must be the plan's price,"
 		    " %lld.%02lld %s", price / 100, price % 100, PQgetvalue(res, 0, 1));
@@ -185,9 +199,13 @@ ac_payment_submit(struct ac_db *db, const struct ac_payment_in *in, struct ac_er
 	}
 	{
 		long long id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		json_t *o;
 
 		PQclear(res);
-		return ac_payment_get(db, id, 0, e);
+		/* stored: whatever the re-read says, the caller keeps the proof */
+		if ((o = ac_payment_get(db, id, 0, e)) == NULL)
+			o = json_pack("{s:I, s:s}", "id", (json_int_t)id, "status", "pending");
+		return o;
 	}
 }
 

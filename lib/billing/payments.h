@@ -24,6 +24,8 @@ struct ac_payment_in {
 	long long	 proof_bytes;
 };
 
+#define AC_PAYMENTS_PENDING_MAX	3	/* a user's payments waiting for review at once */
+
 /* The methods, NULL-terminated (for a field table). */
 extern const char *const ac_payment_methods[];
 
@@ -32,7 +34,9 @@ extern const char *const ac_payment_methods[];
  * JSON (see ac_payment_get), or NULL with e naming the field:
  * transaction_id (malformed, or already submitted: AC_E_CONFLICT),
  * amount (not a number, or not the plan's price), method, plan_id (no
- * such plan on offer).
+ * such plan on offer); or AC_E_UNPROCESSABLE with no field when
+ * AC_PAYMENTS_PENDING_MAX of the user's payments already wait. Once
+ * stored it is never NULL (at least {"id", "status"}).
  */
 json_t	*ac_payment_submit(struct ac_db *db, const struct ac_payment_in *in, struct ac_err *e);
 

@@ -94,11 +94,34 @@ ac_stripe_event_store(struct ac_db *db, const void *body, size_t len, int notify
 
 /* ---- Stripe's API -------------------------------------------------------------- */
 
+#define ANSWER_MAX	(1024 * 1024)	/* a Stripe answer is a few KB */
+
 static size_t
 collect(char *p, size_t size, size_t n, void *arg)
 {
-	ac_buf_add(arg, p, size * n);
+	struct ac_buf *b = arg;
+
+	if (b->len + size * n > ANSWER_MAX)
+		return 0;	/* curl stops: CURLE_WRITE_ERROR */
+	ac_buf_add(b, p, size * n);
 	return size * n;
+}
+
+/* 1 if url may be sent to a browser as Stripe's page: https (http only
+ * when the API itself is plain http on loopback: the dev and test fake),
+ * no control characters or spaces. */
+static int
+url_ok(const struct ac_stripe_api *api, const char *url)
+{
+	int local = strncmp(api->base, "http://127.0.0.1", 16) == 0 ||
+	    strncmp(api->base, "http://localhost", 16) == 0;
+
+	if (url == NULL || strlen(url) > 2048)
+		return 0;
+	for (const char *p = url; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return 0;
+	return strncmp(url, "https://", 8) == 0 || (local && strncmp(url, "http://", 7) == 0);
 }
 
 /* "&name=value" with value form-encoded. */
@@ -173,13 +196,18 @@ api_post(const struct ac_stripe_api *api, const char *path, const char *const *f
 		ac_err_set(e, AC_E_UNAVAILABLE, NULL, "Stripe answered %ld without JSON", status);
 		ac_warn("stripe %s: %ld, not JSON", path, status);
 	} else if (status < 200 || status > 299) {
-		const char *msg = json_string_value(json_object_get(json_object_get(o, "error"),
-		    "message"));
+		json_t *err = json_object_get(o, "error");
+		const char *msg = json_string_value(json_object_get(err, "message"));
+		const char *code = json_string_value(json_object_get(err, "code"));
+		const char *param = json_string_value(json_object_get(err, "param"));
 
+		/* Stripe's words go to the log; a person is told it did not work */
 		ac_err_set(e, status >= 500 || status == 429 ? AC_E_UNAVAILABLE :
-		    AC_E_UNPROCESSABLE, NULL, "Stripe refused the request (%ld): %s", status,
-		    msg ? msg : "no message");
-		ac_warn("stripe %s: %ld %s", path, status, msg ? msg : "");
+		    AC_E_UNPROCESSABLE, code && param && strcmp(code, "resource_missing") == 0 &&
+		    strcmp(param, "customer") == 0 ? "customer" : NULL,
+		    "the payment provider refused the request; nothing was charged (we have"
+		    " logged why)");
+		ac_warn("stripe %s: %ld %s (%s)", path, status, msg ? msg : "", code ? code : "");
 		json_decref(o);
 		o = NULL;
 	}
@@ -266,7 +294,8 @@ ac_stripe_checkout(struct ac_db *db, const struct ac_stripe_api *api, long long 
 	}
 	form[n] = NULL;
 	o = api_post(api, "/v1/checkout/sessions", form, idem, e);
-	if (o == NULL && e != NULL && e->code == AC_E_UNPROCESSABLE && !PQgetisnull(res, 0, 2)) {
+	if (o == NULL && e != NULL && e->field != NULL && strcmp(e->field, "customer") == 0 &&
+	    !PQgetisnull(res, 0, 2)) {
 		/* a customer Stripe no longer knows (deleted, or another mode's):
 		 * check out as a new one, who is linked again when it completes */
 		ac_warn("stripe checkout for user %lld: %s; again without the customer",
@@ -281,8 +310,7 @@ ac_stripe_checkout(struct ac_db *db, const struct ac_stripe_api *api, long long 
 		return NULL;
 	id = json_string_value(json_object_get(o, "id"));
 	url = json_string_value(json_object_get(o, "url"));
-	if (!stripe_id_ok(id, "cs_") || url == NULL || (strncmp(url, "https://", 8) != 0 &&
-	    strncmp(url, "http://", 7) != 0)) {
+	if (!stripe_id_ok(id, "cs_") || !url_ok(api, url)) {
 		json_decref(o);
 		ac_err_set(e, AC_E_UNAVAILABLE, NULL, "Stripe's answer has no session id and url");
 		return NULL;
@@ -359,9 +387,9 @@ ac_stripe_portal(struct ac_db *db, const struct ac_stripe_api *api, long long us
 	PQclear(res);
 	if (o == NULL)
 		return NULL;
-	if ((url = json_string_value(json_object_get(o, "url"))) == NULL) {
+	if (!url_ok(api, url = json_string_value(json_object_get(o, "url")))) {
 		json_decref(o);
-		ac_err_set(e, AC_E_UNAVAILABLE, NULL, "Stripe's answer has no url");
+		ac_err_set(e, AC_E_UNAVAILABLE, NULL, "Stripe's answer has no usable url");
 		return NULL;
 	}
 	if ((out = strdup(url)) == NULL)
@@ -431,14 +459,20 @@ static const struct ac_stmt st_sub_lock2 = { "stripe_sub_lock2",
 	"  ON p.id = s.plan_id WHERE s.stripe_subscription_id = m.id), '')"
 	" FROM stripe_subscriptions m WHERE m.id = $1 FOR UPDATE", 1 };
 
-/* A customer.subscription.* event: what it says wins if it is the newest. */
+/* A customer.subscription.* event: what it says wins if it is the newest
+ * by Stripe's created (whole seconds). A canceled or expired-incomplete
+ * subscription is over for good in Stripe, so nothing replaces that; in a
+ * tie, the .created event and an "incomplete" never win. */
 static const struct ac_stmt st_sub_state = { "stripe_sub_state",
 	"UPDATE stripe_subscriptions SET customer = coalesce($2, customer),"
 	" price_id = coalesce($3, price_id), status = $4, status_at = to_timestamp($5::bigint),"
 	" period_start = coalesce(to_timestamp($6::bigint), period_start),"
 	" period_end = coalesce(to_timestamp($7::bigint), period_end),"
 	" cancel_at_period_end = $8::boolean, ended_at = to_timestamp($9::bigint), updated_at = now()"
-	" WHERE id = $1 AND (status_at IS NULL OR status_at <= to_timestamp($5::bigint))", 9 };
+	" WHERE id = $1 AND coalesce(status, '') NOT IN ('canceled', 'incomplete_expired')"
+	" AND (status_at IS NULL OR status_at < to_timestamp($5::bigint)"
+	"  OR status_at = to_timestamp($5::bigint) AND NOT $10::boolean"
+	"  AND $4 NOT IN ('incomplete', 'incomplete_expired'))", 10 };
 
 /* checkout.session.completed: whose the subscription is. */
 static const struct ac_stmt st_checkout_find = { "stripe_checkout_find",
@@ -459,10 +493,12 @@ static const struct ac_stmt st_checkout_done = { "stripe_checkout_done",
 /* An invoice: a paid one stays paid whatever comes after. */
 static const struct ac_stmt st_invoice = { "stripe_invoice",
 	"INSERT INTO stripe_invoices AS i (id, stripe_subscription_id, customer, price_id,"
-	"  period_start, period_end, amount_paid, currency, attempt_count, status, status_at)"
+	"  period_start, period_end, amount_paid, currency, attempt_count, status, status_at,"
+	"  billing_reason)"
 	" VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), to_timestamp($6::bigint), $7::bigint,"
-	"  $8, $9::int, $10, to_timestamp($11::bigint))"
+	"  $8, $9::int, $10, to_timestamp($11::bigint), $12)"
 	" ON CONFLICT (id) DO UPDATE SET price_id = coalesce(i.price_id, EXCLUDED.price_id),"
+	"  billing_reason = coalesce(i.billing_reason, EXCLUDED.billing_reason),"
 	"  period_start = coalesce(i.period_start, EXCLUDED.period_start),"
 	"  period_end = coalesce(i.period_end, EXCLUDED.period_end),"
 	"  amount_paid = CASE WHEN EXCLUDED.status = 'paid' THEN EXCLUDED.amount_paid"
@@ -471,7 +507,7 @@ static const struct ac_stmt st_invoice = { "stripe_invoice",
 	"  status = CASE WHEN i.status = 'paid' OR EXCLUDED.status = 'paid' THEN 'paid'"
 	"   ELSE 'failed' END,"
 	"  status_at = greatest(i.status_at, EXCLUDED.status_at)"
-	" RETURNING status", 11 };
+	" RETURNING status", 12 };
 
 /* Before any customer.subscription.* event, a paid invoice stands for the
  * subscription's period (never its status_at: any subscription event wins). */
@@ -490,8 +526,11 @@ static const struct ac_stmt st_sub_from_invoice = { "stripe_sub_from_invoice",
  * The user's subscription from Stripe's picture ($1 the Stripe id).
  * Nothing until a checkout named the user. The plan is
  * the one whose price Stripe names (else the latest paid invoice's, else
- * the checkout's). A subscription the lifecycle ended for want of payment
- * stays ended unless Stripe moved its period on.
+ * the checkout's). A subscription the lifecycle ended stays ended (its
+ * unpaid period clipped) until Stripe says it is active again: paid after
+ * a failed renewal, or renewed past the end it had. Beyond five active
+ * subscriptions a paid one is kept pending (its credits still granted)
+ * for an operator, never refused.
  */
 static const struct ac_stmt st_sync = { "stripe_sync",
 	"WITH m AS (SELECT m.*, coalesce(pp.id, ip.id, m.plan_id) AS plan,"
@@ -509,7 +548,10 @@ static const struct ac_stmt st_sync = { "stripe_sync",
 	"  LEFT JOIN plans cp ON cp.id = m.plan_id"
 	"  WHERE m.id = $1 AND m.user_id IS NOT NULL),"
 	" v AS (SELECT m.*,"
-	"  CASE WHEN m.status IN ('active', 'trialing') THEN 'active'"
+	"  CASE WHEN m.status IN ('active', 'trialing') THEN CASE WHEN (SELECT count(*)"
+	"   FROM subscriptions o WHERE o.user_id = m.user_id AND o.status = 'active'"
+	"   AND o.stripe_subscription_id IS DISTINCT FROM m.id) >= 5 THEN 'pending'"
+	"   ELSE 'active' END"
 	"   WHEN m.status IN ('past_due', 'unpaid') THEN 'past_due'"
 	"   WHEN m.status = 'canceled' THEN 'cancelled'"
 	"   WHEN m.status = 'incomplete_expired' THEN 'expired'"
@@ -530,16 +572,22 @@ static const struct ac_stmt st_sync = { "stripe_sync",
 	"  CASE w.st WHEN 'cancelled' THEN 'cancelled' WHEN 'expired' THEN 'payment_failed' END"
 	"  FROM w"
 	" ON CONFLICT (stripe_subscription_id) DO UPDATE SET plan_id = EXCLUDED.plan_id,"
-	"  status = CASE WHEN s.status = 'expired' AND EXCLUDED.status IN ('active', 'past_due')"
-	"   AND EXCLUDED.period_end <= s.period_end THEN 'expired' ELSE EXCLUDED.status END,"
-	"  period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end,"
+	"  status = CASE WHEN s.status = 'expired' AND NOT (EXCLUDED.status = 'active'"
+	"   AND (s.end_reason = 'payment_failed' OR EXCLUDED.period_end > s.period_end))"
+	"   THEN 'expired' ELSE EXCLUDED.status END,"
+	"  period_start = CASE WHEN s.status = 'expired' AND NOT (EXCLUDED.status = 'active'"
+	"   AND (s.end_reason = 'payment_failed' OR EXCLUDED.period_end > s.period_end))"
+	"   THEN s.period_start ELSE EXCLUDED.period_start END,"
+	"  period_end = CASE WHEN s.status = 'expired' AND NOT (EXCLUDED.status = 'active'"
+	"   AND (s.end_reason = 'payment_failed' OR EXCLUDED.period_end > s.period_end))"
+	"   THEN s.period_end ELSE EXCLUDED.period_end END,"
 	"  auto_renew = EXCLUDED.auto_renew, stripe_customer_id = EXCLUDED.stripe_customer_id,"
 	"  past_due_since = CASE WHEN EXCLUDED.status = 'past_due'"
 	"   THEN coalesce(s.past_due_since, now()) END,"
 	"  ended_at = EXCLUDED.ended_at,"
-	"  end_reason = CASE WHEN s.status = 'expired' AND EXCLUDED.status IN ('active', 'past_due')"
-	"   AND EXCLUDED.period_end <= s.period_end THEN s.end_reason"
-	"   ELSE EXCLUDED.end_reason END,"
+	"  end_reason = CASE WHEN s.status = 'expired' AND NOT (EXCLUDED.status = 'active'"
+	"   AND (s.end_reason = 'payment_failed' OR EXCLUDED.period_end > s.period_end))"
+	"   THEN s.end_reason ELSE EXCLUDED.end_reason END,"
 	"  updated_at = now()"
 	" RETURNING s.id, s.user_id, s.status", 1 };
 
@@ -552,12 +600,15 @@ static const struct ac_stmt st_sync_plan = { "stripe_sync_plan",
 	"  ORDER BY i.period_end DESC NULLS LAST LIMIT 1)) AS price) x WHERE m.id = $1", 1 };
 
 /* Every paid invoice not yet granted: its plan's credits, once. The plan
- * is the invoice's price's, else the subscription's. */
+ * is the invoice's price's, else the subscription's. A proration invoice
+ * (a plan changed mid-period: billing_reason subscription_update) is paid
+ * for the change, not for a period: it grants nothing. */
 static const struct ac_stmt st_grant = { "stripe_grant",
-	"WITH g AS (UPDATE stripe_invoices i SET credits = coalesce((SELECT p.credits_per_period"
+	"WITH g AS (UPDATE stripe_invoices i SET credits = CASE WHEN i.billing_reason ="
+	"  'subscription_update' THEN 0 ELSE coalesce((SELECT p.credits_per_period"
 	"  FROM plans p WHERE p.stripe_price_id = i.price_id), (SELECT p.credits_per_period"
 	"  FROM subscriptions s JOIN plans p ON p.id = s.plan_id"
-	"  WHERE s.stripe_subscription_id = i.stripe_subscription_id), 0), granted_at = now()"
+	"  WHERE s.stripe_subscription_id = i.stripe_subscription_id), 0) END, granted_at = now()"
 	"  WHERE i.stripe_subscription_id = $1 AND i.status = 'paid' AND i.granted_at IS NULL"
 	"  RETURNING i.id, i.credits)"
 	" INSERT INTO credit_ledger (user_id, amount, kind, reference, idempotency_key)"
@@ -647,7 +698,7 @@ lock_sub(struct ac_db *db, const char *sub, const char *customer, struct ac_err 
 /* customer.subscription.created / .updated / .deleted */
 static int
 on_subscription(struct ac_db *db, json_t *o, long long created, int deleted,
-    const char **why, struct ac_err *e)
+    int created_event, const char **why, struct ac_err *e)
 {
 	const char *id = json_string_value(json_object_get(o, "id"));
 	const char *customer = ref_id(json_object_get(o, "customer"));
@@ -658,7 +709,7 @@ on_subscription(struct ac_db *db, json_t *o, long long created, int deleted,
 	json_t *pe = json_object_get(o, "current_period_end");
 	json_t *ended = json_object_get(o, "ended_at");
 	char cr[24], b6[24], b7[24], b9[24];
-	const char *vals[9];
+	const char *vals[10];
 
 	if (!stripe_id_ok(id, "sub_") || status == NULL) {
 		*why = "the subscription has no id or status";
@@ -683,6 +734,7 @@ on_subscription(struct ac_db *db, json_t *o, long long created, int deleted,
 	vals[6] = int_text(pe, b7, sizeof(b7));
 	vals[7] = json_is_true(json_object_get(o, "cancel_at_period_end")) ? "true" : "false";
 	vals[8] = int_text(ended, b9, sizeof(b9));
+	vals[9] = created_event ? "true" : "false";
 	if (vals[2] != NULL && !stripe_id_ok(vals[2], "price_") && !stripe_id_ok(vals[2], "plan_"))
 		vals[2] = NULL;
 	if (ac_db_command(db, &st_sub_state, vals) == -1)
@@ -759,11 +811,21 @@ on_invoice(struct ac_db *db, json_t *o, long long created, int paid, const char 
 	const char *id = json_string_value(json_object_get(o, "id"));
 	const char *sub = ref_id(json_object_get(o, "subscription"));
 	const char *customer = ref_id(json_object_get(o, "customer"));
-	json_t *line = json_array_get(json_object_get(json_object_get(o, "lines"), "data"), 0);
-	json_t *period = json_object_get(line, "period");
-	const char *price = ref_id(json_object_get(line, "price"));
+	json_t *lines = json_object_get(json_object_get(o, "lines"), "data");
+	json_t *line = json_array_get(lines, 0), *l, *period;
+	const char *price;
 	char cr[24], b5[24], b6[24], b7[24], b9[24];
-	const char *vals[11];
+	const char *vals[12];
+	size_t k;
+
+	/* the period's own line, not a proration's "unused time" */
+	json_array_foreach(lines, k, l)
+		if (!json_is_true(json_object_get(l, "proration"))) {
+			line = l;
+			break;
+		}
+	period = json_object_get(line, "period");
+	price = ref_id(json_object_get(line, "price"));
 	PGresult *res;
 	int still_failed, linked;
 
@@ -799,6 +861,7 @@ on_invoice(struct ac_db *db, json_t *o, long long created, int paid, const char 
 	vals[8] = int_text(json_object_get(o, "attempt_count"), b9, sizeof(b9));
 	vals[9] = paid ? "paid" : "failed";
 	vals[10] = cr;
+	vals[11] = json_string_value(json_object_get(o, "billing_reason"));
 	if (vals[4] != NULL && vals[5] != NULL && strtoll(vals[5], NULL, 10) <=
 	    strtoll(vals[4], NULL, 10))
 		vals[4] = vals[5] = NULL;
@@ -877,11 +940,12 @@ ac_stripe_event_process(struct ac_db *db, const char *id, struct ac_err *e)
 	o = json_object_get(json_object_get(ev, "data"), "object");
 	if (strcmp(type, "checkout.session.completed") == 0)
 		rc = on_checkout(db, o, &why, e);
-	else if (strcmp(type, "customer.subscription.created") == 0 ||
-	    strcmp(type, "customer.subscription.updated") == 0)
-		rc = on_subscription(db, o, created, 0, &why, e);
+	else if (strcmp(type, "customer.subscription.created") == 0)
+		rc = on_subscription(db, o, created, 0, 1, &why, e);
+	else if (strcmp(type, "customer.subscription.updated") == 0)
+		rc = on_subscription(db, o, created, 0, 0, &why, e);
 	else if (strcmp(type, "customer.subscription.deleted") == 0)
-		rc = on_subscription(db, o, created, 1, &why, e);
+		rc = on_subscription(db, o, created, 1, 0, &why, e);
 	else if (strcmp(type, "invoice.paid") == 0)
 		rc = on_invoice(db, o, created, 1, &why, e);
 	else if (strcmp(type, "invoice.payment_failed") == 0)

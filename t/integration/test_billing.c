@@ -1780,6 +1780,186 @@ test_uploads(void **state)
 	it_resp_free(&r);
 }
 
+/* ---- what a review found: the state stays right at the edges ---------------- */
+
+static char *
+sub_status(const char *sub)
+{
+	return q_str("SELECT status || ' ' || coalesce(end_reason, '-') FROM subscriptions"
+	    " WHERE stripe_subscription_id = $1", sub, NULL);
+}
+
+static void
+test_edges(void **state)
+{
+	char email[128], name[64], price[64], sub[64], cus[64], cs[64], in[64], u[24], pn[64];
+	long long uid, plan, t = now_s(), before;
+	json_t *ev;
+	char *v;
+
+	(void)state;
+	setenv("AC_PAST_DUE_GRACE_DAYS", "7", 1);
+	rid(price, "price_edge");
+	plan = plan_new(price, 10, NULL, name);
+
+	/* 1. a renewal that failed, ended by the grace, then paid: active again */
+	uid = user_new("revive", NULL, email);
+	snprintf(u, sizeof(u), "%lld", uid);
+	rid(sub, "sub_");
+	rid(cus, "cus_");
+	rid(cs, "cs_test_");
+	ev = ev_make("checkout.session.completed", o_checkout(cs, sub, cus, uid, plan), t - 40);
+	send_ok(ev);
+	json_decref(ev);
+	ev = ev_make("customer.subscription.updated", o_sub(sub, cus, price, "past_due",
+	    t - 9 * 86400, t + 21 * 86400), t - 30);
+	send_ok(ev);
+	json_decref(ev);
+	drain_stripe();
+	PQclear(it_q("UPDATE subscriptions SET past_due_since = now() - interval '8 days'"
+	    " WHERE stripe_subscription_id = $1", sub, NULL));
+	json_decref(acctl(0, "billing", "sweep", NULL));
+	v = sub_status(sub);
+	assert_string_equal(v, "expired payment_failed");
+	free(v);
+	/* the unpaid period is cut at the end: nothing after today is covered */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM subscriptions WHERE"
+	    " stripe_subscription_id = $1 AND period_end <= now()", sub, NULL), 1);
+	rid(in, "in_");
+	ev = ev_make("invoice.paid", o_inv(in, sub, cus, price, t - 9 * 86400, t + 21 * 86400, 1,
+	    3), t - 10);
+	send_ok(ev);
+	json_decref(ev);
+	ev = ev_make("customer.subscription.updated", o_sub(sub, cus, price, "active",
+	    t - 9 * 86400, t + 21 * 86400), t - 9);
+	send_ok(ev);
+	json_decref(ev);
+	drain_stripe();
+	v = sub_status(sub);
+	assert_string_equal(v, "active -");
+	free(v);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM subscriptions WHERE"
+	    " stripe_subscription_id = $1 AND period_end > now() + interval '20 days'", sub, NULL), 1);
+
+	/* 2. a same-second .created (incomplete) processed after .updated (active)
+	 * does not take the subscription back */
+	rid(sub, "sub_");
+	rid(cs, "cs_test_");
+	ev = ev_make("checkout.session.completed", o_checkout(cs, sub, cus, uid, plan), t - 5);
+	send_ok(ev);
+	json_decref(ev);
+	ev = ev_make("customer.subscription.updated", o_sub(sub, cus, price, "active", t - 5,
+	    t + 30 * 86400), t - 4);
+	send_ok(ev);
+	json_decref(ev);
+	drain_stripe();
+	ev = ev_make("customer.subscription.created", o_sub(sub, cus, price, "incomplete", t - 5,
+	    t + 30 * 86400), t - 4);
+	send_ok(ev);
+	json_decref(ev);
+	drain_stripe();
+	v = sub_status(sub);
+	assert_string_equal(v, "active -");
+	free(v);
+	/* ... and a canceled one stays canceled, whatever comes after */
+	ev = ev_make("customer.subscription.deleted", o_sub(sub, cus, price, "canceled", t - 5,
+	    t + 30 * 86400), t - 3);
+	send_ok(ev);
+	json_decref(ev);
+	ev = ev_make("customer.subscription.updated", o_sub(sub, cus, price, "active", t - 5,
+	    t + 30 * 86400), t - 3);
+	send_ok(ev);
+	json_decref(ev);
+	drain_stripe();
+	v = sub_status(sub);
+	assert_string_equal(v, "cancelled cancelled");
+	free(v);
+
+	/* 3. a proration invoice (a plan changed mid-period) grants nothing */
+	before = balance(uid);
+	rid(in, "in_");
+	ev = ev_make("invoice.paid", o_inv(in, sub, cus, price, t - 5, t + 30 * 86400, 1, 1),
+	    t - 2);
+	json_object_set_new(json_object_get(json_object_get(ev, "data"), "object"),
+	    "billing_reason", json_string("subscription_update"));
+	send_ok(ev);
+	json_decref(ev);
+	drain_stripe();
+	assert_int_equal(balance(uid), before);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger WHERE idempotency_key ="
+	    " 'invoice:' || $1", in, NULL), 0);
+
+	/* 4. a fifth active subscription by card keeps taking Stripe's events,
+	 * and a sixth is kept pending with its credits, never lost */
+	uid = user_new("five", NULL, email);
+	snprintf(u, sizeof(u), "%lld", uid);
+	for (int i = 0; i < 4; i++) {
+		long long p = plan_new(NULL, 1, NULL, pn);
+
+		(void)p;
+		json_decref(acctl(0, "subscribe", "--email", email, "--plan", pn, NULL));
+	}
+	for (int k = 0; k < 2; k++) {
+		rid(sub, "sub_");
+		rid(cus, "cus_");
+		rid(cs, "cs_test_");
+		rid(in, "in_");
+		before = balance(uid);
+		ev = ev_make("checkout.session.completed", o_checkout(cs, sub, cus, uid, plan), t - 3);
+		send_ok(ev);
+		json_decref(ev);
+		ev = ev_make("customer.subscription.created", o_sub(sub, cus, price, "active", t - 3,
+		    t + 30 * 86400), t - 2);
+		send_ok(ev);
+		json_decref(ev);
+		ev = ev_make("invoice.paid", o_inv(in, sub, cus, price, t - 3, t + 30 * 86400, 1, 1),
+		    t - 1);
+		send_ok(ev);
+		json_decref(ev);
+		drain_stripe();
+		v = sub_status(sub);
+		assert_string_equal(v, k == 0 ? "active -" : "pending -");
+		free(v);
+		assert_int_equal(balance(uid), before + 10);
+	}
+	assert_int_equal(it_q_ll("SELECT count(*) FROM subscriptions WHERE user_id = $1"
+	    " AND status = 'active'", u, NULL), 5);
+
+	/* 5. the plan's strategy limit holds in the database too */
+	{
+		char pname[64], sid2[24];
+		struct it_strategy s1, s2;
+		long long lim;
+		PGresult *res;
+
+		it_strategy_new(&s1, "1h", NULL);
+		it_strategy_new(&s2, "4h", NULL);
+		snprintf(sid2, sizeof(sid2), "%lld,%lld", s1.id, s2.id);
+		json_decref(acctl(0, "plan", "add", "--name", (snprintf(pname, sizeof(pname),
+		    "One %lld", s1.id), pname), "--price-cents", "100", "--currency", "INR",
+		    "--months", "1", "--credits", "1", "--strategies", sid2, "--max-strategies", "1",
+		    NULL));
+		uid = user_new("limit", NULL, email);
+		snprintf(u, sizeof(u), "%lld", uid);
+		json_decref(acctl(0, "subscribe", "--email", email, "--plan", pname, NULL));
+		snprintf(sid2, sizeof(sid2), "%lld", s1.id);
+		PQclear(it_q("INSERT INTO alarms (user_id, strategy_id) VALUES ($1, $2)", u, sid2,
+		    NULL));
+		snprintf(sid2, sizeof(sid2), "%lld", s2.id);
+		{
+			const char *pv[2] = { u, sid2 };
+
+			res = PQexecParams(it_db(), "INSERT INTO alarms (user_id, strategy_id)"
+			    " VALUES ($1, $2)", 2, NULL, pv, NULL, NULL, 0);
+		}
+		assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+		assert_non_null(strstr(PQresultErrorMessage(res), "strategy_limit"));
+		PQclear(res);
+		lim = it_q_ll("SELECT count(*) FROM alarms WHERE user_id = $1", u, NULL);
+		assert_int_equal(lim, 1);
+	}
+}
+
 int
 main(void)
 {
@@ -1792,6 +1972,7 @@ main(void)
 		cmocka_unit_test(test_payment_failed),
 		cmocka_unit_test(test_randomized),
 		cmocka_unit_test(test_uploads),
+		cmocka_unit_test(test_edges),
 	};
 	int rc;
 
