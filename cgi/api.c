@@ -467,6 +467,7 @@ alarms_create(struct ac_call *k)
 	}
 	in.user_id = uid;
 	in.strategy_id = strategy;
+	in.need_credit = 1;	/* an alarm that could never be paid for is a 402 here */
 	if ((a = ac_alarm_create(api.db, &in, &e)) == NULL) {
 		if (e.code == AC_E_CONFLICT)
 			ac_reply_error(r, 409, "conflict",

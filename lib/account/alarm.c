@@ -104,15 +104,22 @@ static const struct ac_stmt st_allow = { "alarm_allow",
 	"  WHERE s.user_id = $1 AND s.status IN ('active', 'past_due')"
 	"  AND s.period_start <= now() AND s.period_end > now()), -1),"
 	" (SELECT count(*) FROM alarms a WHERE a.user_id = $1 AND a.strategy_id <> $2::bigint),"
-	" EXISTS (SELECT 1 FROM alarms a WHERE a.user_id = $1 AND a.strategy_id = $2::bigint)", 2 };
+	" EXISTS (SELECT 1 FROM alarms a WHERE a.user_id = $1 AND a.strategy_id = $2::bigint),"
+	" (SELECT credit_balance FROM users WHERE id = $1),"
+	" coalesce((SELECT min(coalesce(p.credit_cost, st.credit_cost)) FROM subscriptions s"
+	"  JOIN plan_strategies ps ON ps.plan_id = s.plan_id AND ps.strategy_id = $2::bigint"
+	"  JOIN plans p ON p.id = s.plan_id JOIN strategies st ON st.id = ps.strategy_id"
+	"  WHERE s.user_id = $1 AND s.status IN ('active', 'past_due')"
+	"  AND s.period_start <= now() AND s.period_end > now()), 0)", 2 };
 
 /* 0 if the user may add the alarm, else -1 with e (AC_E_PAYMENT). */
 static int
-alarm_allowed(struct ac_db *db, const char *uid, const char *strategy, struct ac_err *e)
+alarm_allowed(struct ac_db *db, const char *uid, const char *strategy, int need_credit,
+    struct ac_err *e)
 {
 	const char *vals[2] = { uid, strategy };
 	PGresult *res = ac_db_exec(db, &st_allow, vals, NULL, NULL);
-	long long allowed, used;
+	long long allowed, used, balance, cost;
 	int covered, exists;
 
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
@@ -121,6 +128,8 @@ alarm_allowed(struct ac_db *db, const char *uid, const char *strategy, struct ac
 	allowed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	used = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
 	exists = PQgetvalue(res, 0, 3)[0] == 't';
+	balance = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	cost = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
 	PQclear(res);
 	if (exists)
 		return 0;
@@ -131,6 +140,10 @@ alarm_allowed(struct ac_db *db, const char *uid, const char *strategy, struct ac
 		return ac_err_setx(e, AC_E_PAYMENT, "strategy_limit", "strategy_id",
 		    "your plan allows alarms on %lld %s and you have %lld", allowed,
 		    allowed == 1 ? "strategy" : "strategies", used);
+	if (need_credit && balance < cost)
+		return ac_err_setx(e, AC_E_PAYMENT, "no_credits", "strategy_id",
+		    "a signal of this strategy costs %lld %s and you have %lld: a plan's credits"
+		    " would pay for it", cost, cost == 1 ? "credit" : "credits", balance);
 	return 0;
 }
 
@@ -152,7 +165,7 @@ ac_alarm_create(struct ac_db *db, struct ac_alarm_in *in, struct ac_err *e)
 		return NULL;
 	}
 	snprintf(uid, sizeof(uid), "%lld", in->user_id);
-	if (alarm_allowed(db, uid, in->strategy_id, e) == -1)
+	if (alarm_allowed(db, uid, in->strategy_id, in->need_credit, e) == -1)
 		return NULL;
 	ac_pgarray_init(&ch);
 	channels_array(in->channels, &ch);

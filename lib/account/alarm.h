@@ -25,6 +25,9 @@ struct ac_alarm_in {
 	const char	*min_price;	/* NULL or "": no filter */
 	const char	*max_price;
 	int		 on_entry, on_exit, on_replacement, enabled;
+	int		 need_credit;	/* ac_alarm_create(): refuse (AC_E_PAYMENT,
+					 * "no_credits") when the balance cannot pay
+					 * one signal of the strategy (the API) */
 };
 
 /* 0 if the fields of in an update takes (channels, prices) are acceptable

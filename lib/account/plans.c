@@ -32,16 +32,19 @@ ac_plans(struct ac_db *db, long long user_id, int reading, struct ac_err *e)
 }
 
 /* Plans on offer covering $2 whose strategy allowance exceeds user $1's
- * other alarms. */
+ * other alarms, and that pay for its signals (credits, or signals free). */
 static const struct ac_stmt st_allowing = { "plans_allowing",
 	"SELECT coalesce(json_agg(json_build_object('id', p.id, 'name', p.name,"
 	" 'price_minor', p.price_minor, 'currency', p.currency, 'max_strategies', p.max_strategies,"
+	" 'credits_per_period', p.credits_per_period,"
 	" 'card', p.stripe_price_id IS NOT NULL) ORDER BY p.display_order, p.id), '[]')"
 	" FROM plans p WHERE p.status = 'active'"
 	" AND EXISTS (SELECT 1 FROM plan_strategies ps WHERE ps.plan_id = p.id"
 	"  AND ps.strategy_id = $2::bigint)"
 	" AND (p.max_strategies = -1 OR p.max_strategies > (SELECT count(*) FROM alarms a"
-	"  WHERE a.user_id = $1 AND a.strategy_id <> $2::bigint))", 2 };
+	"  WHERE a.user_id = $1 AND a.strategy_id <> $2::bigint))"
+	" AND (p.credits_per_period > 0 OR coalesce(p.credit_cost, (SELECT st.credit_cost"
+	"  FROM strategies st WHERE st.id = $2::bigint)) = 0)", 2 };
 
 json_t *
 ac_plans_allowing(struct ac_db *db, long long user_id, long long strategy_id,

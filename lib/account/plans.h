@@ -22,8 +22,10 @@
 json_t	*ac_plans(struct ac_db *db, long long user_id, int reading, struct ac_err *e);
 
 /* The plans on offer that would allow user_id an alarm on strategy_id
- * (they cover it and allow more strategies than the user's others): [{"id", "name", "price_minor",
- * "currency", "max_strategies", "card" (payable by card)}]; NULL with *e.
+ * (they cover it, allow more strategies than the user's others and pay
+ * for its signals): [{"id", "name", "price_minor", "currency",
+ * "max_strategies", "credits_per_period", "card" (payable by card)}];
+ * NULL with *e.
  * What a 402 names. */
 json_t	*ac_plans_allowing(struct ac_db *db, long long user_id, long long strategy_id,
 	    struct ac_err *e);

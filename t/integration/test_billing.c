@@ -623,6 +623,43 @@ test_checkout_api(void **state)
 			fail_msg("402 without plan %lld: %s", other, r.body);
 		it_resp_free(&r);
 	}
+	/* covered, but no credit to pay for a signal: 402 no_credits naming a
+	 * plan whose credits would, and 201 once the credits are there */
+	{
+		char sid[24], free_name[64], paid_name[64], em[128], tk[600];
+		json_t *plans, *p;
+		long long paid, uid2;
+		size_t i;
+		int found = 0;
+
+		it_strategy_new(&s, "1h", NULL);
+		snprintf(sid, sizeof(sid), "%lld", s.id);
+		(void)plan_new(NULL, 0, sid, free_name);
+		paid = plan_new(NULL, 5, sid, paid_name);
+		uid2 = user_new("nocredit", NULL, em);
+		json_decref(acctl(0, "subscribe", "--email", em, "--plan", free_name, NULL));
+		assert_int_equal(balance(uid2), 0);
+		token_get(em, tk);
+		snprintf(body, sizeof(body), "{\"strategy_id\":%lld}", s.id);
+		call(&r, tk, "POST", "/api/v1/alarms", body);
+		if (r.status != 402 || strcmp(it_json_str(&r, "error.code"), "no_credits") != 0)
+			fail_msg("alarm without credits: %ld %s", r.status, r.body);
+		plans = it_json_get(&r, "error.plans");
+		json_array_foreach(plans, i, p) {
+			if (json_integer_value(json_object_get(p, "credits_per_period")) == 0 &&
+			    json_object_get(p, "credits_per_period") != NULL)
+				fail_msg("402 names a plan without credits: %s", r.body);
+			found |= json_integer_value(json_object_get(p, "id")) == paid;
+		}
+		if (!found)
+			fail_msg("402 without plan %lld: %s", paid, r.body);
+		it_resp_free(&r);
+		json_decref(acctl(0, "credits", "grant", "--email", em, "--amount", "3", "--reason",
+		    "test", NULL));
+		call(&r, tk, "POST", "/api/v1/alarms", body);
+		assert_int_equal(r.status, 201);
+		it_resp_free(&r);
+	}
 }
 
 /* ---- 5. the lifecycle --------------------------------------------------------------- */
