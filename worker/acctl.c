@@ -7,6 +7,7 @@
  *	acctl strategy add --symbol S --timeframe T --strategy NAME [options]
  *	acctl strategy edit --id ID [--required FIELDS] [--dedup-window SECONDS]
  *	acctl strategy list
+ *	acctl strategy pine ID [--raw]
  *	acctl replay-spool
  *	acctl seed-demo
  *	acctl user add --email E --password P [options]
@@ -40,6 +41,7 @@
 #include "base/db.h"
 #include "work/fanout.h"
 #include "alert/ingest.h"
+#include "alert/pine.h"
 #include "work/jobs.h"
 #include "account/ledger.h"
 #include "base/log.h"
@@ -71,6 +73,8 @@ usage(void)
 	    "               [--no-opposite] [--no-replace] [--dedup-window SECONDS]\n"
 	    "  strategy edit --id ID [--required FIELDS] [--dedup-window SECONDS]\n"
 	    "  strategy list                every strategy with its webhook URL\n"
+	    "  strategy pine ID [--raw]     its UT Bot Pine Script (v5), webhook URL and the\n"
+	    "                               steps to create the alert; --raw: the script alone\n"
 	    "  replay-spool                 store alerts spooled while the database was away\n"
 	    "  seed-demo                    load the demo data (idempotent)\n"
 	    "  jobs                         job counts by kind and state, oldest due age\n"
@@ -255,6 +259,64 @@ strategy_edit(int argc, char *argv[])
 	return print(o);
 }
 
+/* acctl strategy pine ID [--raw]: the strategy's Pine Script and how to
+ * make its TradingView alert. */
+static int
+strategy_pine(int argc, char *argv[])
+{
+	const char *errstr = NULL;
+	long long id = ac_strtonum(argv[1], 1, INT64_MAX, &errstr);
+	int raw = argc > 2 && strcmp(argv[2], "--raw") == 0;
+	json_t *all, *st = NULL, *v, *ut;
+	struct ac_pine_in in;
+	char *script, step[512];
+	size_t i;
+
+	if (errstr != NULL || argc > 3 || (argc == 3 && !raw))
+		return usage();
+	if ((all = ac_strategy_list(db, cfg.base_url)) == NULL)
+		return fail("strategy pine", ac_db_error(db));
+	json_array_foreach(all, i, v)
+		if (json_integer_value(json_object_get(v, "id")) == id)
+			st = v;
+	if (st == NULL) {
+		json_decref(all);
+		return fail("strategy pine", "no such strategy");
+	}
+	ut = json_object_get(st, "ut_bot");
+	in = (struct ac_pine_in){ .id = id,
+	    .name = json_string_value(json_object_get(st, "name")),
+	    .strategy = json_string_value(json_object_get(st, "strategy")),
+	    .symbol = json_string_value(json_object_get(st, "symbol")),
+	    .timeframe = json_string_value(json_object_get(st, "timeframe")),
+	    .key_value = json_real_value(json_object_get(ut, "key_value")),
+	    .atr_period = (int)json_integer_value(json_object_get(ut, "atr_period")),
+	    .ema_period = (int)json_integer_value(json_object_get(ut, "ema_period")),
+	    .heikin_ashi = json_is_true(json_object_get(ut, "heikin_ashi")) };
+	script = ac_pine_utbot(&in);
+	if (raw) {
+		fputs(script, stdout);
+		free(script);
+		json_decref(all);
+		return 0;
+	}
+	v = json_pack("{s:I, s:s, s:s, s:s, s:[]}", "id", (json_int_t)id, "name", in.name,
+	    "webhook_url", json_string_value(json_object_get(st, "webhook_url")), "script", script,
+	    "steps");
+	snprintf(step, sizeof(step), "Open a %s chart on the %s interval in TradingView.",
+	    in.symbol, ac_pine_period(in.timeframe) ? ac_pine_period(in.timeframe) : in.timeframe);
+	json_array_append_new(json_object_get(v, "steps"), json_string(step));
+	json_array_append_new(json_object_get(v, "steps"), json_string("Pine Editor: paste the"
+	    " script, save it, and add it to the chart."));
+	json_array_append_new(json_object_get(v, "steps"), json_string("Create an alert on the"
+	    " indicator with the condition \"Any alert() function call\", once per bar close."));
+	json_array_append_new(json_object_get(v, "steps"), json_string("Notifications: tick"
+	    " Webhook URL and paste the webhook_url above; leave the message box as it is."));
+	free(script);
+	json_decref(all);
+	return print(v);
+}
+
 static int
 cmd_strategy(int argc, char *argv[])
 {
@@ -264,6 +326,8 @@ cmd_strategy(int argc, char *argv[])
 		return strategy_add(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "edit") == 0)
 		return strategy_edit(argc - 1, argv + 1);
+	if (argc >= 3 && strcmp(argv[1], "pine") == 0)
+		return strategy_pine(argc - 1, argv + 1);
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
 		if ((o = ac_strategy_list(db, cfg.base_url)) == NULL)
 			return fail("strategy list", ac_db_error(db));

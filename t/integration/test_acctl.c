@@ -228,6 +228,28 @@ test_strategy_add(void **state)
 	assert_int_equal(json_array_size(json_object_get(o, "enabled_actions")), 2);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "ut_bot"), "atr_period")), 14);
 	assert_true(json_is_true(json_object_get(json_object_get(o, "ut_bot"), "heikin_ashi")));
+	/* its Pine Script carries its parameters, and the steps its webhook URL */
+	{
+		char id[24];
+		json_t *p;
+		const char *script;
+
+		snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(o, "id")));
+		p = it_acctl(&st, "strategy", "pine", id, (char *)NULL);
+		assert_int_equal(st, 0);
+		assert_string_equal(json_string_value(json_object_get(p, "webhook_url")), url);
+		assert_non_null(script = json_string_value(json_object_get(p, "script")));
+		assert_non_null(strstr(script, "//@version=5\n"));
+		assert_non_null(strstr(script, "a = input.float(2.5, "));
+		assert_non_null(strstr(script, "c = input.int(14, "));
+		assert_non_null(strstr(script, "h = input.bool(true, "));
+		assert_non_null(strstr(script, "\"strategy\":\"UT Bot\""));
+		assert_non_null(strstr(script, "chart on the 240 interval"));
+		assert_int_equal(json_array_size(json_object_get(p, "steps")), 4);
+		json_decref(p);
+		assert_null(it_acctl(&st, "strategy", "pine", "999999999", (char *)NULL));
+		assert_int_equal(st, 1);
+	}
 	json_decref(o);
 
 	/* the same (symbol, timeframe, strategy) again, and bad input: refused */
