@@ -191,6 +191,44 @@ test_names_cannot_break_out(void **state)
 	free(s);
 }
 
+/* The whole script for two parameter sets, against the expected text in
+ * t/unit/pine/ (read and checked by a person when it changes). */
+static void
+test_expected_text(void **state)
+{
+	static const struct {
+		struct ac_pine_in in;
+		const char *file;
+	} sets[] = {
+		{ { .id = 7, .name = "UT Bot BTC 1h", .strategy = "UT Bot", .symbol = "BTCUSDT",
+		    .timeframe = "1h", .key_value = 1, .atr_period = 10, .ema_period = 1 },
+		  "btcusdt_1h.pine" },
+		{ { .id = 8, .name = "Gold HA 4h", .strategy = "UT Bot", .symbol = "XAUUSD",
+		    .timeframe = "4h", .key_value = 2.5, .atr_period = 14, .ema_period = 3,
+		    .heikin_ashi = 1 }, "xauusd_4h_ha.pine" },
+	};
+	const char *srcdir = getenv("srcdir") ? getenv("srcdir") : ".";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		struct ac_buf want = AC_BUF_INIT;
+		char path[4096], chunk[4096], *got = ac_pine_utbot(&sets[i].in);
+		FILE *f;
+		size_t n;
+
+		snprintf(path, sizeof(path), "%s/t/unit/pine/%s", srcdir, sets[i].file);
+		assert_non_null(f = fopen(path, "r"));
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			ac_buf_add(&want, chunk, n);
+		fclose(f);
+		ac_buf_putc(&want, '\0');
+		if (strcmp(got, want.p) != 0)
+			fail_msg("%s differs from the generated script:\n%s", path, got);
+		ac_buf_free(&want);
+		free(got);
+	}
+}
+
 int
 main(void)
 {
@@ -198,6 +236,7 @@ main(void)
 		cmocka_unit_test(test_message_parses_for_every_timeframe),
 		cmocka_unit_test(test_inputs_per_parameter_set),
 		cmocka_unit_test(test_names_cannot_break_out),
+		cmocka_unit_test(test_expected_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
