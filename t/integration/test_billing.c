@@ -1997,6 +1997,73 @@ test_edges(void **state)
 	}
 }
 
+/* ---- Stripe's newer shapes (API 2025-03-31 and later) ---------------------- */
+
+/* The period on the subscription's item, not the subscription; the
+ * invoice's subscription under parent.subscription_details and its price
+ * under the line's pricing.price_details: the same end state as the
+ * classic shapes. */
+static void
+test_newer_shapes(void **state)
+{
+	char email[128], name[64], price[64], sub[64], cus[64], cs[64], in[64], key[80];
+	long long uid, plan, t = now_s(), pe = now_s() + 30 * 86400;
+	json_t *obj, *ev;
+	char *v;
+
+	(void)state;
+	rid(price, "price_new");
+	plan = plan_new(price, 8, NULL, name);
+	uid = user_new("newshape", NULL, email);
+	rid(sub, "sub_");
+	rid(cus, "cus_");
+	rid(cs, "cs_test_");
+	rid(in, "in_");
+	ev = ev_make("checkout.session.completed", o_checkout(cs, sub, cus, uid, 0), t - 30);
+	send_ok(ev);
+	json_decref(ev);
+	/* the subscription: no current_period_* of its own, only on its item */
+	obj = json_pack("{s:s, s:s, s:s, s:s, s:b, s:{s:s, s:[{s:s, s:s, s:{s:s, s:s}, s:i,"
+	    " s:I, s:I}]}}", "id", sub, "object", "subscription", "customer", cus, "status",
+	    "active", "cancel_at_period_end", 0, "items", "object", "list", "data", "id", "si_new",
+	    "object", "subscription_item", "price", "id", price, "object", "price", "quantity", 1,
+	    "current_period_start", (json_int_t)(t - 30), "current_period_end", (json_int_t)pe);
+	ev = ev_make("customer.subscription.created", obj, t - 29);
+	send_ok(ev);
+	json_decref(ev);
+	/* the invoice: parent.subscription_details.subscription, pricing.price_details.price */
+	obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:i, s:{s:s, s:{s:s}},"
+	    " s:{s:s, s:[{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:I, s:I}, s:I}]}}",
+	    "id", in, "object", "invoice", "customer", cus, "status", "paid", "billing_reason",
+	    "subscription_create", "amount_paid", (json_int_t)49900, "currency", "inr",
+	    "attempt_count", 1, "parent", "type", "subscription_details", "subscription_details",
+	    "subscription", sub, "lines", "object", "list", "data", "id", "il_new", "object",
+	    "line_item", "pricing", "type", "price_details", "price_details", "price", price,
+	    "period", "start", (json_int_t)(t - 30), "end", (json_int_t)pe, "amount",
+	    (json_int_t)49900);
+	ev = ev_make("invoice.paid", obj, t - 28);
+	send_ok(ev);
+	json_decref(ev);
+	drain_stripe();
+	v = q_str("SELECT status || ' ' || plan_id || ' ' || (abs(extract(epoch FROM period_end)"
+	    " - $2::bigint) < 2) FROM subscriptions WHERE stripe_subscription_id = $1", sub,
+	    (snprintf(key, sizeof(key), "%lld", pe), key));
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "active %lld true", plan);
+		assert_string_equal(v, want);
+	}
+	free(v);
+	assert_int_equal(balance(uid), 8);
+	snprintf(key, sizeof(key), "invoice:%s", in);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger WHERE idempotency_key = $1",
+	    key, NULL), 1);
+	v = q_str("SELECT price_id FROM stripe_invoices WHERE id = $1", in, NULL);
+	assert_string_equal(v, price);
+	free(v);
+}
+
 int
 main(void)
 {
@@ -2010,6 +2077,7 @@ main(void)
 		cmocka_unit_test(test_randomized),
 		cmocka_unit_test(test_uploads),
 		cmocka_unit_test(test_edges),
+		cmocka_unit_test(test_newer_shapes),
 	};
 	int rc;
 
