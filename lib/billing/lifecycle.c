@@ -9,7 +9,7 @@
 #include "base/log.h"
 #include "billing/lifecycle.h"
 
-#define SWEEP_BATCH	500	/* rows a statement takes at a time */
+#define SWEEP_BATCH	"500"	/* rows a statement takes at a time */
 
 static struct ac_billing_cfg cfg = { "", 7, 3 };
 static char site[1024];
@@ -37,7 +37,7 @@ static const struct ac_stmt st_expire = { "billing_expire",
 	"   AND s.period_end + make_interval(days => $1::int) <= now())"
 	"  OR (s.status = 'past_due' AND (s.past_due_since + make_interval(days => $1::int) <= now()"
 	"   OR s.period_end + make_interval(days => $1::int) <= now()))"
-	"  ORDER BY s.id LIMIT " "500" " FOR UPDATE SKIP LOCKED)"
+	"  ORDER BY s.id LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED)"
 	" UPDATE subscriptions s SET status = 'expired', updated_at = now(),"
 	"  end_reason = CASE WHEN s.status = 'past_due' THEN 'payment_failed' ELSE 'period_end' END,"
 	/* an unpaid period ends now: it covers (and shows) nothing after today */
@@ -58,7 +58,7 @@ static const struct ac_stmt st_remind = { "billing_remind",
 	"  AND NOT EXISTS (SELECT 1 FROM subscriptions o WHERE o.user_id = s.user_id"
 	"   AND o.plan_id = s.plan_id AND o.id <> s.id AND o.status = 'active'"
 	"   AND o.period_end > s.period_end)"
-	"  ORDER BY s.id LIMIT 500 FOR UPDATE OF s SKIP LOCKED)"
+	"  ORDER BY s.id LIMIT " SWEEP_BATCH " FOR UPDATE OF s SKIP LOCKED)"
 	" UPDATE subscriptions s SET reminded_period_end = s.period_end"
 	" FROM x, plans p, users u WHERE s.id = x.id AND p.id = s.plan_id AND u.id = s.user_id"
 	" RETURNING s.id, s.user_id, p.name,"

@@ -1,11 +1,11 @@
 /*
  * stripe.h — card subscriptions through Stripe (sql/014_billing.sql).
  *
- * The responders' side: Stripe-Signature checked and the event stored
- * once under its id with a "stripe_event" job beside it (ac-hook), and
- * the Checkout and Billing Portal sessions a subscriber is sent to
- * (ac-portal, ac-api) — the one outside call a responder makes while a
- * person waits, bounded by AC_STRIPE_TIMEOUT_MS.
+ * The responders' side: Stripe-Signature checked (signature.c) and the
+ * event stored once under its id with a "stripe_event" job beside it
+ * (ac-hook), and the Checkout and Billing Portal sessions a subscriber is
+ * sent to (ac-portal, ac-api; checkout.c) — the one outside call a
+ * responder makes while a person waits, bounded by AC_STRIPE_TIMEOUT_MS.
  *
  * The worker's side: ac_stripe_event_process() folds one stored event
  * into Stripe's picture of the subscription (the latest "created" wins a
@@ -24,6 +24,10 @@
 #include "base/db.h"
 #include "base/err.h"
 #include "billing/signature.h"
+
+/* 1 if s is an id Stripe makes with prefix ("evt_", "cs_"): letters,
+ * digits and '_' after it, at most 250 in all. */
+int	ac_stripe_id_ok(const char *s, const char *prefix);
 
 /*
  * Stores the event in body (a Stripe event object: "id" evt_..., "type",
