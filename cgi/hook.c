@@ -34,6 +34,7 @@
 #include "base/log.h"
 #include "base/message.h"
 #include "base/migrate.h"
+#include "base/queue.h"
 #include "base/redis.h"
 #include "web/request.h"
 #include "web/responder.h"
@@ -259,7 +260,7 @@ stripe_event(struct ac_call *k)
 	struct ac_err e = { 0 };
 	int64_t stamp;
 	char id[256];
-	int rc;
+	int rc, notify;
 
 	if (secret == NULL || *secret == '\0') {
 		ac_reply_error(r, 404, "not_found", "the Stripe webhook is not configured", NULL);
@@ -271,10 +272,11 @@ stripe_event(struct ac_call *k)
 		ac_reply_error(r, 400, "bad_signature", e.message, e.field);
 		return;
 	}
-	stamp = ac_ingest_notify_take();
-	rc = ac_stripe_event_store(tdb, r->body, r->body_len, stamp != 0, id, sizeof(id), &e);
-	if (rc != 1 && stamp != 0)
-		ac_ingest_notify_undo(stamp);	/* nothing new: let the next one wake them */
+	stamp = ac_now_ms();
+	notify = ac_notify_due(stamp);
+	rc = ac_stripe_event_store(tdb, r->body, r->body_len, notify, id, sizeof(id), &e);
+	if (rc != 1 && notify)
+		ac_notify_undo(stamp);	/* nothing new: let the next one wake them */
 	if (rc == -1 && (e.code == AC_E_INVALID)) {
 		ac_info("stripe event refused: %s", e.message);
 		ac_reply_error(r, 400, "bad_request", e.message, e.field);

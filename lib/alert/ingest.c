@@ -6,11 +6,7 @@
 #include <string.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "base/crypto.h"
 #include "alert/ingest.h"
@@ -23,80 +19,10 @@
 
 #define EXCERPT_MAX 4096
 
-/* The host's last-NOTIFY stamp (ms since the epoch), shared by mapping;
- * NULL: notify every time. */
-static int64_t	*notify_stamp;
-static int	 notify_coalesce_ms;
-
 int
 ac_ingest_init(const char *state_dir, int coalesce_ms)
 {
-	char path[4096];
-	int fd;
-	void *p;
-
-	if (coalesce_ms <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "%s/notify.stamp", state_dir);
-	if (mkdir(state_dir, 0750) == -1 && errno != EEXIST)
-		ac_warn("%s: %s", state_dir, strerror(errno));
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1 ||
-	    ftruncate(fd, sizeof(int64_t)) == -1) {
-		ac_warn("%s: %s; every signal will notify the workers", path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	p = mmap(NULL, sizeof(int64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED) {
-		ac_warn("%s: mmap: %s; every signal will notify the workers", path, strerror(errno));
-		return -1;
-	}
-	notify_stamp = p;
-	notify_coalesce_ms = coalesce_ms;
-	return 0;
-}
-
-/* 1 if this signal should wake the workers: no NOTIFY on this host within
- * the coalescing window (the stamp is taken atomically, so concurrent
- * processes agree on who sends it). */
-static int
-notify_due(int64_t now)
-{
-	int64_t last;
-
-	if (notify_stamp == NULL)
-		return 1;
-	last = __atomic_load_n(notify_stamp, __ATOMIC_ACQUIRE);
-	if (now - last >= 0 && now - last < notify_coalesce_ms)
-		return 0;
-	return __atomic_compare_exchange_n(notify_stamp, &last, now, 0,
-	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-}
-
-/* The NOTIFY that was due did not happen (no row stored): let the next
- * signal send one. */
-static void
-notify_undo(int64_t stamp)
-{
-	if (notify_stamp != NULL)
-		__atomic_compare_exchange_n(notify_stamp, &stamp, 0, 0,
-		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-}
-
-int64_t
-ac_ingest_notify_take(void)
-{
-	int64_t now = ac_now_ms();
-
-	return notify_due(now) ? now : 0;
-}
-
-void
-ac_ingest_notify_undo(int64_t stamp)
-{
-	notify_undo(stamp);
+	return ac_notify_init(state_dir, coalesce_ms);
 }
 
 static const struct ac_stmt st_reject = { "reject_insert",
@@ -363,13 +289,13 @@ store_rows(struct ac_db *db, struct pending **b, const int *row, int n)
 	}
 	for (int c = 0; c < COLS; c++)
 		vals[c] = ac_pgarray_text(&col[c]);
-	notify = notify_due(now);
+	notify = ac_notify_due(now);
 	vals[COLS] = notify ? "true" : "false";
 	res = ac_db_exec(db, &st_insert_many, vals, NULL, NULL);
 	for (int c = 0; c < COLS; c++)
 		ac_pgarray_free(&col[c]);
 	if (notify && (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0))
-		notify_undo(now);
+		ac_notify_undo(now);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
 		return -1;
 	for (int r = 0; r < PQntuples(res); r++)

@@ -44,22 +44,9 @@ struct ac_ingest_out {
 	int			parsed;		/* the body parsed as an alert */
 };
 
-/*
- * Shares one "workers were woken at" stamp among the processes that ingest
- * on this host (a file under state_dir): a signal stored within
- * coalesce_ms of the last NOTIFY sends none, as every NOTIFY serializes
- * the commits of all notifying transactions in PostgreSQL. Workers poll
- * quickly for a while after each wake-up, so no signal waits for the next
- * one. Without this call (or when the file cannot be used) every signal
- * notifies. Returns 0, or -1 (logged) when the stamp file is unusable.
- */
+/* The host's coalesced NOTIFY for the signals stored here (and any other
+ * job this process queues): base/queue.h, ac_notify_init(). */
 int	ac_ingest_init(const char *state_dir, int coalesce_ms);
-
-/* The same stamp for other jobs a responder stores (Stripe events): the
- * stamp taken (non-zero) when this caller is to NOTIFY, else 0; undo it
- * when nothing was stored after all. */
-int64_t	ac_ingest_notify_take(void);
-void	ac_ingest_notify_undo(int64_t stamp);
 
 /*
  * Group commit: from now on the signals stored by this process's threads

@@ -1,7 +1,15 @@
 /* queue.c — the enqueue side of the jobs table; see queue.h. */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
 
 #include "base/queue.h"
 
@@ -59,4 +67,65 @@ ac_job_enqueue_n(struct ac_db *db, const char *kind, const char *payload,
     const char *unique_key, int count, int64_t run_in_ms)
 {
 	return enqueue(db, kind, payload, unique_key, count, 0, run_in_ms, 0, 0);
+}
+
+/* ---- the host's coalesced NOTIFY ---- */
+
+/* The host's last-NOTIFY stamp (ms since the epoch), shared by mapping;
+ * NULL: notify every time. */
+static int64_t	*notify_stamp;
+static int	 notify_coalesce_ms;
+
+int
+ac_notify_init(const char *state_dir, int coalesce_ms)
+{
+	char path[4096];
+	int fd;
+	void *p;
+
+	if (coalesce_ms <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/notify.stamp", state_dir);
+	if (mkdir(state_dir, 0750) == -1 && errno != EEXIST)
+		ac_warn("%s: %s", state_dir, strerror(errno));
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1 ||
+	    ftruncate(fd, sizeof(int64_t)) == -1) {
+		ac_warn("%s: %s; every job queued will notify the workers", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	p = mmap(NULL, sizeof(int64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		ac_warn("%s: mmap: %s; every job queued will notify the workers", path, strerror(errno));
+		return -1;
+	}
+	notify_stamp = p;
+	notify_coalesce_ms = coalesce_ms;
+	return 0;
+}
+
+/* The stamp is taken atomically, so concurrent processes agree on who
+ * sends the NOTIFY. */
+int
+ac_notify_due(int64_t now)
+{
+	int64_t last;
+
+	if (notify_stamp == NULL)
+		return 1;
+	last = __atomic_load_n(notify_stamp, __ATOMIC_ACQUIRE);
+	if (now - last >= 0 && now - last < notify_coalesce_ms)
+		return 0;
+	return __atomic_compare_exchange_n(notify_stamp, &last, now, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+void
+ac_notify_undo(int64_t stamp)
+{
+	if (notify_stamp != NULL)
+		__atomic_compare_exchange_n(notify_stamp, &stamp, 0, 0,
+		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }

@@ -43,4 +43,20 @@ int	ac_job_enqueue(struct ac_db *db, const char *kind, json_t *payload,
 long long ac_job_enqueue_n(struct ac_db *db, const char *kind, const char *payload,
 	    const char *unique_key, int count, int64_t run_in_ms);
 
+/*
+ * One "workers were woken at" stamp for the processes that queue jobs on
+ * this host (a file under state_dir, mapped): a job queued within
+ * coalesce_ms of the last NOTIFY sends none, as every NOTIFY serializes
+ * the commits of all notifying transactions in PostgreSQL. Workers poll
+ * quickly for a while after each wake-up, so no job waits for the next
+ * one. Without ac_notify_init() (or when the file cannot be used) every
+ * job notifies. ac_notify_init: 0, or -1 (logged) when the file is
+ * unusable. ac_notify_due(now_ms): 1 if this caller is to NOTIFY (the
+ * stamp is now taken), else 0. ac_notify_undo(now_ms): the NOTIFY that
+ * was due did not happen (nothing stored): let the next caller send one.
+ */
+int	ac_notify_init(const char *state_dir, int coalesce_ms);
+int	ac_notify_due(int64_t now_ms);
+void	ac_notify_undo(int64_t now_ms);
+
 #endif
