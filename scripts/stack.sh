@@ -408,6 +408,7 @@ _stack_fcgi_up() {
 	if ! env "${stripe[@]}" AC_DATABASE_URL="$_stack_db_url" AC_REDIS_URL="$_stack_redis_url" \
 		AC_STATE_DIR="$_stack_state" AC_SQL_DIR="$_stack_sql" AC_BASE_URL="$_stack_base_url" \
 		AC_LOG_LEVEL="${AC_LOG_LEVEL:-info}" AC_PORTAL_TEMPLATE_DIR="$_stack_src/cgi/templates" \
+		AC_ADMIN_TEMPLATE_DIR="$_stack_src/cgi/templates/admin" \
 		AC_TEMPLATE_DIR="$_stack_src/templates" \
 		spawn-fcgi -s "$sock" -M 0666 -F "$count" -b 4096 -P "$pidfile" -- \
 		/bin/sh -c "$STACK_STDERR_TO" sh "$log" "$bin" \

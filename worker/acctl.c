@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "account/account.h"
+#include "admin/admin.h"
 #include "base/buf.h"
 #include "account/alarm.h"
 #include "base/config.h"
@@ -103,7 +104,15 @@ usage(void)
 	    "  credits show --email E       balance and ledger\n"
 	    "  deliveries --signal ID       each delivery of a signal\n"
 	    "  telegram set-webhook         register $AC_BASE_URL/hook/telegram with Telegram\n"
-	    "  telegram link-code --email E a one-time deep link that links a Telegram chat\n");
+	    "  telegram link-code --email E a one-time deep link that links a Telegram chat\n"
+	    "  admin add --username U --email E --password P [--name N] [--phone P]\n"
+	    "               [--permissions LIST]   an operator of the admin panel; LIST:\n"
+	    "               users.view,users.edit,users.delete,subscriptions.view,\n"
+	    "               subscriptions.approve,subscriptions.edit,alerts.view,\n"
+	    "               alerts.configure,system.settings,system.logs, or all\n"
+	    "  admin passwd --username U --password P   a new password (ends its sessions,\n"
+	    "               clears a lock)\n"
+	    "  admin permissions --username U --permissions LIST\n");
 	return 2;
 }
 
@@ -1068,6 +1077,62 @@ cmd_telegram(int argc, char *argv[])
 	return print(o);
 }
 
+/* acctl admin add|passwd|permissions */
+static const struct ac_opt admin_opts[] = {
+	AC_OPT_STR("username", struct ac_admin_new, username),
+	AC_OPT_STR("email", struct ac_admin_new, email),
+	AC_OPT_STR("password", struct ac_admin_new, password),
+	AC_OPT_STR("name", struct ac_admin_new, name),
+	AC_OPT_STR("phone", struct ac_admin_new, phone),
+	AC_OPT_STR("permissions", struct ac_admin_new, permissions),
+	AC_OPT_END
+};
+
+static int
+cmd_admin(int argc, char *argv[])
+{
+	struct ac_admin_new in = { 0 };
+	struct ac_err e = { 0 };
+	char what[32];
+	json_t *o;
+	int rc;
+
+	if (argc < 2)
+		return usage();
+	snprintf(what, sizeof(what), "admin %s", argv[1]);
+	if ((rc = options(what, admin_opts, argc - 1, argv + 1, &in)) != 0)
+		return rc;
+	if (ac_db_begin(db) == -1)
+		return fail(what, ac_db_error(db));
+	if (strcmp(argv[1], "add") == 0)
+		o = ac_admin_create(db, &in, &e);
+	else if (strcmp(argv[1], "passwd") == 0)
+		o = ac_admin_passwd(db, in.username, in.password, &e);
+	else if (strcmp(argv[1], "permissions") == 0)
+		o = ac_admin_set_permissions(db, in.username, in.permissions, &e);
+	else {
+		ac_db_rollback(db);
+		return usage();
+	}
+	if (o != NULL) {
+		/* operators' accounts change in the audit log too, by "acctl" */
+		json_t *d = json_pack("{s:O?}", "permissions", json_object_get(o, "permissions"));
+		char target[40];
+
+		snprintf(target, sizeof(target), "admin:%lld",
+		    json_integer_value(json_object_get(o, "id")));
+		if (ac_audit(db, NULL, "acctl", strcmp(argv[1], "add") == 0 ? "admin.create" :
+		    strcmp(argv[1], "passwd") == 0 ? "admin.password" : "admin.permissions",
+		    target, d, "") == -1) {
+			json_decref(o);
+			o = NULL;
+			snprintf(e.message, sizeof(e.message), "audit: %s", ac_db_error(db));
+		}
+		json_decref(d);
+	}
+	return finish_tx(what, o, e.message);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1091,6 +1156,7 @@ main(int argc, char *argv[])
 		{ "credits", cmd_credits, 0 },
 		{ "deliveries", cmd_deliveries, 0 },
 		{ "telegram", cmd_telegram, 0 },
+		{ "admin", cmd_admin, 0 },
 	};
 	const char *config = NULL;
 	struct ac_err ce = { 0 };

@@ -20,6 +20,7 @@
 #define P	AC_PROG_PORTAL
 #define W	AC_PROG_WORKER
 #define C	AC_PROG_ACCTL
+#define D	AC_PROG_ADMIN
 
 /* A number: type, default, bounds. */
 #define NUM(n, t, d, lo, hi, progs, doc) \
@@ -42,17 +43,17 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 	    "a KEY=VALUE file read first (or --config FILE); the environment wins over it"),
 	TXT(DATABASE_URL, AC_ST_URL, "dbname=alertcast", AC_PROG_ALL,
 	    "PostgreSQL: a libpq conninfo or URI"),
-	TXT(REDIS_URL, AC_ST_URL, "redis://127.0.0.1:6379", H | A | P | W,
+	TXT(REDIS_URL, AC_ST_URL, "redis://127.0.0.1:6379", H | A | P | W | D,
 	    "Redis: redis://host:port[/db]"),
-	DIR(STATE_DIR, AC_STATE_DIR, "$(localstatedir)/lib/alertcast", H | A | P | C,
+	DIR(STATE_DIR, AC_STATE_DIR, "$(localstatedir)/lib/alertcast", H | A | P | C | D,
 	    "local state: the spool, the generated JWT key, payment proofs (proofs/)"),
 	DIR(SQL_DIR, AC_SQL_DIR, "$(pkgdatadir)/sql", C, "the migrations acctl migrate applies"),
-	TXT(BASE_URL, AC_ST_URL, "http://127.0.0.1:8080", P | W | C,
+	TXT(BASE_URL, AC_ST_URL, "http://127.0.0.1:8080", P | W | C | D,
 	    "how the world reaches nginx (links, webhook URLs, the portal's origin)"),
 	[AC_S_LOG_LEVEL] = { "AC_LOG_LEVEL", AC_ST_ENUM, "info", 0, 0, "debug|info|warn|error",
 	    AC_PROG_ALL, "the least severe level logged (acctl: warn when unset)", NULL },
 	DIR(TEMPLATE_DIR, AC_TEMPLATE_DIR, "$(pkgdatadir)/templates", W, "the message templates"),
-	NUM(DB_CONNECT_TIMEOUT, AC_ST_SECONDS, 2, 1, 60, H | A | P,
+	NUM(DB_CONNECT_TIMEOUT, AC_ST_SECONDS, 2, 1, 60, H | A | P | D,
 	    "how long the responders wait for a PostgreSQL connection"),
 	NUM(REDIS_TIMEOUT_MS, AC_ST_MS, 200, 10, 5000, A | P,
 	    "how long a rate-limit call waits for Redis (then it fails open)"),
@@ -71,13 +72,13 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 	TXT(TELEGRAM_WEBHOOK_SECRET, AC_ST_SECRET, NULL, H | C,
 	    "the secret token Telegram sends to /hook/telegram (unset: no webhook)"),
 
-	NUM(SESSION_IDLE_SECONDS, AC_ST_SECONDS, 1800, 60, 86400 * 30, A | P,
+	NUM(SESSION_IDLE_SECONDS, AC_ST_SECONDS, 1800, 60, 86400 * 30, A | P | D,
 	    "a portal session ends after this long unused"),
-	NUM(SESSION_MAX_SECONDS, AC_ST_SECONDS, 43200, 60, 86400 * 90, A | P,
+	NUM(SESSION_MAX_SECONDS, AC_ST_SECONDS, 43200, 60, 86400 * 90, A | P | D,
 	    "a portal session ends this long after login"),
-	NUM(LOCK_AFTER, AC_ST_INT, 5, 1, 1000, A | P,
+	NUM(LOCK_AFTER, AC_ST_INT, 5, 1, 1000, A | P | D,
 	    "failed logins of an account from one address that lock it for that address only"),
-	NUM(LOCK_SECONDS, AC_ST_SECONDS, 900, 1, 86400, A | P, "how long such a lock lasts"),
+	NUM(LOCK_SECONDS, AC_ST_SECONDS, 900, 1, 86400, A | P | D, "how long such a lock lasts"),
 	NUM(LOGIN_WINDOW_SECONDS, AC_ST_SECONDS, 900, 1, 86400, A | P,
 	    "the window the login failure counts cover"),
 	NUM(LOGIN_IP_MAX, AC_ST_INT, 50, 1, 1000000, A | P,
@@ -96,6 +97,10 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 	    "the portal's HTML templates"),
 	NUM(PORTAL_STATEMENT_TIMEOUT_MS, AC_ST_MS, 5000, 100, 60000, P,
 	    "ac-portal's statement timeout"),
+	DIR(ADMIN_TEMPLATE_DIR, AC_TEMPLATE_DIR "/admin", "$(pkgdatadir)/templates/admin", D,
+	    "the admin panel's HTML templates"),
+	NUM(ADMIN_STATEMENT_TIMEOUT_MS, AC_ST_MS, 15000, 100, 120000, D,
+	    "ac-admin's statement timeout (its health and history pages read much)"),
 	TXT(TELEGRAM_BOT_USERNAME, AC_ST_STRING, NULL, P | C,
 	    "the bot's username, for the deep link that links a chat"),
 	TXT(JWT_SECRET, AC_ST_SECRET, NULL, A,
@@ -285,7 +290,7 @@ ac_settings_markdown(struct ac_buf *b)
 {
 	static const struct { unsigned bit; const char *name; } progs[] = {
 		{ AC_PROG_HOOK, "hook" }, { AC_PROG_API, "api" }, { AC_PROG_PORTAL, "portal" },
-		{ AC_PROG_WORKER, "worker" }, { AC_PROG_ACCTL, "acctl" },
+		{ AC_PROG_WORKER, "worker" }, { AC_PROG_ACCTL, "acctl" }, { AC_PROG_ADMIN, "admin" },
 	};
 
 	ac_buf_puts(b, "| Setting | Type | Default | Range | Read by | Meaning |\n"

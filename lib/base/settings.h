@@ -32,7 +32,8 @@ enum ac_setting_type {
 #define AC_PROG_PORTAL	0x04u	/* ac-portal */
 #define AC_PROG_WORKER	0x08u	/* ac-worker */
 #define AC_PROG_ACCTL	0x10u	/* acctl */
-#define AC_PROG_ALL	0x1fu
+#define AC_PROG_ADMIN	0x20u	/* ac-admin */
+#define AC_PROG_ALL	0x3fu
 
 enum ac_setting {
 	AC_S_CONFIG,
@@ -68,6 +69,8 @@ enum ac_setting {
 	AC_S_ADDRESS_MAILS_PER_HOUR,
 	AC_S_PORTAL_TEMPLATE_DIR,
 	AC_S_PORTAL_STATEMENT_TIMEOUT_MS,
+	AC_S_ADMIN_TEMPLATE_DIR,
+	AC_S_ADMIN_STATEMENT_TIMEOUT_MS,
 	AC_S_TELEGRAM_BOT_USERNAME,
 	AC_S_JWT_SECRET,
 	AC_S_API_TOKEN_SECONDS,
