@@ -27,6 +27,11 @@ keep_cookies(struct ib *b, const struct it_resp *r)
 			snprintf(b->set_cookie, sizeof(b->set_cookie), "%s", v);
 		} else if (strncmp(v, "ac_pre=", 7) == 0) {
 			snprintf(b->pre, sizeof(b->pre), "%.*s", (int)(n - 7), v + 7);
+		} else if (strncmp(v, "ac_admin=", 9) == 0) {
+			snprintf(b->admin, sizeof(b->admin), "%.*s", (int)(n - 9), v + 9);
+			snprintf(b->admin_set_cookie, sizeof(b->admin_set_cookie), "%s", v);
+		} else if (strncmp(v, "ac_admin_pre=", 13) == 0) {
+			snprintf(b->admin_pre, sizeof(b->admin_pre), "%.*s", (int)(n - 13), v + 13);
 		}
 	}
 }
@@ -47,7 +52,8 @@ keep_csrf(struct ib *b, const struct it_resp *r)
 static const char *
 cookie_line(const struct ib *b, char *buf, size_t n)
 {
-	snprintf(buf, n, "Cookie: ac_session=%s; ac_pre=%s", b->session, b->pre);
+	snprintf(buf, n, "Cookie: ac_session=%s; ac_pre=%s; ac_admin=%s; ac_admin_pre=%s",
+	    b->session, b->pre, b->admin, b->admin_pre);
 	return buf;
 }
 
@@ -87,6 +93,54 @@ ib_post(struct ib *b, struct it_resp *r, const char *path, const char *form)
 		abort();
 	ib_post_raw(b, r, path, body, it_env("AC_TEST_BASE_URL"));
 	free(body);
+}
+
+long
+ia_login_as(struct ib *b, const char *username, const char *password)
+{
+	struct it_resp r;
+	char *form, *u = ib_urlencode(username), *p = ib_urlencode(password);
+	long status;
+
+	ib_get(b, &r, "/admin/login");
+	it_resp_free(&r);
+	if (asprintf(&form, "username=%s&password=%s", u, p) == -1)
+		abort();
+	ib_post(b, &r, "/admin/login", form);
+	status = r.status;
+	it_resp_free(&r);
+	free(form);
+	free(u);
+	free(p);
+	if (status == 303) {
+		ib_get(b, &r, "/admin");	/* the session's csrf */
+		assert_int_equal(r.status, 200);
+		it_resp_free(&r);
+	}
+	return status;
+}
+
+long long
+ia_login(struct ib *b, const char *perms, char *username)
+{
+	char hex[9], email[128];
+	json_t *o;
+	int status;
+	long long id;
+
+	it_rand_hex(hex, 8);
+	snprintf(username, 64, "ia_%s", hex);
+	snprintf(email, sizeof(email), "%s@admin.example.com", username);
+	o = it_acctl(&status, "admin", "add", "--username", username, "--email", email,
+	    "--password", IT_ADMIN_PASSWORD, "--name", "Test Operator", "--permissions", perms,
+	    NULL);
+	if (status != 0 || o == NULL)
+		fail_msg("acctl admin add %s: status %d", username, status);
+	id = (long long)json_integer_value(json_object_get(o, "id"));
+	json_decref(o);
+	if (ia_login_as(b, username, IT_ADMIN_PASSWORD) != 303)
+		fail_msg("admin login as %s failed", username);
+	return id;
 }
 
 char *

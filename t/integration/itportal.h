@@ -13,6 +13,9 @@ struct ib {
 	char	pre[64];	/* the ac_pre cookie */
 	char	csrf[64];	/* the last page's csrf field */
 	char	set_cookie[512];	/* the last Set-Cookie of ac_session, whole */
+	char	admin[64];	/* the ac_admin cookie (the admin panel's session) */
+	char	admin_pre[64];	/* the ac_admin_pre cookie (its login form's CSRF) */
+	char	admin_set_cookie[512];	/* the last Set-Cookie of ac_admin, whole */
 };
 
 /* GET path as the browser b: cookies sent, cookies and csrf kept. */
@@ -40,6 +43,16 @@ char	*ib_mail_link(const char *kind, const char *addr, const char *path);
  * (and password, unless NULL) to action; *r is the POST's answer. */
 void	ib_open_link(struct ib *b, const char *link, const char *action, const char *password,
 	    struct it_resp *r);
+
+/* A new admin account (acctl admin add) with perms ("all", "none", or a
+ * comma list of flags) and the password it_admin_password(), logged in
+ * through /admin/login as b (b's csrf is then the admin session's). Its
+ * username (ia_<hex>) in username (64 bytes); its id. */
+long long ia_login(struct ib *b, const char *perms, char *username);
+/* Logs the existing admin username in as b: the answer's status (303 on
+ * success), b's csrf refreshed from /admin. */
+long	ia_login_as(struct ib *b, const char *username, const char *password);
+#define IT_ADMIN_PASSWORD	"admin password 1"
 
 /* application/x-www-form-urlencoded of s (malloc'd). */
 char	*ib_urlencode(const char *s);
