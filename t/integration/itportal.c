@@ -60,7 +60,7 @@ cookie_line(const struct ib *b, char *buf, size_t n)
 void
 ib_get(struct ib *b, struct it_resp *r, const char *path)
 {
-	char c[256];
+	char c[512];
 	const char *h[] = { cookie_line(b, c, sizeof(c)), NULL };
 
 	it_http_h(r, "GET", path, h, NULL, NULL, 0);
@@ -72,7 +72,7 @@ void
 ib_post_raw(struct ib *b, struct it_resp *r, const char *path, const char *form,
     const char *origin)
 {
-	char c[256], o[256];
+	char c[512], o[256];
 	const char *h[] = { cookie_line(b, c, sizeof(c)), NULL, NULL };
 
 	if (origin != NULL) {
