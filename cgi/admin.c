@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "admin/admin.h"
 #include "base/arena.h"
 #include "base/log.h"
@@ -189,6 +191,18 @@ admin_rows(json_t *arr)
 		return json_null();
 	}
 	return json_pack("{s:o}", "rows", arr);
+}
+
+const char *
+admin_qs(struct actx *c, const char *s)
+{
+	char *e, *out;
+
+	if (s == NULL || *s == '\0' || (e = curl_easy_escape(NULL, s, 0)) == NULL)
+		return "";
+	out = ac_arena_printf(c->r->arena, "%s", e);
+	curl_free(e);
+	return out;
 }
 
 const char *

@@ -101,6 +101,10 @@ int	admin_audit(struct actx *c, const char *action, const char *target,
 /* {"rows": arr} for a non-empty array (stolen), else JSON null. */
 json_t	*admin_rows(json_t *arr);
 
+/* s encoded for a query string (curl_easy_escape), in the request's arena;
+ * NULL reads as "". */
+const char *admin_qs(struct actx *c, const char *s);
+
 /* The path's id in text, for statements' parameters (k->id). */
 const char *admin_id(struct actx *c);
 
