@@ -17,12 +17,13 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/breaker.h"
+#include "base/channel.h"
 #include "base/log.h"
+#include "base/queue.h"
 #include "base/redis.h"
 #include "base/util.h"
 #include "cgi/admin.h"
-#include "deliver/provider.h"
-#include "work/jobs.h"
 
 #define AUDIT_PAGE	100
 

@@ -26,3 +26,27 @@ ac_channel_parse(const char *s)
 			return i;
 	return -1;
 }
+
+static const struct {
+	const char	*name;
+	const char	*key;
+} provs[AC_PROV__MAX] = {
+	[AC_PROV_TELEGRAM]	= { "telegram", "TELEGRAM" },
+	[AC_PROV_RESEND]	= { "resend", "RESEND" },
+	[AC_PROV_SMTP]		= { "smtp", "SMTP" },
+	[AC_PROV_NETGSM]	= { "netgsm", "NETGSM" },
+	[AC_PROV_TWILIO]	= { "twilio", "TWILIO" },
+	[AC_PROV_ONESIGNAL]	= { "onesignal", "ONESIGNAL" },
+};
+
+const char *
+ac_prov_name(enum ac_prov p)
+{
+	return (unsigned)p < AC_PROV__MAX ? provs[p].name : "?";
+}
+
+const char *
+ac_prov_key(enum ac_prov p)
+{
+	return (unsigned)p < AC_PROV__MAX ? provs[p].key : "?";
+}

@@ -59,4 +59,9 @@ int	ac_notify_init(const char *state_dir, int coalesce_ms);
 int	ac_notify_due(int64_t now_ms);
 void	ac_notify_undo(int64_t now_ms);
 
+/* A dead or failed job back to pending, due now, with attempts reset.
+ * Returns the job as JSON (caller owns it), or NULL with the reason in
+ * err: no such job, not dead or failed, or a database error. */
+json_t	*ac_job_retry(struct ac_db *db, long long id, struct ac_err *e);
+
 #endif

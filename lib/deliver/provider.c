@@ -16,29 +16,6 @@
 
 #define USER_AGENT	"alertcast/" PACKAGE_VERSION " (+https://github.com/alertcast)"
 
-static const struct {
-	const char	*name;
-	const char	*key;
-} provs[AC_PROV__MAX] = {
-	[AC_PROV_TELEGRAM]	= { "telegram", "TELEGRAM" },
-	[AC_PROV_RESEND]	= { "resend", "RESEND" },
-	[AC_PROV_SMTP]		= { "smtp", "SMTP" },
-	[AC_PROV_NETGSM]	= { "netgsm", "NETGSM" },
-	[AC_PROV_TWILIO]	= { "twilio", "TWILIO" },
-	[AC_PROV_ONESIGNAL]	= { "onesignal", "ONESIGNAL" },
-};
-
-const char *
-ac_prov_name(enum ac_prov p)
-{
-	return (unsigned)p < AC_PROV__MAX ? provs[p].name : "?";
-}
-
-const char *
-ac_prov_key(enum ac_prov p)
-{
-	return (unsigned)p < AC_PROV__MAX ? provs[p].key : "?";
-}
 
 void
 ac_prov_idempotency_key(const char *ns, long long id, char *out, size_t outsz)
@@ -608,68 +585,4 @@ ac_retry_plan_step(const struct ac_retry_plan *p, int attempt, int *step, int *n
 		attempt -= p->tries[k];
 	}
 	return -1;
-}
-
-/* ---- the circuit breaker ------------------------------------------------ */
-
-enum ac_breaker_state
-ac_breaker_state(const struct ac_breaker *b, int64_t now)
-{
-	if (b->open_until == 0)
-		return AC_BREAKER_CLOSED;
-	return now < b->open_until ? AC_BREAKER_OPEN : AC_BREAKER_HALF_OPEN;
-}
-
-int
-ac_breaker_allow(struct ac_breaker *b, int64_t now, int cooldown_ms)
-{
-	switch (ac_breaker_state(b, now)) {
-	case AC_BREAKER_CLOSED:
-		return 1;
-	case AC_BREAKER_OPEN:
-		return 0;
-	case AC_BREAKER_HALF_OPEN:
-		break;
-	}
-	if (now < b->probe_until)
-		return 0;
-	b->probe_until = now + cooldown_ms;
-	return 1;
-}
-
-int
-ac_breaker_record(struct ac_breaker *b, int ok, int64_t now, int threshold, int cooldown_ms)
-{
-	struct ac_breaker was = *b;
-
-	if (ok) {
-		memset(b, 0, sizeof(*b));
-	} else if (ac_breaker_state(b, now) == AC_BREAKER_HALF_OPEN) {
-		b->open_until = now + cooldown_ms;
-		b->probe_until = 0;
-	} else if (ac_breaker_state(b, now) == AC_BREAKER_CLOSED && ++b->fails >= threshold) {
-		b->open_until = now + cooldown_ms;
-	}
-	return memcmp(&was, b, sizeof(was)) != 0;
-}
-
-void
-ac_breaker_format(const struct ac_breaker *b, char *out, size_t outsz)
-{
-	snprintf(out, outsz, "%d:%" PRId64 ":%" PRId64, b->fails, b->open_until, b->probe_until);
-}
-
-int
-ac_breaker_parse(const char *s, struct ac_breaker *b)
-{
-	long long open_until, probe_until;
-	int fails, n = 0;
-
-	if (sscanf(s, "%d:%lld:%lld%n", &fails, &open_until, &probe_until, &n) != 3 ||
-	    s[n] != '\0' || fails < 0)
-		return -1;
-	b->fails = fails;
-	b->open_until = open_until;
-	b->probe_until = probe_until;
-	return 0;
 }

@@ -15,23 +15,9 @@
 
 #include <curl/curl.h>
 
+#include "base/breaker.h"
+#include "base/channel.h"
 #include "base/err.h"
-
-enum ac_prov {
-	AC_PROV_TELEGRAM = 0,
-	AC_PROV_RESEND,
-	AC_PROV_SMTP,
-	AC_PROV_NETGSM,
-	AC_PROV_TWILIO,
-	AC_PROV_ONESIGNAL,
-	AC_PROV__MAX
-};
-
-/* "telegram" "resend" "smtp" "netgsm" "twilio" "onesignal". */
-const char	*ac_prov_name(enum ac_prov p);
-
-/* The upper-case part of its settings' names: AC_<KEY>_... ("TELEGRAM"). */
-const char	*ac_prov_key(enum ac_prov p);
 
 /* A provider's settings (strings owned by the caller's config). */
 struct ac_prov_cfg {
@@ -154,33 +140,5 @@ void	ac_retry_plan_for(const char *channel, unsigned enabled, struct ac_retry_pl
  * falls on: *step is the index in prov[], *nth the attempt on that
  * provider (1-based). 0, or -1 when the plan is used up. */
 int	ac_retry_plan_step(const struct ac_retry_plan *p, int attempt, int *step, int *nth);
-
-/* ---- the circuit breaker ------------------------------------------------- */
-
-enum ac_breaker_state { AC_BREAKER_CLOSED, AC_BREAKER_OPEN, AC_BREAKER_HALF_OPEN };
-
-/* One provider's breaker; all zero is closed. */
-struct ac_breaker {
-	int	fails;		/* consecutive retryable failures */
-	int64_t	open_until;	/* open until then (ms); 0: closed */
-	int64_t	probe_until;	/* half-open: a probe is out until then */
-};
-
-/* The state at now. */
-enum ac_breaker_state ac_breaker_state(const struct ac_breaker *b, int64_t now);
-
-/* 1 if a send may go now: closed, or half-open with no probe out (this
- * call takes the probe for cooldown_ms); 0 while open. May change *b. */
-int	ac_breaker_allow(struct ac_breaker *b, int64_t now, int cooldown_ms);
-
-/* Records an outcome: success closes; a failure counts and opens the
- * breaker for cooldown_ms at threshold consecutive ones, or at once when
- * it was a half-open probe. Returns 1 if *b changed. */
-int	ac_breaker_record(struct ac_breaker *b, int ok, int64_t now, int threshold,
-	    int cooldown_ms);
-
-/* "fails:open_until:probe_until" and back (0, or -1 if malformed). */
-void	ac_breaker_format(const struct ac_breaker *b, char *out, size_t outsz);
-int	ac_breaker_parse(const char *s, struct ac_breaker *b);
 
 #endif

@@ -67,54 +67,6 @@ ac_jobs_summary(struct ac_db *db)
 	    "oldest_pending_s", oldest);
 }
 
-static const struct ac_stmt st_retry = { "job_retry",
-	"WITH r AS (UPDATE jobs SET state = 'pending', attempts = 0, run_at = now(),"
-	" locked_by = NULL, locked_until = NULL, finished_at = NULL, updated_at = now()"
-	" WHERE id = $1 AND state IN ('dead', 'failed')"
-	" RETURNING id, kind, state, attempts, max_attempts, last_error)"
-	" SELECT id, kind, state, attempts, max_attempts, last_error, pg_notify('ac_jobs', kind)"
-	" FROM r", 1 };
-
-static const struct ac_stmt st_job_state = { "job_state",
-	"SELECT state FROM jobs WHERE id = $1", 1 };
-
-json_t *
-ac_job_retry(struct ac_db *db, long long id, struct ac_err *e)
-{
-	char idtxt[24];
-	const char *vals[1] = { idtxt };
-	PGresult *res;
-	json_t *o;
-
-	snprintf(idtxt, sizeof(idtxt), "%lld", id);
-	res = ac_db_exec(db, &st_retry, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		goto dberr;
-	if (PQntuples(res) == 1) {
-		o = json_pack("{s:I, s:s, s:s, s:i, s:i, s:s?}",
-		    "id", (json_int_t)id, "kind", PQgetvalue(res, 0, 1),
-		    "state", PQgetvalue(res, 0, 2), "attempts", atoi(PQgetvalue(res, 0, 3)),
-		    "max_attempts", atoi(PQgetvalue(res, 0, 4)),
-		    "last_error", PQgetisnull(res, 0, 5) ? NULL : PQgetvalue(res, 0, 5));
-		PQclear(res);
-		return o;
-	}
-	PQclear(res);
-	res = ac_db_exec(db, &st_job_state, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		goto dberr;
-	if (PQntuples(res) == 0)
-		ac_err_set(e, AC_E_NOT_FOUND, NULL, "no job %lld", id);
-	else
-		ac_err_set(e, AC_E_CONFLICT, NULL, "job %lld is %s, not dead or failed", id,
-		    PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return NULL;
-dberr:
-	ac_db_err(db, e);
-	return NULL;
-}
-
 /* ---- the noop kind ------------------------------------------------------ */
 
 static const struct ac_stmt st_noop_count = { "job_noop_count",

@@ -72,11 +72,6 @@ struct ac_job_kind {
  * NULL on a database error. The caller owns the result. */
 json_t	*ac_jobs_summary(struct ac_db *db);
 
-/* A dead or failed job back to pending, due now, with attempts reset.
- * Returns the job as JSON (caller owns it), or NULL with the reason in
- * err: no such job, not dead or failed, or a database error. */
-json_t	*ac_job_retry(struct ac_db *db, long long id, struct ac_err *e);
-
 /*
  * The test and benchmark kind. Does nothing unless its payload says:
  *	"sleep_ms": N		sleep N ms first (a job in progress, for crash tests)
