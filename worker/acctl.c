@@ -431,6 +431,9 @@ seed_subscribers(const char *ids, char *err, size_t errsz)
 		  "email,sms" },
 		{ "demo.carol@example.com", "Carol (demo)", NULL, NULL, "Demo Trial",
 		  "telegram,email" },
+		/* the admin panel's test signals reach test users only */
+		{ "demo.tester@example.com", "Tess (test user)", NULL, "100000004", "Demo Pro",
+		  "telegram,email" },
 	};
 	struct ac_plan_new plans[] = {
 		{ .name = "Demo Pro", .price_minor = "249900", .currency = "INR", .months = "3",
@@ -474,6 +477,10 @@ seed_subscribers(const char *ids, char *err, size_t errsz)
 			json_decref(o);
 		}
 		snprintf(uid, sizeof(uid), "%lld", id);
+		if (strstr(users[i].email, "tester") != NULL &&
+		    (found = exists("UPDATE users SET is_test = true WHERE id = $1 RETURNING 1", 1,
+		    v)) == -1)
+			goto dberr;
 		if ((found = exists("SELECT 1 FROM subscriptions s JOIN plans p ON p.id = s.plan_id"
 		    " WHERE s.user_id = $1 AND p.name = $2 AND s.status = 'active'"
 		    " AND s.period_end > now()", 2, v)) == -1)
@@ -510,8 +517,36 @@ fail:
 	return NULL;
 }
 
-/* The demo: a UT Bot strategy on BTCUSDT 1h and on ETHUSDT 4h, and the
- * subscribers of seed_subscribers(). */
+/* The demo's operator: "admin" with every permission, made if missing.
+ * {"url", "username", "password"}, or NULL with err. */
+static json_t *
+seed_admin(char *err, size_t errsz)
+{
+	static const char pw[] = "demo-admin-password";
+	const char *v[1] = { "admin" };
+	struct ac_admin_new in = { .username = "admin", .email = "admin@example.com",
+	    .password = pw, .name = "Demo Operator", .permissions = "all" };
+	struct ac_err e = { 0 };
+	json_t *o;
+	int found;
+
+	if ((found = exists("SELECT 1 FROM admin_users WHERE username = $1", 1, v)) == -1) {
+		snprintf(err, errsz, "%s", ac_db_error(db));
+		return NULL;
+	}
+	if (!found) {
+		if ((o = ac_admin_create(db, &in, &e)) == NULL) {
+			snprintf(err, errsz, "%s", e.message);
+			return NULL;
+		}
+		json_decref(o);
+	}
+	return json_pack("{s:s+, s:s, s:s}", "url", cfg.base_url, "/admin", "username", "admin",
+	    "password", pw);
+}
+
+/* The demo: a UT Bot strategy on BTCUSDT 1h and on ETHUSDT 4h, the
+ * subscribers of seed_subscribers() and an operator (seed_admin()). */
 static int
 cmd_seed_demo(int argc, char *argv[])
 {
@@ -524,7 +559,7 @@ cmd_seed_demo(int argc, char *argv[])
 		  .key_value = "2", .atr_period = "10", .heikin_ashi = 1,
 		  .allow_opposite = -1, .replace_same = -1 },
 	};
-	json_t *all, *out = json_array(), *s, *users = NULL;
+	json_t *all, *out = json_array(), *s, *users = NULL, *admin;
 	char err[1024], ids[256] = "";
 	struct ac_err e = { 0 };
 	size_t i, k;
@@ -571,7 +606,13 @@ cmd_seed_demo(int argc, char *argv[])
 		json_decref(out);
 		return fail("seed-demo", err);
 	}
-	return print(json_pack("{s:o, s:o}", "strategies", out, "users", users));
+	if ((admin = seed_admin(err, sizeof(err))) == NULL) {
+		json_decref(users);
+		json_decref(out);
+		return fail("seed-demo", err);
+	}
+	return print(json_pack("{s:o, s:o, s:o}", "strategies", out, "users", users, "admin",
+	    admin));
 }
 
 /* acctl jobs enqueue: N jobs in one statement. */
