@@ -78,6 +78,7 @@ static const struct ac_stmt st_health = { "admin_health",
 	/* deliveries of the last day by channel, provider and status */
 	" 'deliveries', (SELECT coalesce(json_agg(x ORDER BY x.channel, x.provider), '[]') FROM"
 	"  (SELECT channel, coalesce(provider, '—') AS provider,"
+	"   channel || ' · ' || coalesce(provider, '—') AS label,"
 	"   count(*) FILTER (WHERE status = 'sent') AS sent,"
 	"   count(*) FILTER (WHERE status = 'failed') AS failed,"
 	"   count(*) FILTER (WHERE status = 'skipped') AS skipped,"
@@ -120,54 +121,64 @@ static const struct ac_stmt st_health = { "admin_health",
 #define CHART_H		160
 #define CHART_PAD	24	/* room for the labels under the bars */
 
+/* One series of a chart: the rows' integer key, its colour and name. */
+struct series {
+	const char	*key;
+	const char	*colour;
+	const char	*name;
+};
+
 /*
- * A bar chart of the rows of arr: label from key lk, value from key vk (an
- * integer). {"w", "h", "max", "bars": [{"x", "y", "w", "h", "lx", "ly",
- * "label", "value"}]} for the chart template, or null when every value is 0.
+ * A bar chart of the rows of arr, labelled by key lk, each bar the stack of
+ * the series (NULL-terminated by key): {"w", "h", "max", "legend": [{"name",
+ * "colour"}], "bars": [{"lx", "ly", "label", "parts": [{"x", "y", "w",
+ * "h", "colour", "name", "value"}]}]} for the chart template, or null when
+ * every bar is 0.
  */
 static json_t *
-bars(const json_t *arr, const char *lk, const char *vk)
+bars(const json_t *arr, const char *lk, const struct series *ser)
 {
 	size_t n = json_array_size(arr), i;
-	double max = 0, v, slot, h;
-	json_t *out, *b, *row;
+	double max = 0, slot, y, h, v, sum;
+	json_t *b, *row, *parts, *legend;
+	const struct series *s;
 
-	json_array_foreach(arr, i, row)
-		if ((v = (double)json_integer_value(json_object_get(row, vk))) > max)
-			max = v;
+	json_array_foreach(arr, i, row) {
+		for (sum = 0, s = ser; s->key; s++)
+			sum += (double)json_integer_value(json_object_get(row, s->key));
+		if (sum > max)
+			max = sum;
+	}
 	if (n == 0 || max <= 0)
 		return json_null();
 	slot = (double)CHART_W / (double)n;
 	b = json_array();
 	json_array_foreach(arr, i, row) {
-		v = (double)json_integer_value(json_object_get(row, vk));
-		h = v / max * (CHART_H - CHART_PAD - 14);
-		json_array_append_new(b, json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:O, s:I}",
-		    "x", (int)(i * slot + slot * 0.15), "y", (int)(CHART_H - CHART_PAD - h),
-		    "w", (int)(slot * 0.7 > 1 ? slot * 0.7 : 1), "h", (int)(h > 0 && h < 1 ? 1 : h),
-		    "lx", (int)(i * slot + slot / 2), "ly", CHART_H - 8,
-		    "label", json_object_get(row, lk), "value", (json_int_t)v));
+		parts = json_array();
+		y = CHART_H - CHART_PAD;
+		for (s = ser; s->key; s++) {
+			v = (double)json_integer_value(json_object_get(row, s->key));
+			if (v <= 0)
+				continue;
+			h = v / max * (CHART_H - CHART_PAD - 14);
+			if (h < 1)
+				h = 1;
+			y -= h;
+			json_array_append_new(parts, json_pack("{s:i, s:i, s:i, s:i, s:s, s:s, s:I}",
+			    "x", (int)(i * slot + slot * 0.15), "y", (int)y,
+			    "w", (int)(slot * 0.7 > 1 ? slot * 0.7 : 1), "h", (int)(h + 0.5),
+			    "colour", s->colour, "name", s->name, "value", (json_int_t)v));
+		}
+		json_array_append_new(b, json_pack("{s:i, s:i, s:O, s:o}", "lx",
+		    (int)(i * slot + slot / 2), "ly", CHART_H - 8, "label", json_object_get(row, lk),
+		    "parts", parts));
 	}
-	out = json_pack("{s:i, s:i, s:I, s:o}", "w", CHART_W, "h", CHART_H, "max",
-	    (json_int_t)max, "bars", b);
-	return out;
-}
-
-/* Each row of arr gets "total" of its integer keys (NULL-terminated). */
-static json_t *
-totals(json_t *arr, const char *const *keys, const char *as)
-{
-	json_t *row;
-	size_t i;
-
-	json_array_foreach(arr, i, row) {
-		json_int_t t = 0;
-
-		for (const char *const *k = keys; *k; k++)
-			t += json_integer_value(json_object_get(row, *k));
-		json_object_set_new(row, as, json_integer(t));
-	}
-	return arr;
+	legend = json_array();
+	for (s = ser; s->key; s++)
+		json_array_append_new(legend, json_pack("{s:s, s:s}", "name", s->name, "colour",
+		    s->colour));
+	return json_pack("{s:i, s:i, s:i, s:I, s:o, s:o}", "w", CHART_W, "h", CHART_H, "base",
+	    CHART_H - CHART_PAD, "max", (json_int_t)max, "bars", b, "legend", legend);
 }
 
 /* ---- breakers (Redis) --------------------------------------------------------- */
@@ -214,7 +225,14 @@ breakers(void)
 static void
 health_page(struct ac_call *k)
 {
-	static const char *const qkeys[] = { "pending", "running", "failed", "dead", NULL };
+	static const struct series queue[] = { { "running", "#0d6efd", "running" },
+	    { "due", "#fd7e14", "due" }, { "failed", "#ffc107", "failed" },
+	    { "dead", "#dc3545", "dead" }, { NULL, NULL, NULL } };
+	static const struct series sent[] = { { "sent", "#198754", "sent" },
+	    { "failed", "#dc3545", "failed" }, { "skipped", "#ffc107", "skipped" },
+	    { "queued", "#6c757d", "queued" }, { NULL, NULL, NULL } };
+	static const struct series count[] = { { "n", "#0d6efd", "signals" },
+	    { NULL, NULL, NULL } };
 	struct actx *c = k->ctx;
 	json_t *h, *st, *row;
 	size_t i;
@@ -224,11 +242,10 @@ health_page(struct ac_call *k)
 		admin_db_failed(c);
 		return;
 	}
-	totals(json_object_get(h, "queue"), qkeys, "open");
-	json_object_set_new(h, "queue_chart", bars(json_object_get(h, "queue"), "kind", "open"));
-	json_object_set_new(h, "day_chart", bars(json_object_get(h, "per_day"), "day", "n"));
-	json_object_set_new(h, "delivery_chart", bars(json_object_get(h, "deliveries"), "channel",
-	    "total"));
+	json_object_set_new(h, "queue_chart", bars(json_object_get(h, "queue"), "kind", queue));
+	json_object_set_new(h, "day_chart", bars(json_object_get(h, "per_day"), "day", count));
+	json_object_set_new(h, "delivery_chart", bars(json_object_get(h, "deliveries"), "label",
+	    sent));
 	st = json_object_get(h, "strategies");
 	json_array_foreach(st, i, row) {
 		json_t *cells = json_array(), *n;
