@@ -1,12 +1,12 @@
 /*
  * test_admin_users.c — ac-admin's users and plans screens through nginx:
  * the search, a user's page (ledger, deliveries, trades made by fixtures),
- * suspend and activate (the portal session and an API token refused at
- * once), credit adjustments (a reason, no balance below 0, a form posted
- * twice adjusts once), the test-user flag, a failed delivery sent again
- * by the worker, plans with their strategies (create, edit, archive, bad
- * input), the permission of every POST, and an audit_log row for each
- * change.
+ * suspend and activate (the portal session, a personal API token and an
+ * access token refused at once), credit adjustments (a reason, no balance
+ * below 0, a form posted twice adjusts once), the test-user flag, a failed
+ * delivery sent again by the worker, plans with their strategies (create,
+ * edit, archive, bad input), the permission of every POST, and an
+ * audit_log row for each change.
  *
  * nginx allows 5 quick POSTs to /admin/login and /login per address, so
  * each test logs in from a loopback address of its own (it_source).
@@ -192,7 +192,8 @@ test_suspend_activate(void **state)
 	struct ib u = { 0 }, a = { 0 }, again = { 0 };
 	struct it_resp r;
 	char admin[64], email[128], path[96], target[48], token[64], auth[96], form[256];
-	const char *p, *h[] = { auth, NULL };
+	char access[800];
+	const char *p, *h[] = { auth, NULL }, *ha[] = { access, NULL };
 	long long id;
 
 	(void)state;
@@ -209,6 +210,16 @@ test_suspend_activate(void **state)
 	it_http_h(&r, "GET", "/api/v1/auth/user", h, NULL, NULL, 0);
 	assert_int_equal(r.status, 200);
 	it_resp_free(&r);
+	/* and an access token of the API's login */
+	snprintf(form, sizeof(form), "{\"email\":\"%s\",\"password\":\"" PW "\"}", email);
+	it_post(&r, "/api/v1/auth/token", "application/json", form);
+	assert_int_equal(r.status, 200);
+	snprintf(access, sizeof(access), "Authorization: Bearer %s",
+	    it_json_str(&r, "access_token"));
+	it_resp_free(&r);
+	it_http_h(&r, "GET", "/api/v1/auth/user", ha, NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	it_resp_free(&r);
 
 	ia_login(&a, "users.view,users.edit", admin);
 	snprintf(path, sizeof(path), "/admin/users/%lld/suspend", id);
@@ -222,6 +233,9 @@ test_suspend_activate(void **state)
 	ib_expect_redirect(&r, "/login");
 	it_resp_free(&r);
 	it_http_h(&r, "GET", "/api/v1/auth/user", h, NULL, NULL, 0);
+	assert_int_equal(r.status, 401);
+	it_resp_free(&r);
+	it_http_h(&r, "GET", "/api/v1/auth/user", ha, NULL, NULL, 0);
 	assert_int_equal(r.status, 401);
 	it_resp_free(&r);
 	snprintf(form, sizeof(form), "email=%s&password=correct+horse+battery", email);
