@@ -428,23 +428,25 @@ user_credits(struct ac_call *k)
 
 /* ---- resending a delivery ------------------------------------------------------------ */
 
-/* A failed delivery back to queued, its attempts from 0 (the channel's
- * plan starts again): its user, and what it was. */
+/* A failed delivery of an active user back to queued, its attempts from 0
+ * (the channel's plan starts again): its user, and what it was. */
 static const struct ac_stmt st_resend = { "admin_delivery_resend",
 	"WITH o AS (SELECT id, user_id, status, attempts, provider, error FROM deliveries"
 	"  WHERE id = $1 FOR UPDATE)"
 	" UPDATE deliveries d SET status = 'queued', attempts = 0, error = NULL,"
-	"  updated_at = now() FROM o WHERE d.id = o.id AND o.status = 'failed'"
+	"  updated_at = now() FROM o, users u WHERE d.id = o.id AND o.status = 'failed'"
+	"  AND u.id = o.user_id AND u.status = 'active'"
 	" RETURNING o.user_id, json_build_object('attempts', o.attempts, 'provider', o.provider,"
 	"  'error', o.error)::text", 1 };
 static const struct ac_stmt st_delivery = { "admin_delivery_status",
-	"SELECT user_id, status FROM deliveries WHERE id = $1", 1 };
+	"SELECT d.user_id, d.status, u.status FROM deliveries d JOIN users u ON u.id = d.user_id"
+	" WHERE d.id = $1", 1 };
 
 /*
  * POST /admin/deliveries/N/resend: a failed delivery queued again with a
  * "deliver" job the worker drains, in one transaction with its audit row.
  * One already queued again is left as it is (a second click); one sent or
- * skipped is refused (409); 404 for none.
+ * skipped, or of a user not active, is refused (409); 404 for none.
  */
 static void
 delivery_resend(struct ac_call *k)
@@ -466,6 +468,9 @@ delivery_resend(struct ac_call *k)
 			admin_not_found(c);
 		else if (strcmp(PQgetvalue(res, 0, 1), "queued") == 0)
 			user_back(c, strtoll(PQgetvalue(res, 0, 0), NULL, 10), "resend_queued");
+		else if (strcmp(PQgetvalue(res, 0, 1), "failed") == 0)
+			admin_error(c, 409, "Not sent again", ac_arena_printf(c->r->arena,
+			    "The user is %s: activate them first.", PQgetvalue(res, 0, 2)));
 		else
 			admin_error(c, 409, "Not sent again", ac_arena_printf(c->r->arena,
 			    "Only a failed delivery can be sent again; this one is %s.",

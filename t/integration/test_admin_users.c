@@ -442,6 +442,17 @@ test_resend(void **state)
 	    " payload->>'delivery_id' = $1", cmd, NULL), 0);
 	assert_int_equal(post_status(&a, "/admin/deliveries/999999999/resend", ""), 404);
 
+	/* not to a suspended user */
+	PQclear(it_q("UPDATE users SET status = 'suspended' WHERE id = $1", uid, NULL));
+	snprintf(path, sizeof(path), "/admin/deliveries/%lld/resend", failed);
+	ib_post(&a, &r, path, "");
+	assert_int_equal(r.status, 409);
+	assert_true(it_has(&r, "activate them first"));
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE id = $1 AND status ="
+	    " 'failed'", did, NULL), 1);
+	PQclear(it_q("UPDATE users SET status = 'active' WHERE id = $1", uid, NULL));
+
 	/* the failed one: queued with a deliver job, once however often clicked */
 	snprintf(path, sizeof(path), "/admin/deliveries/%lld/resend", failed);
 	ib_post(&a, &r, path, "");
