@@ -179,6 +179,16 @@ test_user_page(void **state)
 	assert_false(it_has(&r, "credits-form"));
 	it_resp_free(&r);
 	assert_int_equal(get_status(&a, "/admin/users/999999999"), 404);
+	snprintf(path, sizeof(path), "/admin/users/%lld/suspend", id);
+	assert_int_equal(post_status(&a, path, ""), 403);
+	snprintf(path, sizeof(path), "/admin/users/%lld/test", id);
+	assert_int_equal(post_status(&a, path, "is_test=true"), 403);
+	assert_int_equal(post_status(&a, "/admin/deliveries/1/resend", ""), 403);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND status = 'active'"
+	    " AND NOT is_test", uid, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM audit_log WHERE actor = $1"
+	    " AND action NOT LIKE 'auth.%'", admin, NULL), 0);
+	snprintf(path, sizeof(path), "/admin/users/%lld", id);
 	/* without users.view: refused */
 	ia_login(&v, "subscriptions.view", admin);
 	assert_int_equal(get_status(&v, path), 403);
