@@ -183,6 +183,58 @@ admin_audit(struct actx *c, const char *action, const char *target, const json_t
 	return ac_audit(site.db, &c->a, NULL, action, target, details, c->r->remote_addr);
 }
 
+int
+admin_change(struct actx *c, const struct ac_stmt *st, const char *const *vals, PGresult **res)
+{
+	if (ac_db_begin(site.db) == -1) {
+		admin_db_failed(c);
+		return -1;
+	}
+	*res = ac_db_exec(site.db, st, vals, NULL, NULL);
+	if (!ac_db_ok(site.db, *res, PGRES_TUPLES_OK)) {
+		ac_error("%s %s: %s", st->name, vals[0], ac_db_error(site.db));
+		ac_db_rollback(site.db);
+		admin_db_failed(c);
+		return -1;
+	}
+	if (PQntuples(*res) == 0) {
+		PQclear(*res);
+		*res = NULL;
+		ac_db_rollback(site.db);
+		return 0;
+	}
+	return 1;
+}
+
+int
+admin_lookup(struct actx *c, const struct ac_stmt *st, const char *const *vals, PGresult **res)
+{
+	int n;
+
+	*res = ac_db_exec(site.db, st, vals, NULL, NULL);
+	if (!ac_db_ok(site.db, *res, PGRES_TUPLES_OK)) {
+		ac_error("%s %s: %s", st->name, vals[0], ac_db_error(site.db));
+		*res = NULL;
+		admin_db_failed(c);
+		return -1;
+	}
+	if ((n = PQntuples(*res)) == 0) {
+		PQclear(*res);
+		*res = NULL;
+	}
+	return n;
+}
+
+int
+admin_commit(struct actx *c, const char *action, const char *target, const json_t *details)
+{
+	if (admin_audit(c, action, target, details) == 0 && ac_db_commit(site.db) == 0)
+		return 0;
+	ac_error("%s %s by %s: %s", action, target, c->a.username, ac_db_error(site.db));
+	ac_db_rollback(site.db);
+	return -1;
+}
+
 json_t *
 admin_rows(json_t *arr)
 {

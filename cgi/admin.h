@@ -98,6 +98,26 @@ void	admin_db_failed(struct actx *c);
 int	admin_audit(struct actx *c, const char *action, const char *target,
 	    const json_t *details);
 
+/* Begins a change: BEGIN, then st with vals, a statement whose rows are
+ * what it changed (a row locked, updated, its old values returned).
+ * 1: it changed something; *res holds the rows, the transaction is open
+ * for admin_commit(). 0: nothing changed, rolled back. -1: the database
+ * failed, rolled back and answered (500). */
+int	admin_change(struct actx *c, const struct ac_stmt *st, const char *const *vals,
+	    PGresult **res);
+
+/* Runs st (a SELECT) with vals: the number of rows, *res holding them
+ * (the caller PQclear()s it; NULL for none); -1 when the database failed
+ * (answered 500). For what a change that changed nothing found. */
+int	admin_lookup(struct actx *c, const struct ac_stmt *st, const char *const *vals,
+	    PGresult **res);
+
+/* Ends the change the caller began with ac_db_begin(): its audit_log row
+ * (admin_audit()), then COMMIT; on a failure of either, ROLLBACK (logged).
+ * 0, or -1: nothing was changed. */
+int	admin_commit(struct actx *c, const char *action, const char *target,
+	    const json_t *details);
+
 /* {"rows": arr} for a non-empty array (stolen), else JSON null. */
 json_t	*admin_rows(json_t *arr);
 

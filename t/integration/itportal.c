@@ -322,6 +322,15 @@ fx_deliveries(long long user_id, long long strategy_id, int n)
 	    uid, sid, key, sn, NULL));
 }
 
+void
+ib_expect_redirect(const struct it_resp *r, const char *to)
+{
+	const char *loc = it_header(r, "Location", NULL);
+
+	if (r->status != 303 || loc == NULL || strstr(loc, to) == NULL)
+		fail_msg("wanted 303 to %s, got %ld (%s)", to, r->status, loc ? loc : "no Location");
+}
+
 int
 it_has(const struct it_resp *r, const char *needle)
 {

@@ -83,6 +83,9 @@ long long fx_signal_at(long long strategy_id, const long long *users, int n, con
  * through email/telegram/sms/push and statuses sent/skipped, by SQL. */
 void	fx_deliveries(long long user_id, long long strategy_id, int n);
 
+/* Fails the test unless r is a 303 whose Location contains to. */
+void	ib_expect_redirect(const struct it_resp *r, const char *to);
+
 /* 1 if needle occurs in the answer's body. */
 int	it_has(const struct it_resp *r, const char *needle);
 

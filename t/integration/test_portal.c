@@ -25,15 +25,6 @@
 #define SQLISH "Robert'); DROP TABLE users;--"
 #define SQLISH_ESC "Robert&#39;); DROP TABLE users;--"
 
-static void
-expect_redirect(const struct it_resp *r, const char *to)
-{
-	const char *loc = it_header(r, "Location", NULL);
-
-	if (r->status != 303 || loc == NULL || strstr(loc, to) == NULL)
-		fail_msg("wanted 303 to %s, got %ld (%s)", to, r->status, loc ? loc : "no Location");
-}
-
 /* The worker's run to the end: reset links are made, mail is "sent". */
 static void
 run_worker(void)
@@ -100,12 +91,12 @@ test_signup_session_logout(void **state)
 	it_resp_free(&r);
 	old = b;
 	ib_post(&b, &r, "/logout", "");
-	expect_redirect(&r, "/login");
+	ib_expect_redirect(&r, "/login");
 	assert_non_null(strstr(b.set_cookie, "Max-Age=0"));
 	it_resp_free(&r);
 	/* the old cookie is dead on the server too */
 	ib_get(&old, &r, "/");
-	expect_redirect(&r, "/login");
+	ib_expect_redirect(&r, "/login");
 	it_resp_free(&r);
 	/* a fresh guest page for the form's token, then log in: a new token */
 	ib_get(&b, &r, "/signup");
@@ -124,7 +115,7 @@ test_signup_session_logout(void **state)
 		it_resp_free(&r);
 		snprintf(form, sizeof(form), "email=%s&password=correct+horse+battery", email);
 		ib_post(&b, &r, "/login", form);
-		expect_redirect(&r, "/");
+		ib_expect_redirect(&r, "/");
 		it_resp_free(&r);
 	}
 	assert_int_equal(strlen(b.session), 43);
@@ -154,14 +145,14 @@ test_session_expiry(void **state)
 	PQclear(it_q("UPDATE sessions SET last_seen_at = now() - interval '31 minutes'"
 	    " WHERE user_id = $1", u, NULL));
 	ib_get(&b, &r, "/");
-	expect_redirect(&r, "/login");
+	ib_expect_redirect(&r, "/login");
 	it_resp_free(&r);
 	ib_signup(&b, "exp2", "Ed", PW, email);
 	PQclear(it_q("UPDATE sessions SET created_at = now() - interval '13 hours',"
 	    " expires_at = now() - interval '1 hour' WHERE user_id = (SELECT id FROM users"
 	    " WHERE email = $1)", email, NULL));
 	ib_get(&b, &r, "/");
-	expect_redirect(&r, "/login");
+	ib_expect_redirect(&r, "/login");
 	it_resp_free(&r);
 }
 
@@ -219,7 +210,7 @@ test_signup_same_answer(void **state)
 	ib_post(&t, &taken, "/signup", form);
 	snprintf(form, sizeof(form), "email=%s&password=another+password&name=Mallory", fresh);
 	ib_post(&f, &free_, "/signup", form);
-	expect_redirect(&taken, "/signup?done=check_email");
+	ib_expect_redirect(&taken, "/signup?done=check_email");
 	expect_same_answer(&taken, &free_);
 	assert_string_equal(t.session, "");
 	assert_string_equal(f.session, "");
@@ -248,7 +239,7 @@ test_signup_same_answer(void **state)
 	it_resp_free(&r);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1", fresh, NULL), 0);
 	ib_open_link(&f, link, "/signup/confirm", "another password", &r);
-	expect_redirect(&r, "/?done=signed_up");
+	ib_expect_redirect(&r, "/?done=signed_up");
 	it_resp_free(&r);
 	assert_int_equal(strlen(f.session), 43);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND"
@@ -283,13 +274,13 @@ test_signup_not_hijacked(void **state)
 	it_resp_free(&r);
 	snprintf(form, sizeof(form), "email=%s&password=mallory+chose+this&name=Mallory", email);
 	ib_post(&m, &r, "/signup", form);
-	expect_redirect(&r, "/signup?done=check_email");
+	ib_expect_redirect(&r, "/signup?done=check_email");
 	it_resp_free(&r);
 	ib_get(&v, &r, "/signup");
 	it_resp_free(&r);
 	snprintf(form, sizeof(form), "email=%s&password=correct+horse+battery&name=Victim", email);
 	ib_post(&v, &r, "/signup", form);
-	expect_redirect(&r, "/signup?done=check_email");
+	ib_expect_redirect(&r, "/signup?done=check_email");
 	it_resp_free(&r);
 	res = it_q("SELECT substring(body FROM '/signup/confirm\\?token=[A-Za-z0-9_-]+')"
 	    " FROM email_outbox WHERE kind = 'signup_confirm' AND to_addr = $1 ORDER BY id",
@@ -303,7 +294,7 @@ test_signup_not_hijacked(void **state)
 	it_resp_free(&r);
 	assert_string_equal(v.session, "");
 	ib_open_link(&v, links[1], "/signup/confirm", PW, &r);
-	expect_redirect(&r, "/?done=signed_up");
+	ib_expect_redirect(&r, "/?done=signed_up");
 	it_resp_free(&r);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND"
 	    " display_name = 'Victim'", email, NULL), 1);
@@ -336,7 +327,7 @@ test_address_mail_cap(void **state)
 			it_resp_free(&r);
 		}
 	}
-	expect_redirect(&first, "/signup?done=check_email");
+	ib_expect_redirect(&first, "/signup?done=check_email");
 	it_resp_free(&first);
 	assert_int_equal(mails("signup_confirm", email), 3);
 }
@@ -368,7 +359,7 @@ test_pages_and_routing(void **state)
 		if (strcmp(pages[i], "/plans") == 0)
 			continue;
 		ib_get(&guest, &r, pages[i]);
-		expect_redirect(&r, "/login");
+		ib_expect_redirect(&r, "/login");
 		it_resp_free(&r);
 	}
 	ib_get(&guest, &r, "/plans");
@@ -466,7 +457,7 @@ test_alarms(void **state)
 	snprintf(form, sizeof(form), "strategy_id=%lld&channel=telegram&channel=email&on_entry=1"
 	    "&on_exit=1&min_price=100&max_price=200.5", p.strategy.id);
 	ib_post(&b, &r, "/alarms", form);
-	expect_redirect(&r, "/alarms?done=alarm_added");
+	ib_expect_redirect(&r, "/alarms?done=alarm_added");
 	it_resp_free(&r);
 	assert_int_equal(alarms_of(uid), 1);
 	snprintf(form, sizeof(form), "%lld", uid);
@@ -497,7 +488,7 @@ test_alarms(void **state)
 	assert_int_equal(r.status, 422);
 	it_resp_free(&r);
 	ib_post(&b, &r, path, "channel=sms&on_exit=1&enabled=1&max_price=");
-	expect_redirect(&r, "done=alarm_saved");
+	ib_expect_redirect(&r, "done=alarm_saved");
 	it_resp_free(&r);
 	snprintf(form, sizeof(form), "SELECT channels::text || on_entry || on_exit || enabled ||"
 	    " coalesce(max_price::text, '-') FROM alarms WHERE id = %lld", aid);
@@ -510,17 +501,17 @@ test_alarms(void **state)
 	/* disable, enable, delete */
 	snprintf(path, sizeof(path), "/alarms/%lld/disable", aid);
 	ib_post(&b, &r, path, "");
-	expect_redirect(&r, "done=alarm_disabled");
+	ib_expect_redirect(&r, "done=alarm_disabled");
 	it_resp_free(&r);
 	snprintf(form, sizeof(form), "SELECT count(*) FROM alarms WHERE id = %lld AND NOT enabled", aid);
 	assert_int_equal(it_q_ll(form, NULL), 1);
 	snprintf(path, sizeof(path), "/alarms/%lld/enable", aid);
 	ib_post(&b, &r, path, "");
-	expect_redirect(&r, "done=alarm_enabled");
+	ib_expect_redirect(&r, "done=alarm_enabled");
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/alarms/%lld/delete", aid);
 	ib_post(&b, &r, path, "");
-	expect_redirect(&r, "done=alarm_deleted");
+	ib_expect_redirect(&r, "done=alarm_deleted");
 	it_resp_free(&r);
 	assert_int_equal(alarms_of(uid), 0);
 	ib_post(&b, &r, path, "");
@@ -574,7 +565,7 @@ test_csrf(void **state)
 	snprintf(form, sizeof(form), "csrf=%s&strategy_id=%lld&channel=telegram", good,
 	    p.strategy.id);
 	ib_post_raw(&b, &r, "/alarms", form, base);
-	expect_redirect(&r, "alarm_added");
+	ib_expect_redirect(&r, "alarm_added");
 	it_resp_free(&r);
 	/* guest forms: the pre-session cookie must match */
 	users = it_q_ll("SELECT count(*) FROM users", NULL);
@@ -609,7 +600,7 @@ test_escaping(void **state)
 	snprintf(form, sizeof(form), "name=%s&phone=&timezone=UTC&max_daily_alerts=7&notify_email=1",
 	    sqlish);
 	ib_post(&b, &r, "/account/profile", form);
-	expect_redirect(&r, "profile_saved");
+	ib_expect_redirect(&r, "profile_saved");
 	it_resp_free(&r);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND display_name = $2"
 	    " AND max_daily_alerts = 7 AND notify_email AND NOT notify_sms", u, SQLISH, NULL), 1);
@@ -674,7 +665,7 @@ test_cross_user(void **state)
 	snprintf(ua, sizeof(ua), "%lld", uida);
 	snprintf(form, sizeof(form), "strategy_id=%lld&channel=telegram&on_entry=1", p.strategy.id);
 	ib_post(&a, &r, "/alarms", form);
-	expect_redirect(&r, "alarm_added");
+	ib_expect_redirect(&r, "alarm_added");
 	it_resp_free(&r);
 	aid = it_q_ll("SELECT id FROM alarms WHERE user_id = $1", ua, NULL);
 	ib_post(&a, &r, "/tokens", "name=alice-bot");
@@ -853,7 +844,7 @@ test_password_reset(void **state)
 	it_resp_free(&r);
 	snprintf(form, sizeof(form), "token=%s&password=a+whole+new+password", token);
 	ib_post(&g, &r, "/password/reset", form);
-	expect_redirect(&r, "/login?done=reset");
+	ib_expect_redirect(&r, "/login?done=reset");
 	it_resp_free(&r);
 	/* used: the link is dead, and the old session with it */
 	ib_post(&g, &r, "/password/reset", form);
@@ -863,7 +854,7 @@ test_password_reset(void **state)
 	assert_int_equal(r.status, 404);
 	it_resp_free(&r);
 	ib_get(&b, &r, "/");
-	expect_redirect(&r, "/login");
+	ib_expect_redirect(&r, "/login");
 	it_resp_free(&r);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND"
 	    " password_hash LIKE '$argon2id$%'", email, NULL), 1);
@@ -911,13 +902,13 @@ test_reset_links_end(void **state)
 	l1 = reset_link(email);
 	snprintf(form, sizeof(form), "email=moving.%s&password=correct+horse+battery", email);
 	ib_post(&b, &r, "/account/email", form);
-	expect_redirect(&r, "done=email_sent");
+	ib_expect_redirect(&r, "done=email_sent");
 	it_resp_free(&r);
 	snprintf(newer, sizeof(newer), "moving.%s", email);
 	e1 = ib_mail_link("email_confirm", newer, "/account/email/confirm");
 	ib_post(&b, &r, "/account/password",
 	    "current=correct+horse+battery&password=second+password");
-	expect_redirect(&r, "password_changed");
+	ib_expect_redirect(&r, "password_changed");
 	it_resp_free(&r);
 	h = it_q("SELECT password_hash FROM users WHERE id = $1", u, NULL);
 	EXPECT_DEAD(l1, "/password/reset");
@@ -933,12 +924,12 @@ test_reset_links_end(void **state)
 	l2 = reset_link(email);
 	snprintf(form, sizeof(form), "email=%s&password=second+password", newer);
 	ib_post(&b, &r, "/account/email", form);
-	expect_redirect(&r, "done=email_sent");
+	ib_expect_redirect(&r, "done=email_sent");
 	it_resp_free(&r);
 	free(e1);
 	e1 = ib_mail_link("email_confirm", newer, "/account/email/confirm");
 	ib_open_link(&b, e1, "/account/email/confirm", NULL, &r);
-	expect_redirect(&r, "/account?done=email_changed");
+	ib_expect_redirect(&r, "/account?done=email_changed");
 	it_resp_free(&r);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND email = $2", u,
 	    newer, NULL), 1);
@@ -957,7 +948,7 @@ test_reset_links_end(void **state)
 	assert_string_not_equal(l3, l4);
 	snprintf(form, sizeof(form), "token=%s&password=third+password", strchr(l4, '=') + 1);
 	ib_post(&g, &r, "/password/reset", form);
-	expect_redirect(&r, "/login?done=reset");
+	ib_expect_redirect(&r, "/login?done=reset");
 	it_resp_free(&r);
 	h = it_q("SELECT password_hash FROM users WHERE id = $1", u, NULL);
 	EXPECT_DEAD(l3, "/password/reset");
@@ -1048,7 +1039,7 @@ test_bad_utf8(void **state)
 	ib_get(&v, &r, "/login");
 	it_resp_free(&r);
 	ib_post(&v, &r, "/login", form);
-	expect_redirect(&r, "/");
+	ib_expect_redirect(&r, "/");
 	it_resp_free(&r);
 	it_source(NULL);
 }
@@ -1070,7 +1061,7 @@ test_change_password_and_email(void **state)
 	assert_int_equal(r.status, 422);
 	it_resp_free(&r);
 	ib_post(&b, &r, "/account/password", "current=correct+horse+battery&password=another+password");
-	expect_redirect(&r, "password_changed");
+	ib_expect_redirect(&r, "password_changed");
 	it_resp_free(&r);
 	ib_get(&b, &r, "/account");	/* this session lives on */
 	assert_int_equal(r.status, 200);
@@ -1088,7 +1079,7 @@ test_change_password_and_email(void **state)
 		ib_post(&b, &to_taken, "/account/email", form);
 		snprintf(form, sizeof(form), "email=New.%s&password=another+password", email);
 		ib_post(&b, &to_free, "/account/email", form);
-		expect_redirect(&to_taken, "/account?done=email_sent");
+		ib_expect_redirect(&to_taken, "/account?done=email_sent");
 		expect_same_answer(&to_taken, &to_free);
 		it_resp_free(&to_taken);
 		it_resp_free(&to_free);
@@ -1100,7 +1091,7 @@ test_change_password_and_email(void **state)
 		snprintf(fresh, sizeof(fresh), "new.%s", email);
 		link = ib_mail_link("email_confirm", fresh, "/account/email/confirm");
 		ib_open_link(&b, link, "/account/email/confirm", NULL, &r);
-		expect_redirect(&r, "/account?done=email_changed");
+		ib_expect_redirect(&r, "/account?done=email_changed");
 		it_resp_free(&r);
 		free(link);
 		assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND email = $2",
@@ -1147,7 +1138,7 @@ test_api_tokens(void **state)
 		    " sha256(convert_to($1, 'UTF8'))", token, NULL);
 		snprintf(path, sizeof(path), "/tokens/%lld/revoke", tid);
 		ib_post(&b, &r, path, "");
-		expect_redirect(&r, "token_revoked");
+		ib_expect_redirect(&r, "token_revoked");
 		it_resp_free(&r);
 		it_http_h(&r, "GET", "/api/v1/auth/user", h, NULL, NULL, 0);
 		assert_int_equal(r.status, 401);
