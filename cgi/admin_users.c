@@ -38,6 +38,7 @@ static void	user_activate(struct ac_call *);
 static void	user_credits(struct ac_call *);
 static void	user_test(struct ac_call *);
 static void	delivery_resend(struct ac_call *);
+static void	user_erase(struct ac_call *);
 static void	user_invalid(struct ac_call *, const struct ac_err *);
 static const char *amount_why(const char *);
 static const char *reason_why(const char *);
@@ -78,6 +79,13 @@ static const struct ac_field_decl test_fields[] = {
 	{ .name = NULL }
 };
 
+enum { ERASE_CONFIRM };
+static const struct ac_field_decl erase_fields[] = {
+	[ERASE_CONFIRM] = { "confirm", AC_F_STRING, AC_FROM_FORM, AC_F_REQUIRED, .min = 1,
+	    .max = 254, .why = "Type the user's email address to confirm." },
+	{ .name = NULL }
+};
+
 static const struct ac_route routes[] = {
 	{ ADMIN_GET("/admin/users", users_page, AC_P_USERS_VIEW), .fields = list_fields },
 	{ ADMIN_GET("/admin/users/{id}", user_page, AC_P_USERS_VIEW) },
@@ -88,9 +96,13 @@ static const struct ac_route routes[] = {
 	{ ADMIN_POST("/admin/users/{id}/test", user_test, AC_P_USERS_EDIT),
 	    .fields = test_fields, .invalid = user_invalid },
 	{ ADMIN_POST("/admin/deliveries/{id}/resend", delivery_resend, AC_P_USERS_EDIT) },
+	{ ADMIN_POST("/admin/users/{id}/erase", user_erase, AC_P_USERS_DELETE),
+	    .fields = erase_fields, .invalid = user_invalid },
 };
 
 static const struct admin_flash flashes[] = {
+	{ "user_erased", "The user's personal data is erased and the account closed; their"
+	    " ledger, deliveries and trades stay for the books, under no name." },
 	{ "user_suspended", "User suspended: their portal sessions ended and their API tokens"
 	    " stopped working." },
 	{ "user_activated", "User active again: they can log in." },
@@ -190,7 +202,8 @@ static const struct ac_stmt st_user = { "admin_user_show",
 	"SELECT json_build_object('id', u.id, 'email', u.email, 'name', u.display_name,"
 	" 'phone', u.phone, 'telegram_username', u.telegram_username,"
 	" 'telegram_chat_id', u.telegram_chat_id, 'timezone', u.timezone, 'status', u.status,"
-	" 'suspended', u.status = 'suspended', 'is_test', u.is_test, 'balance', u.credit_balance,"
+	" 'suspended', u.status = 'suspended', 'is_test', u.is_test,"
+	" 'erased', u.email LIKE 'erased-%@erased.invalid', 'balance', u.credit_balance,"
 	" 'badge', CASE u.status WHEN 'active' THEN 'success' WHEN 'suspended' THEN 'danger'"
 	"  ELSE 'secondary' END,"
 	" 'channels', array_to_string(ARRAY[CASE WHEN u.notify_telegram THEN 'telegram' END,"
@@ -494,4 +507,81 @@ delivery_resend(struct ac_call *k)
 		admin_db_failed(c);
 	else
 		user_back(c, user_id, "resend_queued");
+}
+
+/* ---- erasing a user -------------------------------------------------------------------- */
+
+/*
+ * $1 the user, $2 the email typed to confirm it. The account closes
+ * (inactive, no password, no channel) and what names a person goes: email
+ * (erased-<id>@erased.invalid), name, phone, Telegram, push id, sessions,
+ * API tokens, the mail outbox; alarms stop. Ledger, deliveries and trades
+ * stay, as the books need them. Refused (no row) while a card
+ * subscription still runs: Stripe would go on charging.
+ */
+static const struct ac_stmt st_erase = { "admin_user_erase",
+	"WITH o AS (SELECT id, email FROM users WHERE id = $1 AND lower(email) = lower($2)"
+	"  AND email NOT LIKE 'erased-%@erased.invalid'"
+	"  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $1"
+	"  AND s.provider = 'stripe' AND s.status IN ('active', 'past_due')) FOR UPDATE),"
+	" u AS (UPDATE users SET email = 'erased-' || o.id || '@erased.invalid', display_name = '',"
+	"  phone = NULL, telegram_chat_id = NULL, telegram_username = NULL, push_player_id = NULL,"
+	"  status = 'inactive', password_hash = '!', notify_email = false,"
+	"  notify_telegram = false, notify_sms = false, notify_push = false,"
+	"  renewal_reminders = false, updated_at = now()"
+	"  FROM o WHERE users.id = o.id RETURNING o.email),"
+	" s AS (DELETE FROM sessions WHERE user_id = $1 AND EXISTS (SELECT FROM u)),"
+	" t AS (UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1"
+	"  AND revoked_at IS NULL AND EXISTS (SELECT FROM u)),"
+	" a AS (UPDATE alarms SET enabled = false WHERE user_id = $1 AND EXISTS (SELECT FROM u)),"
+	" m AS (DELETE FROM email_outbox WHERE user_id = $1 AND EXISTS (SELECT FROM u))"
+	" SELECT email FROM u", 2 };
+static const struct ac_stmt st_erase_why = { "admin_user_erase_why",
+	"SELECT email LIKE 'erased-%@erased.invalid', lower(email) = lower($2),"
+	" EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $1 AND s.provider = 'stripe'"
+	" AND s.status IN ('active', 'past_due')) FROM users WHERE id = $1", 2 };
+
+/* POST /admin/users/N/erase: confirm=<the user's email> */
+static void
+user_erase(struct ac_call *k)
+{
+	struct actx *c = k->ctx;
+	const char *vals[2] = { admin_id(c), k->v[ERASE_CONFIRM].s };
+	unsigned char digest[32];
+	char hex[65];
+	PGresult *res;
+	json_t *details;
+	int rc;
+
+	switch (admin_change(c, &st_erase, vals, &res)) {
+	case -1:
+		return;
+	case 0:
+		if ((rc = admin_lookup(c, &st_erase_why, vals, &res)) == -1)
+			return;
+		if (rc == 0)
+			admin_not_found(c);
+		else if (PQgetvalue(res, 0, 0)[0] == 't')
+			admin_error(c, 409, "Already erased", "This user's data was erased before.");
+		else if (PQgetvalue(res, 0, 2)[0] == 't')
+			user_show(c, 409, "A card subscription of this user still runs: cancel it in"
+			    " Stripe first, or Stripe goes on charging an erased account.");
+		else
+			user_show(c, 422, "Type the user's email address exactly to confirm.");
+		PQclear(res);
+		return;
+	}
+	/* the address itself is what goes; its digest lets an operator answer
+	 * "was this address erased?" later */
+	ac_sha256(PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)), digest);
+	ac_hex(digest, sizeof(digest), hex);
+	PQclear(res);
+	details = json_pack("{s:s}", "email_sha256", hex);
+	rc = admin_commit(c, "user.erase", ac_arena_printf(c->r->arena, "user:%lld", k->id),
+	    details);
+	json_decref(details);
+	if (rc == -1)
+		admin_db_failed(c);
+	else
+		user_back(c, k->id, "user_erased");
 }

@@ -658,6 +658,82 @@ test_plans(void **state)
 	it_source(NULL);
 }
 
+/* Erasing a user (users.delete): the typed email confirms; what names the
+ * person goes, the books stay; a running card subscription stops it. */
+static void
+test_erase(void **state)
+{
+	struct ib u = { 0 }, a = { 0 };
+	struct it_resp r;
+	char admin[64], email[128], path[96], target[48], *form, *enc;
+	long long id, ledger;
+	struct fx_plan plan;
+
+	(void)state;
+	it_source("127.0.0.24");
+	id = ib_signup(&u, "erase", "Erin Erase", PW, email);
+	it_source(NULL);
+	snprintf(target, sizeof(target), "user:%lld", id);
+	fx_plan_new(&plan);
+	fx_subscribe(id, &plan, 5);
+	ledger = it_q_ll("SELECT count(*) FROM credit_ledger WHERE user_id = $1", target + 5, NULL);
+	assert_true(ledger >= 1);
+	ia_login(&a, "users.view,users.delete", admin);
+	snprintf(path, sizeof(path), "/admin/users/%lld", id);
+	ib_get(&a, &r, path);
+	assert_true(it_has(&r, "Erase personal data"));
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/admin/users/%lld/erase", id);
+	/* a wrong confirmation: nothing changes */
+	ib_post(&a, &r, path, "confirm=someone%40example.com");
+	assert_int_equal(r.status, 422);
+	assert_true(it_has(&r, "Type the user&#39;s email address exactly"));
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND email = $2",
+	    target + 5, email, NULL), 1);
+	/* a running card subscription: refused */
+	PQclear(it_q("UPDATE subscriptions SET provider = 'stripe' WHERE user_id = $1",
+	    target + 5, NULL));
+	enc = ib_urlencode(email);
+	if (asprintf(&form, "confirm=%s", enc) == -1)
+		abort();
+	ib_post(&a, &r, path, form);
+	assert_int_equal(r.status, 409);
+	assert_true(it_has(&r, "cancel it in Stripe first"));
+	it_resp_free(&r);
+	PQclear(it_q("UPDATE subscriptions SET provider = 'manual' WHERE user_id = $1",
+	    target + 5, NULL));
+	/* erased */
+	ib_post(&a, &r, path, form);
+	ib_expect_redirect(&r, "done=user_erased");
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND email ="
+	    " 'erased-' || id || '@erased.invalid' AND display_name = '' AND phone IS NULL"
+	    " AND telegram_chat_id IS NULL AND status = 'inactive'", target + 5, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM sessions WHERE user_id = $1", target + 5,
+	    NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM email_outbox WHERE user_id = $1",
+	    target + 5, NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM alarms WHERE user_id = $1 AND enabled",
+	    target + 5, NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger WHERE user_id = $1",
+	    target + 5, NULL), ledger);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM audit_log WHERE actor = $1"
+	    " AND action = 'user.erase' AND target = $2 AND details->>'email_sha256' ="
+	    " encode(sha256(convert_to($3, 'UTF8')), 'hex')", admin, target, email, NULL), 1);
+	/* the person's portal session ended; the address can sign up again */
+	ib_get(&u, &r, "/account");
+	assert_int_equal(r.status, 303);
+	it_resp_free(&r);
+	/* a second erase: already done */
+	ib_post(&a, &r, path, "confirm=x");
+	assert_int_equal(r.status, 409);
+	assert_true(it_has(&r, "Already erased"));
+	it_resp_free(&r);
+	free(form);
+	free(enc);
+}
+
 int
 main(void)
 {
@@ -668,6 +744,7 @@ main(void)
 		cmocka_unit_test(test_credits),
 		cmocka_unit_test(test_resend),
 		cmocka_unit_test(test_plans),
+		cmocka_unit_test(test_erase),
 	};
 	int rc;
 
