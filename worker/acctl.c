@@ -42,7 +42,6 @@
 #include "base/db.h"
 #include "work/fanout.h"
 #include "alert/ingest.h"
-#include "alert/pine.h"
 #include "work/jobs.h"
 #include "account/ledger.h"
 #include "base/log.h"
@@ -256,7 +255,8 @@ static const struct ac_opt strategy_edit_opts[] = {
 static int
 strategy_edit(int argc, char *argv[])
 {
-	struct strategy_edit se = { .in = { .allow_opposite = -1, .replace_same = -1 } };
+	struct strategy_edit se = { .in = { .heikin_ashi = -1, .allow_opposite = -1,
+	    .replace_same = -1 } };
 	struct ac_err e = { 0 };
 	json_t *o;
 	int rc;
@@ -275,55 +275,21 @@ strategy_pine(int argc, char *argv[])
 {
 	const char *errstr = NULL;
 	long long id = ac_strtonum(argv[1], 1, INT64_MAX, &errstr);
-	int raw = argc > 2 && strcmp(argv[2], "--raw") == 0;
-	json_t *all, *st = NULL, *v, *ut;
-	struct ac_pine_in in;
-	char *script, step[512];
-	size_t i;
+	int raw = argc > 2 && strcmp(argv[2], "--raw") == 0, found;
+	json_t *st, *p;
 
 	if (errstr != NULL || argc > 3 || (argc == 3 && !raw))
 		return usage();
-	if ((all = ac_strategy_list(db, cfg.base_url)) == NULL)
-		return fail("strategy pine", ac_db_error(db));
-	json_array_foreach(all, i, v)
-		if (json_integer_value(json_object_get(v, "id")) == id)
-			st = v;
-	if (st == NULL) {
-		json_decref(all);
-		return fail("strategy pine", "no such strategy");
-	}
-	ut = json_object_get(st, "ut_bot");
-	in = (struct ac_pine_in){ .id = id,
-	    .name = json_string_value(json_object_get(st, "name")),
-	    .strategy = json_string_value(json_object_get(st, "strategy")),
-	    .symbol = json_string_value(json_object_get(st, "symbol")),
-	    .timeframe = json_string_value(json_object_get(st, "timeframe")),
-	    .key_value = json_real_value(json_object_get(ut, "key_value")),
-	    .atr_period = (int)json_integer_value(json_object_get(ut, "atr_period")),
-	    .ema_period = (int)json_integer_value(json_object_get(ut, "ema_period")),
-	    .heikin_ashi = json_is_true(json_object_get(ut, "heikin_ashi")) };
-	script = ac_pine_utbot(&in);
+	if ((st = ac_strategy_get(db, id, cfg.base_url, &found)) == NULL)
+		return fail("strategy pine", found ? ac_db_error(db) : "no such strategy");
+	p = ac_strategy_pine(st);
+	json_decref(st);
 	if (raw) {
-		fputs(script, stdout);
-		free(script);
-		json_decref(all);
+		fputs(json_string_value(json_object_get(p, "script")), stdout);
+		json_decref(p);
 		return 0;
 	}
-	v = json_pack("{s:I, s:s, s:s, s:s, s:[]}", "id", (json_int_t)id, "name", in.name,
-	    "webhook_url", json_string_value(json_object_get(st, "webhook_url")), "script", script,
-	    "steps");
-	snprintf(step, sizeof(step), "Open a %s chart on the %s interval in TradingView.",
-	    in.symbol, ac_pine_period(in.timeframe) ? ac_pine_period(in.timeframe) : in.timeframe);
-	json_array_append_new(json_object_get(v, "steps"), json_string(step));
-	json_array_append_new(json_object_get(v, "steps"), json_string("Pine Editor: paste the"
-	    " script, save it, and add it to the chart."));
-	json_array_append_new(json_object_get(v, "steps"), json_string("Create an alert on the"
-	    " indicator with the condition \"Any alert() function call\", once per bar close."));
-	json_array_append_new(json_object_get(v, "steps"), json_string("Notifications: tick"
-	    " Webhook URL and paste the webhook_url above; leave the message box as it is."));
-	free(script);
-	json_decref(all);
-	return print(v);
+	return print(p);
 }
 
 static int

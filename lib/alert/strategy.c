@@ -7,6 +7,7 @@
 
 #include "base/crypto.h"
 #include "base/log.h"
+#include "alert/pine.h"
 #include "alert/strategy.h"
 #include "base/util.h"
 
@@ -182,7 +183,8 @@ ac_strategy_by_token_hash(struct ac_db *db, const unsigned char hash[32], struct
 	" array_to_json(enabled_actions)::text, array_to_json(required_fields)::text," \
 	" credit_cost, status, total_alerts, dedup_window_s," \
 	" to_char(last_alert_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')," \
-	" to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	" to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')," \
+	" price_tolerance::text"
 
 /* Row i of a STRATEGY_COLUMNS result as JSON. */
 static json_t *
@@ -220,6 +222,7 @@ row_json(const PGresult *res, int i, const char *base_url)
 	json_object_set_new(o, "last_alert_at", PQgetisnull(res, i, 21) ? json_null() :
 	    json_string(PQgetvalue(res, i, 21)));
 	json_object_set_new(o, "created_at", json_string(PQgetvalue(res, i, 22)));
+	json_object_set_new(o, "price_tolerance", json_string(PQgetvalue(res, i, 23)));
 	return o;
 }
 
@@ -276,82 +279,200 @@ required_fields(const char *text, char *out, size_t outsz, struct ac_err *e)
 	    " strategy, action, price, take_profit, stop_loss, time is required");
 }
 
+/* The columns create and edit set, in their statements' parameter order
+ * ($2... for edit, whose $1 is the id). */
+enum {
+	C_NAME, C_DESCRIPTION, C_SYMBOL, C_TIMEFRAME, C_STRATEGY, C_KEY_VALUE, C_ATR, C_EMA,
+	C_HEIKIN, C_MAX_OPEN, C_ACTIONS, C_REQUIRED, C_STATUS, C_OPPOSITE, C_REPLACE,
+	C_AUTO_CLOSE, C_TOLERANCE, C_COST, C_WINDOW, C__N
+};
+
+/* in checked, as the statements' text parameters (NULL: not given). */
+struct checked {
+	char		 sym[AC_SYMBOL_MAX], tf[AC_TIMEFRAME_MAX];
+	char		 actions[128], required[256], window[24];
+	const char	*v[C__N];
+};
+
+/* The integer fields: text, bounds, and the message naming the option. */
+static int
+int_field(const char *text, long long min, long long max, const char *field, const char *opt,
+    struct ac_err *e)
+{
+	const char *errstr;
+
+	if (text == NULL)
+		return 0;
+	ac_strtonum(text, min, max, &errstr);
+	if (errstr == NULL)
+		return 0;
+	return ac_err_set(e, AC_E_INVALID, field, "--%s: a whole number from %lld to %lld is"
+	    " required", opt, min, max);
+}
+
+/* A decimal in (min, max) (min itself too when min_ok), as numeric takes it. */
+static int
+dec_field(const char *text, double min, int min_ok, double max, const char *field,
+    const char *opt, struct ac_err *e)
+{
+	char *end;
+	double d;
+
+	if (text == NULL)
+		return 0;
+	d = strtod(text, &end);
+	if (*text != '\0' && strspn(text, "0123456789.") == strlen(text) && *end == '\0' &&
+	    (d > min || (min_ok && d == min)) && d < max)
+		return 0;
+	return ac_err_set(e, AC_E_INVALID, field, "--%s: a number from %g%s to under %g is"
+	    " required", opt, min, min_ok ? "" : " (not included)", max);
+}
+
+static const char *
+bool_text(int v)
+{
+	return v < 0 ? NULL : v ? "true" : "false";
+}
+
+/*
+ * Checks in into *c. create: symbol, timeframe and strategy are required;
+ * otherwise (an edit) stored_tf is the strategy's timeframe, for the dedup
+ * window when in has none. 0, or -1 with *e naming the field.
+ */
+static int
+check(const struct ac_strategy_new *in, int create, const char *stored_tf, struct checked *c,
+    struct ac_err *e)
+{
+	static const char *const statuses[] = { "active", "inactive", "testing" };
+	const char *tf = stored_tf;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	if (in->name != NULL && (*in->name == '\0' || strlen(in->name) > 200))
+		return ac_err_set(e, AC_E_INVALID, "name", "--name: 1 to 200 characters are required");
+	if (in->description != NULL && strlen(in->description) > 2000)
+		return ac_err_set(e, AC_E_INVALID, "description",
+		    "--description: at most 2000 characters");
+	if ((in->symbol != NULL || create) && (in->symbol == NULL ||
+	    ac_symbol_normalize(in->symbol, c->sym, sizeof(c->sym), NULL, 0) == -1))
+		return ac_err_set(e, AC_E_INVALID, "symbol",
+		    "--symbol: a ticker such as BTCUSDT is required");
+	if ((in->timeframe != NULL || create) && (in->timeframe == NULL ||
+	    ac_timeframe_normalize(in->timeframe, c->tf, sizeof(c->tf)) == -1 ||
+	    !ac_timeframe_valid(c->tf)))
+		return ac_err_set(e, AC_E_INVALID, "timeframe",
+		    "--timeframe: one of 1m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w is required");
+	if ((in->strategy != NULL || create) && (in->strategy == NULL || *in->strategy == '\0' ||
+	    strlen(in->strategy) > 127))
+		return ac_err_set(e, AC_E_INVALID, "strategy",
+		    "--strategy: a strategy name such as \"UT Bot\" is required");
+	if (dec_field(in->key_value, 0, 0, 100000, "key_value", "key-value", e) == -1 ||
+	    int_field(in->atr_period, 1, 500, "atr_period", "atr-period", e) == -1 ||
+	    int_field(in->ema_period, 1, 500, "ema_period", "ema-period", e) == -1 ||
+	    int_field(in->max_open_trades, 1, 5, "max_open_trades", "max-open-trades", e) == -1 ||
+	    dec_field(in->price_tolerance, 0, 1, 100, "price_tolerance", "price-tolerance",
+	    e) == -1 ||
+	    int_field(in->credit_cost, 0, 1000000, "credit_cost", "credit-cost", e) == -1)
+		return -1;
+	if (in->actions && array_literal(in->actions, action_name, AC_ACTION_ENABLE_MAX,
+	    c->actions, sizeof(c->actions)) == -1)
+		return ac_err_set(e, AC_E_INVALID, "actions",
+		    "--actions: a list of BUY, SELL, TP_HIT, SL_HIT is required");
+	if (in->required && required_fields(in->required, c->required, sizeof(c->required),
+	    e) == -1)
+		return -1;
+	if (in->status != NULL) {
+		for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+			if (strcmp(in->status, statuses[i]) == 0)
+				break;
+		if (i == sizeof(statuses) / sizeof(statuses[0]))
+			return ac_err_set(e, AC_E_INVALID, "status",
+			    "--status: active, inactive or testing is required");
+	}
+	if (in->auto_close != NULL && strcmp(in->auto_close, "true") != 0 &&
+	    strcmp(in->auto_close, "false") != 0)
+		return ac_err_set(e, AC_E_INVALID, "auto_close", "auto_close: true or false");
+	if (*c->tf != '\0')
+		tf = c->tf;
+	if (in->dedup_window && dedup_window(in->dedup_window, tf, c->window,
+	    sizeof(c->window), e) == -1)
+		return -1;
+	c->v[C_NAME] = in->name;
+	c->v[C_DESCRIPTION] = in->description;
+	c->v[C_SYMBOL] = *c->sym ? c->sym : NULL;
+	c->v[C_TIMEFRAME] = *c->tf ? c->tf : NULL;
+	c->v[C_STRATEGY] = in->strategy;
+	c->v[C_KEY_VALUE] = in->key_value;
+	c->v[C_ATR] = in->atr_period;
+	c->v[C_EMA] = in->ema_period;
+	c->v[C_HEIKIN] = create ? bool_text(in->heikin_ashi > 0) : bool_text(in->heikin_ashi);
+	c->v[C_MAX_OPEN] = in->max_open_trades;
+	c->v[C_ACTIONS] = in->actions ? c->actions : NULL;
+	c->v[C_REQUIRED] = in->required ? c->required : NULL;
+	c->v[C_STATUS] = in->status;
+	c->v[C_OPPOSITE] = bool_text(in->allow_opposite);
+	c->v[C_REPLACE] = bool_text(in->replace_same);
+	c->v[C_AUTO_CLOSE] = in->auto_close;
+	c->v[C_TOLERANCE] = in->price_tolerance;
+	c->v[C_COST] = in->credit_cost;
+	c->v[C_WINDOW] = in->dedup_window ? c->window : NULL;
+	return 0;
+}
+
+/* A refused create or edit statement into *e: a duplicate (symbol,
+ * timeframe, strategy) named as such. */
+static void
+write_failed(struct ac_db *db, const struct checked *c, struct ac_err *e)
+{
+	if (strcmp(ac_db_sqlstate(db), "23505") == 0 && strstr(ac_db_error(db), "token") == NULL)
+		ac_err_set(e, AC_E_CONFLICT, "strategy", "a strategy %s for %s %s already exists",
+		    c->v[C_STRATEGY] ? c->v[C_STRATEGY] : "of that name",
+		    c->v[C_SYMBOL] ? c->v[C_SYMBOL] : "its symbol",
+		    c->v[C_TIMEFRAME] ? c->v[C_TIMEFRAME] : "and timeframe");
+	else
+		ac_db_err(db, e);
+}
+
 json_t *
 ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
     const char *base_url, struct ac_err *e)
 {
 	static const char sql[] =
 	    "INSERT INTO strategies (name, description, symbol, timeframe, strategy,"
-	    " key_value, atr_period, ema_period, heikin_ashi, webhook_token, webhook_token_hash,"
-	    " max_open_trades, enabled_actions, required_fields, status,"
-	    " allow_opposite_signals, replace_on_same_signal, dedup_window_s)"
+	    " key_value, atr_period, ema_period, heikin_ashi, max_open_trades, enabled_actions,"
+	    " required_fields, status, allow_opposite_signals, replace_on_same_signal,"
+	    " auto_close_on_tp_sl, price_tolerance, credit_cost, dedup_window_s,"
+	    " webhook_token, webhook_token_hash)"
 	    " VALUES ($1, coalesce($2, ''), $3, $4, $5, coalesce($6::numeric, 1),"
-	    " coalesce($7::int, 10), coalesce($8::int, 1), $9, $10, decode($11, 'hex'),"
-	    " coalesce($12::int, 3), coalesce($13::text[], '{BUY,SELL,TP_HIT,SL_HIT}'),"
-	    " coalesce($14::text[], '{symbol,timeframe,action,price}'),"
-	    " coalesce($15, 'active'), coalesce($16::boolean, true), coalesce($17::boolean, true),"
-	    " coalesce($18::int, 30))"
+	    " coalesce($7::int, 10), coalesce($8::int, 1), $9::boolean, coalesce($10::int, 3),"
+	    " coalesce($11::text[], '{BUY,SELL,TP_HIT,SL_HIT}'),"
+	    " coalesce($12::text[], '{symbol,timeframe,action,price}'),"
+	    " coalesce($13, 'active'), coalesce($14::boolean, true), coalesce($15::boolean, true),"
+	    " coalesce($16::boolean, true), coalesce($17::numeric, 0.05), coalesce($18::int, 1),"
+	    " coalesce($19::int, 30), $20, decode($21, 'hex'))"
 	    " RETURNING " STRATEGY_COLUMNS;
-	char sym[AC_SYMBOL_MAX], tf[AC_TIMEFRAME_MAX], token[AC_TOKEN_LEN + 1], hash[65];
-	char actions[128], required[256], name[300], window[24];
-	const char *vals[18];
+	char token[AC_TOKEN_LEN + 1], hash[65], name[300];
+	const char *vals[C__N + 2];
+	struct checked c;
 	PGresult *res;
 	json_t *out;
 
-	if (in->symbol == NULL || ac_symbol_normalize(in->symbol, sym, sizeof(sym), NULL, 0) == -1) {
-		ac_err_set(e, AC_E_INVALID, "symbol", "--symbol: a ticker such as BTCUSDT is required");
-		return NULL;
-	}
-	if (in->timeframe == NULL || ac_timeframe_normalize(in->timeframe, tf, sizeof(tf)) == -1 ||
-	    !ac_timeframe_valid(tf)) {
-		ac_err_set(e, AC_E_INVALID, "timeframe",
-		    "--timeframe: one of 1m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w is required");
-		return NULL;
-	}
-	if (in->strategy == NULL || *in->strategy == '\0') {
-		ac_err_set(e, AC_E_INVALID, "strategy", "--strategy: a strategy name such as \"UT Bot\" is required");
-		return NULL;
-	}
-	if (in->actions && array_literal(in->actions, action_name, AC_ACTION_ENABLE_MAX, actions, sizeof(actions)) == -1) {
-		ac_err_set(e, AC_E_INVALID, "actions", "--actions: a list of BUY, SELL, TP_HIT, SL_HIT is required");
-		return NULL;
-	}
-	if ((in->required && required_fields(in->required, required, sizeof(required),
-	    e) == -1) || (in->dedup_window && dedup_window(in->dedup_window, tf, window,
-	    sizeof(window), e) == -1))
+	if (check(in, 1, NULL, &c, e) == -1)
 		return NULL;
 	if (ac_token_new(token) == -1) {
 		ac_err_set(e, AC_E_INTERNAL, NULL, "no randomness from the OS");
 		return NULL;
 	}
 	ac_sha256_hex(token, strlen(token), hash);
-	snprintf(name, sizeof(name), "%s %s %s", in->strategy, sym, tf);
-	vals[0] = in->name ? in->name : name;
-	vals[1] = in->description;
-	vals[2] = sym;
-	vals[3] = tf;
-	vals[4] = in->strategy;
-	vals[5] = in->key_value;
-	vals[6] = in->atr_period;
-	vals[7] = in->ema_period;
-	vals[8] = in->heikin_ashi ? "true" : "false";
-	vals[9] = token;
-	vals[10] = hash;
-	vals[11] = in->max_open_trades;
-	vals[12] = in->actions ? actions : NULL;
-	vals[13] = in->required ? required : NULL;
-	vals[14] = in->status;
-	vals[15] = in->allow_opposite < 0 ? NULL : in->allow_opposite ? "true" : "false";
-	vals[16] = in->replace_same < 0 ? NULL : in->replace_same ? "true" : "false";
-	vals[17] = in->dedup_window ? window : NULL;
-	res = ac_db_query(db, sql, 18, vals);
+	snprintf(name, sizeof(name), "%s %s %s", in->strategy, c.sym, c.tf);
+	memcpy(vals, c.v, sizeof(c.v));
+	if (vals[C_NAME] == NULL)
+		vals[C_NAME] = name;
+	vals[C__N] = token;
+	vals[C__N + 1] = hash;
+	res = ac_db_query(db, sql, C__N + 2, vals);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		if (strcmp(ac_db_sqlstate(db), "23505") == 0)
-			ac_err_set(e, AC_E_CONFLICT, "strategy", "a strategy %s for %s %s already exists",
-			    in->strategy, sym, tf);
-		else
-			ac_err_set(e, ac_db_unavailable(db) ? AC_E_UNAVAILABLE : AC_E_INTERNAL, NULL,
-			    "%s", ac_db_error(db));
+		write_failed(db, &c, e);
 		return NULL;
 	}
 	out = row_json(res, 0, base_url);
@@ -364,11 +485,26 @@ ac_strategy_edit(struct ac_db *db, const char *id, const struct ac_strategy_new 
     const char *base_url, struct ac_err *e)
 {
 	static const char sql[] =
-	    "UPDATE strategies SET required_fields = coalesce($2::text[], required_fields),"
-	    " dedup_window_s = coalesce($3::int, dedup_window_s), updated_at = now()"
+	    "UPDATE strategies SET name = coalesce($2, name),"
+	    " description = coalesce($3, description), symbol = coalesce($4, symbol),"
+	    " timeframe = coalesce($5, timeframe), strategy = coalesce($6, strategy),"
+	    " key_value = coalesce($7::numeric, key_value),"
+	    " atr_period = coalesce($8::int, atr_period),"
+	    " ema_period = coalesce($9::int, ema_period),"
+	    " heikin_ashi = coalesce($10::boolean, heikin_ashi),"
+	    " max_open_trades = coalesce($11::int, max_open_trades),"
+	    " enabled_actions = coalesce($12::text[], enabled_actions),"
+	    " required_fields = coalesce($13::text[], required_fields),"
+	    " status = coalesce($14, status),"
+	    " allow_opposite_signals = coalesce($15::boolean, allow_opposite_signals),"
+	    " replace_on_same_signal = coalesce($16::boolean, replace_on_same_signal),"
+	    " auto_close_on_tp_sl = coalesce($17::boolean, auto_close_on_tp_sl),"
+	    " price_tolerance = coalesce($18::numeric, price_tolerance),"
+	    " credit_cost = coalesce($19::int, credit_cost),"
+	    " dedup_window_s = coalesce($20::int, dedup_window_s), updated_at = now()"
 	    " WHERE id = $1 RETURNING " STRATEGY_COLUMNS;
-	char required[256], window[24];
-	const char *errstr, *vals[3] = { id, NULL, NULL };
+	const char *errstr, *vals[C__N + 1] = { id };
+	struct checked c;
 	PGresult *res;
 	json_t *out;
 
@@ -386,18 +522,15 @@ ac_strategy_edit(struct ac_db *db, const char *id, const struct ac_strategy_new 
 		ac_err_set(e, AC_E_NOT_FOUND, "id", "--id: no strategy %s", id);
 		return NULL;
 	}
-	if ((in->required && required_fields(in->required, required, sizeof(required),
-	    e) == -1) || (in->dedup_window && dedup_window(in->dedup_window,
-	    PQgetvalue(res, 0, 0), window, sizeof(window), e) == -1)) {
+	if (check(in, 0, PQgetvalue(res, 0, 0), &c, e) == -1) {
 		PQclear(res);
 		return NULL;
 	}
 	PQclear(res);
-	vals[1] = in->required ? required : NULL;
-	vals[2] = in->dedup_window ? window : NULL;
-	res = ac_db_query(db, sql, 3, vals);
+	memcpy(vals + 1, c.v, sizeof(c.v));
+	res = ac_db_query(db, sql, C__N + 1, vals);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		ac_db_err(db, e);
+		write_failed(db, &c, e);
 		return NULL;
 	}
 	if (PQntuples(res) != 1) {
@@ -423,4 +556,79 @@ ac_strategy_list(struct ac_db *db, const char *base_url)
 		json_array_append_new(arr, row_json(res, i, base_url));
 	PQclear(res);
 	return arr;
+}
+
+json_t *
+ac_strategy_get(struct ac_db *db, long long id, const char *base_url, int *found)
+{
+	char sid[24];
+	const char *vals[1] = { sid };
+	PGresult *res;
+	json_t *o = NULL;
+
+	snprintf(sid, sizeof(sid), "%lld", id);
+	*found = 1;
+	res = ac_db_query(db, "SELECT " STRATEGY_COLUMNS " FROM strategies WHERE id = $1", 1, vals);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return NULL;
+	if (PQntuples(res) == 1)
+		o = row_json(res, 0, base_url);
+	else
+		*found = 0;
+	PQclear(res);
+	return o;
+}
+
+int
+ac_strategy_token_rotate(struct ac_db *db, long long id, struct ac_err *e)
+{
+	char sid[24], token[AC_TOKEN_LEN + 1], hash[65];
+	const char *vals[3] = { sid, token, hash };
+	PGresult *res;
+	int n;
+
+	snprintf(sid, sizeof(sid), "%lld", id);
+	if (ac_token_new(token) == -1)
+		return ac_err_set(e, AC_E_INTERNAL, NULL, "no randomness from the OS");
+	ac_sha256_hex(token, strlen(token), hash);
+	res = ac_db_query(db, "UPDATE strategies SET webhook_token = $2,"
+	    " webhook_token_hash = decode($3, 'hex'), updated_at = now() WHERE id = $1", 3, vals);
+	if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
+		return ac_db_err(db, e);
+	n = atoi(PQcmdTuples(res));
+	PQclear(res);
+	if (n != 1)
+		return ac_err_set(e, AC_E_NOT_FOUND, "id", "no strategy %lld", id);
+	return 0;
+}
+
+json_t *
+ac_strategy_pine(const json_t *st)
+{
+	const json_t *ut = json_object_get(st, "ut_bot");
+	struct ac_pine_in in = {
+	    .id = json_integer_value(json_object_get(st, "id")),
+	    .name = json_string_value(json_object_get(st, "name")),
+	    .strategy = json_string_value(json_object_get(st, "strategy")),
+	    .symbol = json_string_value(json_object_get(st, "symbol")),
+	    .timeframe = json_string_value(json_object_get(st, "timeframe")),
+	    .key_value = json_real_value(json_object_get(ut, "key_value")),
+	    .atr_period = (int)json_integer_value(json_object_get(ut, "atr_period")),
+	    .ema_period = (int)json_integer_value(json_object_get(ut, "ema_period")),
+	    .heikin_ashi = json_is_true(json_object_get(ut, "heikin_ashi")) };
+	const char *period = ac_pine_period(in.timeframe);
+	char *script = ac_pine_utbot(&in), step[512];
+	json_t *o, *steps;
+
+	snprintf(step, sizeof(step), "Open a %s chart on the %s interval in TradingView.",
+	    in.symbol, period ? period : in.timeframe);
+	steps = json_pack("[s, s, s, s]", step, "Pine Editor: paste the script, save it, and add"
+	    " it to the chart.", "Create an alert on the indicator with the condition \"Any"
+	    " alert() function call\", once per bar close.", "Notifications: tick Webhook URL and"
+	    " paste the webhook_url above; leave the message box as it is.");
+	o = json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)in.id, "name", in.name,
+	    "webhook_url", json_string_value(json_object_get(st, "webhook_url")), "script", script,
+	    "steps", steps);
+	free(script);
+	return o;
 }

@@ -38,8 +38,8 @@ enum ac_lookup	ac_strategy_by_token_hash(struct ac_db *db, const unsigned char h
  * ask). A change to a strategy then takes up to ttl_ms to be seen. */
 void		ac_strategy_cache(int ttl_ms);
 
-/* What `acctl strategy add` (and later the admin panel) creates; `acctl
- * strategy edit` changes some of it. */
+/* What `acctl strategy add` and the admin panel create, and what an edit
+ * changes (there NULL, or -1 for the ints, leaves a value as it is). */
 struct ac_strategy_new {
 	const char	*name;		/* NULL: "<strategy> <symbol> <timeframe>" */
 	const char	*description;
@@ -49,14 +49,17 @@ struct ac_strategy_new {
 	const char	*key_value;	/* UT Bot: numeric text, NULL for defaults */
 	const char	*atr_period;
 	const char	*ema_period;
-	int		 heikin_ashi;
-	const char	*max_open_trades;
+	int		 heikin_ashi;	/* create: > 0 true */
+	const char	*max_open_trades;	/* 1 to 5 */
 	const char	*actions;	/* "BUY,SELL,TP_HIT,SL_HIT" or NULL */
 	const char	*required;	/* "symbol,timeframe,action,price" (NULL) or others */
 	const char	*status;	/* NULL: active */
 	const char	*dedup_window;	/* seconds, 1 to half a bar; NULL: 30 */
 	int		 allow_opposite;	/* -1: default */
 	int		 replace_same;		/* -1: default */
+	const char	*auto_close;	/* "true" | "false"; NULL: default (true) */
+	const char	*price_tolerance;	/* a fraction, 0 to under 100; NULL: 0.05 */
+	const char	*credit_cost;	/* credits an alert costs, 0 to 1000000; NULL: 1 */
 };
 
 /*
@@ -69,15 +72,37 @@ json_t		*ac_strategy_create(struct ac_db *db, const struct ac_strategy_new *in,
 		    const char *base_url, struct ac_err *e);
 
 /*
- * Changes strategy id (decimal text): of in, only required and
- * dedup_window count (NULL: left as they are), checked as for
- * ac_strategy_create(). Returns its JSON, or NULL with *e (AC_E_NOT_FOUND:
- * no such strategy).
+ * Changes strategy id (decimal text): every field of in that is set (a
+ * text not NULL, an int >= 0, heikin_ashi included), checked as for
+ * ac_strategy_create() (the dedup window against the new timeframe, or
+ * the stored one). Returns its JSON, or NULL with *e (AC_E_NOT_FOUND: no
+ * such strategy; AC_E_CONFLICT: another has its symbol, timeframe and
+ * strategy).
  */
 json_t		*ac_strategy_edit(struct ac_db *db, const char *id,
 		    const struct ac_strategy_new *in, const char *base_url, struct ac_err *e);
 
 /* Every strategy as a JSON array (id order), or NULL on a database error. */
 json_t		*ac_strategy_list(struct ac_db *db, const char *base_url);
+
+/* Strategy id as JSON, or NULL: *found 0 when there is none, 1 on a
+ * database error. */
+json_t		*ac_strategy_get(struct ac_db *db, long long id, const char *base_url,
+		    int *found);
+
+/*
+ * A new random webhook token for strategy id (the old one is refused from
+ * then on, by a responder that caches strategies once its cache entry
+ * expires: ac_strategy_cache()). Runs in the caller's transaction, if any.
+ * 0, or -1 with *e (AC_E_NOT_FOUND, or a database error).
+ */
+int		 ac_strategy_token_rotate(struct ac_db *db, long long id, struct ac_err *e);
+
+/*
+ * What `acctl strategy pine ID` prints and the admin panel shows for st (a
+ * strategy's JSON): {"id", "name", "webhook_url", "script": its UT Bot
+ * Pine Script v5 (alert/pine.h), "steps": the TradingView steps as text}.
+ */
+json_t		*ac_strategy_pine(const json_t *st);
 
 #endif
