@@ -157,10 +157,10 @@ static const struct ac_stmt st_insert_many = { "signal_insert_many",
 	"WITH v AS (SELECT *, nextval('signals_id_seq') AS id FROM unnest($1::bigint[],"
 	" $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[],"
 	" $8::boolean[], $9::text[], $10::text[], $11::text[], $12::numeric[], $13::numeric[],"
-	" $14::numeric[], $15::float8[], $16::text[], $17::bigint[], $18::bigint[])"
+	" $14::numeric[], $15::float8[], $16::text[], $17::bigint[], $18::bigint[], $19::bigint[])"
 	" WITH ORDINALITY AS u(strategy_id, idempotency_key, raw_body, content_type,"
 	" remote_addr, request_id, received_ms, spooled, symbol, timeframe, action, price,"
-	" take_profit, stop_loss, alert_ms, content_key, event_ms, window_ms, n)),"
+	" take_profit, stop_loss, alert_ms, content_key, event_ms, window_ms, test_user_id, n)),"
 	" d AS (INSERT INTO signal_dedup AS d (strategy_id, content_key, event_ms, window_ms,"
 	" signal_id)"
 	" SELECT strategy_id, content_key, event_ms, window_ms, id FROM v WHERE NOT EXISTS"
@@ -172,16 +172,16 @@ static const struct ac_stmt st_insert_many = { "signal_insert_many",
 	" RETURNING signal_id),"
 	" s AS (INSERT INTO signals (id, strategy_id, idempotency_key, raw_body, content_type,"
 	" remote_addr, request_id, received_at, spooled, symbol, timeframe, action, price,"
-	" take_profit, stop_loss, alert_time)"
+	" take_profit, stop_loss, alert_time, test_user_id)"
 	" SELECT id, strategy_id, idempotency_key, raw_body, content_type, remote_addr,"
 	" request_id, to_timestamp(received_ms / 1000), spooled, symbol, timeframe, action,"
-	" price, take_profit, stop_loss, to_timestamp(alert_ms / 1000)"
+	" price, take_profit, stop_loss, to_timestamp(alert_ms / 1000), test_user_id"
 	" FROM v WHERE id IN (SELECT signal_id FROM d) ORDER BY n"
 	" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key),"
 	" j AS (" AC_SQL_JOBS_INSERT("")
 	" SELECT 'fanout', jsonb_build_object('signal_id', id), 'fanout:' || id, now() FROM s),"
-	" w AS (SELECT pg_notify('ac_jobs', 'fanout') WHERE $19::boolean AND EXISTS (SELECT FROM s))"
-	" SELECT id, idempotency_key FROM s LEFT JOIN w ON true", 19 };
+	" w AS (SELECT pg_notify('ac_jobs', 'fanout') WHERE $20::boolean AND EXISTS (SELECT FROM s))"
+	" SELECT id, idempotency_key FROM s LEFT JOIN w ON true", 20 };
 
 /* What the rows not inserted duplicate: the signal of their exact key, else
  * the one their content's window holds. */
@@ -250,7 +250,7 @@ answer_duplicates(struct ac_db *db, struct pending **b, const int *row, int n)
 static int
 store_rows(struct ac_db *db, struct pending **b, const int *row, int n)
 {
-	enum { COLS = 18 };
+	enum { COLS = 19 };
 	struct ac_pgarray col[COLS];
 	const char *vals[COLS + 1];
 	int64_t now = ac_now_ms();
@@ -286,6 +286,10 @@ store_rows(struct ac_db *db, struct pending **b, const int *row, int n)
 		ac_pgarray_str(&col[15], b[i]->content);
 		ac_pgarray_ll(&col[16], ac_alert_event_ms(a, in->received_ms));
 		ac_pgarray_ll(&col[17], b[i]->window_ms);
+		if (in->test_user_id > 0)
+			ac_pgarray_ll(&col[18], in->test_user_id);
+		else
+			ac_pgarray_str(&col[18], NULL);
 	}
 	for (int c = 0; c < COLS; c++)
 		vals[c] = ac_pgarray_text(&col[c]);
@@ -472,6 +476,16 @@ store_grouped(struct pending *p)
 	return 0;
 }
 
+/* key (64 hex digits) made the key of a test signal for user uid. */
+static void
+test_key(char key[65], long long uid)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "test:%lld:%s", uid, key);
+	ac_sha256_hex(buf, strlen(buf), key);
+}
+
 /* Stores the signal for strategy s; sets out->result to QUEUED, DUPLICATE,
  * DB_DOWN or ERROR. */
 static void
@@ -483,6 +497,12 @@ store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
 
 	ac_alert_key(a, s->id, in->received_ms, p.key);
 	ac_alert_content_key(a, s->id, p.content);
+	if (in->test_user_id > 0) {
+		/* a test signal is its own: it neither stands in for a real
+		 * alert saying the same nor is one's duplicate */
+		test_key(p.key, in->test_user_id);
+		test_key(p.content, in->test_user_id);
+	}
 	if (!__atomic_load_n(&gc.on, __ATOMIC_ACQUIRE) || store_grouped(&p) == -1)
 		store_batch(db, &one, 1);
 	out->result = p.result;

@@ -25,6 +25,9 @@ struct ac_ingest_in {
 	int		 spooled;	/* 1 when replayed from the spool */
 	const char	*spool_dir;	/* state folder whose spool takes the alert when the
 					 * database is away; NULL: none (a replay) */
+	long long	 test_user_id;	/* > 0: a test signal for this user alone (the
+					 * admin panel's), stored as signals.test_user_id;
+					 * it never counts as a duplicate of a real alert */
 };
 
 enum ac_ingest_result {

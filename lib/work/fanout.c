@@ -69,7 +69,8 @@ static const struct ac_stmt st_load = { "fanout_load",
 	"SELECT s.status, s.action, s.price::text, coalesce(s.take_profit::text, ''),"
 	" coalesce(s.stop_loss::text, ''), st.id, st.max_open_trades,"
 	" st.allow_opposite_signals, st.replace_on_same_signal, st.auto_close_on_tp_sl,"
-	" st.credit_cost, st.symbol, st.timeframe"
+	" st.credit_cost, st.symbol, st.timeframe, coalesce(s.test_user_id::text, ''),"
+	" st.status = 'testing'"
 	" FROM signals s JOIN strategies st ON st.id = s.strategy_id"
 	" WHERE s.id = $1 FOR NO KEY UPDATE OF s, st", 1 };
 
@@ -88,8 +89,10 @@ static const struct ac_stmt st_lock_users = { "fanout_lock_users",
 
 /* Matched candidates and what the rules need about each. $1 strategy,
  * $2 the strategy's credit cost, $3 the signal, $4 and $5 the part (as
- * above). The subscription is the cheapest covering one (then the longest
- * running). */
+ * above), $6 a test signal's user (NULL: a real signal), $7 the strategy
+ * is testing. The subscription is the cheapest covering one (then the
+ * longest running). A test signal reaches its user alone, free; a testing
+ * strategy's signals reach test users only. */
 static const struct ac_stmt st_candidates = { "fanout_candidates",
 	"SELECT a.id, u.id, sub.id, sub.cost, sub.max_open_trades,"
 	" array_to_string(a.channels, ','), a.on_entry, a.on_exit, a.on_replacement,"
@@ -107,7 +110,8 @@ static const struct ac_stmt st_candidates = { "fanout_candidates",
 	" coalesce((SELECT max(trade_number) FROM trades t WHERE t.user_id = u.id"
 	"  AND t.strategy_id = $1), 0)"
 	" FROM alarms a JOIN users u ON u.id = a.user_id"
-	" CROSS JOIN LATERAL (SELECT s.id, coalesce(p.credit_cost, $2::integer) AS cost,"
+	" CROSS JOIN LATERAL (SELECT s.id, CASE WHEN $6::bigint IS NULL"
+	"  THEN coalesce(p.credit_cost, $2::integer) ELSE 0 END AS cost,"
 	"  p.max_open_trades FROM subscriptions s"
 	"  JOIN plan_strategies ps ON ps.plan_id = s.plan_id AND ps.strategy_id = $1"
 	"  JOIN plans p ON p.id = s.plan_id"
@@ -115,8 +119,9 @@ static const struct ac_stmt st_candidates = { "fanout_candidates",
 	"  AND s.period_end > now() ORDER BY 2, s.period_end DESC, s.id LIMIT 1) sub"
 	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
 	" AND u.id % $4::int = $5::int"
+	" AND ($6::bigint IS NULL OR u.id = $6::bigint) AND (NOT $7::boolean OR u.is_test)"
 	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = $3 AND d.user_id = u.id)"
-	" ORDER BY u.id", 5 };
+	" ORDER BY u.id", 7 };
 
 /* The served users' trade changes: new trades (all alike but for user,
  * subscription and number), then the closes and replacements, whose
@@ -188,6 +193,8 @@ struct fan {
 	char			 sid[24], stid[24];
 	char			 price[40], tp[40], sl[40];	/* numeric text; "" when absent */
 	char			 symbol[32], timeframe[8], cost[16];
+	char			 test_user[24];	/* a test signal's user; "" if real */
+	int			 testing;	/* the strategy is testing */
 	struct ac_trade_signal	 sig;
 	struct ac_trade_settings set;
 };
@@ -345,6 +352,8 @@ load(struct ac_db *db, long long signal_id, struct fan *f, struct ac_job *job,
 	snprintf(f->cost, sizeof(f->cost), "%s", PQgetvalue(res, 0, 10));
 	snprintf(f->symbol, sizeof(f->symbol), "%s", PQgetvalue(res, 0, 11));
 	snprintf(f->timeframe, sizeof(f->timeframe), "%s", PQgetvalue(res, 0, 12));
+	snprintf(f->test_user, sizeof(f->test_user), "%s", PQgetvalue(res, 0, 13));
+	f->testing = is_true(res, 0, 14);
 	PQclear(res);
 	return 1;
 }
@@ -355,7 +364,8 @@ static int
 candidates(struct ac_db *db, const struct fan *f, int parts, int k, struct cand **out, int *n)
 {
 	char np[12], nk[12];
-	const char *vals[5] = { f->stid, f->cost, f->sid, np, nk };
+	const char *vals[7] = { f->stid, f->cost, f->sid, np, nk,
+	    *f->test_user ? f->test_user : NULL, f->testing ? "true" : "false" };
 	const char *lvals[3] = { f->stid, np, nk };
 	PGresult *res;
 	int i;
