@@ -454,21 +454,14 @@ subscriber(const struct fx_plan *p, const char *tag, int is_test)
 static long long
 deliveries_of(long long signal_id, long long user_id)
 {
-	char s[24], u[24];
-
-	snprintf(s, sizeof(s), "%lld", signal_id);
-	snprintf(u, sizeof(u), "%lld", user_id);
 	return it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1 AND user_id = $2"
-	    " AND skip_reason IS NULL", s, u, NULL);
+	    " AND skip_reason IS NULL", txt(signal_id), txt(user_id), NULL);
 }
 
 static long long
 balance(long long user_id)
 {
-	char u[24];
-
-	snprintf(u, sizeof(u), "%lld", user_id);
-	return it_q_ll("SELECT credit_balance FROM users WHERE id = $1", u, NULL);
+	return it_q_ll("SELECT credit_balance FROM users WHERE id = $1", txt(user_id), NULL);
 }
 
 static void
