@@ -424,7 +424,7 @@ check(const struct ac_strategy_new *in, int create, const char *stored_tf, struc
 static void
 write_failed(struct ac_db *db, const struct checked *c, struct ac_err *e)
 {
-	if (strcmp(ac_db_sqlstate(db), "23505") == 0 && strstr(ac_db_error(db), "token") == NULL)
+	if (strcmp(ac_db_sqlstate(db), "23505") == 0)
 		ac_err_set(e, AC_E_CONFLICT, "strategy", "a strategy %s for %s %s already exists",
 		    c->v[C_STRATEGY] ? c->v[C_STRATEGY] : "of that name",
 		    c->v[C_SYMBOL] ? c->v[C_SYMBOL] : "its symbol",

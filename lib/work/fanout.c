@@ -176,16 +176,18 @@ static const struct ac_stmt st_alarm_stats = { "fanout_alarm_stats",
 	" FROM unnest($1::bigint[], $2::int[]) AS x(alarm_id, opened)"
 	" WHERE alarms.id = x.alarm_id", 2 };
 
-/* The signal done, and the strategy's statistics, counted from what the
- * parts of the fan-out (and any earlier, interrupted run) wrote. */
+/* The signal done, and the strategy's statistics (which a test signal
+ * leaves alone), counted from what the parts of the fan-out (and any
+ * earlier, interrupted run) wrote. */
 static const struct ac_stmt st_finish = { "fanout_finish",
 	"WITH s AS (UPDATE signals SET status = 'processed',"
 	"  matched_users = (SELECT count(DISTINCT user_id) FROM deliveries WHERE signal_id = $1),"
-	"  processed_at = now(), processing_ms = $2 WHERE id = $1 RETURNING strategy_id),"
+	"  processed_at = now(), processing_ms = $2 WHERE id = $1"
+	"  RETURNING strategy_id, test_user_id),"
 	" st AS (UPDATE strategies SET total_alerts = total_alerts + 1,"
 	"  total_trades = total_trades + (SELECT count(*) FROM trades WHERE entry_signal_id = $1),"
 	"  last_alert_at = now(), updated_at = now()"
-	"  WHERE id = (SELECT strategy_id FROM s))"
+	"  WHERE id = (SELECT strategy_id FROM s WHERE test_user_id IS NULL))"
 	" SELECT count(*) FROM s", 2 };
 
 /* The signal as the fan-out sees it. */

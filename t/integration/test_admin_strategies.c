@@ -521,6 +521,9 @@ test_test_signal(void **state)
 	assert_int_equal(deliveries_of(signal, normal), 0);
 	assert_int_equal(balance(tester), 10);
 	assert_int_equal(balance(normal), 10);
+	/* nor does it count in the strategy's statistics */
+	assert_int_equal(it_q_ll("SELECT total_alerts FROM strategies WHERE id = $1",
+	    txt(p.strategy.id), NULL), 0);
 
 	/* a real alert of the same strategy reaches both, and costs credits:
 	 * the test signal changed nothing for real signals */
@@ -530,6 +533,8 @@ test_test_signal(void **state)
 	    " ON s.id = d.signal_id WHERE s.strategy_id = $1::bigint AND s.test_user_id IS NULL",
 	    txt(p.strategy.id), NULL), 2);
 	assert_int_equal(balance(normal), 9);
+	assert_int_equal(it_q_ll("SELECT total_alerts FROM strategies WHERE id = $1",
+	    txt(p.strategy.id), NULL), 1);
 }
 
 static void
