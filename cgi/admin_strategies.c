@@ -150,7 +150,7 @@ values_of(const json_t *st)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		json_object_set_new(o, keys[i], json_string(json_string_value(json_object_get(st,
 		    keys[i])) ? json_string_value(json_object_get(st, keys[i])) : ""));
-	snprintf(buf, sizeof(buf), "%g", json_real_value(json_object_get(ut, "key_value")));
+	snprintf(buf, sizeof(buf), "%.10g", json_real_value(json_object_get(ut, "key_value")));
 	json_object_set_new(o, "key_value", json_string(buf));
 	json_object_set_new(o, "atr_period", json_sprintf("%lld",
 	    (long long)json_integer_value(json_object_get(ut, "atr_period"))));
