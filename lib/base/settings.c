@@ -65,8 +65,9 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 	NUM(INGEST_COMMITTERS, AC_ST_INT, 1, 1, 16, H,
 	    "committer threads per ac-hook process (with more than one thread)"),
 	NUM(INGEST_BATCH_MAX, AC_ST_INT, 256, 1, 4096, H, "most alerts in one group commit"),
-	NUM(STRATEGY_CACHE_MS, AC_ST_MS, 1000, 0, 60000, H,
-	    "how long a responder keeps a strategy it looked up"),
+	NUM(STRATEGY_CACHE_MS, AC_ST_MS, 1000, 0, 60000, H | D,
+	    "how long a responder keeps a strategy it looked up (the admin panel tells"
+	    " how long a rotated webhook token still works)"),
 	NUM(NOTIFY_COALESCE_MS, AC_ST_MS, 20, 0, 1000, H,
 	    "how long ingest gathers NOTIFYs to the worker into one"),
 	TXT(TELEGRAM_WEBHOOK_SECRET, AC_ST_SECRET, NULL, H | C,
