@@ -734,8 +734,11 @@ test_post(struct ac_call *k)
 			    "The test signal was refused, as TradingView's alert would be: %s",
 			    out.err.message));
 		else if (out.result == AC_INGEST_DUPLICATE)
-			show(c, 409, NULL, NULL, test_posted(k), "The same test signal was just"
-			    " sent; wait a second or change the price.");
+			show(c, 409, NULL, NULL, test_posted(k), ac_arena_printf(c->r->arena,
+			    "The same test signal was sent less than the strategy's dedup window"
+			    " (%lld s) ago, so it counts as that one (signal %lld): change the"
+			    " price or wait.", (long long)json_integer_value(json_object_get(st,
+			    "dedup_window_s")), out.signal_id));
 		else
 			admin_db_failed(c);
 	} else if (audit_commit(c, "strategy.test", k->id, json_pack("{s:I, s:I, s:s, s:f}",

@@ -509,6 +509,13 @@ test_test_signal(void **state)
 	assert_non_null(loc = strstr(it_header(&r, "Location", NULL), "signal="));
 	signal = strtoll(loc + 7, NULL, 10);
 	it_resp_free(&r);
+	/* the same again within the dedup window: the one signal, said so */
+	ib_post(&b, &r, path, form);
+	assert_int_equal(r.status, 409);
+	assert_true(it_has(&r, "dedup window (30 s)"));
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM signals WHERE strategy_id = $1",
+	    txt(p.strategy.id), NULL), 1);
 	snprintf(sid, sizeof(sid), "%lld", signal);
 	assert_int_equal(it_q_ll("SELECT test_user_id FROM signals WHERE id = $1"
 	    " AND price = 123.5 AND action = 'BUY'", sid, NULL), tester);
