@@ -484,21 +484,18 @@ refused(struct ac_call *k, const struct ac_err *e)
 		admin_db_failed(c);
 }
 
-/* Commits after the audit row of action on strategy id; 0, or -1 (rolled
- * back, answered). details stolen. */
+/* admin_commit() of the change to strategy id with its audit row of
+ * action; 0, or -1 (nothing changed, answered 500). details stolen. */
 static int
 audit_commit(struct actx *c, const char *action, long long id, json_t *details)
 {
-	int rc = admin_audit(c, action, ac_arena_printf(c->r->arena, "strategy:%lld", id),
+	int rc = admin_commit(c, action, ac_arena_printf(c->r->arena, "strategy:%lld", id),
 	    details);
 
 	json_decref(details);
-	if (rc == -1 || ac_db_commit(site.db) == -1) {
-		ac_db_rollback(site.db);
+	if (rc == -1)
 		admin_db_failed(c);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 /* GET /admin/strategies/new */

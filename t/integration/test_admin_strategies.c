@@ -60,17 +60,15 @@ unique_symbol(char *buf, size_t sz)
 	snprintf(buf, sz, "ADM%s", hex);
 }
 
-/* The id in a Location /admin/strategies/ID?done=want. */
+/* The id in a 303 to /admin/strategies/ID?done=want. */
 static long long
 created_id(const struct it_resp *r, const char *want)
 {
-	const char *loc = it_header(r, "Location", NULL);
+	const char *loc;
 
-	if (r->status != 303 || loc == NULL || strstr(loc, want) == NULL)
-		fail_msg("wanted 303 ?done=%s, got %ld %s: %.400s", want, r->status,
-		    loc ? loc : "", r->body);
-	assert_non_null(strstr(loc, "/admin/strategies/"));
-	return strtoll(strstr(loc, "/admin/strategies/") + 18, NULL, 10);
+	ib_expect_redirect(r, want);
+	assert_non_null(loc = strstr(it_header(r, "Location", NULL), "/admin/strategies/"));
+	return strtoll(loc + 18, NULL, 10);
 }
 
 static long long
