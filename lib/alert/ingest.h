@@ -25,6 +25,9 @@ struct ac_ingest_in {
 	int		 spooled;	/* 1 when replayed from the spool */
 	const char	*spool_dir;	/* state folder whose spool takes the alert when the
 					 * database is away; NULL: none (a replay) */
+	int		 review;	/* 1: an operator accepts a refused alert: its time,
+					 * missing fields and strategy name are not held
+					 * against it, and a refusal is not recorded again */
 };
 
 enum ac_ingest_result {
