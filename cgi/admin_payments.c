@@ -14,7 +14,7 @@
 
 #include "base/arena.h"
 #include "billing/payments.h"
-#include "billing/proof.h"
+#include "cgi/proof_reply.h"
 #include "cgi/admin.h"
 
 #define HISTORY_MAX	100
@@ -123,7 +123,7 @@ proof_get(struct ac_call *k)
 			admin_db_failed(c);
 		return;
 	}
-	if (ac_proof_reply(c->r, site.proof_dir, json_string_value(json_object_get(p,
+	if (proof_reply(c->r, site.proof_dir, json_string_value(json_object_get(p,
 	    "proof_file")), k->id, 1) == -1)
 		admin_not_found(c);
 	json_decref(p);

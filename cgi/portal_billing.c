@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "billing/payments.h"
 #include "billing/proof.h"
+#include "cgi/proof_reply.h"
 #include "billing/stripe.h"
 #include "billing/upi.h"
 #include "web/multipart.h"
@@ -391,7 +392,7 @@ payment_proof(struct ac_call *k)
 		return;
 	}
 	/* a PDF is downloaded, never shown inside the site */
-	if (ac_proof_reply(c->r, portal.proof_dir, json_string_value(json_object_get(p,
+	if (proof_reply(c->r, portal.proof_dir, json_string_value(json_object_get(p,
 	    "proof_file")), k->id, 0) == -1)
 		not_found(c);
 	json_decref(p);

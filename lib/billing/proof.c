@@ -13,7 +13,6 @@
 #include "base/crypto.h"
 #include "base/err.h"
 #include "billing/proof.h"
-#include "web/response.h"
 
 #define FIELD		"proof"
 #define INFLATE_MAX	(64u << 20)	/* bytes a PDF's streams may expand to, all told */
@@ -520,26 +519,4 @@ ac_proof_remove(const char *dir, const char *name)
 
 	if (ac_proof_name_ok(name) && join(path, dir, name) == 0)
 		unlink(path);
-}
-
-int
-ac_proof_reply(struct ac_req *r, const char *dir, const char *name, long long id,
-    int pdf_inline)
-{
-	struct ac_err e;
-	enum ac_proof_type type;
-	unsigned char *data;
-	const char *ext;
-	char headers[256];
-	size_t len;
-
-	if (name == NULL || ac_proof_load(dir, name, &data, &len, &type, &e) == -1)
-		return -1;
-	ext = ac_proof_ext(type);
-	snprintf(headers, sizeof(headers), "Cache-Control: private, no-store\r\n"
-	    "Content-Disposition: %s; filename=\"payment-%lld.%s\"\r\n",
-	    type == AC_PROOF_PDF && !pdf_inline ? "attachment" : "inline", id, ext ? ext : "bin");
-	ac_reply(r, 200, ac_proof_mime(type), headers, (const char *)data, len);
-	free(data);
-	return 0;
 }

@@ -53,15 +53,6 @@ int		 ac_proof_name_ok(const char *name);
 int		 ac_proof_load(const char *dir, const char *name, unsigned char **data,
 		    size_t *len, enum ac_proof_type *type, struct ac_err *e);
 
-struct ac_req;
-
-/* Answers r with stored proof name of payment id (NULL: none), its own
- * content type, not cached, Content-Disposition inline (a PDF too when
- * pdf_inline, else an attachment); response.h adds nosniff. 0, or -1 with
- * nothing answered when there is no such file. */
-int		 ac_proof_reply(struct ac_req *r, const char *dir, const char *name,
-		    long long id, int pdf_inline);
-
 /* Removes a stored proof (the database refused the payment after the file
  * was stored); a name ac_proof_store does not make is left alone. */
 void		 ac_proof_remove(const char *dir, const char *name);
