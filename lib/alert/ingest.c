@@ -679,7 +679,8 @@ ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *ou
 	out->strategy_id = s.id;
 	rules = s.rules;
 	if (in->review) {
-		rules.required = 0;
+		/* a signal is never stored without what it trades */
+		rules.required &= (1u << AC_F_SYMBOL) | (1u << AC_F_TIMEFRAME);
 		rules.max_skew_ms = INT64_MAX / 2;
 		snprintf(rules.name, sizeof(rules.name), "%s", alert->strategy);
 	}

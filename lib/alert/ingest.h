@@ -26,8 +26,9 @@ struct ac_ingest_in {
 	const char	*spool_dir;	/* state folder whose spool takes the alert when the
 					 * database is away; NULL: none (a replay) */
 	int		 review;	/* 1: an operator accepts a refused alert: its time,
-					 * missing fields and strategy name are not held
-					 * against it, and a refusal is not recorded again */
+					 * missing fields (but symbol and timeframe) and
+					 * strategy name are not held against it, and a
+					 * refusal is not recorded again */
 };
 
 enum ac_ingest_result {
