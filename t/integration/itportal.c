@@ -396,3 +396,23 @@ png_make(unsigned char *o)
 	n += png_chunk(o + n, "IEND", NULL, 0);
 	return n;
 }
+
+void
+ib_proof_is(struct ib *b, const char *path, const void *proof, size_t n, const char *ctype,
+    const char *disposition)
+{
+	struct it_resp r;
+	const char *d;
+
+	ib_get(b, &r, path);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.len, n);
+	assert_memory_equal(r.body, proof, n);
+	assert_string_equal(it_header(&r, "Content-Type", NULL) ?: "", ctype);
+	assert_string_equal(it_header(&r, "X-Content-Type-Options", NULL) ?: "", "nosniff");
+	d = it_header(&r, "Content-Disposition", NULL);
+	if (d == NULL || strncmp(d, disposition, strlen(disposition)) != 0)
+		fail_msg("%s: Content-Disposition %s (wanted %s)", path, d ? d : "(none)",
+		    disposition);
+	it_resp_free(&r);
+}

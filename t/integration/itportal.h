@@ -105,6 +105,12 @@ size_t	png_chunk(unsigned char *o, const char *type, const unsigned char *d, uin
 /* A valid 1x1 grey PNG into o (room for 128 bytes); its length. */
 size_t	png_make(unsigned char *o);
 
+/* GET path as b answers exactly the n bytes of proof with Content-Type
+ * ctype, a Content-Disposition starting with disposition ("inline",
+ * "attachment") and nosniff. */
+void	ib_proof_is(struct ib *b, const char *path, const void *proof, size_t n,
+	    const char *ctype, const char *disposition);
+
 /* 1 if needle occurs in the answer's body. */
 int	it_has(const struct it_resp *r, const char *needle);
 

@@ -95,10 +95,11 @@ count_of(const char *sql, long long id)
 
 /* ---- payments ---------------------------------------------------------------------- */
 
-/* A UPI payment of plan by the subscriber b, with proof (a PNG), through
- * POST /plans/N/pay as the portal's form sends it: its id. */
+/* A UPI payment of plan by the subscriber b, with proof (n bytes of type
+ * ctype), through POST /plans/N/pay as the portal's form sends it: its id. */
 static long long
-upi_pay(struct ib *b, long long plan, const char *tx, const unsigned char *png, size_t n)
+upi_pay(struct ib *b, long long plan, const char *tx, const char *ctype, const void *proof,
+    size_t n)
 {
 	char path[64], cookie[512], origin[300];
 	const char *h[] = { ib_cookie(b, cookie, sizeof(cookie)), origin, NULL };
@@ -115,7 +116,8 @@ upi_pay(struct ib *b, long long plan, const char *tx, const unsigned char *png, 
 	mp_field(&m, "transaction_id", tx);
 	mp_field(&m, "amount", "499.00");
 	mp_field(&m, "method", "upi");
-	mp_file(&m, "proof", "screen.png", "image/png", png, n);
+	mp_file(&m, "proof", strcmp(ctype, "application/pdf") == 0 ? "receipt.pdf" : "screen.png",
+	    ctype, proof, n);
 	mp_str(&m, "--" MP_BOUNDARY "--\r\n");
 	it_http_h(&r, "POST", path, h, "multipart/form-data; boundary=" MP_BOUNDARY,
 	    (const char *)m.p, m.n);
@@ -155,20 +157,25 @@ approved_once(long long uid, long long pay)
 static void
 test_payments(void **state)
 {
-	struct ib u = { 0 }, a = { 0 }, v = { 0 };
+	static const char pdf[] = "%PDF-1.4\n"
+	    "1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
+	    "2 0 obj <</Type /Pages /Kids [3 0 R] /Count 1>> endobj\n"
+	    "3 0 obj <</Type /Page /Parent 2 0 R /MediaBox [0 0 200 100]>> endobj\n"
+	    "trailer <</Root 1 0 R>>\n%%EOF\n";
+	struct ib u = { 0 }, w = { 0 }, a = { 0 }, v = { 0 };
 	struct fx_plan plan;
 	struct it_resp r;
 	unsigned char png[128];
 	size_t pn = png_make(png);
-	char email[128], an[64], vn[64], tx[3][16], path[128], img[160];
-	long long uid, pay[3];
+	char email[128], an[64], vn[64], tx[3][16], txp[16], path[128], img[200];
+	long long uid, pay[3], pdfpay;
 
 	(void)state;
 	fx_plan_new(&plan);
 	uid = ib_signup(&u, "apay", "Payer", PW, email);
 	for (int i = 0; i < 3; i++) {
 		it_rand_hex(tx[i], 12);
-		pay[i] = upi_pay(&u, plan.plan_id, tx[i], png, pn);
+		pay[i] = upi_pay(&u, plan.plan_id, tx[i], "image/png", png, pn);
 	}
 	ia_login(&a, "subscriptions.view,subscriptions.approve", an);
 
@@ -181,18 +188,21 @@ test_payments(void **state)
 
 	/* the proof, byte for byte, as stored */
 	snprintf(path, sizeof(path), "/admin/payments/%lld/proof", pay[0]);
-	ib_get(&a, &r, path);
-	assert_int_equal(r.status, 200);
-	assert_int_equal(r.len, pn);
-	assert_memory_equal(r.body, png, pn);
-	assert_string_equal(it_header(&r, "Content-Type", NULL), "image/png");
-	assert_non_null(strstr(it_header(&r, "Content-Disposition", NULL) ?: "", "inline"));
-	assert_string_equal(it_header(&r, "X-Content-Type-Options", NULL) ?: "", "nosniff");
-	it_resp_free(&r);
+	ib_proof_is(&a, path, png, pn, "image/png", "inline");
 	snprintf(path, sizeof(path), "/admin/payments/%lld/proof", pay[2] + 1000000);
 	ib_get(&a, &r, path);
 	assert_int_equal(r.status, 404);
 	it_resp_free(&r);
+
+	/* a PDF proof: in an <object>, served inline as a PDF */
+	ib_signup(&w, "apdf", "Pdf Payer", PW, email);
+	it_rand_hex(txp, 12);
+	pdfpay = upi_pay(&w, plan.plan_id, txp, "application/pdf", pdf, sizeof(pdf) - 1);
+	snprintf(img, sizeof(img), "<object class=\"ac-proof\" data=\"/admin/payments/%lld/proof\""
+	    " type=\"application/pdf\"", pdfpay);
+	page_says(&a, "/admin/payments", txp, img, NULL);
+	snprintf(path, sizeof(path), "/admin/payments/%lld/proof", pdfpay);
+	ib_proof_is(&a, path, pdf, sizeof(pdf) - 1, "application/pdf", "inline");
 
 	/* approved: the subscription active, the plan's 100 credits, one audit row */
 	post_id(&a, &r, "payments", pay[0], "approve", "");
@@ -403,6 +413,22 @@ test_review(void **state)
 	    " AND review = 'accepted' AND signal_id IS NOT NULL", rid2), 1);
 	assert_int_equal(audits("review.accept", "reject", rid2), 1);
 
+	/* a strategy name the rules refused: an operator may overrule it */
+	b2 = it_alert(&s, "BUY", it_price(200), 0, 0, it_now_ms());
+	j = json_loads(b2, 0, NULL);
+	free(b2);
+	json_object_set_new(j, "strategy", json_string("Some Other Bot"));
+	body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	rid = refused(&s, body, 422, "strategy_mismatch");
+	free(body);
+	post_id(&a, &r, "review", rid, "accept", "");
+	expect_redirect(&r, "accept a strategy name mismatch", "/admin/review?done=review_accepted");
+	it_resp_free(&r);
+	assert_int_equal(signals_of(&s), 3);
+	assert_int_equal(count_of("SELECT count(*) FROM webhook_rejects WHERE id = $1"
+	    " AND review = 'accepted' AND signal_id IS NOT NULL", rid), 1);
+
 	/* a wrong symbol stays refused: said, nothing stored, the row still open */
 	o = s;
 	snprintf(o.symbol, sizeof(o.symbol), "ITOTHER");
@@ -413,7 +439,7 @@ test_review(void **state)
 	expect_page(&r, "accept a symbol mismatch", 422, "refused again");
 	assert_true(it_has(&r, "received symbol ITOTHER"));
 	it_resp_free(&r);
-	assert_int_equal(signals_of(&s), 2);
+	assert_int_equal(signals_of(&s), 3);
 	assert_int_equal(count_of("SELECT count(*) FROM webhook_rejects WHERE id = $1"
 	    " AND review IS NULL AND reviewed_at IS NULL AND signal_id IS NULL", rid3), 1);
 	assert_int_equal(count_of("SELECT count(*) FROM webhook_rejects WHERE strategy_id = $1"
@@ -462,7 +488,7 @@ test_review(void **state)
 	it_resp_free(&r);
 	assert_int_equal(count_of("SELECT count(*) FROM webhook_rejects WHERE id = $1"
 	    " AND reviewed_at IS NULL", rid4), 1);
-	assert_int_equal(signals_of(&s), 2);
+	assert_int_equal(signals_of(&s), 3);
 }
 
 int
