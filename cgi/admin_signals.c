@@ -184,6 +184,14 @@ signal_page(struct ac_call *k)
 
 /* ---- the review queue ------------------------------------------------------------- */
 
+/* Not decided: never reviewed, or an accept's claim left behind (ac-admin
+ * stopped between the claim and the signal's id) long enough ago that no
+ * accept still runs: claimed again, ingest finds the signal if it was
+ * stored. */
+#define OPEN(w) \
+	" (" w "reviewed_at IS NULL OR " w "review = 'accepted' AND " w "signal_id IS NULL" \
+	" AND " w "reviewed_at < now() - interval '5 minutes')"
+
 /* A refusal an operator may overrule: the rules refused it (400, 422) for
  * a strategy its token named, and the whole body is kept. */
 #define ACCEPTABLE \
@@ -197,9 +205,9 @@ static const struct ac_stmt st_rejects = { "admin_rejects",
 	"  'security_event', w.security_event, 'body', w.body_excerpt,"
 	"  'truncated', octet_length(w.body_excerpt) <> w.body_bytes, 'review', w.review,"
 	"  'reviewed_by', w.reviewed_by, 'reviewed_at', " UTC("w.reviewed_at") ","
-	"  'signal_id', w.signal_id, 'open', w.reviewed_at IS NULL,"
-	"  'acceptable', w.reviewed_at IS NULL AND" ACCEPTABLE ") ORDER BY w.id DESC), '[]')"
-	" FROM (SELECT * FROM webhook_rejects WHERE ($1::boolean OR reviewed_at IS NULL)"
+	"  'signal_id', w.signal_id, 'open'," OPEN("w.") ","
+	"  'acceptable'," OPEN("w.") " AND" ACCEPTABLE ") ORDER BY w.id DESC), '[]')"
+	" FROM (SELECT * FROM webhook_rejects WHERE ($1::boolean OR" OPEN("") ")"
 	"  AND ($2::bigint IS NULL OR strategy_id = $2)"
 	"  ORDER BY id DESC LIMIT " TEXT(REJECTS_PAGE) ") w"
 	" LEFT JOIN strategies st ON st.id = w.strategy_id", 2 };
@@ -208,7 +216,7 @@ static const struct ac_stmt st_rejects = { "admin_rejects",
  * once), with what ingest needs to run it again. */
 static const struct ac_stmt st_claim = { "admin_reject_claim",
 	"UPDATE webhook_rejects w SET review = 'accepted', reviewed_by = $2, reviewed_at = now()"
-	" FROM strategies st WHERE w.id = $1 AND w.reviewed_at IS NULL AND" ACCEPTABLE
+	" FROM strategies st WHERE w.id = $1 AND" OPEN("w.") " AND" ACCEPTABLE
 	" AND st.id = w.strategy_id"
 	" RETURNING w.body_excerpt, w.content_type, w.remote_addr, w.request_id,"
 	"  (extract(epoch FROM w.received_at) * 1000)::bigint, encode(st.webhook_token_hash, 'hex')",
@@ -224,7 +232,7 @@ static const struct ac_stmt st_accepted = { "admin_reject_accepted",
 
 static const struct ac_stmt st_dismiss = { "admin_reject_dismiss",
 	"UPDATE webhook_rejects SET review = 'dismissed', reviewed_by = $2, reviewed_at = now()"
-	" WHERE id = $1 AND reviewed_at IS NULL", 2 };
+	" WHERE id = $1 AND" OPEN("") "", 2 };
 
 static const struct ac_stmt st_reject_state = { "admin_reject_state",
 	"SELECT json_build_object('review', w.review, 'reviewed_by', w.reviewed_by,"

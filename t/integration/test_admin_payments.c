@@ -354,7 +354,7 @@ test_review(void **state)
 	char secret[40], hex[17];
 	const char *h[] = { cookie, origin, NULL };
 	char *body, *b2;
-	long long rid, rid2, rid3, rid4;
+	long long rid, rid2, rid3, rid4, g;
 	json_t *j;
 	int ok;
 
@@ -412,6 +412,18 @@ test_review(void **state)
 	assert_int_equal(count_of("SELECT count(*) FROM webhook_rejects WHERE id = $1"
 	    " AND review = 'accepted' AND signal_id IS NOT NULL", rid2), 1);
 	assert_int_equal(audits("review.accept", "reject", rid2), 1);
+	/* a claim left behind after the signal was stored (ac-admin stopped before
+	 * recording its id): accepted again after 5 minutes, the same signal found */
+	snprintf(want, sizeof(want), "%lld", rid2);
+	g = it_q_ll("SELECT signal_id FROM webhook_rejects WHERE id = $1", want, NULL);
+	PQclear(it_q("UPDATE webhook_rejects SET signal_id = NULL, reviewed_at = now() -"
+	    " interval '6 minutes' WHERE id = $1", want, NULL));
+	post_id(&a, &r, "review", rid2, "accept", "");
+	expect_redirect(&r, "accept a claim left behind", "/admin/review?done=review_accepted");
+	it_resp_free(&r);
+	assert_int_equal(signals_of(&s), 2);
+	assert_int_equal(it_q_ll("SELECT signal_id FROM webhook_rejects WHERE id = $1", want,
+	    NULL), g);
 
 	/* a strategy name the rules refused: an operator may overrule it */
 	b2 = it_alert(&s, "BUY", it_price(200), 0, 0, it_now_ms());
