@@ -48,6 +48,15 @@ static const struct admin_flash flashes[] = {
 
 ADMIN_AREA(admin_payments_area, routes, flashes);
 
+/* 1 if payment p (JSON) has status. */
+static int
+status_is(const json_t *p, const char *status)
+{
+	const char *s = json_string_value(json_object_get(p, "status"));
+
+	return s != NULL && strcmp(s, status) == 0;
+}
+
 /* What the template needs beside a payment's fields: how to show its
  * proof (an image inline, a PDF in an <object>) and its method's name. */
 static void
@@ -61,8 +70,7 @@ payment_dress(json_t *p)
 	json_object_set_new(p, "proof_image", json_boolean(n > 4 && strcmp(f + n - 4, ".pdf") != 0));
 	json_object_set_new(p, "method_name", json_string(m && strcmp(m, "upi") == 0 ? "UPI" :
 	    m && strcmp(m, "bank_transfer") == 0 ? "Bank transfer" : "Other"));
-	json_object_set_new(p, "approved", json_boolean(strcmp(json_string_value(
-	    json_object_get(p, "status")) ?: "", "approved") == 0));
+	json_object_set_new(p, "approved", json_boolean(status_is(p, "approved")));
 	json_object_del(p, "proof_file");
 }
 
@@ -82,7 +90,7 @@ payments_show(struct actx *c, int status, const char *which, const char *error)
 	if ((all = ac_payments_list(site.db, 0, pending ? NULL : which, HISTORY_MAX, &e)) == NULL)
 		goto fail;
 	json_array_foreach(all, i, p)
-		if (strcmp(json_string_value(json_object_get(p, "status")) ?: "", "pending") != 0)
+		if (!status_is(p, "pending"))
 			json_array_append(history, p);
 	json_decref(all);
 	json_array_foreach(waiting, i, p)

@@ -270,7 +270,7 @@ unclaimable(struct actx *c)
 {
 	const char *vals[1] = { admin_id(c) };
 	json_t *st;
-	const char *review;
+	const char *review, *by;
 	int found;
 
 	if ((st = ac_db_json(site.db, &st_reject_state, vals, &found)) == NULL) {
@@ -281,9 +281,10 @@ unclaimable(struct actx *c)
 		return;
 	}
 	review = json_string_value(json_object_get(st, "review"));
+	by = json_string_value(json_object_get(st, "reviewed_by"));
 	review_show(c, 409, 1, NULL, review != NULL ? ac_arena_printf(c->r->arena, "Already"
 	    " reviewed: refused alert %lld was %s by %s. Nothing was changed.", c->k->id, review,
-	    json_string_value(json_object_get(st, "reviewed_by")) ?: "?") :
+	    by != NULL ? by : "?") :
 	    ac_arena_printf(c->r->arena, "Refused alert %lld cannot be accepted: only a refusal"
 	    " by the rules (400 or 422) of a known strategy, with its whole body kept, can be."
 	    " Nothing was changed.", c->k->id));
