@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "billing/payments.h"
 #include "billing/proof.h"
+#include "cgi/proof_reply.h"
 #include "billing/stripe.h"
 #include "billing/upi.h"
 #include "web/multipart.h"
@@ -382,11 +383,6 @@ payment_proof(struct ac_call *k)
 	struct pctx *c = k->ctx;
 	struct ac_err e = { 0 };
 	json_t *p = ac_payment_get(portal.db, k->id, c->s.user_id, &e);
-	enum ac_proof_type type;
-	unsigned char *data;
-	const char *name;
-	char *headers;
-	size_t len;
 
 	if (p == NULL) {
 		if (e.code == AC_E_NOT_FOUND)
@@ -395,17 +391,9 @@ payment_proof(struct ac_call *k)
 			db_failed(c);
 		return;
 	}
-	name = json_string_value(json_object_get(p, "proof_file"));
-	if (name == NULL || ac_proof_load(portal.proof_dir, name, &data, &len, &type, &e) == -1) {
-		json_decref(p);
-		not_found(c);
-		return;
-	}
-	json_decref(p);
 	/* a PDF is downloaded, never shown inside the site */
-	headers = ac_arena_printf(c->r->arena, "Cache-Control: private, no-store\r\n"
-	    "Content-Disposition: %s; filename=\"payment-%lld.%s\"\r\n",
-	    type == AC_PROOF_PDF ? "attachment" : "inline", k->id, ac_proof_ext(type));
-	ac_reply(c->r, 200, ac_proof_mime(type), headers, (const char *)data, len);
-	free(data);
+	if (proof_reply(c->r, portal.proof_dir, json_string_value(json_object_get(p,
+	    "proof_file")), k->id, 0) == -1)
+		not_found(c);
+	json_decref(p);
 }

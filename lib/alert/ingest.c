@@ -666,6 +666,7 @@ ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *ou
     const struct secrets *sec)
 {
 	struct ac_strategy s;
+	struct ac_rules rules;
 	unsigned char hash[32];
 
 	if (ac_unhex(in->token_sha256, hash, sizeof(hash)) == -1) {
@@ -696,19 +697,27 @@ ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *ou
 		break;
 	}
 	out->strategy_id = s.id;
+	rules = s.rules;
+	if (in->review) {
+		/* a signal is never stored without what it trades */
+		rules.required &= (1u << AC_F_SYMBOL) | (1u << AC_F_TIMEFRAME);
+		rules.max_skew_ms = INT64_MAX / 2;
+		snprintf(rules.name, sizeof(rules.name), "%s", alert->strategy);
+	}
 	if (!out->parsed) {
 		out->err = *parse_err;
 		out->result = AC_INGEST_REJECTED;
 	} else if (strcmp(s.status, "inactive") == 0) {
 		reject(out, 422, "strategy_inactive", NULL, "strategy %lld is inactive", s.id);
-	} else if (ac_alert_check(alert, &s.rules, in->received_ms, &out->err) == -1) {
+	} else if (ac_alert_check(alert, &rules, in->received_ms, &out->err) == -1) {
 		out->result = AC_INGEST_REJECTED;
 		conceal_message(out->err.message, sizeof(out->err.message), sec);
 	} else {
 		store(db, in, alert, &s, out);
 		return;
 	}
-	record_reject(db, in, out);
+	if (!in->review)
+		record_reject(db, in, out);
 }
 
 void

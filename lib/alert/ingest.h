@@ -28,6 +28,10 @@ struct ac_ingest_in {
 	long long	 test_user_id;	/* > 0: a test signal for this user alone (the
 					 * admin panel's), stored as signals.test_user_id;
 					 * it never counts as a duplicate of a real alert */
+	int		 review;	/* 1: an operator accepts a refused alert: its time,
+					 * missing fields (but symbol and timeframe) and
+					 * strategy name are not held against it, and a
+					 * refusal is not recorded again */
 };
 
 enum ac_ingest_result {

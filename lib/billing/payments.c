@@ -233,8 +233,8 @@ static const struct ac_stmt st_decide = { "payment_decide",
 	" UPDATE subscriptions s SET status = 'cancelled', end_reason = 'rejected',"
 	"  updated_at = now() FROM pay WHERE s.id = pay.subscription_id AND $2 = 'rejected'", 4 };
 
-json_t *
-ac_payment_review(struct ac_db *db, long long id, int approve, const char *reviewer,
+int
+ac_payment_decide(struct ac_db *db, long long id, int approve, const char *reviewer,
     const char *reason, struct ac_err *e)
 {
 	char pid[24], key[48], period[32] = "", credits[24];
@@ -247,31 +247,22 @@ ac_payment_review(struct ac_db *db, long long id, int approve, const char *revie
 	json_t *v;
 	int rc;
 
-	if (!approve && (reason == NULL || *reason == '\0' || strlen(reason) > 500)) {
-		ac_err_set(e, AC_E_INVALID, "reason",
+	if (!approve && (reason == NULL || *reason == '\0' || strlen(reason) > 500))
+		return ac_err_set(e, AC_E_INVALID, "reason",
 		    "say why the payment is rejected (at most 500 characters): the subscriber sees it");
-		return NULL;
-	}
 	snprintf(pid, sizeof(pid), "%lld", id);
-	if (ac_db_begin(db) == -1) {
-		ac_db_err(db, e);
-		return NULL;
-	}
 	res = ac_db_exec(db, &st_lock, vals, NULL, NULL);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		goto dberr;
+		return ac_db_err(db, e);
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		ac_db_rollback(db);
-		ac_err_set(e, AC_E_NOT_FOUND, NULL, "no payment %lld", id);
-		return NULL;
+		return ac_err_set(e, AC_E_NOT_FOUND, NULL, "no payment %lld", id);
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "pending") != 0) {
 		ac_err_set(e, AC_E_CONFLICT, NULL, "payment %lld is already %s", id,
 		    PQgetvalue(res, 0, 0));
 		PQclear(res);
-		ac_db_rollback(db);
-		return NULL;
+		return -1;
 	}
 	user = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	le.user_id = user;
@@ -286,13 +277,10 @@ ac_payment_review(struct ac_db *db, long long id, int approve, const char *revie
 		if (!ac_db_ok(db, a, PGRES_TUPLES_OK)) {
 			PQclear(res);
 			json_decref(v);
-			if (strcmp(ac_db_sqlstate(db), "23514") == 0) {
-				ac_db_rollback(db);
-				ac_err_set(e, AC_E_UNPROCESSABLE, NULL, "the user already has 5 active"
-				    " subscriptions, the most there can be");
-				return NULL;
-			}
-			goto dberr;
+			if (strcmp(ac_db_sqlstate(db), "23514") == 0)
+				return ac_err_set(e, AC_E_UNPROCESSABLE, NULL, "the user already has 5"
+				    " active subscriptions, the most there can be");
+			return ac_db_err(db, e);
 		}
 		snprintf(period, sizeof(period), "%s", PQntuples(a) ? PQgetvalue(a, 0, 0) : "");
 		PQclear(a);
@@ -301,27 +289,30 @@ ac_payment_review(struct ac_db *db, long long id, int approve, const char *revie
 	} else
 		json_object_set_new(v, "reason", json_string(reason));
 	PQclear(res);
-	if (ac_db_command(db, &st_decide, vals) == -1) {
-		json_decref(v);
-		goto dberr;
-	}
 	snprintf(key, sizeof(key), "payment:%lld", id);
-	if (approve && le.amount > 0 && (lr = ac_ledger_post(db, &le, NULL)) != AC_LEDGER_DONE &&
-	    lr != AC_LEDGER_ALREADY) {
-		json_decref(v);
-		goto dberr;
-	}
-	rc = ac_notify_user(db, user, approve ? "payment_approved" : "payment_rejected", pid, v);
+	rc = ac_db_command(db, &st_decide, vals) == -1 ||
+	    (approve && le.amount > 0 && (lr = ac_ledger_post(db, &le, NULL)) != AC_LEDGER_DONE &&
+	    lr != AC_LEDGER_ALREADY) ||
+	    ac_notify_user(db, user, approve ? "payment_approved" : "payment_rejected", pid, v) == -1;
 	json_decref(v);
-	if (rc == -1)
-		goto dberr;
+	return rc ? ac_db_err(db, e) : 0;
+}
+
+json_t *
+ac_payment_review(struct ac_db *db, long long id, int approve, const char *reviewer,
+    const char *reason, struct ac_err *e)
+{
+	if (ac_db_begin(db) == -1) {
+		ac_db_err(db, e);
+		return NULL;
+	}
+	if (ac_payment_decide(db, id, approve, reviewer, reason, e) == -1) {
+		ac_db_rollback(db);
+		return NULL;
+	}
 	if (ac_db_commit(db) == -1) {
 		ac_db_err(db, e);
 		return NULL;
 	}
 	return ac_payment_get(db, id, 0, e);
-dberr:
-	ac_db_err(db, e);
-	ac_db_rollback(db);
-	return NULL;
 }

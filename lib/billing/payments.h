@@ -50,6 +50,12 @@ json_t	*ac_payment_submit(struct ac_db *db, const struct ac_payment_in *in, stru
 json_t	*ac_payment_review(struct ac_db *db, long long id, int approve, const char *reviewer,
 	    const char *reason, struct ac_err *e);
 
+/* The same inside the caller's transaction (which it may join with its own
+ * rows, an audit entry): 0, or -1 with e as above; the caller commits, or
+ * rolls back after -1. */
+int	ac_payment_decide(struct ac_db *db, long long id, int approve, const char *reviewer,
+	    const char *reason, struct ac_err *e);
+
 /*
  * {"id", "user_id", "email", "plan_id", "plan", "transaction_id",
  * "amount" ("499.00"), "currency", "method", "status", "proof_file"

@@ -326,12 +326,19 @@ it_multi_new(it_done_fn done, void *arg)
 void
 it_multi_add(struct it_multi *m, const struct it_req *req, void *tag)
 {
+	it_multi_add_h(m, req, NULL, tag);
+}
+
+void
+it_multi_add_h(struct it_multi *m, const struct it_req *req, const char *const *headers,
+    void *tag)
+{
 	struct xfer *x = calloc(1, sizeof(*x));
 	struct it_resp *r = calloc(1, sizeof(*r));
 
 	assert_non_null(x);
 	assert_non_null(r);
-	xfer_setup(x, req, NULL, r);
+	xfer_setup(x, req, headers, r);
 	x->tag = tag;
 	assert_int_equal(curl_multi_add_handle(m->multi, x->easy), CURLM_OK);
 	m->running++;
@@ -413,12 +420,19 @@ multi_keep(void *tag, const struct it_resp *r, void *arg)
 void
 it_http_multi(const struct it_req *reqs, struct it_resp *resps, size_t n)
 {
+	it_http_multi_h(reqs, NULL, resps, n);
+}
+
+void
+it_http_multi_h(const struct it_req *reqs, const char *const *headers, struct it_resp *resps,
+    size_t n)
+{
 	struct it_multi *m = it_multi_new(multi_keep, resps);
 	int64_t until = it_now_ms() + IT_TIMEOUT_MS + 2000;
 
 	memset(resps, 0, n * sizeof(*resps));
 	for (size_t i = 0; i < n; i++)
-		it_multi_add(m, &reqs[i], (void *)(uintptr_t)i);
+		it_multi_add_h(m, &reqs[i], headers, (void *)(uintptr_t)i);
 	while (it_multi_step(m, 100) > 0)
 		assert_true(it_now_ms() < until);
 	it_multi_free(m);

@@ -76,6 +76,9 @@ void		 it_post(struct it_resp *r, const char *path, const char *content_type,
 /* n requests all at once through one multi handle (one connection each);
  * resps[i] answers reqs[i]. */
 void		 it_http_multi(const struct it_req *reqs, struct it_resp *resps, size_t n);
+/* The same with further header lines (a Cookie, an Origin) on each request. */
+void		 it_http_multi_h(const struct it_req *reqs, const char *const *headers,
+		    struct it_resp *resps, size_t n);
 
 void		 it_resp_free(struct it_resp *r);
 
@@ -101,6 +104,8 @@ typedef void	(*it_done_fn)(void *tag, const struct it_resp *r, void *arg);
 
 struct it_multi	*it_multi_new(it_done_fn done, void *arg);
 void		 it_multi_add(struct it_multi *m, const struct it_req *req, void *tag);
+void		 it_multi_add_h(struct it_multi *m, const struct it_req *req,
+		    const char *const *headers, void *tag);
 /* Drives transfers for up to wait_ms (less once none is left; with none
  * running it just waits wait_ms). Returns how many are still running. */
 int		 it_multi_step(struct it_multi *m, int wait_ms);

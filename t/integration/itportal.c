@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "itportal.h"
 
@@ -48,9 +49,8 @@ keep_csrf(struct ib *b, const struct it_resp *r)
 	}
 }
 
-/* The Cookie header line for b into buf. */
-static const char *
-cookie_line(const struct ib *b, char *buf, size_t n)
+const char *
+ib_cookie(const struct ib *b, char *buf, size_t n)
 {
 	snprintf(buf, n, "Cookie: ac_session=%s; ac_pre=%s; ac_admin=%s; ac_admin_pre=%s",
 	    b->session, b->pre, b->admin, b->admin_pre);
@@ -61,7 +61,7 @@ void
 ib_get(struct ib *b, struct it_resp *r, const char *path)
 {
 	char c[512];
-	const char *h[] = { cookie_line(b, c, sizeof(c)), NULL };
+	const char *h[] = { ib_cookie(b, c, sizeof(c)), NULL };
 
 	it_http_h(r, "GET", path, h, NULL, NULL, 0);
 	keep_cookies(b, r);
@@ -73,7 +73,7 @@ ib_post_raw(struct ib *b, struct it_resp *r, const char *path, const char *form,
     const char *origin)
 {
 	char c[512], o[256];
-	const char *h[] = { cookie_line(b, c, sizeof(c)), NULL, NULL };
+	const char *h[] = { ib_cookie(b, c, sizeof(c)), NULL, NULL };
 
 	if (origin != NULL) {
 		snprintf(o, sizeof(o), "Origin: %s", origin);
@@ -335,4 +335,105 @@ int
 it_has(const struct it_resp *r, const char *needle)
 {
 	return r->body != NULL && strstr(r->body, needle) != NULL;
+}
+
+/* ---- uploads -------------------------------------------------------------- */
+
+void
+mp_put(struct mp *m, const void *d, size_t n)
+{
+	m->p = realloc(m->p, m->n + n + 1);
+	assert_non_null(m->p);
+	memcpy(m->p + m->n, d, n);
+	m->n += n;
+	m->p[m->n] = '\0';
+}
+
+void
+mp_str(struct mp *m, const char *s)
+{
+	mp_put(m, s, strlen(s));
+}
+
+void
+mp_field(struct mp *m, const char *name, const char *value)
+{
+	mp_str(m, "--" MP_BOUNDARY "\r\nContent-Disposition: form-data; name=\"");
+	mp_str(m, name);
+	mp_str(m, "\"\r\n\r\n");
+	mp_str(m, value);
+	mp_str(m, "\r\n");
+}
+
+void
+mp_file(struct mp *m, const char *name, const char *filename, const char *ctype,
+    const void *d, size_t n)
+{
+	mp_str(m, "--" MP_BOUNDARY "\r\nContent-Disposition: form-data; name=\"");
+	mp_str(m, name);
+	mp_str(m, "\"; filename=\"");
+	mp_str(m, filename);
+	mp_str(m, "\"\r\nContent-Type: ");
+	mp_str(m, ctype);
+	mp_str(m, "\r\n\r\n");
+	mp_put(m, d, n);
+	mp_str(m, "\r\n");
+}
+
+size_t
+png_chunk(unsigned char *o, const char *type, const unsigned char *d, uint32_t n)
+{
+	uint32_t c;
+
+	o[0] = (unsigned char)(n >> 24);
+	o[1] = (unsigned char)(n >> 16);
+	o[2] = (unsigned char)(n >> 8);
+	o[3] = (unsigned char)n;
+	memcpy(o + 4, type, 4);
+	if (n > 0)
+		memcpy(o + 8, d, n);
+	c = (uint32_t)crc32(0, o + 4, n + 4);
+	o[8 + n] = (unsigned char)(c >> 24);
+	o[9 + n] = (unsigned char)(c >> 16);
+	o[10 + n] = (unsigned char)(c >> 8);
+	o[11 + n] = (unsigned char)c;
+	return 12 + n;
+}
+
+size_t
+png_make(unsigned char *o)
+{
+	static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+	static const unsigned char ihdr[13] = { 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0 };
+	static const unsigned char raw[2] = { 0, 0x7f };	/* filter 0, one grey pixel */
+	unsigned char z[64];
+	uLongf zn = sizeof(z);
+	size_t n = 8;
+
+	assert_int_equal(compress(z, &zn, raw, sizeof(raw)), Z_OK);
+	memcpy(o, sig, 8);
+	n += png_chunk(o + n, "IHDR", ihdr, 13);
+	n += png_chunk(o + n, "IDAT", z, (uint32_t)zn);
+	n += png_chunk(o + n, "IEND", NULL, 0);
+	return n;
+}
+
+void
+ib_proof_is(struct ib *b, const char *path, const void *proof, size_t n, const char *ctype,
+    const char *disposition)
+{
+	struct it_resp r;
+	const char *d;
+
+	ib_get(b, &r, path);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.len, n);
+	assert_memory_equal(r.body, proof, n);
+	assert_string_equal(it_header(&r, "Content-Type", NULL) ?: "", ctype);
+	assert_string_equal(it_header(&r, "X-Content-Type-Options", NULL) ?: "", "nosniff");
+	d = it_header(&r, "Content-Disposition", NULL);
+	if (d == NULL || strncmp(d, disposition, strlen(disposition)) != 0)
+		fail_msg("%s: Content-Disposition %s (wanted %s)", path, d ? d : "(none)",
+		    disposition);
+	it_resp_free(&r);
 }

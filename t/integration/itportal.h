@@ -18,6 +18,8 @@ struct ib {
 	char	admin_set_cookie[512];	/* the last Set-Cookie of ac_admin, whole */
 };
 
+/* The Cookie header line of b's cookies into buf (n bytes); buf. */
+const char *ib_cookie(const struct ib *b, char *buf, size_t n);
 /* GET path as the browser b: cookies sent, cookies and csrf kept. */
 void	ib_get(struct ib *b, struct it_resp *r, const char *path);
 
@@ -85,6 +87,32 @@ void	fx_deliveries(long long user_id, long long strategy_id, int n);
 
 /* Fails the test unless r is a 303 whose Location contains to. */
 void	ib_expect_redirect(const struct it_resp *r, const char *to);
+
+/* ---- uploads: a multipart/form-data body built part by part ---- */
+
+#define MP_BOUNDARY	"----alertcastItBoundary9f3Qx"
+
+struct mp {
+	unsigned char	*p;
+	size_t		 n;
+};
+
+void	mp_put(struct mp *m, const void *d, size_t n);
+void	mp_str(struct mp *m, const char *s);
+/* A text part; a file part. End the body with mp_str(m, "--" MP_BOUNDARY "--\r\n"). */
+void	mp_field(struct mp *m, const char *name, const char *value);
+void	mp_file(struct mp *m, const char *name, const char *filename, const char *ctype,
+	    const void *d, size_t n);
+/* A PNG chunk of type with n bytes of d at o; the bytes written. */
+size_t	png_chunk(unsigned char *o, const char *type, const unsigned char *d, uint32_t n);
+/* A valid 1x1 grey PNG into o (room for 128 bytes); its length. */
+size_t	png_make(unsigned char *o);
+
+/* GET path as b answers exactly the n bytes of proof with Content-Type
+ * ctype, a Content-Disposition starting with disposition ("inline",
+ * "attachment") and nosniff. */
+void	ib_proof_is(struct ib *b, const char *path, const void *proof, size_t n,
+	    const char *ctype, const char *disposition);
 
 /* 1 if needle occurs in the answer's body. */
 int	it_has(const struct it_resp *r, const char *needle);

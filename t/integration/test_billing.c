@@ -1327,96 +1327,6 @@ test_randomized(void **state)
 
 /* ---- 8. uploads: paying by UPI through the portal ------------------------------------ */
 
-#define MP_BOUNDARY	"----alertcastItBoundary9f3Qx"
-
-struct mp {
-	unsigned char	*p;
-	size_t		 n;
-};
-
-static void
-mp_put(struct mp *m, const void *d, size_t n)
-{
-	m->p = realloc(m->p, m->n + n + 1);
-	assert_non_null(m->p);
-	memcpy(m->p + m->n, d, n);
-	m->n += n;
-	m->p[m->n] = '\0';
-}
-
-static void
-mp_str(struct mp *m, const char *s)
-{
-	mp_put(m, s, strlen(s));
-}
-
-/* A text part. */
-static void
-mp_field(struct mp *m, const char *name, const char *value)
-{
-	mp_str(m, "--" MP_BOUNDARY "\r\nContent-Disposition: form-data; name=\"");
-	mp_str(m, name);
-	mp_str(m, "\"\r\n\r\n");
-	mp_str(m, value);
-	mp_str(m, "\r\n");
-}
-
-/* A file part. */
-static void
-mp_file(struct mp *m, const char *name, const char *filename, const char *ctype,
-    const void *d, size_t n)
-{
-	mp_str(m, "--" MP_BOUNDARY "\r\nContent-Disposition: form-data; name=\"");
-	mp_str(m, name);
-	mp_str(m, "\"; filename=\"");
-	mp_str(m, filename);
-	mp_str(m, "\"\r\nContent-Type: ");
-	mp_str(m, ctype);
-	mp_str(m, "\r\n\r\n");
-	mp_put(m, d, n);
-	mp_str(m, "\r\n");
-}
-
-/* A PNG chunk of type with n bytes of d at o; the bytes written. */
-static size_t
-png_chunk(unsigned char *o, const char *type, const unsigned char *d, uint32_t n)
-{
-	uint32_t c;
-
-	o[0] = (unsigned char)(n >> 24);
-	o[1] = (unsigned char)(n >> 16);
-	o[2] = (unsigned char)(n >> 8);
-	o[3] = (unsigned char)n;
-	memcpy(o + 4, type, 4);
-	if (n > 0)
-		memcpy(o + 8, d, n);
-	c = (uint32_t)crc32(0, o + 4, n + 4);
-	o[8 + n] = (unsigned char)(c >> 24);
-	o[9 + n] = (unsigned char)(c >> 16);
-	o[10 + n] = (unsigned char)(c >> 8);
-	o[11 + n] = (unsigned char)c;
-	return 12 + n;
-}
-
-/* A valid 1x1 grey PNG into o (room for 128 bytes); its length. */
-static size_t
-png_make(unsigned char *o)
-{
-	static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
-	static const unsigned char ihdr[13] = { 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0 };
-	static const unsigned char raw[2] = { 0, 0x7f };	/* filter 0, one grey pixel */
-	unsigned char z[64];
-	uLongf zn = sizeof(z);
-	size_t n = 8;
-
-	assert_int_equal(compress(z, &zn, raw, sizeof(raw)), Z_OK);
-	memcpy(o, sig, 8);
-	n += png_chunk(o + n, "IHDR", ihdr, 13);
-	n += png_chunk(o + n, "IDAT", z, (uint32_t)zn);
-	n += png_chunk(o + n, "IEND", NULL, 0);
-	return n;
-}
-
 /* A valid PNG of exactly total bytes (malloc'd): png_make's with a private
  * ancillary chunk of zeros before IEND. */
 static unsigned char *
@@ -1552,7 +1462,6 @@ test_uploads(void **state)
 	struct stat st;
 	unsigned char png[128], *big, poly[160];
 	char email[128], path[1200], tx[32], tx2[32], s[24], *v, *name;
-	const char *ct;
 	size_t pn = png_make(png), bign = 5u * 1024 * 1024 + 1;
 	static const char gif[] = "GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff"
 	    "!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
@@ -1723,15 +1632,7 @@ test_uploads(void **state)
 	assert_string_equal(name + 32, ".pdf");
 	free(name);
 	snprintf(path, sizeof(path), "/payments/%lld/proof", payb);
-	ib_get(&b, &r, path);
-	assert_int_equal(r.status, 200);
-	assert_int_equal(r.len, sizeof(pdf) - 1);
-	assert_memory_equal(r.body, pdf, sizeof(pdf) - 1);
-	assert_string_equal(it_header(&r, "Content-Type", NULL), "application/pdf");
-	ct = it_header(&r, "Content-Disposition", NULL);
-	if (ct == NULL || strncmp(ct, "attachment", 10) != 0)
-		fail_msg("PDF proof Content-Disposition: %s", ct ? ct : "(none)");
-	it_resp_free(&r);
+	ib_proof_is(&b, path, pdf, sizeof(pdf) - 1, "application/pdf", "attachment");
 	ib_get(&a, &r, path);
 	assert_int_equal(r.status, 404);
 	it_resp_free(&r);
