@@ -151,10 +151,14 @@ on_header(char *data, size_t size, size_t n, void *arg)
 /* The source address of the next requests ("host!127.0.0.N"), or "". */
 static char source[64];
 
-void
+const char *
 it_source(const char *addr)
 {
+	static char was[64];
+
+	snprintf(was, sizeof(was), "%s", *source ? source + 5 : "");
 	snprintf(source, sizeof(source), "%s%s", addr ? "host!" : "", addr ? addr : "");
+	return *was ? was : NULL;
 }
 
 /* Sets up x for req with the extra header lines (NULL-terminated, or

@@ -66,8 +66,9 @@ void		 it_http_h(struct it_resp *r, const char *method, const char *path,
 
 /* Sends the next requests from addr, another loopback address such as
  * "127.0.0.7" (nginx sees it as the client's address: the per-address
- * throttles); NULL: the default again. */
-void		 it_source(const char *addr);
+ * throttles); NULL: the default again. Returns the address used until now
+ * (NULL: the default), valid until the next call. */
+const char	*it_source(const char *addr);
 
 /* POST of a NUL-terminated body. */
 void		 it_post(struct it_resp *r, const char *path, const char *content_type,

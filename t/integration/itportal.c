@@ -101,14 +101,16 @@ ia_login_as(struct ib *b, const char *username, const char *password)
 	struct it_resp r;
 	char *form, *u = ib_urlencode(username), *p = ib_urlencode(password);
 	static unsigned n;
-	char addr[32];
+	char addr[32], was[64];
+	const char *prev;
 	long status;
 
 	/* nginx allows 5 login POSTs at once from an address (10 a minute
 	 * after): each login comes from another loopback address */
 	n++;
 	snprintf(addr, sizeof(addr), "127.0.%u.%u", 1 + (n / 200) % 200, 1 + n % 200);
-	it_source(addr);
+	prev = it_source(addr);
+	snprintf(was, sizeof(was), "%s", prev ? prev : "");
 	ib_get(b, &r, "/admin/login");
 	/* signed in already, the page sends b home: its form is the one of
 	 * another tab, opened before, with the login cookie's token */
@@ -120,7 +122,7 @@ ia_login_as(struct ib *b, const char *username, const char *password)
 	ib_post(b, &r, "/admin/login", form);
 	status = r.status;
 	it_resp_free(&r);
-	it_source(NULL);
+	it_source(*was ? was : NULL);	/* the caller's address again */
 	free(form);
 	free(u);
 	free(p);
