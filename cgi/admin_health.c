@@ -231,6 +231,9 @@ health_page(struct ac_call *k)
 	static const struct series sent[] = { { "sent", "#198754", "sent" },
 	    { "failed", "#dc3545", "failed" }, { "skipped", "#ffc107", "skipped" },
 	    { "queued", "#6c757d", "queued" }, { NULL, NULL, NULL } };
+	/* the p99 bar drawn as p50 plus what p99 adds to it */
+	static const struct series latency[] = { { "p50_ms", "#0d6efd", "p50" },
+	    { "p99_over_p50_ms", "#9ec5fe", "p99" }, { NULL, NULL, NULL } };
 	static const struct series count[] = { { "n", "#0d6efd", "signals" },
 	    { NULL, NULL, NULL } };
 	struct actx *c = k->ctx;
@@ -243,6 +246,12 @@ health_page(struct ac_call *k)
 		return;
 	}
 	json_object_set_new(h, "queue_chart", bars(json_object_get(h, "queue"), "kind", queue));
+	json_array_foreach(json_object_get(h, "latency"), i, row)
+		json_object_set_new(row, "p99_over_p50_ms", json_integer(json_integer_value(
+		    json_object_get(row, "p99_ms")) - json_integer_value(json_object_get(row,
+		    "p50_ms"))));
+	json_object_set_new(h, "latency_chart", bars(json_object_get(h, "latency"), "channel",
+	    latency));
 	json_object_set_new(h, "day_chart", bars(json_object_get(h, "per_day"), "day", count));
 	json_object_set_new(h, "delivery_chart", bars(json_object_get(h, "deliveries"), "label",
 	    sent));
