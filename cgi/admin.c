@@ -114,10 +114,7 @@ admin_page(struct actx *c, int status, const char *tmpl, const char *title, json
 {
 	char nav[80];
 	const char *p = c->r->path ? c->r->path : "", *seg;
-	struct ac_err e;
 	json_t *can;
-	size_t len;
-	char *html;
 
 	if (data == NULL)
 		data = json_object();
@@ -143,18 +140,8 @@ admin_page(struct actx *c, int status, const char *tmpl, const char *title, json
 		json_object_set_new(data, "flash", json_string(flash(c)));
 	if (error != NULL)
 		json_object_set_new(data, "error", json_string(error));
-	html = ac_html_render(site.html, "layout", data, &len, &e);
+	ac_html_reply(site.html, c->r, status, "layout", data, c->headers);
 	json_decref(data);
-	if (html == NULL) {
-		static const char oops[] = "<!doctype html><title>Error</title><p>Something went"
-		    " wrong on our side. Please try again.</p>";
-
-		ac_error("template %s: %s", tmpl, e.message);
-		ac_reply(c->r, 500, "text/html; charset=utf-8", NULL, oops, sizeof(oops) - 1);
-		return;
-	}
-	ac_reply(c->r, status, "text/html; charset=utf-8", c->headers, html, len);
-	free(html);
 }
 
 void

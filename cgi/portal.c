@@ -307,9 +307,6 @@ page(struct pctx *c, int status, const char *tmpl, const char *title, json_t *da
     const char *error)
 {
 	char nav[64];
-	struct ac_err e;
-	size_t len;
-	char *html;
 
 	if (data == NULL)
 		data = json_object();
@@ -325,18 +322,8 @@ page(struct pctx *c, int status, const char *tmpl, const char *title, json_t *da
 		json_object_set_new(data, "flash", json_string(flash(c)));
 	if (error != NULL)
 		json_object_set_new(data, "error", json_string(error));
-	html = ac_html_render(portal.html, "layout", data, &len, &e);
+	ac_html_reply(portal.html, c->r, status, "layout", data, c->headers);
 	json_decref(data);
-	if (html == NULL) {
-		static const char oops[] = "<!doctype html><title>Error</title><p>Something went"
-		    " wrong on our side. Please try again.</p>";
-
-		ac_error("template %s: %s", tmpl, e.message);
-		ac_reply(c->r, 500, "text/html; charset=utf-8", NULL, oops, sizeof(oops) - 1);
-		return;
-	}
-	ac_reply(c->r, status, "text/html; charset=utf-8", c->headers, html, len);
-	free(html);
 }
 
 /* An error page: 403, 404, 405, 500... */

@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/log.h"
 #include "base/template.h"
 #include "web/html.h"
+#include "web/response.h"
 
 struct tmpl {
 	char		*name;
@@ -113,4 +115,23 @@ ac_html_render(struct ac_html *h, const char *name, const json_t *ctx, size_t *l
 	}
 	*len = out.len;
 	return ac_buf_take(&out);
+}
+
+void
+ac_html_reply(struct ac_html *h, struct ac_req *r, int status, const char *name,
+    const json_t *ctx, const char *headers)
+{
+	static const char oops[] = "<!doctype html><title>Error</title><p>Something went"
+	    " wrong on our side. Please try again.</p>";
+	struct ac_err e;
+	size_t len;
+	char *html;
+
+	if ((html = ac_html_render(h, name, ctx, &len, &e)) == NULL) {
+		ac_error("template %s: %s", name, e.message);
+		ac_reply(r, 500, "text/html; charset=utf-8", NULL, oops, sizeof(oops) - 1);
+		return;
+	}
+	ac_reply(r, status, "text/html; charset=utf-8", headers, html, len);
+	free(html);
 }

@@ -28,4 +28,12 @@ void		 ac_html_free(struct ac_html *h);
 char		*ac_html_render(struct ac_html *h, const char *name, const json_t *ctx,
 		    size_t *len, struct ac_err *e);
 
+struct ac_req;
+
+/* Renders template name with ctx and answers it with status and the extra
+ * header lines (may be NULL) as text/html; a template that fails (logged)
+ * answers a plain 500 page instead. */
+void		 ac_html_reply(struct ac_html *h, struct ac_req *r, int status,
+		    const char *name, const json_t *ctx, const char *headers);
+
 #endif

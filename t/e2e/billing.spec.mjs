@@ -15,10 +15,10 @@
 // AC_TEST_WORKER, AC_TEST_OUT, AC_UPI_VPA, CHROMIUM (default /usr/bin/chromium).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { deflateSync } from 'node:zlib';
+import { mkdirSync, readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import { writePng } from './png.mjs';
 
 const env = (name) => {
 	const v = process.env[name];
@@ -36,33 +36,7 @@ const sql = (query, ...params) => execFileSync('psql', [env('AC_DATABASE_URL'), 
 	'-v', 'ON_ERROR_STOP=1', ...params.flatMap((p, i) => ['-v', `p${i + 1}=${p}`])],
 	{ encoding: 'utf8', input: query + ';\n' }).trim();
 
-// A real 8x8 PNG, CRCs and all: what a phone's screenshot is, smaller.
-const crcTable = Array.from({ length: 256 }, (_, n) => {
-	let c = n;
-	for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-	return c >>> 0;
-});
-const crc32 = (buf) => {
-	let c = 0xffffffff;
-	for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-	return (c ^ 0xffffffff) >>> 0;
-};
-const chunk = (type, data) => {
-	const len = Buffer.alloc(4), crc = Buffer.alloc(4), td = Buffer.concat([Buffer.from(type), data]);
-	len.writeUInt32BE(data.length);
-	crc.writeUInt32BE(crc32(td));
-	return Buffer.concat([len, td, crc]);
-};
-const ihdr = Buffer.alloc(13);
-ihdr.writeUInt32BE(8, 0);
-ihdr.writeUInt32BE(8, 4);
-ihdr[8] = 8; ihdr[9] = 2;
-const rows = Buffer.concat(Array.from({ length: 8 }, () => Buffer.concat([Buffer.from([0]),
-	Buffer.alloc(24, 0x5a)])));
-const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-	chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
-const proofPath = `${out}/upi-proof.png`;
-writeFileSync(proofPath, png);
+const proofPath = writePng(`${out}/upi-proof.png`, 0x5a);
 
 // What the operator set up: a strategy and two plans, one bought by card
 // (a Stripe price), one by UPI.
@@ -172,7 +146,7 @@ await step('a UPI payment with its proof waits, then an operator approves it', a
 	await shot('payments-pending');
 	const proof = await page.request.get(`${base}${await row.getByRole('link', { name: 'proof' }).getAttribute('href')}`);
 	assert.equal(proof.status(), 200);
-	assert.deepEqual(Buffer.from(await proof.body()), png);
+	assert.deepEqual(Buffer.from(await proof.body()), readFileSync(proofPath));
 	await page.goto(`${base}/`);
 	assert.equal(await page.locator('#pending-payment').count(), 1);
 	const id = sql("SELECT id FROM payments WHERE transaction_id = '412345678901'");
