@@ -377,7 +377,8 @@ rows_or_null(json_t *arr)
 }
 
 /* Bootstrap badge colours by status: pairs, then the colour of any other. */
-static const char *const delivery_badge[] = { "sent", "success", "failed", "danger",
+static const char *const delivery_badge[] = { "sent", "success", "outbox", "secondary",
+    "failed", "danger",
     "skipped", "warning", NULL, "secondary" };
 static const char *const trade_badge[] = { "open", "primary", "closed", "secondary",
     NULL, "warning" };
@@ -391,7 +392,8 @@ badges(json_t *rows, const char *const *map)
 	size_t i;
 
 	json_array_foreach(rows, i, v) {
-		status = json_string_value(json_object_get(v, "status"));
+		if ((status = json_string_value(json_object_get(v, "shown_status"))) == NULL)
+			status = json_string_value(json_object_get(v, "status"));
 		for (m = map; *m && (status == NULL || strcmp(*m, status) != 0); m += 2)
 			;
 		json_object_set_new(v, "badge", json_string(m[1]));

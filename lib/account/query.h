@@ -73,6 +73,27 @@ json_t	*ac_user_query(struct ac_db *db, const struct ac_stmt *st, long long user
 	", d.signal_id, s.strategy_id, s.action, d.kind," \
 	" " AC_SQL_ISO("d.created_at") " AS created_at, " AC_SQL_ISO("d.sent_at") " AS sent_at"
 #define AC_SQL_DELIVERY_READ AC_SQL_DELIVERY_COLUMNS \
-	", signal_action_label(s.action) AS action_label, " AC_SQL_LOCAL("d.created_at") " AS at"
+	", signal_action_label(s.action) AS action_label, " AC_SQL_LOCAL("d.created_at") " AS at," \
+	" " AC_SQL_DELIVERY_SHOWN " AS shown_status, " AC_SQL_DELIVERY_WHY " AS why"
+/* What a person sees of a delivery's state: "outbox" for one kept in the
+ * outbox (no provider configured), else its status; and why it did not
+ * go out, in words (NULL when it did). */
+#define AC_SQL_DELIVERY_SHOWN \
+	"CASE WHEN d.status = 'sent' AND d.provider = 'outbox' THEN 'outbox' ELSE d.status END"
+#define AC_SQL_DELIVERY_WHY \
+	"CASE WHEN d.status = 'sent' AND d.provider = 'outbox' THEN" \
+	" 'Kept in the outbox: no ' || d.channel || ' provider is set up on this server yet'" \
+	" WHEN d.skip_reason = 'no_credits' THEN 'Not sent: out of credits (top up on the Plans page)'" \
+	" WHEN d.skip_reason = 'daily_cap' THEN 'Not sent: your daily limit was reached (Account)'" \
+	" WHEN d.skip_reason = 'preference' THEN 'Not sent: you switched ' || d.channel ||" \
+	"  ' off (Account); no credit charged'" \
+	" WHEN d.skip_reason = 'no_address' THEN 'Not sent: ' || CASE d.channel" \
+	"  WHEN 'telegram' THEN 'no Telegram chat linked (Account)'" \
+	"  WHEN 'sms' THEN 'no phone number set (Account)'" \
+	"  WHEN 'push' THEN 'no device set up for push' ELSE 'no address' END ||" \
+	"  '; no credit charged'" \
+	" WHEN d.status = 'failed' THEN 'Could not be delivered'" \
+	"  || coalesce(': ' || left(d.error, 120), '')" \
+	" WHEN d.status = 'queued' THEN 'On its way' END"
 
 #endif

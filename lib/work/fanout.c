@@ -39,6 +39,12 @@ ac_fanout_gate(int served_today, int max_daily, long long balance, long long cos
 	return AC_SKIP_NONE;
 }
 
+unsigned
+ac_reachable(unsigned channels, const struct ac_reach *r)
+{
+	return channels & r->allowed & r->addressed;
+}
+
 enum ac_skip
 ac_channel_skip(enum ac_channel ch, const struct ac_reach *r)
 {
@@ -102,7 +108,7 @@ static const struct ac_stmt st_candidates = { "fanout_candidates",
 	" u.credit_balance, u.max_daily_alerts,"
 	" (SELECT count(DISTINCT d.signal_id) FROM deliveries d WHERE d.user_id = u.id"
 	"  AND d.created_at >= date_trunc('day', now() AT TIME ZONE u.timezone) AT TIME ZONE u.timezone"
-	"  AND (d.skip_reason IS NULL OR d.skip_reason IN ('preference', 'no_address'))),"
+	"  AND d.skip_reason IS NULL),"
 	" coalesce((SELECT string_agg(t.id || ' ' || t.side || ' ' || t.entry_price || ' '"
 	"  || coalesce(t.take_profit, 0) || ' ' || coalesce(t.stop_loss, 0), ','"
 	"  ORDER BY t.opened_at, t.id) FROM (SELECT * FROM trades t WHERE t.strategy_id = $1"
@@ -213,6 +219,8 @@ struct cand {
 	struct ac_trade_plan	 plan;
 	int			 matched;	/* toggles and price filter accept */
 	enum ac_skip		 gate;		/* NONE: served */
+	int			 unreached;	/* no channel of the alarm can reach the
+						 * user: each says why, nothing charged */
 };
 
 static enum ac_job_outcome
@@ -415,6 +423,11 @@ decide(struct ac_db *db, const struct fan *f, struct cand *c, int n)
 		c[i].matched = ac_alarm_accepts(&c[i].filter, c[i].plan.kind, f->sig.price);
 		if (!c[i].matched)
 			continue;
+		if (ac_reachable(c[i].channels, &c[i].reach) == 0) {
+			c[i].unreached = 1;
+			c[i].gate = AC_SKIP_NO_ADDRESS;	/* not served; each channel says why */
+			continue;
+		}
 		c[i].gate = ac_fanout_gate(c[i].served_today, c[i].max_daily, c[i].balance,
 		    c[i].cost);
 		if (c[i].gate != AC_SKIP_NONE || c[i].cost == 0)
@@ -554,7 +567,7 @@ write_deliveries(struct ac_db *db, const struct fan *f, const struct cand *c, in
 
 			if (!(c[i].channels & (1u << ch)))
 				continue;
-			if (skip == AC_SKIP_NONE)
+			if (skip == AC_SKIP_NONE || c[i].unreached)
 				skip = ac_channel_skip((enum ac_channel)ch, &c[i].reach);
 			ac_pgarray_ll(&du, c[i].user_id);
 			ac_pgarray_ll(&da, c[i].alarm_id);

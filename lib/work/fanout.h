@@ -67,6 +67,12 @@ int		 ac_alarm_accepts(const struct ac_alarm_filter *f, enum ac_signal_kind kind
 enum ac_skip	 ac_fanout_gate(int served_today, int max_daily, long long balance,
 		    long long cost);
 
+/* The channels (bits) of an alarm's that a signal can go out on: allowed
+ * and addressed. A user none of whose channels can be reached is not
+ * served: no credit is charged and no trade moves for a message nobody
+ * would receive. Pure. */
+unsigned	 ac_reachable(unsigned channels, const struct ac_reach *r);
+
 /* A served user's channel: PREFERENCE (switched off), NO_ADDRESS, or NONE
  * (queue it). Pure. */
 enum ac_skip	 ac_channel_skip(enum ac_channel ch, const struct ac_reach *r);

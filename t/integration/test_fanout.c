@@ -178,11 +178,12 @@ check_deliveries(const char *signal_ids)
 	    " ON a.strategy_id = s.strategy_id WHERE s.id = ANY ($1::bigint[])"
 	    " AND (SELECT count(*) FROM deliveries d WHERE d.signal_id = s.id"
 	    " AND d.user_id = a.user_id) NOT IN (0, cardinality(a.channels))", signal_ids, NULL), 0);
-	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d WHERE d.signal_id ="
-	    " ANY ($1::bigint[]) AND (d.skip_reason IS DISTINCT FROM 'no_credits'"
-	    " AND d.skip_reason IS DISTINCT FROM 'daily_cap') <> EXISTS (SELECT 1 FROM"
-	    " credit_ledger l WHERE l.idempotency_key = 'signal:' || d.signal_id || ':user:'"
-	    " || d.user_id)", signal_ids, NULL), 0);
+	/* served (a channel queued or sent) exactly when charged */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM (SELECT d.signal_id, d.user_id,"
+	    " bool_or(d.skip_reason IS NULL) AS served FROM deliveries d WHERE d.signal_id ="
+	    " ANY ($1::bigint[]) GROUP BY 1, 2) x WHERE x.served <> EXISTS (SELECT 1 FROM"
+	    " credit_ledger l WHERE l.idempotency_key = 'signal:' || x.signal_id || ':user:'"
+	    " || x.user_id)", signal_ids, NULL), 0);
 }
 
 /* ---- skip reasons, filters, commands ------------------------------------- */
@@ -696,11 +697,89 @@ test_crash(void **state)
 	    > 1000);
 }
 
+/* No silent misses: an alarm none of whose channels can reach the user (a
+ * Telegram-only alarm with no chat linked, email switched off) costs
+ * nothing and opens no trade; each delivery says why. Once a chat is
+ * linked, the next signal is charged and tracked as usual. */
+static void
+test_unreached_not_charged(void **state)
+{
+	struct it_strategy s;
+	char e_tg[96], e_off[96], sid[24], plan[40], path[64], *body;
+	struct it_resp r;
+	long long signal;
+
+	(void)state;
+	it_strategy_new(&s, "1h", NULL);
+	snprintf(sid, sizeof(sid), "%lld", s.id);
+	it_rand_hex(plan, 10);
+	json_decref(acctl(0, "plan", "add", "--name", plan, "--price-cents", "49900", "--currency",
+	    "INR", "--months", "1", "--credits", "5", "--strategies", sid, NULL));
+	json_decref(acctl(0, "user", "add", "--email", email("tgonly", e_tg, 96), "--password",
+	    "secret-pw", NULL));
+	json_decref(acctl(0, "user", "add", "--email", email("off", e_off, 96), "--password",
+	    "secret-pw", NULL));
+	json_decref(acctl(0, "subscribe", "--email", e_tg, "--plan", plan, NULL));
+	json_decref(acctl(0, "subscribe", "--email", e_off, "--plan", plan, NULL));
+	json_decref(acctl(0, "alarm", "add", "--email", e_tg, "--strategy", sid, "--channels",
+	    "telegram", NULL));
+	json_decref(acctl(0, "alarm", "add", "--email", e_off, "--strategy", sid, "--channels",
+	    "email", NULL));
+	PQclear(it_q("UPDATE users SET notify_email = false WHERE email = $1", e_off, NULL));
+
+	body = it_alert(&s, "buy", 42000, 0, 0, it_now_ms());
+	it_post(&r, s.path, "application/json", body);
+	free(body);
+	assert_int_equal(r.status, 202);
+	signal = (long long)json_integer_value(it_json_get(&r, "id"));
+	it_resp_free(&r);
+	drain();
+	snprintf(path, sizeof(path), "%lld", signal);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
+	    " WHERE d.signal_id = $1 AND u.email = $2 AND d.channel = 'telegram'"
+	    " AND d.skip_reason = 'no_address'", path, e_tg, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
+	    " WHERE d.signal_id = $1 AND u.email = $2 AND d.channel = 'email'"
+	    " AND d.skip_reason = 'preference'", path, e_off, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email IN ($1, $2)"
+	    " AND credit_balance = 5", e_tg, e_off, NULL), 2);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE entry_signal_id = $1", path,
+	    NULL), 0);
+	{
+		char ids[72];
+
+		snprintf(ids, sizeof(ids), "{%s}", path);
+		check_deliveries(ids);
+	}
+	check_ledger();
+
+	/* the chat linked: the next signal reaches them, is charged, opens a trade */
+	PQclear(it_q("UPDATE users SET telegram_chat_id = '4242' || (random() * 1e9)::bigint"
+	    " WHERE email = $1", e_tg, NULL));
+	body = it_alert(&s, "sell", 41000, 0, 0, it_now_ms() + 1000);
+	it_post(&r, s.path, "application/json", body);
+	free(body);
+	assert_int_equal(r.status, 202);
+	signal = (long long)json_integer_value(it_json_get(&r, "id"));
+	it_resp_free(&r);
+	drain();
+	snprintf(path, sizeof(path), "%lld", signal);
+	assert_int_equal(it_q_ll("SELECT credit_balance FROM users WHERE email = $1", e_tg, NULL), 4);
+	assert_int_equal(it_q_ll("SELECT credit_balance FROM users WHERE email = $1", e_off, NULL),
+	    5);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
+	    " WHERE d.signal_id = $1 AND u.email = $2 AND d.status = 'sent'", path, e_tg, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades t JOIN users u ON u.id = t.user_id"
+	    " WHERE t.entry_signal_id = $1 AND u.email = $2", path, e_tg, NULL), 1);
+	check_ledger();
+}
+
 int
 main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_skip_reasons),
+		cmocka_unit_test(test_unreached_not_charged),
 		cmocka_unit_test(test_thousand_users),
 		cmocka_unit_test(test_part_fails_then_rerun),
 		cmocka_unit_test(test_keys),

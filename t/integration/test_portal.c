@@ -761,6 +761,25 @@ test_history_pages(void **state)
 	assert_true(it_has(&r, "<td>sms</td>"));
 	assert_true(it_has(&r, "<option value=\"sms\" selected>"));
 	it_resp_free(&r);
+	/* every state in words: skipped for want of credits, a Telegram alarm
+	 * with no chat linked, kept in the outbox, failed with its reason */
+	PQclear(it_q("WITH d AS (SELECT id, row_number() OVER (ORDER BY id) n FROM deliveries"
+	    " WHERE user_id = $1 ORDER BY id DESC LIMIT 4) UPDATE deliveries x SET"
+	    " status = CASE d.n % 4 WHEN 0 THEN 'skipped' WHEN 1 THEN 'sent' WHEN 2 THEN 'failed'"
+	    " ELSE x.status END, channel = CASE d.n % 4 WHEN 0 THEN 'telegram' ELSE x.channel END,"
+	    " skip_reason = CASE d.n % 4 WHEN 0 THEN 'no_address' WHEN 3 THEN x.skip_reason END,"
+	    " provider = CASE d.n % 4 WHEN 1 THEN 'outbox' WHEN 2 THEN 'resend' END,"
+	    " error = CASE d.n % 4 WHEN 2 THEN 'address bounced' END FROM d WHERE x.id = d.id",
+	    (snprintf(path, sizeof(path), "%lld", uid), path), NULL));
+	ib_get(&b, &r, "/history");
+	assert_true(it_has(&r, "Not sent: no Telegram chat linked (Account); no credit charged"));
+	assert_true(it_has(&r, ">outbox</span>"));
+	assert_true(it_has(&r, "Kept in the outbox: no "));
+	assert_true(it_has(&r, "Could not be delivered: address bounced"));
+	assert_true(it_has(&r, "Not sent: out of credits (top up on the Plans page)"));
+	assert_false(it_has(&r, ">no_address<"));
+	assert_false(it_has(&r, ">no_credits<"));
+	it_resp_free(&r);
 	ib_get(&b, &r, "/history?channel=%3Cscript%3E&before=-1&strategy=abc");
 	assert_int_equal(r.status, 200);
 	assert_false(it_has(&r, "<script"));

@@ -268,6 +268,24 @@ test_names(void **state)
 	assert_string_equal(ac_skip_name(AC_SKIP_NO_ADDRESS), "no_address");
 }
 
+/* The channels a signal can go out on: allowed and addressed, of the alarm's. */
+static void
+test_reachable(void **state)
+{
+	const unsigned tg = AC_CH_BIT(AC_CH_TELEGRAM), em = AC_CH_BIT(AC_CH_EMAIL),
+	    sms = AC_CH_BIT(AC_CH_SMS);
+	struct ac_reach r = { .allowed = AC_CH_ALL, .addressed = em };
+
+	(void)state;
+	assert_int_equal(ac_reachable(tg, &r), 0);		/* no chat linked */
+	assert_int_equal(ac_reachable(tg | em, &r), em);
+	r.allowed = AC_CH_ALL & ~em;
+	assert_int_equal(ac_reachable(em, &r), 0);		/* email switched off */
+	r.addressed = em | tg | sms;
+	assert_int_equal(ac_reachable(em | tg | sms, &r), tg | sms);
+	assert_int_equal(ac_reachable(0, &r), 0);
+}
+
 /* ---- eligibility ---------------------------------------------------- */
 
 struct accept_row {
@@ -363,6 +381,7 @@ main(void)
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_reachable),
 		cmocka_unit_test(test_gate),
 		cmocka_unit_test(test_channel_skip),
 		cmocka_unit_test(test_message_fill),
