@@ -318,6 +318,18 @@ audit_page(struct ac_call *k)
 		admin_db_failed(c);
 		return;
 	}
+	{
+		json_t *row;
+		size_t i;
+
+		/* the filter links of each row, encoded for the query string */
+		json_array_foreach(rows, i, row) {
+			json_object_set_new(row, "actor_q", json_string(admin_qs(c,
+			    json_string_value(json_object_get(row, "actor")))));
+			json_object_set_new(row, "target_q", json_string(admin_qs(c,
+			    json_string_value(json_object_get(row, "target")))));
+		}
+	}
 	if (json_array_size(rows) == AUDIT_PAGE) {
 		last = json_array_get(rows, AUDIT_PAGE - 1);
 		older = ac_arena_printf(c->r->arena, "/admin/audit?actor=%s&action=%s&target=%s"

@@ -222,13 +222,9 @@ static const struct ac_stmt st_claim = { "admin_reject_claim",
 	"  (extract(epoch FROM w.received_at) * 1000)::bigint, encode(st.webhook_token_hash, 'hex')",
 	2 };
 
-/* The claim given back: ingest refused the alert again, or failed. */
-static const struct ac_stmt st_release = { "admin_reject_release",
-	"UPDATE webhook_rejects SET review = NULL, reviewed_by = NULL, reviewed_at = NULL"
-	" WHERE id = $1 AND review = 'accepted' AND signal_id IS NULL", 1 };
-
 static const struct ac_stmt st_accepted = { "admin_reject_accepted",
-	"UPDATE webhook_rejects SET signal_id = $2 WHERE id = $1", 2 };
+	"UPDATE webhook_rejects SET signal_id = $2 WHERE id = $1 AND review = 'accepted'"
+	" AND signal_id IS NULL", 2 };
 
 static const struct ac_stmt st_dismiss = { "admin_reject_dismiss",
 	"UPDATE webhook_rejects SET review = 'dismissed', reviewed_by = $2, reviewed_at = now()"
@@ -315,9 +311,10 @@ decided(struct actx *c, const struct ac_stmt *st, const char *const *vals, const
 /* POST /admin/review/N/accept: the stored body through ac_ingest() once,
  * with the strategy's token and its first arrival time, the operator's
  * overrule relaxing only what an operator may judge (ingest.h: review).
- * The claim makes a double click or two operators at once run it once;
- * the signal's idempotency key, the same for the same body and time,
- * guards the rest. A refusal again gives the claim back. */
+ * The claim, the signal, its fan-out job and the audit row are one
+ * transaction: a double click or two operators at once wait on the
+ * claimed row and find it decided; a refusal again, or a failure, leaves
+ * nothing behind. */
 static void
 accept_post(struct ac_call *k)
 {
@@ -326,15 +323,24 @@ accept_post(struct ac_call *k)
 	struct ac_ingest_in in = { 0 };
 	struct ac_ingest_out out;
 	char sid[24];
+	const char *av[2] = { vals[0], sid };
 	PGresult *res;
+	json_t *d;
+	int ok;
 
+	if (ac_db_begin(site.db) == -1) {
+		admin_db_failed(c);
+		return;
+	}
 	res = ac_db_exec(site.db, &st_claim, vals, NULL, NULL);
 	if (!ac_db_ok(site.db, res, PGRES_TUPLES_OK)) {
+		ac_db_rollback(site.db);
 		admin_db_failed(c);
 		return;
 	}
 	if (PQntuples(res) == 0) {
 		PQclear(res);
+		ac_db_rollback(site.db);
 		unclaimable(c);
 		return;
 	}
@@ -348,31 +354,31 @@ accept_post(struct ac_call *k)
 	in.review = 1;
 	ac_ingest(site.db, &in, &out);
 	PQclear(res);
-	if (out.result == AC_INGEST_QUEUED || out.result == AC_INGEST_DUPLICATE) {
-		const char *av[2] = { vals[0], sid };
-
-		snprintf(sid, sizeof(sid), "%lld", out.signal_id);
-		ac_info("refused alert %s accepted by %s: signal %s%s", vals[0], c->a.username, sid,
-		    out.result == AC_INGEST_DUPLICATE ? " (stored before)" : "");
-		if (decided(c, &st_accepted, av, "review.accept", json_pack("{s:I, s:b}",
-		    "signal_id", (json_int_t)out.signal_id, "duplicate",
-		    out.result == AC_INGEST_DUPLICATE)) != 1) {
-			ac_error("refused alert %s: signal %s stored, the decision not recorded: %s",
-			    vals[0], sid, ac_db_error(site.db));
+	if (out.result != AC_INGEST_QUEUED && out.result != AC_INGEST_DUPLICATE) {
+		ac_db_rollback(site.db);
+		if (out.result == AC_INGEST_REJECTED)
+			review_show(c, 422, 0, NULL, ac_arena_printf(c->r->arena, "Refused alert %lld"
+			    " was refused again (%d %s): %s. Nothing was stored.", k->id,
+			    out.err.status, out.err.code ? out.err.code : "", out.err.message));
+		else
 			admin_db_failed(c);
-			return;
-		}
-		admin_redirect(c, "/admin/review?done=review_accepted");
 		return;
 	}
-	if (ac_db_command(site.db, &st_release, vals) == -1)
-		ac_error("refused alert %s: claim not released: %s", vals[0], ac_db_error(site.db));
-	if (out.result == AC_INGEST_REJECTED)
-		review_show(c, 422, 0, NULL, ac_arena_printf(c->r->arena, "Refused alert %lld was"
-		    " refused again (%d %s): %s. Nothing was stored.", k->id, out.err.status,
-		    out.err.code ? out.err.code : "", out.err.message));
-	else
+	snprintf(sid, sizeof(sid), "%lld", out.signal_id);
+	d = json_pack("{s:I, s:b}", "signal_id", (json_int_t)out.signal_id, "duplicate",
+	    out.result == AC_INGEST_DUPLICATE);
+	ok = ac_db_command(site.db, &st_accepted, av) == 1 && admin_audit(c, "review.accept",
+	    ac_arena_printf(c->r->arena, "reject:%lld", k->id), d) == 0 &&
+	    ac_db_commit(site.db) == 0;
+	json_decref(d);
+	if (!ok) {
+		ac_db_rollback(site.db);
 		admin_db_failed(c);
+		return;
+	}
+	ac_info("refused alert %s accepted by %s: signal %s%s", vals[0], c->a.username, sid,
+	    out.result == AC_INGEST_DUPLICATE ? " (stored before)" : "");
+	admin_redirect(c, "/admin/review?done=review_accepted");
 }
 
 /* POST /admin/review/N/dismiss */

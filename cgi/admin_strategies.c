@@ -714,7 +714,12 @@ test_post(struct ac_call *k)
 		    " (users marked as test users).");
 		return;
 	}
-	body = test_alert(st, action, price);
+	if ((body = test_alert(st, action, price)) == NULL) {	/* out of memory */
+		ac_db_rollback(site.db);
+		json_decref(st);
+		admin_db_failed(c);
+		return;
+	}
 	in.token = json_string_value(json_object_get(st, "token"));
 	in.body = body;
 	in.len = strlen(body);

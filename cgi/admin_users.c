@@ -305,7 +305,8 @@ user_back(struct actx *c, long long user_id, const char *done)
 /* $1 the user, $2 the column's new value: the value it had, when it
  * changed; no row when it was already so (or there is no such user). */
 static const struct ac_stmt st_status = { "admin_user_status",
-	"WITH o AS (SELECT id, status FROM users WHERE id = $1 FOR UPDATE),"
+	"WITH o AS (SELECT id, status FROM users WHERE id = $1"
+	"  AND email NOT LIKE 'erased-%@erased.invalid' FOR UPDATE),"	/* erased stays closed */
 	" u AS (UPDATE users SET status = $2, updated_at = now() FROM o"
 	"  WHERE users.id = o.id AND o.status <> $2 RETURNING o.status),"
 	/* a suspended user's sessions end; their API tokens fail on the status */
@@ -316,8 +317,9 @@ static const struct ac_stmt st_test = { "admin_user_test",
 	"WITH o AS (SELECT id, is_test FROM users WHERE id = $1 FOR UPDATE)"
 	" UPDATE users SET is_test = $2, updated_at = now() FROM o"
 	" WHERE users.id = o.id AND o.is_test <> $2 RETURNING o.is_test::text", 2 };
+/* an erased account is no one's to change any more */
 static const struct ac_stmt st_exists = { "admin_user_exists",
-	"SELECT 1 FROM users WHERE id = $1", 1 };
+	"SELECT 1 FROM users WHERE id = $1 AND email NOT LIKE 'erased-%@erased.invalid'", 1 };
 
 /*
  * Sets one column of the user of k's id with st ($1 the id, $2 value),

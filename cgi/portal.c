@@ -740,9 +740,10 @@ alarms_show(struct pctx *c, int status, const char *error)
 		db_failed(c);
 		return;
 	}
-	page(c, status, "alarms", "Alarms", json_pack("{s:o, s:o, s:o}", "alarms",
-	    rows_or_null(list), "strategies", strategies, "form", alarm_form_state(c, NULL)),
-	    error);
+	/* "choices": the add form, once, when a plan covers some strategy */
+	page(c, status, "alarms", "Alarms", json_pack("{s:o, s:b, s:o, s:o}", "alarms",
+	    rows_or_null(list), "choices", json_array_size(strategies) > 0, "strategies",
+	    strategies, "form", alarm_form_state(c, NULL)), error);
 }
 
 /* GET /alarms: the user's alarms and the add form. */

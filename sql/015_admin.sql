@@ -49,9 +49,9 @@ CREATE TABLE admin_sessions (
 CREATE INDEX admin_sessions_admin ON admin_sessions (admin_id);
 CREATE INDEX admin_sessions_expires ON admin_sessions (expires_at);
 
--- A new password or permissions, or an account no longer active, ends
--- the account's sessions: a right is checked when it is used, and a
--- session must not outlive the right it was opened with.
+-- A new password (a rehash at login too), or an account no longer active,
+-- ends the account's sessions. Permissions need no trigger: they are read
+-- with the session at every request, so a flag taken away counts at once.
 CREATE FUNCTION ac_admin_sessions_end() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF NEW.password_hash IS DISTINCT FROM OLD.password_hash

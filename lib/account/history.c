@@ -48,6 +48,11 @@ static const struct ac_stmt st_signals = { "signals", AC_SQL_VISIBLE_WITH
 	"  FROM signals s JOIN strategies st ON st.id = s.strategy_id"
 	"  WHERE s.strategy_id IN (SELECT strategy_id FROM alarms WHERE user_id = $1)"
 	"  AND s.status = 'processed' AND " AC_SQL_VISIBLE("s")
+	/* a test signal is its test user's alone; a testing strategy's are
+	 * test users' only (the fan-out's rule) */
+	"  AND (s.test_user_id IS NULL OR s.test_user_id = $1)"
+	"  AND (st.status <> 'testing' OR EXISTS (SELECT 1 FROM users u WHERE u.id = $1"
+	"  AND u.is_test))"
 	"  ORDER BY s.id DESC LIMIT $2) x", 2 };
 
 json_t *

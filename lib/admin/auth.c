@@ -102,19 +102,26 @@ ac_admin_init(void)
 
 /* The account of a name or an email: its username wins over another's email. */
 static const struct ac_stmt st_admin_find = { "admin_find",
-	"SELECT id, password_hash, status = 'active' AND coalesce(locked_until <= now(), true),"
-	" username, locked_until > now() FROM admin_users"
+	"SELECT id, username FROM admin_users"
 	" WHERE username = lower($1) OR lower(email) = lower($1)"
 	" ORDER BY username = lower($1) DESC LIMIT 1", 1 };
 
-/* A wrong password: counted; the lock'th in a row locks the account. */
-static const struct ac_stmt st_admin_failed = { "admin_failed",
+/*
+ * An attempt, counted before the password is checked, so attempts at once
+ * cannot all pass an unlocked account: the lock_after'th in a row locks it
+ * (the count starts again). No row when the account is locked or not
+ * active; else its hash and whether this attempt locked it.
+ */
+static const struct ac_stmt st_admin_attempt = { "admin_attempt",
 	"UPDATE admin_users SET"
 	" locked_until = CASE WHEN failed_logins + 1 >= $2"
 	"  THEN now() + make_interval(secs => $3) ELSE locked_until END,"
 	" failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END"
-	" WHERE id = $1 RETURNING locked_until > now()", 3 };
+	" WHERE id = $1 AND status = 'active' AND (locked_until IS NULL OR locked_until <= now())"
+	" RETURNING password_hash, locked_until > now()", 3 };
 
+/* The right password: this attempt was no failure; the count and a lock
+ * this very attempt set are undone. */
 static const struct ac_stmt st_admin_logged_in = { "admin_logged_in",
 	"UPDATE admin_users SET failed_logins = 0, locked_until = NULL,"
 	" previous_login_at = last_login_at, previous_login_ip = last_login_ip,"
@@ -123,15 +130,34 @@ static const struct ac_stmt st_admin_logged_in = { "admin_logged_in",
 static const struct ac_stmt st_admin_rehash = { "admin_rehash",
 	"UPDATE admin_users SET password_hash = $2 WHERE id = $1 AND password_hash = $3", 3 };
 
+/* The audit row of a failed attempt; an unknown name is kept as a digest
+ * (a password typed into the name field must not land in the log). */
+static void
+login_failed(struct ac_db *db, const char *actor, long long id, const char *username,
+    const char *why, const char *ip)
+{
+	char target[40] = "", digest[65];
+	json_t *d;
+
+	if (id > 0) {
+		snprintf(target, sizeof(target), "admin:%lld", id);
+		d = json_pack("{s:s}", "reason", why);
+	} else {
+		ac_sha256_hex(username, strlen(username), digest);
+		d = json_pack("{s:s, s:s%}", "reason", why, "username_sha256", digest, (size_t)16);
+	}
+	ac_audit(db, NULL, actor, "auth.login_failed", target, d, ip);
+	json_decref(d);
+}
+
 enum ac_admin_login
 ac_admin_login(struct ac_db *db, int lock_after, int lock_s, const char *username,
     const char *password, const char *ip, long long *id)
 {
 	char after[16], secs[16], sid[24], hash[AC_PASSWORD_HASH_MAX], actor[65];
-	const char *vals[3] = { username }, *why;
-	json_t *d;
+	const char *vals[3] = { username };
 	PGresult *res;
-	int usable, ok, locked = 0, was_locked;
+	int ok, locked;
 
 	*id = 0;
 	if (ac_admin_init() == -1)
@@ -144,49 +170,47 @@ ac_admin_login(struct ac_db *db, int lock_after, int lock_s, const char *usernam
 	if (PQntuples(res) == 0) {
 		PQclear(res);
 		(void)ac_password_verify(dummy_hash, password);	/* the same work */
-		d = json_pack("{s:s, s:s%}", "reason", "unknown", "username", username,
-		    strnlen(username, 64));
-		ac_audit(db, NULL, "?", "auth.login_failed", "", d, ip);
-		json_decref(d);
+		login_failed(db, "?", 0, username, "unknown", ip);
 		return AC_ADMIN_LOGIN_FAILED;
 	}
 	*id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 1));
-	usable = PQgetvalue(res, 0, 2)[0] == 't';
-	snprintf(actor, sizeof(actor), "%s", PQgetvalue(res, 0, 3));
-	was_locked = PQgetvalue(res, 0, 4)[0] == 't';
+	snprintf(actor, sizeof(actor), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
-	ok = ac_password_verify(hash, password);	/* also when not usable: the same work */
-	snprintf(sid, sizeof(sid), "admin:%lld", *id);
-	if (!usable || !ok) {
-		if (usable) {
-			snprintf(sid, sizeof(sid), "%lld", *id);
-			snprintf(after, sizeof(after), "%d", lock_after);
-			snprintf(secs, sizeof(secs), "%d", lock_s);
-			vals[0] = sid, vals[1] = after, vals[2] = secs;
-			res = ac_db_exec(db, &st_admin_failed, vals, NULL, NULL);
-			if (ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-				locked = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-				PQclear(res);
-			}
-			snprintf(sid, sizeof(sid), "admin:%lld", *id);
-		}
-		why = usable ? "password" : was_locked ? "locked" : "not_active";
-		d = json_pack("{s:s}", "reason", why);
-		ac_audit(db, NULL, actor, "auth.login_failed", sid, d, ip);
-		json_decref(d);
+	snprintf(sid, sizeof(sid), "%lld", *id);
+	snprintf(after, sizeof(after), "%d", lock_after);
+	snprintf(secs, sizeof(secs), "%d", lock_s);
+	vals[0] = sid, vals[1] = after, vals[2] = secs;
+	res = ac_db_exec(db, &st_admin_attempt, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		ac_error("admin login: %s", ac_db_error(db));
+		*id = 0;
+		return AC_ADMIN_LOGIN_ERROR;
+	}
+	if (PQntuples(res) == 0) {	/* locked, or not active */
+		PQclear(res);
+		(void)ac_password_verify(dummy_hash, password);
+		login_failed(db, actor, *id, username, "locked_or_not_active", ip);
+		*id = 0;
+		return AC_ADMIN_LOGIN_FAILED;
+	}
+	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 0));
+	locked = PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
+	if (!(ok = ac_password_verify(hash, password))) {
+		login_failed(db, actor, *id, username, "password", ip);
 		if (locked) {
 			ac_warn("security: admin %s locked after %d failed logins (last from %s)",
 			    actor, lock_after, ip ? ip : "?");
+			snprintf(sid, sizeof(sid), "admin:%lld", *id);
 			ac_audit(db, NULL, actor, "auth.locked", sid, NULL, ip);
 		}
 		*id = 0;
 		return AC_ADMIN_LOGIN_FAILED;
 	}
-	snprintf(sid, sizeof(sid), "%lld", *id);
 	vals[0] = sid, vals[1] = ip ? ip : "";
 	if (ac_db_command(db, &st_admin_logged_in, vals) != 1) {
 		ac_error("admin login: %s", ac_db_error(db));
+		*id = 0;
 		return AC_ADMIN_LOGIN_ERROR;
 	}
 	if (ac_password_needs_rehash(hash)) {

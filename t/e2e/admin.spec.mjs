@@ -272,8 +272,14 @@ await step('every page at 1280 and 390 px, none wider than the phone', async () 
 		await p.goto(`${base}/admin/${path}`);
 		assert.equal((await p.title()).includes('Not found'), false, `/admin/${path} exists`);
 		const width = await p.evaluate(() => document.documentElement.scrollWidth);
+		const dups = await p.evaluate(() => {
+			const seen = new Map();
+			for (const el of document.querySelectorAll('[id]')) seen.set(el.id, (seen.get(el.id) || 0) + 1);
+			return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
+		});
 		await p.screenshot({ path: `${out}/admin-phone-${name}.png`, fullPage: true });
 		assert.ok(width <= 400, `/admin/${path} is ${width}px wide on a phone`);
+		assert.deepEqual(dups, [], `/admin/${path} repeats ids`);
 	}
 	await phone.close();
 	assert.deepEqual(consoleErrors, [], 'no errors in the console (CSP included)');

@@ -31,14 +31,16 @@ const sql = (query, ...params) => execFileSync('psql', [env('AC_DATABASE_URL'), 
 	'-v', 'ON_ERROR_STOP=1', ...params.flatMap((p, i) => ['-v', `p${i + 1}=${p}`])],
 	{ encoding: 'utf8', input: query + ';\n' }).trim();
 
-// What the operator set up: a strategy, a plan covering it with 50 credits.
+// What the operator set up: two strategies, a plan covering both with 50 credits.
 const hex = randomBytes(4).toString('hex').toUpperCase();
 const strategy = acctl('strategy', 'add', '--symbol', `E2E${hex}USDT`, '--timeframe', '1h',
 	'--strategy', 'UT Bot', '--name', `UT Bot E2E ${hex}`);
 const sid = strategy.id;
 const token = strategy.token;
+const second = acctl('strategy', 'add', '--symbol', `E2F${hex}USDT`, '--timeframe', '4h',
+	'--strategy', 'UT Bot', '--name', `UT Bot E2F ${hex}`);
 acctl('plan', 'add', '--name', `Pro ${hex}`, '--price-cents', '149900', '--currency', 'INR',
-	'--months', '1', '--credits', '50', '--strategies', String(sid));
+	'--months', '1', '--credits', '50', '--strategies', `${sid},${second.id}`);
 
 const email = `e2e.${hex.toLowerCase()}@example.com`;
 const password = 'a long enough passphrase';
@@ -137,16 +139,25 @@ await step('an alert becomes a notification and costs a credit', async () => {
 	await shot('tokens-created');
 });
 
-await step('phone-sized pages', async () => {
+await step('phone-sized pages: none cut off, no CSP refusal, no duplicate id', async () => {
 	const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true,
 		javaScriptEnabled: false, storageState: await context.storageState() });
 	const p = await phone.newPage();
-	for (const name of ['', 'history', 'alarms', 'account']) {
+	const refused = [];
+	p.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/.test(m.text())) refused.push(m.text()); });
+	for (const name of ['', 'history', 'alarms', 'account', 'trades', 'credits', 'plans', 'tokens', 'payments']) {
 		await p.goto(`${base}/${name}`);
 		const width = await p.evaluate(() => document.documentElement.scrollWidth);
+		const dups = await p.evaluate(() => {
+			const seen = new Map();
+			for (const el of document.querySelectorAll('[id]')) seen.set(el.id, (seen.get(el.id) || 0) + 1);
+			return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
+		});
 		await p.screenshot({ path: `${out}/phone-${name || 'dashboard'}.png`, fullPage: true });
 		assert.ok(width <= 400, `/${name} is ${width}px wide on a phone`);
+		assert.deepEqual(dups, [], `/${name} repeats ids`);
 	}
+	assert.deepEqual(refused, [], 'no CSP refusal');
 	await phone.close();
 });
 

@@ -346,14 +346,24 @@ test_pine_same_as_acctl(void **state)
 	page = unescape(p, (size_t)(e - p));
 	assert_string_equal(page, buf);
 	free(page);
-	/* the steps acctl prints, and the webhook URL with its copy button */
+	/* the steps acctl prints; the webhook URL (its token sends alerts to
+	 * every subscriber) only to who may configure alerts */
 	assert_true(it_has(&r, "Any alert() function call"));
 	assert_true(it_has(&r, "Open a "));
-	assert_true(it_has(&r, s.path));
-	assert_true(it_has(&r, "data-copy=\"webhook-url\""));
+	assert_false(it_has(&r, s.path));
+	assert_false(it_has(&r, "data-copy=\"webhook-url\""));
 	assert_true(it_has(&r, "data-copy=\"pine-script\""));
 	assert_true(it_has(&r, "<script src=\"/static/js/admin.js\" defer></script>"));
 	it_resp_free(&r);
+	{
+		struct ib cfgr = { 0 };
+
+		ia_login(&cfgr, "alerts.view,alerts.configure", user);
+		ib_get(&cfgr, &r, path);
+		assert_true(it_has(&r, s.path));
+		assert_true(it_has(&r, "data-copy=\"webhook-url\""));
+		it_resp_free(&r);
+	}
 	it_http(&r, "GET", "/static/js/admin.js", NULL, NULL, 0);
 	assert_int_equal(r.status, 200);
 	assert_true(it_has(&r, "navigator.clipboard"));
@@ -531,6 +541,25 @@ test_test_signal(void **state)
 	assert_int_equal(deliveries_of(signal, normal), 0);
 	assert_int_equal(balance(tester), 10);
 	assert_int_equal(balance(normal), 10);
+	/* the API's signal feed: the test signal is the test user's alone */
+	{
+		char tok[48] = "act_", auth[96], id[24];
+		const char *h[] = { auth, NULL };
+
+		it_rand_hex(tok + 4, 43);
+		snprintf(id, sizeof(id), "%lld", normal);
+		PQclear(it_q("INSERT INTO api_tokens (user_id, name, token_hash, prefix)"
+		    " VALUES ($1, 'it', sha256(convert_to($2, 'UTF8')), left($2, 8))", id, tok,
+		    NULL));
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+		it_http_h(&r, "GET", "/api/v1/signals", h, NULL, NULL, 0);
+		assert_int_equal(r.status, 200);
+		snprintf(form, sizeof(form), "\"id\": %lld,", signal);
+		assert_null(strstr(r.body, form));
+		snprintf(form, sizeof(form), "\"id\":%lld,", signal);
+		assert_null(strstr(r.body, form));
+		it_resp_free(&r);
+	}
 	/* nor does it count in the strategy's statistics */
 	assert_int_equal(it_q_ll("SELECT total_alerts FROM strategies WHERE id = $1",
 	    txt(p.strategy.id), NULL), 0);

@@ -678,7 +678,7 @@ test_erase(void **state)
 	fx_subscribe(id, &plan, 5);
 	ledger = it_q_ll("SELECT count(*) FROM credit_ledger WHERE user_id = $1", target + 5, NULL);
 	assert_true(ledger >= 1);
-	ia_login(&a, "users.view,users.delete", admin);
+	ia_login(&a, "users.view,users.edit,users.delete", admin);
 	snprintf(path, sizeof(path), "/admin/users/%lld", id);
 	ib_get(&a, &r, path);
 	assert_true(it_has(&r, "Erase personal data"));
@@ -725,6 +725,14 @@ test_erase(void **state)
 	ib_get(&u, &r, "/account");
 	assert_int_equal(r.status, 303);
 	it_resp_free(&r);
+	/* an erased account cannot be activated again */
+	snprintf(path, sizeof(path), "/admin/users/%lld/activate", id);
+	ib_post(&a, &r, path, "");
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND status ="
+	    " 'inactive'", target + 5, NULL), 1);
+	snprintf(path, sizeof(path), "/admin/users/%lld/erase", id);
 	/* a second erase: already done */
 	ib_post(&a, &r, path, "confirm=x");
 	assert_int_equal(r.status, 409);
