@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "account/account.h"
 #include "account/alarm.h"
 #include "account/credits.h"
@@ -46,6 +48,7 @@
 #include "web/response.h"
 #include "web/route.h"
 #include "account/telegram.h"
+#include "billing/upi.h"
 #include "base/util.h"
 #include "cgi/portal.h"
 
@@ -86,6 +89,7 @@ static void	email_post(struct ac_call *);
 static void	email_confirm_form(struct ac_call *);
 static void	email_confirm_post(struct ac_call *);
 static void	telegram_post(struct ac_call *);
+static void	telegram_disconnect(struct ac_call *);
 static void	tokens_page(struct ac_call *);
 static void	token_create(struct ac_call *);
 static void	token_revoke(struct ac_call *);
@@ -236,6 +240,7 @@ static const struct ac_route pages[] = {
 	{ GET("/account/email/confirm", email_confirm_form) },
 	{ POST("/account/email/confirm", email_confirm_post), .fields = link_fields },
 	{ POST("/account/telegram", telegram_post), USER },
+	{ POST("/account/telegram/disconnect", telegram_disconnect), USER },
 	{ GET("/tokens", tokens_page), USER },
 	{ POST("/tokens", token_create), USER, .fields = token_fields },
 	{ POST("/tokens/{id}/revoke", token_revoke), USER },
@@ -262,6 +267,8 @@ static const struct {
 	    " link we sent there." },
 	{ "email_changed", "Email address changed." },
 	{ "token_revoked", "Token revoked." },
+	{ "telegram_disconnected", "Telegram disconnected: no signal goes there until you"
+	    " connect it again." },
 	{ "payment_submitted", "Payment submitted. We check it by hand and tell you as soon as"
 	    " your plan is active." },
 	{ "checkout_cancelled", "Checkout cancelled: nothing was charged." },
@@ -1053,11 +1060,27 @@ account_show_link(struct pctx *c, int status, const char *error, const char *lin
 	struct ac_err e = { 0 };
 	json_t *u = ac_profile(portal.db, c->s.user_id, &e);
 
-	if (u != NULL)
-		page(c, status, "account", "Account", json_pack("{s:o, s:b, s:s?}", "u", u,
-		    "telegram_bot", portal.telegram_bot != NULL, "telegram_link", link), error);
-	else
+	char *svg = NULL, *b64 = NULL;
+	size_t n;
+
+	if (u == NULL) {
 		db_failed(c);
+		return;
+	}
+	/* the deep link as a QR code too, for a phone's camera when the page
+	 * is open on a computer: an SVG in a data: URI (img-src allows it) */
+	if (link != NULL && (svg = ac_qr_svg(link, 4, &e)) != NULL) {
+		n = sodium_base64_ENCODED_LEN(strlen(svg), sodium_base64_VARIANT_ORIGINAL);
+		if ((b64 = malloc(n)) != NULL)
+			sodium_bin2base64(b64, n, (const unsigned char *)svg, strlen(svg),
+			    sodium_base64_VARIANT_ORIGINAL);
+	}
+	page(c, status, "account", "Account", json_pack("{s:o, s:b, s:s?, s:s?}", "u", u,
+	    "telegram_bot", portal.telegram_bot != NULL, "telegram_link", link, "telegram_qr",
+	    b64 ? ac_arena_printf(c->r->arena, "data:image/svg+xml;base64,%s", b64) : NULL),
+	    error);
+	free(svg);
+	free(b64);
 }
 
 /* The account page, with error and status after a refused form. */
@@ -1084,6 +1107,18 @@ telegram_post(struct ac_call *k)
 	}
 	account_show_link(c, 200, NULL, ac_arena_printf(c->r->arena, "https://t.me/%s?start=%s",
 	    portal.telegram_bot, code));
+}
+
+/* POST /account/telegram/disconnect: the chat forgotten (303 either way). */
+static void
+telegram_disconnect(struct ac_call *k)
+{
+	struct pctx *c = k->ctx;
+
+	if (ac_telegram_disconnect(portal.db, c->s.user_id) == -1)
+		db_failed(c);
+	else
+		redirect(c, "/account?done=telegram_disconnected#telegram");
 }
 
 /* GET /account: profile, preferences, email, password, Telegram. */

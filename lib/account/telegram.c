@@ -128,6 +128,21 @@ ac_telegram_unlink(struct ac_db *db, const char *chat)
 	return (int)ac_db_command(db, &st_unlink, vals);
 }
 
+static const struct ac_stmt st_disconnect = { "tg_disconnect",
+	"UPDATE users SET telegram_chat_id = NULL, telegram_username = NULL,"
+	" telegram_unreachable_at = NULL, updated_at = now()"
+	" WHERE id = $1 AND telegram_chat_id IS NOT NULL", 1 };
+
+int
+ac_telegram_disconnect(struct ac_db *db, long long user_id)
+{
+	char id[24];
+	const char *vals[1] = { id };
+
+	snprintf(id, sizeof(id), "%lld", user_id);
+	return (int)ac_db_command(db, &st_disconnect, vals);
+}
+
 /* Collects an answer body (at most 1 MiB). */
 static size_t
 collect(char *p, size_t size, size_t n, void *arg)

@@ -54,6 +54,11 @@ enum ac_tg_link ac_telegram_link(struct ac_db *db, const char *code, const char 
  * or -1 on a database error. */
 int	ac_telegram_unlink(struct ac_db *db, const char *chat);
 
+/* The user's own "Disconnect": their chat and username forgotten (Telegram
+ * is then a channel without an address: no signal goes there, none is
+ * charged for it). 1, 0 when none was linked, -1 on a database error. */
+int	ac_telegram_disconnect(struct ac_db *db, long long user_id);
+
 /* Calls setWebhook on AC_TELEGRAM_API_BASE with url $AC_BASE_URL/hook/telegram
  * and AC_TELEGRAM_WEBHOOK_SECRET. Telegram's answer (caller decrefs), or
  * NULL with *e: AC_E_INVALID (a setting missing), AC_E_UNAVAILABLE (the

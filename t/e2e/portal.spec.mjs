@@ -139,6 +139,27 @@ await step('an alert becomes a notification and costs a credit', async () => {
 	await shot('tokens-created');
 });
 
+await step('connect Telegram: the deep link and its QR code, then disconnect', async () => {
+	await page.goto(`${base}/account`);
+	await page.getByRole('button', { name: 'Connect Telegram' }).click();
+	const link = await page.locator('#telegram-link').getAttribute('href');
+	assert.match(link, /^https:\/\/t\.me\/alertcast_e2e_bot\?start=[A-Za-z0-9_-]{20,}$/);
+	await page.locator('#telegram-qr').screenshot({ path: `${out}/telegram-qr.png` });
+	const read = execFileSync('zbarimg', ['--raw', '-q', `${out}/telegram-qr.png`], { encoding: 'utf8' }).trim();
+	assert.equal(read, link);
+	await shot('account-telegram-link');
+	// the bot's /start with the code links the chat (what ac-hook does for Telegram)
+	sql("UPDATE users SET telegram_chat_id = '9' || (random() * 1e9)::bigint, telegram_username = 'e2e_tg'"
+		+ " WHERE email = :'p1'", email);
+	await page.goto(`${base}/account`);
+	assert.match(await page.locator('#telegram-connected').textContent(), /connected.*as @e2e_tg/s);
+	assert.equal(await page.getByRole('button', { name: 'Connect Telegram', exact: true }).count(), 0);
+	await shot('account-telegram-connected');
+	await page.getByRole('button', { name: 'Disconnect Telegram' }).click();
+	assert.match(await page.locator('[role=status]').textContent(), /Telegram disconnected/);
+	assert.equal(sql("SELECT count(*) FROM users WHERE email = :'p1' AND telegram_chat_id IS NULL", email), '1');
+});
+
 await step('phone-sized pages: none cut off, no CSP refusal, no duplicate id', async () => {
 	const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true,
 		javaScriptEnabled: false, storageState: await context.storageState() });

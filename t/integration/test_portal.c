@@ -395,6 +395,33 @@ test_pages_and_routing(void **state)
 	ib_post(&b, &r, "/account/telegram", "");
 	assert_int_equal(r.status, 409);
 	it_resp_free(&r);
+	/* a linked chat: the page says so and offers to disconnect, not to connect */
+	{
+		char chat[32], uid[24];
+
+		snprintf(uid, sizeof(uid), "%lld", it_q_ll("SELECT id FROM users WHERE email = $1",
+		    email, NULL));
+		snprintf(chat, sizeof(chat), "77%lld", it_q_ll("SELECT $1::bigint * 1000 +"
+		    " (random() * 999)::int", uid, NULL));
+		PQclear(it_q("UPDATE users SET telegram_chat_id = $2, telegram_username = 'hal_tg'"
+		    " WHERE id = $1", uid, chat, NULL));
+		ib_get(&b, &r, "/account");
+		assert_true(it_has(&r, "id=\"telegram-connected\""));
+		assert_true(it_has(&r, "as @hal_tg"));
+		assert_true(it_has(&r, "Disconnect Telegram"));
+		assert_false(it_has(&r, ">Connect Telegram<"));
+		it_resp_free(&r);
+		ib_post(&b, &r, "/account/telegram/disconnect", "");
+		assert_int_equal(r.status, 303);
+		assert_non_null(strstr(it_header(&r, "Location", NULL), "done=telegram_disconnected"));
+		it_resp_free(&r);
+		assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1"
+		    " AND telegram_chat_id IS NULL AND telegram_username IS NULL", uid, NULL), 1);
+		ib_get(&b, &r, "/account?done=telegram_disconnected");
+		assert_true(it_has(&r, "Telegram disconnected"));
+		assert_false(it_has(&r, "id=\"telegram-connected\""));
+		it_resp_free(&r);
+	}
 	/* static files come from Debian's libjs-bootstrap5 */
 	it_http(&r, "GET", "/static/bootstrap5/css/bootstrap.min.css", NULL, NULL, 0);
 	assert_int_equal(r.status, 200);
