@@ -14,6 +14,31 @@ static const struct ac_stmt st_dashboard = { "dashboard", AC_SQL_VISIBLE_WITH
 	"  AND s.period_end > now() ORDER BY s.status, s.period_end DESC LIMIT 1),"
 	" 'pending_payments', (SELECT count(*) FROM payments pay WHERE pay.user_id = u.id"
 	"  AND pay.status = 'pending'),"
+	/* what keeps signals from reaching the user, for the banners: too few
+	 * credits for the cheapest enabled alarm (the plan's price per signal,
+	 * else the strategy's), signals missed for it in the last week, a plan
+	 * ending within a week that will not renew itself, a channel of an
+	 * enabled alarm with no address, a Telegram bot the user blocked */
+	" 'short_of_credits', u.credit_balance < (SELECT min(coalesce((SELECT min(p.credit_cost)"
+	"  FROM subscriptions s JOIN plans p ON p.id = s.plan_id JOIN plan_strategies ps"
+	"  ON ps.plan_id = p.id AND ps.strategy_id = a.strategy_id WHERE s.user_id = u.id"
+	"  AND s.status IN ('active', 'past_due') AND s.period_end > now()), st.credit_cost))"
+	"  FROM alarms a JOIN strategies st ON st.id = a.strategy_id WHERE a.user_id = u.id"
+	"  AND a.enabled AND st.credit_cost > 0),"
+	" 'missed_for_credits', (SELECT count(DISTINCT d.signal_id) FROM deliveries d"
+	"  WHERE d.user_id = u.id AND d.skip_reason = 'no_credits'"
+	"  AND d.created_at > now() - interval '7 days'),"
+	" 'ends_soon', (SELECT to_char(max(s.period_end) AT TIME ZONE u.timezone, 'YYYY-MM-DD')"
+	"  FROM subscriptions s WHERE s.user_id = u.id AND s.status = 'active'"
+	"  AND s.provider <> 'stripe' AND s.period_end > now()"
+	"  AND s.period_end < now() + interval '7 days' AND NOT EXISTS (SELECT 1 FROM"
+	"  subscriptions n WHERE n.user_id = u.id AND n.status IN ('active', 'pending')"
+	"  AND n.period_end > s.period_end + interval '1 day')),"
+	" 'unlinked', (SELECT string_agg(DISTINCT c, ', ') FROM alarms a,"
+	"  unnest(a.channels) c WHERE a.user_id = u.id AND a.enabled"
+	"  AND (c = 'telegram' AND u.telegram_chat_id IS NULL OR c = 'sms' AND u.phone IS NULL"
+	"  OR c = 'push' AND u.push_player_id IS NULL)),"
+	" 'telegram_blocked', u.telegram_unreachable_at IS NOT NULL AND u.telegram_chat_id IS NOT NULL,"
 	" 'ended', (SELECT json_build_object('plan', p.name, 'on',"
 	"  to_char(least(s.period_end, s.ended_at) AT TIME ZONE u.timezone, 'YYYY-MM-DD'),"
 	"  'unpaid', s.end_reason = 'payment_failed', 'cancelled', s.status = 'cancelled')"

@@ -1312,10 +1312,55 @@ test_history_exit_action(void **state)
 	(void)state;
 }
 
+/* The dashboard says what keeps signals from coming: no credits (and how
+ * many were missed), a plan ending without renewal, a channel with no
+ * address, a Telegram bot that cannot reach the user; each goes once fixed. */
+static void
+test_banners(void **state)
+{
+	struct fx_plan p;
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128], uid[24], sid[24];
+	long long id;
+
+	(void)state;
+	fx_plan_new(&p);
+	id = ib_signup(&b, "banner", "Bea", PW, email);
+	snprintf(uid, sizeof(uid), "%lld", id);
+	snprintf(sid, sizeof(sid), "%lld", p.strategy.id);
+	fx_subscribe(id, &p, 0);
+	PQclear(it_q("INSERT INTO alarms (user_id, strategy_id, channels) VALUES ($1, $2,"
+	    " '{telegram,email}')", uid, sid, NULL));
+	fx_deliveries(id, p.strategy.id, 4);	/* two of them skipped for no credits */
+	ib_get(&b, &r, "/");
+	assert_true(it_has(&r, "id=\"no-credits\""));
+	assert_true(it_has(&r, "2 signals were missed for it in the last 7 days"));
+	assert_true(it_has(&r, "id=\"unlinked\""));
+	assert_true(it_has(&r, "<strong>telegram</strong>"));
+	assert_false(it_has(&r, "id=\"ends-soon\""));
+	assert_false(it_has(&r, "id=\"telegram-blocked\""));
+	it_resp_free(&r);
+	/* credits, a chat the bot cannot reach, a plan ending in three days */
+	PQclear(it_q("INSERT INTO credit_ledger (user_id, amount, kind, reference, idempotency_key)"
+	    " VALUES ($1::bigint, 5, 'grant', 'test', 'test:banner:' || $1::text)", uid, NULL));
+	PQclear(it_q("UPDATE users SET telegram_chat_id = '55' || $1::text,"
+	    " telegram_unreachable_at = now() WHERE id = $1::bigint", uid, NULL));
+	PQclear(it_q("UPDATE subscriptions SET period_end = now() + interval '3 days'"
+	    " WHERE user_id = $1", uid, NULL));
+	ib_get(&b, &r, "/");
+	assert_false(it_has(&r, "id=\"no-credits\""));
+	assert_false(it_has(&r, "id=\"unlinked\""));
+	assert_true(it_has(&r, "id=\"telegram-blocked\""));
+	assert_true(it_has(&r, "id=\"ends-soon\""));
+	it_resp_free(&r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_banners),
 		cmocka_unit_test(test_signup_session_logout),
 		cmocka_unit_test(test_session_expiry),
 		cmocka_unit_test(test_signup_refused),
