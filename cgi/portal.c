@@ -78,6 +78,7 @@ static void	alarm_save(struct ac_call *);
 static void	alarm_on(struct ac_call *);
 static void	alarm_off(struct ac_call *);
 static void	alarm_delete(struct ac_call *);
+static void	alarm_delete_confirm(struct ac_call *);
 static void	history_page(struct ac_call *);
 static void	credits_page(struct ac_call *);
 static void	trades_page(struct ac_call *);
@@ -218,6 +219,7 @@ static const struct ac_route pages[] = {
 	{ POST("/alarms/{id}", alarm_save), USER, .fields = alarm_fields },
 	{ POST("/alarms/{id}/enable", alarm_on), USER },
 	{ POST("/alarms/{id}/disable", alarm_off), USER },
+	{ GET("/alarms/{id}/delete", alarm_delete_confirm), USER },
 	{ POST("/alarms/{id}/delete", alarm_delete), USER },
 	{ GET("/history", history_page), USER, .fields = history_fields },
 	{ GET("/credits", credits_page), USER },
@@ -833,6 +835,24 @@ alarm_form(struct ac_call *k)
 	struct pctx *c = k->ctx;
 	long long id = k->id;
 	alarm_show(c, id, 200, NULL);
+}
+
+/* GET /alarms/N/delete: "are you sure?" with what goes, or 404. */
+static void
+alarm_delete_confirm(struct ac_call *k)
+{
+	struct pctx *c = k->ctx;
+	struct ac_err e = { 0 };
+	json_t *a = ac_alarm_get(portal.db, c->s.user_id, k->id, &e);
+
+	if (a == NULL) {
+		if (e.code == AC_E_NOT_FOUND)
+			not_found(c);
+		else
+			db_failed(c);
+		return;
+	}
+	page(c, 200, "alarm_delete", "Delete alarm", json_pack("{s:o}", "alarm", a), NULL);
 }
 
 /* POST /alarms/N: saves the form to the user's alarm N (303), 422, or 404. */

@@ -537,6 +537,16 @@ test_alarms(void **state)
 	ib_expect_redirect(&r, "done=alarm_enabled");
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/alarms/%lld/delete", aid);
+	/* the list's Delete asks first: what goes, and a way to keep it */
+	ib_get(&b, &r, "/alarms");
+	assert_true(it_has(&r, path));
+	it_resp_free(&r);
+	ib_get(&b, &r, path);
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "Delete this alarm?"));
+	assert_true(it_has(&r, "Keep it"));
+	it_resp_free(&r);
+	assert_int_equal(alarms_of(uid), 1);
 	ib_post(&b, &r, path, "");
 	ib_expect_redirect(&r, "done=alarm_deleted");
 	it_resp_free(&r);
@@ -712,6 +722,9 @@ test_cross_user(void **state)
 	assert_int_equal(r.status, 404);
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/alarms/%lld/delete", aid);
+	ib_get(&b, &r, path);		/* another user's confirm page */
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
 	ib_post(&b, &r, path, "");
 	assert_int_equal(r.status, 404);
 	it_resp_free(&r);
