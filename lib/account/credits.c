@@ -14,8 +14,34 @@
 
 static const struct ac_stmt st_credits_data = { "credits_data",
 	CREDITS(AC_SQL_ISO("l.created_at") " AS created_at"), 2 };
+/* For a person: each row in words (what the signal was, which plan, which
+ * payment), where to see it, and the balance after it (balance =
+ * sum(ledger) holds, so it is the running sum). */
 static const struct ac_stmt st_credits_read = { "credits_read",
-	CREDITS(AC_SQL_LOCAL("l.created_at") " AS at"), 2 };
+	"SELECT json_build_object('balance', u.credit_balance, 'entries',"
+	" (SELECT coalesce(json_agg(e ORDER BY e.id DESC), '[]') FROM (SELECT w.id, w.amount,"
+	"  w.kind, w.reference, w.at, w.balance_after,"
+	"  CASE WHEN s.id IS NOT NULL THEN signal_action_label(s.action) || ' ' || s.symbol || ' '"
+	"   || s.timeframe || ' at ' || s.price::text || ' · ' || st.name"
+	"   WHEN p.id IS NOT NULL THEN 'Credits of the ' || p.name || ' plan'"
+	"   WHEN w.reference LIKE 'invoice:%' THEN 'Card payment (Stripe)'"
+	"   WHEN w.reference LIKE 'payment:%' THEN 'UPI or bank payment #' || substr(w.reference, 9)"
+	"   WHEN w.kind = 'adjustment' THEN 'Adjustment: ' || w.reference"
+	"   ELSE w.reference END AS described,"
+	"  CASE WHEN s.id IS NOT NULL THEN '/history?strategy=' || s.strategy_id"
+	"   WHEN w.reference LIKE 'payment:%' THEN '/payments' END AS href"
+	"  FROM (SELECT l.id, l.amount, l.kind, l.reference, " AC_SQL_LOCAL("l.created_at") " AS at,"
+	"   sum(l.amount) OVER (ORDER BY l.id) AS balance_after FROM credit_ledger l"
+	"   WHERE l.user_id = u.id ORDER BY l.id DESC LIMIT $2) w"
+	/* CASE: the cast only where the pattern holds (AND has no order) */
+	"  LEFT JOIN signals s ON s.id = CASE WHEN w.reference ~ '^signal:[0-9]{1,18}$'"
+	"   THEN substr(w.reference, 8)::bigint END"
+	"  LEFT JOIN strategies st ON st.id = s.strategy_id"
+	"  LEFT JOIN subscriptions sub ON sub.id = CASE WHEN"
+	"   w.reference ~ '^subscription:[0-9]{1,18}$' THEN substr(w.reference, 14)::bigint END"
+	"   AND sub.user_id = u.id"
+	"  LEFT JOIN plans p ON p.id = sub.plan_id) e))"
+	" FROM users u WHERE u.id = $1", 2 };
 
 json_t *
 ac_credits(struct ac_db *db, long long user_id, long long limit, int reading,

@@ -1367,6 +1367,26 @@ test_banners(void **state)
 	assert_true(it_has(&r, "id=\"telegram-blocked\""));
 	assert_true(it_has(&r, "id=\"ends-soon\""));
 	it_resp_free(&r);
+	/* the ledger in words, with where to look and the balance after each row */
+	{
+		long long sig = fx_signal_at(p.strategy.id, &id, 1, "1 minute", "42123.5");
+		char sg[24], want[256];
+
+		snprintf(sg, sizeof(sg), "%lld", sig);
+		PQclear(it_q("INSERT INTO credit_ledger (user_id, amount, kind, reference,"
+		    " idempotency_key) VALUES ($1::bigint, -1, 'usage', 'signal:' || $2,"
+		    " 'signal:' || $2 || ':user:' || $1)", uid, sg, NULL));
+		ib_get(&b, &r, "/credits");
+		assert_int_equal(r.status, 200);
+		snprintf(want, sizeof(want), "<a href=\"/history?strategy=%lld\">BUY %s 1h at"
+		    " 42123.5 · ", p.strategy.id, p.strategy.symbol);
+		assert_true(it_has(&r, want));
+		assert_false(it_has(&r, ">signal:"));
+		/* 5 granted, then 1 used: 4 after the newest row, 5 after the grant */
+		assert_true(it_has(&r, "<td class=\"text-end\">4</td>"));
+		assert_true(it_has(&r, "<td class=\"text-end\">5</td>"));
+		it_resp_free(&r);
+	}
 }
 
 int
