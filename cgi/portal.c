@@ -10,7 +10,7 @@
  *	GET  /history /credits /trades /plans
  *	GET  /account, POST /account/(profile|password|email|telegram)
  *	GET|POST /account/email/confirm	the emailed link that changes the email
- *	GET|POST /tokens, POST /tokens/N/revoke
+ *	GET|POST /tokens (the API page), POST /tokens/N/revoke
  *	/plans/N/checkout, /plans/N/pay, /billing/..., /payments	buying a plan
  *				(portal_billing.c)
  *
@@ -1266,7 +1266,9 @@ email_confirm_post(struct ac_call *k)
 	db_failed(c);
 }
 
-/* The tokens page; new_token (may be NULL) is shown once. */
+/* The API page: what the API is, how to get a token (with examples at this
+ * site's address), the user's personal tokens; new_token (may be NULL) is
+ * shown once. */
 static void
 tokens_show(struct pctx *c, int status, const char *new_token, const char *error)
 {
@@ -1276,8 +1278,9 @@ tokens_show(struct pctx *c, int status, const char *new_token, const char *error
 	if (t == NULL)
 		db_failed(c);
 	else
-		page(c, status, "tokens", "API tokens", json_pack("{s:b, s:o, s:s?}", "has_tokens",
-		    json_array_size(t) > 0, "tokens", t, "new_token", new_token), error);
+		page(c, status, "tokens", "API", json_pack("{s:b, s:o, s:s?, s:s}", "has_tokens",
+		    json_array_size(t) > 0, "tokens", t, "new_token", new_token, "base_url",
+		    portal.cfg.base_url), error);
 }
 
 /* GET /tokens: the user's API tokens (prefixes only). */

@@ -503,8 +503,8 @@ _stack_www() {
 _stack_sed_escape() { printf '%s' "$1" | sed -e 's/[|&\\]/\\&/g'; }
 
 # _stack_nginx_render OUT: the site template for this stack (loopback listener,
-# sockets, static files and logs under the stack folder, no TradingView-only
-# include).
+# sockets, static files and logs under the stack folder, the API description
+# from the source tree, no TradingView-only include).
 _stack_nginx_render() {
 	local template=$_stack_src/nginx/alertcast.conf.in pay='https://checkout.stripe.com https://billing.stripe.com'
 	if [[ ${AC_STRIPE_FAKE:-1} != 0 ]]; then
@@ -517,6 +517,7 @@ _stack_nginx_render() {
 		-e "s|@PAYMENT_ORIGINS@|$pay|g" \
 		-e "s|@SOCKDIR@|$(_stack_sed_escape "$_stack_run")|g" \
 		-e "s|@WWWDIR@|$(_stack_sed_escape "$_stack_dir/www")|g" \
+		-e "s|@SPEC@|$(_stack_sed_escape "$_stack_src/docs/openapi.yaml")|g" \
 		-e "s|@SNIPPETS@|$(_stack_sed_escape "$_stack_src/nginx")|g" \
 		-e "s|@ACCESS_LOG@|$(_stack_sed_escape "$_stack_log/nginx-access.log")|g" \
 		-e "s|@ERROR_LOG@|$(_stack_sed_escape "$_stack_log/nginx-error.log")|g" \

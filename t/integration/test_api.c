@@ -3,7 +3,8 @@
  * every route's success and failures, another user's alarms (404), the
  * 100-a-minute limit (429 + Retry-After), login locks per account and
  * address and their expiry (t/integration/run sets AC_LOCK_SECONDS short),
- * the limit on bad tokens, bytes that are not UTF-8.
+ * the limit on bad tokens, bytes that are not UTF-8, the API's own
+ * description (public, byte for byte docs/openapi.yaml).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -635,6 +636,39 @@ test_signals_follow_the_subscription(void **state)
 	}
 }
 
+/* GET /api/v1/openapi.yaml: no token, YAML, cacheable, the file's bytes. */
+static void
+test_description(void **state)
+{
+	const char *ct, *cc;
+	char path[1024], *want;
+	struct it_resp r;
+	FILE *f;
+	long size;
+
+	snprintf(path, sizeof(path), "%s/docs/openapi.yaml", it_env("SRC"));
+	assert_non_null(f = fopen(path, "rb"));
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	assert_true((size = ftell(f)) > 0);
+	rewind(f);
+	assert_non_null(want = malloc((size_t)size));
+	assert_int_equal(fread(want, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+
+	it_http(&r, "GET", "/api/v1/openapi.yaml", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(ct = it_header(&r, "Content-Type", NULL));
+	assert_memory_equal(ct, "application/yaml", strlen("application/yaml"));
+	assert_non_null(cc = it_header(&r, "Cache-Control", NULL));
+	assert_non_null(strstr(cc, "max-age="));
+	assert_non_null(it_header(&r, "ETag", NULL));
+	assert_non_null(it_header(&r, "X-Content-Type-Options", NULL));
+	assert_int_equal(r.len, (size_t)size);
+	assert_memory_equal(r.body, want, (size_t)size);
+	it_resp_free(&r);
+	free(want);
+}
+
 int
 main(void)
 {
@@ -652,6 +686,7 @@ main(void)
 		cmocka_unit_test(test_rehash),
 		cmocka_unit_test(test_access_follows_the_account),
 		cmocka_unit_test(test_signals_follow_the_subscription),
+		cmocka_unit_test(test_description),
 	};
 	int rc;
 

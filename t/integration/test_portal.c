@@ -1168,6 +1168,17 @@ test_api_tokens(void **state)
 	long long tid;
 
 	ib_signup(&b, "tok", "Toni", PW, email);
+	/* the menu's "API" is this page: what the API is, both ways to a token,
+	 * a curl example with this site's address, a link to the description */
+	ib_get(&b, &r, "/tokens");
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "<a class=\"nav-link active\" href=\"/tokens\">API</a>"));
+	assert_true(it_has(&r, "<a href=\"/api/v1/openapi.yaml\">"));
+	assert_true(it_has(&r, "POST /api/v1/auth/token"));
+	snprintf(path, sizeof(path), "curl %s/api/v1/", it_env("AC_TEST_BASE_URL"));
+	assert_true(it_has(&r, path));
+	assert_false(it_has(&r, "href=\"/api/v1/auth/user\""));
+	it_resp_free(&r);
 	ib_post(&b, &r, "/tokens", "name=");
 	assert_int_equal(r.status, 422);
 	it_resp_free(&r);
