@@ -1255,7 +1255,7 @@ static void
 email_confirm_post(struct ac_call *k)
 {
 	struct pctx *c = k->ctx;
-	switch (ac_email_confirm(portal.db, k->v[LINK_TOKEN].s)) {
+	switch (ac_email_confirm(portal.db, k->v[LINK_TOKEN].s, portal.cfg.base_url)) {
 	case 1:
 		redirect(c, c->user ? "/account?done=email_changed" : "/login?done=email_changed");
 		return;

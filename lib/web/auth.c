@@ -758,6 +758,36 @@ password_matches(struct ac_db *db, long long user_id, const char *password)
 	return ok;
 }
 
+static const struct ac_stmt st_user_email = { "auth_user_email",
+	"SELECT email FROM users WHERE id = $1", 1 };
+
+/* The owner hears that the password changed: if it was not them, they
+ * know at once (the change ended the account's other sessions). */
+static void
+password_notice(struct ac_db *db, long long user_id)
+{
+	char uid[24], to[256];
+	const char *vals[1] = { uid };
+	PGresult *res;
+
+	snprintf(uid, sizeof(uid), "%lld", user_id);
+	res = ac_db_exec(db, &st_user_email, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return;
+	}
+	snprintf(to, sizeof(to), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (mail(db, user_id, "password_changed", to, "Your alertcast password was changed",
+	    "The password of your alertcast account (%s) was just changed, and every other"
+	    " session of the account was logged out.\n\nIf you made this change, there is"
+	    " nothing to do.\n\nIf you did not, reset your password now from the login page"
+	    " (\"Forgot your password?\"): the link goes to this address.\n", to) == -1)
+		ac_warn("password change of user %lld: the notice was not queued", user_id);
+}
+
 static const struct ac_stmt st_set_password = { "auth_set_password",
 	"WITH u AS (UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1)"
 	" DELETE FROM sessions WHERE user_id = $1 AND id <> $3", 3 };
@@ -787,6 +817,7 @@ ac_auth_change_password(struct ac_db *db, long long user_id, long long keep_sess
 		return AC_AUTH_ERROR;
 	}
 	PQclear(res);
+	password_notice(db, user_id);
 	return AC_AUTH_OK;
 }
 
@@ -806,15 +837,48 @@ ac_auth_change_email(struct ac_db *db, const struct ac_auth_cfg *a, long long us
 }
 
 /* The users_links_end trigger ends the account's other links. */
+/* The change, with the address it replaces (for the notice to it). */
 static const struct ac_stmt st_email_use = { "auth_email_use",
 	"WITH c AS (UPDATE email_confirmations SET used_at = now() WHERE token_hash = $1"
 	"  AND kind = 'email_change' AND used_at IS NULL AND expires_at > now()"
-	"  RETURNING user_id, email)"
-	" UPDATE users u SET email = c.email, updated_at = now() FROM c"
-	" WHERE u.id = c.user_id AND u.status = 'active' RETURNING u.id", 1 };
+	"  RETURNING user_id, email),"
+	" o AS (SELECT u.id, u.email FROM users u JOIN c ON c.user_id = u.id"
+	"  WHERE u.status = 'active' FOR UPDATE)"
+	" UPDATE users u SET email = c.email, updated_at = now() FROM c, o"
+	" WHERE u.id = c.user_id AND o.id = u.id RETURNING u.id, o.email, c.email", 1 };
 
 int
-ac_email_confirm(struct ac_db *db, const char *token)
+ac_email_confirm(struct ac_db *db, const char *token, const char *base_url)
 {
-	return link_use(db, &st_email_use, token, NULL, NULL);
+	long long id;
+	char old[256], fresh[256];
+	PGresult *res;
+	int bad;
+
+	if ((res = link_exec(db, &st_email_use, token, NULL, &bad)) == NULL) {
+		if (bad || strcmp(ac_db_sqlstate(db), "23505") == 0 ||
+		    strcmp(ac_db_sqlstate(db), "23514") == 0)
+			return 0;
+		ac_error("%s: %s", st_email_use.name, ac_db_error(db));
+		return -1;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return 0;
+	}
+	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	snprintf(old, sizeof(old), "%s", PQgetvalue(res, 0, 1));
+	snprintf(fresh, sizeof(fresh), "%s", PQgetvalue(res, 0, 2));
+	PQclear(res);
+	/* the address that was the account's hears of it: if someone else
+	 * changed it, its owner knows at once and what to do */
+	if (mail(db, id, "email_changed", old, "Your alertcast email address was changed",
+	    "The email address of your alertcast account was changed from %s to %s.\n\n"
+	    "If you made this change, there is nothing to do.\n\nIf you did not, someone"
+	    " who knows your password did: reply to this message or write to the operator of"
+	    " %s at once, and change your password as soon as you can log in:\n\n"
+	    "%s/password/forgot\n", old, fresh, base_url, base_url) == -1)
+		ac_warn("email change of user %lld: the notice to the old address was not queued",
+		    id);
+	return 1;
 }

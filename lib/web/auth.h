@@ -163,8 +163,9 @@ enum ac_auth_result ac_auth_change_email(struct ac_db *db, const struct ac_auth_
 	    long long user_id, const char *password, const char *email, const char *base_url,
 	    char *err, size_t errsz);
 
-/* Opens an email-change link: the address becomes the account's. 1; 0 for
- * a bad, used or expired link (or an address taken since); -1. */
-int	ac_email_confirm(struct ac_db *db, const char *token);
+/* Opens an email-change link: the address becomes the account's, and the
+ * address it replaces gets a notice (base_url for its links). 1; 0 for a
+ * bad, used or expired link (or an address taken since); -1. */
+int	ac_email_confirm(struct ac_db *db, const char *token, const char *base_url);
 
 #endif

@@ -1122,6 +1122,9 @@ test_change_password_and_email(void **state)
 	ib_post(&b, &r, "/account/password", "current=correct+horse+battery&password=another+password");
 	ib_expect_redirect(&r, "password_changed");
 	it_resp_free(&r);
+	/* the owner is told, at the account's address */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM email_outbox WHERE kind = 'password_changed'"
+	    " AND lower(to_addr) = lower($1) AND body LIKE '%was just changed%'", email, NULL), 1);
 	ib_get(&b, &r, "/account");	/* this session lives on */
 	assert_int_equal(r.status, 200);
 	it_resp_free(&r);
@@ -1155,6 +1158,10 @@ test_change_password_and_email(void **state)
 		free(link);
 		assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND email = $2",
 		    u, fresh, NULL), 1);
+		/* the address it replaced hears of it, naming the new one */
+		assert_int_equal(it_q_ll("SELECT count(*) FROM email_outbox WHERE"
+		    " kind = 'email_changed' AND lower(to_addr) = lower($1) AND body LIKE"
+		    " '%changed from%' || $2 || '%'", email, fresh, NULL), 1);
 	}
 }
 
