@@ -26,7 +26,10 @@
  *    whose level is known and not reached stays open (nothing closed:
  *    refusal NOT_REACHED). An alert always carries a price (ac_alert_parse
  *    requires it); a signal without one (price <= 0) has nothing to close
- *    at and closes nothing (refusal BAD_LEVELS), as before.
+ *    at and closes nothing (refusal BAD_LEVELS), as before. The price is
+ *    the alert's: one priced at the bar's close after an intrabar hit may
+ *    fall short of the level and leave the trade open, so a TP/SL alert
+ *    should send the order's price ({{strategy.order.price}}).
  *  - EXIT_LONG / EXIT_SHORT (the strategy went flat from a long / a short)
  *    closes the user's open BUY / SELL trades at the signal price, EXIT
  *    all of them (reason EXIT, whatever auto_close_on_tp_sl says: the
