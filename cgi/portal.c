@@ -1006,24 +1006,39 @@ credits_page(struct ac_call *k)
 	page(c, 200, "credits", "Credits", json_pack("{s:o}", "c", d), NULL);
 }
 
-/* GET /trades: the user's virtual trades, open and closed, with PnL. */
+/* Sets klass on each row of rows to the colour of its amount field; rows. */
+static json_t *
+amount_classes(json_t *rows, const char *field, const char *klass)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(rows, i, v)
+		json_object_set_new(v, klass, json_string(amount_class(json_string_value(
+		    json_object_get(v, field)))));
+	return rows;
+}
+
+/* GET /trades: the user's virtual trades, open and closed, with PnL, and
+ * per strategy the closed trades' totals and the open ones marked to the
+ * last signal. */
 static void
 trades_page(struct ac_call *k)
 {
 	struct pctx *c = k->ctx;
 	struct ac_err e = { 0 };
-	json_t *t = ac_trades(portal.db, c->s.user_id, NULL, 200, 1, &e), *v;
-	size_t i;
+	json_t *t = ac_trades(portal.db, c->s.user_id, NULL, 200, 1, &e), *totals;
 
-	if (t == NULL) {
+	if (t == NULL || (totals = ac_trade_totals(portal.db, c->s.user_id, &e)) == NULL) {
+		json_decref(t);
 		db_failed(c);
 		return;
 	}
-	json_array_foreach(badges(t, trade_badge), i, v)
-		json_object_set_new(v, "pnl_class", json_string(amount_class(json_string_value(
-		    json_object_get(v, "pnl_amount")))));
-	page(c, 200, "trades", "Trades", json_pack("{s:{s:b, s:o}}", "t", "has_rows",
-	    json_array_size(t) > 0, "rows", t), NULL);
+	amount_classes(badges(t, trade_badge), "pnl_amount", "pnl_class");
+	amount_classes(totals, "pnl_amount", "pnl_class");
+	amount_classes(totals, "mark_pnl_amount", "mark_pnl_class");
+	page(c, 200, "trades", "Trades", json_pack("{s:{s:b, s:o, s:o}}", "t", "has_rows",
+	    json_array_size(t) > 0, "rows", t, "totals", totals), NULL);
 }
 
 /* GET /plans: the plans on offer (the user's own marked). */

@@ -97,7 +97,9 @@ static const struct ac_stmt st_lock_users = { "fanout_lock_users",
  * $2 the strategy's credit cost, $3 the signal, $4 and $5 the part (as
  * above), $6 a test signal's user (NULL: a real signal), $7 the strategy
  * is testing. The subscription is the cheapest covering one (then the
- * longest running). A test signal reaches its user alone, free; a testing
+ * longest running). Each user's open trades (at most AC_TRADE_OPEN_MAX,
+ * the LIMIT 8) come with their take profit and stop loss, 0 when unset,
+ * which a TP/SL hit is held against (trade.h). A test signal reaches its user alone, free; a testing
  * strategy's signals reach test users only. */
 static const struct ac_stmt st_candidates = { "fanout_candidates",
 	"SELECT a.id, u.id, sub.id, sub.cost, sub.max_open_trades,"

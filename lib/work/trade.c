@@ -35,6 +35,26 @@ ac_trade_levels_ok(enum ac_side side, double entry, double tp, double sl)
 	return (tp == 0 || tp < entry) && (sl == 0 || sl > entry);
 }
 
+int
+ac_trade_level_hit(const struct ac_open_trade *t, enum ac_action action, double price)
+{
+	double level;
+	int above;	/* the level is reached from below: price >= level */
+
+	if (action == AC_ACTION_TP_HIT) {
+		level = t->tp;
+		above = t->side == AC_SIDE_BUY;
+	} else if (action == AC_ACTION_SL_HIT) {
+		level = t->sl;
+		above = t->side == AC_SIDE_SELL;
+	} else {
+		return 0;
+	}
+	if (!(level > 0))
+		return 1;
+	return above ? price >= level : price <= level;
+}
+
 /* Appends a CLOSE or REPLACE of open[i] at price. */
 static void
 leave(struct ac_trade_plan *p, const struct ac_open_trade *open, int i,
@@ -119,12 +139,40 @@ plan_exit(const struct ac_open_trade *open, int nopen,
 		p->refusal = AC_REFUSE_NOTHING_OPEN;
 }
 
+/* TP_HIT / SL_HIT: closes the open trades whose level the price reached
+ * (or that have none), when auto_close is on. */
+static void
+plan_level_hit(const struct ac_trade_settings *s, const struct ac_open_trade *open,
+    int nopen, const struct ac_trade_signal *sig, struct ac_trade_plan *p)
+{
+	enum ac_exit_reason reason = sig->action == AC_ACTION_TP_HIT ? AC_EXIT_TP_HIT :
+	    AC_EXIT_SL_HIT;
+	int i;
+
+	p->kind = AC_KIND_EXIT;
+	if (!(sig->price > 0)) {
+		p->refusal = AC_REFUSE_BAD_LEVELS;
+		return;
+	}
+	if (!s->auto_close) {
+		p->refusal = AC_REFUSE_NO_AUTO_CLOSE;
+		return;
+	}
+	if (nopen == 0) {
+		p->refusal = AC_REFUSE_NOTHING_OPEN;
+		return;
+	}
+	for (i = 0; i < nopen; i++)
+		if (ac_trade_level_hit(&open[i], sig->action, sig->price))
+			leave(p, open, i, AC_OP_CLOSE, reason, sig->price);
+	if (p->nchanges == 0)
+		p->refusal = AC_REFUSE_NOT_REACHED;
+}
+
 void
 ac_trade_plan(const struct ac_trade_settings *s, const struct ac_open_trade *open,
     int nopen, const struct ac_trade_signal *sig, struct ac_trade_plan *out)
 {
-	int i;
-
 	memset(out, 0, sizeof(*out));
 	if (nopen > AC_TRADE_OPEN_MAX)
 		nopen = AC_TRADE_OPEN_MAX;
@@ -135,17 +183,7 @@ ac_trade_plan(const struct ac_trade_settings *s, const struct ac_open_trade *ope
 		return;
 	case AC_ACTION_TP_HIT:
 	case AC_ACTION_SL_HIT:
-		out->kind = AC_KIND_EXIT;
-		if (!(sig->price > 0))
-			out->refusal = AC_REFUSE_BAD_LEVELS;
-		else if (!s->auto_close)
-			out->refusal = AC_REFUSE_NO_AUTO_CLOSE;
-		else if (nopen == 0)
-			out->refusal = AC_REFUSE_NOTHING_OPEN;
-		else
-			for (i = 0; i < nopen; i++)
-				leave(out, open, i, AC_OP_CLOSE, sig->action == AC_ACTION_TP_HIT ?
-				    AC_EXIT_TP_HIT : AC_EXIT_SL_HIT, sig->price);
+		plan_level_hit(s, open, nopen, sig, out);
 		return;
 	case AC_ACTION_EXIT_LONG:
 	case AC_ACTION_EXIT_SHORT:
@@ -207,6 +245,7 @@ ac_trade_refusal_name(enum ac_trade_refusal r)
 		[AC_REFUSE_OPPOSITE_OPEN] = "opposite_open",
 		[AC_REFUSE_NO_AUTO_CLOSE] = "no_auto_close",
 		[AC_REFUSE_NOTHING_OPEN] = "nothing_open", [AC_REFUSE_BAD_LEVELS] = "bad_levels",
+		[AC_REFUSE_NOT_REACHED] = "not_reached",
 	};
 
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : NULL;

@@ -15,12 +15,21 @@
  *    the signal price; the new trade's id goes in its replaced_by); without
  *    it nothing changes (refusal LIMIT). Replacement happens only at the
  *    limit: below it there is room, and opening keeps the older trades.
- *  - TP_HIT / SL_HIT closes ALL the user's open trades on the strategy at
- *    the signal price (when auto_close_on_tp_sl; otherwise refusal
- *    NO_AUTO_CLOSE). A TradingView exit alert is about the strategy's
- *    position, which the open trades make up; matching each trade's own
- *    level against the alert's price (a bar close) would leave trades open
- *    by rounding.
+ *  - TP_HIT / SL_HIT (when auto_close_on_tp_sl; otherwise refusal
+ *    NO_AUTO_CLOSE) closes, at the signal price, the user's open trades on
+ *    the strategy whose level the price reached: TP_HIT a BUY whose
+ *    take_profit <= price and a SELL whose take_profit >= price; SL_HIT a
+ *    BUY whose stop_loss >= price and a SELL whose stop_loss <= price. A
+ *    trade without the level the alert names (no take_profit for a TP_HIT)
+ *    is closed too: the alert is the strategy saying its position ended,
+ *    and the trade has no level of its own to hold it open. Only a trade
+ *    whose level is known and not reached stays open (nothing closed:
+ *    refusal NOT_REACHED). An alert always carries a price (ac_alert_parse
+ *    requires it); a signal without one (price <= 0) has nothing to close
+ *    at and closes nothing (refusal BAD_LEVELS), as before. The price is
+ *    the alert's: one priced at the bar's close after an intrabar hit may
+ *    fall short of the level and leave the trade open, so a TP/SL alert
+ *    should send the order's price ({{strategy.order.price}}).
  *  - EXIT_LONG / EXIT_SHORT (the strategy went flat from a long / a short)
  *    closes the user's open BUY / SELL trades at the signal price, EXIT
  *    all of them (reason EXIT, whatever auto_close_on_tp_sl says: the
@@ -61,7 +70,8 @@ enum ac_trade_refusal {
 	AC_REFUSE_OPPOSITE_OPEN,	/* opposite trades open, allow_opposite is off */
 	AC_REFUSE_NO_AUTO_CLOSE,	/* TP/SL hit, auto_close_on_tp_sl is off */
 	AC_REFUSE_NOTHING_OPEN,		/* TP/SL hit or exit, no open trade (of its side) */
-	AC_REFUSE_BAD_LEVELS		/* price <= 0, or TP/SL on the wrong side */
+	AC_REFUSE_BAD_LEVELS,		/* price <= 0, or TP/SL on the wrong side */
+	AC_REFUSE_NOT_REACHED		/* TP/SL hit, no open trade's level reached */
 };
 
 /* One open trade; tp/sl 0 when unset. Passed oldest first. */
@@ -124,10 +134,14 @@ double	ac_pnl_percent(enum ac_side side, double entry, double exit);
 /* 1 if tp/sl (0: unset) lie on side's side of entry (> 0). */
 int	ac_trade_levels_ok(enum ac_side side, double entry, double tp, double sl);
 
+/* 1 if a TP_HIT or SL_HIT (action) at price closes t: its level reached,
+ * or unset (0); 0 for any other action. */
+int	ac_trade_level_hit(const struct ac_open_trade *t, enum ac_action action, double price);
+
 /* Names as stored: "BUY" "SELL"; "TP_HIT" "SL_HIT" "REPLACED" "OPPOSITE"
  * "MANUAL" "EXIT" (NULL for NONE); "entry" "exit" "replacement"; "limit"
- * "opposite_open" "no_auto_close" "nothing_open" "bad_levels" (NULL for
- * NONE). ac_side_parse: "BUY"/"SELL" → 0/1, -1 otherwise. */
+ * "opposite_open" "no_auto_close" "nothing_open" "bad_levels"
+ * "not_reached" (NULL for NONE). ac_side_parse: "BUY"/"SELL" → 0/1, -1 otherwise. */
 const char	*ac_side_name(enum ac_side s);
 int		 ac_side_parse(const char *s);
 const char	*ac_exit_reason_name(enum ac_exit_reason r);

@@ -622,6 +622,75 @@ test_exit_to_flat(void **state)
 	(void)state;
 }
 
+/* Posts an alert for s through nginx and ac-hook; the stored signal's id. */
+static long long
+post_alert(const struct it_strategy *s, const char *action, double price, double tp, double sl,
+    int64_t time_ms)
+{
+	struct it_resp r;
+	char *body = it_alert(s, action, price, tp, sl, time_ms);
+	long long id;
+
+	it_post(&r, s->path, "application/json", body);
+	free(body);
+	assert_int_equal(r.status, 202);
+	id = (long long)json_integer_value(it_json_get(&r, "id"));
+	it_resp_free(&r);
+	return id;
+}
+
+/* A TP_HIT closes only the trades whose own take profit it reached: two
+ * BUYs (TP 43,000 and TP 45,000) and a TP_HIT at 43,100 close the first
+ * with its PnL and leave the second open; a TP_HIT at 45,000 then closes
+ * the second. */
+static void
+test_tp_hit_per_trade(void **state)
+{
+	struct it_strategy s;
+	char tag[24], uid[24], e1[24], e2[24], x1[24], x2[24];
+	long long plan;
+	int64_t now = it_now_ms();
+
+	(void)state;
+	it_strategy_new(&s, "1h", "--max-open-trades", "2", "--no-replace", NULL);
+	plan = plan_new(s.id, "1");
+	it_rand_hex(tag, 10);
+	users_bulk(tag, 1, plan, s.id, "{email}", "{10}");
+	snprintf(uid, sizeof(uid), "%lld", it_q_ll("SELECT id FROM users"
+	    " WHERE email LIKE $1 || '.%'", tag, NULL));
+	snprintf(e1, sizeof(e1), "%lld", post_alert(&s, "buy", 42000, 43000, 41000, now));
+	drain();
+	snprintf(e2, sizeof(e2), "%lld", post_alert(&s, "buy", 42500, 45000, 41000, now + 1000));
+	drain();
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1"
+	    " AND status = 'open' AND side = 'BUY'", uid, NULL), 2);
+
+	snprintf(x1, sizeof(x1), "%lld", post_alert(&s, "tp_hit", 43100, 0, 0, now + 2000));
+	drain();
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1"
+	    " AND entry_signal_id = $2 AND status = 'closed' AND exit_reason = 'TP_HIT'"
+	    " AND exit_price = 43100 AND pnl_amount = 1100 AND round(pnl_percent, 4) = 2.619"
+	    " AND exit_signal_id = $3 AND closed_at IS NOT NULL", uid, e1, x1, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1"
+	    " AND entry_signal_id = $2 AND status = 'open' AND exit_signal_id IS NULL"
+	    " AND exit_reason IS NULL AND pnl_amount IS NULL", uid, e2, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE exit_signal_id = $1", x1, NULL),
+	    1);
+	/* the user is told of the exit all the same */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1"
+	    " AND user_id = $2 AND kind = 'exit'", x1, uid, NULL), 1);
+
+	snprintf(x2, sizeof(x2), "%lld", post_alert(&s, "tp_hit", 45000, 0, 0, now + 3000));
+	drain();
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1"
+	    " AND entry_signal_id = $2 AND status = 'closed' AND exit_reason = 'TP_HIT'"
+	    " AND exit_price = 45000 AND pnl_amount = 2500 AND exit_signal_id = $3", uid, e2, x2,
+	    NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1"
+	    " AND status = 'open'", uid, NULL), 0);
+	check_ledger();
+}
+
 /* ---- kill -9 in the middle of fan-outs ------------------------------------ */
 
 static void
@@ -784,6 +853,7 @@ main(void)
 		cmocka_unit_test(test_part_fails_then_rerun),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_exit_to_flat),
+		cmocka_unit_test(test_tp_hit_per_trade),
 		cmocka_unit_test(test_crash),
 	};
 	const char *src = getenv("SRC");

@@ -753,6 +753,106 @@ test_cross_user(void **state)
 	it_resp_free(&r);
 }
 
+/* The cells of the row of the trades page's totals for strategy id,
+ * copied into buf (empty if there is none). */
+static const char *
+totals_row(const struct it_resp *r, long long id, char *buf, size_t sz)
+{
+	char key[64];
+	const char *a, *b;
+
+	snprintf(key, sizeof(key), "<tr data-strategy=\"%lld\">", id);
+	buf[0] = '\0';
+	if ((a = strstr(r->body, key)) != NULL && (b = strstr(a, "</tr>")) != NULL)
+		snprintf(buf, sz, "%.*s", (int)(b - a), a);
+	return buf;
+}
+
+/* A trade of uid on strategy by SQL: side, entry, status and, when not
+ * open, exit price, reason and PnL ("" when open). */
+static void
+fx_trade(long long uid, long long strategy, int number, const char *side, const char *entry,
+    const char *status, const char *exit_price, const char *reason, const char *pnl,
+    const char *pct)
+{
+	char u[24], st[24], n[16];
+
+	snprintf(u, sizeof(u), "%lld", uid);
+	snprintf(st, sizeof(st), "%lld", strategy);
+	snprintf(n, sizeof(n), "%d", number);
+	PQclear(it_q("INSERT INTO trades (trade_number, user_id, strategy_id, symbol, timeframe,"
+	    " side, entry_price, status, exit_price, exit_reason, pnl_amount, pnl_percent,"
+	    " closed_at, replaced_at)"
+	    " SELECT $3::int, $1, id, symbol, timeframe, $4, $5::numeric, $6,"
+	    " nullif($7, '')::numeric, nullif($8, ''), nullif($9, '')::numeric,"
+	    " nullif($10, '')::numeric, CASE WHEN $6 = 'closed' THEN now() END,"
+	    " CASE WHEN $6 = 'replaced' THEN now() END FROM strategies WHERE id = $2",
+	    u, st, n, side, entry, status, exit_price, reason, pnl, pct, NULL));
+}
+
+/* The trades page's totals per strategy: closed (and replaced) trades,
+ * wins, win rate, total PnL; open trades marked to the strategy's last
+ * processed signal, at its price and time; a strategy with no signal yet
+ * shows its open trades unmarked. */
+static void
+test_trade_totals(void **state)
+{
+	struct fx_plan p, q;
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128], row[4096], when[64], sid[24], u[24];
+	long long uid, last;
+	PGresult *res;
+
+	(void)state;
+	fx_plan_new(&p);
+	fx_plan_new(&q);
+	uid = ib_signup(&b, "tot", "Tess", PW, email);
+	fx_subscribe(uid, &p, 0);
+	fx_trade(uid, p.strategy.id, 1, "BUY", "100", "closed", "110", "TP_HIT", "10", "10");
+	fx_trade(uid, p.strategy.id, 2, "SELL", "200", "closed", "210", "SL_HIT", "-10", "-5");
+	fx_trade(uid, p.strategy.id, 3, "BUY", "50", "replaced", "55", "REPLACED", "5", "10");
+	fx_trade(uid, p.strategy.id, 4, "BUY", "100", "open", "", "", "", "");
+	fx_trade(uid, p.strategy.id, 5, "SELL", "120", "open", "", "", "", "");
+	fx_trade(uid, q.strategy.id, 1, "BUY", "7", "open", "", "", "", "");
+	fx_signal_at(p.strategy.id, &uid, 1, "2 hours", "90");
+	last = fx_signal_at(p.strategy.id, &uid, 1, "1 hour", "105");
+	/* neither a signal still being processed nor another user's test signal marks */
+	snprintf(sid, sizeof(sid), "%lld", p.strategy.id);
+	PQclear(it_q("INSERT INTO signals (strategy_id, idempotency_key, raw_body, received_at,"
+	    " symbol, timeframe, action, price, status, test_user_id)"
+	    " SELECT id, md5(random()::text), '{}', now(), symbol, timeframe, 'BUY', v.price,"
+	    " v.status, v.test_user FROM strategies, (VALUES (999, 'received', NULL::bigint),"
+	    " (998, 'processed', (SELECT min(id) FROM users))) v(price, status, test_user)"
+	    " WHERE id = $1", sid, NULL));
+	snprintf(sid, sizeof(sid), "%lld", last);
+	snprintf(u, sizeof(u), "%lld", uid);
+	res = it_q("SELECT to_char(s.received_at AT TIME ZONE u.timezone, 'YYYY-MM-DD HH24:MI')"
+	    " FROM signals s, users u WHERE s.id = $1 AND u.id = $2", sid, u, NULL);
+	snprintf(when, sizeof(when), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+
+	ib_get(&b, &r, "/trades");
+	assert_int_equal(r.status, 200);
+	totals_row(&r, p.strategy.id, row, sizeof(row));
+	/* closed 3, wins 2, 66.7%, PnL +5 (15.00%); open 2 marked at 105:
+	 * BUY 100 -> +5 (5%), SELL 120 -> +15 (12.5%) */
+	assert_non_null(strstr(row, ">3</td><td class=\"text-end\">2</td>"
+	    "<td class=\"text-end\">66.7%</td>"));
+	assert_non_null(strstr(row, "text-success\">5</td><td class=\"text-end text-success\">"
+	    "15.00%</td><td class=\"text-end\">2</td>"));
+	assert_non_null(strstr(row, "text-success\">20</td><td class=\"text-end text-success\">"
+	    "17.50%</td>"));
+	assert_non_null(strstr(row, "<td>105 <span class=\"text-secondary small\">"));
+	assert_non_null(strstr(row, when));
+	totals_row(&r, q.strategy.id, row, sizeof(row));
+	assert_non_null(strstr(row, ">0</td><td class=\"text-end\">0</td>"
+	    "<td class=\"text-end\">&mdash;</td>"));
+	assert_non_null(strstr(row, "<td class=\"text-end\">1</td><td class=\"text-end \">"
+	    "&mdash;</td>"));
+	it_resp_free(&r);
+}
+
 static void
 test_history_pages(void **state)
 {
@@ -1430,6 +1530,7 @@ main(void)
 		cmocka_unit_test(test_reset_links_end),
 		cmocka_unit_test(test_reset_cap),
 		cmocka_unit_test(test_bad_utf8),
+		cmocka_unit_test(test_trade_totals),
 		cmocka_unit_test(test_change_password_and_email),
 		cmocka_unit_test(test_api_tokens),
 		cmocka_unit_test(test_signup_after_db_restart),

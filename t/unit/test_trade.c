@@ -7,7 +7,8 @@
  * A trade row gives the settings, the open trades as a string of sides,
  * oldest first ("BBS": two BUYs then a SELL, entries 100, 101, 102...),
  * the signal, and the expected plan as tokens: "C<i>:<REASON>" closes
- * open[i], "R<i>" replaces it, "O" opens; "" with a refusal name.
+ * open[i], "R<i>" replaces it, "O" opens; "" with a refusal name. The
+ * TP/SL hit rows give each open trade's own levels.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -96,13 +97,19 @@ static const struct trade_row trade_rows[] = {
 	  "entry", "opposite_open", "" },
 	{ "sell, tp above entry", 3, 0, 1, 1, 1, "", SELL, 110, 115, 120, "entry", "bad_levels", "" },
 	{ "sell, sl below entry", 3, 0, 1, 1, 1, "", SELL, 110, 100, 105, "entry", "bad_levels", "" },
-	/* TP/SL hits close every open trade */
+	/* TP/SL hits close the open trades whose level is reached (the table's
+	 * trades: BUY tp 130 sl 80, SELL tp 70 sl 130; more in hit_rows) */
 	{ "tp, none open", 3, 0, 1, 1, 1, "", TP, 110, 0, 0, "exit", "nothing_open", "" },
-	{ "tp, buys open", 3, 0, 1, 1, 1, "BB", TP, 110, 0, 0, "exit", NULL, "C0:TP_HIT C1:TP_HIT" },
-	{ "tp, sell open", 3, 0, 1, 1, 1, "S", TP, 90, 0, 0, "exit", NULL, "C0:TP_HIT" },
-	{ "sl, buys open", 3, 0, 1, 1, 1, "BBB", SL, 90, 0, 0, "exit", NULL,
+	{ "tp, buys open", 3, 0, 1, 1, 1, "BB", TP, 130, 0, 0, "exit", NULL, "C0:TP_HIT C1:TP_HIT" },
+	{ "tp, buys open, not reached", 3, 0, 1, 1, 1, "BB", TP, 110, 0, 0, "exit",
+	  "not_reached", "" },
+	{ "tp, sell open", 3, 0, 1, 1, 1, "S", TP, 70, 0, 0, "exit", NULL, "C0:TP_HIT" },
+	{ "sl, buys open", 3, 0, 1, 1, 1, "BBB", SL, 80, 0, 0, "exit", NULL,
 	  "C0:SL_HIT C1:SL_HIT C2:SL_HIT" },
-	{ "sl, mixed open", 3, 0, 0, 0, 1, "BS", SL, 90, 0, 0, "exit", NULL, "C0:SL_HIT C1:SL_HIT" },
+	{ "sl, mixed open, the buy's reached", 3, 0, 0, 0, 1, "BS", SL, 80, 0, 0, "exit", NULL,
+	  "C0:SL_HIT" },
+	{ "sl, mixed open, the sell's reached", 3, 0, 0, 0, 1, "BS", SL, 130, 0, 0, "exit", NULL,
+	  "C1:SL_HIT" },
 	{ "tp, auto close off", 3, 0, 1, 1, 0, "BB", TP, 110, 0, 0, "exit", "no_auto_close", "" },
 	{ "sl, auto close off, none open", 3, 0, 1, 1, 0, "", SL, 90, 0, 0, "exit",
 	  "no_auto_close", "" },
@@ -191,6 +198,102 @@ test_trade_row(void **state)
 		assert_true(c->pnl_percent == ac_pnl_percent(open[c->index].side,
 		    open[c->index].entry, r->price));
 	}
+}
+
+/* TP/SL hits against trades with levels of their own: each trade is
+ * "B" or "S" with its entry, tp and sl (0: unset). */
+struct hit_row {
+	const char		*name;
+	int			 nopen;
+	struct ac_open_trade	 open[3];
+	enum ac_action		 action;
+	double			 price;
+	const char		*refusal;	/* expected, NULL for none */
+	const char		*changes;	/* expected tokens */
+};
+
+#define TB(entry, tp, sl)	{ 0, AC_SIDE_BUY, entry, tp, sl }
+#define TS(entry, tp, sl)	{ 0, AC_SIDE_SELL, entry, tp, sl }
+
+static const struct hit_row hit_rows[] = {
+	/* BUY × TP/SL × reached / exactly at the level / not reached / missing */
+	{ "buy tp reached", 1, { TB(42000, 43000, 41000) }, TP, 43100, NULL, "C0:TP_HIT" },
+	{ "buy tp at the level", 1, { TB(42000, 43000, 41000) }, TP, 43000, NULL, "C0:TP_HIT" },
+	{ "buy tp not reached", 1, { TB(42000, 43000, 41000) }, TP, 42900, "not_reached", "" },
+	{ "buy tp missing", 1, { TB(42000, 0, 41000) }, TP, 42100, NULL, "C0:TP_HIT" },
+	{ "buy sl reached", 1, { TB(42000, 43000, 41000) }, SL, 40900, NULL, "C0:SL_HIT" },
+	{ "buy sl at the level", 1, { TB(42000, 43000, 41000) }, SL, 41000, NULL, "C0:SL_HIT" },
+	{ "buy sl not reached", 1, { TB(42000, 43000, 41000) }, SL, 41100, "not_reached", "" },
+	{ "buy sl missing", 1, { TB(42000, 43000, 0) }, SL, 41900, NULL, "C0:SL_HIT" },
+	/* SELL: the other way round */
+	{ "sell tp reached", 1, { TS(42000, 41000, 43000) }, TP, 40900, NULL, "C0:TP_HIT" },
+	{ "sell tp at the level", 1, { TS(42000, 41000, 43000) }, TP, 41000, NULL, "C0:TP_HIT" },
+	{ "sell tp not reached", 1, { TS(42000, 41000, 43000) }, TP, 41100, "not_reached", "" },
+	{ "sell tp missing", 1, { TS(42000, 0, 43000) }, TP, 41900, NULL, "C0:TP_HIT" },
+	{ "sell sl reached", 1, { TS(42000, 41000, 43000) }, SL, 43100, NULL, "C0:SL_HIT" },
+	{ "sell sl at the level", 1, { TS(42000, 41000, 43000) }, SL, 43000, NULL, "C0:SL_HIT" },
+	{ "sell sl not reached", 1, { TS(42000, 41000, 43000) }, SL, 42900, "not_reached", "" },
+	{ "sell sl missing", 1, { TS(42000, 41000, 0) }, SL, 42100, NULL, "C0:SL_HIT" },
+	/* a TP level is not an SL level: a TP_HIT beyond a trade's stop closes nothing */
+	{ "buy tp hit below its sl", 1, { TB(42000, 43000, 41000) }, TP, 40000, "not_reached", "" },
+	/* two BUYs, one TP_HIT between their levels: the reached one alone */
+	{ "two buys, tp between", 2, { TB(42000, 43000, 41000), TB(42500, 45000, 41000) }, TP,
+	  43100, NULL, "C0:TP_HIT" },
+	{ "two buys, tp above both", 2, { TB(42000, 43000, 41000), TB(42500, 45000, 41000) }, TP,
+	  45000, NULL, "C0:TP_HIT C1:TP_HIT" },
+	{ "two buys, newer reached", 2, { TB(42000, 45000, 41000), TB(42500, 43000, 41000) }, TP,
+	  43100, NULL, "C1:TP_HIT" },
+	{ "buys, one without tp, one not reached", 3, { TB(42000, 0, 0), TB(42500, 45000, 0),
+	  TB(42600, 43000, 0) }, TP, 43100, NULL, "C0:TP_HIT C2:TP_HIT" },
+	{ "mixed, tp reached for the sell", 2, { TB(42000, 45000, 41000), TS(42000, 41000, 43000) },
+	  TP, 40900, NULL, "C1:TP_HIT" },
+	/* an exit without a price has nothing to close at */
+	{ "tp without a price", 2, { TB(42000, 43000, 41000), TB(42500, 0, 0) }, TP, 0,
+	  "bad_levels", "" },
+	{ "sl without a price", 1, { TS(42000, 41000, 43000) }, SL, 0, "bad_levels", "" },
+};
+
+static void
+test_hit_row(void **state)
+{
+	const struct hit_row *r = *state;
+	struct ac_trade_settings s = { 3, 0, 1, 1, 1 };
+	struct ac_trade_signal sig = { r->action, r->price, 0, 0 };
+	struct ac_trade_plan p;
+	char got[256];
+	int i;
+
+	ac_trade_plan(&s, r->open, r->nopen, &sig, &p);
+	plan_tokens(&p, got, sizeof(got));
+	assert_string_equal(got, r->changes);
+	assert_string_equal(ac_signal_kind_name(p.kind), "exit");
+	if (r->refusal == NULL)
+		assert_null(ac_trade_refusal_name(p.refusal));
+	else
+		assert_string_equal(ac_trade_refusal_name(p.refusal), r->refusal);
+	for (i = 0; i < p.nchanges; i++) {
+		const struct ac_trade_change *c = &p.changes[i];
+		const struct ac_open_trade *t = &r->open[c->index];
+
+		assert_true(c->exit_price == r->price);
+		assert_true(c->pnl == ac_pnl_amount(t->side, t->entry, r->price));
+		assert_true(c->pnl_percent == ac_pnl_percent(t->side, t->entry, r->price));
+	}
+}
+
+static void
+test_level_hit(void **state)
+{
+	const struct ac_open_trade buy = TB(100, 110, 90);
+
+	(void)state;
+	assert_true(ac_trade_level_hit(&buy, TP, 110));
+	assert_false(ac_trade_level_hit(&buy, TP, 109.99));
+	assert_true(ac_trade_level_hit(&buy, SL, 90));
+	assert_false(ac_trade_level_hit(&buy, SL, 90.01));
+	/* only TP/SL hits are about levels */
+	assert_false(ac_trade_level_hit(&buy, XL, 200));
+	assert_false(ac_trade_level_hit(&buy, BUY, 200));
 }
 
 struct pnl_row {
@@ -380,17 +483,19 @@ main(void)
 	static const struct CMUnitTest singles[] = {
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_level_hit),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_reachable),
 		cmocka_unit_test(test_gate),
 		cmocka_unit_test(test_channel_skip),
 		cmocka_unit_test(test_message_fill),
 	};
-	struct CMUnitTest	tests[NROWS(trade_rows) + NROWS(pnl_rows) + NROWS(accept_rows) +
+	struct CMUnitTest	tests[NROWS(trade_rows) + NROWS(hit_rows) + NROWS(pnl_rows) + NROWS(accept_rows) +
 				    NROWS(singles)];
 	size_t			n = 0, i;
 
 	ADD_ROWS(trade_rows, test_trade_row);
+	ADD_ROWS(hit_rows, test_hit_row);
 	ADD_ROWS(pnl_rows, test_pnl_row);
 	ADD_ROWS(accept_rows, test_accept_row);
 	for (i = 0; i < NROWS(singles); i++)
