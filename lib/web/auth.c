@@ -368,14 +368,55 @@ login_throttled(const struct ac_auth_cfg *a, const struct login_keys *k, const c
 }
 
 /* Counts a failed attempt in the three throttles; the AC_LOCK_AFTER-th
- * for the account from this address locks that pair for AC_LOCK_SECONDS. */
-static void
+ * for the account from this address locks that pair for AC_LOCK_SECONDS.
+ * 1 when this very failure locked it, else 0. */
+static int
 login_failed(const struct ac_auth_cfg *a, const struct login_keys *k)
 {
+	long long n;
+
 	ac_rate_hit(k->ip, a->throttle_window_s, NULL);
 	ac_rate_hit(k->acct, a->throttle_window_s, NULL);
-	if (ac_rate_hit(k->pair, a->throttle_window_s, NULL) >= a->lock_after)
+	if ((n = ac_rate_hit(k->pair, a->throttle_window_s, NULL)) >= a->lock_after) {
 		ac_rate_expire(k->pair, a->lock_s);
+		return n == a->lock_after;
+	}
+	return 0;
+}
+
+/* A notice that the account was locked is mailed at most once an hour. */
+static const struct ac_stmt st_lock_noticed = { "auth_lock_noticed",
+	"SELECT count(*) FROM email_outbox WHERE user_id = $1 AND kind = 'account_locked'"
+	" AND created_at > now() - interval '1 hour'", 1 };
+
+/* The owner hears that wrong passwords locked their account for an
+ * address: if it was not them, they know someone is guessing, and that
+ * their own logins from elsewhere still work. */
+static void
+lock_notice(struct ac_db *db, const struct ac_auth_cfg *a, long long id, const char *to,
+    const char *ip)
+{
+	char uid[24];
+	const char *vals[1] = { uid };
+	PGresult *res;
+	int sent;
+
+	snprintf(uid, sizeof(uid), "%lld", id);
+	res = ac_db_exec(db, &st_lock_noticed, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+		return;
+	sent = strtoll(PQgetvalue(res, 0, 0), NULL, 10) > 0;
+	PQclear(res);
+	if (sent)
+		return;
+	if (mail(db, id, "account_locked", to, "Wrong passwords locked your alertcast account",
+	    "%d wrong passwords in a row were typed for your alertcast account (%s) from the"
+	    " address %s, so logins from there are paused for %d minutes.\n\nIf it was you,"
+	    " wait, or reset your password from the login page (\"Forgot your password?\").\n\n"
+	    "If it was not you, someone is guessing your password: your own logins from"
+	    " another address still work, and a new, long password keeps the account safe.\n",
+	    a->lock_after, to, ip ? ip : "unknown", (a->lock_s + 59) / 60) == -1)
+		ac_warn("lock of user %lld: the notice was not queued", id);
 }
 
 void
@@ -461,7 +502,8 @@ ac_auth_login(struct ac_db *db, const struct ac_auth_cfg *a, const char *email,
 		return AC_AUTH_OK;
 	}
 	PQclear(res);
-	login_failed(a, &k);
+	if (login_failed(a, &k) && id != 0)
+		lock_notice(db, a, id, email, ip);
 	if (id == 0) {
 		ac_info("login failed: unknown account, from %s", ip);
 		return AC_AUTH_FAILED;

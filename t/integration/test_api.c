@@ -348,9 +348,22 @@ test_lockout(void **state)
 	}
 	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND failed_logins = 5",
 	    email, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM email_outbox WHERE kind = 'account_locked'"
+	    " AND lower(to_addr) = lower($1)", email, NULL), 1);
 	token_req(&r, email, PW);
 	assert_non_null(it_header(&r, "Retry-After", NULL));
 	expect_error(&r, 429, "too_many_attempts");
+	/* the owner is told, once an hour however many addresses lock it */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM email_outbox WHERE kind = 'account_locked'"
+	    " AND lower(to_addr) = lower($1) AND body LIKE '%from the address 127.0.0.31%'",
+	    email, NULL), 1);
+	it_source("127.0.0.33");
+	for (int i = 0; i < 5; i++) {
+		token_req(&r, email, "wrong password");
+		expect_error(&r, 401, "invalid_credentials");
+	}
+	assert_int_equal(it_q_ll("SELECT count(*) FROM email_outbox WHERE kind = 'account_locked'"
+	    " AND lower(to_addr) = lower($1)", email, NULL), 1);
 	it_source("127.0.0.32");
 	token_get(email, tok);
 	it_source("127.0.0.31");
