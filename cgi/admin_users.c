@@ -203,7 +203,7 @@ static const struct ac_stmt st_user = { "admin_user_show",
 	" 'phone', u.phone, 'telegram_username', u.telegram_username,"
 	" 'telegram_chat_id', u.telegram_chat_id, 'timezone', u.timezone, 'status', u.status,"
 	" 'suspended', u.status = 'suspended', 'is_test', u.is_test,"
-	" 'erased', u.email LIKE 'erased-%@erased.invalid', 'balance', u.credit_balance,"
+	" 'erased', u.erased_at IS NOT NULL, 'balance', u.credit_balance,"
 	" 'badge', CASE u.status WHEN 'active' THEN 'success' WHEN 'suspended' THEN 'danger'"
 	"  ELSE 'secondary' END,"
 	" 'channels', array_to_string(ARRAY[CASE WHEN u.notify_telegram THEN 'telegram' END,"
@@ -306,7 +306,7 @@ user_back(struct actx *c, long long user_id, const char *done)
  * changed; no row when it was already so (or there is no such user). */
 static const struct ac_stmt st_status = { "admin_user_status",
 	"WITH o AS (SELECT id, status FROM users WHERE id = $1"
-	"  AND email NOT LIKE 'erased-%@erased.invalid' FOR UPDATE),"	/* erased stays closed */
+	"  AND erased_at IS NULL FOR UPDATE),"	/* erased stays closed */
 	" u AS (UPDATE users SET status = $2, updated_at = now() FROM o"
 	"  WHERE users.id = o.id AND o.status <> $2 RETURNING o.status),"
 	/* a suspended user's sessions end; their API tokens fail on the status */
@@ -319,7 +319,7 @@ static const struct ac_stmt st_test = { "admin_user_test",
 	" WHERE users.id = o.id AND o.is_test <> $2 RETURNING o.is_test::text", 2 };
 /* an erased account is no one's to change any more */
 static const struct ac_stmt st_exists = { "admin_user_exists",
-	"SELECT 1 FROM users WHERE id = $1 AND email NOT LIKE 'erased-%@erased.invalid'", 1 };
+	"SELECT 1 FROM users WHERE id = $1 AND erased_at IS NULL", 1 };
 
 /*
  * Sets one column of the user of k's id with st ($1 the id, $2 value),
@@ -523,14 +523,14 @@ delivery_resend(struct ac_call *k)
  */
 static const struct ac_stmt st_erase = { "admin_user_erase",
 	"WITH o AS (SELECT id, email FROM users WHERE id = $1 AND lower(email) = lower($2)"
-	"  AND email NOT LIKE 'erased-%@erased.invalid'"
+	"  AND erased_at IS NULL"
 	"  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $1"
 	"  AND s.provider = 'stripe' AND s.status IN ('active', 'past_due')) FOR UPDATE),"
 	" u AS (UPDATE users SET email = 'erased-' || o.id || '@erased.invalid', display_name = '',"
 	"  phone = NULL, telegram_chat_id = NULL, telegram_username = NULL, push_player_id = NULL,"
 	"  status = 'inactive', password_hash = '!', notify_email = false,"
 	"  notify_telegram = false, notify_sms = false, notify_push = false,"
-	"  renewal_reminders = false, updated_at = now()"
+	"  renewal_reminders = false, erased_at = now(), updated_at = now()"
 	"  FROM o WHERE users.id = o.id RETURNING o.email),"
 	" s AS (DELETE FROM sessions WHERE user_id = $1 AND EXISTS (SELECT FROM u)),"
 	" t AS (UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1"
@@ -539,7 +539,7 @@ static const struct ac_stmt st_erase = { "admin_user_erase",
 	" m AS (DELETE FROM email_outbox WHERE user_id = $1 AND EXISTS (SELECT FROM u))"
 	" SELECT email FROM u", 2 };
 static const struct ac_stmt st_erase_why = { "admin_user_erase_why",
-	"SELECT email LIKE 'erased-%@erased.invalid', lower(email) = lower($2),"
+	"SELECT erased_at IS NOT NULL, lower(email) = lower($2),"
 	" EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $1 AND s.provider = 'stripe'"
 	" AND s.status IN ('active', 'past_due')) FROM users WHERE id = $1", 2 };
 

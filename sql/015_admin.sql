@@ -95,6 +95,9 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
 -- admin panel's button) reaches only the one test user it names, at no
 -- credit cost.
 ALTER TABLE users ADD COLUMN is_test boolean NOT NULL DEFAULT false;
+-- when an operator erased the user's personal data (the account stays
+-- closed for good; its ledger, deliveries and trades stay under no name)
+ALTER TABLE users ADD COLUMN erased_at timestamptz;
 CREATE INDEX users_test ON users (id) WHERE is_test;
 ALTER TABLE signals ADD COLUMN test_user_id bigint REFERENCES users (id);
 
