@@ -30,6 +30,7 @@
 
 #include "account/account.h"
 #include "account/alarm.h"
+#include "account/catalog.h"
 #include "account/credits.h"
 #include "account/dashboard.h"
 #include "account/history.h"
@@ -37,6 +38,7 @@
 #include "account/profile.h"
 #include "account/trades.h"
 #include "base/arena.h"
+#include "base/buf.h"
 #include "base/channel.h"
 #include "web/auth.h"
 #include "base/config.h"
@@ -423,7 +425,49 @@ amount_class(const char *n)
 
 /* ---- guest pages ----------------------------------------------------------------- */
 
-/* GET /: the dashboard, or to /login for a guest. */
+/* The front page a guest sees at /: what the service does, the strategies
+ * on offer with their record, and the way to plans and sign-up. */
+static void
+front(struct pctx *c)
+{
+	struct ac_err e = { 0 };
+	json_t *d, *st, *rate, *plans, *name;
+	const char *pnl;
+	size_t i, j;
+
+	if ((d = ac_catalog(portal.db, &e)) == NULL) {
+		db_failed(c);
+		return;
+	}
+	json_array_foreach(d, i, st) {
+		struct ac_buf in = AC_BUF_INIT;
+
+		if (json_is_number(rate = json_object_get(st, "win_rate")))
+			json_object_set_new(st, "win_rate_text", json_string(ac_arena_printf(
+			    c->r->arena, "%.0f %% (%lld of %lld)", json_number_value(rate),
+			    (long long)json_integer_value(json_object_get(st, "wins")),
+			    (long long)json_integer_value(json_object_get(st, "closed")))));
+		pnl = json_string_value(json_object_get(st, "pnl_percent"));
+		json_object_set_new(st, "pnl_text", json_string(!json_is_number(rate) ? "none yet" :
+		    ac_arena_printf(c->r->arena, "%s%s %%", pnl && *pnl != '-' &&
+		    strpbrk(pnl, "123456789") ? "+" : "", pnl ? pnl : "0")));
+		json_object_set_new(st, "pnl_class", json_string(amount_class(pnl)));
+		json_object_set_new(st, "one_credit", json_boolean(json_integer_value(
+		    json_object_get(st, "credit_cost")) == 1));
+		plans = json_object_get(st, "plans");
+		json_array_foreach(plans, j, name)
+			ac_buf_printf(&in, "%s%s", j == 0 ? "" : j + 1 == json_array_size(plans) ?
+			    " and " : ", ", json_string_value(name));
+		json_object_set_new(st, "plans_text", json_string(ac_arena_printf(c->r->arena,
+		    "%s %s", json_array_size(plans) == 1 ? "the plan" : "the plans",
+		    in.len ? in.p : "")));
+		ac_buf_free(&in);
+	}
+	page(c, 200, "front", "Trading signals delivered", json_pack("{s:o}", "strategies", d),
+	    NULL);
+}
+
+/* GET /: the dashboard, or the front page for a guest. */
 static void
 home(struct ac_call *k)
 {
@@ -432,7 +476,7 @@ home(struct ac_call *k)
 	json_t *d;
 
 	if (!c->user) {
-		redirect(c, "/login");
+		front(c);
 		return;
 	}
 	if ((d = ac_dashboard(portal.db, c->s.user_id, &e)) == NULL) {

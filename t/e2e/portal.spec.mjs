@@ -65,6 +65,46 @@ const page = await context.newPage();
 const shot = (name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
 const balance = async () => Number((await page.locator('#balance').textContent()).trim());
 
+// Each page at 390 px: none wider than the phone, no CSP refusal, no id twice;
+// a screenshot of each as phone-<prefix><name>.png.
+const phoneCheck = async (storageState, names, prefix) => {
+	const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true,
+		javaScriptEnabled: false, storageState });
+	const p = await phone.newPage();
+	const refused = [];
+	p.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/.test(m.text())) refused.push(m.text()); });
+	for (const name of names) {
+		await p.goto(`${base}/${name}`);
+		const width = await p.evaluate(() => document.documentElement.scrollWidth);
+		const dups = await p.evaluate(() => {
+			const seen = new Map();
+			for (const el of document.querySelectorAll('[id]')) seen.set(el.id, (seen.get(el.id) || 0) + 1);
+			return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
+		});
+		await p.screenshot({ path: `${out}/phone-${prefix}${name || 'dashboard'}.png`, fullPage: true });
+		assert.ok(width <= 400, `/${name} is ${width}px wide on a phone`);
+		assert.deepEqual(dups, [], `/${name} repeats ids`);
+	}
+	assert.deepEqual(refused, [], 'no CSP refusal');
+	await phone.close();
+};
+
+await step('a guest sees the front page: strategies on offer, plans, sign-up', async () => {
+	await page.goto(`${base}/`);
+	assert.match(await page.locator('h1').textContent(), /TradingView signals/);
+	assert.ok(await page.locator('[id^="strategy-"]').count() > 0, 'no strategy on offer');
+	assert.match(await page.locator('[id^="strategy-"]').first().textContent(), /Win rate/);
+	await shot('front');
+	await page.getByRole('link', { name: 'See plans and prices' }).click();
+	await page.waitForURL(/\/plans$/);
+	assert.ok(await page.getByRole('link', { name: 'Sign up to subscribe' }).count() > 0);
+	await shot('front-plans');
+	await page.goto(`${base}/`);
+	await page.locator('#front-signup').click();
+	await page.waitForURL(/\/signup$/);
+	await phoneCheck(undefined, ['', 'plans', 'signup', 'login'], 'guest-');
+});
+
 await step('sign up, confirmed by the emailed link', async () => {
 	await page.goto(`${base}/signup`);
 	await shot('signup');
@@ -161,25 +201,8 @@ await step('connect Telegram: the deep link and its QR code, then disconnect', a
 });
 
 await step('phone-sized pages: none cut off, no CSP refusal, no duplicate id', async () => {
-	const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true,
-		javaScriptEnabled: false, storageState: await context.storageState() });
-	const p = await phone.newPage();
-	const refused = [];
-	p.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/.test(m.text())) refused.push(m.text()); });
-	for (const name of ['', 'history', 'alarms', 'account', 'trades', 'credits', 'plans', 'tokens', 'payments']) {
-		await p.goto(`${base}/${name}`);
-		const width = await p.evaluate(() => document.documentElement.scrollWidth);
-		const dups = await p.evaluate(() => {
-			const seen = new Map();
-			for (const el of document.querySelectorAll('[id]')) seen.set(el.id, (seen.get(el.id) || 0) + 1);
-			return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
-		});
-		await p.screenshot({ path: `${out}/phone-${name || 'dashboard'}.png`, fullPage: true });
-		assert.ok(width <= 400, `/${name} is ${width}px wide on a phone`);
-		assert.deepEqual(dups, [], `/${name} repeats ids`);
-	}
-	assert.deepEqual(refused, [], 'no CSP refusal');
-	await phone.close();
+	await phoneCheck(await context.storageState(),
+		['', 'history', 'alarms', 'account', 'trades', 'credits', 'plans', 'tokens', 'payments'], '');
 });
 
 await step('log out', async () => {

@@ -95,7 +95,7 @@ test_signup_session_logout(void **state)
 	assert_non_null(strstr(b.set_cookie, "Max-Age=0"));
 	it_resp_free(&r);
 	/* the old cookie is dead on the server too */
-	ib_get(&old, &r, "/");
+	ib_get(&old, &r, "/alarms");
 	ib_expect_redirect(&r, "/login");
 	it_resp_free(&r);
 	/* a fresh guest page for the form's token, then log in: a new token */
@@ -144,14 +144,14 @@ test_session_expiry(void **state)
 	    " AND last_seen_at > now() - interval '1 minute'", u, NULL), 1);
 	PQclear(it_q("UPDATE sessions SET last_seen_at = now() - interval '31 minutes'"
 	    " WHERE user_id = $1", u, NULL));
-	ib_get(&b, &r, "/");
+	ib_get(&b, &r, "/alarms");
 	ib_expect_redirect(&r, "/login");
 	it_resp_free(&r);
 	ib_signup(&b, "exp2", "Ed", PW, email);
 	PQclear(it_q("UPDATE sessions SET created_at = now() - interval '13 hours',"
 	    " expires_at = now() - interval '1 hour' WHERE user_id = (SELECT id FROM users"
 	    " WHERE email = $1)", email, NULL));
-	ib_get(&b, &r, "/");
+	ib_get(&b, &r, "/alarms");
 	ib_expect_redirect(&r, "/login");
 	it_resp_free(&r);
 }
@@ -332,6 +332,106 @@ test_address_mail_cap(void **state)
 	assert_int_equal(mails("signup_confirm", email), 3);
 }
 
+/* One closed trade for each of users[0..n) from entry to exit (a new pair of
+ * signals, received ago; a test signal when test_user is set), pnl in percent. */
+static void
+front_trade(const struct fx_plan *p, const long long *users, int n, const char *ago,
+    const char *pnl, const char *test_user)
+{
+	char sid[24], uid[24], key[2][33], entry[24], exit[24];
+
+	snprintf(sid, sizeof(sid), "%lld", p->strategy.id);
+	it_rand_hex(key[0], 32);
+	it_rand_hex(key[1], 32);
+	snprintf(entry, sizeof(entry), "%lld", it_q_ll("INSERT INTO signals (strategy_id,"
+	    " idempotency_key, raw_body, received_at, symbol, timeframe, action, price, status,"
+	    " test_user_id) SELECT id, $2, '{}', now() - $3::interval - interval '1 hour', symbol,"
+	    " timeframe, 'BUY', 100, 'processed', nullif($4, '')::bigint FROM strategies WHERE id = $1"
+	    " RETURNING id", sid, key[0], ago, test_user ? test_user : "", NULL));
+	snprintf(exit, sizeof(exit), "%lld", it_q_ll("INSERT INTO signals (strategy_id,"
+	    " idempotency_key, raw_body, received_at, symbol, timeframe, action, price, status,"
+	    " test_user_id) SELECT id, $2, '{}', now() - $3::interval, symbol, timeframe, 'SELL',"
+	    " 100 * (1 + $4::numeric / 100), 'processed', nullif($5, '')::bigint FROM strategies WHERE id = $1"
+	    " RETURNING id", sid, key[1], ago, pnl, test_user ? test_user : "", NULL));
+	for (int i = 0; i < n; i++) {
+		snprintf(uid, sizeof(uid), "%lld", users[i]);
+		PQclear(it_q("INSERT INTO trades (trade_number, user_id, strategy_id, symbol,"
+		    " timeframe, side, entry_price, exit_price, exit_reason, status, pnl_amount,"
+		    " pnl_percent, opened_at, closed_at, entry_signal_id, exit_signal_id)"
+		    " SELECT coalesce((SELECT max(trade_number) FROM trades WHERE user_id = $2"
+		    " AND strategy_id = $1), 0) + 1, $2, $1, symbol, timeframe, 'BUY', 100,"
+		    " 100 * (1 + $3::numeric / 100), 'OPPOSITE', 'closed', $3, $3, now(), now(), $4, $5"
+		    " FROM strategies WHERE id = $1", sid, uid, pnl, entry, exit, NULL));
+	}
+}
+
+/* A guest's front page: the strategies some plan offers, each with the
+ * record of its own signals (one subscriber's trades, however many had
+ * them; test signals and old ones not counted), and the ways in. */
+static void
+test_front_page(void **state)
+{
+	struct fx_plan p, hidden;
+	struct ib guest = { 0 }, a = { 0 }, b = { 0 };
+	struct it_resp r;
+	char email[128], sid[24], needle[256], tester[24];
+	long long users[2];
+	char *name;
+
+	fx_plan_new(&p);
+	fx_plan_new(&hidden);
+	it_source("127.0.0.21");	/* the suite's sign-ups use up 127.0.0.1's allowance */
+	users[0] = ib_signup(&a, "front1", "Fay", PW, email);
+	users[1] = ib_signup(&b, "front2", "Finn", PW, email);
+	it_source(NULL);
+	front_trade(&p, users, 2, "2 days", "2", NULL);	/* a win, for both */
+	front_trade(&p, users, 1, "1 day", "-1", NULL);		/* a loss */
+	snprintf(tester, sizeof(tester), "%lld", users[0]);
+	front_trade(&p, users, 1, "3 hours", "50", tester);	/* an operator's test: not counted */
+	front_trade(&p, users, 1, "120 days", "30", NULL);	/* too old for the record */
+	snprintf(sid, sizeof(sid), "%lld", p.strategy.id);
+	PQclear(it_q("UPDATE strategies SET description = 'Trend <b>follower</b>' WHERE id = $1",
+	    sid, NULL));
+	snprintf(sid, sizeof(sid), "%lld", hidden.strategy.id);
+	PQclear(it_q("UPDATE strategies SET status = 'inactive' WHERE id = $1", sid, NULL));
+
+	ib_get(&guest, &r, "/");
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "href=\"/signup\""));
+	assert_true(it_has(&r, "href=\"/plans\""));
+	snprintf(sid, sizeof(sid), "%lld", p.strategy.id);
+	{
+		PGresult *q = it_q("SELECT name FROM strategies WHERE id = $1", sid, NULL);
+
+		name = strdup(PQgetvalue(q, 0, 0));
+		PQclear(q);
+	}
+	snprintf(needle, sizeof(needle), "id=\"strategy-%s\"", sid);
+	assert_true(it_has(&r, needle));
+	assert_true(it_has(&r, name));
+	assert_true(it_has(&r, "Trend &lt;b&gt;follower&lt;/b&gt;"));
+	{
+		const char *card = strstr(r.body, needle), *end = strstr(card, "card-footer");
+
+		assert_non_null(end);
+		/* win 2 % and loss 1 %: two trades, one won; +1 in sum; 4 signals in 30 days */
+		if (!memmem(card, (size_t)(end - card), "50 % (1 of 2)", 13) ||
+		    !memmem(card, (size_t)(end - card), "+1.00 %", 7) ||
+		    !memmem(card, (size_t)(end - card), ">4<", 3))
+			fail_msg("the strategy's record is wrong: %.*s", (int)(end - card), card);
+		assert_non_null(memmem(end, 300, p.plan_name, strlen(p.plan_name)));
+	}
+	snprintf(needle, sizeof(needle), "id=\"strategy-%lld\"", hidden.strategy.id);
+	assert_false(it_has(&r, needle));	/* not active: not on offer */
+	free(name);
+	it_resp_free(&r);
+	/* a signed-in user gets the dashboard there */
+	ib_get(&b, &r, "/");
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "Hello, Finn"));
+	it_resp_free(&r);
+}
+
 static void
 test_pages_and_routing(void **state)
 {
@@ -356,8 +456,8 @@ test_pages_and_routing(void **state)
 		assert_non_null(strstr(it_header(&r, "Content-Security-Policy", NULL),
 		    "base-uri 'none'"));
 		it_resp_free(&r);
-		if (strcmp(pages[i], "/plans") == 0)
-			continue;
+		if (strcmp(pages[i], "/plans") == 0 || strcmp(pages[i], "/") == 0)
+			continue;	/* a guest's too: test_front_page */
 		ib_get(&guest, &r, pages[i]);
 		ib_expect_redirect(&r, "/login");
 		it_resp_free(&r);
@@ -1012,7 +1112,7 @@ test_password_reset(void **state)
 	ib_get(&g, &r, link);
 	assert_int_equal(r.status, 404);
 	it_resp_free(&r);
-	ib_get(&b, &r, "/");
+	ib_get(&b, &r, "/alarms");
 	ib_expect_redirect(&r, "/login");
 	it_resp_free(&r);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND"
@@ -1519,6 +1619,7 @@ main(void)
 		cmocka_unit_test(test_signup_not_hijacked),
 		cmocka_unit_test(test_address_mail_cap),
 		cmocka_unit_test(test_pages_and_routing),
+		cmocka_unit_test(test_front_page),
 		cmocka_unit_test(test_alarms),
 		cmocka_unit_test(test_csrf),
 		cmocka_unit_test(test_escaping),

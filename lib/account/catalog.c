@@ -1,0 +1,40 @@
+/* catalog.c — see catalog.h. */
+#include "account/catalog.h"
+#include "account/query.h"
+
+/* Signal s is one of st's that count (not an operator's test), in the last d days. */
+#define SIGNALS_SINCE(d) \
+	" s.strategy_id = st.id AND s.test_user_id IS NULL" \
+	" AND s.received_at > now() - interval '" d " days'"
+
+static const struct ac_stmt st_catalog = { "catalog",
+	"SELECT coalesce(json_agg(json_build_object('id', st.id, 'name', st.name,"
+	" 'description', st.description, 'symbol', st.symbol, 'timeframe', st.timeframe,"
+	" 'credit_cost', st.credit_cost,"
+	" 'plans', (SELECT json_agg(p.name ORDER BY p.display_order, p.id)"
+	"  FROM plan_strategies ps JOIN plans p ON p.id = ps.plan_id"
+	"  WHERE ps.strategy_id = st.id AND p.status = 'active'),"
+	" 'signals_30d', (SELECT count(*) FROM signals s WHERE" SIGNALS_SINCE("30") "),"
+	" 'last_signal', (SELECT to_char(s.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
+	"  FROM signals s WHERE s.strategy_id = st.id AND s.test_user_id IS NULL"
+	"  ORDER BY s.id DESC LIMIT 1),"
+	" 'closed', r.closed, 'wins', r.wins,"
+	" 'win_rate', CASE WHEN r.closed > 0 THEN round(100.0 * r.wins / r.closed) END,"
+	" 'pnl_percent', round(coalesce(r.pnl, 0), 2)::text)"
+	" ORDER BY st.name, st.id), '[]')"
+	" FROM strategies st CROSS JOIN LATERAL ("
+	"  SELECT count(*) AS closed, count(*) FILTER (WHERE t.pnl_percent > 0) AS wins,"
+	"  sum(t.pnl_percent) AS pnl FROM signals s"
+	"  CROSS JOIN LATERAL (SELECT tr.pnl_percent FROM trades tr"
+	"   WHERE tr.exit_signal_id = s.id AND tr.status = 'closed' AND tr.user_id ="
+	"   (SELECT min(t1.user_id) FROM trades t1 WHERE t1.exit_signal_id = s.id)) t"
+	"  WHERE" SIGNALS_SINCE("90") ") r"
+	" WHERE st.status = 'active' AND $1::bigint >= 0 AND EXISTS (SELECT 1"
+	"  FROM plan_strategies ps JOIN plans p ON p.id = ps.plan_id"
+	"  WHERE ps.strategy_id = st.id AND p.status = 'active')", 1 };
+
+json_t *
+ac_catalog(struct ac_db *db, struct ac_err *e)
+{
+	return ac_user_query(db, &st_catalog, 0, NULL, e);
+}
