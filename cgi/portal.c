@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -270,6 +271,7 @@ static const struct {
 	{ "email_sent", "Check the new address's inbox: your email changes when you open the"
 	    " link we sent there." },
 	{ "email_changed", "Email address changed." },
+	{ "token_created", "Token created." },
 	{ "token_revoked", "Token revoked." },
 	{ "telegram_disconnected", "Telegram disconnected: no signal goes there until you"
 	    " connect it again." },
@@ -793,6 +795,16 @@ alarms_show(struct pctx *c, int status, const char *error)
 		db_failed(c);
 		return;
 	}
+	if (c->k != NULL && c->k->nform > 0 && strcmp(c->r->path, "/alarms") == 0) {
+		/* a refused add: its strategy chosen again */
+		json_t *st;
+		size_t i;
+
+		json_array_foreach(strategies, i, st)
+			if (json_integer_value(json_object_get(st, "id")) ==
+			    c->k->v[ALARM_STRATEGY].i)
+				json_object_set_new(st, "selected", json_true());
+	}
 	/* "choices": the add form, once, when a plan covers some strategy */
 	page(c, status, "alarms", "Alarms", json_pack("{s:o, s:b, s:o, s:o}", "alarms",
 	    rows_or_null(list), "choices", json_array_size(strategies) > 0, "strategies",
@@ -1131,6 +1143,32 @@ plans_show(struct pctx *c, int status, const char *error)
 	    c->user && c->s.user_id > 0 && ac_stripe_is_customer(portal.db, c->s.user_id)), error);
 }
 
+/* A refused account form's values as typed, over what is stored, so the
+ * page shows the form as it was sent (passwords excepted). */
+static void
+account_typed(const struct pctx *c, json_t *u)
+{
+	static const char *const text[] = { "name", "phone", "timezone", "max_daily_alerts" };
+	static const char *const checks[][2] = { { "email", "notify_email" },
+		{ "telegram", "notify_telegram" }, { "sms", "notify_sms" },
+		{ "push", "notify_push" }, { "renewal_reminders", "renewal_reminders" } };
+	json_t *n = json_object_get(u, "notifications");
+	const char *v;
+
+	if (c->k == NULL || c->k->nform == 0)
+		return;
+	if (strcmp(c->r->path, "/account/profile") == 0) {
+		for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+			if ((v = ac_call_form(c->k, text[i])) != NULL)
+				json_object_set_new(u, text[i], json_string(v));
+		for (size_t i = 0; n != NULL && i < sizeof(checks) / sizeof(checks[0]); i++)
+			json_object_set_new(n, checks[i][0], json_boolean(ac_call_form(c->k,
+			    checks[i][1]) != NULL));
+	} else if (strcmp(c->r->path, "/account/email") == 0 &&
+	    (v = ac_call_form(c->k, "email")) != NULL)
+		json_object_set_new(u, "new_email", json_string(v));
+}
+
 /* The account page, with error and status after a refused form, and the
  * Telegram deep link (NULL: none made yet). */
 static void
@@ -1146,6 +1184,7 @@ account_show_link(struct pctx *c, int status, const char *error, const char *lin
 		db_failed(c);
 		return;
 	}
+	account_typed(c, u);
 	/* the deep link as a QR code too, for a phone's camera when the page
 	 * is open on a computer: an SVG in a data: URI (img-src allows it) */
 	if (link != NULL && (svg = ac_qr_svg(link, 4, &e)) != NULL) {
@@ -1337,20 +1376,110 @@ tokens_show(struct pctx *c, int status, const char *new_token, const char *error
 	if (t == NULL)
 		db_failed(c);
 	else
-		page(c, status, "tokens", "API", json_pack("{s:b, s:o, s:s?, s:s}", "has_tokens",
-		    json_array_size(t) > 0, "tokens", t, "new_token", new_token, "base_url",
-		    portal.cfg.base_url), error);
+		page(c, status, "tokens", "API", json_pack("{s:b, s:o, s:s?, s:s, s:s?}",
+		    "has_tokens", json_array_size(t) > 0, "tokens", t, "new_token", new_token,
+		    "base_url", portal.cfg.base_url, "name", error && c->k ?
+		    ac_call_form(c->k, "name") : NULL), error);
 }
 
-/* GET /tokens: the user's API tokens (prefixes only). */
+/*
+ * A new API token reaches the page that shows it once through a cookie
+ * (post-redirect-get: a reload makes no second token): sealed with a key
+ * derived from the session's own token, so the cookie is nothing without
+ * that session, and nothing readable is kept anywhere. Path=/tokens,
+ * gone after 5 minutes or at the first showing.
+ */
+#define ONCE_COOKIE	"ac_token_once"
+#define ONCE_SECONDS	300
+#define ONCE_PLAIN	(AC_API_TOKEN_LEN + 8)	/* the token, its end (Unix time, BE) */
+#define ONCE_LEN	(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + ONCE_PLAIN)
+
+/* The sealing key for the session cookie c->cookie. */
+static void
+once_key(const struct pctx *c, unsigned char key[crypto_secretbox_KEYBYTES])
+{
+	static const char ctx[] = "alertcast: a new API token shown once";
+
+	crypto_generichash(key, crypto_secretbox_KEYBYTES, (const unsigned char *)c->cookie,
+	    strlen(c->cookie), (const unsigned char *)ctx, sizeof(ctx) - 1);
+}
+
+/* Sets (token) or clears (NULL) the cookie. */
+static void
+once_cookie(struct pctx *c, const char *token)
+{
+	unsigned char key[crypto_secretbox_KEYBYTES], box[ONCE_LEN], plain[ONCE_PLAIN];
+	char v[sodium_base64_ENCODED_LEN(ONCE_LEN, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	uint64_t end = (uint64_t)time(NULL) + ONCE_SECONDS;
+
+	*v = '\0';
+	if (token != NULL && strlen(token) == AC_API_TOKEN_LEN && c->cookie != NULL) {
+		memcpy(plain, token, AC_API_TOKEN_LEN);
+		for (int i = 0; i < 8; i++)
+			plain[AC_API_TOKEN_LEN + i] = (unsigned char)(end >> (56 - 8 * i));
+		once_key(c, key);
+		randombytes_buf(box, crypto_secretbox_NONCEBYTES);
+		crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, plain, sizeof(plain), box,
+		    key);
+		sodium_bin2base64(v, sizeof(v), box, sizeof(box),
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		sodium_memzero(key, sizeof(key));
+		sodium_memzero(plain, sizeof(plain));
+	}
+	add_header(c, "Set-Cookie", ac_arena_printf(c->r->arena,
+	    ONCE_COOKIE "=%s; Path=/tokens; HttpOnly; SameSite=Strict; Max-Age=%d%s", v,
+	    *v ? ONCE_SECONDS : 0, portal.https ? "; Secure" : ""));
+}
+
+/* The token the cookie carries for this session (out, NUL-terminated), or
+ * NULL: none, past its end, or sealed for another session. */
+static const char *
+once_open(struct pctx *c, char out[AC_API_TOKEN_LEN + 1])
+{
+	const char *v = ac_req_cookie(c->r, ONCE_COOKIE);
+	unsigned char key[crypto_secretbox_KEYBYTES], box[ONCE_LEN], plain[ONCE_PLAIN];
+	uint64_t end = 0;
+	size_t n;
+	int ok;
+
+	*out = '\0';
+	if (v == NULL || *v == '\0' || c->cookie == NULL ||
+	    sodium_base642bin(box, sizeof(box), v, strlen(v), NULL, &n, NULL,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || n != sizeof(box))
+		return NULL;
+	once_key(c, key);
+	ok = crypto_secretbox_open_easy(plain, box + crypto_secretbox_NONCEBYTES,
+	    sizeof(box) - crypto_secretbox_NONCEBYTES, box, key) == 0;
+	sodium_memzero(key, sizeof(key));
+	for (int i = 0; ok && i < 8; i++)
+		end = end << 8 | plain[AC_API_TOKEN_LEN + i];
+	if (ok && end >= (uint64_t)time(NULL)) {
+		memcpy(out, plain, AC_API_TOKEN_LEN);
+		out[AC_API_TOKEN_LEN] = '\0';
+	}
+	sodium_memzero(plain, sizeof(plain));
+	return *out ? out : NULL;
+}
+
+/* GET /tokens: the user's API tokens (prefixes only), and once a new one. */
 static void
 tokens_page(struct ac_call *k)
 {
 	struct pctx *c = k->ctx;
-	tokens_show(c, 200, NULL, NULL);
+	char token[AC_API_TOKEN_LEN + 1];
+	const char *fresh = NULL;
+
+	if (ac_req_cookie(c->r, ONCE_COOKIE) != NULL) {
+		fresh = once_open(c, token);
+		once_cookie(c, NULL);	/* shown this once, or never */
+	}
+	add_header(c, "Cache-Control", "no-store");
+	tokens_show(c, 200, fresh, NULL);
+	sodium_memzero(token, sizeof(token));
 }
 
-/* POST /tokens: a new API token, shown this once (201), or 422. */
+/* POST /tokens: a new API token, to be shown once by GET /tokens (303), or
+ * 422 with the name as typed. */
 static void
 token_create(struct ac_call *k)
 {
@@ -1360,9 +1489,11 @@ token_create(struct ac_call *k)
 	long long tid;
 
 	if (ac_api_token_create(portal.db, c->s.user_id, k->v[TOKEN_NAME].s, token, &tid,
-	    &e) == 0)
-		tokens_show(c, 201, token, NULL);
-	else if (e.code == AC_E_UNPROCESSABLE)
+	    &e) == 0) {
+		once_cookie(c, token);
+		sodium_memzero(token, sizeof(token));
+		redirect(c, "/tokens?done=token_created");
+	} else if (e.code == AC_E_UNPROCESSABLE)
 		tokens_show(c, 422, NULL, e.message);
 	else
 		db_failed(c);

@@ -177,6 +177,10 @@ await step('an alert becomes a notification and costs a credit', async () => {
 	await page.getByRole('button', { name: 'Create token' }).click();
 	assert.match(await page.locator('#new-token').textContent(), /^act_/);
 	await shot('tokens-created');
+	// the POST redirected: a reload shows the list, neither a second token nor this one again
+	await page.reload();
+	assert.equal(await page.locator('#new-token').count(), 0);
+	assert.equal(sql("SELECT count(*) FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = :'p1'", email), '1');
 });
 
 await step('connect Telegram: the deep link and its QR code, then disconnect', async () => {

@@ -33,6 +33,8 @@ keep_cookies(struct ib *b, const struct it_resp *r)
 			snprintf(b->admin_set_cookie, sizeof(b->admin_set_cookie), "%s", v);
 		} else if (strncmp(v, "ac_admin_pre=", 13) == 0) {
 			snprintf(b->admin_pre, sizeof(b->admin_pre), "%.*s", (int)(n - 13), v + 13);
+		} else if (strncmp(v, "ac_token_once=", 14) == 0) {
+			snprintf(b->token_once, sizeof(b->token_once), "%.*s", (int)(n - 14), v + 14);
 		}
 	}
 }
@@ -52,15 +54,39 @@ keep_csrf(struct ib *b, const struct it_resp *r)
 const char *
 ib_cookie(const struct ib *b, char *buf, size_t n)
 {
-	snprintf(buf, n, "Cookie: ac_session=%s; ac_pre=%s; ac_admin=%s; ac_admin_pre=%s",
-	    b->session, b->pre, b->admin, b->admin_pre);
+	snprintf(buf, n, "Cookie: ac_session=%s; ac_pre=%s; ac_admin=%s; ac_admin_pre=%s%s%s",
+	    b->session, b->pre, b->admin, b->admin_pre, *b->token_once ? "; ac_token_once=" : "",
+	    b->token_once);
 	return buf;
+}
+
+void
+ib_new_token(struct ib *b, const char *name, char *token)
+{
+	struct it_resp r;
+	char *form, *n = ib_urlencode(name);
+	const char *p;
+
+	if (asprintf(&form, "name=%s", n) == -1)
+		abort();
+	ib_post(b, &r, "/tokens", form);
+	ib_expect_redirect(&r, "/tokens?done=token_created");
+	it_resp_free(&r);
+	ib_get(b, &r, "/tokens?done=token_created");
+	assert_int_equal(r.status, 200);
+	if ((p = strstr(r.body, "id=\"new-token\">")) == NULL)
+		fail_msg("/tokens does not show the new token");
+	snprintf(token, 64, "%.47s", p + strlen("id=\"new-token\">"));
+	assert_memory_equal(token, "act_", 4);
+	it_resp_free(&r);
+	free(form);
+	free(n);
 }
 
 void
 ib_get(struct ib *b, struct it_resp *r, const char *path)
 {
-	char c[512];
+	char c[1024];
 	const char *h[] = { ib_cookie(b, c, sizeof(c)), NULL };
 
 	it_http_h(r, "GET", path, h, NULL, NULL, 0);
@@ -72,7 +98,7 @@ void
 ib_post_raw(struct ib *b, struct it_resp *r, const char *path, const char *form,
     const char *origin)
 {
-	char c[512], o[256];
+	char c[1024], o[256];
 	const char *h[] = { ib_cookie(b, c, sizeof(c)), NULL, NULL };
 
 	if (origin != NULL) {

@@ -16,10 +16,14 @@ struct ib {
 	char	admin[64];	/* the ac_admin cookie (the admin panel's session) */
 	char	admin_pre[64];	/* the ac_admin_pre cookie (its login form's CSRF) */
 	char	admin_set_cookie[512];	/* the last Set-Cookie of ac_admin, whole */
+	char	token_once[256];	/* the ac_token_once cookie (a new API token) */
 };
 
 /* The Cookie header line of b's cookies into buf (n bytes); buf. */
 const char *ib_cookie(const struct ib *b, char *buf, size_t n);
+/* A new personal API token named name, as b makes it on /tokens (the POST,
+ * then the page it redirects to, which shows it once), into token (64). */
+void	ib_new_token(struct ib *b, const char *name, char *token);
 /* GET path as the browser b: cookies sent, cookies and csrf kept. */
 void	ib_get(struct ib *b, struct it_resp *r, const char *path);
 

@@ -101,7 +101,7 @@ static long long
 upi_pay(struct ib *b, long long plan, const char *tx, const char *ctype, const void *proof,
     size_t n)
 {
-	char path[64], cookie[512], origin[300];
+	char path[64], cookie[1024], origin[300];
 	const char *h[] = { ib_cookie(b, cookie, sizeof(cookie)), origin, NULL };
 	struct mp m = { NULL, 0 };
 	struct it_resp r;
@@ -351,7 +351,7 @@ test_review(void **state)
 	struct it_strategy s, o;
 	struct it_resp r, rr[2];
 	struct it_req q[2];
-	char an[64], vn[64], want[160], cookie[512], origin[300], path[2][64], form[128];
+	char an[64], vn[64], want[160], cookie[1024], origin[300], path[2][64], form[128];
 	char secret[40], hex[17];
 	const char *h[] = { cookie, origin, NULL };
 	char *body, *b2;

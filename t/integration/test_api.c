@@ -554,16 +554,11 @@ test_access_follows_the_account(void **state)
 	struct ib b = { 0 };
 	struct it_resp r;
 	char email[128], before[600], after[600], again[600], personal[64], uid[24];
-	const char *p;
 
 	snprintf(uid, sizeof(uid), "%lld", ib_signup(&b, "cred", "Cred", PW, email));
 	token_get(email, before);
 	assert_int_equal(whoami(before), 200);
-	ib_post(&b, &r, "/tokens", "name=my+bot");
-	assert_int_equal(r.status, 201);
-	assert_non_null(p = strstr(r.body, "id=\"new-token\">"));
-	snprintf(personal, sizeof(personal), "%.47s", p + strlen("id=\"new-token\">"));
-	it_resp_free(&r);
+	ib_new_token(&b, "my bot", personal);
 
 	/* the password changes: the access token issued before dies at once */
 	ib_post(&b, &r, "/account/password", "current=correct+horse+battery"

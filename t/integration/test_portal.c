@@ -432,6 +432,54 @@ test_front_page(void **state)
 	it_resp_free(&r);
 }
 
+/* A refused form comes back as it was typed (passwords excepted). */
+static void
+test_forms_keep_values(void **state)
+{
+	struct fx_plan p, q;
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128], form[256], want[96];
+	long long uid;
+
+	fx_plan_new(&p);
+	fx_plan_new(&q);
+	it_source("127.0.0.24");	/* the suite's sign-ups use up 127.0.0.1's */
+	uid = ib_signup(&b, "keep", "Kim", PW, email);
+	it_source(NULL);
+	fx_subscribe(uid, &p, 5);
+	fx_subscribe(uid, &q, 5);
+	/* the profile: a bad phone; the name, zone, limit and boxes as typed */
+	ib_post(&b, &r, "/account/profile", "name=Kim+Typed&phone=12ab&timezone=Asia%2FKolkata"
+	    "&max_daily_alerts=7&notify_sms=1");
+	assert_int_equal(r.status, 422);
+	assert_true(it_has(&r, "value=\"Kim Typed\""));
+	assert_true(it_has(&r, "value=\"12ab\""));
+	assert_true(it_has(&r, "value=\"Asia/Kolkata\""));
+	assert_true(it_has(&r, "value=\"7\""));
+	assert_true(it_has(&r, "name=\"notify_sms\" value=\"1\" checked"));
+	assert_false(it_has(&r, "name=\"notify_email\" value=\"1\" checked"));
+	it_resp_free(&r);
+	/* nothing saved */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE email = $1 AND"
+	    " display_name = 'Kim' AND phone IS NULL", email, NULL), 1);
+	/* the email change: a wrong password; the new address stays */
+	ib_post(&b, &r, "/account/email", "email=kim.new%40example.com&password=not+mine");
+	assert_int_equal(r.status, 422);
+	assert_true(it_has(&r, "id=\"new_email\" name=\"email\" type=\"email\" required"
+	    " value=\"kim.new@example.com\""));
+	it_resp_free(&r);
+	/* an alarm refused: the strategy chosen stays chosen, the prices too */
+	snprintf(form, sizeof(form), "strategy_id=%lld&channel=email&on_entry=1&min_price=abc",
+	    q.strategy.id);
+	ib_post(&b, &r, "/alarms", form);
+	assert_int_equal(r.status, 422);
+	snprintf(want, sizeof(want), "<option value=\"%lld\" selected>", q.strategy.id);
+	assert_true(it_has(&r, want));
+	assert_true(it_has(&r, "value=\"abc\""));
+	it_resp_free(&r);
+}
+
 static void
 test_pages_and_routing(void **state)
 {
@@ -763,13 +811,15 @@ test_escaping(void **state)
 	/* a token name */
 	snprintf(form, sizeof(form), "name=%s", nasty);
 	ib_post(&b, &r, "/tokens", form);
-	assert_int_equal(r.status, 201);
-	assert_true(it_has(&r, NASTY_ESC));
-	assert_false(it_has(&r, "<script>alert"));
+	ib_expect_redirect(&r, "/tokens?done=token_created");
 	it_resp_free(&r);
 	snprintf(form, sizeof(form), "name=%s", sqlish);
 	ib_post(&b, &r, "/tokens", form);
-	assert_int_equal(r.status, 201);
+	ib_expect_redirect(&r, "/tokens?done=token_created");
+	it_resp_free(&r);
+	ib_get(&b, &r, "/tokens");
+	assert_true(it_has(&r, NASTY_ESC));
+	assert_false(it_has(&r, "<script>alert"));
 	assert_true(it_has(&r, SQLISH_ESC));
 	it_resp_free(&r);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM api_tokens WHERE user_id = $1 AND name IN"
@@ -791,7 +841,7 @@ test_cross_user(void **state)
 	struct fx_plan p;
 	struct ib a = { 0 }, b = { 0 };
 	struct it_resp r;
-	char email[128], form[256], path[64], ua[24];
+	char email[128], form[256], path[64], ua[24], token[64];
 	long long uida, uidb, aid, tid;
 
 	fx_plan_new(&p);
@@ -805,9 +855,7 @@ test_cross_user(void **state)
 	ib_expect_redirect(&r, "alarm_added");
 	it_resp_free(&r);
 	aid = it_q_ll("SELECT id FROM alarms WHERE user_id = $1", ua, NULL);
-	ib_post(&a, &r, "/tokens", "name=alice-bot");
-	assert_int_equal(r.status, 201);
-	it_resp_free(&r);
+	ib_new_token(&a, "alice-bot", token);
 	tid = it_q_ll("SELECT id FROM api_tokens WHERE user_id = $1", ua, NULL);
 	fx_deliveries(uida, p.strategy.id, 3);
 	snprintf(path, sizeof(path), "/alarms/%lld", aid);
@@ -1389,13 +1437,62 @@ test_api_tokens(void **state)
 	ib_post(&b, &r, "/tokens", "name=");
 	assert_int_equal(r.status, 422);
 	it_resp_free(&r);
+	/* refused, the form keeps what was typed */
+	{
+		char form[160], typed[128];
+
+		memset(typed, 'x', 101);
+		typed[101] = '\0';
+		snprintf(form, sizeof(form), "name=%s", typed);
+		ib_post(&b, &r, "/tokens", form);
+		assert_int_equal(r.status, 422);
+		assert_true(it_has(&r, "a name of 1 to 100 characters is required"));
+		snprintf(form, sizeof(form), "value=\"%s\"", typed);
+		assert_true(it_has(&r, form));
+		it_resp_free(&r);
+	}
+	/* made, then shown by the page the POST redirects to (a reload makes
+	 * no second one), from a cookie sealed to this session */
 	ib_post(&b, &r, "/tokens", "name=my+bot");
-	assert_int_equal(r.status, 201);
-	assert_non_null(p = strstr(r.body, "id=\"new-token\">"));
-	p += strlen("id=\"new-token\">");
-	snprintf(token, sizeof(token), "%.47s", p);
-	assert_memory_equal(token, "act_", 4);
-	it_resp_free(&r);
+	ib_expect_redirect(&r, "/tokens?done=token_created");
+	{
+		const char *sc = it_header(&r, "Set-Cookie", NULL);
+		char other[128];
+		struct ib b2 = { 0 };
+
+		assert_non_null(sc);
+		assert_memory_equal(sc, "ac_token_once=", 14);
+		assert_non_null(strstr(sc, "Path=/tokens; HttpOnly; SameSite=Strict; Max-Age=300"));
+		assert_null(strstr(sc, "act_"));		/* not in clear */
+		it_resp_free(&r);
+		assert_int_equal(it_q_ll("SELECT count(*) FROM api_tokens WHERE name = 'my bot'"
+		    " AND user_id = (SELECT id FROM users WHERE email = $1)", email, NULL), 1);
+		/* another session with this cookie sees nothing */
+		it_source("127.0.0.22");	/* the suite's sign-ups use up 127.0.0.1's */
+		ib_signup(&b2, "tok2", "Tess", PW, other);
+		it_source(NULL);
+		snprintf(b2.token_once, sizeof(b2.token_once), "%s", b.token_once);
+		ib_get(&b2, &r, "/tokens");
+		assert_int_equal(r.status, 200);
+		assert_false(it_has(&r, "id=\"new-token\""));
+		it_resp_free(&r);
+
+		ib_get(&b, &r, "/tokens?done=token_created");
+		assert_int_equal(r.status, 200);
+		assert_true(it_has(&r, "Token created."));
+		assert_non_null(p = strstr(r.body, "id=\"new-token\">"));
+		p += strlen("id=\"new-token\">");
+		snprintf(token, sizeof(token), "%.47s", p);
+		assert_memory_equal(token, "act_", 4);
+		/* and gone: the cookie cleared, the page not kept by caches */
+		assert_non_null(strstr(it_header(&r, "Set-Cookie", NULL),
+		    "ac_token_once=; Path=/tokens"));
+		assert_non_null(strstr(it_header(&r, "Set-Cookie", NULL), "Max-Age=0"));
+		assert_string_equal(it_header(&r, "Cache-Control", NULL), "no-store");
+		it_resp_free(&r);
+		assert_int_equal(it_q_ll("SELECT count(*) FROM api_tokens WHERE name = 'my bot'"
+		    " AND user_id = (SELECT id FROM users WHERE email = $1)", email, NULL), 1);
+	}
 	/* shown once: not on the list, nor stored */
 	ib_get(&b, &r, "/tokens");
 	assert_false(it_has(&r, token));
@@ -1620,6 +1717,7 @@ main(void)
 		cmocka_unit_test(test_address_mail_cap),
 		cmocka_unit_test(test_pages_and_routing),
 		cmocka_unit_test(test_front_page),
+		cmocka_unit_test(test_forms_keep_values),
 		cmocka_unit_test(test_alarms),
 		cmocka_unit_test(test_csrf),
 		cmocka_unit_test(test_escaping),
