@@ -783,12 +783,83 @@ alarm_form_state(const struct pctx *c, const json_t *alarm)
 	return f;
 }
 
+/*
+ * Why each channel the user cannot be reached on sends nothing:
+ * {"telegram": "...", ...} with a member only for such a channel (the
+ * rule of the fan-out, ac_reachable(): switched on in the preferences and
+ * an address to send to). {} when the profile cannot be read.
+ */
+static json_t *
+channel_warnings(const struct pctx *c)
+{
+	struct ac_err e = { 0 };
+	json_t *u = ac_profile(portal.db, c->s.user_id, &e), *n, *w = json_object();
+	const char *phone;
+
+	if (u == NULL)
+		return w;
+	n = json_object_get(u, "notifications");
+	phone = json_string_value(json_object_get(u, "phone"));
+	if (!json_is_true(json_object_get(u, "telegram_connected")))
+		json_object_set_new(w, "telegram", json_string("no Telegram chat is connected"));
+	else if (!json_is_true(json_object_get(n, "telegram")))
+		json_object_set_new(w, "telegram", json_string("Telegram is switched off in your"
+		    " preferences"));
+	if (!json_is_true(json_object_get(n, "email")))
+		json_object_set_new(w, "email", json_string("email is switched off in your"
+		    " preferences"));
+	if (phone == NULL || *phone == '\0')
+		json_object_set_new(w, "sms", json_string("there is no phone number on your account"));
+	else if (!json_is_true(json_object_get(n, "sms")))
+		json_object_set_new(w, "sms", json_string("SMS is switched off in your preferences"));
+	if (!json_is_true(json_object_get(u, "push_linked")))
+		json_object_set_new(w, "push", json_string("no device has push turned on"));
+	else if (!json_is_true(json_object_get(n, "push")))
+		json_object_set_new(w, "push", json_string("push is switched off in your preferences"));
+	json_decref(u);
+	return w;
+}
+
+/* The form's "warnings": [{"channel", "why"}] for each channel of warn, in
+ * the form's order. */
+static void
+form_warnings(json_t *form, const json_t *warn)
+{
+	json_t *list = json_array(), *why;
+
+	for (size_t i = 0; i < AC_CH__MAX; i++)
+		if ((why = json_object_get(warn, ac_channel_names[i])) != NULL)
+			json_array_append_new(list, json_pack("{s:s, s:O}", "channel",
+			    ac_channel_names[i], "why", why));
+	json_object_set_new(form, "warnings", json_array_size(list) ? list : json_null());
+	if (!json_array_size(list))
+		json_decref(list);
+}
+
+/* An alarm row's channels as [{"name", "why"}]: why (or null) says it
+ * sends nothing. */
+static void
+row_channels(json_t *rows, const json_t *warn)
+{
+	json_t *a, *ch, *list;
+	size_t i, j;
+
+	json_array_foreach(rows, i, a) {
+		list = json_array();
+		json_array_foreach(json_object_get(a, "channels"), j, ch)
+			json_array_append_new(list, json_pack("{s:O, s:O?}", "name", ch, "why",
+			    json_object_get(warn, json_string_value(ch))));
+		json_object_set_new(a, "channels", list);
+	}
+}
+
 /* The alarms page, with error and status after a refused form. */
 static void
 alarms_show(struct pctx *c, int status, const char *error)
 {
 	json_t *list = ac_alarm_list(portal.db, c->s.user_id, NULL);
 	json_t *strategies = list ? ac_alarm_strategies(portal.db, c->s.user_id, NULL) : NULL;
+	json_t *warn, *form;
 
 	if (strategies == NULL) {
 		json_decref(list);
@@ -806,9 +877,14 @@ alarms_show(struct pctx *c, int status, const char *error)
 				json_object_set_new(st, "selected", json_true());
 	}
 	/* "choices": the add form, once, when a plan covers some strategy */
+	warn = channel_warnings(c);
+	form = alarm_form_state(c, NULL);
+	form_warnings(form, warn);
+	row_channels(list, warn);
+	json_decref(warn);
 	page(c, status, "alarms", "Alarms", json_pack("{s:o, s:b, s:o, s:o}", "alarms",
 	    rows_or_null(list), "choices", json_array_size(strategies) > 0, "strategies",
-	    strategies, "form", alarm_form_state(c, NULL)), error);
+	    strategies, "form", form), error);
 }
 
 /* GET /alarms: the user's alarms and the add form. */
@@ -871,7 +947,7 @@ static void
 alarm_show(struct pctx *c, long long id, int status, const char *error)
 {
 	struct ac_err e = { 0 };
-	json_t *a = ac_alarm_get(portal.db, c->s.user_id, id, &e);
+	json_t *a = ac_alarm_get(portal.db, c->s.user_id, id, &e), *form, *warn;
 
 	if (a == NULL) {
 		if (e.code == AC_E_NOT_FOUND)
@@ -880,8 +956,12 @@ alarm_show(struct pctx *c, long long id, int status, const char *error)
 			db_failed(c);
 		return;
 	}
-	page(c, status, "alarm_edit", "Edit alarm", json_pack("{s:o, s:o}", "form",
-	    alarm_form_state(c, a), "alarm", a), error);
+	form = alarm_form_state(c, a);
+	warn = channel_warnings(c);
+	form_warnings(form, warn);
+	json_decref(warn);
+	page(c, status, "alarm_edit", "Edit alarm", json_pack("{s:o, s:o}", "form", form,
+	    "alarm", a), error);
 }
 
 /* GET /alarms/N: the edit form of the user's alarm N, or 404. */

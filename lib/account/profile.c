@@ -13,6 +13,7 @@ static const struct ac_stmt st_profile = { "profile",
 	" 'notifications', json_build_object('email', notify_email, 'telegram', notify_telegram,"
 	"  'sms', notify_sms, 'push', notify_push, 'renewal_reminders', renewal_reminders),"
 	" 'telegram_connected', telegram_chat_id IS NOT NULL, 'credit_balance', credit_balance,"
+	" 'push_linked', push_player_id IS NOT NULL,"
 	" 'created_at', " AC_SQL_ISO("created_at") ", 'telegram_username', telegram_username)"
 	" FROM users WHERE id = $1", 1 };
 

@@ -586,6 +586,52 @@ alarms_of(long long uid)
 	return it_q_ll("SELECT count(*) FROM alarms WHERE user_id = $1", u, NULL);
 }
 
+/* The alarm forms and the list say which chosen channel can reach nobody
+ * (the fan-out's rule: switched on, and an address), before a signal is
+ * missed; connected, the warning goes. */
+static void
+test_alarm_channel_warnings(void **state)
+{
+	struct fx_plan p;
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128], form[256], uid[24], path[64];
+	long long aid;
+
+	fx_plan_new(&p);
+	it_source("127.0.0.25");	/* the suite's sign-ups use up 127.0.0.1's */
+	snprintf(uid, sizeof(uid), "%lld", ib_signup(&b, "warn", "Wes", PW, email));
+	it_source(NULL);
+	fx_subscribe(strtoll(uid, NULL, 10), &p, 5);
+	ib_get(&b, &r, "/alarms");
+	assert_true(it_has(&r, "id=\"warn-telegram\">telegram: no Telegram chat is connected,"
+	    " so it sends nothing"));
+	assert_true(it_has(&r, "id=\"warn-sms\">sms: there is no phone number on your account"));
+	assert_true(it_has(&r, "id=\"warn-push\">push: no device has push turned on"));
+	assert_false(it_has(&r, "id=\"warn-email\""));
+	it_resp_free(&r);
+	snprintf(form, sizeof(form), "strategy_id=%lld&channel=telegram&channel=email&on_entry=1",
+	    p.strategy.id);
+	ib_post(&b, &r, "/alarms", form);
+	ib_expect_redirect(&r, "/alarms?done=alarm_added");
+	it_resp_free(&r);
+	/* the list marks the dead channel, not the live one */
+	ib_get(&b, &r, "/alarms");
+	assert_true(it_has(&r, ">telegram: no Telegram chat is connected</span>"));
+	assert_true(it_has(&r, "<span class=\"badge text-bg-light border\">email</span>"));
+	it_resp_free(&r);
+	/* email switched off, a chat connected: the warnings follow */
+	PQclear(it_q("UPDATE users SET notify_email = false, telegram_chat_id = 4242 WHERE id = $1",
+	    uid, NULL));
+	aid = it_q_ll("SELECT id FROM alarms WHERE user_id = $1", uid, NULL);
+	snprintf(path, sizeof(path), "/alarms/%lld", aid);
+	ib_get(&b, &r, path);
+	assert_int_equal(r.status, 200);
+	assert_false(it_has(&r, "id=\"warn-telegram\""));
+	assert_true(it_has(&r, "id=\"warn-email\">email: email is switched off in your preferences"));
+	it_resp_free(&r);
+}
+
 static void
 test_alarms(void **state)
 {
@@ -1718,6 +1764,7 @@ main(void)
 		cmocka_unit_test(test_pages_and_routing),
 		cmocka_unit_test(test_front_page),
 		cmocka_unit_test(test_forms_keep_values),
+		cmocka_unit_test(test_alarm_channel_warnings),
 		cmocka_unit_test(test_alarms),
 		cmocka_unit_test(test_csrf),
 		cmocka_unit_test(test_escaping),
