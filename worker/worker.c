@@ -23,6 +23,7 @@
 
 #include "billing/lifecycle.h"
 #include "work/billing.h"
+#include "work/refund.h"
 #include "work/reset.h"
 #include "base/config.h"
 #include "base/db.h"
@@ -40,7 +41,8 @@
 #define FAST_POLL_MS	10	/* ...this often */
 #define RESCUE_MS	5000	/* how often the rescuer runs */
 #define HOUSEKEEP_MS	60000	/* how often old rows are pruned (and at start) */
-#define SWEEP_MS	60000	/* how often subscriptions are ended and reminded (and at start) */
+#define SWEEP_MS	60000	/* how often subscriptions are ended and reminded, and signals
+				   that reached nobody refunded (and at start) */
 #define PRUNE_BATCH	5000	/* done jobs deleted at a time */
 #define PAUSE_MAX_MS	15000	/* longest back-off while the database is away */
 
@@ -171,6 +173,7 @@ work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 
 			if (ac_billing_sweep(db, &ss, &se) == -1)
 				ac_warn("billing sweep: %s", se.message);
+			ac_refund_sweep(db);	/* a failure is logged; the next sweep tries again */
 			next_sweep = now + SWEEP_MS;
 		}
 		if ((n = ac_runner_batch(r, &stop)) == -1)

@@ -403,6 +403,65 @@ test_telegram_blocked(void **state)
 	(void)state;
 }
 
+/* The charge of signal S to user u, as the fan-out writes it (after a
+ * grant of 5), for delivery d. */
+static void
+charged(long long u, long long d, char *sig, size_t n)
+{
+	char su[24], *s = col_of("deliveries", d, "signal_id"), key[96];
+
+	snprintf(su, sizeof(su), "%lld", u);
+	snprintf(sig, n, "%s", s);
+	snprintf(key, sizeof(key), "signal:%s:user:%lld", s, u);
+	PQclear(it_q("INSERT INTO credit_ledger (user_id, amount, kind, reference, idempotency_key)"
+	    " VALUES ($1, 5, 'grant', 'test', 'grant:' || $2), ($1, -1, 'usage', 'signal:' || $3, $2)",
+	    su, key, s, NULL));
+	free(s);
+}
+
+/* A signal charged whose every delivery then failed for good reached
+ * nobody: the worker's sweep gives the credit back, once. One that went
+ * out on another channel keeps its charge. */
+static void
+test_refund_when_nothing_reached(void **state)
+{
+	long long u = user_new("771000001", ""), d = delivery_new(u, "telegram");
+	long long v = user_new("771000002", ""), e = delivery_new(v, "telegram");
+	char su[24], sv[24], sig[24], sig2[24];
+
+	charged(u, d, sig, sizeof(sig));
+	charged(v, e, sig2, sizeof(sig2));
+	snprintf(su, sizeof(su), "%lld", u);
+	snprintf(sv, sizeof(sv), "%lld", v);
+	/* v's signal also goes by email, and that one is sent */
+	it_q_ll("WITH d AS (INSERT INTO deliveries (signal_id, user_id, channel, kind)"
+	    " VALUES ($1, $2, 'email', 'entry') RETURNING id)"
+	    " INSERT INTO jobs (kind, payload, unique_key) SELECT 'deliver',"
+	    " jsonb_build_object('delivery_id', id), 'deliver:' || id FROM d RETURNING id",
+	    sig2, sv, NULL);
+	json_decref(fake("POST", "/_fake/rules", "[{\"provider\": \"telegram\", \"to\": \"771000001\","
+	    " \"status\": 403, \"body\": {\"ok\": false, \"error_code\": 403,"
+	    " \"description\": \"Forbidden: bot was blocked by the user\"}},"
+	    " {\"provider\": \"telegram\", \"to\": \"771000002\","
+	    " \"status\": 403, \"body\": {\"ok\": false, \"error_code\": 403,"
+	    " \"description\": \"Forbidden: bot was blocked by the user\"}}]"));
+	drain(10);
+	expect(d, "failed", "telegram", "bot was blocked by the user");
+	expect(e, "failed", "telegram", "bot was blocked by the user");
+	/* the sweep runs as a worker starts; twice: nothing more the second time */
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(it_reap(it_worker_start("test_deliver-worker.log", "--once", NULL)),
+		    0);
+	assert_int_equal(it_q_ll("SELECT credit_balance FROM users WHERE id = $1", su, NULL), 5);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger WHERE user_id = $1"
+	    " AND kind = 'refund' AND amount = 1 AND reference = 'signal:' || $2"
+	    " AND idempotency_key = 'refund:signal:' || $2 || ':user:' || $1", su, sig, NULL), 1);
+	assert_int_equal(it_q_ll("SELECT credit_balance FROM users WHERE id = $1", sv, NULL), 4);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger WHERE user_id = $1"
+	    " AND kind = 'refund'", sv, NULL), 0);
+	(void)state;
+}
+
 static void
 test_telegram_retry_after(void **state)
 {
@@ -1984,6 +2043,7 @@ main(void)
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_telegram_sent, setup),
 		cmocka_unit_test_setup(test_telegram_blocked, setup),
+		cmocka_unit_test_setup(test_refund_when_nothing_reached, setup),
 		cmocka_unit_test_setup(test_telegram_retry_after, setup),
 		cmocka_unit_test_setup(test_telegram_rate, setup),
 		cmocka_unit_test_setup(test_telegram_retry_after_holds_chat, setup),
