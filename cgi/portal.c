@@ -244,6 +244,10 @@ static const struct ac_route pages[] = {
 	{ POST("/account/email", email_post), USER, .fields = login_fields },
 	{ GET("/account/email/confirm", email_confirm_form) },
 	{ POST("/account/email/confirm", email_confirm_post), .fields = link_fields },
+	/* a mail client's one-click POST carries no CSRF token: the link's HMAC guards it */
+	{ GET("/account/email/unsubscribe", unsubscribe_form), .fields = unsubscribe_fields },
+	{ .method = AC_M_POST, .path = "/account/email/unsubscribe", .fn = unsubscribe_post,
+	    .csrf = 0, .body = AC_BODY_FORM, .fields = unsubscribe_fields },
 	{ POST("/account/telegram", telegram_post), USER },
 	{ POST("/account/telegram/disconnect", telegram_disconnect), USER },
 	{ GET("/tokens", tokens_page), USER },

@@ -1,8 +1,9 @@
 /*
  * portal.h — what the files of ac-portal share: its settings, a request as
  * the handlers see it, and the ways to answer (portal.c). The pages are
- * grouped by concern: portal.c (accounts, alarms, history, the rest) and
- * portal_billing.c (plans bought by card or by UPI / bank transfer).
+ * grouped by concern: portal.c (accounts, alarms, history, the rest),
+ * portal_billing.c (plans bought by card or by UPI / bank transfer) and
+ * portal_unsubscribe.c (a signal email's unsubscribe link).
  */
 #ifndef AC_PORTAL_H
 #define AC_PORTAL_H
@@ -80,5 +81,12 @@ void	payments_page(struct ac_call *k);	/* GET /payments */
 void	payment_proof(struct ac_call *k);	/* GET /payments/N/proof */
 
 extern const struct ac_field_decl pay_fields[];
+
+/* ---- portal_unsubscribe.c -------------------------------------------------- */
+
+void	unsubscribe_form(struct ac_call *k);	/* GET /account/email/unsubscribe */
+void	unsubscribe_post(struct ac_call *k);	/* POST, no CSRF token (RFC 8058) */
+
+extern const struct ac_field_decl unsubscribe_fields[];
 
 #endif

@@ -405,7 +405,8 @@ _stack_fcgi_up() {
 		stripe=(AC_STRIPE_API_BASE="$_stack_stripe_base" AC_STRIPE_SECRET_KEY="$_stack_stripe_key"
 			AC_STRIPE_WEBHOOK_SECRET="$_stack_stripe_whsec")
 	fi
-	if ! env "${stripe[@]}" AC_DATABASE_URL="$_stack_db_url" AC_REDIS_URL="$_stack_redis_url" \
+	_stack_unsubscribe_secret
+	if ! env "${stripe[@]}" AC_UNSUBSCRIBE_SECRET="$_stack_unsub" AC_DATABASE_URL="$_stack_db_url" AC_REDIS_URL="$_stack_redis_url" \
 		AC_STATE_DIR="$_stack_state" AC_SQL_DIR="$_stack_sql" AC_BASE_URL="$_stack_base_url" \
 		AC_LOG_LEVEL="${AC_LOG_LEVEL:-info}" AC_PORTAL_TEMPLATE_DIR="$_stack_src/cgi/templates" \
 		AC_ADMIN_TEMPLATE_DIR="$_stack_src/cgi/templates/admin" \
@@ -438,6 +439,18 @@ _stack_responders_down() {
 		_stack_kill "$_stack_run/$name.pid" "/${rel##*/}" "ac-$name"
 		rm -f "$_stack_run/$name.sock"
 	done <<<"$STACK_RESPONDERS"
+}
+
+# The secret that signs the unsubscribe links of signal emails, which the
+# worker writes and ac-portal checks: made once, kept in DIR/unsubscribe.secret
+# (an AC_UNSUBSCRIBE_SECRET already in the environment wins).
+_stack_unsubscribe_secret() {
+	local f=$_stack_dir/unsubscribe.secret
+	if [[ ! -s $f ]]; then
+		(umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$f.tmp")
+		mv -f "$f.tmp" "$f"
+	fi
+	_stack_unsub=${AC_UNSUBSCRIBE_SECRET:-$(cat "$f")}
 }
 
 # ---- the Stripe fake ----------------------------------------------------------------
@@ -687,6 +700,8 @@ _stack_env() {
 		esac
 		printf "export %s='%s'\n" "$name" "${value//$q/$q\\$q$q}"
 	done
+	_stack_unsubscribe_secret
+	printf "export AC_UNSUBSCRIBE_SECRET='%s'\n" "$_stack_unsub"
 	if [[ ${AC_STRIPE_FAKE:-1} != 0 && -s $_stack_dir/stripe.env ]]; then
 		_stack_stripe_env
 		printf "export AC_STRIPE_API_BASE='%s'\n" "$_stack_stripe_base"

@@ -1,8 +1,10 @@
 /* notify.c — see notify.h. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "account/notify.h"
+#include "base/crypto.h"
 #include "base/queue.h"
 
 #define NOTICE_ATTEMPTS	"7"	/* as lib/deliver/notice.c: the email plan's six sends and one */
@@ -40,4 +42,44 @@ ac_notify_user(struct ac_db *db, long long user_id, const char *notice, const ch
 	n = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return n;
+}
+
+void
+ac_unsubscribe_token(const char *secret, long long user_id, char out[65])
+{
+	char msg[48];
+	int n = snprintf(msg, sizeof(msg), "unsubscribe:%lld", user_id);
+
+	ac_hmac_sha256_hex(secret, msg, (size_t)n, out);
+}
+
+int
+ac_unsubscribe_ok(const char *secret, long long user_id, const char *token)
+{
+	char want[65];
+
+	if (secret == NULL || *secret == '\0' || token == NULL || strlen(token) != 64)
+		return 0;
+	ac_unsubscribe_token(secret, user_id, want);
+	return ac_ct_equal(want, token, 64);
+}
+
+static const struct ac_stmt st_unsubscribe = { "unsubscribe_email",
+	"UPDATE users SET notify_email = false WHERE id = $1::bigint", 1 };
+
+int
+ac_unsubscribe_email(struct ac_db *db, long long user_id)
+{
+	char uid[24];
+	const char *vals[1] = { uid };
+	PGresult *res;
+	int n;
+
+	snprintf(uid, sizeof(uid), "%lld", user_id);
+	res = ac_db_exec(db, &st_unsubscribe, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
+		return -1;
+	n = atoi(PQcmdTuples(res));
+	PQclear(res);
+	return n > 0;
 }

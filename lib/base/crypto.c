@@ -1,7 +1,9 @@
 /* crypto.c — see crypto.h. */
 #include <errno.h>
+#include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sys/random.h>
 
 #include "base/crypto.h"
@@ -95,6 +97,16 @@ ac_sha256_hex(const void *data, size_t n, char out[65])
 
 	ac_sha256(data, n, md);
 	ac_hex(md, 32, out);
+}
+
+void
+ac_hmac_sha256_hex(const char *key, const void *msg, size_t n, char out[65])
+{
+	unsigned char md[32];
+	unsigned int len = sizeof(md);
+
+	HMAC(EVP_sha256(), key, (int)strlen(key), msg, n, md, &len);
+	ac_hex(md, sizeof(md), out);
 }
 
 int

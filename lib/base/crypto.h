@@ -1,5 +1,5 @@
 /*
- * crypto.h — randomness from the OS CSPRNG, SHA-256, constant-time
+ * crypto.h — randomness from the OS CSPRNG, SHA-256, HMAC-SHA256, constant-time
  * comparison. Nothing here keeps state.
  */
 #ifndef AC_CRYPTO_H
@@ -19,6 +19,10 @@ int	ac_token_new(char out[AC_TOKEN_LEN + 1]);
 /* SHA-256 of n bytes, raw (32 bytes) or lower-case hex (64 + NUL). */
 void	ac_sha256(const void *data, size_t n, unsigned char out[32]);
 void	ac_sha256_hex(const void *data, size_t n, char out[65]);
+
+/* HMAC-SHA256 of the n bytes of msg under the NUL-terminated key, as
+ * lower-case hex (64 + NUL). */
+void	ac_hmac_sha256_hex(const char *key, const void *msg, size_t n, char out[65]);
 
 /* 1 if the n bytes at a and b are equal; time depends on n only. */
 int	ac_ct_equal(const void *a, const void *b, size_t n);

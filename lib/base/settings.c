@@ -50,6 +50,8 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 	DIR(SQL_DIR, AC_SQL_DIR, "$(pkgdatadir)/sql", C, "the migrations acctl migrate applies"),
 	TXT(BASE_URL, AC_ST_URL, "http://127.0.0.1:8080", P | W | C | D,
 	    "how the world reaches nginx (links, webhook URLs, the portal's origin)"),
+	TXT(UNSUBSCRIBE_SECRET, AC_ST_SECRET, NULL, P | W,
+	    "signs the unsubscribe links of signal emails (unset: the emails carry none)"),
 	[AC_S_LOG_LEVEL] = { "AC_LOG_LEVEL", AC_ST_ENUM, "info", 0, 0, "debug|info|warn|error",
 	    AC_PROG_ALL, "the least severe level logged (acctl: warn when unset)", NULL },
 	DIR(TEMPLATE_DIR, AC_TEMPLATE_DIR, "$(pkgdatadir)/templates", W, "the message templates"),

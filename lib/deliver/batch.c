@@ -189,7 +189,7 @@ batch_run(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 
 			jr->r[j] = it->res;	/* moved: the item's is not freed */
 			jr->r[j].key = ids[k];
-			texts_free(&it->t);
+			ac_texts_free(&it->t);
 			item_reset(it);
 		}
 		if (jobs[i]->result_free != NULL)

@@ -76,6 +76,8 @@ ac_deliver_init(const struct ac_config *cfg)
 		if (sc.enabled & (1u << p))
 			ac_info("%s: enabled, %d in flight, %d/s", ac_prov_name((enum ac_prov)p),
 			    sc.conc[p], lc.rate[p]);
+	ac_render_links(ac_setting_str(cfg, AC_S_BASE_URL),
+	    ac_setting_str(cfg, AC_S_UNSUBSCRIBE_SECRET));
 	limits_init(&lc);
 	send_init(&sc);
 }
@@ -91,8 +93,8 @@ ac_deliver_done(void)
 
 static const struct ac_stmt st_load = { "deliver_load_batch",
 	"SELECT d.id, d.status, d.kind, d.channel, d.user_id, st.name, s.symbol, s.timeframe,"
-	" signal_action_label(s.action), s.price::text, coalesce(s.take_profit::text, '-'),"
-	" coalesce(s.stop_loss::text, '-'),"
+	" signal_action_label(s.action), s.price::text, coalesce(s.take_profit::text, ''),"
+	" coalesce(s.stop_loss::text, ''),"
 	" to_char(coalesce(s.alert_time, s.received_at) AT TIME ZONE u.timezone,"
 	"  'YYYY-MM-DD HH24:MI') || ' ' || u.timezone, u.display_name,"
 	" (SELECT trade_number FROM trades t WHERE t.entry_signal_id = s.id"

@@ -44,6 +44,50 @@
 #include "base/config.h"
 #include "work/jobs.h"
 
+/* ---- what a subscriber reads (render.c) ------------------------------------ */
+
+/* A signal's message: the values of its delivery, as the database writes
+ * them ("" when none; owned by the caller). */
+struct ac_signal_msg {
+	const char	*kind;		/* "entry", "exit", "replacement" */
+	const char	*strategy, *symbol, *timeframe, *action;
+	const char	*price, *take_profit, *stop_loss;	/* "42800.00"; TP, SL "" */
+	const char	*time;		/* in the subscriber's timezone, named */
+	const char	*name;		/* the subscriber's */
+	const char	*trade;		/* the number of the trade it opened, or "" */
+	const char	*closed;	/* the trades it closed, a JSON array of
+					 * {number, side, entry, exit, reason, pnl,
+					 * pnl_percent}, or "" */
+	long long	 user_id;
+};
+
+/* The texts of one message, all malloc'd (NULL: none). */
+struct ac_texts {
+	char	*text;		/* the SMS, the push's body, the email's text part */
+	char	*html;		/* Telegram HTML or the email's HTML part */
+	char	*subject;	/* the email subject or the push heading */
+	char	*url;		/* the portal page the message points to */
+	char	*unsubscribe;	/* a signal email's one-click unsubscribe link */
+};
+
+void	ac_texts_free(struct ac_texts *t);
+
+/* Where messages link to: the portal at base_url (AC_BASE_URL) and the
+ * unsubscribe links signed with secret (NULL or "": signal emails carry
+ * none). Copied; ac_deliver_init() calls it. */
+void	ac_render_links(const char *base_url, const char *secret);
+
+/*
+ * m's texts for channel ch (enum ac_channel) from the templates
+ * (templates/messages/): the short line "BUY BTCUSDT 1h at 42,800 ·
+ * TP 43,800 · SL 41,800", the trades closed in words, a link to the
+ * portal; an SMS shortened until it is one GSM-7 segment where it can be
+ * (the link dropped, then the strategy's name). 0, or -1 with err (a
+ * template error).
+ */
+int	ac_render_signal(const struct ac_signal_msg *m, int ch, struct ac_texts *t, char *err,
+	    size_t errsz);
+
 /* Reads the provider settings from cfg (which must outlive the use);
  * before this, or with no credentials, every channel uses the outbox. */
 void	ac_deliver_init(const struct ac_config *cfg);

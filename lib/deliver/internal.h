@@ -27,6 +27,7 @@
 #include "base/db.h"
 #include "base/pgarray.h"
 #include "base/message.h"
+#include "deliver/deliver.h"
 #include "deliver/provider.h"
 #include "work/jobs.h"
 
@@ -99,13 +100,6 @@ const char *result_error(const struct send_result *r);
 
 /* ---- a send in the making ------------------------------------------------- */
 
-/* The texts of one message, all malloc'd. */
-struct texts {
-	char	*text;		/* <kind>: SMS, push, email text part, outbox */
-	char	*html;		/* <kind>.telegram or <kind>.html, values escaped */
-	char	*subject;	/* email_subject or push_heading */
-};
-
 enum item_state { I_WAIT = 0, I_FLIGHT, I_DONE };
 
 struct item {
@@ -116,7 +110,7 @@ struct item {
 	long long	 delivery_id, user_id;
 	int		 ch;		/* enum ac_channel, or -1 */
 	char		 to[256];
-	struct texts	 t;
+	struct ac_texts	 t;
 	struct ac_retry_plan	 plan;
 	int		 attempts;	/* sends made before this one */
 	int		 pos;		/* this attempt's place in the plan (1-based) */
@@ -171,12 +165,14 @@ enum { C_ID, C_STATUS, C_KIND, C_CHANNEL, C_USER, C_STRATEGY, C_SYMBOL, C_TF, C_
 	C_PRICE, C_TP, C_SL, C_TIME, C_NAME, C_TRADE, C_CLOSED, C_EMAIL, C_CHAT, C_PHONE,
 	C_UNREACHABLE, C_ATTEMPTS };
 
-void	texts_free(struct texts *t);
-/* Delivery row i's texts for its channel. 0, or -1 with err. */
-int	render_delivery(const PGresult *res, int i, struct texts *t, char *err, size_t errsz);
-/* Notice name's texts for channel ch with vars. 0, or -1 with err. */
+/* Delivery row i's texts for its channel (ac_render_signal()). 0, or -1
+ * with err. */
+int	render_delivery(const PGresult *res, int i, struct ac_texts *t, char *err,
+	    size_t errsz);
+/* Notice name's texts for channel ch with vars; an email's HTML in the
+ * shared layout and its text with the footer. 0, or -1 with err. */
 int	render_notice(const char *name, int ch, const struct ac_var *v, size_t n,
-	    struct texts *t, char *err, size_t errsz);
+	    struct ac_texts *t, char *err, size_t errsz);
 /* text as an email's HTML part (malloc'd). */
 char	*render_text_html(const char *text);
 

@@ -69,12 +69,32 @@ dump(json_t *o)
 	return s;
 }
 
+/* The List-Unsubscribe header's value for link into out: "<link>". */
+static void
+unsubscribe_value(const char *link, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "<%s>", link);
+}
+
+/* Resend's "headers" of a signal email: the one-click unsubscribe of RFC
+ * 8058 (a mail client POSTs "List-Unsubscribe=One-Click" to link). */
+static json_t *
+unsubscribe_headers(const char *link)
+{
+	char v[1024];
+
+	unsubscribe_value(link, v, sizeof(v));
+	return json_pack("{s:s, s:s}", "List-Unsubscribe", v, "List-Unsubscribe-Post",
+	    "List-Unsubscribe=One-Click");
+}
+
 int
 ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_outmsg *m,
     struct ac_http_req *req, char *err, size_t errsz)
 {
 	char key[64], auth[512], ext[24];
 	struct ac_buf form = AC_BUF_INIT;
+	json_t *o;
 
 	memset(req, 0, sizeof(*req));
 	ac_prov_idempotency_key(m->key_ns, m->delivery_id, key, sizeof(key));
@@ -96,8 +116,11 @@ ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_out
 		header(req, "Authorization", auth);
 		header(req, "Content-Type", "application/json");
 		header(req, "Idempotency-Key", key);
-		req->body = dump(json_pack("{s:s, s:[s], s:s, s:s, s:s}", "from", c->from, "to", m->to,
-		    "subject", m->subject, "html", m->html, "text", m->text));
+		o = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "from", c->from, "to", m->to,
+		    "subject", m->subject, "html", m->html, "text", m->text);
+		if (o != NULL && m->unsubscribe != NULL)
+			json_object_set_new(o, "headers", unsubscribe_headers(m->unsubscribe));
+		req->body = dump(o);
 		return 0;
 	case AC_PROV_NETGSM:
 		snprintf(req->url, sizeof(req->url), "%s/sms/rest/v2/send", c->base);
@@ -130,9 +153,12 @@ ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_out
 		header(req, "Authorization", auth);
 		header(req, "Content-Type", "application/json");
 		snprintf(ext, sizeof(ext), "%lld", m->user_id);
-		req->body = dump(json_pack("{s:s, s:s, s:{s:[s]}, s:{s:s}, s:{s:s}, s:s}",
+		o = json_pack("{s:s, s:s, s:{s:[s]}, s:{s:s}, s:{s:s}, s:s}",
 		    "app_id", c->from, "target_channel", "push", "include_aliases", "external_id", ext,
-		    "headings", "en", m->subject, "contents", "en", m->text, "idempotency_key", key));
+		    "headings", "en", m->subject, "contents", "en", m->text, "idempotency_key", key);
+		if (o != NULL && m->url != NULL && *m->url)
+			json_object_set_new(o, "url", json_string(m->url));
+		req->body = dump(o);
 		return 0;
 	case AC_PROV_SMTP:
 	case AC_PROV__MAX:
@@ -377,6 +403,83 @@ ac_prov_classify(enum ac_prov p, int transport, const char *transport_err, long 
 	json_decref(o);
 }
 
+/* ---- SMS length ------------------------------------------------------------ */
+
+/* The next code point of UTF-8 *p (advanced past it), or -1. */
+static long
+utf8_next(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	int n = s[0] < 0x80 ? 0 : (s[0] & 0xe0) == 0xc0 ? 1 : (s[0] & 0xf0) == 0xe0 ? 2 :
+	    (s[0] & 0xf8) == 0xf0 ? 3 : -1;
+	long c;
+
+	if (n == -1)
+		return -1;
+	c = n == 0 ? s[0] : s[0] & (0x3f >> n);
+	for (int i = 1; i <= n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	*p = s + n + 1;
+	return c;
+}
+
+/* The septets code point c takes in GSM 03.38: 1 (basic table), 2
+ * (extension table), 0 (none). */
+static int
+gsm7_width(long c)
+{
+	/* the basic table beyond printable ASCII, and ASCII's one gap (`) */
+	static const long basic[] = { 0xa3, 0xa5, 0xe8, 0xe9, 0xf9, 0xec, 0xf2, 0xc7, 0xd8,
+		0xf8, 0xc5, 0xe5, 0x394, 0x3a6, 0x393, 0x39b, 0x3a9, 0x3a0, 0x3a8, 0x3a3, 0x398,
+		0x39e, 0xc6, 0xe6, 0xdf, 0xc9, 0xa4, 0xa1, 0xc4, 0xd6, 0xd1, 0xdc, 0xa7, 0xbf,
+		0xe4, 0xf6, 0xf1, 0xfc, 0xe0 };
+
+	if (c == '\n' || c == '\r')
+		return 1;
+	if (c == '^' || c == '{' || c == '}' || c == '\\' || c == '[' || c == '~' ||
+	    c == ']' || c == '|' || c == 0x20ac || c == '\f')
+		return 2;
+	if (c >= 0x20 && c < 0x7f)
+		return c == '`' ? 0 : 1;
+	for (size_t i = 0; i < sizeof(basic) / sizeof(basic[0]); i++)
+		if (basic[i] == c)
+			return 1;
+	return 0;
+}
+
+int
+ac_gsm7_septets(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int n = 0, w;
+	long c;
+
+	while (*p != '\0') {
+		if ((c = utf8_next(&p)) == -1 || (w = gsm7_width(c)) == 0)
+			return -1;
+		n += w;
+	}
+	return n;
+}
+
+int
+ac_sms_segments(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int n = ac_gsm7_septets(s);
+	long c;
+
+	if (n >= 0)
+		return n <= AC_SMS_GSM7_MAX ? 1 : (n + 152) / 153;
+	for (n = 0; *p != '\0'; n += c > 0xffff ? 2 : 1)
+		if ((c = utf8_next(&p)) == -1)
+			p++;
+	return n <= 70 ? 1 : (n + 66) / 67;
+}
+
 /* ---- SMTP --------------------------------------------------------------- */
 
 /* A header value into b: as is when printable ASCII, else RFC 2047 "B"
@@ -491,6 +594,8 @@ ac_prov_smtp(CURL *easy, const struct ac_prov_cfg *c, const struct ac_outmsg *m,
 	memset(t, 0, sizeof(*t));
 	if (strpbrk(c->from, "\r\n") || strpbrk(m->to, "\r\n") || strpbrk(message_id, "\r\n<>"))
 		return ac_err_set(e, AC_E_INVALID, "to", "smtp: bad address");
+	if (m->unsubscribe != NULL && strpbrk(m->unsubscribe, "\r\n<> "))
+		return ac_err_set(e, AC_E_INVALID, "unsubscribe", "smtp: bad unsubscribe link");
 	gmtime_r(&when, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	snprintf(id, sizeof(id), "<%s>", message_id);
@@ -499,6 +604,14 @@ ac_prov_smtp(CURL *easy, const struct ac_prov_cfg *c, const struct ac_outmsg *m,
 	t->headers = header_add(t->headers, "To", m->to, 0);
 	t->headers = header_add(t->headers, "Subject", m->subject, 1);
 	t->headers = header_add(t->headers, "Message-ID", id, 0);
+	if (m->unsubscribe != NULL) {
+		char v[1024];
+
+		unsubscribe_value(m->unsubscribe, v, sizeof(v));
+		t->headers = header_add(t->headers, "List-Unsubscribe", v, 0);
+		t->headers = header_add(t->headers, "List-Unsubscribe-Post",
+		    "List-Unsubscribe=One-Click", 0);
+	}
 	/* the message itself is the alternative (libcurl adds the boundary
 	 * and MIME-Version) */
 	t->headers = header_add(t->headers, "Content-Type", "multipart/alternative", 0);

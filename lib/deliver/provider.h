@@ -38,6 +38,9 @@ struct ac_outmsg {
 	const char	*subject;	/* email subject, push heading */
 	const char	*text;		/* plain text (SMS, push, email text part) */
 	const char	*html;		/* Telegram HTML or the email HTML part */
+	const char	*url;		/* the portal page a push opens, or NULL */
+	const char	*unsubscribe;	/* email: the one-click unsubscribe link
+					 * (List-Unsubscribe, RFC 8058), or NULL */
 };
 
 #define AC_REQ_HEADERS	4
@@ -114,6 +117,20 @@ struct ac_smtp {
 int	ac_prov_smtp(CURL *easy, const struct ac_prov_cfg *c, const struct ac_outmsg *m,
 	    const char *message_id, int64_t date_s, struct ac_smtp *t, struct ac_err *e);
 void	ac_smtp_free(struct ac_smtp *t);
+
+/* ---- SMS length ----------------------------------------------------------- */
+
+#define AC_SMS_GSM7_MAX	160	/* septets in one GSM-7 segment */
+
+/* The GSM-7 septets s (UTF-8) takes: a character of the basic table
+ * counts 1, one of the extension table (^ { } \\ [ ~ ] | and the euro
+ * sign) 2. -1 if s holds a character GSM-7 has not (then the SMS goes as
+ * UCS-2) or is not UTF-8. Pure. */
+int	ac_gsm7_septets(const char *s);
+
+/* The segments an SMS of s takes: GSM-7 160 septets in one, 153 a part
+ * when concatenated; UCS-2 70 characters in one, 67 a part. */
+int	ac_sms_segments(const char *s);
 
 /* ---- retries ------------------------------------------------------------- */
 

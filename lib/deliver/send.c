@@ -236,6 +236,14 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* What it says, for the provider's wire format (borrowed from it). */
+static struct ac_outmsg
+outmsg(const struct item *it)
+{
+	return (struct ac_outmsg){ it->key_ns, it->delivery_id, it->user_id, it->to,
+	    it->t.subject, it->t.text, it->t.html, it->t.url, it->t.unsubscribe };
+}
+
 /* Builds it's transfer for it->prov. 0, or -1 with the reason in
  * it->curl_err (a message the provider cannot take). */
 static int
@@ -256,8 +264,7 @@ item_transfer(struct item *it)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, it);
 	/* SMTP: the message is set on the handle here */
 	if (it->prov == AC_PROV_SMTP) {
-		struct ac_outmsg m = { it->key_ns, it->delivery_id, it->user_id, it->to, it->t.subject,
-		    it->t.text, it->t.html };
+		struct ac_outmsg m = outmsg(it);
 		char id[160], rnd[17];
 		unsigned char r8[8];
 		const char *at = strrchr(c->from, '@');
@@ -274,8 +281,7 @@ item_transfer(struct item *it)
 		return 0;
 	}
 	{
-		struct ac_outmsg m = { it->key_ns, it->delivery_id, it->user_id, it->to, it->t.subject,
-		    it->t.text, it->t.html };
+		struct ac_outmsg m = outmsg(it);
 
 		if (ac_prov_request(it->prov, c, &m, &it->req, it->curl_err,
 		    sizeof(it->curl_err)) == -1)

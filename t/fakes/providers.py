@@ -275,6 +275,8 @@ class SMTPHandler:
                      {"from": envelope.mail_from, "rcpt": envelope.rcpt_tos,
                       "subject": str(msg["subject"]), "message_id": msg["message-id"],
                       "content_type": msg.get_content_type(),
+                      "list_unsubscribe": msg["list-unsubscribe"],
+                      "list_unsubscribe_post": msg["list-unsubscribe-post"],
                       "text": text.get_content() if text else None,
                       "html": html.get_content() if html else None}, to)
         rule = take_rule("smtp", to)

@@ -55,6 +55,7 @@
 #include <hiredis/hiredis.h>
 
 #include "itportal.h"
+#include "account/notify.h"
 #include "deliver/provider.h"
 #include "base/redis.h"
 
@@ -354,9 +355,12 @@ test_telegram_sent(void **state)
 	assert_string_equal(json_string_value(json_object_get(body, "chat_id")), "900000001");
 	assert_string_equal(json_string_value(json_object_get(body, "parse_mode")), "HTML");
 	text = json_string_value(json_object_get(body, "text"));
-	/* the strategy's name is escaped, the template's markup is not */
-	assert_non_null(strstr(text, "<b>Fast &lt;b&gt; &amp; &quot;co&quot;</b>"));
-	assert_non_null(strstr(text, "BUY"));
+	/* the short line first, in bold: the template's markup is not escaped,
+	 * the strategy's name is; a link back to the portal last */
+	assert_int_equal(strncmp(text, "<b>BUY ", 7), 0);
+	assert_non_null(strstr(text, " at 100.5 · TP 110 · SL 95</b>\n"
+	    "Fast &lt;b&gt; &amp; &quot;co&quot;\n"));
+	assert_non_null(strstr(text, "/trades\">Your trades on alertcast</a>"));
 	/* 03:04 UTC shown in the user's zone */
 	assert_non_null(strstr(text, "2026-01-02 06:04 Europe/Istanbul"));
 	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(reqs, 0),
@@ -685,6 +689,21 @@ test_resend_retry_after_holds(void **state)
 
 /* ---- email ------------------------------------------------------------------------ */
 
+/* The one-click unsubscribe headers of RFC 8058 a signal email to user
+ * carried on provider: the link with the user's signed token. */
+static void
+unsubscribe_headers(const char *provider, const char *list, const char *post, long long user)
+{
+	char token[65], want[512];
+
+	ac_unsubscribe_token(getenv("AC_UNSUBSCRIBE_SECRET"), user, token);
+	snprintf(want, sizeof(want), "<%s/account/email/unsubscribe?u=%lld&t=%s>",
+	    getenv("AC_BASE_URL"), user, token);
+	if (list == NULL || strcmp(list, want) != 0)
+		fail_msg("%s: List-Unsubscribe %s, not %s", provider, list ? list : "(none)", want);
+	assert_string_equal(post ? post : "(none)", "List-Unsubscribe=One-Click");
+}
+
 static void
 test_email_resend(void **state)
 {
@@ -702,6 +721,10 @@ test_email_resend(void **state)
 	    "Bearer re_test_key");
 	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r, "body"),
 	    "html")), "Fast &lt;b&gt;"));
+	unsubscribe_headers("resend", json_string_value(json_object_get(json_object_get(
+	    json_object_get(r, "body"), "headers"), "List-Unsubscribe")),
+	    json_string_value(json_object_get(json_object_get(json_object_get(r, "body"),
+	    "headers"), "List-Unsubscribe-Post")), u);
 	json_decref(reqs);
 	(void)state;
 }
@@ -728,10 +751,15 @@ test_email_fallback_smtp(void **state)
 	body = json_object_get(json_array_get(reqs, 0), "body");
 	assert_string_equal(json_string_value(json_object_get(body, "content_type")),
 	    "multipart/alternative");
-	assert_non_null(strstr(json_string_value(json_object_get(body, "text")), "Price: 100.5"));
+	assert_non_null(strstr(json_string_value(json_object_get(body, "text")),
+	    " at 100.5 · TP 110 · SL 95"));
+	assert_non_null(strstr(json_string_value(json_object_get(body, "text")),
+	    "Unsubscribe from signal emails: "));
 	assert_non_null(strstr(json_string_value(json_object_get(body, "html")),
 	    "Fast &lt;b&gt; &amp;"));
 	assert_non_null(strstr(json_string_value(json_object_get(body, "subject")), "BUY"));
+	unsubscribe_headers("smtp", json_string_value(json_object_get(body, "list_unsubscribe")),
+	    json_string_value(json_object_get(body, "list_unsubscribe_post")), u);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(reqs,
 	    0), "body"), "from")), "alerts@example.com");
 	json_decref(reqs);
@@ -1237,7 +1265,7 @@ request_to(json_t *reqs, const char *to)
 static void
 expect_alert_text(const char *what, const char *text, const char *symbol)
 {
-	static const char *const want[] = { "BUY", "42000", "42840", "41160" };
+	static const char *const want[] = { "BUY", "42,000", "42,840", "41,160" };
 
 	if (text == NULL || strstr(text, symbol) == NULL)
 		fail_msg("%s: no %s in '%s'", what, symbol, text ? text : "(none)");
@@ -1586,7 +1614,7 @@ static void
 test_e2e_alert(void **state)
 {
 	struct it_strategy s;
-	char sid[24], plan[40], email[3][64], chat[3][16], phone[3][16], hex[9], ext[24];
+	char sid[24], plan[40], email[3][64], chat[3][16], phone[3][16], hex[9], ext[24], push[512];
 	char skip[64], *body;
 	json_t *reqs, *r;
 	struct it_resp resp;
@@ -1661,8 +1689,14 @@ test_e2e_alert(void **state)
 		snprintf(ext, sizeof(ext), "%lld", it_q_ll("SELECT id FROM users WHERE email = $1",
 		    email[i], NULL));
 		assert_non_null(r = request_to(reqs, ext));
-		expect_alert_text("push", json_string_value(json_object_get(json_object_get(
-		    json_object_get(r, "body"), "contents"), "en")), s.symbol);
+		/* the heading says what and where, the body the levels, not again */
+		snprintf(push, sizeof(push), "%s\n%s", json_string_value(json_object_get(
+		    json_object_get(json_object_get(r, "body"), "headings"), "en")),
+		    json_string_value(json_object_get(json_object_get(json_object_get(r, "body"),
+		    "contents"), "en")));
+		expect_alert_text("push", push, s.symbol);
+		assert_null(strstr(json_string_value(json_object_get(json_object_get(
+		    json_object_get(r, "body"), "contents"), "en")), s.symbol));
 	}
 	json_decref(reqs);
 	reqs = recorded("resend");

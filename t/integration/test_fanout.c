@@ -283,7 +283,7 @@ test_skip_reasons(void **state)
 	/* the served user: sent on every reachable channel, push has no id */
 	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
 	    " WHERE d.signal_id = $1 AND u.email = $2 AND d.status = 'sent' AND d.provider = 'outbox'"
-	    " AND d.message LIKE '%' || $3 || '%42000%' AND d.channel IN ('email', 'telegram', 'sms')",
+	    " AND d.message LIKE '%' || $3 || '%42,000%' AND d.channel IN ('email', 'telegram', 'sms')",
 	    path, e_ok, s.symbol, NULL), 3);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
 	    " WHERE d.signal_id = $1 AND u.email = $2 AND d.channel = 'push'"
@@ -613,7 +613,7 @@ test_exit_to_flat(void **state)
 	    " AND kind = 'exit' AND status = 'sent'", eid, NULL), 2);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1"
 	    " AND user_id = $2 AND message LIKE '%CLOSE LONG ' || $3 || '%'"
-	    " AND message LIKE '%BUY 40000 -> 45000 (EXIT): PnL +5000 (+12.50%)%'", eid, u1,
+	    " AND message LIKE '%Closed +5,000 (+12.5%exit signal%'", eid, u1,
 	    s.symbol, NULL), 1);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger WHERE reference = 'signal:'"
 	    " || $1 AND kind = 'usage' AND amount = -1", eid, NULL), 2);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "itportal.h"
+#include "account/notify.h"
 
 #define PW "correct horse battery"
 #define NASTY "<script>alert('x')</script>\"&"
@@ -1459,6 +1460,72 @@ test_change_password_and_email(void **state)
 	}
 }
 
+/* A new user with signal emails on (made directly: no sign-up to count
+ * against the address's limit); the id. */
+static long long
+unsub_user(void)
+{
+	char hex[13], email[64];
+
+	it_rand_hex(hex, 12);
+	snprintf(email, sizeof(email), "unsub.%s@example.com", hex);
+	return it_q_ll("INSERT INTO users (email, password_hash, display_name)"
+	    " VALUES ($1, 'x', 'Una') RETURNING id", email, NULL);
+}
+
+/*
+ * A signal email's unsubscribe link works without a login: GET shows the
+ * button, POST (a mail client's one-click POST of RFC 8058: no session, no
+ * CSRF token, no Origin) turns signal emails off; a link with another
+ * user's token, or none, does nothing.
+ */
+static void
+test_email_unsubscribe(void **state)
+{
+	struct ib anon = { 0 };
+	struct it_resp r;
+	char token[65], path[256], uid[24];
+	long long u = unsub_user(), other = unsub_user();
+	const char *secret = getenv("AC_UNSUBSCRIBE_SECRET");
+
+	assert_non_null(secret);
+	ac_unsubscribe_token(secret, u, token);
+	snprintf(uid, sizeof(uid), "%lld", u);
+	snprintf(path, sizeof(path), "/account/email/unsubscribe?u=%lld&t=%s", u, token);
+	ib_get(&anon, &r, path);
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "Unsubscribe from signal emails"));
+	assert_true(it_has(&r, "<form method=\"post\""));
+	it_resp_free(&r);
+
+	/* another user's token, a cut token, none: refused, nothing changes */
+	snprintf(path, sizeof(path), "/account/email/unsubscribe?u=%lld&t=%s", other, token);
+	ib_post_raw(&anon, &r, path, "List-Unsubscribe=One-Click", NULL);
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/account/email/unsubscribe?u=%lld&t=%.63s", u, token);
+	ib_post_raw(&anon, &r, path, "List-Unsubscribe=One-Click", NULL);
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/account/email/unsubscribe?u=%lld", u);
+	ib_get(&anon, &r, path);
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id IN ($1::bigint, $2::bigint)"
+	    " AND notify_email", uid, (snprintf(path, sizeof(path), "%lld", other), path),
+	    NULL), 2);
+
+	/* the one-click POST */
+	snprintf(path, sizeof(path), "/account/email/unsubscribe?u=%lld&t=%s", u, token);
+	ib_post_raw(&anon, &r, path, "List-Unsubscribe=One-Click", NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "You will no longer get signal emails"));
+	it_resp_free(&r);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM users WHERE id = $1 AND NOT notify_email",
+	    uid, NULL), 1);
+	(void)state;
+}
+
 static void
 test_api_tokens(void **state)
 {
@@ -1779,6 +1846,7 @@ main(void)
 		cmocka_unit_test(test_trade_totals),
 		cmocka_unit_test(test_change_password_and_email),
 		cmocka_unit_test(test_api_tokens),
+		cmocka_unit_test(test_email_unsubscribe),
 		cmocka_unit_test(test_signup_after_db_restart),
 		cmocka_unit_test(test_signup_flood),
 	};

@@ -218,7 +218,7 @@ test_telegram_html(void **state)
 {
 	char *esc = ac_html_escape("Fast <b> & \"co\" 'q'"), err[128], *text;
 	struct ac_var v[] = { { "strategy", esc }, { "price", "100.5" } };
-	struct ac_outmsg m = { "delivery", 7, 1, "900000001", "", "", NULL };
+	struct ac_outmsg m = { "delivery", 7, 1, "900000001", "", "", NULL, NULL, NULL };
 	struct ac_http_req req;
 	char big[5000];
 	json_t *o;
@@ -262,7 +262,7 @@ static void
 test_requests(void **state)
 {
 	struct ac_outmsg m = { "delivery", 7, 12, "+905551112233", "Subject", "plain & text",
-	    "<p>html</p>" };
+	    "<p>html</p>", NULL, NULL };
 	struct ac_http_req req;
 	char key[64], other[64], err[128];
 	json_t *o;
@@ -284,8 +284,20 @@ test_requests(void **state)
 	o = body(&req);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(o, "to"), 0)),
 	    "+905551112233");
+	assert_null(json_object_get(o, "headers"));	/* an account email: no unsubscribe */
 	json_decref(o);
 	free(req.body);
+	/* a signal email: the one-click unsubscribe of RFC 8058 */
+	m.unsubscribe = "https://a.example/account/email/unsubscribe?u=12&t=ab";
+	assert_int_equal(ac_prov_request(AC_PROV_RESEND, &cfg, &m, &req, err, sizeof(err)), 0);
+	o = body(&req);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "headers"),
+	    "List-Unsubscribe")), "<https://a.example/account/email/unsubscribe?u=12&t=ab>");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "headers"),
+	    "List-Unsubscribe-Post")), "List-Unsubscribe=One-Click");
+	json_decref(o);
+	free(req.body);
+	m.unsubscribe = NULL;
 
 	assert_int_equal(ac_prov_request(AC_PROV_NETGSM, &cfg, &m, &req, err, sizeof(err)), 0);
 	assert_string_equal(req.url, "http://fake/sms/rest/v2/send");
@@ -308,6 +320,14 @@ test_requests(void **state)
 	    "include_aliases"), "external_id"), 0)), "12");
 	assert_string_equal(json_string_value(json_object_get(o, "idempotency_key")), key);
 	assert_string_equal(json_string_value(json_object_get(o, "target_channel")), "push");
+	assert_null(json_object_get(o, "url"));
+	json_decref(o);
+	free(req.body);
+	/* a signal's push opens the portal */
+	m.url = "https://a.example/trades";
+	assert_int_equal(ac_prov_request(AC_PROV_ONESIGNAL, &cfg, &m, &req, err, sizeof(err)), 0);
+	o = body(&req);
+	assert_string_equal(json_string_value(json_object_get(o, "url")), "https://a.example/trades");
 	json_decref(o);
 	free(req.body);
 
@@ -406,11 +426,11 @@ smtp_server(const char *out, pid_t *pid)
  * envelope and message it got, malloc'd. */
 static char *
 smtp_send(const char *from, const char *to, const char *subject, const char *text,
-    const char *html)
+    const char *html, const char *unsubscribe)
 {
 	char path[] = "/tmp/test_provider.XXXXXX", url[64], *got;
 	struct ac_prov_cfg c = { 1, url, NULL, NULL, from, 0 };
-	struct ac_outmsg m = { "delivery", 1, 2, to, subject, text, html };
+	struct ac_outmsg m = { "delivery", 1, 2, to, subject, text, html, NULL, unsubscribe };
 	struct ac_smtp t;
 	struct ac_err e;
 	CURL *easy = curl_easy_init();
@@ -545,7 +565,7 @@ test_smtp(void **state)
 	const char *utf = "Fiyat \xe2\x86\x91 BTCUSDT \xe2\x80\x93 \xc5\x9fimdi, \xc3\xa7ok"
 	    " g\xc3\xbczel \xc5\x9f" "ey \xc4\x9f" "i\xc5\x9f \xe2\x82\xac 100";
 	struct ac_prov_cfg c = { 1, "smtp://127.0.0.1:1", NULL, NULL, "a@example.com", 0 };
-	struct ac_outmsg bad = { "delivery", 1, 2, "u@example.com\r\nBcc: x@y", "s", "t", "h" };
+	struct ac_outmsg bad = { "delivery", 1, 2, "u@example.com\r\nBcc: x@y", "s", "t", "h", NULL, NULL };
 	struct ac_smtp t;
 	struct ac_err e;
 	CURL *easy;
@@ -554,7 +574,7 @@ test_smtp(void **state)
 	long_line[sizeof(long_line) - 1] = '\0';
 	snprintf(html, sizeof(html), "<p>%s</p>", long_line);
 	got = smtp_send("alertcast <a@example.com>", "u@example.com", "BUY BTCUSDT",
-	    "caf\xc3\xa9 = 100 \ntrail \nline2", html);
+	    "caf\xc3\xa9 = 100 \ntrail \nline2", html, "https://a.example/u?u=2&t=ab");
 	/* the envelope: the bare sender address, the recipient */
 	assert_int_equal(strncmp(got, "MAIL FROM:<a@example.com>", 25), 0);
 	assert_non_null(m = strstr(got, "\r\nRCPT TO:<u@example.com>\r\n"));
@@ -564,6 +584,10 @@ test_smtp(void **state)
 	assert_string_equal(header_of(m, "To", v, sizeof(v)), "u@example.com");
 	assert_string_equal(header_of(m, "Subject", v, sizeof(v)), "BUY BTCUSDT");
 	assert_string_equal(header_of(m, "Message-ID", v, sizeof(v)), "<d-1.ab@example.com>");
+	assert_string_equal(header_of(m, "List-Unsubscribe", v, sizeof(v)),
+	    "<https://a.example/u?u=2&t=ab>");
+	assert_string_equal(header_of(m, "List-Unsubscribe-Post", v, sizeof(v)),
+	    "List-Unsubscribe=One-Click");
 	assert_string_equal(header_of(m, "MIME-Version", v, sizeof(v)), "1.0");
 	assert_non_null(header_of(m, "Content-Type", v, sizeof(v)));
 	assert_int_equal(strncmp(v, "multipart/alternative;", 22), 0);
@@ -587,7 +611,7 @@ test_smtp(void **state)
 	free(got);
 
 	/* a UTF-8 subject: RFC 2047 encoded-words that decode back */
-	m = smtp_send("a@example.com", "u@example.com", utf, "t", "h");
+	m = smtp_send("a@example.com", "u@example.com", utf, "t", "h", NULL);
 	p = strstr(strstr(m, "\r\nRCPT"), "RCPT");
 	p = strstr(p, "\r\n") + 2;
 	assert_non_null(header_of(p, "Subject", v, sizeof(v)));
@@ -604,6 +628,9 @@ test_smtp(void **state)
 	assert_int_equal(ac_prov_smtp(easy, &c, &bad, "x@y", 0, &t, &e), -1);
 	c.from = "a@example.com";
 	assert_int_equal(ac_prov_smtp(easy, &c, &bad, "x@y>", 0, &t, &e), -1);
+	bad.unsubscribe = "https://a.example/u\r\nBcc: x@y";
+	assert_int_equal(ac_prov_smtp(easy, &c, &bad, "x@y", 0, &t, &e), -1);
+	assert_string_equal(e.field, "unsubscribe");
 	curl_easy_cleanup(easy);
 	(void)state;
 }
