@@ -1,8 +1,9 @@
 /*
  * portal.h — what the files of ac-portal share: its settings, a request as
  * the handlers see it, and the ways to answer (portal.c). The pages are
- * grouped by concern: portal.c (accounts, alarms, history, the rest) and
- * portal_billing.c (plans bought by card or by UPI / bank transfer).
+ * grouped by concern: portal.c (accounts, alarms, history, the rest),
+ * portal_billing.c (plans bought by card or by UPI / bank transfer) and
+ * portal_push.c (push notifications on a device).
  */
 #ifndef AC_PORTAL_H
 #define AC_PORTAL_H
@@ -31,6 +32,8 @@ struct portal {
 	const char	*bank;		/* AC_BANK_DETAILS, or NULL */
 	size_t		 proof_max;	/* AC_PROOF_MAX_BYTES */
 	char		 proof_dir[1024];	/* $AC_STATE_DIR/proofs */
+	/* push (portal_push.c) */
+	const char	*onesignal_app;	/* AC_ONESIGNAL_APP_ID, or NULL: no push offered */
 };
 
 extern struct portal portal;
@@ -80,5 +83,21 @@ void	payments_page(struct ac_call *k);	/* GET /payments */
 void	payment_proof(struct ac_call *k);	/* GET /payments/N/proof */
 
 extern const struct ac_field_decl pay_fields[];
+
+/* ---- portal_push.c --------------------------------------------------------- */
+
+/* Reads the push setting into portal. */
+void	push_setup(void);
+
+/* The account page's push card into *card: {"app_id", "external_id" (the
+ * user's id), "linked"}, or NULL when push is not offered. 0, or -1 on a
+ * database error. */
+int	push_card(struct pctx *c, json_t **card);
+
+void	push_link(struct ac_call *k);		/* POST /account/push */
+void	push_invalid(struct ac_call *k, const struct ac_err *e);	/* its refused id: 400 */
+void	push_unlink(struct ac_call *k);		/* POST /account/push/unlink */
+
+extern const struct ac_field_decl push_fields[];
 
 #endif

@@ -73,7 +73,7 @@ int
 ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_outmsg *m,
     struct ac_http_req *req, char *err, size_t errsz)
 {
-	char key[64], auth[512], ext[24];
+	char key[64], auth[512];
 	struct ac_buf form = AC_BUF_INIT;
 
 	memset(req, 0, sizeof(*req));
@@ -129,9 +129,11 @@ ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_out
 		snprintf(auth, sizeof(auth), "Key %s", c->user);
 		header(req, "Authorization", auth);
 		header(req, "Content-Type", "application/json");
-		snprintf(ext, sizeof(ext), "%lld", m->user_id);
-		req->body = dump(json_pack("{s:s, s:s, s:{s:[s]}, s:{s:s}, s:{s:s}, s:s}",
-		    "app_id", c->from, "target_channel", "push", "include_aliases", "external_id", ext,
+		/* the one device the user linked (users.push_player_id): a device
+		 * they turned off on the account page hears nothing more, even
+		 * while OneSignal still has it under their external id */
+		req->body = dump(json_pack("{s:s, s:[s], s:{s:s}, s:{s:s}, s:s}",
+		    "app_id", c->from, "include_subscription_ids", m->to,
 		    "headings", "en", m->subject, "contents", "en", m->text, "idempotency_key", key));
 		return 0;
 	case AC_PROV_SMTP:

@@ -256,7 +256,7 @@ item_transfer(struct item *it)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, it);
 	/* SMTP: the message is set on the handle here */
 	if (it->prov == AC_PROV_SMTP) {
-		struct ac_outmsg m = { it->key_ns, it->delivery_id, it->user_id, it->to, it->t.subject,
+		struct ac_outmsg m = { it->key_ns, it->delivery_id, it->to, it->t.subject,
 		    it->t.text, it->t.html };
 		char id[160], rnd[17];
 		unsigned char r8[8];
@@ -274,7 +274,7 @@ item_transfer(struct item *it)
 		return 0;
 	}
 	{
-		struct ac_outmsg m = { it->key_ns, it->delivery_id, it->user_id, it->to, it->t.subject,
+		struct ac_outmsg m = { it->key_ns, it->delivery_id, it->to, it->t.subject,
 		    it->t.text, it->t.html };
 
 		if (ac_prov_request(it->prov, c, &m, &it->req, it->curl_err,

@@ -219,7 +219,8 @@ drain(int max_s)
 
 /* ---- fixtures ----------------------------------------------------------------- */
 
-/* A user with the given addresses ("" for none); its id. */
+/* A user with the given addresses ("" for none) and a push device
+ * (push_player_id "player-<hex>"); its id. */
 static long long
 user_new(const char *chat, const char *phone)
 {
@@ -228,8 +229,9 @@ user_new(const char *chat, const char *phone)
 	it_rand_hex(hex, 12);
 	snprintf(email, sizeof(email), "d.%s@example.com", hex);
 	return it_q_ll("INSERT INTO users (email, password_hash, telegram_chat_id, phone,"
-	    " timezone, display_name) VALUES ($1, 'x', nullif($2, ''), nullif($3, ''),"
-	    " 'Europe/Istanbul', 'Test <User>') RETURNING id", email, chat, phone, NULL);
+	    " timezone, display_name, push_player_id) VALUES ($1, 'x', nullif($2, ''),"
+	    " nullif($3, ''), 'Europe/Istanbul', 'Test <User>', 'player-' || $4) RETURNING id",
+	    email, chat, phone, hex, NULL);
 }
 
 /* A queued delivery on channel for user (a new BUY signal), with its own
@@ -1477,7 +1479,7 @@ test_chaos(void **state)
 	repeats(s.id, "sms", sms, "u.phone", &more, &fewer);
 	fprintf(stderr, " sms %d, %d;", more, fewer);
 	seen_more += more, seen_fewer += fewer;
-	repeats(s.id, "push", push, "u.id::text", &more, &fewer);
+	repeats(s.id, "push", push, "u.push_player_id", &more, &fewer);
 	fprintf(stderr, " push %d, %d\n", more, fewer);
 	assert_int_equal(more, 0);
 	assert_int_equal(fewer + seen_fewer, 0);
@@ -1599,8 +1601,8 @@ test_e2e_alert(void **state)
 	json_decref(reqs);
 	reqs = recorded("onesignal");
 	for (int i = 0; i < 3; i++) {
-		snprintf(ext, sizeof(ext), "%lld", it_q_ll("SELECT id FROM users WHERE email = $1",
-		    email[i], NULL));
+		snprintf(ext, sizeof(ext), "player-%lld", it_q_ll("SELECT id FROM users"
+		    " WHERE email = $1", email[i], NULL));
 		assert_non_null(r = request_to(reqs, ext));
 		expect_alert_text("push", json_string_value(json_object_get(json_object_get(
 		    json_object_get(r, "body"), "contents"), "en")), s.symbol);
