@@ -9,6 +9,7 @@
  *	GET|POST /alarms, GET|POST /alarms/N, POST /alarms/N/(enable|disable|delete)
  *	GET  /history /credits /trades /plans
  *	GET  /account, POST /account/(profile|password|email|telegram)
+ *	POST /account/push, /account/push/unlink	a device for push (portal_push.c)
  *	GET|POST /account/email/confirm	the emailed link that changes the email
  *	GET|POST /tokens (the API page), POST /tokens/N/revoke
  *	/plans/N/checkout, /plans/N/pay, /billing/..., /payments	buying a plan
@@ -250,6 +251,8 @@ static const struct ac_route pages[] = {
 	    .csrf = 0, .body = AC_BODY_FORM, .fields = unsubscribe_fields },
 	{ POST("/account/telegram", telegram_post), USER },
 	{ POST("/account/telegram/disconnect", telegram_disconnect), USER },
+	{ POST("/account/push", push_link), USER, .fields = push_fields, .invalid = push_invalid },
+	{ POST("/account/push/unlink", push_unlink), USER },
 	{ GET("/tokens", tokens_page), USER },
 	{ POST("/tokens", token_create), USER, .fields = token_fields },
 	{ POST("/tokens/{id}/revoke", token_revoke), USER },
@@ -277,6 +280,8 @@ static const struct {
 	{ "email_changed", "Email address changed." },
 	{ "token_created", "Token created." },
 	{ "token_revoked", "Token revoked." },
+	{ "push_linked", "Push is on for this device." },
+	{ "push_unlinked", "Push is off: no signal goes to a device until you enable it again." },
 	{ "telegram_disconnected", "Telegram disconnected: no signal goes there until you"
 	    " connect it again." },
 	{ "payment_submitted", "Payment submitted. We check it by hand and tell you as soon as"
@@ -1259,12 +1264,13 @@ static void
 account_show_link(struct pctx *c, int status, const char *error, const char *link)
 {
 	struct ac_err e = { 0 };
-	json_t *u = ac_profile(portal.db, c->s.user_id, &e);
+	json_t *u = ac_profile(portal.db, c->s.user_id, &e), *push = NULL;
 
 	char *svg = NULL, *b64 = NULL;
 	size_t n;
 
-	if (u == NULL) {
+	if (u == NULL || push_card(c, &push) == -1) {
+		json_decref(u);
 		db_failed(c);
 		return;
 	}
@@ -1277,10 +1283,10 @@ account_show_link(struct pctx *c, int status, const char *error, const char *lin
 			sodium_bin2base64(b64, n, (const unsigned char *)svg, strlen(svg),
 			    sodium_base64_VARIANT_ORIGINAL);
 	}
-	page(c, status, "account", "Account", json_pack("{s:o, s:b, s:s?, s:s?}", "u", u,
+	page(c, status, "account", "Account", json_pack("{s:o, s:b, s:s?, s:s?, s:o?}", "u", u,
 	    "telegram_bot", portal.telegram_bot != NULL, "telegram_link", link, "telegram_qr",
-	    b64 ? ac_arena_printf(c->r->arena, "data:image/svg+xml;base64,%s", b64) : NULL),
-	    error);
+	    b64 ? ac_arena_printf(c->r->arena, "data:image/svg+xml;base64,%s", b64) : NULL,
+	    "push", push), error);
 	free(svg);
 	free(b64);
 }
@@ -1323,7 +1329,7 @@ telegram_disconnect(struct ac_call *k)
 		redirect(c, "/account?done=telegram_disconnected#telegram");
 }
 
-/* GET /account: profile, preferences, email, password, Telegram. */
+/* GET /account: profile, preferences, email, password, Telegram, push. */
 static void
 account_page(struct ac_call *k)
 {
@@ -1743,6 +1749,7 @@ main(int argc, char *argv[])
 	router.origin = portal.origin;
 	ac_info("ready: origin %s", portal.origin);
 	billing_setup();
+	push_setup();
 	/* room for a payment proof and the form around it */
 	rc = ac_responder_run(&(struct ac_responder){ .body_max = portal.proof_max + 64 * 1024,
 	    .route = serve, .refused = refused });

@@ -3,7 +3,8 @@
  * the handlers see it, and the ways to answer (portal.c). The pages are
  * grouped by concern: portal.c (accounts, alarms, history, the rest),
  * portal_billing.c (plans bought by card or by UPI / bank transfer) and
- * portal_unsubscribe.c (a signal email's unsubscribe link).
+ * portal_unsubscribe.c (a signal email's unsubscribe link) and
+ * portal_push.c (push notifications on a device).
  */
 #ifndef AC_PORTAL_H
 #define AC_PORTAL_H
@@ -32,6 +33,8 @@ struct portal {
 	const char	*bank;		/* AC_BANK_DETAILS, or NULL */
 	size_t		 proof_max;	/* AC_PROOF_MAX_BYTES */
 	char		 proof_dir[1024];	/* $AC_STATE_DIR/proofs */
+	/* push (portal_push.c) */
+	const char	*onesignal_app;	/* AC_ONESIGNAL_APP_ID, or NULL: no push offered */
 };
 
 extern struct portal portal;
@@ -88,5 +91,21 @@ void	unsubscribe_form(struct ac_call *k);	/* GET /account/email/unsubscribe */
 void	unsubscribe_post(struct ac_call *k);	/* POST, no CSRF token (RFC 8058) */
 
 extern const struct ac_field_decl unsubscribe_fields[];
+
+/* ---- portal_push.c --------------------------------------------------------- */
+
+/* Reads the push setting into portal. */
+void	push_setup(void);
+
+/* The account page's push card into *card: {"app_id", "external_id" (the
+ * user's id), "linked"}, or NULL when push is not offered. 0, or -1 on a
+ * database error. */
+int	push_card(struct pctx *c, json_t **card);
+
+void	push_link(struct ac_call *k);		/* POST /account/push */
+void	push_invalid(struct ac_call *k, const struct ac_err *e);	/* its refused id: 400 */
+void	push_unlink(struct ac_call *k);		/* POST /account/push/unlink */
+
+extern const struct ac_field_decl push_fields[];
 
 #endif

@@ -178,7 +178,8 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 	TXT(TWILIO_API_BASE, AC_ST_URL, "https://api.twilio.com", W, "the Twilio API"),
 	PROV(TWILIO, 20, 0),
 	TXT(ONESIGNAL_API_KEY, AC_ST_SECRET, NULL, W, "the OneSignal REST API key (push)"),
-	TXT(ONESIGNAL_APP_ID, AC_ST_STRING, NULL, W, "the OneSignal app"),
+	TXT(ONESIGNAL_APP_ID, AC_ST_STRING, NULL, P | W,
+	    "the OneSignal app (unset: the portal offers no push on a device)"),
 	TXT(ONESIGNAL_API_BASE, AC_ST_URL, "https://api.onesignal.com", W, "the OneSignal API"),
 	PROV(ONESIGNAL, 100, 0),
 };

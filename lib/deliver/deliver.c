@@ -105,7 +105,8 @@ static const struct ac_stmt st_load = { "deliver_load_batch",
 	"  'pnl_percent', CASE WHEN t.pnl_percent > 0 THEN '+' ELSE '' END"
 	"   || round(t.pnl_percent, 2)::text) ORDER BY t.trade_number)"
 	"  FROM trades t WHERE t.exit_signal_id = s.id AND t.user_id = d.user_id),"
-	" u.email, u.telegram_chat_id, u.phone, u.telegram_unreachable_at IS NOT NULL, d.attempts"
+	" u.email, u.telegram_chat_id, u.phone, u.telegram_unreachable_at IS NOT NULL, d.attempts,"
+	" u.push_player_id"
 	" FROM deliveries d JOIN signals s ON s.id = d.signal_id"
 	" JOIN strategies st ON st.id = s.strategy_id JOIN users u ON u.id = d.user_id"
 	" WHERE d.id = ANY ($1::bigint[])", 1 };
@@ -115,7 +116,7 @@ static int
 address(struct item *it, const PGresult *res, int i)
 {
 	int col = it->ch == AC_CH_EMAIL ? C_EMAIL : it->ch == AC_CH_TELEGRAM ? C_CHAT :
-	    it->ch == AC_CH_SMS ? C_PHONE : C_USER;
+	    it->ch == AC_CH_SMS ? C_PHONE : C_PUSH;
 
 	if (PQgetisnull(res, i, col))
 		return -1;

@@ -163,7 +163,7 @@ void	circuit_trip(enum ac_prov p);
 /* The columns of a delivery row (deliver.c loads them). */
 enum { C_ID, C_STATUS, C_KIND, C_CHANNEL, C_USER, C_STRATEGY, C_SYMBOL, C_TF, C_ACTION,
 	C_PRICE, C_TP, C_SL, C_TIME, C_NAME, C_TRADE, C_CLOSED, C_EMAIL, C_CHAT, C_PHONE,
-	C_UNREACHABLE, C_ATTEMPTS };
+	C_UNREACHABLE, C_ATTEMPTS, C_PUSH };
 
 /* Delivery row i's texts for its channel (ac_render_signal()). 0, or -1
  * with err. */

@@ -92,7 +92,7 @@ int
 ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_outmsg *m,
     struct ac_http_req *req, char *err, size_t errsz)
 {
-	char key[64], auth[512], ext[24];
+	char key[64], auth[512];
 	struct ac_buf form = AC_BUF_INIT;
 	json_t *o;
 
@@ -152,9 +152,11 @@ ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_out
 		snprintf(auth, sizeof(auth), "Key %s", c->user);
 		header(req, "Authorization", auth);
 		header(req, "Content-Type", "application/json");
-		snprintf(ext, sizeof(ext), "%lld", m->user_id);
-		o = json_pack("{s:s, s:s, s:{s:[s]}, s:{s:s}, s:{s:s}, s:s}",
-		    "app_id", c->from, "target_channel", "push", "include_aliases", "external_id", ext,
+		/* the one device the user linked (users.push_player_id): a device
+		 * they turned off on the account page hears nothing more, even
+		 * while OneSignal still has it under their external id */
+		o = json_pack("{s:s, s:[s], s:{s:s}, s:{s:s}, s:s}",
+		    "app_id", c->from, "include_subscription_ids", m->to,
 		    "headings", "en", m->subject, "contents", "en", m->text, "idempotency_key", key);
 		if (o != NULL && m->url != NULL && *m->url)
 			json_object_set_new(o, "url", json_string(m->url));

@@ -33,8 +33,7 @@ struct ac_prov_cfg {
 struct ac_outmsg {
 	const char	*key_ns;	/* what id numbers: "delivery", "notice", "email" */
 	long long	 delivery_id;
-	long long	 user_id;
-	const char	*to;		/* chat id, address, phone number */
+	const char	*to;		/* chat id, address, phone number, push subscription id */
 	const char	*subject;	/* email subject, push heading */
 	const char	*text;		/* plain text (SMS, push, email text part) */
 	const char	*html;		/* Telegram HTML or the email HTML part */

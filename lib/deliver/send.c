@@ -240,7 +240,7 @@ on_header(char *p, size_t size, size_t n, void *arg)
 static struct ac_outmsg
 outmsg(const struct item *it)
 {
-	return (struct ac_outmsg){ it->key_ns, it->delivery_id, it->user_id, it->to,
+	return (struct ac_outmsg){ it->key_ns, it->delivery_id, it->to,
 	    it->t.subject, it->t.text, it->t.html, it->t.url, it->t.unsubscribe };
 }
 

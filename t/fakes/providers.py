@@ -121,7 +121,10 @@ def route(method, path, headers, raw):
     if TWILIO_PATH.match(path):
         return "twilio", body, body.get("To")
     if path == "/notifications":
-        ids = (body.get("include_aliases") or {}).get("external_id") or [None]
+        # the recipient: the device targeted (include_subscription_ids),
+        # else the user by external id (include_aliases)
+        ids = body.get("include_subscription_ids") or \
+            (body.get("include_aliases") or {}).get("external_id") or [None]
         return "onesignal", body, ids[0]
     return None
 

@@ -220,7 +220,8 @@ drain(int max_s)
 
 /* ---- fixtures ----------------------------------------------------------------- */
 
-/* A user with the given addresses ("" for none); its id. */
+/* A user with the given addresses ("" for none) and a push device
+ * (push_player_id "player-<hex>"); its id. */
 static long long
 user_new(const char *chat, const char *phone)
 {
@@ -229,8 +230,9 @@ user_new(const char *chat, const char *phone)
 	it_rand_hex(hex, 12);
 	snprintf(email, sizeof(email), "d.%s@example.com", hex);
 	return it_q_ll("INSERT INTO users (email, password_hash, telegram_chat_id, phone,"
-	    " timezone, display_name) VALUES ($1, 'x', nullif($2, ''), nullif($3, ''),"
-	    " 'Europe/Istanbul', 'Test <User>') RETURNING id", email, chat, phone, NULL);
+	    " timezone, display_name, push_player_id) VALUES ($1, 'x', nullif($2, ''),"
+	    " nullif($3, ''), 'Europe/Istanbul', 'Test <User>', 'player-' || $4) RETURNING id",
+	    email, chat, phone, hex, NULL);
 }
 
 /* A queued delivery on channel for user (a new BUY signal), with its own
@@ -1392,6 +1394,44 @@ repeats(long long sid, const char *channel, const char *const *providers, const 
 	json_decref(counts);
 }
 
+/* A device linked on the portal's account page gets the push: OneSignal
+ * is asked for exactly that subscription; once the user turns it off there,
+ * a push delivery has no address and nothing more is sent. */
+static void
+test_push_linked_device(void **state)
+{
+	static const char dev[] = "0b6e4c8a-3f1d-4e2b-9a7c-5d8e1f2a3b4c";
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128];
+	long long u = ib_signup(&b, "pushdev", "Dev", "push password 1", email), d;
+	json_t *reqs, *body;
+
+	ib_get(&b, &r, "/account");
+	it_resp_free(&r);
+	ib_post(&b, &r, "/account/push", "subscription_id=0b6e4c8a-3f1d-4e2b-9a7c-5d8e1f2a3b4c");
+	ib_expect_redirect(&r, "/account?done=push_linked");
+	it_resp_free(&r);
+	d = delivery_new(u, "push");
+	drain(10);
+	expect(d, "sent", "onesignal", NULL);
+	reqs = recorded("onesignal");
+	assert_int_equal(json_array_size(reqs), 1);
+	assert_non_null(body = json_object_get(request_to(reqs, dev), "body"));
+	assert_int_equal(json_array_size(json_object_get(body, "include_subscription_ids")), 1);
+	assert_null(json_object_get(body, "include_aliases"));
+	json_decref(reqs);
+
+	ib_post(&b, &r, "/account/push/unlink", "");
+	ib_expect_redirect(&r, "/account?done=push_unlinked");
+	it_resp_free(&r);
+	d = delivery_new(u, "push");
+	drain(10);
+	expect(d, "failed", "onesignal", "no address on file");
+	assert_int_equal(count("onesignal"), 1);
+	(void)state;
+}
+
 /*
  * 30 subscribers on every channel, 6 alerts through nginx, two workers of
  * which one is killed (SIGKILL) every 1.5 s and started again, five kills
@@ -1564,7 +1604,7 @@ test_chaos(void **state)
 	repeats(s.id, "sms", sms, "u.phone", &more, &fewer);
 	fprintf(stderr, " sms %d, %d;", more, fewer);
 	seen_more += more, seen_fewer += fewer;
-	repeats(s.id, "push", push, "u.id::text", &more, &fewer);
+	repeats(s.id, "push", push, "u.push_player_id", &more, &fewer);
 	fprintf(stderr, " push %d, %d\n", more, fewer);
 	assert_int_equal(more, 0);
 	assert_int_equal(fewer + seen_fewer, 0);
@@ -1686,8 +1726,8 @@ test_e2e_alert(void **state)
 	json_decref(reqs);
 	reqs = recorded("onesignal");
 	for (int i = 0; i < 3; i++) {
-		snprintf(ext, sizeof(ext), "%lld", it_q_ll("SELECT id FROM users WHERE email = $1",
-		    email[i], NULL));
+		snprintf(ext, sizeof(ext), "player-%lld", it_q_ll("SELECT id FROM users"
+		    " WHERE email = $1", email[i], NULL));
 		assert_non_null(r = request_to(reqs, ext));
 		/* the heading says what and where, the body the levels, not again */
 		snprintf(push, sizeof(push), "%s\n%s", json_string_value(json_object_get(
@@ -1696,7 +1736,9 @@ test_e2e_alert(void **state)
 		    "contents"), "en")));
 		expect_alert_text("push", push, s.symbol);
 		assert_null(strstr(json_string_value(json_object_get(json_object_get(
-		    json_object_get(r, "body"), "contents"), "en")), s.symbol));
+		    json_object_get(r, "body"), "contents"), "en")), json_string_value(
+		    json_object_get(json_object_get(json_object_get(r, "body"), "headings"),
+		    "en"))));
 	}
 	json_decref(reqs);
 	reqs = recorded("resend");
@@ -1964,6 +2006,9 @@ test_notice_channels(void **state)
 	(void)state;
 	snprintf(su, sizeof(su), "%lld", u);
 	PQclear(it_q("UPDATE users SET push_player_id = 'player-' || id WHERE id = $1", su, NULL));
+	snprintf(su, sizeof(su), "%lld", bare);
+	PQclear(it_q("UPDATE users SET push_player_id = NULL WHERE id = $1", su, NULL));
+	snprintf(su, sizeof(su), "%lld", u);
 	email = col_of("users", u, "email");
 	bmail = col_of("users", bare, "email");
 	j[0] = notice_job(u, "payment_failed", "email", vars);
@@ -2018,8 +2063,9 @@ test_notice_channels(void **state)
 	json_decref(all);
 	assert_int_equal(count("twilio"), 0);
 
-	/* push (OneSignal, by the user's id as external id) */
-	b = only_request("onesignal", su, &all);
+	/* push (OneSignal, to the device the user linked) */
+	snprintf(path, sizeof(path), "player-%s", su);
+	b = only_request("onesignal", path, &all);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(b, "contents"),
 	    "en")), "alertcast: your card payment for Pro failed. Update your card:"
 	    " https://x.example/?a=1&b=<i>/billing/manage");
@@ -2097,6 +2143,7 @@ main(void)
 		cmocka_unit_test_setup(test_push_errors_and_timeout, setup),
 		cmocka_unit_test_setup(test_push_breaker, setup),
 		cmocka_unit_test_setup(test_push_killed_worker, setup),
+		cmocka_unit_test_setup(test_push_linked_device, setup),
 		cmocka_unit_test_setup(test_killed_worker_no_repeats, setup),
 		cmocka_unit_test_setup(test_telegram_5xx_then_ok, setup),
 		cmocka_unit_test_setup(test_redis_down_fallback, setup),

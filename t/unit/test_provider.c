@@ -142,6 +142,9 @@ static const struct cls_case cases[] = {
 	    " subscribed\"]}", NULL, AC_SEND_PERMANENT, 0, 0, "not subscribed" },
 	{ AC_PROV_ONESIGNAL, 0, 200, "{\"id\":\"b98881cc\",\"errors\":{\"invalid_aliases\":"
 	    "{\"external_id\":[\"7\"]}}}", NULL, AC_SEND_PERMANENT, 0, 0, "invalid_aliases" },
+	{ AC_PROV_ONESIGNAL, 0, 200, "{\"id\":\"\",\"errors\":{\"invalid_player_ids\":"
+	    "[\"1dd608f2-c6a1-11e3-851d-000c2940e62c\"]}}", NULL, AC_SEND_PERMANENT, 0, 0,
+	    "invalid_player_ids" },
 	{ AC_PROV_ONESIGNAL, 0, 200, "{}", NULL, AC_SEND_PERMANENT, 0, 0, "no id" },
 	{ AC_PROV_ONESIGNAL, 0, 429, "{\"errors\":[\"rate limited\"]}", "1", AC_SEND_RETRY, 1000,
 	    0, NULL },
@@ -218,7 +221,7 @@ test_telegram_html(void **state)
 {
 	char *esc = ac_html_escape("Fast <b> & \"co\" 'q'"), err[128], *text;
 	struct ac_var v[] = { { "strategy", esc }, { "price", "100.5" } };
-	struct ac_outmsg m = { "delivery", 7, 1, "900000001", "", "", NULL, NULL, NULL };
+	struct ac_outmsg m = { "delivery", 7, "900000001", "", "", NULL, NULL, NULL };
 	struct ac_http_req req;
 	char big[5000];
 	json_t *o;
@@ -261,7 +264,7 @@ has_header(const struct ac_http_req *req, const char *h)
 static void
 test_requests(void **state)
 {
-	struct ac_outmsg m = { "delivery", 7, 12, "+905551112233", "Subject", "plain & text",
+	struct ac_outmsg m = { "delivery", 7, "+905551112233", "Subject", "plain & text",
 	    "<p>html</p>", NULL, NULL };
 	struct ac_http_req req;
 	char key[64], other[64], err[128];
@@ -316,10 +319,13 @@ test_requests(void **state)
 
 	assert_int_equal(ac_prov_request(AC_PROV_ONESIGNAL, &cfg, &m, &req, err, sizeof(err)), 0);
 	o = body(&req);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(o,
-	    "include_aliases"), "external_id"), 0)), "12");
+	/* the device the user linked, and nothing else to target */
+	assert_string_equal(json_string_value(json_array_get(json_object_get(o,
+	    "include_subscription_ids"), 0)), m.to);
+	assert_int_equal(json_array_size(json_object_get(o, "include_subscription_ids")), 1);
+	assert_null(json_object_get(o, "include_aliases"));
+	assert_null(json_object_get(o, "target_channel"));
 	assert_string_equal(json_string_value(json_object_get(o, "idempotency_key")), key);
-	assert_string_equal(json_string_value(json_object_get(o, "target_channel")), "push");
 	assert_null(json_object_get(o, "url"));
 	json_decref(o);
 	free(req.body);
@@ -430,7 +436,7 @@ smtp_send(const char *from, const char *to, const char *subject, const char *tex
 {
 	char path[] = "/tmp/test_provider.XXXXXX", url[64], *got;
 	struct ac_prov_cfg c = { 1, url, NULL, NULL, from, 0 };
-	struct ac_outmsg m = { "delivery", 1, 2, to, subject, text, html, NULL, unsubscribe };
+	struct ac_outmsg m = { "delivery", 1, to, subject, text, html, NULL, unsubscribe };
 	struct ac_smtp t;
 	struct ac_err e;
 	CURL *easy = curl_easy_init();
@@ -565,7 +571,7 @@ test_smtp(void **state)
 	const char *utf = "Fiyat \xe2\x86\x91 BTCUSDT \xe2\x80\x93 \xc5\x9fimdi, \xc3\xa7ok"
 	    " g\xc3\xbczel \xc5\x9f" "ey \xc4\x9f" "i\xc5\x9f \xe2\x82\xac 100";
 	struct ac_prov_cfg c = { 1, "smtp://127.0.0.1:1", NULL, NULL, "a@example.com", 0 };
-	struct ac_outmsg bad = { "delivery", 1, 2, "u@example.com\r\nBcc: x@y", "s", "t", "h", NULL, NULL };
+	struct ac_outmsg bad = { "delivery", 1, "u@example.com\r\nBcc: x@y", "s", "t", "h", NULL, NULL };
 	struct ac_smtp t;
 	struct ac_err e;
 	CURL *easy;
