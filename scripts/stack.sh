@@ -503,13 +503,26 @@ _stack_stripe_up() {
 # ---- nginx -------------------------------------------------------------------------
 
 # _stack_www: the folder nginx serves under /static/: links to the source
-# tree's www/ entries and to Debian's Bootstrap 5 (libjs-bootstrap5).
+# tree's www/ entries (an edit shows at once) and to Debian's Bootstrap 5
+# (libjs-bootstrap5). nginx's workers run as nobody: when they cannot read
+# the source tree (a checkout under a private folder, mktemp -d's 0700),
+# the entries are copied instead.
 _stack_www() {
-	local f
+	local f how=(ln -sfn)
 	mkdir -p "$_stack_dir/www"
-	for f in "$_stack_src"/www/* /usr/share/javascript/bootstrap5; do
-		[[ -e $f ]] && ln -sfn "$f" "$_stack_dir/www/"
+	if ((EUID == 0)) && ! runuser -u nobody -- test -r "$_stack_src/www/css/portal.css" \
+		2>/dev/null; then
+		how=(cp -R)
+		rm -rf "${_stack_dir:?}"/www/*
+	fi
+	for f in "$_stack_src"/www/*; do
+		[[ -e $f ]] && "${how[@]}" "$f" "$_stack_dir/www/"
 	done
+	[[ -e /usr/share/javascript/bootstrap5 ]] &&
+		ln -sfn /usr/share/javascript/bootstrap5 "$_stack_dir/www/"
+	# the API description, served at /api/v1/openapi.yaml, the same way
+	rm -f "$_stack_dir/openapi.yaml"
+	"${how[@]}" "$_stack_src/docs/openapi.yaml" "$_stack_dir/openapi.yaml"
 	return 0
 }
 
@@ -530,7 +543,7 @@ _stack_nginx_render() {
 		-e "s|@PAYMENT_ORIGINS@|$pay|g" \
 		-e "s|@SOCKDIR@|$(_stack_sed_escape "$_stack_run")|g" \
 		-e "s|@WWWDIR@|$(_stack_sed_escape "$_stack_dir/www")|g" \
-		-e "s|@SPEC@|$(_stack_sed_escape "$_stack_src/docs/openapi.yaml")|g" \
+		-e "s|@SPEC@|$(_stack_sed_escape "$_stack_dir/openapi.yaml")|g" \
 		-e "s|@SNIPPETS@|$(_stack_sed_escape "$_stack_src/nginx")|g" \
 		-e "s|@ACCESS_LOG@|$(_stack_sed_escape "$_stack_log/nginx-access.log")|g" \
 		-e "s|@ERROR_LOG@|$(_stack_sed_escape "$_stack_log/nginx-error.log")|g" \
