@@ -72,14 +72,9 @@ ac_unsubscribe_email(struct ac_db *db, long long user_id)
 {
 	char uid[24];
 	const char *vals[1] = { uid };
-	PGresult *res;
-	int n;
+	long long n;
 
 	snprintf(uid, sizeof(uid), "%lld", user_id);
-	res = ac_db_exec(db, &st_unsubscribe, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
-		return -1;
-	n = atoi(PQcmdTuples(res));
-	PQclear(res);
-	return n > 0;
+	n = ac_db_command(db, &st_unsubscribe, vals);
+	return n < 0 ? -1 : n > 0;
 }
