@@ -457,6 +457,15 @@ render_notice(const char *name, int ch, const struct ac_var *v, size_t n, struct
 	return texts_done(t);
 }
 
+int
+render_mail(struct ac_texts *t, char *err, size_t errsz)
+{
+	if ((t->html = render_text_html(t->text)) == NULL)
+		return -1;
+	email_parts(t, "", err, errsz);
+	return t->text != NULL && t->html != NULL ? 0 : -1;
+}
+
 /* text as an HTML part (malloc'd): escaped, a blank line parts paragraphs,
  * a line break stays one, and http(s) addresses become links. */
 char *
