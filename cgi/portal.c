@@ -48,6 +48,7 @@
 #include "base/db.h"
 #include "web/html.h"
 #include "base/log.h"
+#include "base/message.h"
 #include "web/request.h"
 #include "web/responder.h"
 #include "web/response.h"
@@ -1241,7 +1242,9 @@ trades_page(struct ac_call *k)
 	long long before = k->v[PAGED_BEFORE].s ? k->v[PAGED_BEFORE].i : 0;
 	struct ac_err e = { 0 };
 	json_t *t = ac_trades(portal.db, c->s.user_id, NULL, before, PAGE_ROWS + 1, 1, &e);
-	json_t *totals, *d;
+	json_t *totals, *d, *v;
+	const char *why;
+	size_t i;
 
 	if (t == NULL || (totals = ac_trade_totals(portal.db, c->s.user_id, &e)) == NULL) {
 		json_decref(t);
@@ -1249,6 +1252,9 @@ trades_page(struct ac_call *k)
 		return;
 	}
 	amount_classes(badges(t, trade_badge), "pnl_amount", "pnl_class");
+	json_array_foreach(t, i, v)
+		if ((why = json_string_value(json_object_get(v, "exit_reason"))) != NULL)
+			json_object_set_new(v, "exit_reason", json_string(ac_exit_reason_words(why)));
 	amount_classes(totals, "pnl_amount", "pnl_class");
 	amount_classes(totals, "mark_pnl_amount", "mark_pnl_class");
 	d = json_pack("{s:b, s:o, s:o}", "has_rows", json_array_size(t) > 0, "rows", t,

@@ -1934,6 +1934,8 @@ test_ledger_and_trade_pages(void **state)
 			    "</span></td>", name);
 			assert_true(it_has(&r, want));
 			assert_true(it_has(&r, "id=\"trades-list\""));
+			assert_true(it_has(&r, "<td>opposite signal</td>"));
+			assert_false(it_has(&r, "OPPOSITE"));
 		}
 		it_resp_free(&r);
 		if (*path == '\0')
