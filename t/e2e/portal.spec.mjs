@@ -137,6 +137,18 @@ const phoneCheck = async (storageState, names, prefix) => {
 	await phone.close();
 };
 
+// TradingView's alert for the first strategy, accepted (202) and delivered
+// (the worker's fan-out, then its deliveries).
+const alert = async (fields) => {
+	const body = JSON.stringify({ symbol: `E2E${hex}USDT`, timeframe: '60', ...fields,
+		time: new Date().toISOString() });
+	const res = await fetch(`${base}/hook/tv/${token}`, { method: 'POST', body,
+		headers: { 'Content-Type': 'application/json' } });
+	assert.equal(res.status, 202, await res.text());
+	worker();
+	worker();
+};
+
 await step('a guest sees the front page: strategies on offer, plans, sign-up', async () => {
 	await page.goto(`${base}/`);
 	assert.match(await page.locator('h1').textContent(), /TradingView signals/);
@@ -201,13 +213,7 @@ await step('add an alarm', async () => {
 });
 
 await step('an alert becomes a notification and costs a credit', async () => {
-	const body = JSON.stringify({ symbol: `E2E${hex}USDT`, timeframe: '60', action: 'buy',
-		price: 42000, tp: 42840, sl: 41160, time: new Date().toISOString() });
-	const res = await fetch(`${base}/hook/tv/${token}`, { method: 'POST', body,
-		headers: { 'Content-Type': 'application/json' } });
-	assert.equal(res.status, 202, await res.text());
-	worker();
-	worker();
+	await alert({ action: 'buy', price: 42000, tp: 42840, sl: 41160 });
 	await page.goto(`${base}/history`);
 	const row = page.locator('#notifications tbody tr').first();
 	assert.match(await row.textContent(), new RegExp(`E2E${hex}USDT.*BUY @ 42000.*email`, 's'));
@@ -253,13 +259,7 @@ await step('connect Telegram: the deep link and its QR code, then disconnect', a
 });
 
 await step('a SELL closes the trade: its result on the trades page and in the ledger', async () => {
-	const body = JSON.stringify({ symbol: `E2E${hex}USDT`, timeframe: '60', action: 'sell',
-		price: 42420, time: new Date().toISOString() });
-	const res = await fetch(`${base}/hook/tv/${token}`, { method: 'POST', body,
-		headers: { 'Content-Type': 'application/json' } });
-	assert.equal(res.status, 202, await res.text());
-	worker();
-	worker();
+	await alert({ action: 'sell', price: 42420 });
 	await page.goto(`${base}/trades`);
 	const closed = page.locator('#trades tbody tr', { hasText: 'closed' }).first();
 	assert.match(await closed.textContent(), /42000.*42420.*420/s);
