@@ -1343,11 +1343,11 @@ account_show_link(struct pctx *c, int status, const char *error, const char *lin
 	char *svg = NULL, *b64 = NULL;
 	size_t n;
 
-	if (u == NULL || push_card(c, &push) == -1) {
-		json_decref(u);
+	if (u == NULL) {
 		db_failed(c);
 		return;
 	}
+	push = push_card(c, json_is_true(json_object_get(u, "push_linked")));
 	account_typed(c, u);
 	/* the deep link as a QR code too, for a phone's camera when the page
 	 * is open on a computer: an SVG in a data: URI (img-src allows it) */
