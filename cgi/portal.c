@@ -11,7 +11,7 @@
  *	GET  /account, POST /account/(profile|password|email|telegram)
  *	POST /account/push, /account/push/unlink	a device for push (portal_push.c)
  *	GET|POST /account/email/confirm	the emailed link that changes the email
- *	GET|POST /tokens (the API page), POST /tokens/N/revoke
+ *	GET|POST /tokens (the API page), GET|POST /tokens/N/revoke
  *	/plans/N/checkout, /plans/N/pay, /billing/..., /payments	buying a plan
  *				(portal_billing.c)
  *
@@ -100,6 +100,7 @@ static void	telegram_disconnect(struct ac_call *);
 static void	tokens_page(struct ac_call *);
 static void	token_create(struct ac_call *);
 static void	token_revoke(struct ac_call *);
+static void	token_revoke_confirm(struct ac_call *);
 static void	login_refused(struct ac_call *, const struct ac_err *);
 static void	forgot_invalid(struct ac_call *, const struct ac_err *);
 static void	profile_invalid(struct ac_call *, const struct ac_err *);
@@ -264,6 +265,7 @@ static const struct ac_route pages[] = {
 	{ POST("/account/push/unlink", push_unlink), USER },
 	{ GET("/tokens", tokens_page), USER },
 	{ POST("/tokens", token_create), USER, .fields = token_fields },
+	{ GET("/tokens/{id}/revoke", token_revoke_confirm), USER },
 	{ POST("/tokens/{id}/revoke", token_revoke), USER },
 };
 
@@ -1661,6 +1663,32 @@ token_create(struct ac_call *k)
 		tokens_show(c, 422, NULL, e.message);
 	else
 		db_failed(c);
+}
+
+/* GET /tokens/N/revoke: "are you sure?" naming the token and what stops,
+ * or 404 (not the user's, or revoked already). */
+static void
+token_revoke_confirm(struct ac_call *k)
+{
+	struct pctx *c = k->ctx;
+	struct ac_err e = { 0 };
+	json_t *list = ac_api_token_list(portal.db, c->s.user_id, &e), *t, *found = NULL;
+	size_t i;
+
+	if (list == NULL) {
+		db_failed(c);
+		return;
+	}
+	json_array_foreach(list, i, t)
+		if (json_integer_value(json_object_get(t, "id")) == k->id &&
+		    !json_is_true(json_object_get(t, "revoked")))
+			found = t;
+	if (found == NULL)
+		not_found(c);
+	else
+		page(c, 200, "token_revoke", "Revoke token", json_pack("{s:O}", "token", found),
+		    NULL);
+	json_decref(list);
 }
 
 /* POST /tokens/N/revoke: revokes the user's token N (303), or 404. */

@@ -235,6 +235,14 @@ await step('an alert becomes a notification and costs a credit', async () => {
 	await page.reload();
 	assert.equal(await page.locator('#new-token').count(), 0);
 	assert.equal(sql("SELECT count(*) FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = :'p1'", email), '1');
+	// revoking asks first, on a page of its own
+	await page.locator('#tokens').getByRole('link', { name: 'Revoke' }).click();
+	await page.waitForURL(/\/tokens\/\d+\/revoke$/);
+	assert.match(await page.locator('h1').textContent(), /Revoke this token\?/);
+	await shot('token-revoke');
+	await page.getByRole('button', { name: 'Revoke the token' }).click();
+	await page.waitForURL(/done=token_revoked/);
+	assert.match(await page.locator('#tokens').textContent(), /revoked/);
 });
 
 await step('connect Telegram: the deep link and its QR code, then disconnect', async () => {

@@ -1633,8 +1633,23 @@ test_api_tokens(void **state)
 		tid = it_q_ll("SELECT id FROM api_tokens WHERE token_hash ="
 		    " sha256(convert_to($1, 'UTF8'))", token, NULL);
 		snprintf(path, sizeof(path), "/tokens/%lld/revoke", tid);
+		/* the list's Revoke asks first, naming the token; nothing changes */
+		ib_get(&b, &r, "/tokens");
+		assert_true(it_has(&r, "<a class=\"btn btn-sm btn-outline-danger\" href=\"/tokens/"));
+		it_resp_free(&r);
+		ib_get(&b, &r, path);
+		assert_int_equal(r.status, 200);
+		assert_true(it_has(&r, "Revoke this token?"));
+		assert_true(it_has(&r, "<strong>my bot</strong>"));
+		assert_true(it_has(&r, "method=\"post\" action=\"/tokens/"));
+		it_resp_free(&r);
+		assert_int_equal(it_q_ll("SELECT count(*) FROM api_tokens WHERE token_hash ="
+		    " sha256(convert_to($1, 'UTF8')) AND revoked_at IS NULL", token, NULL), 1);
 		ib_post(&b, &r, path, "");
 		ib_expect_redirect(&r, "token_revoked");
+		it_resp_free(&r);
+		ib_get(&b, &r, path);	/* revoked: nothing to confirm */
+		assert_int_equal(r.status, 404);
 		it_resp_free(&r);
 		it_http_h(&r, "GET", "/api/v1/auth/user", h, NULL, NULL, 0);
 		assert_int_equal(r.status, 401);
