@@ -124,11 +124,12 @@ usage(void)
 	return 2;
 }
 
-/* Prints o (stolen) as the command's answer. */
+/* Prints o (stolen) as the command's answer (reals as %.15g: 0.013, not
+ * 0.012999999999999999). */
 static int
 print(json_t *o)
 {
-	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 
 	printf("%s\n", s ? s : "null");
 	free(s);

@@ -177,7 +177,8 @@ by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Removes all but the newest keep sets of dir; how many it removed. */
+/* Removes all but the newest keep sets of dir, and the work folders of runs
+ * that died over a day ago; how many sets it removed. */
 static int
 prune(const char *dir, int keep)
 {
@@ -192,6 +193,15 @@ prune(const char *dir, int keep)
 		return 0;
 	}
 	while ((d = readdir(dp)) != NULL) {
+		struct stat st;
+
+		/* the work folder of a run killed more than a day ago */
+		if (strncmp(d->d_name, ".alertcast-", 11) == 0 && d->d_type == DT_DIR &&
+		    snprintf(p, sizeof(p), "%s/%s", dir, d->d_name) < (int)sizeof(p) &&
+		    stat(p, &st) == 0 && st.st_mtime < time(NULL) - 86400) {
+			ac_warn("%s: left by a backup that did not finish; removed", p);
+			work_remove(p);
+		}
 		if (!ac_backup_name_ok(d->d_name))
 			continue;
 		if (n == cap) {
