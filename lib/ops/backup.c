@@ -267,6 +267,7 @@ ac_backup_make(const struct ac_backup_cfg *c, struct ac_backup_out *out, struct 
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	errno = 0;
 	if (stat(c->state_dir, &st) == -1 || !S_ISDIR(st.st_mode))
 		return ac_err_set(e, AC_E_NOT_FOUND, "AC_STATE_DIR", "AC_STATE_DIR %s: %s",
 		    c->state_dir, errno ? strerror(errno) : "not a folder");
@@ -422,6 +423,7 @@ ac_backup_restore(struct ac_db *db, const struct ac_backup_cfg *c, const char *f
 	int n, rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	errno = 0;
 	if (stat(file, &st) == -1 || !S_ISREG(st.st_mode))
 		return ac_err_set(e, AC_E_NOT_FOUND, "file", "%s: %s", file,
 		    errno ? strerror(errno) : "not a file");
