@@ -319,6 +319,58 @@ await step("the subscriber's journey on a phone: alarms, trades, credits, tokens
 	await phone.close();
 });
 
+await step('a new subscriber on a phone: sign up by the emailed link, Telegram, a password reset', async () => {
+	const { phone, p } = await phoneOpen(undefined);
+	const email2 = `e2e.phone.${hex.toLowerCase()}@example.com`;
+	const link = (kind, path) => {
+		const mail = sql("SELECT body FROM email_outbox WHERE to_addr = :'p1' AND kind = :'p2'"
+			+ " ORDER BY id DESC LIMIT 1", email2, kind);
+		const m = mail.match(new RegExp(`https?://\\S+${path}\\?token=[\\w-]+`));
+		assert.ok(m, `no ${kind} link in the outbox message: ${mail}`);
+		return m[0];
+	};
+	await p.goto(`${base}/`);
+	await p.locator('#front-signup').click();
+	await p.waitForURL(/\/signup$/);
+	await p.getByLabel('Name').fill('Pat Phone');
+	await p.getByLabel('Email').fill(email2);
+	await p.getByLabel('Password').fill(password);
+	await p.getByLabel('Password').press('Enter');
+	await p.waitForURL(`${base}/signup?done=check_email`);
+	await phoneShot(p, 'journey-signup-sent');
+	await p.goto(link('signup_confirm', '/signup/confirm'));
+	await p.getByLabel('The password you chose').fill(password);
+	await phoneShot(p, 'journey-signup-confirm');
+	await p.getByLabel('The password you chose').press('Enter');
+	await p.waitForURL(`${base}/?done=signed_up`);
+	assert.match(await p.locator('h1').textContent(), /Hello, Pat Phone/);
+	await phoneShot(p, 'journey-dashboard');
+	// Telegram: the deep link to tap (the QR code is for a computer's page)
+	await p.goto(`${base}/account`);
+	await p.getByRole('button', { name: 'Connect Telegram' }).press('Enter');
+	assert.match(await p.locator('#telegram-link').getAttribute('href'), /^https:\/\/t\.me\/alertcast_e2e_bot\?start=/);
+	await phoneShot(p, 'journey-telegram-link');
+	// log out, forget the password, reset it through the emailed link
+	await p.getByRole('button', { name: 'Log out' }).press('Enter');
+	await p.waitForURL(/\/login/);
+	await p.goto(`${base}/password/forgot`);
+	await p.getByLabel('Email').fill(email2);
+	await p.getByLabel('Email').press('Enter');
+	assert.match(await p.locator('main').textContent(), /on its way/);
+	await phoneShot(p, 'journey-forgot');
+	worker();
+	await p.goto(link('password_reset', '/password/reset'));
+	await p.getByLabel('New password').fill('a phone passphrase here');
+	await phoneShot(p, 'journey-reset');
+	await p.getByLabel('New password').press('Enter');
+	await p.waitForURL(/done=reset/);
+	await p.getByLabel('Email').fill(email2);
+	await p.getByLabel('Password').fill('a phone passphrase here');
+	await p.getByLabel('Password').press('Enter');
+	await p.waitForURL(`${base}/`);
+	await phone.close();
+});
+
 await step('phone-sized pages: none cut off, no CSP refusal, no duplicate id', async () => {
 	await phoneCheck(await context.storageState(),
 		['', 'history', 'alarms', 'account', 'trades', 'credits', 'plans', 'tokens', 'payments'], '');
