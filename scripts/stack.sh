@@ -9,9 +9,12 @@
 #   stack_stop DIR      stop everything (PostgreSQL with -m fast)
 #   stack_pg_stop DIR   stop PostgreSQL as a crash would (-m immediate)
 #   stack_pg_start DIR  start PostgreSQL again (crash recovery runs)
+#   stack_redis_stop DIR   kill Redis as a crash would (SIGKILL; it keeps nothing)
+#   stack_redis_start DIR  start Redis again, empty
 #   stack_env DIR       print `export` lines for the stack's URLs and folders
 #   stack_free_port [TAKEN...]  print a free loopback port not in TAKEN
-# Executed, it runs one of them: stack.sh start|stop|pg-start|pg-stop|env DIR,
+# Executed, it runs one of them: stack.sh start|stop|pg-start|pg-stop|
+# redis-start|redis-stop|env DIR,
 # stack.sh free-port [TAKEN...].
 #
 # Input: AC_PORT (nginx, 8080), AC_PG_PORT (5433), AC_REDIS_PORT (6380),
@@ -50,6 +53,8 @@ stack_start()     { bash "$STACK_SELF" start "$@"; }
 stack_stop()      { bash "$STACK_SELF" stop "$@"; }
 stack_pg_stop()   { bash "$STACK_SELF" pg-stop "$@"; }
 stack_pg_start()  { bash "$STACK_SELF" pg-start "$@"; }
+stack_redis_stop()  { bash "$STACK_SELF" redis-stop "$@"; }
+stack_redis_start() { bash "$STACK_SELF" redis-start "$@"; }
 stack_env()       { bash "$STACK_SELF" env "$@"; }
 stack_free_port() { bash "$STACK_SELF" free-port "$@"; }
 stack_cron_start() { bash "$STACK_SELF" cron-start "$@"; }
@@ -688,6 +693,27 @@ _stack_cron_stop() {
 	pkill -TERM -f "^$_stack_build/worker/ac-worker --for " 2>/dev/null || true
 }
 
+# Redis gone at once, as when its host dies: what it held (rate counts,
+# breakers, the Telegram gaps) is lost, and every program fails open.
+_stack_redis_stop() {
+	local pids i
+	_stack_init "$1"
+	mapfile -t pids < <(_stack_pids_alive "$_stack_run/redis.pid" redis-server)
+	((${#pids[@]})) && kill -KILL "${pids[@]}" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		mapfile -t pids < <(_stack_pids_alive "$_stack_run/redis.pid" redis-server)
+		((${#pids[@]})) || break
+		sleep 0.05
+	done
+	rm -f "$_stack_run/redis.pid"
+	_stack_say "killed Redis"
+}
+
+_stack_redis_start() {
+	_stack_init "$1"
+	_stack_redis_up
+}
+
 _stack_stop() {
 	[[ -d ${1:-} ]] || return 0
 	_stack_init "$1"
@@ -747,9 +773,10 @@ _stack_free_port() {
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	set -euo pipefail
 	case ${1:-} in
-	start | stop | pg-start | pg-stop | env | free-port | cron-start | cron-stop) cmd=${1//-/_}; shift; "_stack_$cmd" "$@" ;;
+	start | stop | pg-start | pg-stop | redis-start | redis-stop | env | free-port | cron-start | cron-stop)
+		cmd=${1//-/_}; shift; "_stack_$cmd" "$@" ;;
 	*)
-		echo "usage: ${0##*/} start|stop|pg-start|pg-stop|env|cron-start|cron-stop DIR | free-port [TAKEN...]" >&2
+		echo "usage: ${0##*/} start|stop|pg-start|pg-stop|redis-start|redis-stop|env|cron-start|cron-stop DIR | free-port [TAKEN...]" >&2
 		exit 2
 		;;
 	esac
