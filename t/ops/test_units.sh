@@ -8,6 +8,7 @@
 #     bad value, so any output fails), run on a copy whose program paths point
 #     into DESTDIR (verify checks that ExecStart's program exists; --root
 #     would look for spawn-fcgi there too);
+#   - the worker's timers (@0, @1) start a run at every minute, as cron does;
 #   - every program a unit or the crontab runs (ac-%i under spawn-fcgi
 #     included) is in DESTDIR, each socket the nginx site passes to is made
 #     by a unit that runs the responder of that name, each folder a unit
@@ -137,6 +138,13 @@ for s in $socks; do
 	done
 	[[ -n $found ]] || fail "no unit runs ac-$s on /run/alertcast/$s.sock, where the nginx site passes"
 done
+# The worker's timers together start a run at every minute of the hour, as cron does.
+minutes=$(for u in "${instances[@]}"; do
+	[[ $u == alertcast-worker@*.timer ]] || continue
+	cal=$(expanded "$u" | sed -n 's/^OnCalendar=//p')
+	systemd-analyze calendar --iterations=60 "$cal" | sed -n 's/.*\(Next elapse\|Iter\. #[0-9]*\): .* [0-9]*:\([0-9]*\):00 .*/\2/p'
+done | sort -u | wc -l)
+((minutes == 60)) || fail "the worker's timers start a run at $minutes minutes of the hour, not all 60"
 for p in $(grep -v '^#' "$root$data/ops/alertcast.cron" | grep -o "$bindir/[^ ]*" | sort -u); do
 	[[ -x $root$p ]] || fail "alertcast.cron runs $p, which is not installed"
 done
