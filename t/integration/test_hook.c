@@ -562,8 +562,15 @@ test_spool_replay_duplicate(void **state)
 	o = it_acctl(&st, "replay-spool", (char *)NULL);
 	if (st != 0 || !json_is_object(o))
 		fail_msg("acctl replay-spool: exit %d", st);
-	assert_int_equal(json_integer_value(json_object_get(o, "duplicate")), 2);
-	assert_int_equal(json_integer_value(json_object_get(o, "queued")), 1);
+	/* acctl's counts, unless ac-hook's own replay (after answering a
+	 * request, any request, while the spool holds alerts) took some first;
+	 * either way the rows below are the outcome */
+	if (json_integer_value(json_object_get(o, "duplicate")) > 2 ||
+	    json_integer_value(json_object_get(o, "queued")) > 1 ||
+	    (json_integer_value(json_object_get(o, "duplicate")) +
+	    json_integer_value(json_object_get(o, "queued")) == 3 &&
+	    json_integer_value(json_object_get(o, "queued")) != 1))
+		fail_msg("acctl replay-spool counted %s", json_dumps(o, JSON_COMPACT));
 	json_decref(o);
 	assert_int_equal(signals_of(&s), 2);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM signals WHERE request_id = 'it-replay-later'"
@@ -1222,6 +1229,27 @@ writer_run(struct writer *w, int64_t until, pid_t pid)
 	}
 }
 
+/* Waits up to 10 s for readiness to see the database again (directly, a
+ * reconnect; through PgBouncer, its next server login, up to
+ * server_login_retry later). */
+static void
+ready_wait(void)
+{
+	struct it_resp r;
+
+	for (int64_t end = it_now_ms() + 10000;; nap_ms(50)) {
+		it_http(&r, "GET", "/health/ready", NULL, NULL, 0);
+		if (r.status == 200 && it_json_str(&r, "checks.database") != NULL &&
+		    strcmp(it_json_str(&r, "checks.database"), "ok") == 0) {
+			it_resp_free(&r);
+			return;
+		}
+		it_resp_free(&r);
+		if (it_now_ms() > end)
+			fail_msg("the database is not ready 10 s after it came back");
+	}
+}
+
 static int
 pg_start_again(void **state)
 {
@@ -1271,6 +1299,7 @@ test_spool(void **state)
 
 	/* the database is back: this request's process replays the spool
 	 * after answering, and so does acctl */
+	ready_wait();
 	body = it_alert(&s, "SELL", it_price(30000), 0, 0, it_now_ms());
 	it_post(&r, s.path, CT_JSON, body);
 	queued_id("after the outage", &r);
@@ -1575,6 +1604,7 @@ test_redis_killed(void **state)
 	PGresult *res;
 
 	(void)state;
+	ready_wait();
 	it_strategy_new(&s, "1h", (char *)NULL);
 	w.m = it_multi_new(writer_done, &w);
 	writer_run(&w, it_now_ms() + 300, 0);
