@@ -8,6 +8,7 @@
  *	acctl strategy edit --id ID [--required FIELDS] [--dedup-window SECONDS]
  *	acctl strategy list
  *	acctl strategy pine ID [--raw]
+ *	acctl backtest --strategy ID --bars FILE.csv [--table]
  *	acctl replay-spool
  *	acctl seed-demo
  *	acctl user add --email E --password P [options]
@@ -31,9 +32,11 @@
  *	acctl restore FILE [--overwrite-spool]
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "account/account.h"
 #include "account/password.h"
@@ -52,6 +55,9 @@
 #include "base/opt.h"
 #include "alert/spool.h"
 #include "alert/strategy.h"
+#include "alert/barcsv.h"
+#include "alert/utbot.h"
+#include "work/backtest.h"
 #include "account/telegram.h"
 #include "base/util.h"
 #include "billing/lifecycle.h"
@@ -79,6 +85,9 @@ usage(void)
 	    "  strategy list                every strategy with its webhook URL\n"
 	    "  strategy pine ID [--raw]     its UT Bot Pine Script (v5), webhook URL and the\n"
 	    "                               steps to create the alert; --raw: the script alone\n"
+	    "  backtest --strategy ID --bars FILE.csv [--table]   its UT Bot signals over\n"
+	    "                               TradingView's chart export and the virtual trades\n"
+	    "                               they make: win rate, PnL, max drawdown\n"
 	    "  replay-spool                 store alerts spooled while the database was away\n"
 	    "  seed-demo                    load the demo data (idempotent)\n"
 	    "  jobs                         job counts by kind and state, oldest due age\n"
@@ -319,6 +328,242 @@ cmd_strategy(int argc, char *argv[])
 		return print(o);
 	}
 	return usage();
+}
+
+/* acctl backtest --strategy ID --bars FILE.csv [--table]: the strategy's
+ * UT Bot signals recomputed over TradingView's chart export, and the
+ * virtual trades they make (work/backtest.h), as JSON or as a table. */
+struct backtest_in {
+	long long	 id;
+	const char	*bars;
+	int		 table;
+};
+
+static const struct ac_opt backtest_opts[] = {
+	AC_OPT_NUM("strategy", struct backtest_in, id, 1, INT64_MAX),
+	AC_OPT_STR("bars", struct backtest_in, bars),
+	AC_OPT_FLAG("table", struct backtest_in, table, 1),
+	AC_OPT_END
+};
+
+/* t as 2024-01-02T03:04:05Z, in a static buffer per slot (0 or 1). */
+static const char *
+utc(long long t, int slot)
+{
+	static char s[2][32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(s[slot], sizeof(s[slot]),
+	    "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(s[slot], sizeof(s[slot]), "%lld", t);
+	return s[slot];
+}
+
+static void
+bt_closed(const struct ac_bt_trade *t, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:s, s:f, s:s, s:f, s:s, s:f, s:f}",
+	    "side", ac_side_name(t->side), "entry_time", utc(t->entry_time, 0), "entry", t->entry,
+	    "exit_time", utc(t->exit_time, 1), "exit", t->exit,
+	    "reason", ac_exit_reason_name(t->reason), "pnl", t->pnl, "pnl_percent", t->pnl_percent));
+}
+
+/* The strategy's engine and trade settings from its JSON (ac_strategy_get). */
+static int
+bt_settings(const json_t *st, struct ac_utbot *u, struct ac_trade_settings *set,
+    const char **errstr)
+{
+	const json_t *ut = json_object_get(st, "ut_bot"), *tm = json_object_get(st, "trade_management");
+	struct ac_utbot_params p = {
+	    json_real_value(json_object_get(ut, "key_value")),
+	    (int)json_integer_value(json_object_get(ut, "atr_period")),
+	    (int)json_integer_value(json_object_get(ut, "ema_period")),
+	    json_is_true(json_object_get(ut, "heikin_ashi")) };
+
+	*set = (struct ac_trade_settings){
+	    (int)json_integer_value(json_object_get(tm, "max_open_trades")), 0,
+	    json_is_true(json_object_get(tm, "allow_opposite_signals")),
+	    json_is_true(json_object_get(tm, "replace_on_same_signal")),
+	    json_is_true(json_object_get(tm, "auto_close_on_tp_sl")) };
+	return ac_utbot_init(u, &p, errstr);
+}
+
+/* Runs the bars of f through u and bt into the report's signals; the
+ * number of bars, or -1 with errbuf. */
+static long
+bt_run(FILE *f, struct ac_utbot *u, struct ac_backtest *bt, json_t *signals,
+    struct ac_bar *first, struct ac_bar *last, char *errbuf, size_t errsz)
+{
+	struct ac_barcsv r;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long nbars = 0;
+
+	ac_barcsv_init(&r);
+	while ((len = getline(&line, &cap, f)) != -1) {
+		struct ac_bar b;
+		enum ac_utbot_signal sig;
+		int rc = ac_barcsv_line(&r, line, len > 0 && line[len - 1] == '\n' ? len - 1 : len, &b);
+
+		if (rc < 0) {
+			snprintf(errbuf, errsz, "%s", r.err);
+			free(line);
+			return -1;
+		}
+		if (rc == 0)
+			continue;
+		if (nbars++ == 0)
+			*first = b;
+		*last = b;
+		if ((sig = ac_utbot_feed(u, &b)) == AC_UTBOT_NONE)
+			continue;
+		{
+			enum ac_trade_refusal why = ac_backtest_signal(bt, sig, &b);
+			json_t *s = json_pack("{s:s, s:I, s:s, s:f, s:f}", "time", utc(b.time, 0),
+			    "unix", (json_int_t)b.time, "action", ac_utbot_signal_name(sig),
+			    "price", b.close, "stop", u->stop);
+
+			if (why != AC_REFUSE_NONE)
+				json_object_set_new(s, "refused", json_string(ac_trade_refusal_name(why)));
+			json_array_append_new(signals, s);
+		}
+	}
+	free(line);
+	return nbars;
+}
+
+/* The trades still open at the last bar, valued at its close. */
+static json_t *
+bt_open(const struct ac_backtest *bt, const struct ac_bar *last)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < bt->nopen; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:f, s:f}",
+		    "side", ac_side_name(bt->open[i].side), "entry_time", utc(bt->open_time[i], 0),
+		    "entry", bt->open[i].entry, "unrealized_pnl",
+		    ac_pnl_amount(bt->open[i].side, bt->open[i].entry, last->close)));
+	return a;
+}
+
+static json_t *
+bt_summary(const struct ac_bt_summary *s, long nbars, const struct ac_bar *first,
+    const struct ac_bar *last)
+{
+	json_t *o = json_pack("{s:i, s:s?, s:s?, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f}",
+	    "bars", (int)nbars, "from", nbars ? utc(first->time, 0) : NULL,
+	    "to", nbars ? utc(last->time, 1) : NULL, "signals", (int)s->signals,
+	    "trades", (int)s->trades, "wins", (int)s->wins, "losses", (int)(s->trades - s->wins),
+	    "win_rate_percent", ac_bt_win_rate(s) * 100, "total_pnl", s->total_pnl,
+	    "average_pnl", ac_bt_average_pnl(s), "total_pnl_percent", s->total_pnl_percent,
+	    "max_drawdown", s->max_drawdown);
+
+	return o;
+}
+
+/* The report as a table: signals, trades, open trades, summary. */
+static void
+bt_table(const json_t *rep)
+{
+	const json_t *sum = json_object_get(rep, "summary"), *v;
+	size_t i;
+
+	printf("%-20s  %-6s  %14s  %14s  %s\n", "time", "signal", "price", "stop", "refused");
+	json_array_foreach(json_object_get(rep, "signals"), i, v)
+		printf("%-20s  %-6s  %14.6f  %14.6f  %s\n", json_string_value(json_object_get(v, "time")),
+		    json_string_value(json_object_get(v, "action")),
+		    json_real_value(json_object_get(v, "price")), json_real_value(json_object_get(v, "stop")),
+		    json_object_get(v, "refused") ? json_string_value(json_object_get(v, "refused")) : "");
+	printf("\n%-4s  %-20s  %14s  %-20s  %14s  %-8s  %14s  %8s\n", "side", "entry time", "entry",
+	    "exit time", "exit", "reason", "pnl", "pnl %");
+	json_array_foreach(json_object_get(rep, "trades"), i, v)
+		printf("%-4s  %-20s  %14.6f  %-20s  %14.6f  %-8s  %14.6f  %8.3f\n",
+		    json_string_value(json_object_get(v, "side")),
+		    json_string_value(json_object_get(v, "entry_time")),
+		    json_real_value(json_object_get(v, "entry")),
+		    json_string_value(json_object_get(v, "exit_time")),
+		    json_real_value(json_object_get(v, "exit")),
+		    json_string_value(json_object_get(v, "reason")),
+		    json_real_value(json_object_get(v, "pnl")),
+		    json_real_value(json_object_get(v, "pnl_percent")));
+	json_array_foreach(json_object_get(rep, "open_trades"), i, v)
+		printf("%-4s  %-20s  %14.6f  %-20s  %14s  %-8s  %14.6f\n",
+		    json_string_value(json_object_get(v, "side")),
+		    json_string_value(json_object_get(v, "entry_time")),
+		    json_real_value(json_object_get(v, "entry")), "(open)", "", "",
+		    json_real_value(json_object_get(v, "unrealized_pnl")));
+	printf("\nbars %lld (%s to %s), signals %lld, trades %lld (%lld won), win rate %.2f%%,\n"
+	    "total PnL %.6f (%.3f%%), average PnL %.6f, max drawdown %.6f\n",
+	    (long long)json_integer_value(json_object_get(sum, "bars")),
+	    json_string_value(json_object_get(sum, "from")) ?: "-",
+	    json_string_value(json_object_get(sum, "to")) ?: "-",
+	    (long long)json_integer_value(json_object_get(sum, "signals")),
+	    (long long)json_integer_value(json_object_get(sum, "trades")),
+	    (long long)json_integer_value(json_object_get(sum, "wins")),
+	    json_real_value(json_object_get(sum, "win_rate_percent")),
+	    json_real_value(json_object_get(sum, "total_pnl")),
+	    json_real_value(json_object_get(sum, "total_pnl_percent")),
+	    json_real_value(json_object_get(sum, "average_pnl")),
+	    json_real_value(json_object_get(sum, "max_drawdown")));
+}
+
+static int
+cmd_backtest(int argc, char *argv[])
+{
+	struct backtest_in in = { 0 };
+	struct ac_utbot u;
+	struct ac_trade_settings set;
+	struct ac_backtest bt;
+	struct ac_bar first = { 0 }, last = { 0 };
+	json_t *st, *rep, *signals, *trades;
+	const char *errstr;
+	char err[256];
+	FILE *f;
+	long nbars;
+	int found, rc;
+
+	if ((rc = options("backtest", backtest_opts, argc, argv, &in)) != 0)
+		return rc;
+	if (in.id == 0 || in.bars == NULL)
+		return usage();
+	if ((st = ac_strategy_get(db, in.id, cfg.base_url, &found)) == NULL)
+		return fail("backtest", found ? ac_db_error(db) : "no such strategy");
+	if (bt_settings(st, &u, &set, &errstr) != 0) {
+		json_decref(st);
+		return fail("backtest", errstr);
+	}
+	if ((f = fopen(in.bars, "r")) == NULL) {
+		json_decref(st);
+		snprintf(err, sizeof(err), "%s: %s", in.bars, strerror(errno));
+		return fail("backtest", err);
+	}
+	signals = json_array();
+	trades = json_array();
+	ac_backtest_init(&bt, &set, bt_closed, trades);
+	nbars = bt_run(f, &u, &bt, signals, &first, &last, err, sizeof(err));
+	fclose(f);
+	if (nbars < 0) {
+		char msg[512];
+
+		json_decref(st);
+		json_decref(signals);
+		json_decref(trades);
+		snprintf(msg, sizeof(msg), "%s: %s", in.bars, err);
+		return fail("backtest", msg);
+	}
+	rep = json_pack("{s:I, s:O, s:O, s:O, s:o, s:o, s:o, s:o}", "strategy", (json_int_t)in.id,
+	    "symbol", json_object_get(st, "symbol"), "timeframe", json_object_get(st, "timeframe"),
+	    "ut_bot", json_object_get(st, "ut_bot"), "signals", signals, "trades", trades,
+	    "open_trades", bt_open(&bt, &last), "summary", bt_summary(&bt.sum, nbars, &first, &last));
+	json_decref(st);
+	if (in.table) {
+		bt_table(rep);
+		json_decref(rep);
+		return 0;
+	}
+	return print(rep);
 }
 
 struct replay_ctx {
@@ -1254,6 +1499,7 @@ main(int argc, char *argv[])
 		{ "config", cmd_config, 1 },
 		{ "migrate", cmd_migrate, 0 },
 		{ "strategy", cmd_strategy, 0 },
+		{ "backtest", cmd_backtest, 0 },
 		{ "replay-spool", cmd_replay, 0 },
 		{ "seed-demo", cmd_seed_demo, 0 },
 		{ "jobs", cmd_jobs, 0 },

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,6 +508,137 @@ test_config(void **state)
 	unsetenv("AC_JWT_SECRET");
 }
 
+/* The bars of a backtest: a SELL at bar 1, a BUY at 3, a SELL at 5, a BUY
+ * at 8 for a strategy with key value 1, ATR period 1, EMA period 1
+ * (t/unit/test_utbot.c works the first six out by hand); Unix and ISO
+ * times mixed, as a re-saved export may have them. */
+static const char backtest_csv[] =
+    "time,open,high,low,close,Volume\n"
+    "1704067200,100,101,99,100,10\n"
+    "2024-01-01T01:00:00Z,90,91,89,90,10\n"
+    "1704074400,91,92,90,91,10\n"
+    "2024-01-01T06:00:00+03:00,95,100,95,99,10\n"
+    "1704081600,99,100,98,99.5,10\n"
+    "1704085200,99,99,90,91,10\n"
+    "1704088800,91,91,60,60,10\n"
+    "1704092400,60,61,59,60,10\n"
+    "1704096000,60,70,60,70,10\n";
+
+/* path (static) of a temporary file holding text. */
+static const char *
+write_tmp(const char *text)
+{
+	static char path[] = "/tmp/ac-bars.XXXXXX";
+	int fd;
+
+	strcpy(path, "/tmp/ac-bars.XXXXXX");
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+/* A UT Bot strategy with a = 1, c = 1, e = 1 and default trade rules; its id. */
+static void
+backtest_strategy(char *id, size_t idsz)
+{
+	char sym[32], hex[9];
+	json_t *o;
+	int st;
+
+	it_rand_hex(hex, 8);
+	snprintf(sym, sizeof(sym), "binance:bt%s", hex);
+	o = it_acctl(&st, "strategy", "add", "--symbol", sym, "--timeframe", "1h",
+	    "--strategy", "UT Bot", "--key-value", "1", "--atr-period", "1", "--ema-period", "1",
+	    (char *)NULL);
+	assert_int_equal(st, 0);
+	snprintf(id, idsz, "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(o, "id")));
+	json_decref(o);
+}
+
+static void
+assert_close(double want, const json_t *v)
+{
+	if (!json_is_number(v) || fabs(json_number_value(v) - want) > 1e-9)
+		fail_msg("%.12g, expected %.12g", json_number_value(v), want);
+}
+
+/* acctl backtest: the signals at their bars' times, the trades the worker's
+ * rules make of them (each signal closes the opposite trade and opens its
+ * own), and the summary; --table prints the same; a bad line is named. */
+static void
+test_backtest(void **state)
+{
+	static const struct { const char *time, *action; double price; } sig[] = {
+		{ "2024-01-01T01:00:00Z", "sell", 90 }, { "2024-01-01T03:00:00Z", "buy", 99 },
+		{ "2024-01-01T05:00:00Z", "sell", 91 }, { "2024-01-01T08:00:00Z", "buy", 70 },
+	};
+	static const struct { const char *side; double entry, exit, pnl; } tr[] = {
+		{ "SELL", 90, 99, -9 }, { "BUY", 99, 91, -8 }, { "SELL", 91, 70, 21 },
+	};
+	const char *csv = write_tmp(backtest_csv);
+	char id[24], cmd[1024], out[8192], err[512];
+	json_t *o, *s, *sum;
+	FILE *p;
+	size_t n;
+	int st;
+
+	(void)state;
+	backtest_strategy(id, sizeof(id));
+	o = it_acctl(&st, "backtest", "--strategy", id, "--bars", csv, (char *)NULL);
+	assert_int_equal(st, 0);
+	s = json_object_get(o, "signals");
+	assert_int_equal(json_array_size(s), 4);
+	for (size_t i = 0; i < 4; i++) {
+		assert_string_equal(json_string_value(json_object_get(json_array_get(s, i), "time")),
+		    sig[i].time);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(s, i), "action")),
+		    sig[i].action);
+		assert_close(sig[i].price, json_object_get(json_array_get(s, i), "price"));
+	}
+	s = json_object_get(o, "trades");
+	assert_int_equal(json_array_size(s), 3);
+	for (size_t i = 0; i < 3; i++) {
+		const json_t *t = json_array_get(s, i);
+
+		assert_string_equal(json_string_value(json_object_get(t, "side")), tr[i].side);
+		assert_string_equal(json_string_value(json_object_get(t, "reason")), "OPPOSITE");
+		assert_close(tr[i].entry, json_object_get(t, "entry"));
+		assert_close(tr[i].exit, json_object_get(t, "exit"));
+		assert_close(tr[i].pnl, json_object_get(t, "pnl"));
+	}
+	assert_int_equal(json_array_size(json_object_get(o, "open_trades")), 1);
+	sum = json_object_get(o, "summary");
+	assert_int_equal(json_integer_value(json_object_get(sum, "bars")), 9);
+	assert_int_equal(json_integer_value(json_object_get(sum, "trades")), 3);
+	assert_int_equal(json_integer_value(json_object_get(sum, "wins")), 1);
+	assert_close(100.0 / 3, json_object_get(sum, "win_rate_percent"));
+	assert_close(4, json_object_get(sum, "total_pnl"));
+	assert_close(4.0 / 3, json_object_get(sum, "average_pnl"));
+	assert_close(17, json_object_get(sum, "max_drawdown"));
+	json_decref(o);
+
+	snprintf(cmd, sizeof(cmd), "'%s' backtest --strategy %s --bars '%s' --table",
+	    it_env("AC_TEST_ACCTL"), id, csv);
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+	assert_non_null(strstr(out, "2024-01-01T08:00:00Z  buy"));
+	assert_non_null(strstr(out, "win rate 33.33%"));
+	assert_non_null(strstr(out, "max drawdown 17.000000"));
+
+	unlink(csv);
+	csv = write_tmp("time,open,high,low,close\n1704067200,1,2,0.5,1.5\n1704070800,1,x,1,1\n");
+	assert_int_not_equal(acctl_err(err, sizeof(err), "backtest", "--strategy", id, "--bars",
+	    csv, (char *)NULL), 0);
+	assert_non_null(strstr(err, "line 3: high is not a number: \"x\""));
+	unlink(csv);
+	assert_int_not_equal(acctl_err(err, sizeof(err), "backtest", "--strategy", "999999999",
+	    "--bars", "/nonexistent", (char *)NULL), 0);
+	assert_non_null(strstr(err, "no such strategy"));
+}
+
 int
 main(void)
 {
@@ -521,6 +653,7 @@ main(void)
 		cmocka_unit_test(test_replay_empty_spool),
 		cmocka_unit_test(test_credits_adjust),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_backtest),
 	};
 	int rc;
 
