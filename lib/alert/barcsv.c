@@ -10,7 +10,10 @@
 
 #include "alert/barcsv.h"
 
+/* The columns read; an export carries one more for each plot of the
+ * chart's indicators, counted and ignored, up to ANYCOLS in all. */
 #define MAXCOLS 6
+#define ANYCOLS 64
 
 static const char *const columns[MAXCOLS] = { "time", "open", "high", "low", "close", "volume" };
 
@@ -38,7 +41,8 @@ fail(struct ac_barcsv *r, const char *fmt, ...)
 }
 
 /* Splits line at commas, each field trimmed of blanks and of one pair of
- * quotes; the number of fields, MAXCOLS + 1 meaning too many. */
+ * quotes, the first MAXCOLS into f; the number of fields, ANYCOLS + 1
+ * meaning too many. */
 static int
 split(const char *s, size_t len, struct field *f)
 {
@@ -57,10 +61,11 @@ split(const char *s, size_t len, struct field *f)
 			b--;
 		if (b - a >= 2 && s[a] == '"' && s[b - 1] == '"')
 			a++, b--;
-		if (n == MAXCOLS)
-			return MAXCOLS + 1;
-		f[n].s = s + a;
-		f[n++].len = b - a;
+		if (n == ANYCOLS)
+			return ANYCOLS + 1;
+		if (n < MAXCOLS)
+			f[n] = (struct field){ s + a, b - a };
+		n++;
 		if (i == len)
 			return n;
 		i++;
@@ -70,15 +75,16 @@ split(const char *s, size_t len, struct field *f)
 static int
 header(struct ac_barcsv *r, const struct field *f, int n)
 {
-	if (n < 5 || n > MAXCOLS)
-		return fail(r, "the header must be time,open,high,low,close[,volume]");
-	for (int i = 0; i < n; i++)
+	if (n < 5 || n > ANYCOLS)
+		return fail(r, "the header must be time,open,high,low,close[,volume] (and at most %d"
+		    " columns)", ANYCOLS);
+	r->has_volume = n >= MAXCOLS && f[5].len == 6 && strncasecmp(f[5].s, "volume", 6) == 0;
+	for (int i = 0; i < (r->has_volume ? MAXCOLS : 5); i++)
 		if (f[i].len != strlen(columns[i]) ||
 		    strncasecmp(f[i].s, columns[i], f[i].len) != 0)
 			return fail(r, "header column %d is \"%.*s\", expected \"%s\"", i + 1,
 			    (int)(f[i].len > 20 ? 20 : f[i].len), f[i].s, columns[i]);
 	r->ncols = n;
-	r->has_volume = n == MAXCOLS;
 	return 0;
 }
 
@@ -217,7 +223,7 @@ bar(struct ac_barcsv *r, const struct field *f, struct ac_bar *out)
 		return fail(r, "%s, got \"%.*s\"", errstr, (int)(f[0].len > 40 ? 40 : f[0].len),
 		    f[0].s);
 	out->volume = 0;
-	for (int i = 1; i < r->ncols; i++)
+	for (int i = 1; i < (r->has_volume ? MAXCOLS : 5); i++)
 		if (number(&f[i], v[i - 1]) != 0 && !(i == 5 && f[i].len == 0))
 			return fail(r, "%s is not a number: \"%.*s\"", columns[i],
 			    (int)(f[i].len > 40 ? 40 : f[i].len), f[i].s);
@@ -259,8 +265,8 @@ ac_barcsv_line(struct ac_barcsv *r, const char *line, size_t len, struct ac_bar 
 	n = split(line, len, f);
 	if (r->ncols == 0)
 		return header(r, f, n);
-	if (n > MAXCOLS)
-		return fail(r, "more than %d fields, the header has %d", MAXCOLS, r->ncols);
+	if (n > ANYCOLS)
+		return fail(r, "more than %d fields, the header has %d", ANYCOLS, r->ncols);
 	if (n != r->ncols)
 		return fail(r, "%d fields, the header has %d", n, r->ncols);
 	return bar(r, f, out);

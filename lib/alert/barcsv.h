@@ -1,7 +1,8 @@
 /*
  * barcsv.h — bars from TradingView's chart export ("Export chart data"):
  * a header line naming time,open,high,low,close and optionally volume,
- * then one bar a line. time is Unix seconds or ISO-8601 with a zone
+ * then one bar a line; further columns (the plots of the chart's
+ * indicators, which TradingView exports too) are counted and ignored. time is Unix seconds or ISO-8601 with a zone
  * (2024-01-02T03:04:05Z, ...+05:30, fractions of a second ignored). Bars
  * must come in strictly rising time, with low <= open, close <= high.
  * Pure and streaming: the caller hands over lines, one state, no allocation.
@@ -16,7 +17,7 @@
 struct ac_barcsv {
 	long		line;		/* the last line handed over, from 1 */
 	int		ncols;		/* 0 until the header is read */
-	int		has_volume;
+	int		has_volume;	/* column 6 is "volume" */
 	long		nbars;		/* bars read so far */
 	long long	last_time;
 	char		err[160];	/* "line N: what is wrong" after a -1 */

@@ -51,6 +51,11 @@ test_unix_and_iso(void **state)
 	    "2024-02-29T23:59:59.250-01:00,10,12,9,11\n", &b), 1);
 	assert_int_equal(b.time, 1709251199 + 3600);
 	assert_true(b.open == 10 && b.high == 12 && b.low == 9 && b.close == 11 && b.volume == 0);
+	/* an export of a chart with indicators: their plots follow, ignored */
+	assert_int_equal(feed(&r, "time,open,high,low,close,Trailing stop,Buy,Sell,Volume\n"
+	    "1704067200,1,2,0.5,1.5,NaN,,x,100\n", &b), 1);
+	assert_false(r.has_volume);
+	assert_true(b.close == 1.5 && b.volume == 0);
 }
 
 static void
@@ -89,13 +94,12 @@ test_malformed(void **state)
 	static const struct { const char *text, *err; } rows[] = {
 		{ "date,open,high,low,close\n",
 		  "line 1: header column 1 is \"date\", expected \"time\"" },
-		{ "time,open,high,low\n", "line 1: the header must be time,open,high,low,close[,volume]" },
-		{ "time,open,high,low,close,volume,extra\n",
-		  "line 1: the header must be time,open,high,low,close[,volume]" },
+		{ "time,open,high,low\n", "line 1: the header must be time,open,high,low,close[,volume]"
+		  " (and at most 64 columns)" },
 		{ "time,open,high,low,close\n1,1,1,1\n", "line 2: 4 fields, the header has 5" },
 		{ "time,open,high,low,close\n1,1,1,1,1,1\n", "line 2: 6 fields, the header has 5" },
-		{ "time,open,high,low,close\n1,1,1,1,1,1,1\n",
-		  "line 2: more than 6 fields, the header has 5" },
+		{ "time,open,high,low,close,Trailing stop\n1,1,1,1,1,1,1\n",
+		  "line 2: 7 fields, the header has 6" },
 		{ "time,open,high,low,close\n\n1,1,x,1,1\n", "line 3: high is not a number: \"x\"" },
 		{ "time,open,high,low,close\n1,1,1,1,\n", "line 2: close is not a number: \"\"" },
 		{ "time,open,high,low,close\n1,nan,1,1,1\n", "line 2: open is not a number: \"nan\"" },
@@ -138,6 +142,27 @@ test_nul_byte(void **state)
 	assert_string_equal(r.err, "line 2: a NUL byte");
 }
 
+/* 65 columns is more than any export has: refused, not read. */
+static void
+test_too_many_columns(void **state)
+{
+	char text[512] = "time,open,high,low,close";
+	struct ac_barcsv r;
+	struct ac_bar b;
+
+	(void)state;
+	for (int i = 5; i < 65; i++)
+		strcat(text, ",x");
+	strcat(text, "\n");
+	assert_int_equal(feed(&r, text, &b), -1);
+	assert_string_equal(r.err, "line 1: the header must be time,open,high,low,close[,volume]"
+	    " (and at most 64 columns)");
+	text[strlen(text) - 3] = '\n';		/* 64: taken */
+	text[strlen(text) - 2] = '\0';
+	assert_int_equal(feed(&r, text, &b), 0);
+	assert_int_equal(r.ncols, 64);
+}
+
 int
 main(void)
 {
@@ -146,6 +171,7 @@ main(void)
 		cmocka_unit_test(test_time_forms),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_too_many_columns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
