@@ -830,6 +830,78 @@ test_unreached_not_charged(void **state)
 	check_ledger();
 }
 
+/* ---- a backtest and the worker agree ---------------------------------- */
+
+/* The bars of test_acctl's backtest: SELL 90, BUY 99, SELL 91, BUY 70 for
+ * key value 1, ATR period 1, EMA period 1. */
+static const char agree_csv[] =
+    "time,open,high,low,close\n"
+    "1704067200,100,101,99,100\n1704070800,90,91,89,90\n1704074400,91,92,90,91\n"
+    "1704078000,95,100,95,99\n1704081600,99,100,98,99.5\n1704085200,99,99,90,91\n"
+    "1704088800,91,91,60,60\n1704092400,60,61,59,60\n1704096000,60,70,60,70\n";
+
+/* acctl backtest of a CSV, then the same signals sent through ac-hook and
+ * the worker to one subscriber: the subscriber's trades are the backtest's,
+ * side, entry, exit, reason and PnL, and the one it leaves open. */
+static void
+test_backtest_agrees(void **state)
+{
+	struct it_strategy s;
+	char tag[24], csv[] = "/tmp/ac-agree.XXXXXX", sid[24], user[24], a[4][32];
+	json_t *bt, *sig, *tr;
+	size_t i;
+	int fd, st;
+
+	(void)state;
+	it_strategy_new(&s, "1h", "--actions", "BUY,SELL", "--key-value", "1", "--atr-period", "1",
+	    "--ema-period", "1", NULL);
+	it_rand_hex(tag, 10);
+	users_bulk(tag, 1, plan_new(s.id, "1"), s.id, "{email}", "{10}");
+	snprintf(user, sizeof(user), "%lld", it_q_ll("SELECT id FROM users"
+	    " WHERE email LIKE $1 || '.%'", tag, NULL));
+	assert_true((fd = mkstemp(csv)) >= 0);
+	assert_int_equal(write(fd, agree_csv, sizeof(agree_csv) - 1), (ssize_t)sizeof(agree_csv) - 1);
+	close(fd);
+	snprintf(sid, sizeof(sid), "%lld", s.id);
+	bt = it_acctl(&st, "backtest", "--strategy", sid, "--bars", csv, (char *)NULL);
+	unlink(csv);
+	assert_int_equal(st, 0);
+	sig = json_object_get(bt, "signals");
+	assert_int_equal(json_array_size(sig), 4);
+	for (i = 0; i < json_array_size(sig); i++) {
+		const json_t *g = json_array_get(sig, i);
+
+		post_alert(&s, json_string_value(json_object_get(g, "action")),
+		    json_number_value(json_object_get(g, "price")), 0, 0, it_now_ms());
+		it_drain("test_fanout-worker.log");
+	}
+	tr = json_object_get(bt, "trades");
+	assert_int_equal(json_array_size(tr), 3);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1 AND status <> 'open'",
+	    user, NULL), 3);
+	for (i = 0; i < json_array_size(tr); i++) {
+		const json_t *t = json_array_get(tr, i);
+
+		it_num(json_number_value(json_object_get(t, "entry")), a[0], sizeof(a[0]));
+		it_num(json_number_value(json_object_get(t, "exit")), a[1], sizeof(a[1]));
+		it_num(json_number_value(json_object_get(t, "pnl")), a[2], sizeof(a[2]));
+		if (it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1 AND side = $2"
+		    " AND entry_price = $3::numeric AND exit_price = $4::numeric AND exit_reason = $5"
+		    " AND pnl_amount = $6::numeric", user,
+		    json_string_value(json_object_get(t, "side")), a[0], a[1],
+		    json_string_value(json_object_get(t, "reason")), a[2], NULL) != 1)
+			fail_msg("the worker has no trade %s %s -> %s (%s)",
+			    json_string_value(json_object_get(t, "side")), a[0], a[1], a[2]);
+	}
+	tr = json_array_get(json_object_get(bt, "open_trades"), 0);
+	it_num(json_number_value(json_object_get(tr, "entry")), a[3], sizeof(a[3]));
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1 AND status = 'open'"
+	    " AND side = $2 AND entry_price = $3::numeric", user,
+	    json_string_value(json_object_get(tr, "side")), a[3], NULL), 1);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1", user, NULL), 4);
+	json_decref(bt);
+}
+
 int
 main(void)
 {
@@ -842,6 +914,7 @@ main(void)
 		cmocka_unit_test(test_exit_to_flat),
 		cmocka_unit_test(test_tp_hit_per_trade),
 		cmocka_unit_test(test_crash),
+		cmocka_unit_test(test_backtest_agrees),
 	};
 	const char *src = getenv("SRC");
 	char tdir[1024];
