@@ -448,19 +448,19 @@ bt_open(const struct ac_backtest *bt, const struct ac_bar *last)
 	return a;
 }
 
+/* The summary object; from and to are the first and last bars' times. */
 static json_t *
 bt_summary(const struct ac_bt_summary *s, long nbars, const struct ac_bar *first,
     const struct ac_bar *last)
 {
-	json_t *o = json_pack("{s:i, s:s?, s:s?, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f}",
-	    "bars", (int)nbars, "from", nbars ? utc(first->time, 0) : NULL,
-	    "to", nbars ? utc(last->time, 1) : NULL, "signals", (int)s->signals,
-	    "trades", (int)s->trades, "wins", (int)s->wins, "losses", (int)(s->trades - s->wins),
+	return json_pack("{s:I, s:s?, s:s?, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}",
+	    "bars", (json_int_t)nbars, "from", nbars ? utc(first->time, 0) : NULL,
+	    "to", nbars ? utc(last->time, 1) : NULL, "signals", (json_int_t)s->signals,
+	    "trades", (json_int_t)s->trades, "wins", (json_int_t)s->wins,
+	    "losses", (json_int_t)(s->trades - s->wins),
 	    "win_rate_percent", ac_bt_win_rate(s) * 100, "total_pnl", s->total_pnl,
 	    "average_pnl", ac_bt_average_pnl(s), "total_pnl_percent", s->total_pnl_percent,
 	    "max_drawdown", s->max_drawdown);
-
-	return o;
 }
 
 /* The report as a table: signals, trades, open trades, summary. */
