@@ -172,6 +172,67 @@ test_cross_from_touch(void **state)
 	run(&p, st, sizeof(st) / sizeof(st[0]));
 }
 
+/* The stop only tightens: math.max(prevStop, ...) holds a long's stop
+ * when the ATR widens, math.min(prevStop, ...) a short's. */
+static void
+test_ratchet(void **state)
+{
+	static const struct ac_utbot_params p = { 1, 1, 1, 0 };
+	static const struct step st[] = {
+		{ 100, 101, 99, 100, 2, 98, 100, N },
+		{ 101, 105, 99, 101, 6, 98, 101, N },		/* not 101 - 6 = 95 */
+		{ 90, 91, 89, 90, 12, 102, 90, S },		/* |89 - 101| */
+		{ 90, 100, 80, 90, 20, 102, 90, N },		/* not 90 + 20 = 110 */
+	};
+
+	(void)state;
+	run(&p, st, sizeof(st) / sizeof(st[0]));
+}
+
+/* nz(src[1], 0) and nz(prevStop, 0): on the first bar the stop comes from
+ * the third branch and may be negative; on the first bar with an ATR
+ * after others, both src and src[1] are above 0, so it is max(0, ...). */
+static void
+test_first_stop(void **state)
+{
+	static const struct ac_utbot_params c1 = { 100, 1, 1, 0 }, c2 = { 100, 2, 1, 0 };
+	static const struct step one[] = { { 100, 101, 99, 100, 2, -100, 100, N } };
+	static const struct step two[] = {
+		{ 100, 101, 99, 100, NAN, NAN, 100, N },
+		{ 100, 101, 99, 100, 2, 0, 100, N },
+	};
+
+	(void)state;
+	run(&c1, one, 1);
+	run(&c2, two, 2);
+}
+
+/* With an EMA line slower than src, the line can cross the stop while src
+ * is on the wrong side of it: "src > stop" / "src < stop" then keep the
+ * signal back. Rising: the stop crosses over the line, src above it, no
+ * SELL. Falling: the line crosses over the stop, src below it, no BUY. */
+static void
+test_src_side(void **state)
+{
+	static const struct ac_utbot_params p = { 0.1, 1, 3, 0 };
+	static const struct step up[] = {
+		{ 100, 100, 100, 100, 0, 100, NAN, N },
+		{ 100, 100, 100, 100, 0, 100, NAN, N },
+		{ 100, 100, 100, 100, 0, 100, 100, N },
+		{ 100, 110, 100, 110, 10, 109, 105, N },
+	};
+	static const struct step down[] = {
+		{ 100, 100, 100, 100, 0, 100, NAN, N },
+		{ 100, 100, 100, 100, 0, 100, NAN, N },
+		{ 100, 100, 100, 100, 0, 100, 100, N },
+		{ 100, 100, 90, 90, 10, 91, 95, N },
+	};
+
+	(void)state;
+	run(&p, up, 4);
+	run(&p, down, 4);
+}
+
 static void
 test_bad_params(void **state)
 {
@@ -202,6 +263,9 @@ main(void)
 		cmocka_unit_test(test_buy_then_sell),
 		cmocka_unit_test(test_ema_period),
 		cmocka_unit_test(test_cross_from_touch),
+		cmocka_unit_test(test_ratchet),
+		cmocka_unit_test(test_first_stop),
+		cmocka_unit_test(test_src_side),
 		cmocka_unit_test(test_bad_params),
 	};
 
