@@ -159,8 +159,9 @@ work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 		if (listen_jobs(db, &listening, &pid) == -1)
 			goto dbfail;
 		if (now >= next_rescue) {
-			if (ac_jobs_rescue(db) == -1 || ac_jobs_heartbeat(db, worker_id) == -1)
+			if (ac_jobs_rescue(db) == -1)
 				goto dbfail;
+			ac_jobs_heartbeat(db, worker_id);	/* a failure is logged; jobs go on */
 			next_rescue = now + RESCUE_MS;
 		}
 		if (now >= next_housekeep) {
