@@ -15,9 +15,9 @@ promtool check rules ops/prometheus/alertcast.rules.yml >/dev/null || rc=1
 	rc=1
 }
 
-exported=$(grep -o '"alertcast_[a-z0-9_]*"' cgi/hook_metrics.c | tr -d '"' | sort -u)
-[[ -n $exported ]] || { echo "rules: no alertcast_* series found in cgi/hook_metrics.c" >&2; exit 1; }
-python3 - ops/grafana/alertcast.json ops/prometheus/alertcast.rules.yml $exported <<'PY' || rc=1
+mapfile -t exported < <(grep -o '"alertcast_[a-z0-9_]*"' cgi/hook_metrics.c | tr -d '"' | sort -u)
+((${#exported[@]})) || { echo "rules: no alertcast_* series found in cgi/hook_metrics.c" >&2; exit 1; }
+python3 - ops/grafana/alertcast.json ops/prometheus/alertcast.rules.yml "${exported[@]}" <<'PY' || rc=1
 import json, re, sys
 dash, rules, exported = sys.argv[1], sys.argv[2], set(sys.argv[3:])
 try:
