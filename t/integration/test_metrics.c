@@ -215,6 +215,60 @@ test_numbers_move(void **state)
 	scrape_free(&m2);
 }
 
+/* A delivery that fails for good and one retried count by their provider;
+ * a refund counts apart from consumption. The counters move with the rows
+ * (statement triggers), so the cache is the only wait. */
+static void
+test_failures_and_refunds(void **state)
+{
+	struct scrape a, b;
+	struct fx_plan p;
+	char tag[32], hex[9], sig[24], uid[24];
+	long long user, signal;
+
+	(void)state;
+	fx_plan_new(&p);
+	it_rand_hex(hex, 8);
+	snprintf(tag, sizeof(tag), "mfail%s", hex);
+	subscribers(&p, 1, tag);
+	user = it_q_ll("SELECT id FROM users WHERE email = $1 || '.1@example.com'", tag, NULL);
+	snprintf(sig, sizeof(sig), "%lld", p.strategy.id);
+	signal = it_q_ll("INSERT INTO signals (strategy_id, idempotency_key, raw_body, received_at,"
+	    " symbol, timeframe, action, price) SELECT id, $2, '{}', now(), symbol, timeframe,"
+	    " 'BUY', 1 FROM strategies WHERE id = $1 RETURNING id", sig, tag, NULL);
+	snprintf(sig, sizeof(sig), "%lld", signal);
+	snprintf(uid, sizeof(uid), "%lld", user);
+	sleep(2);
+	scrape(&a);
+	PQclear(it_q("INSERT INTO deliveries (signal_id, user_id, channel, kind) VALUES"
+	    " ($1, $2, 'sms', 'entry'), ($1, $2, 'push', 'entry')", sig, uid, NULL));
+	PQclear(it_q("UPDATE deliveries SET status = 'failed', provider = 'twilio', attempts = 1,"
+	    " error = 'test' WHERE signal_id = $1 AND channel = 'sms'", sig, NULL));
+	PQclear(it_q("UPDATE deliveries SET provider = 'onesignal', attempts = 1"
+	    " WHERE signal_id = $1 AND channel = 'push'", sig, NULL));
+	PQclear(it_q("INSERT INTO credit_ledger (user_id, amount, kind, reference, idempotency_key)"
+	    " VALUES ($1, 3, 'refund', 'test', $2)", uid, tag, NULL));
+	sleep(2);
+	scrape(&b);
+#define MOVED(...)	(sum(&b, __VA_ARGS__, NULL) - sum(&a, __VA_ARGS__, NULL))
+	assert_int_equal(MOVED("alertcast_deliveries_total", "channel=\"sms\"",
+	    "provider=\"none\"", "status=\"queued\""), 1);
+	assert_int_equal(MOVED("alertcast_deliveries_total", "channel=\"sms\"",
+	    "provider=\"twilio\"", "status=\"failed\""), 1);
+	assert_int_equal(MOVED("alertcast_provider_attempts_total", "provider=\"twilio\"",
+	    "result=\"failed\""), 1);
+	assert_int_equal(MOVED("alertcast_provider_attempts_total", "provider=\"onesignal\"",
+	    "result=\"retry\""), 1);
+	assert_int_equal(MOVED("alertcast_deliveries_total", "channel=\"push\"",
+	    "status=\"sent\""), 0);	/* still queued: nothing finished */
+	assert_int_equal(MOVED("alertcast_credits_refunded_total"), 3);
+	assert_int_equal(MOVED("alertcast_credits_consumed_total"), 0);
+#undef MOVED
+	assert_int_equal(promtool(&b), 0);
+	scrape_free(&a);
+	scrape_free(&b);
+}
+
 /* nginx lets only its address list (127.0.0.1 and ::1 here) ask. */
 static void
 test_refused_elsewhere(void **state)
@@ -238,6 +292,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbers_move),
+		cmocka_unit_test(test_failures_and_refunds),
 		cmocka_unit_test(test_refused_elsewhere),
 	};
 	int rc;
