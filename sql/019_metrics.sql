@@ -20,12 +20,14 @@ CREATE TABLE metric_counts (
 	PRIMARY KEY (key, shard)
 );
 
--- The bucket of an alert→send latency of s seconds: the bounds are
--- AC_METRIC_SEND_BUCKETS (lib/base/metrics.h), index n = above every bound.
+-- The bucket of an alert→send latency of s seconds: how many of the bounds
+-- AC_METRIC_SEND_BUCKETS (lib/base/metrics.h) are below s, so s on a bound
+-- falls in that bound's bucket (le) and 11 means above every bound.
+-- width_bucket over the negated bounds counts those >= s, in C.
 CREATE FUNCTION ac_metric_send_bucket(s double precision) RETURNS int
-    LANGUAGE sql IMMUTABLE AS $$
-	SELECT coalesce((SELECT min(i) - 1 FROM unnest(ARRAY[0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-	    30, 60, 300, 900]::double precision[]) WITH ORDINALITY AS b(le, i) WHERE s <= le), 11)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT 11 - width_bucket(-s, ARRAY[-900, -300, -60, -30, -10, -5, -2.5, -1, -0.5, -0.25,
+	    -0.1]::double precision[])
 $$;
 
 CREATE FUNCTION ac_metric_add(counts text[], amounts bigint[]) RETURNS void
@@ -48,27 +50,30 @@ CREATE TRIGGER deliveries_metrics_insert AFTER INSERT ON deliveries
     FOR EACH STATEMENT EXECUTE FUNCTION ac_metric_deliveries_new();
 
 -- An update that finishes a delivery counts it by its new status; one that
--- only adds attempts while it stays queued is a retry of its provider.
+-- adds attempts is a send that reached its provider (a retry while the
+-- delivery stays queued). Old and new rows are joined once.
 CREATE FUNCTION ac_metric_deliveries_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	PERFORM ac_metric_add(array_agg(k), array_agg(c)) FROM (
-	    SELECT 'deliveries|' || n.channel || '|' || coalesce(n.provider, 'none') || '|' ||
-		n.status AS k, count(*) AS c
-		FROM d_new n JOIN d_old o USING (id) WHERE n.status <> o.status GROUP BY 1
+	    WITH ch AS MATERIALIZED (SELECT n.channel, coalesce(n.provider, 'none') AS provider,
+		n.status, n.status <> o.status AS finished, n.attempts > o.attempts AS tried,
+		CASE WHEN n.status = 'sent' AND o.status <> 'sent' THEN n.sent_at END AS sent_at,
+		n.signal_id
+		FROM d_new n JOIN d_old o USING (id)
+		WHERE n.status <> o.status OR n.attempts > o.attempts)
+	    SELECT 'deliveries|' || channel || '|' || provider || '|' || status AS k, count(*) AS c
+		FROM ch WHERE finished GROUP BY 1
 	    UNION ALL
-	    SELECT 'attempts|' || coalesce(n.provider, 'none') || '|' ||
-		CASE n.status WHEN 'queued' THEN 'retry' ELSE n.status END, count(*)
-		FROM d_new n JOIN d_old o USING (id) WHERE n.attempts > o.attempts
-		AND n.status IN ('queued', 'sent', 'failed') GROUP BY 1
+	    SELECT 'attempts|' || provider || '|' ||
+		CASE status WHEN 'queued' THEN 'retry' ELSE status END, count(*)
+		FROM ch WHERE tried AND status IN ('queued', 'sent', 'failed') GROUP BY 1
 	    UNION ALL
-	    SELECT 'send_s|' || n.channel || '|' || x.part, sum(x.v)::bigint
-		FROM d_new n JOIN d_old o USING (id) JOIN signals s ON s.id = n.signal_id
-		CROSS JOIN LATERAL (VALUES
-		    ('b' || ac_metric_send_bucket(extract(epoch FROM n.sent_at - s.received_at)), 1::numeric),
-		    ('sum_ms', round(extract(epoch FROM n.sent_at - s.received_at) * 1000)),
-		    ('count', 1)) AS x(part, v)
-		WHERE n.status = 'sent' AND o.status <> 'sent' AND n.sent_at IS NOT NULL
-		GROUP BY n.channel, x.part) y;
+	    SELECT 'send_s|' || channel || '|' || x.part, sum(x.v)::bigint
+		FROM (SELECT ch.channel, extract(epoch FROM ch.sent_at - s.received_at)::float8 AS l
+		    FROM ch JOIN signals s ON s.id = ch.signal_id WHERE ch.sent_at IS NOT NULL) t
+		CROSS JOIN LATERAL (VALUES ('b' || ac_metric_send_bucket(t.l), 1::float8),
+		    ('sum_ms', round(t.l * 1000)), ('count', 1)) AS x(part, v)
+		GROUP BY t.channel, x.part) y;
 	RETURN NULL;
 END $$;
 CREATE TRIGGER deliveries_metrics_update AFTER UPDATE ON deliveries

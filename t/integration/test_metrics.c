@@ -267,6 +267,12 @@ test_failures_and_refunds(void **state)
 	assert_int_equal(promtool(&b), 0);
 	scrape_free(&a);
 	scrape_free(&b);
+	/* the latency buckets are le: a bound's value falls in its own bucket */
+	assert_int_equal(it_q_ll("SELECT ac_metric_send_bucket(0)", NULL), 0);
+	assert_int_equal(it_q_ll("SELECT ac_metric_send_bucket(0.1)", NULL), 0);
+	assert_int_equal(it_q_ll("SELECT ac_metric_send_bucket(0.11)", NULL), 1);
+	assert_int_equal(it_q_ll("SELECT ac_metric_send_bucket(900)", NULL), 10);
+	assert_int_equal(it_q_ll("SELECT ac_metric_send_bucket(901)", NULL), 11);
 }
 
 /* nginx lets only its address list (127.0.0.1 and ::1 here) ask. */
