@@ -3,7 +3,7 @@
  *
  * Every number comes from a place that outlives the process: the database
  * (queue, oldest due job, active users, and metric_counts, which triggers
- * move with the deliveries and the ledger, sql/019_metrics.sql), Redis
+ * move with the deliveries and the ledger, sql/020_metrics.sql), Redis
  * (webhook answers and ingest times, which ac-hook counts after each
  * answer, and the providers' breakers) and this host's spool. Each query
  * reads an index or a table that does not grow with the signals, so a

@@ -1,4 +1,4 @@
--- 019_metrics: what /metrics reads (cgi/hook_metrics.c), kept so that a
+-- 020_metrics: what /metrics reads (cgi/hook_metrics.c), kept so that a
 -- scrape costs the same with a million signals as with ten.
 --
 -- metric_counts holds counters moved by statement-level triggers in the
