@@ -97,8 +97,9 @@ static const struct ac_field_decl alarm_new_fields[] = {
 	{ .name = NULL }
 };
 
-enum { CREDITS_LIMIT };
+enum { CREDITS_BEFORE, CREDITS_LIMIT };
 static const struct ac_field_decl credits_fields[] = {
+	[CREDITS_BEFORE] = { "before", AC_F_INT, AC_FROM_QUERY, .min = 1, .max = INT64_MAX },
 	[CREDITS_LIMIT] = { "limit", AC_F_INT, AC_FROM_QUERY, .min = 1, .max = 500, .def = 100 },
 	{ .name = NULL }
 };
@@ -119,15 +120,17 @@ static const struct ac_field_decl checkout_fields[] = {
 	{ .name = NULL }
 };
 
-enum { SIGNALS_LIMIT };
+enum { SIGNALS_BEFORE, SIGNALS_LIMIT };
 static const struct ac_field_decl signals_fields[] = {
+	[SIGNALS_BEFORE] = { "before", AC_F_INT, AC_FROM_QUERY, .min = 1, .max = INT64_MAX },
 	[SIGNALS_LIMIT] = { "limit", AC_F_INT, AC_FROM_QUERY, .min = 1, .max = 200, .def = 50 },
 	{ .name = NULL }
 };
 
-enum { TRADES_STATUS, TRADES_LIMIT };
+enum { TRADES_STATUS, TRADES_BEFORE, TRADES_LIMIT };
 static const struct ac_field_decl trades_fields[] = {
 	[TRADES_STATUS] = { "status", AC_F_ENUM, AC_FROM_QUERY, .values = trade_values },
+	[TRADES_BEFORE] = { "before", AC_F_INT, AC_FROM_QUERY, .min = 1, .max = INT64_MAX },
 	[TRADES_LIMIT] = { "limit", AC_F_INT, AC_FROM_QUERY, .min = 1, .max = 500, .def = 100 },
 	{ .name = NULL }
 };
@@ -559,7 +562,8 @@ profile(struct ac_call *k)
 	reply_read(r, pick(ac_profile(api.db, uid, &e), keys), &e);
 }
 
-/* GET /account/credits?limit=: the balance and the newest ledger rows. */
+/* GET /account/credits?before=&limit=: the balance and the ledger rows,
+ * newest first, a page (ids below before) at a time. */
 static void
 credits(struct ac_call *k)
 {
@@ -567,11 +571,11 @@ credits(struct ac_call *k)
 	long long uid = k->user;
 	static const char *const keys[] = { "id", "amount", "kind", "reference", "created_at",
 	    NULL };
-	long long limit = k->v[CREDITS_LIMIT].i;
+	long long before = k->v[CREDITS_BEFORE].i, limit = k->v[CREDITS_LIMIT].i;
 	struct ac_err e = { 0 };
 	json_t *c;
 
-	if ((c = ac_credits(api.db, uid, limit, 0, &e)) != NULL)
+	if ((c = ac_credits(api.db, uid, before, limit, 0, &e)) != NULL)
 		pick_each(json_object_get(c, "entries"), keys);
 	reply_read(r, c, &e);
 }
@@ -701,15 +705,16 @@ signals(struct ac_call *k)
 {
 	struct ac_req *r = k->r;
 	long long uid = k->user;
-	long long limit = k->v[SIGNALS_LIMIT].i;
+	long long before = k->v[SIGNALS_BEFORE].i, limit = k->v[SIGNALS_LIMIT].i;
 	struct ac_err e = { 0 };
 	json_t *a;
 
-	a = ac_signals(api.db, uid, limit, &e);
+	a = ac_signals(api.db, uid, before, limit, &e);
 	reply_read(r, a ? json_pack("{s:o}", "signals", a) : NULL, &e);
 }
 
-/* GET /trades?status=&limit=: the user's virtual trades. */
+/* GET /trades?status=&before=&limit=: the user's virtual trades, newest
+ * first, a page (ids below before) at a time. */
 static void
 trades(struct ac_call *k)
 {
@@ -720,11 +725,11 @@ trades(struct ac_call *k)
 	    "exit_price", "exit_reason", "pnl_amount", "pnl_percent", "opened_at", "closed_at",
 	    NULL };
 	const char *status = k->v[TRADES_STATUS].s;
-	long long limit = k->v[TRADES_LIMIT].i;
+	long long before = k->v[TRADES_BEFORE].i, limit = k->v[TRADES_LIMIT].i;
 	struct ac_err e = { 0 };
 	json_t *t;
 
-	t = ac_trades(api.db, uid, status, limit, 0, &e);
+	t = ac_trades(api.db, uid, status, before, limit, 0, &e);
 	reply_read(r, t ? json_pack("{s:o}", "trades", pick_each(t, keys)) : NULL, &e);
 }
 

@@ -11,7 +11,7 @@
  *	GET  /account, POST /account/(profile|password|email|telegram)
  *	POST /account/push, /account/push/unlink	a device for push (portal_push.c)
  *	GET|POST /account/email/confirm	the emailed link that changes the email
- *	GET|POST /tokens (the API page), POST /tokens/N/revoke
+ *	GET|POST /tokens (the API page), GET|POST /tokens/N/revoke
  *	/plans/N/checkout, /plans/N/pay, /billing/..., /payments	buying a plan
  *				(portal_billing.c)
  *
@@ -39,6 +39,7 @@
 #include "account/plans.h"
 #include "account/profile.h"
 #include "account/trades.h"
+#include "alert/strategy.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/channel.h"
@@ -47,6 +48,7 @@
 #include "base/db.h"
 #include "web/html.h"
 #include "base/log.h"
+#include "base/message.h"
 #include "web/request.h"
 #include "web/responder.h"
 #include "web/response.h"
@@ -57,7 +59,7 @@
 #include "cgi/portal.h"
 
 #define PRE_COOKIE	"ac_pre"	/* the guest forms' CSRF cookie */
-#define HISTORY_PAGE	50
+#define PAGE_ROWS	50
 
 struct portal portal;
 
@@ -98,6 +100,7 @@ static void	telegram_disconnect(struct ac_call *);
 static void	tokens_page(struct ac_call *);
 static void	token_create(struct ac_call *);
 static void	token_revoke(struct ac_call *);
+static void	token_revoke_confirm(struct ac_call *);
 static void	login_refused(struct ac_call *, const struct ac_err *);
 static void	forgot_invalid(struct ac_call *, const struct ac_err *);
 static void	profile_invalid(struct ac_call *, const struct ac_err *);
@@ -196,6 +199,13 @@ static const struct ac_field_decl history_fields[] = {
 	    .max = INT64_MAX },
 	{ .name = NULL }
 };
+/* A list's page: ids below before (keyset), the newest without it. */
+enum { PAGED_BEFORE };
+static const struct ac_field_decl paged_fields[] = {
+	[PAGED_BEFORE] = { "before", AC_F_INT, AC_FROM_QUERY, AC_F_LENIENT, .min = 1,
+	    .max = INT64_MAX },
+	{ .name = NULL }
+};
 
 #define GET(p, f)	.method = AC_M_GET, .path = p, .fn = f
 #define POST(p, f)	.method = AC_M_POST, .path = p, .fn = f, .csrf = 1, .body = AC_BODY_FORM
@@ -226,8 +236,8 @@ static const struct ac_route pages[] = {
 	{ GET("/alarms/{id}/delete", alarm_delete_confirm), USER },
 	{ POST("/alarms/{id}/delete", alarm_delete), USER },
 	{ GET("/history", history_page), USER, .fields = history_fields },
-	{ GET("/credits", credits_page), USER },
-	{ GET("/trades", trades_page), USER },
+	{ GET("/credits", credits_page), USER, .fields = paged_fields },
+	{ GET("/trades", trades_page), USER, .fields = paged_fields },
 	{ GET("/plans", plans_page) },
 	{ POST("/plans/{id}/checkout", plan_checkout), USER },
 	{ GET("/plans/{id}/pay", pay_form), USER },
@@ -255,6 +265,7 @@ static const struct ac_route pages[] = {
 	{ POST("/account/push/unlink", push_unlink), USER },
 	{ GET("/tokens", tokens_page), USER },
 	{ POST("/tokens", token_create), USER, .fields = token_fields },
+	{ GET("/tokens/{id}/revoke", token_revoke_confirm), USER },
 	{ POST("/tokens/{id}/revoke", token_revoke), USER },
 };
 
@@ -319,6 +330,47 @@ flash(const struct pctx *c)
 	return NULL;
 }
 
+/* Sets "tag" (ac_strategy_tag) on every object in v that names a
+ * strategy ("strategy" or "name") beside its "symbol" and "timeframe", so
+ * every page shows a strategy's market by one rule. */
+static void
+strategy_tags(json_t *v)
+{
+	const char *name, *sym, *tf, *key;
+	char tag[128];
+	json_t *x;
+	size_t i;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			strategy_tags(x);
+		return;
+	}
+	if (!json_is_object(v))
+		return;
+	sym = json_string_value(json_object_get(v, "symbol"));
+	tf = json_string_value(json_object_get(v, "timeframe"));
+	if ((name = json_string_value(json_object_get(v, "strategy"))) == NULL)
+		name = json_string_value(json_object_get(v, "name"));
+	if (sym != NULL && tf != NULL && name != NULL)
+		json_object_set_new(v, "tag", json_string(ac_strategy_tag(name, sym, tf, tag,
+		    sizeof(tag))));
+	json_object_foreach(v, key, x)
+		strategy_tags(x);
+}
+
+/* "name" or "name · tag" of a strategy object (name, symbol, timeframe). */
+static const char *
+strategy_label(struct pctx *c, json_t *st)
+{
+	const char *name = json_string_value(json_object_get(st, "name"));
+	char tag[128];
+
+	ac_strategy_tag(name, json_string_value(json_object_get(st, "symbol")),
+	    json_string_value(json_object_get(st, "timeframe")), tag, sizeof(tag));
+	return *tag ? ac_arena_printf(c->r->arena, "%s · %s", name, tag) : name;
+}
+
 /*
  * Renders template tmpl inside the layout with data (stolen; NULL: {}),
  * adding what every page shows: the user, the CSRF token, the active menu
@@ -344,6 +396,7 @@ page(struct pctx *c, int status, const char *tmpl, const char *title, json_t *da
 		json_object_set_new(data, "flash", json_string(flash(c)));
 	if (error != NULL)
 		json_object_set_new(data, "error", json_string(error));
+	strategy_tags(data);
 	ac_html_reply(portal.html, c->r, status, "layout", data, c->headers);
 	json_decref(data);
 }
@@ -1075,6 +1128,29 @@ options(const char *all, const char *const *values, const char *current)
 	return a;
 }
 
+/* Trims rows (read PAGE_ROWS + 1 of them) to a page and sets on d the
+ * links to the pages beside it, "pages": {"next" (older: ids below the
+ * page's last) when there was one more row, "newest" (base) when this page
+ * is not}, or nothing when it is the only page. */
+static void
+pager(struct pctx *c, json_t *d, json_t *rows, const char *base, int paged)
+{
+	json_t *p = json_object();
+
+	if (json_array_size(rows) > PAGE_ROWS) {
+		json_array_remove(rows, PAGE_ROWS);
+		json_object_set_new(p, "next", json_string(ac_arena_printf(c->r->arena,
+		    "%s%cbefore=%lld", base, strchr(base, '?') ? '&' : '?',
+		    (long long)json_integer_value(json_object_get(json_array_get(rows,
+		    PAGE_ROWS - 1), "id")))));
+	}
+	if (paged)
+		json_object_set_new(p, "newest", json_string(base));
+	if (json_object_size(p) > 0)
+		json_object_set(d, "pages", p);
+	json_decref(p);
+}
+
 /* GET /history: the user's notifications, newest first, filtered, a page
  * (?before=id) at a time; only of signals the user may see (as on the
  * dashboard: ac_visible_periods, sql/013_visible_periods.sql). */
@@ -1091,7 +1167,7 @@ history_page(struct ac_call *k)
 
 	if ((h = ac_history(portal.db, c->s.user_id, &(struct ac_history_query){
 	    .channel = channel, .status = status, .strategy_id = strategy, .before = before,
-	    .limit = HISTORY_PAGE + 1, .reading = 1 }, &e)) == NULL) {
+	    .limit = PAGE_ROWS + 1, .reading = 1 }, &e)) == NULL) {
 		db_failed(c);
 		return;
 	}
@@ -1103,10 +1179,7 @@ history_page(struct ac_call *k)
 		const char *sid = json_string_value(json_object_get(s, "id"));
 
 		json_array_append_new(opts, json_pack("{s:s, s:s, s:b}", "value", sid, "label",
-		    ac_arena_printf(c->r->arena, "%s · %s %s",
-		    json_string_value(json_object_get(s, "name")),
-		    json_string_value(json_object_get(s, "symbol")),
-		    json_string_value(json_object_get(s, "timeframe"))),
+		    strategy_label(c, s),
 		    "selected", strategy && strcmp(sid, strategy) == 0));
 	}
 	json_decref(h);
@@ -1114,25 +1187,21 @@ history_page(struct ac_call *k)
 	    channel ? channel : "", status ? status : "", strategy ? strategy : "");
 	h = json_pack("{s:o, s:o, s:o}", "channels", options("All channels", ac_channel_names,
 	    channel), "statuses", options("All statuses", delivery_values, status), "strategies", opts);
-	if (json_array_size(rows) > HISTORY_PAGE) {
-		json_array_remove(rows, HISTORY_PAGE);
-		json_object_set_new(h, "next", json_string(ac_arena_printf(c->r->arena, "%s&before=%lld",
-		    base, (long long)json_integer_value(json_object_get(json_array_get(rows,
-		    HISTORY_PAGE - 1), "id")))));
-	}
-	if (before != NULL)
-		json_object_set_new(h, "newest", json_string(base));
+	pager(c, h, rows, base, before != NULL);
 	json_object_set_new(h, "h", rows_or_null(rows));
 	page(c, 200, "history", "Notification history", h, NULL);
 }
 
-/* GET /credits: the balance and the newest ledger rows. */
+/* GET /credits: the balance and the ledger rows, newest first, a page
+ * (?before=id) at a time, each with the balance after it. */
 static void
 credits_page(struct ac_call *k)
 {
 	struct pctx *c = k->ctx;
+	long long before = k->v[PAGED_BEFORE].s ? k->v[PAGED_BEFORE].i : 0;
 	struct ac_err e = { 0 };
-	json_t *d = ac_credits(portal.db, c->s.user_id, 200, 1, &e), *entries, *v;
+	json_t *d = ac_credits(portal.db, c->s.user_id, before, PAGE_ROWS + 1, 1, &e);
+	json_t *entries, *v;
 	json_int_t amount;
 	size_t i;
 
@@ -1148,6 +1217,7 @@ credits_page(struct ac_call *k)
 		json_object_set_new(v, "negative", json_boolean(amount < 0));
 	}
 	json_object_set_new(d, "has_entries", json_boolean(json_array_size(entries) > 0));
+	pager(c, d, entries, "/credits", before > 0);
 	page(c, 200, "credits", "Credits", json_pack("{s:o}", "c", d), NULL);
 }
 
@@ -1164,15 +1234,19 @@ amount_classes(json_t *rows, const char *field, const char *klass)
 	return rows;
 }
 
-/* GET /trades: the user's virtual trades, open and closed, with PnL, and
- * per strategy the closed trades' totals and the open ones marked to the
- * last signal. */
+/* GET /trades: the user's virtual trades, open and closed, with PnL, a
+ * page (?before=id) at a time, and per strategy the closed trades' totals
+ * and the open ones marked to the last signal. */
 static void
 trades_page(struct ac_call *k)
 {
 	struct pctx *c = k->ctx;
+	long long before = k->v[PAGED_BEFORE].s ? k->v[PAGED_BEFORE].i : 0;
 	struct ac_err e = { 0 };
-	json_t *t = ac_trades(portal.db, c->s.user_id, NULL, 200, 1, &e), *totals;
+	json_t *t = ac_trades(portal.db, c->s.user_id, NULL, before, PAGE_ROWS + 1, 1, &e);
+	json_t *totals, *d, *v;
+	const char *why;
+	size_t i;
 
 	if (t == NULL || (totals = ac_trade_totals(portal.db, c->s.user_id, &e)) == NULL) {
 		json_decref(t);
@@ -1180,10 +1254,15 @@ trades_page(struct ac_call *k)
 		return;
 	}
 	amount_classes(badges(t, trade_badge), "pnl_amount", "pnl_class");
+	json_array_foreach(t, i, v)
+		if ((why = json_string_value(json_object_get(v, "exit_reason"))) != NULL)
+			json_object_set_new(v, "exit_reason", json_string(ac_exit_reason_words(why)));
 	amount_classes(totals, "pnl_amount", "pnl_class");
 	amount_classes(totals, "mark_pnl_amount", "mark_pnl_class");
-	page(c, 200, "trades", "Trades", json_pack("{s:{s:b, s:o, s:o}}", "t", "has_rows",
-	    json_array_size(t) > 0, "rows", t, "totals", totals), NULL);
+	d = json_pack("{s:b, s:o, s:o}", "has_rows", json_array_size(t) > 0, "rows", t,
+	    "totals", totals);
+	pager(c, d, t, "/trades", before > 0);
+	page(c, 200, "trades", "Trades", json_pack("{s:o}", "t", d), NULL);
 }
 
 /* GET /plans: the plans on offer (the user's own marked). */
@@ -1221,10 +1300,7 @@ plans_show(struct pctx *c, int status, const char *error)
 		    json_object_get(p, "max_strategies")) == -1));
 		names = json_array();
 		json_array_foreach(json_object_get(p, "strategies"), j, st)
-			json_array_append_new(names, json_string(ac_arena_printf(c->r->arena,
-			    "%s %s %s", json_string_value(json_object_get(st, "name")),
-			    json_string_value(json_object_get(st, "symbol")),
-			    json_string_value(json_object_get(st, "timeframe")))));
+			json_array_append_new(names, json_string(strategy_label(c, st)));
 		json_object_set_new(p, "strategies", names);
 		billing_plan_extras(c, p);
 	}
@@ -1269,11 +1345,11 @@ account_show_link(struct pctx *c, int status, const char *error, const char *lin
 	char *svg = NULL, *b64 = NULL;
 	size_t n;
 
-	if (u == NULL || push_card(c, &push) == -1) {
-		json_decref(u);
+	if (u == NULL) {
 		db_failed(c);
 		return;
 	}
+	push = push_card(c, json_is_true(json_object_get(u, "push_linked")));
 	account_typed(c, u);
 	/* the deep link as a QR code too, for a phone's camera when the page
 	 * is open on a computer: an SVG in a data: URI (img-src allows it) */
@@ -1587,6 +1663,32 @@ token_create(struct ac_call *k)
 		tokens_show(c, 422, NULL, e.message);
 	else
 		db_failed(c);
+}
+
+/* GET /tokens/N/revoke: "are you sure?" naming the token and what stops,
+ * or 404 (not the user's, or revoked already). */
+static void
+token_revoke_confirm(struct ac_call *k)
+{
+	struct pctx *c = k->ctx;
+	struct ac_err e = { 0 };
+	json_t *list = ac_api_token_list(portal.db, c->s.user_id, &e), *t, *found = NULL;
+	size_t i;
+
+	if (list == NULL) {
+		db_failed(c);
+		return;
+	}
+	json_array_foreach(list, i, t)
+		if (json_integer_value(json_object_get(t, "id")) == k->id &&
+		    !json_is_true(json_object_get(t, "revoked")))
+			found = t;
+	if (found == NULL)
+		not_found(c);
+	else
+		page(c, 200, "token_revoke", "Revoke token", json_pack("{s:O}", "token", found),
+		    NULL);
+	json_decref(list);
 }
 
 /* POST /tokens/N/revoke: revokes the user's token N (303), or 404. */

@@ -97,10 +97,10 @@ extern const struct ac_field_decl unsubscribe_fields[];
 /* Reads the push setting into portal. */
 void	push_setup(void);
 
-/* The account page's push card into *card: {"app_id", "external_id" (the
- * user's id), "linked"}, or NULL when push is not offered. 0, or -1 on a
- * database error. */
-int	push_card(struct pctx *c, json_t **card);
+/* The account page's push card: {"app_id", "external_id" (the user's id),
+ * "linked" (the profile's push_linked, ac_profile)}, or NULL when push is
+ * not offered. */
+json_t	*push_card(struct pctx *c, int linked);
 
 void	push_link(struct ac_call *k);		/* POST /account/push */
 void	push_invalid(struct ac_call *k, const struct ac_err *e);	/* its refused id: 400 */

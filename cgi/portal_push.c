@@ -39,19 +39,13 @@ push_setup(void)
 		portal.onesignal_app = NULL;
 }
 
-int
-push_card(struct pctx *c, json_t **card)
+json_t *
+push_card(struct pctx *c, int linked)
 {
-	int linked;
-
-	*card = NULL;
 	if (portal.onesignal_app == NULL)
-		return 0;
-	if ((linked = ac_push_linked(portal.db, c->s.user_id)) == -1)
-		return -1;
-	*card = json_pack("{s:s, s:s, s:b}", "app_id", portal.onesignal_app, "external_id",
+		return NULL;
+	return json_pack("{s:s, s:s, s:b}", "app_id", portal.onesignal_app, "external_id",
 	    ac_arena_printf(c->r->arena, "%lld", c->s.user_id), "linked", linked);
-	return 0;
 }
 
 /* 1 if push is offered; else answers 409 and returns 0. */

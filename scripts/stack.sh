@@ -9,14 +9,21 @@
 #   stack_stop DIR      stop everything (PostgreSQL with -m fast)
 #   stack_pg_stop DIR   stop PostgreSQL as a crash would (-m immediate)
 #   stack_pg_start DIR  start PostgreSQL again (crash recovery runs)
+#   stack_redis_stop DIR   kill Redis as a crash would (SIGKILL; it keeps nothing)
+#   stack_redis_start DIR  start Redis again, empty
 #   stack_env DIR       print `export` lines for the stack's URLs and folders
 #   stack_free_port [TAKEN...]  print a free loopback port not in TAKEN
-# Executed, it runs one of them: stack.sh start|stop|pg-start|pg-stop|env DIR,
+# Executed, it runs one of them: stack.sh start|stop|pg-start|pg-stop|
+# redis-start|redis-stop|env DIR,
 # stack.sh free-port [TAKEN...].
 #
 # Input: AC_PORT (nginx, 8080), AC_PG_PORT (5433), AC_REDIS_PORT (6380),
 # AC_HOOK_PROCS (1; each runs AC_HOOK_THREADS threads, 32) and AC_API_PROCS/AC_PORTAL_PROCS/AC_ADMIN_PROCS (2),
 # AC_METRICS_ALLOW (who may read /metrics: 127.0.0.1 ::1), AC_LOG_LEVEL (info), AC_STACK_WAIT (seconds to wait for health, 30),
+# AC_PGBOUNCER_PORT (unset: none; set: PgBouncer in session mode on that
+# port between the responders and PostgreSQL; stack_env's URL, for the
+# worker and acctl, stays direct: the worker's LISTEN needs a server of its own),
+# AC_RESPONDER_DATABASE_URL (the responders' conninfo instead of the stack's),
 # SRC (source tree) and BUILD (build tree), both defaulting to the repo root.
 # The ports in use are remembered in DIR/stack.env, so later calls on the same
 # folder (stop, pg-stop, pg-start, env) need no environment.
@@ -50,6 +57,8 @@ stack_start()     { bash "$STACK_SELF" start "$@"; }
 stack_stop()      { bash "$STACK_SELF" stop "$@"; }
 stack_pg_stop()   { bash "$STACK_SELF" pg-stop "$@"; }
 stack_pg_start()  { bash "$STACK_SELF" pg-start "$@"; }
+stack_redis_stop()  { bash "$STACK_SELF" redis-stop "$@"; }
+stack_redis_start() { bash "$STACK_SELF" redis-start "$@"; }
 stack_env()       { bash "$STACK_SELF" env "$@"; }
 stack_free_port() { bash "$STACK_SELF" free-port "$@"; }
 stack_cron_start() { bash "$STACK_SELF" cron-start "$@"; }
@@ -127,7 +136,7 @@ _stack_kill() {
 # stack runs is refused); otherwise the remembered ports win.
 _stack_init() {
 	local dir=${1:?usage: stack_* DIR} mode=${2:-}
-	local saved_port='' saved_pg='' saved_redis='' saved_src='' saved_build=''
+	local saved_port='' saved_pg='' saved_redis='' saved_src='' saved_build='' saved_bouncer=''
 	[[ $dir != *[[:space:]]* ]] || _stack_die "the stack folder must not contain white space: '$dir'"
 	if [[ $mode == start ]]; then
 		mkdir -p "$dir"
@@ -138,6 +147,7 @@ _stack_init() {
 		saved_port=$(sed -n 's/^AC_PORT=\([0-9]*\)$/\1/p' "$_stack_dir/stack.env")
 		saved_pg=$(sed -n 's/^AC_PG_PORT=\([0-9]*\)$/\1/p' "$_stack_dir/stack.env")
 		saved_redis=$(sed -n 's/^AC_REDIS_PORT=\([0-9]*\)$/\1/p' "$_stack_dir/stack.env")
+		saved_bouncer=$(sed -n 's/^AC_PGBOUNCER_PORT=\([0-9]*\)$/\1/p' "$_stack_dir/stack.env")
 		saved_src=$(sed -n 's/^SRC=//p' "$_stack_dir/stack.env")
 		saved_build=$(sed -n 's/^BUILD=//p' "$_stack_dir/stack.env")
 	fi
@@ -152,10 +162,12 @@ _stack_init() {
 		_stack_port=${AC_PORT:-${saved_port:-8080}}
 		_stack_pg_port=${AC_PG_PORT:-${saved_pg:-5433}}
 		_stack_redis_port=${AC_REDIS_PORT:-${saved_redis:-6380}}
+		_stack_bouncer_port=${AC_PGBOUNCER_PORT:-$saved_bouncer}
 	else
 		_stack_port=${saved_port:-${AC_PORT:-8080}}
 		_stack_pg_port=${saved_pg:-${AC_PG_PORT:-5433}}
 		_stack_redis_port=${saved_redis:-${AC_REDIS_PORT:-6380}}
+		_stack_bouncer_port=${saved_bouncer:-${AC_PGBOUNCER_PORT:-}}
 	fi
 	local p
 	for p in "$_stack_port" "$_stack_pg_port" "$_stack_redis_port"; do
@@ -169,6 +181,12 @@ _stack_init() {
 	# unix socket paths are limited to 107 bytes
 	((${#_stack_run} + 20 <= 107)) || _stack_die "stack folder path too long for unix sockets: $_stack_dir"
 	_stack_db_url="host=127.0.0.1 port=$_stack_pg_port dbname=alertcast user=alertcast"
+	_stack_responder_db_url=$_stack_db_url
+	[[ -n $_stack_bouncer_port ]] &&
+		_stack_responder_db_url="host=127.0.0.1 port=$_stack_bouncer_port dbname=alertcast user=alertcast"
+	# a conninfo of their own for the responders (a multi-host one with
+	# target_session_attrs=read-write, say: t/ops/test_failover.sh)
+	[[ -z ${AC_RESPONDER_DATABASE_URL:-} ]] || _stack_responder_db_url=$AC_RESPONDER_DATABASE_URL
 	_stack_redis_url="redis://127.0.0.1:$_stack_redis_port"
 	_stack_base_url="http://127.0.0.1:$_stack_port"
 	_stack_state=$_stack_dir/state
@@ -193,6 +211,7 @@ _stack_save() {
 		echo "AC_PORT=$_stack_port"
 		echo "AC_PG_PORT=$_stack_pg_port"
 		echo "AC_REDIS_PORT=$_stack_redis_port"
+		[[ -z $_stack_bouncer_port ]] || echo "AC_PGBOUNCER_PORT=$_stack_bouncer_port"
 		echo "SRC=$_stack_src"
 		echo "BUILD=$_stack_build"
 	} >"$tmp"
@@ -338,6 +357,56 @@ _stack_pg_database() {
 	fi
 }
 
+# ---- PgBouncer ---------------------------------------------------------------------
+
+# PgBouncer (Debian's 1.18) in session mode: a client keeps its server for
+# its whole connection, so the responders' prepared statements and SETs
+# hold (transaction mode would hand them another server's session). While
+# PostgreSQL is away a query waits at most 0.5 s for a server
+# (query_wait_timeout; the default, 120 s, would hold ac-hook's answers past
+# TradingView's 3 s instead of spooling), and a lost server is tried again
+# every 0.25 s (server_login_retry; the default 15 s would keep alerts
+# spooled that long after it is back). It will not run as root: it runs as
+# postgres, as PostgreSQL does.
+_stack_pgbouncer_up() {
+	[[ -n $_stack_bouncer_port ]] || return 0
+	[[ -n $(_stack_pids_alive "$_stack_run/pgbouncer.pid" pgbouncer) ]] && return 0
+	command -v pgbouncer >/dev/null || [[ -x /usr/sbin/pgbouncer ]] ||
+		_stack_die "pgbouncer not found: install pgbouncer"
+	local d=$_stack_dir/pgbouncer i
+	mkdir -p "$d"
+	printf '"alertcast" ""\n' >"$d/userlist.txt"
+	cat >"$d/pgbouncer.ini" <<-EOF
+		[databases]
+		alertcast = host=127.0.0.1 port=$_stack_pg_port dbname=alertcast
+		[pgbouncer]
+		listen_addr = 127.0.0.1
+		listen_port = $_stack_bouncer_port
+		unix_socket_dir =
+		auth_type = trust
+		auth_file = $d/userlist.txt
+		pool_mode = session
+		max_client_conn = 1000
+		default_pool_size = 200
+		query_wait_timeout = 0.5
+		server_login_retry = 0.25
+		server_connect_timeout = 1
+		logfile = $_stack_log/pgbouncer.log
+		pidfile = $d/pgbouncer.pid
+	EOF
+	((EUID == 0)) && chown -R postgres "$d" && touch "$_stack_log/pgbouncer.log" &&
+		chown postgres "$_stack_log/pgbouncer.log"
+	_stack_as_pg "${STACK_PGBOUNCER:-$(command -v pgbouncer || echo /usr/sbin/pgbouncer)}" -d -q \
+		"$d/pgbouncer.ini" >>"$_stack_log/pgbouncer.log" 2>&1 ||
+		{ _stack_tail "$_stack_log/pgbouncer.log"; _stack_die "pgbouncer did not start"; }
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $d/pgbouncer.pid ]] && break
+		sleep 0.05
+	done
+	ln -sfn "$d/pgbouncer.pid" "$_stack_run/pgbouncer.pid"
+	_stack_say "PgBouncer (session mode) up on 127.0.0.1:$_stack_bouncer_port"
+}
+
 # ---- Redis -----------------------------------------------------------------------
 
 _stack_redis_up() {
@@ -406,7 +475,7 @@ _stack_fcgi_up() {
 			AC_STRIPE_WEBHOOK_SECRET="$_stack_stripe_whsec")
 	fi
 	_stack_unsubscribe_secret
-	if ! env "${stripe[@]}" AC_UNSUBSCRIBE_SECRET="$_stack_unsub" AC_DATABASE_URL="$_stack_db_url" AC_REDIS_URL="$_stack_redis_url" \
+	if ! env "${stripe[@]}" AC_UNSUBSCRIBE_SECRET="$_stack_unsub" AC_DATABASE_URL="$_stack_responder_db_url" AC_REDIS_URL="$_stack_redis_url" \
 		AC_STATE_DIR="$_stack_state" AC_SQL_DIR="$_stack_sql" AC_BASE_URL="$_stack_base_url" \
 		AC_LOG_LEVEL="${AC_LOG_LEVEL:-info}" AC_PORTAL_TEMPLATE_DIR="$_stack_src/cgi/templates" \
 		AC_ADMIN_TEMPLATE_DIR="$_stack_src/cgi/templates/admin" \
@@ -658,6 +727,7 @@ _stack_start() {
 	_stack_pg_database
 	_stack_redis_up
 	_stack_migrate
+	_stack_pgbouncer_up
 	_stack_stripe_up
 	_stack_responders_up
 	_stack_nginx_up
@@ -691,6 +761,27 @@ _stack_cron_stop() {
 	pkill -TERM -f "^$_stack_build/worker/ac-worker --for " 2>/dev/null || true
 }
 
+# Redis gone at once, as when its host dies: what it held (rate counts,
+# breakers, the Telegram gaps) is lost, and every program fails open.
+_stack_redis_stop() {
+	local pids i
+	_stack_init "$1"
+	mapfile -t pids < <(_stack_pids_alive "$_stack_run/redis.pid" redis-server)
+	((${#pids[@]})) && kill -KILL "${pids[@]}" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		mapfile -t pids < <(_stack_pids_alive "$_stack_run/redis.pid" redis-server)
+		((${#pids[@]})) || break
+		sleep 0.05
+	done
+	rm -f "$_stack_run/redis.pid"
+	_stack_say "killed Redis"
+}
+
+_stack_redis_start() {
+	_stack_init "$1"
+	_stack_redis_up
+}
+
 _stack_stop() {
 	[[ -d ${1:-} ]] || return 0
 	_stack_init "$1"
@@ -699,6 +790,7 @@ _stack_stop() {
 	_stack_responders_down
 	_stack_kill "$_stack_run/stripe.pid" stripe.py "the Stripe fake"
 	_stack_kill "$_stack_run/redis.pid" redis-server Redis
+	_stack_kill "$_stack_run/pgbouncer.pid" pgbouncer PgBouncer
 	_stack_pg_down fast
 }
 
@@ -750,9 +842,10 @@ _stack_free_port() {
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	set -euo pipefail
 	case ${1:-} in
-	start | stop | pg-start | pg-stop | env | free-port | cron-start | cron-stop) cmd=${1//-/_}; shift; "_stack_$cmd" "$@" ;;
+	start | stop | pg-start | pg-stop | redis-start | redis-stop | env | free-port | cron-start | cron-stop)
+		cmd=${1//-/_}; shift; "_stack_$cmd" "$@" ;;
 	*)
-		echo "usage: ${0##*/} start|stop|pg-start|pg-stop|env|cron-start|cron-stop DIR | free-port [TAKEN...]" >&2
+		echo "usage: ${0##*/} start|stop|pg-start|pg-stop|redis-start|redis-stop|env|cron-start|cron-stop DIR | free-port [TAKEN...]" >&2
 		exit 2
 		;;
 	esac

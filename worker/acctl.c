@@ -27,6 +27,8 @@
  *	acctl jobs [retry ID | enqueue --kind K [options]]
  *	acctl telegram set-webhook
  *	acctl telegram link-code --email E
+ *	acctl backup [--dir DIR] [--keep N]
+ *	acctl restore FILE [--overwrite-spool]
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -54,6 +56,7 @@
 #include "base/util.h"
 #include "billing/lifecycle.h"
 #include "billing/payments.h"
+#include "ops/backup.h"
 
 static struct ac_config cfg;
 static struct ac_db *db;
@@ -112,15 +115,21 @@ usage(void)
 	    "               alerts.configure,system.settings,system.logs, or all\n"
 	    "  admin passwd --username U --password P   a new password (ends its sessions,\n"
 	    "               clears a lock); --password - reads it from stdin\n"
-	    "  admin permissions --username U --permissions LIST\n");
+	    "  admin permissions --username U --permissions LIST\n"
+	    "  backup [--dir DIR] [--keep N]   pg_dump of the database and a tar of\n"
+	    "               AC_STATE_DIR in one set, DIR/alertcast-<UTC time>.tar\n"
+	    "               (AC_BACKUP_DIR); keeps the newest N (AC_BACKUP_KEEP)\n"
+	    "  restore FILE [--overwrite-spool]   a set into the empty database of\n"
+	    "               AC_DATABASE_URL and its state folder over AC_STATE_DIR\n");
 	return 2;
 }
 
-/* Prints o (stolen) as the command's answer. */
+/* Prints o (stolen) as the command's answer (reals as %.15g: 0.013, not
+ * 0.012999999999999999). */
 static int
 print(json_t *o)
 {
-	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 
 	printf("%s\n", s ? s : "null");
 	free(s);
@@ -1165,6 +1174,75 @@ cmd_admin(int argc, char *argv[])
 	return finish_tx(what, o, e.message);
 }
 
+/* The backup settings as lib/ops takes them. */
+static struct ac_backup_cfg
+backup_cfg(const char *dir, long long keep)
+{
+	return (struct ac_backup_cfg){ .database_url = cfg.database_url,
+	    .state_dir = cfg.state_dir,
+	    .dir = dir != NULL ? dir : ac_setting_str(&cfg, AC_S_BACKUP_DIR),
+	    .pg_bindir = ac_setting_str(&cfg, AC_S_PG_BINDIR),
+	    .keep = keep > 0 ? (int)keep : ac_setting_int(&cfg, AC_S_BACKUP_KEEP) };
+}
+
+/* acctl backup [--dir DIR] [--keep N] */
+struct backup_opts {
+	const char	*dir;
+	long long	 keep;
+};
+
+static const struct ac_opt backup_opts[] = {
+	AC_OPT_STRLEN("dir", struct backup_opts, dir, 1, 0),
+	AC_OPT_NUM("keep", struct backup_opts, keep, 1, 10000),
+	AC_OPT_END
+};
+
+static int
+cmd_backup(int argc, char *argv[])
+{
+	struct backup_opts in = { NULL, 0 };
+	struct ac_backup_cfg bc;
+	struct ac_backup_out out;
+	struct ac_err e = { 0 };
+	int rc;
+
+	if ((rc = options("backup", backup_opts, argc, argv, &in)) != 0)
+		return rc;
+	bc = backup_cfg(in.dir, in.keep);
+	if (ac_backup_make(&bc, &out, &e) == -1)
+		return fail("backup", e.message);
+	return print(json_pack("{s:s, s:I, s:f, s:i, s:i}", "file", out.file, "bytes",
+	    (json_int_t)out.bytes, "seconds", out.seconds, "kept", bc.keep, "removed",
+	    out.removed));
+}
+
+/* acctl restore FILE [--overwrite-spool] */
+static const struct ac_opt restore_opts[] = {
+	{ "overwrite-spool", AC_OT_FLAG, 0, 1, 0 },
+	AC_OPT_END
+};
+
+static int
+cmd_restore(int argc, char *argv[])
+{
+	struct ac_backup_cfg bc = backup_cfg(NULL, 0);
+	struct ac_restore_out out;
+	struct ac_err e = { 0 };
+	const char *file;
+	int overwrite = 0, rc;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return usage();
+	file = argv[1];
+	argv[1] = argv[0];
+	if ((rc = options("restore", restore_opts, argc - 1, argv + 1, &overwrite)) != 0)
+		return rc;
+	if (ac_backup_restore(db, &bc, file, overwrite, &out, &e) == -1)
+		return fail("restore", e.message);
+	return print(json_pack("{s:s, s:I, s:f, s:i}", "file", file, "bytes",
+	    (json_int_t)out.bytes, "seconds", out.seconds, "tables", out.tables));
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1189,6 +1267,8 @@ main(int argc, char *argv[])
 		{ "deliveries", cmd_deliveries, 0 },
 		{ "telegram", cmd_telegram, 0 },
 		{ "admin", cmd_admin, 0 },
+		{ "backup", cmd_backup, 1 },	/* pg_dump connects itself */
+		{ "restore", cmd_restore, 0 },
 	};
 	const char *config = NULL;
 	struct ac_err ce = { 0 };

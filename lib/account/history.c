@@ -53,14 +53,17 @@ static const struct ac_stmt st_signals = { "signals", AC_SQL_VISIBLE_WITH
 	"  AND (s.test_user_id IS NULL OR s.test_user_id = $1)"
 	"  AND (st.status <> 'testing' OR EXISTS (SELECT 1 FROM users u WHERE u.id = $1"
 	"  AND u.is_test))"
-	"  ORDER BY s.id DESC LIMIT $2) x", 2 };
+	"  AND ($3::bigint IS NULL OR s.id < $3)"
+	"  ORDER BY s.id DESC LIMIT $2) x", 3 };
 
 json_t *
-ac_signals(struct ac_db *db, long long user_id, long long limit, struct ac_err *e)
+ac_signals(struct ac_db *db, long long user_id, long long before, long long limit,
+    struct ac_err *e)
 {
-	char lim[24];
-	const char *more[1] = { lim };
+	char lim[24], bef[24];
+	const char *more[2] = { lim, before > 0 ? bef : NULL };
 
 	snprintf(lim, sizeof(lim), "%lld", limit);
+	snprintf(bef, sizeof(bef), "%lld", before);
 	return ac_user_query(db, &st_signals, user_id, more, e);
 }

@@ -32,10 +32,11 @@ struct ac_history_query {
 json_t	*ac_history(struct ac_db *db, long long user_id, const struct ac_history_query *q,
 	    struct ac_err *e);
 
-/* The newest processed signals, at most limit, of the strategies the user
- * has alarms on: [{"id", "strategy_id", "strategy", "symbol",
- * "timeframe", "action", "price", "take_profit", "stop_loss",
- * "received_at"}, ...]; NULL with *e. */
-json_t	*ac_signals(struct ac_db *db, long long user_id, long long limit, struct ac_err *e);
+/* The newest processed signals, at most limit, of ids below before (> 0;
+ * 0: the newest), of the strategies the user has alarms on and may see:
+ * [{"id", "strategy_id", "strategy", "symbol", "timeframe", "action",
+ * "price", "take_profit", "stop_loss", "received_at"}, ...]; NULL with *e. */
+json_t	*ac_signals(struct ac_db *db, long long user_id, long long before, long long limit,
+	    struct ac_err *e);
 
 #endif

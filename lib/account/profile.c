@@ -94,12 +94,13 @@ ac_subscription_status(struct ac_db *db, long long user_id, struct ac_err *e)
 	return ac_user_query(db, &st_subscription_status, user_id, NULL, e);
 }
 
+/* Times in the user's zone, as on every other page. */
 static const struct ac_stmt st_api_tokens = { "api_token_list",
-	"SELECT coalesce(json_agg(json_build_object('id', id, 'name', name, 'prefix', prefix,"
-	" 'created', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
-	" 'last_used', to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
-	" 'revoked', revoked_at IS NOT NULL) ORDER BY id DESC), '[]')"
-	" FROM api_tokens WHERE user_id = $1", 1 };
+	"SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name,"
+	" 'prefix', t.prefix, 'created', " AC_SQL_LOCAL("t.created_at") ","
+	" 'last_used', " AC_SQL_LOCAL("t.last_used_at") ","
+	" 'revoked', t.revoked_at IS NOT NULL) ORDER BY t.id DESC), '[]')"
+	" FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = $1", 1 };
 
 json_t *
 ac_api_token_list(struct ac_db *db, long long user_id, struct ac_err *e)

@@ -49,8 +49,8 @@ long long	 ac_credential_version(struct ac_db *db, long long user_id, struct ac_
 json_t		*ac_subscription_status(struct ac_db *db, long long user_id, struct ac_err *e);
 
 /* The user's API tokens, newest first: [{"id", "name", "prefix",
- * "created", "last_used" (UTC, to the minute; null: never), "revoked"}];
- * NULL with *e. */
+ * "created", "last_used" (the user's time, to the minute; null: never),
+ * "revoked"}]; NULL with *e. */
 json_t		*ac_api_token_list(struct ac_db *db, long long user_id, struct ac_err *e);
 
 #endif

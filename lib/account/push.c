@@ -31,9 +31,6 @@ static const struct ac_stmt st_unlink = { "push_unlink",
 	"UPDATE users SET push_player_id = NULL, updated_at = now()"
 	" WHERE id = $1 AND push_player_id IS NOT NULL", 1 };
 
-static const struct ac_stmt st_linked = { "push_linked",
-	"SELECT push_player_id IS NOT NULL FROM users WHERE id = $1", 1 };
-
 int
 ac_push_link(struct ac_db *db, long long user_id, const char *id)
 {
@@ -52,21 +49,4 @@ ac_push_unlink(struct ac_db *db, long long user_id)
 
 	snprintf(uid, sizeof(uid), "%lld", user_id);
 	return (int)ac_db_command(db, &st_unlink, vals);
-}
-
-int
-ac_push_linked(struct ac_db *db, long long user_id)
-{
-	char uid[24];
-	const char *vals[1] = { uid };
-	PGresult *res;
-	int linked;
-
-	snprintf(uid, sizeof(uid), "%lld", user_id);
-	res = ac_db_exec(db, &st_linked, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		return -1;
-	linked = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	return linked;
 }

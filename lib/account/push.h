@@ -24,7 +24,4 @@ int	ac_push_link(struct ac_db *db, long long user_id, const char *id);
 /* Forgets the user's device: 1, 0 when none was linked, -1 on a database error. */
 int	ac_push_unlink(struct ac_db *db, long long user_id);
 
-/* 1 if the user has a device linked, 0 if not, -1 on a database error. */
-int	ac_push_linked(struct ac_db *db, long long user_id);
-
 #endif

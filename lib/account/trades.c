@@ -4,25 +4,28 @@
 #include "account/query.h"
 #include "account/trades.h"
 
-/* The user's trades in form cols, joining what they need ($2 status, $3 limit). */
+/* The user's trades in form cols, joining what they need ($2 status, $3
+ * limit, $4 before: only ids below it; trades_user keeps it a range). */
 #define TRADES(cols, join) \
 	"SELECT coalesce(json_agg(t ORDER BY t.id DESC), '[]')" \
 	" FROM (SELECT " cols " FROM trades tr JOIN strategies st ON st.id = tr.strategy_id" join \
 	"  WHERE tr.user_id = $1 AND ($2::text IS NULL OR tr.status = $2)" \
+	"  AND ($4::bigint IS NULL OR tr.id < $4)" \
 	"  ORDER BY tr.id DESC LIMIT $3) t"
 
-static const struct ac_stmt st_trades_data = { "trades_data", TRADES(AC_SQL_TRADE_DATA, ""), 3 };
+static const struct ac_stmt st_trades_data = { "trades_data", TRADES(AC_SQL_TRADE_DATA, ""), 4 };
 static const struct ac_stmt st_trades_read = { "trades_read",
-	TRADES(AC_SQL_TRADE_READ, " JOIN users u ON u.id = tr.user_id"), 3 };
+	TRADES(AC_SQL_TRADE_READ, " JOIN users u ON u.id = tr.user_id"), 4 };
 
 json_t *
-ac_trades(struct ac_db *db, long long user_id, const char *status, long long limit,
-    int reading, struct ac_err *e)
+ac_trades(struct ac_db *db, long long user_id, const char *status, long long before,
+    long long limit, int reading, struct ac_err *e)
 {
-	char lim[24];
-	const char *more[2] = { status, lim };
+	char lim[24], bef[24];
+	const char *more[3] = { status, lim, before > 0 ? bef : NULL };
 
 	snprintf(lim, sizeof(lim), "%lld", limit);
+	snprintf(bef, sizeof(bef), "%lld", before);
 	return ac_user_query(db, reading ? &st_trades_read : &st_trades_data, user_id, more, e);
 }
 

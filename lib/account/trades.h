@@ -11,13 +11,14 @@
 #include "base/err.h"
 
 /*
- * The user's trades, newest first, at most limit, of one status ("open",
- * "closed", "replaced"; NULL: any): an array of trade objects as
+ * The user's trades, newest first, at most limit, of ids below before
+ * (> 0: the last id of the previous page; 0: the newest), of one status
+ * ("open", "closed", "replaced"; NULL: any): an array of trade objects as
  * AC_SQL_TRADE_DATA or, for a person (reading), AC_SQL_TRADE_READ
  * (lib/account/query.h) describes; NULL with *e.
  */
-json_t	*ac_trades(struct ac_db *db, long long user_id, const char *status, long long limit,
-	    int reading, struct ac_err *e);
+json_t	*ac_trades(struct ac_db *db, long long user_id, const char *status, long long before,
+	    long long limit, int reading, struct ac_err *e);
 
 /*
  * The user's trades per strategy, for a person reading the trades page:

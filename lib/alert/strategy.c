@@ -1,9 +1,11 @@
 /* strategy.c — see strategy.h. */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/crypto.h"
 #include "base/log.h"
@@ -631,4 +633,37 @@ ac_strategy_pine(const json_t *st)
 	    "steps", steps);
 	free(script);
 	return o;
+}
+
+/* 1 if word occurs in s with no letter or digit just before or after it;
+ * nocase: letters' case aside. */
+static int
+has_word(const char *s, const char *word, int nocase, int whole)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	if (n == 0)
+		return 1;
+	for (p = s; *p != '\0'; p++) {
+		if ((nocase ? strncasecmp(p, word, n) : strncmp(p, word, n)) != 0)
+			continue;
+		if (!whole || ((p == s || !isalnum((unsigned char)p[-1])) &&
+		    !isalnum((unsigned char)p[n])))
+			return 1;
+	}
+	return 0;
+}
+
+char *
+ac_strategy_tag(const char *name, const char *symbol, const char *timeframe, char *out,
+    size_t outsz)
+{
+	int sym = symbol != NULL && *symbol != '\0' && !has_word(name ? name : "", symbol, 1, 0);
+	int tf = timeframe != NULL && *timeframe != '\0' &&
+	    !has_word(name ? name : "", timeframe, 0, 1);
+
+	snprintf(out, outsz, "%s%s%s", sym ? symbol : "", sym && tf ? " " : "",
+	    tf ? timeframe : "");
+	return out;
 }

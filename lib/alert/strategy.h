@@ -105,4 +105,15 @@ int		 ac_strategy_token_rotate(struct ac_db *db, long long id, struct ac_err *e)
  */
 json_t		*ac_strategy_pine(const json_t *st);
 
+/*
+ * What to print after a strategy's name so a reader sees its market once:
+ * "<symbol> <timeframe>", less what the name already says (the symbol
+ * anywhere in it, case aside; the timeframe as a word of its own), so the
+ * default name "UT Bot BTCUSDT 1h" gets "" and "Trend" gets "BTCUSDT 1h".
+ * Writes it to out (outsz bytes, NUL-terminated, cut if need be); returns
+ * out.
+ */
+char		*ac_strategy_tag(const char *name, const char *symbol, const char *timeframe,
+		    char *out, size_t outsz);
+
 #endif

@@ -83,6 +83,8 @@ set_error(struct ac_db *db, const char *msg, const char *sqlstate)
 	    strcmp(db->sqlstate, "25006") == 0;
 }
 
+static void	record_result(struct ac_db *, const PGresult *);
+
 /* Server notices ("relation already exists, skipping") are debug lines. */
 static void
 notice(void *arg, const char *msg)
@@ -93,9 +95,10 @@ notice(void *arg, const char *msg)
 PGconn *
 ac_db_conn(struct ac_db *db)
 {
-	const char *keys[] = { "dbname", "application_name", "connect_timeout", "options", NULL };
-	char timeout[16], options[128];
-	const char *vals[5];
+	const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
+	char timeout[16], set[192];
+	const char *vals[4];
+	PGresult *res;
 
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return db->conn;
@@ -106,28 +109,39 @@ ac_db_conn(struct ac_db *db)
 	}
 	db->nprepared = 0;
 	snprintf(timeout, sizeof(timeout), "%d", db->connect_timeout_s);
-	/* no JIT: for these short statements it only adds compile time, which
-	 * reached half a second on the fan-out's query */
-	snprintf(options, sizeof(options), "-c statement_timeout=%d -c jit=off%s",
-	    db->statement_timeout_ms, db->generic_plans ? " -c plan_cache_mode=force_generic_plan" : "");
 	/* dbname with expand_dbname carries the whole conninfo or URI; the
 	 * later keys add to it */
 	vals[0] = db->conninfo;
 	vals[1] = db->appname;
 	vals[2] = timeout;
-	vals[3] = options;
-	vals[4] = NULL;
+	vals[3] = NULL;
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		set_error(db, db->conn ? PQerrorMessage(db->conn) : "out of memory", "08006");
-		if (db->conn != NULL)
-			PQfinish(db->conn);
-		db->conn = NULL;
-		db->unavailable = 1;
-		return NULL;
+		goto fail;
 	}
 	PQsetNoticeProcessor(db->conn, notice, NULL);
+	/* The session's settings by SET once connected, not as the startup
+	 * packet's "options", which PgBouncer refuses (docs/scaling.md).
+	 * No JIT: for these short statements it only adds compile time, which
+	 * reached half a second on the fan-out's query. */
+	snprintf(set, sizeof(set), "SET statement_timeout = %d; SET jit = off;%s",
+	    db->statement_timeout_ms, db->generic_plans ?
+	    " SET plan_cache_mode = force_generic_plan;" : "");
+	res = PQexec(db->conn, set);
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		record_result(db, res);
+		PQclear(res);
+		goto fail;
+	}
+	PQclear(res);
 	return db->conn;
+fail:
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	db->conn = NULL;
+	db->unavailable = 1;
+	return NULL;
 }
 
 static void

@@ -181,3 +181,20 @@ ac_message_render(const char *name, const struct ac_var *vars, size_t nvars, str
 	pthread_mutex_unlock(&mu);
 	return out;
 }
+
+const char *
+ac_exit_reason_words(const char *reason)
+{
+	static const struct {
+		const char *code, *words;
+	} words[] = {
+		{ "TP_HIT", "take profit" }, { "SL_HIT", "stop loss" },
+		{ "REPLACED", "replaced" }, { "OPPOSITE", "opposite signal" },
+		{ "MANUAL", "closed by hand" }, { "EXIT", "exit signal" },
+	};
+
+	for (size_t i = 0; reason != NULL && i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(reason, words[i].code) == 0)
+			return words[i].words;
+	return reason;
+}

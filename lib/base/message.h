@@ -37,4 +37,9 @@ char	*ac_message_fill(const char *tmpl, const struct ac_var *vars, size_t nvars,
 char	*ac_message_render(const char *name, const struct ac_var *vars, size_t nvars,
 	    struct ac_err *e);
 
+/* A trade's exit reason as stored (lib/work/trade.c: TP_HIT, SL_HIT,
+ * REPLACED, OPPOSITE, MANUAL, EXIT) in words for a person ("take profit");
+ * anything else as it is (NULL: NULL). */
+const char	*ac_exit_reason_words(const char *reason);
+
 #endif

@@ -48,6 +48,13 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 	DIR(STATE_DIR, AC_STATE_DIR, "$(localstatedir)/lib/alertcast", H | A | P | C | D,
 	    "local state: the spool, the generated JWT key, payment proofs (proofs/)"),
 	DIR(SQL_DIR, AC_SQL_DIR, "$(pkgdatadir)/sql", C, "the migrations acctl migrate applies"),
+	TXT(BACKUP_DIR, AC_ST_PATH, "/var/backups/alertcast", C,
+	    "where acctl backup writes its sets (alertcast-YYYYMMDDTHHMMSSZ.tar) unless --dir"),
+	NUM(BACKUP_KEEP, AC_ST_INT, 14, 1, 10000, C,
+	    "backup sets acctl backup keeps in that folder (the newest; unless --keep)"),
+	TXT(PG_BINDIR, AC_ST_PATH, NULL, C,
+	    "the folder of pg_dump and pg_restore, of the server's major version"
+	    " (/usr/lib/postgresql/15/bin; unset: $PATH)"),
 	TXT(BASE_URL, AC_ST_URL, "http://127.0.0.1:8080", P | W | C | D,
 	    "how the world reaches nginx (links, webhook URLs, the portal's origin)"),
 	TXT(UNSUBSCRIBE_SECRET, AC_ST_SECRET, NULL, P | W,

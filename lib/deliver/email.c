@@ -21,10 +21,13 @@ enum { E_ID, E_STATUS, E_USER, E_TO, E_SUBJECT, E_BODY, E_ATTEMPTS };
 
 /* Sets up it from email_outbox row i (-1: no row, GONE): the result at
  * once (no longer queued, outbox, plan used up) or a send waiting its turn,
- * the row's body as the text part and that text as HTML as the other. */
+ * the row's body with the footer as the text part and that text as HTML in
+ * the shared layout as the other (render_mail). */
 static void
 email_setup(struct item *it, const PGresult *res, int i)
 {
+	char err[256] = "";
+
 	if (i == -1 || strcmp(PQgetvalue(res, i, E_STATUS), "queued") != 0) {
 		item_gone(it);
 		return;
@@ -36,8 +39,10 @@ email_setup(struct item *it, const PGresult *res, int i)
 	if ((it->t.text = strdup(PQgetvalue(res, i, E_BODY))) == NULL ||
 	    (it->t.subject = strdup(PQgetvalue(res, i, E_SUBJECT))) == NULL)
 		abort();
-	it->t.subject[strcspn(it->t.subject, "\r\n")] = '\0';
-	it->t.html = render_text_html(it->t.text);
+	if (render_mail(&it->t, err, sizeof(err)) == -1) {
+		item_retry_in(it, 60000, err);	/* as a delivery's: the layout comes back */
+		return;
+	}
 	if (item_plan(it, it->attempts + 1) == 0)
 		it->job->started = 1;
 }

@@ -175,6 +175,11 @@ int	render_notice(const char *name, int ch, const struct ac_var *v, size_t n,
 	    struct ac_texts *t, char *err, size_t errsz);
 /* text as an email's HTML part (malloc'd). */
 char	*render_text_html(const char *text);
+/* An email_outbox message's parts in t (t->text and t->subject set on
+ * entry, t->html NULL): the HTML its text made in the shared layout, the
+ * text with the footer, as an account notice's. 0, or -1 with err (either
+ * part may then be NULL). */
+int	render_mail(struct ac_texts *t, char *err, size_t errsz);
 
 /* ---- send.c --------------------------------------------------------------- */
 

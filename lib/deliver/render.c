@@ -17,6 +17,7 @@
 #include "account/notify.h"
 #include "base/buf.h"
 #include "base/escape.h"
+#include "base/message.h"
 #include "deliver/deliver.h"
 #include "deliver/internal.h"
 
@@ -138,24 +139,6 @@ number_text(const char *s, char *out, size_t outsz)
 	snprintf(out, outsz, "%s", buf);
 }
 
-/* An exit reason of lib/work/trade.c (ac_exit_reason_name()) in words. */
-static const char *
-reason_words(const char *reason)
-{
-	static const struct {
-		const char *code, *words;
-	} words[] = {
-		{ "TP_HIT", "take profit" }, { "SL_HIT", "stop loss" },
-		{ "REPLACED", "replaced" }, { "OPPOSITE", "opposite signal" },
-		{ "MANUAL", "closed by hand" }, { "EXIT", "exit signal" },
-	};
-
-	for (size_t i = 0; reason != NULL && i < sizeof(words) / sizeof(words[0]); i++)
-		if (strcmp(reason, words[i].code) == 0)
-			return words[i].words;
-	return reason;
-}
-
 /* The lines for the trades the signal closed or replaced ("" if none),
  * from tmpl (trade_closed, or trade_closed.sms); NULL with err on a
  * template error. The caller frees the result. */
@@ -176,7 +159,7 @@ closed_lines(const char *json, const char *tmpl, char *err, size_t errsz)
 			{ "entry", entry },
 			{ "exit", exit },
 			{ "reason", reason },
-			{ "reason_words", reason_words(reason) },
+			{ "reason_words", ac_exit_reason_words(reason) },
 			{ "pnl", pnl },
 			{ "pnl_percent", pct },
 		};
@@ -455,6 +438,15 @@ render_notice(const char *name, int ch, const struct ac_var *v, size_t n, struct
 	if (ch == AC_CH_EMAIL && t->subject != NULL)
 		email_parts(t, "", err, errsz);
 	return texts_done(t);
+}
+
+int
+render_mail(struct ac_texts *t, char *err, size_t errsz)
+{
+	if ((t->html = render_text_html(t->text)) == NULL)
+		return -1;
+	email_parts(t, "", err, errsz);
+	return t->text != NULL && t->html != NULL ? 0 : -1;
 }
 
 /* text as an HTML part (malloc'd): escaped, a blank line parts paragraphs,

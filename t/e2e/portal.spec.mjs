@@ -1,11 +1,20 @@
 // portal.spec.mjs — the portal in a real browser (playwright-core driving
 // Debian's chromium; no browser is ever downloaded), against the stack
 // t/e2e/run starts:
-//   1. sign up (through the link mailed to the outbox), log out, log in,
+//   1. a guest: the front page, plans, sign-up (at 1280 and 390 px);
+//   2. sign up (through the link mailed to the outbox), log out, log in,
 //      add an alarm; an alert posted to /hook/tv/<token>, `ac-worker
 //      --once`; the notification is in the history and the balance went
-//      down; log out;
-//   2. password reset through the email outbox;
+//      down; a token shown once; Telegram linked by its QR code and
+//      unlinked; a SELL closes the trade, its PnL on the trades page;
+//   3. the same subscriber on a phone: an alarm added and deleted through
+//      its confirm page, trades and ledger as cards, a token; every page
+//      at 390 px; log out;
+//   4. password reset through the email outbox.
+// Every page, at both widths, is screenshotted into $AC_TEST_OUT and fails
+// the run on a console error or CSP refusal, a failed resource, a page
+// wider than its window, a table cut off or scrolling on its own, or an
+// id used twice.
 //   3. a screenshot of each main page, desktop and phone, in $AC_TEST_OUT.
 // Environment: AC_TEST_BASE_URL, AC_DATABASE_URL, AC_TEST_ACCTL,
 // AC_TEST_WORKER, AC_TEST_OUT, CHROMIUM (default /usr/bin/chromium).
@@ -60,33 +69,84 @@ const step = async (name, fn) => {
 	}
 };
 
+// What a page must never do, at either width: log a console error (a CSP
+// refusal among them), fail to load a resource, be wider than the window,
+// cut a table off (a column out of sight with no scroll of its own), or
+// carry an id twice. watch() collects a page's troubles as it goes;
+// pageCheck() asserts the rest on the page shown and that none came.
+const watch = (p) => {
+	const troubles = [];
+	p.on('console', (m) => { if (m.type() === 'error') troubles.push(`console: ${m.text()}`); });
+	p.on('pageerror', (e) => troubles.push(`script: ${e.message}`));
+	p.on('requestfailed', (r) => troubles.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+	p.on('response', (r) => {
+		if (r.status() >= 400 && r.request().resourceType() !== 'document')
+			troubles.push(`${r.status()}: ${r.url()}`);
+	});
+	p.troubles = troubles;
+	return p;
+};
+const pageCheck = async (p, label) => {
+	const { width, inner, dups, cut } = await p.evaluate(() => {
+		const seen = new Map();
+		for (const el of document.querySelectorAll('[id]')) seen.set(el.id, (seen.get(el.id) || 0) + 1);
+		const shown = (el) => el.offsetParent !== null;
+		const cut = [];
+		for (const t of document.querySelectorAll('table')) {
+			if (!shown(t)) continue;
+			const box = t.closest('.table-responsive');
+			if (box ? box.scrollWidth > box.clientWidth + 1
+				: t.getBoundingClientRect().right > window.innerWidth + 1)
+				cut.push(t.id || t.className);
+		}
+		return { width: document.documentElement.scrollWidth, inner: window.innerWidth,
+			dups: [...seen].filter(([, n]) => n > 1).map(([id]) => id), cut };
+	});
+	assert.ok(width <= inner + 10, `${label} is ${width}px wide in a ${inner}px window`);
+	assert.deepEqual(dups, [], `${label} repeats ids`);
+	assert.deepEqual(cut, [], `${label} cuts tables off`);
+	assert.deepEqual(p.troubles.splice(0), [], `${label}: console errors, refusals or failed loads`);
+};
+
 const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, javaScriptEnabled: false });
-const page = await context.newPage();
-const shot = (name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
+const page = watch(await context.newPage());
+const shot = async (name) => {
+	await page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
+	await pageCheck(page, `${name} at 1280 px`);
+};
 const balance = async () => Number((await page.locator('#balance').textContent()).trim());
 
-// Each page at 390 px: none wider than the phone, no CSP refusal, no id twice;
-// a screenshot of each as phone-<prefix><name>.png.
-const phoneCheck = async (storageState, names, prefix) => {
+// A phone (390 px) with the desktop's cookies (storageState; undefined: a
+// guest), its page watched like the desktop's.
+const phoneOpen = async (storageState) => {
 	const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true,
 		javaScriptEnabled: false, storageState });
-	const p = await phone.newPage();
-	const refused = [];
-	p.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/.test(m.text())) refused.push(m.text()); });
+	return { phone, p: watch(await phone.newPage()) };
+};
+const phoneShot = async (p, name) => {
+	await p.screenshot({ path: `${out}/phone-${name}.png`, fullPage: true });
+	await pageCheck(p, `${name} at 390 px`);
+};
+// Each page at 390 px, checked, a screenshot of each as phone-<prefix><name>.png.
+const phoneCheck = async (storageState, names, prefix) => {
+	const { phone, p } = await phoneOpen(storageState);
 	for (const name of names) {
 		await p.goto(`${base}/${name}`);
-		const width = await p.evaluate(() => document.documentElement.scrollWidth);
-		const dups = await p.evaluate(() => {
-			const seen = new Map();
-			for (const el of document.querySelectorAll('[id]')) seen.set(el.id, (seen.get(el.id) || 0) + 1);
-			return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
-		});
-		await p.screenshot({ path: `${out}/phone-${prefix}${name || 'dashboard'}.png`, fullPage: true });
-		assert.ok(width <= 400, `/${name} is ${width}px wide on a phone`);
-		assert.deepEqual(dups, [], `/${name} repeats ids`);
+		await phoneShot(p, `${prefix}${name || 'dashboard'}`);
 	}
-	assert.deepEqual(refused, [], 'no CSP refusal');
 	await phone.close();
+};
+
+// TradingView's alert for the first strategy, accepted (202) and delivered
+// (the worker's fan-out, then its deliveries).
+const alert = async (fields) => {
+	const body = JSON.stringify({ symbol: `E2E${hex}USDT`, timeframe: '60', ...fields,
+		time: new Date().toISOString() });
+	const res = await fetch(`${base}/hook/tv/${token}`, { method: 'POST', body,
+		headers: { 'Content-Type': 'application/json' } });
+	assert.equal(res.status, 202, await res.text());
+	worker();
+	worker();
 };
 
 await step('a guest sees the front page: strategies on offer, plans, sign-up', async () => {
@@ -153,13 +213,7 @@ await step('add an alarm', async () => {
 });
 
 await step('an alert becomes a notification and costs a credit', async () => {
-	const body = JSON.stringify({ symbol: `E2E${hex}USDT`, timeframe: '60', action: 'buy',
-		price: 42000, tp: 42840, sl: 41160, time: new Date().toISOString() });
-	const res = await fetch(`${base}/hook/tv/${token}`, { method: 'POST', body,
-		headers: { 'Content-Type': 'application/json' } });
-	assert.equal(res.status, 202, await res.text());
-	worker();
-	worker();
+	await alert({ action: 'buy', price: 42000, tp: 42840, sl: 41160 });
 	await page.goto(`${base}/history`);
 	const row = page.locator('#notifications tbody tr').first();
 	assert.match(await row.textContent(), new RegExp(`E2E${hex}USDT.*BUY @ 42000.*email`, 's'));
@@ -181,6 +235,14 @@ await step('an alert becomes a notification and costs a credit', async () => {
 	await page.reload();
 	assert.equal(await page.locator('#new-token').count(), 0);
 	assert.equal(sql("SELECT count(*) FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = :'p1'", email), '1');
+	// revoking asks first, on a page of its own
+	await page.locator('#tokens').getByRole('link', { name: 'Revoke' }).click();
+	await page.waitForURL(/\/tokens\/\d+\/revoke$/);
+	assert.match(await page.locator('h1').textContent(), /Revoke this token\?/);
+	await shot('token-revoke');
+	await page.getByRole('button', { name: 'Revoke the token' }).click();
+	await page.waitForURL(/done=token_revoked/);
+	assert.match(await page.locator('#tokens').textContent(), /revoked/);
 });
 
 await step('connect Telegram: the deep link and its QR code, then disconnect', async () => {
@@ -202,6 +264,111 @@ await step('connect Telegram: the deep link and its QR code, then disconnect', a
 	await page.getByRole('button', { name: 'Disconnect Telegram' }).click();
 	assert.match(await page.locator('[role=status]').textContent(), /Telegram disconnected/);
 	assert.equal(sql("SELECT count(*) FROM users WHERE email = :'p1' AND telegram_chat_id IS NULL", email), '1');
+});
+
+await step('a SELL closes the trade: its result on the trades page and in the ledger', async () => {
+	await alert({ action: 'sell', price: 42420 });
+	await page.goto(`${base}/trades`);
+	const closed = page.locator('#trades tbody tr', { hasText: 'closed' }).first();
+	assert.match(await closed.textContent(), /42000.*42420.*420/s);
+	await shot('trades-closed');
+	await page.goto(`${base}/credits`);
+	assert.match(await page.locator('#ledger tbody tr').first().textContent(), /SELL|CLOSE/);
+	await shot('credits-used');
+});
+
+await step("the subscriber's journey on a phone: alarms, trades, credits, tokens", async () => {
+	const { phone, p } = await phoneOpen(await context.storageState());
+	// add an alarm on the second strategy, then delete it through its confirm page
+	await p.goto(`${base}/alarms`);
+	await p.getByLabel('Strategy').selectOption(String(second.id));
+	await p.getByLabel('Email').check();
+	await p.getByRole('button', { name: 'Add alarm' }).click();
+	await p.waitForURL(/done=alarm_added/);
+	await phoneShot(p, 'journey-alarm-added');
+	const card = p.locator('.alarm', { hasText: `E2F${hex}USDT` });
+	await card.getByRole('link', { name: 'Delete' }).click();
+	await p.waitForURL(/\/alarms\/\d+\/delete$/);
+	await phoneShot(p, 'journey-alarm-delete');
+	await p.getByRole('button', { name: 'Delete the alarm' }).click();
+	await p.waitForURL(/done=alarm_deleted/);
+	assert.equal(await p.locator('.alarm', { hasText: `E2F${hex}USDT` }).count(), 0);
+	// the trades and the ledger as cards: side, status and PnL in sight
+	await p.goto(`${base}/trades`);
+	assert.equal(await p.locator('#trades').isVisible(), false);
+	const trade = p.locator('#trades-list li', { hasText: 'closed' }).first();
+	assert.ok(await trade.isVisible());
+	assert.match(await trade.textContent(), /SELL|BUY/);
+	assert.match(await trade.locator('strong.text-success').textContent(), /420/);
+	await phoneShot(p, 'journey-trades');
+	await p.goto(`${base}/credits`);
+	assert.ok(await p.locator('#ledger-list li').first().isVisible());
+	await phoneShot(p, 'journey-credits');
+	// a token made on the phone is shown once
+	await p.goto(`${base}/tokens`);
+	await p.getByLabel('Name').fill('phone bot');
+	// the keyboard's Go, as on a phone (chromium's phone emulation without
+	// JavaScript never settles a scroll to a button below the fold)
+	await p.getByLabel('Name').press('Enter');
+	await p.waitForURL(/done=token_created/);
+	assert.match(await p.locator('#new-token').textContent(), /^act_/);
+	await phoneShot(p, 'journey-token');
+	await p.reload();
+	assert.equal(await p.locator('#new-token').count(), 0);
+	assert.ok(await p.locator('#tokens-list li', { hasText: 'phone bot' }).isVisible());
+	await phone.close();
+});
+
+await step('a new subscriber on a phone: sign up by the emailed link, Telegram, a password reset', async () => {
+	const { phone, p } = await phoneOpen(undefined);
+	const email2 = `e2e.phone.${hex.toLowerCase()}@example.com`;
+	const link = (kind, path) => {
+		const mail = sql("SELECT body FROM email_outbox WHERE to_addr = :'p1' AND kind = :'p2'"
+			+ " ORDER BY id DESC LIMIT 1", email2, kind);
+		const m = mail.match(new RegExp(`https?://\\S+${path}\\?token=[\\w-]+`));
+		assert.ok(m, `no ${kind} link in the outbox message: ${mail}`);
+		return m[0];
+	};
+	await p.goto(`${base}/`);
+	await p.locator('#front-signup').click();
+	await p.waitForURL(/\/signup$/);
+	await p.getByLabel('Name').fill('Pat Phone');
+	await p.getByLabel('Email').fill(email2);
+	await p.getByLabel('Password').fill(password);
+	await p.getByLabel('Password').press('Enter');
+	await p.waitForURL(`${base}/signup?done=check_email`);
+	await phoneShot(p, 'journey-signup-sent');
+	await p.goto(link('signup_confirm', '/signup/confirm'));
+	await p.getByLabel('The password you chose').fill(password);
+	await phoneShot(p, 'journey-signup-confirm');
+	await p.getByLabel('The password you chose').press('Enter');
+	await p.waitForURL(`${base}/?done=signed_up`);
+	assert.match(await p.locator('h1').textContent(), /Hello, Pat Phone/);
+	await phoneShot(p, 'journey-dashboard');
+	// Telegram: the deep link to tap (the QR code is for a computer's page)
+	await p.goto(`${base}/account`);
+	await p.getByRole('button', { name: 'Connect Telegram' }).press('Enter');
+	assert.match(await p.locator('#telegram-link').getAttribute('href'), /^https:\/\/t\.me\/alertcast_e2e_bot\?start=/);
+	await phoneShot(p, 'journey-telegram-link');
+	// log out, forget the password, reset it through the emailed link
+	await p.getByRole('button', { name: 'Log out' }).press('Enter');
+	await p.waitForURL(/\/login/);
+	await p.goto(`${base}/password/forgot`);
+	await p.getByLabel('Email').fill(email2);
+	await p.getByLabel('Email').press('Enter');
+	assert.match(await p.locator('main').textContent(), /on its way/);
+	await phoneShot(p, 'journey-forgot');
+	worker();
+	await p.goto(link('password_reset', '/password/reset'));
+	await p.getByLabel('New password').fill('a phone passphrase here');
+	await phoneShot(p, 'journey-reset');
+	await p.getByLabel('New password').press('Enter');
+	await p.waitForURL(/done=reset/);
+	await p.getByLabel('Email').fill(email2);
+	await p.getByLabel('Password').fill('a phone passphrase here');
+	await p.getByLabel('Password').press('Enter');
+	await p.waitForURL(`${base}/`);
+	await phone.close();
 });
 
 await step('phone-sized pages: none cut off, no CSP refusal, no duplicate id', async () => {

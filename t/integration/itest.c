@@ -876,3 +876,15 @@ it_spool_empty(void)
 	closedir(d);
 	return empty;
 }
+
+void
+it_drain(const char *log)
+{
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(it_reap(it_worker_start(log, "--once", NULL)), 0);
+		if (it_q_ll("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')"
+		    " AND run_at <= now()", NULL) == 0)
+			return;
+	}
+	fail_msg("jobs still pending after 50 drains");
+}

@@ -158,6 +158,10 @@ pid_t		 it_worker_start(const char *log, ...);
 /* Waits for pid; its exit status (128 + signal when killed). */
 int		 it_reap(pid_t pid);
 
+/* ac-worker --once (its output appended to log, as it_worker_start) until no
+ * job is pending and due; fails the test after 50 runs. */
+void		 it_drain(const char *log);
+
 /* ---- fixtures ----------------------------------------------------------- */
 
 struct it_strategy {

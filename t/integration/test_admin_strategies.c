@@ -429,20 +429,6 @@ test_rotate(void **state)
 	    " WHERE id = $1::bigint) || '%'", sid, NULL), 1);
 }
 
-/* ac-worker --once until no job is pending and due. */
-static void
-drain(void)
-{
-	for (int i = 0; i < 50; i++) {
-		assert_int_equal(it_reap(it_worker_start("test_admin_strategies-worker.log",
-		    "--once", NULL)), 0);
-		if (it_q_ll("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')"
-		    " AND run_at <= now()", NULL) == 0)
-			return;
-	}
-	fail_msg("jobs still pending after 50 drains");
-}
-
 /* A user subscribed to p with credits and an email alarm on its strategy;
  * a test user when is_test. Its id. */
 static long long
@@ -536,7 +522,7 @@ test_test_signal(void **state)
 	assert_true(it_has(&r, form));
 	it_resp_free(&r);
 
-	drain();
+	it_drain("test_admin_strategies-worker.log");
 	assert_int_equal(deliveries_of(signal, tester), 1);
 	assert_int_equal(deliveries_of(signal, normal), 0);
 	assert_int_equal(balance(tester), 10);
@@ -567,7 +553,7 @@ test_test_signal(void **state)
 	/* a real alert of the same strategy reaches both, and costs credits:
 	 * the test signal changed nothing for real signals */
 	assert_int_equal(send_alert(&p.strategy, p.strategy.path), 202);
-	drain();
+	it_drain("test_admin_strategies-worker.log");
 	assert_int_equal(it_q_ll("SELECT count(DISTINCT user_id) FROM deliveries d JOIN signals s"
 	    " ON s.id = d.signal_id WHERE s.strategy_id = $1::bigint AND s.test_user_id IS NULL",
 	    txt(p.strategy.id), NULL), 2);
@@ -592,7 +578,7 @@ test_testing_strategy(void **state)
 	tester = subscriber(&p, "tester", 1);
 	tester2 = subscriber(&p, "tester2", 1);
 	assert_int_equal(send_alert(&p.strategy, p.strategy.path), 202);
-	drain();
+	it_drain("test_admin_strategies-worker.log");
 	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN signals s"
 	    " ON s.id = d.signal_id WHERE s.strategy_id = $1 AND d.user_id = $2", sid,
 	    txt(normal), NULL), 0);

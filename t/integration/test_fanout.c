@@ -52,19 +52,6 @@ worker_logged(const char *a, const char *b)
 	return found;
 }
 
-/* ac-worker --once until no job is pending and due. */
-static void
-drain(void)
-{
-	for (int i = 0; i < 50; i++) {
-		assert_int_equal(it_reap(it_worker_start("test_fanout-worker.log", "--once", NULL)), 0);
-		if (it_q_ll("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')"
-		    " AND run_at <= now()", NULL) == 0)
-			return;
-	}
-	fail_msg("jobs still pending after 50 drains");
-}
-
 /* Runs acctl (NULL-terminated args) and asserts it exits with want. */
 static json_t *
 acctl(int want, ...)
@@ -271,7 +258,7 @@ test_skip_reasons(void **state)
 	signal = (long long)json_integer_value(it_json_get(&r, "id"));
 	it_resp_free(&r);
 	assert_true(signal > 0);
-	drain();
+	it_drain("test_fanout-worker.log");
 
 	snprintf(path, sizeof(path), "%lld", signal);
 	o = acctl(0, "deliveries", "--signal", path, NULL);
@@ -333,7 +320,7 @@ test_skip_reasons(void **state)
 		PQclear(it_q("UPDATE jobs SET state = 'pending', run_at = now(), attempts = 0"
 		    " WHERE unique_key = 'fanout:' || $1 OR unique_key IN (SELECT 'deliver:' || id"
 		    " FROM deliveries WHERE signal_id = $1::bigint)", path, NULL));
-		drain();
+		it_drain("test_fanout-worker.log");
 		assert_int_equal(it_q_ll(snap, NULL), before);
 		assert_int_equal(it_q_ll("SELECT total_alerts FROM strategies WHERE id = $1", sid,
 		    NULL), 1);
@@ -356,7 +343,7 @@ test_thousand_users(void **state)
 	users_bulk(tag, 1000, plan, s.id, "{email,telegram}", "{0,1,2,5,3}");
 	signal = signal_new(s.id, "SELL", "2500", "2400", "2600", "0");
 	snprintf(sid, sizeof(sid), "%lld", signal);
-	drain();
+	it_drain("test_fanout-worker.log");
 	assert_int_equal(it_q_ll("SELECT matched_users FROM signals WHERE id = $1", sid, NULL), 1000);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger WHERE reference = 'signal:' || $1"
 	    " AND amount = -2", sid, NULL), 600);
@@ -408,7 +395,7 @@ test_keys(void **state)
 	it_rand_hex(tag, 10);
 	users_bulk(tag, 3, plan, s.id, "{telegram}", "{5}");
 	signal = signal_new(s.id, "BUY", "300", "330", "270", "0");
-	drain();
+	it_drain("test_fanout-worker.log");
 	user = it_q_ll("SELECT min(id) FROM users WHERE email LIKE $1 || '.%'", tag, NULL);
 	missing = it_q_ll("SELECT max(id) + 1000 FROM users", NULL);
 	snprintf(sql, sizeof(sql), "INSERT INTO trades (trade_number, user_id, strategy_id, symbol,"
@@ -501,7 +488,7 @@ test_part_fails_then_rerun(void **state)
 	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE unique_key = 'fanout:' || $1"
 	    " AND state = 'pending' AND attempts = 1", sid, NULL), 1);
 	PQclear(it_q("UPDATE jobs SET run_at = now() WHERE unique_key = 'fanout:' || $1", sid, NULL));
-	drain();
+	it_drain("test_fanout-worker.log");
 	assert_int_equal(it_q_ll("SELECT matched_users FROM signals WHERE id = $1"
 	    " AND status = 'processed'", sid, NULL), 1200);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger"
@@ -574,7 +561,7 @@ test_exit_to_flat(void **state)
 	snprintf(u2, sizeof(u2), "%lld", it_q_ll("SELECT max(id) FROM users"
 	    " WHERE email LIKE $1 || '.%'", tag, NULL));
 	entry = post_position(&s, "buy", 40000, "long", "flat", 202, field, sizeof(field));
-	drain();
+	it_drain("test_fanout-worker.log");
 	snprintf(sid, sizeof(sid), "%lld", entry);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE entry_signal_id = $1"
 	    " AND side = 'BUY' AND status = 'open'", sid, NULL), 2);
@@ -593,7 +580,7 @@ test_exit_to_flat(void **state)
 	    signals);
 
 	exit_ = post_position(&s, "sell", 45000, "flat", "long", 202, field, sizeof(field));
-	drain();
+	it_drain("test_fanout-worker.log");
 	snprintf(eid, sizeof(eid), "%lld", exit_);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM signals WHERE id = $1"
 	    " AND action = 'EXIT_LONG' AND status = 'processed'", eid, NULL), 1);
@@ -659,14 +646,14 @@ test_tp_hit_per_trade(void **state)
 	snprintf(uid, sizeof(uid), "%lld", it_q_ll("SELECT id FROM users"
 	    " WHERE email LIKE $1 || '.%'", tag, NULL));
 	snprintf(e1, sizeof(e1), "%lld", post_alert(&s, "buy", 42000, 43000, 41000, now));
-	drain();
+	it_drain("test_fanout-worker.log");
 	snprintf(e2, sizeof(e2), "%lld", post_alert(&s, "buy", 42500, 45000, 41000, now + 1000));
-	drain();
+	it_drain("test_fanout-worker.log");
 	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1"
 	    " AND status = 'open' AND side = 'BUY'", uid, NULL), 2);
 
 	snprintf(x1, sizeof(x1), "%lld", post_alert(&s, "tp_hit", 43100, 0, 0, now + 2000));
-	drain();
+	it_drain("test_fanout-worker.log");
 	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1"
 	    " AND entry_signal_id = $2 AND status = 'closed' AND exit_reason = 'TP_HIT'"
 	    " AND exit_price = 43100 AND pnl_amount = 1100 AND round(pnl_percent, 4) = 2.619"
@@ -681,7 +668,7 @@ test_tp_hit_per_trade(void **state)
 	    " AND user_id = $2 AND kind = 'exit'", x1, uid, NULL), 1);
 
 	snprintf(x2, sizeof(x2), "%lld", post_alert(&s, "tp_hit", 45000, 0, 0, now + 3000));
-	drain();
+	it_drain("test_fanout-worker.log");
 	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE user_id = $1"
 	    " AND entry_signal_id = $2 AND status = 'closed' AND exit_reason = 'TP_HIT'"
 	    " AND exit_price = 45000 AND pnl_amount = 2500 AND exit_signal_id = $3", uid, e2, x2,
@@ -748,7 +735,7 @@ test_crash(void **state)
 	    it_q_ll("SELECT count(*) FROM signals WHERE id = ANY ($1::bigint[])"
 	    " AND status = 'received'", ids, NULL),
 	    it_q_ll("SELECT count(*) FROM jobs WHERE state = 'running'", NULL));
-	drain();
+	it_drain("test_fanout-worker.log");
 	/* no job lost: done, or dead with its reason */
 	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE NOT (state = 'done'"
 	    " OR state = 'dead' AND last_error IS NOT NULL)", NULL), 0);
@@ -802,7 +789,7 @@ test_unreached_not_charged(void **state)
 	assert_int_equal(r.status, 202);
 	signal = (long long)json_integer_value(it_json_get(&r, "id"));
 	it_resp_free(&r);
-	drain();
+	it_drain("test_fanout-worker.log");
 	snprintf(path, sizeof(path), "%lld", signal);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
 	    " WHERE d.signal_id = $1 AND u.email = $2 AND d.channel = 'telegram'"
@@ -831,7 +818,7 @@ test_unreached_not_charged(void **state)
 	assert_int_equal(r.status, 202);
 	signal = (long long)json_integer_value(it_json_get(&r, "id"));
 	it_resp_free(&r);
-	drain();
+	it_drain("test_fanout-worker.log");
 	snprintf(path, sizeof(path), "%lld", signal);
 	assert_int_equal(it_q_ll("SELECT credit_balance FROM users WHERE email = $1", e_tg, NULL), 4);
 	assert_int_equal(it_q_ll("SELECT credit_balance FROM users WHERE email = $1", e_off, NULL),

@@ -562,8 +562,15 @@ test_spool_replay_duplicate(void **state)
 	o = it_acctl(&st, "replay-spool", (char *)NULL);
 	if (st != 0 || !json_is_object(o))
 		fail_msg("acctl replay-spool: exit %d", st);
-	assert_int_equal(json_integer_value(json_object_get(o, "duplicate")), 2);
-	assert_int_equal(json_integer_value(json_object_get(o, "queued")), 1);
+	/* acctl's counts, unless ac-hook's own replay (after answering a
+	 * request, any request, while the spool holds alerts) took some first;
+	 * either way the rows below are the outcome */
+	if (json_integer_value(json_object_get(o, "duplicate")) > 2 ||
+	    json_integer_value(json_object_get(o, "queued")) > 1 ||
+	    (json_integer_value(json_object_get(o, "duplicate")) +
+	    json_integer_value(json_object_get(o, "queued")) == 3 &&
+	    json_integer_value(json_object_get(o, "queued")) != 1))
+		fail_msg("acctl replay-spool counted %s", json_dumps(o, JSON_COMPACT));
 	json_decref(o);
 	assert_int_equal(signals_of(&s), 2);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM signals WHERE request_id = 'it-replay-later'"
@@ -1222,6 +1229,27 @@ writer_run(struct writer *w, int64_t until, pid_t pid)
 	}
 }
 
+/* Waits up to 10 s for readiness to see the database again (directly, a
+ * reconnect; through PgBouncer, its next server login, up to
+ * server_login_retry later). */
+static void
+ready_wait(void)
+{
+	struct it_resp r;
+
+	for (int64_t end = it_now_ms() + 10000;; nap_ms(50)) {
+		it_http(&r, "GET", "/health/ready", NULL, NULL, 0);
+		if (r.status == 200 && it_json_str(&r, "checks.database") != NULL &&
+		    strcmp(it_json_str(&r, "checks.database"), "ok") == 0) {
+			it_resp_free(&r);
+			return;
+		}
+		it_resp_free(&r);
+		if (it_now_ms() > end)
+			fail_msg("the database is not ready 10 s after it came back");
+	}
+}
+
 static int
 pg_start_again(void **state)
 {
@@ -1271,6 +1299,7 @@ test_spool(void **state)
 
 	/* the database is back: this request's process replays the spool
 	 * after answering, and so does acctl */
+	ready_wait();
 	body = it_alert(&s, "SELL", it_price(30000), 0, 0, it_now_ms());
 	it_post(&r, s.path, CT_JSON, body);
 	queued_id("after the outage", &r);
@@ -1552,6 +1581,70 @@ test_secrets_not_spooled(void **state)
 	free(body[1]);
 }
 
+/* ---- 11. Redis killed under load: nothing lost, nothing refused ------------------------------ */
+
+static int
+redis_start_again(void **state)
+{
+	(void)state;
+	return it_sh("AC_TEST_REDIS_START") == 0 ? 0 : -1;
+}
+
+/* Redis holds only what may be lost (rate counts, breakers): killed while
+ * alerts pour in, every alert is still answered 202 and stored once, and
+ * readiness reports Redis down without taking the site out of a load
+ * balancer; started again, it is seen again. */
+static void
+test_redis_killed(void **state)
+{
+	struct it_strategy s;
+	struct writer w = { .s = &s };
+	struct it_resp r;
+	char id[24], p[32];
+	PGresult *res;
+
+	(void)state;
+	ready_wait();
+	it_strategy_new(&s, "1h", (char *)NULL);
+	w.m = it_multi_new(writer_done, &w);
+	writer_run(&w, it_now_ms() + 300, 0);
+	assert_int_equal(writer_run(&w, 0, it_sh_start("AC_TEST_REDIS_STOP")), 0);
+	writer_run(&w, it_now_ms() + 1000, 0);
+	it_http(&r, "GET", "/health/ready", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(it_json_str(&r, "checks.redis"), "down");
+	it_resp_free(&r);
+	assert_int_equal(writer_run(&w, 0, it_sh_start("AC_TEST_REDIS_START")), 0);
+	writer_run(&w, it_now_ms() + 300, 0);
+	while (it_multi_step(w.m, 100) > 0)
+		continue;
+	it_multi_free(w.m);
+	it_http(&r, "GET", "/health/ready", NULL, NULL, 0);
+	assert_string_equal(it_json_str(&r, "checks.redis"), "ok");
+	it_resp_free(&r);
+
+	snprintf(id, sizeof(id), "%lld", s.id);
+	res = it_q("SELECT price::text, count(*) FROM signals WHERE strategy_id = $1"
+	    " GROUP BY price", id, (char *)NULL);
+	assert_int_equal((size_t)PQntuples(res), w.n);
+	for (size_t k = 0; k < w.n; k++) {
+		int found = 0;
+
+		if (w.sent[k].status != 202 || strcmp(w.sent[k].state, "queued") != 0)
+			fail_msg("alert %zu answered %ld %s with Redis away", k, w.sent[k].status,
+			    w.sent[k].state);
+		it_num(w.sent[k].price, p, sizeof(p));
+		for (int i = 0; i < PQntuples(res); i++)
+			if (strcmp(PQgetvalue(res, i, 0), p) == 0)
+				found = strcmp(PQgetvalue(res, i, 1), "1") == 0 ? 1 : -1;
+		if (found != 1)
+			fail_msg("alert %zu (price %s) is stored %s", k, p, found ? "twice" : "nowhere");
+	}
+	PQclear(res);
+	fprintf(stderr, "test_redis_killed: %zu alerts, all 202 and stored once\n", w.n);
+	free(w.sent);
+}
+
 int
 main(void)
 {
@@ -1583,6 +1676,7 @@ main(void)
 		cmocka_unit_test(test_secrets_not_kept),
 		cmocka_unit_test_teardown(test_secrets_not_spooled, pg_start_again),
 		cmocka_unit_test_teardown(test_spool, pg_start_again),
+		cmocka_unit_test_teardown(test_redis_killed, redis_start_again),
 	};
 	int rc;
 

@@ -592,6 +592,65 @@ test_four_workers_10000_jobs(void **state)
 	assert_true(busy >= 2);
 }
 
+/* Workers on four hosts (--id: what each host's unit or crontab names it)
+ * drain one queue; one host dies (SIGKILL) with jobs in hand. Every job
+ * is done, its effect committed once (the runs counter), the dead host's
+ * jobs taken back by a live worker's rescuer (its session gone) and run
+ * again, and the live hosts share the work. */
+static void
+test_worker_hosts(void **state)
+{
+	static const char *const hosts[] = { "host-a", "host-b", "host-c", "host-d" };
+	char name[32], logb[1200];
+	json_t *o = NULL;
+	pid_t w[4];
+	long long share[4] = { 0 }, sum = 0, held;
+
+	(void)state;
+	assert_int_equal(run_acctl(&o, "jobs", "enqueue", "--kind", "noop", "--payload",
+	    "{\"count\": true, \"sleep_ms\": 4}", "--count", "2000", NULL), 0);
+	json_decref(o);
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "hosts-%s", hosts[i]);
+		unlink(logpath(name, logb, sizeof(logb)));
+		w[i] = start_worker(name, "--for", "120", "--batch", "20", "--id", hosts[i],
+		    "--lease", "300", NULL);
+	}
+	assert_true(wait_for("SELECT count(*) > 0 FROM jobs WHERE kind = 'noop'"
+	    " AND state = 'running' AND locked_by = 'host-c'", 20000));
+	kill(w[2], SIGKILL);
+	assert_int_equal(reap(w[2], 5000), -1);
+	held = num("SELECT count(*) FROM jobs WHERE kind = 'noop' AND ((state = 'running'"
+	    " AND locked_by = 'host-c')"	/* or taken back already */
+	    " OR last_error = 'lease dropped: worker host-c disconnected')");
+	assert_true(held > 0);
+	assert_true(wait_for("SELECT count(*) = 2000 FROM jobs WHERE kind = 'noop'"
+	    " AND state = 'done'", 90000));
+	for (int i = 0; i < 4; i++) {
+		if (i == 2)
+			continue;
+		kill(w[i], SIGTERM);
+		assert_int_equal(reap(w[i], 5000), 0);
+	}
+	/* each job's effect once, the dead host's second try its last */
+	assert_int_equal(num("SELECT count(*) FROM jobs WHERE kind = 'noop' AND state = 'done'"
+	    " AND payload->>'runs' = '1'"), 2000);
+	assert_int_equal(num("SELECT count(*) FROM jobs WHERE kind = 'noop' AND attempts = 2"
+	    " AND last_error = 'lease dropped: worker host-c disconnected'"), held);
+	assert_int_equal(num("SELECT count(*) FROM jobs WHERE kind = 'noop' AND attempts > 2"), 0);
+	/* the live hosts shared the rest: none did less than a sixth of it */
+	for (int i = 0; i < 4; i++) {
+		if (i == 2)
+			continue;
+		snprintf(name, sizeof(name), "hosts-%s", hosts[i]);
+		share[i] = logged_done(name);
+		sum += share[i];
+	}
+	for (int i = 0; i < 4; i++)
+		if (i != 2 && share[i] * 6 < sum)
+			fail_msg("%s did %lld of %lld jobs", hosts[i], share[i], sum);
+}
+
 /* Housekeeping at a worker's start: done jobs older than AC_JOBS_KEEP_DAYS
  * (7) go, recent and dead ones stay; expired sessions and codes go. */
 static void
@@ -640,6 +699,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rescue_expired_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_latency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigterm_finishes_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_worker_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_four_workers_10000_jobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_survives_postgres_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_housekeeping, setup, teardown),

@@ -1633,8 +1633,23 @@ test_api_tokens(void **state)
 		tid = it_q_ll("SELECT id FROM api_tokens WHERE token_hash ="
 		    " sha256(convert_to($1, 'UTF8'))", token, NULL);
 		snprintf(path, sizeof(path), "/tokens/%lld/revoke", tid);
+		/* the list's Revoke asks first, naming the token; nothing changes */
+		ib_get(&b, &r, "/tokens");
+		assert_true(it_has(&r, "<a class=\"btn btn-sm btn-outline-danger\" href=\"/tokens/"));
+		it_resp_free(&r);
+		ib_get(&b, &r, path);
+		assert_int_equal(r.status, 200);
+		assert_true(it_has(&r, "Revoke this token?"));
+		assert_true(it_has(&r, "<strong>my bot</strong>"));
+		assert_true(it_has(&r, "method=\"post\" action=\"/tokens/"));
+		it_resp_free(&r);
+		assert_int_equal(it_q_ll("SELECT count(*) FROM api_tokens WHERE token_hash ="
+		    " sha256(convert_to($1, 'UTF8')) AND revoked_at IS NULL", token, NULL), 1);
 		ib_post(&b, &r, path, "");
 		ib_expect_redirect(&r, "token_revoked");
+		it_resp_free(&r);
+		ib_get(&b, &r, path);	/* revoked: nothing to confirm */
+		assert_int_equal(r.status, 404);
 		it_resp_free(&r);
 		it_http_h(&r, "GET", "/api/v1/auth/user", h, NULL, NULL, 0);
 		assert_int_equal(r.status, 401);
@@ -1826,6 +1841,172 @@ test_banners(void **state)
 	}
 }
 
+/* The next page's path from a page's rel="next" link ("" when none). */
+static char *
+next_page(const struct it_resp *r, char *path, size_t n)
+{
+	const char *next = strstr(r->body, "rel=\"next\""), *href;
+
+	*path = '\0';
+	if (next == NULL)
+		return path;
+	for (href = next; href > r->body && strncmp(href, "href=\"", 6) != 0; href--)
+		;
+	snprintf(path, n, "%.*s", (int)(strchr(href + 6, '"') - href - 6), href + 6);
+	for (char *amp; (amp = strstr(path, "&amp;")) != NULL; )
+		memmove(amp + 1, amp + 5, strlen(amp + 5) + 1);
+	return path;
+}
+
+/* The ledger and the trades a page at a time (keyset: ?before=id), with
+ * the balance after each ledger row running on unbroken across pages; the
+ * API pages the same way; a strategy's market is shown once, whatever its
+ * name says; API tokens' times in the user's zone. */
+static void
+test_ledger_and_trade_pages(void **state)
+{
+	struct fx_plan p;
+	struct ib b = { 0 };
+	struct it_resp r;
+	char email[128], path[160], u[24], token[128], auth[160];
+	long long uid, prev_after = 0, prev_amount = 0, seen = 0, total, trades = 0, last = 0;
+
+	(void)state;
+	fx_plan_new(&p);
+	it_source("127.0.0.26");
+	uid = ib_signup(&b, "pages", "Paige", PW, email);
+	it_source(NULL);
+	snprintf(u, sizeof(u), "%lld", uid);
+	PQclear(it_q("INSERT INTO credit_ledger (user_id, amount, kind, reference, idempotency_key)"
+	    " VALUES ($1::bigint, 1000, 'grant', 'test', 'test:pages:' || $1)", u, NULL));
+	PQclear(it_q("INSERT INTO credit_ledger (user_id, amount, kind, reference, idempotency_key)"
+	    " SELECT $1::bigint, -1 - g % 3, 'usage', 'test', 'test:pages:' || $1 || ':' || g"
+	    " FROM generate_series(1, 119) g", u, NULL));
+	total = it_q_ll("SELECT count(*) FROM credit_ledger WHERE user_id = $1", u, NULL);
+	ib_get(&b, &r, "/credits");
+	for (int pg = 1; ; pg++) {
+		const char *t = strstr(r.body, "id=\"ledger\""), *end = strstr(r.body, "</table>");
+		int rows = 0;
+
+		assert_int_equal(r.status, 200);
+		assert_non_null(t);
+		assert_int_equal(it_has(&r, "rel=\"first\""), pg > 1);
+		for (const char *row = t; (row = strstr(row, "<tr><td>")) != NULL && row < end;
+		    row++) {
+			const char *a = strstr(row, "<td class=\"text-end text-");
+			const char *bal = strstr(a, "<td class=\"text-end\">");
+			long long amount = atoll(strchr(a + 6, '>') + 1);
+			long long after = atoll(strchr(bal + 6, '>') + 1);
+
+			/* each row's balance is the newer one's less its amount */
+			if (seen > 0)
+				assert_int_equal(after, prev_after - prev_amount);
+			else
+				assert_int_equal(after, it_q_ll("SELECT credit_balance FROM users"
+				    " WHERE id = $1", u, NULL));
+			prev_after = after;
+			prev_amount = amount;
+			seen++;
+			rows++;
+		}
+		assert_int_equal(rows, seen < total ? 50 : total - 50 * (pg - 1));
+		next_page(&r, path, sizeof(path));
+		it_resp_free(&r);
+		if (*path == '\0')
+			break;
+		assert_non_null(strstr(path, "/credits?before="));
+		ib_get(&b, &r, path);
+	}
+	assert_int_equal(seen, total);
+	assert_int_equal(prev_after, 1000);	/* the oldest row: the grant */
+
+	/* 70 trades, a page of 50 then 20, each trade once, newest first;
+	 * the strategy's default name says its market, so no tag repeats it */
+	for (int i = 1; i <= 70; i++)
+		fx_trade(uid, p.strategy.id, i, i % 2 ? "BUY" : "SELL", "100", "closed", "101",
+		    "OPPOSITE", i % 2 ? "1" : "-1", i % 2 ? "1" : "-1");
+	ib_get(&b, &r, "/trades");
+	for (int pg = 1; ; pg++) {
+		int rows = 0;
+
+		assert_int_equal(r.status, 200);
+		for (const char *row = strstr(r.body, "id=\"trades\""); row != NULL &&
+		    (row = strstr(row, "<tr><td>")) != NULL; row++) {
+			long long n = atoll(row + 8);
+
+			assert_true(last == 0 || n == last - 1);
+			last = n;
+			rows++;
+		}
+		assert_int_equal(rows, pg == 1 ? 50 : 20);
+		trades += rows;
+		next_page(&r, path, sizeof(path));
+		if (pg == 1) {
+			char name[160], want[256];
+
+			snprintf(name, sizeof(name), "IT Hook %s 1h", p.strategy.symbol);
+			snprintf(want, sizeof(want), "<td>%s <span class=\"text-secondary small\">"
+			    "</span></td>", name);
+			assert_true(it_has(&r, want));
+			assert_true(it_has(&r, "id=\"trades-list\""));
+			assert_true(it_has(&r, "<td>opposite signal</td>"));
+			assert_false(it_has(&r, "OPPOSITE"));
+		}
+		it_resp_free(&r);
+		if (*path == '\0')
+			break;
+		ib_get(&b, &r, path);
+	}
+	assert_int_equal(trades, 70);
+	assert_int_equal(last, 1);
+
+	/* the API: ?before= on the ledger and the trades */
+	ib_new_token(&b, "pages", token);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	{
+		const char *h[] = { auth, NULL };
+		char mid[24], want[24];
+		json_t *e;
+
+		snprintf(mid, sizeof(mid), "%lld", it_q_ll("SELECT id FROM credit_ledger"
+		    " WHERE user_id = $1 ORDER BY id DESC OFFSET 9 LIMIT 1", u, NULL));
+		snprintf(want, sizeof(want), "%lld", it_q_ll("SELECT id FROM credit_ledger"
+		    " WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT 1", u, mid, NULL));
+		snprintf(path, sizeof(path), "/api/v1/account/credits?limit=5&before=%s", mid);
+		it_http_h(&r, "GET", path, h, NULL, NULL, 0);
+		assert_int_equal(r.status, 200);
+		e = it_json_get(&r, "entries");
+		assert_int_equal(json_array_size(e), 5);
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(e, 0), "id")),
+		    atoll(want));
+		it_resp_free(&r);
+		snprintf(mid, sizeof(mid), "%lld", it_q_ll("SELECT id FROM trades"
+		    " WHERE user_id = $1 AND trade_number = 11", u, NULL));
+		snprintf(path, sizeof(path), "/api/v1/trades?limit=100&before=%s", mid);
+		it_http_h(&r, "GET", path, h, NULL, NULL, 0);
+		assert_int_equal(r.status, 200);
+		e = it_json_get(&r, "trades");
+		assert_int_equal(json_array_size(e), 10);
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(e, 0),
+		    "trade_number")), 10);
+		it_resp_free(&r);
+		it_http_h(&r, "GET", "/api/v1/trades?before=0", h, NULL, NULL, 0);
+		assert_int_equal(r.status, 400);
+		assert_non_null(strstr(r.body, "before"));
+		it_resp_free(&r);
+	}
+
+	/* tokens: made and last used in the user's zone, as every other page */
+	PQclear(it_q("UPDATE users SET timezone = 'Asia/Kolkata' WHERE id = $1", u, NULL));
+	PQclear(it_q("UPDATE api_tokens SET created_at = '2026-01-02 03:04:00+00',"
+	    " last_used_at = '2026-01-02 03:34:00+00' WHERE user_id = $1", u, NULL));
+	ib_get(&b, &r, "/tokens");
+	assert_int_equal(r.status, 200);
+	assert_true(it_has(&r, "<td>2026-01-02 08:34</td><td>2026-01-02 09:04</td>"));
+	assert_true(it_has(&r, "made 2026-01-02 08:34 · last used 2026-01-02 09:04"));
+	it_resp_free(&r);
+}
+
 int
 main(void)
 {
@@ -1847,6 +2028,7 @@ main(void)
 		cmocka_unit_test(test_cross_user),
 		cmocka_unit_test(test_signals_follow_the_subscription),
 		cmocka_unit_test(test_history_pages),
+		cmocka_unit_test(test_ledger_and_trade_pages),
 		cmocka_unit_test(test_history_exit_action),
 		cmocka_unit_test(test_password_reset),
 		cmocka_unit_test(test_reset_links_end),

@@ -34,6 +34,7 @@
 #include "base/message.h"
 #include "deliver/deliver.h"
 #include "deliver/provider.h"
+#include "deliver/internal.h"
 
 #define BASE	"https://alertcast.example"
 
@@ -257,6 +258,33 @@ test_gsm7(void **state)
 	assert_int_equal(ac_sms_segments("\xc5\x9fimdi"), 1);			/* UCS-2 */
 }
 
+/* An account mail from email_outbox (a password reset here) goes out in
+ * the signals' layout with the account footer: its lines as paragraphs,
+ * its link a link, its text escaped, no unsubscribe link. */
+static void
+test_account_mail(void **state)
+{
+	struct ac_texts t = { 0 };
+	char err[256] = "";
+	struct ac_buf b = AC_BUF_INIT;
+
+	(void)state;
+	t.text = strdup("Someone (hopefully you) asked to reset the password of your alertcast"
+	    " account.\n\nOpen this link within 30 minutes to choose a new one:\n\n"
+	    BASE "/password/reset?token=abc&x=<y>\n\nThe link works once.\n");
+	t.subject = strdup("Reset your alertcast password\r\nBcc: x@example.com");
+	if (render_mail(&t, err, sizeof(err)) == -1)
+		fail_msg("render_mail: %s", err);
+	assert_string_equal(t.subject, "Reset your alertcast password");
+	assert_null(strstr(t.html, "<y>"));
+	assert_null(strstr(t.html, "nsubscribe"));
+	ac_buf_printf(&b, "Subject: %s\n\n%s", t.subject, t.text);
+	golden("account_mail.email.txt", b.p);
+	golden("account_mail.email.html", t.html);
+	ac_buf_free(&b);
+	ac_texts_free(&t);
+}
+
 static int
 setup(void **state)
 {
@@ -277,6 +305,7 @@ main(void)
 		cmocka_unit_test(test_sms_shortened),
 		cmocka_unit_test(test_no_secret),
 		cmocka_unit_test(test_gsm7),
+		cmocka_unit_test(test_account_mail),
 	};
 
 	return cmocka_run_group_tests_name("messages", tests, setup, NULL);

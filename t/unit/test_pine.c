@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "alert/pine.h"
+#include "alert/strategy.h"
 #include "alert/tv.h"
 #include "base/buf.h"
 
@@ -229,6 +230,32 @@ test_expected_text(void **state)
 	}
 }
 
+/* A strategy's market after its name, less what the name says already. */
+static void
+test_strategy_tag(void **state)
+{
+	static const struct { const char *name, *sym, *tf, *want; } cases[] = {
+		{ "UT Bot BTCUSDT 1h", "BTCUSDT", "1h", "" },
+		{ "UT Bot", "BTCUSDT", "1h", "BTCUSDT 1h" },
+		{ "ut bot btcusdt", "BTCUSDT", "4h", "4h" },
+		{ "Trend 1h", "ETHUSDT", "1h", "ETHUSDT" },
+		{ "Trend 15m", "ETHUSDT", "1h", "ETHUSDT 1h" },	/* "1h" not a word of it */
+		{ "Scalper 1hour", "ETHUSDT", "1h", "ETHUSDT 1h" },
+		{ "BTCUSDT-1D swing", "BTCUSDT", "1D", "" },
+		{ "", "XAUUSD", "1D", "XAUUSD 1D" },
+		{ "Gold", "", "1D", "1D" },
+	};
+	char out[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(ac_strategy_tag(cases[i].name, cases[i].sym, cases[i].tf, out,
+		    sizeof(out)), cases[i].want);
+	assert_string_equal(ac_strategy_tag(NULL, "BTCUSDT", "1h", out, sizeof(out)),
+	    "BTCUSDT 1h");
+	assert_string_equal(ac_strategy_tag("x", "BTCUSDT", "1h", out, 5), "BTCU");
+}
+
 int
 main(void)
 {
@@ -237,6 +264,7 @@ main(void)
 		cmocka_unit_test(test_inputs_per_parameter_set),
 		cmocka_unit_test(test_names_cannot_break_out),
 		cmocka_unit_test(test_expected_text),
+		cmocka_unit_test(test_strategy_tag),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
