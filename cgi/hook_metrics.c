@@ -209,7 +209,7 @@ static redisReply *
 hgetall(struct ac_redis *redis, const char *key)
 {
 	const char *argv[2] = { "HGETALL", key };
-	redisReply *r = ac_redis_argv(redis, 2, argv);
+	redisReply *r = ac_metric_redis(redis, 2, argv);
 
 	if (r != NULL && r->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(r);
@@ -289,7 +289,7 @@ put_breakers(struct ac_buf *b, struct ac_redis *redis)
 		int st;
 
 		snprintf(key, sizeof(key), "ac:breaker:%s", ac_prov_name(p));
-		if ((r = ac_redis_argv(redis, 2, argv)) == NULL)
+		if ((r = ac_metric_redis(redis, 2, argv)) == NULL)
 			return 0;
 		if (r->type != REDIS_REPLY_STRING || ac_breaker_parse(r->str, &br) == -1)
 			memset(&br, 0, sizeof(br));

@@ -107,6 +107,19 @@ ac_metric_bucket(const double *bounds, size_t n, double v)
 	return i;
 }
 
+redisReply *
+ac_metric_redis(struct ac_redis *r, int argc, const char **argv)
+{
+	int had = r->c != NULL;
+	redisReply *rep = ac_redis_argv(r, argc, argv);
+
+	if (rep == NULL && had && r->c == NULL) {
+		r->retry_at = 0;	/* dropped just now: a new connection, once */
+		rep = ac_redis_argv(r, argc, argv);
+	}
+	return rep;
+}
+
 void
 ac_metric_count(struct ac_redis *r, const char *key, const char *field, long long by)
 {
@@ -115,7 +128,7 @@ ac_metric_count(struct ac_redis *r, const char *key, const char *field, long lon
 	redisReply *rep;
 
 	snprintf(n, sizeof(n), "%lld", by);
-	if ((rep = ac_redis_argv(r, 4, argv)) != NULL)
+	if ((rep = ac_metric_redis(r, 4, argv)) != NULL)
 		freeReplyObject(rep);
 }
 
@@ -137,6 +150,6 @@ ac_metric_observe(struct ac_redis *r, const char *key, const char *series,
 	snprintf(fs, sizeof(fs), "%s|sum", series);
 	snprintf(fc, sizeof(fc), "%s|count", series);
 	snprintf(us, sizeof(us), "%lld", (long long)(v * 1e6 + 0.5));
-	if ((rep = ac_redis_argv(r, 8, argv)) != NULL)
+	if ((rep = ac_metric_redis(r, 8, argv)) != NULL)
 		freeReplyObject(rep);
 }

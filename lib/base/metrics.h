@@ -57,6 +57,12 @@ size_t	ac_metric_bucket(const double *bounds, size_t n, double v);
 
 /* ---- counters in Redis ----------------------------------------------------- */
 
+/* ac_redis_argv(), tried once more at once on a new connection when the
+ * one in hand had been closed (Redis restarted: without this each thread's
+ * first counter after a restart would be lost, and the next ones for the
+ * handle's backoff). */
+redisReply *ac_metric_redis(struct ac_redis *r, int argc, const char **argv);
+
 /* Adds by to field of hash key; fails open (Redis away: nothing counted). */
 void	ac_metric_count(struct ac_redis *r, const char *key, const char *field, long long by);
 
