@@ -10,6 +10,8 @@
  *				(lib/billing/stripe.h)
  *	GET  /health/live	the process answers
  *	GET  /health/ready	the database answers and its migrations are current
+ *	GET  /metrics		the Prometheus text (cgi/hook_metrics.c); nginx
+ *				lets only its address list ask
  *
  * A few of these run under spawn-fcgi, each with AC_HOOK_THREADS threads
  * accepting requests. Alerts are stored by one committer thread per
@@ -45,6 +47,7 @@
 #include "account/telegram.h"
 #include "billing/stripe.h"
 #include "base/util.h"
+#include "cgi/hook.h"
 
 static struct {
 	struct ac_config cfg;
@@ -57,8 +60,17 @@ static struct {
 
 #define STRIPE_BODY_MAX	(256 * 1024)	/* as nginx's /hook/stripe */
 
-/* This thread's connection. */
+/* This thread's connection, and its Redis handle for the counters. */
 static _Thread_local struct ac_db *tdb;
+static _Thread_local struct ac_redis tredis;
+
+/* The webhook this thread answered last, counted by after() once the
+ * client has its answer (route NULL: none). */
+static _Thread_local struct {
+	const char	*route;
+	int		 status;
+	double		 seconds;
+} answered;
 
 static void
 seen_up(int up)
@@ -72,6 +84,8 @@ static void	tg_update(struct ac_call *k);
 static void	stripe_event(struct ac_call *k);
 static void	health_live(struct ac_call *k);
 static void	health_ready(struct ac_call *k);
+static void	metrics(struct ac_call *k);
+static void	maybe_replay(void);
 
 static const struct ac_route routes[] = {
 	{ .method = AC_M_POST, .path = "/hook/tv", .fn = tv_alert },
@@ -80,6 +94,7 @@ static const struct ac_route routes[] = {
 	{ .method = AC_M_POST, .path = "/hook/stripe", .fn = stripe_event },
 	{ .method = AC_M_GET, .path = "/health/live", .fn = health_live },
 	{ .method = AC_M_GET, .path = "/health/ready", .fn = health_ready },
+	{ .method = AC_M_GET, .path = "/metrics", .fn = metrics },
 };
 
 static const struct ac_router router = { .routes = routes,
@@ -324,9 +339,35 @@ health_ready(struct ac_call *k)
 }
 
 static void
+metrics(struct ac_call *k)
+{
+	hook_metrics(k->r, tdb, &tredis, hook.cfg.state_dir);
+}
+
+/* The counters' name of a webhook path, or NULL for what is not one. */
+static const char *
+webhook_route(const char *path)
+{
+	if (strncmp(path, "/hook/", 6) != 0)
+		return NULL;
+	path += 6;
+	if (strcmp(path, "tv") == 0 || strncmp(path, "tv/", 3) == 0)
+		return "tv";
+	if (strcmp(path, "stripe") == 0)
+		return "stripe";
+	if (strcmp(path, "telegram") == 0)
+		return "telegram";
+	return "other";
+}
+
+static void
 route(struct ac_req *r)
 {
 	ac_route(&router, &(struct ac_call){ .r = r });
+	if ((answered.route = webhook_route(r->path)) != NULL) {
+		answered.status = r->responded;
+		answered.seconds = (double)(ac_now_ms() - r->received_ms) / 1000.0;
+	}
 }
 
 /* After the client has its answer: drain the spool if the database is back. */
@@ -342,6 +383,16 @@ replay_one(const struct ac_spool_entry *e, void *arg)
 	    out.result == AC_INGEST_QUEUED ? "queued" : out.result == AC_INGEST_DUPLICATE ?
 	    "duplicate" : out.err.code, out.signal_id);
 	return AC_SPOOL_DONE;
+}
+
+/* After each answer: the webhook counted, then the spool replayed when due. */
+static void
+after(void)
+{
+	if (answered.route != NULL)
+		hook_metrics_count(&tredis, answered.route, answered.status, answered.seconds);
+	answered.route = NULL;
+	maybe_replay();
 }
 
 static void
@@ -362,6 +413,7 @@ thread_init(int index)
 {
 	tdb = ac_db_new(hook.cfg.database_url, "ac-hook", hook.connect_timeout_s,
 	    hook.statement_timeout_ms);
+	ac_redis_open(&tredis, hook.cfg.redis_url, 200, "webhook counters and /metrics");
 }
 
 static void
@@ -369,6 +421,7 @@ thread_end(int index)
 {
 	ac_db_free(tdb);
 	tdb = NULL;
+	ac_redis_close(&tredis);
 }
 
 int
@@ -402,7 +455,7 @@ main(int argc, char *argv[])
 	    hook.cfg.state_dir);
 	rc = ac_responder_run(&(struct ac_responder){ .body_max = hook.body_max > STRIPE_BODY_MAX ?
 	    hook.body_max : STRIPE_BODY_MAX,
-	    .threads = threads, .route = route, .after = maybe_replay,
+	    .threads = threads, .route = route, .after = after,
 	    .thread_init = thread_init, .thread_end = thread_end });
 	ac_ingest_group_stop();
 	for (int i = 0; i < hook.committers; i++)

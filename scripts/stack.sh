@@ -19,7 +19,7 @@
 #
 # Input: AC_PORT (nginx, 8080), AC_PG_PORT (5433), AC_REDIS_PORT (6380),
 # AC_HOOK_PROCS (1; each runs AC_HOOK_THREADS threads, 32) and AC_API_PROCS/AC_PORTAL_PROCS/AC_ADMIN_PROCS (2),
-# AC_LOG_LEVEL (info), AC_STACK_WAIT (seconds to wait for health, 30),
+# AC_METRICS_ALLOW (who may read /metrics: 127.0.0.1 ::1), AC_LOG_LEVEL (info), AC_STACK_WAIT (seconds to wait for health, 30),
 # AC_PGBOUNCER_PORT (unset: none; set: PgBouncer in session mode on that
 # port between the responders and PostgreSQL; stack_env's URL, for the
 # worker and acctl, stays direct: the worker's LISTEN needs a server of its own),
@@ -607,7 +607,10 @@ _stack_nginx_render() {
 		pay="http://127.0.0.1:$_stack_stripe_port"
 	fi
 	[[ -r $template ]] || _stack_die "$template not found"
+	local allow='' a
+	for a in ${AC_METRICS_ALLOW:-127.0.0.1 ::1}; do allow+="allow $a; "; done
 	sed -e "s|@LISTEN@|127.0.0.1:$_stack_port backlog=4096|g" \
+		-e "s|@METRICS_ALLOW@|$(_stack_sed_escape "$allow")|g" \
 		-e 's|@SERVER_NAME@|localhost|g' \
 		-e "s|@PAYMENT_ORIGINS@|$pay|g" \
 		-e "s|@SOCKDIR@|$(_stack_sed_escape "$_stack_run")|g" \

@@ -62,6 +62,7 @@ static const struct ac_job_kind kinds[] = {
 
 static volatile sig_atomic_t stop;
 static int keep_days = 7;	/* AC_JOBS_KEEP_DAYS: done jobs kept this long */
+static const char *worker_id;	/* this worker's id, for the heartbeat */
 
 /* SIGTERM, SIGINT: finish the job in hand, put the batch's rest back, exit. */
 static void
@@ -160,6 +161,7 @@ work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 		if (now >= next_rescue) {
 			if (ac_jobs_rescue(db) == -1)
 				goto dbfail;
+			ac_jobs_heartbeat(db, worker_id);	/* a failure is logged; jobs go on */
 			next_rescue = now + RESCUE_MS;
 		}
 		if (now >= next_housekeep) {
@@ -300,6 +302,7 @@ main(int argc, char *argv[])
 	ac_info("worker %s: %s, batch %lld, lease %lld s", id, once ? "once" : "listening",
 	    batch, lease);
 	start = ac_mono_ms();
+	worker_id = id;
 	rc = work(db, r, start + for_s * 1000, once);
 	st = ac_runner_stats(r);
 	ac_info("worker %s: exit %d after %.1f s%s: claimed %lld, done %lld, retried %lld,"

@@ -175,6 +175,20 @@ ac_spool_pending(const char *state_dir)
 	    stat(path, &st) == 0 && st.st_size > 0;
 }
 
+long long
+ac_spool_bytes(const char *state_dir)
+{
+	static const char *const files[] = { SPOOL_FILE, REPLAY_FILE };
+	char path[PATH_MAX];
+	struct stat st;
+	long long n = 0;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (spool_path(path, sizeof(path), state_dir, files[i]) == 0 && stat(path, &st) == 0)
+			n += (long long)st.st_size;
+	return n;
+}
+
 /* Decodes one line into e (strings point into the returned object or
  * hash, and the body into *body, which the caller frees). NULL if it is
  * not one. A line of format 1 held the token itself: it is read as its

@@ -36,6 +36,10 @@ int	ac_spool_append(const char *state_dir, const struct ac_spool_entry *e);
 /* 1 if entries are waiting to be replayed (cheap: two stat calls). */
 int	ac_spool_pending(const char *state_dir);
 
+/* Bytes waiting to be replayed (the spool and a replay in progress), for
+ * /metrics; 0 when there is none. */
+long long ac_spool_bytes(const char *state_dir);
+
 /* What a replay callback answers for one entry. */
 enum ac_spool_verdict {
 	AC_SPOOL_DONE = 0,	/* committed (or finally refused): drop it */

@@ -682,3 +682,21 @@ ac_jobs_rescue(struct ac_db *db)
 		ac_warn("rescued %lld jobs from expired leases or vanished workers", n);
 	return n;
 }
+
+static const struct ac_stmt st_heartbeat = { "jobs_heartbeat",
+	"INSERT INTO worker_heartbeats (host, seen_at) VALUES (split_part($1, ':', 1), now())"
+	" ON CONFLICT (host) DO UPDATE SET seen_at = excluded.seen_at", 1 };
+
+int
+ac_jobs_heartbeat(struct ac_db *db, const char *id)
+{
+	const char *vals[1] = { id };
+	PGresult *res = ac_db_exec(db, &st_heartbeat, vals, NULL, NULL);
+
+	if (!ac_db_ok(db, res, PGRES_COMMAND_OK)) {
+		ac_warn("heartbeat: %s", ac_db_error(db));
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}

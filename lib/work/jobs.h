@@ -145,6 +145,11 @@ const struct ac_runner_stats *ac_runner_stats(const struct ac_runner *r);
  */
 long long ac_jobs_rescue(struct ac_db *db);
 
+/* Records that worker id ("host:pid"; its host part is kept) is alive now,
+ * for /metrics' alertcast_worker_last_seen_timestamp_seconds. 0, or -1
+ * (logged). */
+int	ac_jobs_heartbeat(struct ac_db *db, const char *id);
+
 /*
  * Housekeeping, a few statements of bounded size: deletes up to limit done
  * jobs that finished more than keep_days days ago, and the sessions,
