@@ -25,7 +25,7 @@ CREATE TABLE daily_signals (
 	day			date NOT NULL,		-- in the user's time zone
 	signals			integer NOT NULL CHECK (signals >= 0),
 	PRIMARY KEY (user_id, day)
-);
+) WITH (fillfactor = 50);	-- each served signal updates the row: room for HOT updates
 
 -- Counts again users' yesterday and today (their time zone) from deliveries.
 CREATE FUNCTION ac_daily_signals_recount(ids bigint[]) RETURNS void LANGUAGE sql AS $$
