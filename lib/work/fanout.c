@@ -100,7 +100,10 @@ static const struct ac_stmt st_lock_users = { "fanout_lock_users",
  * longest running). Each user's open trades (at most AC_TRADE_OPEN_MAX,
  * the LIMIT 8) come with their take profit and stop loss, 0 when unset,
  * which a TP/SL hit is held against (trade.h). A test signal reaches its user alone, free; a testing
- * strategy's signals reach test users only. */
+ * strategy's signals reach test users only. The signals served today (the
+ * daily cap) are one row of daily_signals, which the deliveries' insert
+ * keeps (sql/021_daily_signals.sql): the cost of a candidate does not grow
+ * with the deliveries of its day. */
 static const struct ac_stmt st_candidates = { "fanout_candidates",
 	"SELECT a.id, u.id, sub.id, sub.cost, sub.max_open_trades,"
 	" array_to_string(a.channels, ','), a.on_entry, a.on_exit, a.on_replacement,"
@@ -108,9 +111,8 @@ static const struct ac_stmt st_candidates = { "fanout_candidates",
 	" u.notify_email, u.notify_telegram, u.notify_sms, u.notify_push,"
 	" u.telegram_chat_id IS NOT NULL, u.phone IS NOT NULL, u.push_player_id IS NOT NULL,"
 	" u.credit_balance, u.max_daily_alerts,"
-	" (SELECT count(DISTINCT d.signal_id) FROM deliveries d WHERE d.user_id = u.id"
-	"  AND d.created_at >= date_trunc('day', now() AT TIME ZONE u.timezone) AT TIME ZONE u.timezone"
-	"  AND d.skip_reason IS NULL),"
+	" coalesce((SELECT n.signals FROM daily_signals n WHERE n.user_id = u.id"
+	"  AND n.day = (now() AT TIME ZONE u.timezone)::date), 0),"
 	" coalesce((SELECT string_agg(t.id || ' ' || t.side || ' ' || t.entry_price || ' '"
 	"  || coalesce(t.take_profit, 0) || ' ' || coalesce(t.stop_loss, 0), ','"
 	"  ORDER BY t.opened_at, t.id) FROM (SELECT * FROM trades t WHERE t.strategy_id = $1"
@@ -133,7 +135,9 @@ static const struct ac_stmt st_candidates = { "fanout_candidates",
 
 /* The served users' trade changes: new trades (all alike but for user,
  * subscription and number), then the closes and replacements, whose
- * replaced_by is the same user's new trade. Exits are at the signal price. */
+ * replaced_by is the same user's new trade. Exits are at the signal price.
+ * The trades closed are the strategy's open ones (as read): said so, the
+ * update reads those, not every open trade of every strategy. */
 static const struct ac_stmt st_trades = { "fanout_trades",
 	"WITH o AS (SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::int[])"
 	"  AS o(user_id, subscription_id, trade_number)),"
@@ -152,7 +156,7 @@ static const struct ac_stmt st_trades = { "fanout_trades",
 	"  replaced_at = CASE WHEN c.reason = 'REPLACED' THEN now() END,"
 	"  replaced_by = CASE WHEN c.reason = 'REPLACED' THEN ins.id END"
 	"  FROM c LEFT JOIN ins ON ins.user_id = c.user_id"
-	"  WHERE t.id = c.id AND t.status = 'open' RETURNING t.id)"
+	"  WHERE t.id = c.id AND t.strategy_id = $5 AND t.status = 'open' RETURNING t.id)"
 	" SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)", 16 };
 
 /* Deliveries for every matched user, a deliver job per DELIVER_CHUNK

@@ -367,6 +367,67 @@ test_thousand_users(void **state)
 		fail_msg("the worker's log has no \"%s... in 2 parts\"", ids);
 }
 
+/* The daily cap counts signals served since the user's local midnight from
+ * daily_signals (sql/021_daily_signals.sql), kept by the deliveries' insert:
+ * a signal served on two channels counts once, a skipped one not at all,
+ * deliveries written by SQL count too, and the counter always equals the
+ * count from deliveries, also after a change of time zone. */
+static void
+test_daily_cap_counter(void **state)
+{
+	struct it_strategy s;
+	char tag[24], sid[24], uid[24];
+	long long plan, signal, user;
+	const char *same = "SELECT count(*) FROM users u WHERE u.email LIKE $1 || '.%' AND"
+	    " coalesce((SELECT n.signals FROM daily_signals n WHERE n.user_id = u.id"
+	    " AND n.day = (now() AT TIME ZONE u.timezone)::date), 0) <>"
+	    " (SELECT count(DISTINCT d.signal_id) FROM deliveries d WHERE d.user_id = u.id"
+	    " AND d.created_at >= date_trunc('day', now() AT TIME ZONE u.timezone)"
+	    " AT TIME ZONE u.timezone AND d.skip_reason IS NULL)";
+
+	(void)state;
+	it_strategy_new(&s, "1h", NULL);
+	plan = plan_new(s.id, "1");
+	it_rand_hex(tag, 10);
+	users_bulk(tag, 2, plan, s.id, "{email,telegram}", "{50}");
+	PQclear(it_q("UPDATE users SET max_daily_alerts = 3, timezone = 'Pacific/Kiritimati'"
+	    " WHERE email LIKE $1 || '.%'", tag, NULL));
+	user = it_q_ll("SELECT min(id) FROM users WHERE email LIKE $1 || '.%'", tag, NULL);
+	snprintf(uid, sizeof(uid), "%lld", user);
+	/* one signal of today delivered by SQL to the first user (two channels,
+	 * one skipped): it counts once */
+	signal = signal_new(s.id, "BUY", "100", "", "", "0");
+	snprintf(sid, sizeof(sid), "%lld", signal);
+	PQclear(it_q("UPDATE signals SET status = 'processed' WHERE id = $1", sid, NULL));
+	PQclear(it_q("DELETE FROM jobs WHERE unique_key = 'fanout:' || $1", sid, NULL));
+	PQclear(it_q("INSERT INTO deliveries (signal_id, user_id, channel, kind, status, skip_reason)"
+	    " VALUES ($1, $2, 'email', 'entry', 'sent', NULL),"
+	    " ($1, $2, 'telegram', 'entry', 'skipped', 'preference')", sid, uid, NULL));
+	assert_int_equal(it_q_ll(same, tag, NULL), 0);
+	/* three fan-outs: the first user is served twice then capped, the other
+	 * three times */
+	for (int i = 0; i < 3; i++)
+		signal = signal_new(s.id, i % 2 ? "SELL" : "BUY", "100", "", "", "0");
+	it_drain("test_fanout-worker.log");
+	snprintf(sid, sizeof(sid), "%lld", signal);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1"
+	    " AND user_id = $2 AND skip_reason = 'daily_cap'", sid, uid, NULL), 2);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
+	    " WHERE u.email LIKE $1 || '.%' AND d.skip_reason = 'daily_cap'", tag, NULL), 2);
+	assert_int_equal(it_q_ll("SELECT sum(signals) FROM daily_signals n JOIN users u"
+	    " ON u.id = n.user_id WHERE u.email LIKE $1 || '.%'", tag, NULL), 6);
+	assert_int_equal(it_q_ll(same, tag, NULL), 0);
+	/* a day that began 26 hours later: counted again in the new zone */
+	PQclear(it_q("UPDATE users SET timezone = 'Pacific/Pago_Pago' WHERE email LIKE $1 || '.%'",
+	    tag, NULL));
+	assert_int_equal(it_q_ll(same, tag, NULL), 0);
+	/* a delivery that becomes skipped no longer counts */
+	PQclear(it_q("UPDATE deliveries SET status = 'skipped', skip_reason = 'preference'"
+	    " WHERE user_id = $1 AND channel = 'email' AND skip_reason IS NULL", uid, NULL));
+	assert_int_equal(it_q_ll(same, tag, NULL), 0);
+	check_ledger();
+}
+
 /* The SQLSTATE of sql run on the harness's connection ("" when it worked). */
 static char *
 sqlstate_of(const char *sql, char *buf, size_t bufsz)
@@ -909,6 +970,7 @@ main(void)
 		cmocka_unit_test(test_skip_reasons),
 		cmocka_unit_test(test_unreached_not_charged),
 		cmocka_unit_test(test_thousand_users),
+		cmocka_unit_test(test_daily_cap_counter),
 		cmocka_unit_test(test_part_fails_then_rerun),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_exit_to_flat),
