@@ -371,8 +371,9 @@ _stack_pg_database() {
 _stack_pgbouncer_up() {
 	[[ -n $_stack_bouncer_port ]] || return 0
 	[[ -n $(_stack_pids_alive "$_stack_run/pgbouncer.pid" pgbouncer) ]] && return 0
-	command -v pgbouncer >/dev/null || [[ -x /usr/sbin/pgbouncer ]] ||
-		_stack_die "pgbouncer not found: install pgbouncer"
+	# Debian puts it in /usr/sbin, which a user's PATH may lack
+	local bin=${STACK_PGBOUNCER:-$(command -v pgbouncer || echo /usr/sbin/pgbouncer)}
+	[[ -x $bin ]] || _stack_die "pgbouncer not found: install pgbouncer"
 	local d=$_stack_dir/pgbouncer i
 	mkdir -p "$d"
 	printf '"alertcast" ""\n' >"$d/userlist.txt"
@@ -396,7 +397,7 @@ _stack_pgbouncer_up() {
 	EOF
 	((EUID == 0)) && chown -R postgres "$d" && touch "$_stack_log/pgbouncer.log" &&
 		chown postgres "$_stack_log/pgbouncer.log"
-	_stack_as_pg "${STACK_PGBOUNCER:-$(command -v pgbouncer || echo /usr/sbin/pgbouncer)}" -d -q \
+	_stack_as_pg "$bin" -d -q \
 		"$d/pgbouncer.ini" >>"$_stack_log/pgbouncer.log" 2>&1 ||
 		{ _stack_tail "$_stack_log/pgbouncer.log"; _stack_die "pgbouncer did not start"; }
 	for ((i = 0; i < 100; i++)); do

@@ -249,13 +249,11 @@ ib_signup(struct ib *b, const char *tag, const char *name, const char *password,
 		 * post to /signup themselves */
 		static unsigned turn;
 		char addr[32], was[64];
-		const char *w;
+		const char *w = it_source(NULL);	/* the caller's choice, if any */
 
-		snprintf(addr, sizeof(addr), "127.0.1.%u", 1 + turn++ % 100);
-		w = it_source(addr);
 		snprintf(was, sizeof(was), "%s", w ? w : "");
-		if (*was)
-			it_source(was);
+		snprintf(addr, sizeof(addr), "127.0.1.%u", 1 + turn++ % 100);
+		it_source(*was ? was : addr);
 		ib_post(b, &r, "/signup", form);
 		it_source(*was ? was : NULL);
 	}
