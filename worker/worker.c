@@ -43,7 +43,7 @@
 #define HOUSEKEEP_MS	60000	/* how often old rows are pruned (and at start) */
 #define SWEEP_MS	60000	/* how often subscriptions are ended and reminded, and signals
 				   that reached nobody refunded (and at start) */
-#define PRUNE_BATCH	5000	/* done jobs deleted at a time */
+#define PRUNE_BATCH	5000	/* done jobs (and past daily counts) deleted at a time */
 #define PAUSE_MAX_MS	15000	/* longest back-off while the database is away */
 
 /*

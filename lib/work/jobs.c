@@ -627,17 +627,23 @@ static const struct ac_stmt st_prune = { "housekeep",
 	"  RETURNING 1),"
 	/* a day past any re-send's window (lib/alert/ingest.c) */
 	" d AS (DELETE FROM signal_dedup WHERE event_ms < (extract(epoch FROM now()) - 86400) * 1000"
-	"  RETURNING 1)"
+	"  RETURNING 1),"
+	/* the daily cap reads only a user's today (sql/021_daily_signals.sql)
+	 * and a recount rewrites yesterday and today: days two before today
+	 * in UTC are past in every time zone */
+	" n AS (DELETE FROM daily_signals WHERE (user_id, day) IN (SELECT user_id, day"
+	"  FROM daily_signals WHERE day < (now() AT TIME ZONE 'UTC')::date - 2"
+	"  LIMIT $2::int) RETURNING 1)"
 	" SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM s),"
 	" (SELECT count(*) FROM r) + (SELECT count(*) FROM e),"
-	" (SELECT count(*) FROM c), (SELECT count(*) FROM d)", 2 };
+	" (SELECT count(*) FROM c), (SELECT count(*) FROM d), (SELECT count(*) FROM n)", 2 };
 
 long long
 ac_housekeep(struct ac_db *db, int keep_days, int limit)
 {
 	char days[16], lim[16];
 	const char *vals[2] = { days, lim };
-	long long n[5], total = 0;
+	long long n[6], total = 0;
 	PGresult *res;
 
 	snprintf(days, sizeof(days), "%d", keep_days);
@@ -647,13 +653,14 @@ ac_housekeep(struct ac_db *db, int keep_days, int limit)
 		ac_warn("housekeeping: %s", ac_db_error(db));
 		return -1;
 	}
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		total += n[i] = strtoll(PQgetvalue(res, 0, i), NULL, 10);
 	PQclear(res);
 	if (total > 0)
 		ac_info("housekeeping: deleted %lld done jobs older than %d days, %lld sessions,"
 		    " %lld reset and confirmation links, %lld link codes (expired), %lld duplicate"
-		    " windows (a day old)", n[0], keep_days, n[1], n[2], n[3], n[4]);
+		    " windows (a day old), %lld daily counts (past days)", n[0], keep_days, n[1],
+		    n[2], n[3], n[4], n[5]);
 	return total;
 }
 

@@ -652,7 +652,8 @@ test_worker_hosts(void **state)
 }
 
 /* Housekeeping at a worker's start: done jobs older than AC_JOBS_KEEP_DAYS
- * (7) go, recent and dead ones stay; expired sessions and codes go. */
+ * (7) go, recent and dead ones stay; expired sessions and codes go; the
+ * daily cap's counts of past days go, yesterday's and today's stay. */
 static void
 test_housekeeping(void **state)
 {
@@ -674,7 +675,15 @@ test_housekeeping(void **state)
 	    " now() - interval '2 days'), (sha256(('hk-new-' || $1)::bytea), $1::bigint,"
 	    " repeat('c', 32), now(), now() + interval '1 hour', now())", 1,
 	    (const char *[]){ su }));
+	PQclear(sqlv("INSERT INTO daily_signals (user_id, day, signals) SELECT $1::bigint,"
+	    " (now() AT TIME ZONE 'UTC')::date + d, 3 FROM generate_series(-40, 0) d", 1,
+	    (const char *[]){ su }));
 	assert_int_equal(run_worker("housekeep", "--once", NULL), 0);
+	res = sqlv("SELECT count(*), min(day) = (now() AT TIME ZONE 'UTC')::date - 2"
+	    " FROM daily_signals WHERE user_id = $1::bigint", 1, (const char *[]){ su });
+	assert_string_equal(PQgetvalue(res, 0, 0), "3");	/* today, yesterday, the day before */
+	assert_string_equal(PQgetvalue(res, 0, 1), "t");
+	PQclear(res);
 	assert_int_equal(num("SELECT count(*) FROM jobs WHERE unique_key LIKE 'hk:old:%'"), 0);
 	assert_int_equal(num("SELECT count(*) FROM jobs WHERE unique_key IN ('hk:recent',"
 	    " 'hk:dead')"), 2);
