@@ -234,6 +234,88 @@ ac_db_exec(struct ac_db *db, const struct ac_stmt *st, const char *const *vals,
 	return res;
 }
 
+int
+ac_db_pipeline(struct ac_db *db, struct ac_db_pipe *p, int n)
+{
+	PGresult *res;
+	int i, failed = -1, sent = 0;
+
+	for (i = 0; i < n; i++)
+		p[i].res = NULL;
+	if (ac_db_conn(db) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (prepare(db, p[i].st) == -1)
+			return -1;
+	if (n == 1) {
+		if ((p[0].res = ac_db_exec(db, p[0].st, p[0].vals, NULL, NULL)) != NULL &&
+		    (PQresultStatus(p[0].res) == PGRES_TUPLES_OK ||
+		    PQresultStatus(p[0].res) == PGRES_COMMAND_OK))
+			return 0;
+		PQclear(p[0].res);	/* its error recorded by ac_db_exec() */
+		p[0].res = NULL;
+		return -1;
+	}
+	if (PQenterPipelineMode(db->conn) != 1) {
+		record_result(db, NULL);
+		return -1;
+	}
+	for (i = 0; i < n; i++, sent++)
+		if (PQsendQueryPrepared(db->conn, p[i].st->name, p[i].st->nparams, p[i].vals,
+		    NULL, NULL, 0) != 1)
+			break;
+	if (PQpipelineSync(db->conn) != 1) {
+		/* the connection broke: the next ac_db_conn() makes a new one */
+		record_result(db, NULL);
+		return -1;
+	}
+	/* each statement's result, then a NULL; then the sync's */
+	for (i = 0; i < sent; i++) {
+		ExecStatusType st;
+
+		if ((res = PQgetResult(db->conn)) == NULL) {
+			if (failed < 0) {
+				record_result(db, NULL);
+				failed = i;
+			}
+			break;
+		}
+		st = PQresultStatus(res);
+		if (failed < 0 && st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+			record_result(db, res);
+			failed = i;
+		}
+		if (failed < 0)
+			p[i].res = res;
+		else
+			PQclear(res);
+		while ((res = PQgetResult(db->conn)) != NULL)	/* the statement's end */
+			PQclear(res);
+	}
+	if (sent < n && failed < 0) {
+		record_result(db, NULL);
+		failed = sent;
+	}
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		int sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+
+		PQclear(res);
+		if (sync)
+			break;
+	}
+	if (PQexitPipelineMode(db->conn) != 1 && failed < 0) {
+		record_result(db, NULL);
+		failed = n;
+	}
+	if (failed < 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		PQclear(p[i].res);
+		p[i].res = NULL;
+	}
+	return -1;
+}
+
 json_t *
 ac_db_json(struct ac_db *db, const struct ac_stmt *st, const char *const *vals, int *found)
 {

@@ -55,6 +55,26 @@ PGconn		*ac_db_conn(struct ac_db *db);
 PGresult	*ac_db_exec(struct ac_db *db, const struct ac_stmt *st,
 		    const char *const *vals, const int *lens, const int *formats);
 
+/* One statement of ac_db_pipeline(): st with vals (text, st->nparams of
+ * them); res gets its result (the caller clears it), NULL when it did not
+ * run. */
+struct ac_db_pipe {
+	const struct ac_stmt	*st;
+	const char *const	*vals;
+	PGresult		*res;
+};
+
+/*
+ * Runs n statements in order in one round trip (libpq's pipeline mode),
+ * inside the transaction the caller has open: the statements of a step
+ * that do not need each other's answers, sent at once instead of waiting
+ * for each. 0 when every one succeeded (rows or a command); -1 when one
+ * failed: its error is recorded, the ones after it did not run (res NULL),
+ * and the transaction is failed, as it would be running them one by one.
+ * No retry on a broken connection (a transaction is open).
+ */
+int		 ac_db_pipeline(struct ac_db *db, struct ac_db_pipe *p, int n);
+
 /* Runs st, whose single cell is JSON text (a row_to_json(), json_agg(),
  * ...): the parsed value, or NULL when there is no row (*found 0) or on a
  * database error (*found 1, logged). */

@@ -76,13 +76,11 @@ static const struct ac_stmt st_load = { "fanout_load",
 	" coalesce(s.stop_loss::text, ''), st.id, st.max_open_trades,"
 	" st.allow_opposite_signals, st.replace_on_same_signal, st.auto_close_on_tp_sl,"
 	" st.credit_cost, st.symbol, st.timeframe, coalesce(s.test_user_id::text, ''),"
-	" st.status = 'testing'"
+	" st.status = 'testing',"
+	/* how many alarms the strategy has enabled: a large fan-out is split */
+	" (SELECT count(*) FROM alarms a WHERE a.strategy_id = st.id AND a.enabled)"
 	" FROM signals s JOIN strategies st ON st.id = s.strategy_id"
 	" WHERE s.id = $1 FOR NO KEY UPDATE OF s, st", 1 };
-
-/* How many alarms the strategy has enabled: a large fan-out is split. */
-static const struct ac_stmt st_count = { "fanout_count",
-	"SELECT count(*) FROM alarms WHERE strategy_id = $1 AND enabled", 1 };
 
 /* Every alarm holder's user row of a part ($2 parts, this one $3: user id
  * modulo $2), in id order: concurrent fan-outs over overlapping users queue
@@ -209,6 +207,7 @@ struct fan {
 	char			 symbol[32], timeframe[8], cost[16];
 	char			 test_user[24];	/* a test signal's user; "" if real */
 	int			 testing;	/* the strategy is testing */
+	long long		 alarms;	/* the strategy's enabled alarms */
 	struct ac_trade_signal	 sig;
 	struct ac_trade_settings set;
 };
@@ -370,6 +369,7 @@ load(struct ac_db *db, long long signal_id, struct fan *f, struct ac_job *job,
 	snprintf(f->timeframe, sizeof(f->timeframe), "%s", PQgetvalue(res, 0, 12));
 	snprintf(f->test_user, sizeof(f->test_user), "%s", PQgetvalue(res, 0, 13));
 	f->testing = is_true(res, 0, 14);
+	f->alarms = strtoll(PQgetvalue(res, 0, 15), NULL, 10);
 	PQclear(res);
 	return 1;
 }
@@ -385,16 +385,16 @@ candidates(struct ac_db *db, const struct fan *f, int parts, int k, struct cand 
 	const char *lvals[3] = { f->stid, np, nk };
 	PGresult *res;
 	int i;
+	struct ac_db_pipe pipe[2] = { { &st_lock_users, lvals, NULL },
+	    { &st_candidates, vals, NULL } };
 
 	snprintf(np, sizeof(np), "%d", parts);
 	snprintf(nk, sizeof(nk), "%d", k);
-	res = ac_db_exec(db, &st_lock_users, lvals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
+	/* the users locked, then read: one round trip */
+	if (ac_db_pipeline(db, pipe, 2) == -1)
 		return -1;
-	PQclear(res);
-	res = ac_db_exec(db, &st_candidates, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		return -1;
+	PQclear(pipe[0].res);
+	res = pipe[1].res;
 	*n = PQntuples(res);
 	if ((*out = calloc((size_t)*n + 1, sizeof(**out))) == NULL)
 		abort();
@@ -461,25 +461,55 @@ decide(struct ac_db *db, const struct fan *f, struct cand *c, int n)
 	return rc;
 }
 
-/* Writes the served users' trade changes; *opened gets the trades opened.
- * 0, -1 on a database error, -2 when the rows were not as read. */
-static int
-write_trades(struct ac_db *db, const struct fan *f, struct cand *c, int n, long long *opened)
-{
+/*
+ * What a part writes once decide() has run: the served users' trade
+ * changes, a delivery per channel for every matched user (with the
+ * deliver jobs), and the served users' alarms' statistics. The three
+ * statements need nothing of each other's answers, so they go in one round
+ * trip (ac_db_pipeline); a statement with nothing to write is left out.
+ */
+struct writes {
+	/* trades: opened (user, subscription, number), closed (trade, user,
+	 * reason, PnL, PnL %) */
 	struct ac_pgarray ou, os, on, cid, cu, cr, cp, cq;
-	long long nopen = 0, nclose = 0, got_open, got_close;
-	const char *vals[16];
-	PGresult *res;
+	long long	 nopen, nclose;
+	const char	*tv[16];
+	/* deliveries: user, alarm, channel, kind, skip reason */
+	struct ac_pgarray du, da, dc, dk, ds;
+	long long	 matched;
+	const char	*dv[7];
+	/* alarms' statistics: alarm, trades opened */
+	struct ac_pgarray xa, xo;
+	const char	*xv[2];
+};
+
+static void
+writes_init(struct writes *w)
+{
+	struct ac_pgarray *a[] = { &w->ou, &w->os, &w->on, &w->cid, &w->cu, &w->cr, &w->cp,
+	    &w->cq, &w->du, &w->da, &w->dc, &w->dk, &w->ds, &w->xa, &w->xo };
+
+	memset(w, 0, sizeof(*w));
+	for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
+		ac_pgarray_init(a[i]);
+}
+
+static void
+writes_free(struct writes *w)
+{
+	struct ac_pgarray *a[] = { &w->ou, &w->os, &w->on, &w->cid, &w->cu, &w->cr, &w->cp,
+	    &w->cq, &w->du, &w->da, &w->dc, &w->dk, &w->ds, &w->xa, &w->xo };
+
+	for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
+		ac_pgarray_free(a[i]);
+}
+
+/* The served users' trade changes, as st_trades' parameters. */
+static void
+plan_trades(struct writes *w, const struct fan *f, const struct cand *c, int n)
+{
 	int i, j;
 
-	ac_pgarray_init(&ou);
-	ac_pgarray_init(&os);
-	ac_pgarray_init(&on);
-	ac_pgarray_init(&cid);
-	ac_pgarray_init(&cu);
-	ac_pgarray_init(&cr);
-	ac_pgarray_init(&cp);
-	ac_pgarray_init(&cq);
 	for (i = 0; i < n; i++) {
 		const struct ac_trade_plan *p = &c[i].plan;
 
@@ -489,85 +519,48 @@ write_trades(struct ac_db *db, const struct fan *f, struct cand *c, int n, long 
 			const struct ac_trade_change *ch = &p->changes[j];
 
 			if (ch->op == AC_OP_OPEN) {
-				ac_pgarray_ll(&ou, c[i].user_id);
-				ac_pgarray_ll(&os, c[i].sub_id);
-				ac_pgarray_ll(&on, c[i].last_number + 1);
-				nopen++;
+				ac_pgarray_ll(&w->ou, c[i].user_id);
+				ac_pgarray_ll(&w->os, c[i].sub_id);
+				ac_pgarray_ll(&w->on, c[i].last_number + 1);
+				w->nopen++;
 				continue;
 			}
-			ac_pgarray_ll(&cid, c[i].open[ch->index].id);
-			ac_pgarray_ll(&cu, c[i].user_id);
-			ac_pgarray_str(&cr, ac_exit_reason_name(ch->reason));
-			ac_pgarray_num(&cp, ch->pnl);
-			ac_pgarray_num(&cq, ch->pnl_percent);
-			nclose++;
+			ac_pgarray_ll(&w->cid, c[i].open[ch->index].id);
+			ac_pgarray_ll(&w->cu, c[i].user_id);
+			ac_pgarray_str(&w->cr, ac_exit_reason_name(ch->reason));
+			ac_pgarray_num(&w->cp, ch->pnl);
+			ac_pgarray_num(&w->cq, ch->pnl_percent);
+			w->nclose++;
 		}
 	}
-	*opened = nopen;
-	if (nopen == 0 && nclose == 0)
-		goto out;
-	vals[0] = f->sid;
-	vals[1] = ac_pgarray_text(&ou);
-	vals[2] = ac_pgarray_text(&os);
-	vals[3] = ac_pgarray_text(&on);
-	vals[4] = f->stid;
-	vals[5] = f->symbol;
-	vals[6] = f->timeframe;
-	vals[7] = f->sig.action == AC_ACTION_SELL ? "SELL" : "BUY";
-	vals[8] = f->price;
-	vals[9] = *f->tp ? f->tp : NULL;
-	vals[10] = *f->sl ? f->sl : NULL;
-	vals[11] = ac_pgarray_text(&cid);
-	vals[12] = ac_pgarray_text(&cu);
-	vals[13] = ac_pgarray_text(&cr);
-	vals[14] = ac_pgarray_text(&cp);
-	vals[15] = ac_pgarray_text(&cq);
-	res = ac_db_exec(db, &st_trades, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		nopen = -1;
-		goto out;
-	}
-	got_open = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	got_close = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	PQclear(res);
-	if (got_open != nopen || got_close != nclose) {
-		ac_warn("signal %s: %lld of %lld trades opened, %lld of %lld closed",
-		    f->sid, got_open, nopen, got_close, nclose);
-		nopen = -2;
-	}
-out:
-	ac_pgarray_free(&ou);
-	ac_pgarray_free(&os);
-	ac_pgarray_free(&on);
-	ac_pgarray_free(&cid);
-	ac_pgarray_free(&cu);
-	ac_pgarray_free(&cr);
-	ac_pgarray_free(&cp);
-	ac_pgarray_free(&cq);
-	return nopen < 0 ? (int)nopen : 0;
+	w->tv[0] = f->sid;
+	w->tv[1] = ac_pgarray_text(&w->ou);
+	w->tv[2] = ac_pgarray_text(&w->os);
+	w->tv[3] = ac_pgarray_text(&w->on);
+	w->tv[4] = f->stid;
+	w->tv[5] = f->symbol;
+	w->tv[6] = f->timeframe;
+	w->tv[7] = f->sig.action == AC_ACTION_SELL ? "SELL" : "BUY";
+	w->tv[8] = f->price;
+	w->tv[9] = *f->tp ? f->tp : NULL;
+	w->tv[10] = *f->sl ? f->sl : NULL;
+	w->tv[11] = ac_pgarray_text(&w->cid);
+	w->tv[12] = ac_pgarray_text(&w->cu);
+	w->tv[13] = ac_pgarray_text(&w->cr);
+	w->tv[14] = ac_pgarray_text(&w->cp);
+	w->tv[15] = ac_pgarray_text(&w->cq);
 }
 
-/* Writes a delivery per channel for every matched user and the deliver
- * jobs. *matched gets the users, *queued the queued deliveries. 0 or -1. */
-static int
-write_deliveries(struct ac_db *db, const struct fan *f, const struct cand *c, int n,
-    long long *matched, long long *queued)
+/* A delivery per channel for every matched user, as st_deliveries'. */
+static void
+plan_deliveries(struct writes *w, const struct fan *f, const struct cand *c, int n)
 {
-	struct ac_pgarray du, da, dc, dk, ds;
-	const char *vals[7];
-	PGresult *res;
-	int i, ch, rc = 0;
+	int i, ch;
 
-	*matched = *queued = 0;
-	ac_pgarray_init(&du);
-	ac_pgarray_init(&da);
-	ac_pgarray_init(&dc);
-	ac_pgarray_init(&dk);
-	ac_pgarray_init(&ds);
 	for (i = 0; i < n; i++) {
 		if (!c[i].matched)
 			continue;
-		(*matched)++;
+		w->matched++;
 		for (ch = 0; ch < AC_CH__MAX; ch++) {
 			enum ac_skip skip = c[i].gate;
 
@@ -575,49 +568,28 @@ write_deliveries(struct ac_db *db, const struct fan *f, const struct cand *c, in
 				continue;
 			if (skip == AC_SKIP_NONE || c[i].unreached)
 				skip = ac_channel_skip((enum ac_channel)ch, &c[i].reach);
-			ac_pgarray_ll(&du, c[i].user_id);
-			ac_pgarray_ll(&da, c[i].alarm_id);
-			ac_pgarray_str(&dc, ac_channel_name((enum ac_channel)ch));
-			ac_pgarray_str(&dk, ac_signal_kind_name(c[i].plan.kind));
-			ac_pgarray_str(&ds, ac_skip_name(skip));
+			ac_pgarray_ll(&w->du, c[i].user_id);
+			ac_pgarray_ll(&w->da, c[i].alarm_id);
+			ac_pgarray_str(&w->dc, ac_channel_name((enum ac_channel)ch));
+			ac_pgarray_str(&w->dk, ac_signal_kind_name(c[i].plan.kind));
+			ac_pgarray_str(&w->ds, ac_skip_name(skip));
 		}
 	}
-	if (*matched == 0)
-		goto out;
-	vals[0] = f->sid;
-	vals[1] = ac_pgarray_text(&du);
-	vals[2] = ac_pgarray_text(&da);
-	vals[3] = ac_pgarray_text(&dc);
-	vals[4] = ac_pgarray_text(&dk);
-	vals[5] = ac_pgarray_text(&ds);
-	vals[6] = DELIVER_CHUNK;
-	res = ac_db_exec(db, &st_deliveries, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
-		rc = -1;
-		goto out;
-	}
-	*queued = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	PQclear(res);
-out:
-	ac_pgarray_free(&du);
-	ac_pgarray_free(&da);
-	ac_pgarray_free(&dc);
-	ac_pgarray_free(&dk);
-	ac_pgarray_free(&ds);
-	return rc;
+	w->dv[0] = f->sid;
+	w->dv[1] = ac_pgarray_text(&w->du);
+	w->dv[2] = ac_pgarray_text(&w->da);
+	w->dv[3] = ac_pgarray_text(&w->dc);
+	w->dv[4] = ac_pgarray_text(&w->dk);
+	w->dv[5] = ac_pgarray_text(&w->ds);
+	w->dv[6] = DELIVER_CHUNK;
 }
 
-/* The served users' alarms' statistics. 0 or -1. */
-static int
-alarm_stats(struct ac_db *db, const struct cand *c, int n)
+/* The served users' alarms' statistics, as st_alarm_stats'. */
+static void
+plan_stats(struct writes *w, const struct cand *c, int n)
 {
-	struct ac_pgarray xa, xo;
-	const char *vals[2];
-	PGresult *res;
-	int i, j, rc = 0;
+	int i, j;
 
-	ac_pgarray_init(&xa);
-	ac_pgarray_init(&xo);
 	for (i = 0; i < n; i++) {
 		int o = 0;
 
@@ -625,20 +597,62 @@ alarm_stats(struct ac_db *db, const struct cand *c, int n)
 			continue;
 		for (j = 0; j < c[i].plan.nchanges; j++)
 			o += c[i].plan.changes[j].op == AC_OP_OPEN;
-		ac_pgarray_ll(&xa, c[i].alarm_id);
-		ac_pgarray_ll(&xo, o);
+		ac_pgarray_ll(&w->xa, c[i].alarm_id);
+		ac_pgarray_ll(&w->xo, o);
 	}
-	if (xa.n > 0) {
-		vals[0] = ac_pgarray_text(&xa);
-		vals[1] = ac_pgarray_text(&xo);
-		res = ac_db_exec(db, &st_alarm_stats, vals, NULL, NULL);
-		if (ac_db_ok(db, res, PGRES_COMMAND_OK))
-			PQclear(res);
-		else
-			rc = -1;
+	w->xv[0] = ac_pgarray_text(&w->xa);
+	w->xv[1] = ac_pgarray_text(&w->xo);
+}
+
+/* Writes what the part decided (struct writes) in one round trip;
+ * *opened gets the trades opened, *matched the users matched, *queued the
+ * deliveries queued. 0, -1 on a database error, -2 when the trades were
+ * not as read. */
+static int
+write_all(struct ac_db *db, const struct fan *f, const struct cand *c, int n,
+    long long *opened, long long *matched, long long *queued)
+{
+	struct writes w;
+	struct ac_db_pipe pipe[3];
+	int np = 0, t = -1, d = -1, rc = 0;
+
+	writes_init(&w);
+	plan_trades(&w, f, c, n);
+	plan_deliveries(&w, f, c, n);
+	plan_stats(&w, c, n);
+	*opened = w.nopen;
+	*matched = w.matched;
+	*queued = 0;
+	if (w.nopen > 0 || w.nclose > 0) {
+		t = np;
+		pipe[np++] = (struct ac_db_pipe){ &st_trades, w.tv, NULL };
 	}
-	ac_pgarray_free(&xa);
-	ac_pgarray_free(&xo);
+	if (w.matched > 0) {
+		d = np;
+		pipe[np++] = (struct ac_db_pipe){ &st_deliveries, w.dv, NULL };
+	}
+	if (w.xa.n > 0)
+		pipe[np++] = (struct ac_db_pipe){ &st_alarm_stats, w.xv, NULL };
+	if (np > 0 && ac_db_pipeline(db, pipe, np) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (t >= 0) {
+		long long got_open = strtoll(PQgetvalue(pipe[t].res, 0, 0), NULL, 10);
+		long long got_close = strtoll(PQgetvalue(pipe[t].res, 0, 1), NULL, 10);
+
+		if (got_open != w.nopen || got_close != w.nclose) {
+			ac_warn("signal %s: %lld of %lld trades opened, %lld of %lld closed",
+			    f->sid, got_open, w.nopen, got_close, w.nclose);
+			rc = -2;
+		}
+	}
+	if (d >= 0)
+		*queued = strtoll(PQgetvalue(pipe[d].res, 0, 1), NULL, 10);
+	for (int i = 0; i < np; i++)
+		PQclear(pipe[i].res);
+out:
+	writes_free(&w);
 	return rc;
 }
 
@@ -688,7 +702,7 @@ struct part {
 	int		 rc;		/* 0, -1 database error, -2 trades changed underneath */
 	int		 n;		/* candidates */
 	long long	 matched, queued, opened;
-	int64_t		 ms[5];		/* candidates, charges, trades, deliveries, statistics */
+	int64_t		 ms[3];		/* candidates, charges, writes */
 	char		 error[256];
 };
 
@@ -713,9 +727,7 @@ run_part(void *arg)
 	} while (0)
 	STEP(candidates(p->db, p->f, p->parts, p->k, &c, &p->n));
 	STEP(decide(p->db, p->f, c, p->n));
-	STEP(write_trades(p->db, p->f, c, p->n, &p->opened));
-	STEP(write_deliveries(p->db, p->f, c, p->n, &p->matched, &p->queued));
-	STEP(alarm_stats(p->db, c, p->n));
+	STEP(write_all(p->db, p->f, c, p->n, &p->opened, &p->matched, &p->queued));
 #undef STEP
 	if (p->own_tx && ac_db_commit(p->db) == -1)
 		p->rc = -1;
@@ -733,22 +745,11 @@ out:
 }
 
 /* How many parts this fan-out runs in: 1 unless the strategy has at least
- * min_alarms enabled alarms. -1 on a database error. */
+ * min_alarms enabled alarms (counted as the signal was loaded). */
 static int
 parts_for(struct ac_db *db, const struct fan *f)
 {
-	const char *vals[1] = { f->stid };
-	PGresult *res;
-	long long alarms;
-
-	if (split.parts == 1)
-		return 1;
-	res = ac_db_exec(db, &st_count, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
-		return -1;
-	alarms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	if (alarms < split.min_alarms)
+	if (split.parts == 1 || f->alarms < split.min_alarms)
 		return 1;
 	for (int i = 0; i < split.parts; i++)
 		if (split.db[i] == NULL)
@@ -777,8 +778,7 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	if ((r = load(db, signal_id, &f, job, &rc)) <= 0)
 		return r == 0 ? rc : job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id,
 		    ac_db_error(db));
-	if ((parts = parts_for(db, &f)) == -1)
-		return job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id, ac_db_error(db));
+	parts = parts_for(db, &f);
 	memset(part, 0, sizeof(part));
 	for (int k = 0; k < parts; k++) {
 		part[k] = (struct part){ .db = parts > 1 ? split.db[k] : db, .f = &f, .k = k,
@@ -813,10 +813,9 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	PQclear(res);
 	ac_info("signal %lld: %d candidates, %lld matched, %lld deliveries queued, "
 	    "%lld trades opened, %lld ms in %d part%s (part 1: candidates %lld, charges %lld, "
-	    "trades %lld, deliveries %lld, statistics %lld ms; then commit)", signal_id, n,
-	    matched, queued, opened, (long long)(ac_mono_ms() - started), parts,
-	    parts == 1 ? "" : "s", (long long)part[0].ms[0], (long long)part[0].ms[1],
-	    (long long)part[0].ms[2], (long long)part[0].ms[3], (long long)part[0].ms[4]);
+	    "writes %lld ms; then commit)", signal_id, n, matched, queued, opened,
+	    (long long)(ac_mono_ms() - started), parts, parts == 1 ? "" : "s",
+	    (long long)part[0].ms[0], (long long)part[0].ms[1], (long long)part[0].ms[2]);
 	return AC_JOB_DONE;
 }
 

@@ -564,6 +564,52 @@ test_part_fails_then_rerun(void **state)
 	(void)state;
 }
 
+/* A small fan-out's writes go in one round trip (trades, deliveries, the
+ * alarms' statistics): when the last of them fails, the ones before it,
+ * which the server ran, go with it. The job is retried with nothing of
+ * the signal written (no trade, delivery or charge); once the fault is
+ * gone, the retry serves every user once. */
+static void
+test_writes_fail_together(void **state)
+{
+	struct it_strategy s;
+	char tag[24], sid[24], sql[512];
+	long long plan, signal;
+
+	it_strategy_new(&s, "4h", NULL);
+	plan = plan_new(s.id, "1");
+	it_rand_hex(tag, 10);
+	users_bulk(tag, 3, plan, s.id, "{telegram}", "{5}");
+	snprintf(sql, sizeof(sql), "ALTER TABLE alarms ADD CONSTRAINT it_refuse_stats"
+	    " CHECK (strategy_id <> %lld OR alerts_received = 0) NOT VALID", s.id);
+	PQclear(it_q(sql, NULL));
+	signal = signal_new(s.id, "BUY", "300", "330", "270", "0");
+	snprintf(sid, sizeof(sid), "%lld", signal);
+	assert_int_equal(it_reap(it_worker_start("test_fanout-worker.log", "--once", NULL)), 0);
+	PQclear(it_q("ALTER TABLE alarms DROP CONSTRAINT it_refuse_stats", NULL));
+	assert_string_equal(PQgetvalue(it_q("SELECT status FROM signals WHERE id = $1", sid, NULL),
+	    0, 0), "received");
+	assert_int_equal(it_q_ll("SELECT (SELECT count(*) FROM trades WHERE entry_signal_id = $1)"
+	    " + (SELECT count(*) FROM deliveries WHERE signal_id = $1)"
+	    " + (SELECT count(*) FROM credit_ledger WHERE reference = 'signal:' || $1)", sid,
+	    NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE unique_key = 'fanout:' || $1"
+	    " AND state = 'pending' AND attempts = 1 AND last_error LIKE '%it_refuse_stats%'", sid,
+	    NULL), 1);
+	PQclear(it_q("UPDATE jobs SET run_at = now() WHERE unique_key = 'fanout:' || $1", sid, NULL));
+	it_drain("test_fanout-worker.log");
+	assert_int_equal(it_q_ll("SELECT matched_users FROM signals WHERE id = $1"
+	    " AND status = 'processed'", sid, NULL), 3);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger"
+	    " WHERE reference = 'signal:' || $1", sid, NULL), 3);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE entry_signal_id = $1", sid,
+	    NULL), 3);
+	assert_int_equal(it_q_ll("SELECT sum(alerts_received) FROM alarms WHERE strategy_id = $1",
+	    (snprintf(sql, sizeof(sql), "%lld", s.id), sql), NULL), 3);
+	check_ledger();
+	(void)state;
+}
+
 /* ---- a move to flat ------------------------------------------------------- */
 
 /* Posts a TradingView strategy alert for s (action, price, and the
@@ -972,6 +1018,7 @@ main(void)
 		cmocka_unit_test(test_thousand_users),
 		cmocka_unit_test(test_daily_cap_counter),
 		cmocka_unit_test(test_part_fails_then_rerun),
+		cmocka_unit_test(test_writes_fail_together),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_exit_to_flat),
 		cmocka_unit_test(test_tp_hit_per_trade),
