@@ -57,7 +57,7 @@
 #include "alert/strategy.h"
 #include "alert/barcsv.h"
 #include "alert/utbot.h"
-#include "work/backtest.h"
+#include "alert/backtest.h"
 #include "account/telegram.h"
 #include "base/util.h"
 #include "billing/lifecycle.h"
@@ -332,7 +332,7 @@ cmd_strategy(int argc, char *argv[])
 
 /* acctl backtest --strategy ID --bars FILE.csv [--table]: the strategy's
  * UT Bot signals recomputed over TradingView's chart export, and the
- * virtual trades they make (work/backtest.h), as JSON or as a table. */
+ * virtual trades they make (alert/backtest.h), as JSON or as a table. */
 struct backtest_in {
 	long long	 id;
 	const char	*bars;

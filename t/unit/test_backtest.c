@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "work/backtest.h"
+#include "alert/backtest.h"
 
 #define EPS	1e-9
 

@@ -21,7 +21,7 @@
 
 #include "work/fanout.h"
 #include "base/message.h"
-#include "work/trade.h"
+#include "alert/trade.h"
 
 #define NROWS(t)	(sizeof(t) / sizeof((t)[0]))
 
