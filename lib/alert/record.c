@@ -238,8 +238,9 @@ static const struct ac_stmt st_record_signals = { "record_signals",
  * them) with their first accepted delivery's. */
 static const struct ac_stmt st_record_latency = { "record_latency",
 	"SELECT json_build_object('latency', (SELECT json_build_object('deliveries', count(*),"
-	"  'average_ms', round(avg(l) * 1000), 'median_ms',"
-	"  round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l) * 1000)::numeric))"
+	"  'average_ms', round(avg(l) * 1000), 'average', latency_label(avg(l)),"
+	"  'median_ms', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l) * 1000)::numeric),"
+	"  'median', latency_label(percentile_cont(0.5) WITHIN GROUP (ORDER BY l)))"
 	"  FROM (SELECT extract(epoch FROM d.sent_at - s.received_at)::float8 AS l"
 	"  FROM signals s JOIN deliveries d ON d.signal_id = s.id"
 	"  WHERE" COUNTED " AND" ACCEPTED ") x),"

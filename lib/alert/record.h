@@ -40,7 +40,8 @@ json_t	*ac_verify_report(struct ac_db *db, long long id, const char *text, size_
  * "total_pnl_percent", "max_drawdown_percent", "months": [{"month"
  * ("2026-01"), "trades", "wins", "pnl_percent"}, ... oldest first],
  * "equity": [{"time", "equity_percent"}, ...], "latency": {"deliveries",
- * "average_ms" (null without any), "median_ms"}, "recent": [{"id",
+ * "average_ms", "median_ms" (null without any), "average", "median" (their
+ * labels, "1.2 s")}, "recent": [{"id",
  * "action", "price" (text), "received_at", "latency_ms" (its first
  * delivery accepted, or null), "latency" (its label)}, ... newest first,
  * at most recent]}; with svg not NULL, *svg the equity chart (track.h;
