@@ -649,10 +649,10 @@ cmd_verify(int argc, char *argv[])
 	rep = ac_verify_report(db, in.id, text, len, &e);
 	free(text);
 	if (rep == NULL) {
-		/* "bars: line N: ..." names the file instead */
 		int bars = e.field != NULL && strcmp(e.field, "bars") == 0;
 
-		snprintf(err, sizeof(err), "%s%s", bars ? in.bars : "", e.message + (bars ? 4 : 0));
+		snprintf(err, sizeof(err), "%s%s%s", bars ? in.bars : "", bars ? ": " : "",
+		    e.message);
 		return fail("verify", err);
 	}
 	rc = json_integer_value(json_object_get(rep, "missing")) +

@@ -206,7 +206,7 @@ ac_verify_report(struct ac_db *db, long long id, const char *text, size_t len,
 	}
 	if (ac_verify_bars(text, len, &bars, &n, err, sizeof(err)) == -1) {
 		PQclear(st);
-		ac_err_set(e, AC_E_INVALID, "bars", "bars: %s", err);
+		ac_err_set(e, AC_E_INVALID, "bars", "%s", err);
 		return NULL;
 	}
 	rep = verify_run(db, id, st, bars, n, e);

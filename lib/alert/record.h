@@ -25,8 +25,8 @@ extern const char ac_record_rule[];
  * null for extra), "stored_bar_time" (null for missing, or outside the
  * bars), "bars_apart" (different_bar), "signal_id", "received_at" (the
  * stored signal's; null for missing)}, ... by bar]}. NULL with *e:
- * AC_E_NOT_FOUND (no such strategy), AC_E_INVALID field "bars" ("line N:
- * ..."), or the database's error.
+ * AC_E_NOT_FOUND (no such strategy), AC_E_INVALID field "bars" (the message
+ * "line N: ..."), or the database's error.
  */
 json_t	*ac_verify_report(struct ac_db *db, long long id, const char *text, size_t len,
 	    struct ac_err *e);
