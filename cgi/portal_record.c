@@ -11,6 +11,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "alert/record.h"
 #include "base/arena.h"
@@ -30,6 +31,39 @@ static const char *
 result_class(double v)
 {
 	return v >= 0.005 ? "text-success" : v <= -0.005 ? "text-danger" : "";
+}
+
+/* An ISO UTC time ("2026-01-02T03:04:05Z") as a person reads it
+ * ("2026-01-02 03:04:05"), in the arena; NULL stays NULL. */
+static const char *
+shown_time(struct pctx *c, const char *iso)
+{
+	char *s;
+
+	if (iso == NULL)
+		return NULL;
+	s = ac_arena_printf(c->r->arena, "%s", iso);
+	if (strlen(s) == 20 && s[10] == 'T' && s[19] == 'Z') {
+		s[10] = ' ';
+		s[19] = '\0';
+	}
+	return s;
+}
+
+/* Sets "shown_at" on each recent signal, "first_shown" and "last_shown" on d. */
+static void
+record_times(struct pctx *c, json_t *d)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(d, "recent"), i, v)
+		json_object_set_new(v, "shown_at", json_string(shown_time(c, json_string_value(
+		    json_object_get(v, "received_at")))));
+	json_object_set_new(d, "first_shown", json_string(shown_time(c, json_string_value(
+	    json_object_get(d, "first_signal_at")))));
+	json_object_set_new(d, "last_shown", json_string(shown_time(c, json_string_value(
+	    json_object_get(d, "last_signal_at")))));
 }
 
 /* The months' results as shown, newest first. */
@@ -83,6 +117,7 @@ record_page(struct ac_call *k)
 	json_object_set_new(d, "shown_months", v);
 	json_object_set_new(d, "has_recent", json_boolean(json_array_size(json_object_get(d,
 	    "recent")) > 0));
+	record_times(c, d);
 	json_object_set_new(d, "equity_svg", json_string(svg ? svg : ""));
 	free(svg);
 	page(c, 200, "record", ac_arena_printf(c->r->arena, "%s: track record",

@@ -371,7 +371,7 @@ ac_record(struct ac_db *db, long long id, int recent, char **svg, struct ac_err 
 	    "latency", json_object_get(lat, "latency"), "recent", json_object_get(lat, "recent"));
 	json_decref(lat);
 	if (rep != NULL && svg != NULL)
-		*svg = ac_track_svg(t, first, 640, 240);
+		*svg = ac_track_svg(t, first, 960, 320);
 	if (rep == NULL)
 		ac_err_set(e, AC_E_INTERNAL, NULL, "the track record could not be built");
 done:

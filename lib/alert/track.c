@@ -77,7 +77,7 @@ day(long long when, char out[16])
 char *
 ac_track_svg(const struct ac_track *t, long long start, int width, int height)
 {
-	const double left = 64, right = 8, top = 12, bottom = 24;
+	const double left = 110, right = 10, top = 20, bottom = 36;
 	double lo = 0, hi = 0, w = width - left - right, h = height - top - bottom, x, y;
 	long long end = t->npoints ? t->points[t->npoints - 1].time : start;
 	struct ac_buf b = AC_BUF_INIT;
@@ -99,14 +99,14 @@ ac_track_svg(const struct ac_track *t, long long start, int width, int height)
 	    "</title>", width, height);
 	ac_buf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#adb5bd\""
 	    " stroke-dasharray=\"4 3\"/>", left, Y(0), left + w, Y(0));
-	ac_buf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\""
+	ac_buf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"20\" text-anchor=\"end\""
 	    " fill=\"#6c757d\">%+.2f %%</text>", left - 6, Y(hi) + 4, hi);
-	ac_buf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\""
+	ac_buf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"20\" text-anchor=\"end\""
 	    " fill=\"#6c757d\">%+.2f %%</text>", left - 6, Y(lo) + 4, lo);
 	day(start, d0);
 	day(end, d1);
-	ac_buf_printf(&b, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" fill=\"#6c757d\">%s</text>"
-	    "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" fill=\"#6c757d\">%s"
+	ac_buf_printf(&b, "<text x=\"%.1f\" y=\"%d\" font-size=\"20\" fill=\"#6c757d\">%s</text>"
+	    "<text x=\"%.1f\" y=\"%d\" font-size=\"20\" text-anchor=\"end\" fill=\"#6c757d\">%s"
 	    "</text>", left, height - 6, d0, left + w, height - 6, d1);
 	ac_buf_printf(&b, "<polyline fill=\"none\" stroke=\"#0d6efd\" stroke-width=\"2\""
 	    " stroke-linejoin=\"round\" points=\"%.1f,%.1f", X(start), Y(0));

@@ -96,7 +96,7 @@ test_svg(void **state)
 	ac_track_init(&t, pts, 4);
 	closed_at(&t, JAN + 10 * DAY, 10);
 	closed_at(&t, JAN + 20 * DAY, -30);
-	svg = ac_track_svg(&t, JAN, 640, 240);
+	svg = ac_track_svg(&t, JAN, 960, 320);
 	assert_non_null(svg);
 	assert_true(strncmp(svg, "<svg ", 5) == 0);
 	assert_non_null(strstr(svg, "</svg>"));
