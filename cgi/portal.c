@@ -1302,7 +1302,9 @@ plans_show(struct pctx *c, int status, const char *error)
 		    json_object_get(p, "max_strategies")) == -1));
 		names = json_array();
 		json_array_foreach(json_object_get(p, "strategies"), j, st)
-			json_array_append_new(names, json_string(strategy_label(c, st)));
+			json_array_append_new(names, json_pack("{s:s, s:O, s:O}", "label",
+			    strategy_label(c, st), "id", json_object_get(st, "id"), "public_record",
+			    json_object_get(st, "public_record")));
 		json_object_set_new(p, "strategies", names);
 		billing_plan_extras(c, p);
 	}

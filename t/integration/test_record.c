@@ -128,11 +128,21 @@ test_record_page(void **state)
 	assert_int_equal(r.status, 200);
 	assert_true(it_has(&r, p.strategy.symbol));
 	assert_false(it_has(&r, link));
+	assert_false(it_has(&r, path));
+	it_resp_free(&r);
+	it_http(&r, "GET", "/plans", NULL, NULL, 0);
+	assert_true(it_has(&r, p.strategy.symbol));
+	assert_false(it_has(&r, path));
 	it_resp_free(&r);
 
 	PQclear(it_q("UPDATE strategies SET public_record = true WHERE id = $1",
 	    it_ll(p.strategy.id), NULL));
 	it_http(&r, "GET", "/", NULL, NULL, 0);
+	assert_true(it_has(&r, link));
+	it_resp_free(&r);
+	it_http(&r, "GET", "/plans", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	snprintf(link, sizeof(link), "href=\"/strategies/%lld/record\"", p.strategy.id);
 	assert_true(it_has(&r, link));
 	it_resp_free(&r);
 	it_http(&r, "GET", path, NULL, NULL, 0);
