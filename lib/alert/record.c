@@ -17,7 +17,7 @@ const char ac_record_rule[] =
     " A trade enters at the signal's price and leaves at the price of the signal that closes"
     " it; its result is in percent of its entry. The equity curve adds the results up (one"
     " stake a trade, not compounded) and the maximum drawdown is its largest fall from a"
-    " peak, in percentage points. Latency runs from TradingView's request reaching us to a"
+    " peak, in percentage points. Latency, over the newest signals, runs from TradingView's request reaching us to a"
     " provider accepting the notification.";
 
 /* A timestamp's Unix seconds in SQL. */
@@ -234,16 +234,21 @@ static const struct ac_stmt st_record_signals = { "record_signals",
 #define ACCEPTED \
 	" d.status = 'sent' AND d.sent_at IS NOT NULL AND d.provider IS DISTINCT FROM 'outbox'"
 
-/* The latency over every accepted delivery, and the recent signals ($2 of
- * them) with their first accepted delivery's. */
+/* The latency over the accepted deliveries of the newest LATENCY_SIGNALS
+ * signals (a public page reads this on every view: every delivery of a
+ * strategy with many subscribers would be too many), and the recent
+ * signals ($2 of them) with their first accepted delivery's. */
+#define LATENCY_SIGNALS	"200"
 static const struct ac_stmt st_record_latency = { "record_latency",
 	"SELECT json_build_object('latency', (SELECT json_build_object('deliveries', count(*),"
+	"  'signals', " LATENCY_SIGNALS ","
 	"  'average_ms', round(avg(l) * 1000), 'average', latency_label(avg(l)),"
 	"  'median_ms', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l) * 1000)::numeric),"
 	"  'median', latency_label(percentile_cont(0.5) WITHIN GROUP (ORDER BY l)))"
 	"  FROM (SELECT extract(epoch FROM d.sent_at - s.received_at)::float8 AS l"
-	"  FROM signals s JOIN deliveries d ON d.signal_id = s.id"
-	"  WHERE" COUNTED " AND" ACCEPTED ") x),"
+	"  FROM (SELECT s.id, s.received_at FROM signals s WHERE" COUNTED
+	"  AND s.status = 'processed' ORDER BY s.id DESC LIMIT " LATENCY_SIGNALS ") s"
+	"  JOIN deliveries d ON d.signal_id = s.id WHERE" ACCEPTED ") x),"
 	" 'recent', (SELECT coalesce(json_agg(json_build_object('id', r.id, 'action', r.action,"
 	"  'price', r.price::text, 'received_at', to_char(r.received_at AT TIME ZONE 'UTC',"
 	"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'latency_ms', round(r.l * 1000),"

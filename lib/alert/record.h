@@ -39,9 +39,10 @@ json_t	*ac_verify_report(struct ac_db *db, long long id, const char *text, size_
  * "losses", "open_trades", "win_rate_percent" (null without trades),
  * "total_pnl_percent", "max_drawdown_percent", "months": [{"month"
  * ("2026-01"), "trades", "wins", "pnl_percent"}, ... oldest first],
- * "equity": [{"time", "equity_percent"}, ...], "latency": {"deliveries",
- * "average_ms", "median_ms" (null without any), "average", "median" (their
- * labels, "1.2 s")}, "recent": [{"id",
+ * "equity": [{"time", "equity_percent"}, ...], "latency": {"signals" (the
+ * newest this many signals are measured), "deliveries" (their accepted
+ * ones), "average_ms", "median_ms" (null without any), "average",
+ * "median" (their labels, "1.2 s")}, "recent": [{"id",
  * "action", "price" (text), "received_at", "latency_ms" (its first
  * delivery accepted, or null), "latency" (its label)}, ... newest first,
  * at most recent]}; with svg not NULL, *svg the equity chart (track.h;

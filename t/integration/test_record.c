@@ -153,7 +153,7 @@ test_record_page(void **state)
 	assert_true(it_has(&r, "id=\"record-total\">+10.00 %<"));
 	assert_true(it_has(&r, "id=\"record-drawdown\">10.00 points<"));
 	assert_true(it_has(&r, "id=\"record-latency\">1.0 s<"));
-	assert_true(it_has(&r, "average over 2 notifications, median 1.0 s"));
+	assert_true(it_has(&r, "average over 2 notifications of the last 200 signals, median 1.0 s"));
 	assert_true(it_has(&r, "<td>2026-01</td><td class=\"text-end\">1</td><td class=\"text-end\">1"
 	    "</td><td class=\"text-end text-success\">+10.00 %</td>"));
 	assert_true(it_has(&r, "<td>2026-02</td><td class=\"text-end\">2</td><td class=\"text-end\">1"
