@@ -62,7 +62,7 @@ static const struct admin_area core_area = { core_routes,
 
 static const struct admin_area *const areas[] = {
 	&core_area, &admin_strategies_area, &admin_users_area, &admin_plans_area,
-	&admin_payments_area, &admin_signals_area, &admin_health_area,
+	&admin_payments_area, &admin_signals_area, &admin_health_area, &admin_record_area,
 };
 #define NAREAS	(sizeof(areas) / sizeof(areas[0]))
 

@@ -10,6 +10,8 @@
  *	admin_payments.c	/admin/payments: manual payments, approve / reject
  *	admin_signals.c		/admin/signals, /admin/review: signals, the review queue
  *	admin_health.c		/admin/health, /admin/audit: the pipeline, the audit log
+ *	admin_record.c		/admin/strategies/N/(record|verify): the public track
+ *				record, the stored signals against a CSV of bars
  *
  * Every row names the permission it needs (ADMIN_GET/ADMIN_POST take it):
  * one flag of admin/admin.h, AC_P_SIGNED_IN, or AC_P_NOBODY for the login
@@ -71,7 +73,7 @@ struct admin_area {
 	const struct admin_area name = { table, sizeof(table) / sizeof(table[0]), fl }
 
 extern const struct admin_area admin_strategies_area, admin_users_area, admin_plans_area,
-	admin_payments_area, admin_signals_area, admin_health_area;
+	admin_payments_area, admin_signals_area, admin_health_area, admin_record_area;
 
 /* Rows: the permission is not optional. */
 #define ADMIN_GET(p, f, perm)	.method = AC_M_GET, .path = p, .fn = f, \

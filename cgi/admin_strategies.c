@@ -357,7 +357,8 @@ static const struct ac_stmt st_show = { "admin_strategy_show",
 	"  'UTC', 'YYYY-MM-DD HH24:MI:SS')) ORDER BY g.id DESC) FROM (SELECT * FROM signals"
 	"  WHERE strategy_id = $1 ORDER BY id DESC LIMIT 20) g),"
 	" 'last_price', (SELECT price::text FROM signals WHERE strategy_id = $1"
-	"  ORDER BY id DESC LIMIT 1))", 1 };
+	"  ORDER BY id DESC LIMIT 1),"
+	" 'public_record', (SELECT public_record FROM strategies WHERE id = $1))", 1 };
 
 /* Marks the test user of id (text, may be NULL) chosen ("on"). */
 static void

@@ -4,7 +4,8 @@
  * POST /auth/token trades an email and password for a short-lived HS256
  * access token (lib/web/jwt.h); personal API tokens made in the portal
  * ("act_...") work as well, both as "Authorization: Bearer". Every other
- * route needs one, and counts against the user's 100 requests a minute
+ * route but GET /strategies/N/record (a strategy's public track record)
+ * needs one, and counts against the user's 100 requests a minute
  * (Redis; 429 with Retry-After; open when Redis is away); an address whose
  * tokens failed AC_API_BAD_TOKEN_MAX times in a minute gets 429 until the
  * minute is over, whatever it sends. Errors are
@@ -25,6 +26,7 @@
 #include "account/plans.h"
 #include "account/profile.h"
 #include "account/trades.h"
+#include "alert/record.h"
 #include "base/arena.h"
 #include "base/channel.h"
 #include "web/auth.h"
@@ -70,12 +72,14 @@ static void	plans(struct ac_call *);
 static void	sub_status(struct ac_call *);
 static void	signals(struct ac_call *);
 static void	trades(struct ac_call *);
+static void	record(struct ac_call *);
 static void	checkout(struct ac_call *);
 static void	billing_portal(struct ac_call *);
 static void	payments(struct ac_call *);
 static void	auth_token_refused(struct ac_call *, const struct ac_err *);
 
-enum { RATE_USER = 1 };	/* counts against the user's AC_API_PER_MINUTE */
+enum { RATE_USER = 1 };
+#define RECORD_RECENT	50	/* recent signals in a track record */	/* counts against the user's AC_API_PER_MINUTE */
 
 static const char *const delivery_values[] = { "queued", "sent", "failed", "skipped", NULL };
 static const char *const trade_values[] = { "open", "closed", "replaced", NULL };
@@ -166,6 +170,7 @@ static const struct ac_route routes[] = {
 	    .fields = signals_fields },
 	{ .method = AC_M_GET, .path = PREFIX "/trades", .fn = trades, BEARER,
 	    .fields = trades_fields },
+	{ .method = AC_M_GET, .path = PREFIX "/strategies/{id}/record", .fn = record },
 };
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -589,7 +594,7 @@ history(struct ac_call *k)
 	long long uid = k->user;
 	static const char *const keys[] = { "id", "signal_id", "strategy_id", "strategy",
 	    "symbol", "timeframe", "action", "price", "channel", "kind", "status", "skip_reason",
-	    "created_at", "sent_at", NULL };
+	    "created_at", "sent_at", "latency_ms", NULL };
 	const char *channel = k->v[HISTORY_CHANNEL].s, *status = k->v[HISTORY_STATUS].s;
 	long long before = k->v[HISTORY_BEFORE].i, limit = k->v[HISTORY_LIMIT].i;
 	char b[24];
@@ -711,6 +716,16 @@ signals(struct ac_call *k)
 
 	a = ac_signals(api.db, uid, before, limit, &e);
 	reply_read(r, a ? json_pack("{s:o}", "signals", a) : NULL, &e);
+}
+
+/* GET /strategies/{id}/record: the strategy's public track record
+ * (alert/record.h), for anyone; 404 unless its operator opted in. */
+static void
+record(struct ac_call *k)
+{
+	struct ac_err e = { 0 };
+
+	reply_read(k->r, ac_record(api.db, k->id, RECORD_RECENT, NULL, &e), &e);
 }
 
 /* GET /trades?status=&before=&limit=: the user's virtual trades, newest

@@ -8,6 +8,7 @@
  *	GET|POST /password/forgot /password/reset	reset by an emailed link
  *	GET|POST /alarms, GET|POST /alarms/N, POST /alarms/N/(enable|disable|delete)
  *	GET  /history /credits /trades /plans
+ *	GET  /strategies/N/record	a strategy's public track record (portal_record.c)
  *	GET  /account, POST /account/(profile|password|email|telegram)
  *	POST /account/push, /account/push/unlink	a device for push (portal_push.c)
  *	GET|POST /account/email/confirm	the emailed link that changes the email
@@ -239,6 +240,7 @@ static const struct ac_route pages[] = {
 	{ GET("/credits", credits_page), USER, .fields = paged_fields },
 	{ GET("/trades", trades_page), USER, .fields = paged_fields },
 	{ GET("/plans", plans_page) },
+	{ GET("/strategies/{id}/record", record_page) },
 	{ POST("/plans/{id}/checkout", plan_checkout), USER },
 	{ GET("/plans/{id}/pay", pay_form), USER },
 	{ GET("/plans/{id}/upi.svg", pay_qr), USER },
@@ -1300,7 +1302,9 @@ plans_show(struct pctx *c, int status, const char *error)
 		    json_object_get(p, "max_strategies")) == -1));
 		names = json_array();
 		json_array_foreach(json_object_get(p, "strategies"), j, st)
-			json_array_append_new(names, json_string(strategy_label(c, st)));
+			json_array_append_new(names, json_pack("{s:s, s:O, s:O}", "label",
+			    strategy_label(c, st), "id", json_object_get(st, "id"), "public_record",
+			    json_object_get(st, "public_record")));
 		json_object_set_new(p, "strategies", names);
 		billing_plan_extras(c, p);
 	}

@@ -3,8 +3,9 @@
  * the handlers see it, and the ways to answer (portal.c). The pages are
  * grouped by concern: portal.c (accounts, alarms, history, the rest),
  * portal_billing.c (plans bought by card or by UPI / bank transfer) and
- * portal_unsubscribe.c (a signal email's unsubscribe link) and
- * portal_push.c (push notifications on a device).
+ * portal_unsubscribe.c (a signal email's unsubscribe link),
+ * portal_push.c (push notifications on a device) and portal_record.c (a
+ * strategy's public track record).
  */
 #ifndef AC_PORTAL_H
 #define AC_PORTAL_H
@@ -107,5 +108,8 @@ void	push_invalid(struct ac_call *k, const struct ac_err *e);	/* its refused id:
 void	push_unlink(struct ac_call *k);		/* POST /account/push/unlink */
 
 extern const struct ac_field_decl push_fields[];
+
+/* ---- portal_record.c ------------------------------------------------------- */
+void	record_page(struct ac_call *k);		/* GET /strategies/N/record */
 
 #endif

@@ -9,6 +9,7 @@
  *	acctl strategy list
  *	acctl strategy pine ID [--raw]
  *	acctl backtest --strategy ID --bars FILE.csv [--table]
+ *	acctl verify --strategy ID --bars FILE.csv [--table]
  *	acctl replay-spool
  *	acctl seed-demo
  *	acctl user add --email E --password P [options]
@@ -57,7 +58,8 @@
 #include "alert/strategy.h"
 #include "alert/barcsv.h"
 #include "alert/utbot.h"
-#include "work/backtest.h"
+#include "alert/backtest.h"
+#include "alert/record.h"
 #include "account/telegram.h"
 #include "base/util.h"
 #include "billing/lifecycle.h"
@@ -88,6 +90,9 @@ usage(void)
 	    "  backtest --strategy ID --bars FILE.csv [--table]   its UT Bot signals over\n"
 	    "                               TradingView's chart export and the virtual trades\n"
 	    "                               they make: win rate, PnL, max drawdown\n"
+	    "  verify --strategy ID --bars FILE.csv [--table]   the stored signals in the\n"
+	    "                               bars' period beside the recomputed ones: each\n"
+	    "                               missing, extra or on a different bar (exit 3)\n"
 	    "  replay-spool                 store alerts spooled while the database was away\n"
 	    "  seed-demo                    load the demo data (idempotent)\n"
 	    "  jobs                         job counts by kind and state, oldest due age\n"
@@ -332,7 +337,7 @@ cmd_strategy(int argc, char *argv[])
 
 /* acctl backtest --strategy ID --bars FILE.csv [--table]: the strategy's
  * UT Bot signals recomputed over TradingView's chart export, and the
- * virtual trades they make (work/backtest.h), as JSON or as a table. */
+ * virtual trades they make (alert/backtest.h), as JSON or as a table. */
 struct backtest_in {
 	long long	 id;
 	const char	*bars;
@@ -564,6 +569,102 @@ cmd_backtest(int argc, char *argv[])
 		return 0;
 	}
 	return print(rep);
+}
+
+/* The whole of file path into *out (malloc'd, NUL-terminated), *len bytes:
+ * 0, or -1 with err. */
+static int
+slurp(const char *path, char **out, size_t *len, char *err, size_t errsz)
+{
+	FILE *f = fopen(path, "r"), *m;
+
+	*out = NULL;
+	if (f == NULL || (m = open_memstream(out, len)) == NULL) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	for (int c; (c = getc(f)) != EOF;)
+		putc(c, m);
+	if (ferror(f) | fclose(m)) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		fclose(f);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The verify report as a table: each difference, then the counts. */
+static void
+verify_table(const json_t *rep)
+{
+	const json_t *v;
+	size_t i;
+
+	printf("%-13s  %-4s  %-20s  %-20s  %10s  %s\n", "difference", "sig", "engine's bar",
+	    "stored on bar", "signal", "received");
+	json_array_foreach(json_object_get(rep, "differences"), i, v)
+		printf("%-13s  %-4s  %-20s  %-20s  %10lld  %s\n",
+		    json_string_value(json_object_get(v, "kind")),
+		    json_string_value(json_object_get(v, "action")),
+		    json_string_value(json_object_get(v, "bar_time")) ?: "-",
+		    json_string_value(json_object_get(v, "stored_bar_time")) ?: "-",
+		    (long long)json_integer_value(json_object_get(v, "signal_id")),
+		    json_string_value(json_object_get(v, "received_at")) ?: "-");
+	printf("\nbars %lld (%s to %s): recomputed %lld, stored %lld, matched %lld, missing %lld,"
+	    " extra %lld, on a different bar %lld\n",
+	    (long long)json_integer_value(json_object_get(rep, "bars")),
+	    json_string_value(json_object_get(rep, "from")),
+	    json_string_value(json_object_get(rep, "to")),
+	    (long long)json_integer_value(json_object_get(rep, "recomputed")),
+	    (long long)json_integer_value(json_object_get(rep, "stored")),
+	    (long long)json_integer_value(json_object_get(rep, "matched")),
+	    (long long)json_integer_value(json_object_get(rep, "missing")),
+	    (long long)json_integer_value(json_object_get(rep, "extra")),
+	    (long long)json_integer_value(json_object_get(rep, "different_bar")));
+}
+
+/* acctl verify --strategy ID --bars FILE.csv [--table]: the stored signals
+ * beside the engine's (alert/record.h); exit 3 when they differ. */
+static int
+cmd_verify(int argc, char *argv[])
+{
+	struct backtest_in in = { 0 };
+	struct ac_err e = { 0 };
+	char err[1024], *text;
+	size_t len;
+	json_t *rep;
+	int rc;
+
+	if ((rc = options("verify", backtest_opts, argc, argv, &in)) != 0)
+		return rc;
+	if (in.id == 0 || in.bars == NULL)
+		return usage();
+	if (slurp(in.bars, &text, &len, err, sizeof(err)) == -1)
+		return fail("verify", err);
+	rep = ac_verify_report(db, in.id, text, len, &e);
+	free(text);
+	if (rep == NULL) {
+		int bars = e.field != NULL && strcmp(e.field, "bars") == 0;
+
+		snprintf(err, sizeof(err), "%s%s%s", bars ? in.bars : "", bars ? ": " : "",
+		    e.message);
+		return fail("verify", err);
+	}
+	rc = json_integer_value(json_object_get(rep, "missing")) +
+	    json_integer_value(json_object_get(rep, "extra")) +
+	    json_integer_value(json_object_get(rep, "different_bar")) > 0 ? 3 : 0;
+	if (in.table) {
+		verify_table(rep);
+		json_decref(rep);
+	} else {
+		print(rep);
+	}
+	return rc;
 }
 
 struct replay_ctx {
@@ -1500,6 +1601,7 @@ main(int argc, char *argv[])
 		{ "migrate", cmd_migrate, 0 },
 		{ "strategy", cmd_strategy, 0 },
 		{ "backtest", cmd_backtest, 0 },
+		{ "verify", cmd_verify, 0 },
 		{ "replay-spool", cmd_replay, 0 },
 		{ "seed-demo", cmd_seed_demo, 0 },
 		{ "jobs", cmd_jobs, 0 },

@@ -10,7 +10,7 @@
 static const struct ac_stmt st_catalog = { "catalog",
 	"SELECT coalesce(json_agg(json_build_object('id', st.id, 'name', st.name,"
 	" 'description', st.description, 'symbol', st.symbol, 'timeframe', st.timeframe,"
-	" 'credit_cost', st.credit_cost,"
+	" 'credit_cost', st.credit_cost, 'public_record', st.public_record,"
 	" 'plans', (SELECT json_agg(p.name ORDER BY p.display_order, p.id)"
 	"  FROM plan_strategies ps JOIN plans p ON p.id = ps.plan_id"
 	"  WHERE ps.strategy_id = st.id AND p.status = 'active'),"

@@ -12,7 +12,8 @@
 
 /*
  * The active strategies some active plan covers, by name: [{"id", "name",
- * "description", "symbol", "timeframe", "credit_cost", "plans": [names in
+ * "description", "symbol", "timeframe", "credit_cost", "public_record" (its
+ * track record page is public), "plans": [names in
  * display order], "signals_30d", "last_signal" (UTC, "YYYY-MM-DD HH:MI",
  * or null), and over the last 90 days "closed", "wins" (pnl > 0),
  * "win_rate" (whole percent, null with no closed trade), "pnl_percent"

@@ -19,7 +19,8 @@ static const struct ac_stmt st_plans_data = { "plans_data", PLANS(
 
 static const struct ac_stmt st_plans_read = { "plans_read", PLANS(
 	"'strategies', (SELECT coalesce(json_agg(json_build_object('id', st.id, 'name', st.name,"
-	"  'symbol', st.symbol, 'timeframe', st.timeframe) ORDER BY st.name, st.id), '[]')"
+	"  'symbol', st.symbol, 'timeframe', st.timeframe, 'public_record', st.public_record"
+	"  AND st.status <> 'testing') ORDER BY st.name, st.id), '[]')"
 	"  FROM plan_strategies ps JOIN strategies st ON st.id = ps.strategy_id"
 	"  WHERE ps.plan_id = p.id),"
 	" 'current', EXISTS (SELECT 1 FROM subscriptions s WHERE s.plan_id = p.id"

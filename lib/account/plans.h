@@ -16,7 +16,8 @@
  * "credits_per_period", "max_strategies" (-1: unlimited),
  * "max_open_trades", "priority_support", "advanced_analytics", "popular",
  * and "strategy_ids": [...] or, for a person (reading), "strategies":
- * [{"id", "name", "symbol", "timeframe"}, ... by name] and "current"
+ * [{"id", "name", "symbol", "timeframe", "public_record" (its track record
+ * page answers)}, ... by name] and "current"
  * (user_id has an active subscription to it; 0: a guest)}]; NULL with *e.
  */
 json_t	*ac_plans(struct ac_db *db, long long user_id, int reading, struct ac_err *e);

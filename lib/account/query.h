@@ -63,18 +63,28 @@ json_t	*ac_user_query(struct ac_db *db, const struct ac_stmt *st, long long user
  * A delivery of a signal (deliveries d JOIN signals s JOIN strategies
  * st): both forms have {"id", "strategy", "symbol", "timeframe", "price",
  * "channel", "status", "skip_reason"}; for a program also "signal_id",
- * "strategy_id", "action", "kind", "created_at", "sent_at" (ISO); for a
- * person (the user as u) "action_label" (signal_action_label()) and "at".
+ * "strategy_id", "action", "kind", "created_at", "sent_at" (ISO),
+ * "latency_ms"; for a person (the user as u) "action_label"
+ * (signal_action_label()), "at" and "latency" ("1.2 s"). The latency runs
+ * from TradingView's request (the signal's received_at) to the provider's
+ * acceptance (sent_at): null until then, and for the outbox (no provider).
  */
 #define AC_SQL_DELIVERY_COLUMNS \
 	"d.id, st.name AS strategy, s.symbol, s.timeframe, s.price::text AS price, d.channel," \
 	" d.status, d.skip_reason"
 #define AC_SQL_DELIVERY_DATA AC_SQL_DELIVERY_COLUMNS \
 	", d.signal_id, s.strategy_id, s.action, d.kind," \
-	" " AC_SQL_ISO("d.created_at") " AS created_at, " AC_SQL_ISO("d.sent_at") " AS sent_at"
+	" " AC_SQL_ISO("d.created_at") " AS created_at, " AC_SQL_ISO("d.sent_at") " AS sent_at," \
+	" round(" AC_SQL_DELIVERY_LATENCY " * 1000)::bigint AS latency_ms"
 #define AC_SQL_DELIVERY_READ AC_SQL_DELIVERY_COLUMNS \
 	", signal_action_label(s.action) AS action_label, " AC_SQL_LOCAL("d.created_at") " AS at," \
-	" " AC_SQL_DELIVERY_SHOWN " AS shown_status, " AC_SQL_DELIVERY_WHY " AS why"
+	" " AC_SQL_DELIVERY_SHOWN " AS shown_status, " AC_SQL_DELIVERY_WHY " AS why," \
+	" latency_label(" AC_SQL_DELIVERY_LATENCY ") AS latency"
+/* Seconds from the signal's arrival to the provider's acceptance, or NULL
+ * (sql/024_track_record.sql's latency_label() words it). */
+#define AC_SQL_DELIVERY_LATENCY \
+	"(CASE WHEN d.status = 'sent' AND d.provider IS DISTINCT FROM 'outbox' THEN" \
+	" extract(epoch FROM d.sent_at - s.received_at)::float8 END)"
 /* What a person sees of a delivery's state: "outbox" for one kept in the
  * outbox (no provider configured), else its status; and why it did not
  * go out, in words (NULL when it did). */

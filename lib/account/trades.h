@@ -1,6 +1,6 @@
 /*
  * trades.h — a user's virtual trades as the portal and the API show them
- * (the read side; lib/work/trade.h opens and closes them).
+ * (the read side; lib/alert/trade.h plans how the worker opens and closes them).
  */
 #ifndef AC_TRADES_H
 #define AC_TRADES_H

@@ -34,7 +34,7 @@
 
 #include "base/channel.h"
 #include "work/jobs.h"
-#include "work/trade.h"
+#include "alert/trade.h"
 
 enum ac_skip {
 	AC_SKIP_NONE = 0,

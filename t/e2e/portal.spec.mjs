@@ -7,6 +7,7 @@
 //      --once`; the notification is in the history and the balance went
 //      down; a token shown once; Telegram linked by its QR code and
 //      unlinked; a SELL closes the trade, its PnL on the trades page;
+//      the strategy's public track record once opted in (both widths);
 //   3. the same subscriber on a phone: an alarm added and deleted through
 //      its confirm page, trades and ledger as cards, a token; every page
 //      at 390 px; log out;
@@ -275,6 +276,29 @@ await step('a SELL closes the trade: its result on the trades page and in the le
 	await page.goto(`${base}/credits`);
 	assert.match(await page.locator('#ledger tbody tr').first().textContent(), /SELL|CLOSE/);
 	await shot('credits-used');
+});
+
+await step('the public track record: 404 until opted in, then its figures at both widths', async () => {
+	const path = `/strategies/${sid}/record`;
+	assert.equal((await fetch(`${base}${path}`)).status, 404);
+	sql("UPDATE strategies SET public_record = true WHERE id = :'p1'", sid);
+	const guest = await browser.newContext({ viewport: { width: 1280, height: 860 },
+		javaScriptEnabled: false });
+	const g = watch(await guest.newPage());
+	await g.goto(`${base}/`);
+	await g.locator(`#record-link-${sid}`).click();
+	await g.waitForURL(`${base}${path}`);
+	assert.match(await g.locator('#record-win-rate').textContent(), /100.0 %/);
+	assert.match(await g.locator('#record-total').textContent(), /\+1.00 %/);
+	assert.equal(await g.locator('#record-equity svg polyline').count(), 1);
+	assert.equal(await g.locator('#record-recent tbody tr').count(), 2);
+	await g.screenshot({ path: `${out}/guest-record.png`, fullPage: true });
+	await pageCheck(g, 'the track record at 1280 px');
+	await guest.close();
+	const { phone, p } = await phoneOpen(undefined);
+	await p.goto(`${base}${path}`);
+	await phoneShot(p, 'guest-record');
+	await phone.close();
 });
 
 await step("the subscriber's journey on a phone: alarms, trades, credits, tokens", async () => {

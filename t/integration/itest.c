@@ -888,3 +888,14 @@ it_drain(const char *log)
 	}
 	fail_msg("jobs still pending after 50 drains");
 }
+
+const char *
+it_ll(long long v)
+{
+	static char buf[4][24];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%lld", v);
+	return buf[i];
+}

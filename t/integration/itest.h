@@ -177,6 +177,8 @@ struct it_strategy {
  * arguments. */
 void		 it_strategy_new(struct it_strategy *s, const char *tf, ...);
 
+/* v as text, in one of four buffers used in turn (parameters of it_q). */
+const char	*it_ll(long long v);
 /* Milliseconds since the epoch, now. */
 int64_t		 it_now_ms(void);
 

@@ -105,18 +105,6 @@ all_but(char *out, size_t sz, const char *flag)
 			o += (size_t)snprintf(out + o, sz - o, "%s%s", o ? "," : "", *f);
 }
 
-/* v as text (one of four rotating buffers, for statements' parameters). */
-static const char *
-num(long long v)
-{
-	static char buf[4][24];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%lld", v);
-	return buf[i];
-}
-
 static long long
 audit_count(const char *actor, const char *action)
 {
@@ -467,7 +455,7 @@ test_health(void **state)
 	w = it_worker_start("test_admin-worker.log", "--once", NULL);
 	assert_int_equal(it_reap(w), 0);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE id = $1::bigint AND state = 'dead'",
-	    num(job), NULL), 1);
+	    it_ll(job), NULL), 1);
 	ia_login(&b, "system.logs,system.settings", user);
 	ib_get(&b, &r, "/admin/health");
 	assert_int_equal(r.status, 200);
@@ -491,9 +479,9 @@ test_health(void **state)
 	assert_int_equal(r.status, 303);
 	it_resp_free(&r);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE id = $1::bigint"
-	    " AND state = 'pending' AND attempts = 0", num(job), NULL), 1);
+	    " AND state = 'pending' AND attempts = 0", it_ll(job), NULL), 1);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM audit_log WHERE actor = $1"
-	    " AND action = 'job.retry' AND target = 'job:' || $2", user, num(job),
+	    " AND action = 'job.retry' AND target = 'job:' || $2", user, it_ll(job),
 	    NULL), 1);
 	/* a second retry: nothing to retry */
 	ib_post(&b, &r, path, "");

@@ -19,18 +19,6 @@
 
 #include "itportal.h"
 
-/* v as text (one of four buffers in turn, for a statement's parameters). */
-static const char *
-txt(long long v)
-{
-	static char buf[4][24];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%lld", v);
-	return buf[i];
-}
-
 /* A form with every field; symbol and the others as given. */
 static char *
 strategy_form(const char *symbol, const char *timeframe, const char *max_open,
@@ -454,13 +442,13 @@ static long long
 deliveries_of(long long signal_id, long long user_id)
 {
 	return it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1 AND user_id = $2"
-	    " AND skip_reason IS NULL", txt(signal_id), txt(user_id), NULL);
+	    " AND skip_reason IS NULL", it_ll(signal_id), it_ll(user_id), NULL);
 }
 
 static long long
 balance(long long user_id)
 {
-	return it_q_ll("SELECT credit_balance FROM users WHERE id = $1", txt(user_id), NULL);
+	return it_q_ll("SELECT credit_balance FROM users WHERE id = $1", it_ll(user_id), NULL);
 }
 
 static void
@@ -509,7 +497,7 @@ test_test_signal(void **state)
 	assert_true(it_has(&r, "dedup window (30 s)"));
 	it_resp_free(&r);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM signals WHERE strategy_id = $1",
-	    txt(p.strategy.id), NULL), 1);
+	    it_ll(p.strategy.id), NULL), 1);
 	snprintf(sid, sizeof(sid), "%lld", signal);
 	assert_int_equal(it_q_ll("SELECT test_user_id FROM signals WHERE id = $1"
 	    " AND price = 123.5 AND action = 'BUY'", sid, NULL), tester);
@@ -548,7 +536,7 @@ test_test_signal(void **state)
 	}
 	/* nor does it count in the strategy's statistics */
 	assert_int_equal(it_q_ll("SELECT total_alerts FROM strategies WHERE id = $1",
-	    txt(p.strategy.id), NULL), 0);
+	    it_ll(p.strategy.id), NULL), 0);
 
 	/* a real alert of the same strategy reaches both, and costs credits:
 	 * the test signal changed nothing for real signals */
@@ -556,10 +544,10 @@ test_test_signal(void **state)
 	it_drain("test_admin_strategies-worker.log");
 	assert_int_equal(it_q_ll("SELECT count(DISTINCT user_id) FROM deliveries d JOIN signals s"
 	    " ON s.id = d.signal_id WHERE s.strategy_id = $1::bigint AND s.test_user_id IS NULL",
-	    txt(p.strategy.id), NULL), 2);
+	    it_ll(p.strategy.id), NULL), 2);
 	assert_int_equal(balance(normal), 9);
 	assert_int_equal(it_q_ll("SELECT total_alerts FROM strategies WHERE id = $1",
-	    txt(p.strategy.id), NULL), 1);
+	    it_ll(p.strategy.id), NULL), 1);
 }
 
 static void
@@ -581,13 +569,13 @@ test_testing_strategy(void **state)
 	it_drain("test_admin_strategies-worker.log");
 	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN signals s"
 	    " ON s.id = d.signal_id WHERE s.strategy_id = $1 AND d.user_id = $2", sid,
-	    txt(normal), NULL), 0);
+	    it_ll(normal), NULL), 0);
 	assert_int_equal(it_q_ll("SELECT count(DISTINCT d.user_id) FROM deliveries d"
 	    " JOIN signals s ON s.id = d.signal_id WHERE s.strategy_id = $1"
 	    " AND d.skip_reason IS NULL", sid, NULL), 2);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN signals s"
 	    " ON s.id = d.signal_id WHERE s.strategy_id = $1 AND d.user_id IN ($2, $3)", sid,
-	    txt(tester), txt(tester2), NULL), 2);
+	    it_ll(tester), it_ll(tester2), NULL), 2);
 	/* a real alert of a testing strategy is charged as usual */
 	assert_int_equal(balance(tester), 9);
 	assert_int_equal(balance(normal), 10);

@@ -1,4 +1,4 @@
-/* test_backtest.c — lib/work/backtest.c: signals through the worker's
+/* test_backtest.c — lib/alert/backtest.c: signals through the worker's
  * trade rules (replacement at the limit, opposite closes, refusals), the
  * trades as they close, and the summary's win rate, PnL and drawdown. */
 #include <math.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "work/backtest.h"
+#include "alert/backtest.h"
 
 #define EPS	1e-9
 

@@ -1,6 +1,6 @@
 /*
  * test_trade.c — cmocka tests for the pure parts of the fan-out: the
- * virtual-trade rules (lib/work/trade.c) as a table, PnL, and the eligibility
+ * virtual-trade rules (lib/alert/trade.c) as a table, PnL, and the eligibility
  * helpers of lib/work/fanout.c (alarm toggles and price filter, daily cap and
  * credit gate, channel verdicts), and the message filling of lib/deliver/message.c.
  *
@@ -21,7 +21,7 @@
 
 #include "work/fanout.h"
 #include "base/message.h"
-#include "work/trade.h"
+#include "alert/trade.h"
 
 #define NROWS(t)	(sizeof(t) / sizeof((t)[0]))
 

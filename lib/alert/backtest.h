@@ -1,6 +1,8 @@
 /*
- * backtest.h — a strategy's UT Bot signals over past bars, through the
- * same virtual-trade rules the worker applies to a subscriber (trade.h):
+ * backtest.h — one virtual account following a strategy's signals, through
+ * the same virtual-trade rules the worker applies to a subscriber (trade.h).
+ * acctl backtest feeds it the UT Bot signals over past bars; the track
+ * record (record.h) the stored signals, each at its price and levels:
  * each BUY/SELL the engine gives at a bar's close is a signal priced at
  * that close, without take profit or stop loss (the UT Bot alerts carry
  * none), planned by ac_trade_plan() against the trades it left open, with
@@ -16,7 +18,7 @@
 #define AC_BACKTEST_H
 
 #include "alert/utbot.h"
-#include "work/trade.h"
+#include "alert/trade.h"
 
 struct ac_bt_trade {
 	enum ac_side		side;
@@ -53,6 +55,11 @@ void	ac_backtest_init(struct ac_backtest *bt, const struct ac_trade_settings *se
  * (AC_REFUSE_NONE when it opened or closed something). */
 enum ac_trade_refusal ac_backtest_signal(struct ac_backtest *bt, enum ac_utbot_signal sig,
 	    const struct ac_bar *b);
+
+/* Applies any signal (a stored one: TP/SL hits and exits too) at time
+ * when; the plan's refusal, as ac_backtest_signal(). */
+enum ac_trade_refusal ac_backtest_apply(struct ac_backtest *bt, const struct ac_trade_signal *s,
+	    long long when);
 
 /* Averages of a summary (0 without trades). */
 double	ac_bt_win_rate(const struct ac_bt_summary *s);

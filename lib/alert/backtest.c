@@ -1,7 +1,7 @@
 /* backtest.c — see backtest.h. */
 #include <string.h>
 
-#include "work/backtest.h"
+#include "alert/backtest.h"
 
 void
 ac_backtest_init(struct ac_backtest *bt, const struct ac_trade_settings *set,
@@ -62,16 +62,23 @@ apply(struct ac_backtest *bt, const struct ac_trade_plan *p, long long when)
 }
 
 enum ac_trade_refusal
+ac_backtest_apply(struct ac_backtest *bt, const struct ac_trade_signal *s, long long when)
+{
+	struct ac_trade_plan p;
+
+	bt->sum.signals++;
+	ac_trade_plan(&bt->set, bt->open, bt->nopen, s, &p);
+	apply(bt, &p, when);
+	return p.refusal;
+}
+
+enum ac_trade_refusal
 ac_backtest_signal(struct ac_backtest *bt, enum ac_utbot_signal sig, const struct ac_bar *b)
 {
 	struct ac_trade_signal s = { sig == AC_UTBOT_BUY ? AC_ACTION_BUY : AC_ACTION_SELL,
 	    b->close, 0, 0 };
-	struct ac_trade_plan p;
 
-	bt->sum.signals++;
-	ac_trade_plan(&bt->set, bt->open, bt->nopen, &s, &p);
-	apply(bt, &p, b->time);
-	return p.refusal;
+	return ac_backtest_apply(bt, &s, b->time);
 }
 
 double

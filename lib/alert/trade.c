@@ -1,7 +1,7 @@
 /* trade.c — see trade.h. */
 #include <string.h>
 
-#include "work/trade.h"
+#include "alert/trade.h"
 
 int
 ac_trade_limit(const struct ac_trade_settings *s)
