@@ -227,7 +227,11 @@ test_history_latency(void **state)
 
 	ib_new_token(&b, "latency", token);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	/* an address of its own: the API counts bad tokens per address, and
+	 * another program may have sent many from 127.0.0.1 this minute */
+	it_source("127.0.0.81");
 	it_http_h(&r, "GET", "/api/v1/account/history", h, NULL, NULL, 0);
+	it_source(NULL);
 	assert_int_equal(r.status, 200);
 	items = it_json_get(&r, "items");
 	assert_int_equal(json_array_size(items), 2);
