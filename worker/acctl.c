@@ -882,8 +882,31 @@ seed_admin(char *err, size_t errsz)
 	    "password", pw);
 }
 
+/* The demo's public track record: strategy id's record opted in and 40
+ * past signals, BUY and SELL in turn 13 hours apart up to the last hour,
+ * stored as processed (before any demo subscriber: nobody is charged or
+ * told of them). Each only if missing. 0, or -1. */
+static int
+seed_history(const char *id)
+{
+	const char *v[1] = { id };
+
+	return exists("WITH st AS (UPDATE strategies SET public_record = true WHERE id = $1::bigint"
+	    "  RETURNING id, symbol, timeframe)"
+	    " INSERT INTO signals (strategy_id, idempotency_key, raw_body, received_at, symbol,"
+	    "  timeframe, action, price, status, processed_at)"
+	    " SELECT st.id, 'demo:history:' || i, '{}', t, st.symbol, st.timeframe,"
+	    "  CASE WHEN i % 2 = 1 THEN 'BUY' ELSE 'SELL' END,"
+	    "  round((42000 + 1500 * sin(i * 0.7) + 60 * i)::numeric, 2), 'processed',"
+	    "  t + interval '40 milliseconds'"
+	    " FROM st, generate_series(1, 40) i,"
+	    "  LATERAL (SELECT date_trunc('hour', now()) - (41 - i) * interval '13 hours' AS t) x"
+	    " ON CONFLICT DO NOTHING RETURNING 1", 1, v) == -1 ? -1 : 0;
+}
+
 /* The demo: a UT Bot strategy on BTCUSDT 1h and on ETHUSDT 4h, the
- * subscribers of seed_subscribers() and an operator (seed_admin()). */
+ * subscribers of seed_subscribers(), an operator (seed_admin()) and the
+ * first one's public track record (seed_history()). */
 static int
 cmd_seed_demo(int argc, char *argv[])
 {
@@ -897,7 +920,7 @@ cmd_seed_demo(int argc, char *argv[])
 		  .allow_opposite = -1, .replace_same = -1 },
 	};
 	json_t *all, *out = json_array(), *s, *users = NULL, *admin;
-	char err[1024], ids[256] = "";
+	char err[1024], ids[256] = "", first[24];
 	struct ac_err e = { 0 };
 	size_t i, k;
 
@@ -942,6 +965,12 @@ cmd_seed_demo(int argc, char *argv[])
 		json_decref(users);
 		json_decref(out);
 		return fail("seed-demo", err);
+	}
+	snprintf(first, sizeof(first), "%lld", strtoll(ids, NULL, 10));
+	if (seed_history(first) == -1) {
+		json_decref(users);
+		json_decref(out);
+		return fail("seed-demo", ac_db_error(db));
 	}
 	if ((admin = seed_admin(err, sizeof(err))) == NULL) {
 		json_decref(users);

@@ -341,7 +341,8 @@ static void
 test_seed_demo_is_idempotent(void **state)
 {
 	json_t *a, *b;
-	char *sa, *sb;
+	struct it_resp r;
+	char *sa, *sb, id[24], path[64];
 	int st;
 
 	a = it_acctl(&st, "seed-demo", (char *)NULL);
@@ -356,6 +357,18 @@ test_seed_demo_is_idempotent(void **state)
 	assert_string_equal(sa, sb);	/* same strategies, same tokens */
 	free(sa);
 	free(sb);
+	/* the first one's public track record: 40 past signals, once */
+	snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(
+	    json_array_get(json_object_get(a, "strategies"), 0), "id")));
+	assert_int_equal(it_q_ll("SELECT count(*) FROM signals WHERE strategy_id = $1"
+	    " AND idempotency_key LIKE 'demo:history:%' AND status = 'processed'", id, NULL), 40);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM strategies WHERE id = $1 AND public_record",
+	    id, NULL), 1);
+	snprintf(path, sizeof(path), "/strategies/%s/record", id);
+	it_http(&r, "GET", path, NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "Signals sent"));
+	it_resp_free(&r);
 	json_decref(a);
 	json_decref(b);
 }
