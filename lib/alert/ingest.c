@@ -509,6 +509,44 @@ store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
 	out->signal_id = p.signal_id;
 }
 
+/* ---- heartbeats ------------------------------------------------------------------
+ * One row per strategy, updated in place: a strategy beating every minute
+ * costs one small upsert a minute and no growth. seen_at only moves
+ * forward (a late retry does not make a strategy look older). */
+
+static const struct ac_stmt st_beat = { "heartbeat_upsert",
+	"INSERT INTO strategy_heartbeats AS h (strategy_id, seen_at, bar_time)"
+	" VALUES ($1::bigint, to_timestamp($2::double precision / 1000),"
+	" to_timestamp($3::double precision / 1000))"
+	" ON CONFLICT (strategy_id) DO UPDATE SET"
+	" seen_at = greatest(h.seen_at, excluded.seen_at),"
+	" bar_time = coalesce(excluded.bar_time, h.bar_time), beats = h.beats + 1", 3 };
+
+/* Records a's heartbeat for strategy s: HEARTBEAT, DB_DOWN or ERROR. */
+static void
+beat(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
+    const struct ac_strategy *s, struct ac_ingest_out *out)
+{
+	char sid[24], ms[24], bar[24];
+	const char *vals[3] = { sid, ms, NULL };
+	PGresult *res;
+
+	snprintf(sid, sizeof(sid), "%lld", s->id);
+	snprintf(ms, sizeof(ms), "%" PRId64, in->received_ms);
+	if (a->present & (1u << AC_F_TIME)) {
+		snprintf(bar, sizeof(bar), "%" PRId64, a->time_ms);
+		vals[2] = bar;
+	}
+	res = ac_db_exec(db, &st_beat, vals, NULL, NULL);
+	if (!ac_db_ok(db, res, PGRES_COMMAND_OK)) {
+		out->result = ac_db_unavailable(db) ? AC_INGEST_DB_DOWN : AC_INGEST_ERROR;
+		ac_warn("heartbeat of strategy %lld not recorded: %s", s->id, ac_db_error(db));
+		return;
+	}
+	PQclear(res);
+	out->result = AC_INGEST_HEARTBEAT;
+}
+
 /* ---- secrets: what is hidden before anything is kept or logged ---------------- */
 
 #define SPANS_MAX	16
@@ -651,8 +689,9 @@ ac_ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out 
 	hidden.token = NULL;
 	hidden.token_sha256 = hash;
 	hidden.body = copy = conceal(in->body, in->len, &sec, 1, &hidden.len);
+	out->heartbeat = out->parsed && a.action == AC_ACTION_HEARTBEAT;
 	ingest(db, &hidden, out, &a, &perr, &sec);
-	if (out->result == AC_INGEST_DB_DOWN && in->spool_dir != NULL)
+	if (out->result == AC_INGEST_DB_DOWN && in->spool_dir != NULL && !out->heartbeat)
 		spool(&hidden, ac_db_error(db), out);
 	free(copy);
 }
@@ -712,6 +751,12 @@ ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *ou
 	} else if (ac_alert_check(alert, &rules, in->received_ms, &out->err) == -1) {
 		out->result = AC_INGEST_REJECTED;
 		conceal_message(out->err.message, sizeof(out->err.message), sec);
+	} else if (out->heartbeat && (in->test_user_id > 0 || in->review)) {
+		reject(out, 422, "heartbeat_not_signal", "action", "a heartbeat is not a "
+		    "signal: it cannot be sent as a test signal or accepted from review");
+	} else if (out->heartbeat) {
+		beat(db, in, alert, &s, out);
+		return;
 	} else {
 		store(db, in, alert, &s, out);
 		return;
