@@ -11,7 +11,7 @@
 CREATE TABLE strategy_heartbeats (
 	strategy_id	bigint PRIMARY KEY REFERENCES strategies (id) ON DELETE CASCADE,
 	seen_at		timestamptz NOT NULL,		-- when the last one arrived
-	bar_time	timestamptz,			-- the bar it closed, when it said
+	bar_time	timestamptz,			-- the time it carried, if any
 	beats		bigint NOT NULL DEFAULT 1 CHECK (beats >= 1)
 );
 
