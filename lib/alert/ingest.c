@@ -104,7 +104,9 @@ struct pending {
 	int64_t			 window_ms;	/* the strategy's: one alert within it */
 	char			 key[65];	/* exact: signals.idempotency_key */
 	char			 content[65];	/* what it says: signal_dedup.content_key */
-	enum ac_ingest_result	 result;	/* QUEUED, DUPLICATE, DB_DOWN or ERROR */
+	int			 beat;		/* a heartbeat: no signal, no key */
+	enum ac_ingest_result	 result;	/* QUEUED, DUPLICATE, HEARTBEAT, DB_DOWN
+						 * or ERROR */
 	long long		 signal_id;
 	/* for the group commit */
 	struct pending		*next;
@@ -314,13 +316,90 @@ store_rows(struct ac_db *db, struct pending **b, const int *row, int n)
 	return 0;
 }
 
-/* Stores b[0..n) and answers each. */
+/*
+ * Heartbeats ride the same group commit in a statement of their own: one
+ * row per strategy, updated in place (the batch's beats of one strategy
+ * summed first, as ON CONFLICT cannot touch a row twice), so a strategy
+ * beating every minute costs no growth. seen_at only moves forward: a late
+ * re-send does not make a strategy look older.
+ */
+static const struct ac_stmt st_beats = { "heartbeat_upsert_many",
+	"INSERT INTO strategy_heartbeats AS h (strategy_id, seen_at, bar_time, beats)"
+	" SELECT strategy_id, to_timestamp(max(received_ms) / 1000),"
+	" to_timestamp(max(bar_ms) / 1000), count(*)"
+	" FROM unnest($1::bigint[], $2::float8[], $3::float8[]) AS u(strategy_id, received_ms,"
+	" bar_ms) GROUP BY strategy_id ORDER BY strategy_id"
+	" ON CONFLICT (strategy_id) DO UPDATE SET"
+	" seen_at = greatest(h.seen_at, excluded.seen_at),"
+	" bar_time = coalesce(excluded.bar_time, h.bar_time), beats = h.beats + excluded.beats",
+	3 };
+
+/* Moves the heartbeats of b[0..n) to its front; how many there are. */
+static int
+beats_first(struct pending **b, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		if (b[i]->beat) {
+			struct pending *t = b[k];
+
+			b[k++] = b[i];
+			b[i] = t;
+		}
+	return k;
+}
+
+/* Records the heartbeats b[0..n) in one statement and answers each. */
+static void
+store_beats(struct ac_db *db, struct pending **b, int n)
+{
+	struct ac_pgarray col[3];
+	const char *vals[3];
+	PGresult *res;
+	int ok;
+
+	for (int c = 0; c < 3; c++)
+		ac_pgarray_init(&col[c]);
+	for (int i = 0; i < n; i++) {
+		ac_pgarray_ll(&col[0], b[i]->strategy_id);
+		ac_pgarray_ll(&col[1], b[i]->in->received_ms);
+		if (b[i]->a->present & (1u << AC_F_TIME))
+			ac_pgarray_ll(&col[2], b[i]->a->time_ms);
+		else
+			ac_pgarray_str(&col[2], NULL);
+	}
+	for (int c = 0; c < 3; c++)
+		vals[c] = ac_pgarray_text(&col[c]);
+	res = ac_db_exec(db, &st_beats, vals, NULL, NULL);
+	for (int c = 0; c < 3; c++)
+		ac_pgarray_free(&col[c]);
+	if ((ok = ac_db_ok(db, res, PGRES_COMMAND_OK)))
+		PQclear(res);
+	else
+		ac_warn("%d heartbeat%s not recorded: %s", n, n == 1 ? "" : "s", ac_db_error(db));
+	for (int i = 0; i < n; i++) {
+		if (ok)
+			b[i]->result = AC_INGEST_HEARTBEAT;
+		else
+			failed(db, b[i]);
+	}
+}
+
+/* Stores b[0..n) and answers each: the heartbeats first, then the signals. */
 static void
 store_batch(struct ac_db *db, struct pending **b, int n)
 {
-	int *row = calloc((size_t)n, sizeof(*row)), nlater = 0;
-	struct pending **later = calloc((size_t)n, sizeof(*later));
+	int beats = beats_first(b, n), *row, nlater = 0;
+	struct pending **later;
 
+	if (beats > 0)
+		store_beats(db, b, beats);
+	b += beats;
+	if ((n -= beats) == 0)
+		return;
+	row = calloc((size_t)n, sizeof(*row));
+	later = calloc((size_t)n, sizeof(*later));
 	if (row == NULL || later == NULL)
 		abort();
 	/* row[i]: the item whose row answers b[i] (i: its own), or -1: a later
@@ -486,14 +565,14 @@ test_key(char key[65], long long uid)
 	ac_sha256_hex(buf, strlen(buf), key);
 }
 
-/* Stores the signal for strategy s; sets out->result to QUEUED, DUPLICATE,
- * DB_DOWN or ERROR. */
+/* Stores the signal (or records the heartbeat) for strategy s; sets
+ * out->result to QUEUED, DUPLICATE, HEARTBEAT, DB_DOWN or ERROR. */
 static void
 store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
     const struct ac_strategy *s, struct ac_ingest_out *out)
 {
 	struct pending p = { .in = in, .a = a, .strategy_id = s->id,
-	    .window_ms = s->dedup_window_ms }, *one = &p;
+	    .window_ms = s->dedup_window_ms, .beat = a->action == AC_ACTION_HEARTBEAT }, *one = &p;
 
 	ac_alert_key(a, s->id, in->received_ms, p.key);
 	ac_alert_content_key(a, s->id, p.content);
@@ -507,44 +586,6 @@ store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
 		store_batch(db, &one, 1);
 	out->result = p.result;
 	out->signal_id = p.signal_id;
-}
-
-/* ---- heartbeats ------------------------------------------------------------------
- * One row per strategy, updated in place: a strategy beating every minute
- * costs one small upsert a minute and no growth. seen_at only moves
- * forward (a late retry does not make a strategy look older). */
-
-static const struct ac_stmt st_beat = { "heartbeat_upsert",
-	"INSERT INTO strategy_heartbeats AS h (strategy_id, seen_at, bar_time)"
-	" VALUES ($1::bigint, to_timestamp($2::double precision / 1000),"
-	" to_timestamp($3::double precision / 1000))"
-	" ON CONFLICT (strategy_id) DO UPDATE SET"
-	" seen_at = greatest(h.seen_at, excluded.seen_at),"
-	" bar_time = coalesce(excluded.bar_time, h.bar_time), beats = h.beats + 1", 3 };
-
-/* Records a's heartbeat for strategy s: HEARTBEAT, DB_DOWN or ERROR. */
-static void
-beat(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
-    const struct ac_strategy *s, struct ac_ingest_out *out)
-{
-	char sid[24], ms[24], bar[24];
-	const char *vals[3] = { sid, ms, NULL };
-	PGresult *res;
-
-	snprintf(sid, sizeof(sid), "%lld", s->id);
-	snprintf(ms, sizeof(ms), "%" PRId64, in->received_ms);
-	if (a->present & (1u << AC_F_TIME)) {
-		snprintf(bar, sizeof(bar), "%" PRId64, a->time_ms);
-		vals[2] = bar;
-	}
-	res = ac_db_exec(db, &st_beat, vals, NULL, NULL);
-	if (!ac_db_ok(db, res, PGRES_COMMAND_OK)) {
-		out->result = ac_db_unavailable(db) ? AC_INGEST_DB_DOWN : AC_INGEST_ERROR;
-		ac_warn("heartbeat of strategy %lld not recorded: %s", s->id, ac_db_error(db));
-		return;
-	}
-	PQclear(res);
-	out->result = AC_INGEST_HEARTBEAT;
 }
 
 /* ---- secrets: what is hidden before anything is kept or logged ---------------- */
@@ -754,9 +795,6 @@ ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *ou
 	} else if (out->heartbeat && (in->test_user_id > 0 || in->review)) {
 		reject(out, 422, "heartbeat_not_signal", "action", "a heartbeat is not a "
 		    "signal: it cannot be sent as a test signal or accepted from review");
-	} else if (out->heartbeat) {
-		beat(db, in, alert, &s, out);
-		return;
 	} else {
 		store(db, in, alert, &s, out);
 		return;

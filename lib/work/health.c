@@ -95,9 +95,11 @@ static const struct ac_stmt st_lock = { "health_lock",
 	"SELECT pg_try_advisory_xact_lock(" SWEEP_LOCK ")", 0 };
 
 /* Each strategy that is not inactive: its bar, its last heartbeat's age,
- * its largest recent burst and, without heartbeats, its cadence. Each
- * part reads the newest rows of the strategy through signals_strategy,
- * so the sweep's cost does not grow with the signals kept. */
+ * its largest recent burst and, without heartbeats, its cadence (the
+ * outer condition inside the scan, so a beating strategy's history is not
+ * read at all). Each part reads the newest rows of the strategy through
+ * signals_strategy, so the sweep's cost does not grow with the signals
+ * kept. */
 static const struct ac_stmt st_facts = { "health_facts",
 	"SELECT s.id, ac_timeframe_seconds(s.timeframe), h.strategy_id IS NOT NULL,"
 	" coalesce(extract(epoch FROM now() - h.seen_at), 0), coalesce(b.burst, 0),"
@@ -113,9 +115,9 @@ static const struct ac_stmt st_facts = { "health_facts",
 	"  extract(epoch FROM now() - max(received_at)) AS silence FROM (SELECT received_at,"
 	"  received_at - lag(received_at) OVER (ORDER BY received_at) AS gap FROM"
 	"  (SELECT received_at FROM signals WHERE strategy_id = s.id AND test_user_id IS NULL"
-	"  ORDER BY id DESC LIMIT " HISTORY_ROWS ") r"
+	"  AND h.strategy_id IS NULL ORDER BY id DESC LIMIT " HISTORY_ROWS ") r"
 	"  WHERE received_at > now() - interval '" STR(AC_HEALTH_HISTORY_DAYS) " days') g) c"
-	"  ON h.strategy_id IS NULL"
+	"  ON true"
 	" WHERE s.status <> 'inactive'", 0 };
 
 /* Opens the incidents on ($1 strategies, $2 kinds, $3 details) that are
