@@ -376,7 +376,13 @@ store_beats(struct ac_db *db, struct pending **b, int n)
 		ac_pgarray_free(&col[c]);
 	if ((ok = ac_db_ok(db, res, PGRES_COMMAND_OK)))
 		PQclear(res);
-	else
+	else if (n > 1 && !ac_db_unavailable(db)) {
+		/* one the database refuses (its strategy just deleted) must not
+		 * cost the others theirs */
+		for (int i = 0; i < n; i++)
+			store_beats(db, &b[i], 1);
+		return;
+	} else
 		ac_warn("%d heartbeat%s not recorded: %s", n, n == 1 ? "" : "s", ac_db_error(db));
 	for (int i = 0; i < n; i++) {
 		if (ok)
