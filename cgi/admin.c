@@ -127,6 +127,8 @@ admin_page(struct actx *c, int status, const char *tmpl, const char *title, json
 			if (c->a.perms & can_keys[i].bit)
 				json_object_set_new(can, can_keys[i].key, json_true());
 		json_object_set_new(data, "can", can);
+		if (c->a.perms & AC_P_ALERTS_VIEW)
+			admin_health_banner(data);
 		json_object_set_new(data, "admin", json_pack("{s:s, s:s, s:s?, s:s?}", "username",
 		    c->a.username, "name", *c->a.name ? c->a.name : c->a.username,
 		    "last_login_at", *c->a.last_login_at ? c->a.last_login_at : NULL,

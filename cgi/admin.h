@@ -91,6 +91,10 @@ void	admin_redirect(struct actx *c, const char *location);
  * (nav: the first path segment after /admin), the flash and error. */
 void	admin_page(struct actx *c, int status, const char *tmpl, const char *title,
 	    json_t *data, const char *error);
+/* admin_health.c: the open strategy incidents as data's "banner"
+ * ({"incidents": [...]}), which the layout shows above every page; nothing
+ * when none is open. */
+void	admin_health_banner(json_t *data);
 void	admin_error(struct actx *c, int status, const char *heading, const char *message);
 void	admin_not_found(struct actx *c);
 void	admin_db_failed(struct actx *c);

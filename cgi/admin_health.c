@@ -113,7 +113,40 @@ static const struct ac_stmt st_health = { "admin_health",
 	"     count(*) AS n FROM signals s WHERE s.strategy_id = g.id"
 	"     AND s.received_at > now() - interval '15 days' GROUP BY 1) c ON c.day = dd.day) AS counts"
 	"   FROM strategies g WHERE EXISTS (SELECT 1 FROM signals s WHERE s.strategy_id = g.id"
-	"   AND s.received_at > now() - interval '14 days')) st))", 0 };
+	"   AND s.received_at > now() - interval '14 days')) st),"
+	/* strategy incidents (lib/work/health.h): the open ones, then the last closed */
+	" 'incidents', (SELECT coalesce(json_agg(x ORDER BY x.closed, x.id DESC), '[]') FROM"
+	"  (SELECT i.id, i.strategy_id, s.name AS strategy, i.kind,"
+	"   replace(i.kind, '_', ' ') AS kind_label, i.detail,"
+	"   to_char(i.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS opened_at,"
+	"   to_char(i.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS closed_at,"
+	"   i.closed_at IS NOT NULL AS closed FROM strategy_incidents i"
+	"   JOIN strategies s ON s.id = i.strategy_id"
+	"   WHERE i.closed_at IS NULL OR i.id IN (SELECT id FROM strategy_incidents"
+	"   WHERE closed_at IS NOT NULL ORDER BY id DESC LIMIT 20)) x))", 0 };
+
+/* The open strategy incidents, for the banner on every page. */
+static const struct ac_stmt st_banner = { "admin_incident_banner",
+	"SELECT json_agg(json_build_object('id', i.id, 'strategy_id', i.strategy_id,"
+	" 'strategy', s.name, 'symbol', s.symbol, 'timeframe', s.timeframe,"
+	" 'kind_label', replace(i.kind, '_', ' '), 'estimate', i.kind = 'estimated_silence',"
+	" 'detail', i.detail,"
+	" 'opened_at', to_char(i.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'))"
+	" ORDER BY i.opened_at, i.id) FROM strategy_incidents i"
+	" JOIN strategies s ON s.id = i.strategy_id WHERE i.closed_at IS NULL", 0 };
+
+void
+admin_health_banner(json_t *data)
+{
+	json_t *open;
+	int found;
+
+	/* NULL: none open, or the database did not answer (logged); the page
+	 * goes on without the banner either way */
+	if ((open = ac_db_json(site.db, &st_banner, NULL, &found)) == NULL)
+		return;
+	json_object_set_new(data, "banner", json_pack("{s:o}", "incidents", open));
+}
 
 /* ---- charts ------------------------------------------------------------------ */
 

@@ -119,8 +119,14 @@ tv_answer(struct ac_req *r, const struct ac_ingest_out *out)
 	case AC_INGEST_REJECTED:
 		ac_reply_error(r, out->err.status, out->err.code, out->err.message, out->err.field);
 		break;
+	case AC_INGEST_HEARTBEAT:
+		ac_reply_json(r, 200, json_pack("{s:I, s:s}", "strategy_id",
+		    (json_int_t)out->strategy_id, "status", "heartbeat"));
+		break;
 	case AC_INGEST_DB_DOWN:
-		ac_reply_error(r, 503, "unavailable", "the alert could not be stored; retry", NULL);
+		ac_reply_error(r, 503, "unavailable", out->heartbeat ? "the heartbeat could not "
+		    "be recorded and is not spooled; the next one stands in for it" :
+		    "the alert could not be stored; retry", NULL);
 		break;
 	case AC_INGEST_ERROR:
 		ac_reply_error(r, 500, "internal", "the alert could not be stored; retry", NULL);
@@ -381,7 +387,8 @@ replay_one(const struct ac_spool_entry *e, void *arg)
 		return AC_SPOOL_STOP;
 	ac_info("replayed spooled alert %s: %s %lld", e->request_id,
 	    out.result == AC_INGEST_QUEUED ? "queued" : out.result == AC_INGEST_DUPLICATE ?
-	    "duplicate" : out.err.code, out.signal_id);
+	    "duplicate" : out.result == AC_INGEST_HEARTBEAT ? "heartbeat" : out.err.code,
+	    out.signal_id);
 	return AC_SPOOL_DONE;
 }
 

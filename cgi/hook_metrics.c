@@ -45,7 +45,15 @@ static const struct ac_stmt st_metrics = { "hook_metrics",
 	" 'counts', (SELECT coalesce(json_object_agg(key, n), '{}') FROM"
 	"   (SELECT key, sum(n)::bigint AS n FROM metric_counts GROUP BY key) c),"
 	" 'workers', (SELECT coalesce(json_object_agg(host, extract(epoch FROM seen_at)), '{}')"
-	"   FROM worker_heartbeats))", 0 };
+	"   FROM worker_heartbeats),"
+	/* one row per strategy that beats, one per open incident */
+	" 'beats', (SELECT coalesce(json_agg(json_build_object('id', h.strategy_id::text,"
+	"   'age', extract(epoch FROM now() - h.seen_at), 'bar', ac_timeframe_seconds(s.timeframe))"
+	"   ORDER BY h.strategy_id), '[]') FROM strategy_heartbeats h"
+	"   JOIN strategies s ON s.id = h.strategy_id WHERE s.status <> 'inactive'),"
+	" 'incidents', (SELECT coalesce(json_agg(json_build_object('id', strategy_id::text,"
+	"   'kind', kind) ORDER BY strategy_id, kind), '[]') FROM strategy_incidents"
+	"   WHERE closed_at IS NULL))", 0 };
 
 /* The database's part, shared by the threads. */
 static struct {
@@ -125,6 +133,41 @@ put_send_latency(struct ac_buf *b, json_t *counts)
 	}
 }
 
+/* A gauge of each beating strategy: its row's field of the statement's beats. */
+static void
+put_beats(struct ac_buf *b, json_t *m, const char *name, const char *help, const char *field)
+{
+	json_t *row;
+	size_t i;
+
+	ac_metric_head(b, name, "gauge", help);
+	json_array_foreach(json_object_get(m, "beats"), i, row)
+		ac_metric_sample(b, name, (const char *[]){ "strategy",
+		    json_string_value(json_object_get(row, "id")), NULL },
+		    json_number_value(json_object_get(row, field)));
+}
+
+/* Each beating strategy's last heartbeat age and bar, and the open
+ * incidents (lib/work/health.h), from the statement's beats and incidents. */
+static void
+put_strategy_health(struct ac_buf *b, json_t *m)
+{
+	json_t *row;
+	size_t i;
+
+	put_beats(b, m, "alertcast_strategy_heartbeat_age_seconds",
+	    "Seconds since each strategy's last heartbeat (strategies that send them).", "age");
+	put_beats(b, m, "alertcast_strategy_bar_seconds",
+	    "The bar of each strategy that sends heartbeats: one is due every bar.", "bar");
+	ac_metric_head(b, "alertcast_strategy_incident_open", "gauge",
+	    "1 for each open strategy incident the worker judged (silent, burst, "
+	    "estimated_silence).");
+	json_array_foreach(json_object_get(m, "incidents"), i, row)
+		ac_metric_sample(b, "alertcast_strategy_incident_open", (const char *[]){
+		    "strategy", json_string_value(json_object_get(row, "id")), "kind",
+		    json_string_value(json_object_get(row, "kind")), NULL }, 1);
+}
+
 /* The database's part as text (malloc'd), or NULL when it cannot be read. */
 static char *
 db_part(struct ac_db *db)
@@ -177,6 +220,7 @@ db_part(struct ac_db *db)
 	json_object_foreach(json_object_get(m, "workers"), key, v)
 		ac_metric_sample(&b, "alertcast_worker_last_seen_timestamp_seconds",
 		    (const char *[]){ "host", key, NULL }, json_number_value(v));
+	put_strategy_health(&b, m);
 	json_decref(m);
 	return ac_buf_take(&b);
 }

@@ -130,6 +130,8 @@ usage(void)
 	    "  admin passwd --username U --password P   a new password (ends its sessions,\n"
 	    "               clears a lock); --password - reads it from stdin\n"
 	    "  admin permissions --username U --permissions LIST\n"
+	    "  admin telegram --username U --telegram CHAT_ID|none   where the operator\n"
+	    "               also hears of strategy incidents (email always)\n"
 	    "  backup [--dir DIR] [--keep N]   pg_dump of the database and a tar of\n"
 	    "               AC_STATE_DIR in one set, DIR/alertcast-<UTC time>.tar\n"
 	    "               (AC_BACKUP_DIR); keeps the newest N (AC_BACKUP_KEEP)\n"
@@ -687,6 +689,8 @@ replay_one(const struct ac_spool_entry *e, void *arg)
 		break;
 	case AC_INGEST_REJECTED:
 		ctx->rejected++;
+		break;
+	case AC_INGEST_HEARTBEAT:	/* spooled before heartbeats were dropped: nothing to count */
 		break;
 	case AC_INGEST_DB_DOWN:
 	case AC_INGEST_ERROR:
@@ -1484,7 +1488,7 @@ cmd_telegram(int argc, char *argv[])
 	return print(o);
 }
 
-/* acctl admin add|passwd|permissions */
+/* acctl admin add|passwd|permissions|telegram */
 static const struct ac_opt admin_opts[] = {
 	AC_OPT_STR("username", struct ac_admin_new, username),
 	AC_OPT_STR("email", struct ac_admin_new, email),
@@ -1492,6 +1496,7 @@ static const struct ac_opt admin_opts[] = {
 	AC_OPT_STR("name", struct ac_admin_new, name),
 	AC_OPT_STR("phone", struct ac_admin_new, phone),
 	AC_OPT_STR("permissions", struct ac_admin_new, permissions),
+	AC_OPT_STR("telegram", struct ac_admin_new, telegram),
 	AC_OPT_END
 };
 
@@ -1526,19 +1531,23 @@ cmd_admin(int argc, char *argv[])
 		o = ac_admin_passwd(db, in.username, in.password, &e);
 	else if (strcmp(argv[1], "permissions") == 0)
 		o = ac_admin_set_permissions(db, in.username, in.permissions, &e);
+	else if (strcmp(argv[1], "telegram") == 0)
+		o = ac_admin_set_telegram(db, in.username, in.telegram, &e);
 	else {
 		ac_db_rollback(db);
 		return usage();
 	}
 	if (o != NULL) {
 		/* operators' accounts change in the audit log too, by "acctl" */
-		json_t *d = json_pack("{s:O?}", "permissions", json_object_get(o, "permissions"));
+		json_t *d = json_pack("{s:O?, s:O?}", "permissions", json_object_get(o, "permissions"),
+		    "telegram_chat_id", json_object_get(o, "telegram_chat_id"));
 		char target[40];
 
 		snprintf(target, sizeof(target), "admin:%lld",
 		    json_integer_value(json_object_get(o, "id")));
 		if (ac_audit(db, NULL, "acctl", strcmp(argv[1], "add") == 0 ? "admin.create" :
-		    strcmp(argv[1], "passwd") == 0 ? "admin.password" : "admin.permissions",
+		    strcmp(argv[1], "passwd") == 0 ? "admin.password" :
+		    strcmp(argv[1], "telegram") == 0 ? "admin.telegram" : "admin.permissions",
 		    target, d, "") == -1) {
 			json_decref(o);
 			o = NULL;

@@ -29,6 +29,7 @@
 #include "base/db.h"
 #include "deliver/deliver.h"
 #include "work/fanout.h"
+#include "work/health.h"
 #include "work/jobs.h"
 #include "base/log.h"
 #include "base/opt.h"
@@ -41,8 +42,9 @@
 #define FAST_POLL_MS	10	/* ...this often */
 #define RESCUE_MS	5000	/* how often the rescuer runs */
 #define HOUSEKEEP_MS	60000	/* how often old rows are pruned (and at start) */
-#define SWEEP_MS	60000	/* how often subscriptions are ended and reminded, and signals
-				   that reached nobody refunded (and at start) */
+#define SWEEP_MS	60000	/* how often subscriptions are ended and reminded, signals
+				   that reached nobody refunded and strategies' health judged
+				   (and at start) */
 #define PRUNE_BATCH	5000	/* done jobs (and past daily counts) deleted at a time */
 #define PAUSE_MAX_MS	15000	/* longest back-off while the database is away */
 
@@ -55,6 +57,7 @@ static const struct ac_job_kind kinds[] = {
 	{ .kind = "fanout", .fn = ac_fanout_job },
 	{ .kind = "deliver", .fn = ac_deliver_job, .batch_fn = ac_deliver_batch },
 	{ .kind = "notice", .fn = ac_notice_job, .batch_fn = ac_notice_batch },
+	{ .kind = "ops_notice", .fn = ac_notice_job, .batch_fn = ac_ops_notice_batch },
 	{ .kind = "email", .fn = ac_email_job, .batch_fn = ac_email_batch },
 	{ .kind = "password_reset", .fn = ac_reset_job },
 	{ .kind = "stripe_event", .fn = ac_stripe_event_job },
@@ -63,6 +66,8 @@ static const struct ac_job_kind kinds[] = {
 static volatile sig_atomic_t stop;
 static int keep_days = 7;	/* AC_JOBS_KEEP_DAYS: done jobs kept this long */
 static const char *worker_id;	/* this worker's id, for the heartbeat */
+static const char *site;	/* AC_BASE_URL, for the links of the health notices */
+static int health_check;	/* AC_HEALTH_CHECK: strategies judged in the sweep */
 
 /* SIGTERM, SIGINT: finish the job in hand, put the batch's rest back, exit. */
 static void
@@ -176,6 +181,8 @@ work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 			if (ac_billing_sweep(db, &ss, &se) == -1)
 				ac_warn("billing sweep: %s", se.message);
 			ac_refund_sweep(db);	/* a failure is logged; the next sweep tries again */
+			if (health_check)
+				ac_health_sweep(db, site);	/* likewise */
 			next_sweep = now + SWEEP_MS;
 		}
 		if ((n = ac_runner_batch(r, &stop)) == -1)
@@ -291,6 +298,8 @@ main(int argc, char *argv[])
 	timeout_ms = ac_setting_int(&cfg, AC_S_WORKER_STATEMENT_TIMEOUT_MS);
 	db = ac_db_new(cfg.database_url, id, 5, timeout_ms);
 	keep_days = ac_setting_int(&cfg, AC_S_JOBS_KEEP_DAYS);
+	site = ac_setting_str(&cfg, AC_S_BASE_URL);
+	health_check = ac_setting_int(&cfg, AC_S_HEALTH_CHECK);
 	ac_billing_setup(&(struct ac_billing_cfg){ .site = ac_setting_str(&cfg, AC_S_BASE_URL),
 	    .grace_days = ac_setting_int(&cfg, AC_S_PAST_DUE_GRACE_DAYS),
 	    .reminder_days = ac_setting_int(&cfg, AC_S_RENEWAL_REMINDER_DAYS) });

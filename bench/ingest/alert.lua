@@ -4,9 +4,15 @@
 -- (AC_BENCH_RUN), the wrk thread and a per-thread counter.
 --   AC_BENCH_PATH  /hook/tv/<token>
 --   AC_BENCH_RUN   a small integer, different for each scenario of one bench
+-- bench/health/run also sets:
+--   AC_BENCH_ACTION      "buy" (default) or "heartbeat" (sent without tp and sl)
+--   AC_BENCH_STRATEGIES  N: the path is AC_BENCH_PATH followed by 0 ... N-1 in
+--                        turn (N strategies taking action and price alone)
 
 local path = os.getenv("AC_BENCH_PATH") or error("AC_BENCH_PATH is not set")
 local run = tonumber(os.getenv("AC_BENCH_RUN") or "0")
+local action = os.getenv("AC_BENCH_ACTION") or "buy"
+local strategies = tonumber(os.getenv("AC_BENCH_STRATEGIES") or "0")
 local threads = {}
 local next_id = 0
 
@@ -25,10 +31,16 @@ end
 function request()
 	counter = counter + 1
 	local price = 40000 + run * 10000 + id * 1000 + counter / 1000
+	local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
+	if strategies > 0 then
+		local body = string.format('{"action":"%s","price":%.3f,"time":"%s"}', action,
+			price, now)
+		return wrk.format("POST", path .. ((counter * 7 + id) % strategies), nil, body)
+	end
 	local body = string.format(
 		'{"symbol":"BTCUSDT","timeframe":"60","action":"buy","price":%.3f,' ..
 		'"tp":%.3f,"sl":%.3f,"time":"%s"}',
-		price, price * 1.02, price * 0.98, os.date("!%Y-%m-%dT%H:%M:%SZ"))
+		price, price * 1.02, price * 0.98, now)
 	return wrk.format("POST", path, nil, body)
 end
 

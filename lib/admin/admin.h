@@ -98,6 +98,7 @@ void	ac_admin_session_end(struct ac_db *db, const char *token);
 struct ac_admin_new {
 	const char	*username, *email, *password, *name, *phone;
 	const char	*permissions;	/* comma list; NULL: the table's default */
+	const char	*telegram;	/* a Telegram chat id, or "none" (admin telegram) */
 };
 
 /* acctl admin add|passwd|permissions: the account as JSON, or NULL with *e. */
@@ -105,6 +106,10 @@ json_t	*ac_admin_create(struct ac_db *db, const struct ac_admin_new *in, struct 
 json_t	*ac_admin_passwd(struct ac_db *db, const char *username, const char *password,
 	    struct ac_err *e);
 json_t	*ac_admin_set_permissions(struct ac_db *db, const char *username, const char *list,
+	    struct ac_err *e);
+/* acctl admin telegram: the chat where the operator also hears of strategy
+ * incidents (lib/work/health.h), or "none" to stop. */
+json_t	*ac_admin_set_telegram(struct ac_db *db, const char *username, const char *chat,
 	    struct ac_err *e);
 
 /*

@@ -330,7 +330,8 @@ ac_admin_session_load(struct ac_db *db, int idle_s, const char *token, struct ac
 
 #define ADMIN_JSON \
 	" json_build_object('id', id, 'username', username, 'email', email, 'name', name," \
-	" 'status', status, 'permissions', permissions, 'created_at', created_at)"
+	" 'status', status, 'permissions', permissions, 'telegram_chat_id', telegram_chat_id," \
+	" 'created_at', created_at)"
 
 static const struct ac_stmt st_admin_insert = { "admin_insert",
 	"INSERT INTO admin_users (username, email, password_hash, name, phone, permissions)"
@@ -344,6 +345,10 @@ static const struct ac_stmt st_admin_passwd = { "admin_passwd",
 
 static const struct ac_stmt st_admin_perms = { "admin_perms",
 	"UPDATE admin_users SET permissions = $2::text[], updated_at = now()"
+	" WHERE username = lower($1) RETURNING" ADMIN_JSON, 2 };
+
+static const struct ac_stmt st_admin_telegram = { "admin_telegram",
+	"UPDATE admin_users SET telegram_chat_id = $2, updated_at = now()"
 	" WHERE username = lower($1) RETURNING" ADMIN_JSON, 2 };
 
 /* The one row of res as JSON (res cleared), or NULL with *e when none. */
@@ -436,4 +441,28 @@ ac_admin_set_permissions(struct ac_db *db, const char *username, const char *lis
 	}
 	ac_perm_array(bits, perms, sizeof(perms));
 	return one_row(db, ac_db_exec(db, &st_admin_perms, vals, NULL, NULL), username, e);
+}
+
+json_t *
+ac_admin_set_telegram(struct ac_db *db, const char *username, const char *chat,
+    struct ac_err *e)
+{
+	const char *vals[2] = { username, chat };
+	size_t n;
+
+	if (username == NULL || chat == NULL) {
+		ac_err_set(e, AC_E_INVALID, "telegram", "--username and --telegram are required");
+		return NULL;
+	}
+	if (strcmp(chat, "none") == 0)
+		vals[1] = NULL;
+	else {
+		n = strspn(chat + (chat[0] == '-'), "0123456789");
+		if (n == 0 || n > 20 || chat[(chat[0] == '-') + n] != '\0') {
+			ac_err_set(e, AC_E_INVALID, "telegram", "--telegram: a Telegram chat id "
+			    "(digits, a leading - for a group) or none; received \"%.40s\"", chat);
+			return NULL;
+		}
+	}
+	return one_row(db, ac_db_exec(db, &st_admin_telegram, vals, NULL, NULL), username, e);
 }

@@ -104,7 +104,9 @@ struct pending {
 	int64_t			 window_ms;	/* the strategy's: one alert within it */
 	char			 key[65];	/* exact: signals.idempotency_key */
 	char			 content[65];	/* what it says: signal_dedup.content_key */
-	enum ac_ingest_result	 result;	/* QUEUED, DUPLICATE, DB_DOWN or ERROR */
+	int			 beat;		/* a heartbeat: no signal, no key */
+	enum ac_ingest_result	 result;	/* QUEUED, DUPLICATE, HEARTBEAT, DB_DOWN
+						 * or ERROR */
 	long long		 signal_id;
 	/* for the group commit */
 	struct pending		*next;
@@ -314,13 +316,96 @@ store_rows(struct ac_db *db, struct pending **b, const int *row, int n)
 	return 0;
 }
 
-/* Stores b[0..n) and answers each. */
+/*
+ * Heartbeats ride the same group commit in a statement of their own: one
+ * row per strategy, updated in place (the batch's beats of one strategy
+ * summed first, as ON CONFLICT cannot touch a row twice), so a strategy
+ * beating every minute costs no growth. seen_at only moves forward: a late
+ * re-send does not make a strategy look older.
+ */
+static const struct ac_stmt st_beats = { "heartbeat_upsert_many",
+	"INSERT INTO strategy_heartbeats AS h (strategy_id, seen_at, bar_time, beats)"
+	" SELECT strategy_id, to_timestamp(max(received_ms) / 1000),"
+	" to_timestamp(max(bar_ms) / 1000), count(*)"
+	" FROM unnest($1::bigint[], $2::float8[], $3::float8[]) AS u(strategy_id, received_ms,"
+	" bar_ms) GROUP BY strategy_id ORDER BY strategy_id"
+	" ON CONFLICT (strategy_id) DO UPDATE SET"
+	" seen_at = greatest(h.seen_at, excluded.seen_at),"
+	" bar_time = coalesce(excluded.bar_time, h.bar_time), beats = h.beats + excluded.beats",
+	3 };
+
+/* Moves the heartbeats of b[0..n) to its front; how many there are. */
+static int
+beats_first(struct pending **b, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		if (b[i]->beat) {
+			struct pending *t = b[k];
+
+			b[k++] = b[i];
+			b[i] = t;
+		}
+	return k;
+}
+
+/* Records the heartbeats b[0..n) in one statement and answers each. */
+static void
+store_beats(struct ac_db *db, struct pending **b, int n)
+{
+	struct ac_pgarray col[3];
+	const char *vals[3];
+	PGresult *res;
+	int ok;
+
+	for (int c = 0; c < 3; c++)
+		ac_pgarray_init(&col[c]);
+	for (int i = 0; i < n; i++) {
+		ac_pgarray_ll(&col[0], b[i]->strategy_id);
+		ac_pgarray_ll(&col[1], b[i]->in->received_ms);
+		if (b[i]->a->present & (1u << AC_F_TIME))
+			ac_pgarray_ll(&col[2], b[i]->a->time_ms);
+		else
+			ac_pgarray_str(&col[2], NULL);
+	}
+	for (int c = 0; c < 3; c++)
+		vals[c] = ac_pgarray_text(&col[c]);
+	res = ac_db_exec(db, &st_beats, vals, NULL, NULL);
+	for (int c = 0; c < 3; c++)
+		ac_pgarray_free(&col[c]);
+	if ((ok = ac_db_ok(db, res, PGRES_COMMAND_OK)))
+		PQclear(res);
+	else if (n > 1 && !ac_db_unavailable(db)) {
+		/* one the database refuses (its strategy just deleted) must not
+		 * cost the others theirs */
+		for (int i = 0; i < n; i++)
+			store_beats(db, &b[i], 1);
+		return;
+	} else
+		ac_warn("%d heartbeat%s not recorded: %s", n, n == 1 ? "" : "s", ac_db_error(db));
+	for (int i = 0; i < n; i++) {
+		if (ok)
+			b[i]->result = AC_INGEST_HEARTBEAT;
+		else
+			failed(db, b[i]);
+	}
+}
+
+/* Stores b[0..n) and answers each: the heartbeats first, then the signals. */
 static void
 store_batch(struct ac_db *db, struct pending **b, int n)
 {
-	int *row = calloc((size_t)n, sizeof(*row)), nlater = 0;
-	struct pending **later = calloc((size_t)n, sizeof(*later));
+	int beats = beats_first(b, n), *row, nlater = 0;
+	struct pending **later;
 
+	if (beats > 0)
+		store_beats(db, b, beats);
+	b += beats;
+	if ((n -= beats) == 0)
+		return;
+	row = calloc((size_t)n, sizeof(*row));
+	later = calloc((size_t)n, sizeof(*later));
 	if (row == NULL || later == NULL)
 		abort();
 	/* row[i]: the item whose row answers b[i] (i: its own), or -1: a later
@@ -486,14 +571,14 @@ test_key(char key[65], long long uid)
 	ac_sha256_hex(buf, strlen(buf), key);
 }
 
-/* Stores the signal for strategy s; sets out->result to QUEUED, DUPLICATE,
- * DB_DOWN or ERROR. */
+/* Stores the signal (or records the heartbeat) for strategy s; sets
+ * out->result to QUEUED, DUPLICATE, HEARTBEAT, DB_DOWN or ERROR. */
 static void
 store(struct ac_db *db, const struct ac_ingest_in *in, const struct ac_alert *a,
     const struct ac_strategy *s, struct ac_ingest_out *out)
 {
 	struct pending p = { .in = in, .a = a, .strategy_id = s->id,
-	    .window_ms = s->dedup_window_ms }, *one = &p;
+	    .window_ms = s->dedup_window_ms, .beat = a->action == AC_ACTION_HEARTBEAT }, *one = &p;
 
 	ac_alert_key(a, s->id, in->received_ms, p.key);
 	ac_alert_content_key(a, s->id, p.content);
@@ -651,8 +736,9 @@ ac_ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out 
 	hidden.token = NULL;
 	hidden.token_sha256 = hash;
 	hidden.body = copy = conceal(in->body, in->len, &sec, 1, &hidden.len);
+	out->heartbeat = out->parsed && a.action == AC_ACTION_HEARTBEAT;
 	ingest(db, &hidden, out, &a, &perr, &sec);
-	if (out->result == AC_INGEST_DB_DOWN && in->spool_dir != NULL)
+	if (out->result == AC_INGEST_DB_DOWN && in->spool_dir != NULL && !out->heartbeat)
 		spool(&hidden, ac_db_error(db), out);
 	free(copy);
 }
@@ -712,6 +798,9 @@ ingest(struct ac_db *db, const struct ac_ingest_in *in, struct ac_ingest_out *ou
 	} else if (ac_alert_check(alert, &rules, in->received_ms, &out->err) == -1) {
 		out->result = AC_INGEST_REJECTED;
 		conceal_message(out->err.message, sizeof(out->err.message), sec);
+	} else if (out->heartbeat && (in->test_user_id > 0 || in->review)) {
+		reject(out, 422, "heartbeat_not_signal", "action", "a heartbeat is not a "
+		    "signal: it cannot be sent as a test signal or accepted from review");
 	} else {
 		store(db, in, alert, &s, out);
 		return;

@@ -40,7 +40,9 @@ enum ac_ingest_result {
 	AC_INGEST_REJECTED,	/* 400 / 401 / 422: see err (recorded for review) */
 	AC_INGEST_DB_DOWN,	/* nothing stored: spool it or answer 503 */
 	AC_INGEST_ERROR,	/* the database refused the row: 500, logged */
-	AC_INGEST_SPOOLED	/* the database is away: kept in the spool: 202 */
+	AC_INGEST_SPOOLED,	/* the database is away: kept in the spool: 202 */
+	AC_INGEST_HEARTBEAT	/* a heartbeat: the strategy's last one updated, no
+				 * signal stored: 200 */
 };
 
 struct ac_ingest_out {
@@ -49,6 +51,9 @@ struct ac_ingest_out {
 	long long		strategy_id;
 	struct ac_alert_error	err;		/* for AC_INGEST_REJECTED */
 	int			parsed;		/* the body parsed as an alert */
+	int			heartbeat;	/* ... as a heartbeat: never spooled, so
+						 * DB_DOWN means dropped (the next bar's
+						 * beat stands in for it) */
 };
 
 /* The host's coalesced NOTIFY for the signals stored here (and any other
@@ -68,7 +73,11 @@ int	ac_ingest_group_start(struct ac_db **dbs, int n, int max_batch);
 void	ac_ingest_group_stop(void);
 
 /*
- * Runs one alert through the path. When the database is down the alert is
+ * Runs one alert through the path. A heartbeat (action "heartbeat"),
+ * authenticated and checked like any alert, updates the strategy's one
+ * strategy_heartbeats row and nothing else: no signal, no job, no credit
+ * (AC_INGEST_HEARTBEAT); a test signal or a review cannot be one (422).
+ * When the database is down the alert (never a heartbeat) is
  * spooled (AC_INGEST_SPOOLED; AC_INGEST_DB_DOWN without in->spool_dir or
  * when the spool cannot be written) unless the body alone proves the
  * request bad (a 400, logged but not recorded). A rejection is recorded

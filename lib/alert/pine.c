@@ -114,6 +114,9 @@ ac_pine_utbot(const struct ac_pine_in *in)
 	    "if buy\n"
 	    "    alert(msg(\"buy\"), alert.freq_once_per_bar_close)\n"
 	    "if sell\n"
-	    "    alert(msg(\"sell\"), alert.freq_once_per_bar_close)\n");
+	    "    alert(msg(\"sell\"), alert.freq_once_per_bar_close)\n"
+	    "// the heartbeat: every closed bar, so alertcast sees the alert is alive\n"
+	    "if barstate.isconfirmed\n"
+	    "    alert(msg(\"heartbeat\"), alert.freq_once_per_bar_close)\n");
 	return ac_buf_take(&b);
 }

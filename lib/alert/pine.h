@@ -4,7 +4,9 @@
  * parameters, the ATR trailing stop (REFERENCE.md, "UT Bot Alerts"), the
  * buy and sell marks, and one alert() per signal whose message is the JSON
  * alertcast parses (lib/alert/tv.h): symbol, timeframe, strategy, action
- * and price, filled in by TradingView at each bar close. Pure.
+ * and price, filled in by TradingView at each bar close; and a heartbeat
+ * alert() (action "heartbeat", same JSON) on every confirmed bar, so a
+ * stopped or expired alert shows as silence (lib/work/health.h). Pure.
  */
 #ifndef AC_PINE_H
 #define AC_PINE_H

@@ -191,6 +191,7 @@ ac_trade_plan(const struct ac_trade_settings *s, const struct ac_open_trade *ope
 		plan_exit(open, nopen, sig, out);
 		return;
 	case AC_ACTION_NONE:
+	case AC_ACTION_HEARTBEAT:	/* never a signal (lib/alert/ingest.c) */
 	case AC_ACTION__MAX:
 		break;
 	}

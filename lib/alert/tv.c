@@ -329,7 +329,7 @@ parse_action(const json_t *v, int slot, struct ac_alert *out,
 	out->action = ac_action_parse(json_string_value(v));
 	if (out->action == AC_ACTION_NONE)
 		return invalid(v, slot, "must be buy, sell, long, short, exit, "
-		    "close, flat, tp_hit or sl_hit", err);
+		    "close, flat, tp_hit, sl_hit or heartbeat", err);
 	return 0;
 }
 
@@ -493,6 +493,8 @@ resolve_position(struct ac_alert *a, struct ac_alert_error *err)
 	const char		*prev = position_word(SLOT_PREV_POSITION, was);
 	char			 act[16];
 
+	if (a->action == AC_ACTION_HEARTBEAT)	/* a beat moves no position */
+		return 0;
 	action_word(a->action, act, sizeof(act));
 	if (a->position && a->sentiment && a->position != a->sentiment)
 		return tv_fail(err, 400, "contradictory_position", "sentiment",

@@ -24,6 +24,9 @@ enum ac_action {
 	AC_ACTION_EXIT_LONG,
 	AC_ACTION_EXIT_SHORT,
 	AC_ACTION_EXIT,
+	/* the generated script's bar-close beat: the strategy's alerts are
+	 * alive; stored as the strategy's last heartbeat, never a signal */
+	AC_ACTION_HEARTBEAT,
 	AC_ACTION__MAX
 };
 
@@ -127,7 +130,10 @@ int	ac_alert_parse(const char *body, size_t len, const char *content_type,
  * (symbol, timeframe or strategy mismatch, action disabled, price <= 0,
  * take profit / stop loss on the wrong side, time outside max_skew_ms).
  * An exit is enabled with the entry it closes: EXIT_LONG with BUY,
- * EXIT_SHORT with SELL, EXIT with either.
+ * EXIT_SHORT with SELL, EXIT with either. A heartbeat is always enabled,
+ * takes its checks like any alert, and may carry neither take profit nor
+ * stop loss (400 naming the field); the position keys are not its
+ * business and are passed over (ac_alert_parse).
  */
 int	ac_alert_check(const struct ac_alert *a, const struct ac_rules *r,
 	    int64_t now_ms, struct ac_alert_error *err);
@@ -185,11 +191,12 @@ int	ac_symbol_normalize(const char *in, char *sym, size_t symsz,
 	    char *exch, size_t exchsz);
 
 /* "buy", "BUY", "long", "tp_hit", "TP", "stop_loss", "exit", "close",
- * "flat", "exit_long", "close_short"... → the action, or AC_ACTION_NONE. */
+ * "flat", "exit_long", "close_short", "heartbeat"... → the action, or
+ * AC_ACTION_NONE. */
 enum ac_action	ac_action_parse(const char *s);
 
-/* "BUY", "SELL", "TP_HIT", "SL_HIT", "EXIT_LONG", "EXIT_SHORT", "EXIT"
- * (or "NONE"). */
+/* "BUY", "SELL", "TP_HIT", "SL_HIT", "EXIT_LONG", "EXIT_SHORT", "EXIT",
+ * "HEARTBEAT" (or "NONE"). */
 const char	*ac_action_name(enum ac_action a);
 
 /* "symbol", "timeframe", "strategy", "action", "price", "take_profit",

@@ -96,6 +96,8 @@ enabled_by(enum ac_action a)
 		return BIT(AC_ACTION_SELL);
 	case AC_ACTION_EXIT:
 		return BIT(AC_ACTION_BUY) | BIT(AC_ACTION_SELL);
+	case AC_ACTION_HEARTBEAT:	/* the strategy's own pulse: always */
+		return ~0u;
 	default:
 		return BIT(a);
 	}
@@ -114,6 +116,8 @@ ac_alert_check(const struct ac_alert *a, const struct ac_rules *r,
 	int			 f, buy;
 	size_t			 i;
 
+	if (a->action == AC_ACTION_HEARTBEAT)	/* levels belong to entries */
+		missing &= ~(BIT(AC_F_TP) | BIT(AC_F_SL));
 	for (f = 0; missing != 0; f++)
 		if (missing & BIT(f))
 			return tv_fail(err, 400, "missing_field", ac_field_name(f),
@@ -143,6 +147,11 @@ ac_alert_check(const struct ac_alert *a, const struct ac_rules *r,
 		    a->action == AC_ACTION_EXIT_LONG ? "needs BUY" :
 		    a->action == AC_ACTION_EXIT_SHORT ? "needs SELL" :
 		    "needs BUY or SELL");
+	for (f = AC_F_TP; a->action == AC_ACTION_HEARTBEAT && f <= AC_F_SL; f++)
+		if (a->present & BIT(f))
+			return tv_fail(err, 400, "unexpected_field", ac_field_name(f),
+			    "a heartbeat carries no %s; send it with the buy or sell "
+			    "alert", ac_field_name(f));
 	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
 		f = levels[i];
 		if ((a->present & BIT(f)) && !(tv_level_of(a, f, &text) > 0))

@@ -390,6 +390,7 @@ ac_action_parse(const char *s)
 		{ "close_long", AC_ACTION_EXIT_LONG },
 		{ "exit_short", AC_ACTION_EXIT_SHORT },
 		{ "close_short", AC_ACTION_EXIT_SHORT },
+		{ "heartbeat", AC_ACTION_HEARTBEAT },
 	};
 	char	buf[16];
 	size_t	i;
@@ -410,7 +411,7 @@ ac_action_name(enum ac_action a)
 {
 	static const char *const names[AC_ACTION__MAX] = {
 		"NONE", "BUY", "SELL", "TP_HIT", "SL_HIT", "EXIT_LONG",
-		"EXIT_SHORT", "EXIT",
+		"EXIT_SHORT", "EXIT", "HEARTBEAT",
 	};
 
 	return (unsigned)a < AC_ACTION__MAX ? names[a] : "NONE";

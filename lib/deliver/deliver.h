@@ -118,6 +118,15 @@ void	ac_notice_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 enum ac_job_outcome ac_notice_job(struct ac_db *db, struct ac_job *job);
 
 /*
+ * Job "ops_notice", payload {"admin_id": N, "notice": NAME, "channel": CH,
+ * "vars": {...}}: the same, to an active operator (admin_users: email, or
+ * Telegram at its telegram_chat_id) — the strategy health incidents and
+ * recoveries lib/work/health.h queues. Its fn is ac_notice_job.
+ */
+void	ac_ops_notice_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
+	    const volatile sig_atomic_t *stop);
+
+/*
  * Job "email", payload {"email_id": N}: a message of email_outbox (queued
  * by ac_mail_queue(), mail.h) sent like a delivery: its n-th send is step n
  * of the email plan, a retry is a new email job, and the row's status,

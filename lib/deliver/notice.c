@@ -19,12 +19,19 @@
  * push), <name>.html.txt (email's HTML part), <name>.telegram.txt and
  * <name>_subject.txt (email subject, push heading). */
 static const char *const notices[] = { "telegram_blocked", "payment_failed",
-	"renewal_reminder", "payment_approved", "payment_rejected", "subscription_expired" };
+	"renewal_reminder", "payment_approved", "payment_rejected", "subscription_expired",
+	"strategy_incident", "strategy_recovered" };
 
 static const struct ac_stmt st_notice_load = { "notice_load",
 	"SELECT id, email, coalesce(display_name, ''), coalesce(telegram_chat_id, ''),"
 	" coalesce(phone, ''), coalesce(push_player_id, '') FROM users"
 	" WHERE id = ANY ($1::bigint[])", 1 };
+
+/* An operator's row in the same columns as a user's (no phone, no push):
+ * the job kind "ops_notice" (lib/work/health.c queues it). */
+static const struct ac_stmt st_ops_notice_load = { "ops_notice_load",
+	"SELECT id, email, coalesce(nullif(name, ''), username), coalesce(telegram_chat_id, ''),"
+	" '', '' FROM admin_users WHERE id = ANY ($1::bigint[]) AND status = 'active'", 1 };
 
 /* The address of the user in row i on channel ch ("" when none). */
 static const char *
@@ -113,6 +120,13 @@ ac_notice_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 	batch_run(db, jobs, n, stop, &st_notice_load, "user_id", notice_setup, 0);
 }
 
+void
+ac_ops_notice_batch(struct ac_db *db, struct ac_job *const *jobs, size_t n,
+    const volatile sig_atomic_t *stop)
+{
+	batch_run(db, jobs, n, stop, &st_ops_notice_load, "admin_id", notice_setup, 0);
+}
+
 enum ac_job_outcome
 ac_notice_job(struct ac_db *db, struct ac_job *job)
 {
@@ -123,12 +137,13 @@ ac_notice_job(struct ac_db *db, struct ac_job *job)
 		return job_error(job, AC_JOB_RETRY, "notice not sent (database error)");
 	switch (r->v) {
 	case SEND_GONE:
-		return job_error(job, AC_JOB_FAIL, "no such user");
+		return job_error(job, AC_JOB_FAIL, "no such %s", strcmp(job->kind, "ops_notice") ?
+		    "user" : "active operator");
 	case SEND_SENT:
 	case SEND_OUTBOX:
-		ac_info("notice %s to user %lld: %s",
-		    json_string_value(json_object_get(job->payload, "notice")), r->user_id,
-		    r->provider);
+		ac_info("notice %s to %s %lld: %s",
+		    json_string_value(json_object_get(job->payload, "notice")),
+		    strcmp(job->kind, "ops_notice") ? "user" : "operator", r->user_id, r->provider);
 		return AC_JOB_DONE;
 	case SEND_RETRY:
 		job->retry_in_ms = r->retry_in_ms;

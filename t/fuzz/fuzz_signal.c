@@ -41,10 +41,13 @@ check_error(const struct ac_alert_error *err, int status)
 }
 
 /* 1 if action is what a position p (sent, or NONE) allows: a long is
- * entered by a buy, a short by a sell, flat by an exit or a TP/SL hit. */
+ * entered by a buy, a short by a sell, flat by an exit or a TP/SL hit; a
+ * heartbeat passes over the positions. */
 static int
 position_agrees(enum ac_action action, enum ac_position p)
 {
+	if (action == AC_ACTION_HEARTBEAT)
+		return 1;
 	switch (p) {
 	case AC_POS_LONG:
 		return action == AC_ACTION_BUY;

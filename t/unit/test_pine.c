@@ -90,8 +90,8 @@ bad:
 	return NULL;
 }
 
-/* Every timeframe: the message of a buy and of a sell parses to the
- * strategy's symbol, timeframe and action and passes its rules. */
+/* Every timeframe: the message of a buy, a sell and a heartbeat parses
+ * to the strategy's symbol, timeframe and action and passes its rules. */
 static void
 test_message_parses_for_every_timeframe(void **state)
 {
@@ -112,14 +112,18 @@ test_message_parses_for_every_timeframe(void **state)
 		snprintf(rules.timeframe, sizeof(rules.timeframe), "%s", timeframes[i]);
 		snprintf(rules.name, sizeof(rules.name), "UT Bot");
 		assert_non_null(msg_line = line_of(script, "msg("));
-		for (int side = 0; side < 2; side++) {
+		for (int side = 0; side < 3; side++) {
+			static const char *const words[] = { "buy", "sell", "heartbeat" };
+			static const enum ac_action want[] = { AC_ACTION_BUY, AC_ACTION_SELL,
+			    AC_ACTION_HEARTBEAT };
+
 			assert_non_null(msg = eval_msg(msg_line, "BTCUSDT", period,
-			    side ? "sell" : "buy", "42000.50"));
+			    words[side], "42000.50"));
 			if (ac_alert_parse(msg, strlen(msg), "text/plain", &a, &err) != 0)
 				fail_msg("%s: %s does not parse: %s", timeframes[i], msg, err.message);
 			assert_string_equal(a.symbol, "BTCUSDT");
 			assert_string_equal(a.timeframe, timeframes[i]);
-			assert_int_equal(a.action, side ? AC_ACTION_SELL : AC_ACTION_BUY);
+			assert_int_equal(a.action, want[side]);
 			assert_true(a.price == 42000.5);
 			if (ac_alert_check(&a, &rules, (int64_t)time(NULL) * 1000, &err) != 0)
 				fail_msg("%s: %s refused: %s", timeframes[i], msg, err.message);
@@ -128,6 +132,9 @@ test_message_parses_for_every_timeframe(void **state)
 		/* both signals alert, once per bar close */
 		assert_non_null(strstr(script, "if buy\n    alert(msg(\"buy\"), alert.freq_once_per_bar_close)\n"));
 		assert_non_null(strstr(script, "if sell\n    alert(msg(\"sell\"), alert.freq_once_per_bar_close)\n"));
+		/* and the heartbeat, at every confirmed bar */
+		assert_non_null(strstr(script, "if barstate.isconfirmed\n"
+		    "    alert(msg(\"heartbeat\"), alert.freq_once_per_bar_close)\n"));
 		free(msg_line);
 		free(script);
 	}

@@ -459,7 +459,7 @@ static const struct parse_bad parse_bad_rows[] = {
 	  "invalid_value", "action", "received \"hold\"" },
 	{ "market position word as the action", "{\"action\":\"sideways\","
 	  "\"price\":1}", JSON, "invalid_value", "action",
-	  "must be buy, sell, long, short, exit, close, flat, tp_hit or sl_hit" },
+	  "must be buy, sell, long, short, exit, close, flat, tp_hit, sl_hit or heartbeat" },
 	{ "action as a number", "{\"action\":1,\"price\":1}", JSON,
 	  "invalid_value", "action", "must be a string" },
 	{ "price not a number", "{\"action\":\"buy\",\"price\":\"abc\"}", JSON,
@@ -874,6 +874,33 @@ static const struct check_row check_rows[] = {
 	  ALERT("BTCUSDT", "60", "sell", "100", MP("flat") PREV("long")), T0,
 	  1u << AC_ACTION_SELL, 0, 422, "action_disabled", "action",
 	  "EXIT_LONG needs BUY enabled" },
+	{ "a heartbeat passes the checks of any alert",
+	  ALERT("BINANCE:BTCUSDT", "60", "heartbeat", "100", ""), T0, 0, 0,
+	  0, NULL, NULL, NULL },
+	{ "a heartbeat needs no action enabled",
+	  ALERT("BTCUSDT", "60", "heartbeat", "100", ""), T0, 1u << AC_ACTION_SELL, 0,
+	  0, NULL, NULL, NULL },
+	{ "a heartbeat passes over the positions",
+	  ALERT("BTCUSDT", "60", "heartbeat", "100", MP("flat") PREV("flat")), T0, 0, 0,
+	  0, NULL, NULL, NULL },
+	{ "a heartbeat is not asked for the levels a strategy requires",
+	  ALERT("BTCUSDT", "60", "heartbeat", "100", ""), T0, 0,
+	  AC_REQUIRED_DEFAULT | B(TP) | B(SL), 0, NULL, NULL, NULL },
+	{ "a heartbeat of another symbol",
+	  ALERT("ETHUSDT", "60", "heartbeat", "100", ""), T0, 0, 0,
+	  422, "symbol_mismatch", "symbol", "received symbol ETHUSDT" },
+	{ "a heartbeat of another timeframe",
+	  ALERT("BTCUSDT", "5", "heartbeat", "100", ""), T0, 0, 0,
+	  422, "timeframe_mismatch", "timeframe", "received timeframe 5m" },
+	{ "a heartbeat with a take profit",
+	  ALERT("BTCUSDT", "60", "heartbeat", "100", ",\"tp\":110"), T0, 0, 0,
+	  400, "unexpected_field", "take_profit", "a heartbeat carries no take_profit" },
+	{ "a stale heartbeat",
+	  ALERT("BTCUSDT", "60", "heartbeat", "100", ""), T0 + 300001, 0, 0,
+	  422, "stale_alert", "time", "300.001 s old" },
+	{ "a heartbeat at price 0",
+	  ALERT("BTCUSDT", "60", "heartbeat", "0", ""), T0, 0, 0,
+	  422, "invalid_price", "price", "must be above 0" },
 	{ "side rules come before the time window",
 	  ALERT("BTCUSDT", "60", "buy", "100", ",\"sl\":100"), T0 + 999999, 0, 0,
 	  422, "sl_wrong_side", "stop_loss", "below" },
@@ -1158,6 +1185,8 @@ test_actions(void **state)
 		{ "exit short", AC_ACTION_EXIT_SHORT },
 		{ "close_short", AC_ACTION_EXIT_SHORT },
 		{ "buybuybuybuybuybuy", AC_ACTION_NONE },
+		{ "heartbeat", AC_ACTION_HEARTBEAT }, { "HeartBeat", AC_ACTION_HEARTBEAT },
+		{ "heart beat", AC_ACTION_NONE },
 	};
 	size_t	i;
 
@@ -1170,6 +1199,7 @@ test_actions(void **state)
 	assert_string_equal(ac_action_name(AC_ACTION_EXIT_LONG), "EXIT_LONG");
 	assert_string_equal(ac_action_name(AC_ACTION_EXIT_SHORT), "EXIT_SHORT");
 	assert_string_equal(ac_action_name(AC_ACTION_EXIT), "EXIT");
+	assert_string_equal(ac_action_name(AC_ACTION_HEARTBEAT), "HEARTBEAT");
 	assert_string_equal(ac_action_name(AC_ACTION_NONE), "NONE");
 	assert_string_equal(ac_action_name(AC_ACTION__MAX), "NONE");
 }
