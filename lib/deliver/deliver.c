@@ -13,6 +13,8 @@
 #include "deliver/deliver.h"
 #include "deliver/internal.h"
 
+#define AC_TELEGRAM_PAID_RATE	1000	/* a second, with allow_paid_broadcast */
+
 /* ---- settings ------------------------------------------------------------------- */
 
 void
@@ -51,6 +53,11 @@ ac_deliver_init(const struct ac_config *cfg)
 		c->from = defs[i].from >= 0 ? ac_setting_str(cfg, defs[i].from) : "";
 		c->base = defs[i].base >= 0 ? ac_setting_str(cfg, defs[i].base) : c->user;
 		c->enabled = c->user && *c->user && (defs[i].from < 0 || (c->from && *c->from));
+		/* a Messaging Service spreads the sends over its senders */
+		if (defs[i].p == AC_PROV_TWILIO && ac_setting_str(cfg,
+		    AC_S_TWILIO_MESSAGING_SERVICE_SID) != NULL &&
+		    *ac_setting_str(cfg, AC_S_TWILIO_MESSAGING_SERVICE_SID))
+			c->from = ac_setting_str(cfg, AC_S_TWILIO_MESSAGING_SERVICE_SID);
 		if (defs[i].p == AC_PROV_SMTP) {
 			/* the URL names the server; the login is separate */
 			c->user = ac_setting_str(cfg, AC_S_SMTP_USER);
@@ -65,6 +72,10 @@ ac_deliver_init(const struct ac_config *cfg)
 		sc.conc[defs[i].p] = ac_setting_int(cfg, defs[i].conc);
 		lc.rate[defs[i].p] = ac_setting_int(cfg, defs[i].rate);
 	}
+	/* paid broadcast: Telegram's ceiling is 1,000 messages/s, not 30 */
+	if ((sc.prov[AC_PROV_TELEGRAM].paid_broadcast = ac_setting_int(cfg,
+	    AC_S_TELEGRAM_PAID_BROADCAST)) != 0)
+		lc.rate[AC_PROV_TELEGRAM] = AC_TELEGRAM_PAID_RATE;
 	sc.total_conc = ac_setting_int(cfg, AC_S_DELIVERY_CONCURRENCY);
 	sc.timeout_ms = ac_setting_int(cfg, AC_S_DELIVERY_TIMEOUT_MS);
 	lc.chat_gap_ms = ac_setting_int(cfg, AC_S_TELEGRAM_CHAT_GAP_MS);
@@ -106,7 +117,19 @@ static const struct ac_stmt st_load = { "deliver_load_batch",
 	"   || round(t.pnl_percent, 2)::text) ORDER BY t.trade_number)"
 	"  FROM trades t WHERE t.exit_signal_id = s.id AND t.user_id = d.user_id),"
 	" u.email, u.telegram_chat_id, u.phone, u.telegram_unreachable_at IS NOT NULL, d.attempts,"
-	" u.push_player_id"
+	" u.push_player_id,"
+	/* the user's plan goes first: priority_support of an active subscription */
+	" EXISTS (SELECT 1 FROM subscriptions sub JOIN plans p ON p.id = sub.plan_id"
+	"  WHERE sub.user_id = d.user_id AND sub.status = 'active' AND sub.period_end > now()"
+	"  AND p.priority_support),"
+	/* too late after this (ms since the epoch): the strategy's maximum age */
+	" (extract(epoch FROM s.received_at + coalesce(st.max_age_s * interval '1 second',"
+	"  ac_timeframe_interval(st.timeframe))) * 1000)::bigint,"
+	/* an exit's entry to the same user on the same channel, still queued */
+	" (SELECT min(e.id) FROM trades t JOIN deliveries e ON e.signal_id = t.entry_signal_id"
+	"  AND e.user_id = d.user_id AND e.channel = d.channel AND e.status = 'queued'"
+	"  WHERE d.kind IN ('exit', 'replacement') AND t.exit_signal_id = s.id"
+	"  AND t.user_id = d.user_id)"
 	" FROM deliveries d JOIN signals s ON s.id = d.signal_id"
 	" JOIN strategies st ON st.id = s.strategy_id JOIN users u ON u.id = d.user_id"
 	" WHERE d.id = ANY ($1::bigint[])", 1 };
@@ -157,6 +180,10 @@ item_setup(struct item *it, const PGresult *res, int i)
 		    "telegram unreachable: the user blocked the bot", 0, 0);
 		return;
 	}
+	it->priority = *PQgetvalue(res, i, C_PRIORITY) == 't';
+	it->deadline = strtoll(PQgetvalue(res, i, C_DEADLINE), NULL, 10);
+	if (!PQgetisnull(res, i, C_ENTRY))
+		it->entry_id = strtoll(PQgetvalue(res, i, C_ENTRY), NULL, 10);
 	it->job->started = 1;
 }
 
@@ -259,6 +286,11 @@ static const struct ac_stmt st_retry = { "deliver_retry",
 	"UPDATE deliveries SET provider = $2, error = $3, attempts = attempts + $4::int,"
 	" updated_at = now() WHERE id = $1 AND status = 'queued' RETURNING id", 4 };
 
+/* Too late to be worth sending: skipped, and the portal says so. */
+static const struct ac_stmt st_stale = { "deliver_stale",
+	"UPDATE deliveries SET status = 'skipped', skip_reason = 'stale', provider = $2,"
+	" message = $3, error = NULL, updated_at = now() WHERE id = $1 AND status = 'queued'", 3 };
+
 static const struct ac_stmt st_blocked = { "deliver_blocked",
 	"UPDATE users SET telegram_unreachable_at = now(), updated_at = now()"
 	" WHERE id = $1 AND telegram_chat_id = $2 AND telegram_unreachable_at IS NULL", 2 };
@@ -312,6 +344,12 @@ deliver_one(struct ac_db *db, struct ac_job *job, long long id, const struct sen
 		}
 		PQclear(res);
 		return AC_JOB_DONE;
+	}
+	case SEND_STALE: {
+		const char *vals[3] = { sid, r->provider, r->message };
+
+		res = ac_db_exec(db, &st_stale, vals, NULL, NULL);
+		break;
 	}
 	case SEND_SENT:
 	case SEND_OUTBOX: {
