@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/queue.h"
 #include "base/util.h"
 #include "deliver/deliver.h"
 #include "deliver/internal.h"
@@ -300,10 +301,12 @@ static const struct ac_stmt st_exists = { "deliver_exists",
 
 /* Writes delivery id's result r (NULL: none) in the runner's transaction.
  * A delivery that does not exist FAILs the job of one delivery; in a job
- * of many it is passed over (missing set). */
+ * of many it is passed over (missing set). A retry of a job of many is
+ * left in due ({"<at ms>": [ids]}, retries_enqueue()); of a job of one it
+ * is queued at once. */
 static enum ac_job_outcome
 deliver_one(struct ac_db *db, struct ac_job *job, long long id, const struct send_result *r,
-    int *missing)
+    int *missing, json_t *due)
 {
 	char sid[24], user[24], n[24];
 	PGresult *res = NULL;
@@ -334,11 +337,21 @@ deliver_one(struct ac_db *db, struct ac_job *job, long long id, const struct sen
 	case SEND_RETRY: {
 		const char *vals[4] = { sid, r->provider, r->error, n };
 
+		int64_t at = r->retry_at_ms > 0 ? r->retry_at_ms : ac_now_ms() + r->retry_in_ms;
+		char sat[24];
+
 		res = ac_db_exec(db, &st_retry, vals, NULL, NULL);
 		if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
 			return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, ac_db_error(db));
-		if (PQntuples(res) == 1 && retry_enqueue(db, "deliver", "delivery_id", id, job->id,
-		    ac_now_ms() + r->retry_in_ms) == -1) {
+		snprintf(sat, sizeof(sat), "%lld", (long long)at);
+		if (PQntuples(res) == 1 && due != NULL) {
+			json_t *ids = json_object_get(due, sat);
+
+			if (ids == NULL)
+				json_object_set_new(due, sat, ids = json_array());
+			json_array_append_new(ids, json_integer(id));
+		} else if (PQntuples(res) == 1 && retry_enqueue(db, "deliver", "delivery_id", id,
+		    job->id, at) == -1) {
 			PQclear(res);
 			return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, ac_db_error(db));
 		}
@@ -390,6 +403,39 @@ deliver_one(struct ac_db *db, struct ac_job *job, long long id, const struct sen
 	return AC_JOB_DONE;
 }
 
+/* The retries of job (a job of many) in due: one deliver job for the
+ * deliveries due at one instant (the members of one request made again,
+ * so it is made again as it was), keyed by its first delivery and job. 0,
+ * or -1 on a database error. */
+static int
+retries_enqueue(struct ac_db *db, const struct ac_job *job, json_t *due)
+{
+	const char *at;
+	json_t *ids;
+
+	json_object_foreach(due, at, ids) {
+		long long first = json_integer_value(json_array_get(ids, 0));
+		int64_t when = strtoll(at, NULL, 10);
+		json_t *payload;
+		char key[96];
+		int rc;
+
+		if (json_array_size(ids) == 1) {
+			if (retry_enqueue(db, "deliver", "delivery_id", first, job->id, when) == -1)
+				return -1;
+			continue;
+		}
+		if ((payload = json_pack("{s:O}", "delivery_ids", ids)) == NULL)
+			abort();
+		snprintf(key, sizeof(key), "deliver:%lld:%lld", first, job->id);
+		rc = ac_job_enqueue(db, "deliver", payload, key, when, 0, 0);
+		json_decref(payload);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
 enum ac_job_outcome
 ac_deliver_job(struct ac_db *db, struct ac_job *job)
 {
@@ -398,11 +444,15 @@ ac_deliver_job(struct ac_db *db, struct ac_job *job)
 	size_t i, k = 0;
 	int missing = 0;
 
+	json_t *due;
+
 	if (!json_is_array(ids))
 		return deliver_one(db, job, json_integer_value(json_object_get(job->payload,
-		    "delivery_id")), job_result(job, 0), &missing);
+		    "delivery_id")), job_result(job, 0), &missing, NULL);
 	if (json_array_size(ids) == 0)
 		return job_error(job, AC_JOB_FAIL, "payload has no delivery ids");
+	if ((due = json_object()) == NULL)
+		abort();
 	json_array_foreach(ids, i, v) {
 		if (!json_is_integer(v)) {	/* batch_run() did not send it either */
 			ac_warn("deliver job %lld: delivery_ids[%zu] is not an id; passed over",
@@ -410,13 +460,21 @@ ac_deliver_job(struct ac_db *db, struct ac_job *job)
 			continue;
 		}
 		missing = 0;
-		out = deliver_one(db, job, json_integer_value(v), job_result(job, k++), &missing);
+		out = deliver_one(db, job, json_integer_value(v), job_result(job, k++), &missing,
+		    due);
 		if (out == AC_JOB_DONE)
 			continue;
-		if (!missing)
+		if (!missing) {
+			json_decref(due);
 			return out;
+		}
 		ac_warn("deliver job %lld: %s; the others go on", job->id, job->error);
 		job->error[0] = '\0';
 	}
-	return AC_JOB_DONE;
+	out = AC_JOB_DONE;
+	if (retries_enqueue(db, job, due) == -1)
+		out = job_error(job, AC_JOB_RETRY, "deliver job %lld: retries: %s", job->id,
+		    ac_db_error(db));
+	json_decref(due);
+	return out;
 }

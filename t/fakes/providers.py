@@ -51,6 +51,7 @@ services do. Python's standard library and Debian's python3-aiosmtpd only.
 """
 import argparse
 import asyncio
+import collections
 import json
 import re
 import time
@@ -196,8 +197,9 @@ def over_rate(provider, body, to):
             keys = [("telegram_paid", STATE["rates"].get("telegram_paid", 1000))]
         keys.append((("telegram_chat", str(to)), STATE["rates"].get("telegram_chat", 1)))
     for key, limit in keys:
-        q = [t for t in STATE["sent"].get(key, []) if now - t < 1.0]
-        STATE["sent"][key] = q
+        q = STATE["sent"].setdefault(key, collections.deque())
+        while q and now - q[0] >= 1.0:
+            q.popleft()
         if len(q) >= limit:
             STATE["throttled"][provider] = STATE["throttled"].get(provider, 0) + 1
             if provider == "telegram":
@@ -212,7 +214,7 @@ def over_rate(provider, body, to):
                                                    "message": "Too many requests."}
             return 429, {"Retry-After": "1"}, {"errors": ["API rate limit exceeded."]}
     for key, _ in keys:
-        STATE["sent"].setdefault(key, []).append(now)
+        STATE["sent"][key].append(now)
     return None
 
 
