@@ -95,6 +95,8 @@ json_t	*ac_user_query(struct ac_db *db, const struct ac_stmt *st, long long user
 	" 'Kept in the outbox: no ' || d.channel || ' provider is set up on this server yet'" \
 	" WHEN d.skip_reason = 'no_credits' THEN 'Not sent: out of credits (top up on the Plans page)'" \
 	" WHEN d.skip_reason = 'daily_cap' THEN 'Not sent: your daily limit was reached (Account)'" \
+	" WHEN d.skip_reason = 'stale' THEN 'Not sent: too late to act on (the signal was older" \
+	"  than its strategy allows by the time it could go)'" \
 	" WHEN d.skip_reason = 'preference' THEN 'Not sent: you switched ' || d.channel ||" \
 	"  ' off (Account); no credit charged'" \
 	" WHEN d.skip_reason = 'no_address' THEN 'Not sent: ' || CASE d.channel" \

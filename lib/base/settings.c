@@ -166,6 +166,9 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 	    "the Telegram Bot API"),
 	NUM(TELEGRAM_CHAT_GAP_MS, AC_ST_MS, 1000, 0, 60000, W,
 	    "the least time between two messages to one chat"),
+	NUM(TELEGRAM_PAID_BROADCAST, AC_ST_BOOL, 0, 0, 1, W,
+	    "1: Bot API paid broadcast (allow_paid_broadcast, charged in Stars a message):"
+	    " up to 1000 messages/s instead of AC_TELEGRAM_RATE"),
 	PROV(TELEGRAM, 30, 30),
 	TXT(EMAIL_FROM, AC_ST_STRING, NULL, W, "the sender of mail (Resend and SMTP)"),
 	TXT(RESEND_API_KEY, AC_ST_SECRET, NULL, W,
@@ -185,6 +188,9 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 	TXT(TWILIO_ACCOUNT_SID, AC_ST_STRING, NULL, W, "the Twilio account (SMS)"),
 	TXT(TWILIO_AUTH_TOKEN, AC_ST_SECRET, NULL, W, "the Twilio auth token"),
 	TXT(TWILIO_FROM, AC_ST_STRING, NULL, W, "the Twilio sender number"),
+	TXT(TWILIO_MESSAGING_SERVICE_SID, AC_ST_STRING, NULL, W,
+	    "a Twilio Messaging Service (MG...): SMS go through it (MessagingServiceSid),"
+	    " not from AC_TWILIO_FROM"),
 	TXT(TWILIO_API_BASE, AC_ST_URL, "https://api.twilio.com", W, "the Twilio API"),
 	PROV(TWILIO, 20, 0),
 	TXT(ONESIGNAL_API_KEY, AC_ST_SECRET, NULL, W, "the OneSignal REST API key (push)"),

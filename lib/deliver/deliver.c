@@ -9,9 +9,12 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/queue.h"
 #include "base/util.h"
 #include "deliver/deliver.h"
 #include "deliver/internal.h"
+
+#define AC_TELEGRAM_PAID_RATE	1000	/* a second, with allow_paid_broadcast */
 
 /* ---- settings ------------------------------------------------------------------- */
 
@@ -51,6 +54,11 @@ ac_deliver_init(const struct ac_config *cfg)
 		c->from = defs[i].from >= 0 ? ac_setting_str(cfg, defs[i].from) : "";
 		c->base = defs[i].base >= 0 ? ac_setting_str(cfg, defs[i].base) : c->user;
 		c->enabled = c->user && *c->user && (defs[i].from < 0 || (c->from && *c->from));
+		/* a Messaging Service spreads the sends over its senders */
+		if (defs[i].p == AC_PROV_TWILIO && ac_setting_str(cfg,
+		    AC_S_TWILIO_MESSAGING_SERVICE_SID) != NULL &&
+		    *ac_setting_str(cfg, AC_S_TWILIO_MESSAGING_SERVICE_SID))
+			c->from = ac_setting_str(cfg, AC_S_TWILIO_MESSAGING_SERVICE_SID);
 		if (defs[i].p == AC_PROV_SMTP) {
 			/* the URL names the server; the login is separate */
 			c->user = ac_setting_str(cfg, AC_S_SMTP_USER);
@@ -65,6 +73,10 @@ ac_deliver_init(const struct ac_config *cfg)
 		sc.conc[defs[i].p] = ac_setting_int(cfg, defs[i].conc);
 		lc.rate[defs[i].p] = ac_setting_int(cfg, defs[i].rate);
 	}
+	/* paid broadcast: Telegram's ceiling is 1,000 messages/s, not 30 */
+	if ((sc.prov[AC_PROV_TELEGRAM].paid_broadcast = ac_setting_int(cfg,
+	    AC_S_TELEGRAM_PAID_BROADCAST)) != 0)
+		lc.rate[AC_PROV_TELEGRAM] = AC_TELEGRAM_PAID_RATE;
 	sc.total_conc = ac_setting_int(cfg, AC_S_DELIVERY_CONCURRENCY);
 	sc.timeout_ms = ac_setting_int(cfg, AC_S_DELIVERY_TIMEOUT_MS);
 	lc.chat_gap_ms = ac_setting_int(cfg, AC_S_TELEGRAM_CHAT_GAP_MS);
@@ -106,7 +118,19 @@ static const struct ac_stmt st_load = { "deliver_load_batch",
 	"   || round(t.pnl_percent, 2)::text) ORDER BY t.trade_number)"
 	"  FROM trades t WHERE t.exit_signal_id = s.id AND t.user_id = d.user_id),"
 	" u.email, u.telegram_chat_id, u.phone, u.telegram_unreachable_at IS NOT NULL, d.attempts,"
-	" u.push_player_id"
+	" u.push_player_id,"
+	/* the user's plan goes first: priority_support of an active subscription */
+	" EXISTS (SELECT 1 FROM subscriptions sub JOIN plans p ON p.id = sub.plan_id"
+	"  WHERE sub.user_id = d.user_id AND sub.status = 'active' AND sub.period_end > now()"
+	"  AND p.priority_support),"
+	/* too late after this (ms since the epoch): the strategy's maximum age */
+	" (extract(epoch FROM s.received_at + coalesce(st.max_age_s * interval '1 second',"
+	"  ac_timeframe_interval(st.timeframe))) * 1000)::bigint,"
+	/* an exit's entry to the same user on the same channel, still queued */
+	" (SELECT min(e.id) FROM trades t JOIN deliveries e ON e.signal_id = t.entry_signal_id"
+	"  AND e.user_id = d.user_id AND e.channel = d.channel AND e.status = 'queued'"
+	"  WHERE d.kind IN ('exit', 'replacement') AND t.exit_signal_id = s.id"
+	"  AND t.user_id = d.user_id)"
 	" FROM deliveries d JOIN signals s ON s.id = d.signal_id"
 	" JOIN strategies st ON st.id = s.strategy_id JOIN users u ON u.id = d.user_id"
 	" WHERE d.id = ANY ($1::bigint[])", 1 };
@@ -157,6 +181,10 @@ item_setup(struct item *it, const PGresult *res, int i)
 		    "telegram unreachable: the user blocked the bot", 0, 0);
 		return;
 	}
+	it->priority = *PQgetvalue(res, i, C_PRIORITY) == 't';
+	it->deadline = strtoll(PQgetvalue(res, i, C_DEADLINE), NULL, 10);
+	if (!PQgetisnull(res, i, C_ENTRY))
+		it->entry_id = strtoll(PQgetvalue(res, i, C_ENTRY), NULL, 10);
 	it->job->started = 1;
 }
 
@@ -259,6 +287,11 @@ static const struct ac_stmt st_retry = { "deliver_retry",
 	"UPDATE deliveries SET provider = $2, error = $3, attempts = attempts + $4::int,"
 	" updated_at = now() WHERE id = $1 AND status = 'queued' RETURNING id", 4 };
 
+/* Too late to be worth sending: skipped, and the portal says so. */
+static const struct ac_stmt st_stale = { "deliver_stale",
+	"UPDATE deliveries SET status = 'skipped', skip_reason = 'stale', provider = $2,"
+	" message = $3, error = NULL, updated_at = now() WHERE id = $1 AND status = 'queued'", 3 };
+
 static const struct ac_stmt st_blocked = { "deliver_blocked",
 	"UPDATE users SET telegram_unreachable_at = now(), updated_at = now()"
 	" WHERE id = $1 AND telegram_chat_id = $2 AND telegram_unreachable_at IS NULL", 2 };
@@ -268,10 +301,12 @@ static const struct ac_stmt st_exists = { "deliver_exists",
 
 /* Writes delivery id's result r (NULL: none) in the runner's transaction.
  * A delivery that does not exist FAILs the job of one delivery; in a job
- * of many it is passed over (missing set). */
+ * of many it is passed over (missing set). A retry of a job of many is
+ * left in due ({"<at ms>": [ids]}, retries_enqueue()); of a job of one it
+ * is queued at once. */
 static enum ac_job_outcome
 deliver_one(struct ac_db *db, struct ac_job *job, long long id, const struct send_result *r,
-    int *missing)
+    int *missing, json_t *due)
 {
 	char sid[24], user[24], n[24];
 	PGresult *res = NULL;
@@ -302,16 +337,32 @@ deliver_one(struct ac_db *db, struct ac_job *job, long long id, const struct sen
 	case SEND_RETRY: {
 		const char *vals[4] = { sid, r->provider, r->error, n };
 
+		int64_t at = r->retry_at_ms > 0 ? r->retry_at_ms : ac_now_ms() + r->retry_in_ms;
+		char sat[24];
+
 		res = ac_db_exec(db, &st_retry, vals, NULL, NULL);
 		if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
 			return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, ac_db_error(db));
-		if (PQntuples(res) == 1 && retry_enqueue(db, "deliver", "delivery_id", id, job->id,
-		    ac_now_ms() + r->retry_in_ms) == -1) {
+		snprintf(sat, sizeof(sat), "%lld", (long long)at);
+		if (PQntuples(res) == 1 && due != NULL) {
+			json_t *ids = json_object_get(due, sat);
+
+			if (ids == NULL)
+				json_object_set_new(due, sat, ids = json_array());
+			json_array_append_new(ids, json_integer(id));
+		} else if (PQntuples(res) == 1 && retry_enqueue(db, "deliver", "delivery_id", id,
+		    job->id, at) == -1) {
 			PQclear(res);
 			return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, ac_db_error(db));
 		}
 		PQclear(res);
 		return AC_JOB_DONE;
+	}
+	case SEND_STALE: {
+		const char *vals[3] = { sid, r->provider, r->message };
+
+		res = ac_db_exec(db, &st_stale, vals, NULL, NULL);
+		break;
 	}
 	case SEND_SENT:
 	case SEND_OUTBOX: {
@@ -352,6 +403,39 @@ deliver_one(struct ac_db *db, struct ac_job *job, long long id, const struct sen
 	return AC_JOB_DONE;
 }
 
+/* The retries of job (a job of many) in due: one deliver job for the
+ * deliveries due at one instant (the members of one request made again,
+ * so it is made again as it was), keyed by its first delivery and job. 0,
+ * or -1 on a database error. */
+static int
+retries_enqueue(struct ac_db *db, const struct ac_job *job, json_t *due)
+{
+	const char *at;
+	json_t *ids;
+
+	json_object_foreach(due, at, ids) {
+		long long first = json_integer_value(json_array_get(ids, 0));
+		int64_t when = strtoll(at, NULL, 10);
+		json_t *payload;
+		char key[96];
+		int rc;
+
+		if (json_array_size(ids) == 1) {
+			if (retry_enqueue(db, "deliver", "delivery_id", first, job->id, when) == -1)
+				return -1;
+			continue;
+		}
+		if ((payload = json_pack("{s:O}", "delivery_ids", ids)) == NULL)
+			abort();
+		snprintf(key, sizeof(key), "deliver:%lld:%lld", first, job->id);
+		rc = ac_job_enqueue(db, "deliver", payload, key, when, 0, 0);
+		json_decref(payload);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
 enum ac_job_outcome
 ac_deliver_job(struct ac_db *db, struct ac_job *job)
 {
@@ -360,11 +444,15 @@ ac_deliver_job(struct ac_db *db, struct ac_job *job)
 	size_t i, k = 0;
 	int missing = 0;
 
+	json_t *due;
+
 	if (!json_is_array(ids))
 		return deliver_one(db, job, json_integer_value(json_object_get(job->payload,
-		    "delivery_id")), job_result(job, 0), &missing);
+		    "delivery_id")), job_result(job, 0), &missing, NULL);
 	if (json_array_size(ids) == 0)
 		return job_error(job, AC_JOB_FAIL, "payload has no delivery ids");
+	if ((due = json_object()) == NULL)
+		abort();
 	json_array_foreach(ids, i, v) {
 		if (!json_is_integer(v)) {	/* batch_run() did not send it either */
 			ac_warn("deliver job %lld: delivery_ids[%zu] is not an id; passed over",
@@ -372,13 +460,21 @@ ac_deliver_job(struct ac_db *db, struct ac_job *job)
 			continue;
 		}
 		missing = 0;
-		out = deliver_one(db, job, json_integer_value(v), job_result(job, k++), &missing);
+		out = deliver_one(db, job, json_integer_value(v), job_result(job, k++), &missing,
+		    due);
 		if (out == AC_JOB_DONE)
 			continue;
-		if (!missing)
+		if (!missing) {
+			json_decref(due);
 			return out;
+		}
 		ac_warn("deliver job %lld: %s; the others go on", job->id, job->error);
 		job->error[0] = '\0';
 	}
-	return AC_JOB_DONE;
+	out = AC_JOB_DONE;
+	if (retries_enqueue(db, job, due) == -1)
+		out = job_error(job, AC_JOB_RETRY, "deliver job %lld: retries: %s", job->id,
+		    ac_db_error(db));
+	json_decref(due);
+	return out;
 }

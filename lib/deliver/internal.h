@@ -56,7 +56,8 @@ enum send_kind {
 	SEND_FAILED,	/* for good */
 	SEND_RETRY,	/* again in retry_in_ms */
 	SEND_GONE,	/* no longer queued, or no such row: left alone */
-	SEND_WRITTEN	/* sent and already recorded (send.c, deliver.c) */
+	SEND_WRITTEN,	/* sent and already recorded (send.c, deliver.c) */
+	SEND_STALE	/* could not leave within its strategy's maximum age: skipped */
 };
 
 /*
@@ -77,6 +78,8 @@ struct send_result {
 	int		 blocked;	/* Telegram: the user blocked the bot */
 	int		 counted;	/* attempts this result adds to the row */
 	int64_t		 retry_in_ms;
+	int64_t		 retry_at_ms;	/* RETRY of a request of many: when (wall clock),
+					 * the same for its members; 0: in retry_in_ms */
 	long long	 user_id;
 };
 
@@ -121,6 +124,13 @@ struct item {
 	int		 probe;		/* this send is the half-open breaker's probe */
 	int		 recorded;	/* recording: 0 not yet, 1 offered now, 2 done with */
 	int		 migrated;	/* resent once to a migrated group chat */
+	int		 priority;	/* its user's plan goes first (send_run's order) */
+	int64_t		 deadline;	/* wall clock: stale if it cannot leave by then (0: never) */
+	long long	 entry_id;	/* an exit: its entry's delivery, still queued (0: none) */
+	struct item	*after;		/* that entry's item in this batch, which goes first */
+	struct item	*lead;		/* a member of lead's request (the provider's bulk form) */
+	struct item	**group;	/* a lead: its members, itself first, sorted by id */
+	size_t		 ngroup;
 	CURL		*easy;
 	struct curl_slist *headers;
 	struct ac_http_req req;
@@ -163,7 +173,7 @@ void	circuit_trip(enum ac_prov p);
 /* The columns of a delivery row (deliver.c loads them). */
 enum { C_ID, C_STATUS, C_KIND, C_CHANNEL, C_USER, C_STRATEGY, C_SYMBOL, C_TF, C_ACTION,
 	C_PRICE, C_TP, C_SL, C_TIME, C_NAME, C_TRADE, C_CLOSED, C_EMAIL, C_CHAT, C_PHONE,
-	C_UNREACHABLE, C_ATTEMPTS, C_PUSH };
+	C_UNREACHABLE, C_ATTEMPTS, C_PUSH, C_PRIORITY, C_DEADLINE, C_ENTRY };
 
 /* Delivery row i's texts for its channel (ac_render_signal()). 0, or -1
  * with err. */
@@ -197,6 +207,8 @@ void	item_gone(struct item *it);
 void	item_failed(struct item *it, const char *provider, const char *reason, int blocked,
 	    int sent);
 void	item_retry_in(struct item *it, int64_t ms, const char *reason);
+/* The result: skipped, too late to be worth sending. */
+void	item_stale(struct item *it);
 /* Frees it's transfer (the texts and result stay). */
 void	item_reset(struct item *it);
 

@@ -88,6 +88,50 @@ unsubscribe_headers(const char *link)
 	    "List-Unsubscribe=One-Click");
 }
 
+/* One email of Resend's (alone, or an element of a batch). */
+static json_t *
+resend_email(const struct ac_prov_cfg *c, const struct ac_outmsg *m)
+{
+	json_t *o = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "from", c->from, "to", m->to,
+	    "subject", m->subject, "html", m->html, "text", m->text);
+
+	if (o != NULL && m->unsubscribe != NULL)
+		json_object_set_new(o, "headers", unsubscribe_headers(m->unsubscribe));
+	return o;
+}
+
+/* Netgsm's body for m[0..n): a {msg, no} pair each (no without the +). */
+static json_t *
+netgsm_body(const struct ac_prov_cfg *c, const struct ac_outmsg *m, size_t n)
+{
+	json_t *msgs = json_array();
+
+	for (size_t i = 0; msgs != NULL && i < n; i++)
+		json_array_append_new(msgs, json_pack("{s:s, s:s}", "msg", m[i].text, "no",
+		    m[i].to[0] == '+' ? m[i].to + 1 : m[i].to));
+	return json_pack("{s:s, s:o, s:s}", "msgheader", c->from, "messages", msgs,
+	    "encoding", "TR");
+}
+
+/* OneSignal's notification of m[0]'s content to the subscriptions of
+ * m[0..n): the one device each user linked (users.push_player_id), so a
+ * device they turned off on the account page hears nothing more, even
+ * while OneSignal still has it under their external id. */
+static json_t *
+onesignal_body(const struct ac_prov_cfg *c, const struct ac_outmsg *m, size_t n,
+    const char *key)
+{
+	json_t *ids = json_array(), *o;
+
+	for (size_t i = 0; ids != NULL && i < n; i++)
+		json_array_append_new(ids, json_string(m[i].to));
+	o = json_pack("{s:s, s:o, s:{s:s}, s:{s:s}, s:s}", "app_id", c->from,
+	    "include_subscription_ids", ids, "headings", "en", m->subject, "contents", "en", m->text, "idempotency_key", key);
+	if (o != NULL && m->url != NULL && *m->url)
+		json_object_set_new(o, "url", json_string(m->url));
+	return o;
+}
+
 int
 ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_outmsg *m,
     struct ac_http_req *req, char *err, size_t errsz)
@@ -107,8 +151,13 @@ ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_out
 		}
 		snprintf(req->url, sizeof(req->url), "%s/bot%s/sendMessage", c->base, c->user);
 		header(req, "Content-Type", "application/json");
-		req->body = dump(json_pack("{s:s, s:s, s:s, s:b}", "chat_id", m->to, "text", m->html,
-		    "parse_mode", "HTML", "disable_web_page_preview", 1));
+		o = json_pack("{s:s, s:s, s:s, s:b}", "chat_id", m->to, "text", m->html,
+		    "parse_mode", "HTML", "disable_web_page_preview", 1);
+		/* Telegram's paid broadcast: up to 1,000 messages/s, charged in
+		 * Stars per message (limits.c paces at that rate) */
+		if (o != NULL && c->paid_broadcast)
+			json_object_set_new(o, "allow_paid_broadcast", json_true());
+		req->body = dump(o);
 		return 0;
 	case AC_PROV_RESEND:
 		snprintf(req->url, sizeof(req->url), "%s/emails", c->base);
@@ -116,20 +165,14 @@ ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_out
 		header(req, "Authorization", auth);
 		header(req, "Content-Type", "application/json");
 		header(req, "Idempotency-Key", key);
-		o = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "from", c->from, "to", m->to,
-		    "subject", m->subject, "html", m->html, "text", m->text);
-		if (o != NULL && m->unsubscribe != NULL)
-			json_object_set_new(o, "headers", unsubscribe_headers(m->unsubscribe));
-		req->body = dump(o);
+		req->body = dump(resend_email(c, m));
 		return 0;
 	case AC_PROV_NETGSM:
 		snprintf(req->url, sizeof(req->url), "%s/sms/rest/v2/send", c->base);
 		header(req, "Content-Type", "application/json");
 		req->basic_user = c->user;
 		req->basic_pass = c->secret;
-		req->body = dump(json_pack("{s:s, s:[{s:s, s:s}], s:s}", "msgheader", c->from,
-		    "messages", "msg", m->text, "no", m->to[0] == '+' ? m->to + 1 : m->to,
-		    "encoding", "TR"));
+		req->body = dump(netgsm_body(c, m, 1));
 		return 0;
 	case AC_PROV_TWILIO:
 		if (strlen(m->text) > 1600) {
@@ -155,18 +198,119 @@ ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_out
 		/* the one device the user linked (users.push_player_id): a device
 		 * they turned off on the account page hears nothing more, even
 		 * while OneSignal still has it under their external id */
-		o = json_pack("{s:s, s:[s], s:{s:s}, s:{s:s}, s:s}",
-		    "app_id", c->from, "include_subscription_ids", m->to,
-		    "headings", "en", m->subject, "contents", "en", m->text, "idempotency_key", key);
-		if (o != NULL && m->url != NULL && *m->url)
-			json_object_set_new(o, "url", json_string(m->url));
-		req->body = dump(o);
+		req->body = dump(onesignal_body(c, m, 1, key));
 		return 0;
 	case AC_PROV_SMTP:
 	case AC_PROV__MAX:
 		break;
 	}
 	snprintf(err, errsz, "%s is not an HTTP provider", ac_prov_name(p));
+	return -1;
+}
+
+/* ---- many messages in one request ---------------------------------------- */
+
+size_t
+ac_prov_batch_max(enum ac_prov p)
+{
+	return p == AC_PROV_ONESIGNAL ? AC_ONESIGNAL_BATCH : p == AC_PROV_RESEND ?
+	    AC_RESEND_BATCH : p == AC_PROV_NETGSM ? AC_NETGSM_BATCH : 1;
+}
+
+/* a and b equal, NULL equal to NULL. */
+static int
+same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+int
+ac_prov_batchable(enum ac_prov p, const struct ac_outmsg *a, const struct ac_outmsg *b)
+{
+	if (ac_prov_batch_max(p) < 2 || strcmp(a->to, b->to) == 0 ||
+	    strcmp(a->key_ns, b->key_ns) != 0)
+		return 0;
+	if (p == AC_PROV_ONESIGNAL)
+		return same(a->subject, b->subject) && same(a->text, b->text) &&
+		    same(a->url, b->url);
+	return 1;
+}
+
+void
+ac_prov_batch_key(const char *ns, const long long *ids, size_t n, char *out, size_t outsz)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	unsigned char h[32];
+	char x[33];
+
+	if (n == 1) {
+		ac_prov_idempotency_key(ns, ids[0], out, outsz);
+		return;
+	}
+	/* the batch is its ids: the same deliveries, the same key */
+	ac_buf_printf(&b, "alertcast-%.40s-batch", ns);
+	for (size_t i = 0; i < n; i++)
+		ac_buf_printf(&b, "-%lld", ids[i]);
+	ac_sha256(b.p, b.len, h);
+	ac_buf_free(&b);
+	h[6] = (unsigned char)((h[6] & 0x0f) | 0x40);
+	h[8] = (unsigned char)((h[8] & 0x3f) | 0x80);
+	ac_hex(h, 16, x);
+	snprintf(out, outsz, "%.8s-%.4s-%.4s-%.4s-%.12s", x, x + 8, x + 12, x + 16, x + 20);
+}
+
+int
+ac_prov_request_batch(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_outmsg *m,
+    size_t n, struct ac_http_req *req, char *err, size_t errsz)
+{
+	char key[64], auth[512];
+	long long *ids;
+	json_t *arr;
+
+	if (n == 1)
+		return ac_prov_request(p, c, m, req, err, errsz);
+	if (n == 0 || n > ac_prov_batch_max(p)) {
+		snprintf(err, errsz, "%s: %zu messages in one request (at most %zu)",
+		    ac_prov_name(p), n, ac_prov_batch_max(p));
+		return -1;
+	}
+	if ((ids = calloc(n, sizeof(*ids))) == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		ids[i] = m[i].delivery_id;
+	ac_prov_batch_key(m->key_ns, ids, n, key, sizeof(key));
+	free(ids);
+	memset(req, 0, sizeof(*req));
+	header(req, "User-Agent", USER_AGENT);
+	header(req, "Content-Type", "application/json");
+	switch (p) {
+	case AC_PROV_ONESIGNAL:
+		snprintf(req->url, sizeof(req->url), "%s/notifications", c->base);
+		snprintf(auth, sizeof(auth), "Key %s", c->user);
+		header(req, "Authorization", auth);
+		req->body = dump(onesignal_body(c, m, n, key));
+		return 0;
+	case AC_PROV_RESEND:
+		snprintf(req->url, sizeof(req->url), "%s/emails/batch", c->base);
+		snprintf(auth, sizeof(auth), "Bearer %s", c->user);
+		header(req, "Authorization", auth);
+		header(req, "Idempotency-Key", key);
+		if ((arr = json_array()) == NULL)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, resend_email(c, &m[i]));
+		req->body = dump(arr);
+		return 0;
+	case AC_PROV_NETGSM:
+		snprintf(req->url, sizeof(req->url), "%s/sms/rest/v2/send", c->base);
+		req->basic_user = c->user;
+		req->basic_pass = c->secret;
+		req->body = dump(netgsm_body(c, m, n));
+		return 0;
+	default:
+		break;
+	}
+	snprintf(err, errsz, "%s has no bulk form", ac_prov_name(p));
 	return -1;
 }
 
@@ -403,6 +547,107 @@ ac_prov_classify(enum ac_prov p, int transport, const char *transport_err, long 
 	if (a->verdict == AC_SEND_RETRY && a->retry_after_ms == 0 && retry_after != NULL)
 		a->retry_after_ms = strtoll(retry_after, NULL, 10) * 1000;
 	json_decref(o);
+}
+
+/* 1 if s is one of the strings of array arr. */
+static int
+in_array(json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return 1;
+	return 0;
+}
+
+/* OneSignal's 200 with an id to m[0..n): the recipients it names under
+ * errors (invalid_player_ids, or invalid_aliases.external_id) failed for
+ * good, the others were sent. 0, or -1: not that answer. */
+static int
+split_onesignal(json_t *o, const struct ac_outmsg *m, size_t n, struct ac_answer *a)
+{
+	json_t *errors = json_object_get(o, "errors"), *bad;
+	char id[128];
+
+	member_text(o, "id", id, sizeof(id));
+	bad = json_object_get(errors, "invalid_player_ids");
+	if (!json_is_array(bad))
+		bad = json_object_get(json_object_get(errors, "invalid_aliases"), "external_id");
+	if (id[0] == '\0' || !json_is_object(errors) || !json_is_array(bad))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		if (in_array(bad, m[i].to))
+			verdict(&a[i], AC_SEND_PERMANENT, "onesignal 200: not subscribed (%s)",
+			    json_object_get(errors, "invalid_player_ids") ? "invalid_player_ids" :
+			    "invalid_aliases");
+		else
+			snprintf(a[i].id, sizeof(a[i].id), "%s", id);
+	}
+	return 0;
+}
+
+/* Resend's 200 to a batch: {"data": [{"id"}, ...]} in the order sent,
+ * and in permissive mode "errors": [{"index", "message"}] for the emails
+ * refused (data then holds the others, in order). 0, or -1: not that
+ * answer. */
+static int
+split_resend(json_t *o, size_t n, struct ac_answer *a)
+{
+	json_t *data = json_object_get(o, "data"), *errors = json_object_get(o, "errors"), *e;
+	size_t i, k = 0, nerr = json_is_array(errors) ? json_array_size(errors) : 0;
+
+	if (!json_is_array(data) || json_array_size(data) + nerr != n)
+		return -1;
+	for (i = 0; i < n; i++)
+		memset(&a[i], 0, sizeof(a[i]));
+	json_array_foreach(errors, i, e) {
+		json_int_t at = json_integer_value(json_object_get(e, "index"));
+		char msg[160];
+
+		if (!json_is_integer(json_object_get(e, "index")) || at < 0 || (size_t)at >= n)
+			return -1;
+		member_text(e, "message", msg, sizeof(msg));
+		verdict(&a[at], AC_SEND_PERMANENT, "resend 200: %s", msg[0] ? msg : "refused");
+	}
+	for (i = 0; i < n; i++) {
+		if (a[i].verdict != AC_SEND_OK)
+			continue;
+		member_text(json_array_get(data, k++), "id", a[i].id, sizeof(a[i].id));
+		if (a[i].id[0] == '\0')
+			return -1;
+	}
+	return 0;
+}
+
+void
+ac_prov_classify_batch(enum ac_prov p, int transport, const char *transport_err, long status,
+    const char *body, const char *retry_after, const struct ac_outmsg *m, size_t n,
+    struct ac_answer *a)
+{
+	struct ac_answer whole;
+	json_t *o;
+	int split = -1;
+
+	ac_prov_classify(p, transport, transport_err, status, body, retry_after, &whole);
+	if (n > 1 && transport == 0 && status / 100 == 2 && body != NULL &&
+	    (o = json_loads(body, 0, NULL)) != NULL) {
+		if (p == AC_PROV_ONESIGNAL && json_is_object(o))
+			split = split_onesignal(o, m, n, a);
+		else if (p == AC_PROV_RESEND && json_is_object(o)) {
+			split = split_resend(o, n, a);
+			if (split == -1)
+				verdict(&whole, AC_SEND_RETRY, "resend %ld: batch answer without an id"
+				    " for each email", status);
+		}
+		json_decref(o);
+	}
+	if (split == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		a[i] = whole;
 }
 
 /* ---- SMS length ------------------------------------------------------------ */

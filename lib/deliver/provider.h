@@ -27,6 +27,7 @@ struct ac_prov_cfg {
 	const char	*secret;	/* password or auth token (NULL if none) */
 	const char	*from;		/* sender: address, msgheader, number, app id */
 	int		 starttls;	/* SMTP: require STARTTLS */
+	int		 paid_broadcast;	/* Telegram: allow_paid_broadcast on every message */
 };
 
 /* What one message says, rendered per channel. */
@@ -64,6 +65,36 @@ struct ac_http_req {
 int	ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_outmsg *m,
 	    struct ac_http_req *req, char *err, size_t errsz);
 
+/* ---- many messages in one request (each provider's bulk form) ----------- */
+
+#define AC_ONESIGNAL_BATCH	20000	/* include_subscription_ids a notification */
+#define AC_RESEND_BATCH		100	/* emails a POST /emails/batch */
+#define AC_NETGSM_BATCH		500	/* {msg, no} pairs a request (our choice) */
+
+/* The most messages one request of p carries (1: p has no bulk form). */
+size_t	ac_prov_batch_max(enum ac_prov p);
+
+/* 1 if a and b may go in one request of p: OneSignal one notification
+ * per distinct content (heading, text, link); Resend and Netgsm any
+ * messages; never two to the same recipient. */
+int	ac_prov_batchable(enum ac_prov p, const struct ac_outmsg *a, const struct ac_outmsg *b);
+
+/*
+ * Builds the one request that sends m[0..n) (n <= ac_prov_batch_max(p),
+ * in the order given: the caller sorts them by delivery id, so the same
+ * messages always make the same request) through p: a OneSignal
+ * notification to every subscription, a Resend POST /emails/batch, a
+ * Netgsm messages array. Its idempotency key is ac_prov_batch_key() of
+ * the ids. n == 1 is ac_prov_request(). 0, or -1 with err.
+ */
+int	ac_prov_request_batch(enum ac_prov p, const struct ac_prov_cfg *c,
+	    const struct ac_outmsg *m, size_t n, struct ac_http_req *req, char *err, size_t errsz);
+
+/* The idempotency key of the batch of messages ids[0..n) (in order) in
+ * namespace ns; with n == 1 the message's own ac_prov_idempotency_key(). */
+void	ac_prov_batch_key(const char *ns, const long long *ids, size_t n, char *out,
+	    size_t outsz);
+
 /* The idempotency key of message id in namespace ns (a UUID derived from
  * "alertcast-<ns>-<id>") into out. */
 void	ac_prov_idempotency_key(const char *ns, long long id, char *out, size_t outsz);
@@ -95,6 +126,18 @@ struct ac_answer {
  */
 void	ac_prov_classify(enum ac_prov p, int transport, const char *transport_err, long status,
 	    const char *body, const char *retry_after, struct ac_answer *a);
+
+/*
+ * Classifies the answer to a request of ac_prov_request_batch() into a[i]
+ * for each m[i]: the whole request's verdict, except where the provider
+ * answers per recipient (OneSignal's errors.invalid_player_ids or
+ * errors.invalid_aliases.external_id; Resend's data[i].id and errors[]
+ * with an index): those recipients fail for good with the reason, the
+ * others are sent.
+ */
+void	ac_prov_classify_batch(enum ac_prov p, int transport, const char *transport_err,
+	    long status, const char *body, const char *retry_after, const struct ac_outmsg *m,
+	    size_t n, struct ac_answer *a);
 
 /* What an SMTP transfer holds until it ends (see ac_prov_smtp). */
 struct ac_smtp {

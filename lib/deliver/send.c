@@ -132,6 +132,13 @@ item_retry_in(struct item *it, int64_t ms, const char *reason)
 }
 
 void
+item_stale(struct item *it)
+{
+	result_set(it, SEND_STALE, ac_prov_name(it->prov));
+	it->res.error = copy("stale: could not leave within the strategy's maximum age");
+}
+
+void
 item_gone(struct item *it)
 {
 	result_set(it, SEND_GONE, NULL);
@@ -281,10 +288,21 @@ item_transfer(struct item *it)
 		return 0;
 	}
 	{
-		struct ac_outmsg m = outmsg(it);
+		struct ac_outmsg one = outmsg(it), *m = &one;
+		size_t n = it->group != NULL ? it->ngroup : 1;
+		int rc;
 
-		if (ac_prov_request(it->prov, c, &m, &it->req, it->curl_err,
-		    sizeof(it->curl_err)) == -1)
+		if (it->group != NULL) {
+			if ((m = calloc(n, sizeof(*m))) == NULL)
+				abort();
+			for (size_t k = 0; k < n; k++)
+				m[k] = outmsg(it->group[k]);
+		}
+		rc = ac_prov_request_batch(it->prov, c, m, n, &it->req, it->curl_err,
+		    sizeof(it->curl_err));
+		if (m != &one)
+			free(m);
+		if (rc == -1)
 			return -1;
 	}
 	for (int h = 0; h < it->req.nheaders; h++)
@@ -392,27 +410,223 @@ item_breaker(struct item *it)
 	return 0;
 }
 
-/* Starts it if its provider's breaker, rate slot and concurrency allow;
- * 1 if it went, 0 if it waits, and 1 as well when it got a result. */
+/* ---- requests of many (the providers' bulk forms) ----------------------------- */
+
 static int
-item_start(struct item *it, int *inflight, int *total)
+cmp_item_id(const void *a, const void *b)
+{
+	const struct item *x = *(struct item *const *)a, *y = *(struct item *const *)b;
+
+	return (x->delivery_id > y->delivery_id) - (x->delivery_id < y->delivery_id);
+}
+
+/* The recipients of the request being put together: an open-addressing
+ * set of strings (the items' own), emptied by a new generation. */
+struct toset {
+	struct { const char *to; unsigned gen; } *slot;
+	size_t		 cap;
+	unsigned	 gen;
+};
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* 1 if to was added to t, 0 if it is in t already. */
+static int
+toset_add(struct toset *t, const char *to)
+{
+	size_t i = (size_t)hash_str(to) & (t->cap - 1);
+
+	while (t->slot[i].gen == t->gen) {
+		if (strcmp(t->slot[i].to, to) == 0)
+			return 0;
+		i = (i + 1) & (t->cap - 1);
+	}
+	t->slot[i].to = to;
+	t->slot[i].gen = t->gen;
+	return 1;
+}
+
+/* 1 if it may lead or join a request of many: a delivery waiting, no
+ * exit waiting for its entry, on a provider with a bulk form. */
+static int
+groupable(const struct item *it)
+{
+	return it->state == I_WAIT && it->lead == NULL && it->group == NULL &&
+	    it->after == NULL && strcmp(it->key_ns, "delivery") == 0 &&
+	    ac_prov_batch_max(it->prov) > 1;
+}
+
+/* Puts the deliveries waiting, in the order sent (ord), into requests of
+ * many where their provider has a bulk form: each that leads takes the
+ * next ones of its provider and deadline that its request may carry
+ * (ac_prov_batchable(): OneSignal's same content, never one recipient
+ * twice), up to the provider's most. A lead's members are sorted by id,
+ * so the same deliveries make the same request and idempotency key. */
+static void
+send_group(struct item **ord, size_t n)
+{
+	struct toset set = { NULL, 0, 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		struct item *lead = ord[i];
+		struct ac_outmsg lm, mm;
+		size_t max, room = 8;
+
+		if (!groupable(lead))
+			continue;
+		max = ac_prov_batch_max(lead->prov);
+		if (set.cap < 2 * max) {
+			free(set.slot);
+			for (set.cap = 64; set.cap < 2 * max; set.cap *= 2)
+				;
+			if ((set.slot = calloc(set.cap, sizeof(*set.slot))) == NULL)
+				abort();
+			set.gen = 0;
+		}
+		set.gen++;
+		toset_add(&set, lead->to);
+		if ((lead->group = malloc(room * sizeof(*lead->group))) == NULL)
+			abort();
+		lead->group[0] = lead;
+		lead->ngroup = 1;
+		lm = outmsg(lead);
+		for (size_t j = i + 1; j < n && lead->ngroup < max; j++) {
+			struct item *m = ord[j];
+
+			if (!groupable(m) || m->prov != lead->prov || m->deadline != lead->deadline)
+				continue;
+			mm = outmsg(m);
+			if (!ac_prov_batchable(lead->prov, &lm, &mm) || !toset_add(&set, m->to))
+				continue;
+			if (lead->ngroup == room && (lead->group = realloc(lead->group,
+			    (room *= 2) * sizeof(*lead->group))) == NULL)
+				abort();
+			lead->group[lead->ngroup++] = m;
+			m->lead = lead;
+		}
+		if (lead->ngroup == 1) {
+			free(lead->group);
+			lead->group = NULL;
+			lead->ngroup = 0;
+			continue;
+		}
+		qsort(lead->group, lead->ngroup, sizeof(*lead->group), cmp_item_id);
+	}
+	free(set.slot);
+}
+
+/* Takes lead's members off it (its group array, which the caller frees):
+ * each is on its own again. */
+static struct item **
+group_take(struct item *lead, size_t *n)
+{
+	struct item **g = lead->group;
+
+	*n = lead->ngroup;
+	for (size_t k = 0; k < *n; k++)
+		g[k]->lead = NULL;
+	lead->group = NULL;
+	lead->ngroup = 0;
+	return g;
+}
+
+/* The members of one request that are to be tried again are due at one
+ * instant (their retry jobs are claimed together, so the request is made
+ * again as it was, with its idempotency key). */
+static void
+group_retry_at(struct item **g, size_t n)
+{
+	int64_t now = ac_now_ms();
+
+	for (size_t k = 0; n > 1 && k < n; k++)
+		if (g[k]->res.v == SEND_RETRY)
+			g[k]->res.retry_at_ms = now + g[k]->res.retry_in_ms;
+}
+
+/* lead came to a result with no request made (a breaker open, a rate
+ * slot too far, too late, a message its provider cannot take): every
+ * member comes to the same. */
+static void
+group_settle(struct item *lead)
+{
+	size_t n;
+	struct item **g = group_take(lead, &n);
+
+	for (size_t k = 0; k < n; k++) {
+		struct item *m = g[k];
+
+		if (m == lead)
+			continue;
+		m->prov = lead->prov;
+		if (lead->res.v == SEND_RETRY)
+			result_retry(m, lead->res.retry_in_ms, lead->res.error, 0);
+		else if (lead->res.v == SEND_STALE)
+			item_stale(m);
+		else
+			item_failed(m, lead->res.provider, result_error(&lead->res), 0, 0);
+	}
+	group_retry_at(g, n);
+	free(g);
+}
+
+/* ---- starting and finishing a send --------------------------------------------- */
+
+/* item_start() but for the group: 1 if it went, 0 if it waits, and 1 as
+ * well when it got a result. */
+static int
+item_try(struct item *it, int *inflight, int *total)
 {
 	int64_t now = ac_now_ms(), wait;
 	int booked, running;
 
+	/* an exit goes once its entry has had an answer; after the entry's
+	 * retry, not before it */
+	if (it->after != NULL) {
+		if (it->after->state != I_DONE)
+			return 0;
+		if (it->after->res.v == SEND_RETRY) {
+			result_retry(it, it->after->res.retry_in_ms + 1, "waiting for its entry", 0);
+			return 1;
+		}
+		it->after = NULL;
+	}
+	if (it->deadline > 0 && now > it->deadline) {
+		item_stale(it);
+		return 1;
+	}
 	if (!it->slotted && !item_breaker(it))
 		return 1;
+	/* the backup (SMTP, Twilio) has no bulk form: each member on its own */
+	if (it->group != NULL && ac_prov_batch_max(it->prov) < 2)
+		free(group_take(it, &(size_t){ 0 }));
 	if (inflight[it->prov] >= S.cfg.conc[it->prov] || *total >= S.cfg.total_conc)
 		return 0;
 	if (!it->slotted) {
 		it->not_before = limits_reserve(it->prov, item_chat(it), now, &booked);
 		if (!booked) {
-			/* back when the slot it would have had is near */
-			result_retry(it, it->not_before - now - limits_horizon_ms() / 2,
-			    "rate limit: later slot", 0);
+			/* back when the slot it would have had is near, unless
+			 * that is too late already */
+			if (it->deadline > 0 && it->not_before > it->deadline)
+				item_stale(it);
+			else
+				result_retry(it, it->not_before - now - limits_horizon_ms() / 2,
+				    "rate limit: later slot", 0);
 			return 1;
 		}
 		it->slotted = 1;
+		/* its slot comes after the signal is too old to act on */
+		if (it->deadline > 0 && it->not_before > it->deadline) {
+			item_stale(it);
+			return 1;
+		}
 	}
 	if (it->not_before > now)
 		return 0;
@@ -432,6 +646,8 @@ item_start(struct item *it, int *inflight, int *total)
 		it->not_before = now + wait;
 		return 0;
 	}
+	for (size_t k = 0; k < it->ngroup; k++)
+		it->group[k]->prov = it->prov;
 	if (item_transfer(it) == -1) {
 		item_failed(it, ac_prov_name(it->prov), it->curl_err, 0, 0);
 		item_reset(it);
@@ -442,43 +658,44 @@ item_start(struct item *it, int *inflight, int *total)
 	if (limits_paced(it->prov, item_chat(it)))
 		curl_multi_perform(S.multi, &running);
 	it->state = I_FLIGHT;
+	for (size_t k = 0; k < it->ngroup; k++)
+		it->group[k]->state = I_FLIGHT;
 	inflight[it->prov]++;
 	(*total)++;
 	return 1;
 }
 
-/* A finished transfer of it: classified, the breaker told, the result
- * left (or, for a migrated Telegram group, sent again). */
-static void
-item_finish(struct item *it, CURLcode cc)
+/* Starts it (and the members of its request) if its provider's breaker,
+ * rate slot and concurrency allow, and its entry (an exit's) has had its
+ * answer; 1 if it went, 0 if it waits, and 1 as well when it got a
+ * result (then its members got the same). */
+static int
+item_start(struct item *it, int *inflight, int *total)
 {
-	struct ac_answer a;
-	long status = 0;
+	int rc = item_try(it, inflight, total);
+
+	if (it->state == I_DONE && it->group != NULL)
+		group_settle(it);
+	return rc;
+}
+
+/* Applies the classified answer a to it: the result left, or (a
+ * provider that refused our account, a migrated Telegram group) it
+ * waits to be sent again. */
+static void
+item_apply(struct item *it, const struct ac_answer *a)
+{
 	int64_t wait;
 
-	curl_easy_getinfo(it->easy, CURLINFO_RESPONSE_CODE, &status);
-	ac_prov_classify(it->prov, (int)cc, it->curl_err[0] ? it->curl_err :
-	    curl_easy_strerror(cc), status, it->resp.p, it->retry_after[0] ? it->retry_after : NULL,
-	    &a);
-	item_reset(it);
-	it->probe = 0;
-	if (a.verdict == AC_SEND_ACCOUNT)
-		circuit_trip(it->prov);
-	else
-		circuit_outcome(it->prov, a.verdict != AC_SEND_RETRY || a.retry_after_ms > 0);
-	/* a provider that said when to come back: nothing more goes to that
-	 * chat (Telegram) or that account (the others) before then */
-	if (a.retry_after_ms > 0)
-		limits_hold(it->prov, item_chat(it), ac_now_ms() + a.retry_after_ms);
-	switch (a.verdict) {
+	switch (a->verdict) {
 	case AC_SEND_OK:
 		result_set(it, SEND_SENT, ac_prov_name(it->prov));
-		it->res.pmid = copy(a.id);
+		it->res.pmid = copy(a->id);
 		if (it->migrated)
 			it->res.chat = copy(it->to);
 		return;
 	case AC_SEND_PERMANENT:
-		item_failed(it, ac_prov_name(it->prov), a.reason, a.blocked, 1);
+		item_failed(it, ac_prov_name(it->prov), a->reason, a->blocked, 1);
 		return;
 	case AC_SEND_ACCOUNT:
 		/* not this message's fault: the backup, at once and with all of
@@ -495,27 +712,72 @@ item_finish(struct item *it, CURLcode cc)
 			it->state = I_WAIT;
 			return;
 		}
-		result_retry(it, limits_cooldown_ms(), a.reason, 1);
+		result_retry(it, limits_cooldown_ms(), a->reason, 1);
 		return;
 	case AC_SEND_RETRY:
 		break;
 	}
-	if (a.migrate_chat[0] != '\0' && !it->migrated) {
-		snprintf(it->to, sizeof(it->to), "%s", a.migrate_chat);
+	if (a->migrate_chat[0] != '\0' && !it->migrated) {
+		snprintf(it->to, sizeof(it->to), "%s", a->migrate_chat);
 		it->migrated = 1;
 		it->slotted = 0;
 		it->state = I_WAIT;
 		return;
 	}
 	if (last_attempt(it)) {
-		item_failed(it, ac_prov_name(it->prov), a.reason, 0, 1);
+		item_failed(it, ac_prov_name(it->prov), a->reason, 0, 1);
 		return;
 	}
 	/* the backup's first attempt follows at once; else the backoff */
 	wait = it->nth >= it->plan.tries[it->step] ? 1 : ac_delivery_backoff_ms(it->nth);
-	if (a.retry_after_ms > wait)
-		wait = a.retry_after_ms;
-	result_retry(it, wait, a.reason, 1);
+	if (a->retry_after_ms > wait)
+		wait = a->retry_after_ms;
+	result_retry(it, wait, a->reason, 1);
+}
+
+/* A finished transfer of it: classified (for a request of many, per
+ * member), the breaker told, the result left on it and each member. */
+static void
+item_finish(struct item *it, CURLcode cc)
+{
+	struct ac_answer one, *a = &one;
+	struct ac_outmsg *m;
+	struct item **g = &it;
+	size_t n = 1;
+	long status = 0;
+	const char *terr = it->curl_err[0] ? it->curl_err : curl_easy_strerror(cc);
+	const char *ra = it->retry_after[0] ? it->retry_after : NULL;
+
+	curl_easy_getinfo(it->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (it->group == NULL)
+		ac_prov_classify(it->prov, (int)cc, terr, status, it->resp.p, ra, &one);
+	else {
+		g = group_take(it, &n);
+		if ((a = calloc(n, sizeof(*a))) == NULL || (m = calloc(n, sizeof(*m))) == NULL)
+			abort();
+		for (size_t k = 0; k < n; k++)
+			m[k] = outmsg(g[k]);
+		ac_prov_classify_batch(it->prov, (int)cc, terr, status, it->resp.p, ra, m, n, a);
+		free(m);
+	}
+	item_reset(it);
+	it->probe = 0;
+	/* the request's outcome (a member refused for good is no outage) */
+	if (a[0].verdict == AC_SEND_ACCOUNT)
+		circuit_trip(it->prov);
+	else
+		circuit_outcome(it->prov, a[0].verdict != AC_SEND_RETRY || a[0].retry_after_ms > 0);
+	/* a provider that said when to come back: nothing more goes to that
+	 * chat (Telegram) or that account (the others) before then */
+	if (a[0].retry_after_ms > 0)
+		limits_hold(it->prov, item_chat(it), ac_now_ms() + a[0].retry_after_ms);
+	for (size_t k = 0; k < n; k++)
+		item_apply(g[k], &a[k]);
+	group_retry_at(g, n);
+	if (g != &it) {
+		free(g);
+		free(a);
+	}
 }
 
 /* The sent deliveries being recorded while the sends go on: one
@@ -537,8 +799,43 @@ offered(struct recording *rc)
 static void	record_start(struct recording *, struct item *, size_t);
 static void	record_done(struct recording *, int);
 
+/* send_run()'s order: the users whose plan goes first, then the order
+ * the jobs were claimed in (their items' place in the batch). */
+static int
+cmp_order(const void *a, const void *b)
+{
+	const struct item *x = *(struct item *const *)a, *y = *(struct item *const *)b;
+
+	if (x->priority != y->priority)
+		return y->priority - x->priority;
+	return (x > y) - (x < y);
+}
+
+/* Links each exit waiting for its entry to the entry's item, when that
+ * is in this batch (ord sorted by id); else the exit waits for the
+ * entry's own send (a retry of its own, no attempt counted). */
+static void
+link_entries(struct item **byid, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = byid[i], want, *w = &want, **hit;
+
+		if (it->entry_id == 0 || it->state != I_WAIT)
+			continue;
+		want.delivery_id = it->entry_id;
+		hit = bsearch(&w, byid, n, sizeof(*byid), cmp_item_id);
+		if (hit != NULL && strcmp((*hit)->key_ns, "delivery") == 0)
+			it->after = *hit;
+		else
+			result_retry(it, 1000, "waiting for its entry", 0);
+	}
+}
+
 /* Drives the items' sends until each has a result (or, after *stop, until
- * those in flight have ended; the rest are left unstarted). With db, the
+ * those in flight have ended; the rest are left unstarted), in a stated
+ * order: the users whose plan has the priority feature first, then as
+ * the jobs were claimed, an exit never before its entry; many messages in one
+ * request where the provider has a bulk form (send_group()). With db, the
  * deliveries sent are recorded as they go (RECORD_MS, RECORD_MAX), so a
  * worker killed mid-batch leaves milliseconds of sends unrecorded, not the
  * batch: a re-run finds them sent and sends nothing again. */
@@ -546,12 +843,21 @@ void
 send_run(struct item *items, size_t n, const volatile sig_atomic_t *stop, struct ac_db *db)
 {
 	int inflight[AC_PROV__MAX] = { 0 }, total = 0;
-	size_t first = 0, unrecorded = 0;
+	size_t first = 0, ofirst = 0, unrecorded = 0;
 	int64_t recorded_at = ac_mono_ms();
 	struct recording rec = { .db = db, .offered = AC_BUF_INIT };
+	struct item **ord;
 
 	if (S.multi == NULL && (S.multi = curl_multi_init()) == NULL)
 		abort();
+	if ((ord = calloc(n + 1, sizeof(*ord))) == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		ord[i] = &items[i];
+	qsort(ord, n, sizeof(*ord), cmp_item_id);
+	link_entries(ord, n);
+	qsort(ord, n, sizeof(*ord), cmp_order);
+	send_group(ord, n);
 	for (;;) {
 		int64_t now = ac_now_ms(), next = now + 100;
 		int running, left = 0;
@@ -559,10 +865,12 @@ send_run(struct item *items, size_t n, const volatile sig_atomic_t *stop, struct
 
 		while (first < n && items[first].state == I_DONE)
 			first++;
-		for (size_t i = first; i < n && !(stop && *stop); i++) {
-			struct item *it = &items[i];
+		while (ofirst < n && ord[ofirst]->state == I_DONE)
+			ofirst++;
+		for (size_t i = ofirst; i < n && !(stop && *stop); i++) {
+			struct item *it = ord[i];
 
-			if (it->state != I_WAIT)
+			if (it->state != I_WAIT || it->lead != NULL)
 				continue;
 			left++;
 			if (!item_start(it, inflight, &total) && it->slotted && it->not_before < next)
@@ -570,31 +878,41 @@ send_run(struct item *items, size_t n, const volatile sig_atomic_t *stop, struct
 		}
 		if (stop && *stop) {
 			/* a job counts as started if one of its sends was
-			 * reserved; its items still waiting are retried alone
-			 * (not counted), the other jobs go back unstarted */
+			 * reserved (or rides on one that was); its items still
+			 * waiting are retried alone (not counted), the other
+			 * jobs go back unstarted */
 			left = 0;
 			for (size_t i = 0; i < n; i++)
 				items[i].job->started = 0;
 			for (size_t i = 0; i < n; i++)
-				if (items[i].slotted)
+				if (items[i].slotted || (items[i].lead && items[i].lead->slotted))
 					items[i].job->started = 1;
-			for (size_t i = first; i < n; i++)
-				if (items[i].state == I_WAIT && items[i].job->started)
-					result_retry(&items[i], 1, "worker stopping", 0);
+			for (size_t i = first; i < n; i++) {
+				struct item *it = &items[i];
+
+				if (it->state != I_WAIT || !it->job->started ||
+				    (it->lead != NULL && it->lead->state != I_WAIT))
+					continue;
+				if (it->group != NULL)
+					free(group_take(it, &(size_t){ 0 }));
+				result_retry(it, 1, "worker stopping", 0);
+			}
 		}
 		if (total == 0 && left == 0)
 			break;
 		curl_multi_perform(S.multi, &running);
 		while ((msg = curl_multi_info_read(S.multi, &running)) != NULL) {
 			struct item *it;
+			size_t members;
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&it);
 			inflight[it->prov]--;
 			total--;
+			members = it->group != NULL ? it->ngroup : 1;
 			item_finish(it, msg->data.result);
-			unrecorded += it->state == I_DONE;
+			unrecorded += members;
 			next = now;
 		}
 		record_done(&rec, 0);
@@ -615,6 +933,7 @@ send_run(struct item *items, size_t n, const volatile sig_atomic_t *stop, struct
 	}
 	record_done(&rec, 1);
 	ac_buf_free(&rec.offered);
+	free(ord);
 }
 
 /* Sends the statement recording the deliveries of items[0..n) sent since

@@ -11,10 +11,18 @@ listen. Every request is recorded with its arrival time (time.time()).
 
 Control (JSON):
     POST /_fake/reset              forget requests, rules, seen keys, config
-    POST /_fake/config             {"latency_ms": N} for every answer
+    POST /_fake/config             {"latency_ms": N} for every answer;
+                                   {"rates": {provider: per second, ...}}
+                                   enforces each provider's documented rate
+                                   (RATES; a 429 above it, counted in stats);
+                                   {"invalid": [recipient, ...]} OneSignal
+                                   subscriptions / Resend addresses refused
+                                   one by one (errors.invalid_player_ids; a
+                                   batch's errors[] with the index)
     POST /_fake/rules              [rule, ...] appended; a rule is
         {"provider": "telegram"|"resend"|"netgsm"|"twilio"|"onesignal"|"smtp",
-         "to": recipient (optional), "times": N (default 1, -1 forever),
+         "to": recipient (optional; a bulk request carrying it),
+         "times": N (default 1, -1 forever),
          "status": HTTP status (or for smtp "451 4.3.0 try later"),
          "body": JSON answer, "headers": {name: value},
          "latency_ms": N, "hang": true (never answer),
@@ -23,8 +31,19 @@ Control (JSON):
         the first matching rule with times left answers instead of success
     POST /_fake/rules/clear        forget the rules, keep the record
     GET  /_fake/requests[?provider=P]  the recorded requests, oldest first; a
-                                   request answered with success has "ok": true
-    GET  /_fake/stats              {"provider": count, ...}
+                                   request answered with success has "ok": true,
+                                   "recipients" (every one it carried: a Resend
+                                   batch, a OneSignal notification, a Netgsm
+                                   messages array), "answered_t" when answered
+    GET  /_fake/stats              {"provider": count, ..., "throttled":
+                                   {provider: 429s}, "recipients": {provider:
+                                   count}, "smtp_connections": N}
+
+The bulk forms, as the real APIs shape them: Resend POST /emails/batch (an
+array of at most 100 emails; 422 above), OneSignal include_subscription_ids
+or include_aliases.external_id (at most 20,000; 400 above), Netgsm's
+messages array. Telegram's rate is per bot (30/s, or 1,000/s for a message
+with allow_paid_broadcast) and per chat (1/s).
 
 A repeated Idempotency-Key (Resend) or idempotency_key (OneSignal) gets
 the first answer again and is recorded with "dup": true, as the real
@@ -32,13 +51,21 @@ services do. Python's standard library and Debian's python3-aiosmtpd only.
 """
 import argparse
 import asyncio
+import collections
 import json
 import re
 import time
 import urllib.parse
 import uuid
 
-STATE = {"requests": [], "rules": [], "seen": {}, "latency_ms": 0, "seq": 0}
+STATE = {"requests": [], "rules": [], "seen": {}, "latency_ms": 0, "seq": 0, "rates": {},
+         "sent": {}, "throttled": {}, "invalid": set(), "smtp_connections": 0}
+
+# The documented rates (a second) that {"rates": "documented"} enforces;
+# Netgsm publishes none (code 80 says when it is exceeded): 10 is ours.
+RATES = {"telegram": 30, "telegram_paid": 1000, "telegram_chat": 1, "resend": 2,
+         "onesignal": 150, "netgsm": 10, "twilio": 100}
+BATCH_MAX = {"resend": 100, "onesignal": 20000}
 
 REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized",
            403: "Forbidden", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity",
@@ -49,14 +76,15 @@ TG_PATH = re.compile(r"^/bot([^/]+)/(sendMessage|setWebhook)$")
 TWILIO_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
 
 
-def take_rule(provider, to):
-    """The first rule for provider (and to) with uses left, used once."""
+def take_rule(provider, to, rcpts=None):
+    """The first rule for provider (and to, or one of a bulk request's
+    recipients) with uses left, used once."""
     for r in STATE["rules"]:
         if r.get("provider") != provider or r.get("times", 1) == 0:
             continue
         if r.get("until") is not None and time.time() >= r["until"]:
             continue
-        if r.get("to") is not None and str(r["to"]) != str(to):
+        if r.get("to") is not None and str(r["to"]) not in [str(x) for x in rcpts or [to]]:
             continue
         if r.get("times", 1) > 0:
             r["times"] = r.get("times", 1) - 1
@@ -64,11 +92,12 @@ def take_rule(provider, to):
     return None
 
 
-def record(provider, path, headers, body, to, idem=None, dup=False):
+def record(provider, path, headers, body, to, idem=None, dup=False, recipients=None):
     """Appends a request to the record; returns it."""
     STATE["seq"] += 1
     rec = {"seq": STATE["seq"], "t": time.time(), "provider": provider, "path": path,
-           "to": to, "body": body, "idempotency_key": idem, "dup": dup,
+           "to": to, "recipients": recipients if recipients is not None else [to],
+           "body": body, "idempotency_key": idem, "dup": dup,
            "user_agent": headers.get("user-agent"),
            "authorization": headers.get("authorization"),
            "content_type": headers.get("content-type")}
@@ -85,6 +114,12 @@ def success(provider, body, to, path):
         return 200, {"ok": True, "result": {"message_id": n, "chat": {"id": to},
                                              "date": int(time.time()),
                                              "text": body.get("text", "")}}
+    if provider == "resend" and path == "/emails/batch":
+        bad = [i for i, e in enumerate(body) if first(e.get("to")) in STATE["invalid"]]
+        out = {"data": [{"id": str(uuid.uuid4())} for i in range(len(body)) if i not in bad]}
+        if bad:
+            out["errors"] = [{"index": i, "message": "Invalid `to` field."} for i in bad]
+        return 200, out
     if provider == "resend":
         return 200, {"id": str(uuid.uuid4())}
     if provider == "netgsm":
@@ -92,7 +127,27 @@ def success(provider, body, to, path):
     if provider == "twilio":
         return 201, {"sid": "SM%032x" % n, "status": "queued", "to": to,
                      "body": body.get("Body", "")}
-    return 200, {"id": str(uuid.uuid4()), "external_id": None}
+    ids = onesignal_ids(body)
+    bad = [i for i in ids if i in STATE["invalid"]]
+    if ids and len(bad) == len(ids):
+        return 200, {"id": "", "errors": ["All included players are not subscribed"]}
+    out = {"id": str(uuid.uuid4()), "external_id": None}
+    if bad:
+        key = "invalid_player_ids" if body.get("include_subscription_ids") else None
+        out["errors"] = {key: bad} if key else {"invalid_aliases": {"external_id": bad}}
+    return 200, out
+
+
+def first(v):
+    """A list's first element, or v."""
+    return v[0] if isinstance(v, list) and v else v
+
+
+def onesignal_ids(body):
+    """The recipients of a notification: the devices targeted
+    (include_subscription_ids), else the users by external id."""
+    return body.get("include_subscription_ids") or \
+        (body.get("include_aliases") or {}).get("external_id") or []
 
 
 def route(method, path, headers, raw):
@@ -111,22 +166,68 @@ def route(method, path, headers, raw):
         return None
     m = TG_PATH.match(path)
     if m:
-        return "telegram", body, body.get("chat_id")
+        return "telegram", body, body.get("chat_id"), None
+    if path == "/emails/batch" and isinstance(body, list):
+        rcpts = [first(e.get("to")) for e in body]
+        return "resend", body, rcpts[0] if rcpts else None, rcpts
     if path == "/emails":
-        to = body.get("to")
-        return "resend", body, to[0] if isinstance(to, list) and to else to
+        return "resend", body, first(body.get("to")), None
     if path == "/sms/rest/v2/send":
-        msgs = body.get("messages") or [{}]
-        return "netgsm", body, msgs[0].get("no")
+        rcpts = [x.get("no") for x in body.get("messages") or [{}]]
+        return "netgsm", body, rcpts[0], rcpts
     if TWILIO_PATH.match(path):
-        return "twilio", body, body.get("To")
+        return "twilio", body, body.get("To"), None
     if path == "/notifications":
-        # the recipient: the device targeted (include_subscription_ids),
-        # else the user by external id (include_aliases)
-        ids = body.get("include_subscription_ids") or \
-            (body.get("include_aliases") or {}).get("external_id") or [None]
-        return "onesignal", body, ids[0]
+        rcpts = onesignal_ids(body)
+        return "onesignal", body, rcpts[0] if rcpts else None, rcpts
     return None
+
+
+def over_rate(provider, body, to):
+    """A 429 answer (status, headers, JSON) when this request goes above the
+    provider's rate in the last second (its sliding window), else None; a
+    request let through is counted."""
+    rate = STATE["rates"].get(provider)
+    if not rate:
+        return None
+    now = time.time()
+    keys = [(provider, rate)]
+    if provider == "telegram":
+        if body.get("allow_paid_broadcast") is True:
+            keys = [("telegram_paid", STATE["rates"].get("telegram_paid", 1000))]
+        keys.append((("telegram_chat", str(to)), STATE["rates"].get("telegram_chat", 1)))
+    for key, limit in keys:
+        q = STATE["sent"].setdefault(key, collections.deque())
+        while q and now - q[0] >= 1.0:
+            q.popleft()
+        if len(q) >= limit:
+            STATE["throttled"][provider] = STATE["throttled"].get(provider, 0) + 1
+            if provider == "telegram":
+                return 429, {}, {"ok": False, "error_code": 429,
+                                 "description": "Too Many Requests: retry after 1",
+                                 "parameters": {"retry_after": 1}}
+            if provider == "netgsm":
+                return 200, {}, {"code": "80", "description": "sending limit exceeded"}
+            if provider == "resend":
+                return 429, {"retry-after": "1"}, {"statusCode": 429,
+                                                   "name": "rate_limit_exceeded",
+                                                   "message": "Too many requests."}
+            return 429, {"Retry-After": "1"}, {"errors": ["API rate limit exceeded."]}
+    for key, _ in keys:
+        STATE["sent"][key].append(now)
+    return None
+
+
+def too_many(provider, body, rcpts):
+    """The provider's refusal of a bulk request above its documented
+    maximum, or None."""
+    n = BATCH_MAX.get(provider)
+    if n is None or rcpts is None or len(rcpts) <= n:
+        return None
+    if provider == "resend":
+        return 422, {"statusCode": 422, "name": "validation_error",
+                     "message": "Too many emails: at most 100 a batch."}
+    return 400, {"errors": ["include_subscription_ids: at most 20000 ids a request"]}
 
 
 async def answer(method, target, headers, raw):
@@ -138,20 +239,28 @@ async def answer(method, target, headers, raw):
     r = route(method, path, headers, raw)
     if r is None:
         return 404, {}, b'{"error":"no such fake endpoint"}'
-    provider, body, to = r
+    provider, body, to, rcpts = r
     idem = headers.get("idempotency-key") if provider == "resend" else \
         body.get("idempotency_key") if provider == "onesignal" else None
     key = (provider, idem)
     if idem is not None and key in STATE["seen"]:
-        record(provider, path, headers, body, to, idem, True)
+        record(provider, path, headers, body, to, idem, True, rcpts)
         while STATE["seen"].get(key) is None and key in STATE["seen"]:
             await asyncio.sleep(0.01)   # the first is still being processed
         status, out = STATE["seen"].get(key) or (409, {"error": "reset"})
         return status, {}, json.dumps(out).encode()
     if idem is not None:
         STATE["seen"][key] = None
-    rec = record(provider, path, headers, body, to, idem)
-    rule = take_rule(provider, to)
+    rec = record(provider, path, headers, body, to, idem, recipients=rcpts)
+    throttled = over_rate(provider, body, to) or too_many(provider, body, rcpts)
+    if throttled is not None:
+        status, extra, out = throttled if len(throttled) == 3 else \
+            (throttled[0], {}, throttled[1])
+        rec["answered"] = status
+        rec["throttled"] = True
+        STATE["seen"].pop(key, None)
+        return status, extra, json.dumps(out).encode()
+    rule = take_rule(provider, to, rcpts)
     latency = (rule or {}).get("latency_ms", STATE["latency_ms"])
     if rule and rule.get("hang"):
         await asyncio.sleep(3600)
@@ -167,6 +276,7 @@ async def answer(method, target, headers, raw):
         return status, rule.get("headers", {}), json.dumps(out).encode()
     status, out = success(provider, body, to, path)
     rec["answered"] = status
+    rec["answered_t"] = time.time()
     rec["ok"] = True
     if idem is not None:
         STATE["seen"][key] = (status, out)
@@ -176,10 +286,16 @@ async def answer(method, target, headers, raw):
 def control(method, path, query, raw):
     """The control endpoint."""
     if path == "/_fake/reset" and method == "POST":
-        STATE.update(requests=[], rules=[], seen={}, latency_ms=0)
+        STATE.update(requests=[], rules=[], seen={}, latency_ms=0, rates={}, sent={},
+                     throttled={}, invalid=set(), smtp_connections=0)
         return 200, {}, b'{"ok":true}'
     if path == "/_fake/config" and method == "POST":
-        STATE["latency_ms"] = int(json.loads(raw or b"{}").get("latency_ms", 0))
+        cfg = json.loads(raw or b"{}")
+        STATE["latency_ms"] = int(cfg.get("latency_ms", STATE["latency_ms"]))
+        if "rates" in cfg:
+            STATE["rates"] = dict(RATES) if cfg["rates"] == "documented" else cfg["rates"]
+        if "invalid" in cfg:
+            STATE["invalid"] = set(cfg["invalid"])
         return 200, {}, b'{"ok":true}'
     if path == "/_fake/rules/clear" and method == "POST":
         STATE["rules"] = []
@@ -193,9 +309,13 @@ def control(method, path, query, raw):
         out = [r for r in STATE["requests"] if p is None or r["provider"] == p]
         return 200, {}, json.dumps(out).encode()
     if path == "/_fake/stats":
-        stats = {}
+        stats = {"throttled": STATE["throttled"], "recipients": {},
+                 "smtp_connections": STATE["smtp_connections"]}
         for r in STATE["requests"]:
             stats[r["provider"]] = stats.get(r["provider"], 0) + 1
+            if r.get("ok") and not r.get("dup"):
+                stats["recipients"][r["provider"]] = \
+                    stats["recipients"].get(r["provider"], 0) + len(r["recipients"])
         return 200, {}, json.dumps(stats).encode()
     return 404, {}, b'{"error":"no such control"}'
 
@@ -304,8 +424,16 @@ async def main():
     loop = asyncio.get_running_loop()
     http = await loop.create_server(HTTP, "127.0.0.1", a.port, backlog=1024)
     from aiosmtpd.smtp import SMTP
+
+    class CountingSMTP(SMTP):
+        """aiosmtpd's server, counting the connections made to it."""
+
+        def connection_made(self, transport):
+            STATE["smtp_connections"] += 1
+            super().connection_made(transport)
+
     smtp = await loop.create_server(
-        lambda: SMTP(SMTPHandler(), enable_SMTPUTF8=True, auth_require_tls=False,
+        lambda: CountingSMTP(SMTPHandler(), enable_SMTPUTF8=True, auth_require_tls=False,
                      authenticator=lambda *args: __import__("aiosmtpd.smtp").smtp.AuthResult(
                          success=True)),
         "127.0.0.1", a.smtp_port)

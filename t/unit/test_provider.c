@@ -204,7 +204,7 @@ test_classify_details(void **state)
 /* ---- requests ------------------------------------------------------------ */
 
 static const struct ac_prov_cfg cfg = { 1, "http://fake", "123:TOKEN", "secret",
-	"alertcast <a@example.com>", 0 };
+	"alertcast <a@example.com>", 0, 0 };
 
 /* The JSON body of req (caller decrefs). */
 static json_t *
@@ -435,7 +435,7 @@ smtp_send(const char *from, const char *to, const char *subject, const char *tex
     const char *html, const char *unsubscribe)
 {
 	char path[] = "/tmp/test_provider.XXXXXX", url[64], *got;
-	struct ac_prov_cfg c = { 1, url, NULL, NULL, from, 0 };
+	struct ac_prov_cfg c = { 1, url, NULL, NULL, from, 0, 0 };
 	struct ac_outmsg m = { "delivery", 1, to, subject, text, html, NULL, unsubscribe };
 	struct ac_smtp t;
 	struct ac_err e;
@@ -564,13 +564,180 @@ words_of(const char *v, char *out)
 	assert_string_equal(v, "");
 }
 
+/* n messages to "to-<i>" (ids 100 + i), one content. */
+static struct ac_outmsg *
+many(size_t n)
+{
+	struct ac_outmsg *m = calloc(n, sizeof(*m));
+	static char to[3][16];
+
+	assert_non_null(m);
+	for (size_t i = 0; i < n; i++) {
+		if (i < 3)
+			snprintf(to[i], sizeof(to[i]), "to-%zu", i);
+		m[i] = (struct ac_outmsg){ "delivery", 100 + (long long)i, to[i < 3 ? i : 2],
+		    "Subject", "text", "<p>html</p>", NULL, NULL };
+	}
+	return m;
+}
+
+/* The bulk forms: OneSignal one notification to many subscriptions,
+ * Resend's /emails/batch, Netgsm's messages array; keys from the ids;
+ * what may share a request; the caps. */
+static void
+test_batches(void **state)
+{
+	struct ac_outmsg *m = many(3), other;
+	struct ac_http_req req;
+	char key[64], again[64], one[64], hdr[128], err[128];
+	long long ids[3] = { 100, 101, 102 }, ids2[3] = { 100, 101, 103 };
+	json_t *o;
+
+	assert_int_equal(ac_prov_batch_max(AC_PROV_ONESIGNAL), 20000);
+	assert_int_equal(ac_prov_batch_max(AC_PROV_RESEND), 100);
+	assert_int_equal(ac_prov_batch_max(AC_PROV_TELEGRAM), 1);
+	assert_int_equal(ac_prov_batch_max(AC_PROV_TWILIO), 1);
+	/* OneSignal: one content a notification; never one recipient twice */
+	other = m[1];
+	assert_true(ac_prov_batchable(AC_PROV_ONESIGNAL, &m[0], &m[1]));
+	other.text = "another text";
+	assert_false(ac_prov_batchable(AC_PROV_ONESIGNAL, &m[0], &other));
+	assert_true(ac_prov_batchable(AC_PROV_RESEND, &m[0], &other));
+	other.to = m[0].to;
+	assert_false(ac_prov_batchable(AC_PROV_RESEND, &m[0], &other));
+	assert_false(ac_prov_batchable(AC_PROV_TELEGRAM, &m[0], &m[1]));
+
+	ac_prov_batch_key("delivery", ids, 3, key, sizeof(key));
+	ac_prov_batch_key("delivery", ids, 3, again, sizeof(again));
+	assert_string_equal(key, again);
+	assert_int_equal(strlen(key), 36);
+	ac_prov_batch_key("delivery", ids2, 3, again, sizeof(again));
+	assert_string_not_equal(key, again);
+	ac_prov_batch_key("delivery", ids, 1, again, sizeof(again));
+	ac_prov_idempotency_key("delivery", 100, one, sizeof(one));
+	assert_string_equal(again, one);
+
+	assert_int_equal(ac_prov_request_batch(AC_PROV_ONESIGNAL, &cfg, m, 3, &req, err,
+	    sizeof(err)), 0);
+	assert_string_equal(req.url, "http://fake/notifications");
+	o = body(&req);
+	assert_int_equal(json_array_size(json_object_get(o, "include_subscription_ids")), 3);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(o,
+	    "include_subscription_ids"), 2)), "to-2");
+	assert_string_equal(json_string_value(json_object_get(o, "idempotency_key")), key);
+	json_decref(o);
+	free(req.body);
+
+	assert_int_equal(ac_prov_request_batch(AC_PROV_RESEND, &cfg, m, 3, &req, err,
+	    sizeof(err)), 0);
+	assert_string_equal(req.url, "http://fake/emails/batch");
+	snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key);
+	assert_true(has_header(&req, hdr));
+	o = body(&req);
+	assert_true(json_is_array(o));
+	assert_int_equal(json_array_size(o), 3);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_array_get(o, 1),
+	    "to"), 0)), "to-1");
+	json_decref(o);
+	free(req.body);
+
+	assert_int_equal(ac_prov_request_batch(AC_PROV_NETGSM, &cfg, m, 3, &req, err,
+	    sizeof(err)), 0);
+	o = body(&req);
+	assert_int_equal(json_array_size(json_object_get(o, "messages")), 3);
+	json_decref(o);
+	free(req.body);
+
+	assert_int_equal(ac_prov_request_batch(AC_PROV_TELEGRAM, &cfg, m, 3, &req, err,
+	    sizeof(err)), -1);
+	/* Telegram: one message a request, paid broadcast when set */
+	assert_int_equal(ac_prov_request(AC_PROV_TELEGRAM, &cfg, m, &req, err, sizeof(err)), 0);
+	o = body(&req);
+	assert_null(json_object_get(o, "allow_paid_broadcast"));
+	json_decref(o);
+	free(req.body);
+	{
+		struct ac_prov_cfg paid = cfg;
+
+		paid.paid_broadcast = 1;
+		assert_int_equal(ac_prov_request(AC_PROV_TELEGRAM, &paid, m, &req, err,
+		    sizeof(err)), 0);
+		o = body(&req);
+		assert_true(json_is_true(json_object_get(o, "allow_paid_broadcast")));
+		json_decref(o);
+		free(req.body);
+	}
+	free(m);
+	m = many(101);
+	assert_int_equal(ac_prov_request_batch(AC_PROV_RESEND, &cfg, m, 101, &req, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "at most 100"));
+	free(m);
+	(void)state;
+}
+
+/* Answers per recipient: OneSignal's invalid_player_ids and
+ * invalid_aliases, Resend's data and errors[] by index; the whole
+ * request's verdict for the rest. */
+static void
+test_classify_batch(void **state)
+{
+	struct ac_outmsg *m = many(3);
+	struct ac_answer a[3];
+
+	ac_prov_classify_batch(AC_PROV_ONESIGNAL, 0, "", 200, "{\"id\": \"n-1\", \"errors\":"
+	    " {\"invalid_player_ids\": [\"to-1\"]}}", NULL, m, 3, a);
+	assert_int_equal(a[0].verdict, AC_SEND_OK);
+	assert_string_equal(a[0].id, "n-1");
+	assert_int_equal(a[1].verdict, AC_SEND_PERMANENT);
+	assert_non_null(strstr(a[1].reason, "not subscribed"));
+	assert_int_equal(a[2].verdict, AC_SEND_OK);
+	ac_prov_classify_batch(AC_PROV_ONESIGNAL, 0, "", 200, "{\"id\": \"n-2\", \"errors\":"
+	    " {\"invalid_aliases\": {\"external_id\": [\"to-0\", \"to-2\"]}}}", NULL, m, 3, a);
+	assert_int_equal(a[0].verdict, AC_SEND_PERMANENT);
+	assert_int_equal(a[1].verdict, AC_SEND_OK);
+	assert_int_equal(a[2].verdict, AC_SEND_PERMANENT);
+	ac_prov_classify_batch(AC_PROV_ONESIGNAL, 0, "", 200, "{\"id\": \"\", \"errors\":"
+	    " [\"All included players are not subscribed\"]}", NULL, m, 3, a);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(a[i].verdict, AC_SEND_PERMANENT);
+	ac_prov_classify_batch(AC_PROV_ONESIGNAL, 0, "", 429, "{\"errors\": [\"API rate limit"
+	    " exceeded.\"]}", "1", m, 3, a);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(a[i].verdict, AC_SEND_RETRY);
+		assert_int_equal(a[i].retry_after_ms, 1000);
+	}
+	ac_prov_classify_batch(AC_PROV_RESEND, 0, "", 200, "{\"data\": [{\"id\": \"e-0\"},"
+	    " {\"id\": \"e-1\"}, {\"id\": \"e-2\"}]}", NULL, m, 3, a);
+	assert_int_equal(a[2].verdict, AC_SEND_OK);
+	assert_string_equal(a[2].id, "e-2");
+	ac_prov_classify_batch(AC_PROV_RESEND, 0, "", 200, "{\"data\": [{\"id\": \"e-0\"},"
+	    " {\"id\": \"e-2\"}], \"errors\": [{\"index\": 1, \"message\": \"Invalid `to`\"}]}",
+	    NULL, m, 3, a);
+	assert_string_equal(a[0].id, "e-0");
+	assert_int_equal(a[1].verdict, AC_SEND_PERMANENT);
+	assert_non_null(strstr(a[1].reason, "Invalid"));
+	assert_string_equal(a[2].id, "e-2");
+	/* an answer that does not say which went: all again (the key makes it harmless) */
+	ac_prov_classify_batch(AC_PROV_RESEND, 0, "", 200, "{\"data\": [{\"id\": \"e-0\"}]}",
+	    NULL, m, 3, a);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(a[i].verdict, AC_SEND_RETRY);
+	ac_prov_classify_batch(AC_PROV_NETGSM, 0, "", 200, "{\"code\": \"00\", \"jobid\": \"9\"}",
+	    NULL, m, 3, a);
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(a[i].id, "9");
+	free(m);
+	(void)state;
+}
+
 static void
 test_smtp(void **state)
 {
 	char long_line[200], html[sizeof(long_line) + 16], v[512], part[512], *got, *m, *p;
 	const char *utf = "Fiyat \xe2\x86\x91 BTCUSDT \xe2\x80\x93 \xc5\x9fimdi, \xc3\xa7ok"
 	    " g\xc3\xbczel \xc5\x9f" "ey \xc4\x9f" "i\xc5\x9f \xe2\x82\xac 100";
-	struct ac_prov_cfg c = { 1, "smtp://127.0.0.1:1", NULL, NULL, "a@example.com", 0 };
+	struct ac_prov_cfg c = { 1, "smtp://127.0.0.1:1", NULL, NULL, "a@example.com", 0, 0 };
 	struct ac_outmsg bad = { "delivery", 1, "u@example.com\r\nBcc: x@y", "s", "t", "h", NULL, NULL };
 	struct ac_smtp t;
 	struct ac_err e;
@@ -764,6 +931,8 @@ main(void)
 		cmocka_unit_test(test_classify_details),
 		cmocka_unit_test(test_telegram_html),
 		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_batches),
+		cmocka_unit_test(test_classify_batch),
 		cmocka_unit_test(test_smtp),
 		cmocka_unit_test(test_breaker),
 		cmocka_unit_test(test_backoff),
