@@ -681,9 +681,10 @@ item_start(struct item *it, int *inflight, int *total)
 
 /* Applies the classified answer a to it: the result left, or (a
  * provider that refused our account, a migrated Telegram group) it
- * waits to be sent again. */
+ * waits to be sent again. probe: the request was the half-open breaker's
+ * probe. */
 static void
-item_apply(struct item *it, const struct ac_answer *a)
+item_apply(struct item *it, const struct ac_answer *a, int probe)
 {
 	int64_t wait;
 
@@ -724,6 +725,15 @@ item_apply(struct item *it, const struct ac_answer *a)
 		it->state = I_WAIT;
 		return;
 	}
+	if (last_attempt(it) && probe) {
+		/* the half-open breaker's probe, failed: the outage goes on,
+		 * and the message has not had its last chance. It is not
+		 * counted and waits two cool-downs, so another delivery takes
+		 * the next probe (one that always fails is skipped as stale
+		 * once past its signal's maximum age) */
+		result_retry(it, 2 * (int64_t)limits_cooldown_ms(), a->reason, 0);
+		return;
+	}
 	if (last_attempt(it)) {
 		item_failed(it, ac_prov_name(it->prov), a->reason, 0, 1);
 		return;
@@ -747,6 +757,7 @@ item_finish(struct item *it, CURLcode cc)
 	long status = 0;
 	const char *terr = it->curl_err[0] ? it->curl_err : curl_easy_strerror(cc);
 	const char *ra = it->retry_after[0] ? it->retry_after : NULL;
+	int probe;
 
 	curl_easy_getinfo(it->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (it->group == NULL)
@@ -761,6 +772,7 @@ item_finish(struct item *it, CURLcode cc)
 		free(m);
 	}
 	item_reset(it);
+	probe = it->probe;
 	it->probe = 0;
 	/* the request's outcome (a member refused for good is no outage) */
 	if (a[0].verdict == AC_SEND_ACCOUNT)
@@ -771,8 +783,15 @@ item_finish(struct item *it, CURLcode cc)
 	 * chat (Telegram) or that account (the others) before then */
 	if (a[0].retry_after_ms > 0)
 		limits_hold(it->prov, item_chat(it), ac_now_ms() + a[0].retry_after_ms);
-	for (size_t k = 0; k < n; k++)
-		item_apply(g[k], &a[k]);
+	for (size_t k = 0; k < n; k++) {
+		item_apply(g[k], &a[k], probe);
+		/* a half-open probe that failed: the outage goes on. It waits
+		 * two cool-downs, so the next probe is another delivery's and
+		 * one message does not use up its attempts testing an outage */
+		if (probe && g[k]->res.v == SEND_RETRY && g[k]->res.counted > 0 &&
+		    g[k]->res.retry_in_ms < 2 * (int64_t)limits_cooldown_ms())
+			g[k]->res.retry_in_ms = 2 * (int64_t)limits_cooldown_ms();
+	}
 	group_retry_at(g, n);
 	if (g != &it) {
 		free(g);
