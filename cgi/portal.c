@@ -40,6 +40,7 @@
 #include "account/plans.h"
 #include "account/profile.h"
 #include "account/trades.h"
+#include "alert/record.h"
 #include "alert/strategy.h"
 #include "base/arena.h"
 #include "base/buf.h"
@@ -492,13 +493,13 @@ amount_class(const char *n)
 /* ---- guest pages ----------------------------------------------------------------- */
 
 /* The front page a guest sees at /: what the service does, the strategies
- * on offer with their record, and the way to plans and sign-up. */
+ * on offer, each with its published track record (the same figures as its
+ * record page), and the way to plans and sign-up. */
 static void
 front(struct pctx *c)
 {
 	struct ac_err e = { 0 };
-	json_t *d, *st, *rate, *plans, *name;
-	const char *pnl;
+	json_t *d, *st, *plans, *name, *rec;
 	size_t i, j;
 
 	if ((d = ac_catalog(portal.db, &e)) == NULL) {
@@ -508,16 +509,19 @@ front(struct pctx *c)
 	json_array_foreach(d, i, st) {
 		struct ac_buf in = AC_BUF_INIT;
 
-		if (json_is_number(rate = json_object_get(st, "win_rate")))
-			json_object_set_new(st, "win_rate_text", json_string(ac_arena_printf(
-			    c->r->arena, "%.0f %% (%lld of %lld)", json_number_value(rate),
-			    (long long)json_integer_value(json_object_get(st, "wins")),
-			    (long long)json_integer_value(json_object_get(st, "closed")))));
-		pnl = json_string_value(json_object_get(st, "pnl_percent"));
-		json_object_set_new(st, "pnl_text", json_string(!json_is_number(rate) ? "none yet" :
-		    ac_arena_printf(c->r->arena, "%s%s %%", pnl && *pnl != '-' &&
-		    strpbrk(pnl, "123456789") ? "+" : "", pnl ? pnl : "0")));
-		json_object_set_new(st, "pnl_class", json_string(amount_class(pnl)));
+		if (json_is_true(json_object_get(st, "public_record"))) {
+			rec = ac_record(portal.db, json_integer_value(json_object_get(st, "id")), 0,
+			    NULL, &e);
+			if (rec == NULL && e.code != AC_E_NOT_FOUND) {
+				json_decref(d);
+				db_failed(c);
+				return;
+			}
+			if (rec != NULL) {	/* NOT_FOUND: unpublished since the list was read */
+				record_figures(c, rec);
+				json_object_set_new(st, "record", rec);
+			}
+		}
 		json_object_set_new(st, "one_credit", json_boolean(json_integer_value(
 		    json_object_get(st, "credit_cost")) == 1));
 		plans = json_object_get(st, "plans");

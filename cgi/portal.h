@@ -111,5 +111,6 @@ extern const struct ac_field_decl push_fields[];
 
 /* ---- portal_record.c ------------------------------------------------------- */
 void	record_page(struct ac_call *k);		/* GET /strategies/N/record */
+void	record_figures(struct pctx *c, json_t *d);	/* its headline figures as shown */
 
 #endif

@@ -86,23 +86,17 @@ record_months(struct pctx *c, const json_t *months)
 	return out;
 }
 
-/* GET /strategies/{id}/record */
+/* Sets the headline figures of record d as shown: "win_rate" ("50.0 %",
+ * or null without a closed trade), "total" and "total_class", "drawdown",
+ * the times shown (record_times) and "first_day" (UTC date, or null).
+ * The front page's cards show the same words as the record's own page. */
 void
-record_page(struct ac_call *k)
+record_figures(struct pctx *c, json_t *d)
 {
-	struct pctx *c = k->ctx;
-	struct ac_err e = { 0 };
-	char *svg = NULL;
-	json_t *d, *rate, *v;
 	double total, dd;
+	json_t *rate;
+	const char *first;
 
-	if ((d = ac_record(portal.db, k->id, RECENT_SIGNALS, &svg, &e)) == NULL) {
-		if (e.code == AC_E_NOT_FOUND)
-			not_found(c);
-		else
-			db_failed(c);
-		return;
-	}
 	total = json_real_value(json_object_get(d, "total_pnl_percent"));
 	dd = json_real_value(json_object_get(d, "max_drawdown_percent"));
 	rate = json_object_get(d, "win_rate_percent");
@@ -112,12 +106,34 @@ record_page(struct ac_call *k)
 	json_object_set_new(d, "total_class", json_string(result_class(total)));
 	json_object_set_new(d, "drawdown", json_string(ac_arena_printf(c->r->arena,
 	    "%.2f points", dd)));
+	record_times(c, d);
+	first = json_string_value(json_object_get(d, "first_signal_at"));
+	json_object_set_new(d, "first_day", first && strlen(first) >= 10 ?
+	    json_string(ac_arena_printf(c->r->arena, "%.10s", first)) : json_null());
+}
+
+/* GET /strategies/{id}/record */
+void
+record_page(struct ac_call *k)
+{
+	struct pctx *c = k->ctx;
+	struct ac_err e = { 0 };
+	char *svg = NULL;
+	json_t *d, *v;
+
+	if ((d = ac_record(portal.db, k->id, RECENT_SIGNALS, &svg, &e)) == NULL) {
+		if (e.code == AC_E_NOT_FOUND)
+			not_found(c);
+		else
+			db_failed(c);
+		return;
+	}
+	record_figures(c, d);
 	v = record_months(c, json_object_get(d, "months"));
 	json_object_set_new(d, "has_months", json_boolean(json_array_size(v) > 0));
 	json_object_set_new(d, "shown_months", v);
 	json_object_set_new(d, "has_recent", json_boolean(json_array_size(json_object_get(d,
 	    "recent")) > 0));
-	record_times(c, d);
 	json_object_set_new(d, "equity_svg", json_string(svg ? svg : ""));
 	free(svg);
 	page(c, 200, "record", ac_arena_printf(c->r->arena, "%s: track record",

@@ -154,7 +154,7 @@ await step('a guest sees the front page: strategies on offer, plans, sign-up', a
 	await page.goto(`${base}/`);
 	assert.match(await page.locator('h1').textContent(), /TradingView signals/);
 	assert.ok(await page.locator('[id^="strategy-"]').count() > 0, 'no strategy on offer');
-	assert.match(await page.locator('[id^="strategy-"]').first().textContent(), /Win rate/);
+	assert.match(await page.locator('[id^="strategy-"]').first().textContent(), /Signals, last 30 days/);
 	await shot('front');
 	await page.getByRole('link', { name: 'See plans and prices' }).click();
 	await page.waitForURL(/\/plans$/);
@@ -286,6 +286,11 @@ await step('the public track record: 404 until opted in, then its figures at bot
 		javaScriptEnabled: false });
 	const g = watch(await guest.newPage());
 	await g.goto(`${base}/`);
+	// the card shows the published record's own figures
+	const card = await g.locator(`#strategy-${sid} [data-record]`).textContent();
+	assert.match(card, /Win rate\s*100.0 %/);
+	assert.match(card, /\+1.00 %/);
+	await g.screenshot({ path: `${out}/guest-front-record.png`, fullPage: true });
 	await g.locator(`#record-link-${sid}`).click();
 	await g.waitForURL(`${base}${path}`);
 	assert.match(await g.locator('#record-win-rate').textContent(), /100.0 %/);
@@ -296,6 +301,8 @@ await step('the public track record: 404 until opted in, then its figures at bot
 	await pageCheck(g, 'the track record at 1280 px');
 	await guest.close();
 	const { phone, p } = await phoneOpen(undefined);
+	await p.goto(`${base}/`);
+	await phoneShot(p, 'guest-front-record');
 	await p.goto(`${base}${path}`);
 	await phoneShot(p, 'guest-record');
 	await phone.close();

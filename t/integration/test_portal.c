@@ -366,30 +366,59 @@ front_trade(const struct fx_plan *p, const long long *users, int n, const char *
 	}
 }
 
-/* A guest's front page: the strategies some plan offers, each with the
- * record of its own signals (one subscriber's trades, however many had
- * them; test signals and old ones not counted), and the ways in. */
+/* The text of the element after marker in r's body (up to its next '<'), or "". */
+static const char *
+text_after(const struct it_resp *r, const char *marker, char *out, size_t size)
+{
+	const char *p = strstr(r->body, marker);
+
+	out[0] = '\0';
+	if (p != NULL && (p = strchr(p + strlen(marker), '>')) != NULL)
+		snprintf(out, size, "%.*s", (int)strcspn(p + 1, "<"), p + 1);
+	return out;
+}
+
+/* The card of strategy sid on the front page r: [*card, *end). */
+static void
+front_card(const struct it_resp *r, const char *sid, const char **card, const char **end)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "id=\"strategy-%s\"", sid);
+	*card = strstr(r->body, needle);
+	assert_non_null(*card);
+	*end = strstr(*card, "card-footer");
+	assert_non_null(*end);
+}
+
+/* A guest's front page: the strategies some plan offers, how often they
+ * send, and, only once its operator published it, each one's track record
+ * with the same figures as its record page; test signals not counted; the
+ * ways in. */
 static void
 test_front_page(void **state)
 {
 	struct fx_plan p, hidden;
 	struct ib guest = { 0 }, a = { 0 }, b = { 0 };
-	struct it_resp r;
-	char email[128], sid[24], needle[256], tester[24];
+	struct it_resp r, rec;
+	char email[128], sid[24], needle[256], tester[24], rate[64], total[64], dd[64], want[96];
+	const char *card, *end;
 	long long users[2];
 	char *name;
 
+	(void)state;
 	fx_plan_new(&p);
 	fx_plan_new(&hidden);
 	it_source("127.0.0.21");	/* the suite's sign-ups use up 127.0.0.1's allowance */
 	users[0] = ib_signup(&a, "front1", "Fay", PW, email);
 	users[1] = ib_signup(&b, "front2", "Finn", PW, email);
 	it_source(NULL);
+	/* in the order they arrived (ids follow arrival, as the record reads them) */
+	front_trade(&p, users, 1, "120 days", "30", NULL);	/* not in the last 30 days */
 	front_trade(&p, users, 2, "2 days", "2", NULL);	/* a win, for both */
 	front_trade(&p, users, 1, "1 day", "-1", NULL);		/* a loss */
 	snprintf(tester, sizeof(tester), "%lld", users[0]);
 	front_trade(&p, users, 1, "3 hours", "50", tester);	/* an operator's test: not counted */
-	front_trade(&p, users, 1, "120 days", "30", NULL);	/* too old for the record */
 	snprintf(sid, sizeof(sid), "%lld", p.strategy.id);
 	PQclear(it_q("UPDATE strategies SET description = 'Trend <b>follower</b>' WHERE id = $1",
 	    sid, NULL));
@@ -407,23 +436,55 @@ test_front_page(void **state)
 		name = strdup(PQgetvalue(q, 0, 0));
 		PQclear(q);
 	}
-	snprintf(needle, sizeof(needle), "id=\"strategy-%s\"", sid);
-	assert_true(it_has(&r, needle));
 	assert_true(it_has(&r, name));
 	assert_true(it_has(&r, "Trend &lt;b&gt;follower&lt;/b&gt;"));
-	{
-		const char *card = strstr(r.body, needle), *end = strstr(card, "card-footer");
-
-		assert_non_null(end);
-		/* win 2 % and loss 1 %: two trades, one won; +1 in sum; 4 signals in 30 days */
-		if (!memmem(card, (size_t)(end - card), "50 % (1 of 2)", 13) ||
-		    !memmem(card, (size_t)(end - card), "+1.00 %", 7) ||
-		    !memmem(card, (size_t)(end - card), ">4<", 3))
-			fail_msg("the strategy's record is wrong: %.*s", (int)(end - card), card);
-		assert_non_null(memmem(end, 300, p.plan_name, strlen(p.plan_name)));
-	}
+	front_card(&r, sid, &card, &end);
+	/* 4 signals in 30 days (the test pair and the old pair left out); no
+	 * results before the operator publishes them */
+	if (!memmem(card, (size_t)(end - card), ">4<", 3) ||
+	    !memmem(card, (size_t)(end - card), "data-no-record", 14) ||
+	    memmem(card, (size_t)(end - card), "Win rate", 8))
+		fail_msg("an unpublished strategy's card is wrong: %.*s", (int)(end - card), card);
+	assert_non_null(memmem(end, 300, p.plan_name, strlen(p.plan_name)));
 	snprintf(needle, sizeof(needle), "id=\"strategy-%lld\"", hidden.strategy.id);
 	assert_false(it_has(&r, needle));	/* not active: not on offer */
+	it_resp_free(&r);
+
+	/* published: the card's figures are the record page's */
+	PQclear(it_q("UPDATE strategies SET public_record = true WHERE id = $1", sid, NULL));
+	snprintf(needle, sizeof(needle), "/strategies/%s/record", sid);
+	ib_get(&guest, &rec, needle);
+	assert_int_equal(rec.status, 200);
+	text_after(&rec, "id=\"record-win-rate\"", rate, sizeof(rate));
+	text_after(&rec, "id=\"record-total\"", total, sizeof(total));
+	text_after(&rec, "id=\"record-drawdown\"", dd, sizeof(dd));
+	assert_non_null(strstr(rate, " %"));	/* the fixture's trades closed some */
+	assert_non_null(strstr(total, " %"));
+	it_resp_free(&rec);
+	ib_get(&guest, &r, "/");
+	assert_int_equal(r.status, 200);
+	front_card(&r, sid, &card, &end);
+	if (!memmem(card, (size_t)(end - card), "data-record", 11))
+		fail_msg("a published strategy's card shows no record: %.*s", (int)(end - card), card);
+	snprintf(want, sizeof(want), ">%s <span", rate);
+	assert_non_null(memmem(card, (size_t)(end - card), want, strlen(want)));
+	snprintf(want, sizeof(want), ">%s</dd>", total);
+	assert_non_null(memmem(card, (size_t)(end - card), want, strlen(want)));
+	snprintf(want, sizeof(want), ">%s</dd>", dd);
+	assert_non_null(memmem(card, (size_t)(end - card), want, strlen(want)));
+	{
+		/* since the first counted signal (the old pair's entry), UTC */
+		PGresult *q = it_q("SELECT to_char(min(received_at) AT TIME ZONE 'UTC',"
+		    " 'YYYY-MM-DD') FROM signals WHERE strategy_id = $1 AND test_user_id IS NULL",
+		    sid, NULL);
+
+		snprintf(want, sizeof(want), "Track record since %s", PQgetvalue(q, 0, 0));
+		PQclear(q);
+		if (!memmem(card, (size_t)(end - card), want, strlen(want)))
+			fail_msg("no \"%s\" in %.*s", want, (int)(end - card), card);
+	}
+	snprintf(needle, sizeof(needle), "href=\"/strategies/%s/record\"", sid);
+	assert_non_null(memmem(end, 400, needle, strlen(needle)));
 	free(name);
 	it_resp_free(&r);
 	/* a signed-in user gets the dashboard there */
