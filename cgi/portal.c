@@ -10,7 +10,7 @@
  *	GET  /history /credits /trades /plans
  *	GET  /strategies/N/record	a strategy's public track record (portal_record.c)
  *	GET  /account, POST /account/(profile|password|email|telegram)
- *	POST /account/push, /account/push/unlink	a device for push (portal_push.c)
+ *	POST /account/push, /account/push/N/unlink	devices for push (portal_push.c)
  *	GET|POST /account/email/confirm	the emailed link that changes the email
  *	GET|POST /tokens (the API page), GET|POST /tokens/N/revoke
  *	/plans/N/checkout, /plans/N/pay, /billing/..., /payments	buying a plan
@@ -265,7 +265,7 @@ static const struct ac_route pages[] = {
 	{ POST("/account/telegram", telegram_post), USER },
 	{ POST("/account/telegram/disconnect", telegram_disconnect), USER },
 	{ POST("/account/push", push_link), USER, .fields = push_fields, .invalid = push_invalid },
-	{ POST("/account/push/unlink", push_unlink), USER },
+	{ POST("/account/push/{id}/unlink", push_unlink), USER },
 	{ GET("/tokens", tokens_page), USER },
 	{ POST("/tokens", token_create), USER, .fields = token_fields },
 	{ GET("/tokens/{id}/revoke", token_revoke_confirm), USER },
@@ -295,7 +295,7 @@ static const struct {
 	{ "token_created", "Token created." },
 	{ "token_revoked", "Token revoked." },
 	{ "push_linked", "Push is on for this device." },
-	{ "push_unlinked", "Push is off: no signal goes to a device until you enable it again." },
+	{ "push_unlinked", "That device is removed: no more signals go to it." },
 	{ "telegram_disconnected", "Telegram disconnected: no signal goes there until you"
 	    " connect it again." },
 	{ "payment_submitted", "Payment submitted. We check it by hand and tell you as soon as"
@@ -880,7 +880,7 @@ channel_warnings(const struct pctx *c)
 		json_object_set_new(w, "sms", json_string("there is no phone number on your account"));
 	else if (!json_is_true(json_object_get(n, "sms")))
 		json_object_set_new(w, "sms", json_string("SMS is switched off in your preferences"));
-	if (!json_is_true(json_object_get(u, "push_linked")))
+	if (json_array_size(json_object_get(u, "push_devices")) == 0)
 		json_object_set_new(w, "push", json_string("no device has push turned on"));
 	else if (!json_is_true(json_object_get(n, "push")))
 		json_object_set_new(w, "push", json_string("push is switched off in your preferences"));
@@ -1357,7 +1357,7 @@ account_show_link(struct pctx *c, int status, const char *error, const char *lin
 		db_failed(c);
 		return;
 	}
-	push = push_card(c, json_is_true(json_object_get(u, "push_linked")));
+	push = push_card(c, json_object_get(u, "push_devices"));
 	account_typed(c, u);
 	/* the deep link as a QR code too, for a phone's camera when the page
 	 * is open on a computer: an SVG in a data: URI (img-src allows it) */

@@ -99,13 +99,13 @@ extern const struct ac_field_decl unsubscribe_fields[];
 void	push_setup(void);
 
 /* The account page's push card: {"app_id", "external_id" (the user's id),
- * "linked" (the profile's push_linked, ac_profile)}, or NULL when push is
- * not offered. */
-json_t	*push_card(struct pctx *c, int linked);
+ * "devices" (the profile's push_devices, ac_profile), "linked" (any),
+ * "max" (AC_PUSH_DEVICES)}, or NULL when push is not offered. */
+json_t	*push_card(struct pctx *c, json_t *devices);
 
 void	push_link(struct ac_call *k);		/* POST /account/push */
 void	push_invalid(struct ac_call *k, const struct ac_err *e);	/* its refused id: 400 */
-void	push_unlink(struct ac_call *k);		/* POST /account/push/unlink */
+void	push_unlink(struct ac_call *k);		/* POST /account/push/N/unlink */
 
 extern const struct ac_field_decl push_fields[];
 

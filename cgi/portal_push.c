@@ -4,11 +4,14 @@
  *	POST /account/push		the device's OneSignal subscription id
  *					(www/js/push.js posts it once the browser
  *					allowed notifications): stored, 303
- *	POST /account/push/unlink	the device forgotten, 303
+ *	POST /account/push/N/unlink	device N forgotten, 303 (404: not
+ *					one of the user's)
  *
  * Offered only when AC_ONESIGNAL_APP_ID is set; without it the account page
  * has no push card and both routes answer 409. The SDK logs the device in
- * with the user's id (decimal) as OneSignal's external id.
+ * with the user's id (decimal) as OneSignal's external id. A user links up
+ * to AC_PUSH_DEVICES browsers (a phone, a laptop); each is labelled from
+ * its User-Agent ("Chrome on Android") so the account page can name it.
  */
 #include <stdio.h>
 
@@ -40,12 +43,14 @@ push_setup(void)
 }
 
 json_t *
-push_card(struct pctx *c, int linked)
+push_card(struct pctx *c, json_t *devices)
 {
 	if (portal.onesignal_app == NULL)
 		return NULL;
-	return json_pack("{s:s, s:s, s:b}", "app_id", portal.onesignal_app, "external_id",
-	    ac_arena_printf(c->r->arena, "%lld", c->s.user_id), "linked", linked);
+	return json_pack("{s:s, s:s, s:O, s:b, s:i}", "app_id", portal.onesignal_app,
+	    "external_id", ac_arena_printf(c->r->arena, "%lld", c->s.user_id), "devices",
+	    devices ? devices : json_null(), "linked", json_array_size(devices) > 0,
+	    "max", AC_PUSH_DEVICES);
 }
 
 /* 1 if push is offered; else answers 409 and returns 0. */
@@ -69,10 +74,12 @@ void
 push_link(struct ac_call *k)
 {
 	struct pctx *c = k->ctx;
+	char label[64];
 
 	if (!push_offered(c))
 		return;
-	if (ac_push_link(portal.db, c->s.user_id, k->v[PUSH_ID].s) == -1)
+	ac_push_label(ac_req_header(c->r, "User-Agent"), label, sizeof(label));
+	if (ac_push_link(portal.db, c->s.user_id, k->v[PUSH_ID].s, label) == -1)
 		db_failed(c);
 	else
 		redirect(c, "/account?done=push_linked#push");
@@ -82,11 +89,14 @@ void
 push_unlink(struct ac_call *k)
 {
 	struct pctx *c = k->ctx;
+	int r;
 
 	if (!push_offered(c))
 		return;
-	if (ac_push_unlink(portal.db, c->s.user_id) == -1)
+	if ((r = ac_push_unlink(portal.db, c->s.user_id, k->id)) == -1)
 		db_failed(c);
+	else if (r == 0)
+		not_found(c);
 	else
 		redirect(c, "/account?done=push_unlinked#push");
 }

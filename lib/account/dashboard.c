@@ -37,7 +37,7 @@ static const struct ac_stmt st_dashboard = { "dashboard", AC_SQL_VISIBLE_WITH
 	" 'unlinked', (SELECT string_agg(DISTINCT c, ', ') FROM alarms a,"
 	"  unnest(a.channels) c WHERE a.user_id = u.id AND a.enabled"
 	"  AND (c = 'telegram' AND u.telegram_chat_id IS NULL OR c = 'sms' AND u.phone IS NULL"
-	"  OR c = 'push' AND u.push_player_id IS NULL)),"
+	"  OR c = 'push' AND NOT EXISTS (SELECT 1 FROM push_devices d WHERE d.user_id = u.id))),"
 	" 'telegram_blocked', u.telegram_unreachable_at IS NOT NULL AND u.telegram_chat_id IS NOT NULL,"
 	" 'ended', (SELECT json_build_object('plan', p.name, 'on',"
 	"  to_char(least(s.period_end, s.ended_at) AT TIME ZONE u.timezone, 'YYYY-MM-DD'),"

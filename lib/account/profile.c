@@ -13,7 +13,9 @@ static const struct ac_stmt st_profile = { "profile",
 	" 'notifications', json_build_object('email', notify_email, 'telegram', notify_telegram,"
 	"  'sms', notify_sms, 'push', notify_push, 'renewal_reminders', renewal_reminders),"
 	" 'telegram_connected', telegram_chat_id IS NOT NULL, 'credit_balance', credit_balance,"
-	" 'push_linked', push_player_id IS NOT NULL,"
+	" 'push_devices', (SELECT coalesce(json_agg(json_build_object('id', d.id,"
+	"  'label', d.label, 'linked_at', to_char(d.linked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'))"
+	"  ORDER BY d.linked_at, d.id), '[]') FROM push_devices d WHERE d.user_id = users.id),"
 	" 'created_at', " AC_SQL_ISO("created_at") ", 'telegram_username', telegram_username)"
 	" FROM users WHERE id = $1", 1 };
 

@@ -118,7 +118,8 @@ static const struct ac_stmt st_load = { "deliver_load_batch",
 	"   || round(t.pnl_percent, 2)::text) ORDER BY t.trade_number)"
 	"  FROM trades t WHERE t.exit_signal_id = s.id AND t.user_id = d.user_id),"
 	" u.email, u.telegram_chat_id, u.phone, u.telegram_unreachable_at IS NOT NULL, d.attempts,"
-	" u.push_player_id,"
+	" (SELECT string_agg(pd.subscription_id, ',' ORDER BY pd.id) FROM push_devices pd"
+	"  WHERE pd.user_id = u.id),"
 	/* the user's plan goes first: priority_support of an active subscription */
 	" EXISTS (SELECT 1 FROM subscriptions sub JOIN plans p ON p.id = sub.plan_id"
 	"  WHERE sub.user_id = d.user_id AND sub.status = 'active' AND sub.period_end > now()"

@@ -24,7 +24,8 @@ static const char *const notices[] = { "telegram_blocked", "payment_failed",
 
 static const struct ac_stmt st_notice_load = { "notice_load",
 	"SELECT id, email, coalesce(display_name, ''), coalesce(telegram_chat_id, ''),"
-	" coalesce(phone, ''), coalesce(push_player_id, '') FROM users"
+	" coalesce(phone, ''), coalesce((SELECT string_agg(pd.subscription_id, ',' ORDER BY pd.id)"
+	"  FROM push_devices pd WHERE pd.user_id = users.id), '') FROM users"
 	" WHERE id = ANY ($1::bigint[])", 1 };
 
 /* An operator's row in the same columns as a user's (no phone, no push):

@@ -113,10 +113,35 @@ netgsm_body(const struct ac_prov_cfg *c, const struct ac_outmsg *m, size_t n)
 	    "encoding", "TR");
 }
 
+/* Appends to ids each subscription id of the address to: "id" or
+ * "id,id,..." (the devices of one user). */
+static void
+push_ids(json_t *ids, const char *to)
+{
+	for (const char *p = to; ids != NULL && *p != '\0';) {
+		size_t len = strcspn(p, ",");
+
+		if (len > 0)
+			json_array_append_new(ids, json_stringn(p, len));
+		p += len + (p[len] == ',');
+	}
+}
+
+size_t
+ac_prov_recipients(enum ac_prov p, const char *to)
+{
+	size_t n = 1;
+
+	if (p == AC_PROV_ONESIGNAL)
+		for (; *to != '\0'; to++)
+			n += *to == ',';
+	return n;
+}
+
 /* OneSignal's notification of m[0]'s content to the subscriptions of
- * m[0..n): the one device each user linked (users.push_player_id), so a
- * device they turned off on the account page hears nothing more, even
- * while OneSignal still has it under their external id. */
+ * m[0..n): the devices each user linked (push_devices), so a device they
+ * removed on the account page hears nothing more, even while OneSignal
+ * still has it under their external id. */
 static json_t *
 onesignal_body(const struct ac_prov_cfg *c, const struct ac_outmsg *m, size_t n,
     const char *key)
@@ -124,7 +149,7 @@ onesignal_body(const struct ac_prov_cfg *c, const struct ac_outmsg *m, size_t n,
 	json_t *ids = json_array(), *o;
 
 	for (size_t i = 0; ids != NULL && i < n; i++)
-		json_array_append_new(ids, json_string(m[i].to));
+		push_ids(ids, m[i].to);
 	o = json_pack("{s:s, s:o, s:{s:s}, s:{s:s}, s:s}", "app_id", c->from,
 	    "include_subscription_ids", ids, "headings", "en", m->subject, "contents", "en", m->text, "idempotency_key", key);
 	if (o != NULL && m->url != NULL && *m->url)
@@ -195,9 +220,9 @@ ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac_out
 		snprintf(auth, sizeof(auth), "Key %s", c->user);
 		header(req, "Authorization", auth);
 		header(req, "Content-Type", "application/json");
-		/* the one device the user linked (users.push_player_id): a device
-		 * they turned off on the account page hears nothing more, even
-		 * while OneSignal still has it under their external id */
+		/* the devices the user linked (push_devices): one they removed
+		 * on the account page hears nothing more, even while OneSignal
+		 * still has it under their external id */
 		req->body = dump(onesignal_body(c, m, 1, key));
 		return 0;
 	case AC_PROV_SMTP:
@@ -562,9 +587,27 @@ in_array(json_t *arr, const char *s)
 	return 0;
 }
 
-/* OneSignal's 200 with an id to m[0..n): the recipients it names under
- * errors (invalid_player_ids, or invalid_aliases.external_id) failed for
- * good, the others were sent. 0, or -1: not that answer. */
+/* 1 if every subscription id of the address to ("id,id,...") is in a. */
+static int
+all_in_array(json_t *a, const char *to)
+{
+	char id[129];
+
+	for (const char *p = to; *p != '\0';) {
+		size_t len = strcspn(p, ",");
+
+		snprintf(id, sizeof(id), "%.*s", (int)(len < 128 ? len : 128), p);
+		if (len > 0 && !in_array(a, id))
+			return 0;
+		p += len + (p[len] == ',');
+	}
+	return 1;
+}
+
+/* OneSignal's 200 with an id to m[0..n): a message all of whose devices
+ * it names under errors (invalid_player_ids, or invalid_aliases.external_id)
+ * failed for good; the others were sent (to at least one device). 0, or
+ * -1: not that answer. */
 static int
 split_onesignal(json_t *o, const struct ac_outmsg *m, size_t n, struct ac_answer *a)
 {
@@ -579,7 +622,7 @@ split_onesignal(json_t *o, const struct ac_outmsg *m, size_t n, struct ac_answer
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		memset(&a[i], 0, sizeof(a[i]));
-		if (in_array(bad, m[i].to))
+		if (all_in_array(bad, m[i].to))
 			verdict(&a[i], AC_SEND_PERMANENT, "onesignal 200: not subscribed (%s)",
 			    json_object_get(errors, "invalid_player_ids") ? "invalid_player_ids" :
 			    "invalid_aliases");

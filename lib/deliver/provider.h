@@ -71,8 +71,13 @@ int	ac_prov_request(enum ac_prov p, const struct ac_prov_cfg *c, const struct ac
 #define AC_RESEND_BATCH		100	/* emails a POST /emails/batch */
 #define AC_NETGSM_BATCH		500	/* {msg, no} pairs a request (our choice) */
 
-/* The most messages one request of p carries (1: p has no bulk form). */
+/* The most recipients one request of p carries (1: p has no bulk form). */
 size_t	ac_prov_batch_max(enum ac_prov p);
+
+/* The recipients of a message to address to through p: for OneSignal the
+ * user's devices ("id,id,..."), else 1. A batch's recipients stay within
+ * ac_prov_batch_max(). */
+size_t	ac_prov_recipients(enum ac_prov p, const char *to);
 
 /* 1 if a and b may go in one request of p: OneSignal one notification
  * per distinct content (heading, text, link); Resend and Netgsm any

@@ -478,7 +478,7 @@ send_group(struct item **ord, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct item *lead = ord[i];
 		struct ac_outmsg lm, mm;
-		size_t max, room = 8;
+		size_t max, units, room = 8;
 
 		if (!groupable(lead))
 			continue;
@@ -498,14 +498,22 @@ send_group(struct item **ord, size_t n)
 		lead->group[0] = lead;
 		lead->ngroup = 1;
 		lm = outmsg(lead);
-		for (size_t j = i + 1; j < n && lead->ngroup < max; j++) {
+		/* recipients, not messages, count toward the request's limit (a
+		 * push goes to each of the user's devices) */
+		units = ac_prov_recipients(lead->prov, lead->to);
+		for (size_t j = i + 1; j < n && units < max; j++) {
 			struct item *m = ord[j];
+			size_t mu;
 
 			if (!groupable(m) || m->prov != lead->prov || m->deadline != lead->deadline)
+				continue;
+			mu = ac_prov_recipients(m->prov, m->to);
+			if (units + mu > max)
 				continue;
 			mm = outmsg(m);
 			if (!ac_prov_batchable(lead->prov, &lm, &mm) || !toset_add(&set, m->to))
 				continue;
+			units += mu;
 			if (lead->ngroup == room && (lead->group = realloc(lead->group,
 			    (room *= 2) * sizeof(*lead->group))) == NULL)
 				abort();

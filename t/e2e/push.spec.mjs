@@ -33,7 +33,7 @@ const hex = randomBytes(4).toString('hex');
 const email = `push.${hex}@example.com`;
 const password = 'a long enough passphrase';
 const user = acctl('user', 'add', '--email', email, '--password', password, '--name', 'Pia Push');
-const device = randomUUID();
+const device = randomUUID(), phoneDevice = randomUUID();
 
 // The stand-in SDK: window.OneSignalDeferred's queue run with a OneSignal
 // whose calls are said on the console (they must outlive the reload).
@@ -104,9 +104,11 @@ await step('enable: init, login with the user id, permission; the device is stor
 	await page.getByRole('button', { name: 'Enable push on this device' }).click();
 	await page.waitForURL(/\/account\?done=push_linked/);
 	assert.deepEqual(calls, [['init', appId], ['login', String(user.id)], ['requestPermission']]);
-	assert.equal(sql("SELECT push_player_id FROM users WHERE email = :'p1'", email), device);
+	assert.equal(sql(`SELECT string_agg(d.subscription_id || ' ' || d.label, ',') FROM push_devices d
+		JOIN users u ON u.id = d.user_id WHERE u.email = :'p1'`, email), `${device} Chrome on Linux`);
 	await page.reload();
-	assert.match(await page.locator('#push-linked').textContent(), /device linked/);
+	assert.match(await page.locator('#push-linked').textContent(), /push on/);
+	assert.match(await page.locator('#push-devices').textContent(), /Chrome on Linux/);
 	assert.match(await page.locator('[role=status]').textContent(), /Push is on/);
 	await page.locator('#push').screenshot({ path: `${out}/push-card-linked.png` });
 });
@@ -115,22 +117,37 @@ await step('phone-sized: the card fits, nothing cut off', async () => {
 	const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true,
 		storageState: await context.storageState() });
 	const p = await phone.newPage();
+	// the phone is a second device: its SDK hands out its own id
 	await p.route('https://cdn.onesignal.com/**', (route) =>
-		route.fulfill({ status: 200, contentType: 'application/javascript', body: fakeSdk }));
+		route.fulfill({ status: 200, contentType: 'application/javascript',
+			body: fakeSdk.replace(JSON.stringify(device), JSON.stringify(phoneDevice)) }));
 	p.on('console', (m) => { if (/Content Security Policy/.test(m.text())) refused.push(m.text()); });
 	await p.goto(`${base}/account#push`);
 	assert.ok(await p.locator('#push-enable').isVisible());
 	const width = await p.evaluate(() => document.documentElement.scrollWidth);
 	assert.ok(width <= 400, `/account is ${width}px wide on a phone`);
+	await p.locator('#push-enable').click();
+	await p.waitForURL(/\/account\?done=push_linked/);
+	// both devices linked, both listed; the first is not replaced
+	assert.equal(sql(`SELECT count(*) FROM push_devices d JOIN users u ON u.id = d.user_id
+		WHERE u.email = :'p1'`, email), '2');
+	assert.equal(await p.locator('#push-devices li').count(), 2);
+	const wide = await p.evaluate(() => document.documentElement.scrollWidth);
+	assert.ok(wide <= 400, `/account with two devices is ${wide}px wide on a phone`);
 	await p.screenshot({ path: `${out}/phone-push-account.png`, fullPage: true });
 	await phone.close();
 });
 
-await step('turn off: the device is forgotten', async () => {
-	await page.getByRole('button', { name: 'Turn off push on this device' }).click();
-	await page.waitForURL(/\/account\?done=push_unlinked/);
-	assert.equal(sql("SELECT count(*) FROM users WHERE email = :'p1' AND push_player_id IS NULL", email), '1');
+await step('remove: each device is forgotten by its own button', async () => {
+	await page.reload();
+	for (let left = 1; left >= 0; left--) {
+		await page.locator('#push-devices li').first().getByRole('button', { name: 'Remove' }).click();
+		await page.waitForURL(/\/account\?done=push_unlinked/);
+		assert.equal(sql(`SELECT count(*) FROM push_devices d JOIN users u ON u.id = d.user_id
+			WHERE u.email = :'p1'`, email), String(left));
+	}
 	assert.equal(await page.locator('#push-unlinked').count(), 1);
+	await page.locator('#push').screenshot({ path: `${out}/push-card-removed.png` });
 });
 
 await step('no CSP refusal', async () => {

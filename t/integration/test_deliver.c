@@ -222,7 +222,7 @@ drain(int max_s)
 /* ---- fixtures ----------------------------------------------------------------- */
 
 /* A user with the given addresses ("" for none) and a push device
- * (push_player_id "player-<hex>"); its id. */
+ * (push_devices.subscription_id "player-<hex>"); its id. */
 static long long
 user_new(const char *chat, const char *phone)
 {
@@ -230,9 +230,11 @@ user_new(const char *chat, const char *phone)
 
 	it_rand_hex(hex, 12);
 	snprintf(email, sizeof(email), "d.%s@example.com", hex);
-	return it_q_ll("INSERT INTO users (email, password_hash, telegram_chat_id, phone,"
-	    " timezone, display_name, push_player_id) VALUES ($1, 'x', nullif($2, ''),"
-	    " nullif($3, ''), 'Europe/Istanbul', 'Test <User>', 'player-' || $4) RETURNING id",
+	return it_q_ll("WITH u AS (INSERT INTO users (email, password_hash, telegram_chat_id,"
+	    " phone, timezone, display_name) VALUES ($1, 'x', nullif($2, ''), nullif($3, ''),"
+	    " 'Europe/Istanbul', 'Test <User>') RETURNING id),"
+	    " d AS (INSERT INTO push_devices (user_id, subscription_id)"
+	    " SELECT id, 'player-' || $4 FROM u) SELECT id FROM u",
 	    email, chat, phone, hex, NULL);
 }
 
@@ -1434,23 +1436,49 @@ repeats(long long sid, const char *channel, const char *const *providers, const 
 	json_decref(counts);
 }
 
-/* A device linked on the portal's account page gets the push: OneSignal
- * is asked for exactly that subscription; once the user turns it off there,
- * a push delivery has no address and nothing more is sent. */
+/* The device id of subscription sub, as text (static). */
+static const char *
+device_of(const char *sub)
+{
+	static char id[24];
+
+	snprintf(id, sizeof(id), "%lld", it_q_ll("SELECT coalesce(max(id), 0) FROM push_devices"
+	    " WHERE subscription_id = $1", sub, NULL));
+	return id;
+}
+
+/* The browsers linked on the portal's account page get the push: one
+ * OneSignal request names each of the user's subscriptions; one removed
+ * there hears nothing more, another user's cannot be removed, a browser
+ * that signs in to another account moves there, a sixth drops the longest
+ * linked, and with none left a push delivery has no address. */
 static void
 test_push_linked_device(void **state)
 {
-	static const char dev[] = "0b6e4c8a-3f1d-4e2b-9a7c-5d8e1f2a3b4c";
-	struct ib b = { 0 };
+	static const char dev[] = "0b6e4c8a-3f1d-4e2b-9a7c-5d8e1f2a3b4c",
+	    dev2[] = "1c7f5d9b-4a2e-4f3c-8b8d-6e9f2a3b4c5d";
+	struct ib b = { 0 }, o = { 0 };
 	struct it_resp r;
-	char email[128];
-	long long u = ib_signup(&b, "pushdev", "Dev", "push password 1", email), d;
-	json_t *reqs, *body;
+	char email[128], path[96], form[96], su[24];
+	long long u = ib_signup(&b, "pushdev", "Dev", "push password 1", email), d, other;
+	json_t *reqs, *body, *ids;
 
+	(void)state;
+	other = ib_signup(&o, "pushother", "Oth", "push password 2", email);
 	ib_get(&b, &r, "/account");
 	it_resp_free(&r);
 	ib_post(&b, &r, "/account/push", "subscription_id=0b6e4c8a-3f1d-4e2b-9a7c-5d8e1f2a3b4c");
 	ib_expect_redirect(&r, "/account?done=push_linked");
+	it_resp_free(&r);
+	/* the second browser: upper case is the same id */
+	ib_post(&b, &r, "/account/push", "subscription_id=1C7F5D9B-4A2E-4F3C-8B8D-6E9F2A3B4C5D");
+	ib_expect_redirect(&r, "/account?done=push_linked");
+	it_resp_free(&r);
+	ib_get(&b, &r, "/account");
+	snprintf(path, sizeof(path), "id=\"push-device-%s\"", device_of(dev));
+	assert_true(it_has(&r, path));
+	snprintf(path, sizeof(path), "id=\"push-device-%s\"", device_of(dev2));
+	assert_true(it_has(&r, path));
 	it_resp_free(&r);
 	d = delivery_new(u, "push");
 	drain(10);
@@ -1458,18 +1486,59 @@ test_push_linked_device(void **state)
 	reqs = recorded("onesignal");
 	assert_int_equal(json_array_size(reqs), 1);
 	assert_non_null(body = json_object_get(request_to(reqs, dev), "body"));
-	assert_int_equal(json_array_size(json_object_get(body, "include_subscription_ids")), 1);
+	ids = json_object_get(body, "include_subscription_ids");
+	assert_int_equal(json_array_size(ids), 2);
+	assert_string_equal(json_string_value(json_array_get(ids, 0)), dev);
+	assert_string_equal(json_string_value(json_array_get(ids, 1)), dev2);
 	assert_null(json_object_get(body, "include_aliases"));
 	json_decref(reqs);
 
-	ib_post(&b, &r, "/account/push/unlink", "");
+	/* another user cannot remove this user's device */
+	snprintf(path, sizeof(path), "/account/push/%s/unlink", device_of(dev));
+	ib_post(&o, &r, path, "");
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	/* removed: the next push goes to the other browser alone */
+	ib_post(&b, &r, path, "");
 	ib_expect_redirect(&r, "/account?done=push_unlinked");
 	it_resp_free(&r);
+	json_decref(fake("POST", "/_fake/reset", "{}"));
+	d = delivery_new(u, "push");
+	drain(10);
+	expect(d, "sent", "onesignal", NULL);
+	reqs = recorded("onesignal");
+	assert_int_equal(json_array_size(reqs), 1);
+	ids = json_object_get(json_object_get(json_array_get(reqs, 0), "body"),
+	    "include_subscription_ids");
+	assert_int_equal(json_array_size(ids), 1);
+	assert_string_equal(json_string_value(json_array_get(ids, 0)), dev2);
+	json_decref(reqs);
+
+	/* the browser signs in to another account: it is that account's now */
+	ib_get(&o, &r, "/account");
+	it_resp_free(&r);
+	ib_post(&o, &r, "/account/push", "subscription_id=1c7f5d9b-4a2e-4f3c-8b8d-6e9f2a3b4c5d");
+	ib_expect_redirect(&r, "/account?done=push_linked");
+	it_resp_free(&r);
+	snprintf(su, sizeof(su), "%lld", other);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM push_devices WHERE user_id = $1"
+	    " AND subscription_id = $2", su, dev2, NULL), 1);
 	d = delivery_new(u, "push");
 	drain(10);
 	expect(d, "failed", "onesignal", "no address on file");
-	assert_int_equal(count("onesignal"), 1);
-	(void)state;
+
+	/* six browsers: the longest linked is dropped */
+	for (int i = 0; i < 6; i++) {
+		snprintf(form, sizeof(form), "subscription_id=2d8a6e0c-5b3f-4a4d-9c9e-7f0a3b4c5d%02d", i);
+		ib_post(&b, &r, "/account/push", form);
+		ib_expect_redirect(&r, "/account?done=push_linked");
+		it_resp_free(&r);
+	}
+	snprintf(su, sizeof(su), "%lld", u);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM push_devices WHERE user_id = $1", su,
+	    NULL), 5);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM push_devices WHERE user_id = $1"
+	    " AND subscription_id LIKE '%5d00'", su, NULL), 0);
 }
 
 /*
@@ -1532,8 +1601,10 @@ test_chaos(void **state)
 		    "--channels", "email,telegram,sms,push", NULL));
 		assert_int_equal(st, 0);
 	}
-	PQclear(it_q("UPDATE users SET push_player_id = 'player-' || id, max_daily_alerts = 1000"
+	PQclear(it_q("UPDATE users SET max_daily_alerts = 1000"
 	    " WHERE email LIKE 'chaos.' || $1 || '.%'", hex, NULL));
+	PQclear(it_q("INSERT INTO push_devices (user_id, subscription_id) SELECT id, 'player-' || id"
+	    " FROM users WHERE email LIKE 'chaos.' || $1 || '.%'", hex, NULL));
 	down_until = it_now_ms() / 1000.0 + 4;
 	snprintf(rules, sizeof(rules), "["
 	    "{\"provider\": \"telegram\", \"to\": \"%s\", \"status\": 429, \"body\": {\"ok\": false,"
@@ -1645,7 +1716,8 @@ test_chaos(void **state)
 	repeats(s.id, "sms", sms, "u.phone", &more, &fewer);
 	fprintf(stderr, " sms %d, %d;", more, fewer);
 	seen_more += more, seen_fewer += fewer;
-	repeats(s.id, "push", push, "u.push_player_id", &more, &fewer);
+	repeats(s.id, "push", push, "(SELECT pd.subscription_id FROM push_devices pd"
+	    " WHERE pd.user_id = u.id)", &more, &fewer);
 	fprintf(stderr, " push %d, %d\n", more, fewer);
 	assert_int_equal(more, 0);
 	assert_int_equal(fewer + seen_fewer, 0);
@@ -1734,8 +1806,8 @@ test_e2e_alert(void **state)
 		assert_int_equal(st, 0);
 	}
 	/* push goes to users with a subscribed device */
-	PQclear(it_q("UPDATE users SET push_player_id = 'player-' || id WHERE email LIKE"
-	    " 'e2e.' || $1 || '.%'", hex, NULL));
+	PQclear(it_q("INSERT INTO push_devices (user_id, subscription_id) SELECT id, 'player-' || id"
+	    " FROM users WHERE email LIKE 'e2e.' || $1 || '.%'", hex, NULL));
 	/* the emails go in one Resend batch, which fails three times (the
 	 * first user's email in it): all three go through the SMTP backup */
 	body = NULL;
@@ -2076,9 +2148,10 @@ test_notice_channels(void **state)
 
 	(void)state;
 	snprintf(su, sizeof(su), "%lld", u);
-	PQclear(it_q("UPDATE users SET push_player_id = 'player-' || id WHERE id = $1", su, NULL));
+	PQclear(it_q("UPDATE push_devices SET subscription_id = 'player-' || user_id"
+	    " WHERE user_id = $1", su, NULL));
 	snprintf(su, sizeof(su), "%lld", bare);
-	PQclear(it_q("UPDATE users SET push_player_id = NULL WHERE id = $1", su, NULL));
+	PQclear(it_q("DELETE FROM push_devices WHERE user_id = $1", su, NULL));
 	snprintf(su, sizeof(su), "%lld", u);
 	email = col_of("users", u, "email");
 	bmail = col_of("users", bare, "email");
@@ -2204,11 +2277,13 @@ bulk(int n, const char *channel, const char *tag)
 	snprintf(stamp, sizeof(stamp), "%05d", (int)(it_now_ms() % 100000));
 	it_rand_hex(key, 16);
 	return it_q_ll("WITH u AS (INSERT INTO users (email, password_hash, telegram_chat_id,"
-	    " phone, timezone, display_name, push_player_id, max_daily_alerts)"
+	    " phone, timezone, display_name, max_daily_alerts)"
 	    " SELECT 'bulk.' || $1 || '.' || i || '@example.com', 'x',"
 	    " '98' || $4 || lpad(i::text, 5, '0'), '+90557' || lpad(i::text, 7, '0'),"
-	    " 'Europe/Istanbul', 'Bulk', 'bulk-' || $1 || '-' || i, 100000"
-	    " FROM generate_series(1, $2::int) i RETURNING id),"
+	    " 'Europe/Istanbul', 'Bulk', 100000"
+	    " FROM generate_series(1, $2::int) i RETURNING id, email),"
+	    " pd AS (INSERT INTO push_devices (user_id, subscription_id) SELECT id,"
+	    " 'bulk-' || $1 || '-' || split_part(split_part(email, '@', 1), '.', 3) FROM u),"
 	    " s AS (INSERT INTO signals (strategy_id, idempotency_key, raw_body, received_at,"
 	    " alert_time, symbol, timeframe, action, price, take_profit, stop_loss, status)"
 	    " SELECT id, $5, '{}', now(), now(), symbol, timeframe, 'BUY', 100.5, 110, 95,"
@@ -2279,7 +2354,8 @@ test_bulk_push(void **state)
 	assert_int_equal(of_signal(sig, "sent", NULL), 20000);
 	assert_int_equal(of_signal(sig, "failed", "not subscribed"), 1);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
-	    " WHERE d.signal_id = $1 AND d.status = 'failed' AND u.push_player_id = $2",
+	    " WHERE d.signal_id = $1 AND d.status = 'failed' AND EXISTS (SELECT 1"
+	    " FROM push_devices pd WHERE pd.user_id = u.id AND pd.subscription_id = $2)",
 	    (snprintf(cfg, sizeof(cfg), "%lld", sig), cfg), bad, NULL), 1);
 	(void)state;
 }

@@ -24,7 +24,8 @@
 #define PW	"push password 1"
 #define DEVICE	"1dd608f2-c6a1-11e3-851d-000c2940e62c"
 
-/* users.push_player_id of uid, "" when none (malloc'd). */
+/* The subscription ids of uid's devices, "id,id" in the order linked, ""
+ * when none (malloc'd). */
 static char *
 device_of(long long uid)
 {
@@ -32,7 +33,8 @@ device_of(long long uid)
 	PGresult *r;
 
 	snprintf(su, sizeof(su), "%lld", uid);
-	r = it_q("SELECT coalesce(push_player_id, '') FROM users WHERE id = $1", su, NULL);
+	r = it_q("SELECT coalesce(string_agg(subscription_id, ',' ORDER BY id), '')"
+	    " FROM push_devices WHERE user_id = $1", su, NULL);
 	assert_int_equal(PQntuples(r), 1);
 	s = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -45,7 +47,7 @@ expect_device(long long uid, const char *want)
 	char *got = device_of(uid);
 
 	if (strcmp(got, want) != 0)
-		fail_msg("user %lld: push_player_id \"%s\", wanted \"%s\"", uid, got, want);
+		fail_msg("user %lld: push devices \"%s\", wanted \"%s\"", uid, got, want);
 	free(got);
 }
 
@@ -67,7 +69,7 @@ test_link_and_unlink(void **state)
 	struct ib b = { 0 };
 	struct it_resp r;
 	struct fx_plan p;
-	char email[128], want[256], sid[24], form[256];
+	char email[128], want[256], sid[24], form[256], dev[24];
 	long long uid;
 	int st;
 
@@ -82,7 +84,7 @@ test_link_and_unlink(void **state)
 	assert_true(it_has(&r, want));
 	assert_true(it_has(&r, "id=\"push-unlinked\""));
 	assert_true(it_has(&r, "<script src=\"/static/js/push.js\" defer></script>"));
-	assert_false(it_has(&r, "/account/push/unlink"));
+	assert_false(it_has(&r, "id=\"push-devices\""));
 	it_resp_free(&r);
 
 	/* a push alarm with no device: the dashboard says so */
@@ -122,12 +124,23 @@ test_link_and_unlink(void **state)
 	ib_get(&b, &r, "/account?done=push_linked");
 	assert_true(it_has(&r, "Push is on for this device."));
 	assert_true(it_has(&r, "id=\"push-linked\""));
-	assert_true(it_has(&r, "action=\"/account/push/unlink\""));
+	snprintf(dev, sizeof(dev), "%lld", it_q_ll("SELECT id FROM push_devices WHERE"
+	    " subscription_id = $1", DEVICE, NULL));
+	snprintf(want, sizeof(want), "action=\"/account/push/%s/unlink\"", dev);
+	assert_true(it_has(&r, want));
+	/* named from the browser's User-Agent (this client sends none) */
+	assert_true(it_has(&r, "<div>a browser</div>"));
 	it_resp_free(&r);
 	expect_banner(&b, 0);
 
-	/* turned off: forgotten, and the banner is back */
-	ib_post(&b, &r, "/account/push/unlink", "");
+	/* no such device: 404, nothing changed */
+	ib_post(&b, &r, "/account/push/0/unlink", "");
+	assert_int_equal(r.status, 404);
+	it_resp_free(&r);
+	expect_device(uid, DEVICE);
+	/* removed: forgotten, and the banner is back */
+	snprintf(want, sizeof(want), "/account/push/%s/unlink", dev);
+	ib_post(&b, &r, want, "");
 	ib_expect_redirect(&r, "/account?done=push_unlinked");
 	it_resp_free(&r);
 	expect_device(uid, "");

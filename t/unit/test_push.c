@@ -81,10 +81,17 @@ test_card_offered(void **state)
 	assert_null(strstr(out, "/account/push/unlink"));
 	free(out);
 	out = account("{\"csrf\": \"tok\", \"u\": {\"id\": 42}, \"push\": {\"app_id\":"
-	    " \"a\\\"b\", \"external_id\": \"42\", \"linked\": true}}");
+	    " \"a\\\"b\", \"external_id\": \"42\", \"linked\": true, \"max\": 5, \"devices\":"
+	    " [{\"id\": 7, \"label\": \"Chrome on <Android>\", \"linked_at\": \"2026-12-01\"},"
+	    " {\"id\": 9, \"label\": \"Safari on iPhone\", \"linked_at\": \"2026-12-02\"}]}}");
 	assert_non_null(strstr(out, "id=\"push-linked\""));
-	assert_non_null(strstr(out, "action=\"/account/push/unlink\"><input type=\"hidden\""
+	/* each device by name, with its own Remove form and the page's token */
+	assert_non_null(strstr(out, "action=\"/account/push/7/unlink\"><input type=\"hidden\""
 	    " name=\"csrf\" value=\"tok\">"));
+	assert_non_null(strstr(out, "action=\"/account/push/9/unlink\""));
+	assert_non_null(strstr(out, "Chrome on &lt;Android&gt;"));
+	assert_non_null(strstr(out, "linked 2026-12-02"));
+	assert_non_null(strstr(out, "up to 5"));
 	assert_non_null(strstr(out, "data-app-id=\"a&quot;b\""));
 	free(out);
 	(void)state;
@@ -102,6 +109,34 @@ test_card_absent(void **state)
 	(void)state;
 }
 
+/* A device's label names its browser and system from the User-Agent. */
+static void
+test_label(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko)"
+		    " Chrome/120.0.0.0 Mobile Safari/537.36", "Chrome on Android" },
+		{ "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15"
+		    " (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1", "Safari on iPhone" },
+		{ "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+		    " Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0", "Edge on Windows" },
+		{ "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.1; rv:120.0) Gecko/20100101"
+		    " Firefox/120.0", "Firefox on a Mac" },
+		{ "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
+		    " HeadlessChrome/120.0.0.0 Safari/537.36", "Chrome on Linux" },
+		{ "curl/7.88.1", "a browser" },
+		{ "", "a browser" },
+	};
+	char out[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(ac_push_label(cases[i][0], out, sizeof(out)), cases[i][1]);
+	assert_string_equal(ac_push_label(NULL, out, sizeof(out)), "a browser");
+	/* never longer than the buffer (the column takes 60) */
+	assert_string_equal(ac_push_label(cases[0][0], out, 8), "Chrome ");
+	(void)state;
+}
+
 int
 main(void)
 {
@@ -110,6 +145,7 @@ main(void)
 		cmocka_unit_test(test_id_refused),
 		cmocka_unit_test(test_card_offered),
 		cmocka_unit_test(test_card_absent),
+		cmocka_unit_test(test_label),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
