@@ -674,6 +674,9 @@ test_erase(void **state)
 	fx_subscribe(id, &plan, 5);
 	ledger = it_q_ll("SELECT count(*) FROM credit_ledger WHERE user_id = $1", target + 5, NULL);
 	assert_true(ledger >= 1);
+	/* two browsers linked for push */
+	PQclear(it_q("INSERT INTO push_devices (user_id, subscription_id) VALUES"
+	    " ($1::bigint, 'erase-a-' || $1), ($1::bigint, 'erase-b-' || $1)", target + 5, NULL));
 	ia_login(&a, "users.view,users.edit,users.delete", admin);
 	snprintf(path, sizeof(path), "/admin/users/%lld", id);
 	ib_get(&a, &r, path);
@@ -708,6 +711,8 @@ test_erase(void **state)
 	    " AND telegram_chat_id IS NULL AND status = 'inactive'", target + 5, NULL), 1);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM sessions WHERE user_id = $1", target + 5,
 	    NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM push_devices WHERE user_id = $1",
+	    target + 5, NULL), 0);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM email_outbox WHERE user_id = $1",
 	    target + 5, NULL), 0);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM alarms WHERE user_id = $1 AND enabled",
