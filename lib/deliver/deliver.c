@@ -297,6 +297,13 @@ static const struct ac_stmt st_blocked = { "deliver_blocked",
 	"UPDATE users SET telegram_unreachable_at = now(), updated_at = now()"
 	" WHERE id = $1 AND telegram_chat_id = $2 AND telegram_unreachable_at IS NULL", 2 };
 
+/* The devices OneSignal said are subscribed no more ("id,id"): forgotten,
+ * so the next push signal sees none, is not charged and the dashboard says
+ * no device has push. */
+static const struct ac_stmt st_push_gone = { "deliver_push_gone",
+	"DELETE FROM push_devices WHERE user_id = $1"
+	" AND subscription_id = ANY (string_to_array($2, ','))", 2 };
+
 static const struct ac_stmt st_exists = { "deliver_exists",
 	"SELECT 1 FROM deliveries WHERE id = $1", 1 };
 
@@ -378,7 +385,13 @@ deliver_one(struct ac_db *db, struct ac_job *job, long long id, const struct sen
 		res = ac_db_exec(db, &st_failed, vals, NULL, NULL);
 		if (!ac_db_ok(db, res, PGRES_COMMAND_OK))
 			return job_error(job, AC_JOB_RETRY, "delivery %lld: %s", id, ac_db_error(db));
-		if (r->blocked) {
+		if (r->blocked && strcmp(r->provider, "onesignal") == 0) {
+			const char *bv[2] = { user, r->chat };
+
+			PQclear(res);
+			snprintf(user, sizeof(user), "%lld", r->user_id);
+			res = ac_db_exec(db, &st_push_gone, bv, NULL, NULL);
+		} else if (r->blocked) {
 			const char *bv[2] = { user, r->chat };
 
 			PQclear(res);

@@ -74,8 +74,11 @@ struct send_result {
 	char		*pmid;		/* SENT: the provider's message id, or NULL */
 	char		*error;		/* FAILED, RETRY: why, or NULL */
 	char		*chat;		/* SENT: a migrated group's new chat; FAILED
-					 * with blocked: the chat that blocked us */
-	int		 blocked;	/* Telegram: the user blocked the bot */
+					 * with blocked: the chat that blocked us,
+					 * or the push devices OneSignal refused */
+	int		 blocked;	/* Telegram: the user blocked the bot;
+					 * OneSignal: none of the devices is
+					 * subscribed any more */
 	int		 counted;	/* attempts this result adds to the row */
 	int64_t		 retry_in_ms;
 	int64_t		 retry_at_ms;	/* RETRY of a request of many: when (wall clock),

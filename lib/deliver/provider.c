@@ -622,11 +622,12 @@ split_onesignal(json_t *o, const struct ac_outmsg *m, size_t n, struct ac_answer
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		memset(&a[i], 0, sizeof(a[i]));
-		if (all_in_array(bad, m[i].to))
+		if (all_in_array(bad, m[i].to)) {
 			verdict(&a[i], AC_SEND_PERMANENT, "onesignal 200: not subscribed (%s)",
 			    json_object_get(errors, "invalid_player_ids") ? "invalid_player_ids" :
 			    "invalid_aliases");
-		else
+			a[i].blocked = 1;	/* its devices are forgotten */
+		} else
 			snprintf(a[i].id, sizeof(a[i].id), "%s", id);
 	}
 	return 0;

@@ -117,7 +117,8 @@ enum ac_verdict {
 struct ac_answer {
 	enum ac_verdict	 verdict;
 	int64_t		 retry_after_ms;	/* > 0 when the provider said when */
-	int		 blocked;		/* Telegram: the user blocked the bot */
+	int		 blocked;		/* Telegram: the user blocked the bot;
+						 * OneSignal: every device refused */
 	char		 migrate_chat[32];	/* Telegram: the group's new chat id */
 	char		 id[128];		/* provider message id when OK */
 	char		 reason[256];		/* the provider's reason when not OK */
