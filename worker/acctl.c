@@ -6,6 +6,7 @@
  *	acctl config [--markdown]
  *	acctl strategy add --symbol S --timeframe T --strategy NAME [options]
  *	acctl strategy edit --id ID [--required FIELDS] [--dedup-window SECONDS]
+ *	    [--public-record yes|no]
  *	acctl strategy list
  *	acctl strategy pine ID [--raw]
  *	acctl backtest --strategy ID --bars FILE.csv [--table]
@@ -84,6 +85,7 @@ usage(void)
 	    "               [--status active|inactive|testing]\n"
 	    "               [--no-opposite] [--no-replace] [--dedup-window SECONDS]\n"
 	    "  strategy edit --id ID [--required FIELDS] [--dedup-window SECONDS]\n"
+	    "               [--public-record yes|no]   its track record page public or not\n"
 	    "  strategy list                every strategy with its webhook URL\n"
 	    "  strategy pine ID [--raw]     its UT Bot Pine Script (v5), webhook URL and the\n"
 	    "                               steps to create the alert; --raw: the script alone\n"
@@ -265,9 +267,11 @@ strategy_add(int argc, char *argv[])
 	return print(o);
 }
 
-/* acctl strategy edit --id ID [--required FIELDS] [--dedup-window SECONDS] */
+/* acctl strategy edit --id ID [--required FIELDS] [--dedup-window SECONDS]
+ * [--public-record yes|no] */
 struct strategy_edit {
 	const char		*id;
+	const char		*public_record;
 	struct ac_strategy_new	 in;
 };
 
@@ -275,6 +279,7 @@ static const struct ac_opt strategy_edit_opts[] = {
 	AC_OPT_STR("id", struct strategy_edit, id),
 	AC_OPT_STR("required", struct strategy_edit, in.required),
 	AC_OPT_STR("dedup-window", struct strategy_edit, in.dedup_window),
+	AC_OPT_STR("public-record", struct strategy_edit, public_record),
 	AC_OPT_END
 };
 
@@ -287,10 +292,38 @@ strategy_edit(int argc, char *argv[])
 	json_t *o;
 	int rc;
 
+	const char *pub = NULL, *vals[2];
+	PGresult *res;
+
 	if ((rc = options("strategy edit", strategy_edit_opts, argc, argv, &se)) != 0)
 		return rc;
+	if (se.public_record != NULL) {
+		if (strcmp(se.public_record, "yes") == 0)
+			pub = "true";
+		else if (strcmp(se.public_record, "no") == 0)
+			pub = "false";
+		else
+			return fail("strategy edit", "--public-record: yes or no");
+	}
 	if ((o = ac_strategy_edit(db, se.id, &se.in, cfg.base_url, &e)) == NULL)
 		return fail("strategy edit", e.message);
+	/* the track record's opt-in (the admin panel's strategy page has the
+	 * same switch); a testing strategy's record stays unpublished anyway */
+	vals[0] = se.id;
+	vals[1] = pub;
+	res = ac_db_query(db, "UPDATE strategies SET public_record = coalesce($2::boolean,"
+	    " public_record) WHERE id = $1::bigint RETURNING public_record", 2, vals);
+	if (!ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		json_decref(o);
+		return fail("strategy edit", ac_db_error(db));
+	}
+	if (PQntuples(res) != 1) {	/* deleted since the edit */
+		PQclear(res);
+		json_decref(o);
+		return fail("strategy edit", "--id: no such strategy");
+	}
+	json_object_set_new(o, "public_record", json_boolean(*PQgetvalue(res, 0, 0) == 't'));
+	PQclear(res);
 	return print(o);
 }
 

@@ -314,6 +314,21 @@ test_strategy_defaults(void **state)
 	assert_null(o);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM strategies WHERE id = $1"
 	    " AND dedup_window_s = 10 AND 'time' = ANY(required_fields)", id, (char *)NULL), 1);
+	/* the track record published and withdrawn; a bad value changes nothing */
+	o = it_acctl(&st, "strategy", "edit", "--id", id, "--public-record", "yes", (char *)NULL);
+	assert_int_equal(st, 0);
+	assert_true(json_is_true(json_object_get(o, "public_record")));
+	json_decref(o);
+	o = it_acctl(&st, "strategy", "edit", "--id", id, "--public-record", "maybe",
+	    "--dedup-window", "5", (char *)NULL);
+	assert_int_equal(st, 1);
+	assert_null(o);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM strategies WHERE id = $1"
+	    " AND public_record AND dedup_window_s = 10", id, (char *)NULL), 1);
+	o = it_acctl(&st, "strategy", "edit", "--id", id, "--public-record", "no", (char *)NULL);
+	assert_int_equal(st, 0);
+	assert_true(json_is_false(json_object_get(o, "public_record")));
+	json_decref(o);
 
 	o = it_acctl(&st, "strategy", "add", "--symbol", sym, "--timeframe", "5m",
 	    "--strategy", "Defaults", "--dedup-window", "150", (char *)NULL);
