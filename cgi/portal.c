@@ -510,7 +510,7 @@ front(struct pctx *c)
 		struct ac_buf in = AC_BUF_INIT;
 
 		if (json_is_true(json_object_get(st, "public_record"))) {
-			rec = ac_record(portal.db, json_integer_value(json_object_get(st, "id")), 0,
+			rec = ac_record(portal.db, json_integer_value(json_object_get(st, "id")), -1,
 			    NULL, &e);
 			if (rec == NULL && e.code != AC_E_NOT_FOUND) {
 				json_decref(d);

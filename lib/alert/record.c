@@ -234,21 +234,26 @@ static const struct ac_stmt st_record_signals = { "record_signals",
 #define ACCEPTED \
 	" d.status = 'sent' AND d.sent_at IS NOT NULL AND d.provider IS DISTINCT FROM 'outbox'"
 
-/* The latency over the accepted deliveries of the newest LATENCY_SIGNALS
- * signals (a public page reads this on every view: every delivery of a
- * strategy with many subscribers would be too many), and the recent
+/* The latency over the accepted deliveries of the newest signals, at most
+ * LATENCY_SIGNALS of them and, once LATENCY_USERS subscribers are counted,
+ * no more (a public page reads this on every view: 200 signals of a
+ * strategy with 10,000 subscribers are 2,000,000 deliveries); whole signals,
+ * so the sample holds each one's slowest subscribers too. And the recent
  * signals ($2 of them) with their first accepted delivery's. */
 #define LATENCY_SIGNALS	"200"
+#define LATENCY_USERS	"10000"
 static const struct ac_stmt st_record_latency = { "record_latency",
-	"SELECT json_build_object('latency', (SELECT json_build_object('deliveries', count(*),"
-	"  'signals', " LATENCY_SIGNALS ","
+	"WITH w AS (SELECT id, received_at FROM (SELECT s.id, s.received_at, s.matched_users,"
+	"  sum(s.matched_users) OVER (ORDER BY s.id DESC) AS upto FROM signals s WHERE" COUNTED
+	"  AND s.status = 'processed' ORDER BY s.id DESC LIMIT " LATENCY_SIGNALS ") n"
+	"  WHERE upto - matched_users < " LATENCY_USERS ")"
+	" SELECT json_build_object('latency', (SELECT json_build_object('deliveries', count(*),"
+	"  'signals', (SELECT count(*) FROM w),"
 	"  'average_ms', round(avg(l) * 1000), 'average', latency_label(avg(l)),"
 	"  'median_ms', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l) * 1000)::numeric),"
 	"  'median', latency_label(percentile_cont(0.5) WITHIN GROUP (ORDER BY l)))"
 	"  FROM (SELECT extract(epoch FROM d.sent_at - s.received_at)::float8 AS l"
-	"  FROM (SELECT s.id, s.received_at FROM signals s WHERE" COUNTED
-	"  AND s.status = 'processed' ORDER BY s.id DESC LIMIT " LATENCY_SIGNALS ") s"
-	"  JOIN deliveries d ON d.signal_id = s.id WHERE" ACCEPTED ") x),"
+	"  FROM w s JOIN deliveries d ON d.signal_id = s.id WHERE" ACCEPTED ") x),"
 	" 'recent', (SELECT coalesce(json_agg(json_build_object('id', r.id, 'action', r.action,"
 	"  'price', r.price::text, 'received_at', to_char(r.received_at AT TIME ZONE 'UTC',"
 	"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'latency_ms', round(r.l * 1000),"
@@ -336,7 +341,7 @@ ac_record(struct ac_db *db, long long id, int recent, char **svg, struct ac_err 
 	struct ac_track *t;
 	struct ac_track_point *points = NULL;
 	long long first = 0, last = 0;
-	json_t *st, *lat, *rep = NULL;
+	json_t *st, *lat = NULL, *rep = NULL;
 	long n;
 	int found, open = 0;
 
@@ -357,10 +362,12 @@ ac_record(struct ac_db *db, long long id, int recent, char **svg, struct ac_err 
 	}
 	if ((n = record_follow(db, ids, st, t, &points, &first, &last, &open, e)) < 0)
 		goto done;
-	if ((lat = ac_db_json(db, &st_record_latency, vals, &found)) == NULL) {
+	if (recent >= 0 && (lat = ac_db_json(db, &st_record_latency, vals, &found)) == NULL) {
 		ac_db_err(db, e);
 		goto done;
 	}
+	if (lat == NULL)	/* the figures alone: no latency, no recent signals */
+		lat = json_pack("{s:n, s:[]}", "latency", "recent");
 	rep = json_pack("{s:{s:O, s:O, s:O, s:O, s:O}, s:s, s:I, s:s?, s:s?, s:I, s:I, s:I, s:i,"
 	    " s:o, s:f, s:f, s:o, s:o, s:O, s:O}",
 	    "strategy", "id", json_object_get(st, "id"), "name", json_object_get(st, "name"),

@@ -40,12 +40,15 @@ json_t	*ac_verify_report(struct ac_db *db, long long id, const char *text, size_
  * "total_pnl_percent", "max_drawdown_percent", "months": [{"month"
  * ("2026-01"), "trades", "wins", "pnl_percent"}, ... oldest first],
  * "equity": [{"time", "equity_percent"}, ...], "latency": {"signals" (the
- * newest this many signals are measured), "deliveries" (their accepted
+ * newest this many signals are measured: at most 200, fewer once their
+ * subscribers pass 10,000), "deliveries" (their accepted
  * ones), "average_ms", "median_ms" (null without any), "average",
  * "median" (their labels, "1.2 s")}, "recent": [{"id",
  * "action", "price" (text), "received_at", "latency_ms" (its first
  * delivery accepted, or null), "latency" (its label)}, ... newest first,
- * at most recent]}; with svg not NULL, *svg the equity chart (track.h;
+ * at most recent]}; with recent < 0 the figures alone ("latency" null,
+ * "recent" empty: the latency reads many deliveries, which a page listing
+ * many strategies should not); with svg not NULL, *svg the equity chart (track.h;
  * the caller frees it). NULL with *e: AC_E_NOT_FOUND when there is no
  * such strategy or it has not opted in.
  */

@@ -153,7 +153,7 @@ test_record_page(void **state)
 	assert_true(it_has(&r, "id=\"record-total\">+10.00 %<"));
 	assert_true(it_has(&r, "id=\"record-drawdown\">10.00 points<"));
 	assert_true(it_has(&r, "id=\"record-latency\">1.0 s<"));
-	assert_true(it_has(&r, "average over 2 notifications of the last 200 signals, median 1.0 s"));
+	assert_true(it_has(&r, "average over 2 notifications of the last 4 signals, median 1.0 s"));
 	assert_true(it_has(&r, "<td>2026-01</td><td class=\"text-end\">1</td><td class=\"text-end\">1"
 	    "</td><td class=\"text-end text-success\">+10.00 %</td>"));
 	assert_true(it_has(&r, "<td>2026-02</td><td class=\"text-end\">2</td><td class=\"text-end\">1"
@@ -186,6 +186,17 @@ test_record_page(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(o,
 	    "recent"), 0), "action")), "EXIT_LONG");
 	assert_non_null(it_json_str(&r, "rule"));
+	assert_int_equal(json_integer_value(it_json_get(&r, "latency.signals")), 4);
+	it_resp_free(&r);
+	/* a signal of 10,000 subscribers is sample enough: the latency reads
+	 * the newest signals only until their subscribers pass 10,000 */
+	PQclear(it_q("UPDATE signals SET matched_users = 10000 WHERE id = (SELECT max(id)"
+	    " FROM signals WHERE strategy_id = $1 AND test_user_id IS NULL)",
+	    it_ll(p.strategy.id), NULL));
+	it_http(&r, "GET", api, NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(it_json_get(&r, "latency.signals")), 1);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "signals")), 4);
 	it_resp_free(&r);
 
 	/* a testing strategy shows no record, opted in or not */
