@@ -741,7 +741,9 @@ cmd_replay(int argc, char *argv[])
 
 	if (argc != 1)
 		return usage();
-	if (ac_spool_replay(cfg.state_dir, replay_one, &ctx, &st) == -1) {
+	/* after ac-hook's own replay, if one is running: on return what the
+	 * spool held is stored, by one or the other */
+	if (ac_spool_replay_wait(cfg.state_dir, replay_one, &ctx, &st) == -1) {
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "spool in %s: %m", cfg.state_dir);
@@ -750,7 +752,7 @@ cmd_replay(int argc, char *argv[])
 	if (st.kept > 0)
 		fprintf(stderr, "acctl replay-spool: database away (%s); %u alerts kept for later\n",
 		    ac_db_error(db), st.kept);
-	print(json_pack("{s:b, s:i, s:i, s:i, s:i, s:i}", "busy", st.busy, "queued", ctx.queued,
+	print(json_pack("{s:i, s:i, s:i, s:i, s:i}", "queued", ctx.queued,
 	    "duplicate", ctx.duplicate, "rejected", ctx.rejected, "kept", st.kept,
 	    "unreadable", st.corrupt));
 	return st.kept > 0 ? 1 : 0;

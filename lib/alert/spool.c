@@ -301,10 +301,12 @@ take_spool(const char *live, const char *replay, const char *dir)
 	return rc;
 }
 
-int
-ac_spool_replay(const char *state_dir,
+/* Both replays: lockop LOCK_NB returns at once when another replayer
+ * holds the lock, 0 waits for it. */
+static int
+replay(const char *state_dir,
     enum ac_spool_verdict (*fn)(const struct ac_spool_entry *e, void *arg),
-    void *arg, struct ac_spool_stats *st)
+    void *arg, struct ac_spool_stats *st, int lockop)
 {
 	char dir[PATH_MAX], live[PATH_MAX], replay[PATH_MAX], offp[PATH_MAX], lockp[PATH_MAX];
 	char *data = NULL, *p, *nl, *body, hash[65];
@@ -323,7 +325,9 @@ ac_spool_replay(const char *state_dir,
 		return -1;
 	if ((lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1)
 		return -1;
-	if (flock(lockfd, LOCK_EX | LOCK_NB) == -1) {
+	while (flock(lockfd, LOCK_EX | lockop) == -1) {
+		if (errno == EINTR && lockop == 0)
+			continue;
 		close(lockfd);
 		if (errno != EWOULDBLOCK)
 			return -1;
@@ -383,4 +387,20 @@ ac_spool_replay(const char *state_dir,
 	}
 	close(lockfd);
 	return rc;
+}
+
+int
+ac_spool_replay(const char *state_dir,
+    enum ac_spool_verdict (*fn)(const struct ac_spool_entry *e, void *arg),
+    void *arg, struct ac_spool_stats *st)
+{
+	return replay(state_dir, fn, arg, st, LOCK_NB);
+}
+
+int
+ac_spool_replay_wait(const char *state_dir,
+    enum ac_spool_verdict (*fn)(const struct ac_spool_entry *e, void *arg),
+    void *arg, struct ac_spool_stats *st)
+{
+	return replay(state_dir, fn, arg, st, 0);
 }

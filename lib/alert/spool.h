@@ -62,4 +62,11 @@ int	ac_spool_replay(const char *state_dir,
 	    enum ac_spool_verdict (*fn)(const struct ac_spool_entry *e, void *arg),
 	    void *arg, struct ac_spool_stats *st);
 
+/* The same, waiting for a replayer that holds the lock to finish first
+ * (acctl replay-spool: when it returns, what the spool held is stored,
+ * whoever stored it; st->busy is 0). */
+int	ac_spool_replay_wait(const char *state_dir,
+	    enum ac_spool_verdict (*fn)(const struct ac_spool_entry *e, void *arg),
+	    void *arg, struct ac_spool_stats *st);
+
 #endif

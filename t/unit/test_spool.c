@@ -261,6 +261,66 @@ test_first_format_read_as_hash(void **state)
 	free(s);
 }
 
+static int slow_fd = -1;	/* the pipe test_wait_for_replayer's child tells */
+
+/* A replayer that holds its entries: says so on slow_fd, then takes 200 ms. */
+static enum ac_spool_verdict
+slow(const struct ac_spool_entry *e, void *arg)
+{
+	(void)e;
+	(void)arg;
+	if (write(slow_fd, "x", 1) != 1)
+		_exit(3);
+	usleep(200 * 1000);
+	return AC_SPOOL_DONE;
+}
+
+/* While another replayer (a process of its own, like ac-hook) is at work,
+ * ac_spool_replay() says busy and takes nothing; ac_spool_replay_wait()
+ * returns only after the other finished (it took what arrived meanwhile
+ * too), and itself replays what is there. */
+static void
+test_wait_for_replayer(void **state)
+{
+	const char *dir = *state;
+	struct seen *s = calloc(1, sizeof(*s));
+	struct ac_spool_stats st;
+	int fds[2], wst;
+	char c[4];
+	pid_t pid;
+
+	append_n(dir, 0, 2);
+	assert_int_equal(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		struct ac_spool_stats cst;
+
+		close(fds[0]);
+		slow_fd = fds[1];
+		_exit(ac_spool_replay(dir, slow, NULL, &cst) == 0 && cst.done == 3 ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	close(fds[1]);
+	assert_int_equal(read(fds[0], c, 1), 1);	/* it holds the first entry */
+	append_n(dir, 2, 1);				/* one more arrives meanwhile */
+	assert_int_equal(ac_spool_replay(dir, collect, s, &st), 0);
+	assert_int_equal(st.busy, 1);
+	assert_int_equal(s->n, 0);
+	assert_int_equal(ac_spool_replay_wait(dir, collect, s, &st), 0);
+	assert_int_equal(st.busy, 0);
+	assert_int_equal(s->n, 0);
+	/* it had taken all three before it let go of the lock */
+	assert_int_equal(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(read(fds[0], c, sizeof(c)), 2);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &wst, 0), pid);
+	assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+	append_n(dir, 3, 1);
+	assert_int_equal(ac_spool_replay_wait(dir, collect, s, &st), 0);
+	assert_int_equal(s->n, 1);
+	assert_int_equal(s->ms[0], 1003);
+	free(s);
+}
+
 int
 main(void)
 {
@@ -272,6 +332,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_appenders, setup, teardown),
 		cmocka_unit_test(test_unwritable_state_dir),
 		cmocka_unit_test_setup_teardown(test_first_format_read_as_hash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_for_replayer, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
