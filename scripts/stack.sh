@@ -294,6 +294,8 @@ _stack_pg_init() {
 		log_timezone = 'UTC'
 		log_line_prefix = '%m [%p] %q%u@%d '
 		log_min_duration_statement = 1000
+		# a wait past deadlock_timeout (1 s) is logged with who holds the lock
+		log_lock_waits = on
 	EOF
 	if ((EUID == 0)); then
 		chown postgres:postgres "$_stack_pgdata/pg_hba.conf" "$_stack_pgdata/postgresql.conf"

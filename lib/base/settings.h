@@ -97,6 +97,7 @@ enum ac_setting {
 	AC_S_JOBS_KEEP_DAYS,
 	AC_S_FANOUT_PARTS,
 	AC_S_FANOUT_SPLIT_MIN,
+	AC_S_FANOUT_HEAD,
 	AC_S_HEALTH_CHECK,
 	/* ac-worker: delivery (lib/deliver) */
 	AC_S_DELIVERY_CONCURRENCY,

@@ -272,9 +272,7 @@ static const struct ac_stmt st_sent = { "deliver_sent",
 	"WITH d AS (UPDATE deliveries SET status = 'sent', provider = $2, message = $3,"
 	"  provider_message_id = nullif($4, ''), attempts = attempts + $5::int, error = NULL,"
 	"  sent_at = now(),"
-	"  updated_at = now() WHERE id = $1 AND status = 'queued' RETURNING signal_id, user_id),"
-	" s AS (UPDATE signals SET delivered_count = delivered_count + 1"
-	"  WHERE id = (SELECT signal_id FROM d))"
+	"  updated_at = now() WHERE id = $1 AND status = 'queued' RETURNING signal_id, user_id)"
 	" UPDATE users SET telegram_chat_id = $6, updated_at = now()"
 	" WHERE $6::text IS NOT NULL AND id = (SELECT user_id FROM d)", 6 };
 

@@ -159,18 +159,17 @@ item_failed(struct item *it, const char *provider, const char *reason, int block
 /* ---- the sent deliveries' columns ------------------------------------------------ */
 
 /* Every delivery of a batch that went out (or to the outbox) marked sent in
- * one statement, and each signal's count moved once: ids[i] with its
- * provider, message and provider message id. Returns the ids updated. */
+ * one statement: ids[i] with its provider, message and provider message
+ * id. Returns the ids updated. The signal's row is not touched: a fan-out
+ * holds it while its parts run, and its head's deliveries are sent
+ * meanwhile (sql/027_signal_counts.sql). */
 const struct ac_stmt st_sent_many = { "deliver_sent_many",
 	"WITH x AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])"
 	"  AS x(id, provider, message, pmid)),"
 	" d AS (UPDATE deliveries d SET status = 'sent', provider = x.provider,"
 	"  message = x.message, provider_message_id = nullif(x.pmid, ''),"
 	"  attempts = d.attempts + 1, error = NULL, sent_at = now(), updated_at = now()"
-	"  FROM x WHERE d.id = x.id AND d.status = 'queued' RETURNING d.id, d.signal_id),"
-	" s AS (UPDATE signals SET delivered_count = delivered_count + c.n"
-	"  FROM (SELECT signal_id, count(*) AS n FROM d GROUP BY signal_id) c"
-	"  WHERE signals.id = c.signal_id)"
+	"  FROM x WHERE d.id = x.id AND d.status = 'queued' RETURNING d.id)"
 	" SELECT id FROM d", 4 };
 
 void

@@ -83,18 +83,41 @@ static const struct ac_stmt st_load = { "fanout_load",
 	" WHERE s.id = $1 FOR NO KEY UPDATE OF s, st", 1 };
 
 /* Every alarm holder's user row of a part ($2 parts, this one $3: user id
- * modulo $2), in id order: concurrent fan-outs over overlapping users queue
- * up instead of deadlocking, and balances, open trades and subscriptions
+ * modulo $2; $4 the head's users, NULL: all; none the signal $5 has
+ * served already, like the head's, whose deliveries may be going out),
+ * in id order: concurrent fan-outs over overlapping users queue up
+ * instead of deadlocking, and balances, open trades and subscriptions
  * stay put until the commit. */
 static const struct ac_stmt st_lock_users = { "fanout_lock_users",
 	"SELECT count(*) FROM (SELECT u.id FROM alarms a JOIN users u ON u.id = a.user_id"
 	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
-	" AND u.id % $2::int = $3::int ORDER BY u.id FOR NO KEY UPDATE OF u) l", 3 };
+	" AND u.id % $2::int = $3::int AND ($4::bigint[] IS NULL OR u.id = ANY ($4::bigint[]))"
+	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = $5 AND d.user_id = u.id)"
+	" ORDER BY u.id FOR NO KEY UPDATE OF u) l", 5 };
+
+/* The head of a split fan-out: $2 of the alarm holders (of $3 alone for a
+ * test signal; test users only, $4, for a testing strategy), those whose
+ * plan has the priority feature first (as deliver.c orders a batch), then
+ * by id; as a bigint[] in id order, NULL when none. */
+#define HEAD_USERS \
+	" FROM alarms a JOIN users u ON u.id = a.user_id WHERE a.strategy_id = $1 AND a.enabled" \
+	" AND u.status = 'active' AND ($3::bigint IS NULL OR u.id = $3::bigint)" \
+	" AND (NOT $4::boolean OR u.is_test)"
+/* (each half reads the alarms in user order, by their index, and stops
+ * at $2: not a sort of every subscriber by plan) */
+static const struct ac_stmt st_head = { "fanout_head",
+	"SELECT array_agg(id ORDER BY id)::text FROM (SELECT id FROM ("
+	" (SELECT a.user_id AS id, true AS priority" HEAD_USERS
+	"  AND EXISTS (SELECT 1 FROM subscriptions sub JOIN plans p ON p.id = sub.plan_id"
+	"  WHERE sub.user_id = u.id AND sub.status = 'active' AND sub.period_end > now()"
+	"  AND p.priority_support) ORDER BY a.user_id LIMIT $2::int)"
+	" UNION ALL (SELECT a.user_id, false" HEAD_USERS " ORDER BY a.user_id LIMIT $2::int)) x"
+	" GROUP BY id ORDER BY bool_or(priority) DESC, id LIMIT $2::int) h", 4 };
 
 /* Matched candidates and what the rules need about each. $1 strategy,
  * $2 the strategy's credit cost, $3 the signal, $4 and $5 the part (as
  * above), $6 a test signal's user (NULL: a real signal), $7 the strategy
- * is testing. The subscription is the cheapest covering one (then the
+ * is testing, $8 the head's users (NULL: all). The subscription is the cheapest covering one (then the
  * longest running). Each user's open trades (at most AC_TRADE_OPEN_MAX,
  * the LIMIT 8) come with their take profit and stop loss, 0 when unset,
  * which a TP/SL hit is held against (trade.h). A test signal reaches its user alone, free; a testing
@@ -129,8 +152,9 @@ static const struct ac_stmt st_candidates = { "fanout_candidates",
 	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
 	" AND u.id % $4::int = $5::int"
 	" AND ($6::bigint IS NULL OR u.id = $6::bigint) AND (NOT $7::boolean OR u.is_test)"
+	" AND ($8::bigint[] IS NULL OR u.id = ANY ($8::bigint[]))"
 	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = $3 AND d.user_id = u.id)"
-	" ORDER BY u.id", 7 };
+	" ORDER BY u.id", 8 };
 
 /* The served users' trade changes: new trades (all alike but for user,
  * subscription and number), then the closes and replacements, whose
@@ -375,15 +399,17 @@ load(struct ac_db *db, long long signal_id, struct fan *f, struct ac_job *job,
 	return 1;
 }
 
-/* Runs the candidates query of part k of parts; *out (caller frees) gets
- * *n rows. 0 or -1. */
+/* Runs the candidates query of part k of parts (of the users in only, a
+ * bigint[] literal, unless NULL); *out (caller frees) gets *n rows. 0 or
+ * -1. */
 static int
-candidates(struct ac_db *db, const struct fan *f, int parts, int k, struct cand **out, int *n)
+candidates(struct ac_db *db, const struct fan *f, int parts, int k, const char *only,
+    struct cand **out, int *n)
 {
 	char np[12], nk[12];
-	const char *vals[7] = { f->stid, f->cost, f->sid, np, nk,
-	    *f->test_user ? f->test_user : NULL, f->testing ? "true" : "false" };
-	const char *lvals[3] = { f->stid, np, nk };
+	const char *vals[8] = { f->stid, f->cost, f->sid, np, nk,
+	    *f->test_user ? f->test_user : NULL, f->testing ? "true" : "false", only };
+	const char *lvals[5] = { f->stid, np, nk, only, f->sid };
 	PGresult *res;
 	int i;
 	struct ac_db_pipe pipe[2] = { { &st_lock_users, lvals, NULL },
@@ -676,14 +702,16 @@ out:
 static struct {
 	int		 parts;		/* at most PARTS_MAX */
 	int		 min_alarms;	/* split only fan-outs at least this large */
+	int		 head;		/* a split fan-out's head: this many users first */
 	struct ac_db	*db[PARTS_MAX];	/* the parts' own connections */
 } split = { .parts = 1 };
 
 void
-ac_fanout_setup(int parts, int min_alarms)
+ac_fanout_setup(int parts, int min_alarms, int head)
 {
 	split.parts = parts < 1 ? 1 : parts > PARTS_MAX ? PARTS_MAX : parts;
 	split.min_alarms = min_alarms;
+	split.head = head > 0 ? head : 0;
 }
 
 void
@@ -699,6 +727,7 @@ struct part {
 	struct ac_db	*db;
 	const struct fan *f;
 	int		 k, parts, own_tx;
+	const char	*only;		/* the head's users (a bigint[] literal), or NULL */
 	/* out */
 	int		 rc;		/* 0, -1 database error, -2 trades changed underneath */
 	int		 n;		/* candidates */
@@ -726,7 +755,7 @@ run_part(void *arg)
 		p->ms[step++] = ac_mono_ms() - t;			\
 		t = ac_mono_ms();					\
 	} while (0)
-	STEP(candidates(p->db, p->f, p->parts, p->k, &c, &p->n));
+	STEP(candidates(p->db, p->f, p->parts, p->k, p->only, &c, &p->n));
 	STEP(decide(p->db, p->f, c, p->n));
 	STEP(write_all(p->db, p->f, c, p->n, &p->opened, &p->matched, &p->queued));
 #undef STEP
@@ -758,20 +787,57 @@ parts_for(struct ac_db *db, const struct fan *f)
 	return split.parts;
 }
 
+/* The head of a split fan-out (see st_head), run and committed before the
+ * parts: its users' deliveries are queued, and a worker that is free sends
+ * them, while the parts go on (they leave these users out: they have
+ * deliveries). 0 (*n users served), or -1 with p->error. */
+static int
+run_head(const struct fan *f, struct part *p, int *n)
+{
+	char lim[12];
+	const char *vals[4] = { f->stid, lim, *f->test_user ? f->test_user : NULL,
+	    f->testing ? "true" : "false" };
+	PGresult *res;
+	char *ids;
+
+	*n = 0;
+	snprintf(lim, sizeof(lim), "%d", split.head);
+	*p = (struct part){ .db = split.db[0], .f = f, .k = 0, .parts = 1, .own_tx = 1 };
+	res = ac_db_exec(p->db, &st_head, vals, NULL, NULL);
+	if (!ac_db_ok(p->db, res, PGRES_TUPLES_OK)) {
+		snprintf(p->error, sizeof(p->error), "%s", ac_db_error(p->db));
+		return -1;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		return 0;
+	}
+	if ((ids = strdup(PQgetvalue(res, 0, 0))) == NULL)
+		abort();
+	PQclear(res);
+	p->only = ids;
+	run_part(p);
+	p->only = NULL;
+	free(ids);
+	*n = p->n;
+	return p->rc == 0 ? 0 : -1;
+}
+
 enum ac_job_outcome
 ac_fanout_job(struct ac_db *db, struct ac_job *job)
 {
 	int64_t started = ac_mono_ms();
 	long long signal_id = payload_id(job, "signal_id"), matched = 0, queued = 0, opened = 0;
 	enum ac_job_outcome rc = AC_JOB_DONE;
-	struct part part[PARTS_MAX];
+	struct part part[PARTS_MAX], head;
 	pthread_t tid[PARTS_MAX];
 	int threaded[PARTS_MAX] = { 0 };
 	char ms[24];
 	const char *vals[2];
 	struct fan f;
 	PGresult *res;
-	int r, parts, n = 0, failed = -1;
+	int r, parts, n = 0, nhead = 0, failed = -1;
+	int64_t head_ms = 0;
 
 	memset(&f, 0, sizeof(f));
 	if (signal_id == 0)
@@ -780,6 +846,18 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 		return r == 0 ? rc : job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id,
 		    ac_db_error(db));
 	parts = parts_for(db, &f);
+	if (parts > 1 && split.head > 0) {
+		head_ms = ac_mono_ms();
+		r = run_head(&f, &head, &nhead);
+		head_ms = ac_mono_ms() - head_ms;
+		if (r == -1)
+			return job_error(job, AC_JOB_RETRY, "signal %lld, its head: %s", signal_id,
+			    head.error);
+		n += head.n;
+		matched += head.matched;
+		queued += head.queued;
+		opened += head.opened;
+	}
 	memset(part, 0, sizeof(part));
 	for (int k = 0; k < parts; k++) {
 		part[k] = (struct part){ .db = parts > 1 ? split.db[k] : db, .f = &f, .k = k,
@@ -813,9 +891,10 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 		return job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id, ac_db_error(db));
 	PQclear(res);
 	ac_info("signal %lld: %d candidates, %lld matched, %lld deliveries queued, "
-	    "%lld trades opened, %lld ms in %d part%s (part 1: candidates %lld, charges %lld, "
-	    "writes %lld ms; then commit)", signal_id, n, matched, queued, opened,
-	    (long long)(ac_mono_ms() - started), parts, parts == 1 ? "" : "s",
+	    "%lld trades opened, %lld ms in %d part%s after a head of %d (%lld ms; part 1:"
+	    " candidates %lld, charges %lld, writes %lld ms, then commit)", signal_id, n, matched,
+	    queued, opened, (long long)(ac_mono_ms() - started), parts, parts == 1 ? "" : "s",
+	    nhead, (long long)head_ms,
 	    (long long)part[0].ms[0], (long long)part[0].ms[1], (long long)part[0].ms[2]);
 	return AC_JOB_DONE;
 }

@@ -84,10 +84,13 @@ const char	*ac_skip_name(enum ac_skip s);
  * Splits a fan-out over a strategy with at least min_alarms enabled alarms
  * into parts (1..8) by user id, run at once on connections and in
  * transactions of their own (the runner's holds the signal and the
- * strategy); see fanout.c. The default is 1 part.
+ * strategy); see fanout.c. The default is 1 part. Such a fan-out first
+ * serves a head of head users (those whose plan has the priority feature
+ * first, then by id; 0: none) in a short transaction of its own and
+ * commits it, so a free worker sends their messages while the parts run.
  * ac_fanout_shutdown() closes the extra connections.
  */
-void	ac_fanout_setup(int parts, int min_alarms);
+void	ac_fanout_setup(int parts, int min_alarms, int head);
 void	ac_fanout_shutdown(void);
 
 /* Job "fanout", payload {"signal_id": N}: see above. FAIL for a payload

@@ -363,8 +363,14 @@ test_thousand_users(void **state)
 	check_ledger();
 	/* 1,000 alarms: the fan-out ran in parts (AC_FANOUT_SPLIT_MIN) */
 	snprintf(ids, sizeof(ids), "signal %lld: ", signal);
-	if (!worker_logged(ids, "in 2 parts"))
-		fail_msg("the worker's log has no \"%s... in 2 parts\"", ids);
+	if (!worker_logged(ids, "in 2 parts after a head of 100"))
+		fail_msg("the worker's log has no \"%s... in 2 parts after a head of 100\"", ids);
+	/* the head (AC_FANOUT_HEAD, no plan with priority here: the lowest
+	 * ids) committed before the parts: its deliveries are the first */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM (SELECT user_id FROM deliveries"
+	    " WHERE signal_id = $1 ORDER BY id LIMIT 200) d WHERE d.user_id IN (SELECT u.id"
+	    " FROM users u WHERE u.email LIKE $2 || '.%' ORDER BY u.id LIMIT 100)", sid, tag, NULL),
+	    200);
 }
 
 /* The daily cap counts signals served since the user's local midnight from
@@ -516,9 +522,9 @@ test_keys(void **state)
 }
 
 /* A part of a split fan-out fails (a constraint added for the test refuses
- * one user's trade) while the other commits: the job is retried, and the
- * next run serves only the users left, so every user ends with one
- * delivery and one charge. */
+ * one user's trade) while the head and the other part commit: the job is
+ * retried, and the next run serves only the users left, so every user
+ * ends with one delivery and one charge. */
 static void
 test_part_fails_then_rerun(void **state)
 {
@@ -530,8 +536,9 @@ test_part_fails_then_rerun(void **state)
 	plan = plan_new(s.id, "1");
 	it_rand_hex(tag, 10);
 	users_bulk(tag, 1200, plan, s.id, "{telegram}", "{5}");
-	/* the victim's part rolls back, the other part commits */
-	victim = it_q_ll("SELECT min(id) FROM users WHERE email LIKE $1 || '.%' AND id % 2 = 0",
+	/* the victim's part rolls back, the other part and the head (the
+	 * lowest 100 ids) commit */
+	victim = it_q_ll("SELECT max(id) FROM users WHERE email LIKE $1 || '.%' AND id % 2 = 0",
 	    tag, NULL);
 	snprintf(sql, sizeof(sql), "ALTER TABLE trades ADD CONSTRAINT it_refuse_trade"
 	    " CHECK (user_id <> %lld) NOT VALID", victim);
@@ -545,7 +552,11 @@ test_part_fails_then_rerun(void **state)
 	    0, 0), "received");
 	done_first = it_q_ll("SELECT count(DISTINCT user_id) FROM deliveries WHERE signal_id = $1",
 	    sid, NULL);
-	assert_int_equal(done_first, 600);
+	assert_int_equal(done_first, it_q_ll("SELECT count(*) FROM (SELECT id, row_number() OVER"
+	    " (ORDER BY id) AS n FROM users WHERE email LIKE $1 || '.%') u WHERE id % 2 = 1"
+	    " OR n <= 100", tag, NULL));
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
+	    " WHERE d.signal_id = $1 AND u.id % 2 = 0", sid, NULL), 50);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE unique_key = 'fanout:' || $1"
 	    " AND state = 'pending' AND attempts = 1", sid, NULL), 1);
 	PQclear(it_q("UPDATE jobs SET run_at = now() WHERE unique_key = 'fanout:' || $1", sid, NULL));
