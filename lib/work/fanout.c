@@ -829,7 +829,7 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	int64_t started = ac_mono_ms();
 	long long signal_id = payload_id(job, "signal_id"), matched = 0, queued = 0, opened = 0;
 	enum ac_job_outcome rc = AC_JOB_DONE;
-	struct part part[PARTS_MAX], head;
+	struct part part[PARTS_MAX], head = { 0 };
 	pthread_t tid[PARTS_MAX];
 	int threaded[PARTS_MAX] = { 0 };
 	char ms[24];
@@ -891,11 +891,12 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 		return job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id, ac_db_error(db));
 	PQclear(res);
 	ac_info("signal %lld: %d candidates, %lld matched, %lld deliveries queued, "
-	    "%lld trades opened, %lld ms in %d part%s after a head of %d (%lld ms; part 1:"
-	    " candidates %lld, charges %lld, writes %lld ms, then commit)", signal_id, n, matched,
+	    "%lld trades opened, %lld ms in %d part%s after a head of %d (%lld ms: candidates %lld,"
+	    " charges %lld, writes %lld ms, then commit; part 1: candidates %lld, charges %lld,"
+	    " writes %lld ms, then commit)", signal_id, n, matched,
 	    queued, opened, (long long)(ac_mono_ms() - started), parts, parts == 1 ? "" : "s",
-	    nhead, (long long)head_ms,
-	    (long long)part[0].ms[0], (long long)part[0].ms[1], (long long)part[0].ms[2]);
+	    nhead, (long long)head_ms, (long long)head.ms[0], (long long)head.ms[1],
+	    (long long)head.ms[2], (long long)part[0].ms[0], (long long)part[0].ms[1], (long long)part[0].ms[2]);
 	return AC_JOB_DONE;
 }
 
