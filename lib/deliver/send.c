@@ -169,7 +169,11 @@ const struct ac_stmt st_sent_many = { "deliver_sent_many",
 	" d AS (UPDATE deliveries d SET status = 'sent', provider = x.provider,"
 	"  message = x.message, provider_message_id = nullif(x.pmid, ''),"
 	"  attempts = d.attempts + 1, error = NULL, sent_at = now(), updated_at = now()"
-	"  FROM x WHERE d.id = x.id AND d.status = 'queued' RETURNING d.id)"
+	/* found by id (= ANY, the primary key): joined to x alone the planner
+	 * hashed every queued delivery, a backlog of 190,000 for a batch of
+	 * 10,000, and the cost of a batch grew with the backlog */
+	"  FROM x WHERE d.id = ANY ($1::bigint[]) AND d.id = x.id AND d.status = 'queued'"
+	"  RETURNING d.id)"
 	" SELECT id FROM d", 4 };
 
 void
