@@ -10,6 +10,14 @@
 #include "base/db.h"
 #include "base/err.h"
 
+/* SQL: user (a column) has an active subscription whose plan has the
+ * priority feature: whose messages go first (the fan-out's head and the
+ * order of a deliver batch). */
+#define AC_SQL_PRIORITY(user) \
+	" EXISTS (SELECT 1 FROM subscriptions sub JOIN plans p ON p.id = sub.plan_id" \
+	"  WHERE sub.user_id = " user " AND sub.status = 'active' AND sub.period_end > now()" \
+	"  AND p.priority_support)"
+
 /*
  * The active plans in display order: [{"id", "name", "description",
  * "price_minor", "currency", "duration_months", "duration_days",

@@ -304,7 +304,7 @@ take_spool(const char *live, const char *replay, const char *dir)
 /* Both replays: lockop LOCK_NB returns at once when another replayer
  * holds the lock, 0 waits for it. */
 static int
-replay(const char *state_dir,
+replay_locked(const char *state_dir,
     enum ac_spool_verdict (*fn)(const struct ac_spool_entry *e, void *arg),
     void *arg, struct ac_spool_stats *st, int lockop)
 {
@@ -394,7 +394,7 @@ ac_spool_replay(const char *state_dir,
     enum ac_spool_verdict (*fn)(const struct ac_spool_entry *e, void *arg),
     void *arg, struct ac_spool_stats *st)
 {
-	return replay(state_dir, fn, arg, st, LOCK_NB);
+	return replay_locked(state_dir, fn, arg, st, LOCK_NB);
 }
 
 int
@@ -402,5 +402,5 @@ ac_spool_replay_wait(const char *state_dir,
     enum ac_spool_verdict (*fn)(const struct ac_spool_entry *e, void *arg),
     void *arg, struct ac_spool_stats *st)
 {
-	return replay(state_dir, fn, arg, st, 0);
+	return replay_locked(state_dir, fn, arg, st, 0);
 }

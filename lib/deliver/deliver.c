@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account/plans.h"
 #include "base/log.h"
 #include "base/queue.h"
 #include "base/util.h"
@@ -120,10 +121,8 @@ static const struct ac_stmt st_load = { "deliver_load_batch",
 	" u.email, u.telegram_chat_id, u.phone, u.telegram_unreachable_at IS NOT NULL, d.attempts,"
 	" (SELECT string_agg(pd.subscription_id, ',' ORDER BY pd.id) FROM push_devices pd"
 	"  WHERE pd.user_id = u.id),"
-	/* the user's plan goes first: priority_support of an active subscription */
-	" EXISTS (SELECT 1 FROM subscriptions sub JOIN plans p ON p.id = sub.plan_id"
-	"  WHERE sub.user_id = d.user_id AND sub.status = 'active' AND sub.period_end > now()"
-	"  AND p.priority_support),"
+	/* the user's plan goes first */
+	AC_SQL_PRIORITY("d.user_id") ","
 	/* too late after this (ms since the epoch): the strategy's maximum age */
 	" (extract(epoch FROM s.received_at + coalesce(st.max_age_s * interval '1 second',"
 	"  ac_timeframe_interval(st.timeframe))) * 1000)::bigint,"
@@ -272,7 +271,7 @@ static const struct ac_stmt st_sent = { "deliver_sent",
 	"WITH d AS (UPDATE deliveries SET status = 'sent', provider = $2, message = $3,"
 	"  provider_message_id = nullif($4, ''), attempts = attempts + $5::int, error = NULL,"
 	"  sent_at = now(),"
-	"  updated_at = now() WHERE id = $1 AND status = 'queued' RETURNING signal_id, user_id)"
+	"  updated_at = now() WHERE id = $1 AND status = 'queued' RETURNING user_id)"
 	" UPDATE users SET telegram_chat_id = $6, updated_at = now()"
 	" WHERE $6::text IS NOT NULL AND id = (SELECT user_id FROM d)", 6 };
 

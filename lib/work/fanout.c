@@ -7,6 +7,7 @@
 
 #include "work/fanout.h"
 #include "account/ledger.h"
+#include "account/plans.h"
 #include "base/log.h"
 #include "base/pgarray.h"
 #include "base/queue.h"
@@ -107,18 +108,16 @@ static const struct ac_stmt st_lock_users = { "fanout_lock_users",
  * at $2: not a sort of every subscriber by plan) */
 static const struct ac_stmt st_head = { "fanout_head",
 	"SELECT array_agg(id ORDER BY id)::text FROM (SELECT id FROM ("
-	" (SELECT a.user_id AS id, true AS priority" HEAD_USERS
-	"  AND EXISTS (SELECT 1 FROM subscriptions sub JOIN plans p ON p.id = sub.plan_id"
-	"  WHERE sub.user_id = u.id AND sub.status = 'active' AND sub.period_end > now()"
-	"  AND p.priority_support) ORDER BY a.user_id LIMIT $2::int)"
+	" (SELECT a.user_id AS id, true AS priority" HEAD_USERS " AND" AC_SQL_PRIORITY("u.id")
+	"  ORDER BY a.user_id LIMIT $2::int)"
 	" UNION ALL (SELECT a.user_id, false" HEAD_USERS " ORDER BY a.user_id LIMIT $2::int)) x"
 	" GROUP BY id ORDER BY bool_or(priority) DESC, id LIMIT $2::int) h", 4 };
 
 /* Matched candidates and what the rules need about each. $1 strategy,
  * $2 the strategy's credit cost, $3 the signal, $4 and $5 the part (as
  * above), $6 a test signal's user (NULL: a real signal), $7 the strategy
- * is testing, $8 the head's users (NULL: all). The subscription is the cheapest covering one (then the
- * longest running). Each user's open trades (at most AC_TRADE_OPEN_MAX,
+ * is testing, $8 the head's users (NULL: all). The subscription is the
+ * cheapest covering one (then the longest running). Each user's open trades (at most AC_TRADE_OPEN_MAX,
  * the LIMIT 8) come with their take profit and stop loss, 0 when unset,
  * which a TP/SL hit is held against (trade.h). A test signal reaches its user alone, free; a testing
  * strategy's signals reach test users only. The signals served today (the
@@ -790,9 +789,9 @@ parts_for(struct ac_db *db, const struct fan *f)
 /* The head of a split fan-out (see st_head), run and committed before the
  * parts: its users' deliveries are queued, and a worker that is free sends
  * them, while the parts go on (they leave these users out: they have
- * deliveries). 0 (*n users served), or -1 with p->error. */
+ * deliveries). 0 (p's counts say what it did), or -1 with p->error. */
 static int
-run_head(const struct fan *f, struct part *p, int *n)
+run_head(const struct fan *f, struct part *p)
 {
 	char lim[12];
 	const char *vals[4] = { f->stid, lim, *f->test_user ? f->test_user : NULL,
@@ -800,7 +799,6 @@ run_head(const struct fan *f, struct part *p, int *n)
 	PGresult *res;
 	char *ids;
 
-	*n = 0;
 	snprintf(lim, sizeof(lim), "%d", split.head);
 	*p = (struct part){ .db = split.db[0], .f = f, .k = 0, .parts = 1, .own_tx = 1 };
 	res = ac_db_exec(p->db, &st_head, vals, NULL, NULL);
@@ -819,7 +817,6 @@ run_head(const struct fan *f, struct part *p, int *n)
 	run_part(p);
 	p->only = NULL;
 	free(ids);
-	*n = p->n;
 	return p->rc == 0 ? 0 : -1;
 }
 
@@ -836,7 +833,7 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	const char *vals[2];
 	struct fan f;
 	PGresult *res;
-	int r, parts, n = 0, nhead = 0, failed = -1;
+	int r, parts, n = 0, failed = -1;
 	int64_t head_ms = 0;
 
 	memset(&f, 0, sizeof(f));
@@ -848,7 +845,7 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	parts = parts_for(db, &f);
 	if (parts > 1 && split.head > 0) {
 		head_ms = ac_mono_ms();
-		r = run_head(&f, &head, &nhead);
+		r = run_head(&f, &head);
 		head_ms = ac_mono_ms() - head_ms;
 		if (r == -1)
 			return job_error(job, AC_JOB_RETRY, "signal %lld, its head: %s", signal_id,
@@ -895,8 +892,9 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	    " charges %lld, writes %lld ms, then commit; part 1: candidates %lld, charges %lld,"
 	    " writes %lld ms, then commit)", signal_id, n, matched,
 	    queued, opened, (long long)(ac_mono_ms() - started), parts, parts == 1 ? "" : "s",
-	    nhead, (long long)head_ms, (long long)head.ms[0], (long long)head.ms[1],
-	    (long long)head.ms[2], (long long)part[0].ms[0], (long long)part[0].ms[1], (long long)part[0].ms[2]);
+	    head.n, (long long)head_ms, (long long)head.ms[0], (long long)head.ms[1],
+	    (long long)head.ms[2], (long long)part[0].ms[0], (long long)part[0].ms[1],
+	    (long long)part[0].ms[2]);
 	return AC_JOB_DONE;
 }
 
