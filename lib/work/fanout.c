@@ -158,8 +158,13 @@ static const struct ac_stmt st_candidates = { "fanout_candidates",
 /* The served users' trade changes: new trades (all alike but for user,
  * subscription and number), then the closes and replacements, whose
  * replaced_by is the same user's new trade. Exits are at the signal price.
- * The trades closed are the strategy's open ones (as read): said so, the
- * update reads those, not every open trade of every strategy. */
+ * The trades closed are found by id, those the candidates read of the
+ * strategy's open ones (the users locked since) and still open: the plan
+ * starts from the closes and has nothing to mistake. (With the strategy's
+ * open trades to filter by as well, statistics taken before a strategy's
+ * first fan-out put 1 row there, and the plan went through its 5,050 open
+ * trades rescanning the 4,950 new ones for each: 4.3 s.) A part that
+ * closes nothing does not run the update. */
 static const struct ac_stmt st_trades = { "fanout_trades",
 	"WITH o AS (SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::int[])"
 	"  AS o(user_id, subscription_id, trade_number)),"
@@ -178,7 +183,8 @@ static const struct ac_stmt st_trades = { "fanout_trades",
 	"  replaced_at = CASE WHEN c.reason = 'REPLACED' THEN now() END,"
 	"  replaced_by = CASE WHEN c.reason = 'REPLACED' THEN ins.id END"
 	"  FROM c LEFT JOIN ins ON ins.user_id = c.user_id"
-	"  WHERE t.id = c.id AND t.strategy_id = $5 AND t.status = 'open' RETURNING t.id)"
+	"  WHERE cardinality($12::bigint[]) > 0 AND t.id = c.id AND t.status = 'open'"
+	"  RETURNING t.id)"
 	" SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)", 16 };
 
 /* Deliveries for every matched user, a deliver job per DELIVER_CHUNK
