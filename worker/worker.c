@@ -308,6 +308,10 @@ main(int argc, char *argv[])
 	if ((r = ac_runner_new(db, id, kinds, sizeof(kinds) / sizeof(kinds[0]), (int)batch,
 	    (int)lease)) == NULL)
 		abort();
+	if (!once) {	/* a worker that listens is ready before the first alert */
+		ac_fanout_warm(db);
+		ac_deliver_warm(db);
+	}
 	ac_info("worker %s: %s, batch %lld, lease %lld s", id, once ? "once" : "listening",
 	    batch, lease);
 	start = ac_mono_ms();

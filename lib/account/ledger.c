@@ -53,7 +53,7 @@ ac_ledger_post(struct ac_db *db, const struct ac_ledger_entry *e, long long *bal
 	return rc;
 }
 
-static const struct ac_stmt st_charge_batch = { "ledger_charge_batch",
+const struct ac_stmt ac_ledger_charge_batch_st = { "ledger_charge_batch",
 	"WITH c AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])"
 	" AS c(user_id, cost, key)),"
 	" u AS (SELECT id, credit_balance FROM users WHERE id = ANY ($1::bigint[])"
@@ -98,7 +98,7 @@ ac_ledger_charge_batch(struct ac_db *db, int n, const long long *user_ids,
 	vals[1] = ac_pgarray_text(&cs);
 	vals[2] = ac_pgarray_text(&ks);
 	vals[3] = reference;
-	res = ac_db_exec(db, &st_charge_batch, vals, NULL, NULL);
+	res = ac_db_exec(db, &ac_ledger_charge_batch_st, vals, NULL, NULL);
 	ac_pgarray_free(&ids);
 	ac_pgarray_free(&cs);
 	ac_pgarray_free(&ks);

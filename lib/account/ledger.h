@@ -45,6 +45,8 @@ enum ac_ledger_result ac_ledger_post(struct ac_db *db, const struct ac_ledger_en
 long long	ac_ledger_charge_batch(struct ac_db *db, int n, const long long *user_ids,
 		    const long long *costs, const char *const *keys, const char *reference,
 		    unsigned char *charged);
+/* The statement it runs (for ac_db_warm()). */
+extern const struct ac_stmt ac_ledger_charge_batch_st;
 
 /* {"user_id", "balance", "ledger_sum", "entries": [...newest first, at
  * most limit]} for the user, or NULL (no user: *found 0; else db error). */

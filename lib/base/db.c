@@ -441,6 +441,30 @@ ac_db_ping(struct ac_db *db)
 	return 1;
 }
 
+int
+ac_db_warm(struct ac_db *db, const struct ac_stmt *const *st, int n)
+{
+	static const char *const nulls[AC_DB_WARM_PARAMS];	/* every one NULL */
+	int ran = 0;
+
+	for (int i = 0; i < n; i++) {
+		PGresult *res;
+		ExecStatusType rs;
+
+		if (st[i]->nparams > AC_DB_WARM_PARAMS || ac_db_begin(db) == -1)
+			continue;
+		res = ac_db_exec(db, st[i], nulls, NULL, NULL);
+		rs = PQresultStatus(res);
+		if (res != NULL && (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK))
+			ran++;
+		else
+			ac_debug("warming %s: %s", st[i]->name, ac_db_error(db));
+		PQclear(res);
+		ac_db_rollback(db);
+	}
+	return ran;
+}
+
 long long
 ac_db_command(struct ac_db *db, const struct ac_stmt *st, const char *const *vals)
 {

@@ -94,6 +94,18 @@ int		 ac_db_ok(struct ac_db *db, PGresult *res, ExecStatusType want);
 long long	 ac_db_command(struct ac_db *db, const struct ac_stmt *st,
 		    const char *const *vals);
 
+/*
+ * Readies a connection for statements before they are needed: runs each of
+ * st[0..n-1] (at most AC_DB_WARM_PARAMS parameters) once with every
+ * parameter NULL, in a transaction of its own that is rolled back. Each is
+ * prepared, the relations it names are read into the server's caches, and
+ * the PL/pgSQL of the statement triggers it fires (which fire on no rows
+ * too) is compiled: the first real run pays for none of it. Returns how
+ * many ran; one that fails is logged (debug) and skipped.
+ */
+#define AC_DB_WARM_PARAMS 32
+int		 ac_db_warm(struct ac_db *db, const struct ac_stmt *const *st, int n);
+
 /* 1 if the server answers a trivial statement, else 0 (error recorded). */
 int		 ac_db_ping(struct ac_db *db);
 

@@ -304,6 +304,18 @@ static const struct ac_stmt st_push_gone = { "deliver_push_gone",
 static const struct ac_stmt st_exists = { "deliver_exists",
 	"SELECT 1 FROM deliveries WHERE id = $1", 1 };
 
+void
+ac_deliver_warm(struct ac_db *db)
+{
+	static const struct ac_stmt *const st[] = { &st_load, &st_sent_many, &st_sent,
+	    &st_failed, &st_retry, &st_stale };
+	int64_t t = ac_mono_ms();
+	int ran = ac_db_warm(db, st, (int)(sizeof(st) / sizeof(st[0])));
+
+	ac_info("deliver: %d of %zu statements readied in %lld ms", ran,
+	    sizeof(st) / sizeof(st[0]), (long long)(ac_mono_ms() - t));
+}
+
 /* Writes delivery id's result r (NULL: none) in the runner's transaction.
  * A delivery that does not exist FAILs the job of one delivery; in a job
  * of many it is passed over (missing set). A retry of a job of many is

@@ -92,6 +92,10 @@ int	ac_render_signal(const struct ac_signal_msg *m, int ch, struct ac_texts *t, 
  * before this, or with no credentials, every channel uses the outbox. */
 void	ac_deliver_init(const struct ac_config *cfg);
 
+/* Readies db for deliver batches: ac_db_warm() of the statements a batch
+ * runs (see ac_fanout_warm()). */
+void	ac_deliver_warm(struct ac_db *db);
+
 /* Frees what ac_deliver_init() and the sends kept (connections). */
 void	ac_deliver_done(void);
 

@@ -720,6 +720,25 @@ ac_fanout_setup(int parts, int min_alarms, int head)
 }
 
 void
+ac_fanout_warm(struct ac_db *db)
+{
+	static const struct ac_stmt *const st[] = { &st_load, &st_head, &st_lock_users,
+	    &st_candidates, &ac_ledger_charge_batch_st, &st_trades, &st_deliveries,
+	    &st_alarm_stats, &st_finish };
+	const int n = (int)(sizeof(st) / sizeof(st[0]));
+	int64_t t = ac_mono_ms();
+	int ran = ac_db_warm(db, st, n), conns = 1;
+
+	for (int i = 0; split.parts > 1 && i < split.parts; i++, conns++) {
+		if (split.db[i] == NULL)
+			split.db[i] = ac_db_new_like(db);
+		ran += ac_db_warm(split.db[i], st, n);
+	}
+	ac_info("fan-out: %d of %d statements readied on %d connections in %lld ms", ran,
+	    n * conns, conns, (long long)(ac_mono_ms() - t));
+}
+
+void
 ac_fanout_shutdown(void)
 {
 	for (int i = 0; i < PARTS_MAX; i++) {

@@ -521,6 +521,88 @@ test_keys(void **state)
 	(void)state;
 }
 
+/* The first n bytes of file path (NUL-terminated in buf), "" if none. */
+static const char *
+read_log(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	size_t got = 0;
+
+	if (f != NULL) {
+		got = fread(buf, 1, n - 1, f);
+		fclose(f);
+	}
+	buf[got] = '\0';
+	return buf;
+}
+
+/* A worker that is to listen readies its connections first: every
+ * statement of a fan-out, on its own connection and each part's, and of a
+ * deliver batch runs once with NULL parameters and is rolled back. Each
+ * ran (none refused its NULLs), nothing was written, and the worker then
+ * serves a fan-out as ever. */
+static void
+test_worker_warms(void **state)
+{
+	/* what only a fan-out writes (the worker's sweeps may write the rest) */
+	static const char *const tables[] = { "trades", "deliveries", "daily_signals" };
+	const char *out = getenv("AC_TEST_OUT");
+	char path[1024], *buf, sql[128], tag[24], sid[24];
+	long long before[3], plan, signal;
+	struct it_strategy s;
+	const char *at;
+	int ran, of, conns, i, tries;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/test_fanout-warm.log", out ? out : "/tmp");
+	unlink(path);
+	for (i = 0; i < 3; i++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
+		before[i] = it_q_ll(sql, NULL);
+	}
+	pid = it_worker_start("test_fanout-warm.log", "--for", "30", NULL);
+	buf = malloc(1 << 16);
+	assert_non_null(buf);
+	for (tries = 0; tries < 200 && strstr(read_log(path, buf, 1 << 16), ": listening,") == NULL;
+	    tries++)
+		usleep(50 * 1000);
+	assert_non_null(strstr(buf, ": listening,"));
+	at = strstr(buf, "fan-out: ");
+	assert_non_null(at);
+	assert_int_equal(sscanf(at, "fan-out: %d of %d statements readied on %d connections",
+	    &ran, &of, &conns), 3);
+	assert_int_equal(ran, of);
+	assert_true(conns >= 1 && of == 9 * conns);
+	at = strstr(buf, "deliver: ");
+	assert_non_null(at);
+	assert_int_equal(sscanf(at, "deliver: %d of %d statements readied", &ran, &of), 2);
+	assert_int_equal(ran, of);
+	assert_true(of > 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
+		assert_int_equal(it_q_ll(sql, NULL), before[i]);
+	}
+	/* and then it fans out */
+	it_strategy_new(&s, "4h", NULL);
+	plan = plan_new(s.id, "1");
+	it_rand_hex(tag, 10);
+	users_bulk(tag, 40, plan, s.id, "{telegram}", "{5}");
+	signal = signal_new(s.id, "BUY", "300", "330", "270", "0");
+	snprintf(sid, sizeof(sid), "%lld", signal);
+	for (tries = 0; tries < 200 && it_q_ll("SELECT count(*) FROM signals WHERE id = $1"
+	    " AND status = 'processed'", sid, NULL) == 0; tries++)
+		usleep(50 * 1000);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1", sid,
+	    NULL), 40);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM credit_ledger WHERE reference = 'signal:'"
+	    " || $1", sid, NULL), 40);
+	kill(pid, SIGTERM);
+	assert_int_equal(it_reap(pid), 0);
+	free(buf);
+	check_ledger();
+	(void)state;
+}
+
 /* A part of a split fan-out fails (a constraint added for the test refuses
  * one user's trade) while the head and the other part commit: the job is
  * retried, and the next run serves only the users left, so every user
@@ -1031,6 +1113,7 @@ main(void)
 		cmocka_unit_test(test_part_fails_then_rerun),
 		cmocka_unit_test(test_writes_fail_together),
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_worker_warms),
 		cmocka_unit_test(test_exit_to_flat),
 		cmocka_unit_test(test_tp_hit_per_trade),
 		cmocka_unit_test(test_crash),
