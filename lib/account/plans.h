@@ -10,13 +10,18 @@
 #include "base/db.h"
 #include "base/err.h"
 
-/* SQL: user (a column) has an active subscription whose plan has the
- * priority feature: whose messages go first (the fan-out's head and the
- * order of a deliver batch). */
+/* SQL: the active subscriptions whose plan has the priority feature, whose
+ * users' messages go first (the fan-out's head and the order of a deliver
+ * batch): AC_SQL_PRIORITY(user), whether user (a column) holds one, and
+ * AC_SQL_PRIORITY_USERS, the users that do (found from the plans that have
+ * the feature, by subscriptions_plan_active: none when no plan has it). */
+#define AC_SQL_PRIORITY_SUBS \
+	" subscriptions sub JOIN plans p ON p.id = sub.plan_id WHERE sub.status = 'active'" \
+	"  AND sub.period_end > now() AND p.priority_support"
 #define AC_SQL_PRIORITY(user) \
-	" EXISTS (SELECT 1 FROM subscriptions sub JOIN plans p ON p.id = sub.plan_id" \
-	"  WHERE sub.user_id = " user " AND sub.status = 'active' AND sub.period_end > now()" \
-	"  AND p.priority_support)"
+	" EXISTS (SELECT 1 FROM" AC_SQL_PRIORITY_SUBS " AND sub.user_id = " user ")"
+#define AC_SQL_PRIORITY_USERS \
+	" SELECT DISTINCT sub.user_id FROM" AC_SQL_PRIORITY_SUBS
 
 /*
  * The active plans in display order: [{"id", "name", "description",

@@ -341,6 +341,16 @@ test_thousand_users(void **state)
 	it_rand_hex(tag, 10);
 	/* balances cycle 0, 1, 2, 5, 3: the plan's cost is 2 */
 	users_bulk(tag, 1000, plan, s.id, "{email,telegram}", "{0,1,2,5,3}");
+	/* the 30 last also hold a plan with priority (of another strategy), the
+	 * one before them held one that has ended */
+	PQclear(it_q("WITH p AS (INSERT INTO plans (name, price_minor, priority_support)"
+	    " VALUES ('prio-' || $1, 100, true) RETURNING id),"
+	    " u AS (SELECT id, row_number() OVER (ORDER BY id DESC) AS r FROM users"
+	    "  WHERE email LIKE $1 || '.%')"
+	    " INSERT INTO subscriptions (user_id, plan_id, status, period_start, period_end)"
+	    " SELECT u.id, p.id, CASE WHEN u.r <= 30 THEN 'active' ELSE 'expired' END,"
+	    " now() - interval '1 day', now() + interval '30 days' FROM u, p WHERE u.r <= 31",
+	    tag, NULL));
 	signal = signal_new(s.id, "SELL", "2500", "2400", "2600", "0");
 	snprintf(sid, sizeof(sid), "%lld", signal);
 	it_drain("test_fanout-worker.log");
@@ -365,12 +375,13 @@ test_thousand_users(void **state)
 	snprintf(ids, sizeof(ids), "signal %lld: ", signal);
 	if (!worker_logged(ids, "in 2 parts after a head of 100"))
 		fail_msg("the worker's log has no \"%s... in 2 parts after a head of 100\"", ids);
-	/* the head (AC_FANOUT_HEAD, no plan with priority here: the lowest
+	/* the head (AC_FANOUT_HEAD: the 30 with priority, then the lowest
 	 * ids) committed before the parts: its deliveries are the first */
 	assert_int_equal(it_q_ll("SELECT count(*) FROM (SELECT user_id FROM deliveries"
 	    " WHERE signal_id = $1 ORDER BY id LIMIT 200) d WHERE d.user_id IN (SELECT u.id"
-	    " FROM users u WHERE u.email LIKE $2 || '.%' ORDER BY u.id LIMIT 100)", sid, tag, NULL),
-	    200);
+	    " FROM users u WHERE u.email LIKE $2 || '.%' ORDER BY u.id DESC LIMIT 30)"
+	    " OR d.user_id IN (SELECT u.id FROM users u WHERE u.email LIKE $2 || '.%'"
+	    " ORDER BY u.id LIMIT 70)", sid, tag, NULL), 200);
 }
 
 /* The daily cap counts signals served since the user's local midnight from
