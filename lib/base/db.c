@@ -451,8 +451,12 @@ ac_db_warm(struct ac_db *db, const struct ac_stmt *const *st, int n)
 		PGresult *res;
 		ExecStatusType rs;
 
-		if (st[i]->nparams > AC_DB_WARM_PARAMS || ac_db_begin(db) == -1)
+		if (st[i]->nparams > AC_DB_WARM_PARAMS)
 			continue;
+		if (ac_db_begin(db) == -1) {	/* no server: the caller's loop waits for it */
+			ac_debug("warming: %s", ac_db_error(db));
+			break;
+		}
 		res = ac_db_exec(db, st[i], nulls, NULL, NULL);
 		rs = PQresultStatus(res);
 		if (res != NULL && (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK))

@@ -101,7 +101,8 @@ long long	 ac_db_command(struct ac_db *db, const struct ac_stmt *st,
  * prepared, the relations it names are read into the server's caches, and
  * the PL/pgSQL of the statement triggers it fires (which fire on no rows
  * too) is compiled: the first real run pays for none of it. Returns how
- * many ran; one that fails is logged (debug) and skipped.
+ * many ran; one that fails is logged (debug) and skipped, and without a
+ * connection it stops at once.
  */
 #define AC_DB_WARM_PARAMS 32
 int		 ac_db_warm(struct ac_db *db, const struct ac_stmt *const *st, int n);

@@ -161,35 +161,14 @@ static const struct ac_stmt st_candidates = { "fanout_candidates",
 
 /* The served users' trade changes: new trades (all alike but for user,
  * subscription and number), then the closes and replacements, whose
- * replaced_by is the same user's new trade. Exits are at the signal price.
- * The trades closed are found by id, those the candidates read of the
- * strategy's open ones (the users locked since) and still open: the plan
- * starts from the closes and has nothing to mistake. (With the strategy's
- * open trades to filter by as well, statistics taken before a strategy's
- * first fan-out put 1 row there, and the plan went through its 5,050 open
- * trades rescanning the 4,950 new ones for each: 4.3 s.) A part that
- * closes nothing does not run the update. */
+ * replaced_by is the same user's new trade; exits at the signal price.
+ * ac_fanout_trades() (sql/030_fanout_trades.sql) writes them with hash
+ * joins whatever the statistics say, and returns the trades opened and
+ * closed. */
 static const struct ac_stmt st_trades = { "fanout_trades",
-	"WITH o AS (SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::int[])"
-	"  AS o(user_id, subscription_id, trade_number)),"
-	" ins AS (INSERT INTO trades (trade_number, user_id, strategy_id, subscription_id, symbol,"
-	"  timeframe, side, entry_price, take_profit, stop_loss, entry_signal_id)"
-	"  SELECT o.trade_number, o.user_id, $5, o.subscription_id, $6, $7, $8, $9::numeric,"
-	"  $10::numeric, $11::numeric, $1 FROM o"
-	"  ON CONFLICT (entry_signal_id, user_id) DO NOTHING RETURNING id, user_id),"
-	" c AS (SELECT * FROM unnest($12::bigint[], $13::bigint[], $14::text[], $15::numeric[],"
-	"  $16::numeric[]) AS c(id, user_id, reason, pnl, pct)),"
-	" upd AS (UPDATE trades t SET"
-	"  status = CASE WHEN c.reason = 'REPLACED' THEN 'replaced' ELSE 'closed' END,"
-	"  exit_reason = c.reason, exit_price = $9::numeric, pnl_amount = c.pnl,"
-	"  pnl_percent = c.pct, exit_signal_id = $1, updated_at = now(),"
-	"  closed_at = CASE WHEN c.reason <> 'REPLACED' THEN now() END,"
-	"  replaced_at = CASE WHEN c.reason = 'REPLACED' THEN now() END,"
-	"  replaced_by = CASE WHEN c.reason = 'REPLACED' THEN ins.id END"
-	"  FROM c LEFT JOIN ins ON ins.user_id = c.user_id"
-	"  WHERE cardinality($12::bigint[]) > 0 AND t.id = c.id AND t.status = 'open'"
-	"  RETURNING t.id)"
-	" SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)", 16 };
+	"SELECT opened, closed FROM ac_fanout_trades($1::bigint, $2::bigint[], $3::bigint[],"
+	" $4::int[], $5::bigint, $6, $7, $8, $9::numeric, $10::numeric, $11::numeric,"
+	" $12::bigint[], $13::bigint[], $14::text[], $15::numeric[], $16::numeric[])", 16 };
 
 /* Deliveries for every matched user, a deliver job per DELIVER_CHUNK
  * queued ones ($7; keyed by the first delivery, which is in no other job),
@@ -733,7 +712,7 @@ ac_fanout_warm(struct ac_db *db)
 	int64_t t = ac_mono_ms();
 	int ran = ac_db_warm(db, st, n), conns = 1;
 
-	for (int i = 0; split.parts > 1 && i < split.parts; i++, conns++) {
+	for (int i = 0; ran > 0 && split.parts > 1 && i < split.parts; i++, conns++) {
 		if (split.db[i] == NULL)
 			split.db[i] = ac_db_new_like(db);
 		ran += ac_db_warm(split.db[i], st, n);
