@@ -310,10 +310,10 @@ ac_deliver_warm(struct ac_db *db)
 	static const struct ac_stmt *const st[] = { &st_load, &st_sent_many, &st_sent,
 	    &st_failed, &st_retry, &st_stale };
 	int64_t t = ac_mono_ms();
-	int ran = ac_db_warm(db, st, (int)(sizeof(st) / sizeof(st[0])));
+	int ran = ac_db_warm(db, st, (int)(sizeof(st) / sizeof(st[0]))), scripts = limits_warm();
 
-	ac_info("deliver: %d of %zu statements readied in %lld ms", ran,
-	    sizeof(st) / sizeof(st[0]), (long long)(ac_mono_ms() - t));
+	ac_info("deliver: %d of %zu statements and %d Redis scripts readied in %lld ms", ran,
+	    sizeof(st) / sizeof(st[0]), scripts, (long long)(ac_mono_ms() - t));
 }
 
 /* Writes delivery id's result r (NULL: none) in the runner's transaction.

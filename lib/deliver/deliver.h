@@ -93,7 +93,8 @@ int	ac_render_signal(const struct ac_signal_msg *m, int ch, struct ac_texts *t, 
 void	ac_deliver_init(const struct ac_config *cfg);
 
 /* Readies db for deliver batches: ac_db_warm() of the statements a batch
- * runs (see ac_fanout_warm()). */
+ * runs (see ac_fanout_warm()), and the Redis connection and scripts of the
+ * providers' rate limits and breakers. */
 void	ac_deliver_warm(struct ac_db *db);
 
 /* Frees what ac_deliver_init() and the sends kept (connections). */

@@ -410,3 +410,21 @@ circuit_trip(enum ac_prov p)
 {
 	breaker_change(p, change_trip, 0);
 }
+
+int
+limits_warm(void)
+{
+	const char *const scripts[] = { lua_reserve, lua_hold, lua_window, lua_cas };
+	int loaded = 0;
+
+	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+		const char *argv[] = { "SCRIPT", "LOAD", scripts[i] };
+		redisReply *r = ac_redis_argv(&L.redis, 3, argv);
+
+		if (r == NULL)
+			break;	/* no Redis: the sends use the per-process state */
+		loaded += r->type == REDIS_REPLY_STRING;
+		freeReplyObject(r);
+	}
+	return loaded;
+}

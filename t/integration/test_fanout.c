@@ -562,7 +562,7 @@ test_worker_warms(void **state)
 	long long before[3], plan, signal;
 	struct it_strategy s;
 	const char *at;
-	int ran, of, conns, i, tries;
+	int ran, of, conns, scripts, i, tries;
 	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/test_fanout-warm.log", out ? out : "/tmp");
@@ -586,9 +586,11 @@ test_worker_warms(void **state)
 	assert_true(conns >= 1 && of == 9 * conns);
 	at = strstr(buf, "deliver: ");
 	assert_non_null(at);
-	assert_int_equal(sscanf(at, "deliver: %d of %d statements readied", &ran, &of), 2);
+	assert_int_equal(sscanf(at, "deliver: %d of %d statements and %d Redis scripts readied",
+	    &ran, &of, &scripts), 3);
 	assert_int_equal(ran, of);
 	assert_true(of > 0);
+	assert_int_equal(scripts, 4);	/* the rate limits' and breakers' */
 	for (i = 0; i < 3; i++) {
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
 		assert_int_equal(it_q_ll(sql, NULL), before[i]);
