@@ -149,11 +149,11 @@ void	limits_init(const struct limits_cfg *cfg);
 void	limits_done(void);
 int	limits_horizon_ms(void);
 int	limits_cooldown_ms(void);
-/* 1 if sends of p (to chat, 0: none) are paced by a rate or a chat gap. */
 /* Connects to Redis and has it compile the scripts the sends run, before
  * the first send needs them (6 ms of a cold worker's first Telegram
  * message); the scripts loaded. */
 int	limits_warm(void);
+/* 1 if sends of p (to chat, 0: none) are paced by a rate or a chat gap. */
 int	limits_paced(enum ac_prov p, long long chat);
 /* When a send of p (to chat) may go, wall-clock ms; *booked 0 when that
  * lies beyond the horizon and nothing was reserved. */

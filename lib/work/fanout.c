@@ -702,6 +702,15 @@ ac_fanout_setup(int parts, int min_alarms, int head)
 	split.head = head > 0 ? head : 0;
 }
 
+/* The parts' connections (handles, connected on first use), like db's. */
+static void
+open_parts(struct ac_db *db)
+{
+	for (int i = 0; i < split.parts; i++)
+		if (split.db[i] == NULL)
+			split.db[i] = ac_db_new_like(db);
+}
+
 void
 ac_fanout_warm(struct ac_db *db)
 {
@@ -712,10 +721,10 @@ ac_fanout_warm(struct ac_db *db)
 	int64_t t = ac_mono_ms();
 	int ran = ac_db_warm(db, st, n), conns = 1;
 
-	for (int i = 0; ran > 0 && split.parts > 1 && i < split.parts; i++, conns++) {
-		if (split.db[i] == NULL)
-			split.db[i] = ac_db_new_like(db);
-		ran += ac_db_warm(split.db[i], st, n);
+	if (ran > 0 && split.parts > 1) {
+		open_parts(db);
+		for (int i = 0; i < split.parts; i++, conns++)
+			ran += ac_db_warm(split.db[i], st, n);
 	}
 	ac_info("fan-out: %d of %d statements readied on %d connections in %lld ms", ran,
 	    n * conns, conns, (long long)(ac_mono_ms() - t));
@@ -788,9 +797,7 @@ parts_for(struct ac_db *db, const struct fan *f)
 {
 	if (split.parts == 1 || f->alarms < split.min_alarms)
 		return 1;
-	for (int i = 0; i < split.parts; i++)
-		if (split.db[i] == NULL)
-			split.db[i] = ac_db_new_like(db);
+	open_parts(db);
 	return split.parts;
 }
 

@@ -36,20 +36,30 @@
 
 
 /* 1 if a line of the worker's log has both a and b. */
+/* The first line of the worker log log (in AC_TEST_OUT) holding a and b,
+ * into line (size n); 1 if there is one. */
 static int
-worker_logged(const char *a, const char *b)
+log_line(const char *log, const char *a, const char *b, char *line, size_t n)
 {
-	char path[1024], line[8192];
+	char path[1024];
 	FILE *f;
 	int found = 0;
 
-	snprintf(path, sizeof(path), "%s/test_fanout-worker.log", it_env("AC_TEST_OUT"));
+	snprintf(path, sizeof(path), "%s/%s", it_env("AC_TEST_OUT"), log);
 	if ((f = fopen(path, "r")) == NULL)
 		return 0;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
+	while (!found && fgets(line, (int)n, f) != NULL)
 		found = strstr(line, a) != NULL && strstr(line, b) != NULL;
 	fclose(f);
 	return found;
+}
+
+static int
+worker_logged(const char *a, const char *b)
+{
+	char line[8192];
+
+	return log_line("test_fanout-worker.log", a, b, line, sizeof(line));
 }
 
 /* Runs acctl (NULL-terminated args) and asserts it exits with want. */
@@ -532,21 +542,6 @@ test_keys(void **state)
 	(void)state;
 }
 
-/* The first n bytes of file path (NUL-terminated in buf), "" if none. */
-static const char *
-read_log(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "r");
-	size_t got = 0;
-
-	if (f != NULL) {
-		got = fread(buf, 1, n - 1, f);
-		fclose(f);
-	}
-	buf[got] = '\0';
-	return buf;
-}
-
 /* A worker that is to listen readies its connections first: every
  * statement of a fan-out, on its own connection and each part's, and of a
  * deliver batch runs once with NULL parameters and is rolled back. Each
@@ -557,37 +552,32 @@ test_worker_warms(void **state)
 {
 	/* what only a fan-out writes (the worker's sweeps may write the rest) */
 	static const char *const tables[] = { "trades", "deliveries", "daily_signals" };
-	const char *out = getenv("AC_TEST_OUT");
-	char path[1024], *buf, sql[128], tag[24], sid[24];
+	const char *log = "test_fanout-warm.log";
+	char path[1024], line[8192], sql[128], tag[24], sid[24];
 	long long before[3], plan, signal;
 	struct it_strategy s;
-	const char *at;
 	int ran, of, conns, scripts, i, tries;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s/test_fanout-warm.log", out ? out : "/tmp");
+	snprintf(path, sizeof(path), "%s/%s", it_env("AC_TEST_OUT"), log);
 	unlink(path);
 	for (i = 0; i < 3; i++) {
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
 		before[i] = it_q_ll(sql, NULL);
 	}
-	pid = it_worker_start("test_fanout-warm.log", "--for", "30", NULL);
-	buf = malloc(1 << 16);
-	assert_non_null(buf);
-	for (tries = 0; tries < 200 && strstr(read_log(path, buf, 1 << 16), ": listening,") == NULL;
+	pid = it_worker_start(log, "--for", "30", NULL);
+	for (tries = 0; tries < 200 && !log_line(log, ": listening,", "", line, sizeof(line));
 	    tries++)
 		usleep(50 * 1000);
-	assert_non_null(strstr(buf, ": listening,"));
-	at = strstr(buf, "fan-out: ");
-	assert_non_null(at);
-	assert_int_equal(sscanf(at, "fan-out: %d of %d statements readied on %d connections",
-	    &ran, &of, &conns), 3);
+	assert_true(log_line(log, ": listening,", "", line, sizeof(line)));
+	assert_true(log_line(log, "fan-out: ", "statements readied", line, sizeof(line)));
+	assert_int_equal(sscanf(strstr(line, "fan-out: "),
+	    "fan-out: %d of %d statements readied on %d connections", &ran, &of, &conns), 3);
 	assert_int_equal(ran, of);
 	assert_true(conns >= 1 && of == 9 * conns);
-	at = strstr(buf, "deliver: ");
-	assert_non_null(at);
-	assert_int_equal(sscanf(at, "deliver: %d of %d statements and %d Redis scripts readied",
-	    &ran, &of, &scripts), 3);
+	assert_true(log_line(log, "deliver: ", "statements and", line, sizeof(line)));
+	assert_int_equal(sscanf(strstr(line, "deliver: "),
+	    "deliver: %d of %d statements and %d Redis scripts readied", &ran, &of, &scripts), 3);
 	assert_int_equal(ran, of);
 	assert_true(of > 0);
 	assert_int_equal(scripts, 4);	/* the rate limits' and breakers' */
@@ -611,7 +601,6 @@ test_worker_warms(void **state)
 	    " || $1", sid, NULL), 40);
 	kill(pid, SIGTERM);
 	assert_int_equal(it_reap(pid), 0);
-	free(buf);
 	check_ledger();
 	(void)state;
 }
