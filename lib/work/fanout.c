@@ -205,7 +205,7 @@ static const struct ac_stmt st_alarm_stats = { "fanout_alarm_stats",
 static const struct ac_stmt st_finish = { "fanout_finish",
 	"WITH s AS (UPDATE signals SET status = 'processed',"
 	"  matched_users = (SELECT count(DISTINCT user_id) FROM deliveries WHERE signal_id = $1),"
-	"  processed_at = now(), processing_ms = $2 WHERE id = $1"
+	"  processed_at = clock_timestamp(), processing_ms = $2 WHERE id = $1"
 	"  RETURNING strategy_id, test_user_id),"
 	" st AS (UPDATE strategies SET total_alerts = total_alerts + 1,"
 	"  total_trades = total_trades + (SELECT count(*) FROM trades WHERE entry_signal_id = $1),"

@@ -37,7 +37,14 @@ Control (JSON):
                                    messages array), "answered_t" when answered
     GET  /_fake/stats              {"provider": count, ..., "throttled":
                                    {provider: 429s}, "recipients": {provider:
-                                   count}, "smtp_connections": N}
+                                   count}, "smtp_connections": N,
+                                   "api_connections": N (HTTP connections that
+                                   carried a request outside /_fake/)}
+    GET  /_fake/wait?provider=P&recipients=N&timeout=S
+                                   answers once P's successful requests have
+                                   carried N recipients (or after S seconds,
+                                   default 60): {"recipients": count}; one
+                                   request where a benchmark would poll
 
 The bulk forms, as the real APIs shape them: Resend POST /emails/batch (an
 array of at most 100 emails; 422 above), OneSignal include_subscription_ids
@@ -59,7 +66,9 @@ import urllib.parse
 import uuid
 
 STATE = {"requests": [], "rules": [], "seen": {}, "latency_ms": 0, "seq": 0, "rates": {},
-         "sent": {}, "throttled": {}, "invalid": set(), "smtp_connections": 0}
+         "sent": {}, "throttled": {}, "invalid": set(), "smtp_connections": 0,
+         "api_connections": 0,
+         "reached": collections.Counter()}
 
 # The documented rates (a second) that {"rates": "documented"} enforces;
 # Netgsm publishes none (code 80 says when it is exceeded): 10 is ours.
@@ -90,6 +99,23 @@ def take_rule(provider, to, rcpts=None):
             r["times"] = r.get("times", 1) - 1
         return r
     return None
+
+
+def reached(rec):
+    """A request answered with success: its recipients counted (wait())."""
+    rec["ok"] = True
+    STATE["reached"][rec["provider"]] += len(rec["recipients"])
+
+
+async def wait(query):
+    """GET /_fake/wait: sleeps (10 ms steps, no scan of the record) until the
+    provider's successful requests carried the recipients asked for."""
+    p = query.get("provider", [""])[0]
+    want = int(query.get("recipients", ["1"])[0])
+    until = time.time() + float(query.get("timeout", ["60"])[0])
+    while STATE["reached"][p] < want and time.time() < until:
+        await asyncio.sleep(0.01)
+    return 200, {}, json.dumps({"recipients": STATE["reached"][p]}).encode()
 
 
 def record(provider, path, headers, body, to, idem=None, dup=False, recipients=None):
@@ -234,6 +260,8 @@ async def answer(method, target, headers, raw):
     """(status, extra headers, body bytes) for one request."""
     url = urllib.parse.urlsplit(target)
     path = url.path
+    if path == "/_fake/wait" and method == "GET":
+        return await wait(urllib.parse.parse_qs(url.query))
     if path.startswith("/_fake/"):
         return control(method, path, urllib.parse.parse_qs(url.query), raw)
     r = route(method, path, headers, raw)
@@ -277,7 +305,7 @@ async def answer(method, target, headers, raw):
     status, out = success(provider, body, to, path)
     rec["answered"] = status
     rec["answered_t"] = time.time()
-    rec["ok"] = True
+    reached(rec)
     if idem is not None:
         STATE["seen"][key] = (status, out)
     return status, {}, json.dumps(out).encode()
@@ -287,7 +315,8 @@ def control(method, path, query, raw):
     """The control endpoint."""
     if path == "/_fake/reset" and method == "POST":
         STATE.update(requests=[], rules=[], seen={}, latency_ms=0, rates={}, sent={},
-                     throttled={}, invalid=set(), smtp_connections=0)
+                     throttled={}, invalid=set(), smtp_connections=0, api_connections=0,
+                     reached=collections.Counter())
         return 200, {}, b'{"ok":true}'
     if path == "/_fake/config" and method == "POST":
         cfg = json.loads(raw or b"{}")
@@ -310,7 +339,8 @@ def control(method, path, query, raw):
         return 200, {}, json.dumps(out).encode()
     if path == "/_fake/stats":
         stats = {"throttled": STATE["throttled"], "recipients": {},
-                 "smtp_connections": STATE["smtp_connections"]}
+                 "smtp_connections": STATE["smtp_connections"],
+                 "api_connections": STATE["api_connections"]}
         for r in STATE["requests"]:
             stats[r["provider"]] = stats.get(r["provider"], 0) + 1
             if r.get("ok") and not r.get("dup"):
@@ -325,6 +355,7 @@ class HTTP(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.t = transport
+        self.api = False
         self.buf = b""
         self.busy = False
 
@@ -339,6 +370,9 @@ class HTTP(asyncio.Protocol):
             return
         head = self.buf[:end].decode("latin-1").split("\r\n")
         method, target, _ = (head[0].split(" ") + ["", "", ""])[:3]
+        if not self.api and not target.startswith("/_fake/"):
+            self.api = True     # a connection of the sender's, not of a test's control
+            STATE["api_connections"] += 1
         headers = {}
         for line in head[1:]:
             k, _, v = line.partition(":")
@@ -411,7 +445,7 @@ class SMTPHandler:
             rec["answered"] = rule["status"]
             return rule["status"]
         rec["answered"] = "250"
-        rec["ok"] = True
+        reached(rec)
         return "250 Message accepted for delivery"
 
 
