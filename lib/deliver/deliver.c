@@ -104,36 +104,48 @@ ac_deliver_done(void)
 
 /* ---- loading -------------------------------------------------------------------- */
 
+/* The batch's deliveries with what their messages say and where they go.
+ * What belongs to the signal (the strategy, the prices, the deadline) is
+ * worked out once a signal (sg), not once a delivery: a part's batch is
+ * thousands of deliveries of one signal. */
 static const struct ac_stmt st_load = { "deliver_load_batch",
-	"SELECT d.id, d.status, d.kind, d.channel, d.user_id, st.name, s.symbol, s.timeframe,"
-	" signal_action_label(s.action), s.price::text, coalesce(s.take_profit::text, ''),"
-	" coalesce(s.stop_loss::text, ''),"
-	" to_char(coalesce(s.alert_time, s.received_at) AT TIME ZONE u.timezone,"
-	"  'YYYY-MM-DD HH24:MI') || ' ' || u.timezone, u.display_name,"
-	" (SELECT trade_number FROM trades t WHERE t.entry_signal_id = s.id"
+	"WITH d AS MATERIALIZED (SELECT id, status, kind, channel, user_id, signal_id, attempts"
+	"  FROM deliveries WHERE id = ANY ($1::bigint[])),"
+	" sg AS MATERIALIZED (SELECT s.id, st.name, s.symbol, s.timeframe,"
+	"  signal_action_label(s.action) AS label, s.price::text AS price,"
+	"  coalesce(s.take_profit::text, '') AS tp, coalesce(s.stop_loss::text, '') AS sl,"
+	"  coalesce(s.alert_time, s.received_at) AS at,"
+	/* too late after this (ms since the epoch): the strategy's maximum age */
+	"  (extract(epoch FROM s.received_at + coalesce(st.max_age_s * interval '1 second',"
+	"   ac_timeframe_interval(st.timeframe))) * 1000)::bigint AS deadline"
+	"  FROM signals s JOIN strategies st ON st.id = s.strategy_id"
+	"  WHERE s.id IN (SELECT signal_id FROM d))"
+	" SELECT d.id, d.status, d.kind, d.channel, d.user_id, sg.name, sg.symbol, sg.timeframe,"
+	" sg.label, sg.price, sg.tp, sg.sl,"
+	" to_char(sg.at AT TIME ZONE u.timezone, 'YYYY-MM-DD HH24:MI') || ' ' || u.timezone,"
+	" u.display_name,"
+	" (SELECT trade_number FROM trades t WHERE t.entry_signal_id = d.signal_id"
 	"  AND t.user_id = d.user_id),"
 	" (SELECT json_agg(json_build_object('number', t.trade_number, 'side', t.side,"
 	"  'entry', t.entry_price::text, 'exit', t.exit_price::text, 'reason', t.exit_reason,"
 	"  'pnl', CASE WHEN t.pnl_amount > 0 THEN '+' ELSE '' END || t.pnl_amount::text,"
 	"  'pnl_percent', CASE WHEN t.pnl_percent > 0 THEN '+' ELSE '' END"
 	"   || round(t.pnl_percent, 2)::text) ORDER BY t.trade_number)"
-	"  FROM trades t WHERE t.exit_signal_id = s.id AND t.user_id = d.user_id),"
+	"  FROM trades t WHERE t.exit_signal_id = d.signal_id AND t.user_id = d.user_id),"
 	" u.email, u.telegram_chat_id, u.phone, u.telegram_unreachable_at IS NOT NULL, d.attempts,"
-	" (SELECT string_agg(pd.subscription_id, ',' ORDER BY pd.id) FROM push_devices pd"
-	"  WHERE pd.user_id = u.id),"
+	/* the devices are a push's address only (none: NULL, no address) */
+	" CASE WHEN d.channel = 'push' THEN nullif(array_to_string(ARRAY(SELECT"
+	"  pd.subscription_id FROM push_devices pd WHERE pd.user_id = d.user_id"
+	"  ORDER BY pd.id), ','), '') END,"
 	/* the user's plan goes first */
 	AC_SQL_PRIORITY("d.user_id") ","
-	/* too late after this (ms since the epoch): the strategy's maximum age */
-	" (extract(epoch FROM s.received_at + coalesce(st.max_age_s * interval '1 second',"
-	"  ac_timeframe_interval(st.timeframe))) * 1000)::bigint,"
+	" sg.deadline,"
 	/* an exit's entry to the same user on the same channel, still queued */
 	" (SELECT min(e.id) FROM trades t JOIN deliveries e ON e.signal_id = t.entry_signal_id"
 	"  AND e.user_id = d.user_id AND e.channel = d.channel AND e.status = 'queued'"
-	"  WHERE d.kind IN ('exit', 'replacement') AND t.exit_signal_id = s.id"
+	"  WHERE d.kind IN ('exit', 'replacement') AND t.exit_signal_id = d.signal_id"
 	"  AND t.user_id = d.user_id)"
-	" FROM deliveries d JOIN signals s ON s.id = d.signal_id"
-	" JOIN strategies st ON st.id = s.strategy_id JOIN users u ON u.id = d.user_id"
-	" WHERE d.id = ANY ($1::bigint[])", 1 };
+	" FROM d JOIN sg ON sg.id = d.signal_id JOIN users u ON u.id = d.user_id", 1 };
 
 /* The address of row i on channel ch into it->to; 0, or -1 (none). */
 static int
