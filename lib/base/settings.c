@@ -147,9 +147,13 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 	NUM(FANOUT_PARTS, AC_ST_INT, 2, 1, 8, W, "the parts a large fan-out runs in at once"),
 	NUM(FANOUT_SPLIT_MIN, AC_ST_INT, 1000, 1, 1 << 30, W,
 	    "a fan-out over this many alarms runs in parts"),
-	NUM(FANOUT_HEAD, AC_ST_INT, 100, 0, 100000, W,
+	NUM(FANOUT_HEAD, AC_ST_INT, 25, 0, 100000, W,
 	    "a fan-out in parts first serves this many subscribers (priority plans first) "
 	    "and commits, so their messages leave while the rest fan out (0: no head)"),
+	NUM(FANOUT_HEAD_LEAD_MS, AC_ST_MS, 8, 0, 1000, W,
+	    "the parts wait this long after the head commits, so the head's messages are "
+	    "loaded and sent before the parts take the cores (0: no wait, for hosts with "
+	    "cores to spare)"),
 	NUM(HEALTH_CHECK, AC_ST_BOOL, 1, 0, 1, W,
 	    "1: the minute sweep judges each strategy's heartbeats and alerts and tells "
 	    "the operators of incidents"),

@@ -1,4 +1,5 @@
 /* fanout.c — see fanout.h. */
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -691,15 +692,17 @@ static struct {
 	int		 parts;		/* at most PARTS_MAX */
 	int		 min_alarms;	/* split only fan-outs at least this large */
 	int		 head;		/* a split fan-out's head: this many users first */
+	int		 lead_ms;	/* the parts start this long after the head's commit */
 	struct ac_db	*db[PARTS_MAX];	/* the parts' own connections */
 } split = { .parts = 1 };
 
 void
-ac_fanout_setup(int parts, int min_alarms, int head)
+ac_fanout_setup(int parts, int min_alarms, int head, int lead_ms)
 {
 	split.parts = parts < 1 ? 1 : parts > PARTS_MAX ? PARTS_MAX : parts;
 	split.min_alarms = min_alarms;
 	split.head = head > 0 ? head : 0;
+	split.lead_ms = lead_ms > 0 ? lead_ms : 0;
 }
 
 /* The parts' connections (handles, connected on first use), like db's. */
@@ -869,6 +872,10 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 		matched += head.matched;
 		queued += head.queued;
 		opened += head.opened;
+		/* the head's messages are being loaded by a free worker: on a
+		 * host with few cores, the parts would slow that down */
+		if (head.queued > 0 && split.lead_ms > 0)
+			poll(NULL, 0, split.lead_ms);
 	}
 	memset(part, 0, sizeof(part));
 	for (int k = 0; k < parts; k++) {
@@ -904,11 +911,12 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	PQclear(res);
 	ac_info("signal %lld: %d candidates, %lld matched, %lld deliveries queued, "
 	    "%lld trades opened, %lld ms in %d part%s after a head of %d (%lld ms: candidates %lld,"
-	    " charges %lld, writes %lld ms, then commit; part 1: candidates %lld, charges %lld,"
-	    " writes %lld ms, then commit)", signal_id, n, matched,
+	    " charges %lld, writes %lld ms, then commit and a %d ms lead; part 1: candidates %lld,"
+	    " charges %lld, writes %lld ms, then commit)", signal_id, n, matched,
 	    queued, opened, (long long)(ac_mono_ms() - started), parts, parts == 1 ? "" : "s",
 	    head.n, (long long)head_ms, (long long)head.ms[0], (long long)head.ms[1],
-	    (long long)head.ms[2], (long long)part[0].ms[0], (long long)part[0].ms[1],
+	    (long long)head.ms[2], head.queued > 0 ? split.lead_ms : 0,
+	    (long long)part[0].ms[0], (long long)part[0].ms[1],
 	    (long long)part[0].ms[2]);
 	return AC_JOB_DONE;
 }

@@ -351,15 +351,15 @@ test_thousand_users(void **state)
 	it_rand_hex(tag, 10);
 	/* balances cycle 0, 1, 2, 5, 3: the plan's cost is 2 */
 	users_bulk(tag, 1000, plan, s.id, "{email,telegram}", "{0,1,2,5,3}");
-	/* the 30 last also hold a plan with priority (of another strategy), the
+	/* the 10 last also hold a plan with priority (of another strategy), the
 	 * one before them held one that has ended */
 	PQclear(it_q("WITH p AS (INSERT INTO plans (name, price_minor, priority_support)"
 	    " VALUES ('prio-' || $1, 100, true) RETURNING id),"
 	    " u AS (SELECT id, row_number() OVER (ORDER BY id DESC) AS r FROM users"
 	    "  WHERE email LIKE $1 || '.%')"
 	    " INSERT INTO subscriptions (user_id, plan_id, status, period_start, period_end)"
-	    " SELECT u.id, p.id, CASE WHEN u.r <= 30 THEN 'active' ELSE 'expired' END,"
-	    " now() - interval '1 day', now() + interval '30 days' FROM u, p WHERE u.r <= 31",
+	    " SELECT u.id, p.id, CASE WHEN u.r <= 10 THEN 'active' ELSE 'expired' END,"
+	    " now() - interval '1 day', now() + interval '30 days' FROM u, p WHERE u.r <= 11",
 	    tag, NULL));
 	signal = signal_new(s.id, "SELL", "2500", "2400", "2600", "0");
 	snprintf(sid, sizeof(sid), "%lld", signal);
@@ -383,15 +383,17 @@ test_thousand_users(void **state)
 	check_ledger();
 	/* 1,000 alarms: the fan-out ran in parts (AC_FANOUT_SPLIT_MIN) */
 	snprintf(ids, sizeof(ids), "signal %lld: ", signal);
-	if (!worker_logged(ids, "in 2 parts after a head of 100"))
-		fail_msg("the worker's log has no \"%s... in 2 parts after a head of 100\"", ids);
-	/* the head (AC_FANOUT_HEAD: the 30 with priority, then the lowest
+	if (!worker_logged(ids, "in 2 parts after a head of 25"))
+		fail_msg("the worker's log has no \"%s... in 2 parts after a head of 25\"", ids);
+	if (!worker_logged(ids, "then commit and a 8 ms lead;"))
+		fail_msg("the worker's log has no \"%s... then commit and a 8 ms lead\"", ids);
+	/* the head (AC_FANOUT_HEAD: the 10 with priority, then the lowest
 	 * ids) committed before the parts: its deliveries are the first */
 	assert_int_equal(it_q_ll("SELECT count(*) FROM (SELECT user_id FROM deliveries"
-	    " WHERE signal_id = $1 ORDER BY id LIMIT 200) d WHERE d.user_id IN (SELECT u.id"
-	    " FROM users u WHERE u.email LIKE $2 || '.%' ORDER BY u.id DESC LIMIT 30)"
+	    " WHERE signal_id = $1 ORDER BY id LIMIT 50) d WHERE d.user_id IN (SELECT u.id"
+	    " FROM users u WHERE u.email LIKE $2 || '.%' ORDER BY u.id DESC LIMIT 10)"
 	    " OR d.user_id IN (SELECT u.id FROM users u WHERE u.email LIKE $2 || '.%'"
-	    " ORDER BY u.id LIMIT 70)", sid, tag, NULL), 200);
+	    " ORDER BY u.id LIMIT 15)", sid, tag, NULL), 50);
 }
 
 /* The daily cap counts signals served since the user's local midnight from
@@ -621,7 +623,7 @@ test_part_fails_then_rerun(void **state)
 	it_rand_hex(tag, 10);
 	users_bulk(tag, 1200, plan, s.id, "{telegram}", "{5}");
 	/* the victim's part rolls back, the other part and the head (the
-	 * lowest 100 ids) commit */
+	 * lowest 25 ids, AC_FANOUT_HEAD) commit */
 	victim = it_q_ll("SELECT max(id) FROM users WHERE email LIKE $1 || '.%' AND id % 2 = 0",
 	    tag, NULL);
 	snprintf(sql, sizeof(sql), "ALTER TABLE trades ADD CONSTRAINT it_refuse_trade"
@@ -638,9 +640,12 @@ test_part_fails_then_rerun(void **state)
 	    sid, NULL);
 	assert_int_equal(done_first, it_q_ll("SELECT count(*) FROM (SELECT id, row_number() OVER"
 	    " (ORDER BY id) AS n FROM users WHERE email LIKE $1 || '.%') u WHERE id % 2 = 1"
-	    " OR n <= 100", tag, NULL));
+	    " OR n <= 25", tag, NULL));
+	/* of the victim's part, only the head's users */
 	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
-	    " WHERE d.signal_id = $1 AND u.id % 2 = 0", sid, NULL), 50);
+	    " WHERE d.signal_id = $1 AND u.id % 2 = 0", sid, NULL),
+	    it_q_ll("SELECT count(*) FROM (SELECT id, row_number() OVER (ORDER BY id) AS n"
+	    " FROM users WHERE email LIKE $1 || '.%') u WHERE id % 2 = 0 AND n <= 25", tag, NULL));
 	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE unique_key = 'fanout:' || $1"
 	    " AND state = 'pending' AND attempts = 1", sid, NULL), 1);
 	PQclear(it_q("UPDATE jobs SET run_at = now() WHERE unique_key = 'fanout:' || $1", sid, NULL));
