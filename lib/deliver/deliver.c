@@ -323,9 +323,11 @@ ac_deliver_warm(struct ac_db *db)
 	    &st_failed, &st_retry, &st_stale };
 	int64_t t = ac_mono_ms();
 	int ran = ac_db_warm(db, st, (int)(sizeof(st) / sizeof(st[0]))), scripts = limits_warm();
+	int hosts = send_connect();
 
-	ac_info("deliver: %d of %zu statements and %d Redis scripts readied in %lld ms", ran,
-	    sizeof(st) / sizeof(st[0]), scripts, (long long)(ac_mono_ms() - t));
+	ac_info("deliver: %d of %zu statements and %d Redis scripts readied, %d provider "
+	    "host%s connected in %lld ms", ran, sizeof(st) / sizeof(st[0]), scripts, hosts,
+	    hosts == 1 ? "" : "s", (long long)(ac_mono_ms() - t));
 }
 
 /* Writes delivery id's result r (NULL: none) in the runner's transaction.

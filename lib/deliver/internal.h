@@ -202,6 +202,11 @@ int	render_mail(struct ac_texts *t, char *err, size_t errsz);
 
 void	send_init(const struct send_cfg *cfg);
 void	send_done(void);
+/* Opens a connection (TCP and TLS) to each enabled HTTP provider's API
+ * with a GET of its root, kept in the sends' connection cache, so the
+ * first message does not wait for a handshake. Returns the hosts that
+ * answered (any status). */
+int	send_connect(void);
 
 /* Where it goes (a copy of to) and what numbers it (ns and id). */
 void	item_target(struct item *it, const char *ns, long long id, long long user_id,

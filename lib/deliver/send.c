@@ -41,6 +41,66 @@ send_done(void)
 	S.multi = NULL;
 }
 
+static size_t
+discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+/* send_connect(), see internal.h. One GET a distinct API base, all at once,
+ * 2 s at most: what it answers does not matter (a provider's API root is
+ * a 404 or a redirect), only that the connection stays open for the
+ * sends that follow through the same multi handle. */
+int
+send_connect(void)
+{
+	CURL *easy[AC_PROV__MAX];
+	char url[AC_PROV__MAX][1024];
+	int n = 0, answered = 0, running;
+	CURLMsg *msg;
+
+	if (S.multi == NULL && (S.multi = curl_multi_init()) == NULL)
+		abort();
+	for (int p = 0; p < AC_PROV__MAX; p++) {
+		const struct ac_prov_cfg *c = &S.cfg.prov[p];
+		int seen = 0;
+
+		if (p == AC_PROV_SMTP || !(S.cfg.enabled & (1u << p)) || c->base == NULL ||
+		    *c->base == '\0')
+			continue;
+		for (int q = 0; q < p; q++)
+			if ((S.cfg.enabled & (1u << q)) && q != AC_PROV_SMTP &&
+			    S.cfg.prov[q].base != NULL && strcmp(S.cfg.prov[q].base, c->base) == 0)
+				seen = 1;
+		if (seen)
+			continue;
+		snprintf(url[n], sizeof(url[n]), "%s/", c->base);
+		if ((easy[n] = curl_easy_init()) == NULL)
+			abort();
+		curl_easy_setopt(easy[n], CURLOPT_URL, url[n]);
+		curl_easy_setopt(easy[n], CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(easy[n], CURLOPT_TIMEOUT_MS, 2000L);
+		curl_easy_setopt(easy[n], CURLOPT_WRITEFUNCTION, discard);
+		curl_multi_add_handle(S.multi, easy[n]);
+		n++;
+	}
+	for (running = n; running > 0;) {
+		curl_multi_perform(S.multi, &running);
+		while ((msg = curl_multi_info_read(S.multi, &(int){ 0 })) != NULL)
+			if (msg->msg == CURLMSG_DONE && msg->data.result == CURLE_OK)
+				answered++;
+		if (running > 0)
+			curl_multi_poll(S.multi, NULL, 0, 100, NULL);
+	}
+	for (int i = 0; i < n; i++) {
+		curl_multi_remove_handle(S.multi, easy[i]);
+		curl_easy_cleanup(easy[i]);
+	}
+	return answered;
+}
+
 /* ---- results ------------------------------------------------------------------ */
 
 /* A copy of s (NULL: NULL). */

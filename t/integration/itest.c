@@ -877,6 +877,37 @@ it_spool_empty(void)
 	return empty;
 }
 
+int
+it_log_line(const char *log, const char *a, const char *b, char *line, size_t n)
+{
+	const char *out = getenv("AC_TEST_OUT");
+	char path[1024];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", out ? out : "/tmp", log);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (!found && fgets(line, (int)n, f) != NULL)
+		found = strstr(line, a) != NULL && strstr(line, b) != NULL;
+	fclose(f);
+	return found;
+}
+
+int
+it_log_wait(const char *log, const char *a, const char *b, char *line, size_t n,
+    int timeout_ms)
+{
+	int64_t end = it_now_ms() + timeout_ms;
+
+	while (!it_log_line(log, a, b, line, n)) {
+		if (it_now_ms() >= end)
+			return 0;
+		usleep(50 * 1000);
+	}
+	return 1;
+}
+
 void
 it_drain(const char *log)
 {

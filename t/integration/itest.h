@@ -162,6 +162,14 @@ int		 it_reap(pid_t pid);
  * job is pending and due; fails the test after 50 runs. */
 void		 it_drain(const char *log);
 
+/* The first line of log (as it_worker_start names it) holding both a and
+ * b, into line: 1, or 0 when none does (yet). */
+int		 it_log_line(const char *log, const char *a, const char *b, char *line,
+		    size_t n);
+/* Waits up to timeout_ms for such a line: 1, or 0. */
+int		 it_log_wait(const char *log, const char *a, const char *b, char *line,
+		    size_t n, int timeout_ms);
+
 /* ---- fixtures ----------------------------------------------------------- */
 
 struct it_strategy {

@@ -2644,6 +2644,41 @@ test_smtp_reuse(void **state)
 	(void)state;
 }
 
+/* A listening worker connects to the providers before its first message:
+ * its warm-up opens one connection to the fake (every provider's API is
+ * there) with a GET of the root, which is no message (none recorded), and
+ * the first message goes over that connection, not a new one. */
+static void
+test_providers_preconnected(void **state)
+{
+	const char *log = "test_deliver-listen.log";
+	char path[1024], line[8192], hex[9];
+	long long sig;
+	int hosts = -1, tries;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s", it_env("AC_TEST_OUT"), log);
+	unlink(path);
+	pid = it_worker_start(log, "--for", "30", NULL);
+	assert_true(it_log_wait(log, ": listening,", "", line, sizeof(line), 10000));
+	assert_true(it_log_line(log, "deliver: ", "provider host", line, sizeof(line)));
+	assert_int_equal(sscanf(strstr(line, "Redis scripts readied, "),
+	    "Redis scripts readied, %d provider host", &hosts), 1);
+	assert_int_equal(hosts, 1);
+	assert_int_equal(stat_of(NULL, "api_connections"), 1);
+	assert_int_equal(count("telegram"), 0);
+	it_rand_hex(hex, 8);
+	sig = bulk(1, "telegram", hex);
+	for (tries = 0; tries < 200 && of_signal(sig, "sent", NULL) < 1; tries++)
+		usleep(50 * 1000);
+	kill(pid, SIGTERM);
+	assert_int_equal(it_reap(pid), 0);
+	assert_int_equal(of_signal(sig, "sent", NULL), 1);
+	assert_int_equal(count("telegram"), 1);
+	assert_int_equal(stat_of(NULL, "api_connections"), 1);
+	(void)state;
+}
+
 int
 main(void)
 {
@@ -2688,6 +2723,7 @@ main(void)
 		cmocka_unit_test_setup(test_stale_skipped, setup),
 		cmocka_unit_test_setup(test_paid_broadcast, setup),
 		cmocka_unit_test_setup(test_smtp_reuse, setup),
+		cmocka_unit_test_setup(test_providers_preconnected, setup),
 	};
 	const char *src = getenv("SRC"), *out = getenv("AC_TEST_OUT");
 	char tdir[1024];

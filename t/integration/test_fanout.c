@@ -34,32 +34,13 @@
 #include "work/fanout.h"
 #include "itest.h"
 
-
 /* 1 if a line of the worker's log has both a and b. */
-/* The first line of the worker log log (in AC_TEST_OUT) holding a and b,
- * into line (size n); 1 if there is one. */
-static int
-log_line(const char *log, const char *a, const char *b, char *line, size_t n)
-{
-	char path[1024];
-	FILE *f;
-	int found = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", it_env("AC_TEST_OUT"), log);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	while (!found && fgets(line, (int)n, f) != NULL)
-		found = strstr(line, a) != NULL && strstr(line, b) != NULL;
-	fclose(f);
-	return found;
-}
-
 static int
 worker_logged(const char *a, const char *b)
 {
 	char line[8192];
 
-	return log_line("test_fanout-worker.log", a, b, line, sizeof(line));
+	return it_log_line("test_fanout-worker.log", a, b, line, sizeof(line));
 }
 
 /* Runs acctl (NULL-terminated args) and asserts it exits with want. */
@@ -558,7 +539,7 @@ test_worker_warms(void **state)
 	char path[1024], line[8192], sql[128], tag[24], sid[24];
 	long long before[3], plan, signal;
 	struct it_strategy s;
-	int ran, of, conns, scripts, i, tries;
+	int ran, of, conns, scripts, hosts, i, tries;
 	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/%s", it_env("AC_TEST_OUT"), log);
@@ -568,18 +549,17 @@ test_worker_warms(void **state)
 		before[i] = it_q_ll(sql, NULL);
 	}
 	pid = it_worker_start(log, "--for", "30", NULL);
-	for (tries = 0; tries < 200 && !log_line(log, ": listening,", "", line, sizeof(line));
-	    tries++)
-		usleep(50 * 1000);
-	assert_true(log_line(log, ": listening,", "", line, sizeof(line)));
-	assert_true(log_line(log, "fan-out: ", "statements readied", line, sizeof(line)));
+	assert_true(it_log_wait(log, ": listening,", "", line, sizeof(line), 10000));
+	assert_true(it_log_line(log, "fan-out: ", "statements readied", line, sizeof(line)));
 	assert_int_equal(sscanf(strstr(line, "fan-out: "),
 	    "fan-out: %d of %d statements readied on %d connections", &ran, &of, &conns), 3);
 	assert_int_equal(ran, of);
 	assert_true(conns >= 1 && of == 9 * conns);
-	assert_true(log_line(log, "deliver: ", "statements and", line, sizeof(line)));
+	assert_true(it_log_line(log, "deliver: ", "statements and", line, sizeof(line)));
 	assert_int_equal(sscanf(strstr(line, "deliver: "),
-	    "deliver: %d of %d statements and %d Redis scripts readied", &ran, &of, &scripts), 3);
+	    "deliver: %d of %d statements and %d Redis scripts readied, %d provider host",
+	    &ran, &of, &scripts, &hosts), 4);
+	assert_int_equal(hosts, 0);	/* no provider is set up in this suite */
 	assert_int_equal(ran, of);
 	assert_true(of > 0);
 	assert_int_equal(scripts, 4);	/* the rate limits' and breakers' */
