@@ -361,24 +361,26 @@ item_transfer(struct item *it)
 			for (size_t k = 0; k < n; k++)
 				m[k] = outmsg(it->group[k]);
 		}
-		rc = ac_prov_request_batch(it->prov, c, m, n, &it->req, it->curl_err,
+		if (it->req == NULL && (it->req = calloc(1, sizeof(*it->req))) == NULL)
+			abort();
+		rc = ac_prov_request_batch(it->prov, c, m, n, it->req, it->curl_err,
 		    sizeof(it->curl_err));
 		if (m != &one)
 			free(m);
 		if (rc == -1)
 			return -1;
 	}
-	for (int h = 0; h < it->req.nheaders; h++)
-		it->headers = curl_slist_append(it->headers, it->req.headers[h]);
-	curl_easy_setopt(e, CURLOPT_URL, it->req.url);
+	for (int h = 0; h < it->req->nheaders; h++)
+		it->headers = curl_slist_append(it->headers, it->req->headers[h]);
+	curl_easy_setopt(e, CURLOPT_URL, it->req->url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, it->headers);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, it->req.body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, it->req->body);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, it);
-	if (it->req.basic_user != NULL) {
+	if (it->req->basic_user != NULL) {
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(e, CURLOPT_USERNAME, it->req.basic_user);
-		curl_easy_setopt(e, CURLOPT_PASSWORD, it->req.basic_pass ? it->req.basic_pass : "");
+		curl_easy_setopt(e, CURLOPT_USERNAME, it->req->basic_user);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, it->req->basic_pass ? it->req->basic_pass : "");
 	}
 	return 0;
 }
@@ -392,12 +394,14 @@ item_reset(struct item *it)
 		curl_easy_cleanup(it->easy);
 	}
 	curl_slist_free_all(it->headers);
-	free(it->req.body);
+	if (it->req != NULL)
+		free(it->req->body);
+	free(it->req);
 	ac_smtp_free(&it->smtp);
 	ac_buf_free(&it->resp);
 	it->easy = NULL;
 	it->headers = NULL;
-	it->req.body = NULL;
+	it->req = NULL;
 	it->retry_after[0] = it->curl_err[0] = '\0';
 }
 
