@@ -152,7 +152,7 @@ int	limits_horizon_ms(void);
 int	limits_cooldown_ms(void);
 /* Connects to Redis and has it compile the scripts the sends run, before
  * the first send needs them (6 ms of a cold worker's first Telegram
- * message); the scripts loaded. */
+ * message); the scripts loaded under the SHA-1 the sends' EVALSHA names. */
 int	limits_warm(void);
 /* 1 if sends of p (to chat, 0: none) are paced by a rate or a chat gap. */
 int	limits_paced(enum ac_prov p, long long chat);

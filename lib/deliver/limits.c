@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 
 #include "base/log.h"
 #include "base/redis.h"
@@ -35,12 +36,65 @@ static struct {
 	struct { long long chat; int64_t next, hold; } chats[CHAT_SLOTS];
 } L;
 
+/* The scripts the sends run, by their SHA-1: EVALSHA sends the 40-digit
+ * name, not the body, which Redis would hash again on every EVAL (three
+ * scripts a Telegram message, 1,000 messages a second). */
+enum { S_RESERVE, S_HOLD, S_WINDOW, S_CAS, S__MAX };
+static const char *const lua[S__MAX];
+static char lua_sha[S__MAX][41];
+
+static void
+scripts_init(void)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	for (int i = 0; i < S__MAX; i++) {
+		if (EVP_Digest(lua[i], strlen(lua[i]), md, &len, EVP_sha1(), NULL) != 1 ||
+		    len != 20) {
+			lua_sha[i][0] = '\0';	/* EVAL, then */
+			continue;
+		}
+		for (unsigned int k = 0; k < len; k++)
+			snprintf(lua_sha[i] + 2 * k, 3, "%02x", md[k]);
+	}
+}
+
+/* Runs script i with argv[2..argc) (argv[0] and argv[1] are set here):
+ * EVALSHA; when Redis does not know the script (restarted, SCRIPT FLUSH)
+ * its NOSCRIPT is no failure, and EVAL runs it and has Redis keep it. The
+ * reply, or NULL with the connection dropped (base/redis.h). */
+static redisReply *
+script_run(int i, int argc, const char **argv)
+{
+	redisContext *c;
+	redisReply *r;
+
+	if (lua_sha[i][0] != '\0' && (c = ac_redis_conn(&L.redis)) != NULL) {
+		argv[0] = "EVALSHA";
+		argv[1] = lua_sha[i];
+		r = redisCommandArgv(c, argc, argv, NULL);
+		if (r != NULL && r->type != REDIS_REPLY_ERROR)
+			return r;
+		if (r == NULL || strncmp(r->str, "NOSCRIPT", 8) != 0) {
+			ac_redis_drop(&L.redis, r != NULL ? r->str : "EVALSHA");
+			freeReplyObject(r);
+			return NULL;
+		}
+		freeReplyObject(r);
+	}
+	argv[0] = "EVAL";
+	argv[1] = lua[i];
+	return ac_redis_argv(&L.redis, argc, argv);
+}
+
 void
 limits_init(const struct limits_cfg *cfg)
 {
 	limits_done();
 	memset(&L, 0, sizeof(L));
 	L.cfg = *cfg;
+	scripts_init();
 	ac_redis_open(&L.redis, cfg->redis_url, 200, "limits and breakers (per process)");
 }
 
@@ -99,7 +153,7 @@ limits_reserve(enum ac_prov p, long long chat, int64_t now, int *booked)
 	int64_t gap = L.cfg.rate[p] > 0 ? (1000 + L.cfg.rate[p] - 1) / L.cfg.rate[p] : 0, at = now;
 	int64_t cgap = chat != 0 ? L.cfg.chat_gap_ms : 0;
 	char k1[64], k2[64], a1[24], a2[24], a3[24], a4[24];
-	const char *argv[] = { "EVAL", lua_reserve, chat ? "2" : "1", k1, k2, a1, a2, a3, a4 };
+	const char *argv[] = { NULL, NULL, chat ? "2" : "1", k1, k2, a1, a2, a3, a4 };
 	redisReply *r;
 	size_t slot;
 
@@ -118,7 +172,7 @@ limits_reserve(enum ac_prov p, long long chat, int64_t now, int *booked)
 		argv[6] = a3;
 		argv[7] = a4;
 	}
-	if ((r = ac_redis_argv(&L.redis, chat ? 9 : 8, argv)) != NULL) {
+	if ((r = script_run(S_RESERVE, chat ? 9 : 8, argv)) != NULL) {
 		at = r->type == REDIS_REPLY_INTEGER ? r->integer : now;
 		freeReplyObject(r);
 		if (at < 0) {
@@ -160,7 +214,7 @@ void
 limits_hold(enum ac_prov p, long long chat, int64_t until)
 {
 	char k1[64], k2[64], a1[24], a2[24];
-	const char *argv[] = { "EVAL", lua_hold, "2", k1, k2, a1, a2 };
+	const char *argv[] = { NULL, NULL, "2", k1, k2, a1, a2 };
 	redisReply *r;
 	size_t slot = chat_slot(chat);
 
@@ -173,7 +227,7 @@ limits_hold(enum ac_prov p, long long chat, int64_t until)
 	}
 	snprintf(a1, sizeof(a1), "%" PRId64, until);
 	snprintf(a2, sizeof(a2), "%" PRId64, ac_now_ms());
-	if ((r = ac_redis_argv(&L.redis, 7, argv)) != NULL)
+	if ((r = script_run(S_HOLD, 7, argv)) != NULL)
 		freeReplyObject(r);
 	/* and in this process, for when Redis goes away */
 	if (!chat) {
@@ -216,8 +270,7 @@ limits_window_wait(enum ac_prov p, long long chat)
 {
 	static unsigned long long seq;
 	char k1[64], k2[64], a1[24], a2[24], a3[48], a4[24], a5[24];
-	const char *argv[] = { "EVAL", lua_window, chat ? "2" : "1", k1, k2, a1, a2, a3, a4,
-	    a5 };
+	const char *argv[] = { NULL, NULL, chat ? "2" : "1", k1, k2, a1, a2, a3, a4, a5 };
 	redisReply *r;
 	int64_t wait = 0, now = ac_now_ms();
 
@@ -237,7 +290,7 @@ limits_window_wait(enum ac_prov p, long long chat)
 		argv[7] = a4;
 		argv[8] = a5;
 	}
-	if ((r = ac_redis_argv(&L.redis, chat ? 10 : 9, argv)) != NULL) {
+	if ((r = script_run(S_WINDOW, chat ? 10 : 9, argv)) != NULL) {
 		if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
 			wait = r->integer;
 		freeReplyObject(r);
@@ -307,7 +360,7 @@ static int
 breaker_change(enum ac_prov p, int (*change)(struct ac_breaker *, int, int64_t), int arg)
 {
 	char key[64], was[64], now_s[64];
-	const char *argv[] = { "EVAL", lua_cas, "1", key, was, now_s };
+	const char *argv[] = { NULL, NULL, "1", key, was, now_s };
 	int64_t now = ac_now_ms();
 
 	snprintf(key, sizeof(key), "ac:breaker:%s", ac_prov_name(p));
@@ -324,7 +377,7 @@ breaker_change(enum ac_prov p, int (*change)(struct ac_breaker *, int, int64_t),
 			return rc;
 		ac_breaker_format(&L.breaker[p], was, sizeof(was));
 		ac_breaker_format(&b, now_s, sizeof(now_s));
-		if ((r = ac_redis_argv(&L.redis, 6, argv)) == NULL)
+		if ((r = script_run(S_CAS, 6, argv)) == NULL)
 			break;
 		ok = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 		freeReplyObject(r);
@@ -411,19 +464,21 @@ circuit_trip(enum ac_prov p)
 	breaker_change(p, change_trip, 0);
 }
 
+static const char *const lua[S__MAX] = { lua_reserve, lua_hold, lua_window, lua_cas };
+
 int
 limits_warm(void)
 {
-	const char *const scripts[] = { lua_reserve, lua_hold, lua_window, lua_cas };
 	int loaded = 0;
 
-	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
-		const char *argv[] = { "SCRIPT", "LOAD", scripts[i] };
+	for (size_t i = 0; i < S__MAX; i++) {
+		const char *argv[] = { "SCRIPT", "LOAD", lua[i] };
 		redisReply *r = ac_redis_argv(&L.redis, 3, argv);
 
 		if (r == NULL)
 			break;	/* no Redis: the sends use the per-process state */
-		loaded += r->type == REDIS_REPLY_STRING;
+		/* the name Redis gives it is the one EVALSHA uses */
+		loaded += r->type == REDIS_REPLY_STRING && strcmp(r->str, lua_sha[i]) == 0;
 		freeReplyObject(r);
 	}
 	return loaded;

@@ -2644,6 +2644,51 @@ test_smtp_reuse(void **state)
 	(void)state;
 }
 
+/* calls of cmd in Redis' INFO commandstats (0: none since CONFIG RESETSTAT) */
+static long long
+redis_calls(redisContext *r, const char *cmd)
+{
+	redisReply *rep = redisCommand(r, "INFO commandstats");
+	char want[64];
+	const char *at;
+	long long n = 0;
+
+	assert_non_null(rep);
+	snprintf(want, sizeof(want), "cmdstat_%s:calls=", cmd);
+	if ((at = strstr(rep->str, want)) != NULL)
+		n = strtoll(at + strlen(want), NULL, 10);
+	freeReplyObject(rep);
+	return n;
+}
+
+/* The rate limits' scripts go by their SHA-1 (EVALSHA), not their body:
+ * after SCRIPT FLUSH the first call of each finds Redis without it
+ * (NOSCRIPT), which is no failure: EVAL runs it once and Redis keeps it,
+ * and every later call is an EVALSHA. Five messages at 30/s: each
+ * reserves a slot and checks the sliding second. */
+static void
+test_rate_scripts_by_sha(void **state)
+{
+	redisContext *r = ac_redis_connect(it_env("AC_REDIS_URL"), 1000);
+	char hex[9], line[8192];
+	long long sig;
+
+	(void)state;
+	assert_non_null(r);
+	freeReplyObject(redisCommand(r, "SCRIPT FLUSH"));
+	freeReplyObject(redisCommand(r, "CONFIG RESETSTAT"));
+	it_rand_hex(hex, 8);
+	sig = bulk(5, "telegram", hex);
+	drain(20);
+	assert_int_equal(of_signal(sig, "sent", NULL), 5);
+	assert_true(redis_calls(r, "evalsha") >= 10);
+	assert_true(redis_calls(r, "eval") >= 1);
+	assert_true(redis_calls(r, "eval") <= 4);	/* once a script at most */
+	/* NOSCRIPT did not count as Redis being away */
+	assert_false(it_log_line("test_deliver-worker.log", "NOSCRIPT", "", line, sizeof(line)));
+	redisFree(r);
+}
+
 /* A listening worker connects to the providers before its first message:
  * its warm-up opens one connection to the fake (every provider's API is
  * there) with a GET of the root, which is no message (none recorded), and
@@ -2724,6 +2769,7 @@ main(void)
 		cmocka_unit_test_setup(test_paid_broadcast, setup),
 		cmocka_unit_test_setup(test_smtp_reuse, setup),
 		cmocka_unit_test_setup(test_providers_preconnected, setup),
+		cmocka_unit_test_setup(test_rate_scripts_by_sha, setup),
 	};
 	const char *src = getenv("SRC"), *out = getenv("AC_TEST_OUT");
 	char tdir[1024];
