@@ -70,13 +70,11 @@ send_connect(void)
 		if (p == AC_PROV_SMTP || !(S.cfg.enabled & (1u << p)) || c->base == NULL ||
 		    *c->base == '\0')
 			continue;
-		for (int q = 0; q < p; q++)
-			if ((S.cfg.enabled & (1u << q)) && q != AC_PROV_SMTP &&
-			    S.cfg.prov[q].base != NULL && strcmp(S.cfg.prov[q].base, c->base) == 0)
-				seen = 1;
+		snprintf(url[n], sizeof(url[n]), "%s/", c->base);
+		for (int q = 0; q < n && !seen; q++)
+			seen = strcmp(url[q], url[n]) == 0;
 		if (seen)
 			continue;
-		snprintf(url[n], sizeof(url[n]), "%s/", c->base);
 		if ((easy[n] = curl_easy_init()) == NULL)
 			abort();
 		curl_easy_setopt(easy[n], CURLOPT_URL, url[n]);
