@@ -145,15 +145,59 @@ wait_jobs(struct ac_db *db, int64_t timeout_ms)
 	return poll(&pfd, 1, (int)timeout_ms) > 0 && PQconsumeInput(c) && drain_notifies(c);
 }
 
+/* When each periodic task is next due (ms, ac_mono_ms()). */
+struct periodic {
+	int64_t	 rescue, housekeep, sweep;
+};
+
+/*
+ * Runs the periodic tasks that are due: every one whose time has come when
+ * idle (the worker would wait now), only those late by a whole period
+ * otherwise (busy: jobs came, or a notification woke it). A woken worker
+ * claims first: the rescuer (5 s) falling due during a 1 s wait made one
+ * alert in five wait for it. Under a steady stream each task still runs at
+ * least every two periods. 0, or -1 when the database is away.
+ */
+static int
+periodic_run(struct ac_db *db, struct periodic *p, int idle)
+{
+	int64_t now = ac_mono_ms();
+
+	if (now >= p->rescue + (idle ? 0 : RESCUE_MS)) {
+		if (ac_jobs_rescue(db) == -1)
+			return -1;
+		ac_jobs_heartbeat(db, worker_id);	/* a failure is logged; jobs go on */
+		p->rescue = now + RESCUE_MS;
+	}
+	if (now >= p->housekeep + (idle ? 0 : HOUSEKEEP_MS)) {
+		/* a failure is logged; the jobs come first */
+		ac_housekeep(db, keep_days, PRUNE_BATCH);
+		p->housekeep = now + HOUSEKEEP_MS;
+	}
+	if (now >= p->sweep + (idle ? 0 : SWEEP_MS)) {
+		struct ac_sweep_stats ss;
+		struct ac_err se;
+
+		if (ac_billing_sweep(db, &ss, &se) == -1)
+			ac_warn("billing sweep: %s", se.message);
+		ac_refund_sweep(db);	/* a failure is logged; the next sweep tries again */
+		if (health_check)
+			ac_health_sweep(db, site);	/* likewise */
+		p->sweep = now + SWEEP_MS;
+	}
+	return 0;
+}
+
 /* The loop: drain, wait, until the deadline (or one drain with once); the
- * rescuer every RESCUE_MS and housekeeping every HOUSEKEEP_MS on the way.
- * Returns the exit status. */
+ * rescuer every RESCUE_MS and housekeeping every HOUSEKEEP_MS, all of them
+ * at the start, then when idle (periodic_run()). Returns the exit status. */
 static int
 work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 {
-	int64_t next_rescue = 0, next_housekeep = 0, next_sweep = 0, active = ac_mono_ms();
+	struct periodic due = { 0, 0, 0 };
+	int64_t active = ac_mono_ms();
 	PGconn *listening = NULL;
-	int pid = 0, failures = 0;
+	int pid = 0, failures = 0, idle = 1;
 
 	while (!stop) {
 		int64_t now = ac_mono_ms(), pause;
@@ -163,28 +207,8 @@ work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 			return 0;
 		if (listen_jobs(db, &listening, &pid) == -1)
 			goto dbfail;
-		if (now >= next_rescue) {
-			if (ac_jobs_rescue(db) == -1)
-				goto dbfail;
-			ac_jobs_heartbeat(db, worker_id);	/* a failure is logged; jobs go on */
-			next_rescue = now + RESCUE_MS;
-		}
-		if (now >= next_housekeep) {
-			/* a failure is logged; the jobs come first */
-			ac_housekeep(db, keep_days, PRUNE_BATCH);
-			next_housekeep = now + HOUSEKEEP_MS;
-		}
-		if (now >= next_sweep) {
-			struct ac_sweep_stats ss;
-			struct ac_err se;
-
-			if (ac_billing_sweep(db, &ss, &se) == -1)
-				ac_warn("billing sweep: %s", se.message);
-			ac_refund_sweep(db);	/* a failure is logged; the next sweep tries again */
-			if (health_check)
-				ac_health_sweep(db, site);	/* likewise */
-			next_sweep = now + SWEEP_MS;
-		}
+		if (periodic_run(db, &due, idle) == -1)
+			goto dbfail;
 		if ((n = ac_runner_batch(r, &stop)) == -1)
 			goto dbfail;
 		if (failures > 0)
@@ -192,20 +216,28 @@ work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 		failures = 0;
 		if (n > 0) {
 			active = ac_mono_ms();
+			idle = 0;
 			continue;
 		}
 		if (once)
 			return 0;
+		/* nothing to do: what is due runs now, not after a wake-up */
+		if (periodic_run(db, &due, 1) == -1)
+			goto dbfail;
 		/* ingest sends one NOTIFY per coalescing window (lib/alert/ingest.h):
 		 * for a while after activity, look again soon without one */
 		now = ac_mono_ms();
 		pause = now - active < FAST_WINDOW_MS ? FAST_POLL_MS : WAIT_MAX_MS;
-		if (wait_jobs(db, deadline - now < pause ? deadline - now : pause))
+		if (wait_jobs(db, deadline - now < pause ? deadline - now : pause)) {
 			active = ac_mono_ms();
+			idle = 0;	/* woken: claim before anything else */
+		} else
+			idle = 1;
 		continue;
 dbfail:
 		failures++;
 		listening = NULL;
+		idle = 1;
 		pause = (int64_t)500 << (failures < 6 ? failures - 1 : 5);
 		if (pause > PAUSE_MAX_MS)
 			pause = PAUSE_MAX_MS;

@@ -495,6 +495,37 @@ test_notify_latency(void **state)
 	assert_int_equal(reap(w, 5000), 0);
 }
 
+/* A worker woken by a notification claims before its periodic work: the
+ * rescuer (every 5 s) falls due while it is stopped, a job comes, and the
+ * job is done before the worker's next heartbeat, which follows once it is
+ * idle again. Run first, the rescuer delayed one alert in five. */
+static void
+test_woken_claims_first(void **state)
+{
+	pid_t w;
+
+	exec_sql("DELETE FROM worker_heartbeats WHERE host = 'test-woken'");
+	w = start_worker("woken", "--for", "30", "--id", "test-woken", NULL);
+	assert_true(wait_for("SELECT count(*) = 1 FROM worker_heartbeats"
+	    " WHERE host = 'test-woken'", 5000));
+	usleep(200000);	/* past its first drain, waiting */
+	assert_int_equal(kill(w, SIGSTOP), 0);
+	/* the rescuer comes due 5 s after the first heartbeat: stopped past that */
+	assert_true(wait_for("SELECT now() - seen_at > interval '5.5 s' FROM worker_heartbeats"
+	    " WHERE host = 'test-woken'", 8000));
+	exec_sql("WITH j AS (INSERT INTO jobs (kind) VALUES ('noop') RETURNING id)"
+	    " SELECT pg_notify('ac_jobs', 'noop') FROM j");
+	usleep(100000);
+	assert_int_equal(kill(w, SIGCONT), 0);
+	assert_true(wait_for("SELECT count(*) = 0 FROM jobs WHERE kind = 'noop'"
+	    " AND state <> 'done'", 2000));
+	/* then, idle, the rescuer and its heartbeat */
+	assert_true(wait_for("SELECT h.seen_at > j.finished_at FROM worker_heartbeats h, jobs j"
+	    " WHERE h.host = 'test-woken' AND j.kind = 'noop'", 3000));
+	kill(w, SIGTERM);
+	assert_int_equal(reap(w, 5000), 0);
+}
+
 static void
 test_sigterm_finishes_batch(void **state)
 {
@@ -707,6 +738,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rescue_after_kill9, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rescue_expired_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_latency, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_woken_claims_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigterm_finishes_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worker_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_four_workers_10000_jobs, setup, teardown),
