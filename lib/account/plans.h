@@ -13,11 +13,14 @@
 /* SQL: the active subscriptions whose plan has the priority feature, whose
  * users' messages go first (the fan-out's head and the order of a deliver
  * batch): AC_SQL_PRIORITY(user), whether user (a column) holds one, and
- * AC_SQL_PRIORITY_USERS, the users that do (found from the plans that have
- * the feature, by subscriptions_plan_active: none when no plan has it). */
+ * AC_SQL_PRIORITY_USERS, the users that do. The plans are read first, once
+ * (an InitPlan), and the subscriptions by subscriptions_plan_active: none
+ * when no plan has the feature. Joined to plans, the planner read every
+ * active subscription to find none (2 ms for 10,000; 9 ms on a busy host,
+ * in the fan-out's head). */
 #define AC_SQL_PRIORITY_SUBS \
-	" subscriptions sub JOIN plans p ON p.id = sub.plan_id WHERE sub.status = 'active'" \
-	"  AND sub.period_end > now() AND p.priority_support"
+	" subscriptions sub WHERE sub.status = 'active' AND sub.period_end > now()" \
+	"  AND sub.plan_id = ANY (ARRAY(SELECT p.id FROM plans p WHERE p.priority_support))"
 #define AC_SQL_PRIORITY(user) \
 	" EXISTS (SELECT 1 FROM" AC_SQL_PRIORITY_SUBS " AND sub.user_id = " user ")"
 #define AC_SQL_PRIORITY_USERS \
