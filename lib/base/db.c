@@ -469,6 +469,58 @@ ac_db_warm(struct ac_db *db, const struct ac_stmt *const *st, int n)
 	return ran;
 }
 
+/* A value of type oid that matches nothing and folds nothing away: NULL
+ * for a type not listed. */
+static const char *
+neutral(Oid type)
+{
+	switch (type) {
+	case 16:		/* bool */
+		return "f";
+	case 20: case 21: case 23: case 26: case 700: case 701: case 1700:
+		return "0";	/* int8, int2, int4, oid, float4, float8, numeric */
+	case 19: case 25: case 1042: case 1043:
+		return "";	/* name, text, bpchar, varchar */
+	case 114: case 3802:	/* json, jsonb */
+		return "{}";
+	case 1082: case 1114: case 1184:	/* date, timestamp, timestamptz */
+		return "epoch";
+	case 199: case 1000: case 1005: case 1007: case 1009: case 1015: case 1016:
+	case 1021: case 1022: case 1028: case 1115: case 1185: case 1231: case 3807:
+		return "{}";	/* their arrays */
+	default:
+		return NULL;
+	}
+}
+
+int
+ac_db_warm_plans(struct ac_db *db, const struct ac_stmt *const *st, int n)
+{
+	int ran = ac_db_warm(db, st, n);
+
+	for (int i = 0; i < n && ran > 0; i++) {
+		const char *vals[AC_DB_WARM_PARAMS];
+		PGresult *res;
+		int np;
+
+		if (st[i]->nparams > AC_DB_WARM_PARAMS || !is_prepared(db, st[i]) ||
+		    (res = PQdescribePrepared(db->conn, st[i]->name)) == NULL)
+			continue;
+		np = PQresultStatus(res) == PGRES_COMMAND_OK ? PQnparams(res) : -1;
+		for (int k = 0; k < np && k < AC_DB_WARM_PARAMS; k++)
+			vals[k] = neutral(PQparamtype(res, k));
+		PQclear(res);
+		if (np != st[i]->nparams || ac_db_begin(db) == -1)
+			continue;
+		res = ac_db_exec(db, st[i], vals, NULL, NULL);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
+			ac_debug("planning %s: %s", st[i]->name, ac_db_error(db));
+		PQclear(res);
+		ac_db_rollback(db);
+	}
+	return ran;
+}
+
 long long
 ac_db_command(struct ac_db *db, const struct ac_stmt *st, const char *const *vals)
 {

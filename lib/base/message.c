@@ -161,6 +161,25 @@ cached(const char *path, struct ac_err *e)
 	return &cache[slot];
 }
 
+size_t
+ac_message_preload(const char *const *names, size_t n)
+{
+	char path[4096];
+	size_t ready = 0;
+
+	pthread_mutex_lock(&mu);
+	for (size_t i = 0; i < n; i++) {
+		struct slot *c;
+
+		snprintf(path, sizeof(path), "%s/messages/%s.txt", ac_message_dir(), names[i]);
+		if ((c = cached(path, NULL)) != NULL && c->parsed == NULL)
+			c->parsed = ac_tmpl_parse(c->text, path, NULL);
+		ready += c != NULL && c->parsed != NULL;
+	}
+	pthread_mutex_unlock(&mu);
+	return ready;
+}
+
 char *
 ac_message_render(const char *name, const struct ac_var *vars, size_t nvars, struct ac_err *e)
 {

@@ -37,6 +37,12 @@ char	*ac_message_fill(const char *tmpl, const struct ac_var *vars, size_t nvars,
 char	*ac_message_render(const char *name, const struct ac_var *vars, size_t nvars,
 	    struct ac_err *e);
 
+/* Reads and parses the templates named (as ac_message_render() would) into
+ * the cache now, so the first message after a start reads no file; a name
+ * with no file or a bad placeholder is passed over (the render that needs
+ * it fails as before). Returns how many are ready. Thread-safe. */
+size_t	 ac_message_preload(const char *const *names, size_t n);
+
 /* A trade's exit reason as stored (lib/work/trade.c: TP_HIT, SL_HIT,
  * REPLACED, OPPOSITE, MANUAL, EXIT) in words for a person ("take profit");
  * anything else as it is (NULL: NULL). */

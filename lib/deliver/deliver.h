@@ -88,6 +88,10 @@ void	ac_render_links(const char *base_url, const char *secret);
 int	ac_render_signal(const struct ac_signal_msg *m, int ch, struct ac_texts *t, char *err,
 	    size_t errsz);
 
+/* Reads the templates ac_render_signal() uses, on every channel, into
+ * the message cache (ac_message_preload()); how many are ready. */
+int	ac_render_preload(void);
+
 /* Reads the provider settings from cfg (which must outlive the use);
  * before this, or with no credentials, every channel uses the outbox. */
 void	ac_deliver_init(const struct ac_config *cfg);

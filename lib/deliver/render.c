@@ -291,6 +291,21 @@ sms_text(const char *tmpl, const struct ac_var *vars, size_t n, char *err, size_
 }
 
 int
+ac_render_preload(void)
+{
+	static const char *const names[] = {
+		"entry", "entry.sms", "entry.telegram", "entry.html",
+		"exit", "exit.sms", "exit.telegram", "exit.html",
+		"replacement", "replacement.sms", "replacement.telegram", "replacement.html",
+		"signal_levels", "signal_levels.sms", "trade_opened", "trade_none",
+		"trade_closed", "trade_closed.sms", "push_body", "push_heading",
+		"email_layout", "email_footer", "email_subject",
+	};
+
+	return (int)ac_message_preload(names, sizeof(names) / sizeof(names[0]));
+}
+
+int
 ac_render_signal(const struct ac_signal_msg *m, int ch, struct ac_texts *t, char *err,
     size_t errsz)
 {

@@ -722,12 +722,12 @@ ac_fanout_warm(struct ac_db *db)
 	    &st_alarm_stats, &st_finish };
 	const int n = (int)(sizeof(st) / sizeof(st[0]));
 	int64_t t = ac_mono_ms();
-	int ran = ac_db_warm(db, st, n), conns = 1;
+	int ran = ac_db_warm_plans(db, st, n), conns = 1;
 
 	if (ran > 0 && split.parts > 1) {
 		open_parts(db);
 		for (int i = 0; i < split.parts; i++, conns++)
-			ran += ac_db_warm(split.db[i], st, n);
+			ran += ac_db_warm_plans(split.db[i], st, n);
 	}
 	ac_info("fan-out: %d of %d statements readied on %d connections in %lld ms", ran,
 	    n * conns, conns, (long long)(ac_mono_ms() - t));

@@ -539,7 +539,7 @@ test_worker_warms(void **state)
 	char path[1024], line[8192], sql[128], tag[24], sid[24];
 	long long before[3], plan, signal;
 	struct it_strategy s;
-	int ran, of, conns, scripts, hosts, i, tries;
+	int ran, of, conns, scripts, tmpls, hosts, i, tries;
 	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/%s", it_env("AC_TEST_OUT"), log);
@@ -555,11 +555,12 @@ test_worker_warms(void **state)
 	    "fan-out: %d of %d statements readied on %d connections", &ran, &of, &conns), 3);
 	assert_int_equal(ran, of);
 	assert_true(conns >= 1 && of == 9 * conns);
-	assert_true(it_log_line(log, "deliver: ", "statements and", line, sizeof(line)));
-	assert_int_equal(sscanf(strstr(line, "deliver: "),
-	    "deliver: %d of %d statements and %d Redis scripts readied, %d provider host",
-	    &ran, &of, &scripts, &hosts), 4);
+	assert_true(it_log_line(log, "deliver: ", "templates and", line, sizeof(line)));
+	assert_int_equal(sscanf(strstr(line, "deliver: "), "deliver: %d of %d statements, %d"
+	    " templates and %d Redis scripts readied, %d provider host", &ran, &of, &tmpls,
+	    &scripts, &hosts), 5);
 	assert_int_equal(hosts, 0);	/* no provider is set up in this suite */
+	assert_int_equal(tmpls, 23);	/* every signal template of every channel */
 	assert_int_equal(ran, of);
 	assert_true(of > 0);
 	assert_int_equal(scripts, 4);	/* the rate limits' and breakers' */
