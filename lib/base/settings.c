@@ -150,10 +150,10 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 	NUM(FANOUT_HEAD, AC_ST_INT, 25, 0, 100000, W,
 	    "a fan-out in parts first serves this many subscribers (priority plans first) "
 	    "and commits, so their messages leave while the rest fan out (0: no head)"),
-	NUM(FANOUT_HEAD_LEAD_MS, AC_ST_MS, 8, 0, 1000, W,
-	    "the parts wait this long after the head commits, so the head's messages are "
-	    "loaded and sent before the parts take the cores (0: no wait, for hosts with "
-	    "cores to spare)"),
+	NUM(FANOUT_HEAD_LEAD_MS, AC_ST_MS, 30, 0, 1000, W,
+	    "after the head commits, the parts wait until the worker sending its messages "
+	    "says the first are out, this long at most, so the parts do not take the cores "
+	    "from them (0: no wait, for hosts with cores to spare)"),
 	NUM(HEALTH_CHECK, AC_ST_BOOL, 1, 0, 1, W,
 	    "1: the minute sweep judges each strategy's heartbeats and alerts and tells "
 	    "the operators of incidents"),

@@ -14,8 +14,57 @@
 #include <jansson.h>
 
 #include "base/log.h"
+#include "base/queue.h"
 #include "base/util.h"
 #include "deliver/internal.h"
+
+/* The fan-outs whose head is in a batch: told when its requests are out. */
+const struct ac_stmt batch_head_out = { "deliver_head_out",
+	"SELECT pg_notify('" AC_HEAD_CHANNEL "', x::text) FROM unnest($1::bigint[]) x", 1 };
+
+struct heads {
+	struct ac_db	*db;
+	char		 ids[256];	/* a bigint[] literal */
+};
+
+/* send_when_out(): NOTIFY AC_HEAD_CHANNEL for each signal (not kept: a
+ * fan-out that hears nothing waits its longest, no more). */
+static void
+heads_out(void *arg)
+{
+	struct heads *h = arg;
+	const char *vals[1] = { h->ids };
+	PGresult *res = ac_db_exec(h->db, &batch_head_out, vals, NULL, NULL);
+
+	if (!ac_db_ok(h->db, res, PGRES_TUPLES_OK))
+		ac_debug("head out: %s", ac_db_error(h->db));
+	PQclear(res);
+}
+
+/* The heads (payload "head": the signal) among the n jobs into h->ids; 1
+ * if there is one. */
+static int
+heads_of(struct ac_job *const *jobs, size_t n, struct heads *h)
+{
+	size_t len = 1;
+
+	h->ids[0] = '{';
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_object_get(jobs[i]->payload, "head");
+		int w;
+
+		if (!json_is_integer(v) || json_integer_value(v) <= 0)
+			continue;
+		w = snprintf(h->ids + len, sizeof(h->ids) - len, "%s%lld", len > 1 ? "," : "",
+		    (long long)json_integer_value(v));
+		if (w < 0 || (size_t)w >= sizeof(h->ids) - len - 1)
+			break;	/* enough: the rest wait their longest */
+		len += (size_t)w;
+	}
+	h->ids[len] = '}';
+	h->ids[len + 1] = '\0';
+	return len > 1;
+}
 
 /* Frees a struct job_results (the runner calls it with the job). */
 static void
@@ -120,6 +169,7 @@ batch_run(struct ac_db *db, struct ac_job *const *jobs, size_t n,
     const volatile sig_atomic_t *stop, const struct ac_stmt *load, const char *key,
     item_setup_fn setup, int record)
 {
+	struct heads heads;
 	struct item *items;
 	long long *ids;
 	char *arr, *p;
@@ -172,6 +222,10 @@ batch_run(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 		free(at);
 		PQclear(res);
 		t1 = ac_mono_ms();
+		if (heads_of(jobs, n, &heads)) {
+			heads.db = db;
+			send_when_out(heads_out, &heads);
+		}
 		send_run(items, total, stop, record ? db : NULL);
 		ac_debug("%zu items of %zu jobs: loaded and set up in %lld ms, sent in %lld ms",
 		    total, n, (long long)(t1 - t0), (long long)(ac_mono_ms() - t1));

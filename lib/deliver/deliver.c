@@ -320,7 +320,7 @@ void
 ac_deliver_warm(struct ac_db *db)
 {
 	static const struct ac_stmt *const st[] = { &st_load, &st_sent_many, &st_sent,
-	    &st_failed, &st_retry, &st_stale };
+	    &st_failed, &st_retry, &st_stale, &batch_head_out };
 	int64_t t = ac_mono_ms();
 	int ran = ac_db_warm_plans(db, st, (int)(sizeof(st) / sizeof(st[0])));
 	int scripts = limits_warm();

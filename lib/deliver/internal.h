@@ -225,6 +225,13 @@ void	item_stale(struct item *it);
 /* Frees it's transfer (the texts and result stay). */
 void	item_reset(struct item *it);
 
+/* NOTIFY AC_HEAD_CHANNEL for each signal of $1 (bigint[]): batch.c's. */
+extern const struct ac_stmt batch_head_out;
+
+/* fn(arg), once, when the next send_run() has its first requests out
+ * (every send that could go at once has gone) or has nothing to send. */
+void	send_when_out(void (*fn)(void *), void *arg);
+
 /* Drives the items' sends until each has a result (see send.c). With db,
  * the deliveries sent are recorded as they go. */
 void	send_run(struct item *items, size_t n, const volatile sig_atomic_t *stop,

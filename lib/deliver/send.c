@@ -24,7 +24,27 @@
 static struct {
 	struct send_cfg	 cfg;
 	CURLM		*multi;
+	void		(*out_fn)(void *);	/* send_when_out() */
+	void		*out_arg;
 } S;
+
+void
+send_when_out(void (*fn)(void *), void *arg)
+{
+	S.out_fn = fn;
+	S.out_arg = arg;
+}
+
+/* The send_when_out() call, if one is due. */
+static void
+out_now(void)
+{
+	void (*fn)(void *) = S.out_fn;
+
+	S.out_fn = NULL;
+	if (fn != NULL)
+		fn(S.out_arg);
+}
 
 void
 send_init(const struct send_cfg *cfg)
@@ -993,6 +1013,7 @@ send_run(struct item *items, size_t n, const volatile sig_atomic_t *stop, struct
 		if (total == 0 && left == 0)
 			break;
 		curl_multi_perform(S.multi, &running);
+		out_now();	/* the first pass: what could go is on its way */
 		while ((msg = curl_multi_info_read(S.multi, &running)) != NULL) {
 			struct item *it;
 			size_t members;
@@ -1024,6 +1045,7 @@ send_run(struct item *items, size_t n, const volatile sig_atomic_t *stop, struct
 		}
 	}
 	record_done(&rec, 1);
+	out_now();	/* nothing went: no one is to wait for it */
 	ac_buf_free(&rec.offered);
 	free(ord);
 }

@@ -1,4 +1,5 @@
 /* fanout.c — see fanout.h. */
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -172,7 +173,8 @@ static const struct ac_stmt st_trades = { "fanout_trades",
 	" $12::bigint[], $13::bigint[], $14::text[], $15::numeric[], $16::numeric[])", 16 };
 
 /* Deliveries for every matched user, a deliver job per DELIVER_CHUNK
- * queued ones ($7; keyed by the first delivery, which is in no other job),
+ * queued ones ($7; keyed by the first delivery, which is in no other job;
+ * a head's, $8, names its signal: "head", base/queue.h's AC_HEAD_CHANNEL),
  * and one wake-up for the workers. */
 #define DELIVER_CHUNK "500"
 static const struct ac_stmt st_deliveries = { "fanout_deliveries",
@@ -186,11 +188,12 @@ static const struct ac_stmt st_deliveries = { "fanout_deliveries",
 	" q AS (SELECT id, (row_number() OVER (ORDER BY id) - 1) / $7::int AS chunk"
 	"  FROM d WHERE status = 'queued'),"
 	" j AS (" AC_SQL_JOBS_INSERT("")
-	"  SELECT 'deliver', jsonb_build_object('delivery_ids', jsonb_agg(id ORDER BY id)),"
+	"  SELECT 'deliver', jsonb_strip_nulls(jsonb_build_object('delivery_ids',"
+	"  jsonb_agg(id ORDER BY id), 'head', $8::bigint)),"
 	"  'deliver:' || min(id), now() FROM q GROUP BY chunk"
 	"  ON CONFLICT (unique_key) DO NOTHING RETURNING 1)"
 	" SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM q),"
-	" CASE WHEN EXISTS (SELECT 1 FROM j) THEN pg_notify('ac_jobs', 'deliver') END", 7 };
+	" CASE WHEN EXISTS (SELECT 1 FROM j) THEN pg_notify('ac_jobs', 'deliver') END", 8 };
 
 /* The served users' alarms' statistics (a subscription's usage is counted
  * from its deliveries and trades when shown, not kept twice). */
@@ -493,7 +496,7 @@ struct writes {
 	/* deliveries: user, alarm, channel, kind, skip reason */
 	struct ac_pgarray du, da, dc, dk, ds;
 	long long	 matched;
-	const char	*dv[7];
+	const char	*dv[8];
 	/* alarms' statistics: alarm, trades opened */
 	struct ac_pgarray xa, xo;
 	const char	*xv[2];
@@ -569,7 +572,7 @@ plan_trades(struct writes *w, const struct fan *f, const struct cand *c, int n)
 
 /* A delivery per channel for every matched user, as st_deliveries'. */
 static void
-plan_deliveries(struct writes *w, const struct fan *f, const struct cand *c, int n)
+plan_deliveries(struct writes *w, const struct fan *f, const struct cand *c, int n, int head)
 {
 	int i, ch;
 
@@ -598,6 +601,7 @@ plan_deliveries(struct writes *w, const struct fan *f, const struct cand *c, int
 	w->dv[4] = ac_pgarray_text(&w->dk);
 	w->dv[5] = ac_pgarray_text(&w->ds);
 	w->dv[6] = DELIVER_CHUNK;
+	w->dv[7] = head ? f->sid : NULL;
 }
 
 /* The served users' alarms' statistics, as st_alarm_stats'. */
@@ -625,7 +629,7 @@ plan_stats(struct writes *w, const struct cand *c, int n)
  * deliveries queued. 0, -1 on a database error, -2 when the trades were
  * not as read. */
 static int
-write_all(struct ac_db *db, const struct fan *f, const struct cand *c, int n,
+write_all(struct ac_db *db, const struct fan *f, const struct cand *c, int n, int head,
     long long *opened, long long *matched, long long *queued)
 {
 	struct writes w;
@@ -634,7 +638,7 @@ write_all(struct ac_db *db, const struct fan *f, const struct cand *c, int n,
 
 	writes_init(&w);
 	plan_trades(&w, f, c, n);
-	plan_deliveries(&w, f, c, n);
+	plan_deliveries(&w, f, c, n, head);
 	plan_stats(&w, c, n);
 	*opened = w.nopen;
 	*matched = w.matched;
@@ -692,8 +696,9 @@ static struct {
 	int		 parts;		/* at most PARTS_MAX */
 	int		 min_alarms;	/* split only fan-outs at least this large */
 	int		 head;		/* a split fan-out's head: this many users first */
-	int		 lead_ms;	/* the parts start this long after the head's commit */
+	int		 lead_ms;	/* the parts wait this long at most for the head */
 	struct ac_db	*db[PARTS_MAX];	/* the parts' own connections */
+	int		 listening;	/* db[0]'s backend that LISTENs AC_HEAD_CHANNEL */
 } split = { .parts = 1 };
 
 void
@@ -712,6 +717,63 @@ open_parts(struct ac_db *db)
 	for (int i = 0; i < split.parts; i++)
 		if (split.db[i] == NULL)
 			split.db[i] = ac_db_new_like(db);
+}
+
+/* LISTEN AC_HEAD_CHANNEL on the head's connection, unless its backend does
+ * already (a reconnect forgets it). 0, or -1: the wait will hear nothing. */
+static int
+head_listen(struct ac_db *db)
+{
+	PGconn *c = ac_db_conn(db);
+	PGresult *res;
+
+	if (c == NULL)
+		return -1;
+	if (split.listening == PQbackendPID(c))
+		return 0;
+	if (!ac_db_ok(db, res = ac_db_query(db, "LISTEN " AC_HEAD_CHANNEL, 0, NULL),
+	    PGRES_COMMAND_OK))
+		return -1;
+	PQclear(res);
+	split.listening = PQbackendPID(c);
+	return 0;
+}
+
+/*
+ * Waits, at most ms, for the word (AC_HEAD_CHANNEL, from the deliver batch
+ * that took the head's messages) that the first of them are out: until
+ * then the parts, two busy backends on a host of two cores, would slow the
+ * head's load and sends (the first subscriber) down. Other notifications
+ * on this connection are no one's: freed. Returns how long it waited; *heard
+ * 1 if the word came.
+ */
+static int64_t
+head_wait(struct ac_db *db, long long signal_id, int ms, int *heard)
+{
+	int64_t t0 = ac_mono_ms(), left;
+	PGconn *c = ac_db_conn(db);
+
+	*heard = 0;
+	if (c == NULL || split.listening != PQbackendPID(c)) {
+		poll(NULL, 0, ms);	/* no LISTEN: the longest wait */
+		return ac_mono_ms() - t0;
+	}
+	while (PQconsumeInput(c)) {
+		struct pollfd pfd = { .fd = PQsocket(c), .events = POLLIN };
+		PGnotify *nf;
+
+		while ((nf = PQnotifies(c)) != NULL) {
+			if (strcmp(nf->relname, AC_HEAD_CHANNEL) == 0 &&
+			    strtoll(nf->extra, NULL, 10) == signal_id)
+				*heard = 1;
+			PQfreemem(nf);
+		}
+		if (*heard || (left = ms - (ac_mono_ms() - t0)) <= 0)
+			break;
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			break;
+	}
+	return ac_mono_ms() - t0;	/* a broken connection: the parts reconnect */
 }
 
 void
@@ -776,7 +838,8 @@ run_part(void *arg)
 	} while (0)
 	STEP(candidates(p->db, p->f, p->parts, p->k, p->only, &c, &p->n));
 	STEP(decide(p->db, p->f, c, p->n));
-	STEP(write_all(p->db, p->f, c, p->n, &p->opened, &p->matched, &p->queued));
+	STEP(write_all(p->db, p->f, c, p->n, p->only != NULL, &p->opened, &p->matched,
+	    &p->queued));
 #undef STEP
 	if (p->own_tx && ac_db_commit(p->db) == -1)
 		p->rc = -1;
@@ -852,7 +915,8 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	struct fan f;
 	PGresult *res;
 	int r, parts, n = 0, failed = -1;
-	int64_t head_ms = 0;
+	int64_t head_ms = 0, lead_ms = 0;
+	int heard = 0;
 
 	memset(&f, 0, sizeof(f));
 	if (signal_id == 0)
@@ -862,6 +926,9 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 		    ac_db_error(db));
 	parts = parts_for(db, &f);
 	if (parts > 1 && split.head > 0) {
+		if (split.lead_ms > 0 && head_listen(split.db[0]) == -1)
+			ac_debug("signal %lld: no word of its head: %s", signal_id,
+			    ac_db_error(split.db[0]));
 		head_ms = ac_mono_ms();
 		r = run_head(&f, &head);
 		head_ms = ac_mono_ms() - head_ms;
@@ -875,7 +942,7 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 		/* the head's messages are being loaded by a free worker: on a
 		 * host with few cores, the parts would slow that down */
 		if (head.queued > 0 && split.lead_ms > 0)
-			poll(NULL, 0, split.lead_ms);
+			lead_ms = head_wait(split.db[0], signal_id, split.lead_ms, &heard);
 	}
 	memset(part, 0, sizeof(part));
 	for (int k = 0; k < parts; k++) {
@@ -911,11 +978,13 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	PQclear(res);
 	ac_info("signal %lld: %d candidates, %lld matched, %lld deliveries queued, "
 	    "%lld trades opened, %lld ms in %d part%s after a head of %d (%lld ms: candidates %lld,"
-	    " charges %lld, writes %lld ms, then commit and a %d ms lead; part 1: candidates %lld,"
-	    " charges %lld, writes %lld ms, then commit)", signal_id, n, matched,
+	    " charges %lld, writes %lld ms, then commit and %lld ms until its first requests were"
+	    " out%s; part 1: candidates %lld, charges %lld, writes %lld ms, then commit)",
+	    signal_id, n, matched,
 	    queued, opened, (long long)(ac_mono_ms() - started), parts, parts == 1 ? "" : "s",
 	    head.n, (long long)head_ms, (long long)head.ms[0], (long long)head.ms[1],
-	    (long long)head.ms[2], head.queued > 0 ? split.lead_ms : 0,
+	    (long long)head.ms[2], (long long)lead_ms,
+	    lead_ms > 0 && !heard ? " (not heard: the longest wait)" : "",
 	    (long long)part[0].ms[0], (long long)part[0].ms[1],
 	    (long long)part[0].ms[2]);
 	return AC_JOB_DONE;

@@ -366,8 +366,10 @@ test_thousand_users(void **state)
 	snprintf(ids, sizeof(ids), "signal %lld: ", signal);
 	if (!worker_logged(ids, "in 2 parts after a head of 25"))
 		fail_msg("the worker's log has no \"%s... in 2 parts after a head of 25\"", ids);
-	if (!worker_logged(ids, "then commit and a 8 ms lead;"))
-		fail_msg("the worker's log has no \"%s... then commit and a 8 ms lead\"", ids);
+	/* one worker (--once): no one sends the head meanwhile, the parts
+	 * wait their longest (AC_FANOUT_HEAD_LEAD_MS, 30) */
+	if (!worker_logged(ids, "until its first requests were out (not heard: the longest wait)"))
+		fail_msg("the worker's log has no \"%s... (not heard: the longest wait)\"", ids);
 	/* the head (AC_FANOUT_HEAD: the 10 with priority, then the lowest
 	 * ids) committed before the parts: its deliveries are the first */
 	assert_int_equal(it_q_ll("SELECT count(*) FROM (SELECT user_id FROM deliveries"
@@ -525,6 +527,24 @@ test_keys(void **state)
 	(void)state;
 }
 
+/* n users of a new 4h strategy and plan (cost 1), telegram only, 5
+ * credits each, and a BUY for them queued; its id, also as text in sid. */
+static long long
+telegram_buy(int n, char *sid, size_t sidsz)
+{
+	struct it_strategy s;
+	long long plan, signal;
+	char tag[24];
+
+	it_strategy_new(&s, "4h", NULL);
+	plan = plan_new(s.id, "1");
+	it_rand_hex(tag, 10);
+	users_bulk(tag, n, plan, s.id, "{telegram}", "{5}");
+	signal = signal_new(s.id, "BUY", "300", "330", "270", "0");
+	snprintf(sid, sidsz, "%lld", signal);
+	return signal;
+}
+
 /* A worker that is to listen readies its connections first: every
  * statement of a fan-out, on its own connection and each part's, and of a
  * deliver batch runs once with NULL parameters and is rolled back. Each
@@ -536,9 +556,8 @@ test_worker_warms(void **state)
 	/* what only a fan-out writes (the worker's sweeps may write the rest) */
 	static const char *const tables[] = { "trades", "deliveries", "daily_signals" };
 	const char *log = "test_fanout-warm.log";
-	char path[1024], line[8192], sql[128], tag[24], sid[24];
-	long long before[3], plan, signal;
-	struct it_strategy s;
+	char path[1024], line[8192], sql[128], sid[24];
+	long long before[3];
 	int ran, of, conns, scripts, tmpls, hosts, i, tries;
 	pid_t pid;
 
@@ -569,12 +588,7 @@ test_worker_warms(void **state)
 		assert_int_equal(it_q_ll(sql, NULL), before[i]);
 	}
 	/* and then it fans out */
-	it_strategy_new(&s, "4h", NULL);
-	plan = plan_new(s.id, "1");
-	it_rand_hex(tag, 10);
-	users_bulk(tag, 40, plan, s.id, "{telegram}", "{5}");
-	signal = signal_new(s.id, "BUY", "300", "330", "270", "0");
-	snprintf(sid, sizeof(sid), "%lld", signal);
+	telegram_buy(40, sid, sizeof(sid));
 	for (tries = 0; tries < 200 && it_q_ll("SELECT count(*) FROM signals WHERE id = $1"
 	    " AND status = 'processed'", sid, NULL) == 0; tries++)
 		usleep(50 * 1000);
@@ -584,6 +598,57 @@ test_worker_warms(void **state)
 	    " || $1", sid, NULL), 40);
 	kill(pid, SIGTERM);
 	assert_int_equal(it_reap(pid), 0);
+	check_ledger();
+	(void)state;
+}
+
+/* Two workers: while one fans out to 1,000 users, the other takes the
+ * head's messages, and the parts start when it says the first are out
+ * (AC_HEAD_CHANNEL), before the longest wait (30 ms). */
+static void
+test_head_out_heard(void **state)
+{
+	static const char *const logs[2] = { "test_fanout-heard-1.log", "test_fanout-heard-2.log" };
+	char sid[24], line[8192], want[64];
+	long long signal, waited = -1;
+	pid_t pid[2];
+	int tries, fanned = 0;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(line, sizeof(line), "%s/%s", it_env("AC_TEST_OUT"), logs[i]);
+		unlink(line);
+		pid[i] = it_worker_start(logs[i], "--for", "30", NULL);
+	}
+	for (int i = 0; i < 2; i++)
+		assert_true(it_log_wait(logs[i], ": listening,", "", line, sizeof(line), 10000));
+	signal = telegram_buy(1000, sid, sizeof(sid));
+	for (tries = 0; tries < 300 && it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1"
+	    " AND status = 'sent'", sid, NULL) < 1000; tries++)
+		usleep(50 * 1000);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1"
+	    " AND status = 'sent'", sid, NULL), 1000);
+	for (int i = 0; i < 2; i++) {
+		kill(pid[i], SIGTERM);
+		assert_int_equal(it_reap(pid[i]), 0);
+	}
+	snprintf(want, sizeof(want), "signal %lld: ", signal);
+	for (int i = 0; i < 2; i++) {
+		const char *at;
+
+		if (!it_log_line(logs[i], want, "after a head of 25", line, sizeof(line)))
+			continue;
+		fanned++;
+		if ((at = strstr(line, "then commit and ")) != NULL)
+			sscanf(at, "then commit and %lld ms until its first requests were out;", &waited);
+		if (strstr(line, "not heard") != NULL)
+			fail_msg("the parts did not hear of the head: %s", line);
+	}
+	assert_int_equal(fanned, 1);
+	assert_true(waited >= 0 && waited < 30);
+	/* the head's messages are the first sent */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM (SELECT id FROM deliveries WHERE"
+	    " signal_id = $1 ORDER BY sent_at, id LIMIT 25) d WHERE d.id IN (SELECT id FROM"
+	    " deliveries WHERE signal_id = $1 ORDER BY id LIMIT 25)", sid, NULL), 25);
 	check_ledger();
 	(void)state;
 }
@@ -1102,6 +1167,7 @@ main(void)
 		cmocka_unit_test(test_writes_fail_together),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_worker_warms),
+		cmocka_unit_test(test_head_out_heard),
 		cmocka_unit_test(test_exit_to_flat),
 		cmocka_unit_test(test_tp_hit_per_trade),
 		cmocka_unit_test(test_crash),
