@@ -24,10 +24,10 @@
 	"INSERT INTO jobs (kind, payload, unique_key, run_at" more ")"
 
 /* The channel a deliver batch that carries a fan-out's head (its jobs'
- * payload names the signal: {"head": id}) notifies, payload the signal's
- * id, once the first of its requests is out: the fan-out's parts, waiting
- * on it (AC_FANOUT_HEAD_LEAD_MS at most), start then, not while the head's
- * sends still need the cores. */
+ * payload names the signal: {"head": id}) notifies: "c:<id>" as it loads
+ * the head, "<id>" once the first of its requests are out. The fan-out's
+ * parts, waiting on it (AC_FANOUT_HEAD_LEAD_MS at most), start then, not
+ * while the head's sends still need the cores. */
 #define AC_HEAD_CHANNEL	"ac_head"
 
 /* The jobs table's default for max_attempts (sql/001_core.sql). */

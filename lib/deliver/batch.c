@@ -18,9 +18,10 @@
 #include "base/util.h"
 #include "deliver/internal.h"
 
-/* The fan-outs whose head is in a batch: told when its requests are out. */
+/* The fan-outs whose head is in a batch ($1): told it is taken (with the
+ * load, $2 'c:') and when its requests are out ($2 ''). */
 const struct ac_stmt batch_head_out = { "deliver_head_out",
-	"SELECT pg_notify('" AC_HEAD_CHANNEL "', x::text) FROM unnest($1::bigint[]) x", 1 };
+	"SELECT pg_notify('" AC_HEAD_CHANNEL "', $2 || x::text) FROM unnest($1::bigint[]) x", 2 };
 
 struct heads {
 	struct ac_db	*db;
@@ -33,7 +34,7 @@ static void
 heads_out(void *arg)
 {
 	struct heads *h = arg;
-	const char *vals[1] = { h->ids };
+	const char *vals[2] = { h->ids, "" };
 	PGresult *res = ac_db_exec(h->db, &batch_head_out, vals, NULL, NULL);
 
 	if (!ac_db_ok(h->db, res, PGRES_TUPLES_OK))
@@ -199,7 +200,22 @@ batch_run(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 	strcpy(p, "}");
 	vals[0] = arr;
 	t0 = ac_mono_ms();
-	res = ac_db_exec(db, load, vals, NULL, NULL);
+	if (heads_of(jobs, n, &heads)) {
+		/* the fan-out waits for this word, then for the next */
+		const char *hv[2] = { heads.ids, "c:" };
+		struct ac_db_pipe pipe[2] = { { &batch_head_out, hv, NULL }, { load, vals, NULL } };
+
+		heads.db = db;
+		if (ac_db_pipeline(db, pipe, 2) == 0) {
+			res = pipe[1].res;
+			send_when_out(heads_out, &heads);
+		} else {	/* as a lone load would have, and no word */
+			PQclear(pipe[1].res);
+			res = ac_db_exec(db, load, vals, NULL, NULL);
+		}
+		PQclear(pipe[0].res);
+	} else
+		res = ac_db_exec(db, load, vals, NULL, NULL);
 	free(arr);
 	if (ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		size_t nrows = (size_t)PQntuples(res);
@@ -222,10 +238,6 @@ batch_run(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 		free(at);
 		PQclear(res);
 		t1 = ac_mono_ms();
-		if (heads_of(jobs, n, &heads)) {
-			heads.db = db;
-			send_when_out(heads_out, &heads);
-		}
 		send_run(items, total, stop, record ? db : NULL);
 		ac_debug("%zu items of %zu jobs: loaded and set up in %lld ms, sent in %lld ms",
 		    total, n, (long long)(t1 - t0), (long long)(ac_mono_ms() - t1));

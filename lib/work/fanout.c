@@ -739,13 +739,18 @@ head_listen(struct ac_db *db)
 	return 0;
 }
 
+#define HEAD_TAKEN_MS	10	/* no worker took the head by then: none is free */
+
 /*
- * Waits, at most ms, for the word (AC_HEAD_CHANNEL, from the deliver batch
- * that took the head's messages) that the first of them are out: until
+ * Waits for the word (AC_HEAD_CHANNEL, from the deliver batch that takes
+ * the head's messages) that the first of them are out, at most ms: until
  * then the parts, two busy backends on a host of two cores, would slow the
- * head's load and sends (the first subscriber) down. Other notifications
- * on this connection are no one's: freed. Returns how long it waited; *heard
- * 1 if the word came.
+ * head's load and sends (the first subscriber) down. A batch says "c:<id>"
+ * as it loads the head: without it within HEAD_TAKEN_MS no worker is free
+ * (a lone worker, which runs the head after the parts) and the wait ends.
+ * Other notifications on this connection are no one's: freed. Returns how
+ * long it waited; *heard 2 if the word came, 1 if the head was only taken,
+ * 0 if nothing was heard.
  */
 static int64_t
 head_wait(struct ac_db *db, long long signal_id, int ms, int *heard)
@@ -755,7 +760,7 @@ head_wait(struct ac_db *db, long long signal_id, int ms, int *heard)
 
 	*heard = 0;
 	if (c == NULL || split.listening != PQbackendPID(c)) {
-		poll(NULL, 0, ms);	/* no LISTEN: the longest wait */
+		poll(NULL, 0, ms < HEAD_TAKEN_MS ? ms : HEAD_TAKEN_MS);	/* no LISTEN */
 		return ac_mono_ms() - t0;
 	}
 	while (PQconsumeInput(c)) {
@@ -763,12 +768,18 @@ head_wait(struct ac_db *db, long long signal_id, int ms, int *heard)
 		PGnotify *nf;
 
 		while ((nf = PQnotifies(c)) != NULL) {
+			const char *x = nf->extra;
+			int claim = strncmp(x, "c:", 2) == 0;
+
 			if (strcmp(nf->relname, AC_HEAD_CHANNEL) == 0 &&
-			    strtoll(nf->extra, NULL, 10) == signal_id)
-				*heard = 1;
+			    strtoll(x + (claim ? 2 : 0), NULL, 10) == signal_id &&
+			    *heard < (claim ? 1 : 2))
+				*heard = claim ? 1 : 2;
 			PQfreemem(nf);
 		}
-		if (*heard || (left = ms - (ac_mono_ms() - t0)) <= 0)
+		left = (*heard ? ms : (ms < HEAD_TAKEN_MS ? ms : HEAD_TAKEN_MS)) -
+		    (ac_mono_ms() - t0);
+		if (*heard == 2 || left <= 0)
 			break;
 		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
 			break;
@@ -978,13 +989,14 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	PQclear(res);
 	ac_info("signal %lld: %d candidates, %lld matched, %lld deliveries queued, "
 	    "%lld trades opened, %lld ms in %d part%s after a head of %d (%lld ms: candidates %lld,"
-	    " charges %lld, writes %lld ms, then commit and %lld ms until its first requests were"
-	    " out%s; part 1: candidates %lld, charges %lld, writes %lld ms, then commit)",
+	    " charges %lld, writes %lld ms, then commit and %lld ms waiting for its first requests"
+	    " to be out%s; part 1: candidates %lld, charges %lld, writes %lld ms, then commit)",
 	    signal_id, n, matched,
 	    queued, opened, (long long)(ac_mono_ms() - started), parts, parts == 1 ? "" : "s",
 	    head.n, (long long)head_ms, (long long)head.ms[0], (long long)head.ms[1],
 	    (long long)head.ms[2], (long long)lead_ms,
-	    lead_ms > 0 && !heard ? " (not heard: the longest wait)" : "",
+	    lead_ms == 0 || heard == 2 ? "" : heard == 1 ? " (taken, not yet out: the longest wait)" :
+	    " (no worker free to take it)",
 	    (long long)part[0].ms[0], (long long)part[0].ms[1],
 	    (long long)part[0].ms[2]);
 	return AC_JOB_DONE;
