@@ -494,10 +494,11 @@ neutral(Oid type)
 }
 
 int
-ac_db_warm_plans(struct ac_db *db, const struct ac_stmt *const *st, int n)
+ac_db_warm_plans(struct ac_db *db, const struct ac_stmt *const *st, int n, int *planned)
 {
 	int ran = ac_db_warm(db, st, n);
 
+	*planned = 0;
 	for (int i = 0; i < n && ran > 0; i++) {
 		const char *vals[AC_DB_WARM_PARAMS];
 		PGresult *res;
@@ -513,7 +514,9 @@ ac_db_warm_plans(struct ac_db *db, const struct ac_stmt *const *st, int n)
 		if (np != st[i]->nparams || ac_db_begin(db) == -1)
 			continue;
 		res = ac_db_exec(db, st[i], vals, NULL, NULL);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
+		if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK)
+			(*planned)++;
+		else
 			ac_debug("planning %s: %s", st[i]->name, ac_db_error(db));
 		PQclear(res);
 		ac_db_rollback(db);

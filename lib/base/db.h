@@ -113,9 +113,12 @@ int		 ac_db_warm(struct ac_db *db, const struct ac_stmt *const *st, int n);
  * NULL folds the planner's work away (id = NULL is no plan at all), these
  * are planned in full, so the first real bind does not read the catalogs
  * (5-10 ms for a statement of many subqueries). Only for statements that
- * such values narrow to no row. Returns how many ran in the first pass.
+ * such values narrow to no row. Returns how many ran in the first pass;
+ * *planned gets how many ran in the second (one that fails is logged,
+ * debug: the first real bind plans it).
  */
-int		 ac_db_warm_plans(struct ac_db *db, const struct ac_stmt *const *st, int n);
+int		 ac_db_warm_plans(struct ac_db *db, const struct ac_stmt *const *st, int n,
+		    int *planned);
 
 /* 1 if the server answers a trivial statement, else 0 (error recorded). */
 int		 ac_db_ping(struct ac_db *db);

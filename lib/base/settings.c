@@ -152,9 +152,9 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 	    "and commits, so their messages leave while the rest fan out (0: no head)"),
 	NUM(FANOUT_HEAD_LEAD_MS, AC_ST_MS, 30, 0, 1000, W,
 	    "after the head commits, the parts wait until the worker sending its messages "
-	    "says the first are out, this long at most (10 ms when no worker takes them), so "
-	    "the parts do not take the cores from them (0: no wait, for hosts with cores to "
-	    "spare)"),
+	    "says the first are out, this long at most (a third of it when no worker takes "
+	    "them), so the parts do not take the cores from them (0: no wait, for hosts with "
+	    "cores to spare)"),
 	NUM(HEALTH_CHECK, AC_ST_BOOL, 1, 0, 1, W,
 	    "1: the minute sweep judges each strategy's heartbeats and alerts and tells "
 	    "the operators of incidents"),

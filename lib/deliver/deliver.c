@@ -322,12 +322,14 @@ ac_deliver_warm(struct ac_db *db)
 	static const struct ac_stmt *const st[] = { &st_load, &st_sent_many, &st_sent,
 	    &st_failed, &st_retry, &st_stale, &batch_head_out };
 	int64_t t = ac_mono_ms();
-	int ran = ac_db_warm_plans(db, st, (int)(sizeof(st) / sizeof(st[0])));
+	int planned, ran = ac_db_warm_plans(db, st, (int)(sizeof(st) / sizeof(st[0])),
+	    &planned);
 	int scripts = limits_warm();
 	int tmpls = ac_render_preload(), hosts = send_connect();
 
-	ac_info("deliver: %d of %zu statements, %d templates and %d Redis scripts readied, "
-	    "%d provider host%s connected in %lld ms", ran, sizeof(st) / sizeof(st[0]), tmpls,
+	ac_info("deliver: %d of %zu statements (%d planned in full), %d templates and %d Redis"
+	    " scripts readied, %d provider host%s connected in %lld ms", ran,
+	    sizeof(st) / sizeof(st[0]), planned, tmpls,
 	    scripts, hosts, hosts == 1 ? "" : "s", (long long)(ac_mono_ms() - t));
 }
 

@@ -698,7 +698,6 @@ static struct {
 	int		 head;		/* a split fan-out's head: this many users first */
 	int		 lead_ms;	/* the parts wait this long at most for the head */
 	struct ac_db	*db[PARTS_MAX];	/* the parts' own connections */
-	int		 listening;	/* db[0]'s backend that LISTENs AC_HEAD_CHANNEL */
 } split = { .parts = 1 };
 
 void
@@ -719,51 +718,41 @@ open_parts(struct ac_db *db)
 			split.db[i] = ac_db_new_like(db);
 }
 
-/* LISTEN AC_HEAD_CHANNEL on the head's connection, unless its backend does
- * already (a reconnect forgets it). 0, or -1: the wait will hear nothing. */
+/* LISTEN (on 1) or UNLISTEN (0) AC_HEAD_CHANNEL on the head's connection:
+ * for the length of one fan-out's head, so a worker does not collect the
+ * heads of every other fan-out (its backend would block sending them, and
+ * hold back the server's notification queue). 0, or -1. */
 static int
-head_listen(struct ac_db *db)
+head_listen(struct ac_db *db, int on)
 {
-	PGconn *c = ac_db_conn(db);
 	PGresult *res;
 
-	if (c == NULL)
-		return -1;
-	if (split.listening == PQbackendPID(c))
-		return 0;
-	if (!ac_db_ok(db, res = ac_db_query(db, "LISTEN " AC_HEAD_CHANNEL, 0, NULL),
-	    PGRES_COMMAND_OK))
+	if (!ac_db_ok(db, res = ac_db_query(db, on ? "LISTEN " AC_HEAD_CHANNEL :
+	    "UNLISTEN " AC_HEAD_CHANNEL, 0, NULL), PGRES_COMMAND_OK))
 		return -1;
 	PQclear(res);
-	split.listening = PQbackendPID(c);
 	return 0;
 }
-
-#define HEAD_TAKEN_MS	10	/* no worker took the head by then: none is free */
 
 /*
  * Waits for the word (AC_HEAD_CHANNEL, from the deliver batch that takes
  * the head's messages) that the first of them are out, at most ms: until
  * then the parts, two busy backends on a host of two cores, would slow the
  * head's load and sends (the first subscriber) down. A batch says "c:<id>"
- * as it loads the head: without it within HEAD_TAKEN_MS no worker is free
+ * as it loads the head: without it within a third of ms no worker is free
  * (a lone worker, which runs the head after the parts) and the wait ends.
- * Other notifications on this connection are no one's: freed. Returns how
- * long it waited; *heard 2 if the word came, 1 if the head was only taken,
- * 0 if nothing was heard.
+ * Other notifications are no one's: freed. Returns how long it waited;
+ * *heard 2 if the word came, 1 if the head was only taken, 0 if nothing.
  */
 static int64_t
 head_wait(struct ac_db *db, long long signal_id, int ms, int *heard)
 {
 	int64_t t0 = ac_mono_ms(), left;
 	PGconn *c = ac_db_conn(db);
+	int taken_ms = ms / 3 > 0 ? ms / 3 : 1;
 
 	*heard = 0;
-	if (c == NULL || split.listening != PQbackendPID(c)) {
-		poll(NULL, 0, ms < HEAD_TAKEN_MS ? ms : HEAD_TAKEN_MS);	/* no LISTEN */
-		return ac_mono_ms() - t0;
-	}
-	while (PQconsumeInput(c)) {
+	while (c != NULL && PQconsumeInput(c)) {
 		struct pollfd pfd = { .fd = PQsocket(c), .events = POLLIN };
 		PGnotify *nf;
 
@@ -777,8 +766,7 @@ head_wait(struct ac_db *db, long long signal_id, int ms, int *heard)
 				*heard = claim ? 1 : 2;
 			PQfreemem(nf);
 		}
-		left = (*heard ? ms : (ms < HEAD_TAKEN_MS ? ms : HEAD_TAKEN_MS)) -
-		    (ac_mono_ms() - t0);
+		left = (*heard ? ms : taken_ms) - (ac_mono_ms() - t0);
 		if (*heard == 2 || left <= 0)
 			break;
 		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
@@ -795,15 +783,17 @@ ac_fanout_warm(struct ac_db *db)
 	    &st_alarm_stats, &st_finish };
 	const int n = (int)(sizeof(st) / sizeof(st[0]));
 	int64_t t = ac_mono_ms();
-	int ran = ac_db_warm_plans(db, st, n), conns = 1;
+	int planned, more, ran = ac_db_warm_plans(db, st, n, &planned), conns = 1;
 
 	if (ran > 0 && split.parts > 1) {
 		open_parts(db);
-		for (int i = 0; i < split.parts; i++, conns++)
-			ran += ac_db_warm_plans(split.db[i], st, n);
+		for (int i = 0; i < split.parts; i++, conns++) {
+			ran += ac_db_warm_plans(split.db[i], st, n, &more);
+			planned += more;
+		}
 	}
-	ac_info("fan-out: %d of %d statements readied on %d connections in %lld ms", ran,
-	    n * conns, conns, (long long)(ac_mono_ms() - t));
+	ac_info("fan-out: %d of %d statements readied (%d planned in full) on %d connections"
+	    " in %lld ms", ran, n * conns, planned, conns, (long long)(ac_mono_ms() - t));
 }
 
 void
@@ -927,7 +917,7 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	PGresult *res;
 	int r, parts, n = 0, failed = -1;
 	int64_t head_ms = 0, lead_ms = 0;
-	int heard = 0;
+	int heard = 0, listening = 0;
 
 	memset(&f, 0, sizeof(f));
 	if (signal_id == 0)
@@ -937,23 +927,26 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 		    ac_db_error(db));
 	parts = parts_for(db, &f);
 	if (parts > 1 && split.head > 0) {
-		if (split.lead_ms > 0 && head_listen(split.db[0]) == -1)
-			ac_debug("signal %lld: no word of its head: %s", signal_id,
-			    ac_db_error(split.db[0]));
+		listening = split.lead_ms > 0 && head_listen(split.db[0], 1) == 0;
 		head_ms = ac_mono_ms();
 		r = run_head(&f, &head);
 		head_ms = ac_mono_ms() - head_ms;
-		if (r == -1)
+		if (r == -1) {
+			if (listening)
+				head_listen(split.db[0], 0);	/* a failure: logged */
 			return job_error(job, AC_JOB_RETRY, "signal %lld, its head: %s", signal_id,
 			    head.error);
+		}
 		n += head.n;
 		matched += head.matched;
 		queued += head.queued;
 		opened += head.opened;
 		/* the head's messages are being loaded by a free worker: on a
 		 * host with few cores, the parts would slow that down */
-		if (head.queued > 0 && split.lead_ms > 0)
+		if (head.queued > 0 && listening)
 			lead_ms = head_wait(split.db[0], signal_id, split.lead_ms, &heard);
+		if (listening && head_listen(split.db[0], 0) == -1)
+			ac_debug("signal %lld: UNLISTEN: %s", signal_id, ac_db_error(split.db[0]));
 	}
 	memset(part, 0, sizeof(part));
 	for (int k = 0; k < parts; k++) {

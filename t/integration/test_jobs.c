@@ -26,6 +26,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <sys/syscall.h>
 #include <cmocka.h>
 
 #include <jansson.h>
@@ -499,17 +501,52 @@ test_notify_latency(void **state)
  * rescuer (every 5 s) falls due while it is stopped, a job comes, and the
  * job is done before the worker's next heartbeat, which follows once it is
  * idle again. Run first, the rescuer delayed one alert in five. */
+/* 1 if process pid is in poll() or ppoll() (/proc/PID/syscall). */
+static int
+in_poll(pid_t pid)
+{
+	char path[64];
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%ld", &nr) != 1)
+		nr = -1;
+	fclose(f);
+#ifdef SYS_ppoll
+	if (nr == SYS_ppoll)
+		return 1;
+#endif
+#ifdef SYS_poll
+	if (nr == SYS_poll)
+		return 1;
+#endif
+	return 0;
+}
+
 static void
 test_woken_claims_first(void **state)
 {
 	pid_t w;
+	int tries;
 
 	exec_sql("DELETE FROM worker_heartbeats WHERE host = 'test-woken'");
 	w = start_worker("woken", "--for", "30", "--id", "test-woken", NULL);
 	assert_true(wait_for("SELECT count(*) = 1 FROM worker_heartbeats"
 	    " WHERE host = 'test-woken'", 5000));
-	usleep(200000);	/* past its first drain, waiting */
-	assert_int_equal(kill(w, SIGSTOP), 0);
+	/* stopped in its wait (poll), not in a claim that would find nothing
+	 * and let the rescuer run, rightly, before it waits */
+	for (tries = 0; tries < 200; tries++) {
+		assert_int_equal(kill(w, SIGSTOP), 0);
+		usleep(20000);
+		if (in_poll(w))
+			break;
+		assert_int_equal(kill(w, SIGCONT), 0);
+		usleep(7000);
+	}
+	assert_true(tries < 200);
 	/* the rescuer comes due 5 s after the first heartbeat: stopped past that */
 	assert_true(wait_for("SELECT now() - seen_at > interval '5.5 s' FROM worker_heartbeats"
 	    " WHERE host = 'test-woken'", 8000));
