@@ -161,6 +161,19 @@ cached(const char *path, struct ac_err *e)
 	return &cache[slot];
 }
 
+/* Template name's slot (path: its file), read and parsed if need be; NULL
+ * with e. Called with mu held, like cached(). */
+static struct slot *
+parsed(const char *name, char *path, size_t pathsz, struct ac_err *e)
+{
+	struct slot *c;
+
+	snprintf(path, pathsz, "%s/messages/%s.txt", ac_message_dir(), name);
+	if ((c = cached(path, e)) != NULL && c->parsed == NULL)
+		c->parsed = ac_tmpl_parse(c->text, path, e);
+	return c != NULL && c->parsed != NULL ? c : NULL;
+}
+
 size_t
 ac_message_preload(const char *const *names, size_t n)
 {
@@ -168,14 +181,8 @@ ac_message_preload(const char *const *names, size_t n)
 	size_t ready = 0;
 
 	pthread_mutex_lock(&mu);
-	for (size_t i = 0; i < n; i++) {
-		struct slot *c;
-
-		snprintf(path, sizeof(path), "%s/messages/%s.txt", ac_message_dir(), names[i]);
-		if ((c = cached(path, NULL)) != NULL && c->parsed == NULL)
-			c->parsed = ac_tmpl_parse(c->text, path, NULL);
-		ready += c != NULL && c->parsed != NULL;
-	}
+	for (size_t i = 0; i < n; i++)
+		ready += parsed(names[i], path, sizeof(path), NULL) != NULL;
 	pthread_mutex_unlock(&mu);
 	return ready;
 }
@@ -187,11 +194,8 @@ ac_message_render(const char *name, const struct ac_var *vars, size_t nvars, str
 	struct slot *c;
 
 	pthread_mutex_lock(&mu);
-	snprintf(path, sizeof(path), "%s/messages/%s.txt", ac_message_dir(), name);
-	if ((c = cached(path, e)) != NULL && c->parsed == NULL)
-		c->parsed = ac_tmpl_parse(c->text, path, e);
-	if (c != NULL && c->parsed != NULL && (out = fill(c->parsed, vars, nvars, e)) == NULL &&
-	    e != NULL) {
+	if ((c = parsed(name, path, sizeof(path), e)) != NULL &&
+	    (out = fill(c->parsed, vars, nvars, e)) == NULL && e != NULL) {
 		char why[sizeof(e->message)];
 
 		snprintf(why, sizeof(why), "%s", e->message);

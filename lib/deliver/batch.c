@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "base/log.h"
+#include "base/pgarray.h"
 #include "base/queue.h"
 #include "base/util.h"
 #include "deliver/internal.h"
@@ -24,8 +25,8 @@ const struct ac_stmt batch_head_out = { "deliver_head_out",
 	"SELECT pg_notify('" AC_HEAD_CHANNEL "', $2 || x::text) FROM unnest($1::bigint[]) x", 2 };
 
 struct heads {
-	struct ac_db	*db;
-	char		 ids[256];	/* a bigint[] literal */
+	struct ac_db		*db;
+	struct ac_pgarray	 ids;
 };
 
 /* send_when_out(): NOTIFY AC_HEAD_CHANNEL for each signal (not kept: a
@@ -34,7 +35,7 @@ static void
 heads_out(void *arg)
 {
 	struct heads *h = arg;
-	const char *vals[2] = { h->ids, "" };
+	const char *vals[2] = { ac_pgarray_text(&h->ids), "" };
 	PGresult *res = ac_db_exec(h->db, &batch_head_out, vals, NULL, NULL);
 
 	if (!ac_db_ok(h->db, res, PGRES_TUPLES_OK))
@@ -42,29 +43,19 @@ heads_out(void *arg)
 	PQclear(res);
 }
 
-/* The heads (payload "head": the signal) among the n jobs into h->ids; 1
- * if there is one. */
+/* The heads (payload "head": the signal) among the n jobs into h->ids (a
+ * bigint[]: the caller frees it); 1 if there is one. */
 static int
 heads_of(struct ac_job *const *jobs, size_t n, struct heads *h)
 {
-	size_t len = 1;
-
-	h->ids[0] = '{';
+	ac_pgarray_init(&h->ids);
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = json_object_get(jobs[i]->payload, "head");
-		int w;
 
-		if (!json_is_integer(v) || json_integer_value(v) <= 0)
-			continue;
-		w = snprintf(h->ids + len, sizeof(h->ids) - len, "%s%lld", len > 1 ? "," : "",
-		    (long long)json_integer_value(v));
-		if (w < 0 || (size_t)w >= sizeof(h->ids) - len - 1)
-			break;	/* enough: the rest wait their longest */
-		len += (size_t)w;
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			ac_pgarray_ll(&h->ids, (long long)json_integer_value(v));
 	}
-	h->ids[len] = '}';
-	h->ids[len + 1] = '\0';
-	return len > 1;
+	return h->ids.n > 0;
 }
 
 /* Frees a struct job_results (the runner calls it with the job). */
@@ -202,7 +193,7 @@ batch_run(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 	t0 = ac_mono_ms();
 	if (heads_of(jobs, n, &heads)) {
 		/* the fan-out waits for this word, then for the next */
-		const char *hv[2] = { heads.ids, "c:" };
+		const char *hv[2] = { ac_pgarray_text(&heads.ids), "c:" };
 		struct ac_db_pipe pipe[2] = { { &batch_head_out, hv, NULL }, { load, vals, NULL } };
 
 		heads.db = db;
@@ -242,6 +233,8 @@ batch_run(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 		ac_debug("%zu items of %zu jobs: loaded and set up in %lld ms, sent in %lld ms",
 		    total, n, (long long)(t1 - t0), (long long)(ac_mono_ms() - t1));
 	}
+	send_when_out(NULL, NULL);	/* said, or nothing was sent: no word */
+	ac_pgarray_free(&heads.ids);
 	k = 0;
 	for (size_t i = 0; i < n; i++) {
 		size_t m = job_ids(jobs[i], key, NULL, 0, &multi);
