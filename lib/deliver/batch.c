@@ -9,7 +9,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <jansson.h>
 
@@ -164,7 +163,7 @@ batch_run(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 	struct heads heads;
 	struct item *items;
 	long long *ids;
-	char *arr, *p;
+	struct ac_pgarray arr;
 	const char *vals[1];
 	size_t total = 0, k = 0;
 	int64_t t0, t1;
@@ -175,21 +174,18 @@ batch_run(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 		total += job_ids(jobs[i], key, NULL, 0, &multi);
 	items = calloc(total + 1, sizeof(*items));
 	ids = calloc(total + 1, sizeof(*ids));
-	arr = malloc(total * 24 + 3);
-	if (items == NULL || ids == NULL || arr == NULL)
+	if (items == NULL || ids == NULL)
 		abort();
-	p = arr;
-	*p++ = '{';
+	ac_pgarray_init(&arr);
 	for (size_t i = 0; i < n; i++) {
 		size_t m = job_ids(jobs[i], key, ids + k, total - k, &multi);
 
 		for (size_t j = 0; j < m; j++, k++) {
 			items[k].job = jobs[i];
-			p += sprintf(p, "%s%lld", k ? "," : "", ids[k]);
+			ac_pgarray_ll(&arr, ids[k]);
 		}
 	}
-	strcpy(p, "}");
-	vals[0] = arr;
+	vals[0] = ac_pgarray_text(&arr);
 	t0 = ac_mono_ms();
 	if (heads_of(jobs, n, &heads)) {
 		/* the fan-out waits for this word, then for the next */
@@ -207,7 +203,7 @@ batch_run(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 		PQclear(pipe[0].res);
 	} else
 		res = ac_db_exec(db, load, vals, NULL, NULL);
-	free(arr);
+	ac_pgarray_free(&arr);
 	if (ac_db_ok(db, res, PGRES_TUPLES_OK)) {
 		size_t nrows = (size_t)PQntuples(res);
 		struct row_at *at = calloc(nrows + 1, sizeof(*at));
