@@ -337,7 +337,8 @@ main(int argc, char *argv[])
 	    .reminder_days = ac_setting_int(&cfg, AC_S_RENEWAL_REMINDER_DAYS) });
 	ac_fanout_setup(ac_setting_int(&cfg, AC_S_FANOUT_PARTS),
 	    ac_setting_int(&cfg, AC_S_FANOUT_SPLIT_MIN), ac_setting_int(&cfg, AC_S_FANOUT_HEAD),
-	    ac_setting_int(&cfg, AC_S_FANOUT_HEAD_LEAD_MS));
+	    ac_setting_int(&cfg, AC_S_FANOUT_HEAD_LEAD_MS),
+	    ac_setting_int(&cfg, AC_S_FANOUT_PART_COMMITS));
 	if ((r = ac_runner_new(db, id, kinds, sizeof(kinds) / sizeof(kinds[0]), (int)batch,
 	    (int)lease)) == NULL)
 		abort();

@@ -99,6 +99,7 @@ enum ac_setting {
 	AC_S_FANOUT_SPLIT_MIN,
 	AC_S_FANOUT_HEAD,
 	AC_S_FANOUT_HEAD_LEAD_MS,
+	AC_S_FANOUT_PART_COMMITS,
 	AC_S_HEALTH_CHECK,
 	/* ac-worker: delivery (lib/deliver) */
 	AC_S_DELIVERY_CONCURRENCY,

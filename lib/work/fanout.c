@@ -697,12 +697,14 @@ static struct {
 	int		 min_alarms;	/* split only fan-outs at least this large */
 	int		 head;		/* a split fan-out's head: this many users first */
 	int		 lead_ms;	/* the parts wait this long at most for the head */
+	int		 commits;	/* a part commits its users in this many pieces */
 	struct ac_db	*db[PARTS_MAX];	/* the parts' own connections */
-} split = { .parts = 1 };
+} split = { .parts = 1, .commits = 1 };
 
 void
-ac_fanout_setup(int parts, int min_alarms, int head, int lead_ms)
+ac_fanout_setup(int parts, int min_alarms, int head, int lead_ms, int commits)
 {
+	split.commits = commits < 1 ? 1 : commits;
 	split.parts = parts < 1 ? 1 : parts > PARTS_MAX ? PARTS_MAX : parts;
 	split.min_alarms = min_alarms;
 	split.head = head > 0 ? head : 0;
@@ -809,6 +811,7 @@ struct part {
 	struct ac_db	*db;
 	const struct fan *f;
 	int		 k, parts, own_tx;
+	int		 commits;	/* transactions the part's users are written in */
 	const char	*only;		/* the head's users (a bigint[] literal), or NULL */
 	/* out */
 	int		 rc;		/* 0, -1 database error, -2 trades changed underneath */
@@ -818,42 +821,61 @@ struct part {
 	char		 error[256];
 };
 
-/* One part, start to end (to its commit when it has its own transaction). */
+/* One piece of a part, its users those of residue k modulo parts: read,
+ * decided and written (and committed when the part has its own
+ * transaction); its counts and times added to p's. 0, or p->rc. */
+static int
+run_piece(struct part *p, int parts, int k)
+{
+	struct cand *c = NULL;
+	int64_t t = ac_mono_ms();
+	long long opened, matched, queued;
+	int step = 0, n = 0;
+
+	if (p->own_tx && ac_db_begin(p->db) == -1)
+		return p->rc = -1;
+#define STEP(call) do {							\
+		if ((p->rc = (call)) != 0)				\
+			goto fail;					\
+		p->ms[step++] += ac_mono_ms() - t;			\
+		t = ac_mono_ms();					\
+	} while (0)
+	STEP(candidates(p->db, p->f, parts, k, p->only, &c, &n));
+	STEP(decide(p->db, p->f, c, n));
+	STEP(write_all(p->db, p->f, c, n, p->only != NULL, &opened, &matched, &queued));
+#undef STEP
+	free(c);
+	if (p->own_tx && ac_db_commit(p->db) == -1)
+		return p->rc = -1;
+	p->n += n;
+	p->opened += opened;
+	p->matched += matched;
+	p->queued += queued;
+	return 0;
+fail:
+	free(c);
+	if (p->own_tx)
+		ac_db_rollback(p->db);
+	return p->rc;
+}
+
+/* One part, start to end: in p->commits pieces when it has its own
+ * transaction (residues k, k + parts, ... modulo parts x commits, one
+ * after the other, each committed), so the first piece's deliveries leave
+ * while the rest fan out, and what is left to send after the last commit
+ * is a piece's, not the part's. */
 static void *
 run_part(void *arg)
 {
 	struct part *p = arg;
-	struct cand *c = NULL;
-	int64_t t = ac_mono_ms();
-	int step = 0;
+	int commits = p->own_tx && p->commits > 1 ? p->commits : 1;
 
-	if (p->own_tx && ac_db_begin(p->db) == -1) {
-		p->rc = -1;
-		goto out;
-	}
-#define STEP(call) do {							\
-		if ((p->rc = (call)) != 0)				\
-			goto fail;					\
-		p->ms[step++] = ac_mono_ms() - t;			\
-		t = ac_mono_ms();					\
-	} while (0)
-	STEP(candidates(p->db, p->f, p->parts, p->k, p->only, &c, &p->n));
-	STEP(decide(p->db, p->f, c, p->n));
-	STEP(write_all(p->db, p->f, c, p->n, p->only != NULL, &p->opened, &p->matched,
-	    &p->queued));
-#undef STEP
-	if (p->own_tx && ac_db_commit(p->db) == -1)
-		p->rc = -1;
-	goto out;
-fail:
-	if (p->own_tx)
-		ac_db_rollback(p->db);
-out:
+	for (int j = 0; j < commits && p->rc == 0; j++)
+		run_piece(p, p->parts * commits, p->k + j * p->parts);
 	if (p->rc == -1)
 		snprintf(p->error, sizeof(p->error), "%s", ac_db_error(p->db));
 	else if (p->rc == -2)
 		snprintf(p->error, sizeof(p->error), "open trades changed underneath");
-	free(c);
 	return NULL;
 }
 
@@ -911,7 +933,7 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	struct part part[PARTS_MAX], head = { 0 };
 	pthread_t tid[PARTS_MAX];
 	int threaded[PARTS_MAX] = { 0 };
-	char ms[24];
+	char ms[24], commits[40] = "";
 	const char *vals[2];
 	struct fan f;
 	PGresult *res;
@@ -951,7 +973,7 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	memset(part, 0, sizeof(part));
 	for (int k = 0; k < parts; k++) {
 		part[k] = (struct part){ .db = parts > 1 ? split.db[k] : db, .f = &f, .k = k,
-		    .parts = parts, .own_tx = parts > 1 };
+		    .parts = parts, .own_tx = parts > 1, .commits = split.commits };
 		if (k > 0 && ac_thread_start(&tid[k], run_part, &part[k]) == 0)
 			threaded[k] = 1;
 	}
@@ -974,6 +996,8 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 		return job_error(job, AC_JOB_RETRY, "signal %lld, part %d of %d: %s", signal_id,
 		    failed + 1, parts, part[failed].error);
 	snprintf(ms, sizeof(ms), "%lld", (long long)(ac_mono_ms() - started));
+	if (parts > 1 && split.commits > 1)
+		snprintf(commits, sizeof(commits), " of %d commits each", split.commits);
 	vals[0] = f.sid;
 	vals[1] = ms;
 	res = ac_db_exec(db, &st_finish, vals, NULL, NULL);
@@ -981,11 +1005,12 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 		return job_error(job, AC_JOB_RETRY, "signal %lld: %s", signal_id, ac_db_error(db));
 	PQclear(res);
 	ac_info("signal %lld: %d candidates, %lld matched, %lld deliveries queued, "
-	    "%lld trades opened, %lld ms in %d part%s after a head of %d (%lld ms: candidates %lld,"
+	    "%lld trades opened, %lld ms in %d part%s%s after a head of %d (%lld ms: candidates %lld,"
 	    " charges %lld, writes %lld ms, then commit and %lld ms waiting for its first requests"
 	    " to be out%s; part 1: candidates %lld, charges %lld, writes %lld ms, then commit)",
 	    signal_id, n, matched,
 	    queued, opened, (long long)(ac_mono_ms() - started), parts, parts == 1 ? "" : "s",
+	    commits,
 	    head.n, (long long)head_ms, (long long)head.ms[0], (long long)head.ms[1],
 	    (long long)head.ms[2], (long long)lead_ms,
 	    lead_ms == 0 || heard == 2 ? "" : heard == 1 ? " (taken, not yet out: the longest wait)" :

@@ -89,10 +89,12 @@ const char	*ac_skip_name(enum ac_skip s);
  * first, then by id; 0: none) in a short transaction of its own and
  * commits it, so a free worker sends their messages while the parts run;
  * the parts start lead_ms after that commit, so that worker loads and
- * sends the head's messages before the parts take the cores.
+ * sends the head's messages before the parts take the cores. Each part
+ * writes its users in commits (1..) transactions one after the other, so
+ * the deliveries of its first ones leave while it serves the rest.
  * ac_fanout_shutdown() closes the extra connections.
  */
-void	ac_fanout_setup(int parts, int min_alarms, int head, int lead_ms);
+void	ac_fanout_setup(int parts, int min_alarms, int head, int lead_ms, int commits);
 /* Readies db and the parts' connections (opened now) for a fan-out:
  * ac_db_warm() of every statement one runs. A worker that is to listen
  * calls it before its first claim, so that the first alert after it

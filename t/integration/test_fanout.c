@@ -362,10 +362,12 @@ test_thousand_users(void **state)
 	snprintf(ids, sizeof(ids), "{%lld}", signal);
 	check_deliveries(ids);
 	check_ledger();
-	/* 1,000 alarms: the fan-out ran in parts (AC_FANOUT_SPLIT_MIN) */
+	/* 1,000 alarms: the fan-out ran in parts (AC_FANOUT_SPLIT_MIN), each in three
+	 * transactions (AC_FANOUT_PART_COMMITS), and served each user once */
 	snprintf(ids, sizeof(ids), "signal %lld: ", signal);
-	if (!worker_logged(ids, "in 2 parts after a head of 25"))
-		fail_msg("the worker's log has no \"%s... in 2 parts after a head of 25\"", ids);
+	if (!worker_logged(ids, "in 2 parts of 3 commits each after a head of 25"))
+		fail_msg("the worker's log has no \"%s... in 2 parts of 3 commits each after a head"
+		    " of 25\"", ids);
 	/* one worker (--once): no one takes the head meanwhile, and the parts
 	 * wait no longer than it takes to see that */
 	if (!worker_logged(ids, "to be out (no worker free to take it);"))
