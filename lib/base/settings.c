@@ -155,9 +155,10 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 	    "says the first are out, this long at most (a third of it when no worker takes "
 	    "them), so the parts do not take the cores from them (0: no wait, for hosts with "
 	    "cores to spare)"),
-	NUM(FANOUT_PART_COMMITS, AC_ST_INT, 3, 1, 64, W,
+	NUM(FANOUT_PART_COMMITS, AC_ST_INT, 4, 1, 64, W,
 	    "each part of a fan-out writes its subscribers in this many transactions, one "
-	    "after the other, so the first ones' messages leave while it serves the rest"),
+	    "after the other (the first and the last half the size of the others), so the "
+	    "first ones' messages leave while it serves the rest"),
 	NUM(HEALTH_CHECK, AC_ST_BOOL, 1, 0, 1, W,
 	    "1: the minute sweep judges each strategy's heartbeats and alerts and tells "
 	    "the operators of incidents"),

@@ -85,8 +85,8 @@ static const struct ac_stmt st_load = { "fanout_load",
 	" FROM signals s JOIN strategies st ON st.id = s.strategy_id"
 	" WHERE s.id = $1 FOR NO KEY UPDATE OF s, st", 1 };
 
-/* Every alarm holder's user row of a part ($2 parts, this one $3: user id
- * modulo $2; $4 the head's users, NULL: all; none the signal $5 has
+/* Every alarm holder's user row of a part (user id modulo $2 from $3 up to
+ * $6, not included; $4 the head's users, NULL: all; none the signal $5 has
  * served already, like the head's, whose deliveries may be going out),
  * in id order: concurrent fan-outs over overlapping users queue up
  * instead of deadlocking, and balances, open trades and subscriptions
@@ -94,9 +94,10 @@ static const struct ac_stmt st_load = { "fanout_load",
 static const struct ac_stmt st_lock_users = { "fanout_lock_users",
 	"SELECT count(*) FROM (SELECT u.id FROM alarms a JOIN users u ON u.id = a.user_id"
 	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
-	" AND u.id % $2::int = $3::int AND ($4::bigint[] IS NULL OR u.id = ANY ($4::bigint[]))"
+	" AND u.id % $2::int >= $3::int AND u.id % $2::int < $6::int"
+	" AND ($4::bigint[] IS NULL OR u.id = ANY ($4::bigint[]))"
 	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = $5 AND d.user_id = u.id)"
-	" ORDER BY u.id FOR NO KEY UPDATE OF u) l", 5 };
+	" ORDER BY u.id FOR NO KEY UPDATE OF u) l", 6 };
 
 /* The head of a split fan-out: $2 of the alarm holders (of $3 alone for a
  * test signal; test users only, $4, for a testing strategy), those whose
@@ -120,9 +121,9 @@ static const struct ac_stmt st_head = { "fanout_head",
 	" GROUP BY id ORDER BY bool_or(priority) DESC, id LIMIT $2::int) h", 4 };
 
 /* Matched candidates and what the rules need about each. $1 strategy,
- * $2 the strategy's credit cost, $3 the signal, $4 and $5 the part (as
- * above), $6 a test signal's user (NULL: a real signal), $7 the strategy
- * is testing, $8 the head's users (NULL: all). The subscription is the
+ * $2 the strategy's credit cost, $3 the signal, $4, $5 and $9 the part (as
+ * above: modulo $4 from $5 up to $9), $6 a test signal's user (NULL: a real
+ * signal), $7 the strategy is testing, $8 the head's users (NULL: all). The subscription is the
  * cheapest covering one (then the longest running). Each user's open trades (at most AC_TRADE_OPEN_MAX,
  * the LIMIT 8) come with their take profit and stop loss, 0 when unset,
  * which a TP/SL hit is held against (trade.h). A test signal reaches its user alone, free; a testing
@@ -155,11 +156,11 @@ static const struct ac_stmt st_candidates = { "fanout_candidates",
 	"  WHERE s.user_id = u.id AND s.status IN ('active', 'past_due') AND s.period_start <= now()"
 	"  AND s.period_end > now() ORDER BY 2, s.period_end DESC, s.id LIMIT 1) sub"
 	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
-	" AND u.id % $4::int = $5::int"
+	" AND u.id % $4::int >= $5::int AND u.id % $4::int < $9::int"
 	" AND ($6::bigint IS NULL OR u.id = $6::bigint) AND (NOT $7::boolean OR u.is_test)"
 	" AND ($8::bigint[] IS NULL OR u.id = ANY ($8::bigint[]))"
 	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = $3 AND d.user_id = u.id)"
-	" ORDER BY u.id", 8 };
+	" ORDER BY u.id", 9 };
 
 /* The served users' trade changes: new trades (all alike but for user,
  * subscription and number), then the closes and replacements, whose
@@ -391,24 +392,25 @@ load(struct ac_db *db, long long signal_id, struct fan *f, struct ac_job *job,
 	return 1;
 }
 
-/* Runs the candidates query of part k of parts (of the users in only, a
- * bigint[] literal, unless NULL); *out (caller frees) gets *n rows. 0 or
- * -1. */
+/* Runs the candidates query of the users whose id modulo mod is at least
+ * lo and below hi (of the users in only, a bigint[] literal, unless NULL);
+ * *out (caller frees) gets *n rows. 0 or -1. */
 static int
-candidates(struct ac_db *db, const struct fan *f, int parts, int k, const char *only,
+candidates(struct ac_db *db, const struct fan *f, int mod, int lo, int hi, const char *only,
     struct cand **out, int *n)
 {
-	char np[12], nk[12];
-	const char *vals[8] = { f->stid, f->cost, f->sid, np, nk,
-	    *f->test_user ? f->test_user : NULL, f->testing ? "true" : "false", only };
-	const char *lvals[5] = { f->stid, np, nk, only, f->sid };
+	char np[12], nk[12], nh[12];
+	const char *vals[9] = { f->stid, f->cost, f->sid, np, nk,
+	    *f->test_user ? f->test_user : NULL, f->testing ? "true" : "false", only, nh };
+	const char *lvals[6] = { f->stid, np, nk, only, f->sid, nh };
 	PGresult *res;
 	int i;
 	struct ac_db_pipe pipe[2] = { { &st_lock_users, lvals, NULL },
 	    { &st_candidates, vals, NULL } };
 
-	snprintf(np, sizeof(np), "%d", parts);
-	snprintf(nk, sizeof(nk), "%d", k);
+	snprintf(np, sizeof(np), "%d", mod);
+	snprintf(nk, sizeof(nk), "%d", lo);
+	snprintf(nh, sizeof(nh), "%d", hi);
 	/* the users locked, then read: one round trip */
 	if (ac_db_pipeline(db, pipe, 2) == -1)
 		return -1;
@@ -821,11 +823,12 @@ struct part {
 	char		 error[256];
 };
 
-/* One piece of a part, its users those of residue k modulo parts: read,
- * decided and written (and committed when the part has its own
- * transaction); its counts and times added to p's. 0, or p->rc. */
+/* One piece of a part, its users those whose id modulo mod is at least lo
+ * and below hi: read, decided and written (and committed when the part
+ * has its own transaction); its counts and times added to p's. 0, or
+ * p->rc. */
 static int
-run_piece(struct part *p, int parts, int k)
+run_piece(struct part *p, int mod, int lo, int hi)
 {
 	struct cand *c = NULL;
 	int64_t t = ac_mono_ms();
@@ -840,7 +843,7 @@ run_piece(struct part *p, int parts, int k)
 		p->ms[step++] += ac_mono_ms() - t;			\
 		t = ac_mono_ms();					\
 	} while (0)
-	STEP(candidates(p->db, p->f, parts, k, p->only, &c, &n));
+	STEP(candidates(p->db, p->f, mod, lo, hi, p->only, &c, &n));
 	STEP(decide(p->db, p->f, c, n));
 	STEP(write_all(p->db, p->f, c, n, p->only != NULL, &opened, &matched, &queued));
 #undef STEP
@@ -859,19 +862,30 @@ fail:
 	return p->rc;
 }
 
-/* One part, start to end: in p->commits pieces when it has its own
- * transaction (residues k, k + parts, ... modulo parts x commits, one
- * after the other, each committed), so the first piece's deliveries leave
- * while the rest fan out, and what is left to send after the last commit
- * is a piece's, not the part's. */
+/*
+ * One part, start to end: in p->commits pieces when it has its own
+ * transaction, one after the other, each committed, so the first pieces'
+ * deliveries leave while the rest fan out. The first and the last piece
+ * are half the size of the others (weights 1, 2, ..., 2, 1): the first
+ * commits early, so a channel held to a rate (an SMS batch every 100 ms)
+ * has its next batches before its second turn, and the last leaves
+ * little to load and send once the fan-out ends. User ids modulo parts x
+ * the weights' sum: part k has the k-th run of residues, each piece a run
+ * of its weight.
+ */
 static void *
 run_part(void *arg)
 {
 	struct part *p = arg;
 	int commits = p->own_tx && p->commits > 1 ? p->commits : 1;
+	int sum = commits < 3 ? commits : 2 * commits - 2, lo = p->k * sum;
 
-	for (int j = 0; j < commits && p->rc == 0; j++)
-		run_piece(p, p->parts * commits, p->k + j * p->parts);
+	for (int j = 0; j < commits && p->rc == 0; j++) {
+		int w = commits < 3 || j == 0 || j == commits - 1 ? 1 : 2;
+
+		run_piece(p, p->parts * sum, lo, lo + w);
+		lo += w;
+	}
 	if (p->rc == -1)
 		snprintf(p->error, sizeof(p->error), "%s", ac_db_error(p->db));
 	else if (p->rc == -2)

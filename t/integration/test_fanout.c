@@ -362,11 +362,11 @@ test_thousand_users(void **state)
 	snprintf(ids, sizeof(ids), "{%lld}", signal);
 	check_deliveries(ids);
 	check_ledger();
-	/* 1,000 alarms: the fan-out ran in parts (AC_FANOUT_SPLIT_MIN), each in three
+	/* 1,000 alarms: the fan-out ran in parts (AC_FANOUT_SPLIT_MIN), each in four
 	 * transactions (AC_FANOUT_PART_COMMITS), and served each user once */
 	snprintf(ids, sizeof(ids), "signal %lld: ", signal);
-	if (!worker_logged(ids, "in 2 parts of 3 commits each after a head of 25"))
-		fail_msg("the worker's log has no \"%s... in 2 parts of 3 commits each after a head"
+	if (!worker_logged(ids, "in 2 parts of 4 commits each after a head of 25"))
+		fail_msg("the worker's log has no \"%s... in 2 parts of 4 commits each after a head"
 		    " of 25\"", ids);
 	/* one worker (--once): no one takes the head meanwhile, and the parts
 	 * wait no longer than it takes to see that */
@@ -663,10 +663,11 @@ test_head_out_heard(void **state)
 	(void)state;
 }
 
-/* A part of a split fan-out fails (a constraint added for the test refuses
- * one user's trade) while the head and the other part commit: the job is
- * retried, and the next run serves only the users left, so every user
- * ends with one delivery and one charge. */
+/* A piece of a split fan-out's part fails (a constraint added for the test
+ * refuses one user's trade) while the head, the part's pieces before it
+ * and the other part commit: the job is retried, and the next run serves
+ * only the users left, so every user ends with one delivery and one
+ * charge. */
 static void
 test_part_fails_then_rerun(void **state)
 {
@@ -678,9 +679,12 @@ test_part_fails_then_rerun(void **state)
 	plan = plan_new(s.id, "1");
 	it_rand_hex(tag, 10);
 	users_bulk(tag, 1200, plan, s.id, "{telegram}", "{5}");
-	/* the victim's part rolls back, the other part and the head (the
-	 * lowest 25 ids, AC_FANOUT_HEAD) commit */
-	victim = it_q_ll("SELECT max(id) FROM users WHERE email LIKE $1 || '.%' AND id % 2 = 0",
+	/* two parts (AC_FANOUT_PARTS) of four commits (AC_FANOUT_PART_COMMITS):
+	 * user ids modulo 12, part 1 residues 0-5 in pieces 0, 1-2, 3-4 and
+	 * 5, part 2 residues 6-11. The victim is in part 1's second piece: it
+	 * rolls back and the part stops there; its first piece, the other part
+	 * and the head (the lowest 25 ids, AC_FANOUT_HEAD) commit */
+	victim = it_q_ll("SELECT max(id) FROM users WHERE email LIKE $1 || '.%' AND id % 12 = 2",
 	    tag, NULL);
 	snprintf(sql, sizeof(sql), "ALTER TABLE trades ADD CONSTRAINT it_refuse_trade"
 	    " CHECK (user_id <> %lld) NOT VALID", victim);
@@ -689,19 +693,21 @@ test_part_fails_then_rerun(void **state)
 	snprintf(sid, sizeof(sid), "%lld", signal);
 	assert_int_equal(it_reap(it_worker_start("test_fanout-worker.log", "--once", NULL)), 0);
 	PQclear(it_q("ALTER TABLE trades DROP CONSTRAINT it_refuse_trade", NULL));
-	/* the victim's part rolled back, the other one is served */
+	/* the victim's piece rolled back, the rest of its part never ran */
 	assert_string_equal(PQgetvalue(it_q("SELECT status FROM signals WHERE id = $1", sid, NULL),
 	    0, 0), "received");
 	done_first = it_q_ll("SELECT count(DISTINCT user_id) FROM deliveries WHERE signal_id = $1",
 	    sid, NULL);
 	assert_int_equal(done_first, it_q_ll("SELECT count(*) FROM (SELECT id, row_number() OVER"
-	    " (ORDER BY id) AS n FROM users WHERE email LIKE $1 || '.%') u WHERE id % 2 = 1"
-	    " OR n <= 25", tag, NULL));
-	/* of the victim's part, only the head's users */
+	    " (ORDER BY id) AS n FROM users WHERE email LIKE $1 || '.%') u WHERE id % 12 = 0"
+	    " OR id % 12 >= 6 OR n <= 25", tag, NULL));
+	/* of the victim's piece and those after it, only the head's users */
 	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries d JOIN users u ON u.id = d.user_id"
-	    " WHERE d.signal_id = $1 AND u.id % 2 = 0", sid, NULL),
+	    " WHERE d.signal_id = $1 AND u.id % 12 BETWEEN 1 AND 5", sid, NULL),
 	    it_q_ll("SELECT count(*) FROM (SELECT id, row_number() OVER (ORDER BY id) AS n"
-	    " FROM users WHERE email LIKE $1 || '.%') u WHERE id % 2 = 0 AND n <= 25", tag, NULL));
+	    " FROM users WHERE email LIKE $1 || '.%') u WHERE id % 12 BETWEEN 1 AND 5 AND n <= 25",
+	    tag, NULL));
+	assert_true(done_first > 625 && done_first < 1200);
 	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE unique_key = 'fanout:' || $1"
 	    " AND state = 'pending' AND attempts = 1", sid, NULL), 1);
 	PQclear(it_q("UPDATE jobs SET run_at = now() WHERE unique_key = 'fanout:' || $1", sid, NULL));
