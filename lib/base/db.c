@@ -203,42 +203,53 @@ retryable(struct ac_db *db, PGresult *res)
 	    PQstatus(db->conn) != CONNECTION_OK;
 }
 
-PGresult *
-ac_db_exec(struct ac_db *db, const struct ac_stmt *st, const char *const *vals,
-    const int *lens, const int *formats)
+/* The statements to run with plan_cache_mode=force_generic_plan around
+ * them: 1 when one of p[0..n) is generic and the connection's plans are
+ * not so already. */
+static int
+wants_generic(const struct ac_db *db, const struct ac_db_pipe *p, int n)
 {
-	PGresult *res = NULL;
-
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int intx;
-
-		if (ac_db_conn(db) == NULL)
-			return NULL;
-		intx = PQtransactionStatus(db->conn) != PQTRANS_IDLE;
-		if (prepare(db, st) == -1) {
-			if (!intx && PQstatus(db->conn) != CONNECTION_OK)
-				continue;
-			return NULL;
-		}
-		res = PQexecPrepared(db->conn, st->name, st->nparams, vals, lens, formats, 0);
-		if (!intx && attempt == 0 && retryable(db, res)) {
-			PQclear(res);
-			res = NULL;
-			continue;
-		}
-		break;
-	}
-	if (res == NULL || (PQresultStatus(res) != PGRES_TUPLES_OK &&
-	    PQresultStatus(res) != PGRES_COMMAND_OK))
-		record_result(db, res);
-	return res;
+	for (int i = 0; i < n && !db->generic_plans; i++)
+		if (p[i].st->generic)
+			return 1;
+	return 0;
 }
 
-int
-ac_db_pipeline(struct ac_db *db, struct ac_db_pipe *p, int n)
+/* Sends a statement of the pipeline's own (no parameters, no answer the
+ * caller wants): 0, or -1. */
+static int
+send_own(struct ac_db *db, const char *sql)
+{
+	return PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0) == 1 ? 0 : -1;
+}
+
+/* Takes the answer of a statement sent by send_own(), its status into *st
+ * (PGRES_FATAL_ERROR when there was none): 0, or -1 with no answer. */
+static int
+take_own(struct ac_db *db, ExecStatusType *st)
+{
+	PGresult *res = PQgetResult(db->conn);
+
+	*st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (res == NULL)
+		return -1;
+	if (*st != PGRES_COMMAND_OK && *st != PGRES_PIPELINE_ABORTED)
+		record_result(db, res);
+	PQclear(res);
+	while ((res = PQgetResult(db->conn)) != NULL)	/* the statement's end */
+		PQclear(res);
+	return 0;
+}
+
+/* ac_db_pipeline() for any n: one round trip, the generic statements
+ * planned as such (wants_generic(): SET before them, RESET after; a
+ * failure rolls the SET back with the transaction it failed). */
+static int
+pipeline(struct ac_db *db, struct ac_db_pipe *p, int n)
 {
 	PGresult *res;
-	int i, failed = -1, sent = 0;
+	ExecStatusType own;
+	int i, failed = -1, sent = 0, generic = wants_generic(db, p, n), reset = 0;
 
 	for (i = 0; i < n; i++)
 		p[i].res = NULL;
@@ -247,27 +258,28 @@ ac_db_pipeline(struct ac_db *db, struct ac_db_pipe *p, int n)
 	for (i = 0; i < n; i++)
 		if (prepare(db, p[i].st) == -1)
 			return -1;
-	if (n == 1) {
-		if ((p[0].res = ac_db_exec(db, p[0].st, p[0].vals, NULL, NULL)) != NULL &&
-		    (PQresultStatus(p[0].res) == PGRES_TUPLES_OK ||
-		    PQresultStatus(p[0].res) == PGRES_COMMAND_OK))
-			return 0;
-		PQclear(p[0].res);	/* its error recorded by ac_db_exec() */
-		p[0].res = NULL;
-		return -1;
-	}
 	if (PQenterPipelineMode(db->conn) != 1) {
 		record_result(db, NULL);
 		return -1;
 	}
+	if (generic && send_own(db, "SET plan_cache_mode = force_generic_plan") == -1)
+		n = 0;		/* nothing sent: failed below */
 	for (i = 0; i < n; i++, sent++)
 		if (PQsendQueryPrepared(db->conn, p[i].st->name, p[i].st->nparams, p[i].vals,
 		    NULL, NULL, 0) != 1)
 			break;
+	if (generic && sent == n && n > 0)
+		reset = send_own(db, "RESET plan_cache_mode") == 0;
 	if (PQpipelineSync(db->conn) != 1) {
 		/* the connection broke: the next ac_db_conn() makes a new one */
 		record_result(db, NULL);
+		PQexitPipelineMode(db->conn);
 		return -1;
+	}
+	if (generic && n > 0 && (take_own(db, &own) == -1 || own != PGRES_COMMAND_OK)) {
+		if (own != PGRES_FATAL_ERROR || failed < 0)
+			record_result(db, NULL);
+		failed = 0;
 	}
 	/* each statement's result, then a NULL; then the sync's */
 	for (i = 0; i < sent; i++) {
@@ -292,9 +304,15 @@ ac_db_pipeline(struct ac_db *db, struct ac_db_pipe *p, int n)
 		while ((res = PQgetResult(db->conn)) != NULL)	/* the statement's end */
 			PQclear(res);
 	}
+	if (reset && take_own(db, &own) == 0 && own == PGRES_FATAL_ERROR && failed < 0)
+		failed = sent;	/* the statements ran; the setting stays: an error */
 	if (sent < n && failed < 0) {
 		record_result(db, NULL);
 		failed = sent;
+	}
+	if (n == 0 && failed < 0) {
+		record_result(db, NULL);
+		failed = 0;
 	}
 	while ((res = PQgetResult(db->conn)) != NULL) {
 		int sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
@@ -314,6 +332,64 @@ ac_db_pipeline(struct ac_db *db, struct ac_db_pipe *p, int n)
 		p[i].res = NULL;
 	}
 	return -1;
+}
+
+PGresult *
+ac_db_exec(struct ac_db *db, const struct ac_stmt *st, const char *const *vals,
+    const int *lens, const int *formats)
+{
+	PGresult *res = NULL;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int intx;
+
+		if (ac_db_conn(db) == NULL)
+			return NULL;
+		intx = PQtransactionStatus(db->conn) != PQTRANS_IDLE;
+		if (st->generic && !db->generic_plans) {
+			struct ac_db_pipe p = { st, vals, NULL };
+
+			if (pipeline(db, &p, 1) == 0)
+				return p.res;
+			if (!intx && attempt == 0 && PQstatus(db->conn) != CONNECTION_OK)
+				continue;
+			return NULL;	/* its error recorded */
+		}
+		if (prepare(db, st) == -1) {
+			if (!intx && PQstatus(db->conn) != CONNECTION_OK)
+				continue;
+			return NULL;
+		}
+		res = PQexecPrepared(db->conn, st->name, st->nparams, vals, lens, formats, 0);
+		if (!intx && attempt == 0 && retryable(db, res)) {
+			PQclear(res);
+			res = NULL;
+			continue;
+		}
+		break;
+	}
+	if (res == NULL || (PQresultStatus(res) != PGRES_TUPLES_OK &&
+	    PQresultStatus(res) != PGRES_COMMAND_OK))
+		record_result(db, res);
+	return res;
+}
+
+int
+ac_db_pipeline(struct ac_db *db, struct ac_db_pipe *p, int n)
+{
+	if (n == 1 && !wants_generic(db, p, 1)) {
+		p[0].res = NULL;
+		if (ac_db_conn(db) == NULL || prepare(db, p[0].st) == -1)
+			return -1;
+		if ((p[0].res = ac_db_exec(db, p[0].st, p[0].vals, NULL, NULL)) != NULL &&
+		    (PQresultStatus(p[0].res) == PGRES_TUPLES_OK ||
+		    PQresultStatus(p[0].res) == PGRES_COMMAND_OK))
+			return 0;
+		PQclear(p[0].res);	/* its error recorded by ac_db_exec() */
+		p[0].res = NULL;
+		return -1;
+	}
+	return pipeline(db, p, n);
 }
 
 json_t *

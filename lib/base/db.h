@@ -19,6 +19,13 @@ struct ac_stmt {
 	const char	*name;
 	const char	*sql;
 	int		 nparams;
+	/* 1: planned once, generically, whatever the connection's setting
+	 * (plan_cache_mode=force_generic_plan for the statement alone): for a
+	 * statement whose every plan is the same lookups by key, which
+	 * PostgreSQL would otherwise plan afresh at each execution (an array
+	 * of ids as a parameter: a custom plan keeps winning on cost). Its
+	 * values are text (lens and formats NULL). */
+	int		 generic;
 };
 
 struct ac_db;

@@ -107,7 +107,9 @@ ac_deliver_done(void)
 /* The batch's deliveries with what their messages say and where they go.
  * What belongs to the signal (the strategy, the prices, the deadline) is
  * worked out once a signal (sg), not once a delivery: a part's batch is
- * thousands of deliveries of one signal. */
+ * thousands of deliveries of one signal. Every row is found by its key:
+ * planned once (generic), where a plan for each batch took 2.5-3.7 ms of
+ * the first subscriber's time. */
 static const struct ac_stmt st_load = { "deliver_load_batch",
 	"WITH d AS MATERIALIZED (SELECT id, status, kind, channel, user_id, signal_id, attempts"
 	"  FROM deliveries WHERE id = ANY ($1::bigint[])),"
@@ -145,7 +147,7 @@ static const struct ac_stmt st_load = { "deliver_load_batch",
 	"  AND e.user_id = d.user_id AND e.channel = d.channel AND e.status = 'queued'"
 	"  WHERE d.kind IN ('exit', 'replacement') AND t.exit_signal_id = d.signal_id"
 	"  AND t.user_id = d.user_id)"
-	" FROM d JOIN sg ON sg.id = d.signal_id JOIN users u ON u.id = d.user_id", 1 };
+	" FROM d JOIN sg ON sg.id = d.signal_id JOIN users u ON u.id = d.user_id", 1, 1 };
 
 /* The address of row i on channel ch into it->to; 0, or -1 (none). */
 static int
