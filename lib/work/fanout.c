@@ -72,6 +72,18 @@ ac_skip_name(enum ac_skip s)
 
 /* ---- fan-out -------------------------------------------------------------- */
 
+/* How fan-outs are split (ac_fanout_setup(); the parts, below). */
+#define PARTS_MAX 8
+
+static struct {
+	int		 parts;		/* at most PARTS_MAX */
+	int		 min_alarms;	/* split only fan-outs at least this large */
+	int		 head;		/* a split fan-out's head: this many users first */
+	int		 lead_ms;	/* the parts wait this long at most for the head */
+	int		 commits;	/* a part commits its users in this many pieces */
+	struct ac_db	*db[PARTS_MAX];	/* the parts' own connections */
+} split = { .parts = 1, .commits = 1 };
+
 /* The signal and its strategy, both locked: one fan-out per strategy at a
  * time (NO KEY UPDATE does not block ingest's foreign-key checks). */
 static const struct ac_stmt st_load = { "fanout_load",
@@ -80,10 +92,14 @@ static const struct ac_stmt st_load = { "fanout_load",
 	" st.allow_opposite_signals, st.replace_on_same_signal, st.auto_close_on_tp_sl,"
 	" st.credit_cost, st.symbol, st.timeframe, coalesce(s.test_user_id::text, ''),"
 	" st.status = 'testing',"
-	/* how many alarms the strategy has enabled: a large fan-out is split */
-	" (SELECT count(*) FROM alarms a WHERE a.strategy_id = st.id AND a.enabled)"
+	/* how many alarms the strategy has enabled, up to $2: from that many
+	 * a fan-out is split (counting all of them read every version the
+	 * alarms' statistics leave: 10-14 ms at 10,000 alarms after a few
+	 * signals, before the first subscriber) */
+	" (SELECT count(*) FROM (SELECT FROM alarms a WHERE a.strategy_id = st.id AND a.enabled"
+	"  LIMIT $2::int) a)"
 	" FROM signals s JOIN strategies st ON st.id = s.strategy_id"
-	" WHERE s.id = $1 FOR NO KEY UPDATE OF s, st", 1 };
+	" WHERE s.id = $1 FOR NO KEY UPDATE OF s, st", 2 };
 
 /* Every alarm holder's user row of a part (user id modulo $2 from $3 up to
  * $6, not included; $4 the head's users, NULL: all; none the signal $5 has
@@ -91,13 +107,19 @@ static const struct ac_stmt st_load = { "fanout_load",
  * in id order: concurrent fan-outs over overlapping users queue up
  * instead of deadlocking, and balances, open trades and subscriptions
  * stay put until the commit. */
+#define LOCK_USERS(who, signal)								\
+	"SELECT count(*) FROM (SELECT u.id FROM alarms a JOIN users u ON u.id = a.user_id"	\
+	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active' AND " who		\
+	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = " signal		\
+	" AND d.user_id = u.id) ORDER BY u.id FOR NO KEY UPDATE OF u) l"
 static const struct ac_stmt st_lock_users = { "fanout_lock_users",
-	"SELECT count(*) FROM (SELECT u.id FROM alarms a JOIN users u ON u.id = a.user_id"
-	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
-	" AND u.id % $2::int >= $3::int AND u.id % $2::int < $6::int"
-	" AND ($4::bigint[] IS NULL OR u.id = ANY ($4::bigint[]))"
-	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = $5 AND d.user_id = u.id)"
-	" ORDER BY u.id FOR NO KEY UPDATE OF u) l", 6 };
+	LOCK_USERS("u.id % $2::int >= $3::int AND u.id % $2::int < $6::int"
+	" AND ($4::bigint[] IS NULL OR u.id = ANY ($4::bigint[]))", "$5"), 6 };
+/* A head's, $2 its users, $3 the signal: from the users by their key, in a
+ * plan made once (a part's, planned at each call, reads every alarm of
+ * the strategy in its generic form) */
+static const struct ac_stmt st_head_lock_users = { "fanout_head_lock_users",
+	LOCK_USERS("u.id = ANY ($2::bigint[])", "$3"), 3, 1 };
 
 /* The head of a split fan-out: $2 of the alarm holders (of $3 alone for a
  * test signal; test users only, $4, for a testing strategy), those whose
@@ -123,7 +145,8 @@ static const struct ac_stmt st_head = { "fanout_head",
 /* Matched candidates and what the rules need about each. $1 strategy,
  * $2 the strategy's credit cost, $3 the signal, $4, $5 and $9 the part (as
  * above: modulo $4 from $5 up to $9), $6 a test signal's user (NULL: a real
- * signal), $7 the strategy is testing, $8 the head's users (NULL: all). The subscription is the
+ * signal), $7 the strategy is testing, $8 the users (NULL: all; a head's
+ * run st_head_candidates). The subscription is the
  * cheapest covering one (then the longest running). Each user's open trades (at most AC_TRADE_OPEN_MAX,
  * the LIMIT 8) come with their take profit and stop loss, 0 when unset,
  * which a TP/SL hit is held against (trade.h). A test signal reaches its user alone, free; a testing
@@ -131,43 +154,49 @@ static const struct ac_stmt st_head = { "fanout_head",
  * daily cap) are one row of daily_signals, which the deliveries' insert
  * keeps (sql/021_daily_signals.sql): the cost of a candidate does not grow
  * with the deliveries of its day. */
+#define CANDIDATES(test, testing, who) \
+	"SELECT a.id, u.id, sub.id, sub.cost, sub.max_open_trades," \
+	" array_to_string(a.channels, ','), a.on_entry, a.on_exit, a.on_replacement," \
+	" coalesce(a.min_price::text, ''), coalesce(a.max_price::text, '')," \
+	" u.notify_email, u.notify_telegram, u.notify_sms, u.notify_push," \
+	" u.telegram_chat_id IS NOT NULL, u.phone IS NOT NULL," \
+	" EXISTS (SELECT 1 FROM push_devices pd WHERE pd.user_id = u.id)," \
+	" u.credit_balance, u.max_daily_alerts," \
+	" coalesce((SELECT n.signals FROM daily_signals n WHERE n.user_id = u.id" \
+	"  AND n.day = (now() AT TIME ZONE u.timezone)::date), 0)," \
+	" coalesce((SELECT string_agg(t.id || ' ' || t.side || ' ' || t.entry_price || ' '" \
+	"  || coalesce(t.take_profit, 0) || ' ' || coalesce(t.stop_loss, 0), ','" \
+	"  ORDER BY t.opened_at, t.id) FROM (SELECT * FROM trades t WHERE t.strategy_id = $1" \
+	"  AND t.user_id = u.id AND t.status = 'open' ORDER BY t.opened_at, t.id LIMIT 8) t), '')," \
+	" coalesce((SELECT max(trade_number) FROM trades t WHERE t.user_id = u.id" \
+	"  AND t.strategy_id = $1), 0)" \
+	" FROM alarms a JOIN users u ON u.id = a.user_id" \
+	" CROSS JOIN LATERAL (SELECT s.id, CASE WHEN " test "::bigint IS NULL" \
+	"  THEN coalesce(p.credit_cost, $2::integer) ELSE 0 END AS cost," \
+	"  p.max_open_trades FROM subscriptions s" \
+	"  JOIN plan_strategies ps ON ps.plan_id = s.plan_id AND ps.strategy_id = $1" \
+	"  JOIN plans p ON p.id = s.plan_id" \
+	"  WHERE s.user_id = u.id AND s.status IN ('active', 'past_due') AND s.period_start <= now()" \
+	"  AND s.period_end > now() ORDER BY 2, s.period_end DESC, s.id LIMIT 1) sub" \
+	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'" \
+	" AND (" test "::bigint IS NULL OR u.id = " test "::bigint)" \
+	" AND (NOT " testing "::boolean OR u.is_test) AND " who \
+	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = $3 AND d.user_id = u.id)" \
+	" ORDER BY u.id"
 static const struct ac_stmt st_candidates = { "fanout_candidates",
-	"SELECT a.id, u.id, sub.id, sub.cost, sub.max_open_trades,"
-	" array_to_string(a.channels, ','), a.on_entry, a.on_exit, a.on_replacement,"
-	" coalesce(a.min_price::text, ''), coalesce(a.max_price::text, ''),"
-	" u.notify_email, u.notify_telegram, u.notify_sms, u.notify_push,"
-	" u.telegram_chat_id IS NOT NULL, u.phone IS NOT NULL,"
-	" EXISTS (SELECT 1 FROM push_devices pd WHERE pd.user_id = u.id),"
-	" u.credit_balance, u.max_daily_alerts,"
-	" coalesce((SELECT n.signals FROM daily_signals n WHERE n.user_id = u.id"
-	"  AND n.day = (now() AT TIME ZONE u.timezone)::date), 0),"
-	" coalesce((SELECT string_agg(t.id || ' ' || t.side || ' ' || t.entry_price || ' '"
-	"  || coalesce(t.take_profit, 0) || ' ' || coalesce(t.stop_loss, 0), ','"
-	"  ORDER BY t.opened_at, t.id) FROM (SELECT * FROM trades t WHERE t.strategy_id = $1"
-	"  AND t.user_id = u.id AND t.status = 'open' ORDER BY t.opened_at, t.id LIMIT 8) t), ''),"
-	" coalesce((SELECT max(trade_number) FROM trades t WHERE t.user_id = u.id"
-	"  AND t.strategy_id = $1), 0)"
-	" FROM alarms a JOIN users u ON u.id = a.user_id"
-	" CROSS JOIN LATERAL (SELECT s.id, CASE WHEN $6::bigint IS NULL"
-	"  THEN coalesce(p.credit_cost, $2::integer) ELSE 0 END AS cost,"
-	"  p.max_open_trades FROM subscriptions s"
-	"  JOIN plan_strategies ps ON ps.plan_id = s.plan_id AND ps.strategy_id = $1"
-	"  JOIN plans p ON p.id = s.plan_id"
-	"  WHERE s.user_id = u.id AND s.status IN ('active', 'past_due') AND s.period_start <= now()"
-	"  AND s.period_end > now() ORDER BY 2, s.period_end DESC, s.id LIMIT 1) sub"
-	" WHERE a.strategy_id = $1 AND a.enabled AND u.status = 'active'"
-	" AND u.id % $4::int >= $5::int AND u.id % $4::int < $9::int"
-	" AND ($6::bigint IS NULL OR u.id = $6::bigint) AND (NOT $7::boolean OR u.is_test)"
-	" AND ($8::bigint[] IS NULL OR u.id = ANY ($8::bigint[]))"
-	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = $3 AND d.user_id = u.id)"
-	" ORDER BY u.id", 9 };
+	CANDIDATES("$6", "$7", "u.id % $4::int >= $5::int AND u.id % $4::int < $9::int"
+	" AND ($8::bigint[] IS NULL OR u.id = ANY ($8::bigint[]))"), 9 };
+/* a head's, $4 and $5 as a part's $6 and $7, $6 its users: as
+ * st_head_lock_users */
+static const struct ac_stmt st_head_candidates = { "fanout_head_candidates",
+	CANDIDATES("$4", "$5", "u.id = ANY ($6::bigint[])"), 6, 1 };
 
 /* The served users' trade changes: new trades (all alike but for user,
  * subscription and number), then the closes and replacements, whose
  * replaced_by is the same user's new trade; exits at the signal price.
- * ac_fanout_trades() (sql/030_fanout_trades.sql) writes them with hash
- * joins whatever the statistics say, and returns the trades opened and
- * closed. */
+ * ac_fanout_trades() (sql/030_fanout_trades.sql, 031) writes them with
+ * hash joins whatever the statistics say, the trades it closes looked up
+ * by their keys, and returns the trades opened and closed. */
 static const struct ac_stmt st_trades = { "fanout_trades",
 	"SELECT opened, closed FROM ac_fanout_trades($1::bigint, $2::bigint[], $3::bigint[],"
 	" $4::int[], $5::bigint, $6, $7, $8, $9::numeric, $10::numeric, $11::numeric,"
@@ -225,7 +254,7 @@ struct fan {
 	char			 symbol[32], timeframe[8], cost[16];
 	char			 test_user[24];	/* a test signal's user; "" if real */
 	int			 testing;	/* the strategy is testing */
-	long long		 alarms;	/* the strategy's enabled alarms */
+	long long		 alarms;	/* its enabled alarms, up to split.min_alarms */
 	struct ac_trade_signal	 sig;
 	struct ac_trade_settings set;
 };
@@ -352,10 +381,12 @@ static int
 load(struct ac_db *db, long long signal_id, struct fan *f, struct ac_job *job,
     enum ac_job_outcome *rc)
 {
-	const char *vals[1] = { f->sid };
+	char cap[12];
+	const char *vals[2] = { f->sid, cap };
 	PGresult *res;
 
 	snprintf(f->sid, sizeof(f->sid), "%lld", signal_id);
+	snprintf(cap, sizeof(cap), "%d", split.min_alarms > 0 ? split.min_alarms : 1);
 	res = ac_db_exec(db, &st_load, vals, NULL, NULL);
 	if (!ac_db_ok(db, res, PGRES_TUPLES_OK))
 		return -1;
@@ -400,13 +431,20 @@ candidates(struct ac_db *db, const struct fan *f, int mod, int lo, int hi, const
     struct cand **out, int *n)
 {
 	char np[12], nk[12], nh[12];
-	const char *vals[9] = { f->stid, f->cost, f->sid, np, nk,
-	    *f->test_user ? f->test_user : NULL, f->testing ? "true" : "false", only, nh };
+	const char *test = *f->test_user ? f->test_user : NULL, *testing = f->testing ? "true" : "false";
+	const char *vals[9] = { f->stid, f->cost, f->sid, np, nk, test, testing, only, nh };
 	const char *lvals[6] = { f->stid, np, nk, only, f->sid, nh };
+	const char *hvals[6] = { f->stid, f->cost, f->sid, test, testing, only };
+	const char *hlvals[3] = { f->stid, only, f->sid };
 	PGresult *res;
 	int i;
 	struct ac_db_pipe pipe[2] = { { &st_lock_users, lvals, NULL },
 	    { &st_candidates, vals, NULL } };
+
+	if (only != NULL) {	/* a head: its users by their keys */
+		pipe[0] = (struct ac_db_pipe){ &st_head_lock_users, hlvals, NULL };
+		pipe[1] = (struct ac_db_pipe){ &st_head_candidates, hvals, NULL };
+	}
 
 	snprintf(np, sizeof(np), "%d", mod);
 	snprintf(nk, sizeof(nk), "%d", lo);
@@ -692,16 +730,6 @@ out:
  * every key holds as in a single transaction.
  */
 
-#define PARTS_MAX 8
-
-static struct {
-	int		 parts;		/* at most PARTS_MAX */
-	int		 min_alarms;	/* split only fan-outs at least this large */
-	int		 head;		/* a split fan-out's head: this many users first */
-	int		 lead_ms;	/* the parts wait this long at most for the head */
-	int		 commits;	/* a part commits its users in this many pieces */
-	struct ac_db	*db[PARTS_MAX];	/* the parts' own connections */
-} split = { .parts = 1, .commits = 1 };
 
 void
 ac_fanout_setup(int parts, int min_alarms, int head, int lead_ms, int commits)
@@ -777,27 +805,6 @@ head_wait(struct ac_db *db, long long signal_id, int ms, int *heard)
 			break;
 	}
 	return ac_mono_ms() - t0;	/* a broken connection: the parts reconnect */
-}
-
-void
-ac_fanout_warm(struct ac_db *db)
-{
-	static const struct ac_stmt *const st[] = { &st_load, &st_head, &st_lock_users,
-	    &st_candidates, &ac_ledger_charge_batch_st, &st_trades, &st_deliveries,
-	    &st_alarm_stats, &st_finish };
-	const int n = (int)(sizeof(st) / sizeof(st[0]));
-	int64_t t = ac_mono_ms();
-	int planned, more, ran = ac_db_warm_plans(db, st, n, &planned), conns = 1;
-
-	if (ran > 0 && split.parts > 1) {
-		open_parts(db);
-		for (int i = 0; i < split.parts; i++, conns++) {
-			ran += ac_db_warm_plans(split.db[i], st, n, &more);
-			planned += more;
-		}
-	}
-	ac_info("fan-out: %d of %d statements readied (%d planned in full) on %d connections"
-	    " in %lld ms", ran, n * conns, planned, conns, (long long)(ac_mono_ms() - t));
 }
 
 void
@@ -893,6 +900,107 @@ run_part(void *arg)
 	return NULL;
 }
 
+/* The rehearsal's subscriber: an enabled alarm of an active user whose
+ * subscription covers the strategy (one who can pay first), and the
+ * strategy; no row when there is none. Its signal: a BUY at the
+ * strategy's last price, received now. */
+static const struct ac_stmt st_rehearse_pick = { "fanout_rehearse_pick",
+	"SELECT a.strategy_id, a.user_id FROM alarms a JOIN users u ON u.id = a.user_id"
+	" JOIN strategies st ON st.id = a.strategy_id"
+	" JOIN subscriptions s ON s.user_id = u.id AND s.status = 'active'"
+	"  AND s.period_start <= now() AND s.period_end > now()"
+	" JOIN plan_strategies ps ON ps.plan_id = s.plan_id AND ps.strategy_id = a.strategy_id"
+	" WHERE a.enabled AND a.on_entry AND u.status = 'active' AND st.status <> 'testing'"
+	" ORDER BY u.credit_balance >= st.credit_cost DESC, a.id LIMIT 1", 0 };
+static const struct ac_stmt st_rehearse_signal = { "fanout_rehearse_signal",
+	"INSERT INTO signals (strategy_id, idempotency_key, raw_body, request_id, received_at,"
+	" symbol, timeframe, action, price)"
+	" SELECT st.id, 'rehearsal:' || gen_random_uuid(), '', 'rehearsal', now(), st.symbol,"
+	" st.timeframe, 'BUY', coalesce((SELECT price FROM signals WHERE strategy_id = st.id"
+	" ORDER BY id DESC LIMIT 1), 1) FROM strategies st WHERE st.id = $1 RETURNING id", 1 };
+
+/*
+ * A head of one subscriber (user uid of strategy stid) fanned out on db
+ * and rolled back: a signal of the strategy inserted, loaded and served
+ * (charged, its trade opened, its deliveries and their job queued), then
+ * nothing of it kept. The plans ac_db_warm_plans() makes with values that
+ * match no row leave the rest cold: the statements' triggers, the trades
+ * function, the indexes and sequences a write touches, which cost the
+ * first fan-out of each connection 20-30 ms more than the next
+ * (bench/reach). The strategy and the user are locked meanwhile, a few
+ * milliseconds. 1 when the rehearsal wrote, 0 when its subscriber was not
+ * served, -1 on an error.
+ */
+static int
+rehearse(struct ac_db *db, const char *stid, const char *uid)
+{
+	const char *vals[1] = { stid };
+	/* the head's choice too (its answer is not the user picked) */
+	const char *hv[4] = { stid, "1", NULL, "false" };
+	struct ac_job job = { .kind = "fanout rehearsal" };
+	enum ac_job_outcome out;
+	long long sid = 0;
+	char only[32];
+	struct fan f;
+	struct part p;
+	PGresult *res;
+	int rc = -1;
+
+	if (ac_db_begin(db) == -1)
+		return -1;
+	res = ac_db_exec(db, &st_rehearse_signal, vals, NULL, NULL);
+	if (ac_db_ok(db, res, PGRES_TUPLES_OK)) {
+		if (PQntuples(res) == 1)
+			sid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+	}
+	memset(&f, 0, sizeof(f));
+	snprintf(only, sizeof(only), "{%s}", uid);
+	if (sid > 0 && load(db, sid, &f, &job, &out) == 1 &&
+	    ac_db_ok(db, res = ac_db_exec(db, &st_head, hv, NULL, NULL), PGRES_TUPLES_OK)) {
+		PQclear(res);
+		p = (struct part){ .db = db, .f = &f, .parts = 1, .only = only };
+		rc = run_piece(&p, 1, 0, 1) == 0 ? p.queued > 0 : -1;
+	}
+	if (rc == -1)
+		ac_debug("fan-out rehearsal: %s", ac_db_error(db));
+	ac_db_rollback(db);
+	return rc;
+}
+
+void
+ac_fanout_warm(struct ac_db *db)
+{
+	static const struct ac_stmt *const st[] = { &st_load, &st_head, &st_lock_users,
+	    &st_candidates, &st_head_lock_users, &st_head_candidates, &ac_ledger_charge_batch_st,
+	    &st_trades, &st_deliveries, &st_alarm_stats, &st_finish };
+	const int n = (int)(sizeof(st) / sizeof(st[0]));
+	int64_t t = ac_mono_ms();
+	int planned, more, ran = ac_db_warm_plans(db, st, n, &planned), conns = 1, rehearsed = 0;
+	PGresult *res;
+
+	if (ran > 0 && split.parts > 1) {
+		open_parts(db);
+		for (int i = 0; i < split.parts; i++, conns++) {
+			ran += ac_db_warm_plans(split.db[i], st, n, &more);
+			planned += more;
+		}
+	}
+	if (ran > 0 && ac_db_ok(db, res = ac_db_exec(db, &st_rehearse_pick, NULL, NULL, NULL),
+	    PGRES_TUPLES_OK)) {
+		if (PQntuples(res) == 1) {
+			rehearsed += rehearse(db, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)) == 1;
+			for (int i = 0; i < split.parts && split.parts > 1; i++)
+				rehearsed += rehearse(split.db[i], PQgetvalue(res, 0, 0),
+				    PQgetvalue(res, 0, 1)) == 1;
+		}
+		PQclear(res);
+	}
+	ac_info("fan-out: %d of %d statements readied (%d planned in full) on %d connections,"
+	    " a fan-out rehearsed on %d, in %lld ms", ran, n * conns, planned, conns, rehearsed,
+	    (long long)(ac_mono_ms() - t));
+}
+
 /* How many parts this fan-out runs in: 1 unless the strategy has at least
  * min_alarms enabled alarms (counted as the signal was loaded). */
 static int
@@ -954,7 +1062,6 @@ ac_fanout_job(struct ac_db *db, struct ac_job *job)
 	int r, parts, n = 0, failed = -1;
 	int64_t head_ms = 0, lead_ms = 0;
 	int heard = 0, listening = 0;
-
 	memset(&f, 0, sizeof(f));
 	if (signal_id == 0)
 		return job_error(job, AC_JOB_FAIL, "payload has no signal_id");

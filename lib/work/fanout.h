@@ -96,7 +96,9 @@ const char	*ac_skip_name(enum ac_skip s);
  */
 void	ac_fanout_setup(int parts, int min_alarms, int head, int lead_ms, int commits);
 /* Readies db and the parts' connections (opened now) for a fan-out:
- * ac_db_warm() of every statement one runs. A worker that is to listen
+ * ac_db_warm() of every statement one runs, then on each connection a
+ * head of one subscriber fanned out and rolled back (the writes' triggers,
+ * indexes and functions are cold until a row is written). A worker that is to listen
  * calls it before its first claim, so that the first alert after it
  * starts (a timer starts one every minute or two, as bars close) is not
  * served by cold connections: 10,000 subscribers' first delivery came

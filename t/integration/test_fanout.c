@@ -324,7 +324,7 @@ static void
 test_thousand_users(void **state)
 {
 	struct it_strategy s;
-	char tag[24], sid[24], ids[32];
+	char tag[24], sid[24], sid2[24], ids[32];
 	long long plan, signal;
 
 	it_strategy_new(&s, "4h", NULL);
@@ -379,6 +379,26 @@ test_thousand_users(void **state)
 	    " FROM users u WHERE u.email LIKE $2 || '.%' ORDER BY u.id DESC LIMIT 10)"
 	    " OR d.user_id IN (SELECT u.id FROM users u WHERE u.email LIKE $2 || '.%'"
 	    " ORDER BY u.id LIMIT 15)", sid, tag, NULL), 50);
+	/* a BUY then closes the SELL of each user who can pay for it (those who
+	 * had 5, 3 left), the head's and the parts' alike, each found by its
+	 * key (sql/031_fanout_trades_keys.sql) */
+	signal = signal_new(s.id, "BUY", "2400", "", "", "0");
+	snprintf(sid2, sizeof(sid2), "%lld", signal);
+	it_drain("test_fanout-worker.log");
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE entry_signal_id = $1"
+	    " AND side = 'BUY' AND status = 'open'", sid2, NULL), 200);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades WHERE entry_signal_id = $1"
+	    " AND exit_signal_id = $2 AND status = 'closed' AND exit_reason = 'OPPOSITE'"
+	    " AND exit_price = 2400 AND pnl_amount > 0", sid, sid2, NULL), 200);
+	/* no one else's closed, the head's users' among them */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades t WHERE t.entry_signal_id = $1"
+	    " AND (t.status = 'open') = EXISTS (SELECT 1 FROM trades n WHERE n.entry_signal_id = $2"
+	    " AND n.user_id = t.user_id)", sid, sid2, NULL), 0);
+	assert_int_equal(it_q_ll("SELECT count(*) FROM trades t JOIN (SELECT DISTINCT user_id FROM"
+	    " (SELECT user_id FROM deliveries WHERE signal_id = $2 ORDER BY id LIMIT 50) d) h"
+	    " USING (user_id)"
+	    " WHERE t.entry_signal_id = $1 AND t.exit_signal_id = $2", sid, sid2, NULL), 5);
+	check_ledger();
 }
 
 /* The daily cap counts signals served since the user's local midnight from
@@ -549,23 +569,26 @@ telegram_buy(int n, char *sid, size_t sidsz)
 
 /* A worker that is to listen readies its connections first: every
  * statement of a fan-out, on its own connection and each part's, and of a
- * deliver batch runs once with NULL parameters and is rolled back. Each
- * ran (none refused its NULLs), nothing was written, and the worker then
- * serves a fan-out as ever. */
+ * deliver batch runs once with NULL parameters and is rolled back; then,
+ * on each connection, a head of one subscriber is fanned out for real and
+ * rolled back. Each ran (none refused its NULLs), nothing was written, and
+ * the worker then serves a fan-out as ever. */
 static void
 test_worker_warms(void **state)
 {
-	/* what only a fan-out writes (the worker's sweeps may write the rest) */
-	static const char *const tables[] = { "trades", "deliveries", "daily_signals" };
+	/* what only a fan-out (or an alert) writes (the worker's sweeps may
+	 * write the rest) */
+	static const char *const tables[] = { "trades", "deliveries", "daily_signals", "signals",
+	    "credit_ledger" };
 	const char *log = "test_fanout-warm.log";
 	char path[1024], line[8192], sql[128], sid[24];
-	long long before[3];
-	int ran, of, planned, conns, scripts, tmpls, hosts, i, tries;
+	long long before[5];
+	int ran, of, planned, conns, rehearsed, scripts, tmpls, hosts, i, tries;
 	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/%s", it_env("AC_TEST_OUT"), log);
 	unlink(path);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 5; i++) {
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
 		before[i] = it_q_ll(sql, NULL);
 	}
@@ -573,11 +596,14 @@ test_worker_warms(void **state)
 	assert_true(it_log_wait(log, ": listening,", "", line, sizeof(line), 10000));
 	assert_true(it_log_line(log, "fan-out: ", "statements readied", line, sizeof(line)));
 	assert_int_equal(sscanf(strstr(line, "fan-out: "),
-	    "fan-out: %d of %d statements readied (%d planned in full) on %d connections",
-	    &ran, &of, &planned, &conns), 4);
+	    "fan-out: %d of %d statements readied (%d planned in full) on %d connections,"
+	    " a fan-out rehearsed on %d,", &ran, &of, &planned, &conns, &rehearsed), 5);
+	/* a subscriber of the strategies before served on each connection, all
+	 * of it rolled back (below: nothing written) */
+	assert_int_equal(rehearsed, conns);
 	assert_int_equal(planned, of);	/* the neutral values narrowed each to no row */
 	assert_int_equal(ran, of);
-	assert_true(conns >= 1 && of == 9 * conns);
+	assert_true(conns >= 1 && of == 11 * conns);
 	assert_true(it_log_line(log, "deliver: ", "templates and", line, sizeof(line)));
 	assert_int_equal(sscanf(strstr(line, "deliver: "), "deliver: %d of %d statements (%d"
 	    " planned in full), %d templates and %d Redis scripts readied, %d provider host",
@@ -588,10 +614,11 @@ test_worker_warms(void **state)
 	assert_int_equal(ran, of);
 	assert_true(of > 0);
 	assert_int_equal(scripts, 4);	/* the rate limits' and breakers' */
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 5; i++) {
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
 		assert_int_equal(it_q_ll(sql, NULL), before[i]);
 	}
+	check_ledger();	/* and every balance as its ledger says */
 	/* and then it fans out */
 	telegram_buy(40, sid, sizeof(sid));
 	for (tries = 0; tries < 200 && it_q_ll("SELECT count(*) FROM signals WHERE id = $1"
