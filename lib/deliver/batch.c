@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -179,9 +180,13 @@ batch_run(struct ac_db *db, struct ac_job *const *jobs, size_t n,
 	ac_pgarray_init(&arr);
 	for (size_t i = 0; i < n; i++) {
 		size_t m = job_ids(jobs[i], key, ids + k, total - k, &multi);
+		/* send.c's send_hold(): deliveries of a job of many, once */
+		int holdable = multi && strcmp(key, "delivery_id") == 0 &&
+		    !json_is_true(json_object_get(jobs[i]->payload, "held"));
 
 		for (size_t j = 0; j < m; j++, k++) {
 			items[k].job = jobs[i];
+			items[k].holdable = holdable;
 			ac_pgarray_ll(&arr, ids[k]);
 		}
 	}

@@ -394,6 +394,17 @@ deliver_one(struct ac_db *db, struct ac_job *job, long long id, const struct sen
 		PQclear(res);
 		return AC_JOB_DONE;
 	}
+	case SEND_HELD:		/* nothing written: in the job of the held */
+		if (due == NULL)
+			return job_error(job, AC_JOB_RETRY, "delivery %lld: held alone", id);
+		{
+			json_t *held = json_object_get(due, "held");
+
+			if (held == NULL)
+				json_object_set_new(due, "held", held = json_array());
+			json_array_append_new(held, json_integer(id));
+		}
+		return AC_JOB_DONE;
 	case SEND_STALE: {
 		const char *vals[3] = { sid, r->provider, r->message };
 
@@ -447,8 +458,10 @@ deliver_one(struct ac_db *db, struct ac_job *job, long long id, const struct sen
 
 /* The retries of job (a job of many) in due: one deliver job for the
  * deliveries due at one instant (the members of one request made again,
- * so it is made again as it was), keyed by its first delivery and job. 0,
- * or -1 on a database error. */
+ * so it is made again as it was), keyed by its first delivery and job;
+ * and the held ones (due's "held", send.c's send_hold()), due now, before
+ * the jobs of its priority: {"delivery_ids", "held": true}. 0, or -1 on a
+ * database error. */
 static int
 retries_enqueue(struct ac_db *db, const struct ac_job *job, json_t *due)
 {
@@ -457,11 +470,22 @@ retries_enqueue(struct ac_db *db, const struct ac_job *job, json_t *due)
 
 	json_object_foreach(due, at, ids) {
 		long long first = json_integer_value(json_array_get(ids, 0));
-		int64_t when = strtoll(at, NULL, 10);
+		int held = strcmp(at, "held") == 0;
+		int64_t when = held ? 0 : strtoll(at, NULL, 10);
 		json_t *payload;
 		char key[96];
 		int rc;
 
+		if (held) {
+			if ((payload = json_pack("{s:O,s:b}", "delivery_ids", ids, "held", 1)) == NULL)
+				abort();
+			snprintf(key, sizeof(key), "deliver:held:%lld:%lld", first, job->id);
+			rc = ac_job_enqueue(db, "deliver", payload, key, 0, 1, 0);
+			json_decref(payload);
+			if (rc == -1)
+				return -1;
+			continue;
+		}
 		if (json_array_size(ids) == 1) {
 			if (retry_enqueue(db, "deliver", "delivery_id", first, job->id, when) == -1)
 				return -1;

@@ -57,7 +57,9 @@ enum send_kind {
 	SEND_RETRY,	/* again in retry_in_ms */
 	SEND_GONE,	/* no longer queued, or no such row: left alone */
 	SEND_WRITTEN,	/* sent and already recorded (send.c, deliver.c) */
-	SEND_STALE	/* could not leave within its strategy's maximum age: skipped */
+	SEND_STALE,	/* could not leave within its strategy's maximum age: skipped */
+	SEND_HELD	/* not sent: the rest of a request of many, held for the
+			 * next batch to fill (send_hold()); nothing written */
 };
 
 /*
@@ -134,6 +136,9 @@ struct item {
 	struct item	*lead;		/* a member of lead's request (the provider's bulk form) */
 	struct item	**group;	/* a lead: its members, itself first, sorted by id */
 	size_t		 ngroup;
+	size_t		 units;		/* a lead: the recipients its request carries */
+	int		 holdable;	/* of a deliver job of many not held before:
+					 * may be held for a fuller request */
 	CURL		*easy;
 	struct curl_slist *headers;
 	struct ac_http_req *req;	/* an HTTP transfer's request (3.5 KB: made for
@@ -156,6 +161,8 @@ int	limits_cooldown_ms(void);
 int	limits_warm(void);
 /* 1 if sends of p (to chat, 0: none) are paced by a rate or a chat gap. */
 int	limits_paced(enum ac_prov p, long long chat);
+/* The time between two sends of p at its rate, in ms (0: no rate). */
+int	limits_gap_ms(enum ac_prov p);
 /* When a send of p (to chat) may go, wall-clock ms; *booked 0 when that
  * lies beyond the horizon and nothing was reserved. */
 int64_t	limits_reserve(enum ac_prov p, long long chat, int64_t now, int *booked);

@@ -117,6 +117,12 @@ limits_cooldown_ms(void)
 }
 
 int
+limits_gap_ms(enum ac_prov p)
+{
+	return L.cfg.rate[p] > 0 ? (1000 + L.cfg.rate[p] - 1) / L.cfg.rate[p] : 0;
+}
+
+int
 limits_paced(enum ac_prov p, long long chat)
 {
 	return L.cfg.rate[p] > 0 || chat != 0;

@@ -999,6 +999,66 @@ test_sms_twilio_backup(void **state)
 
 /* ---- a job of many deliveries (as the fan-out writes them) ------------------------- */
 
+/* Three deliver jobs of 600 SMS each (one signal, a number each), taken
+ * two jobs a batch at Netgsm's 10 requests a second: the first batch's
+ * 1,200 make two requests of 500 and hold the other 200 back, which the
+ * next batch takes first with the third job's 600: 500 more and 300 held
+ * again, which go alone (a delivery is held once). Four requests where
+ * each batch sending its own short one made five; each SMS sent once,
+ * nothing counted against the held, and no error left on them. */
+static void
+test_sms_held_fill(void **state)
+{
+	char sid[24];
+	json_t *reqs;
+	size_t sizes[8] = { 0 }, n, total = 0;
+	long long signal;
+	int runs;
+
+	(void)state;
+	snprintf(sid, sizeof(sid), "%lld", strategy_id);
+	signal = it_q_ll("INSERT INTO signals (strategy_id, idempotency_key, raw_body, received_at,"
+	    " symbol, timeframe, action, price, status) SELECT id, 'held-' || gen_random_uuid(),"
+	    " '{}', now(), symbol, timeframe, 'BUY', 100.5, 'processed' FROM strategies"
+	    " WHERE id = $1 RETURNING id", sid, NULL);
+	snprintf(sid, sizeof(sid), "%lld", signal);
+	PQclear(it_q("WITH u AS (INSERT INTO users (email, password_hash, phone, timezone)"
+	    " SELECT 'held.' || $1::bigint || '.' || g || '@example.com', 'x',"
+	    " '+90555' || lpad(($1::bigint % 1000 * 10000 + g)::text, 7, '0'), 'UTC'"
+	    " FROM generate_series(1, 1800) g RETURNING id),"
+	    " d AS (INSERT INTO deliveries (signal_id, user_id, channel, kind)"
+	    " SELECT $1::bigint, id, 'sms', 'entry' FROM u RETURNING id),"
+	    " c AS (SELECT id, (row_number() OVER (ORDER BY id) - 1) / 600 AS k FROM d)"
+	    " INSERT INTO jobs (kind, payload, unique_key) SELECT 'deliver',"
+	    " jsonb_build_object('delivery_ids', jsonb_agg(id ORDER BY id)), 'deliver:held:t:' || min(id)"
+	    " FROM c GROUP BY k", sid, NULL));
+	setenv("AC_NETGSM_RATE", "10", 1);
+	for (runs = 0; runs < 10 && it_q_ll("SELECT count(*) FROM jobs WHERE kind = 'deliver'"
+	    " AND state IN ('pending', 'running')", NULL) > 0; runs++)
+		assert_int_equal(it_reap(it_worker_start("test_deliver-worker.log", "--once",
+		    "--batch", "2", NULL)), 0);
+	unsetenv("AC_NETGSM_RATE");
+	assert_int_equal(it_q_ll("SELECT count(*) FROM deliveries WHERE signal_id = $1"
+	    " AND status = 'sent' AND provider = 'netgsm' AND attempts = 1 AND error IS NULL", sid,
+	    NULL), 1800);
+	reqs = recorded("netgsm");
+	n = json_array_size(reqs);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n && i < 8; i++) {
+		sizes[i] = json_array_size(json_object_get(json_array_get(reqs, i), "recipients"));
+		total += sizes[i];
+	}
+	assert_int_equal(total, 1800);
+	assert_int_equal(sizes[0], 500);
+	assert_int_equal(sizes[1], 500);
+	assert_int_equal(sizes[2], 500);
+	assert_int_equal(sizes[3], 300);
+	json_decref(reqs);
+	/* the held went in jobs of their own, each done */
+	assert_int_equal(it_q_ll("SELECT count(*) FROM jobs WHERE kind = 'deliver'"
+	    " AND payload->>'held' = 'true' AND state = 'done'", NULL), 2);
+}
+
 /* Each delivery of the job gets its own outcome: sent ones are written
  * together, a permanent failure fails only its own, a retry becomes a job
  * of its own, a delivery already sent is left alone and a missing one is
@@ -2747,6 +2807,7 @@ main(void)
 		cmocka_unit_test_setup(test_sms_account_error, setup),
 		cmocka_unit_test_setup(test_sms_backup_full_attempts, setup),
 		cmocka_unit_test_setup(test_many_in_one_job, setup),
+		cmocka_unit_test_setup(test_sms_held_fill, setup),
 		cmocka_unit_test_setup(test_push_errors_and_timeout, setup),
 		cmocka_unit_test_setup(test_push_breaker, setup),
 		cmocka_unit_test_setup(test_push_killed_worker, setup),
