@@ -249,7 +249,7 @@ pipeline(struct ac_db *db, struct ac_db_pipe *p, int n)
 {
 	PGresult *res;
 	ExecStatusType own;
-	int i, failed = -1, sent = 0, generic = wants_generic(db, p, n), set = 0, reset = 0;
+	int i, failed = -1, sent = 0, generic = wants_generic(db, p, n), reset = 0;
 
 	for (i = 0; i < n; i++)
 		p[i].res = NULL;
@@ -262,9 +262,9 @@ pipeline(struct ac_db *db, struct ac_db_pipe *p, int n)
 		record_result(db, NULL);
 		return -1;
 	}
-	if (generic && !(set = send_own(db, "SET plan_cache_mode = force_generic_plan") == 0))
-		failed = 0;	/* nothing sent */
-	for (i = 0; i < n && failed < 0; i++, sent++)
+	if (generic && send_own(db, "SET plan_cache_mode = force_generic_plan") == -1)
+		n = 0;		/* nothing sent: failed below */
+	for (i = 0; i < n; i++, sent++)
 		if (PQsendQueryPrepared(db->conn, p[i].st->name, p[i].st->nparams, p[i].vals,
 		    NULL, NULL, 0) != 1)
 			break;
@@ -276,8 +276,8 @@ pipeline(struct ac_db *db, struct ac_db_pipe *p, int n)
 		PQexitPipelineMode(db->conn);
 		return -1;
 	}
-	if (set && (take_own(db, &own) == -1 || own != PGRES_COMMAND_OK) && failed < 0) {
-		if (own == PGRES_FATAL_ERROR)	/* no answer at all */
+	if (generic && n > 0 && (take_own(db, &own) == -1 || own != PGRES_COMMAND_OK)) {
+		if (own != PGRES_FATAL_ERROR || failed < 0)
 			record_result(db, NULL);
 		failed = 0;
 	}
@@ -306,11 +306,13 @@ pipeline(struct ac_db *db, struct ac_db_pipe *p, int n)
 	}
 	if (reset && take_own(db, &own) == 0 && own == PGRES_FATAL_ERROR && failed < 0)
 		failed = sent;	/* the statements ran; the setting stays: an error */
-	if (generic && !set)
-		record_result(db, NULL);
 	if (sent < n && failed < 0) {
 		record_result(db, NULL);
 		failed = sent;
+	}
+	if (n == 0 && failed < 0) {
+		record_result(db, NULL);
+		failed = 0;
 	}
 	while ((res = PQgetResult(db->conn)) != NULL) {
 		int sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;

@@ -476,17 +476,25 @@ retries_enqueue(struct ac_db *db, const struct ac_job *job, json_t *due)
 		char key[96];
 		int rc;
 
-		if (!held && json_array_size(ids) == 1) {
+		if (held) {
+			if ((payload = json_pack("{s:O,s:b}", "delivery_ids", ids, "held", 1)) == NULL)
+				abort();
+			snprintf(key, sizeof(key), "deliver:held:%lld:%lld", first, job->id);
+			rc = ac_job_enqueue(db, "deliver", payload, key, 0, 1, 0);
+			json_decref(payload);
+			if (rc == -1)
+				return -1;
+			continue;
+		}
+		if (json_array_size(ids) == 1) {
 			if (retry_enqueue(db, "deliver", "delivery_id", first, job->id, when) == -1)
 				return -1;
 			continue;
 		}
-		payload = held ? json_pack("{s:O,s:b}", "delivery_ids", ids, "held", 1) :
-		    json_pack("{s:O}", "delivery_ids", ids);
-		if (payload == NULL)
+		if ((payload = json_pack("{s:O}", "delivery_ids", ids)) == NULL)
 			abort();
-		snprintf(key, sizeof(key), "deliver:%s%lld:%lld", held ? "held:" : "", first, job->id);
-		rc = ac_job_enqueue(db, "deliver", payload, key, when, held, 0);
+		snprintf(key, sizeof(key), "deliver:%lld:%lld", first, job->id);
+		rc = ac_job_enqueue(db, "deliver", payload, key, when, 0, 0);
 		json_decref(payload);
 		if (rc == -1)
 			return -1;

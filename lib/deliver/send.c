@@ -725,14 +725,14 @@ send_hold(struct item **ord, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = ord[i];
 
-		if (it->group != NULL && it->units >= ac_prov_batch_max(it->prov) &&
-		    limits_gap_ms(it->prov) >= HOLD_GAP_MS)
+		if (it->group != NULL && it->units >= ac_prov_batch_max(it->prov))
 			full |= 1u << it->prov;
 	}
 	for (size_t i = 0; i < n && full != 0; i++) {
 		struct item *it = ord[i];
 
-		if (!(full & (1u << it->prov)) || it->state != I_WAIT || it->lead != NULL)
+		if (!(full & (1u << it->prov)) || it->state != I_WAIT || it->lead != NULL ||
+		    limits_gap_ms(it->prov) < HOLD_GAP_MS)
 			continue;
 		if ((it->group != NULL ? it->units < ac_prov_batch_max(it->prov) : groupable(it)) &&
 		    all_holdable(it))

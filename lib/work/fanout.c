@@ -102,8 +102,8 @@ static const struct ac_stmt st_load = { "fanout_load",
 	" WHERE s.id = $1 FOR NO KEY UPDATE OF s, st", 2 };
 
 /* Every alarm holder's user row of a part (user id modulo $2 from $3 up to
- * $4, not included; none the signal $5 has served already, like the
- * head's, whose deliveries may be going out),
+ * $6, not included; $4 the head's users, NULL: all; none the signal $5 has
+ * served already, like the head's, whose deliveries may be going out),
  * in id order: concurrent fan-outs over overlapping users queue up
  * instead of deadlocking, and balances, open trades and subscriptions
  * stay put until the commit. */
@@ -113,7 +113,8 @@ static const struct ac_stmt st_load = { "fanout_load",
 	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = " signal		\
 	" AND d.user_id = u.id) ORDER BY u.id FOR NO KEY UPDATE OF u) l"
 static const struct ac_stmt st_lock_users = { "fanout_lock_users",
-	LOCK_USERS("u.id % $2::int >= $3::int AND u.id % $2::int < $4::int", "$5"), 5 };
+	LOCK_USERS("u.id % $2::int >= $3::int AND u.id % $2::int < $6::int"
+	" AND ($4::bigint[] IS NULL OR u.id = ANY ($4::bigint[]))", "$5"), 6 };
 /* A head's, $2 its users, $3 the signal: from the users by their key, in a
  * plan made once (a part's, planned at each call, reads every alarm of
  * the strategy in its generic form) */
@@ -142,9 +143,10 @@ static const struct ac_stmt st_head = { "fanout_head",
 	" GROUP BY id ORDER BY bool_or(priority) DESC, id LIMIT $2::int) h", 4 };
 
 /* Matched candidates and what the rules need about each. $1 strategy,
- * $2 the strategy's credit cost, $3 the signal, $4, $5 and $8 the part (as
- * above: modulo $4 from $5 up to $8), $6 a test signal's user (NULL: a real
- * signal), $7 the strategy is testing. The subscription is the
+ * $2 the strategy's credit cost, $3 the signal, $4, $5 and $9 the part (as
+ * above: modulo $4 from $5 up to $9), $6 a test signal's user (NULL: a real
+ * signal), $7 the strategy is testing, $8 the users (NULL: all; a head's
+ * run st_head_candidates). The subscription is the
  * cheapest covering one (then the longest running). Each user's open trades (at most AC_TRADE_OPEN_MAX,
  * the LIMIT 8) come with their take profit and stop loss, 0 when unset,
  * which a TP/SL hit is held against (trade.h). A test signal reaches its user alone, free; a testing
@@ -182,7 +184,8 @@ static const struct ac_stmt st_head = { "fanout_head",
 	" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signal_id = $3 AND d.user_id = u.id)" \
 	" ORDER BY u.id"
 static const struct ac_stmt st_candidates = { "fanout_candidates",
-	CANDIDATES("$6", "$7", "u.id % $4::int >= $5::int AND u.id % $4::int < $8::int"), 8 };
+	CANDIDATES("$6", "$7", "u.id % $4::int >= $5::int AND u.id % $4::int < $9::int"
+	" AND ($8::bigint[] IS NULL OR u.id = ANY ($8::bigint[]))"), 9 };
 /* a head's, $4 and $5 as a part's $6 and $7, $6 its users: as
  * st_head_lock_users */
 static const struct ac_stmt st_head_candidates = { "fanout_head_candidates",
@@ -421,8 +424,7 @@ load(struct ac_db *db, long long signal_id, struct fan *f, struct ac_job *job,
 }
 
 /* Runs the candidates query of the users whose id modulo mod is at least
- * lo and below hi, or a head's: the users in only (a bigint[] literal;
- * mod, lo and hi unused);
+ * lo and below hi (of the users in only, a bigint[] literal, unless NULL);
  * *out (caller frees) gets *n rows. 0 or -1. */
 static int
 candidates(struct ac_db *db, const struct fan *f, int mod, int lo, int hi, const char *only,
@@ -430,8 +432,8 @@ candidates(struct ac_db *db, const struct fan *f, int mod, int lo, int hi, const
 {
 	char np[12], nk[12], nh[12];
 	const char *test = *f->test_user ? f->test_user : NULL, *testing = f->testing ? "true" : "false";
-	const char *vals[8] = { f->stid, f->cost, f->sid, np, nk, test, testing, nh };
-	const char *lvals[5] = { f->stid, np, nk, nh, f->sid };
+	const char *vals[9] = { f->stid, f->cost, f->sid, np, nk, test, testing, only, nh };
+	const char *lvals[6] = { f->stid, np, nk, only, f->sid, nh };
 	const char *hvals[6] = { f->stid, f->cost, f->sid, test, testing, only };
 	const char *hlvals[3] = { f->stid, only, f->sid };
 	PGresult *res;
@@ -727,6 +729,7 @@ out:
  * stay served: the next run leaves them out (they have deliveries), and
  * every key holds as in a single transaction.
  */
+
 
 void
 ac_fanout_setup(int parts, int min_alarms, int head, int lead_ms, int commits)
