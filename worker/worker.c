@@ -36,7 +36,6 @@
 #include "base/message.h"
 #include "base/util.h"
 
-#define WAIT_MAX_MS	1000	/* longest wait for a notification */
 #define FAST_WINDOW_MS	2000	/* after activity (far longer than ingest's NOTIFY
 				 * coalescing window) poll quickly this long... */
 #define FAST_POLL_MS	10	/* ...this often */
@@ -68,6 +67,7 @@ static int keep_days = 7;	/* AC_JOBS_KEEP_DAYS: done jobs kept this long */
 static const char *worker_id;	/* this worker's id, for the heartbeat */
 static const char *site;	/* AC_BASE_URL, for the links of the health notices */
 static int health_check;	/* AC_HEALTH_CHECK: strategies judged in the sweep */
+static int idle_wait_ms = 1000;	/* AC_WORKER_IDLE_WAIT_MS: longest wait for a notification */
 
 /* SIGTERM, SIGINT: finish the job in hand, put the batch's rest back, exit. */
 static void
@@ -227,7 +227,7 @@ work(struct ac_db *db, struct ac_runner *r, int64_t deadline, int once)
 		/* ingest sends one NOTIFY per coalescing window (lib/alert/ingest.h):
 		 * for a while after activity, look again soon without one */
 		now = ac_mono_ms();
-		pause = now - active < FAST_WINDOW_MS ? FAST_POLL_MS : WAIT_MAX_MS;
+		pause = now - active < FAST_WINDOW_MS ? FAST_POLL_MS : idle_wait_ms;
 		if (wait_jobs(db, deadline - now < pause ? deadline - now : pause)) {
 			active = ac_mono_ms();
 			idle = 0;	/* woken: claim before anything else */
@@ -332,6 +332,7 @@ main(int argc, char *argv[])
 	keep_days = ac_setting_int(&cfg, AC_S_JOBS_KEEP_DAYS);
 	site = ac_setting_str(&cfg, AC_S_BASE_URL);
 	health_check = ac_setting_int(&cfg, AC_S_HEALTH_CHECK);
+	idle_wait_ms = ac_setting_int(&cfg, AC_S_WORKER_IDLE_WAIT_MS);
 	ac_billing_setup(&(struct ac_billing_cfg){ .site = ac_setting_str(&cfg, AC_S_BASE_URL),
 	    .grace_days = ac_setting_int(&cfg, AC_S_PAST_DUE_GRACE_DAYS),
 	    .reminder_days = ac_setting_int(&cfg, AC_S_RENEWAL_REMINDER_DAYS) });

@@ -142,6 +142,9 @@ const struct ac_setting_def ac_settings[AC_S__MAX] = {
 
 	NUM(WORKER_STATEMENT_TIMEOUT_MS, AC_ST_MS, 300000, 0, 3600000, W,
 	    "ac-worker's statement timeout (0: none)"),
+	NUM(WORKER_IDLE_WAIT_MS, AC_ST_MS, 1000, 10, 600000, W,
+	    "how long an idle ac-worker waits for a job's notification before it looks "
+	    "for due jobs again (a notification wakes it at once)"),
 	NUM(JOBS_KEEP_DAYS, AC_ST_INT, 7, 1, 3650, W,
 	    "days done jobs are kept, then pruned with expired sessions and codes"),
 	NUM(FANOUT_PARTS, AC_ST_INT, 2, 1, 8, W, "the parts a large fan-out runs in at once"),
